@@ -1,0 +1,85 @@
+/*
+ * ccpulse — common definitions shared by every module: error codes, string
+ * views, the 64-bit hash, fatal-error macros and the allocation wrapper.
+ *
+ * Errors: functions return 0 or a negative CCP_E* code; ccp_strerror() turns
+ * the code into text. Constructors that parse input return NULL and fill an
+ * errbuf (CCP_ERRBUF_SIZE bytes) instead.
+ */
+#ifndef CCPULSE_COMMON_H
+#define CCPULSE_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Size of the error buffers that parsing constructors fill. */
+#define CCP_ERRBUF_SIZE 512
+
+/** Error codes: always returned negated (e.g. -CCP_EINVAL). */
+enum {
+  CCP_OK = 0,
+  CCP_EINVAL = 1,   /**< invalid argument or value */
+  CCP_ENOMEM = 2,   /**< out of memory */
+  CCP_EIO = 3,      /**< read or write failed */
+  CCP_EPARSE = 4,   /**< malformed input */
+  CCP_ESCHEMA = 5,  /**< schema missing or incompatible */
+  CCP_ERANGE = 6,   /**< value out of range */
+  CCP_EEOF = 7,     /**< end of input */
+  CCP_EFULL = 8,    /**< a bounded structure is full */
+  CCP_ENOTFOUND = 9 /**< lookup failed */
+};
+
+/** Text for an error code (either sign). Never NULL. */
+const char *ccp_strerror(int err);
+
+/** Non-owning view of a byte string (not NUL-terminated). */
+typedef struct ccp_str {
+  const char *ptr;
+  size_t len;
+} ccp_str_t;
+
+/** 64-bit hash of a byte string (fast, well mixed, deterministic). */
+uint64_t ccp_hash64(const void *data, size_t len, uint64_t seed);
+
+/** Ends the process with file and line: for broken invariants only. */
+#define CCP_ASSERT(cond)                                                     \
+  do {                                                                       \
+    if (!(cond)) ccp__fatal(__FILE__, __LINE__, "assertion failed: " #cond); \
+  } while (0)
+
+/** Ends the process with a message and the file and line. */
+_Noreturn void ccp__fatal(const char *file, int line, const char *msg);
+
+/** malloc that ends the process on out-of-memory; counts bytes in use. */
+void *ccp_malloc(size_t n);
+/** calloc that ends the process on out-of-memory; counts bytes in use. */
+void *ccp_calloc(size_t nmemb, size_t n);
+/** realloc that ends the process on out-of-memory; counts bytes in use. */
+void *ccp_realloc(void *p, size_t n);
+/** Frees memory from ccp_malloc/ccp_calloc/ccp_realloc (NULL is fine). */
+void ccp_free(void *p);
+/** Duplicates a NUL-terminated string with ccp_malloc. */
+char *ccp_strdup(const char *s);
+/** Duplicates len bytes into a new NUL-terminated string. */
+char *ccp_strndup(const char *s, size_t len);
+/** Bytes currently allocated through the wrappers above (all threads). */
+size_t ccp_mem_used(void);
+
+#define CCP_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define CCP_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define CCP_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/** Floor division for signed 64-bit values (b > 0). */
+static inline int64_t ccp_floordiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && a < 0) ? q - 1 : q;
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,98 @@
+/*
+ * ccpulse — the KPI engine (no I/O).
+ *
+ * One engine holds the state of one shard (one Kafka partition, or one replay
+ * run): per-ticket state, stream time, the duplicate filter, deadline timers,
+ * and the time-bucketed KPI counters of every scope and window. It turns
+ * events (KPIS.md §1) into the KPIs, gauges and diagnostics of KPIS.md §3 and
+ * the snapshot document of §5. docs/semantics.md states every rule.
+ *
+ * Threads: an engine is single-writer. Every function below must be called
+ * from the thread that owns the engine.
+ */
+#ifndef CCPULSE_ENGINE_H
+#define CCPULSE_ENGINE_H
+
+#include <stdint.h>
+
+#include "ccpulse/buf.h"
+#include "ccpulse/config.h"
+#include "ccpulse/event.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ccp_engine ccp_engine_t;
+
+/** What the engine did with an event. */
+typedef enum ccp_verdict {
+  CCP_ACCEPTED = 0,  /**< processed */
+  CCP_INVALID = 1,   /**< a field out of range; dropped */
+  CCP_LATE = 2,      /**< older than now - lateness; dropped */
+  CCP_DUPLICATE = 3  /**< event_id seen before; dropped */
+} ccp_verdict_t;
+
+/** Alert kinds raised by time passing. */
+typedef enum ccp_alert_kind {
+  CCP_ALERT_SLA_AT_RISK = 0,
+  CCP_ALERT_SLA_BREACH = 1
+} ccp_alert_kind_t;
+
+/** A deadline alert, valid only during the callback. */
+typedef struct ccp_alert {
+  int kind;               /**< ccp_alert_kind_t */
+  int64_t at_ms;          /**< the moment it is due (deadline or at-risk time) */
+  int64_t now_ms;         /**< stream time when it fired */
+  int64_t opened_ms;      /**< ticket open time */
+  int64_t threshold_ms;   /**< SLA threshold of the ticket */
+  const char *ticket_id;  /**< NUL-terminated ticket id */
+  const char *queue;      /**< current queue */
+  const char *agent_id;   /**< current agent or NULL */
+  int channel;            /**< current channel */
+} ccp_alert_t;
+
+/** Called for each alert; runs on the engine's thread. */
+typedef void (*ccp_alert_cb)(void *opaque, const ccp_alert_t *alert);
+
+/**
+ * Creates an engine for a finished configuration (borrowed; must outlive the
+ * engine). Returns NULL and fills errbuf on a bad time zone or similar.
+ */
+ccp_engine_t *ccp_engine_new(const ccp_config_t *cfg, char *errbuf,
+                             size_t errlen);
+/** Frees the engine and all it holds. */
+void ccp_engine_free(ccp_engine_t *e);
+
+/** Sets the alert callback (NULL: alerts are only counted). */
+void ccp_engine_set_alert_cb(ccp_engine_t *e, ccp_alert_cb cb, void *opaque);
+
+/** Processes one decoded event; counts it in diagnostics.events. */
+ccp_verdict_t ccp_engine_process(ccp_engine_t *e, const ccp_event_t *ev);
+
+/** Counts a record that could not be decoded (diagnostics.events too). */
+void ccp_engine_count_undecodable(ccp_engine_t *e);
+
+/**
+ * Moves stream time forward to at least now_ms without an event (wall clock
+ * in quiet periods, or the largest stream time of other partitions): fires due
+ * deadlines and expires tickets. Lateness stays judged on this engine's own
+ * event time.
+ */
+void ccp_engine_advance(ccp_engine_t *e, int64_t now_ms);
+
+/** Stream time (largest event ts, or advanced time); INT64_MIN before any. */
+int64_t ccp_engine_now(const ccp_engine_t *e);
+
+/** Appends the snapshot JSON document (KPIS.md §5, one line, no newline). */
+void ccp_engine_snapshot_json(ccp_engine_t *e, ccp_buf_t *out);
+
+/** Number of tickets held (open and recently closed). */
+int64_t ccp_engine_ticket_count(const ccp_engine_t *e);
+/** Number of open tickets. */
+int64_t ccp_engine_open_count(const ccp_engine_t *e);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,131 @@
+/*
+ * Error strings, the fatal-error path and the allocation wrapper.
+ *
+ * All allocation goes through ccp_malloc & co. so that memory in use is a
+ * metric (ccp_mem_used). Each block carries a 16-byte header with its size.
+ * The counter is a relaxed atomic: it is a statistic, read without ordering
+ * needs, and any thread may allocate.
+ */
+#include "ccpulse/common.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const errtext[] = {
+    [CCP_OK] = "success",
+    [CCP_EINVAL] = "invalid value",
+    [CCP_ENOMEM] = "out of memory",
+    [CCP_EIO] = "input/output error",
+    [CCP_EPARSE] = "malformed input",
+    [CCP_ESCHEMA] = "schema missing or incompatible",
+    [CCP_ERANGE] = "value out of range",
+    [CCP_EEOF] = "end of input",
+    [CCP_EFULL] = "structure full",
+    [CCP_ENOTFOUND] = "not found",
+};
+
+const char *ccp_strerror(int err) {
+  if (err < 0) err = -err;
+  if ((size_t)err < CCP_ARRAY_LEN(errtext) && errtext[err]) return errtext[err];
+  return "unknown error";
+}
+
+_Noreturn void ccp__fatal(const char *file, int line, const char *msg) {
+  fprintf(stderr, "ccpulse: fatal: %s (%s:%d)\n", msg, file, line);
+  fflush(stderr);
+  abort();
+}
+
+/* Bytes allocated through the wrapper; relaxed: a gauge, not a fence. */
+static atomic_size_t mem_used;
+
+#define HDR 16
+
+void *ccp_malloc(size_t n) {
+  unsigned char *p = malloc(n + HDR);
+  if (!p) ccp__fatal(__FILE__, __LINE__, "out of memory");
+  memcpy(p, &n, sizeof n);
+  atomic_fetch_add_explicit(&mem_used, n, memory_order_relaxed);
+  return p + HDR;
+}
+
+void *ccp_calloc(size_t nmemb, size_t n) {
+  if (n && nmemb > SIZE_MAX / n) ccp__fatal(__FILE__, __LINE__, "allocation size overflow");
+  size_t total = nmemb * n;
+  unsigned char *p = calloc(1, total + HDR);
+  if (!p) ccp__fatal(__FILE__, __LINE__, "out of memory");
+  memcpy(p, &total, sizeof total);
+  atomic_fetch_add_explicit(&mem_used, total, memory_order_relaxed);
+  return p + HDR;
+}
+
+void *ccp_realloc(void *ptr, size_t n) {
+  if (!ptr) return ccp_malloc(n);
+  unsigned char *p = (unsigned char *)ptr - HDR;
+  size_t old;
+  memcpy(&old, p, sizeof old);
+  unsigned char *q = realloc(p, n + HDR);
+  if (!q) ccp__fatal(__FILE__, __LINE__, "out of memory");
+  memcpy(q, &n, sizeof n);
+  atomic_fetch_add_explicit(&mem_used, n, memory_order_relaxed);
+  atomic_fetch_sub_explicit(&mem_used, old, memory_order_relaxed);
+  return q + HDR;
+}
+
+void ccp_free(void *ptr) {
+  if (!ptr) return;
+  unsigned char *p = (unsigned char *)ptr - HDR;
+  size_t n;
+  memcpy(&n, p, sizeof n);
+  atomic_fetch_sub_explicit(&mem_used, n, memory_order_relaxed);
+  free(p);
+}
+
+char *ccp_strndup(const char *s, size_t len) {
+  char *d = ccp_malloc(len + 1);
+  memcpy(d, s, len);
+  d[len] = 0;
+  return d;
+}
+
+char *ccp_strdup(const char *s) { return ccp_strndup(s, strlen(s)); }
+
+size_t ccp_mem_used(void) { return atomic_load_explicit(&mem_used, memory_order_relaxed); }
+
+/* 64-bit hash: 8 bytes at a time, 128-bit multiply mixing (wyhash-like). */
+static inline uint64_t mix(uint64_t a, uint64_t b) {
+  __uint128_t r = (__uint128_t)a * b;
+  return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+uint64_t ccp_hash64(const void *data, size_t len, uint64_t seed) {
+  const unsigned char *p = data;
+  const uint64_t k0 = 0xa0761d6478bd642fULL, k1 = 0xe7037ed1a0b428dbULL,
+                 k2 = 0x8ebc6af09c88c6e3ULL;
+  uint64_t h = seed ^ mix(seed ^ k0, k1) ^ (uint64_t)len;
+  while (len >= 16) {
+    uint64_t a, b;
+    memcpy(&a, p, 8);
+    memcpy(&b, p + 8, 8);
+    h = mix(a ^ k1, b ^ h);
+    p += 16;
+    len -= 16;
+  }
+  uint64_t a = 0, b = 0;
+  if (len >= 8) {
+    memcpy(&a, p, 8);
+    memcpy(&b, p + len - 8, 8);
+  } else if (len >= 4) {
+    uint32_t x, y;
+    memcpy(&x, p, 4);
+    memcpy(&y, p + len - 4, 4);
+    a = x;
+    b = y;
+  } else if (len > 0) {
+    a = ((uint64_t)p[0] << 16) | ((uint64_t)p[len >> 1] << 8) | p[len - 1];
+  }
+  h = mix(a ^ k1 ^ len, b ^ h ^ k2);
+  return mix(h ^ k0, h ^ k2);
+}
