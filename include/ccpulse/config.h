@@ -115,6 +115,8 @@ int ccp_parse_duration(const char *s, int64_t *out_ms);
 
 /** Writes the settings table as markdown (docs/configuration.md). */
 void ccp_config_write_docs(FILE *out);
+/** Writes every key with its type, range, default and meaning as plain text (--help). */
+void ccp_config_write_help(FILE *out);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,892 @@
+/*
+ * Configuration: one property table drives everything.
+ *
+ * Design (after librdkafka's rdkafka_conf.c and Redis' config.c): `props[]`
+ * below has one row per key with its type, where it lives in ccp_config_t,
+ * its default (as text), its bounds, a one-sentence doc and a setter. From
+ * that table alone come:
+ *   - ccp_config_init()       every default, by running the setter on the
+ *                             default text (so defaults obey the same rules);
+ *   - ccp_config_set()        lookup, parsing, validation, error messages;
+ *   - ccp_config_load_file()  `key = value` lines;
+ *   - ccp_config_load_env()   CCPULSE_<KEY> variables;
+ *   - ccp_config_write_docs() the table in docs/configuration.md (a unit test
+ *                             fails when the committed page is out of date);
+ *   - ccp_config_write_help() the `--help` text.
+ *
+ * Adding a key: add a field to ccp_config_t, then one row here. A new value
+ * type needs one setter (parse into locals, validate, then store: a failed set
+ * leaves the config untouched). A key family (`sla.queue.<Q>.<CH>` today; the
+ * `kafka.*` pass-through of the live pipeline later) is a row with PF_PREFIX:
+ * exact keys are looked up first, then prefixes.
+ *
+ * Threads: a config is filled by one thread at start-up; after
+ * ccp_config_finish() it is read-only and any thread may read it. The table
+ * is constant. Nothing here keeps global state.
+ *
+ * Invariants: every key has a valid default; the queue x channel overrides
+ * are kept sorted by (queue bytes, channel) with no duplicate pair, so that
+ * ccp_config_sla_ms() is a binary search with no allocation.
+ */
+#include "ccpulse/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Longest duration any key accepts: 3650 days. Far beyond any sensible
+ * setting, and small enough that ts + duration never overflows int64. */
+#define DUR_MAX ((int64_t)3650 * 86400000)
+/* Largest count (tickets.max, dedup.max): other modules size tables from
+ * these, in int-sized arithmetic. */
+#define COUNT_MAX ((int64_t)2147483647)
+/* Most buckets one window may need (the `today` window counts 25 hours, the
+ * longest local day). Bounds the memory of every scope. */
+#define MAX_BUCKETS 10000
+
+/* Property flags. */
+#define PF_MIN_EXCL 0x01 /* value must be > min (else >= min) */
+#define PF_MAX_EXCL 0x02 /* value must be < max (else <= max) */
+#define PF_PREFIX 0x04   /* `key` is a prefix: a family of dynamic keys */
+#define PF_OPTIONAL 0x08 /* default unset; an empty value unsets */
+
+typedef struct prop prop_t;
+
+/* Parses and stores `value` for `key` (the full key, for families); on error
+ * writes the problem (without the "config key" prefix) into msg. */
+typedef int (*prop_set_fn)(const prop_t *p, ccp_config_t *cfg, const char *key, const char *value,
+                           char *msg, size_t msglen);
+
+struct prop {
+  const char *key;     /* exact key, or the prefix of a PF_PREFIX family */
+  const char *doc_key; /* how the docs spell it (families); NULL = key */
+  const char *type;    /* type name shown in the docs */
+  prop_set_fn set;     /* parser + validator + store */
+  size_t off;          /* offsetof the field in ccp_config_t */
+  size_t size;         /* field size (strings) */
+  const char *def;     /* default as text; NULL when unset by default */
+  double min, max;     /* bounds of numbers, durations in ms */
+  int flags;           /* PF_* */
+  const char *doc;     /* one sentence for docs and --help */
+};
+
+/* ---- small helpers ----------------------------------------------------- */
+
+/* printf into msg, never overflowing; the result is always terminated. */
+static void msgf(char *msg, size_t len, const char *fmt, ...) {
+  if (!msg || !len)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, len, fmt, ap);
+  va_end(ap);
+}
+
+/* Quotes at most 80 bytes of a value in messages. */
+#define QV(s) (strlen(s) > 80 ? 77 : (int)strlen(s)), (s), (strlen(s) > 80 ? "..." : "")
+
+static const char *skip_ws(const char *s) {
+  while (*s && isspace((unsigned char)*s))
+    s++;
+  return s;
+}
+
+/* Copies s[0..len) without surrounding whitespace into out (outlen bytes). */
+static void trim_copy(const char *s, size_t len, char *out, size_t outlen) {
+  while (len && isspace((unsigned char)*s))
+    s++, len--;
+  while (len && isspace((unsigned char)s[len - 1]))
+    len--;
+  if (len >= outlen)
+    len = outlen - 1;
+  memcpy(out, s, len);
+  out[len] = '\0';
+}
+
+/* Writes a duration in its largest exact unit: 300000 -> "5m", 1500 -> "1500ms", 0 -> "0". */
+static void fmt_duration(int64_t ms, char *out, size_t len) {
+  static const struct {
+    int64_t mult;
+    const char *unit;
+  } units[] = {{86400000, "d"}, {3600000, "h"}, {60000, "m"}, {1000, "s"}};
+  if (ms == 0) {
+    snprintf(out, len, "0");
+    return;
+  }
+  for (size_t i = 0; i < CCP_ARRAY_LEN(units); i++)
+    if (ms % units[i].mult == 0) {
+      snprintf(out, len, "%lld%s", (long long)(ms / units[i].mult), units[i].unit);
+      return;
+    }
+  snprintf(out, len, "%lldms", (long long)ms);
+}
+
+int ccp_parse_duration(const char *s, int64_t *out_ms) {
+  if (!s || !isdigit((unsigned char)*s))
+    return -CCP_EPARSE;
+  int64_t v = 0;
+  int overflow = 0;
+  for (; isdigit((unsigned char)*s); s++) {
+    int d = *s - '0';
+    if (v > (INT64_MAX - d) / 10)
+      overflow = 1;
+    else
+      v = v * 10 + d;
+  }
+  int64_t mult;
+  if (*s == '\0' || strcmp(s, "ms") == 0)
+    mult = 1;
+  else if (strcmp(s, "s") == 0)
+    mult = 1000;
+  else if (strcmp(s, "m") == 0)
+    mult = 60000;
+  else if (strcmp(s, "h") == 0)
+    mult = 3600000;
+  else if (strcmp(s, "d") == 0)
+    mult = 86400000;
+  else
+    return -CCP_EPARSE;
+  if (overflow || v > INT64_MAX / mult)
+    return -CCP_ERANGE;
+  *out_ms = v * mult;
+  return 0;
+}
+
+/* ccp_parse_duration with a message for the user. */
+static int parse_duration_msg(const char *s, int64_t *out, char *msg, size_t msglen) {
+  int rc = ccp_parse_duration(s, out);
+  if (rc == -CCP_ERANGE)
+    msgf(msg, msglen, "duration '%.*s%s' is too large", QV(s));
+  else if (rc < 0 && s[0] == '-')
+    msgf(msg, msglen, "invalid duration '%.*s%s' (must not be negative)", QV(s));
+  else if (rc < 0)
+    msgf(msg, msglen, "invalid duration '%.*s%s' (use ms, s, m, h or d)", QV(s));
+  return rc;
+}
+
+/* Checks v against the bounds of p; writes "must be > 0" style messages. */
+static int check_bounds(const prop_t *p, double v, const char *shown, char *msg, size_t msglen,
+                        int is_duration) {
+  int lo_bad = (p->flags & PF_MIN_EXCL) ? !(v > p->min) : !(v >= p->min);
+  int hi_bad = (p->flags & PF_MAX_EXCL) ? !(v < p->max) : !(v <= p->max);
+  if (!lo_bad && !hi_bad)
+    return 0;
+  char lo[32], hi[32];
+  if (is_duration) {
+    fmt_duration((int64_t)p->min, lo, sizeof lo);
+    fmt_duration((int64_t)p->max, hi, sizeof hi);
+  } else {
+    snprintf(lo, sizeof lo, "%.15g", p->min);
+    snprintf(hi, sizeof hi, "%.15g", p->max);
+  }
+  if (lo_bad)
+    msgf(msg, msglen, "%s is out of range (must be %s %s)", shown,
+         (p->flags & PF_MIN_EXCL) ? ">" : ">=", lo);
+  else
+    msgf(msg, msglen, "%s is out of range (must be %s %s)", shown,
+         (p->flags & PF_MAX_EXCL) ? "<" : "<=", hi);
+  return -CCP_ERANGE;
+}
+
+/* Strict decimal number: digits, '.', exponent; no inf/nan/hex. */
+static int parse_double(const char *s, double *out) {
+  if (!*s)
+    return -CCP_EPARSE;
+  for (const char *c = s; *c; c++)
+    if (!isdigit((unsigned char)*c) && !strchr(".eE+-", *c))
+      return -CCP_EPARSE;
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (*end || end == s || errno == ERANGE || !isfinite(v))
+    return -CCP_EPARSE;
+  *out = v;
+  return 0;
+}
+
+/* ---- setters, one per value type ---------------------------------------- */
+
+#define FIELD(cfg, p, T) ((T *)(void *)((char *)(cfg) + (p)->off))
+
+static int set_duration(const prop_t *p, ccp_config_t *cfg, const char *key, const char *value,
+                        char *msg, size_t msglen) {
+  int64_t v;
+  int rc = parse_duration_msg(value, &v, msg, msglen);
+  if (rc < 0)
+    return rc;
+  char shown[128];
+  snprintf(shown, sizeof shown, "duration '%.*s%s'", QV(value));
+  if ((rc = check_bounds(p, (double)v, shown, msg, msglen, 1)) < 0)
+    return rc;
+  *FIELD(cfg, p, int64_t) = v;
+  return 0;
+}
+
+static int set_int(const prop_t *p, ccp_config_t *cfg, const char *key, const char *value,
+                   char *msg, size_t msglen) {
+  const char *c = value;
+  int64_t v = 0;
+  if (!isdigit((unsigned char)*c))
+    goto bad;
+  for (; isdigit((unsigned char)*c); c++) {
+    if (v > (INT64_MAX - (*c - '0')) / 10) {
+      msgf(msg, msglen, "integer '%.*s%s' is too large", QV(value));
+      return -CCP_ERANGE;
+    }
+    v = v * 10 + (*c - '0');
+  }
+  if (*c)
+    goto bad;
+  char shown[128];
+  snprintf(shown, sizeof shown, "integer '%.*s%s'", QV(value));
+  int rc = check_bounds(p, (double)v, shown, msg, msglen, 0);
+  if (rc < 0)
+    return rc;
+  *FIELD(cfg, p, int64_t) = v;
+  return 0;
+bad:
+  msgf(msg, msglen, "invalid integer '%.*s%s'", QV(value));
+  return -CCP_EINVAL;
+}
+
+static int set_double(const prop_t *p, ccp_config_t *cfg, const char *key, const char *value,
+                      char *msg, size_t msglen) {
+  if ((p->flags & PF_OPTIONAL) && !*value) {
+    *FIELD(cfg, p, double) = NAN;
+    return 0;
+  }
+  double v;
+  if (parse_double(value, &v) < 0) {
+    msgf(msg, msglen, "invalid number '%.*s%s'", QV(value));
+    return -CCP_EINVAL;
+  }
+  char shown[128];
+  snprintf(shown, sizeof shown, "number '%.*s%s'", QV(value));
+  int rc = check_bounds(p, v, shown, msg, msglen, 0);
+  if (rc < 0)
+    return rc;
+  *FIELD(cfg, p, double) = v;
+  return 0;
+}
+
+/* The IANA zone must exist as a TZif file under $TZDIR (when set, as glibc
+ * does) or /usr/share/zoneinfo. "UTC" is always accepted: every libc knows it
+ * without a file. */
+static int set_timezone(const prop_t *p, ccp_config_t *cfg, const char *key, const char *value,
+                        char *msg, size_t msglen) {
+  size_t n = strlen(value);
+  int ok = n > 0 && n < p->size && value[0] != '/' && !strstr(value, "..");
+  for (size_t i = 0; ok && i < n; i++)
+    ok = isalnum((unsigned char)value[i]) || strchr("/_+-", value[i]) != NULL;
+  if (ok && strcmp(value, "UTC") != 0) {
+    const char *dir = getenv("TZDIR");
+    if (!dir || !*dir)
+      dir = "/usr/share/zoneinfo";
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, value);
+    FILE *f = fopen(path, "rb");
+    char magic[4] = {0};
+    ok = f && fread(magic, 1, 4, f) == 4 && memcmp(magic, "TZif", 4) == 0;
+    if (f)
+      fclose(f);
+  }
+  if (!ok) {
+    msgf(msg, msglen, "unknown IANA time zone '%.*s%s'", QV(value));
+    return -CCP_EINVAL;
+  }
+  memcpy(FIELD(cfg, p, char), value, n + 1);
+  return 0;
+}
+
+/* One window: `name:granularity` (name = span or `today`) or
+ * `name=span:granularity`. */
+static int parse_window(const char *item, ccp_window_conf_t *w, char *msg, size_t msglen) {
+  const char *colon = strrchr(item, ':');
+  if (!colon || colon == item || !colon[1]) {
+    msgf(msg, msglen, "window '%.*s%s' must look like span:granularity or name=span:granularity",
+         QV(item));
+    return -CCP_EINVAL;
+  }
+  const char *eq = memchr(item, '=', (size_t)(colon - item));
+  const char *name = item, *span = eq ? eq + 1 : item;
+  size_t name_len = eq ? (size_t)(eq - item) : (size_t)(colon - item);
+  char span_s[64], gran_s[64];
+  trim_copy(span, (size_t)(colon - span), span_s, sizeof span_s);
+  trim_copy(colon + 1, strlen(colon + 1), gran_s, sizeof gran_s);
+  char name_s[64];
+  trim_copy(name, name_len, name_s, sizeof name_s);
+  if (!name_s[0] || strlen(name_s) >= sizeof w->name || name_len >= sizeof name_s)
+    goto badname;
+  for (const char *c = name_s; *c; c++)
+    if (!isalnum((unsigned char)*c) && *c != '_' && *c != '-')
+      goto badname;
+  memcpy(w->name, name_s, strlen(name_s) + 1);
+
+  int64_t g;
+  if (parse_duration_msg(gran_s, &g, msg, msglen) < 0)
+    return -CCP_EINVAL;
+  char gs[32];
+  fmt_duration(g, gs, sizeof gs);
+  if (g <= 0) {
+    msgf(msg, msglen, "window '%s': granularity must be > 0", w->name);
+    return -CCP_ERANGE;
+  }
+  w->granularity_ms = g;
+  if (strcmp(span_s, "today") == 0) {
+    w->is_today = 1;
+    w->span_ms = 0;
+    if (3600000 % g != 0) {
+      msgf(msg, msglen, "window '%s': granularity %s of a 'today' window must divide 1h", w->name,
+           gs);
+      return -CCP_ERANGE;
+    }
+    if (25 * 3600000LL / g > MAX_BUCKETS) {
+      msgf(msg, msglen, "window '%s': granularity %s makes more than %d buckets", w->name, gs,
+           MAX_BUCKETS);
+      return -CCP_ERANGE;
+    }
+    return 0;
+  }
+  int64_t s;
+  if (parse_duration_msg(span_s, &s, msg, msglen) < 0)
+    return -CCP_EINVAL;
+  char ss[32];
+  fmt_duration(s, ss, sizeof ss);
+  w->is_today = 0;
+  w->span_ms = s;
+  if (s <= 0 || s % g != 0) {
+    msgf(msg, msglen, "window '%s': span %s is not a positive multiple of granularity %s", w->name,
+         ss, gs);
+    return -CCP_ERANGE;
+  }
+  if (s / g > MAX_BUCKETS) {
+    msgf(msg, msglen, "window '%s': span %s / granularity %s is more than %d buckets", w->name, ss,
+         gs, MAX_BUCKETS);
+    return -CCP_ERANGE;
+  }
+  return 0;
+badname:
+  msgf(msg, msglen,
+       "window '%.*s%s': the name must be 1-%zu letters, digits, '_' or '-' (or the span itself)",
+       QV(item), sizeof w->name - 1);
+  return -CCP_EINVAL;
+}
+
+/* Calls fn on each comma-separated, trimmed, non-empty item of value; returns
+ * the first error. Items longer than 255 bytes are an error. */
+typedef int (*item_fn)(void *ctx, const char *item, char *msg, size_t msglen);
+static int for_each_item(const char *value, item_fn fn, void *ctx, char *msg, size_t msglen) {
+  const char *s = value;
+  for (;;) {
+    const char *comma = strchr(s, ',');
+    size_t len = comma ? (size_t)(comma - s) : strlen(s);
+    char item[256];
+    if (len >= sizeof item) {
+      msgf(msg, msglen, "item '%.40s...' is too long", s);
+      return -CCP_EINVAL;
+    }
+    trim_copy(s, len, item, sizeof item);
+    if (!item[0]) {
+      msgf(msg, msglen, "empty item in list '%.*s%s'", QV(value));
+      return -CCP_EINVAL;
+    }
+    int rc = fn(ctx, item, msg, msglen);
+    if (rc < 0)
+      return rc;
+    if (!comma)
+      return 0;
+    s = comma + 1;
+  }
+}
+
+typedef struct {
+  ccp_window_conf_t w[CCP_MAX_WINDOWS];
+  int n;
+} window_list_t;
+
+static int window_item(void *ctx, const char *item, char *msg, size_t msglen) {
+  window_list_t *l = ctx;
+  if (l->n == CCP_MAX_WINDOWS) {
+    msgf(msg, msglen, "more than %d windows", CCP_MAX_WINDOWS);
+    return -CCP_EFULL;
+  }
+  ccp_window_conf_t w;
+  memset(&w, 0, sizeof w);
+  int rc = parse_window(item, &w, msg, msglen);
+  if (rc < 0)
+    return rc;
+  for (int i = 0; i < l->n; i++)
+    if (strcmp(l->w[i].name, w.name) == 0) {
+      msgf(msg, msglen, "duplicate window name '%s'", w.name);
+      return -CCP_EINVAL;
+    }
+  l->w[l->n++] = w;
+  return 0;
+}
+
+static int set_windows(const prop_t *p, ccp_config_t *cfg, const char *key, const char *value,
+                       char *msg, size_t msglen) {
+  window_list_t l;
+  memset(&l, 0, sizeof l);
+  if (!*skip_ws(value)) {
+    msgf(msg, msglen, "at least one window is needed");
+    return -CCP_EINVAL;
+  }
+  int rc = for_each_item(value, window_item, &l, msg, msglen);
+  if (rc < 0)
+    return rc;
+  memcpy(cfg->windows, l.w, sizeof l.w);
+  cfg->nwindows = l.n;
+  return 0;
+}
+
+/* The windowed KPI ids of KPIS.md §3 a scorecard may name. */
+static const char *const score_kpis[] = {"opened",
+                                         "resolved",
+                                         "reopened",
+                                         "abandoned",
+                                         "abandoned_short",
+                                         "abandon_pct",
+                                         "frt_count",
+                                         "frt_avg_ms",
+                                         "frt_p50_ms",
+                                         "frt_p90_ms",
+                                         "frt_p99_ms",
+                                         "service_level_pct",
+                                         "sla_breaches",
+                                         "resolution_avg_ms",
+                                         "resolution_p90_ms",
+                                         "aht_avg_ms",
+                                         "fcr_pct",
+                                         "csat_pct",
+                                         "nps",
+                                         "ces_avg",
+                                         "complaints",
+                                         "qa_error_rate",
+                                         "handled",
+                                         "customers_handled",
+                                         "cost_per_resolution"};
+
+typedef struct {
+  ccp_score_term_t t[CCP_MAX_SCORE_TERMS];
+  int n;
+} score_list_t;
+
+static int score_item(void *ctx, const char *item, char *msg, size_t msglen) {
+  score_list_t *l = ctx;
+  if (l->n == CCP_MAX_SCORE_TERMS) {
+    msgf(msg, msglen, "more than %d scorecard terms", CCP_MAX_SCORE_TERMS);
+    return -CCP_EFULL;
+  }
+  ccp_score_term_t t;
+  memset(&t, 0, sizeof t);
+  const char *op = strstr(item, ">=");
+  if (op)
+    t.higher_is_better = 1;
+  else
+    op = strstr(item, "<=");
+  const char *colon = op ? strrchr(op, ':') : NULL;
+  if (!op || !colon) {
+    msgf(msg, msglen, "term '%.*s%s' must look like kpi>=target:weight or kpi<=target:weight",
+         QV(item));
+    return -CCP_EINVAL;
+  }
+  char target_s[64], weight_s[64];
+  trim_copy(item, (size_t)(op - item), t.kpi, sizeof t.kpi);
+  trim_copy(op + 2, (size_t)(colon - op - 2), target_s, sizeof target_s);
+  trim_copy(colon + 1, strlen(colon + 1), weight_s, sizeof weight_s);
+  int known = 0;
+  for (size_t i = 0; i < CCP_ARRAY_LEN(score_kpis) && !known; i++)
+    known = strcmp(t.kpi, score_kpis[i]) == 0;
+  if (!known) {
+    msgf(msg, msglen, "unknown KPI '%s' in term '%.*s%s' (use a windowed KPI id, e.g. csat_pct)",
+         t.kpi, QV(item));
+    return -CCP_EINVAL;
+  }
+  if (parse_double(target_s, &t.target) < 0 || !(t.target > 0)) {
+    msgf(msg, msglen, "term '%.*s%s': target must be a number > 0", QV(item));
+    return -CCP_EINVAL;
+  }
+  if (parse_double(weight_s, &t.weight) < 0 || !(t.weight > 0) || t.weight > 100) {
+    msgf(msg, msglen, "term '%.*s%s': weight must be a number > 0 and <= 100", QV(item));
+    return -CCP_EINVAL;
+  }
+  l->t[l->n++] = t;
+  return 0;
+}
+
+static int set_scorecard(const prop_t *p, ccp_config_t *cfg, const char *key, const char *value,
+                         char *msg, size_t msglen) {
+  score_list_t l;
+  memset(&l, 0, sizeof l);
+  if (!*skip_ws(value)) {
+    msgf(msg, msglen, "at least one term is needed");
+    return -CCP_EINVAL;
+  }
+  int rc = for_each_item(value, score_item, &l, msg, msglen);
+  if (rc < 0)
+    return rc;
+  memcpy(cfg->score_terms, l.t, sizeof l.t);
+  cfg->nscore_terms = l.n;
+  return 0;
+}
+
+/* Orders overrides by queue bytes, then length, then channel. */
+static int ovr_cmp(const char *q, size_t qlen, int ch, const ccp_sla_override_t *o) {
+  size_t olen = strlen(o->queue);
+  int c = memcmp(q, o->queue, CCP_MIN(qlen, olen));
+  if (c)
+    return c;
+  if (qlen != olen)
+    return qlen < olen ? -1 : 1;
+  return ch - o->channel;
+}
+
+/* Index of the first override >= (q, ch). */
+static int ovr_lower_bound(const ccp_config_t *cfg, const char *q, size_t qlen, int ch) {
+  int lo = 0, hi = cfg->nsla_overrides;
+  while (lo < hi) {
+    int mid = lo + (hi - lo) / 2;
+    if (ovr_cmp(q, qlen, ch, &cfg->sla_overrides[mid]) > 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+/* sla.queue.<QUEUE>.<CHANNEL>: QUEUE is everything up to the last '.'. */
+static int set_sla_queue(const prop_t *p, ccp_config_t *cfg, const char *key, const char *value,
+                         char *msg, size_t msglen) {
+  const char *q = key + strlen(p->key);
+  const char *dot = strrchr(q, '.');
+  if (!dot || dot == q) {
+    msgf(msg, msglen, "expected sla.queue.<QUEUE>.<CHANNEL>");
+    return -CCP_EINVAL;
+  }
+  int ch = ccp_channel_parse(dot + 1, strlen(dot + 1));
+  if (ch < 0) {
+    msgf(msg, msglen, "unknown channel '%.*s%s' (use PHONE, CHAT, EMAIL or SOCIAL)", QV(dot + 1));
+    return -CCP_EINVAL;
+  }
+  int64_t ms;
+  int rc = parse_duration_msg(value, &ms, msg, msglen);
+  if (rc < 0)
+    return rc;
+  char shown[128];
+  snprintf(shown, sizeof shown, "duration '%.*s%s'", QV(value));
+  if ((rc = check_bounds(p, (double)ms, shown, msg, msglen, 1)) < 0)
+    return rc;
+
+  size_t qlen = (size_t)(dot - q);
+  int i = ovr_lower_bound(cfg, q, qlen, ch);
+  if (i < cfg->nsla_overrides && ovr_cmp(q, qlen, ch, &cfg->sla_overrides[i]) == 0) {
+    cfg->sla_overrides[i].ms = ms; /* same pair again: replace */
+    return 0;
+  }
+  cfg->sla_overrides = ccp_realloc(cfg->sla_overrides,
+                                   (size_t)(cfg->nsla_overrides + 1) * sizeof *cfg->sla_overrides);
+  memmove(&cfg->sla_overrides[i + 1], &cfg->sla_overrides[i],
+          (size_t)(cfg->nsla_overrides - i) * sizeof *cfg->sla_overrides);
+  cfg->sla_overrides[i].queue = ccp_strndup(q, qlen);
+  cfg->sla_overrides[i].channel = ch;
+  cfg->sla_overrides[i].ms = ms;
+  cfg->nsla_overrides++;
+  return 0;
+}
+
+/* ---- the table ----------------------------------------------------------- */
+
+#define OFF(field) offsetof(ccp_config_t, field)
+#define DURATION .type = "duration", .set = set_duration
+#define SLA_ROW(CH, def_)                                                                          \
+  {                                                                                                \
+    .key = "sla." #CH, DURATION, .off = OFF(sla_ms[CCP_CH_##CH]), .def = def_, .max = DUR_MAX,     \
+    .flags = PF_MIN_EXCL,                                                                          \
+    .doc = "First-response SLA threshold of " #CH " tickets: a ticket breaches when no agent has " \
+           "replied by open + threshold; `service_level_pct` counts first replies within it."      \
+  }
+#define COST_ROW(CH)                                                                               \
+  {                                                                                                \
+    .key = "cost." #CH, .type = "number", .set = set_double,                                       \
+    .off = OFF(cost_per_hour[CCP_CH_##CH]), .max = 1e12, .flags = PF_OPTIONAL,                     \
+    .doc = "Cost of one handled hour (talk + hold + after-contact work) on " #CH ", in any "       \
+           "currency, for `cost_per_resolution`; unset = 0, and while no channel has a cost "      \
+           "`cost_per_resolution` is null."                                                        \
+  }
+
+/* clang-format off */
+static const prop_t props[] = {
+  /* time */
+  {.key = "lateness", DURATION, .off = OFF(lateness_ms), .def = "5m", .max = DUR_MAX,
+   .doc = "An event with ts < now - lateness is late and dropped; event ids are remembered this "
+          "long to drop duplicates."},
+  {.key = "timezone", .type = "string", .set = set_timezone, .off = OFF(timezone),
+   .size = sizeof(((ccp_config_t *)0)->timezone), .def = "UTC",
+   .doc = "IANA time zone whose local midnight starts the `today` window (DST-aware), e.g. "
+          "`Asia/Jakarta`; must exist under $TZDIR or /usr/share/zoneinfo."},
+  {.key = "windows", .type = "window list", .set = set_windows,
+   .def = "1m:5s,5m:10s,15m:30s,1h:1m,24h:15m,today:1m",
+   .doc = "KPI windows in output order, comma-separated: `span:granularity` (named by the span "
+          "as written, or `today` for the calendar day) or `name=span:granularity`; the span must "
+          "be a positive multiple of the granularity, a `today` granularity must divide 1h; at "
+          "most 8 windows of at most 10000 buckets each."},
+  /* SLA */
+  SLA_ROW(PHONE, "4m"),
+  SLA_ROW(CHAT, "2m"),
+  SLA_ROW(EMAIL, "24h"),
+  SLA_ROW(SOCIAL, "1h"),
+  {.key = "sla.queue.", .doc_key = "sla.queue.<QUEUE>.<CHANNEL>", .type = "duration",
+   .set = set_sla_queue, .max = DUR_MAX, .flags = PF_PREFIX | PF_MIN_EXCL,
+   .doc = "First-response SLA threshold for one queue x channel, overriding `sla.<CHANNEL>` "
+          "(QUEUE is everything between `sla.queue.` and the last `.`; CHANNEL is PHONE, CHAT, "
+          "EMAIL or SOCIAL); not read from the environment."},
+  {.key = "sla.at_risk", .type = "number", .set = set_double, .off = OFF(sla_at_risk_fraction),
+   .def = "0.8", .max = 1, .flags = PF_MIN_EXCL | PF_MAX_EXCL,
+   .doc = "An `sla_at_risk` alert fires when a waiting ticket has used this fraction of its SLA "
+          "threshold."},
+  {.key = "short_abandon", DURATION, .off = OFF(short_abandon_ms), .def = "5s", .max = DUR_MAX,
+   .doc = "An abandon whose wait (abandon - open) is below this is short: counted in "
+          "`abandoned_short` and left out of `service_level_pct`."},
+  {.key = "backlog_age", DURATION, .off = OFF(backlog_age_ms), .def = "24h", .max = DUR_MAX,
+   .flags = PF_MIN_EXCL,
+   .doc = "An open ticket older than this counts in the `backlog_aged` gauge."},
+  /* money and scorecard */
+  COST_ROW(PHONE),
+  COST_ROW(CHAT),
+  COST_ROW(EMAIL),
+  COST_ROW(SOCIAL),
+  {.key = "scorecard", .type = "scorecard", .set = set_scorecard,
+   .def = "csat_pct>=85:40,fcr_pct>=70:30,aht_avg_ms<=360000:30",
+   .doc = "Agent scorecard terms `kpi>=target:weight` or `kpi<=target:weight` (a windowed KPI "
+          "id, a target > 0, a weight in percent); the weights must sum to 100."},
+  /* customers */
+  {.key = "retention.period", DURATION, .off = OFF(retention_period_ms), .def = "30d",
+   .max = DUR_MAX, .flags = PF_MIN_EXCL,
+   .doc = "Period P of `retention_pct` and `churn_pct`: customers active in (now-2P, now-P] who "
+          "are active again in (now-P, now]."},
+  /* memory bounds */
+  {.key = "tickets.ttl", DURATION, .off = OFF(ticket_ttl_ms), .def = "30d", .max = DUR_MAX,
+   .flags = PF_MIN_EXCL,
+   .doc = "A ticket with no event for this long (stream time) is forgotten."},
+  {.key = "tickets.max", .type = "integer", .set = set_int, .off = OFF(max_tickets),
+   .def = "10000000", .min = 1, .max = (double)COUNT_MAX,
+   .doc = "Most tickets held; one more evicts the least recently touched (counted and logged)."},
+  {.key = "dedup.max", .type = "integer", .set = set_int, .off = OFF(max_dedup),
+   .def = "16000000", .min = 1, .max = (double)COUNT_MAX,
+   .doc = "Most event ids remembered for duplicate detection."},
+  /* Room for the live pipeline, added with `ccpulse run`: a PF_PREFIX row
+   * "kafka." whose setter appends to a pass-through list for librdkafka, the
+   * redis address (a string row) and the publish interval (a duration row). */
+};
+/* clang-format on */
+
+static const prop_t *find_prop(const char *key) {
+  for (size_t i = 0; i < CCP_ARRAY_LEN(props); i++)
+    if (!(props[i].flags & PF_PREFIX) && strcmp(props[i].key, key) == 0)
+      return &props[i];
+  for (size_t i = 0; i < CCP_ARRAY_LEN(props); i++)
+    if ((props[i].flags & PF_PREFIX) && strncmp(props[i].key, key, strlen(props[i].key)) == 0)
+      return &props[i];
+  return NULL;
+}
+
+/* ---- public API ---------------------------------------------------------- */
+
+void ccp_config_init(ccp_config_t *cfg) {
+  memset(cfg, 0, sizeof *cfg);
+  char msg[CCP_ERRBUF_SIZE];
+  for (size_t i = 0; i < CCP_ARRAY_LEN(props); i++) {
+    const prop_t *p = &props[i];
+    if (p->flags & PF_PREFIX)
+      continue;
+    if (!p->def) {
+      CCP_ASSERT(p->set == set_double); /* only numbers may be unset */
+      *FIELD(cfg, p, double) = NAN;
+      continue;
+    }
+    if (p->set(p, cfg, p->key, p->def, msg, sizeof msg) < 0)
+      ccp__fatal(__FILE__, __LINE__, msg); /* a bad default is a bug */
+  }
+}
+
+void ccp_config_release(ccp_config_t *cfg) {
+  for (int i = 0; i < cfg->nsla_overrides; i++)
+    ccp_free(cfg->sla_overrides[i].queue);
+  ccp_free(cfg->sla_overrides);
+  cfg->sla_overrides = NULL;
+  cfg->nsla_overrides = 0;
+}
+
+int ccp_config_set(ccp_config_t *cfg, const char *key, const char *value, const char *origin,
+                   char *errbuf, size_t errlen) {
+  const char *pre = origin ? origin : "", *sep = origin ? ": " : "";
+  const prop_t *p = find_prop(key);
+  if (!p) {
+    for (size_t i = 0; i < CCP_ARRAY_LEN(props); i++)
+      if (!(props[i].flags & PF_PREFIX) && strcasecmp(props[i].key, key) == 0) {
+        msgf(errbuf, errlen, "%s%sunknown config key '%s' (did you mean '%s'?)", pre, sep, key,
+             props[i].key);
+        return -CCP_ENOTFOUND;
+      }
+    msgf(errbuf, errlen, "%s%sunknown config key '%.*s%s'", pre, sep, QV(key));
+    return -CCP_ENOTFOUND;
+  }
+  char msg[CCP_ERRBUF_SIZE];
+  msg[0] = '\0';
+  /* Setters see the value without surrounding whitespace. */
+  char *v = ccp_strdup(value ? value : "");
+  size_t vlen = strlen(v);
+  while (vlen && isspace((unsigned char)v[vlen - 1]))
+    v[--vlen] = '\0';
+  int rc = p->set(p, cfg, key, skip_ws(v), msg, sizeof msg);
+  ccp_free(v);
+  if (rc < 0)
+    msgf(errbuf, errlen, "%s%sconfig key '%.*s%s': %s", pre, sep, QV(key), msg);
+  return rc;
+}
+
+int ccp_config_load_file(ccp_config_t *cfg, const char *path, char *errbuf, size_t errlen) {
+  FILE *f = fopen(path, "r");
+  if (!f) {
+    msgf(errbuf, errlen, "cannot open config file '%s': %s", path, strerror(errno));
+    return -CCP_EIO;
+  }
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t n;
+  int lineno = 0, rc = 0;
+  while ((n = getline(&line, &cap, f)) >= 0) {
+    lineno++;
+    /* Comments: '#' at the start of the line or after whitespace. */
+    for (char *c = line; *c; c++)
+      if (*c == '#' && (c == line || isspace((unsigned char)c[-1]))) {
+        *c = '\0';
+        break;
+      }
+    char *s = (char *)skip_ws(line);
+    if (!*s)
+      continue;
+    char origin[512];
+    snprintf(origin, sizeof origin, "%s:%d", path, lineno);
+    char *eq = strchr(s, '=');
+    char key[256];
+    if (eq)
+      trim_copy(s, (size_t)(eq - s), key, sizeof key);
+    if (!eq || !key[0]) {
+      char shown[256];
+      trim_copy(s, strlen(s), shown, sizeof shown);
+      msgf(errbuf, errlen, "%s: expected 'key = value', got '%.*s%s'", origin, QV(shown));
+      rc = -CCP_EPARSE;
+      break;
+    }
+    if ((rc = ccp_config_set(cfg, key, eq + 1, origin, errbuf, errlen)) < 0)
+      break;
+  }
+  if (rc == 0 && ferror(f)) {
+    msgf(errbuf, errlen, "cannot read config file '%s': %s", path, strerror(errno));
+    rc = -CCP_EIO;
+  }
+  free(line); /* from getline: plain malloc */
+  fclose(f);
+  return rc;
+}
+
+/* CCPULSE_ + key upper-cased, '.' -> '_'. */
+static void env_name(const char *key, char *out, size_t len) {
+  size_t j = (size_t)snprintf(out, len, "CCPULSE_");
+  for (; *key && j + 1 < len; key++)
+    out[j++] = *key == '.' ? '_' : (char)toupper((unsigned char)*key);
+  out[j] = '\0';
+}
+
+int ccp_config_load_env(ccp_config_t *cfg, char *errbuf, size_t errlen) {
+  for (size_t i = 0; i < CCP_ARRAY_LEN(props); i++) {
+    if (props[i].flags & PF_PREFIX)
+      continue;
+    char name[128], origin[160];
+    env_name(props[i].key, name, sizeof name);
+    const char *v = getenv(name);
+    if (!v || !*v)
+      continue; /* an empty variable counts as unset */
+    snprintf(origin, sizeof origin, "environment %s", name);
+    int rc = ccp_config_set(cfg, props[i].key, v, origin, errbuf, errlen);
+    if (rc < 0)
+      return rc;
+  }
+  return 0;
+}
+
+int ccp_config_finish(ccp_config_t *cfg, char *errbuf, size_t errlen) {
+  double sum = 0;
+  for (int i = 0; i < cfg->nscore_terms; i++)
+    sum += cfg->score_terms[i].weight;
+  if (fabs(sum - 100.0) > 1e-9) {
+    msgf(errbuf, errlen, "config key 'scorecard': weights sum to %.15g, not 100", sum);
+    return -CCP_EINVAL;
+  }
+  return 0;
+}
+
+int64_t ccp_config_sla_ms(const ccp_config_t *cfg, const char *queue, size_t queue_len,
+                          int channel) {
+  CCP_ASSERT(channel >= 0 && channel < CCP_CH__COUNT);
+  if (cfg->nsla_overrides && queue) {
+    int i = ovr_lower_bound(cfg, queue, queue_len, channel);
+    if (i < cfg->nsla_overrides && ovr_cmp(queue, queue_len, channel, &cfg->sla_overrides[i]) == 0)
+      return cfg->sla_overrides[i].ms;
+  }
+  return cfg->sla_ms[channel];
+}
+
+/* Range text of a number or duration row, e.g. "> 0 and < 1"; "" for other types. */
+static void range_text(const prop_t *p, char *out, size_t len) {
+  int dur = strcmp(p->type, "duration") == 0;
+  out[0] = '\0';
+  if (p->set != set_duration && p->set != set_sla_queue && p->set != set_int &&
+      p->set != set_double)
+    return;
+  char lo[32], hi[32];
+  if (dur) {
+    fmt_duration((int64_t)p->min, lo, sizeof lo);
+    fmt_duration((int64_t)p->max, hi, sizeof hi);
+  } else {
+    snprintf(lo, sizeof lo, "%.15g", p->min);
+    snprintf(hi, sizeof hi, "%.15g", p->max);
+  }
+  snprintf(out, len, "%s %s and %s %s", (p->flags & PF_MIN_EXCL) ? ">" : ">=", lo,
+           (p->flags & PF_MAX_EXCL) ? "<" : "<=", hi);
+}
+
+void ccp_config_write_docs(FILE *out) {
+  fprintf(out, "| key | default | meaning |\n|---|---|---|\n");
+  for (size_t i = 0; i < CCP_ARRAY_LEN(props); i++) {
+    const prop_t *p = &props[i];
+    char range[96];
+    range_text(p, range, sizeof range);
+    fprintf(out, "| `%s` | %s%s%s | %s (%s%s%s) |\n", p->doc_key ? p->doc_key : p->key,
+            p->def ? "`" : "",
+            p->def                   ? p->def
+            : (p->flags & PF_PREFIX) ? "none"
+                                     : "unset",
+            p->def ? "`" : "", p->doc, p->type, range[0] ? ", " : "", range);
+  }
+}
+
+void ccp_config_write_help(FILE *out) {
+  for (size_t i = 0; i < CCP_ARRAY_LEN(props); i++) {
+    const prop_t *p = &props[i];
+    char range[96];
+    range_text(p, range, sizeof range);
+    fprintf(out, "  %s (%s%s%s; default %s)\n      %s\n", p->doc_key ? p->doc_key : p->key, p->type,
+            range[0] ? ", " : "", range,
+            p->def                   ? p->def
+            : (p->flags & PF_PREFIX) ? "none"
+                                     : "unset",
+            p->doc);
+  }
+}
