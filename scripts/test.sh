@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (.ci/run):
+#   1. install what is missing (scripts/setup-deps.sh);
+#   2. build in build/ with warnings as errors;
+#   3. ctest over every test (unit and script tests) in build/;
+#   4. an address+undefined sanitizer build in build-asan/ running the `unit` label.
+# Exits non-zero on any failure. Logs go to build/test-logs/.
+# CCP_TEST_JOBS sets ctest's parallelism (default 1: some tests start servers).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+logs=$root/build/test-logs
+jobs=${CCP_TEST_JOBS:-1}
+start=$SECONDS
+
+step() { printf '\n==> %s (%ds)\n' "$*" $((SECONDS - start)); }
+
+step "dependencies"
+bash scripts/setup-deps.sh
+
+mkdir -p "$logs"
+echo "logs: $logs"
+
+step "build (build/, -Werror)"
+if ! bash scripts/build.sh build -DCCP_WERROR=ON >"$logs/build.log" 2>&1; then
+  tail -n 60 "$logs/build.log"
+  echo "test.sh: build failed; full log: $logs/build.log" >&2
+  exit 1
+fi
+
+failed=()
+
+step "ctest: all tests (build/)"
+if ! (cd build && ctest --output-on-failure --no-tests=error -j "$jobs") 2>&1 | tee "$logs/ctest.log"; then
+  failed+=("ctest (build/)")
+fi
+
+step "build (build-asan/, address+undefined sanitizers)"
+if bash scripts/build.sh build-asan -DCCP_SANITIZE=address -DCCP_WERROR=ON >"$logs/build-asan.log" 2>&1; then
+  step "ctest: unit label (build-asan/)"
+  export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
+  export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+  if ! (cd build-asan && ctest --output-on-failure --no-tests=error -L unit -j "$jobs") 2>&1 | tee "$logs/ctest-asan.log"; then
+    failed+=("ctest -L unit (build-asan/)")
+  fi
+else
+  tail -n 60 "$logs/build-asan.log"
+  failed+=("build (build-asan/)")
+fi
+
+step "done"
+echo "logs: $logs (build.log, ctest.log, build-asan.log, ctest-asan.log);"
+echo "      per-test output: build/Testing/Temporary/LastTest.log, build-asan/Testing/Temporary/LastTest.log"
+if [ ${#failed[@]} -gt 0 ]; then
+  printf 'test.sh: FAILED: %s\n' "${failed[@]}" >&2
+  exit 1
+fi
+echo "test.sh: all passed in $((SECONDS - start))s"
