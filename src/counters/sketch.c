@@ -1,0 +1,96 @@
+/*
+ * Log-bucketed histogram, see sketch.h. Bin i >= 128 holds values in
+ * (G^(k-1), G^k] with k = i - 128 + K0 and G = 1.02; its reported value
+ * 2 G^k / (G + 1) is within (G - 1) / (G + 1) < 1 % of every value in it.
+ */
+#include "counters/sketch.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "ccpulse/common.h"
+
+#define GAMMA 1.02
+#define EXACT 128
+
+static double ln_gamma_inv; /* 1 / ln(GAMMA) */
+static int k0;              /* k of the first log bin: ceil(log_G(128)) + 1 */
+static double values[CCP_SKETCH_BINS];
+static int ready;
+
+static void init_tables(void) {
+  /* Idempotent and deterministic: concurrent first calls write the same
+   * values, so a benign race; engines call it at construction. */
+  ln_gamma_inv = 1.0 / log(GAMMA);
+  k0 = (int)ceil(log((double)(EXACT - 1)) * ln_gamma_inv);
+  for (int i = 0; i < CCP_SKETCH_BINS; i++) {
+    if (i < EXACT) {
+      values[i] = i;
+    } else {
+      int k = i - EXACT + k0 + 1;
+      values[i] = 2.0 * pow(GAMMA, k) / (GAMMA + 1.0);
+    }
+  }
+  ready = 1;
+}
+
+uint16_t ccp_sketch_bin(int64_t v) {
+  if (!ready) init_tables();
+  if (v < EXACT) return (uint16_t)(v < 0 ? 0 : v);
+  int k = (int)ceil(log((double)v) * ln_gamma_inv);
+  /* guard against rounding at exact powers */
+  if (pow(GAMMA, k - 1) >= (double)v) k--;
+  else if (pow(GAMMA, k) < (double)v) k++;
+  int i = k - k0 - 1 + EXACT;
+  if (i < EXACT) i = EXACT;
+  if (i >= CCP_SKETCH_BINS) i = CCP_SKETCH_BINS - 1;
+  return (uint16_t)i;
+}
+
+double ccp_sketch_value(uint16_t bin) {
+  if (!ready) init_tables();
+  return values[bin < CCP_SKETCH_BINS ? bin : CCP_SKETCH_BINS - 1];
+}
+
+void ccp_hist_add(ccp_hist_t *h, uint16_t b, int delta) {
+  if (!h->bins) h->bins = ccp_calloc(CCP_SKETCH_BINS, sizeof *h->bins);
+  h->bins[b] += (uint32_t)delta;
+  h->n += (uint64_t)(int64_t)delta;
+}
+
+void ccp_hist_merge(ccp_hist_t *dst, const ccp_hist_t *src) {
+  if (!src->bins || !src->n) return;
+  if (!dst->bins) dst->bins = ccp_calloc(CCP_SKETCH_BINS, sizeof *dst->bins);
+  for (int i = 0; i < CCP_SKETCH_BINS; i++) dst->bins[i] += src->bins[i];
+  dst->n += src->n;
+}
+
+void ccp_hist_clear(ccp_hist_t *h) {
+  if (h->bins && h->n) memset(h->bins, 0, CCP_SKETCH_BINS * sizeof *h->bins);
+  h->n = 0;
+}
+
+void ccp_hist_release(ccp_hist_t *h) {
+  ccp_free(h->bins);
+  h->bins = NULL;
+  h->n = 0;
+}
+
+void ccp_hist_percentiles(const ccp_hist_t *h, const int *pct, int npct, double *out) {
+  if (!h->n || !h->bins) {
+    for (int i = 0; i < npct; i++) out[i] = NAN;
+    return;
+  }
+  uint64_t cum = 0;
+  int j = 0;
+  for (int b = 0; b < CCP_SKETCH_BINS && j < npct; b++) {
+    cum += h->bins[b];
+    while (j < npct) {
+      uint64_t rank = ((uint64_t)pct[j] * h->n + 99) / 100; /* ceil(p n) */
+      if (rank < 1) rank = 1;
+      if (cum < rank) break;
+      out[j++] = ccp_sketch_value((uint16_t)b);
+    }
+  }
+  while (j < npct) out[j++] = ccp_sketch_value(CCP_SKETCH_BINS - 1);
+}

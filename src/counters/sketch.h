@@ -1,0 +1,46 @@
+/*
+ * Log-bucketed histogram for duration percentiles (DDSketch-style).
+ *
+ * Values 0..127 ms have exact bins; larger values fall in bins of ratio
+ * gamma = 1.02, reported as the bin's relative midpoint, so every reported
+ * percentile is within 1 % of the true nearest-rank value. Values beyond
+ * about 35 years clamp to the last bin. Histograms add and subtract exactly
+ * (bin counts), which is what lets windows slide and shards merge.
+ *
+ * Single-threaded: a histogram belongs to its window.
+ */
+#ifndef CCP_SKETCH_H
+#define CCP_SKETCH_H
+
+#include <stdint.h>
+
+/** Number of bins. */
+#define CCP_SKETCH_BINS 1536
+
+/** Bin of a duration in ms (negative clamps to 0). */
+uint16_t ccp_sketch_bin(int64_t v);
+/** Value reported for a bin. */
+double ccp_sketch_value(uint16_t bin);
+
+/** A histogram: counts per bin, allocated on first use. */
+typedef struct ccp_hist {
+  uint32_t *bins; /**< CCP_SKETCH_BINS counts, or NULL when empty so far */
+  uint64_t n;     /**< total count */
+} ccp_hist_t;
+
+/** Adds (delta +1) or removes (delta -1) one value of bin b. */
+void ccp_hist_add(ccp_hist_t *h, uint16_t b, int delta);
+/** Adds every count of src into dst. */
+void ccp_hist_merge(ccp_hist_t *dst, const ccp_hist_t *src);
+/** Empties the histogram (keeps its allocation). */
+void ccp_hist_clear(ccp_hist_t *h);
+/** Frees the bins. */
+void ccp_hist_release(ccp_hist_t *h);
+/**
+ * Nearest-rank percentiles: for each pct[i] (0 < pct <= 100, integer percent
+ * points), the value of rank ceil(pct/100 * n). pct must be ascending. Writes
+ * NaN when the histogram is empty.
+ */
+void ccp_hist_percentiles(const ccp_hist_t *h, const int *pct, int npct, double *out);
+
+#endif

@@ -1,0 +1,779 @@
+/*
+ * The KPI engine: events in, per-ticket state, timers and windowed counters.
+ *
+ * Path of one event (docs/semantics.md §1): count it; drop it if invalid,
+ * late or duplicate; advance stream time (firing due timers and TTL
+ * expiries in due order); apply it to its ticket and to the counters of its
+ * scopes; fire timers that the event armed in the past.
+ *
+ * Invariants:
+ *   - each scope's gauges equal the sum of its tickets' contributions
+ *     (gsnap_t below); every change of a ticket goes through
+ *     gsnap()/gauges_move() so the two never drift;
+ *   - a ticket is in a waiting list (combo) iff it is open, unreplied and
+ *     its open time is known (CCP_T_WAITING);
+ *   - timers are lazily cancelled: a timer acts only when its ticket record
+ *     still has the same life and the condition still holds.
+ *
+ * Threads: one engine, one thread (see engine.h).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ccpulse/engine.h"
+#include "counters/sketch.h"
+#include "engine/engine_int.h"
+
+#define SEED_TICKET 0x7469636b6574ULL
+#define SEED_EVENT 0x6576656e74ULL
+#define SEED_CUST 0x637573746f6dULL
+#define SEED_SCOPE 0x73636f7065ULL
+
+/* ---------------------------------------------------------------- scopes */
+
+static const char *const kind_prefix[] = {"", "queue:", "channel:", "agent:"};
+
+static uint32_t scope_add(ccp_engine_t *e, uint8_t kind, const char *name, size_t len) {
+  if (e->nscopes == e->scopes_cap) {
+    e->scopes_cap = e->scopes_cap ? e->scopes_cap * 2 : 16;
+    e->scopes = ccp_realloc(e->scopes, e->scopes_cap * sizeof *e->scopes);
+  }
+  ccp_scope_t *s = ccp_calloc(1, sizeof *s);
+  size_t plen = strlen(kind_prefix[kind]);
+  s->name = ccp_malloc(plen + len + 1);
+  memcpy(s->name, kind_prefix[kind], plen);
+  memcpy(s->name + plen, name, len);
+  s->name[plen + len] = 0;
+  s->name_len = plen + len;
+  s->kind = kind;
+  for (int w = 0; w < e->cfg->nwindows; w++) ccp_win_init(&s->win[w], &e->cfg->windows[w]);
+  ccp_u64map_init(&s->cust);
+  e->scopes[e->nscopes] = s;
+  return e->nscopes++;
+}
+
+static void scope_free(ccp_engine_t *e, ccp_scope_t *s) {
+  for (int w = 0; w < e->cfg->nwindows; w++) ccp_win_release(&s->win[w]);
+  ccp_u64map_release(&s->cust);
+  ccp_free(s->name);
+  ccp_free(s);
+}
+
+/* Scope id of (kind, name), created on first sight. Hash collisions between
+ * different names are resolved by probing with the next seed. */
+static uint32_t scope_intern(ccp_engine_t *e, uint8_t kind, ccp_str_t name) {
+  size_t plen = strlen(kind_prefix[kind]);
+  for (uint64_t seed = SEED_SCOPE + kind;; seed += 0x100) {
+    uint64_t k = ccp_u64map_key(ccp_hash64(name.ptr, name.len, seed));
+    int isnew;
+    uint64_t *v = ccp_u64map_put(&e->scope_index, k, &isnew);
+    if (isnew) {
+      uint32_t id = scope_add(e, kind, name.ptr, name.len);
+      /* the map may have grown during scope_add? no: scope_add does not touch it */
+      *v = id;
+      return id;
+    }
+    ccp_scope_t *s = e->scopes[*v];
+    if (s->kind == kind && s->name_len == plen + name.len &&
+        memcmp(s->name + plen, name.ptr, name.len) == 0)
+      return (uint32_t)*v;
+  }
+}
+
+void ccp__scope_advance(ccp_engine_t *e, ccp_scope_t *s) {
+  for (int w = 0; w < e->cfg->nwindows; w++) ccp_win_advance(&s->win[w], e->cur_b[w], e->start_b[w]);
+}
+
+/* ------------------------------------------------------------- local day */
+
+static int64_t local_midnight(int64_t ms, int next_day) {
+  time_t t = (time_t)ccp_floordiv(ms, 1000);
+  struct tm tm;
+  localtime_r(&t, &tm);
+  tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+  if (next_day) tm.tm_mday += 1;
+  tm.tm_isdst = -1;
+  return (int64_t)mktime(&tm) * 1000;
+}
+
+/* Recomputes the current bucket of every window for e->now. */
+static void set_buckets(ccp_engine_t *e) {
+  if (e->now < e->day_start || e->now >= e->day_end) {
+    e->day_start = local_midnight(e->now, 0);
+    e->day_end = local_midnight(e->now, 1);
+    if (e->day_end <= e->day_start) e->day_end = e->day_start + 86400000; /* defensive */
+  }
+  for (int w = 0; w < e->cfg->nwindows; w++) {
+    const ccp_window_conf_t *wc = &e->cfg->windows[w];
+    int64_t g = wc->granularity_ms;
+    e->cur_b[w] = ccp_floordiv(e->now, g);
+    e->start_b[w] = wc->is_today ? ccp_floordiv(e->day_start, g) : e->cur_b[w] - wc->span_ms / g + 1;
+  }
+}
+
+/* ---------------------------------------------------------------- gauges */
+
+/* What a ticket contributes to gauges and waiting lists. */
+typedef struct gsnap {
+  uint32_t queue, agent;
+  uint8_t channel, open, waiting, aged, listed;
+} gsnap_t;
+
+static gsnap_t gsnap(const ccp_ticket_t *r) {
+  gsnap_t g;
+  memset(&g, 0, sizeof g);
+  g.queue = r->queue;
+  g.agent = r->agent;
+  g.channel = r->channel;
+  g.open = (r->flags & CCP_T_OPEN) != 0;
+  g.waiting = g.open && r->replies == 0;
+  g.aged = (r->flags & CCP_T_AGED) != 0;
+  g.listed = g.waiting && r->open_ts != CCP_NO_TS;
+  return g;
+}
+
+static const gsnap_t gnone; /* a ticket that does not exist */
+
+static void gauges_add(ccp_engine_t *e, const gsnap_t *g, int sign) {
+  if (!g->open && !g->aged) return;
+  uint32_t ids[4] = {0, 1u + g->channel, g->queue, g->agent};
+  for (int i = 0; i < 4; i++) {
+    if (ids[i] == CCP_NIL) continue;
+    ccp_scope_t *s = e->scopes[ids[i]];
+    s->g_open += sign * g->open;
+    s->g_waiting += sign * g->waiting;
+    s->g_aged += sign * g->aged;
+  }
+}
+
+static uint32_t combo_of(ccp_engine_t *e, uint32_t queue, uint8_t channel, uint32_t agent) {
+  uint64_t raw[2] = {((uint64_t)queue << 8) | channel, agent};
+  uint64_t k = ccp_u64map_key(ccp_hash64(raw, sizeof raw, 0xc0b0));
+  for (;;) {
+    int isnew;
+    uint64_t *v = ccp_u64map_put(&e->combo_index, k, &isnew);
+    if (isnew) {
+      if (e->ncombos == e->combos_cap) {
+        e->combos_cap = e->combos_cap ? e->combos_cap * 2 : 64;
+        e->combos = ccp_realloc(e->combos, e->combos_cap * sizeof *e->combos);
+      }
+      ccp_combo_t *c = &e->combos[e->ncombos];
+      c->queue = queue;
+      c->agent = agent;
+      c->channel = channel;
+      c->head = c->tail = CCP_NIL;
+      *v = e->ncombos;
+      return e->ncombos++;
+    }
+    ccp_combo_t *c = &e->combos[*v];
+    if (c->queue == queue && c->agent == agent && c->channel == channel) return (uint32_t)*v;
+    k = ccp_u64map_key(k * 0x9e3779b97f4a7c15ULL + 1); /* collision: probe on */
+  }
+}
+
+static void list_remove(ccp_engine_t *e, uint32_t ti, ccp_ticket_t *r) {
+  ccp_combo_t *c = &e->combos[r->combo];
+  if (r->w_prev != CCP_NIL) ccp_tickets_at(&e->tickets, r->w_prev)->w_next = r->w_next;
+  else c->head = r->w_next;
+  if (r->w_next != CCP_NIL) ccp_tickets_at(&e->tickets, r->w_next)->w_prev = r->w_prev;
+  else c->tail = r->w_prev;
+  r->w_prev = r->w_next = CCP_NIL;
+  r->flags &= (uint8_t)~CCP_T_WAITING;
+  (void)ti;
+}
+
+/* Inserts by open time, after equal ones; walks from the newest end, where
+ * nearly every insert lands. */
+static void list_insert(ccp_engine_t *e, uint32_t ti, ccp_ticket_t *r) {
+  uint32_t cid = combo_of(e, r->queue, r->channel, r->agent);
+  ccp_combo_t *c = &e->combos[cid];
+  uint32_t after = c->tail;
+  while (after != CCP_NIL && ccp_tickets_at(&e->tickets, after)->open_ts > r->open_ts)
+    after = ccp_tickets_at(&e->tickets, after)->w_prev;
+  r->combo = cid;
+  r->w_prev = after;
+  if (after == CCP_NIL) {
+    r->w_next = c->head;
+    c->head = ti;
+  } else {
+    ccp_ticket_t *a = ccp_tickets_at(&e->tickets, after);
+    r->w_next = a->w_next;
+    a->w_next = ti;
+  }
+  if (r->w_next != CCP_NIL) ccp_tickets_at(&e->tickets, r->w_next)->w_prev = ti;
+  else c->tail = ti;
+  r->flags |= CCP_T_WAITING;
+}
+
+/* Moves a ticket's contributions from `before` to its current state. */
+static void gauges_move(ccp_engine_t *e, uint32_t ti, ccp_ticket_t *r, const gsnap_t *before) {
+  gsnap_t after = gsnap(r);
+  if (memcmp(before, &after, sizeof after) == 0) return;
+  gauges_add(e, before, -1);
+  gauges_add(e, &after, +1);
+  int same_combo = before->queue == after.queue && before->channel == after.channel &&
+                   before->agent == after.agent;
+  if (before->listed && (!after.listed || !same_combo)) list_remove(e, ti, r);
+  if (after.listed && !(r->flags & CCP_T_WAITING)) list_insert(e, ti, r);
+}
+
+/* -------------------------------------------------------------- counters */
+
+/* Adds a delta at time ts to the given scopes (CCP_NIL entries skipped). */
+static void scopes_apply(ccp_engine_t *e, const uint32_t ids[4], int64_t ts, const ccp_delta_t *d) {
+  int64_t b[CCP_MAX_WINDOWS];
+  for (int w = 0; w < e->cfg->nwindows; w++) b[w] = ccp_floordiv(ts, e->cfg->windows[w].granularity_ms);
+  for (int i = 0; i < 4; i++) {
+    if (ids[i] == CCP_NIL) continue;
+    ccp_scope_t *s = e->scopes[ids[i]];
+    for (int w = 0; w < e->cfg->nwindows; w++) {
+      ccp_win_advance(&s->win[w], e->cur_b[w], e->start_b[w]);
+      ccp_win_apply(&s->win[w], b[w], d);
+    }
+  }
+}
+
+/* Distinct customers among HANDLED, per scope and window. */
+static void scopes_customer(ccp_engine_t *e, const uint32_t ids[4], int64_t ts, uint64_t cust) {
+  for (int i = 0; i < 4; i++) {
+    if (ids[i] == CCP_NIL) continue;
+    ccp_scope_t *s = e->scopes[ids[i]];
+    int isnew;
+    uint64_t *v = ccp_u64map_put(&s->cust, cust, &isnew);
+    int64_t prev = isnew ? INT64_MIN : (int64_t)*v;
+    if (!isnew && ts <= prev) continue;
+    *v = (uint64_t)ts;
+    for (int w = 0; w < e->cfg->nwindows; w++) {
+      int64_t g = e->cfg->windows[w].granularity_ms;
+      ccp_win_advance(&s->win[w], e->cur_b[w], e->start_b[w]);
+      ccp_win_customer(&s->win[w], prev == INT64_MIN ? INT64_MIN : ccp_floordiv(prev, g),
+                       ccp_floordiv(ts, g));
+    }
+  }
+}
+
+/* Forgets customers whose latest HANDLED is older than every window. */
+static int cust_keep(void *opaque, uint64_t key, uint64_t val) {
+  (void)key;
+  return (int64_t)val >= *(const int64_t *)opaque;
+}
+
+static void customers_gc(ccp_engine_t *e) {
+  int64_t longest = 26 * 3600000LL; /* today: at most 25 h, plus a margin */
+  for (int w = 0; w < e->cfg->nwindows; w++)
+    longest = CCP_MAX(longest, e->cfg->windows[w].span_ms + e->cfg->windows[w].granularity_ms);
+  int64_t horizon = e->now - longest;
+  for (uint32_t i = 0; i < e->nscopes; i++) {
+    ccp_scope_t *s = e->scopes[i];
+    if (s->cust.count > 1024) ccp_u64map_filter(&s->cust, cust_keep, &horizon);
+  }
+}
+
+/* ------------------------------------------------------------- retention */
+
+static void customer_active(ccp_engine_t *e, uint64_t cust, int64_t ts) {
+  int64_t slot = ccp_floordiv(ts, e->slot_ms);
+  int isnew;
+  uint64_t *v = ccp_u64map_put(&e->act_index, cust, &isnew);
+  ccp_cust_act_t *a;
+  if (isnew) {
+    uint32_t i;
+    if (e->acts_free != CCP_NIL) {
+      i = e->acts_free;
+      e->acts_free = (uint32_t)e->acts[i].bits;
+    } else {
+      if (e->nacts == e->acts_cap) {
+        e->acts_cap = e->acts_cap ? e->acts_cap * 2 : 1024;
+        e->acts = ccp_realloc(e->acts, e->acts_cap * sizeof *e->acts);
+      }
+      i = e->nacts++;
+    }
+    *v = i;
+    a = &e->acts[i];
+    a->bits = 1;
+    a->last = slot;
+    return;
+  }
+  a = &e->acts[*v];
+  if (slot > a->last) {
+    int64_t sh = slot - a->last;
+    a->bits = sh >= 64 ? 0 : a->bits << sh;
+    a->bits |= 1;
+    a->last = slot;
+  } else if (a->last - slot < 64) {
+    a->bits |= 1ULL << (a->last - slot);
+  }
+}
+
+double ccp__engine_retention(ccp_engine_t *e) {
+  if (e->now == INT64_MIN) return NAN;
+  int64_t c = ccp_floordiv(e->now, e->slot_ms);
+  const uint64_t cur_mask = (1ULL << 30) - 1, prev_mask = cur_mask << 30;
+  int64_t prev = 0, both = 0;
+  ccp_u64map_t *m = &e->act_index;
+  int stale = 0;
+  for (size_t j = 0; j < m->cap; j++) {
+    if (!m->slots[j].key) continue;
+    ccp_cust_act_t *a = &e->acts[m->slots[j].val];
+    int64_t sh = c - a->last;
+    uint64_t bits = sh >= 64 ? 0 : (sh <= 0 ? a->bits : a->bits << sh);
+    if (!(bits & (cur_mask | prev_mask))) {
+      stale++;
+      continue;
+    }
+    if (bits & prev_mask) {
+      prev++;
+      if (bits & cur_mask) both++;
+    }
+  }
+  if (stale > 1024 && (size_t)stale * 4 > m->count) {
+    /* forget customers with no activity in either period */
+    for (size_t j = 0; j < m->cap;) {
+      if (!m->slots[j].key) { j++; continue; }
+      uint32_t idx = (uint32_t)m->slots[j].val;
+      ccp_cust_act_t *a = &e->acts[idx];
+      int64_t sh = c - a->last;
+      uint64_t bits = sh >= 64 ? 0 : (sh <= 0 ? a->bits : a->bits << sh);
+      if (!(bits & (cur_mask | prev_mask))) {
+        a->bits = e->acts_free;
+        e->acts_free = idx;
+        ccp_u64map_del(m, m->slots[j].key); /* shifts a later entry into j: re-check j */
+        continue;
+      }
+      j++;
+    }
+  }
+  return prev ? 100.0 * (double)both / (double)prev : NAN;
+}
+
+/* ---------------------------------------------------------------- alerts */
+
+static void remember_id(ccp_engine_t *e, const ccp_ticket_t *r, ccp_str_t id) {
+  if (!e->alert_cb) return;
+  int isnew;
+  uint64_t *v = ccp_u64map_put(&e->ids, r->key, &isnew);
+  if (!isnew) ccp_free((void *)(uintptr_t)*v);
+  *v = (uint64_t)(uintptr_t)ccp_strndup(id.ptr, id.len);
+}
+
+static void forget_id(ccp_engine_t *e, const ccp_ticket_t *r) {
+  if (!e->ids.count) return;
+  uint64_t *v = ccp_u64map_get(&e->ids, r->key);
+  if (!v) return;
+  ccp_free((void *)(uintptr_t)*v);
+  ccp_u64map_del(&e->ids, r->key);
+}
+
+static void emit_alert(ccp_engine_t *e, const ccp_ticket_t *r, int kind, int64_t at) {
+  if (kind == CCP_ALERT_SLA_BREACH) e->diag.alerts_breach++;
+  else e->diag.alerts_at_risk++;
+  if (!e->alert_cb) return;
+  uint64_t *v = ccp_u64map_get(&e->ids, r->key);
+  ccp_alert_t a = {
+      .kind = kind,
+      .at_ms = at,
+      .now_ms = e->now,
+      .opened_ms = r->open_ts,
+      .threshold_ms = r->thr_ms,
+      .ticket_id = v ? (const char *)(uintptr_t)*v : "",
+      .queue = e->scopes[r->queue]->name + strlen("queue:"),
+      .agent_id = r->agent != CCP_NIL ? e->scopes[r->agent]->name + strlen("agent:") : NULL,
+      .channel = r->channel,
+  };
+  e->alert_cb(e->alert_opaque, &a);
+}
+
+/* ---------------------------------------------------------------- timers */
+
+static void arm_timers(ccp_engine_t *e, uint32_t ti, ccp_ticket_t *r) {
+  const ccp_config_t *cfg = e->cfg;
+  if (r->replies == 0) {
+    int64_t risk = (int64_t)floor((double)r->thr_ms * cfg->sla_at_risk_fraction);
+    ccp_timers_push(&e->timers, r->open_ts + risk, CCP_TM_AT_RISK, ti, r->life);
+    ccp_timers_push(&e->timers, r->open_ts + r->thr_ms + 1, CCP_TM_BREACH, ti, r->life);
+  }
+  ccp_timers_push(&e->timers, r->open_ts + cfg->backlog_age_ms + 1, CCP_TM_AGED, ti, r->life);
+}
+
+static void fire_timer(ccp_engine_t *e, const ccp_timer_t *tm) {
+  ccp_ticket_t *r = ccp_tickets_at(&e->tickets, tm->ticket);
+  if (!r->key || r->life != tm->life) return;
+  int unreplied_open = (r->flags & CCP_T_OPEN) && r->replies == 0;
+  gsnap_t before = gsnap(r);
+  switch (tm->kind) {
+  case CCP_TM_AT_RISK:
+    if (!(r->flags & CCP_T_AT_RISK)) {
+      r->flags |= CCP_T_AT_RISK;
+      if (unreplied_open) emit_alert(e, r, CCP_ALERT_SLA_AT_RISK, tm->fire_at);
+    }
+    break;
+  case CCP_TM_BREACH:
+    if (!(r->flags & CCP_T_BREACHED)) {
+      r->flags |= CCP_T_BREACHED;
+      if (unreplied_open) {
+        int64_t deadline = tm->fire_at - 1;
+        ccp_delta_t d;
+        ccp_delta_init(&d);
+        ccp_delta_add(&d, CCP_F_BREACHES, 1);
+        uint32_t ids[4] = {0, 1u + r->channel, r->queue, r->agent};
+        scopes_apply(e, ids, deadline, &d);
+        emit_alert(e, r, CCP_ALERT_SLA_BREACH, deadline);
+      }
+      forget_id(e, r); /* no alert can follow in this life */
+    }
+    break;
+  case CCP_TM_AGED:
+    if ((r->flags & CCP_T_OPEN) && r->open_ts != CCP_NO_TS) r->flags |= CCP_T_AGED;
+    break;
+  }
+  gauges_move(e, tm->ticket, r, &before);
+}
+
+static void drop_ticket(ccp_engine_t *e, uint32_t ti) {
+  ccp_ticket_t *r = ccp_tickets_at(&e->tickets, ti);
+  gsnap_t before = gsnap(r);
+  r->flags = 0; /* contributes nothing any more */
+  gauges_move(e, ti, r, &before);
+  forget_id(e, r);
+  ccp_tickets_remove(&e->tickets, ti);
+}
+
+void ccp__engine_run_due(ccp_engine_t *e) {
+  for (;;) {
+    const ccp_timer_t *top = ccp_timers_top(&e->timers);
+    int64_t t_due = top ? top->fire_at : INT64_MAX;
+    int64_t x_due = INT64_MAX;
+    uint32_t head = e->tickets.lru_head;
+    if (head != CCP_NIL) {
+      int64_t touch = ccp_tickets_at(&e->tickets, head)->touch;
+      if (touch <= INT64_MAX - e->cfg->ticket_ttl_ms - 1) x_due = touch + e->cfg->ticket_ttl_ms + 1;
+    }
+    if (t_due <= x_due) {
+      if (t_due > e->now) return;
+      ccp_timer_t tm;
+      ccp_timers_pop(&e->timers, &tm);
+      fire_timer(e, &tm);
+    } else {
+      if (x_due > e->now) return;
+      drop_ticket(e, head);
+      e->diag.expired++;
+    }
+  }
+}
+
+/* Moves stream time to t (if later) and fires what is due. */
+static void advance_to(ccp_engine_t *e, int64_t t) {
+  if (t > e->now || e->now == INT64_MIN) {
+    int64_t old = e->now;
+    e->now = t;
+    set_buckets(e);
+    /* sweep distinct-customer maps about once per hour of stream time */
+    if (old != INT64_MIN && ccp_floordiv(old, 3600000) != ccp_floordiv(t, 3600000)) customers_gc(e);
+  }
+  ccp__engine_run_due(e);
+}
+
+void ccp_engine_advance(ccp_engine_t *e, int64_t now_ms) {
+  if (e->now == INT64_MIN && now_ms == INT64_MIN) return;
+  advance_to(e, now_ms);
+}
+
+/* ---------------------------------------------------------------- events */
+
+static int invalid(const ccp_event_t *ev) {
+  if (ev->csat != CCP_NULL_I32 && (ev->csat < 1 || ev->csat > 5)) return 1;
+  if (ev->nps != CCP_NULL_I32 && (ev->nps < 0 || ev->nps > 10)) return 1;
+  if (ev->ces != CCP_NULL_I32 && (ev->ces < 1 || ev->ces > 7)) return 1;
+  if (ev->talk_ms != CCP_NULL_I64 && ev->talk_ms < 0) return 1;
+  if (ev->hold_ms != CCP_NULL_I64 && ev->hold_ms < 0) return 1;
+  if (ev->acw_ms != CCP_NULL_I64 && ev->acw_ms < 0) return 1;
+  if (ev->qa_errors != CCP_NULL_I32 && ev->qa_errors < 0) return 1;
+  if (ev->type >= CCP_EV__COUNT || ev->channel >= CCP_CH__COUNT) return 1;
+  return 0;
+}
+
+static int dedup_keep(void *opaque, uint64_t key, uint64_t val) {
+  (void)key;
+  return (int64_t)val >= *(const int64_t *)opaque;
+}
+
+/* Returns 1 when ev's id was accepted within the lateness horizon. */
+static int dedup_seen(ccp_engine_t *e, uint64_t k) {
+  uint64_t *v = ccp_u64map_get(&e->dedup, k);
+  return v && (int64_t)*v >= e->ev_now - e->cfg->lateness_ms;
+}
+
+static void dedup_remember(ccp_engine_t *e, uint64_t k) {
+  if (e->dedup.count >= e->dedup_sweep_at) {
+    int64_t horizon = e->ev_now - e->cfg->lateness_ms;
+    ccp_u64map_filter(&e->dedup, dedup_keep, &horizon);
+    e->dedup_sweep_at = CCP_MAX(2 * e->dedup.count, 65536);
+  }
+  uint64_t *v = ccp_u64map_get(&e->dedup, k);
+  if (!v) {
+    if ((int64_t)e->dedup.count >= e->cfg->max_dedup) {
+      e->diag.dedup_full++;
+      return;
+    }
+    v = ccp_u64map_put(&e->dedup, k, NULL);
+  }
+  *v = (uint64_t)e->ev_now;
+}
+
+static inline int64_t opt0(int64_t v) { return v == CCP_NULL_I64 ? 0 : v; }
+
+static uint32_t ticket_get(ccp_engine_t *e, uint64_t key, int *created) {
+  uint32_t ti = ccp_tickets_find(&e->tickets, key);
+  *created = 0;
+  if (ti != CCP_NIL) return ti;
+  while ((int64_t)e->tickets.count >= e->cfg->max_tickets && e->tickets.lru_head != CCP_NIL) {
+    drop_ticket(e, e->tickets.lru_head);
+    e->diag.evicted++;
+    if (e->diag.evicted == 1 || (e->diag.evicted & (e->diag.evicted - 1)) == 0)
+      fprintf(stderr, "ccpulse: warning: ticket cap tickets.max=%lld reached: evicted %lld least recently active tickets so far\n",
+              (long long)e->cfg->max_tickets, (long long)e->diag.evicted);
+  }
+  *created = 1;
+  return ccp_tickets_create(&e->tickets, key);
+}
+
+static void apply(ccp_engine_t *e, const ccp_event_t *ev) {
+  const ccp_config_t *cfg = e->cfg;
+  uint32_t qid = scope_intern(e, CCP_SC_QUEUE, ev->queue);
+  uint32_t aid = ev->agent_id.ptr ? scope_intern(e, CCP_SC_AGENT, ev->agent_id) : CCP_NIL;
+  uint64_t tkey = ccp_u64map_key(ccp_hash64(ev->ticket_id.ptr, ev->ticket_id.len, SEED_TICKET));
+  int created;
+  uint32_t ti = ticket_get(e, tkey, &created);
+  ccp_ticket_t *r = ccp_tickets_at(&e->tickets, ti);
+  gsnap_t before = gnone;
+  if (created) {
+    r->flags = CCP_T_OPEN; /* opened before the stream began, unless OPENED */
+    r->queue = qid;
+    r->channel = ev->channel;
+  } else {
+    before = gsnap(r);
+  }
+  uint32_t attr_agent = aid != CCP_NIL ? aid : r->agent;
+  int64_t ts = ev->ts;
+  ccp_delta_t d;
+  ccp_delta_init(&d);
+
+  switch (ev->type) {
+  case CCP_EV_OPENED:
+    ccp_delta_add(&d, CCP_F_OPENED, 1);
+    if (ev->category.ptr && ev->category.len == 9 && memcmp(ev->category.ptr, "complaint", 9) == 0)
+      ccp_delta_add(&d, CCP_F_COMPLAINTS, 1);
+    if (!(r->flags & CCP_T_OPEN)) { /* a new life of a closed ticket id */
+      r->life++;
+      r->flags = CCP_T_OPEN;
+      r->replies = 0;
+      r->open_ts = CCP_NO_TS;
+      forget_id(e, r);
+    }
+    if (r->open_ts == CCP_NO_TS) {
+      r->open_ts = ts;
+      int64_t thr = ccp_config_sla_ms(cfg, ev->queue.ptr, ev->queue.len, ev->channel);
+      r->thr_ms = (uint32_t)CCP_MIN(thr, (int64_t)UINT32_MAX);
+      if (r->replies == 0) remember_id(e, r, ev->ticket_id);
+      arm_timers(e, ti, r);
+    }
+    break;
+  case CCP_EV_AGENT_REPLY:
+    if (r->replies == 0 && r->open_ts != CCP_NO_TS) {
+      int64_t frt = CCP_MAX(0, ts - r->open_ts);
+      ccp_delta_add(&d, CCP_F_FRT_N, 1);
+      ccp_delta_add(&d, CCP_F_FRT_SUM, frt);
+      if (frt <= (int64_t)r->thr_ms) ccp_delta_add(&d, CCP_F_FRT_WITHIN, 1);
+      d.frt_bin = ccp_sketch_bin(frt);
+    }
+    if (r->replies == 0) forget_id(e, r);
+    if (r->replies < 255) r->replies++;
+    break;
+  case CCP_EV_TRANSFERRED:
+    r->flags |= CCP_T_TRANSFERRED;
+    break;
+  case CCP_EV_HANDLED: {
+    int64_t h = opt0(ev->talk_ms) + opt0(ev->hold_ms) + opt0(ev->acw_ms);
+    ccp_delta_add(&d, CCP_F_HANDLED, 1);
+    ccp_delta_add(&d, CCP_F_AHT_SUM, h);
+    ccp_delta_add(&d, CCP_F_HMS_PHONE + ev->channel, h);
+    break;
+  }
+  case CCP_EV_RESOLVED:
+    if (r->flags & CCP_T_OPEN) {
+      ccp_delta_add(&d, CCP_F_RESOLVED, 1);
+      if (r->open_ts != CCP_NO_TS) {
+        int64_t res = CCP_MAX(0, ts - r->open_ts);
+        ccp_delta_add(&d, CCP_F_RES_N, 1);
+        ccp_delta_add(&d, CCP_F_RES_SUM, res);
+        d.res_bin = ccp_sketch_bin(res);
+      }
+      if (!(r->flags & CCP_T_RESOLVED_ONCE)) {
+        ccp_delta_add(&d, CCP_F_FCR_N, 1);
+        if (r->replies <= 1 && !(r->flags & CCP_T_TRANSFERRED)) ccp_delta_add(&d, CCP_F_FCR_OK, 1);
+        r->flags |= CCP_T_RESOLVED_ONCE;
+      }
+      r->flags &= (uint8_t)~(CCP_T_OPEN | CCP_T_AGED);
+    }
+    break;
+  case CCP_EV_REOPENED:
+    ccp_delta_add(&d, CCP_F_REOPENED, 1);
+    if (!(r->flags & CCP_T_OPEN)) {
+      r->flags |= CCP_T_OPEN;
+      if (r->open_ts != CCP_NO_TS && e->now - r->open_ts > cfg->backlog_age_ms) r->flags |= CCP_T_AGED;
+    }
+    break;
+  case CCP_EV_ABANDONED:
+    if ((r->flags & CCP_T_OPEN) && r->replies == 0) {
+      ccp_delta_add(&d, CCP_F_ABANDONED, 1);
+      if (r->open_ts != CCP_NO_TS) {
+        int64_t wait = CCP_MAX(0, ts - r->open_ts);
+        ccp_delta_add(&d, wait < cfg->short_abandon_ms ? CCP_F_AB_SHORT : CCP_F_AB_LONG, 1);
+      }
+    }
+    r->flags &= (uint8_t)~(CCP_T_OPEN | CCP_T_AGED);
+    break;
+  case CCP_EV_SURVEY:
+    if (ev->csat != CCP_NULL_I32) {
+      ccp_delta_add(&d, CCP_F_CSAT_N, 1);
+      if (ev->csat >= 4) ccp_delta_add(&d, CCP_F_CSAT_SAT, 1);
+    }
+    if (ev->nps != CCP_NULL_I32) {
+      ccp_delta_add(&d, CCP_F_NPS_N, 1);
+      if (ev->nps >= 9) ccp_delta_add(&d, CCP_F_NPS_PRO, 1);
+      else if (ev->nps <= 6) ccp_delta_add(&d, CCP_F_NPS_DET, 1);
+    }
+    if (ev->ces != CCP_NULL_I32) {
+      ccp_delta_add(&d, CCP_F_CES_N, 1);
+      ccp_delta_add(&d, CCP_F_CES_SUM, ev->ces);
+    }
+    break;
+  case CCP_EV_QA_REVIEWED:
+    ccp_delta_add(&d, CCP_F_QA_N, 1);
+    ccp_delta_add(&d, CCP_F_QA_ERR, ev->qa_errors == CCP_NULL_I32 ? 0 : ev->qa_errors);
+    break;
+  default: /* ASSIGNED, CUSTOMER_REPLY: state only */
+    break;
+  }
+
+  uint32_t ids[4] = {0, 1u + ev->channel, qid, attr_agent};
+  if (d.nf) scopes_apply(e, ids, ts, &d);
+  if (ev->type == CCP_EV_HANDLED) {
+    uint64_t ck = ccp_u64map_key(ccp_hash64(ev->customer_id.ptr, ev->customer_id.len, SEED_CUST));
+    scopes_customer(e, ids, ts, ck);
+  }
+
+  r->queue = qid;
+  r->channel = ev->channel;
+  if (aid != CCP_NIL) r->agent = aid;
+  gauges_move(e, ti, r, &before);
+  ccp_tickets_touch(&e->tickets, ti, e->now);
+
+  customer_active(e, ccp_u64map_key(ccp_hash64(ev->customer_id.ptr, ev->customer_id.len, SEED_CUST)), ts);
+}
+
+ccp_verdict_t ccp_engine_process(ccp_engine_t *e, const ccp_event_t *ev) {
+  e->diag.events++;
+  if (invalid(ev)) {
+    e->diag.invalid++;
+    return CCP_INVALID;
+  }
+  if (e->ev_now != INT64_MIN && ev->ts < e->ev_now - e->cfg->lateness_ms) {
+    e->diag.late++;
+    return CCP_LATE;
+  }
+  uint64_t k = ccp_u64map_key(ccp_hash64(ev->event_id.ptr, ev->event_id.len, SEED_EVENT));
+  if (e->ev_now != INT64_MIN && dedup_seen(e, k)) {
+    e->diag.duplicate++;
+    return CCP_DUPLICATE;
+  }
+  if (ev->ts > e->ev_now) e->ev_now = ev->ts;
+  dedup_remember(e, k);
+  advance_to(e, CCP_MAX(e->now, ev->ts));
+  apply(e, ev);
+  ccp__engine_run_due(e); /* timers armed by this event and already due */
+  return CCP_ACCEPTED;
+}
+
+void ccp_engine_count_undecodable(ccp_engine_t *e) {
+  e->diag.events++;
+  e->diag.dead_letter++;
+}
+
+/* ------------------------------------------------------------- lifecycle */
+
+ccp_engine_t *ccp_engine_new(const ccp_config_t *cfg, char *errbuf, size_t errlen) {
+  for (int w = 0; w < cfg->nwindows; w++) {
+    const ccp_window_conf_t *wc = &cfg->windows[w];
+    if (wc->granularity_ms <= 0 || (!wc->is_today && (wc->span_ms <= 0 || wc->span_ms % wc->granularity_ms))) {
+      snprintf(errbuf, errlen, "config key 'windows': window '%s' needs a span that is a positive multiple of its granularity", wc->name);
+      return NULL;
+    }
+    if (wc->is_today && 900000 % wc->granularity_ms != 0) {
+      snprintf(errbuf, errlen, "config key 'windows': granularity of 'today' must divide 15m so local midnights fall on bucket edges");
+      return NULL;
+    }
+  }
+  if (setenv("TZ", cfg->timezone, 1) != 0) {
+    snprintf(errbuf, errlen, "cannot set time zone '%s'", cfg->timezone);
+    return NULL;
+  }
+  tzset();
+  ccp_engine_t *e = ccp_calloc(1, sizeof *e);
+  e->cfg = cfg;
+  e->now = e->ev_now = INT64_MIN;
+  e->day_start = e->day_end = 0;
+  ccp_tickets_init(&e->tickets);
+  ccp_timers_init(&e->timers);
+  ccp_u64map_init(&e->dedup);
+  e->dedup_sweep_at = 65536;
+  ccp_u64map_init(&e->scope_index);
+  ccp_u64map_init(&e->combo_index);
+  ccp_u64map_init(&e->act_index);
+  ccp_u64map_init(&e->ids);
+  e->acts_free = CCP_NIL;
+  e->slot_ms = CCP_MAX(1, cfg->retention_period_ms / 30);
+  for (int c = 0; c < CCP_CH__COUNT; c++)
+    if (!isnan(cfg->cost_per_hour[c])) e->has_cost = 1;
+  scope_add(e, CCP_SC_ALL, "all", 3);
+  for (int c = 0; c < CCP_CH__COUNT; c++) {
+    const char *n = ccp_channel_name(c);
+    ccp_str_t s = {n, strlen(n)};
+    uint32_t id = scope_intern(e, CCP_SC_CHANNEL, s);
+    CCP_ASSERT(id == 1u + (uint32_t)c);
+  }
+  (void)ccp_sketch_bin(0); /* build the sketch tables before any thread reads them */
+  return e;
+}
+
+void ccp_engine_free(ccp_engine_t *e) {
+  if (!e) return;
+  for (uint32_t i = 0; i < e->nscopes; i++) scope_free(e, e->scopes[i]);
+  ccp_free(e->scopes);
+  ccp_free(e->combos);
+  ccp_free(e->acts);
+  for (size_t j = 0; j < e->ids.cap; j++)
+    if (e->ids.slots[j].key) ccp_free((void *)(uintptr_t)e->ids.slots[j].val);
+  ccp_u64map_release(&e->ids);
+  ccp_u64map_release(&e->act_index);
+  ccp_u64map_release(&e->combo_index);
+  ccp_u64map_release(&e->scope_index);
+  ccp_u64map_release(&e->dedup);
+  ccp_timers_release(&e->timers);
+  ccp_tickets_release(&e->tickets);
+  ccp_free(e);
+}
+
+void ccp_engine_set_alert_cb(ccp_engine_t *e, ccp_alert_cb cb, void *opaque) {
+  e->alert_cb = cb;
+  e->alert_opaque = opaque;
+}
+
+int64_t ccp_engine_now(const ccp_engine_t *e) { return e->now; }
+
+int64_t ccp_engine_ticket_count(const ccp_engine_t *e) { return (int64_t)e->tickets.count; }
+
+int64_t ccp_engine_open_count(const ccp_engine_t *e) { return e->scopes[0]->g_open; }

@@ -1,0 +1,90 @@
+/*
+ * Engine internals shared by src/engine/engine.c (event path) and
+ * src/publish/snapshot.c (reading the state into the snapshot document).
+ * Single-threaded like the engine itself.
+ */
+#ifndef CCP_ENGINE_INT_H
+#define CCP_ENGINE_INT_H
+
+#include "ccpulse/engine.h"
+#include "state/tickets.h"
+#include "state/timers.h"
+#include "util/u64map.h"
+#include "windows/window.h"
+
+/** Scope kinds, in the order scopes are attributed. */
+enum { CCP_SC_ALL = 0, CCP_SC_QUEUE = 1, CCP_SC_CHANNEL = 2, CCP_SC_AGENT = 3 };
+
+/** One scope: gauges, windows and its distinct-customer map. */
+typedef struct ccp_scope {
+  char *name;                      /**< "all", "queue:billing", ... (owned) */
+  size_t name_len;
+  uint8_t kind;                    /**< CCP_SC_* */
+  int64_t g_open, g_waiting, g_aged; /**< gauges */
+  ccp_win_t win[CCP_MAX_WINDOWS];  /**< one per configured window */
+  ccp_u64map_t cust;               /**< customer hash -> ts of latest HANDLED */
+  int64_t oldest_open;             /**< scratch for the snapshot */
+} ccp_scope_t;
+
+/** Waiting tickets of one queue x channel x agent, sorted by open time. */
+typedef struct ccp_combo {
+  uint32_t queue, agent;  /**< scope ids (agent CCP_NIL when none) */
+  uint32_t head, tail;    /**< oldest / newest ticket record */
+  uint8_t channel;
+} ccp_combo_t;
+
+/** Per-customer activity for retention: bit j = slot (last - j). */
+typedef struct ccp_cust_act {
+  uint64_t bits;
+  int64_t last;
+} ccp_cust_act_t;
+
+/** Diagnostics counters. */
+typedef struct ccp_diag {
+  int64_t events, late, duplicate, invalid, expired, evicted, dead_letter;
+  int64_t dedup_full;  /**< ids not remembered because dedup.max was reached */
+  int64_t alerts_at_risk, alerts_breach;
+} ccp_diag_t;
+
+struct ccp_engine {
+  const ccp_config_t *cfg;
+  int64_t now;         /**< stream time (largest ts or advanced time) */
+  int64_t ev_now;      /**< largest accepted event ts (lateness, dedup) */
+  int64_t cur_b[CCP_MAX_WINDOWS];   /**< floor(now / g) per window */
+  int64_t start_b[CCP_MAX_WINDOWS]; /**< first covered bucket per window */
+  int64_t day_start, day_end;       /**< local day containing now */
+
+  ccp_tickets_t tickets;
+  ccp_timers_t timers;
+  ccp_u64map_t dedup;       /**< event id hash -> stream time accepted */
+  size_t dedup_sweep_at;    /**< sweep stale ids when count reaches this */
+
+  ccp_scope_t **scopes;     /**< id -> scope; 0 = all, 1..4 = channels */
+  uint32_t nscopes, scopes_cap;
+  ccp_u64map_t scope_index; /**< hash(kind, name) -> scope id */
+
+  ccp_combo_t *combos;
+  uint32_t ncombos, combos_cap;
+  ccp_u64map_t combo_index; /**< (queue, channel, agent) -> combo id */
+
+  ccp_u64map_t act_index;   /**< customer hash -> index in acts */
+  ccp_cust_act_t *acts;
+  uint32_t nacts, acts_cap, acts_free;
+  int64_t slot_ms;          /**< retention slot: period / 30 */
+
+  ccp_u64map_t ids;         /**< ticket key -> owned id string (alerts only) */
+  ccp_alert_cb alert_cb;
+  void *alert_opaque;
+
+  int has_cost;             /**< any cost.<CH> configured */
+  ccp_diag_t diag;
+};
+
+/** Moves every window of a scope to the engine's current buckets. */
+void ccp__scope_advance(ccp_engine_t *e, ccp_scope_t *s);
+/** Fires due timers and expiries at the current stream time. */
+void ccp__engine_run_due(ccp_engine_t *e);
+/** Computes retention over the activity table at now; NaN when no data. */
+double ccp__engine_retention(ccp_engine_t *e);
+
+#endif

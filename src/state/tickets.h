@@ -1,0 +1,88 @@
+/*
+ * Per-ticket state: a compact record per ticket id (64 bytes), stored in
+ * chunked arrays so a record's index never changes, found through an
+ * open-addressing index of record numbers keyed by the 64-bit id hash.
+ *
+ * Records are linked in touch order (LRU list; touch = stream time of the
+ * ticket's latest event, non-decreasing), which gives TTL expiry and cap
+ * eviction in O(1), and optionally in one "waiting" list (open, unreplied
+ * tickets of one queue x channel x agent, sorted by open time) owned by the
+ * engine.
+ *
+ * Single-threaded: a table belongs to one engine (one partition).
+ */
+#ifndef CCP_TICKETS_H
+#define CCP_TICKETS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/** "No record" link value. */
+#define CCP_NIL UINT32_MAX
+/** Marker of an unknown open time. */
+#define CCP_NO_TS INT64_MIN
+
+/** Ticket flags. */
+enum {
+  CCP_T_OPEN = 1 << 0,         /**< open (not resolved/abandoned) */
+  CCP_T_TRANSFERRED = 1 << 1,  /**< a TRANSFERRED was seen this life */
+  CCP_T_RESOLVED_ONCE = 1 << 2,/**< its first resolution was counted */
+  CCP_T_BREACHED = 1 << 3,     /**< SLA breach handled (fired or moot) */
+  CCP_T_AT_RISK = 1 << 4,      /**< at-risk alert handled */
+  CCP_T_AGED = 1 << 5,         /**< counted in backlog_aged */
+  CCP_T_WAITING = 1 << 6       /**< in a waiting list (open, unreplied, known open) */
+};
+
+/** One ticket (64 bytes). */
+typedef struct ccp_ticket {
+  uint64_t key;      /**< hash of ticket_id (0 = free record) */
+  int64_t open_ts;   /**< OPENED ts, CCP_NO_TS when unknown */
+  int64_t touch;     /**< stream time when its latest event was applied */
+  uint32_t lru_prev, lru_next; /**< touch-order links (free list when free) */
+  uint32_t w_prev, w_next;     /**< waiting-list links */
+  uint32_t queue;    /**< scope id of the current queue */
+  uint32_t agent;    /**< scope id of the current agent, CCP_NIL if none */
+  uint32_t combo;    /**< waiting-list id when CCP_T_WAITING */
+  uint32_t thr_ms;   /**< SLA threshold fixed at open */
+  uint16_t life;     /**< generation: bumps on reuse and on a new life */
+  uint8_t flags;     /**< CCP_T_* */
+  uint8_t channel;   /**< current channel */
+  uint8_t replies;   /**< AGENT_REPLY count, saturating at 255 */
+  uint8_t pad_[3];
+} ccp_ticket_t;
+
+typedef struct ccp_tickets {
+  ccp_ticket_t **chunks; /**< CCP_TCHUNK records each */
+  uint32_t nchunks;
+  uint32_t used;         /**< records handed out so far (high-water mark) */
+  uint32_t free_head;    /**< free records, linked through lru_next */
+  uint32_t *index;       /**< record number + 1, 0 = empty; power-of-two size */
+  size_t index_cap;
+  size_t count;          /**< live tickets */
+  uint32_t lru_head, lru_tail; /**< least / most recently touched */
+} ccp_tickets_t;
+
+#define CCP_TCHUNK_BITS 16
+#define CCP_TCHUNK (1u << CCP_TCHUNK_BITS)
+
+/** Record number -> record. */
+static inline ccp_ticket_t *ccp_tickets_at(const ccp_tickets_t *t, uint32_t i) {
+  return &t->chunks[i >> CCP_TCHUNK_BITS][i & (CCP_TCHUNK - 1)];
+}
+
+/** Initialises an empty table. */
+void ccp_tickets_init(ccp_tickets_t *t);
+/** Frees everything. */
+void ccp_tickets_release(ccp_tickets_t *t);
+/** Finds a ticket by key; returns its record number or CCP_NIL. */
+uint32_t ccp_tickets_find(const ccp_tickets_t *t, uint64_t key);
+/** Creates a zeroed ticket with key (must be absent) at the LRU tail. */
+uint32_t ccp_tickets_create(ccp_tickets_t *t, uint64_t key);
+/** Removes a ticket (index, LRU) and frees its record. */
+void ccp_tickets_remove(ccp_tickets_t *t, uint32_t i);
+/** Moves a ticket to the LRU tail and sets its touch time. */
+void ccp_tickets_touch(ccp_tickets_t *t, uint32_t i, int64_t now);
+/** Bytes held (records + index). */
+size_t ccp_tickets_bytes(const ccp_tickets_t *t);
+
+#endif

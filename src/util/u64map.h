@@ -1,0 +1,50 @@
+/*
+ * Open-addressing hash map from a non-zero 64-bit key to a 64-bit value
+ * (linear probing, backward-shift deletion, power-of-two capacity, load at
+ * most 1/2). Keys are expected to be good hashes already; key 0 is reserved
+ * (callers map it to 1 with ccp_u64map_key()).
+ *
+ * Single-threaded: a map belongs to its embedder.
+ */
+#ifndef CCP_U64MAP_H
+#define CCP_U64MAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ccp_u64map_entry {
+  uint64_t key; /**< 0 = empty slot */
+  uint64_t val;
+} ccp_u64map_entry_t;
+
+typedef struct ccp_u64map {
+  ccp_u64map_entry_t *slots; /**< capacity entries */
+  size_t cap;                /**< power of two, or 0 */
+  size_t count;              /**< entries in use */
+} ccp_u64map_t;
+
+/** Maps a raw hash to a usable key (0 becomes 1). */
+static inline uint64_t ccp_u64map_key(uint64_t h) { return h ? h : 1; }
+
+/** Initialises an empty map (no allocation). */
+void ccp_u64map_init(ccp_u64map_t *m);
+/** Frees the slots. */
+void ccp_u64map_release(ccp_u64map_t *m);
+/** Returns a pointer to the value of key, or NULL. */
+uint64_t *ccp_u64map_get(const ccp_u64map_t *m, uint64_t key);
+/** Returns the value slot of key, inserting it with value 0 if absent (*isnew set). */
+uint64_t *ccp_u64map_put(ccp_u64map_t *m, uint64_t key, int *isnew);
+/** Removes key; returns 1 if it was there. */
+int ccp_u64map_del(ccp_u64map_t *m, uint64_t key);
+/**
+ * Removes every entry for which keep(opaque, key, val) returns 0.
+ * Returns the number removed.
+ */
+size_t ccp_u64map_filter(ccp_u64map_t *m, int (*keep)(void *opaque, uint64_t key, uint64_t val),
+                         void *opaque);
+/** Bytes held by the map. */
+static inline size_t ccp_u64map_bytes(const ccp_u64map_t *m) {
+  return m->cap * sizeof(ccp_u64map_entry_t);
+}
+
+#endif

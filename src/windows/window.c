@@ -1,0 +1,123 @@
+/*
+ * Sliding and calendar windows; see window.h for the invariants:
+ *   total == sum of slot counters with idx in [start, cur]
+ *   frt/res histograms == the bins listed in those slots
+ * Slots outside [start, cur] are empty (idx INT64_MIN, counters zero).
+ */
+#include "windows/window.h"
+
+#include <string.h>
+
+#include "ccpulse/common.h"
+
+void ccp_win_init(ccp_win_t *w, const ccp_window_conf_t *conf) {
+  memset(w, 0, sizeof *w);
+  w->g = conf->granularity_ms;
+  w->nb = conf->is_today ? 0 : conf->span_ms / conf->granularity_ms;
+  w->cur = INT64_MIN;
+  w->start = INT64_MIN;
+  if (w->nb) {
+    w->slots = ccp_calloc((size_t)w->nb, sizeof *w->slots);
+    for (int64_t i = 0; i < w->nb; i++) w->slots[i].idx = INT64_MIN;
+  }
+}
+
+void ccp_win_release(ccp_win_t *w) {
+  for (int64_t i = 0; i < w->nb; i++) {
+    ccp_free(w->slots[i].frt);
+    ccp_free(w->slots[i].res);
+  }
+  ccp_free(w->slots);
+  ccp_hist_release(&w->frt);
+  ccp_hist_release(&w->res);
+  memset(w, 0, sizeof *w);
+}
+
+static inline ccp_slot_t *slot_of(ccp_win_t *w, int64_t b) {
+  int64_t m = b % w->nb;
+  if (m < 0) m += w->nb;
+  return &w->slots[m];
+}
+
+/* Removes a slot's contents from the running total and empties it. */
+static void expire_slot(ccp_win_t *w, ccp_slot_t *s) {
+  if (s->idx == INT64_MIN) return;
+  ccp_counters_sub(&w->total, &s->c);
+  for (uint32_t i = 0; i < s->nfrt; i++) ccp_hist_add(&w->frt, s->frt[i], -1);
+  for (uint32_t i = 0; i < s->nres; i++) ccp_hist_add(&w->res, s->res[i], -1);
+  memset(&s->c, 0, sizeof s->c);
+  s->nfrt = s->nres = 0;
+  s->idx = INT64_MIN;
+}
+
+void ccp_win_advance(ccp_win_t *w, int64_t cur, int64_t start) {
+  if (w->cur == cur && w->start == start) return;
+  if (!w->nb) { /* today */
+    if (start != w->start) {
+      memset(&w->total, 0, sizeof w->total);
+      ccp_hist_clear(&w->frt);
+      ccp_hist_clear(&w->res);
+      w->start = start;
+    }
+    w->cur = cur;
+    return;
+  }
+  if (w->cur != INT64_MIN && cur > w->cur) {
+    if (cur - w->cur >= w->nb) {
+      for (int64_t i = 0; i < w->nb; i++) expire_slot(w, &w->slots[i]);
+    } else {
+      /* the buckets entering the window reuse the slots of those leaving */
+      for (int64_t b = w->cur + 1; b <= cur; b++) expire_slot(w, slot_of(w, b));
+    }
+  }
+  if (cur > w->cur || w->cur == INT64_MIN) {
+    w->cur = cur;
+    w->start = start;
+  }
+}
+
+static void push_bin(uint16_t **arr, uint32_t *n, uint32_t *cap, uint16_t b) {
+  if (*n == *cap) {
+    *cap = *cap ? *cap * 2 : 8;
+    *arr = ccp_realloc(*arr, *cap * sizeof **arr);
+  }
+  (*arr)[(*n)++] = b;
+}
+
+void ccp_win_apply(ccp_win_t *w, int64_t b, const ccp_delta_t *d) {
+  if (b < w->start || b > w->cur) return;
+  for (int i = 0; i < d->nf; i++) w->total.v[d->f[i]] += d->amt[i];
+  if (d->frt_bin >= 0) ccp_hist_add(&w->frt, (uint16_t)d->frt_bin, 1);
+  if (d->res_bin >= 0) ccp_hist_add(&w->res, (uint16_t)d->res_bin, 1);
+  if (!w->nb) return;
+  ccp_slot_t *s = slot_of(w, b);
+  s->idx = b;
+  for (int i = 0; i < d->nf; i++) s->c.v[d->f[i]] += d->amt[i];
+  if (d->frt_bin >= 0) push_bin(&s->frt, &s->nfrt, &s->cfrt, (uint16_t)d->frt_bin);
+  if (d->res_bin >= 0) push_bin(&s->res, &s->nres, &s->cres, (uint16_t)d->res_bin);
+}
+
+void ccp_win_customer(ccp_win_t *w, int64_t b_old, int64_t b_new) {
+  if (b_new <= b_old) return;
+  if (b_old != INT64_MIN && b_old >= w->start && b_old <= w->cur) {
+    w->total.v[CCP_F_CUST]--;
+    if (w->nb) slot_of(w, b_old)->c.v[CCP_F_CUST]--;
+  }
+  if (b_new >= w->start && b_new <= w->cur) {
+    w->total.v[CCP_F_CUST]++;
+    if (w->nb) {
+      ccp_slot_t *s = slot_of(w, b_new);
+      s->idx = b_new;
+      s->c.v[CCP_F_CUST]++;
+    }
+  }
+}
+
+size_t ccp_win_bytes(const ccp_win_t *w) {
+  size_t n = sizeof *w + (size_t)w->nb * sizeof(ccp_slot_t);
+  for (int64_t i = 0; i < w->nb; i++)
+    n += (w->slots[i].cfrt + w->slots[i].cres) * sizeof(uint16_t);
+  if (w->frt.bins) n += CCP_SKETCH_BINS * sizeof(uint32_t);
+  if (w->res.bins) n += CCP_SKETCH_BINS * sizeof(uint32_t);
+  return n;
+}
