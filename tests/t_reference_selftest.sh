@@ -6,4 +6,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/reference"
 export PYTHONDONTWRITEBYTECODE=1
-exec python3 -m unittest -q test_ref_engine
+exec python3 -m unittest -q test_ref_engine test_compare
