@@ -281,7 +281,7 @@ static void test_timezone(void) {
 static void test_windows(void) {
   ccp_config_t c;
   ccp_config_init(&c);
-  T_EQ_INT(ccp_config_set(&c, "windows", " 30s:5s , shift=8h:1m, day=today:15m, today:1h", NULL,
+  T_EQ_INT(ccp_config_set(&c, "windows", " 30s:5s , shift=8h:1m, day=today:15m, today:5m", NULL,
                           err, sizeof err),
            0);
   T_EQ_INT(c.nwindows, 4);
@@ -298,7 +298,7 @@ static void test_windows(void) {
   T_EQ_INT(c.windows[2].granularity_ms, 900000);
   T_EQ_STR(c.windows[3].name, "today");
   T_EQ_INT(c.windows[3].is_today, 1);
-  T_EQ_INT(c.windows[3].granularity_ms, 3600000);
+  T_EQ_INT(c.windows[3].granularity_ms, 300000);
   /* a failed set leaves the list alone */
   T_TRUE(ccp_config_set(&c, "windows", "1m:7s", NULL, err, sizeof err) < 0);
   T_EQ_INT(c.nwindows, 4);
@@ -314,10 +314,10 @@ static void test_windows(void) {
   T_SET_FAILS("windows", "1m:0s", "config key 'windows': window '1m': granularity must be > 0");
   T_SET_FAILS("windows", "today:7m",
               "config key 'windows': window 'today': granularity 7m of a 'today' window must "
-              "divide 1h");
-  T_SET_FAILS("windows", "today:2h",
-              "config key 'windows': window 'today': granularity 2h of a 'today' window must "
-              "divide 1h");
+              "divide 15m");
+  T_SET_FAILS("windows", "today:1h",
+              "config key 'windows': window 'today': granularity 1h of a 'today' window must "
+              "divide 15m");
   T_SET_FAILS("windows", "5m:10s,5m:30s", "config key 'windows': duplicate window name '5m'");
   T_SET_FAILS("windows", "1m:1m,2m:1m,3m:1m,4m:1m,5m:1m,6m:1m,7m:1m,8m:1m,9m:1m",
               "config key 'windows': more than 8 windows");

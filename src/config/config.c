@@ -339,8 +339,11 @@ static int parse_window(const char *item, ccp_window_conf_t *w, char *msg, size_
   if (strcmp(span_s, "today") == 0) {
     w->is_today = 1;
     w->span_ms = 0;
-    if (3600000 % g != 0) {
-      msgf(msg, msglen, "window '%s': granularity %s of a 'today' window must divide 1h", w->name,
+    /* Local midnight is a multiple of 15 minutes from UTC midnight in every
+     * current zone (e.g. +05:45 Kathmandu), so buckets of g dividing 15m start
+     * exactly at it. Dividing 1h would not be enough. */
+    if (900000 % g != 0) {
+      msgf(msg, msglen, "window '%s': granularity %s of a 'today' window must divide 15m", w->name,
            gs);
       return -CCP_ERANGE;
     }
@@ -633,8 +636,9 @@ static const prop_t props[] = {
    .def = "1m:5s,5m:10s,15m:30s,1h:1m,24h:15m,today:1m",
    .doc = "KPI windows in output order, comma-separated: `span:granularity` (named by the span "
           "as written, or `today` for the calendar day) or `name=span:granularity`; the span must "
-          "be a positive multiple of the granularity, a `today` granularity must divide 1h; at "
-          "most 8 windows of at most 10000 buckets each."},
+          "be a positive multiple of the granularity, a `today` granularity must divide 15m "
+          "(local midnights fall on 15-minute edges); at most 8 windows of at most 10000 "
+          "buckets each."},
   /* SLA */
   SLA_ROW(PHONE, "4m"),
   SLA_ROW(CHAT, "2m"),
