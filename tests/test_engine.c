@@ -1,0 +1,604 @@
+/*
+ * Engine unit tests: one test per rule of KPIS.md / docs/semantics.md with
+ * its edge. Each test feeds events, takes the snapshot document and reads it
+ * back with jansson, so the assertions are on the contract's output.
+ */
+#include <jansson.h>
+
+#include "ccp_test.h"
+#include "ccpulse/config.h"
+#include "ccpulse/engine.h"
+
+#define MIN 60000LL
+#define T0 1795000000000LL /* 2026-11-18T10:13:20Z */
+
+static ccp_config_t cfg;
+static ccp_engine_t *eng;
+static int evseq;
+
+static void setup_with(const char *const *kv) {
+  char err[CCP_ERRBUF_SIZE];
+  ccp_config_init(&cfg);
+  for (int i = 0; kv && kv[i]; i += 2) {
+    if (ccp_config_set(&cfg, kv[i], kv[i + 1], NULL, err, sizeof err) != 0) {
+      fprintf(stderr, "config: %s\n", err);
+      exit(2);
+    }
+  }
+  if (ccp_config_finish(&cfg, err, sizeof err) != 0) {
+    fprintf(stderr, "config: %s\n", err);
+    exit(2);
+  }
+  eng = ccp_engine_new(&cfg, err, sizeof err);
+  if (!eng) {
+    fprintf(stderr, "engine: %s\n", err);
+    exit(2);
+  }
+  evseq = 0;
+}
+
+static void setup(void) { setup_with(NULL); }
+
+static void teardown(void) {
+  ccp_engine_free(eng);
+  ccp_config_release(&cfg);
+}
+
+static ccp_str_t S(const char *s) {
+  ccp_str_t v = {s, s ? strlen(s) : 0};
+  return v;
+}
+
+/* A builder for one event: defaults queue "q1", channel CHAT, customer "c1". */
+typedef struct evb {
+  ccp_event_t ev;
+  char id[32];
+} evb_t;
+
+static ccp_event_t *mk(evb_t *b, int type, int64_t ts, const char *ticket) {
+  ccp_event_clear(&b->ev);
+  snprintf(b->id, sizeof b->id, "e%d", ++evseq);
+  b->ev.event_id = S(b->id);
+  b->ev.ticket_id = S(ticket);
+  b->ev.type = (uint8_t)type;
+  b->ev.ts = ts;
+  b->ev.channel = CCP_CH_CHAT;
+  b->ev.queue = S("q1");
+  b->ev.customer_id = S("c1");
+  return &b->ev;
+}
+
+static ccp_verdict_t send(int type, int64_t ts, const char *ticket) {
+  evb_t b;
+  return ccp_engine_process(eng, mk(&b, type, ts, ticket));
+}
+
+static json_t *snap(void) {
+  ccp_buf_t buf;
+  ccp_buf_init(&buf);
+  ccp_engine_snapshot_json(eng, &buf);
+  json_error_t jerr;
+  json_t *j = json_loadb(buf.data, buf.len, 0, &jerr);
+  if (!j) {
+    fprintf(stderr, "snapshot is not JSON: %s\n%s\n", jerr.text, buf.data);
+    exit(1);
+  }
+  ccp_buf_release(&buf);
+  return j;
+}
+
+/* Reads scopes.<scope>.windows.<win>.<kpi>; returns NAN for null/missing. */
+static double kpi(json_t *j, const char *scope, const char *win, const char *key) {
+  json_t *v = json_object_get(json_object_get(json_object_get(json_object_get(json_object_get(j, "scopes"), scope), "windows"), win), key);
+  return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static double gauge(json_t *j, const char *scope, const char *key) {
+  json_t *v = json_object_get(json_object_get(json_object_get(json_object_get(j, "scopes"), scope), "gauges"), key);
+  return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static double diag(json_t *j, const char *key) {
+  json_t *v = json_object_get(json_object_get(j, "diagnostics"), key);
+  return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+#define T_NULL(x) T_TRUE(isnan(x))
+
+/* ------------------------------------------------------------------ tests */
+
+static void test_no_data_nulls(void) {
+  setup();
+  json_t *j = snap();
+  T_TRUE(json_is_null(json_object_get(j, "now_ms")));
+  T_EQ_INT(kpi(j, "all", "5m", "opened"), 0);
+  T_NULL(kpi(j, "all", "5m", "frt_avg_ms"));
+  T_NULL(kpi(j, "all", "5m", "service_level_pct"));
+  T_NULL(kpi(j, "all", "5m", "csat_pct"));
+  T_NULL(kpi(j, "all", "5m", "abandon_pct"));
+  T_NULL(gauge(j, "all", "longest_wait_ms"));
+  json_decref(j);
+  /* one OPENED: counts 1, every ratio but abandon_pct still null */
+  send(CCP_EV_OPENED, T0, "t1");
+  j = snap();
+  T_EQ_INT(kpi(j, "all", "5m", "opened"), 1);
+  T_EQ_DBL(kpi(j, "all", "5m", "abandon_pct"), 0, 0);
+  T_NULL(kpi(j, "all", "5m", "frt_avg_ms"));
+  T_NULL(kpi(j, "all", "5m", "nps"));
+  T_NULL(kpi(j, "all", "5m", "fcr_pct"));
+  T_NULL(kpi(j, "all", "5m", "cost_per_resolution"));
+  T_TRUE(json_is_null(json_object_get(json_object_get(json_object_get(json_object_get(json_object_get(j, "scopes"), "all"), "windows"), "5m"), "frt_p90_ms")));
+  json_decref(j);
+  teardown();
+}
+
+static void test_frt_at_threshold(void) {
+  setup(); /* CHAT threshold 2m */
+  send(CCP_EV_OPENED, T0, "a");
+  send(CCP_EV_OPENED, T0, "b");
+  send(CCP_EV_AGENT_REPLY, T0 + 2 * MIN, "a");     /* exactly at threshold: within */
+  send(CCP_EV_AGENT_REPLY, T0 + 2 * MIN + 1, "b"); /* 1 ms over: not within */
+  json_t *j = snap();
+  T_EQ_INT(kpi(j, "all", "15m", "frt_count"), 2);
+  T_EQ_DBL(kpi(j, "all", "15m", "frt_avg_ms"), 2 * MIN + 0.5, 1e-9);
+  T_EQ_DBL(kpi(j, "all", "15m", "service_level_pct"), 50.0, 1e-9);
+  /* b breached: its deadline passed unreplied when stream time reached +1 ms */
+  T_EQ_INT(kpi(j, "all", "15m", "sla_breaches"), 1);
+  T_EQ_INT(kpi(j, "queue:q1", "15m", "sla_breaches"), 1);
+  json_decref(j);
+  teardown();
+}
+
+static void test_breach_strictly_after_deadline(void) {
+  setup();
+  send(CCP_EV_OPENED, T0, "a");
+  send(CCP_EV_OPENED, T0, "r");
+  send(CCP_EV_AGENT_REPLY, T0 + MIN, "r"); /* replied first: never breaches */
+  send(CCP_EV_CUSTOMER_REPLY, T0 + 2 * MIN, "x"); /* now == deadline: no breach yet */
+  json_t *j = snap();
+  T_EQ_INT(kpi(j, "all", "15m", "sla_breaches"), 0);
+  T_EQ_INT(gauge(j, "all", "waiting"), 2); /* a, and x (opened before the stream) */
+  T_EQ_DBL(gauge(j, "all", "longest_wait_ms"), 2 * MIN, 0);
+  json_decref(j);
+  send(CCP_EV_CUSTOMER_REPLY, T0 + 2 * MIN + 1, "x"); /* now > deadline: breach, once */
+  send(CCP_EV_CUSTOMER_REPLY, T0 + 10 * MIN, "x");
+  j = snap();
+  T_EQ_INT(kpi(j, "all", "15m", "sla_breaches"), 1);
+  T_EQ_INT(kpi(j, "channel:CHAT", "15m", "sla_breaches"), 1);
+  json_decref(j);
+  teardown();
+}
+
+static int alerts_seen[2];
+static int64_t alert_at[2];
+static void on_alert(void *opaque, const ccp_alert_t *a) {
+  (void)opaque;
+  alerts_seen[a->kind]++;
+  alert_at[a->kind] = a->at_ms;
+  if (strcmp(a->ticket_id, "t9") != 0) fprintf(stderr, "alert for '%s'\n", a->ticket_id);
+}
+
+static void test_breach_by_time_passing(void) {
+  setup();
+  memset(alerts_seen, 0, sizeof alerts_seen);
+  ccp_engine_set_alert_cb(eng, on_alert, NULL);
+  send(CCP_EV_OPENED, T0, "t9");
+  ccp_engine_advance(eng, T0 + 96000); /* 80 % of 2m: at risk */
+  T_EQ_INT(alerts_seen[CCP_ALERT_SLA_AT_RISK], 1);
+  T_EQ_INT(alert_at[CCP_ALERT_SLA_AT_RISK], T0 + 96000);
+  T_EQ_INT(alerts_seen[CCP_ALERT_SLA_BREACH], 0);
+  ccp_engine_advance(eng, T0 + 2 * MIN);
+  T_EQ_INT(alerts_seen[CCP_ALERT_SLA_BREACH], 0);
+  ccp_engine_advance(eng, T0 + 2 * MIN + 1); /* no event needed */
+  T_EQ_INT(alerts_seen[CCP_ALERT_SLA_BREACH], 1);
+  T_EQ_INT(alert_at[CCP_ALERT_SLA_BREACH], T0 + 2 * MIN);
+  ccp_engine_advance(eng, T0 + 60 * MIN);
+  T_EQ_INT(alerts_seen[CCP_ALERT_SLA_BREACH], 1);
+  json_t *j = snap();
+  T_EQ_INT(kpi(j, "all", "1h", "sla_breaches"), 1);
+  json_decref(j);
+  teardown();
+}
+
+static void test_abandon_short_long(void) {
+  setup();
+  send(CCP_EV_OPENED, T0, "s");
+  send(CCP_EV_OPENED, T0, "l");
+  send(CCP_EV_OPENED, T0, "r");
+  send(CCP_EV_ABANDONED, T0 + 4999, "s"); /* short */
+  send(CCP_EV_ABANDONED, T0 + 5000, "l"); /* exactly the threshold: not short */
+  send(CCP_EV_AGENT_REPLY, T0 + 6000, "r");
+  send(CCP_EV_ABANDONED, T0 + 7000, "r"); /* after a reply: not an abandon */
+  send(CCP_EV_ABANDONED, T0 + 8000, "u"); /* unknown ticket: counted, wait unknown */
+  json_t *j = snap();
+  T_EQ_INT(kpi(j, "all", "5m", "abandoned"), 3);
+  T_EQ_INT(kpi(j, "all", "5m", "abandoned_short"), 1);
+  T_EQ_DBL(kpi(j, "all", "5m", "abandon_pct"), 100.0, 1e-9);
+  /* SL: r within / (1 first reply + 1 long abandon) */
+  T_EQ_DBL(kpi(j, "all", "5m", "service_level_pct"), 50.0, 1e-9);
+  T_EQ_INT(gauge(j, "all", "open"), 0);
+  json_decref(j);
+  teardown();
+}
+
+static void test_reopen_and_fcr(void) {
+  setup();
+  send(CCP_EV_OPENED, T0, "a");
+  send(CCP_EV_AGENT_REPLY, T0 + 1000, "a");
+  send(CCP_EV_RESOLVED, T0 + 10000, "a");
+  send(CCP_EV_RESOLVED, T0 + 11000, "a"); /* already solved: not counted */
+  send(CCP_EV_REOPENED, T0 + 20000, "a");
+  json_t *j = snap();
+  T_EQ_INT(gauge(j, "all", "open"), 1);
+  T_EQ_INT(gauge(j, "all", "waiting"), 0);
+  json_decref(j);
+  send(CCP_EV_AGENT_REPLY, T0 + 30000, "a");
+  send(CCP_EV_RESOLVED, T0 + 40000, "a");
+  j = snap();
+  T_EQ_INT(kpi(j, "all", "5m", "resolved"), 2);
+  T_EQ_INT(kpi(j, "all", "5m", "reopened"), 1);
+  T_EQ_DBL(kpi(j, "all", "5m", "resolution_avg_ms"), 25000.0, 1e-9); /* (10000+40000)/2 */
+  T_EQ_DBL(kpi(j, "all", "5m", "fcr_pct"), 100.0, 1e-9); /* first resolution only */
+  T_EQ_INT(kpi(j, "all", "5m", "frt_count"), 1);
+  json_decref(j);
+  teardown();
+}
+
+static void test_transfer_removes_fcr(void) {
+  setup();
+  send(CCP_EV_OPENED, T0, "a");
+  send(CCP_EV_TRANSFERRED, T0 + 1000, "a");
+  send(CCP_EV_RESOLVED, T0 + 2000, "a");
+  send(CCP_EV_OPENED, T0, "b");
+  send(CCP_EV_AGENT_REPLY, T0 + 3000, "b");
+  send(CCP_EV_AGENT_REPLY, T0 + 4000, "b"); /* two replies: not FCR */
+  send(CCP_EV_RESOLVED, T0 + 5000, "b");
+  send(CCP_EV_OPENED, T0, "c");
+  send(CCP_EV_AGENT_REPLY, T0 + 3000, "c");
+  send(CCP_EV_RESOLVED, T0 + 5000, "c"); /* one reply, no transfer: FCR */
+  json_t *j = snap();
+  T_EQ_DBL(kpi(j, "all", "5m", "fcr_pct"), 100.0 / 3.0, 1e-9);
+  json_decref(j);
+  teardown();
+}
+
+static void test_invalid_late_duplicate(void) {
+  setup();
+  evb_t b;
+  ccp_event_t *ev = mk(&b, CCP_EV_SURVEY, T0, "a");
+  ev->csat = 6;
+  T_EQ_INT(ccp_engine_process(eng, ev), CCP_INVALID);
+  ev = mk(&b, CCP_EV_SURVEY, T0, "a");
+  ev->nps = 11;
+  T_EQ_INT(ccp_engine_process(eng, ev), CCP_INVALID);
+  ev = mk(&b, CCP_EV_HANDLED, T0, "a");
+  ev->talk_ms = -1;
+  T_EQ_INT(ccp_engine_process(eng, ev), CCP_INVALID);
+  ev = mk(&b, CCP_EV_SURVEY, T0, "a");
+  ev->csat = 5;
+  ev->nps = 10;
+  ev->ces = 2;
+  T_EQ_INT(ccp_engine_process(eng, ev), CCP_ACCEPTED);
+  T_EQ_INT(ccp_engine_process(eng, ev), CCP_DUPLICATE); /* same event_id */
+  T_EQ_INT(send(CCP_EV_OPENED, T0 + 10 * MIN, "b"), CCP_ACCEPTED);
+  T_EQ_INT(send(CCP_EV_OPENED, T0 + 5 * MIN, "c"), CCP_ACCEPTED); /* ts == now - lateness */
+  T_EQ_INT(send(CCP_EV_OPENED, T0 + 5 * MIN - 1, "d"), CCP_LATE);
+  /* the survey's id is beyond the lateness horizon now: its re-delivery is late anyway */
+  T_EQ_INT(ccp_engine_process(eng, ev), CCP_LATE);
+  /* an invalid event does not count as seen: a valid one with its id is accepted */
+  ev = mk(&b, CCP_EV_SURVEY, T0 + 10 * MIN, "a");
+  ev->csat = 0;
+  T_EQ_INT(ccp_engine_process(eng, ev), CCP_INVALID);
+  ev->csat = 1;
+  T_EQ_INT(ccp_engine_process(eng, ev), CCP_ACCEPTED);
+  json_t *j = snap();
+  T_EQ_INT(diag(j, "events"), 11);
+  T_EQ_INT(diag(j, "invalid_events"), 4);
+  T_EQ_INT(diag(j, "late_events"), 2);
+  T_EQ_INT(diag(j, "duplicate_events"), 1);
+  T_EQ_DBL(kpi(j, "all", "1h", "csat_pct"), 50.0, 1e-9);
+  T_EQ_DBL(kpi(j, "all", "1h", "nps"), 100.0, 1e-9);
+  T_EQ_DBL(kpi(j, "all", "1h", "ces_avg"), 2.0, 1e-9);
+  T_EQ_INT(kpi(j, "all", "1h", "opened"), 2);
+  json_decref(j);
+  teardown();
+}
+
+static void test_ttl_forgets_ticket(void) {
+  const char *kv[] = {"tickets.ttl", "1h", NULL};
+  setup_with(kv);
+  send(CCP_EV_OPENED, T0, "old");
+  send(CCP_EV_OPENED, T0 + 30 * MIN, "young");
+  send(CCP_EV_CUSTOMER_REPLY, T0 + 60 * MIN, "young"); /* now - touch(old) == ttl: kept */
+  json_t *j = snap();
+  T_EQ_INT(gauge(j, "all", "open"), 2);
+  T_EQ_INT(diag(j, "expired_tickets"), 0);
+  json_decref(j);
+  send(CCP_EV_CUSTOMER_REPLY, T0 + 60 * MIN + 1, "young");
+  j = snap();
+  T_EQ_INT(gauge(j, "all", "open"), 1);
+  T_EQ_INT(diag(j, "expired_tickets"), 1);
+  T_EQ_INT(diag(j, "tickets"), 1);
+  json_decref(j);
+  /* an event for the forgotten ticket makes a new one with unknown open time */
+  send(CCP_EV_RESOLVED, T0 + 61 * MIN, "old");
+  j = snap();
+  T_EQ_INT(kpi(j, "all", "5m", "resolved"), 1);
+  T_NULL(kpi(j, "all", "5m", "resolution_avg_ms"));
+  json_decref(j);
+  teardown();
+}
+
+static void test_today_across_dst(void) {
+  const char *kv[] = {"timezone", "Europe/Berlin", NULL};
+  setup_with(kv);
+  /* 2026-03-29: clocks go 02:00 CET -> 03:00 CEST. Local midnight of the
+   * 29th is 2026-03-28T23:00Z; of the 30th, 2026-03-29T22:00Z (23 h later). */
+  const int64_t mid29 = 1774738800000LL; /* 2026-03-28T23:00:00Z */
+  const int64_t mid30 = 1774821600000LL; /* 2026-03-29T22:00:00Z */
+  send(CCP_EV_OPENED, mid29 - 1, "before");          /* 23:59:59.999 on the 28th */
+  send(CCP_EV_OPENED, mid29, "first");               /* 00:00 on the 29th */
+  send(CCP_EV_OPENED, mid29 + 3 * 3600000LL, "dst"); /* 03:00 CEST, after the change */
+  json_t *j = snap();
+  T_EQ_INT(kpi(j, "all", "today", "opened"), 2);
+  json_t *w = json_object_get(json_object_get(j, "windows"), "today");
+  T_EQ_INT(json_integer_value(json_object_get(w, "start_ms")), mid29);
+  T_EQ_INT(json_integer_value(json_object_get(w, "span_ms")), 3 * 3600000LL + 60000);
+  json_decref(j);
+  send(CCP_EV_OPENED, mid30 - 60000, "last"); /* 23:59 CEST on the 29th */
+  j = snap();
+  T_EQ_INT(kpi(j, "all", "today", "opened"), 3);
+  T_EQ_INT(json_integer_value(json_object_get(json_object_get(json_object_get(j, "windows"), "today"), "span_ms")), 23 * 3600000LL);
+  json_decref(j);
+  send(CCP_EV_OPENED, mid30, "next"); /* the 23-hour day is over */
+  j = snap();
+  T_EQ_INT(kpi(j, "all", "today", "opened"), 1);
+  T_EQ_INT(kpi(j, "all", "24h", "opened"), 5);
+  json_decref(j);
+  teardown();
+}
+
+static void test_windows_slide(void) {
+  setup();
+  send(CCP_EV_OPENED, T0, "a"); /* T0 is a multiple of 5 s and 10 s */
+  send(CCP_EV_OPENED, T0 + 30000, "b");
+  send(CCP_EV_CUSTOMER_REPLY, T0 + 59999, "b");
+  json_t *j = snap();
+  T_EQ_INT(kpi(j, "all", "1m", "opened"), 2);
+  json_decref(j);
+  send(CCP_EV_CUSTOMER_REPLY, T0 + 60000, "b"); /* bucket of T0 leaves the 1m window */
+  j = snap();
+  T_EQ_INT(kpi(j, "all", "1m", "opened"), 1);
+  T_EQ_INT(kpi(j, "all", "5m", "opened"), 2);
+  json_decref(j);
+  send(CCP_EV_CUSTOMER_REPLY, T0 + 100 * MIN, "b");
+  j = snap();
+  T_EQ_INT(kpi(j, "all", "1m", "opened"), 0);
+  T_EQ_INT(kpi(j, "all", "1h", "opened"), 0);
+  T_EQ_INT(kpi(j, "all", "24h", "opened"), 2);
+  json_decref(j);
+  teardown();
+}
+
+static void test_percentiles_nearest_rank(void) {
+  setup();
+  char t[16];
+  for (int i = 1; i <= 100; i++) {
+    snprintf(t, sizeof t, "t%d", i);
+    send(CCP_EV_OPENED, T0, t);
+  }
+  for (int i = 1; i <= 100; i++) {
+    snprintf(t, sizeof t, "t%d", i);
+    send(CCP_EV_AGENT_REPLY, T0 + i, t); /* FRT = i ms */
+  }
+  json_t *j = snap();
+  T_EQ_DBL(kpi(j, "all", "5m", "frt_p50_ms"), 50, 0);
+  T_EQ_DBL(kpi(j, "all", "5m", "frt_p90_ms"), 90, 0);
+  T_EQ_DBL(kpi(j, "all", "5m", "frt_p99_ms"), 99, 0);
+  json_decref(j);
+  teardown();
+  /* large values: within 1 % */
+  setup();
+  send(CCP_EV_OPENED, T0, "x");
+  send(CCP_EV_AGENT_REPLY, T0 + 98765, "x");
+  j = snap();
+  double p = kpi(j, "all", "5m", "frt_p50_ms");
+  T_TRUE(fabs(p - 98765) <= 0.01 * 98765);
+  json_decref(j);
+  teardown();
+}
+
+static void test_gauges_and_scopes(void) {
+  const char *kv[] = {"backlog_age", "10m", NULL};
+  setup_with(kv);
+  evb_t b;
+  ccp_event_t *ev = mk(&b, CCP_EV_OPENED, T0, "a");
+  ev->queue = S("billing");
+  ccp_engine_process(eng, ev);
+  ev = mk(&b, CCP_EV_OPENED, T0 + MIN, "b");
+  ev->queue = S("sales");
+  ev->channel = CCP_CH_EMAIL;
+  ccp_engine_process(eng, ev);
+  ev = mk(&b, CCP_EV_ASSIGNED, T0 + 2 * MIN, "b");
+  ev->queue = S("sales");
+  ev->channel = CCP_CH_EMAIL;
+  ev->agent_id = S("ag1");
+  ccp_engine_process(eng, ev);
+  ev = mk(&b, CCP_EV_TRANSFERRED, T0 + 3 * MIN, "a");
+  ev->queue = S("sales");
+  ccp_engine_process(eng, ev);
+  json_t *j = snap();
+  T_EQ_INT(gauge(j, "all", "waiting"), 2);
+  T_EQ_DBL(gauge(j, "all", "longest_wait_ms"), 3 * MIN, 0);
+  T_EQ_INT(gauge(j, "queue:sales", "waiting"), 2);
+  T_TRUE(json_object_get(json_object_get(j, "scopes"), "queue:billing") != NULL); /* opened there */
+  T_EQ_INT(gauge(j, "queue:billing", "open"), 0);
+  T_EQ_DBL(gauge(j, "agent:ag1", "longest_wait_ms"), 2 * MIN, 0);
+  T_EQ_DBL(gauge(j, "channel:EMAIL", "longest_wait_ms"), 2 * MIN, 0);
+  T_EQ_INT(gauge(j, "all", "backlog_aged"), 0);
+  json_decref(j);
+  ccp_engine_advance(eng, T0 + 11 * MIN); /* a is older than 10m, b is not */
+  j = snap();
+  T_EQ_INT(gauge(j, "all", "backlog_aged"), 1);
+  T_EQ_INT(gauge(j, "queue:sales", "backlog_aged"), 1);
+  json_decref(j);
+  ev = mk(&b, CCP_EV_AGENT_REPLY, T0 + 12 * MIN, "a");
+  ev->queue = S("sales");
+  ev->agent_id = S("ag2");
+  ccp_engine_process(eng, ev);
+  j = snap();
+  T_EQ_INT(gauge(j, "all", "waiting"), 1);
+  T_EQ_DBL(gauge(j, "all", "longest_wait_ms"), 11 * MIN, 0);
+  T_EQ_INT(kpi(j, "agent:ag2", "15m", "frt_count"), 1);
+  T_EQ_INT(gauge(j, "agent:ag2", "open"), 1);
+  json_decref(j);
+  teardown();
+}
+
+static void test_customers_and_cost_and_score(void) {
+  const char *kv[] = {"cost.CHAT", "36", "scorecard", "csat_pct>=80:50,aht_avg_ms<=1000:50", NULL};
+  setup_with(kv);
+  evb_t b;
+  const char *custs[] = {"c1", "c2", "c1", "c3"};
+  for (int i = 0; i < 4; i++) {
+    ccp_event_t *ev = mk(&b, CCP_EV_HANDLED, T0 + i * 5000, "h");
+    ev->customer_id = S(custs[i]);
+    ev->agent_id = S("ag");
+    ev->talk_ms = 1000;
+    ev->hold_ms = 500;
+    ev->acw_ms = CCP_NULL_I64;
+    ccp_engine_process(eng, ev);
+  }
+  ccp_event_t *ev = mk(&b, CCP_EV_SURVEY, T0 + 16000, "h");
+  ev->csat = 3;
+  ev->agent_id = S("ag");
+  ccp_engine_process(eng, ev);
+  send(CCP_EV_RESOLVED, T0 + 17000, "h");
+  json_t *j = snap();
+  T_EQ_INT(kpi(j, "all", "5m", "handled"), 4);
+  T_EQ_INT(kpi(j, "all", "5m", "customers_handled"), 3);
+  T_EQ_DBL(kpi(j, "all", "5m", "aht_avg_ms"), 1500, 1e-9);
+  /* 4 x 1.5 s at 36 per hour = 0.06, over 1 resolution */
+  T_EQ_DBL(kpi(j, "all", "5m", "cost_per_resolution"), 0.06, 1e-12);
+  /* csat 0 % -> 0 of 50; aht 1500 > 1000 -> 1000/1500 of 50 */
+  T_EQ_DBL(kpi(j, "agent:ag", "5m", "score"), 100.0 * (50.0 * (1000.0 / 1500.0)) / 100.0, 1e-9);
+  json_decref(j);
+  /* customers slide out with their bucket: c1's latest HANDLED is at +10 s */
+  ccp_engine_advance(eng, T0 + 60000); /* 1m window starts at +5 s */
+  j = snap();
+  T_EQ_INT(kpi(j, "all", "1m", "customers_handled"), 3);
+  json_decref(j);
+  ccp_engine_advance(eng, T0 + 65000); /* starts at +10 s: c2 (+5 s) is out */
+  j = snap();
+  T_EQ_INT(kpi(j, "all", "1m", "customers_handled"), 2);
+  T_EQ_INT(kpi(j, "all", "1m", "handled"), 2);
+  json_decref(j);
+  teardown();
+}
+
+static void test_retention(void) {
+  const char *kv[] = {"retention.period", "30d", NULL};
+  setup_with(kv);
+  const int64_t D = 86400000LL;
+  evb_t b;
+  const char *prev[] = {"p1", "p2", "p3", "p4"};
+  for (int i = 0; i < 4; i++) {
+    ccp_event_t *ev = mk(&b, CCP_EV_CUSTOMER_REPLY, T0 + i, "x");
+    ev->customer_id = S(prev[i]);
+    ccp_engine_process(eng, ev);
+  }
+  /* 40 days later p1 and p2 come back, n1 is new */
+  const char *cur[] = {"p1", "p2", "n1"};
+  for (int i = 0; i < 3; i++) {
+    ccp_event_t *ev = mk(&b, CCP_EV_CUSTOMER_REPLY, T0 + 40 * D + i, "x");
+    ev->customer_id = S(cur[i]);
+    ccp_engine_process(eng, ev);
+  }
+  json_t *j = snap();
+  json_t *c = json_object_get(json_object_get(json_object_get(j, "scopes"), "all"), "customers");
+  T_EQ_DBL(json_number_value(json_object_get(c, "retention_pct")), 50.0, 1e-9);
+  T_EQ_DBL(json_number_value(json_object_get(c, "churn_pct")), 50.0, 1e-9);
+  json_decref(j);
+  teardown();
+}
+
+static void test_cap_evicts_oldest(void) {
+  const char *kv[] = {"tickets.max", "2", NULL};
+  setup_with(kv);
+  send(CCP_EV_OPENED, T0, "a");
+  send(CCP_EV_OPENED, T0 + 1, "b");
+  send(CCP_EV_CUSTOMER_REPLY, T0 + 2, "a"); /* a is now the most recent */
+  send(CCP_EV_OPENED, T0 + 3, "c");         /* evicts b */
+  json_t *j = snap();
+  T_EQ_INT(diag(j, "evicted_tickets"), 1);
+  T_EQ_INT(diag(j, "tickets"), 2);
+  T_EQ_INT(gauge(j, "all", "open"), 2);
+  json_decref(j);
+  send(CCP_EV_AGENT_REPLY, T0 + 4, "b"); /* b is new again: no FRT */
+  j = snap();
+  T_EQ_INT(kpi(j, "all", "5m", "frt_count"), 0);
+  json_decref(j);
+  teardown();
+}
+
+static void test_sla_override_and_new_life(void) {
+  const char *kv[] = {"sla.queue.vip.CHAT", "30s", NULL};
+  setup_with(kv);
+  evb_t b;
+  ccp_event_t *ev = mk(&b, CCP_EV_OPENED, T0, "v");
+  ev->queue = S("vip");
+  ccp_engine_process(eng, ev);
+  send(CCP_EV_CUSTOMER_REPLY, T0 + 30001, "zz"); /* passes the 30 s deadline */
+  json_t *j = snap();
+  T_EQ_INT(kpi(j, "queue:vip", "5m", "sla_breaches"), 1);
+  json_decref(j);
+  /* OPENED on a closed ticket starts a new life: new FRT clock */
+  send(CCP_EV_RESOLVED, T0 + 40000, "v");
+  send(CCP_EV_OPENED, T0 + 50000, "v"); /* queue q1: CHAT 2 m */
+  send(CCP_EV_AGENT_REPLY, T0 + 60000, "v");
+  j = snap();
+  T_EQ_INT(kpi(j, "all", "5m", "frt_count"), 1);
+  T_EQ_DBL(kpi(j, "all", "5m", "frt_avg_ms"), 10000, 0);
+  T_EQ_INT(kpi(j, "all", "5m", "opened"), 2);
+  json_decref(j);
+  teardown();
+}
+
+static void test_deterministic_bytes(void) {
+  ccp_buf_t a, b2;
+  ccp_buf_init(&a);
+  ccp_buf_init(&b2);
+  for (int round = 0; round < 2; round++) {
+    setup();
+    send(CCP_EV_OPENED, T0, "a");
+    send(CCP_EV_AGENT_REPLY, T0 + 1234, "a");
+    send(CCP_EV_RESOLVED, T0 + 5678, "a");
+    ccp_engine_snapshot_json(eng, round ? &b2 : &a);
+    teardown();
+  }
+  T_EQ_STR(a.data, b2.data);
+  ccp_buf_release(&a);
+  ccp_buf_release(&b2);
+}
+
+int main(void) {
+  T_RUN(test_no_data_nulls);
+  T_RUN(test_frt_at_threshold);
+  T_RUN(test_breach_strictly_after_deadline);
+  T_RUN(test_breach_by_time_passing);
+  T_RUN(test_abandon_short_long);
+  T_RUN(test_reopen_and_fcr);
+  T_RUN(test_transfer_removes_fcr);
+  T_RUN(test_invalid_late_duplicate);
+  T_RUN(test_ttl_forgets_ticket);
+  T_RUN(test_today_across_dst);
+  T_RUN(test_windows_slide);
+  T_RUN(test_percentiles_nearest_rank);
+  T_RUN(test_gauges_and_scopes);
+  T_RUN(test_customers_and_cost_and_score);
+  T_RUN(test_retention);
+  T_RUN(test_cap_evicts_oldest);
+  T_RUN(test_sla_override_and_new_life);
+  T_RUN(test_deterministic_bytes);
+  return T_DONE();
+}
