@@ -101,9 +101,9 @@ class Gen:
         thr = self.threshold(queue, channel)
         # at the edge; the default threshold too when an override applies
         r = self.rng.random()
-        if r < self.a.edge_frac:
+        if r < self.a.exact_frac:
             return self.pick((thr, thr + 1, SLA[channel], SLA[channel] + 1))
-        if r < 0.10:                               # breaching
+        if r < self.a.exact_frac + 0.08:           # breaching
             return int(thr * self.rng.uniform(1.05, 3.0))
         return max(500, int(thr * self.rng.betavariate(1.3, 3.0)))
 
@@ -425,7 +425,10 @@ def main(argv=None):
     ap.add_argument("--invalid-frac", type=float, default=0.004)
     ap.add_argument("--shuffle-frac", type=float, default=0.03)
     ap.add_argument("--edge-frac", type=float, default=0.003,
-                    help="exact-threshold replies and lateness-edge records")
+                    help="records at the lateness edge (per record)")
+    ap.add_argument("--exact-frac", type=float, default=0.02,
+                    help="first replies exactly at the SLA threshold or "
+                         "1 ms after it (per ticket)")
     ap.add_argument("--no-opened-frac", type=float, default=0.02)
     ap.add_argument("--never-close-frac", type=float, default=0.02)
     ap.add_argument("--long-wait-frac", type=float, default=0.03)
