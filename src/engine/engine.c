@@ -119,7 +119,7 @@ static void set_buckets(ccp_engine_t *e) {
 /* What a ticket contributes to gauges and waiting lists. */
 typedef struct gsnap {
   uint32_t queue, agent;
-  uint8_t channel, open, waiting, aged, listed;
+  uint8_t channel, open, waiting, aged, listed, pad_[3];
 } gsnap_t;
 
 static gsnap_t gsnap(const ccp_ticket_t *r) {
@@ -174,15 +174,14 @@ static uint32_t combo_of(ccp_engine_t *e, uint32_t queue, uint8_t channel, uint3
   }
 }
 
-static void list_remove(ccp_engine_t *e, uint32_t ti, ccp_ticket_t *r) {
-  ccp_combo_t *c = &e->combos[r->combo];
+static void list_remove(ccp_engine_t *e, const gsnap_t *g, ccp_ticket_t *r) {
+  ccp_combo_t *c = &e->combos[combo_of(e, g->queue, g->channel, g->agent)];
   if (r->w_prev != CCP_NIL) ccp_tickets_at(&e->tickets, r->w_prev)->w_next = r->w_next;
   else c->head = r->w_next;
   if (r->w_next != CCP_NIL) ccp_tickets_at(&e->tickets, r->w_next)->w_prev = r->w_prev;
   else c->tail = r->w_prev;
   r->w_prev = r->w_next = CCP_NIL;
   r->flags &= (uint8_t)~CCP_T_WAITING;
-  (void)ti;
 }
 
 /* Inserts by open time, after equal ones; walks from the newest end, where
@@ -193,7 +192,6 @@ static void list_insert(ccp_engine_t *e, uint32_t ti, ccp_ticket_t *r) {
   uint32_t after = c->tail;
   while (after != CCP_NIL && ccp_tickets_at(&e->tickets, after)->open_ts > r->open_ts)
     after = ccp_tickets_at(&e->tickets, after)->w_prev;
-  r->combo = cid;
   r->w_prev = after;
   if (after == CCP_NIL) {
     r->w_next = c->head;
@@ -216,7 +214,7 @@ static void gauges_move(ccp_engine_t *e, uint32_t ti, ccp_ticket_t *r, const gsn
   gauges_add(e, &after, +1);
   int same_combo = before->queue == after.queue && before->channel == after.channel &&
                    before->agent == after.agent;
-  if (before->listed && (!after.listed || !same_combo)) list_remove(e, ti, r);
+  if (before->listed && (!after.listed || !same_combo)) list_remove(e, before, r);
   if (after.listed && !(r->flags & CCP_T_WAITING)) list_insert(e, ti, r);
 }
 
@@ -274,76 +272,64 @@ static void customers_gc(ccp_engine_t *e) {
 
 /* ------------------------------------------------------------- retention */
 
+#define ACT_MASK ((1ULL << CCP_ACT_BITS) - 1)
+#define PERIOD_SLOTS (CCP_ACT_BITS / 2)
+
+/* Signed distance a - b between two slot numbers known mod 2^16. */
+static inline int64_t slot_delta16(int64_t a, uint64_t b16) {
+  return (int16_t)(uint16_t)((uint64_t)a - b16);
+}
+
 static void customer_active(ccp_engine_t *e, uint64_t cust, int64_t ts) {
   int64_t slot = ccp_floordiv(ts, e->slot_ms);
   int isnew;
-  uint64_t *v = ccp_u64map_put(&e->act_index, cust, &isnew);
-  ccp_cust_act_t *a;
+  uint64_t *v = ccp_u64map_put(&e->acts, cust, &isnew);
   if (isnew) {
-    uint32_t i;
-    if (e->acts_free != CCP_NIL) {
-      i = e->acts_free;
-      e->acts_free = (uint32_t)e->acts[i].bits;
-    } else {
-      if (e->nacts == e->acts_cap) {
-        e->acts_cap = e->acts_cap ? e->acts_cap * 2 : 1024;
-        e->acts = ccp_realloc(e->acts, e->acts_cap * sizeof *e->acts);
-      }
-      i = e->nacts++;
-    }
-    *v = i;
-    a = &e->acts[i];
-    a->bits = 1;
-    a->last = slot;
+    *v = ((uint64_t)(uint16_t)slot << CCP_ACT_BITS) | 1;
     return;
   }
-  a = &e->acts[*v];
-  if (slot > a->last) {
-    int64_t sh = slot - a->last;
-    a->bits = sh >= 64 ? 0 : a->bits << sh;
-    a->bits |= 1;
-    a->last = slot;
-  } else if (a->last - slot < 64) {
-    a->bits |= 1ULL << (a->last - slot);
+  uint64_t bits = *v & ACT_MASK;
+  int64_t d = slot_delta16(slot, *v >> CCP_ACT_BITS);
+  if (d > 0) {
+    bits = d >= CCP_ACT_BITS ? 1 : ((bits << d) & ACT_MASK) | 1;
+    *v = ((uint64_t)(uint16_t)slot << CCP_ACT_BITS) | bits;
+  } else if (-d < CCP_ACT_BITS) {
+    *v |= 1ULL << -d;
   }
+}
+
+/* Activity bits of a packed value relative to slot c: bit k = slot c - k. */
+static inline uint64_t act_at(uint64_t v, int64_t c) {
+  int64_t d = slot_delta16(c, v >> CCP_ACT_BITS);
+  if (d < 0) return (v & ACT_MASK) >> -d; /* cannot happen: activity is never after now */
+  return d >= CCP_ACT_BITS ? 0 : ((v & ACT_MASK) << d) & ACT_MASK;
+}
+
+static int act_keep(void *opaque, uint64_t key, uint64_t val) {
+  (void)key;
+  return act_at(val, *(const int64_t *)opaque) != 0;
+}
+
+/* Forgets customers with no activity in either period (keeps the 16-bit
+ * slot numbers unambiguous). */
+static void customers_active_gc(ccp_engine_t *e) {
+  if (e->now == INT64_MIN || !e->acts.count) return;
+  int64_t c = ccp_floordiv(e->now, e->slot_ms);
+  ccp_u64map_filter(&e->acts, act_keep, &c);
 }
 
 double ccp__engine_retention(ccp_engine_t *e) {
   if (e->now == INT64_MIN) return NAN;
   int64_t c = ccp_floordiv(e->now, e->slot_ms);
-  const uint64_t cur_mask = (1ULL << 30) - 1, prev_mask = cur_mask << 30;
+  const uint64_t cur_mask = (1ULL << PERIOD_SLOTS) - 1, prev_mask = cur_mask << PERIOD_SLOTS;
   int64_t prev = 0, both = 0;
-  ccp_u64map_t *m = &e->act_index;
-  int stale = 0;
+  const ccp_u64map_t *m = &e->acts;
   for (size_t j = 0; j < m->cap; j++) {
     if (!m->slots[j].key) continue;
-    ccp_cust_act_t *a = &e->acts[m->slots[j].val];
-    int64_t sh = c - a->last;
-    uint64_t bits = sh >= 64 ? 0 : (sh <= 0 ? a->bits : a->bits << sh);
-    if (!(bits & (cur_mask | prev_mask))) {
-      stale++;
-      continue;
-    }
+    uint64_t bits = act_at(m->slots[j].val, c);
     if (bits & prev_mask) {
       prev++;
       if (bits & cur_mask) both++;
-    }
-  }
-  if (stale > 1024 && (size_t)stale * 4 > m->count) {
-    /* forget customers with no activity in either period */
-    for (size_t j = 0; j < m->cap;) {
-      if (!m->slots[j].key) { j++; continue; }
-      uint32_t idx = (uint32_t)m->slots[j].val;
-      ccp_cust_act_t *a = &e->acts[idx];
-      int64_t sh = c - a->last;
-      uint64_t bits = sh >= 64 ? 0 : (sh <= 0 ? a->bits : a->bits << sh);
-      if (!(bits & (cur_mask | prev_mask))) {
-        a->bits = e->acts_free;
-        e->acts_free = idx;
-        ccp_u64map_del(m, m->slots[j].key); /* shifts a later entry into j: re-check j */
-        continue;
-      }
-      j++;
     }
   }
   return prev ? 100.0 * (double)both / (double)prev : NAN;
@@ -388,14 +374,27 @@ static void emit_alert(ccp_engine_t *e, const ccp_ticket_t *r, int kind, int64_t
 
 /* ---------------------------------------------------------------- timers */
 
-static void arm_timers(ccp_engine_t *e, uint32_t ti, ccp_ticket_t *r) {
-  const ccp_config_t *cfg = e->cfg;
-  if (r->replies == 0) {
-    int64_t risk = (int64_t)floor((double)r->thr_ms * cfg->sla_at_risk_fraction);
-    ccp_timers_push(&e->timers, r->open_ts + risk, CCP_TM_AT_RISK, ti, r->life);
-    ccp_timers_push(&e->timers, r->open_ts + r->thr_ms + 1, CCP_TM_BREACH, ti, r->life);
+/* Each ticket has one pending timer, chained AT_RISK -> BREACH -> AGED:
+ * when one pops (acting or not), it pushes the next stage, so a ticket
+ * costs one heap entry at a time. */
+static void push_stage(ccp_engine_t *e, uint32_t ti, const ccp_ticket_t *r, int kind) {
+  int64_t at;
+  switch (kind) {
+  case CCP_TM_AT_RISK:
+    at = r->open_ts + (int64_t)floor((double)r->thr_ms * e->cfg->sla_at_risk_fraction);
+    break;
+  case CCP_TM_BREACH:
+    at = r->open_ts + r->thr_ms + 1; /* strictly after the deadline */
+    break;
+  default:
+    at = r->open_ts + e->cfg->backlog_age_ms + 1; /* strictly older than the age */
+    break;
   }
-  ccp_timers_push(&e->timers, r->open_ts + cfg->backlog_age_ms + 1, CCP_TM_AGED, ti, r->life);
+  ccp_timers_push(&e->timers, at, (uint8_t)kind, ti, r->life);
+}
+
+static void arm_timers(ccp_engine_t *e, uint32_t ti, ccp_ticket_t *r) {
+  push_stage(e, ti, r, r->replies == 0 ? CCP_TM_AT_RISK : CCP_TM_AGED);
 }
 
 static void fire_timer(ccp_engine_t *e, const ccp_timer_t *tm) {
@@ -409,6 +408,8 @@ static void fire_timer(ccp_engine_t *e, const ccp_timer_t *tm) {
       r->flags |= CCP_T_AT_RISK;
       if (unreplied_open) emit_alert(e, r, CCP_ALERT_SLA_AT_RISK, tm->fire_at);
     }
+    /* a replied ticket can no longer breach: skip to aging */
+    push_stage(e, tm->ticket, r, r->replies == 0 ? CCP_TM_BREACH : CCP_TM_AGED);
     break;
   case CCP_TM_BREACH:
     if (!(r->flags & CCP_T_BREACHED)) {
@@ -424,6 +425,7 @@ static void fire_timer(ccp_engine_t *e, const ccp_timer_t *tm) {
       }
       forget_id(e, r); /* no alert can follow in this life */
     }
+    push_stage(e, tm->ticket, r, CCP_TM_AGED);
     break;
   case CCP_TM_AGED:
     if ((r->flags & CCP_T_OPEN) && r->open_ts != CCP_NO_TS) r->flags |= CCP_T_AGED;
@@ -471,7 +473,10 @@ static void advance_to(ccp_engine_t *e, int64_t t) {
     e->now = t;
     set_buckets(e);
     /* sweep distinct-customer maps about once per hour of stream time */
-    if (old != INT64_MIN && ccp_floordiv(old, 3600000) != ccp_floordiv(t, 3600000)) customers_gc(e);
+    if (old != INT64_MIN && ccp_floordiv(old, 3600000) != ccp_floordiv(t, 3600000)) {
+      customers_gc(e);
+      customers_active_gc(e);
+    }
   }
   ccp__engine_run_due(e);
 }
@@ -590,7 +595,7 @@ static void apply(ccp_engine_t *e, const ccp_event_t *ev) {
       d.frt_bin = ccp_sketch_bin(frt);
     }
     if (r->replies == 0) forget_id(e, r);
-    if (r->replies < 255) r->replies++;
+    if (r->replies < CCP_REPLIES_MAX) r->replies++;
     break;
   case CCP_EV_TRANSFERRED:
     r->flags |= CCP_T_TRANSFERRED;
@@ -623,7 +628,10 @@ static void apply(ccp_engine_t *e, const ccp_event_t *ev) {
     ccp_delta_add(&d, CCP_F_REOPENED, 1);
     if (!(r->flags & CCP_T_OPEN)) {
       r->flags |= CCP_T_OPEN;
-      if (r->open_ts != CCP_NO_TS && e->now - r->open_ts > cfg->backlog_age_ms) r->flags |= CCP_T_AGED;
+      if (r->open_ts != CCP_NO_TS) {
+        if (e->now - r->open_ts > cfg->backlog_age_ms) r->flags |= CCP_T_AGED;
+        else push_stage(e, ti, r, CCP_TM_AGED); /* the chain may have ended while closed */
+      }
     }
     break;
   case CCP_EV_ABANDONED:
@@ -732,10 +740,9 @@ ccp_engine_t *ccp_engine_new(const ccp_config_t *cfg, char *errbuf, size_t errle
   e->dedup_sweep_at = 65536;
   ccp_u64map_init(&e->scope_index);
   ccp_u64map_init(&e->combo_index);
-  ccp_u64map_init(&e->act_index);
+  ccp_u64map_init(&e->acts);
   ccp_u64map_init(&e->ids);
-  e->acts_free = CCP_NIL;
-  e->slot_ms = CCP_MAX(1, cfg->retention_period_ms / 30);
+  e->slot_ms = CCP_MAX(1, cfg->retention_period_ms / PERIOD_SLOTS);
   for (int c = 0; c < CCP_CH__COUNT; c++)
     if (!isnan(cfg->cost_per_hour[c])) e->has_cost = 1;
   scope_add(e, CCP_SC_ALL, "all", 3);
@@ -754,11 +761,10 @@ void ccp_engine_free(ccp_engine_t *e) {
   for (uint32_t i = 0; i < e->nscopes; i++) scope_free(e, e->scopes[i]);
   ccp_free(e->scopes);
   ccp_free(e->combos);
-  ccp_free(e->acts);
   for (size_t j = 0; j < e->ids.cap; j++)
     if (e->ids.slots[j].key) ccp_free((void *)(uintptr_t)e->ids.slots[j].val);
   ccp_u64map_release(&e->ids);
-  ccp_u64map_release(&e->act_index);
+  ccp_u64map_release(&e->acts);
   ccp_u64map_release(&e->combo_index);
   ccp_u64map_release(&e->scope_index);
   ccp_u64map_release(&e->dedup);

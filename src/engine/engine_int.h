@@ -33,11 +33,9 @@ typedef struct ccp_combo {
   uint8_t channel;
 } ccp_combo_t;
 
-/** Per-customer activity for retention: bit j = slot (last - j). */
-typedef struct ccp_cust_act {
-  uint64_t bits;
-  int64_t last;
-} ccp_cust_act_t;
+/** Retention activity of a customer, packed in the u64map value: bits
+ * 0..47 = activity in slots (last - j), bits 48..63 = last slot mod 2^16. */
+#define CCP_ACT_BITS 48
 
 /** Diagnostics counters. */
 typedef struct ccp_diag {
@@ -67,10 +65,8 @@ struct ccp_engine {
   uint32_t ncombos, combos_cap;
   ccp_u64map_t combo_index; /**< (queue, channel, agent) -> combo id */
 
-  ccp_u64map_t act_index;   /**< customer hash -> index in acts */
-  ccp_cust_act_t *acts;
-  uint32_t nacts, acts_cap, acts_free;
-  int64_t slot_ms;          /**< retention slot: period / 30 */
+  ccp_u64map_t acts;        /**< customer hash -> packed activity */
+  int64_t slot_ms;          /**< retention slot: period / 24 */
 
   ccp_u64map_t ids;         /**< ticket key -> owned id string (alerts only) */
   ccp_alert_cb alert_cb;

@@ -12,7 +12,7 @@
 
 #include "ccpulse/common.h"
 
-_Static_assert(sizeof(ccp_ticket_t) == 64, "ticket record must stay 64 bytes");
+_Static_assert(sizeof(ccp_ticket_t) == 56, "ticket record must stay 56 bytes");
 
 void ccp_tickets_init(ccp_tickets_t *t) {
   memset(t, 0, sizeof *t);

@@ -1,5 +1,5 @@
 /*
- * Per-ticket state: a compact record per ticket id (64 bytes), stored in
+ * Per-ticket state: a compact record per ticket id (56 bytes), stored in
  * chunked arrays so a record's index never changes, found through an
  * open-addressing index of record numbers keyed by the 64-bit id hash.
  *
@@ -33,7 +33,7 @@ enum {
   CCP_T_WAITING = 1 << 6       /**< in a waiting list (open, unreplied, known open) */
 };
 
-/** One ticket (64 bytes). */
+/** One ticket (56 bytes). */
 typedef struct ccp_ticket {
   uint64_t key;      /**< hash of ticket_id (0 = free record) */
   int64_t open_ts;   /**< OPENED ts, CCP_NO_TS when unknown */
@@ -42,14 +42,15 @@ typedef struct ccp_ticket {
   uint32_t w_prev, w_next;     /**< waiting-list links */
   uint32_t queue;    /**< scope id of the current queue */
   uint32_t agent;    /**< scope id of the current agent, CCP_NIL if none */
-  uint32_t combo;    /**< waiting-list id when CCP_T_WAITING */
   uint32_t thr_ms;   /**< SLA threshold fixed at open */
   uint16_t life;     /**< generation: bumps on reuse and on a new life */
-  uint8_t flags;     /**< CCP_T_* */
-  uint8_t channel;   /**< current channel */
-  uint8_t replies;   /**< AGENT_REPLY count, saturating at 255 */
-  uint8_t pad_[3];
+  uint16_t flags : 8;   /**< CCP_T_* */
+  uint16_t replies : 2; /**< AGENT_REPLY count, saturating at 3 */
+  uint16_t channel : 3; /**< current channel */
 } ccp_ticket_t;
+
+/** Most replies a ticket counts (only 0, 1 and "more" matter). */
+#define CCP_REPLIES_MAX 3
 
 typedef struct ccp_tickets {
   ccp_ticket_t **chunks; /**< CCP_TCHUNK records each */
