@@ -50,14 +50,14 @@ static uint32_t scope_add(ccp_engine_t *e, uint8_t kind, const char *name, size_
   s->name_len = plen + len;
   s->kind = kind;
   for (int w = 0; w < e->cfg->nwindows; w++) ccp_win_init(&s->win[w], &e->cfg->windows[w]);
-  ccp_u64map_init(&s->cust);
+  ccp_u32map_init(&s->cust);
   e->scopes[e->nscopes] = s;
   return e->nscopes++;
 }
 
 static void scope_free(ccp_engine_t *e, ccp_scope_t *s) {
   for (int w = 0; w < e->cfg->nwindows; w++) ccp_win_release(&s->win[w]);
-  ccp_u64map_release(&s->cust);
+  ccp_u32map_release(&s->cust);
   ccp_free(s->name);
   ccp_free(s);
 }
@@ -234,39 +234,53 @@ static void scopes_apply(ccp_engine_t *e, const uint32_t ids[4], int64_t ts, con
   }
 }
 
-/* Distinct customers among HANDLED, per scope and window. */
+/* Absolute time unit value of a stored 32-bit one, near the current time. */
+static inline int64_t cust_abs(const ccp_engine_t *e, uint32_t stored) {
+  int64_t ref = ccp_floordiv(e->now, e->cust_unit);
+  return ref + (int32_t)(stored - (uint32_t)ref);
+}
+
+/* Distinct customers among HANDLED, per scope and window: each scope maps a
+ * 32-bit customer hash to the time (in cust_unit) of its latest HANDLED. */
 static void scopes_customer(ccp_engine_t *e, const uint32_t ids[4], int64_t ts, uint64_t cust) {
+  uint32_t key = ccp_u32map_key(cust);
+  int64_t tu = ccp_floordiv(ts, e->cust_unit);
   for (int i = 0; i < 4; i++) {
     if (ids[i] == CCP_NIL) continue;
     ccp_scope_t *s = e->scopes[ids[i]];
-    int isnew;
-    uint64_t *v = ccp_u64map_put(&s->cust, cust, &isnew);
-    int64_t prev = isnew ? INT64_MIN : (int64_t)*v;
-    if (!isnew && ts <= prev) continue;
-    *v = (uint64_t)ts;
+    uint32_t old;
+    int had = ccp_u32map_get(&s->cust, key, &old);
+    int64_t prev = had ? cust_abs(e, old) : INT64_MIN;
+    if (had && tu <= prev) continue;
+    ccp_u32map_set(&s->cust, key, (uint32_t)tu);
     for (int w = 0; w < e->cfg->nwindows; w++) {
-      int64_t g = e->cfg->windows[w].granularity_ms;
+      int64_t gu = e->cfg->windows[w].granularity_ms / e->cust_unit;
       ccp_win_advance(&s->win[w], e->cur_b[w], e->start_b[w]);
-      ccp_win_customer(&s->win[w], prev == INT64_MIN ? INT64_MIN : ccp_floordiv(prev, g),
-                       ccp_floordiv(ts, g));
+      ccp_win_customer(&s->win[w], had ? ccp_floordiv(prev, gu) : INT64_MIN, ccp_floordiv(tu, gu));
     }
   }
 }
 
+typedef struct cust_gc {
+  const ccp_engine_t *e;
+  int64_t horizon; /* in cust_unit */
+} cust_gc_t;
+
 /* Forgets customers whose latest HANDLED is older than every window. */
-static int cust_keep(void *opaque, uint64_t key, uint64_t val) {
+static int cust_keep(void *opaque, uint32_t key, uint32_t val) {
+  const cust_gc_t *gc = opaque;
   (void)key;
-  return (int64_t)val >= *(const int64_t *)opaque;
+  return cust_abs(gc->e, val) >= gc->horizon;
 }
 
 static void customers_gc(ccp_engine_t *e) {
   int64_t longest = 26 * 3600000LL; /* today: at most 25 h, plus a margin */
   for (int w = 0; w < e->cfg->nwindows; w++)
     longest = CCP_MAX(longest, e->cfg->windows[w].span_ms + e->cfg->windows[w].granularity_ms);
-  int64_t horizon = e->now - longest;
+  cust_gc_t gc = {e, ccp_floordiv(e->now - longest, e->cust_unit)};
   for (uint32_t i = 0; i < e->nscopes; i++) {
     ccp_scope_t *s = e->scopes[i];
-    if (s->cust.count > 1024) ccp_u64map_filter(&s->cust, cust_keep, &horizon);
+    if (s->cust.count > 256) ccp_u32map_filter(&s->cust, cust_keep, &gc);
   }
 }
 
@@ -743,6 +757,17 @@ ccp_engine_t *ccp_engine_new(const ccp_config_t *cfg, char *errbuf, size_t errle
   ccp_u64map_init(&e->acts);
   ccp_u64map_init(&e->ids);
   e->slot_ms = CCP_MAX(1, cfg->retention_period_ms / PERIOD_SLOTS);
+  e->cust_unit = 0;
+  for (int w = 0; w < cfg->nwindows; w++) { /* gcd of the granularities */
+    int64_t a = e->cust_unit, b = cfg->windows[w].granularity_ms;
+    while (b) {
+      int64_t t = a % b;
+      a = b;
+      b = t;
+    }
+    e->cust_unit = a;
+  }
+  if (e->cust_unit <= 0) e->cust_unit = 1;
   for (int c = 0; c < CCP_CH__COUNT; c++)
     if (!isnan(cfg->cost_per_hour[c])) e->has_cost = 1;
   scope_add(e, CCP_SC_ALL, "all", 3);

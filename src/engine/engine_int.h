@@ -9,6 +9,7 @@
 #include "ccpulse/engine.h"
 #include "state/tickets.h"
 #include "state/timers.h"
+#include "util/u32map.h"
 #include "util/u64map.h"
 #include "windows/window.h"
 
@@ -22,7 +23,7 @@ typedef struct ccp_scope {
   uint8_t kind;                    /**< CCP_SC_* */
   int64_t g_open, g_waiting, g_aged; /**< gauges */
   ccp_win_t win[CCP_MAX_WINDOWS];  /**< one per configured window */
-  ccp_u64map_t cust;               /**< customer hash -> ts of latest HANDLED */
+  ccp_u32map_t cust;               /**< 32-bit customer hash -> latest HANDLED (cust_unit) */
   int64_t oldest_open;             /**< scratch for the snapshot */
 } ccp_scope_t;
 
@@ -67,6 +68,7 @@ struct ccp_engine {
 
   ccp_u64map_t acts;        /**< customer hash -> packed activity */
   int64_t slot_ms;          /**< retention slot: period / 24 */
+  int64_t cust_unit;        /**< gcd of window granularities (ms) */
 
   ccp_u64map_t ids;         /**< ticket key -> owned id string (alerts only) */
   ccp_alert_cb alert_cb;

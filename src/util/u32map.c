@@ -1,0 +1,79 @@
+/*
+ * Compact u32 -> u32 map; see u32map.h.
+ */
+#include "util/u32map.h"
+
+#include <string.h>
+
+#include "ccpulse/common.h"
+
+void ccp_u32map_init(ccp_u32map_t *m) { memset(m, 0, sizeof *m); }
+
+void ccp_u32map_release(ccp_u32map_t *m) {
+  ccp_free(m->slots);
+  memset(m, 0, sizeof *m);
+}
+
+static inline size_t home(size_t cap, uint32_t key) {
+  return (size_t)((key * 0x9e3779b1u) ^ (key >> 16)) & (cap - 1);
+}
+
+int ccp_u32map_get(const ccp_u32map_t *m, uint32_t key, uint32_t *val) {
+  if (!m->cap) return 0;
+  for (size_t i = home(m->cap, key);; i = (i + 1) & (m->cap - 1)) {
+    uint64_t w = m->slots[i];
+    if (!w) return 0;
+    if ((uint32_t)(w >> 32) == key) {
+      *val = (uint32_t)w;
+      return 1;
+    }
+  }
+}
+
+static void place(uint64_t *slots, size_t cap, uint64_t w) {
+  size_t i = home(cap, (uint32_t)(w >> 32));
+  while (slots[i]) i = (i + 1) & (cap - 1);
+  slots[i] = w;
+}
+
+static void rebuild(ccp_u32map_t *m, size_t ncap, int (*keep)(void *, uint32_t, uint32_t),
+                    void *opaque) {
+  uint64_t *old = m->slots;
+  size_t ocap = m->cap;
+  m->slots = ccp_calloc(ncap, sizeof *m->slots);
+  m->cap = ncap;
+  m->count = 0;
+  for (size_t j = 0; j < ocap; j++) {
+    uint64_t w = old[j];
+    if (!w || (keep && !keep(opaque, (uint32_t)(w >> 32), (uint32_t)w))) continue;
+    place(m->slots, ncap, w);
+    m->count++;
+  }
+  ccp_free(old);
+}
+
+void ccp_u32map_set(ccp_u32map_t *m, uint32_t key, uint32_t val) {
+  if ((m->count + 1) * 4 > m->cap * 3) rebuild(m, m->cap ? m->cap * 2 : 64, NULL, NULL);
+  uint64_t w = ((uint64_t)key << 32) | val;
+  for (size_t i = home(m->cap, key);; i = (i + 1) & (m->cap - 1)) {
+    uint64_t x = m->slots[i];
+    if (!x) {
+      m->slots[i] = w;
+      m->count++;
+      return;
+    }
+    if ((uint32_t)(x >> 32) == key) {
+      m->slots[i] = w;
+      return;
+    }
+  }
+}
+
+void ccp_u32map_filter(ccp_u32map_t *m, int (*keep)(void *, uint32_t, uint32_t), void *opaque) {
+  if (!m->cap) return;
+  size_t ncap = m->cap;
+  /* shrink when the survivors would fill under 1/4 */
+  rebuild(m, ncap, keep, opaque);
+  while (ncap > 64 && m->count * 4 < ncap / 2) ncap /= 2;
+  if (ncap != m->cap) rebuild(m, ncap, NULL, NULL);
+}

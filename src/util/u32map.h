@@ -1,0 +1,41 @@
+/*
+ * Compact open-addressing map from a non-zero 32-bit key to a 32-bit value,
+ * each entry one 64-bit word (key in the high half; 0 = empty), linear
+ * probing, load at most 3/4. Used where a few bytes per entry matter more
+ * than exact keys (keys are truncated hashes; see the users' notes on the
+ * collision rate). No single-key delete: ccp_u32map_filter() rebuilds.
+ *
+ * Single-threaded: a map belongs to its embedder.
+ */
+#ifndef CCP_U32MAP_H
+#define CCP_U32MAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ccp_u32map {
+  uint64_t *slots; /**< (key << 32 | val), 0 = empty */
+  size_t cap;      /**< power of two, or 0 */
+  size_t count;
+} ccp_u32map_t;
+
+/** Maps a hash to a usable key (never 0). */
+static inline uint32_t ccp_u32map_key(uint64_t h) {
+  uint32_t k = (uint32_t)(h >> 32);
+  return k ? k : 1;
+}
+/** Initialises an empty map. */
+void ccp_u32map_init(ccp_u32map_t *m);
+/** Frees the slots. */
+void ccp_u32map_release(ccp_u32map_t *m);
+/** Looks key up: returns 1 and sets *val when present. */
+int ccp_u32map_get(const ccp_u32map_t *m, uint32_t key, uint32_t *val);
+/** Inserts or replaces key's value. */
+void ccp_u32map_set(ccp_u32map_t *m, uint32_t key, uint32_t val);
+/** Keeps only the entries for which keep() returns non-zero. */
+void ccp_u32map_filter(ccp_u32map_t *m, int (*keep)(void *opaque, uint32_t key, uint32_t val),
+                       void *opaque);
+/** Bytes held. */
+static inline size_t ccp_u32map_bytes(const ccp_u32map_t *m) { return m->cap * sizeof(uint64_t); }
+
+#endif
