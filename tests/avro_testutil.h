@@ -15,7 +15,7 @@
 #include "ccpulse/decode.h"
 
 /** Reads a whole file (NUL-terminated); aborts the test binary on failure. */
-static char *tu_slurp(const char *path, size_t *len) {
+static inline char *tu_slurp(const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");
   if (!f) {
     fprintf(stderr, "cannot open '%s'\n", path);
@@ -36,7 +36,7 @@ static char *tu_slurp(const char *path, size_t *len) {
 }
 
 /** Parses a schema with Avro C; aborts on failure. */
-static avro_schema_t tu_schema(const char *json) {
+static inline avro_schema_t tu_schema(const char *json) {
   avro_schema_t s;
   if (avro_schema_from_json_length(json, strlen(json), &s) != 0) {
     fprintf(stderr, "bad test schema: %s\n", avro_strerror());
@@ -45,13 +45,13 @@ static avro_schema_t tu_schema(const char *json) {
   return s;
 }
 
-static ccp_str_t tu_s(const char *s) {
+static inline ccp_str_t tu_s(const char *s) {
   ccp_str_t v = {s, s ? strlen(s) : 0};
   return v;
 }
 
 /** A sample event; `full` fills every optional field. */
-static ccp_event_t tu_event(int i, int full) {
+static inline ccp_event_t tu_event(int i, int full) {
   static char ids[8][32];
   ccp_event_t ev;
   ccp_event_clear(&ev);
@@ -77,7 +77,7 @@ static ccp_event_t tu_event(int i, int full) {
   return ev;
 }
 
-static int tu_str_eq(ccp_str_t a, ccp_str_t b) {
+static inline int tu_str_eq(ccp_str_t a, ccp_str_t b) {
   if (!a.ptr || !b.ptr) return a.ptr == b.ptr;
   return a.len == b.len && memcmp(a.ptr, b.ptr, a.len) == 0;
 }
@@ -105,7 +105,7 @@ static int tu_str_eq(ccp_str_t a, ccp_str_t b) {
   } while (0)
 
 /* Selects in union field f the first branch of Avro type t; b = the branch. */
-static int tu_branch(avro_value_t *f, avro_type_t t, avro_value_t *b) {
+static inline int tu_branch(avro_value_t *f, avro_type_t t, avro_value_t *b) {
   if (avro_value_get_type(f) != AVRO_UNION) {
     *b = *f;
     return 0;
@@ -119,7 +119,7 @@ static int tu_branch(avro_value_t *f, avro_type_t t, avro_value_t *b) {
   exit(2);
 }
 
-static void tu_set_str(avro_value_t *rec, const char *name, ccp_str_t s) {
+static inline void tu_set_str(avro_value_t *rec, const char *name, ccp_str_t s) {
   avro_value_t f, b;
   if (avro_value_get_by_name(rec, name, &f, NULL) != 0) return; /* not in this schema */
   if (!s.ptr) {
@@ -138,7 +138,7 @@ static void tu_set_str(avro_value_t *rec, const char *name, ccp_str_t s) {
   else avro_value_set_string_len(&b, s.ptr, s.len + 1); /* size counts the NUL */
 }
 
-static void tu_set_num(avro_value_t *rec, const char *name, int64_t v, int64_t null) {
+static inline void tu_set_num(avro_value_t *rec, const char *name, int64_t v, int64_t null) {
   avro_value_t f, b;
   if (avro_value_get_by_name(rec, name, &f, NULL) != 0) return;
   if (v == null) {
@@ -164,7 +164,7 @@ static void tu_set_num(avro_value_t *rec, const char *name, int64_t v, int64_t n
   else avro_value_set_int(&b, (int32_t)v);
 }
 
-static void tu_set_enum(avro_value_t *rec, const char *name, const char *sym) {
+static inline void tu_set_enum(avro_value_t *rec, const char *name, const char *sym) {
   avro_value_t f;
   if (avro_value_get_by_name(rec, name, &f, NULL) != 0) return;
   int i = avro_schema_enum_get_by_name(avro_value_get_schema(&f), sym);
@@ -176,7 +176,7 @@ static void tu_set_enum(avro_value_t *rec, const char *name, const char *sym) {
 }
 
 /** Sets every v1 field of a generic record value from ev. */
-static void tu_fill(avro_value_t *rec, const ccp_event_t *ev) {
+static inline void tu_fill(avro_value_t *rec, const ccp_event_t *ev) {
   tu_set_str(rec, "event_id", ev->event_id);
   tu_set_str(rec, "ticket_id", ev->ticket_id);
   tu_set_enum(rec, "type", ccp_event_type_name(ev->type));
@@ -196,7 +196,7 @@ static void tu_fill(avro_value_t *rec, const ccp_event_t *ev) {
 }
 
 /** Writes a value with Avro C's binary encoder; returns the byte count. */
-static size_t tu_write(avro_value_t *v, void *buf, size_t cap) {
+static inline size_t tu_write(avro_value_t *v, void *buf, size_t cap) {
   avro_writer_t w = avro_writer_memory(buf, (int64_t)cap);
   if (avro_value_write(w, v) != 0) {
     fprintf(stderr, "test: avro_value_write: %s\n", avro_strerror());
