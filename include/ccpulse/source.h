@@ -1,8 +1,8 @@
 /*
  * ccpulse — an event source over one input file, format found by content:
  * an Avro object container file when it starts with "Obj\x01", else JSON
- * Lines. "-" reads JSON Lines from stdin. Used by `ccpulse replay` and
- * `ccpulse convert` (and any driver that reads files).
+ * Lines. "-" is stdin (same sniffing). Pipes work. Used by `ccpulse replay`
+ * and `ccpulse convert` (and any driver that reads files).
  *
  * Threads: a source belongs to one thread.
  */
@@ -27,8 +27,9 @@ typedef enum ccp_source_format {
 typedef struct ccp_source ccp_source_t;
 
 /**
- * Opens path ("-" = stdin, JSON Lines). Returns NULL with errbuf ("cannot
- * open 'x': No such file or directory", or an OCF header problem).
+ * Opens path ("-" = stdin, named "<stdin>" in messages). Returns NULL with
+ * errbuf ("cannot open 'x': No such file or directory", or an OCF header
+ * problem).
  */
 ccp_source_t *ccp_source_open(const char *path, char *errbuf, size_t errlen);
 
@@ -42,7 +43,7 @@ int ccp_source_next(ccp_source_t *s, ccp_event_t *ev, char *errbuf, size_t errle
 /** The source's format. */
 int ccp_source_format(const ccp_source_t *s);
 
-/** Closes the source (not stdin). */
+/** Closes the source (stdin itself stays open). */
 void ccp_source_free(ccp_source_t *s);
 
 #ifdef __cplusplus

@@ -1,7 +1,9 @@
 /*
- * Event source over one file: sniffs the first four bytes and hands the file
- * to the OCF reader (whole file in memory) or to the JSON Lines reader
- * (streamed line by line). Single-threaded.
+ * Event source over one file or stdin: sniffs the first four bytes and hands
+ * the stream to the OCF reader (whole container read into memory) or to the
+ * JSON Lines reader (streamed line by line). Works on pipes: the sniffed bytes
+ * are given back through a cookie FILE when the stream cannot seek.
+ * Single-threaded.
  */
 #include "ccpulse/source.h"
 
@@ -14,17 +16,20 @@
 
 struct ccp_source {
   int format;
-  FILE *f;               /* JSONL: owned unless stdin */
+  FILE *f;               /* JSONL: owned (a cookie FILE over stdin) */
+  uint8_t *data;         /* OCF: the whole container */
   ccp_jsonl_reader_t *jsonl;
   ccp_ocf_reader_t *ocf;
 };
 
 /* A FILE that yields `head` and then the rest of `f` (for pipes, which
- * cannot seek back after the format was sniffed). Closing it closes f. */
+ * cannot seek back after the format was sniffed). Closing it closes f when
+ * `owns` (not stdin). */
 typedef struct unread_cookie {
   FILE *f;
   char head[4];
   size_t n, pos;
+  int owns;
 } unread_cookie_t;
 
 static ssize_t unread_read(void *c_, char *buf, size_t size) {
@@ -42,61 +47,94 @@ static ssize_t unread_read(void *c_, char *buf, size_t size) {
 
 static int unread_close(void *c_) {
   unread_cookie_t *c = c_;
-  int rc = fclose(c->f);
+  int rc = c->owns ? fclose(c->f) : 0;
   ccp_free(c);
   return rc;
 }
 
-static FILE *unread(FILE *f, const char *head, size_t n) {
+static FILE *unread(FILE *f, const char *head, size_t n, int owns) {
   unread_cookie_t *c = ccp_calloc(1, sizeof *c);
   c->f = f;
+  c->owns = owns;
   memcpy(c->head, head, n);
   c->n = n;
   cookie_io_functions_t io = {.read = unread_read, .close = unread_close};
   FILE *g = fopencookie(c, "r", io);
   if (!g) {
-    fclose(f);
+    if (owns) fclose(f);
     ccp_free(c);
   }
   return g;
 }
 
-ccp_source_t *ccp_source_open(const char *path, char *errbuf, size_t errlen) {
-  ccp_source_t *s = ccp_calloc(1, sizeof *s);
-  if (strcmp(path, "-") == 0) {
-    s->format = CCP_SRC_JSONL;
-    s->jsonl = ccp_jsonl_reader_new(stdin, "<stdin>");
-    return s;
+/* Reads the rest of f after `head` into one buffer (for the OCF reader). */
+static uint8_t *slurp(FILE *f, const char *head, size_t n, size_t *len) {
+  size_t cap = 1 << 16, used = n;
+  uint8_t *data = ccp_malloc(cap);
+  memcpy(data, head, n);
+  for (;;) {
+    if (used == cap) data = ccp_realloc(data, cap *= 2);
+    size_t k = fread(data + used, 1, cap - used, f);
+    used += k;
+    if (k == 0) break;
   }
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    snprintf(errbuf, errlen, "cannot open '%s': %s", path, strerror(errno));
-    ccp_free(s);
+  if (ferror(f)) {
+    ccp_free(data);
     return NULL;
   }
+  *len = used;
+  return data;
+}
+
+ccp_source_t *ccp_source_open(const char *path, char *errbuf, size_t errlen) {
+  int is_stdin = strcmp(path, "-") == 0;
+  const char *name = is_stdin ? "<stdin>" : path;
+  FILE *f = is_stdin ? stdin : fopen(path, "rb");
+  if (!f) {
+    snprintf(errbuf, errlen, "cannot open '%s': %s", path, strerror(errno));
+    return NULL;
+  }
+  ccp_source_t *s = ccp_calloc(1, sizeof *s);
   char magic[4];
   size_t n = fread(magic, 1, 4, f);
-  if (n == 4 && memcmp(magic, "Obj\x01", 4) == 0) {
-    fclose(f);
-    s->format = CCP_SRC_OCF;
-    s->ocf = ccp_ocf_reader_open(path, errbuf, errlen);
-    if (!s->ocf) {
+  if (n == 4 && memcmp(magic, CCP_OCF_MAGIC, 4) == 0) {
+    /* The whole container in memory, read from this very stream (a pipe
+     * cannot be opened a second time). */
+    size_t len = 0;
+    s->data = slurp(f, magic, n, &len);
+    int saved = errno;
+    if (!is_stdin) fclose(f);
+    if (!s->data) {
+      snprintf(errbuf, errlen, "cannot read '%s': %s", name, strerror(saved));
       ccp_free(s);
+      return NULL;
+    }
+    s->format = CCP_SRC_OCF;
+    s->ocf = ccp_ocf_reader_new_mem(s->data, len, name, errbuf, errlen);
+    if (!s->ocf) {
+      ccp_source_free(s);
       return NULL;
     }
     return s;
   }
-  if (fseek(f, 0, SEEK_SET) != 0) { /* a pipe: give the sniffed bytes back */
-    f = unread(f, magic, n);
+  if (ferror(f)) {
+    snprintf(errbuf, errlen, "cannot read '%s': %s", name, strerror(errno));
+    if (!is_stdin) fclose(f);
+    ccp_free(s);
+    return NULL;
+  }
+  /* JSON Lines: give the sniffed bytes back (seek, or wrap a pipe) */
+  if (is_stdin || fseek(f, 0, SEEK_SET) != 0) {
+    f = unread(f, magic, n, !is_stdin);
     if (!f) {
-      snprintf(errbuf, errlen, "cannot read '%s': %s", path, strerror(errno));
+      snprintf(errbuf, errlen, "cannot read '%s': %s", name, strerror(errno));
       ccp_free(s);
       return NULL;
     }
   }
   s->format = CCP_SRC_JSONL;
   s->f = f;
-  s->jsonl = ccp_jsonl_reader_new(f, path);
+  s->jsonl = ccp_jsonl_reader_new(f, name);
   return s;
 }
 
@@ -111,6 +149,7 @@ void ccp_source_free(ccp_source_t *s) {
   if (!s) return;
   ccp_jsonl_reader_free(s->jsonl);
   ccp_ocf_reader_free(s->ocf);
+  ccp_free(s->data);
   if (s->f) fclose(s->f);
   ccp_free(s);
 }
