@@ -1,0 +1,445 @@
+/*
+ * bench_engine — replay throughput of the KPI engine from Avro bytes in
+ * memory, next to the decode-only floor, and memory per open ticket.
+ *
+ *   bench_engine [--events N] [--seed S] [--file PATH] [--json OUT]
+ *                [--cpu C] [--sample K]
+ *
+ * Steps, all in one process and one run:
+ *   1. generate the workload (bench/gen_workload.h; default 6M events, ~1.1M
+ *      tickets open at the peak) and encode it into an Avro OCF (null codec)
+ *      in memory with the project's writer; --file also writes it out;
+ *   2. decode-only pass: ccp_ocf_reader_new_mem + ccp_ocf_reader_next over
+ *      every record, touching fields so nothing is optimised away;
+ *   3. replay pass: the same loop plus ccp_engine_process (default config),
+ *      then one ccp_engine_snapshot_json. Every K events (default 65536) the
+ *      open-ticket count is sampled; at each new peak VmRSS and
+ *      ccp_mem_used() are read (a few dozen /proc reads in all: noise).
+ *
+ * Figures (bench/README.md explains each): decode and replay events/s, their
+ * ratio, the engine's own ns/event (replay time minus decode time, per
+ * event), peak open tickets, RSS before the replay and at the peak, bytes per
+ * open ticket, the snapshot's diagnostics. A human summary goes to stdout,
+ * the same figures as JSON to --json.
+ *
+ * Single thread, pinned to CPU 0 by default (--cpu -1 leaves the affinity
+ * alone). Timing uses CLOCK_MONOTONIC.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <malloc.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ccpulse/buf.h"
+#include "ccpulse/config.h"
+#include "ccpulse/decode.h"
+#include "ccpulse/engine.h"
+#include "ccpulse/ocf.h"
+#include "gen_workload.h"
+
+#define GOAL_EPS 2000000.0        /* replay events/s on one core */
+#define GOAL_BYTES_PER_OPEN 100.0 /* RSS growth per open ticket */
+
+static double now_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* A "Key:   123 kB" line of /proc/self/status, in bytes; -1 if absent. */
+static long long proc_status_bytes(const char *key) {
+  FILE *f = fopen("/proc/self/status", "r");
+  if (!f)
+    return -1;
+  char line[256];
+  size_t klen = strlen(key);
+  long long v = -1;
+  while (fgets(line, sizeof line, f)) {
+    if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+      v = strtoll(line + klen + 1, NULL, 10) * 1024;
+      break;
+    }
+  }
+  fclose(f);
+  return v;
+}
+
+static void cpu_model(char *out, size_t n) {
+  snprintf(out, n, "unknown");
+  FILE *f = fopen("/proc/cpuinfo", "r");
+  if (!f)
+    return;
+  char line[512];
+  while (fgets(line, sizeof line, f)) {
+    if (strncmp(line, "model name", 10) == 0) {
+      char *c = strchr(line, ':');
+      if (c) {
+        c++;
+        while (*c == ' ' || *c == '\t')
+          c++;
+        c[strcspn(c, "\n")] = 0;
+        snprintf(out, n, "%s", c);
+      }
+      break;
+    }
+  }
+  fclose(f);
+}
+
+static void usage(FILE *out) {
+  fprintf(out, "usage: bench_engine [--events N] [--seed S] [--file PATH] [--json OUT]\n"
+               "                    [--cpu C] [--sample K]\n"
+               "  --events N   events to generate (default 6000000)\n"
+               "  --seed S     workload seed (default 1)\n"
+               "  --file PATH  also write the generated Avro OCF to PATH\n"
+               "  --json OUT   write the figures as JSON to OUT\n"
+               "  --cpu C      pin to CPU C (default 0; -1: do not pin)\n"
+               "  --sample K   sample open tickets and RSS every K events (default 65536)\n");
+}
+
+static int parse_u64(const char *s, unsigned long long *v) {
+  char *end;
+  errno = 0;
+  *v = strtoull(s, &end, 10);
+  return errno || end == s || *end || s[0] == '-' ? -1 : 0;
+}
+
+/* Loop state shared by the two passes. */
+typedef struct pass {
+  double seconds;
+  uint64_t events;
+  uint64_t checksum; /* folds decoded fields: keeps the decode honest */
+} pass_t;
+
+static int open_reader(ccp_ocf_reader_t **r, const ccp_buf_t *ocf) {
+  char err[CCP_ERRBUF_SIZE];
+  *r = ccp_ocf_reader_new_mem(ocf->data, ocf->len, "bench.avro", err, sizeof err);
+  if (!*r) {
+    fprintf(stderr, "bench_engine: cannot read the generated OCF: %s\n", err);
+    return -1;
+  }
+  return 0;
+}
+
+static inline uint64_t fold(uint64_t h, const ccp_event_t *ev) {
+  return (h ^ ((uint64_t)ev->ts + ev->ticket_id.len + ev->event_id.len + ev->type)) *
+         0x100000001B3ull;
+}
+
+int main(int argc, char **argv) {
+  unsigned long long nevents = 6000000, seed = 1, sample = 65536;
+  long cpu = 0;
+  const char *file = NULL, *json_out = NULL;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+      usage(stdout);
+      return 0;
+    }
+    int bad = 0;
+    if (!v) {
+      bad = 1;
+    } else if (!strcmp(a, "--events")) {
+      bad = parse_u64(v, &nevents) || nevents == 0;
+    } else if (!strcmp(a, "--seed")) {
+      bad = parse_u64(v, &seed);
+    } else if (!strcmp(a, "--sample")) {
+      bad = parse_u64(v, &sample) || sample == 0;
+    } else if (!strcmp(a, "--cpu")) {
+      char *end;
+      cpu = strtol(v, &end, 10);
+      bad = end == v || *end || cpu < -1;
+    } else if (!strcmp(a, "--file")) {
+      file = v;
+    } else if (!strcmp(a, "--json")) {
+      json_out = v;
+    } else {
+      bad = 1;
+    }
+    if (bad) {
+      fprintf(stderr, "bench_engine: bad option '%s'%s%s\n", a, v ? " " : "", v ? v : "");
+      usage(stderr);
+      return 2;
+    }
+    i++;
+  }
+
+  if (cpu >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET((int)cpu, &set);
+    if (sched_setaffinity(0, sizeof set, &set) != 0) {
+      fprintf(stderr, "bench_engine: cannot pin to cpu %ld: %s\n", cpu, strerror(errno));
+      return 1;
+    }
+  }
+
+  /* 1. workload -> OCF bytes in memory */
+  double t0 = now_s();
+  gen_workload_opts_t go = {.events = nevents, .seed = seed};
+  gen_workload_t *g = gen_workload_new(&go);
+  if (!g) {
+    fprintf(stderr, "bench_engine: cannot generate %llu events (too many)\n", nevents);
+    return 1;
+  }
+  gen_workload_stats_t gst = *gen_workload_stats(g);
+  double t_gen = now_s() - t0;
+
+  t0 = now_s();
+  char err[CCP_ERRBUF_SIZE];
+  ccp_buf_t ocf;
+  ccp_buf_init(&ocf);
+  ccp_ocf_writer_opts_t wo = {.codec = CCP_OCF_NULL};
+  ccp_ocf_writer_t *w = ccp_ocf_writer_new(NULL, &ocf, &wo, err, sizeof err);
+  if (!w) {
+    fprintf(stderr, "bench_engine: cannot create the OCF writer: %s\n", err);
+    return 1;
+  }
+  ccp_event_t ev;
+  while (gen_workload_next(g, &ev) == 0) {
+    int rc = ccp_ocf_writer_append(w, &ev);
+    if (rc) {
+      fprintf(stderr, "bench_engine: cannot encode an event: %s\n", ccp_strerror(rc));
+      return 1;
+    }
+  }
+  if (ccp_ocf_writer_close(w) != 0) {
+    fprintf(stderr, "bench_engine: cannot finish the OCF\n");
+    return 1;
+  }
+  gen_workload_free(g);
+  malloc_trim(0); /* hand the generator's records back before measuring */
+  double t_enc = now_s() - t0;
+
+  if (file) {
+    FILE *f = fopen(file, "wb");
+    if (!f || fwrite(ocf.data, 1, ocf.len, f) != ocf.len || fclose(f) != 0) {
+      fprintf(stderr, "bench_engine: cannot write '%s': %s\n", file, strerror(errno));
+      return 1;
+    }
+  }
+
+  /* 2. decode-only pass */
+  ccp_ocf_reader_t *r;
+  pass_t dec = {0}, rep = {0};
+  if (open_reader(&r, &ocf))
+    return 1;
+  t0 = now_s();
+  int rc;
+  while ((rc = ccp_ocf_reader_next(r, &ev, NULL, err, sizeof err)) == 0) {
+    dec.checksum = fold(dec.checksum, &ev);
+    dec.events++;
+  }
+  dec.seconds = now_s() - t0;
+  ccp_ocf_reader_free(r);
+  if (rc != -CCP_EEOF) {
+    fprintf(stderr, "bench_engine: decode pass failed: %s\n", err);
+    return 1;
+  }
+
+  /* 3. replay pass */
+  ccp_config_t cfg;
+  ccp_config_init(&cfg);
+  if (ccp_config_finish(&cfg, err, sizeof err) != 0) {
+    fprintf(stderr, "bench_engine: default config rejected: %s\n", err);
+    return 1;
+  }
+  long long rss_base = proc_status_bytes("VmRSS");
+  size_t mem_base = ccp_mem_used();
+  ccp_engine_t *e = ccp_engine_new(&cfg, err, sizeof err);
+  if (!e) {
+    fprintf(stderr, "bench_engine: cannot create the engine: %s\n", err);
+    return 1;
+  }
+  if (open_reader(&r, &ocf))
+    return 1;
+  int64_t peak_open = -1;
+  uint64_t peak_at = 0;
+  long long rss_peak = -1;
+  size_t mem_peak = 0;
+  uint64_t verdicts[4] = {0};
+  uint64_t next_sample = sample;
+  ccp_buf_t snap;
+  ccp_buf_init(&snap);
+  t0 = now_s();
+  while ((rc = ccp_ocf_reader_next(r, &ev, NULL, err, sizeof err)) == 0) {
+    rep.checksum = fold(rep.checksum, &ev);
+    verdicts[ccp_engine_process(e, &ev) & 3]++;
+    if (++rep.events == next_sample) {
+      next_sample += sample;
+      int64_t open = ccp_engine_open_count(e);
+      if (open > peak_open) {
+        peak_open = open;
+        peak_at = rep.events;
+        rss_peak = proc_status_bytes("VmRSS");
+        mem_peak = ccp_mem_used();
+      }
+    }
+  }
+  double t_snap0 = now_s();
+  ccp_engine_snapshot_json(e, &snap);
+  double t_end = now_s();
+  rep.seconds = t_end - t0;
+  double t_snap = t_end - t_snap0;
+  ccp_ocf_reader_free(r);
+  if (rc != -CCP_EEOF) {
+    fprintf(stderr, "bench_engine: replay pass failed: %s\n", err);
+    return 1;
+  }
+  if (peak_open < 0) { /* fewer events than one sample */
+    peak_open = ccp_engine_open_count(e);
+    peak_at = rep.events;
+    rss_peak = proc_status_bytes("VmRSS");
+    mem_peak = ccp_mem_used();
+  }
+  long long hwm = proc_status_bytes("VmHWM");
+  int64_t open_end = ccp_engine_open_count(e);
+  int64_t tickets_end = ccp_engine_ticket_count(e);
+  if (rep.checksum != dec.checksum || rep.events != dec.events) {
+    fprintf(stderr, "bench_engine: the two passes read different events\n");
+    return 1;
+  }
+
+  /* the snapshot's diagnostics */
+  json_error_t jerr;
+  json_t *doc = json_loadb(snap.data, snap.len, 0, &jerr);
+  char *diag = NULL;
+  if (doc && json_object_get(doc, "diagnostics"))
+    diag = json_dumps(json_object_get(doc, "diagnostics"), JSON_COMPACT | JSON_PRESERVE_ORDER);
+  if (!diag) {
+    fprintf(stderr, "bench_engine: snapshot is not JSON with diagnostics: %s\n", jerr.text);
+    return 1;
+  }
+
+  double n = (double)dec.events;
+  double decode_eps = n / dec.seconds, replay_eps = n / rep.seconds;
+  double ratio = replay_eps / decode_eps;
+  double decode_ns = dec.seconds * 1e9 / n;
+  double engine_ns = (rep.seconds - dec.seconds) * 1e9 / n;
+  double per_open = peak_open > 0 ? (double)(rss_peak - rss_base) / (double)peak_open : 0;
+  double mem_per_open =
+      peak_open > 0 ? ((double)mem_peak - (double)mem_base) / (double)peak_open : 0;
+  /* the goal as a fraction of the decode floor: the engine's budget */
+  double goal_ratio = GOAL_EPS / decode_eps;
+  double engine_budget_ns = 1e9 / GOAL_EPS - decode_ns;
+  int eps_met = replay_eps >= GOAL_EPS, bytes_met = per_open <= GOAL_BYTES_PER_OPEN;
+  char model[256];
+  cpu_model(model, sizeof model);
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+  printf("ccpulse bench_engine: %llu events (seed %llu), %llu tickets, %llu customers\n",
+         (unsigned long long)gst.events, seed, (unsigned long long)gst.tickets,
+         (unsigned long long)gst.customers);
+  printf("  planted: %llu duplicates, %llu late, %llu invalid\n",
+         (unsigned long long)gst.duplicates, (unsigned long long)gst.late,
+         (unsigned long long)gst.invalid);
+  printf("  cpu: %s (%ld online), pinned to %ld\n", model, ncpu, cpu);
+  printf("  generate %.2f s, encode %.2f s -> OCF %zu bytes (%.1f bytes/event)\n", t_gen, t_enc,
+         ocf.len, (double)ocf.len / n);
+  printf("  decode-only : %8.3f s  %12.0f events/s  %7.1f ns/event\n", dec.seconds, decode_eps,
+         decode_ns);
+  printf("  replay      : %8.3f s  %12.0f events/s  %7.1f ns/event (snapshot %.3f s, %zu bytes)\n",
+         rep.seconds, replay_eps, rep.seconds * 1e9 / n, t_snap, snap.len);
+  printf("  replay/decode %.3f; engine alone %.1f ns/event (budget for the goal: %.1f)\n", ratio,
+         engine_ns, engine_budget_ns);
+  printf("  peak open tickets %lld (at event %llu); at the end: %lld open, %lld held\n",
+         (long long)peak_open, (unsigned long long)peak_at, (long long)open_end,
+         (long long)tickets_end);
+  printf("  RSS baseline %.1f MiB, at peak %.1f MiB, VmHWM %.1f MiB\n", rss_base / 1048576.0,
+         rss_peak / 1048576.0, hwm / 1048576.0);
+  printf("  bytes per open ticket: %.1f RSS, %.1f ccp_mem_used\n", per_open, mem_per_open);
+  printf("  verdicts: %llu accepted, %llu invalid, %llu late, %llu duplicate\n",
+         (unsigned long long)verdicts[CCP_ACCEPTED], (unsigned long long)verdicts[CCP_INVALID],
+         (unsigned long long)verdicts[CCP_LATE], (unsigned long long)verdicts[CCP_DUPLICATE]);
+  printf("  diagnostics: %s\n", diag);
+  printf("  goal >= %.0f events/s: %s (%.2fx of goal; needs replay/decode >= %.3f)\n", GOAL_EPS,
+         eps_met ? "met" : "MISSED", replay_eps / GOAL_EPS, goal_ratio);
+  printf("  goal <= %.0f bytes per open ticket: %s\n", GOAL_BYTES_PER_OPEN,
+         bytes_met ? "met" : "MISSED");
+
+  if (json_out) {
+    ccp_buf_t j;
+    ccp_buf_init(&j);
+    time_t wall = time(NULL);
+    char date[32];
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&wall));
+    ccp_buf_printf(&j, "{\"bench\":\"engine\",\"date\":\"%s\",", date);
+    ccp_buf_puts(&j, "\"machine\":{\"cpu_model\":");
+    ccp_buf_put_json_str(&j, model, strlen(model));
+    ccp_buf_printf(&j, ",\"nproc\":%ld,\"pinned_cpu\":%ld},", ncpu, cpu);
+    ccp_buf_printf(&j,
+                   "\"workload\":{\"events\":%llu,\"seed\":%llu,\"tickets\":%llu,"
+                   "\"customers\":%llu,\"duplicates\":%llu,\"late\":%llu,\"invalid\":%llu,"
+                   "\"first_ms\":%lld,\"last_ms\":%lld,\"ocf_bytes\":%zu,\"codec\":\"null\"},",
+                   (unsigned long long)gst.events, seed, (unsigned long long)gst.tickets,
+                   (unsigned long long)gst.customers, (unsigned long long)gst.duplicates,
+                   (unsigned long long)gst.late, (unsigned long long)gst.invalid,
+                   (long long)gst.first_ms, (long long)gst.last_ms, ocf.len);
+    ccp_buf_puts(&j, "\"decode\":{\"seconds\":");
+    ccp_buf_put_double(&j, dec.seconds);
+    ccp_buf_puts(&j, ",\"eps\":");
+    ccp_buf_put_double(&j, decode_eps);
+    ccp_buf_puts(&j, ",\"ns_per_event\":");
+    ccp_buf_put_double(&j, decode_ns);
+    ccp_buf_puts(&j, "},\"replay\":{\"seconds\":");
+    ccp_buf_put_double(&j, rep.seconds);
+    ccp_buf_puts(&j, ",\"eps\":");
+    ccp_buf_put_double(&j, replay_eps);
+    ccp_buf_puts(&j, ",\"ns_per_event\":");
+    ccp_buf_put_double(&j, rep.seconds * 1e9 / n);
+    ccp_buf_puts(&j, ",\"snapshot_seconds\":");
+    ccp_buf_put_double(&j, t_snap);
+    ccp_buf_printf(&j, ",\"snapshot_bytes\":%zu},", snap.len);
+    ccp_buf_puts(&j, "\"ratio_replay_decode\":");
+    ccp_buf_put_double(&j, ratio);
+    ccp_buf_puts(&j, ",\"engine_ns_per_event\":");
+    ccp_buf_put_double(&j, engine_ns);
+    ccp_buf_printf(&j,
+                   ",\"peak_open_tickets\":%lld,\"peak_at_event\":%llu,\"open_at_end\":%lld,"
+                   "\"tickets_at_end\":%lld,\"rss_baseline_bytes\":%lld,\"rss_at_peak_bytes\":%lld,"
+                   "\"vm_hwm_bytes\":%lld,\"mem_used_baseline\":%zu,\"mem_used_at_peak\":%zu,",
+                   (long long)peak_open, (unsigned long long)peak_at, (long long)open_end,
+                   (long long)tickets_end, rss_base, rss_peak, hwm, mem_base, mem_peak);
+    ccp_buf_puts(&j, "\"bytes_per_open_ticket\":");
+    ccp_buf_put_double(&j, per_open);
+    ccp_buf_puts(&j, ",\"mem_used_bytes_per_open_ticket\":");
+    ccp_buf_put_double(&j, mem_per_open);
+    ccp_buf_printf(
+        &j,
+        ",\"verdicts\":{\"accepted\":%llu,\"invalid\":%llu,\"late\":%llu,"
+        "\"duplicate\":%llu},",
+        (unsigned long long)verdicts[CCP_ACCEPTED], (unsigned long long)verdicts[CCP_INVALID],
+        (unsigned long long)verdicts[CCP_LATE], (unsigned long long)verdicts[CCP_DUPLICATE]);
+    ccp_buf_printf(&j, "\"diagnostics\":%s,", diag);
+    ccp_buf_puts(&j, "\"goals\":{\"replay_eps_min\":");
+    ccp_buf_put_double(&j, GOAL_EPS);
+    ccp_buf_printf(
+        &j, ",\"replay_eps_met\":%s,\"replay_decode_ratio_needed\":", eps_met ? "true" : "false");
+    ccp_buf_put_double(&j, goal_ratio);
+    ccp_buf_puts(&j, ",\"engine_ns_budget\":");
+    ccp_buf_put_double(&j, engine_budget_ns);
+    ccp_buf_puts(&j, ",\"bytes_per_open_ticket_max\":");
+    ccp_buf_put_double(&j, GOAL_BYTES_PER_OPEN);
+    ccp_buf_printf(&j, ",\"bytes_per_open_ticket_met\":%s}}\n", bytes_met ? "true" : "false");
+    FILE *f = fopen(json_out, "w");
+    if (!f || fwrite(j.data, 1, j.len, f) != j.len || fclose(f) != 0) {
+      fprintf(stderr, "bench_engine: cannot write '%s': %s\n", json_out, strerror(errno));
+      return 1;
+    }
+    ccp_buf_release(&j);
+  }
+
+  free(diag);
+  json_decref(doc);
+  ccp_buf_release(&snap);
+  ccp_engine_free(e);
+  ccp_config_release(&cfg);
+  ccp_buf_release(&ocf);
+  return 0;
+}

@@ -1,0 +1,433 @@
+/*
+ * A deterministic contact-center workload (see gen_workload.h for its shape).
+ *
+ * How it is built:
+ *   1. Each ticket i has its own random stream (splitmix64 of seed and i), so
+ *      its lifecycle (which events, which fields) does not depend on how many
+ *      tickets there are; only its times do (arrival i/n on the curve). A
+ *      counting pass therefore finds the number of tickets n whose events
+ *      reach the requested total, without storing anything.
+ *   2. The real pass stores one compact record per event (48 bytes) with a
+ *      delivery key = ts + jitter, made non-decreasing within each ticket so
+ *      its events stay in order, and the generation index as tie-break.
+ *   3. The records are sorted by that key and cut to exactly the requested
+ *      count (the last few deliveries go).
+ *   4. gen_workload_next() formats one record into a ccp_event_t with ids
+ *      written into a small scratch buffer.
+ *
+ * Invariant: the number of random draws per ticket never depends on a time
+ * value, or the counting pass and the real pass would disagree.
+ *
+ * Threads: a generator belongs to one thread.
+ */
+#include "gen_workload.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ccpulse/common.h"
+
+#define NQUEUES 8
+#define AGENTS_PER_QUEUE 50 /* 400 agents */
+#define HOUR_MS 3600000LL
+#define PHASE1_MS (4 * HOUR_MS)  /* arrivals */
+#define PHASE2_MS (20 * HOUR_MS) /* the backlog is worked down */
+#define JITTER_MS 20000          /* delivery jitter, far below the 5 min lateness */
+#define SEQ_BITS 27              /* generation index in the order key */
+#define MAX_EVENTS ((1ull << SEQ_BITS) - 1024)
+#define NULL_V INT32_MIN
+
+/* Record kinds, for the stats. */
+enum { K_NORMAL = 0, K_DUP, K_LATE, K_INVALID };
+
+/* One stored event (48 bytes). Strings are rebuilt from the numbers. */
+typedef struct rec {
+  uint64_t order;  /* (delivery key ms << SEQ_BITS) | generation index */
+  int64_t ts;      /* ms relative to start_ms (late ones may be negative) */
+  uint32_t ticket; /* ticket number, 0-based */
+  uint32_t eid;    /* event number (duplicates repeat the original's) */
+  uint32_t cust;   /* customer number, 0-based */
+  int32_t v[3];    /* HANDLED talk/hold/acw, SURVEY csat/nps/ces, QA errors in v[0] */
+  uint16_t agent;  /* 0 = null, else agent number + 1 */
+  uint8_t type, channel, queue;
+  uint8_t cat_kind; /* low 4 bits category (0 = null), high 4 bits K_* */
+} rec_t;
+
+struct gen_workload {
+  gen_workload_opts_t o;
+  rec_t *recs;
+  size_t nrecs, cap;
+  size_t pos; /* next record for gen_workload_next */
+  uint32_t next_eid;
+  uint64_t ntickets, ncust;
+  gen_workload_stats_t st;
+  char scratch[128]; /* ids of the current event */
+};
+
+static const char *const queue_names[NQUEUES] = {"billing", "tech-support", "sales", "orders",
+                                                 "returns", "accounts",     "vip",   "fraud"};
+static const double queue_weights[NQUEUES] = {0.22, 0.18, 0.15, 0.12, 0.10, 0.09, 0.08, 0.06};
+static const double channel_weights[CCP_CH__COUNT] = {0.30, 0.30, 0.30, 0.10};
+static const char *const categories[] = {NULL, "complaint", "question", "problem", "request"};
+
+/* Per channel: mean wait before an agent picks up a freshly arrived ticket in
+ * the first phase, chance that such a contact is abandoned, mean gap from
+ * pick-up to a reply, mean customer reply delay. */
+static const double fast_wait_ms[CCP_CH__COUNT] = {45e3, 70e3, 20 * 60e3, 8 * 60e3};
+static const double fast_abandon_p[CCP_CH__COUNT] = {0.35, 0.30, 0.03, 0.05};
+static const double reply_gap_ms[CCP_CH__COUNT] = {15e3, 60e3, 15 * 60e3, 8 * 60e3};
+static const double cust_gap_ms[CCP_CH__COUNT] = {30e3, 90e3, 2 * HOUR_MS, 30 * 60e3};
+static const double handled_p[CCP_CH__COUNT] = {1.0, 1.0, 0.4, 0.4};
+static const double talk_ms[CCP_CH__COUNT] = {5 * 60e3, 9 * 60e3, 6 * 60e3, 4 * 60e3};
+
+/* ------------------------------------------------------------------ random */
+
+static inline uint64_t splitmix(uint64_t *s) {
+  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+static inline double u01(uint64_t *s) { return (double)(splitmix(s) >> 11) * 0x1.0p-53; }
+static inline uint64_t below(uint64_t *s, uint64_t n) { return (uint64_t)(u01(s) * (double)n); }
+static inline int64_t expo(uint64_t *s, double mean) {
+  return (int64_t)(-mean * log(1.0 - u01(s)));
+}
+static int pick(uint64_t *s, const double *w, int n) {
+  double u = u01(s);
+  for (int i = 0; i < n - 1; i++) {
+    if (u < w[i])
+      return i;
+    u -= w[i];
+  }
+  return n - 1;
+}
+
+/* Arrival curve of the first phase: rate rising linearly from 0.25 to 1.25
+ * (relative), so the inverse CDF of u in [0,1) is a square root. */
+static double arrival(double u) { return -0.25 + sqrt(0.0625 + 1.5 * u); }
+
+/* ----------------------------------------------------------- one ticket */
+
+/* The lifecycle of one ticket. In counting mode (g->recs == NULL) records
+ * are only counted. */
+typedef struct tk {
+  gen_workload_t *g;
+  uint64_t rng;
+  uint64_t count; /* records this ticket produced */
+  uint32_t ticket, cust;
+  uint8_t channel, queue;
+  uint16_t agent; /* current agent + 1, 0 = none */
+  int64_t ts;     /* time of the latest event */
+  int64_t key;    /* delivery key of the latest event */
+} tk_t;
+
+static rec_t *push(gen_workload_t *g) {
+  if (g->nrecs == g->cap) {
+    g->cap = g->cap ? g->cap * 2 : 1 << 16;
+    g->recs = ccp_realloc(g->recs, g->cap * sizeof *g->recs);
+  }
+  return &g->recs[g->nrecs++];
+}
+
+static void store(tk_t *t, const rec_t *r, int64_t key, int kind) {
+  gen_workload_t *g = t->g;
+  t->count++;
+  if (!g->recs)
+    return;
+  rec_t *o = push(g);
+  *o = *r;
+  o->cat_kind = (uint8_t)((r->cat_kind & 0x0f) | (kind << 4));
+  o->order = ((uint64_t)key << SEQ_BITS) | (uint64_t)(g->nrecs - 1);
+}
+
+/* Emits an event `gap` ms (at least 1 s) after the ticket's previous one,
+ * then possibly a duplicate, a late copy or an invalid sibling. */
+static void emit(tk_t *t, int64_t gap, int type, uint16_t agent, int cat, int32_t v0, int32_t v1,
+                 int32_t v2) {
+  uint64_t *s = &t->rng;
+  t->ts += gap < 1000 ? 1000 : gap;
+  int64_t key = t->ts + (int64_t)below(s, JITTER_MS);
+  if (key <= t->key)
+    key = t->key + 1; /* keep the ticket's order */
+  t->key = key;
+  rec_t r = {.ts = t->ts,
+             .ticket = t->ticket,
+             .cust = t->cust,
+             .v = {v0, v1, v2},
+             .agent = agent,
+             .type = (uint8_t)type,
+             .channel = t->channel,
+             .queue = t->queue,
+             .cat_kind = (uint8_t)cat};
+  if (t->g->recs)
+    r.eid = t->g->next_eid++;
+  store(t, &r, key, K_NORMAL);
+
+  double u = u01(s);
+  int64_t d = (int64_t)below(s, 60000);
+  if (u < 0.005) { /* re-delivery within a minute: same id, same ts */
+    store(t, &r, key + 100 + d, K_DUP);
+  } else if (u < 0.007) { /* a straggler 6-60 minutes old: a new id */
+    rec_t l = r;
+    l.ts = key - 6 * 60000 - d * 54;
+    if (t->g->recs)
+      l.eid = t->g->next_eid++;
+    store(t, &l, key, K_LATE);
+  } else if (u < 0.009) { /* a sibling with a field out of range */
+    rec_t b = r;
+    if (t->g->recs)
+      b.eid = t->g->next_eid++;
+    b.cat_kind = 0;
+    if (d & 1) {
+      b.type = CCP_EV_SURVEY;
+      b.v[0] = 6 + (int32_t)(d % 4); /* csat 6..9 */
+      b.v[1] = b.v[2] = NULL_V;
+    } else {
+      b.type = CCP_EV_HANDLED;
+      b.v[0] = 60000;
+      b.v[1] = -(int32_t)(d % 5000) - 1; /* negative hold */
+      b.v[2] = 0;
+    }
+    store(t, &b, key + 1, K_INVALID);
+  }
+}
+
+static uint16_t pick_agent(tk_t *t) {
+  return (uint16_t)(t->queue * AGENTS_PER_QUEUE + below(&t->rng, AGENTS_PER_QUEUE) + 1);
+}
+
+#define EMIT0(t, gap, type, agent) emit(t, gap, type, agent, 0, NULL_V, NULL_V, NULL_V)
+
+/* An agent works the ticket from time `at` on, to its resolution. */
+static void work(tk_t *t, int64_t at) {
+  uint64_t *s = &t->rng;
+  int ch = t->channel;
+  t->agent = pick_agent(t);
+  EMIT0(t, at - t->ts, CCP_EV_ASSIGNED, t->agent);
+  double u = u01(s);
+  int replies = u < 0.6 ? 1 : u < 0.9 ? 2 : 3;
+  int transfer = u01(s) < 0.06;
+  for (int j = 0; j < replies; j++) {
+    EMIT0(t, expo(s, reply_gap_ms[ch]), CCP_EV_AGENT_REPLY, t->agent);
+    int more = j + 1 < replies;
+    if (more || u01(s) < 0.25)
+      EMIT0(t, expo(s, cust_gap_ms[ch]), CCP_EV_CUSTOMER_REPLY, 0);
+    if (transfer && j == 0) { /* to another queue and one of its agents */
+      t->queue = (uint8_t)((t->queue + 1 + below(s, NQUEUES - 1)) % NQUEUES);
+      t->agent = pick_agent(t);
+      EMIT0(t, expo(s, 60e3), CCP_EV_TRANSFERRED, t->agent);
+    }
+  }
+  if (u01(s) < handled_p[ch]) {
+    int32_t talk = (int32_t)expo(s, talk_ms[ch]);
+    int32_t hold = u01(s) < 0.3 ? (int32_t)expo(s, 40e3) : 0;
+    int32_t acw = (int32_t)expo(s, 60e3);
+    emit(t, talk + hold, CCP_EV_HANDLED, t->agent, 0, talk, hold, acw);
+  }
+  EMIT0(t, expo(s, 30e3), CCP_EV_RESOLVED, t->agent);
+  if (u01(s) < 0.03) { /* the customer comes back */
+    EMIT0(t, expo(s, 2 * HOUR_MS), CCP_EV_REOPENED, 0);
+    EMIT0(t, expo(s, reply_gap_ms[ch]), CCP_EV_AGENT_REPLY, t->agent);
+    EMIT0(t, expo(s, 60e3), CCP_EV_RESOLVED, t->agent);
+  }
+  if (u01(s) < 0.2) { /* csat skewed to satisfied; nps and ces less often */
+    static const double csat_w[5] = {0.06, 0.06, 0.13, 0.30, 0.45};
+    int32_t csat = u01(s) < 0.9 ? 1 + pick(s, csat_w, 5) : NULL_V;
+    int32_t nps = u01(s) < 0.6 ? (int32_t)below(s, 11) : NULL_V;
+    int32_t ces = u01(s) < 0.4 ? 1 + (int32_t)below(s, 7) : NULL_V;
+    if (csat == NULL_V && nps == NULL_V && ces == NULL_V)
+      csat = 5;
+    emit(t, expo(s, 30 * 60e3), CCP_EV_SURVEY, t->agent, 0, csat, nps, ces);
+  }
+  if (u01(s) < 0.05) {
+    double e = u01(s);
+    int32_t errs = e < 0.6 ? 0 : e < 0.85 ? 1 : e < 0.95 ? 2 : 3;
+    emit(t, expo(s, 3 * HOUR_MS), CCP_EV_QA_REVIEWED, t->agent, 0, errs, NULL_V, NULL_V);
+  }
+}
+
+/* Ticket i of n (n may be a placeholder in counting mode: only times depend
+ * on it). Returns the number of records. */
+static uint64_t gen_ticket(gen_workload_t *g, uint64_t i, uint64_t n) {
+  tk_t t = {.g = g, .ticket = (uint32_t)i, .key = INT64_MIN};
+  t.rng = g->o.seed * 0xD1B54A32D192ED03ull ^ (i + 1) * 0x9E3779B97F4A7C15ull;
+  splitmix(&t.rng);
+  uint64_t *s = &t.rng;
+  t.channel = (uint8_t)pick(s, channel_weights, CCP_CH__COUNT);
+  t.queue = (uint8_t)pick(s, queue_weights, NQUEUES);
+  t.cust = (uint32_t)below(s, g->ncust ? g->ncust : 1);
+  double cls = u01(s);
+  double pos = ((double)i + u01(s)) / (double)n;
+  int64_t t_open = (int64_t)(PHASE1_MS * arrival(pos < 1 ? pos : 1));
+  static const double cat_w[5] = {0.14, 0.06, 0.50, 0.25, 0.05};
+  int cat = pick(s, cat_w, 5);
+  double r = u01(s);
+  int ch = t.channel;
+
+  if (cls < 0.03) { /* opened before the stream began: no OPENED */
+    t.ts = (int64_t)((double)(PHASE1_MS + PHASE2_MS) * pos);
+    t.agent = pick_agent(&t);
+    EMIT0(&t, 0, CCP_EV_CUSTOMER_REPLY, 0);
+    if (r < 0.7) {
+      EMIT0(&t, expo(s, reply_gap_ms[ch]), CCP_EV_AGENT_REPLY, t.agent);
+      EMIT0(&t, expo(s, 60e3), CCP_EV_RESOLVED, t.agent);
+    }
+    return t.count;
+  }
+  t.ts = t_open - 1000; /* emit() adds at least 1 s */
+  emit(&t, 1000, CCP_EV_OPENED, 0, cat, NULL_V, NULL_V, NULL_V);
+  if (cls < 0.10) { /* worked at once: answered or abandoned within minutes */
+    int64_t wait = expo(s, fast_wait_ms[ch]);
+    if (r < fast_abandon_p[ch]) {
+      EMIT0(&t, expo(s, 45e3), CCP_EV_ABANDONED, 0);
+    } else {
+      work(&t, t.ts + wait);
+    }
+    return t.count;
+  }
+  /* backlog: roughly first in, first out over the second phase */
+  double w = 0.85 * (double)t_open / PHASE1_MS + 0.15 * u01(s);
+  int64_t t_work = PHASE1_MS + (int64_t)(PHASE2_MS * (w < 1 ? w : 1));
+  if (r < 0.12) { /* the customer gave up waiting */
+    EMIT0(&t, t_work - t.ts, CCP_EV_ABANDONED, 0);
+  } else if (r < 0.32) { /* still open at the end */
+    if (u01(s) < 0.5) {
+      t.agent = pick_agent(&t);
+      EMIT0(&t, t_work - t.ts, CCP_EV_ASSIGNED, t.agent);
+    }
+    if (u01(s) < 0.5)
+      EMIT0(&t, expo(s, HOUR_MS), CCP_EV_CUSTOMER_REPLY, 0);
+  } else {
+    work(&t, t_work);
+  }
+  return t.count;
+}
+
+/* ------------------------------------------------------------------ API */
+
+static int cmp_order(const void *a, const void *b) {
+  uint64_t x = ((const rec_t *)a)->order, y = ((const rec_t *)b)->order;
+  return x < y ? -1 : x > y;
+}
+
+gen_workload_t *gen_workload_new(const gen_workload_opts_t *opts) {
+  gen_workload_t *g = ccp_calloc(1, sizeof *g);
+  if (opts)
+    g->o = *opts;
+  if (!g->o.events)
+    g->o.events = 6000000;
+  if (!g->o.start_ms)
+    g->o.start_ms = 1795000000000LL;
+  if (g->o.events > MAX_EVENTS) {
+    ccp_free(g);
+    return NULL;
+  }
+  /* counting pass: how many tickets make the requested number of events */
+  uint64_t total = 0, n = 0;
+  while (total < g->o.events)
+    total += gen_ticket(g, n++, 1);
+  g->ntickets = n;
+  g->ncust = n + n / 4 + 1; /* ~1.5M customers for ~1.2M tickets */
+
+  g->cap = total + 16;
+  g->recs = ccp_malloc(g->cap * sizeof *g->recs);
+  for (uint64_t i = 0; i < n; i++)
+    gen_ticket(g, i, n);
+  CCP_ASSERT(g->nrecs == total);
+  qsort(g->recs, g->nrecs, sizeof *g->recs, cmp_order);
+  g->nrecs = g->o.events;
+
+  gen_workload_stats_t *st = &g->st;
+  st->events = g->nrecs;
+  st->tickets = n;
+  st->customers = g->ncust;
+  st->first_ms = INT64_MAX;
+  st->last_ms = INT64_MIN;
+  for (size_t i = 0; i < g->nrecs; i++) {
+    const rec_t *r = &g->recs[i];
+    int kind = r->cat_kind >> 4;
+    st->duplicates += kind == K_DUP;
+    st->late += kind == K_LATE;
+    st->invalid += kind == K_INVALID;
+    int64_t ts = g->o.start_ms + r->ts;
+    if (ts < st->first_ms)
+      st->first_ms = ts;
+    if (ts > st->last_ms)
+      st->last_ms = ts;
+  }
+  return g;
+}
+
+void gen_workload_free(gen_workload_t *g) {
+  if (!g)
+    return;
+  ccp_free(g->recs);
+  ccp_free(g);
+}
+
+void gen_workload_rewind(gen_workload_t *g) { g->pos = 0; }
+
+const gen_workload_stats_t *gen_workload_stats(const gen_workload_t *g) { return &g->st; }
+
+/* Writes prefix + decimal v at p; returns the view. */
+static ccp_str_t put_id(char **p, char prefix, uint64_t v, int width) {
+  char tmp[24];
+  int n = 0;
+  do {
+    tmp[n++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v || n < width);
+  ccp_str_t out = {*p, (size_t)n + 1};
+  char *q = *p;
+  *q++ = prefix;
+  while (n)
+    *q++ = tmp[--n];
+  *p = q;
+  return out;
+}
+
+int gen_workload_next(gen_workload_t *g, ccp_event_t *ev) {
+  if (g->pos >= g->nrecs)
+    return -CCP_EEOF;
+  const rec_t *r = &g->recs[g->pos++];
+  ccp_event_clear(ev);
+  char *p = g->scratch;
+  ev->ts = g->o.start_ms + r->ts;
+  ev->event_id = put_id(&p, 'e', r->eid + 1, 1);
+  ev->ticket_id = put_id(&p, 'T', (uint64_t)r->ticket + 1, 1);
+  ev->customer_id = put_id(&p, 'C', (uint64_t)r->cust + 1, 1);
+  if (r->agent)
+    ev->agent_id = put_id(&p, 'a', r->agent - 1u, 3);
+  ev->queue.ptr = queue_names[r->queue];
+  ev->queue.len = strlen(queue_names[r->queue]);
+  int cat = r->cat_kind & 0x0f;
+  if (cat) {
+    ev->category.ptr = categories[cat];
+    ev->category.len = strlen(categories[cat]);
+  }
+  ev->type = r->type;
+  ev->channel = r->channel;
+  switch (r->type) {
+  case CCP_EV_HANDLED:
+    ev->talk_ms = r->v[0];
+    ev->hold_ms = r->v[1];
+    ev->acw_ms = r->v[2];
+    break;
+  case CCP_EV_SURVEY:
+    if (r->v[0] != NULL_V)
+      ev->csat = r->v[0];
+    if (r->v[1] != NULL_V)
+      ev->nps = r->v[1];
+    if (r->v[2] != NULL_V)
+      ev->ces = r->v[2];
+    break;
+  case CCP_EV_QA_REVIEWED:
+    ev->qa_errors = r->v[0];
+    break;
+  default:
+    break;
+  }
+  return 0;
+}
