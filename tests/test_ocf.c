@@ -470,6 +470,37 @@ static void test_raw_append_and_positions(void) {
   T_CONTAINS(err, "invalid writer schema");
 }
 
+/* Random byte flips anywhere in a null-codec container (header included)
+ * and random cuts: always a clean end or a clean error. For the sanitizer
+ * build. */
+static void test_fuzz_container(void) {
+  ccp_buf_t mem;
+  ccp_buf_init(&mem);
+  write_ours(&mem, CCP_OCF_NULL, 700);
+  uint64_t x = 0x2545f4914f6cdd1dULL;
+  int errors = 0;
+  for (int it = 0; it < 3000; it++) {
+    size_t len = mem.len;
+    char *copy = malloc(len);
+    memcpy(copy, mem.data, len);
+    for (int k = 0; k < 3; k++) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      size_t pos = x % len;
+      if (k == 2 && (x >> 40) % 4 == 0) len = pos; /* a cut */
+      else copy[pos] = (char)(x >> 32);
+    }
+    int rc;
+    const char *e = read_to_end(copy, len, &rc);
+    if (rc != -CCP_EEOF) {
+      errors++;
+      T_CONTAINS(e, "bad.avro: ");
+    }
+    free(copy);
+  }
+  T_TRUE(errors > 0);
+  ccp_buf_release(&mem);
+}
+
 /* An empty container (header only) reads as no events. */
 static void test_empty(void) {
   ccp_buf_t mem;
@@ -494,6 +525,7 @@ int main(void) {
   T_RUN(test_deflate_bomb);
   T_RUN(test_raw_append_and_positions);
   T_RUN(test_empty);
+  T_RUN(test_fuzz_container);
   char cmd[300];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
   if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
