@@ -41,8 +41,8 @@
 /* Longest duration any key accepts: 3650 days. Far beyond any sensible
  * setting, and small enough that ts + duration never overflows int64. */
 #define DUR_MAX ((int64_t)3650 * 86400000)
-/* Largest count (tickets.max, dedup.max): other modules size tables from
- * these, in int-sized arithmetic. */
+/* Largest count (tickets.max, dedup.max): keeps tables sized from them, and
+ * any int arithmetic on them, in range. */
 #define COUNT_MAX ((int64_t)2147483647)
 /* Most buckets one window may need (the `today` window counts 25 hours, the
  * longest local day). Bounds the memory of every scope. */

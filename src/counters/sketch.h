@@ -4,7 +4,7 @@
  * Values 0..127 ms have exact bins; larger values fall in bins of ratio
  * gamma = 1.02, reported as the bin's relative midpoint, so every reported
  * percentile is within 1 % of the true nearest-rank value. Values beyond
- * about 35 years clamp to the last bin. Histograms add and subtract exactly
+ * about 75 days (6.5e9 ms) clamp to the last bin. Histograms add and subtract exactly
  * (bin counts), which is what lets windows slide and shards merge.
  *
  * Single-threaded: a histogram belongs to its window.
@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 /** Number of bins. */
-#define CCP_SKETCH_BINS 1536
+#define CCP_SKETCH_BINS 1024
 
 /** Bin of a duration in ms (negative clamps to 0). */
 uint16_t ccp_sketch_bin(int64_t v);

@@ -110,6 +110,7 @@ static void set_buckets(ccp_engine_t *e) {
     const ccp_window_conf_t *wc = &e->cfg->windows[w];
     int64_t g = wc->granularity_ms;
     e->cur_b[w] = ccp_floordiv(e->now, g);
+    e->cur_start[w] = e->cur_b[w] * g;
     e->start_b[w] = wc->is_today ? ccp_floordiv(e->day_start, g) : e->cur_b[w] - wc->span_ms / g + 1;
   }
 }
@@ -223,7 +224,8 @@ static void gauges_move(ccp_engine_t *e, uint32_t ti, ccp_ticket_t *r, const gsn
 /* Adds a delta at time ts to the given scopes (CCP_NIL entries skipped). */
 static void scopes_apply(ccp_engine_t *e, const uint32_t ids[4], int64_t ts, const ccp_delta_t *d) {
   int64_t b[CCP_MAX_WINDOWS];
-  for (int w = 0; w < e->cfg->nwindows; w++) b[w] = ccp_floordiv(ts, e->cfg->windows[w].granularity_ms);
+  for (int w = 0; w < e->cfg->nwindows; w++) /* most events fall in the current bucket */
+    b[w] = ts >= e->cur_start[w] ? e->cur_b[w] : ccp_floordiv(ts, e->cfg->windows[w].granularity_ms);
   for (int i = 0; i < 4; i++) {
     if (ids[i] == CCP_NIL) continue;
     ccp_scope_t *s = e->scopes[ids[i]];
@@ -233,6 +235,8 @@ static void scopes_apply(ccp_engine_t *e, const uint32_t ids[4], int64_t ts, con
     }
   }
 }
+
+static void customers_gc(ccp_engine_t *e, ccp_scope_t *s);
 
 /* Absolute time unit value of a stored 32-bit one, near the current time. */
 static inline int64_t cust_abs(const ccp_engine_t *e, uint32_t stored) {
@@ -248,6 +252,10 @@ static void scopes_customer(ccp_engine_t *e, const uint32_t ids[4], int64_t ts, 
   for (int i = 0; i < 4; i++) {
     if (ids[i] == CCP_NIL) continue;
     ccp_scope_t *s = e->scopes[ids[i]];
+    if (ccp_u32map_would_grow(&s->cust) && e->now - s->cust_gc_at >= 3600000) {
+      customers_gc(e, s); /* sweep before growing, at most once per hour */
+      s->cust_gc_at = e->now;
+    }
     uint32_t old;
     int had = ccp_u32map_get(&s->cust, key, &old);
     int64_t prev = had ? cust_abs(e, old) : INT64_MIN;
@@ -273,15 +281,12 @@ static int cust_keep(void *opaque, uint32_t key, uint32_t val) {
   return cust_abs(gc->e, val) >= gc->horizon;
 }
 
-static void customers_gc(ccp_engine_t *e) {
+static void customers_gc(ccp_engine_t *e, ccp_scope_t *s) {
   int64_t longest = 26 * 3600000LL; /* today: at most 25 h, plus a margin */
   for (int w = 0; w < e->cfg->nwindows; w++)
     longest = CCP_MAX(longest, e->cfg->windows[w].span_ms + e->cfg->windows[w].granularity_ms);
   cust_gc_t gc = {e, ccp_floordiv(e->now - longest, e->cust_unit)};
-  for (uint32_t i = 0; i < e->nscopes; i++) {
-    ccp_scope_t *s = e->scopes[i];
-    if (s->cust.count > 256) ccp_u32map_filter(&s->cust, cust_keep, &gc);
-  }
+  ccp_u32map_filter(&s->cust, cust_keep, &gc);
 }
 
 /* ------------------------------------------------------------- retention */
@@ -294,8 +299,18 @@ static inline int64_t slot_delta16(int64_t a, uint64_t b16) {
   return (int16_t)(uint16_t)((uint64_t)a - b16);
 }
 
+static void customers_active_gc(ccp_engine_t *e);
+
 static void customer_active(ccp_engine_t *e, uint64_t cust, int64_t ts) {
   int64_t slot = ccp_floordiv(ts, e->slot_ms);
+  int64_t now_slot = ccp_floordiv(e->now, e->slot_ms);
+  /* sweep before growing (at most once per slot), and at least every 2^14
+   * slots so the 16-bit slot numbers stay unambiguous */
+  if ((ccp_u64map_would_grow(&e->acts) && now_slot != e->acts_gc_slot) ||
+      now_slot - e->acts_gc_slot >= 16384) {
+    customers_active_gc(e);
+    e->acts_gc_slot = now_slot;
+  }
   int isnew;
   uint64_t *v = ccp_u64map_put(&e->acts, cust, &isnew);
   if (isnew) {
@@ -483,14 +498,8 @@ void ccp__engine_run_due(ccp_engine_t *e) {
 /* Moves stream time to t (if later) and fires what is due. */
 static void advance_to(ccp_engine_t *e, int64_t t) {
   if (t > e->now || e->now == INT64_MIN) {
-    int64_t old = e->now;
     e->now = t;
     set_buckets(e);
-    /* sweep distinct-customer maps about once per hour of stream time */
-    if (old != INT64_MIN && ccp_floordiv(old, 3600000) != ccp_floordiv(t, 3600000)) {
-      customers_gc(e);
-      customers_active_gc(e);
-    }
   }
   ccp__engine_run_due(e);
 }
@@ -757,6 +766,7 @@ ccp_engine_t *ccp_engine_new(const ccp_config_t *cfg, char *errbuf, size_t errle
   ccp_u64map_init(&e->acts);
   ccp_u64map_init(&e->ids);
   e->slot_ms = CCP_MAX(1, cfg->retention_period_ms / PERIOD_SLOTS);
+  e->acts_gc_slot = INT64_MIN / 2;
   e->cust_unit = 0;
   for (int w = 0; w < cfg->nwindows; w++) { /* gcd of the granularities */
     int64_t a = e->cust_unit, b = cfg->windows[w].granularity_ms;

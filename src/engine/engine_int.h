@@ -25,6 +25,7 @@ typedef struct ccp_scope {
   ccp_win_t win[CCP_MAX_WINDOWS];  /**< one per configured window */
   ccp_u32map_t cust;               /**< 32-bit customer hash -> latest HANDLED (cust_unit) */
   int64_t oldest_open;             /**< scratch for the snapshot */
+  int64_t cust_gc_at;              /**< stream time of the last sweep of cust */
 } ccp_scope_t;
 
 /** Waiting tickets of one queue x channel x agent, sorted by open time. */
@@ -51,6 +52,7 @@ struct ccp_engine {
   int64_t ev_now;      /**< largest accepted event ts (lateness, dedup) */
   int64_t cur_b[CCP_MAX_WINDOWS];   /**< floor(now / g) per window */
   int64_t start_b[CCP_MAX_WINDOWS]; /**< first covered bucket per window */
+  int64_t cur_start[CCP_MAX_WINDOWS]; /**< start ms of the current bucket */
   int64_t day_start, day_end;       /**< local day containing now */
 
   ccp_tickets_t tickets;
@@ -69,6 +71,7 @@ struct ccp_engine {
   ccp_u64map_t acts;        /**< customer hash -> packed activity */
   int64_t slot_ms;          /**< retention slot: period / 24 */
   int64_t cust_unit;        /**< gcd of window granularities (ms) */
+  int64_t acts_gc_slot;     /**< slot of the last sweep of acts */
 
   ccp_u64map_t ids;         /**< ticket key -> owned id string (alerts only) */
   ccp_alert_cb alert_cb;

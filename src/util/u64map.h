@@ -42,6 +42,8 @@ int ccp_u64map_del(ccp_u64map_t *m, uint64_t key);
  */
 size_t ccp_u64map_filter(ccp_u64map_t *m, int (*keep)(void *opaque, uint64_t key, uint64_t val),
                          void *opaque);
+/** 1 when the next insert of a new key would grow the table. */
+static inline int ccp_u64map_would_grow(const ccp_u64map_t *m) { return (m->count + 1) * 2 > m->cap; }
 /** Bytes held by the map. */
 static inline size_t ccp_u64map_bytes(const ccp_u64map_t *m) {
   return m->cap * sizeof(ccp_u64map_entry_t);

@@ -33,11 +33,6 @@ void ccp_win_release(ccp_win_t *w) {
   memset(w, 0, sizeof *w);
 }
 
-static inline ccp_slot_t *slot_of(ccp_win_t *w, int64_t b) {
-  int64_t m = b % w->nb;
-  if (m < 0) m += w->nb;
-  return &w->slots[m];
-}
 
 /* Removes a slot's contents from the running total and empties it. */
 static void expire_slot(ccp_win_t *w, ccp_slot_t *s) {
@@ -50,8 +45,7 @@ static void expire_slot(ccp_win_t *w, ccp_slot_t *s) {
   s->idx = INT64_MIN;
 }
 
-void ccp_win_advance(ccp_win_t *w, int64_t cur, int64_t start) {
-  if (w->cur == cur && w->start == start) return;
+void ccp_win__advance(ccp_win_t *w, int64_t cur, int64_t start) {
   if (!w->nb) { /* today */
     if (start != w->start) {
       memset(&w->total, 0, sizeof w->total);
@@ -62,18 +56,27 @@ void ccp_win_advance(ccp_win_t *w, int64_t cur, int64_t start) {
     w->cur = cur;
     return;
   }
-  if (w->cur != INT64_MIN && cur > w->cur) {
-    if (cur - w->cur >= w->nb) {
-      for (int64_t i = 0; i < w->nb; i++) expire_slot(w, &w->slots[i]);
-    } else {
-      /* the buckets entering the window reuse the slots of those leaving */
-      for (int64_t b = w->cur + 1; b <= cur; b++) expire_slot(w, slot_of(w, b));
-    }
-  }
-  if (cur > w->cur || w->cur == INT64_MIN) {
+  if (w->cur == INT64_MIN) {
     w->cur = cur;
     w->start = start;
+    w->cur_slot = 0;
+    return;
   }
+  if (cur <= w->cur) return;
+  int64_t shift = cur - w->cur;
+  if (shift >= w->nb) {
+    for (int64_t i = 0; i < w->nb; i++) expire_slot(w, &w->slots[i]);
+  } else {
+    /* the buckets entering the window reuse the slots of those leaving */
+    for (int64_t k = 1; k <= shift; k++) {
+      int64_t i = w->cur_slot + k;
+      if (i >= w->nb) i -= w->nb;
+      expire_slot(w, &w->slots[i]);
+    }
+  }
+  w->cur_slot = (w->cur_slot + shift) % w->nb;
+  w->cur = cur;
+  w->start = start;
 }
 
 static void push_bin(uint16_t **arr, uint32_t *n, uint32_t *cap, uint16_t b) {
@@ -90,7 +93,7 @@ void ccp_win_apply(ccp_win_t *w, int64_t b, const ccp_delta_t *d) {
   if (d->frt_bin >= 0) ccp_hist_add(&w->frt, (uint16_t)d->frt_bin, 1);
   if (d->res_bin >= 0) ccp_hist_add(&w->res, (uint16_t)d->res_bin, 1);
   if (!w->nb) return;
-  ccp_slot_t *s = slot_of(w, b);
+  ccp_slot_t *s = ccp_win_slot(w, b);
   s->idx = b;
   for (int i = 0; i < d->nf; i++) s->c.v[d->f[i]] += d->amt[i];
   if (d->frt_bin >= 0) push_bin(&s->frt, &s->nfrt, &s->cfrt, (uint16_t)d->frt_bin);
@@ -101,12 +104,12 @@ void ccp_win_customer(ccp_win_t *w, int64_t b_old, int64_t b_new) {
   if (b_new <= b_old) return;
   if (b_old != INT64_MIN && b_old >= w->start && b_old <= w->cur) {
     w->total.v[CCP_F_CUST]--;
-    if (w->nb) slot_of(w, b_old)->c.v[CCP_F_CUST]--;
+    if (w->nb) ccp_win_slot(w, b_old)->c.v[CCP_F_CUST]--;
   }
   if (b_new >= w->start && b_new <= w->cur) {
     w->total.v[CCP_F_CUST]++;
     if (w->nb) {
-      ccp_slot_t *s = slot_of(w, b_new);
+      ccp_slot_t *s = ccp_win_slot(w, b_new);
       s->idx = b_new;
       s->c.v[CCP_F_CUST]++;
     }

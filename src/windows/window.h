@@ -56,10 +56,18 @@ typedef struct ccp_win {
   int64_t nb;             /**< slots (trailing); 0 for today */
   int64_t cur;            /**< bucket of now, INT64_MIN before any */
   int64_t start;          /**< first bucket covered */
+  int64_t cur_slot;       /**< slot index of bucket cur (trailing) */
   ccp_slot_t *slots;      /**< nb slots, NULL for today */
   ccp_counters_t total;   /**< sum over the covered buckets */
   ccp_hist_t frt, res;    /**< histograms over the covered buckets */
 } ccp_win_t;
+
+/** Slot of bucket b in [cur - nb + 1, cur], without a division. */
+static inline ccp_slot_t *ccp_win_slot(ccp_win_t *w, int64_t b) {
+  int64_t i = w->cur_slot - (w->cur - b);
+  if (i < 0) i += w->nb;
+  return &w->slots[i];
+}
 
 /** Sets up an empty window for its configuration. */
 void ccp_win_init(ccp_win_t *w, const ccp_window_conf_t *conf);
@@ -69,7 +77,10 @@ void ccp_win_release(ccp_win_t *w);
  * Moves the window to cover [start, cur]: for trailing windows start must be
  * cur - nb + 1; for today, a new start (a new local day) resets the total.
  */
-void ccp_win_advance(ccp_win_t *w, int64_t cur, int64_t start);
+void ccp_win__advance(ccp_win_t *w, int64_t cur, int64_t start);
+static inline void ccp_win_advance(ccp_win_t *w, int64_t cur, int64_t start) {
+  if (w->cur != cur || w->start != start) ccp_win__advance(w, cur, start);
+}
 /** Adds a delta to bucket b (ignored when b is outside [start, cur]). */
 void ccp_win_apply(ccp_win_t *w, int64_t b, const ccp_delta_t *d);
 /**
