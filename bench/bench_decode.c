@@ -35,11 +35,14 @@ static ccp_event_t make_event(long i, char *ids) {
   ev.ticket_id = (ccp_str_t){tid, strlen(tid)};
   ev.customer_id = (ccp_str_t){cid, strlen(cid)};
   ev.queue = (ccp_str_t){queues[i % 4], strlen(queues[i % 4])};
-  ev.type = (uint8_t)(i % 7 == 0 ? CCP_EV_OPENED : i % 7 == 5 ? CCP_EV_HANDLED
-                      : i % 7 == 6 ? CCP_EV_SURVEY : CCP_EV_AGENT_REPLY);
+  ev.type = (uint8_t)(i % 7 == 0   ? CCP_EV_OPENED
+                      : i % 7 == 5 ? CCP_EV_HANDLED
+                      : i % 7 == 6 ? CCP_EV_SURVEY
+                                   : CCP_EV_AGENT_REPLY);
   ev.channel = (uint8_t)(i % CCP_CH__COUNT);
   ev.ts = 1795347112234LL + i * 37;
-  if (ev.type != CCP_EV_OPENED) ev.agent_id = (ccp_str_t){aid, strlen(aid)};
+  if (ev.type != CCP_EV_OPENED)
+    ev.agent_id = (ccp_str_t){aid, strlen(aid)};
   if (ev.type == CCP_EV_HANDLED) {
     ev.talk_ms = 180000 + i % 60000;
     ev.hold_ms = i % 30000;
@@ -49,7 +52,8 @@ static ccp_event_t make_event(long i, char *ids) {
     ev.csat = 1 + (int)(i % 5);
     ev.nps = (int)(i % 11);
   }
-  if (ev.type == CCP_EV_OPENED && i % 10 == 0) ev.category = (ccp_str_t){"complaint", 9};
+  if (ev.type == CCP_EV_OPENED && i % 10 == 0)
+    ev.category = (ccp_str_t){"complaint", 9};
   return ev;
 }
 
@@ -74,9 +78,10 @@ int main(int argc, char **argv) {
   off[n] = data.len;
 
   char err[CCP_ERRBUF_SIZE];
-  ccp_avro_decoder_t *d = ccp_avro_decoder_new(ccp_avro_schema_v1, strlen(ccp_avro_schema_v1),
-                                               err, sizeof err);
-  if (!d) return fprintf(stderr, "%s\n", err), 1;
+  ccp_avro_decoder_t *d =
+      ccp_avro_decoder_new(ccp_avro_schema_v1, strlen(ccp_avro_schema_v1), err, sizeof err);
+  if (!d)
+    return fprintf(stderr, "%s\n", err), 1;
   ccp_event_t ev;
   uint64_t sink = 0;
   double best = 1e300;
@@ -92,9 +97,11 @@ int main(int argc, char **argv) {
     for (int r = 0; r < rounds; r++) {
       ccp_buf_clear(&out);
       t0 = now_ns();
-      for (long i = 0; i < n; i++) ccp_avro_encode(&evs[i], &out);
+      for (long i = 0; i < n; i++)
+        ccp_avro_encode(&evs[i], &out);
       double dt = now_ns() - t0;
-      if (dt < best) best = dt;
+      if (dt < best)
+        best = dt;
     }
     if (out.len != data.len || memcmp(out.data, data.data, data.len) != 0)
       return fprintf(stderr, "re-encoding differs\n"), 1;
@@ -111,7 +118,8 @@ int main(int argc, char **argv) {
       sink += (uint64_t)ev.ts + ev.queue.len;
     }
     double dt = now_ns() - t0;
-    if (dt < best) best = dt;
+    if (dt < best)
+      best = dt;
   }
   report("avro_decode_v1", n, best, data.len);
 
@@ -125,7 +133,8 @@ int main(int argc, char **argv) {
              "%.*s,{\"name\":\"language\",\"type\":[\"null\",\"string\"],\"default\":null}]}",
              (int)(l - 2), ccp_avro_schema_v1);
     ccp_avro_decoder_t *d2 = ccp_avro_decoder_new(v2, strlen(v2), err, sizeof err);
-    if (!d2) return fprintf(stderr, "%s\n", err), 1;
+    if (!d2)
+      return fprintf(stderr, "%s\n", err), 1;
     ccp_buf_t data2;
     ccp_buf_init(&data2);
     size_t *off2 = malloc((n + 1) * sizeof *off2);
@@ -144,7 +153,8 @@ int main(int argc, char **argv) {
         sink += (uint64_t)ev.ts;
       }
       double dt = now_ns() - t0;
-      if (dt < best) best = dt;
+      if (dt < best)
+        best = dt;
     }
     report("avro_decode_v2_writer", n, best, data2.len);
     free(off2);
@@ -164,16 +174,19 @@ int main(int argc, char **argv) {
     for (int r = 0; r < rounds; r++) {
       t0 = now_ns();
       ccp_ocf_reader_t *rd = ccp_ocf_reader_new_mem(file.data, file.len, "bench", err, sizeof err);
-      if (!rd) return fprintf(stderr, "%s\n", err), 1;
+      if (!rd)
+        return fprintf(stderr, "%s\n", err), 1;
       long k = 0;
       while (ccp_ocf_reader_next(rd, &ev, NULL, err, sizeof err) == 0) {
         sink += (uint64_t)ev.ts;
         k++;
       }
       ccp_ocf_reader_free(rd);
-      if (k != n) return fprintf(stderr, "read %ld of %ld\n", k, n), 1;
+      if (k != n)
+        return fprintf(stderr, "read %ld of %ld\n", k, n), 1;
       double dt = now_ns() - t0;
-      if (dt < best) best = dt;
+      if (dt < best)
+        best = dt;
     }
     report(codec ? "ocf_read_deflate" : "ocf_read_null", n, best, file.len);
     ccp_buf_release(&file);

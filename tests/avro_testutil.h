@@ -24,14 +24,17 @@ static inline char *tu_slurp(const char *path, size_t *len) {
   size_t cap = 4096, n = 0;
   char *p = malloc(cap);
   for (;;) {
-    if (n + 1 >= cap) p = realloc(p, cap *= 2);
+    if (n + 1 >= cap)
+      p = realloc(p, cap *= 2);
     size_t k = fread(p + n, 1, cap - n - 1, f);
-    if (!k) break;
+    if (!k)
+      break;
     n += k;
   }
   fclose(f);
   p[n] = 0;
-  if (len) *len = n;
+  if (len)
+    *len = n;
   return p;
 }
 
@@ -78,30 +81,31 @@ static inline ccp_event_t tu_event(int i, int full) {
 }
 
 static inline int tu_str_eq(ccp_str_t a, ccp_str_t b) {
-  if (!a.ptr || !b.ptr) return a.ptr == b.ptr;
+  if (!a.ptr || !b.ptr)
+    return a.ptr == b.ptr;
   return a.len == b.len && memcmp(a.ptr, b.ptr, a.len) == 0;
 }
 
 /** Checks two events are equal field by field (T_ assertions). */
-#define TU_EV_EQ(a, b)                                         \
-  do {                                                         \
-    const ccp_event_t *_x = (a), *_y = (b);                    \
-    T_TRUE(tu_str_eq(_x->event_id, _y->event_id));             \
-    T_TRUE(tu_str_eq(_x->ticket_id, _y->ticket_id));           \
-    T_EQ_INT(_x->type, _y->type);                              \
-    T_EQ_INT(_x->ts, _y->ts);                                  \
-    T_EQ_INT(_x->channel, _y->channel);                        \
-    T_TRUE(tu_str_eq(_x->queue, _y->queue));                   \
-    T_TRUE(tu_str_eq(_x->agent_id, _y->agent_id));             \
-    T_TRUE(tu_str_eq(_x->customer_id, _y->customer_id));       \
-    T_EQ_INT(_x->talk_ms, _y->talk_ms);                        \
-    T_EQ_INT(_x->hold_ms, _y->hold_ms);                        \
-    T_EQ_INT(_x->acw_ms, _y->acw_ms);                          \
-    T_EQ_INT(_x->csat, _y->csat);                              \
-    T_EQ_INT(_x->nps, _y->nps);                                \
-    T_EQ_INT(_x->ces, _y->ces);                                \
-    T_TRUE(tu_str_eq(_x->category, _y->category));             \
-    T_EQ_INT(_x->qa_errors, _y->qa_errors);                    \
+#define TU_EV_EQ(a, b)                                                                             \
+  do {                                                                                             \
+    const ccp_event_t *_x = (a), *_y = (b);                                                        \
+    T_TRUE(tu_str_eq(_x->event_id, _y->event_id));                                                 \
+    T_TRUE(tu_str_eq(_x->ticket_id, _y->ticket_id));                                               \
+    T_EQ_INT(_x->type, _y->type);                                                                  \
+    T_EQ_INT(_x->ts, _y->ts);                                                                      \
+    T_EQ_INT(_x->channel, _y->channel);                                                            \
+    T_TRUE(tu_str_eq(_x->queue, _y->queue));                                                       \
+    T_TRUE(tu_str_eq(_x->agent_id, _y->agent_id));                                                 \
+    T_TRUE(tu_str_eq(_x->customer_id, _y->customer_id));                                           \
+    T_EQ_INT(_x->talk_ms, _y->talk_ms);                                                            \
+    T_EQ_INT(_x->hold_ms, _y->hold_ms);                                                            \
+    T_EQ_INT(_x->acw_ms, _y->acw_ms);                                                              \
+    T_EQ_INT(_x->csat, _y->csat);                                                                  \
+    T_EQ_INT(_x->nps, _y->nps);                                                                    \
+    T_EQ_INT(_x->ces, _y->ces);                                                                    \
+    T_TRUE(tu_str_eq(_x->category, _y->category));                                                 \
+    T_EQ_INT(_x->qa_errors, _y->qa_errors);                                                        \
   } while (0)
 
 /* Selects in union field f the first branch of Avro type t; b = the branch. */
@@ -113,7 +117,8 @@ static inline int tu_branch(avro_value_t *f, avro_type_t t, avro_value_t *b) {
   avro_schema_t us = avro_value_get_schema(f);
   for (size_t i = 0; i < avro_schema_union_size(us); i++) {
     avro_schema_t bs = avro_schema_union_branch(us, (int)i);
-    if (avro_typeof(bs) == t) return avro_value_set_branch(f, (int)i, b);
+    if (avro_typeof(bs) == t)
+      return avro_value_set_branch(f, (int)i, b);
   }
   fprintf(stderr, "test: union has no branch of type %d\n", (int)t);
   exit(2);
@@ -121,7 +126,8 @@ static inline int tu_branch(avro_value_t *f, avro_type_t t, avro_value_t *b) {
 
 static inline void tu_set_str(avro_value_t *rec, const char *name, ccp_str_t s) {
   avro_value_t f, b;
-  if (avro_value_get_by_name(rec, name, &f, NULL) != 0) return; /* not in this schema */
+  if (avro_value_get_by_name(rec, name, &f, NULL) != 0)
+    return; /* not in this schema */
   if (!s.ptr) {
     tu_branch(&f, AVRO_NULL, &b);
     avro_value_set_null(&b);
@@ -134,13 +140,16 @@ static inline void tu_set_str(avro_value_t *rec, const char *name, ccp_str_t s) 
   } else {
     b = f;
   }
-  if (bytes) avro_value_set_bytes(&b, (void *)s.ptr, s.len);
-  else avro_value_set_string_len(&b, s.ptr, s.len + 1); /* size counts the NUL */
+  if (bytes)
+    avro_value_set_bytes(&b, (void *)s.ptr, s.len);
+  else
+    avro_value_set_string_len(&b, s.ptr, s.len + 1); /* size counts the NUL */
 }
 
 static inline void tu_set_num(avro_value_t *rec, const char *name, int64_t v, int64_t null) {
   avro_value_t f, b;
-  if (avro_value_get_by_name(rec, name, &f, NULL) != 0) return;
+  if (avro_value_get_by_name(rec, name, &f, NULL) != 0)
+    return;
   if (v == null) {
     tu_branch(&f, AVRO_NULL, &b);
     avro_value_set_null(&b);
@@ -153,20 +162,26 @@ static inline void tu_set_num(avro_value_t *rec, const char *name, int64_t v, in
     int want = -1;
     for (size_t i = 0; i < avro_schema_union_size(us); i++) {
       avro_type_t t = avro_typeof(avro_schema_union_branch(us, (int)i));
-      if (t == AVRO_INT64 && want < 0) want = (int)i;
+      if (t == AVRO_INT64 && want < 0)
+        want = (int)i;
     }
-    if (want < 0) tu_branch(&f, AVRO_INT32, &b);
-    else avro_value_set_branch(&f, want, &b);
+    if (want < 0)
+      tu_branch(&f, AVRO_INT32, &b);
+    else
+      avro_value_set_branch(&f, want, &b);
   } else {
     b = f;
   }
-  if (avro_value_get_type(&b) == AVRO_INT64) avro_value_set_long(&b, v);
-  else avro_value_set_int(&b, (int32_t)v);
+  if (avro_value_get_type(&b) == AVRO_INT64)
+    avro_value_set_long(&b, v);
+  else
+    avro_value_set_int(&b, (int32_t)v);
 }
 
 static inline void tu_set_enum(avro_value_t *rec, const char *name, const char *sym) {
   avro_value_t f;
-  if (avro_value_get_by_name(rec, name, &f, NULL) != 0) return;
+  if (avro_value_get_by_name(rec, name, &f, NULL) != 0)
+    return;
   int i = avro_schema_enum_get_by_name(avro_value_get_schema(&f), sym);
   if (i < 0) {
     fprintf(stderr, "test: enum %s has no symbol %s\n", name, sym);

@@ -19,18 +19,20 @@ static char *v1_json, *v2_json;
 static ccp_avro_decoder_t *dec_new(const char *json) {
   char err[CCP_ERRBUF_SIZE];
   ccp_avro_decoder_t *d = ccp_avro_decoder_new(json, strlen(json), err, sizeof err);
-  if (!d) fprintf(stderr, "decoder: %s\n", err);
+  if (!d)
+    fprintf(stderr, "decoder: %s\n", err);
   return d;
 }
 
 /* Decodes and expects an error containing `want`. */
-#define T_DECODE_FAILS(d, p, n, want)                                       \
-  do {                                                                      \
-    char _e[CCP_ERRBUF_SIZE] = "";                                          \
-    ccp_event_t _ev;                                                        \
-    int _rc = ccp_avro_decode((d), (p), (n), &_ev, _e, sizeof _e);          \
-    T_EQ_INT(_rc, -CCP_EPARSE);                                             \
-    if (!strstr(_e, (want))) T_FAIL_("error \"%s\" lacks \"%s\"", _e, (want)); \
+#define T_DECODE_FAILS(d, p, n, want)                                                              \
+  do {                                                                                             \
+    char _e[CCP_ERRBUF_SIZE] = "";                                                                 \
+    ccp_event_t _ev;                                                                               \
+    int _rc = ccp_avro_decode((d), (p), (n), &_ev, _e, sizeof _e);                                 \
+    T_EQ_INT(_rc, -CCP_EPARSE);                                                                    \
+    if (!strstr(_e, (want)))                                                                       \
+      T_FAIL_("error \"%s\" lacks \"%s\"", _e, (want));                                            \
   } while (0)
 
 static void test_embedded_schema_matches_file(void) {
@@ -47,7 +49,8 @@ static void test_roundtrip_our_encoder(void) {
   ccp_buf_init(&b);
   for (int i = 0; i < 64; i++) {
     ccp_event_t ev = tu_event(i, i % 3 != 0), out;
-    if (i == 5) ev.queue = tu_s(""); /* empty string is not null */
+    if (i == 5)
+      ev.queue = tu_s(""); /* empty string is not null */
     if (i == 6) {
       ev.ts = INT64_MAX;
       ev.talk_ms = INT64_MIN + 1;
@@ -60,11 +63,13 @@ static void test_roundtrip_our_encoder(void) {
     char err[CCP_ERRBUF_SIZE] = "";
     int rc = ccp_avro_decode(d, b.data, b.len, &out, err, sizeof err);
     T_EQ_INT(rc, 0);
-    if (rc) fprintf(stderr, "  %s\n", err);
+    if (rc)
+      fprintf(stderr, "  %s\n", err);
     TU_EV_EQ(&out, &ev);
     /* zero copy: views point into the record bytes */
     T_TRUE(out.event_id.ptr >= b.data && out.event_id.ptr + out.event_id.len <= b.data + b.len);
-    if (i == 5) T_TRUE(out.queue.ptr != NULL && out.queue.len == 0);
+    if (i == 5)
+      T_TRUE(out.queue.ptr != NULL && out.queue.len == 0);
   }
   ccp_event_t bad = tu_event(1, 0);
   bad.channel = CCP_CH__COUNT;
@@ -210,7 +215,8 @@ static void test_v1_data_under_v2(void) {
 
   pid_t pid = fork();
   if (pid == 0) {
-    if (!freopen("/dev/null", "w", stderr)) _exit(3);
+    if (!freopen("/dev/null", "w", stderr))
+      _exit(3);
     avro_value_iface_t *rr = avro_resolved_reader_new(s1, s2);
     _exit(rr ? 0 : 1);
   }
@@ -242,15 +248,20 @@ static const char *exotic_json =
     "{\"name\":\"queue\",\"type\":\"bytes\"},"
     "{\"name\":\"x_fixed\",\"type\":{\"type\":\"fixed\",\"name\":\"F8\",\"size\":8}},"
     "{\"name\":\"x_rec\",\"type\":{\"type\":\"record\",\"name\":\"Inner\",\"fields\":["
-    "  {\"name\":\"a\",\"type\":\"long\"},{\"name\":\"b\",\"type\":{\"type\":\"array\",\"items\":\"string\"}}]}},"
+    "  "
+    "{\"name\":\"a\",\"type\":\"long\"},{\"name\":\"b\",\"type\":{\"type\":\"array\",\"items\":"
+    "\"string\"}}]}},"
     "{\"name\":\"x_arr\",\"type\":{\"type\":\"array\",\"items\":\"Inner\"}},"
     "{\"name\":\"x_map\",\"type\":{\"type\":\"map\",\"values\":[\"null\",\"F8\",\"double\"]}},"
     "{\"name\":\"event_id\",\"type\":[\"null\",\"string\"]},"
     "{\"name\":\"channel\",\"type\":{\"type\":\"enum\",\"name\":\"ccpulse.Channel\","
     "  \"symbols\":[\"FAX\",\"SOCIAL\",\"EMAIL\",\"CHAT\",\"PHONE\"]}},"
     "{\"name\":\"type\",\"type\":{\"type\":\"enum\",\"name\":\"EventType\",\"symbols\":"
-    "  [\"QA_REVIEWED\",\"OPENED\",\"SURVEY\",\"RESOLVED\",\"HANDLED\",\"AGENT_REPLY\",\"ESCALATED\"]}},"
-    "{\"name\":\"x_enum\",\"type\":{\"type\":\"enum\",\"name\":\"Color\",\"symbols\":[\"RED\",\"GREEN\"]}},"
+    "  "
+    "[\"QA_REVIEWED\",\"OPENED\",\"SURVEY\",\"RESOLVED\",\"HANDLED\",\"AGENT_REPLY\",\"ESCALATED\"]"
+    "}},"
+    "{\"name\":\"x_enum\",\"type\":{\"type\":\"enum\",\"name\":\"Color\",\"symbols\":[\"RED\","
+    "\"GREEN\"]}},"
     "{\"name\":\"x_list\",\"type\":{\"type\":\"record\",\"name\":\"Node\",\"fields\":["
     "  {\"name\":\"v\",\"type\":\"int\"},{\"name\":\"next\",\"type\":[\"null\",\"Node\"]}]}},"
     "{\"name\":\"ticket_id\",\"type\":\"string\"},"
@@ -319,7 +330,8 @@ static void exotic_fill(avro_value_t *v, const ccp_event_t *ev, int depth) {
     }
   }
   avro_value_get_by_name(v, "x_nulls", &f, NULL);
-  for (int i = 0; i < 5; i++) avro_value_append(&f, &e, NULL);
+  for (int i = 0; i < 5; i++)
+    avro_value_append(&f, &e, NULL);
   avro_value_get_by_name(v, "x_union", &f, NULL);
   avro_value_set_branch(&f, 2, &b);
   avro_value_add(&b, "m", &e, NULL, NULL);
@@ -338,7 +350,7 @@ static void test_skip_every_type(void) {
   ccp_event_t ev = tu_event(0, 1), out;
   ev.type = CCP_EV_SURVEY;
   ev.channel = CCP_CH_CHAT;
-  ev.ts = 1700000000; /* fits the writer's int */
+  ev.ts = 1700000000;       /* fits the writer's int */
   ev.category = tu_s(NULL); /* the writer's type is "null" */
   exotic_fill(&v, &ev, 3);
   uint8_t buf[4096];
@@ -348,7 +360,8 @@ static void test_skip_every_type(void) {
   char err[CCP_ERRBUF_SIZE] = "";
   int rc = ccp_avro_decode(d, buf, n, &out, err, sizeof err);
   T_EQ_INT(rc, 0);
-  if (rc) fprintf(stderr, "  %s\n", err);
+  if (rc)
+    fprintf(stderr, "  %s\n", err);
   ccp_event_t want = ev;
   want.acw_ms = CCP_NULL_I64; /* not in the writer: default null */
   want.nps = want.ces = want.qa_errors = CCP_NULL_I32;
@@ -357,7 +370,8 @@ static void test_skip_every_type(void) {
   /* every strict prefix fails cleanly */
   for (size_t k = 0; k < n; k++) {
     rc = ccp_avro_decode(d, buf, k, &out, err, sizeof err);
-    if (rc != -CCP_EPARSE) T_FAIL_("prefix %zu of %zu decoded (rc %d)", k, n, rc);
+    if (rc != -CCP_EPARSE)
+      T_FAIL_("prefix %zu of %zu decoded (rc %d)", k, n, rc);
   }
 
   /* a symbol we do not know fails the record, not the schema */
@@ -408,9 +422,11 @@ static void test_writer_lacks_optionals(void) {
   const char *w =
       "{\"type\":\"record\",\"name\":\"TicketEvent\",\"fields\":["
       "{\"name\":\"event_id\",\"type\":\"string\"},{\"name\":\"ticket_id\",\"type\":\"string\"},"
-      "{\"name\":\"type\",\"type\":{\"type\":\"enum\",\"name\":\"EventType\",\"symbols\":[\"OPENED\"]}},"
+      "{\"name\":\"type\",\"type\":{\"type\":\"enum\",\"name\":\"EventType\",\"symbols\":["
+      "\"OPENED\"]}},"
       "{\"name\":\"ts\",\"type\":\"long\"},"
-      "{\"name\":\"channel\",\"type\":{\"type\":\"enum\",\"name\":\"Channel\",\"symbols\":[\"EMAIL\"]}},"
+      "{\"name\":\"channel\",\"type\":{\"type\":\"enum\",\"name\":\"Channel\",\"symbols\":["
+      "\"EMAIL\"]}},"
       "{\"name\":\"queue\",\"type\":\"string\"},{\"name\":\"customer_id\",\"type\":\"string\"}]}";
   ccp_avro_decoder_t *d = dec_new(w);
   T_TRUE(d != NULL);
@@ -433,7 +449,8 @@ static void expect_reject(const char *json, const char *want) {
   ccp_avro_decoder_t *d = ccp_avro_decoder_new(json, strlen(json), err, sizeof err);
   T_TRUE(d == NULL);
   ccp_avro_decoder_free(d);
-  if (!strstr(err, want)) T_FAIL_("error \"%s\" lacks \"%s\"", err, want);
+  if (!strstr(err, want))
+    T_FAIL_("error \"%s\" lacks \"%s\"", err, want);
 }
 
 /* Builds the v1 schema with one field's type replaced (or the field gone). */
@@ -447,8 +464,10 @@ static char *v1_with(const char *field, const char *type) {
   int depth = 0;
   const char *e = at;
   for (;; e++) {
-    if (*e == '{') depth++;
-    if (*e == '}' && --depth == 0) break;
+    if (*e == '{')
+      depth++;
+    if (*e == '}' && --depth == 0)
+      break;
   }
   e++;
   size_t pre = (size_t)(at - ccp_avro_schema_v1);
@@ -456,8 +475,10 @@ static char *v1_with(const char *field, const char *type) {
     snprintf(out, sizeof out, "%.*s{\"name\":\"%s\",\"type\":%s}%s", (int)pre, ccp_avro_schema_v1,
              field, type, e);
   } else {
-    if (*e == ',') e++;
-    else if (pre && ccp_avro_schema_v1[pre - 1] == ',') pre--;
+    if (*e == ',')
+      e++;
+    else if (pre && ccp_avro_schema_v1[pre - 1] == ',')
+      pre--;
     snprintf(out, sizeof out, "%.*s%s", (int)pre, ccp_avro_schema_v1, e);
   }
   return out;
@@ -465,15 +486,19 @@ static char *v1_with(const char *field, const char *type) {
 
 static void test_schema_rejections(void) {
   expect_reject("{not json", "invalid writer schema");
-  expect_reject("{\"type\":\"array\",\"items\":\"long\"}", "writer schema is not a record (got 'array')");
+  expect_reject("{\"type\":\"array\",\"items\":\"long\"}",
+                "writer schema is not a record (got 'array')");
   expect_reject(v1_with("queue", NULL), "writer schema has no field 'queue' (required)");
-  expect_reject(v1_with("ts", "\"string\""), "field 'ts': writer type 'string' cannot be read as long");
+  expect_reject(v1_with("ts", "\"string\""),
+                "field 'ts': writer type 'string' cannot be read as long");
   expect_reject(v1_with("csat", "[\"string\",\"long\"]"),
                 "field 'csat': no branch of the writer union can be read as null or int");
   expect_reject(v1_with("event_id", "\"null\""), "field 'event_id': writer type 'null'");
-  expect_reject(v1_with("channel", "{\"type\":\"enum\",\"name\":\"Medium\",\"symbols\":[\"PHONE\"]}"),
-                "writer enum 'Medium' does not match reader enum 'Channel'");
-  expect_reject(v1_with("type", "\"string\""), "field 'type': writer type 'string' cannot be read as enum");
+  expect_reject(
+      v1_with("channel", "{\"type\":\"enum\",\"name\":\"Medium\",\"symbols\":[\"PHONE\"]}"),
+      "writer enum 'Medium' does not match reader enum 'Channel'");
+  expect_reject(v1_with("type", "\"string\""),
+                "field 'type': writer type 'string' cannot be read as enum");
   /* ... while these resolve */
   char err[CCP_ERRBUF_SIZE];
   const char *ok[] = {v1_with("csat", "[\"int\",\"null\",\"string\"]"),
@@ -483,7 +508,8 @@ static void test_schema_rejections(void) {
     char copy[8192];
     snprintf(copy, sizeof copy, "%s", ok[i]);
     ccp_avro_decoder_t *d = ccp_avro_decoder_new(copy, strlen(copy), err, sizeof err);
-    if (!d) T_FAIL_("schema %zu rejected: %s", i, err);
+    if (!d)
+      T_FAIL_("schema %zu rejected: %s", i, err);
     ccp_avro_decoder_free(d);
   }
 }
@@ -516,7 +542,8 @@ static void v1_head(ccp_buf_t *b) {
 }
 
 static void v1_tail_nulls(ccp_buf_t *b, int n) {
-  for (int i = 0; i < n; i++) put_varint(b, 0);
+  for (int i = 0; i < n; i++)
+    put_varint(b, 0);
 }
 
 static void test_malicious_bytes(void) {
@@ -638,7 +665,8 @@ static void test_unreadable_branch(void) {
   put_varint(&b, 1);
   put_varint(&b, 4);
   v1_tail_nulls(&b, 4);
-  T_DECODE_FAILS(d, b.data, b.len, "field 'csat': writer union branch 1 (long) cannot be read as int");
+  T_DECODE_FAILS(d, b.data, b.len,
+                 "field 'csat': writer union branch 1 (long) cannot be read as int");
   ccp_buf_release(&b);
   ccp_avro_decoder_free(d);
 }
@@ -682,7 +710,8 @@ static void test_skip_blocks(void) {
   put_varint(&b, 0);
   char err[CCP_ERRBUF_SIZE] = "";
   T_EQ_INT(ccp_avro_decode(d, b.data, b.len, &out, err, sizeof err), 0);
-  if (err[0]) fprintf(stderr, "  %s\n", err);
+  if (err[0])
+    fprintf(stderr, "  %s\n", err);
 
   ccp_buf_t c;
   ccp_buf_init(&c);
@@ -746,10 +775,18 @@ static void fuzz_one(const ccp_avro_decoder_t *d, const uint8_t *rec, size_t n, 
     for (int k = 0; k < flips; k++) {
       size_t i = rnd() % n;
       switch (rnd() % 4) {
-      case 0: buf[i] ^= (uint8_t)(1u << (rnd() % 8)); break;
-      case 1: buf[i] = (uint8_t)rnd(); break;
-      case 2: buf[i] = 0xff; break;
-      default: len = rnd() % (n + 1); break;
+      case 0:
+        buf[i] ^= (uint8_t)(1u << (rnd() % 8));
+        break;
+      case 1:
+        buf[i] = (uint8_t)rnd();
+        break;
+      case 2:
+        buf[i] = 0xff;
+        break;
+      default:
+        len = rnd() % (n + 1);
+        break;
       }
     }
     /* exact-size heap copy so ASan sees any read past the end */
@@ -760,8 +797,8 @@ static void fuzz_one(const ccp_avro_decoder_t *d, const uint8_t *rec, size_t n, 
     int rc = ccp_avro_decode(d, exact, len, &ev, err, sizeof err);
     if (rc == 0) {
       ++*ok_count;
-      const ccp_str_t *ss[] = {&ev.event_id, &ev.ticket_id, &ev.queue, &ev.customer_id,
-                               &ev.agent_id, &ev.category};
+      const ccp_str_t *ss[] = {&ev.event_id,    &ev.ticket_id, &ev.queue,
+                               &ev.customer_id, &ev.agent_id,  &ev.category};
       for (size_t s = 0; s < CCP_ARRAY_LEN(ss); s++)
         if (ss[s]->ptr && ((const uint8_t *)ss[s]->ptr < exact ||
                            (const uint8_t *)ss[s]->ptr + ss[s]->len > exact + len))

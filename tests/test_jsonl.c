@@ -8,8 +8,8 @@
 #include "ccp_test.h"
 #include "ccpulse/decode.h"
 
-#define GOOD                                                                       \
-  "{\"event_id\":\"e1\",\"ticket_id\":\"t1\",\"type\":\"OPENED\",\"ts\":1000,"     \
+#define GOOD                                                                                       \
+  "{\"event_id\":\"e1\",\"ticket_id\":\"t1\",\"type\":\"OPENED\",\"ts\":1000,"                     \
   "\"channel\":\"CHAT\",\"queue\":\"billing\",\"customer_id\":\"c1\""
 
 static ccp_jsonl_reader_t *R;
@@ -46,7 +46,8 @@ static void test_good_lines(void) {
   T_EQ_INT(ev.qa_errors, CCP_NULL_I32);
 
   /* explicit nulls, every optional set, unknown fields (a v2 producer) */
-  T_EQ_INT(dec(GOOD ",\"agent_id\":null,\"csat\":null,\"language\":\"id\",\"x\":[1,{}]}", &ev, msg), 0);
+  T_EQ_INT(dec(GOOD ",\"agent_id\":null,\"csat\":null,\"language\":\"id\",\"x\":[1,{}]}", &ev, msg),
+           0);
   T_TRUE(ev.agent_id.ptr == NULL);
   T_EQ_INT(ev.csat, CCP_NULL_I32);
   T_EQ_INT(dec(GOOD ",\"agent_id\":\"a-17\",\"talk_ms\":120000,\"hold_ms\":0,\"acw_ms\":30000,"
@@ -83,7 +84,8 @@ static void expect_err(const char *line, const char *want) {
   char msg[CCP_ERRBUF_SIZE];
   int rc = dec(line, &ev, msg);
   T_EQ_INT(rc, -CCP_EPARSE);
-  if (!strstr(msg, want)) T_FAIL_("line %s: error \"%s\" lacks \"%s\"", line, msg, want);
+  if (!strstr(msg, want))
+    T_FAIL_("line %s: error \"%s\" lacks \"%s\"", line, msg, want);
 }
 
 static void test_error_forms(void) {
@@ -104,7 +106,8 @@ static void test_error_forms(void) {
   expect_err("{\"event_id\":7,\"ticket_id\":\"t1\",\"type\":\"OPENED\",\"ts\":1,"
              "\"channel\":\"CHAT\",\"queue\":\"q\",\"customer_id\":\"c\"}",
              "field 'event_id': expected string, got an integer");
-  expect_err(GOOD ",\"agent_id\":true}", "field 'agent_id': expected string or null, got a boolean");
+  expect_err(GOOD ",\"agent_id\":true}",
+             "field 'agent_id': expected string or null, got a boolean");
   expect_err(GOOD ",\"category\":{}}", "field 'category': expected string or null, got an object");
   expect_err("{\"event_id\":\"e\",\"ticket_id\":\"t1\",\"type\":\"OPENED\",\"ts\":1.5,"
              "\"channel\":\"CHAT\",\"queue\":\"q\",\"customer_id\":\"c\"}",
@@ -117,7 +120,8 @@ static void test_error_forms(void) {
   expect_err(GOOD ",\"csat\":4.0}", "field 'csat': expected integer or null");
   expect_err(GOOD ",\"nps\":3000000000}", "field 'nps': 3000000000 out of int range");
   expect_err(GOOD ",\"qa_errors\":-2147483648}", "field 'qa_errors': -2147483648 out of int range");
-  expect_err(GOOD ",\"hold_ms\":-9223372036854775808}", "field 'hold_ms': -9223372036854775808 out of range");
+  expect_err(GOOD ",\"hold_ms\":-9223372036854775808}",
+             "field 'hold_ms': -9223372036854775808 out of range");
   expect_err("{\"event_id\":\"e\",\"ticket_id\":\"t1\",\"type\":\"ESCALATED\",\"ts\":1,"
              "\"channel\":\"CHAT\",\"queue\":\"q\",\"customer_id\":\"c\"}",
              "unknown type symbol 'ESCALATED'");
@@ -138,10 +142,11 @@ static void test_error_forms(void) {
 /* The stream reader: line numbers count blank lines, CRLF accepted, the
  * message is "name:LINE: reason". */
 static void test_stream(void) {
-  const char *text = GOOD "}\n"
-                     "\n"
-                     "   \r\n" GOOD ",\"type\":\"RESOLVED\"}\r\n" GOOD "}" /* last line without \n */
-                     "\n" GOOD ",\"csat\":\"x\"}\n" GOOD "}\n";
+  const char *text =
+      GOOD "}\n"
+           "\n"
+           "   \r\n" GOOD ",\"type\":\"RESOLVED\"}\r\n" GOOD "}" /* last line without \n */
+           "\n" GOOD ",\"csat\":\"x\"}\n" GOOD "}\n";
   FILE *f = fmemopen((void *)text, strlen(text), "r");
   ccp_jsonl_reader_t *r = ccp_jsonl_reader_new(f, "events.jsonl");
   ccp_event_t ev;

@@ -54,9 +54,11 @@ static int64_t read_all(ccp_ocf_reader_t *r, int full_mod, int64_t *blocks) {
     n++;
   }
   T_EQ_INT(rc, -CCP_EEOF);
-  if (rc != -CCP_EEOF) fprintf(stderr, "  %s\n", err);
+  if (rc != -CCP_EEOF)
+    fprintf(stderr, "  %s\n", err);
   T_EQ_INT(ccp_ocf_reader_next(r, &ev, &rec, err, sizeof err), -CCP_EEOF); /* stays at EOF */
-  if (blocks) *blocks = last_block + 1;
+  if (blocks)
+    *blocks = last_block + 1;
   return n;
 }
 
@@ -85,7 +87,8 @@ static void test_roundtrip_codecs(void) {
     fclose(f);
     r = ccp_ocf_reader_open(path, err, sizeof err);
     T_TRUE(r != NULL);
-    if (r) T_EQ_INT(read_all(r, 3, NULL), NEV);
+    if (r)
+      T_EQ_INT(read_all(r, 3, NULL), NEV);
     ccp_ocf_reader_free(r);
 
     /* Avro C reads our container */
@@ -210,7 +213,8 @@ static size_t block_offset(const ccp_buf_t *mem, int n, int64_t *count, int64_t 
     const uint8_t *start = p;
     *count = get_varint(&p);
     *size = get_varint(&p);
-    if (i == n) return (size_t)(start - b);
+    if (i == n)
+      return (size_t)(start - b);
     p += *size + 16;
     CCP_ASSERT(p <= b + mem->len);
   }
@@ -232,7 +236,8 @@ static const char *read_to_end(const void *data, size_t len, int *rc_out) {
   }
   char again[CCP_ERRBUF_SIZE] = "";
   T_EQ_INT(ccp_ocf_reader_next(r, &ev, NULL, again, sizeof again), rc); /* sticky */
-  if (rc != -CCP_EEOF) T_EQ_STR(again, err);
+  if (rc != -CCP_EEOF)
+    T_EQ_STR(again, err);
   ccp_ocf_reader_free(r);
   *rc_out = rc;
   return err;
@@ -246,10 +251,11 @@ static const char *read_error(const void *data, size_t len) {
   return e;
 }
 
-#define T_CONTAINS(s, want)                                              \
-  do {                                                                   \
-    const char *_s = (s);                                                \
-    if (!strstr(_s, (want))) T_FAIL_("\"%s\" lacks \"%s\"", _s, (want)); \
+#define T_CONTAINS(s, want)                                                                        \
+  do {                                                                                             \
+    const char *_s = (s);                                                                          \
+    if (!strstr(_s, (want)))                                                                       \
+      T_FAIL_("\"%s\" lacks \"%s\"", _s, (want));                                                  \
   } while (0)
 
 /* A hand-made header with the given schema and codec (strings < 64 bytes). */
@@ -317,7 +323,8 @@ static void test_broken_containers(void) {
   ccp_buf_t h;
   ccp_buf_init(&h);
   mk_header(&h, "\"string\"", "snappy");
-  T_CONTAINS(read_error(h.data, h.len), "bad.avro: unsupported codec 'snappy' (ccpulse reads null and deflate)");
+  T_CONTAINS(read_error(h.data, h.len),
+             "bad.avro: unsupported codec 'snappy' (ccpulse reads null and deflate)");
   ccp_buf_clear(&h);
   mk_header(&h, "\"string\"", "null");
   T_CONTAINS(read_error(h.data, h.len), "bad.avro: writer schema is not a record (got 'string')");
@@ -363,7 +370,8 @@ static void test_broken_deflate(void) {
     if (rc != -CCP_EEOF) {
       errors++;
       T_CONTAINS(e, "bad.avro: ");
-      if (strstr(e, "deflate")) saw_deflate = 1;
+      if (strstr(e, "deflate"))
+        saw_deflate = 1;
     }
     free(copy);
   }
@@ -398,7 +406,8 @@ static void test_deflate_bomb(void) {
   uint8_t v[10];
   size_t n = 0;
   uint64_t zz = (uint64_t)z.len << 1;
-  while (zz >= 0x80) v[n++] = (uint8_t)(zz | 0x80), zz >>= 7;
+  while (zz >= 0x80)
+    v[n++] = (uint8_t)(zz | 0x80), zz >>= 7;
   v[n++] = (uint8_t)zz;
   ccp_buf_append(&h, v, n);
   ccp_buf_append(&h, z.data, z.len);
@@ -486,8 +495,10 @@ static void test_fuzz_container(void) {
     for (int k = 0; k < 3; k++) {
       x ^= x << 13, x ^= x >> 7, x ^= x << 17;
       size_t pos = x % len;
-      if (k == 2 && (x >> 40) % 4 == 0) len = pos; /* a cut */
-      else copy[pos] = (char)(x >> 32);
+      if (k == 2 && (x >> 40) % 4 == 0)
+        len = pos; /* a cut */
+      else
+        copy[pos] = (char)(x >> 32);
     }
     int rc;
     const char *e = read_to_end(copy, len, &rc);
@@ -516,7 +527,8 @@ static void test_empty(void) {
 }
 
 int main(void) {
-  if (!mkdtemp(tmpdir)) return 2;
+  if (!mkdtemp(tmpdir))
+    return 2;
   T_RUN(test_roundtrip_codecs);
   T_RUN(test_writer_deterministic);
   T_RUN(test_avro_c_files);
@@ -528,6 +540,7 @@ int main(void) {
   T_RUN(test_fuzz_container);
   char cmd[300];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+  if (system(cmd) != 0)
+    fprintf(stderr, "could not remove %s\n", tmpdir);
   return T_DONE();
 }

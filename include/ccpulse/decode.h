@@ -58,8 +58,8 @@ typedef struct ccp_avro_decoder ccp_avro_decoder_t;
  * NULL and fills errbuf when the JSON is not a schema or cannot be resolved
  * against our reader ("writer schema has no field 'queue' (required)").
  */
-ccp_avro_decoder_t *ccp_avro_decoder_new(const char *schema_json, size_t len,
-                                         char *errbuf, size_t errlen);
+ccp_avro_decoder_t *ccp_avro_decoder_new(const char *schema_json, size_t len, char *errbuf,
+                                         size_t errlen);
 /** Frees a decoder (NULL is fine). */
 void ccp_avro_decoder_free(ccp_avro_decoder_t *d);
 
@@ -69,16 +69,15 @@ void ccp_avro_decoder_free(ccp_avro_decoder_t *d);
  * 17 (field 'queue')", "trailing bytes: 3 after the record end at byte 60").
  * ev's string views point into data. errbuf may be NULL.
  */
-int ccp_avro_decode(const ccp_avro_decoder_t *d, const void *data, size_t len,
-                    ccp_event_t *ev, char *errbuf, size_t errlen);
+int ccp_avro_decode(const ccp_avro_decoder_t *d, const void *data, size_t len, ccp_event_t *ev,
+                    char *errbuf, size_t errlen);
 
 /**
  * Like ccp_avro_decode() but the record only has to start at data: *used
  * receives its length (how OCF blocks are walked: records are not framed).
  */
-int ccp_avro_decode_prefix(const ccp_avro_decoder_t *d, const void *data,
-                           size_t len, ccp_event_t *ev, size_t *used,
-                           char *errbuf, size_t errlen);
+int ccp_avro_decode_prefix(const ccp_avro_decoder_t *d, const void *data, size_t len,
+                           ccp_event_t *ev, size_t *used, char *errbuf, size_t errlen);
 
 /** Most bytes ccp_avro_encode() appends for ev. */
 size_t ccp_avro_encoded_max(const ccp_event_t *ev);
@@ -100,8 +99,8 @@ int ccp_avro_encode(const ccp_event_t *ev, ccp_buf_t *out);
  * into msg). Returns 0, or -CCP_EPARSE when it is shorter than the header or
  * the magic byte is not 0.
  */
-int ccp_confluent_unframe(const void *msg, size_t len, uint32_t *schema_id,
-                          const uint8_t **payload, size_t *payload_len);
+int ccp_confluent_unframe(const void *msg, size_t len, uint32_t *schema_id, const uint8_t **payload,
+                          size_t *payload_len);
 /** Appends the Confluent header for schema_id (the payload follows). */
 void ccp_confluent_frame(ccp_buf_t *out, uint32_t schema_id);
 
@@ -129,17 +128,15 @@ void ccp_jsonl_reader_free(ccp_jsonl_reader_t *r);
  * errbuf "name:LINE: reason" on a bad line; -CCP_EIO when reading fails.
  * ev's string views are valid until the next call on this reader.
  */
-int ccp_jsonl_reader_next(ccp_jsonl_reader_t *r, ccp_event_t *ev, char *errbuf,
-                          size_t errlen);
+int ccp_jsonl_reader_next(ccp_jsonl_reader_t *r, ccp_event_t *ev, char *errbuf, size_t errlen);
 
 /**
  * Decodes one line (without the newline) into ev; errbuf gets the bare reason
  * ("field 'csat': expected integer or null"). A blank line returns -CCP_EEOF.
  * String views are valid until the next call on this reader.
  */
-int ccp_jsonl_reader_decode_line(ccp_jsonl_reader_t *r, const char *line,
-                                 size_t len, ccp_event_t *ev, char *errbuf,
-                                 size_t errlen);
+int ccp_jsonl_reader_decode_line(ccp_jsonl_reader_t *r, const char *line, size_t len,
+                                 ccp_event_t *ev, char *errbuf, size_t errlen);
 
 /** Line number of the last line read (1-based; 0 before the first). */
 long ccp_jsonl_reader_line(const ccp_jsonl_reader_t *r);

@@ -90,8 +90,8 @@ void ccp_ocf_reader_free(ccp_ocf_reader_t *r);
  * NULL) receives where it came from. ev's string views point into the
  * reader's buffers and stay valid until the next call.
  */
-int ccp_ocf_reader_next(ccp_ocf_reader_t *r, ccp_event_t *ev, ccp_ocf_record_t *rec,
-                        char *errbuf, size_t errlen);
+int ccp_ocf_reader_next(ccp_ocf_reader_t *r, ccp_event_t *ev, ccp_ocf_record_t *rec, char *errbuf,
+                        size_t errlen);
 
 /** The writer schema JSON from the header (not NUL-terminated; *len set). */
 const char *ccp_ocf_reader_schema(const ccp_ocf_reader_t *r, size_t *len);
@@ -104,11 +104,11 @@ typedef struct ccp_ocf_writer ccp_ocf_writer_t;
 
 /** Writer options; zero-initialised means v1 schema, null codec, 64 KiB. */
 typedef struct ccp_ocf_writer_opts {
-  const char *schema_json;   /**< writer schema; NULL = ccp_avro_schema_v1 */
-  int codec;                 /**< ccp_ocf_codec_t */
-  size_t block_bytes;        /**< cut a block at this uncompressed size; 0 = 64 KiB */
-  int level;                 /**< deflate level 1..9; 0 = zlib default */
-  const uint8_t *sync;       /**< 16 bytes; NULL = derived from schema and codec */
+  const char *schema_json; /**< writer schema; NULL = ccp_avro_schema_v1 */
+  int codec;               /**< ccp_ocf_codec_t */
+  size_t block_bytes;      /**< cut a block at this uncompressed size; 0 = 64 KiB */
+  int level;               /**< deflate level 1..9; 0 = zlib default */
+  const uint8_t *sync;     /**< 16 bytes; NULL = derived from schema and codec */
 } ccp_ocf_writer_opts_t;
 
 /**

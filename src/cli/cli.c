@@ -10,8 +10,10 @@
 int ccp_cli_load_config(ccp_config_t *cfg, const char *file, char **sets, int nsets) {
   char err[CCP_ERRBUF_SIZE];
   ccp_config_init(cfg);
-  if (file && ccp_config_load_file(cfg, file, err, sizeof err) != 0) goto fail;
-  if (ccp_config_load_env(cfg, err, sizeof err) != 0) goto fail;
+  if (file && ccp_config_load_file(cfg, file, err, sizeof err) != 0)
+    goto fail;
+  if (ccp_config_load_env(cfg, err, sizeof err) != 0)
+    goto fail;
   for (int i = 0; i < nsets; i++) {
     const char *eq = strchr(sets[i], '=');
     if (!eq || eq == sets[i]) {
@@ -21,9 +23,11 @@ int ccp_cli_load_config(ccp_config_t *cfg, const char *file, char **sets, int ns
     char *key = ccp_strndup(sets[i], (size_t)(eq - sets[i]));
     int rc = ccp_config_set(cfg, key, eq + 1, "--set", err, sizeof err);
     ccp_free(key);
-    if (rc != 0) goto fail;
+    if (rc != 0)
+      goto fail;
   }
-  if (ccp_config_finish(cfg, err, sizeof err) != 0) goto fail;
+  if (ccp_config_finish(cfg, err, sizeof err) != 0)
+    goto fail;
   return 0;
 
 fail:
@@ -35,12 +39,14 @@ fail:
 int ccp_cli_opt(int argc, char **argv, int *i, const char *name, const char **value) {
   const char *a = argv[*i];
   size_t n = strlen(name);
-  if (strncmp(a, name, n) != 0) return 0;
+  if (strncmp(a, name, n) != 0)
+    return 0;
   if (a[n] == '=') {
     *value = a + n + 1;
     return 1;
   }
-  if (a[n] != 0) return 0;
+  if (a[n] != 0)
+    return 0;
   if (*i + 1 >= argc) {
     fprintf(stderr, "ccpulse %s: option %s needs a value\n", argv[0], name);
     return -1;

@@ -49,8 +49,10 @@ int ccp_cli_convert(int argc, char **argv) {
     const char *a = argv[i];
     int m;
     if (only_files || a[0] != '-' || strcmp(a, "-") == 0) {
-      if (!in) in = a;
-      else if (!out) out = a;
+      if (!in)
+        in = a;
+      else if (!out)
+        out = a;
       else {
         fprintf(stderr, "ccpulse convert: too many arguments\nTry 'ccpulse convert --help'.\n");
         goto done;
@@ -62,13 +64,15 @@ int ccp_cli_convert(int argc, char **argv) {
       rc = CCP_EXIT_OK;
       goto done;
     } else if ((m = ccp_cli_opt(argc, argv, &i, "--codec", &v)) != 0) {
-      if (m < 0) goto done;
+      if (m < 0)
+        goto done;
       if ((codec = ccp_ocf_codec_parse(v)) < 0) {
         fprintf(stderr, "ccpulse convert: --codec '%s': expected deflate or null\n", v);
         goto done;
       }
     } else if ((m = ccp_cli_opt(argc, argv, &i, "--block-size", &v)) != 0) {
-      if (m < 0) goto done;
+      if (m < 0)
+        goto done;
       char *end;
       errno = 0;
       block = strtoll(v, &end, 10);
@@ -123,7 +127,8 @@ int ccp_cli_convert(int argc, char **argv) {
   int wrc = ccp_ocf_writer_close(w);
   w = NULL;
   if (f != stdout) {
-    if (fclose(f) != 0) wrc = -CCP_EIO;
+    if (fclose(f) != 0)
+      wrc = -CCP_EIO;
     f = NULL;
   } else if (fflush(stdout) != 0) {
     wrc = -CCP_EIO;
@@ -143,8 +148,10 @@ int ccp_cli_convert(int argc, char **argv) {
   rc = CCP_EXIT_OK;
 
 done:
-  if (w) ccp_ocf_writer_close(w);
-  if (f && f != stdout) fclose(f);
+  if (w)
+    ccp_ocf_writer_close(w);
+  if (f && f != stdout)
+    fclose(f);
   if (partial) {
     unlink(partial);
     ccp_free(partial);

@@ -25,7 +25,8 @@ static const ccp_cli_cmd_t commands[] = {
 
 static const ccp_cli_cmd_t *find(const char *name) {
   for (size_t i = 0; i < CCP_ARRAY_LEN(commands); i++)
-    if (strcmp(commands[i].name, name) == 0) return &commands[i];
+    if (strcmp(commands[i].name, name) == 0)
+      return &commands[i];
   return NULL;
 }
 
@@ -76,8 +77,10 @@ int main(int argc, char **argv) {
     return CCP_EXIT_USAGE;
   }
   const char *name = argv[1];
-  if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0) name = "help";
-  if (strcmp(name, "--version") == 0) name = "version";
+  if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0)
+    name = "help";
+  if (strcmp(name, "--version") == 0)
+    name = "version";
   const ccp_cli_cmd_t *c = find(name);
   if (!c) {
     fprintf(stderr, "ccpulse: unknown command '%s'\nTry 'ccpulse --help'.\n", argv[1]);

@@ -49,14 +49,16 @@ void ccp_cli_replay_usage(FILE *out) {
 
 typedef struct replay {
   ccp_engine_t *engine;
-  FILE *alerts;     /* spool of alert lines, NULL without --alerts */
-  ccp_buf_t line;   /* scratch */
-  int io_error;     /* a spool write failed */
+  FILE *alerts;   /* spool of alert lines, NULL without --alerts */
+  ccp_buf_t line; /* scratch */
+  int io_error;   /* a spool write failed */
 } replay_t;
 
 static void put_json_cstr(ccp_buf_t *b, const char *s) {
-  if (s) ccp_buf_put_json_str(b, s, strlen(s));
-  else ccp_buf_puts(b, "null");
+  if (s)
+    ccp_buf_put_json_str(b, s, strlen(s));
+  else
+    ccp_buf_puts(b, "null");
 }
 
 /* Engine alert callback: one JSON line into the alert spool. */
@@ -64,7 +66,8 @@ static void on_alert(void *opaque, const ccp_alert_t *a) {
   replay_t *r = opaque;
   ccp_buf_t *b = &r->line;
   ccp_buf_clear(b);
-  ccp_buf_puts(b, a->kind == CCP_ALERT_SLA_BREACH ? "{\"type\":\"sla_breach\"" : "{\"type\":\"sla_at_risk\"");
+  ccp_buf_puts(b, a->kind == CCP_ALERT_SLA_BREACH ? "{\"type\":\"sla_breach\""
+                                                  : "{\"type\":\"sla_at_risk\"");
   ccp_buf_puts(b, ",\"ticket_id\":");
   put_json_cstr(b, a->ticket_id);
   ccp_buf_puts(b, ",\"queue\":");
@@ -82,7 +85,8 @@ static void on_alert(void *opaque, const ccp_alert_t *a) {
   ccp_buf_puts(b, ",\"threshold_ms\":");
   ccp_buf_put_i64(b, a->threshold_ms);
   ccp_buf_puts(b, "}\n");
-  if (fwrite(b->data, 1, b->len, r->alerts) != b->len) r->io_error = 1;
+  if (fwrite(b->data, 1, b->len, r->alerts) != b->len)
+    r->io_error = 1;
 }
 
 /* Appends the current snapshot and a newline to f. */
@@ -96,10 +100,12 @@ static int write_snapshot(replay_t *r, FILE *f) {
 /* Copies a spool to out from its start. */
 static int copy_spool(FILE *spool, FILE *out) {
   char buf[1 << 16];
-  if (fflush(spool) != 0 || fseek(spool, 0, SEEK_SET) != 0) return -1;
+  if (fflush(spool) != 0 || fseek(spool, 0, SEEK_SET) != 0)
+    return -1;
   size_t n;
   while ((n = fread(buf, 1, sizeof buf, spool)) > 0)
-    if (fwrite(buf, 1, n, out) != n) return -1;
+    if (fwrite(buf, 1, n, out) != n)
+      return -1;
   return ferror(spool) ? -1 : 0;
 }
 
@@ -130,16 +136,20 @@ int ccp_cli_replay(int argc, char **argv) {
       rc = CCP_EXIT_OK;
       goto done;
     } else if ((m = ccp_cli_opt(argc, argv, &i, "--config", &v)) != 0) {
-      if (m < 0) goto done;
+      if (m < 0)
+        goto done;
       config_file = v;
     } else if ((m = ccp_cli_opt(argc, argv, &i, "--set", &v)) != 0) {
-      if (m < 0) goto done;
+      if (m < 0)
+        goto done;
       sets[nsets++] = (char *)v;
     } else if ((m = ccp_cli_opt(argc, argv, &i, "--every", &v)) != 0) {
-      if (m < 0) goto done;
+      if (m < 0)
+        goto done;
       every_text = v;
     } else if ((m = ccp_cli_opt(argc, argv, &i, "--alerts", &v)) != 0) {
-      if (m < 0) goto done;
+      if (m < 0)
+        goto done;
       alerts_path = v;
     } else {
       fprintf(stderr, "ccpulse replay: unknown option '%s'\nTry 'ccpulse replay --help'.\n", a);
@@ -155,7 +165,8 @@ int ccp_cli_replay(int argc, char **argv) {
             every_text);
     goto done;
   }
-  if ((rc = ccp_cli_load_config(&cfg, config_file, sets, nsets)) != 0) goto done;
+  if ((rc = ccp_cli_load_config(&cfg, config_file, sets, nsets)) != 0)
+    goto done;
   have_cfg = 1;
   r.engine = ccp_engine_new(&cfg, err, sizeof err);
   if (!r.engine) {
@@ -227,14 +238,17 @@ int ccp_cli_replay(int argc, char **argv) {
 
 done:
   ccp_source_free(src);
-  if (snap_spool) fclose(snap_spool);
-  if (r.alerts) fclose(r.alerts);
+  if (snap_spool)
+    fclose(snap_spool);
+  if (r.alerts)
+    fclose(r.alerts);
   if (alerts_out && fclose(alerts_out) != 0 && rc == CCP_EXIT_OK) {
     fprintf(stderr, "ccpulse: cannot write alerts file '%s': %s\n", alerts_path, strerror(errno));
     rc = CCP_EXIT_INPUT;
   }
   ccp_engine_free(r.engine);
-  if (have_cfg) ccp_config_release(&cfg);
+  if (have_cfg)
+    ccp_config_release(&cfg);
   ccp_buf_release(&r.line);
   ccp_free(sets);
   ccp_free(files);

@@ -69,19 +69,35 @@ static const struct rfield {
 
 static const char *rkind_text(int kind) {
   switch (kind) {
-  case RK_STR: return "string";
-  case RK_LONG: return "long";
-  case RK_INT: return "int";
-  case RK_TYPE: return "enum EventType";
-  default: return "enum Channel";
+  case RK_STR:
+    return "string";
+  case RK_LONG:
+    return "long";
+  case RK_INT:
+    return "int";
+  case RK_TYPE:
+    return "enum EventType";
+  default:
+    return "enum Channel";
   }
 }
 
 /* ---- compiled program --------------------------------------------------- */
 
 enum wkind {
-  W_NULL, W_BOOL, W_INT, W_LONG, W_FLOAT, W_DOUBLE, W_BYTES, W_FIXED,
-  W_ENUM, W_RECORD, W_ARRAY, W_MAP, W_UNION
+  W_NULL,
+  W_BOOL,
+  W_INT,
+  W_LONG,
+  W_FLOAT,
+  W_DOUBLE,
+  W_BYTES,
+  W_FIXED,
+  W_ENUM,
+  W_RECORD,
+  W_ARRAY,
+  W_MAP,
+  W_UNION
 };
 
 typedef struct wnode wnode_t;
@@ -99,13 +115,13 @@ enum act { A_SKIP, A_STR, A_LONG, A_INT_LONG, A_INT, A_ENUM, A_NULL, A_NULL_REQ,
 
 /* What to do with one writer value. */
 typedef struct action {
-  uint8_t a;               /* enum act */
-  uint8_t rk;              /* reader kind (A_NULL, A_ENUM, messages) */
-  uint16_t off;            /* offset in ccp_event_t */
-  uint32_t nsym;           /* A_ENUM: writer symbols */
-  const uint8_t *emap;     /* A_ENUM: writer symbol -> reader value, 0xFF unknown */
-  char *const *syms;       /* A_ENUM: writer symbol names */
-  const wnode_t *node;     /* A_SKIP: the type; A_BAD: the unreadable type */
+  uint8_t a;           /* enum act */
+  uint8_t rk;          /* reader kind (A_NULL, A_ENUM, messages) */
+  uint16_t off;        /* offset in ccp_event_t */
+  uint32_t nsym;       /* A_ENUM: writer symbols */
+  const uint8_t *emap; /* A_ENUM: writer symbol -> reader value, 0xFF unknown */
+  char *const *syms;   /* A_ENUM: writer symbol names */
+  const wnode_t *node; /* A_SKIP: the type; A_BAD: the unreadable type */
 } action_t;
 
 /* One top-level writer field. */
@@ -143,8 +159,10 @@ static char *d_strdup(ccp_avro_decoder_t *d, const char *s) {
 }
 
 void ccp_avro_decoder_free(ccp_avro_decoder_t *d) {
-  if (!d) return;
-  for (size_t i = 0; i < d->nmem; i++) ccp_free(d->mem[i]);
+  if (!d)
+    return;
+  for (size_t i = 0; i < d->nmem; i++)
+    ccp_free(d->mem[i]);
   ccp_free(d->mem);
   ccp_free(d);
 }
@@ -153,24 +171,34 @@ void ccp_avro_decoder_free(ccp_avro_decoder_t *d) {
 
 typedef struct cc {
   ccp_avro_decoder_t *d;
-  struct memo { avro_schema_t s; wnode_t *n; } *memo; /* named types */
+  struct memo {
+    avro_schema_t s;
+    wnode_t *n;
+  } * memo; /* named types */
   size_t nmemo, capmemo;
   char *err;
   size_t errlen;
 } cc_t;
 
 static avro_schema_t deref(avro_schema_t s) {
-  while (s && is_avro_link(s)) s = avro_schema_link_target(s);
+  while (s && is_avro_link(s))
+    s = avro_schema_link_target(s);
   return s;
 }
 
 static const char *avro_type_text(avro_schema_t s) {
   s = deref(s);
-  if (!s) return "?";
+  if (!s)
+    return "?";
   switch (avro_typeof(s)) {
-  case AVRO_RECORD: case AVRO_ENUM: case AVRO_FIXED: return avro_schema_name(s);
-  case AVRO_UNION: return "union";
-  default: return avro_schema_type_name(s);
+  case AVRO_RECORD:
+  case AVRO_ENUM:
+  case AVRO_FIXED:
+    return avro_schema_name(s);
+  case AVRO_UNION:
+    return "union";
+  default:
+    return avro_schema_type_name(s);
   }
 }
 
@@ -187,7 +215,8 @@ static wnode_t *compile_node(cc_t *c, avro_schema_t s, int depth) {
   int named = is_avro_named_type(s);
   if (named)
     for (size_t i = 0; i < c->nmemo; i++)
-      if (c->memo[i].s == s) return c->memo[i].n;
+      if (c->memo[i].s == s)
+        return c->memo[i].n;
 
   wnode_t *n = d_alloc(c->d, sizeof *n);
   n->name = d_strdup(c->d, avro_type_text(s));
@@ -202,13 +231,29 @@ static wnode_t *compile_node(cc_t *c, avro_schema_t s, int depth) {
   }
   n->state = 1;
   switch (avro_typeof(s)) {
-  case AVRO_NULL: n->kind = W_NULL; n->zero = 1; break;
-  case AVRO_BOOLEAN: n->kind = W_BOOL; break;
-  case AVRO_INT32: n->kind = W_INT; break;
-  case AVRO_INT64: n->kind = W_LONG; break;
-  case AVRO_FLOAT: n->kind = W_FLOAT; break;
-  case AVRO_DOUBLE: n->kind = W_DOUBLE; break;
-  case AVRO_STRING: case AVRO_BYTES: n->kind = W_BYTES; break;
+  case AVRO_NULL:
+    n->kind = W_NULL;
+    n->zero = 1;
+    break;
+  case AVRO_BOOLEAN:
+    n->kind = W_BOOL;
+    break;
+  case AVRO_INT32:
+    n->kind = W_INT;
+    break;
+  case AVRO_INT64:
+    n->kind = W_LONG;
+    break;
+  case AVRO_FLOAT:
+    n->kind = W_FLOAT;
+    break;
+  case AVRO_DOUBLE:
+    n->kind = W_DOUBLE;
+    break;
+  case AVRO_STRING:
+  case AVRO_BYTES:
+    n->kind = W_BYTES;
+    break;
   case AVRO_FIXED: {
     int64_t sz = avro_schema_fixed_size(s);
     if (sz < 0 || sz > INT32_MAX) {
@@ -231,20 +276,24 @@ static wnode_t *compile_node(cc_t *c, avro_schema_t s, int depth) {
     int zero = 1;
     for (uint32_t i = 0; i < n->n; i++) {
       avro_schema_t f = avro_schema_record_field_get_by_index(s, (int)i);
-      if (!(n->kids[i] = compile_node(c, f, depth + 1))) return NULL;
+      if (!(n->kids[i] = compile_node(c, f, depth + 1)))
+        return NULL;
       /* A kid still in progress is a recursive reference: it cannot be
        * zero-sized (it recurses through a union or an array). */
-      if (n->kids[i]->state != 2 || !n->kids[i]->zero) zero = 0;
+      if (n->kids[i]->state != 2 || !n->kids[i]->zero)
+        zero = 0;
     }
     n->zero = (uint8_t)zero;
     break;
   }
-  case AVRO_ARRAY: case AVRO_MAP: {
+  case AVRO_ARRAY:
+  case AVRO_MAP: {
     n->kind = is_avro_array(s) ? W_ARRAY : W_MAP;
     n->n = 1;
     n->kids = d_alloc(c->d, sizeof *n->kids);
     avro_schema_t it = is_avro_array(s) ? avro_schema_array_items(s) : avro_schema_map_values(s);
-    if (!(n->kids[0] = compile_node(c, it, depth + 1))) return NULL;
+    if (!(n->kids[0] = compile_node(c, it, depth + 1)))
+      return NULL;
     break;
   }
   case AVRO_UNION: {
@@ -300,7 +349,8 @@ static int resolve_one(cc_t *c, const struct rfield *rf, avro_schema_t wt, actio
     const char *want = rf->kind == RK_TYPE ? "EventType" : "Channel";
     const char *name = avro_schema_name(wt);
     const char *dot = name ? strrchr(name, '.') : NULL;
-    if (dot) name = dot + 1;
+    if (dot)
+      name = dot + 1;
     if (!name || strcmp(name, want) != 0) {
       snprintf(c->err, c->errlen, "field '%s': writer enum '%s' does not match reader enum '%s'",
                rf->name, name ? name : "?", want);
@@ -357,10 +407,12 @@ ccp_avro_decoder_t *ccp_avro_decoder_new(const char *schema_json, size_t len, ch
     op->name = d_strdup(d, fname ? fname : "?");
     op->rf = -1;
     for (int k = 0; k < NRFIELDS; k++)
-      if (strcmp(rfields[k].name, op->name) == 0) op->rf = (int8_t)k;
+      if (strcmp(rfields[k].name, op->name) == 0)
+        op->rf = (int8_t)k;
     if (op->rf < 0) { /* unknown to the reader: skip */
       op->one.a = A_SKIP;
-      if (!(op->one.node = compile_node(&c, ft, 1))) goto fail;
+      if (!(op->one.node = compile_node(&c, ft, 1)))
+        goto fail;
       continue;
     }
     const struct rfield *rf = &rfields[op->rf];
@@ -378,7 +430,8 @@ ccp_avro_decoder_t *ccp_avro_decoder_new(const char *schema_json, size_t len, ch
       int readable = 0;
       for (uint32_t b = 0; b < op->nbr; b++) {
         int r = resolve_one(&c, rf, avro_schema_union_branch(ft, (int)b), &op->br[b]);
-        if (r < 0) goto fail;
+        if (r < 0)
+          goto fail;
         readable += r;
       }
       if (!readable) {
@@ -388,7 +441,8 @@ ccp_avro_decoder_t *ccp_avro_decoder_new(const char *schema_json, size_t len, ch
       }
     } else {
       int r = resolve_one(&c, rf, ft, &op->one);
-      if (r < 0) goto fail;
+      if (r < 0)
+        goto fail;
       if (r == 0) {
         snprintf(errbuf, errlen, "field '%s': writer type '%s' cannot be read as %s%s", rf->name,
                  avro_type_text(ft), rf->required ? "" : "null or ", rkind_text(rf->kind));
@@ -416,16 +470,26 @@ fail:
 /* ---- decoding ----------------------------------------------------------- */
 
 enum {
-  E_TRUNC = CCP__VARINT_TRUNC, E_VARINT = CCP__VARINT_LONG, E_NEGLEN, E_NEGSIZE, E_UNION, E_ENUMIDX, E_SYMBOL,
-  E_NULLREQ, E_BRANCH, E_DEPTH, E_COUNT, E_TRAILING
+  E_TRUNC = CCP__VARINT_TRUNC,
+  E_VARINT = CCP__VARINT_LONG,
+  E_NEGLEN,
+  E_NEGSIZE,
+  E_UNION,
+  E_ENUMIDX,
+  E_SYMBOL,
+  E_NULLREQ,
+  E_BRANCH,
+  E_DEPTH,
+  E_COUNT,
+  E_TRAILING
 };
 
 /* Where and why decoding stopped; formatted only on failure. */
 typedef struct derr {
   int code;
-  const uint8_t *at;  /* start of the value that failed */
-  int64_t val;        /* offending number */
-  uint32_t aux;       /* branch/symbol count, or writer symbol index */
+  const uint8_t *at; /* start of the value that failed */
+  int64_t val;       /* offending number */
+  uint32_t aux;      /* branch/symbol count, or writer symbol index */
   const op_t *op;
   const action_t *act;
 } derr_t;
@@ -435,34 +499,40 @@ typedef struct derr {
 #define get_long ccp__get_long
 #define get_int ccp__get_int
 
-#define FAIL_AT(code_, at_)    \
-  do {                         \
-    e->code = (code_);         \
-    e->at = (at_);             \
-    return e->code;            \
+#define FAIL_AT(code_, at_)                                                                        \
+  do {                                                                                             \
+    e->code = (code_);                                                                             \
+    e->at = (at_);                                                                                 \
+    return e->code;                                                                                \
   } while (0)
 
 static int skip(const wnode_t *n, const uint8_t **pp, const uint8_t *end, int depth, derr_t *e) {
   const uint8_t *p = *pp, *at = p;
   int rc;
   int64_t v;
-  if (depth > CCP__SKIP_DEPTH) FAIL_AT(E_DEPTH, p);
+  if (depth > CCP__SKIP_DEPTH)
+    FAIL_AT(E_DEPTH, p);
   switch (n->kind) {
-  case W_NULL: break;
+  case W_NULL:
+    break;
   case W_BOOL:
-    if (p >= end) FAIL_AT(E_TRUNC, p);
+    if (p >= end)
+      FAIL_AT(E_TRUNC, p);
     p++;
     break;
   case W_INT: {
     int32_t i;
-    if ((rc = get_int(&p, end, &i))) FAIL_AT(rc, at);
+    if ((rc = get_int(&p, end, &i)))
+      FAIL_AT(rc, at);
     break;
   }
   case W_LONG:
-    if ((rc = get_long(&p, end, &v))) FAIL_AT(rc, at);
+    if ((rc = get_long(&p, end, &v)))
+      FAIL_AT(rc, at);
     break;
   case W_ENUM:
-    if ((rc = get_long(&p, end, &v))) FAIL_AT(rc, at);
+    if ((rc = get_long(&p, end, &v)))
+      FAIL_AT(rc, at);
     if (v < 0 || (uint64_t)v >= n->n) {
       e->val = v;
       e->aux = n->n;
@@ -473,45 +543,54 @@ static int skip(const wnode_t *n, const uint8_t **pp, const uint8_t *end, int de
   case W_DOUBLE:
   case W_FIXED: {
     size_t sz = n->kind == W_FLOAT ? 4 : n->kind == W_DOUBLE ? 8 : n->n;
-    if (sz > (size_t)(end - p)) FAIL_AT(E_TRUNC, p);
+    if (sz > (size_t)(end - p))
+      FAIL_AT(E_TRUNC, p);
     p += sz;
     break;
   }
   case W_BYTES:
-    if ((rc = get_long(&p, end, &v))) FAIL_AT(rc, at);
+    if ((rc = get_long(&p, end, &v)))
+      FAIL_AT(rc, at);
     if (v < 0) {
       e->val = v;
       FAIL_AT(E_NEGLEN, at);
     }
-    if ((uint64_t)v > (size_t)(end - p)) FAIL_AT(E_TRUNC, at);
+    if ((uint64_t)v > (size_t)(end - p))
+      FAIL_AT(E_TRUNC, at);
     p += v;
     break;
   case W_RECORD:
     for (uint32_t i = 0; i < n->n; i++)
-      if ((rc = skip(n->kids[i], &p, end, depth + 1, e))) return rc;
+      if ((rc = skip(n->kids[i], &p, end, depth + 1, e)))
+        return rc;
     break;
   case W_ARRAY:
   case W_MAP:
     for (;;) {
       at = p;
-      if ((rc = get_long(&p, end, &v))) FAIL_AT(rc, at);
-      if (v == 0) break;
+      if ((rc = get_long(&p, end, &v)))
+        FAIL_AT(rc, at);
+      if (v == 0)
+        break;
       if (v < 0) { /* negative count: a byte size follows, skip the block whole */
         if (v == INT64_MIN) {
           e->val = v;
           FAIL_AT(E_COUNT, at);
         }
         at = p;
-        if ((rc = get_long(&p, end, &v))) FAIL_AT(rc, at);
+        if ((rc = get_long(&p, end, &v)))
+          FAIL_AT(rc, at);
         if (v < 0) {
           e->val = v;
           FAIL_AT(E_NEGSIZE, at);
         }
-        if ((uint64_t)v > (size_t)(end - p)) FAIL_AT(E_TRUNC, at);
+        if ((uint64_t)v > (size_t)(end - p))
+          FAIL_AT(E_TRUNC, at);
         p += v;
         continue;
       }
-      if (n->kind == W_ARRAY && n->kids[0]->zero) continue; /* nothing to read */
+      if (n->kind == W_ARRAY && n->kids[0]->zero)
+        continue;                            /* nothing to read */
       if ((uint64_t)v > (size_t)(end - p)) { /* every item takes >= 1 byte */
         e->val = v;
         FAIL_AT(E_COUNT, at);
@@ -520,26 +599,31 @@ static int skip(const wnode_t *n, const uint8_t **pp, const uint8_t *end, int de
         if (n->kind == W_MAP) {
           const uint8_t *kat = p;
           int64_t kl;
-          if ((rc = get_long(&p, end, &kl))) FAIL_AT(rc, kat);
+          if ((rc = get_long(&p, end, &kl)))
+            FAIL_AT(rc, kat);
           if (kl < 0) {
             e->val = kl;
             FAIL_AT(E_NEGLEN, kat);
           }
-          if ((uint64_t)kl > (size_t)(end - p)) FAIL_AT(E_TRUNC, kat);
+          if ((uint64_t)kl > (size_t)(end - p))
+            FAIL_AT(E_TRUNC, kat);
           p += kl;
         }
-        if ((rc = skip(n->kids[0], &p, end, depth + 1, e))) return rc;
+        if ((rc = skip(n->kids[0], &p, end, depth + 1, e)))
+          return rc;
       }
     }
     break;
   case W_UNION:
-    if ((rc = get_long(&p, end, &v))) FAIL_AT(rc, at);
+    if ((rc = get_long(&p, end, &v)))
+      FAIL_AT(rc, at);
     if (v < 0 || (uint64_t)v >= n->n) {
       e->val = v;
       e->aux = n->n;
       FAIL_AT(E_UNION, at);
     }
-    if ((rc = skip(n->kids[v], &p, end, depth + 1, e))) return rc;
+    if ((rc = skip(n->kids[v], &p, end, depth + 1, e)))
+      return rc;
     break;
   }
   *pp = p;
@@ -547,8 +631,8 @@ static int skip(const wnode_t *n, const uint8_t **pp, const uint8_t *end, int de
 }
 
 /* Runs the program; on success *endp is the end of the record. */
-static int run(const ccp_avro_decoder_t *d, const uint8_t *p, const uint8_t *end,
-               ccp_event_t *ev, const uint8_t **endp, derr_t *e) {
+static int run(const ccp_avro_decoder_t *d, const uint8_t *p, const uint8_t *end, ccp_event_t *ev,
+               const uint8_t **endp, derr_t *e) {
   char *base = (char *)ev;
   *ev = d->tmpl;
   const op_t *op = d->ops, *op_end = d->ops + d->nops;
@@ -559,7 +643,8 @@ static int run(const ccp_avro_decoder_t *d, const uint8_t *p, const uint8_t *end
     int64_t v;
     e->op = op;
     if (op->nbr) {
-      if ((rc = get_long(&p, end, &v))) FAIL_AT(rc, at);
+      if ((rc = get_long(&p, end, &v)))
+        FAIL_AT(rc, at);
       if (v < 0 || (uint64_t)v >= op->nbr) {
         e->val = v;
         e->aux = op->nbr;
@@ -571,12 +656,14 @@ static int run(const ccp_avro_decoder_t *d, const uint8_t *p, const uint8_t *end
     }
     switch (a->a) {
     case A_STR: {
-      if ((rc = get_long(&p, end, &v))) FAIL_AT(rc, at);
+      if ((rc = get_long(&p, end, &v)))
+        FAIL_AT(rc, at);
       if (v < 0) {
         e->val = v;
         FAIL_AT(E_NEGLEN, at);
       }
-      if ((uint64_t)v > (size_t)(end - p)) FAIL_AT(E_TRUNC, at);
+      if ((uint64_t)v > (size_t)(end - p))
+        FAIL_AT(E_TRUNC, at);
       ccp_str_t *s = (ccp_str_t *)(base + a->off);
       s->ptr = (const char *)p;
       s->len = (size_t)v;
@@ -584,19 +671,23 @@ static int run(const ccp_avro_decoder_t *d, const uint8_t *p, const uint8_t *end
       break;
     }
     case A_LONG:
-      if ((rc = get_long(&p, end, (int64_t *)(base + a->off)))) FAIL_AT(rc, at);
+      if ((rc = get_long(&p, end, (int64_t *)(base + a->off))))
+        FAIL_AT(rc, at);
       break;
     case A_INT_LONG: {
       int32_t i;
-      if ((rc = get_int(&p, end, &i))) FAIL_AT(rc, at);
+      if ((rc = get_int(&p, end, &i)))
+        FAIL_AT(rc, at);
       *(int64_t *)(base + a->off) = i;
       break;
     }
     case A_INT:
-      if ((rc = get_int(&p, end, (int32_t *)(base + a->off)))) FAIL_AT(rc, at);
+      if ((rc = get_int(&p, end, (int32_t *)(base + a->off))))
+        FAIL_AT(rc, at);
       break;
     case A_ENUM:
-      if ((rc = get_long(&p, end, &v))) FAIL_AT(rc, at);
+      if ((rc = get_long(&p, end, &v)))
+        FAIL_AT(rc, at);
       if (v < 0 || (uint64_t)v >= a->nsym) {
         e->val = v;
         e->aux = a->nsym;
@@ -627,7 +718,8 @@ static int run(const ccp_avro_decoder_t *d, const uint8_t *p, const uint8_t *end
       e->act = a;
       FAIL_AT(E_BRANCH, at);
     case A_SKIP:
-      if ((rc = skip(a->node, &p, end, 1, e))) return rc;
+      if ((rc = skip(a->node, &p, end, 1, e)))
+        return rc;
       break;
     }
   }
@@ -636,7 +728,8 @@ static int run(const ccp_avro_decoder_t *d, const uint8_t *p, const uint8_t *end
 }
 
 static void format_err(const derr_t *e, const uint8_t *start, char *errbuf, size_t errlen) {
-  if (!errbuf || !errlen) return;
+  if (!errbuf || !errlen)
+    return;
   size_t pos = (size_t)(e->at - start);
   const char *f = e->op ? e->op->name : "?";
   long long v = (long long)e->val;
@@ -662,8 +755,8 @@ static void format_err(const derr_t *e, const uint8_t *start, char *errbuf, size
              pos, f, e->aux);
     break;
   case E_ENUMIDX:
-    snprintf(errbuf, errlen, "bad enum index %lld at byte %zu (field '%s' has %u symbols)", v,
-             pos, f, e->aux);
+    snprintf(errbuf, errlen, "bad enum index %lld at byte %zu (field '%s' has %u symbols)", v, pos,
+             f, e->aux);
     break;
   case E_SYMBOL:
     snprintf(errbuf, errlen, "unknown %s symbol '%s' at byte %zu (field '%s')",
@@ -673,8 +766,9 @@ static void format_err(const derr_t *e, const uint8_t *start, char *errbuf, size
     snprintf(errbuf, errlen, "field '%s' is null but required (byte %zu)", f, pos);
     break;
   case E_BRANCH:
-    snprintf(errbuf, errlen, "field '%s': writer union branch %u (%s) cannot be read as %s (byte %zu)",
-             f, e->aux, e->act->node ? e->act->node->name : "?", rkind_text(e->act->rk), pos);
+    snprintf(errbuf, errlen,
+             "field '%s': writer union branch %u (%s) cannot be read as %s (byte %zu)", f, e->aux,
+             e->act->node ? e->act->node->name : "?", rkind_text(e->act->rk), pos);
     break;
   case E_DEPTH:
     snprintf(errbuf, errlen, "nesting deeper than %d at byte %zu (field '%s')", CCP__SKIP_DEPTH,

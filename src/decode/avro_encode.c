@@ -50,7 +50,8 @@ size_t ccp_avro_encoded_max(const ccp_event_t *ev) {
 
 static inline uint8_t *put_str(uint8_t *p, ccp_str_t s) {
   p = put_long(p, (int64_t)s.len);
-  if (s.len) memcpy(p, s.ptr, s.len);
+  if (s.len)
+    memcpy(p, s.ptr, s.len);
   return p + s.len;
 }
 
@@ -74,10 +75,12 @@ static inline uint8_t *put_olong(uint8_t *p, int64_t v, int64_t null) {
 }
 
 int ccp_avro_encode(const ccp_event_t *ev, ccp_buf_t *out) {
-  if (ev->type >= CCP_EV__COUNT || ev->channel >= CCP_CH__COUNT) return -CCP_EINVAL;
+  if (ev->type >= CCP_EV__COUNT || ev->channel >= CCP_CH__COUNT)
+    return -CCP_EINVAL;
   const ccp_str_t *req[] = {&ev->event_id, &ev->ticket_id, &ev->queue, &ev->customer_id};
   for (size_t i = 0; i < CCP_ARRAY_LEN(req); i++)
-    if (!req[i]->ptr && req[i]->len) return -CCP_EINVAL;
+    if (!req[i]->ptr && req[i]->len)
+      return -CCP_EINVAL;
   size_t max = ccp_avro_encoded_max(ev);
   ccp_buf_reserve(out, max);
   uint8_t *start = (uint8_t *)out->data + out->len, *p = start;
@@ -102,10 +105,11 @@ int ccp_avro_encode(const ccp_event_t *ev, ccp_buf_t *out) {
   return 0;
 }
 
-int ccp_confluent_unframe(const void *msg, size_t len, uint32_t *schema_id,
-                          const uint8_t **payload, size_t *payload_len) {
+int ccp_confluent_unframe(const void *msg, size_t len, uint32_t *schema_id, const uint8_t **payload,
+                          size_t *payload_len) {
   const uint8_t *m = msg;
-  if (len < CCP_CONFLUENT_HEADER || m[0] != 0) return -CCP_EPARSE;
+  if (len < CCP_CONFLUENT_HEADER || m[0] != 0)
+    return -CCP_EPARSE;
   *schema_id = (uint32_t)m[1] << 24 | (uint32_t)m[2] << 16 | (uint32_t)m[3] << 8 | m[4];
   *payload = m + CCP_CONFLUENT_HEADER;
   *payload_len = len - CCP_CONFLUENT_HEADER;

@@ -23,15 +23,18 @@ static inline int ccp__get_long(const uint8_t **pp, const uint8_t *end, int64_t 
   } else {
     v = 0;
     for (int shift = 0;; shift += 7) {
-      if (p >= end) return CCP__VARINT_TRUNC;
+      if (p >= end)
+        return CCP__VARINT_TRUNC;
       uint8_t b = *p++;
       if (shift == 63) {
-        if (b > 1) return CCP__VARINT_LONG;
+        if (b > 1)
+          return CCP__VARINT_LONG;
         v |= (uint64_t)b << 63;
         break;
       }
       v |= (uint64_t)(b & 0x7f) << shift;
-      if (!(b & 0x80)) break;
+      if (!(b & 0x80))
+        break;
     }
   }
   *out = (int64_t)((v >> 1) ^ (0 - (v & 1)));
@@ -48,15 +51,18 @@ static inline int ccp__get_int(const uint8_t **pp, const uint8_t *end, int32_t *
   } else {
     v = 0;
     for (int shift = 0;; shift += 7) {
-      if (p >= end) return CCP__VARINT_TRUNC;
+      if (p >= end)
+        return CCP__VARINT_TRUNC;
       uint8_t b = *p++;
       if (shift == 28) {
-        if (b > 0x0f) return CCP__VARINT_LONG;
+        if (b > 0x0f)
+          return CCP__VARINT_LONG;
         v |= (uint32_t)b << 28;
         break;
       }
       v |= (uint32_t)(b & 0x7f) << shift;
-      if (!(b & 0x80)) break;
+      if (!(b & 0x80))
+        break;
     }
   }
   *out = (int32_t)((v >> 1) ^ (0u - (v & 1)));

@@ -24,12 +24,12 @@
 #include "ccpulse/decode.h"
 
 struct ccp_jsonl_reader {
-  FILE *f;      /* borrowed */
+  FILE *f; /* borrowed */
   char *name;
-  long line;    /* lines read */
-  char *buf;    /* getline buffer */
+  long line; /* lines read */
+  char *buf; /* getline buffer */
   size_t cap;
-  json_t *doc;  /* document of the last event: its strings back the views */
+  json_t *doc; /* document of the last event: its strings back the views */
 };
 
 ccp_jsonl_reader_t *ccp_jsonl_reader_new(FILE *f, const char *name) {
@@ -40,7 +40,8 @@ ccp_jsonl_reader_t *ccp_jsonl_reader_new(FILE *f, const char *name) {
 }
 
 void ccp_jsonl_reader_free(ccp_jsonl_reader_t *r) {
-  if (!r) return;
+  if (!r)
+    return;
   json_decref(r->doc);
   free(r->buf); /* from getline: libc's malloc */
   ccp_free(r->name);
@@ -76,20 +77,29 @@ static const struct jfield {
 
 static int is_blank(const char *s, size_t n) {
   for (size_t i = 0; i < n; i++)
-    if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n') return 0;
+    if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+      return 0;
   return 1;
 }
 
 /* Text of a JSON value's type for messages. */
 static const char *jtype(const json_t *v) {
   switch (json_typeof(v)) {
-  case JSON_OBJECT: return "an object";
-  case JSON_ARRAY: return "an array";
-  case JSON_STRING: return "a string";
-  case JSON_INTEGER: return "an integer";
-  case JSON_REAL: return "a number with a fraction or exponent";
-  case JSON_TRUE: case JSON_FALSE: return "a boolean";
-  default: return "null";
+  case JSON_OBJECT:
+    return "an object";
+  case JSON_ARRAY:
+    return "an array";
+  case JSON_STRING:
+    return "a string";
+  case JSON_INTEGER:
+    return "an integer";
+  case JSON_REAL:
+    return "a number with a fraction or exponent";
+  case JSON_TRUE:
+  case JSON_FALSE:
+    return "a boolean";
+  default:
+    return "null";
   }
 }
 
@@ -100,7 +110,8 @@ int ccp_jsonl_reader_decode_line(ccp_jsonl_reader_t *r, const char *line, size_t
     errbuf = dummy;
     errlen = sizeof dummy;
   }
-  if (is_blank(line, len)) return -CCP_EEOF;
+  if (is_blank(line, len))
+    return -CCP_EEOF;
   json_decref(r->doc);
   r->doc = NULL;
   json_error_t jerr;
@@ -121,9 +132,12 @@ int ccp_jsonl_reader_decode_line(ccp_jsonl_reader_t *r, const char *line, size_t
     json_t *v = json_object_get(doc, f->name);
     int optional = f->kind == J_OSTR || f->kind == J_OLONG || f->kind == J_OINT;
     if (!v || json_is_null(v)) {
-      if (optional) continue; /* the event was cleared to null */
-      if (!v) snprintf(errbuf, errlen, "missing required field '%s'", f->name);
-      else snprintf(errbuf, errlen, "field '%s': null but required", f->name);
+      if (optional)
+        continue; /* the event was cleared to null */
+      if (!v)
+        snprintf(errbuf, errlen, "missing required field '%s'", f->name);
+      else
+        snprintf(errbuf, errlen, "field '%s': null but required", f->name);
       return -CCP_EPARSE;
     }
     switch (f->kind) {
@@ -196,7 +210,8 @@ int ccp_jsonl_reader_next(ccp_jsonl_reader_t *r, ccp_event_t *ev, char *errbuf, 
     errbuf = dummy;
     errlen = sizeof dummy;
   }
-  if (!r->f) return -CCP_EEOF;
+  if (!r->f)
+    return -CCP_EEOF;
   for (;;) {
     errno = 0;
     ssize_t n = getline(&r->buf, &r->cap, r->f);
@@ -210,10 +225,12 @@ int ccp_jsonl_reader_next(ccp_jsonl_reader_t *r, ccp_event_t *ev, char *errbuf, 
     }
     r->line++;
     size_t len = (size_t)n;
-    while (len && (r->buf[len - 1] == '\n' || r->buf[len - 1] == '\r')) len--;
+    while (len && (r->buf[len - 1] == '\n' || r->buf[len - 1] == '\r'))
+      len--;
     char why[CCP_ERRBUF_SIZE];
     int rc = ccp_jsonl_reader_decode_line(r, r->buf, len, ev, why, sizeof why);
-    if (rc == -CCP_EEOF) continue; /* blank line */
+    if (rc == -CCP_EEOF)
+      continue; /* blank line */
     if (rc) {
       snprintf(errbuf, errlen, "%s:%ld: %s", r->name, r->line, why);
       return rc;
@@ -236,23 +253,29 @@ void ccp_jsonl_write(const ccp_event_t *ev, ccp_buf_t *b) {
   ccp_buf_put_i64(b, ev->ts);
   ccp_buf_printf(b, ",\"channel\":\"%s\"", c ? c : "?");
   put_field_str(b, "queue", ev->queue);
-  if (ev->agent_id.ptr) put_field_str(b, "agent_id", ev->agent_id);
+  if (ev->agent_id.ptr)
+    put_field_str(b, "agent_id", ev->agent_id);
   put_field_str(b, "customer_id", ev->customer_id);
-  const struct { const char *n; int64_t v; } l[] = {
-      {"talk_ms", ev->talk_ms}, {"hold_ms", ev->hold_ms}, {"acw_ms", ev->acw_ms}};
+  const struct {
+    const char *n;
+    int64_t v;
+  } l[] = {{"talk_ms", ev->talk_ms}, {"hold_ms", ev->hold_ms}, {"acw_ms", ev->acw_ms}};
   for (size_t i = 0; i < CCP_ARRAY_LEN(l); i++)
     if (l[i].v != CCP_NULL_I64) {
       ccp_buf_printf(b, ",\"%s\":", l[i].n);
       ccp_buf_put_i64(b, l[i].v);
     }
-  const struct { const char *n; int32_t v; } s[] = {
-      {"csat", ev->csat}, {"nps", ev->nps}, {"ces", ev->ces}};
+  const struct {
+    const char *n;
+    int32_t v;
+  } s[] = {{"csat", ev->csat}, {"nps", ev->nps}, {"ces", ev->ces}};
   for (size_t i = 0; i < CCP_ARRAY_LEN(s); i++)
     if (s[i].v != CCP_NULL_I32) {
       ccp_buf_printf(b, ",\"%s\":", s[i].n);
       ccp_buf_put_i64(b, s[i].v);
     }
-  if (ev->category.ptr) put_field_str(b, "category", ev->category);
+  if (ev->category.ptr)
+    put_field_str(b, "category", ev->category);
   if (ev->qa_errors != CCP_NULL_I32) {
     ccp_buf_puts(b, ",\"qa_errors\":");
     ccp_buf_put_i64(b, ev->qa_errors);

@@ -35,9 +35,12 @@
 #define SYNC_LEN 16
 
 int ccp_ocf_codec_parse(const char *name) {
-  if (!name) return -1;
-  if (strcmp(name, "null") == 0) return CCP_OCF_NULL;
-  if (strcmp(name, "deflate") == 0) return CCP_OCF_DEFLATE;
+  if (!name)
+    return -1;
+  if (strcmp(name, "null") == 0)
+    return CCP_OCF_NULL;
+  if (strcmp(name, "deflate") == 0)
+    return CCP_OCF_DEFLATE;
   return -1;
 }
 
@@ -48,31 +51,32 @@ const char *ccp_ocf_codec_name(int codec) {
 /* ---- reader ------------------------------------------------------------- */
 
 struct ccp_ocf_reader {
-  char *name;            /* for messages */
-  uint8_t *owned;        /* file bytes read by ccp_ocf_reader_open */
-  const uint8_t *buf;    /* the container */
+  char *name;         /* for messages */
+  uint8_t *owned;     /* file bytes read by ccp_ocf_reader_open */
+  const uint8_t *buf; /* the container */
   size_t len;
-  size_t pos;            /* offset of the next block */
+  size_t pos; /* offset of the next block */
   uint8_t sync[SYNC_LEN];
-  const char *schema;    /* view into buf */
+  const char *schema; /* view into buf */
   size_t schema_len;
   int codec;
   ccp_avro_decoder_t *dec;
 
   /* current block */
-  const uint8_t *blk;    /* decoded block data */
+  const uint8_t *blk; /* decoded block data */
   size_t blk_len, blk_pos, blk_off;
   int64_t blk_count, blk_done, block;
-  int64_t index;         /* records returned so far */
+  int64_t index; /* records returned so far */
 
-  uint8_t *inflated;     /* reused inflate buffer */
+  uint8_t *inflated; /* reused inflate buffer */
   size_t inflated_cap;
-  int failed;            /* sticky error code */
-  char *failmsg;         /* message repeated after a failure */
+  int failed;    /* sticky error code */
+  char *failmsg; /* message repeated after a failure */
 };
 
 void ccp_ocf_reader_free(ccp_ocf_reader_t *r) {
-  if (!r) return;
+  if (!r)
+    return;
   ccp_avro_decoder_free(r->dec);
   ccp_free(r->owned);
   ccp_free(r->inflated);
@@ -98,12 +102,16 @@ static int parse_header(ccp_ocf_reader_t *r, char *errbuf, size_t errlen) {
   for (;;) {
     const uint8_t *at = p;
     int64_t count, size;
-    if (hdr_long(&p, end, &count)) goto trunc;
-    if (count == 0) break;
+    if (hdr_long(&p, end, &count))
+      goto trunc;
+    if (count == 0)
+      break;
     if (count < 0) {
-      if (count == INT64_MIN) goto bad;
+      if (count == INT64_MIN)
+        goto bad;
       count = -count;
-      if (hdr_long(&p, end, &size) || size < 0) goto bad;
+      if (hdr_long(&p, end, &size) || size < 0)
+        goto bad;
     }
     if ((uint64_t)count > (size_t)(end - p) / 2) { /* each entry >= 2 bytes */
       snprintf(errbuf, errlen, "%s: header metadata count %" PRId64 " at byte %zu exceeds the file",
@@ -112,14 +120,20 @@ static int parse_header(ccp_ocf_reader_t *r, char *errbuf, size_t errlen) {
     }
     for (int64_t i = 0; i < count; i++) {
       int64_t kl, vl;
-      if (hdr_long(&p, end, &kl)) goto trunc;
-      if (kl < 0) goto bad;
-      if ((uint64_t)kl > (size_t)(end - p)) goto trunc;
+      if (hdr_long(&p, end, &kl))
+        goto trunc;
+      if (kl < 0)
+        goto bad;
+      if ((uint64_t)kl > (size_t)(end - p))
+        goto trunc;
       const char *key = (const char *)p;
       p += kl;
-      if (hdr_long(&p, end, &vl)) goto trunc;
-      if (vl < 0) goto bad;
-      if ((uint64_t)vl > (size_t)(end - p)) goto trunc;
+      if (hdr_long(&p, end, &vl))
+        goto trunc;
+      if (vl < 0)
+        goto bad;
+      if ((uint64_t)vl > (size_t)(end - p))
+        goto trunc;
       if (kl == 11 && memcmp(key, "avro.schema", 11) == 0) {
         r->schema = (const char *)p;
         r->schema_len = (size_t)vl;
@@ -130,7 +144,8 @@ static int parse_header(ccp_ocf_reader_t *r, char *errbuf, size_t errlen) {
       p += vl;
     }
   }
-  if ((size_t)(end - p) < SYNC_LEN) goto trunc;
+  if ((size_t)(end - p) < SYNC_LEN)
+    goto trunc;
   memcpy(r->sync, p, SYNC_LEN);
   p += SYNC_LEN;
   r->pos = (size_t)(p - r->buf);
@@ -142,11 +157,13 @@ static int parse_header(ccp_ocf_reader_t *r, char *errbuf, size_t errlen) {
   r->codec = CCP_OCF_NULL;
   if (codec) {
     char name[32];
-    if (codec_len >= sizeof name) codec_len = sizeof name - 1;
+    if (codec_len >= sizeof name)
+      codec_len = sizeof name - 1;
     memcpy(name, codec, codec_len);
     name[codec_len] = 0;
     for (size_t i = 0; i < codec_len; i++)
-      if ((unsigned char)name[i] < 0x20 || (unsigned char)name[i] > 0x7e) name[i] = '?';
+      if ((unsigned char)name[i] < 0x20 || (unsigned char)name[i] > 0x7e)
+        name[i] = '?';
     r->codec = ccp_ocf_codec_parse(name);
     if (r->codec < 0) {
       snprintf(errbuf, errlen, "%s: unsupported codec '%s' (ccpulse reads null and deflate)",
@@ -203,10 +220,12 @@ ccp_ocf_reader_t *ccp_ocf_reader_open(const char *path, char *errbuf, size_t err
   size_t cap = 1 << 16, len = 0;
   uint8_t *data = ccp_malloc(cap);
   for (;;) {
-    if (len == cap) data = ccp_realloc(data, cap *= 2);
+    if (len == cap)
+      data = ccp_realloc(data, cap *= 2);
     size_t n = fread(data + len, 1, cap - len, f);
     len += n;
-    if (n == 0) break;
+    if (n == 0)
+      break;
   }
   int bad = ferror(f);
   int saved = errno;
@@ -240,7 +259,8 @@ static int fail(ccp_ocf_reader_t *r, int code, char *errbuf, size_t errlen, cons
   r->failed = code;
   ccp_free(r->failmsg);
   r->failmsg = ccp_strdup(msg);
-  if (errbuf && errlen) snprintf(errbuf, errlen, "%s", msg);
+  if (errbuf && errlen)
+    snprintf(errbuf, errlen, "%s", msg);
   return code;
 }
 
@@ -255,7 +275,8 @@ static int inflate_block(ccp_ocf_reader_t *r, const uint8_t *src, size_t n, size
                          char *errbuf, size_t errlen) {
   z_stream zs;
   memset(&zs, 0, sizeof zs);
-  if (inflateInit2(&zs, -15) != Z_OK) CCP_ASSERT(!"inflateInit2 failed");
+  if (inflateInit2(&zs, -15) != Z_OK)
+    CCP_ASSERT(!"inflateInit2 failed");
   if (!r->inflated) {
     r->inflated_cap = 1 << 16;
     r->inflated = ccp_malloc(r->inflated_cap);
@@ -287,7 +308,8 @@ static int inflate_block(ccp_ocf_reader_t *r, const uint8_t *src, size_t n, size
     zs.avail_out = (uInt)(r->inflated_cap - out);
     rc = inflate(&zs, Z_NO_FLUSH);
     out = r->inflated_cap - zs.avail_out;
-    if (rc == Z_STREAM_END) break;
+    if (rc == Z_STREAM_END)
+      break;
     if (rc == Z_BUF_ERROR && zs.avail_in == 0 && !left && zs.avail_out > 0) {
       inflateEnd(&zs);
       return block_fail(r, off, errbuf, errlen, "truncated deflate data");
@@ -307,7 +329,8 @@ static int inflate_block(ccp_ocf_reader_t *r, const uint8_t *src, size_t n, size
 
 /* Loads the next block. 0, -CCP_EEOF or an error. */
 static int next_block(ccp_ocf_reader_t *r, char *errbuf, size_t errlen) {
-  if (r->pos == r->len) return -CCP_EEOF;
+  if (r->pos == r->len)
+    return -CCP_EEOF;
   const uint8_t *p = r->buf + r->pos, *end = r->buf + r->len;
   size_t off = r->pos;
   int64_t count, size;
@@ -335,7 +358,8 @@ static int next_block(ccp_ocf_reader_t *r, char *errbuf, size_t errlen) {
   p += SYNC_LEN;
   if (r->codec == CCP_OCF_DEFLATE) {
     int rc = inflate_block(r, data, (size_t)size, off, errbuf, errlen);
-    if (rc) return rc;
+    if (rc)
+      return rc;
   } else {
     r->blk = data;
     r->blk_len = (size_t)size;
@@ -356,7 +380,8 @@ static int next_block(ccp_ocf_reader_t *r, char *errbuf, size_t errlen) {
 int ccp_ocf_reader_next(ccp_ocf_reader_t *r, ccp_event_t *ev, ccp_ocf_record_t *rec, char *errbuf,
                         size_t errlen) {
   if (r->failed) {
-    if (errbuf && errlen) snprintf(errbuf, errlen, "%s", r->failmsg);
+    if (errbuf && errlen)
+      snprintf(errbuf, errlen, "%s", r->failmsg);
     return r->failed;
   }
   while (r->blk_done == r->blk_count) {
@@ -366,15 +391,18 @@ int ccp_ocf_reader_next(ccp_ocf_reader_t *r, ccp_event_t *ev, ccp_ocf_record_t *
                r->blk_len - r->blk_pos, r->blk_count);
       return block_fail(r, r->blk_off, errbuf, errlen, why);
     }
-    if (r->blk) r->block++;
+    if (r->blk)
+      r->block++;
     r->blk = NULL;
     int rc = next_block(r, errbuf, errlen);
-    if (rc) return rc;
+    if (rc)
+      return rc;
   }
   char why[CCP_ERRBUF_SIZE];
   size_t used;
   const uint8_t *at = r->blk + r->blk_pos;
-  if (ccp_avro_decode_prefix(r->dec, at, r->blk_len - r->blk_pos, ev, &used, why, sizeof why) != 0) {
+  if (ccp_avro_decode_prefix(r->dec, at, r->blk_len - r->blk_pos, ev, &used, why, sizeof why) !=
+      0) {
     char msg[CCP_ERRBUF_SIZE + 128];
     snprintf(msg, sizeof msg, "%s: record %" PRId64 " (block %" PRId64 " at offset %zu): %s",
              r->name, r->index, r->block, r->blk_off, why);
@@ -401,17 +429,19 @@ struct ccp_ocf_writer {
   int codec, level;
   size_t block_bytes;
   uint8_t sync[SYNC_LEN];
-  int v1;          /* schema is ccp_avro_schema_v1: ccp_ocf_writer_append allowed */
-  ccp_buf_t blk;   /* pending records */
-  int64_t count;   /* records in blk */
-  ccp_buf_t out;   /* framing / compressed bytes */
+  int v1;        /* schema is ccp_avro_schema_v1: ccp_ocf_writer_append allowed */
+  ccp_buf_t blk; /* pending records */
+  int64_t count; /* records in blk */
+  ccp_buf_t out; /* framing / compressed bytes */
   int err;
 };
 
 static void w_emit(ccp_ocf_writer_t *w, const void *p, size_t n) {
-  if (w->err || n == 0) return;
+  if (w->err || n == 0)
+    return;
   if (w->f) {
-    if (fwrite(p, 1, n, w->f) != n) w->err = -CCP_EIO;
+    if (fwrite(p, 1, n, w->f) != n)
+      w->err = -CCP_EIO;
   } else {
     ccp_buf_append(w->mem, p, n);
   }
@@ -437,7 +467,8 @@ ccp_ocf_writer_t *ccp_ocf_writer_new(FILE *f, ccp_buf_t *mem, const ccp_ocf_writ
     errlen = sizeof dummy;
   }
   ccp_ocf_writer_opts_t o = {0};
-  if (opts) o = *opts;
+  if (opts)
+    o = *opts;
   const char *schema = o.schema_json ? o.schema_json : ccp_avro_schema_v1;
   const char *codec = ccp_ocf_codec_name(o.codec);
   if (!codec) {
@@ -499,7 +530,8 @@ ccp_ocf_writer_t *ccp_ocf_writer_new(FILE *f, ccp_buf_t *mem, const ccp_ocf_writ
 }
 
 int ccp_ocf_writer_flush(ccp_ocf_writer_t *w) {
-  if (w->count == 0 || w->err) return w->err;
+  if (w->count == 0 || w->err)
+    return w->err;
   ccp_buf_t *b = &w->out;
   ccp_buf_clear(b);
   buf_long(b, w->count);
@@ -533,27 +565,35 @@ int ccp_ocf_writer_flush(ccp_ocf_writer_t *w) {
 }
 
 int ccp_ocf_writer_append_raw(ccp_ocf_writer_t *w, const void *rec, size_t len) {
-  if (w->err) return w->err;
+  if (w->err)
+    return w->err;
   ccp_buf_append(&w->blk, rec, len);
   w->count++;
-  if (w->blk.len >= w->block_bytes) return ccp_ocf_writer_flush(w);
+  if (w->blk.len >= w->block_bytes)
+    return ccp_ocf_writer_flush(w);
   return 0;
 }
 
 int ccp_ocf_writer_append(ccp_ocf_writer_t *w, const ccp_event_t *ev) {
-  if (!w->v1) return -CCP_ESCHEMA;
-  if (w->err) return w->err;
+  if (!w->v1)
+    return -CCP_ESCHEMA;
+  if (w->err)
+    return w->err;
   int rc = ccp_avro_encode(ev, &w->blk);
-  if (rc) return rc;
+  if (rc)
+    return rc;
   w->count++;
-  if (w->blk.len >= w->block_bytes) return ccp_ocf_writer_flush(w);
+  if (w->blk.len >= w->block_bytes)
+    return ccp_ocf_writer_flush(w);
   return 0;
 }
 
 int ccp_ocf_writer_close(ccp_ocf_writer_t *w) {
-  if (!w) return 0;
+  if (!w)
+    return 0;
   int rc = ccp_ocf_writer_flush(w);
-  if (!rc && w->f && fflush(w->f) != 0) rc = -CCP_EIO;
+  if (!rc && w->f && fflush(w->f) != 0)
+    rc = -CCP_EIO;
   ccp_buf_release(&w->blk);
   ccp_buf_release(&w->out);
   ccp_free(w);

@@ -16,8 +16,8 @@
 
 struct ccp_source {
   int format;
-  FILE *f;               /* JSONL: owned (a cookie FILE over stdin) */
-  uint8_t *data;         /* OCF: the whole container */
+  FILE *f;       /* JSONL: owned (a cookie FILE over stdin) */
+  uint8_t *data; /* OCF: the whole container */
   ccp_jsonl_reader_t *jsonl;
   ccp_ocf_reader_t *ocf;
 };
@@ -41,7 +41,8 @@ static ssize_t unread_read(void *c_, char *buf, size_t size) {
     return (ssize_t)k;
   }
   size_t k = fread(buf, 1, size, c->f);
-  if (k == 0 && ferror(c->f)) return -1;
+  if (k == 0 && ferror(c->f))
+    return -1;
   return (ssize_t)k;
 }
 
@@ -61,7 +62,8 @@ static FILE *unread(FILE *f, const char *head, size_t n, int owns) {
   cookie_io_functions_t io = {.read = unread_read, .close = unread_close};
   FILE *g = fopencookie(c, "r", io);
   if (!g) {
-    if (owns) fclose(f);
+    if (owns)
+      fclose(f);
     ccp_free(c);
   }
   return g;
@@ -73,10 +75,12 @@ static uint8_t *slurp(FILE *f, const char *head, size_t n, size_t *len) {
   uint8_t *data = ccp_malloc(cap);
   memcpy(data, head, n);
   for (;;) {
-    if (used == cap) data = ccp_realloc(data, cap *= 2);
+    if (used == cap)
+      data = ccp_realloc(data, cap *= 2);
     size_t k = fread(data + used, 1, cap - used, f);
     used += k;
-    if (k == 0) break;
+    if (k == 0)
+      break;
   }
   if (ferror(f)) {
     ccp_free(data);
@@ -103,7 +107,8 @@ ccp_source_t *ccp_source_open(const char *path, char *errbuf, size_t errlen) {
     size_t len = 0;
     s->data = slurp(f, magic, n, &len);
     int saved = errno;
-    if (!is_stdin) fclose(f);
+    if (!is_stdin)
+      fclose(f);
     if (!s->data) {
       snprintf(errbuf, errlen, "cannot read '%s': %s", name, strerror(saved));
       ccp_free(s);
@@ -119,7 +124,8 @@ ccp_source_t *ccp_source_open(const char *path, char *errbuf, size_t errlen) {
   }
   if (ferror(f)) {
     snprintf(errbuf, errlen, "cannot read '%s': %s", name, strerror(errno));
-    if (!is_stdin) fclose(f);
+    if (!is_stdin)
+      fclose(f);
     ccp_free(s);
     return NULL;
   }
@@ -139,17 +145,20 @@ ccp_source_t *ccp_source_open(const char *path, char *errbuf, size_t errlen) {
 }
 
 int ccp_source_next(ccp_source_t *s, ccp_event_t *ev, char *errbuf, size_t errlen) {
-  if (s->ocf) return ccp_ocf_reader_next(s->ocf, ev, NULL, errbuf, errlen);
+  if (s->ocf)
+    return ccp_ocf_reader_next(s->ocf, ev, NULL, errbuf, errlen);
   return ccp_jsonl_reader_next(s->jsonl, ev, errbuf, errlen);
 }
 
 int ccp_source_format(const ccp_source_t *s) { return s->format; }
 
 void ccp_source_free(ccp_source_t *s) {
-  if (!s) return;
+  if (!s)
+    return;
   ccp_jsonl_reader_free(s->jsonl);
   ccp_ocf_reader_free(s->ocf);
   ccp_free(s->data);
-  if (s->f) fclose(s->f);
+  if (s->f)
+    fclose(s->f);
   ccp_free(s);
 }
