@@ -630,6 +630,13 @@ static int skip(const wnode_t *n, const uint8_t **pp, const uint8_t *end, int de
   return 0;
 }
 
+/* As FAIL_AT, also naming the op (the writer field) that failed. */
+#define RFAIL(code_, at_)                                                                          \
+  do {                                                                                             \
+    e->op = op;                                                                                    \
+    FAIL_AT(code_, at_);                                                                           \
+  } while (0)
+
 /* Runs the program; on success *endp is the end of the record. */
 static int run(const ccp_avro_decoder_t *d, const uint8_t *p, const uint8_t *end, ccp_event_t *ev,
                const uint8_t **endp, derr_t *e) {
@@ -641,14 +648,13 @@ static int run(const ccp_avro_decoder_t *d, const uint8_t *p, const uint8_t *end
     const uint8_t *at = p;
     int rc;
     int64_t v;
-    e->op = op;
     if (op->nbr) {
       if ((rc = get_long(&p, end, &v)))
-        FAIL_AT(rc, at);
+        RFAIL(rc, at);
       if (v < 0 || (uint64_t)v >= op->nbr) {
         e->val = v;
         e->aux = op->nbr;
-        FAIL_AT(E_UNION, at);
+        RFAIL(E_UNION, at);
       }
       a = &op->br[v];
       e->aux = (uint32_t)v;
@@ -657,13 +663,13 @@ static int run(const ccp_avro_decoder_t *d, const uint8_t *p, const uint8_t *end
     switch (a->a) {
     case A_STR: {
       if ((rc = get_long(&p, end, &v)))
-        FAIL_AT(rc, at);
+        RFAIL(rc, at);
       if (v < 0) {
         e->val = v;
-        FAIL_AT(E_NEGLEN, at);
+        RFAIL(E_NEGLEN, at);
       }
       if ((uint64_t)v > (size_t)(end - p))
-        FAIL_AT(E_TRUNC, at);
+        RFAIL(E_TRUNC, at);
       ccp_str_t *s = (ccp_str_t *)(base + a->off);
       s->ptr = (const char *)p;
       s->len = (size_t)v;
@@ -672,32 +678,32 @@ static int run(const ccp_avro_decoder_t *d, const uint8_t *p, const uint8_t *end
     }
     case A_LONG:
       if ((rc = get_long(&p, end, (int64_t *)(base + a->off))))
-        FAIL_AT(rc, at);
+        RFAIL(rc, at);
       break;
     case A_INT_LONG: {
       int32_t i;
       if ((rc = get_int(&p, end, &i)))
-        FAIL_AT(rc, at);
+        RFAIL(rc, at);
       *(int64_t *)(base + a->off) = i;
       break;
     }
     case A_INT:
       if ((rc = get_int(&p, end, (int32_t *)(base + a->off))))
-        FAIL_AT(rc, at);
+        RFAIL(rc, at);
       break;
     case A_ENUM:
       if ((rc = get_long(&p, end, &v)))
-        FAIL_AT(rc, at);
+        RFAIL(rc, at);
       if (v < 0 || (uint64_t)v >= a->nsym) {
         e->val = v;
         e->aux = a->nsym;
         e->act = a;
-        FAIL_AT(E_ENUMIDX, at);
+        RFAIL(E_ENUMIDX, at);
       }
       if (a->emap[v] == 0xFF) {
         e->val = v;
         e->act = a;
-        FAIL_AT(E_SYMBOL, at);
+        RFAIL(E_SYMBOL, at);
       }
       *(uint8_t *)(base + a->off) = a->emap[v];
       break;
@@ -713,13 +719,15 @@ static int run(const ccp_avro_decoder_t *d, const uint8_t *p, const uint8_t *end
       }
       break;
     case A_NULL_REQ:
-      FAIL_AT(E_NULLREQ, at);
+      RFAIL(E_NULLREQ, at);
     case A_BAD:
       e->act = a;
-      FAIL_AT(E_BRANCH, at);
+      RFAIL(E_BRANCH, at);
     case A_SKIP:
-      if ((rc = skip(a->node, &p, end, 1, e)))
+      if ((rc = skip(a->node, &p, end, 1, e))) {
+        e->op = op;
         return rc;
+      }
       break;
     }
   }
@@ -783,7 +791,8 @@ int ccp_avro_decode_prefix(const ccp_avro_decoder_t *d, const void *data, size_t
                            ccp_event_t *ev, size_t *used, char *errbuf, size_t errlen) {
   static const uint8_t none[1];
   const uint8_t *start = data ? data : none, *endp;
-  derr_t e = {0};
+  derr_t e;
+  e.op = NULL;
   if (run(d, start, start + len, ev, &endp, &e) != 0) {
     format_err(&e, start, errbuf, errlen);
     return -CCP_EPARSE;
@@ -796,7 +805,8 @@ int ccp_avro_decode(const ccp_avro_decoder_t *d, const void *data, size_t len, c
                     char *errbuf, size_t errlen) {
   static const uint8_t none[1];
   const uint8_t *start = data ? data : none, *endp;
-  derr_t e = {0};
+  derr_t e;
+  e.op = NULL;
   if (run(d, start, start + len, ev, &endp, &e) != 0) {
     format_err(&e, start, errbuf, errlen);
     return -CCP_EPARSE;
