@@ -403,28 +403,42 @@ static void emit_alert(ccp_engine_t *e, const ccp_ticket_t *r, int kind, int64_t
 
 /* ---------------------------------------------------------------- timers */
 
-/* Each ticket has one pending timer, chained AT_RISK -> BREACH -> AGED:
- * when one pops (acting or not), it pushes the next stage, so a ticket
- * costs one heap entry at a time. */
-static void push_stage(ccp_engine_t *e, uint32_t ti, const ccp_ticket_t *r, int kind) {
-  int64_t at;
+/* Each ticket has one pending timer: of the stages not yet done (at risk,
+ * breach, backlog age; the first two only while unreplied), the earliest.
+ * When it pops (acting or not) the next one is pushed, so a ticket costs one
+ * heap entry at a time. */
+static int64_t stage_at(const ccp_engine_t *e, const ccp_ticket_t *r, int kind) {
   switch (kind) {
   case CCP_TM_AT_RISK:
-    at = r->open_ts + (int64_t)floor((double)r->thr_ms * e->cfg->sla_at_risk_fraction);
-    break;
+    return r->open_ts + (int64_t)floor((double)r->thr_ms * e->cfg->sla_at_risk_fraction);
   case CCP_TM_BREACH:
-    at = r->open_ts + r->thr_ms + 1; /* strictly after the deadline */
-    break;
+    return r->open_ts + r->thr_ms + 1; /* strictly after the deadline */
   default:
-    at = r->open_ts + e->cfg->backlog_age_ms + 1; /* strictly older than the age */
-    break;
+    return r->open_ts + e->cfg->backlog_age_ms + 1; /* strictly older than the age */
   }
-  ccp_timers_push(&e->timers, at, (uint8_t)kind, ti, r->life);
 }
 
-static void arm_timers(ccp_engine_t *e, uint32_t ti, ccp_ticket_t *r) {
-  push_stage(e, ti, r, r->replies == 0 ? CCP_TM_AT_RISK : CCP_TM_AGED);
+static void push_next_stage(ccp_engine_t *e, uint32_t ti, const ccp_ticket_t *r) {
+  int kind = -1;
+  int64_t at = INT64_MAX;
+  if (r->replies == 0 && !(r->flags & CCP_T_AT_RISK)) {
+    kind = CCP_TM_AT_RISK;
+    at = stage_at(e, r, kind);
+  } else if (r->replies == 0 && !(r->flags & CCP_T_BREACHED)) {
+    kind = CCP_TM_BREACH;
+    at = stage_at(e, r, kind);
+  }
+  if (!(r->flags & CCP_T_AGE_DONE)) {
+    int64_t age_at = stage_at(e, r, CCP_TM_AGED);
+    if (age_at < at) {
+      kind = CCP_TM_AGED;
+      at = age_at;
+    }
+  }
+  if (kind >= 0) ccp_timers_push(&e->timers, at, (uint8_t)kind, ti, r->life);
 }
+
+static void arm_timers(ccp_engine_t *e, uint32_t ti, ccp_ticket_t *r) { push_next_stage(e, ti, r); }
 
 static void fire_timer(ccp_engine_t *e, const ccp_timer_t *tm) {
   ccp_ticket_t *r = ccp_tickets_at(&e->tickets, tm->ticket);
@@ -437,8 +451,6 @@ static void fire_timer(ccp_engine_t *e, const ccp_timer_t *tm) {
       r->flags |= CCP_T_AT_RISK;
       if (unreplied_open) emit_alert(e, r, CCP_ALERT_SLA_AT_RISK, tm->fire_at);
     }
-    /* a replied ticket can no longer breach: skip to aging */
-    push_stage(e, tm->ticket, r, r->replies == 0 ? CCP_TM_BREACH : CCP_TM_AGED);
     break;
   case CCP_TM_BREACH:
     if (!(r->flags & CCP_T_BREACHED)) {
@@ -454,12 +466,13 @@ static void fire_timer(ccp_engine_t *e, const ccp_timer_t *tm) {
       }
       forget_id(e, r); /* no alert can follow in this life */
     }
-    push_stage(e, tm->ticket, r, CCP_TM_AGED);
     break;
   case CCP_TM_AGED:
+    r->flags |= CCP_T_AGE_DONE;
     if ((r->flags & CCP_T_OPEN) && r->open_ts != CCP_NO_TS) r->flags |= CCP_T_AGED;
     break;
   }
+  push_next_stage(e, tm->ticket, r);
   gauges_move(e, tm->ticket, r, &before);
 }
 
@@ -651,10 +664,8 @@ static void apply(ccp_engine_t *e, const ccp_event_t *ev) {
     ccp_delta_add(&d, CCP_F_REOPENED, 1);
     if (!(r->flags & CCP_T_OPEN)) {
       r->flags |= CCP_T_OPEN;
-      if (r->open_ts != CCP_NO_TS) {
-        if (e->now - r->open_ts > cfg->backlog_age_ms) r->flags |= CCP_T_AGED;
-        else push_stage(e, ti, r, CCP_TM_AGED); /* the chain may have ended while closed */
-      }
+      /* the age timer popped while it was closed, or is still pending */
+      if (r->open_ts != CCP_NO_TS && (r->flags & CCP_T_AGE_DONE)) r->flags |= CCP_T_AGED;
     }
     break;
   case CCP_EV_ABANDONED:

@@ -30,7 +30,8 @@ enum {
   CCP_T_BREACHED = 1 << 3,     /**< SLA breach handled (fired or moot) */
   CCP_T_AT_RISK = 1 << 4,      /**< at-risk alert handled */
   CCP_T_AGED = 1 << 5,         /**< counted in backlog_aged */
-  CCP_T_WAITING = 1 << 6       /**< in a waiting list (open, unreplied, known open) */
+  CCP_T_WAITING = 1 << 6,      /**< in a waiting list (open, unreplied, known open) */
+  CCP_T_AGE_DONE = 1 << 7      /**< the backlog-age timer has popped */
 };
 
 /** One ticket (56 bytes). */
