@@ -439,7 +439,7 @@ class Engine:
         self.timer_n = 0
         self.overdue = False        # a timer was armed behind `now`
         self.customer_slots = {}    # customer_id -> set of slot numbers
-        self.slot_ms = cfg.retention_period // 30
+        self.slot_ms = cfg.retention_period // 24
         self.diag = {"events": 0, "late_events": 0, "duplicate_events": 0,
                      "invalid_events": 0, "expired_tickets": 0,
                      "evicted_tickets": 0, "dead_letter": 0}
@@ -720,18 +720,18 @@ class Engine:
                 "scopes": scopes_out, "diagnostics": diag}
 
     def customers(self):
-        """Retention and churn on slots of P/30 (semantics.md §9)."""
+        """Retention and churn on slots of P/24 (semantics.md §9)."""
         c = self.now // self.slot_ms
         previous = 0
         both = 0
         for slots in self.customer_slots.values():
-            in_prev = any(c - 59 <= s <= c - 30 for s in slots)
+            in_prev = any(c - 47 <= s <= c - 24 for s in slots)
             if in_prev:
                 previous += 1
-                if any(c - 29 <= s <= c for s in slots):
+                if any(c - 23 <= s <= c for s in slots):
                     both += 1
             # slots older than the previous period never count again
-            old = [s for s in slots if s < c - 59]
+            old = [s for s in slots if s < c - 47]
             for s in old:
                 slots.discard(s)
         retention = ratio(both, previous, 100.0)
