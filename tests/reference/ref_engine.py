@@ -11,7 +11,8 @@ from the C engine, and it is deliberately plain:
     whose bucket lies in the window (no running totals);
   * percentiles are exact nearest rank over the sorted values;
   * deadlines (SLA breach, ticket TTL) sit in a heap and fire on each time
-    advance, in deadline order;
+    advance, in deadline order, and right after an event that armed one that
+    is already due (semantics.md §1 steps 4 and 6);
   * gauges are computed at snapshot time by scanning every ticket.
 
 Python 3.11 standard library only.
@@ -48,15 +49,6 @@ KPI_IDS = ("opened", "resolved", "reopened", "abandoned", "abandoned_short",
            "csat_pct", "nps", "ces_avg", "complaints", "qa_error_rate",
            "handled", "customers_handled", "cost_per_resolution")
 
-# When a deadline is armed that is already behind `now` (an OPENED that
-# arrives more than its SLA threshold after its own ts, within lateness),
-# semantics.md §1 step 4 says timers fire at the time-advance step of an
-# accepted event, i.e. at the next accepted event. The alternatives are kept
-# for diagnosing differences only:
-#   "next_event": fire at step 4 of the next accepted event (default, literal)
-#   "advance":    fire only when `now` actually grows
-#   "immediate":  fire as soon as armed
-OVERDUE_POLICY = "next_event"
 
 
 # ---------------------------------------------------------------- config --
@@ -437,7 +429,6 @@ class Engine:
         self.samples = []           # (t, kind, scopes, a, b)
         self.timers = []            # heap (deadline, kind, open, seq, n, tid, t, tag)
         self.timer_n = 0
-        self.overdue = False        # a timer was armed behind `now`
         self.customer_slots = {}    # customer_id -> set of slot numbers
         self.slot_ms = cfg.retention_period // 24
         self.diag = {"events": 0, "late_events": 0, "duplicate_events": 0,
@@ -464,13 +455,15 @@ class Engine:
         if (eid in self.seen and self.seen[eid] >= self.now - self.cfg.lateness):
             self.diag["duplicate_events"] += 1
             return "dup"
-        # time advance, then the due timers
-        advanced = self.now is None or ts > self.now
+        # step 4: time advance, then the timers due at the new `now`
         self.now = ts if self.now is None else max(self.now, ts)
-        if advanced or OVERDUE_POLICY == "next_event":
-            self.fire_timers()
+        self.fire_timers()
         self.seen[eid] = self.now
+        # step 5: apply
         self.apply(ev)
+        # step 6: timers the event armed that are already due fire right
+        # after it (an OPENED arriving more than its threshold late)
+        self.fire_timers()
         return "accepted"
 
     # -- timers --
@@ -499,14 +492,11 @@ class Engine:
                     continue                   # touched again since
                 del self.tickets[t.tid]
                 self.diag["expired_tickets"] += 1
-        self.overdue = False
 
     def arm_sla(self, t):
         """Breach deadline open + threshold; fires when now > it."""
         deadline = t.open_ts + t.threshold
         self.push_timer(deadline, BREACH, t, t.life)
-        if deadline < self.now:
-            self.overdue = True
 
     # -- applying an accepted event (semantics.md §2, §3) --
 
@@ -607,9 +597,6 @@ class Engine:
             t.agent = ev["agent_id"]
         t.touched = self.now
         self.push_timer(self.now + cfg.ticket_ttl, TTL, t, t.touched)
-
-        if self.overdue and OVERDUE_POLICY == "immediate":
-            self.fire_timers()
 
         # customer activity for retention (any accepted event)
         slots = self.customer_slots.setdefault(ev["customer_id"], set())
@@ -770,14 +757,8 @@ def main(argv=None):
     ap.add_argument("--config", help="key = value file (ccpulse keys)")
     ap.add_argument("--every", help="also print a snapshot at each crossing "
                     "of a multiple of this duration of event time")
-    ap.add_argument("--overdue-policy", choices=("next_event", "advance",
-                                                 "immediate"),
-                    help="diagnostics only: when an overdue timer fires")
     ap.add_argument("events", help="JSON Lines file of events")
     args = ap.parse_args(argv)
-    global OVERDUE_POLICY
-    if args.overdue_policy:
-        OVERDUE_POLICY = args.overdue_policy
     cfg = Config()
     if args.config:
         cfg.load(args.config)

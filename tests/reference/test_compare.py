@@ -67,6 +67,15 @@ class Compare(unittest.TestCase):
         self.assertEqual((p, f, n), (0, 1, 2))
         self.assertIn("line 1 scope all window 1h opened: A=3 B=4", text)
 
+    def test_customers_handled_hash_slack(self):
+        a = copy.deepcopy(BASE)
+        b = copy.deepcopy(BASE)
+        a["scopes"]["all"]["windows"]["1h"]["customers_handled"] = 5000
+        b["scopes"]["all"]["windows"]["1h"]["customers_handled"] = 4999
+        self.assertEqual(run([a], [b])[0][2], 0)
+        b["scopes"]["all"]["windows"]["1h"]["customers_handled"] = 4997
+        self.assertEqual(run([a], [b])[0][2], 1)
+
     def test_missing_scope_is_zero(self):
         b = copy.deepcopy(BASE)
         del b["scopes"]["agent:a"]

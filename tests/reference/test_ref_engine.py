@@ -212,16 +212,23 @@ class Sla(unittest.TestCase):
         k = win(s, "all", "1h")
         self.assertEqual((k["sla_breaches"], k["reopened"]), (1, 1))
 
-    def test_overdue_timer_fires_at_next_accepted_event(self):
+    def test_timer_armed_already_due_fires_right_after(self):
         # now = T+10m; a chat OPENED at exactly now - lateness (accepted) has
-        # its deadline (T+7m) behind now: it fires at the next accepted event
+        # its deadline (T+7m) behind now: it fires right after the OPENED
+        # (semantics.md §1 step 6), to the bucket of the deadline
         base = [ev(10 * M, "OPENED", ticket="t0"),
                 ev(5 * M, "OPENED", channel="CHAT")]
         s = last(base)
         self.assertEqual(s["diagnostics"]["late_events"], 0)
-        self.assertEqual(win(s, "all", "1h")["sla_breaches"], 0)
-        s = last(base + [ev(9 * M, "CUSTOMER_REPLY", ticket="t0")])
         self.assertEqual(win(s, "all", "1h")["sla_breaches"], 1)
+        self.assertEqual(win(s, "all", "1m")["sla_breaches"], 0)
+        self.assertEqual(win(s, "channel:CHAT", "5m")["sla_breaches"], 1)
+        # a reply with ts before the deadline arriving next cannot undo it,
+        # but its FRT is within SLA
+        s = last(base + [ev(6 * M, "AGENT_REPLY", channel="CHAT")])
+        k = win(s, "all", "1h")
+        self.assertEqual((k["sla_breaches"], k["service_level_pct"]),
+                         (1, 100.0))
 
 
 class Abandons(unittest.TestCase):
@@ -304,10 +311,9 @@ class Tickets(unittest.TestCase):
         self.assertEqual(g, {"open": 2, "waiting": 2, "longest_wait_ms": 0,
                              "backlog_aged": 0})
         # OPENED of the open ticket with unknown open time sets it and arms
-        # the SLA (chat 2m): deadline T+26h-4m+2m is behind now -> fires at
-        # the next accepted event
-        s = last(evs + [ev(26 * H - 4 * M, "OPENED", channel="CHAT"),
-                        ev(26 * H, "CUSTOMER_REPLY", ticket="t2")])
+        # the SLA (chat 2m): deadline T+26h-4m+2m is behind now -> fires
+        # right after the OPENED
+        s = last(evs + [ev(26 * H - 4 * M, "OPENED", channel="CHAT")])
         k = win(s, "all", "1h")
         self.assertEqual((k["opened"], k["sla_breaches"]), (2, 1))
         self.assertEqual(s["scopes"]["all"]["gauges"]["longest_wait_ms"],
@@ -486,8 +492,10 @@ class Time(unittest.TestCase):
         return c
 
     def test_retention_slots(self):
-        # P = 30 d, slots of 1 d. now in day 35: previous period = days
-        # -24..5, current = days 6..35.
+        # P = 30 d, slots of P/24 = 1.25 d, numbered from the epoch; T is
+        # in slot 16071 (day 0 = 16071.2 slots), day 5 in slot 16075, day 35
+        # in slot c = 16099: previous period = slots 16052..16075 (A, B, C),
+        # current = slots 16076..16099 (A, C).
         s = last([ev(0, "OPENED", customer="A"),
                   ev(0, "OPENED", customer="B", ticket="t2"),
                   ev(5 * D, "SURVEY", customer="C", csat=5),
@@ -496,12 +504,27 @@ class Time(unittest.TestCase):
         c = s["scopes"]["all"]["customers"]
         self.assertAlmostEqual(c["retention_pct"], 200 / 3)
         self.assertAlmostEqual(c["churn_pct"], 100 / 3)
-        # small period: P = 3 d, slots of 2.4 h
+        # small period: P = 3 d, slots of 3 h; T+3d+1 is 24 slots after T:
+        # T's slot is the last of the previous period
         s = last([ev(0, "SURVEY", customer="A", csat=5),
                   ev(3 * D + 1, "SURVEY", customer="A", csat=5)],
                  config={"retention.period": "3d"})
         self.assertEqual(s["scopes"]["all"]["customers"]["retention_pct"],
                          100.0)
+
+    def test_retention_slot_edges(self):
+        # P = 24 h: slots of 1 h. now = T+48h+30m: c = slot of T + 48.
+        # previous = slots c-47..c-24 = T+1h .. T+24h(excl. T+25h), current
+        # = slots c-23..c.
+        s = last([ev(0, "SURVEY", customer="W", csat=5),          # c-48
+                  ev(1 * H, "SURVEY", customer="X", csat=5),      # c-47
+                  ev(24 * H + 59 * M, "SURVEY", customer="Y", csat=5),  # c-24
+                  ev(25 * H, "SURVEY", customer="X", csat=5),     # c-23
+                  ev(25 * H, "SURVEY", customer="W", csat=5),
+                  ev(48 * H + 30 * M, "SURVEY", customer="Z", csat=5)],
+                 config={"retention.period": "24h"})
+        c = s["scopes"]["all"]["customers"]
+        self.assertEqual((c["period_ms"], c["retention_pct"]), (D, 50.0))
 
     def test_every(self):
         evs = [ev(59 * M, "OPENED"), ev(61 * M, "OPENED", ticket="t2"),
