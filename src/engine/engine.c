@@ -347,8 +347,9 @@ static void customers_active_gc(ccp_engine_t *e) {
   ccp_u64map_filter(&e->acts, act_keep, &c);
 }
 
-double ccp__engine_retention(ccp_engine_t *e) {
-  if (e->now == INT64_MIN) return NAN;
+void ccp__engine_retention(const ccp_engine_t *e, int64_t *prev_out, int64_t *both_out) {
+  *prev_out = *both_out = 0;
+  if (e->now == INT64_MIN) return;
   int64_t c = ccp_floordiv(e->now, e->slot_ms);
   const uint64_t cur_mask = (1ULL << PERIOD_SLOTS) - 1, prev_mask = cur_mask << PERIOD_SLOTS;
   int64_t prev = 0, both = 0;
@@ -361,7 +362,23 @@ double ccp__engine_retention(ccp_engine_t *e) {
       if (bits & cur_mask) both++;
     }
   }
-  return prev ? 100.0 * (double)both / (double)prev : NAN;
+  *prev_out = prev;
+  *both_out = both;
+}
+
+void ccp__engine_oldest_waiting(ccp_engine_t *e) {
+  for (uint32_t i = 0; i < e->nscopes; i++) e->scopes[i]->oldest_open = INT64_MAX;
+  for (uint32_t c = 0; c < e->ncombos; c++) {
+    const ccp_combo_t *cb = &e->combos[c];
+    if (cb->head == CCP_NIL) continue;
+    int64_t o = ccp_tickets_at(&e->tickets, cb->head)->open_ts; /* lists are sorted */
+    uint32_t ids[4] = {0, 1u + cb->channel, cb->queue, cb->agent};
+    for (int i = 0; i < 4; i++) {
+      if (ids[i] == CCP_NIL) continue;
+      ccp_scope_t *s = e->scopes[ids[i]];
+      if (o < s->oldest_open) s->oldest_open = o;
+    }
+  }
 }
 
 /* ---------------------------------------------------------------- alerts */

@@ -85,7 +85,9 @@ struct ccp_engine {
 void ccp__scope_advance(ccp_engine_t *e, ccp_scope_t *s);
 /** Fires due timers and expiries at the current stream time. */
 void ccp__engine_run_due(ccp_engine_t *e);
-/** Computes retention over the activity table at now; NaN when no data. */
-double ccp__engine_retention(ccp_engine_t *e);
+/** Customers active in the previous period, and of those in both periods. */
+void ccp__engine_retention(const ccp_engine_t *e, int64_t *prev, int64_t *both);
+/** Fills scope->oldest_open from the waiting lists (INT64_MAX: none). */
+void ccp__engine_oldest_waiting(ccp_engine_t *e);
 
 #endif

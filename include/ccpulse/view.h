@@ -1,0 +1,80 @@
+/*
+ * ccpulse — partial aggregates and merged views (the publish side).
+ *
+ * A worker thread owns one engine per Kafka partition. At each publish tick
+ * it exports each engine's aggregates at the global stream time as an
+ * immutable ccp_partial_t (counts, sums, histograms, gauges per scope and
+ * window) and hands it to the publisher (e.g. through an atomic pointer swap:
+ * the partial is never written after export). The publisher merges the
+ * partials of all partitions into a ccp_view_t — the numbers one engine fed
+ * with all partitions would give (docs/semantics.md §11 states the two
+ * approximations: distinct customers and retention are summed per
+ * partition) — and writes the snapshot document and the Redis tiles from it.
+ *
+ * Threads: ccp_engine_export() runs on the engine's thread; a partial may
+ * then be read by any one thread at a time; a view belongs to its creator.
+ */
+#ifndef CCPULSE_VIEW_H
+#define CCPULSE_VIEW_H
+
+#include <stdint.h>
+
+#include "ccpulse/buf.h"
+#include "ccpulse/config.h"
+#include "ccpulse/engine.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ccp_partial ccp_partial_t;
+typedef struct ccp_view ccp_view_t;
+
+/**
+ * Advances the engine to now_ms (when later than its stream time: fires due
+ * deadlines) and exports its aggregates. The caller owns the result.
+ */
+ccp_partial_t *ccp_engine_export(ccp_engine_t *e, int64_t now_ms);
+/** Frees a partial. */
+void ccp_partial_free(ccp_partial_t *p);
+/** Stream time the partial was exported at. */
+int64_t ccp_partial_now(const ccp_partial_t *p);
+
+/** Creates an empty view for a configuration (borrowed). */
+ccp_view_t *ccp_view_new(const ccp_config_t *cfg);
+/** Frees a view. */
+void ccp_view_free(ccp_view_t *v);
+/** Empties the view for the next cycle (keeps allocations). */
+void ccp_view_reset(ccp_view_t *v);
+/**
+ * Adds a partial into the view. All partials merged into one view must have
+ * been exported at the same stream time (the largest over all partitions).
+ */
+void ccp_view_merge(ccp_view_t *v, const ccp_partial_t *p);
+
+/** Appends the snapshot JSON document (KPIS.md §5) of the view, one line. */
+void ccp_view_snapshot_json(const ccp_view_t *v, ccp_buf_t *out);
+
+/** Number of scopes in the view (those with data, `all` first, sorted). */
+int ccp_view_nscopes(const ccp_view_t *v);
+/** Name of scope i ("all", "queue:billing", ...). */
+const char *ccp_view_scope_name(const ccp_view_t *v, int i);
+/** Appends scope i's JSON object ({"gauges":..,"windows":..}), as in the snapshot. */
+void ccp_view_scope_json(const ccp_view_t *v, int i, ccp_buf_t *out);
+/** Appends the KPI object of scope i, window w (w indexes cfg->windows). */
+void ccp_view_window_json(const ccp_view_t *v, int i, int w, ccp_buf_t *out);
+/**
+ * Value of a windowed KPI or gauge ("opened", "service_level_pct", "waiting",
+ * "longest_wait_ms"...) of scope i, window w (ignored for gauges). Returns 0
+ * and sets *out (NaN for null), or -CCP_ENOTFOUND for an unknown id.
+ */
+int ccp_view_value(const ccp_view_t *v, int i, int w, const char *id, double *out);
+/** Index of a scope by name, or -1. */
+int ccp_view_find_scope(const ccp_view_t *v, const char *name);
+/** Stream time of the view (INT64_MIN when empty). */
+int64_t ccp_view_now(const ccp_view_t *v);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

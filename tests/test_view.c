@@ -1,0 +1,157 @@
+/*
+ * Views: partials of several engines (one per partition) merge into exactly
+ * what one engine fed with every event gives, and the accessors read it.
+ */
+#include <jansson.h>
+
+#include "ccp_test.h"
+#include "ccpulse/config.h"
+#include "ccpulse/engine.h"
+#include "ccpulse/view.h"
+
+#define T0 1795000000000LL
+#define NPART 3
+
+static ccp_config_t cfg;
+
+/* A deterministic stream: tickets with a lifecycle, customers owned by one
+ * ticket each (distinct counts then add across partitions), no late events. */
+static int make_event(int i, ccp_event_t *ev, char *id, char *ticket, char *cust, char *agent) {
+  static const char *queues[] = {"billing", "sales", "tech"};
+  int t = i / 6, step = i % 6;
+  ccp_event_clear(ev);
+  snprintf(id, 32, "e%d", i);
+  snprintf(ticket, 32, "t%d", t);
+  snprintf(cust, 32, "c%d", t);
+  snprintf(agent, 32, "a%d", t % 7);
+  ev->event_id.ptr = id;
+  ev->event_id.len = strlen(id);
+  ev->ticket_id.ptr = ticket;
+  ev->ticket_id.len = strlen(ticket);
+  ev->customer_id.ptr = cust;
+  ev->customer_id.len = strlen(cust);
+  ev->queue.ptr = queues[t % 3];
+  ev->queue.len = strlen(queues[t % 3]);
+  ev->channel = (uint8_t)(t % CCP_CH__COUNT);
+  ev->ts = T0 + (int64_t)t * 7000 + step * (int64_t)(20000 + (t % 13) * 9000);
+  static const int types[6] = {CCP_EV_OPENED, CCP_EV_ASSIGNED, CCP_EV_AGENT_REPLY,
+                               CCP_EV_HANDLED, CCP_EV_RESOLVED, CCP_EV_SURVEY};
+  ev->type = (uint8_t)types[step];
+  if (step >= 1) {
+    ev->agent_id.ptr = agent;
+    ev->agent_id.len = strlen(agent);
+  }
+  if (t % 5 == 0 && step == 2) ev->type = CCP_EV_CUSTOMER_REPLY; /* some breach */
+  if (t % 11 == 0 && step == 4) return 0;                       /* some stay open */
+  if (step == 3) {
+    ev->talk_ms = 60000 + t % 1000;
+    ev->hold_ms = t % 17;
+  }
+  if (step == 5) {
+    ev->csat = 1 + t % 5;
+    ev->nps = t % 11;
+  }
+  return 1;
+}
+
+static void test_merge_equals_single_engine(void) {
+  char err[CCP_ERRBUF_SIZE];
+  ccp_engine_t *one = ccp_engine_new(&cfg, err, sizeof err);
+  ccp_engine_t *part[NPART];
+  for (int p = 0; p < NPART; p++) part[p] = ccp_engine_new(&cfg, err, sizeof err);
+  ccp_event_t ev;
+  char id[32], ticket[32], cust[32], agent[32];
+  int n = 6 * 600;
+  /* feed in ts order so no event is late anywhere (insertion sort; n is small) */
+  int *idx = malloc(sizeof(int) * (size_t)n);
+  int64_t *tsv = malloc(sizeof(int64_t) * (size_t)n);
+  int m = 0;
+  for (int i = 0; i < n; i++) {
+    if (!make_event(i, &ev, id, ticket, cust, agent)) continue;
+    int k = m++;
+    while (k > 0 && tsv[k - 1] > ev.ts) {
+      tsv[k] = tsv[k - 1];
+      idx[k] = idx[k - 1];
+      k--;
+    }
+    tsv[k] = ev.ts;
+    idx[k] = i;
+  }
+  for (int k = 0; k < m; k++) {
+    make_event(idx[k], &ev, id, ticket, cust, agent);
+    ccp_engine_process(one, &ev);
+    uint64_t h = ccp_hash64(ev.ticket_id.ptr, ev.ticket_id.len, 0);
+    ccp_engine_process(part[h % NPART], &ev);
+  }
+  int64_t now = ccp_engine_now(one);
+  ccp_buf_t a, b;
+  ccp_buf_init(&a);
+  ccp_buf_init(&b);
+  ccp_engine_snapshot_json(one, &a);
+  ccp_view_t *v = ccp_view_new(&cfg);
+  for (int p = 0; p < NPART; p++) {
+    ccp_partial_t *pp = ccp_engine_export(part[p], now);
+    T_EQ_INT(ccp_partial_now(pp), now);
+    ccp_view_merge(v, pp);
+    ccp_partial_free(pp);
+  }
+  ccp_view_snapshot_json(v, &b);
+  T_EQ_STR(b.data, a.data);
+
+  /* accessors */
+  int all = ccp_view_find_scope(v, "all");
+  T_EQ_INT(all, 0);
+  T_EQ_STR(ccp_view_scope_name(v, all), "all");
+  int q = ccp_view_find_scope(v, "queue:billing");
+  T_TRUE(q > 0);
+  T_EQ_INT(ccp_view_find_scope(v, "queue:nope"), -1);
+  double x = 0;
+  T_EQ_INT(ccp_view_value(v, all, 1, "opened", &x), 0);
+  json_t *j = json_loads(a.data, 0, NULL);
+  json_t *opened = json_object_get(json_object_get(json_object_get(json_object_get(json_object_get(j, "scopes"), "all"), "windows"), "5m"), "opened");
+  T_EQ_INT(x, json_integer_value(opened));
+  T_EQ_INT(ccp_view_value(v, all, 1, "no_such_kpi", &x), -CCP_ENOTFOUND);
+  T_EQ_INT(ccp_view_value(v, q, 0, "waiting", &x), 0);
+  ccp_buf_t tile;
+  ccp_buf_init(&tile);
+  ccp_view_window_json(v, all, 1, &tile);
+  json_t *tj = json_loads(tile.data, 0, NULL);
+  T_TRUE(tj != NULL);
+  T_TRUE(json_equal(tj, json_object_get(json_object_get(json_object_get(json_object_get(j, "scopes"), "all"), "windows"), "5m")));
+  json_decref(tj);
+  json_decref(j);
+  ccp_buf_release(&tile);
+
+  ccp_view_free(v);
+  ccp_buf_release(&a);
+  ccp_buf_release(&b);
+  free(idx);
+  free(tsv);
+  ccp_engine_free(one);
+  for (int p = 0; p < NPART; p++) ccp_engine_free(part[p]);
+}
+
+static void test_empty_view(void) {
+  ccp_view_t *v = ccp_view_new(&cfg);
+  ccp_buf_t a;
+  ccp_buf_init(&a);
+  ccp_view_snapshot_json(v, &a);
+  json_t *j = json_loads(a.data, 0, NULL);
+  T_TRUE(j != NULL);
+  T_TRUE(json_is_null(json_object_get(j, "now_ms")));
+  T_TRUE(json_object_get(json_object_get(j, "scopes"), "all") != NULL);
+  T_EQ_INT(ccp_view_nscopes(v), 1);
+  json_decref(j);
+  ccp_buf_release(&a);
+  ccp_view_free(v);
+}
+
+int main(void) {
+  char err[CCP_ERRBUF_SIZE];
+  ccp_config_init(&cfg);
+  if (ccp_config_finish(&cfg, err, sizeof err) != 0) return 2;
+  T_RUN(test_merge_equals_single_engine);
+  T_RUN(test_empty_view);
+  ccp_config_release(&cfg);
+  return T_DONE();
+}
