@@ -55,6 +55,18 @@ typedef struct ccp_score_term {
   double weight;       /**< percent; the weights sum to 100 */
 } ccp_score_term_t;
 
+/** A `kafka.<name> = value` setting passed through to librdkafka. */
+typedef struct ccp_kv {
+  char *key;   /**< librdkafka property name (without `kafka.`), owned */
+  char *value; /**< its value, owned */
+} ccp_kv_t;
+
+/** A Confluent schema id and the writer schema file it stands for. */
+typedef struct ccp_schema_ref {
+  uint32_t id; /**< Confluent schema registry id */
+  char *path;  /**< path of the writer schema (.avsc), owned */
+} ccp_schema_ref_t;
+
 /** The whole configuration (see docs/configuration.md for every key). */
 typedef struct ccp_config {
   /* time */
@@ -83,6 +95,23 @@ typedef struct ccp_config {
   int64_t ticket_ttl_ms;          /**< forget tickets idle this long */
   int64_t max_tickets;            /**< hard cap; oldest evicted past it */
   int64_t max_dedup;              /**< cap on remembered event ids */
+
+  /* live pipeline (ccpulse run, docs/live.md) */
+  char kafka_brokers[1024];       /**< bootstrap servers */
+  char kafka_topic[256];          /**< topic of ticket events */
+  char kafka_group[256];          /**< consumer group id */
+  ccp_kv_t *kafka_props;          /**< pass-through librdkafka properties, in set order */
+  int nkafka_props;               /**< number of pass-through properties */
+  char redis_url[1024];           /**< redis://host:port[/db] */
+  char redis_prefix[128];         /**< prefix of every Redis key */
+  int64_t publish_interval_ms;    /**< publish cycle period */
+  int64_t workers;                /**< worker threads; 0 = number of cores */
+  char schema_writer[1024];       /**< writer schema file; "" = built-in v1 */
+  ccp_schema_ref_t *schema_registry; /**< Confluent ids -> schema files, sorted by id */
+  int nschema_registry;           /**< number of registry entries */
+  char dlq_topic[256];            /**< dead-letter topic; "" = <topic>.dlq */
+  char *alerts_rules;             /**< threshold rules text (owned; "" = none) */
+  int64_t idle_advance_ms;        /**< quiet period after which stream time follows the clock */
 } ccp_config_t;
 
 /** Fills cfg with every default. */

@@ -602,6 +602,85 @@ static int set_sla_queue(const prop_t *p, ccp_config_t *cfg, const char *key, co
   return 0;
 }
 
+/* A string kept in a fixed char array of p->size bytes. */
+static int set_str(const prop_t *p, ccp_config_t *cfg, const char *key, const char *value,
+                   char *msg, size_t msglen) {
+  size_t n = strlen(value);
+  if (n >= p->size) {
+    msgf(msg, msglen, "value '%.*s%s' is too long (at most %zu bytes)", QV(value), p->size - 1);
+    return -CCP_ERANGE;
+  }
+  memcpy(FIELD(cfg, p, char), value, n + 1);
+  return 0;
+}
+
+/* A string of any length owned by the config (char *). */
+static int set_heap_str(const prop_t *p, ccp_config_t *cfg, const char *key, const char *value,
+                        char *msg, size_t msglen) {
+  char **f = FIELD(cfg, p, char *);
+  ccp_free(*f);
+  *f = ccp_strdup(value);
+  return 0;
+}
+
+/* kafka.<name>: stored as given; librdkafka itself validates the pair when
+ * `ccpulse run` builds its configuration (its message names the key). The
+ * same name set twice keeps the last value. */
+static int set_kafka_prop(const prop_t *p, ccp_config_t *cfg, const char *key, const char *value,
+                          char *msg, size_t msglen) {
+  const char *name = key + strlen(p->key);
+  if (!*name) {
+    msgf(msg, msglen, "expected kafka.<librdkafka property>");
+    return -CCP_EINVAL;
+  }
+  for (int i = 0; i < cfg->nkafka_props; i++)
+    if (strcmp(cfg->kafka_props[i].key, name) == 0) {
+      ccp_free(cfg->kafka_props[i].value);
+      cfg->kafka_props[i].value = ccp_strdup(value);
+      return 0;
+    }
+  cfg->kafka_props =
+      ccp_realloc(cfg->kafka_props, (size_t)(cfg->nkafka_props + 1) * sizeof *cfg->kafka_props);
+  cfg->kafka_props[cfg->nkafka_props].key = ccp_strdup(name);
+  cfg->kafka_props[cfg->nkafka_props].value = ccp_strdup(value);
+  cfg->nkafka_props++;
+  return 0;
+}
+
+/* schema.registry.<ID> = path: kept sorted by id, one path per id. */
+static int set_schema_reg(const prop_t *p, ccp_config_t *cfg, const char *key, const char *value,
+                          char *msg, size_t msglen) {
+  const char *ids = key + strlen(p->key);
+  uint64_t id = 0;
+  const char *c = ids;
+  for (; isdigit((unsigned char)*c) && id <= UINT32_MAX; c++)
+    id = id * 10 + (uint64_t)(*c - '0');
+  if (c == ids || *c || id > UINT32_MAX) {
+    msgf(msg, msglen, "schema id '%.*s%s' must be an integer from 0 to 4294967295", QV(ids));
+    return -CCP_EINVAL;
+  }
+  if (!*value) {
+    msgf(msg, msglen, "expected the path of a writer schema file");
+    return -CCP_EINVAL;
+  }
+  int i = 0;
+  while (i < cfg->nschema_registry && cfg->schema_registry[i].id < id)
+    i++;
+  if (i < cfg->nschema_registry && cfg->schema_registry[i].id == id) {
+    ccp_free(cfg->schema_registry[i].path);
+    cfg->schema_registry[i].path = ccp_strdup(value);
+    return 0;
+  }
+  cfg->schema_registry = ccp_realloc(
+      cfg->schema_registry, (size_t)(cfg->nschema_registry + 1) * sizeof *cfg->schema_registry);
+  memmove(&cfg->schema_registry[i + 1], &cfg->schema_registry[i],
+          (size_t)(cfg->nschema_registry - i) * sizeof *cfg->schema_registry);
+  cfg->schema_registry[i].id = (uint32_t)id;
+  cfg->schema_registry[i].path = ccp_strdup(value);
+  cfg->nschema_registry++;
+  return 0;
+}
+
 /* ---- the table ----------------------------------------------------------- */
 
 #define OFF(field) offsetof(ccp_config_t, field)
@@ -621,6 +700,9 @@ static int set_sla_queue(const prop_t *p, ccp_config_t *cfg, const char *key, co
            "currency, for `cost_per_resolution`; unset = 0, and while no channel has a cost "      \
            "`cost_per_resolution` is null."                                                        \
   }
+
+#define STR(field)                                                                                 \
+  .type = "string", .set = set_str, .off = OFF(field), .size = sizeof(((ccp_config_t *)0)->field)
 
 /* clang-format off */
 static const prop_t props[] = {
@@ -683,9 +765,45 @@ static const prop_t props[] = {
   {.key = "dedup.max", .type = "integer", .set = set_int, .off = OFF(max_dedup),
    .def = "16000000", .min = 1, .max = (double)COUNT_MAX,
    .doc = "Most event ids remembered for duplicate detection."},
-  /* Room for the live pipeline, added with `ccpulse run`: a PF_PREFIX row
-   * "kafka." whose setter appends to a pass-through list for librdkafka, the
-   * redis address (a string row) and the publish interval (a duration row). */
+  /* live pipeline (ccpulse run, docs/live.md) */
+  {.key = "kafka.brokers", STR(kafka_brokers), .def = "127.0.0.1:9092",
+   .doc = "Kafka bootstrap servers, `host:port[,host:port...]` (`ccpulse run --brokers`)."},
+  {.key = "kafka.topic", STR(kafka_topic), .def = "tickets",
+   .doc = "Topic of ticket events, keyed by ticket_id (`ccpulse run --topic`)."},
+  {.key = "kafka.group", STR(kafka_group), .def = "ccpulse",
+   .doc = "Consumer group id; instances in one group share the partitions (`--group`)."},
+  {.key = "kafka.", .doc_key = "kafka.<property>", .type = "string", .set = set_kafka_prop,
+   .flags = PF_PREFIX,
+   .doc = "Any other librdkafka property, passed through to the consumer and the dead-letter "
+          "producer (e.g. `kafka.fetch.wait.max.ms = 10`); an unknown property or bad value is "
+          "rejected at start-up with librdkafka's message; not read from the environment."},
+  {.key = "redis", STR(redis_url), .def = "redis://127.0.0.1:6379",
+   .doc = "Redis server the snapshots and alerts go to, `redis://host:port[/db]` (`--redis`)."},
+  {.key = "redis.prefix", STR(redis_prefix), .def = "ccpulse:",
+   .doc = "Prefix of every Redis key ccpulse writes."},
+  {.key = "publish.interval", DURATION, .off = OFF(publish_interval_ms), .def = "250ms",
+   .min = 10, .max = 3600000,
+   .doc = "Period of the publish cycle: export every partition, merge, write Redis atomically, "
+          "then commit the offsets covered."},
+  {.key = "workers", .type = "integer", .set = set_int, .off = OFF(workers), .def = "0",
+   .max = 1024,
+   .doc = "Worker threads that own the partitions' engines; 0 = the number of cores."},
+  {.key = "schema.writer", STR(schema_writer), .def = "",
+   .doc = "Path of the Avro writer schema (.avsc) of plain (unframed) records; empty = the "
+          "built-in v1 schema (schemas/ticket_event.avsc)."},
+  {.key = "schema.registry.", .doc_key = "schema.registry.<ID>", .type = "path",
+   .set = set_schema_reg, .flags = PF_PREFIX,
+   .doc = "Writer schema file of Confluent schema id ID: records starting with magic byte 0 and "
+          "a 4-byte id are decoded with it; not read from the environment."},
+  {.key = "dlq.topic", STR(dlq_topic), .def = "",
+   .doc = "Dead-letter topic that undecodable records are copied to (with `ccpulse.reason` "
+          "headers); empty = `<kafka.topic>.dlq`."},
+  {.key = "alerts.rules", .type = "string", .set = set_heap_str, .off = OFF(alerts_rules),
+   .def = "", .doc = "Threshold alert rules on windowed KPIs (syntax in docs/live.md); empty = none."},
+  {.key = "live.idle_advance", DURATION, .off = OFF(idle_advance_ms), .def = "1s", .min = 0,
+   .max = DUR_MAX, .flags = PF_MIN_EXCL,
+   .doc = "In `ccpulse run`, when no partition's stream time moved for this long, stream time "
+          "follows the wall clock (rule in docs/live.md) so deadline alerts fire on time."},
 };
 /* clang-format on */
 
@@ -724,6 +842,20 @@ void ccp_config_release(ccp_config_t *cfg) {
   ccp_free(cfg->sla_overrides);
   cfg->sla_overrides = NULL;
   cfg->nsla_overrides = 0;
+  for (int i = 0; i < cfg->nkafka_props; i++) {
+    ccp_free(cfg->kafka_props[i].key);
+    ccp_free(cfg->kafka_props[i].value);
+  }
+  ccp_free(cfg->kafka_props);
+  cfg->kafka_props = NULL;
+  cfg->nkafka_props = 0;
+  for (int i = 0; i < cfg->nschema_registry; i++)
+    ccp_free(cfg->schema_registry[i].path);
+  ccp_free(cfg->schema_registry);
+  cfg->schema_registry = NULL;
+  cfg->nschema_registry = 0;
+  ccp_free(cfg->alerts_rules);
+  cfg->alerts_rules = NULL;
 }
 
 int ccp_config_set(ccp_config_t *cfg, const char *key, const char *value, const char *origin,
