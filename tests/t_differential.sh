@@ -11,6 +11,8 @@
 #
 # Cases: defaults, berlin, newyork (all when none is named). The work files
 # go to <build-dir>/t_differential/<case>/ and are kept when a case fails.
+# For soak runs: CCP_DIFF_SEED=N shifts every generator seed by N, and
+# CCP_DIFF_SCALE=F multiplies the number of events (e.g. 2.5).
 set -euo pipefail
 
 CCPULSE=${1:?usage: t_differential.sh <ccpulse-binary> <build-dir> [case...]}
@@ -78,13 +80,19 @@ EOF
   esac
 }
 
+SEED_SHIFT=${CCP_DIFF_SEED:-0}
+SCALE=${CCP_DIFF_SCALE:-1}
+
 # gen_args <case>: generator options (seed, size, start, lateness).
 gen_args() {
+  local seed n rest
   case $1 in
-    defaults) echo "--seed 11 --events 50000 --start-ms 1743120000000 --days 4" ;;  # 2025-03-28
-    berlin)   echo "--seed 12 --events 50000 --start-ms 1761264000000 --days 4" ;;  # 2025-10-24
-    newyork)  echo "--seed 13 --events 30000 --start-ms 1741305600000 --days 3 --lateness 120000" ;;  # 2025-03-07
+    defaults) seed=11; n=50000; rest="--start-ms 1743120000000 --days 4" ;;  # 2025-03-28
+    berlin)   seed=12; n=50000; rest="--start-ms 1761264000000 --days 4" ;;  # 2025-10-24
+    newyork)  seed=13; n=30000; rest="--start-ms 1741305600000 --days 3 --lateness 120000" ;;  # 2025-03-07
   esac
+  n=$(awk -v n="$n" -v f="$SCALE" 'BEGIN { printf "%d", n * f }')
+  echo "--seed $((seed + SEED_SHIFT)) --events $n $rest"
 }
 
 failed=""

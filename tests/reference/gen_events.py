@@ -8,15 +8,21 @@ The stream models several queues x 4 channels x ~40 agents with a daily
 arrival curve over several days of event time, and mixes in what the engine
 must cope with:
 
-  * tickets whose OPENED is never seen, reopens, transfers, long waits that
-    breach the SLA, tickets that never close (gauges, backlog age, TTL);
+  * tickets whose OPENED is never seen, reopens (some before the deadline
+    of an unreplied ticket), transfers (some to another channel), ticket ids
+    opened again (a new life), long waits that breach the SLA, tickets that
+    never close (gauges, backlog age, TTL), events days later that bring a
+    forgotten ticket back, OPENED stamped after the first reply (clamps);
   * abandons short and long, and exactly at the short-abandon threshold;
   * first replies exactly at the SLA threshold and 1 ms after it;
   * surveys (csat / nps / ces, some partial), QA reviews, HANDLED with
     talk / hold / after-contact work, complaints;
+  * outages (no record for 61 s ... 25 h), so windows jump and deadlines
+    fall due together;
   * out-of-order delivery within lateness, late events, duplicates
     (an earlier record re-sent verbatim a little later), invalid events
-    (csat 0 or 6, nps 11, ces 8, negative durations or QA errors);
+    (csat 0 or 6, nps 11, ces 8, negative durations or QA errors), some
+    re-sent, some sent just before a good record with the same id;
   * events with ts exactly at now - lateness (accepted) and 1 ms before
     it (late), computed against the stream time the engine will have.
 
@@ -125,32 +131,77 @@ class Gen:
     # -- one ticket --
 
     def ticket(self, start, span):
-        """The events of one ticket, as dicts in ts order."""
+        """The events of one ticket (one or more lives), in ts order."""
         a = self.a
-        rng = self.rng
         self.ticket_n += 1
         tid = "T%d-%06d" % (a.seed, self.ticket_n)
         channel = self.pick(CHANNELS, CHANNEL_WEIGHTS)
         queue = self.pick(QUEUES, QUEUE_WEIGHTS)
-        cust = self.customer()
+        st = {"tid": tid, "queue": queue, "channel": channel,
+              "cust": self.customer(), "evs": []}
         t0 = self.arrival(start, span)
-        evs = []
-        state = {"queue": queue, "agent": None}
+        if self.chance(a.no_opened_frac):
+            self.no_opened_life(st, t0)
+            return st["evs"]
+        t = self.life(st, t0)
+        # the same ticket id opened again later: a new life (semantics.md §2)
+        while t is not None and self.chance(a.reuse_frac):
+            t = self.life(st, t + self.rng.randrange(1 * MINUTE, 20 * HOUR))
+        st["evs"].sort(key=lambda e: e["ts"])
+        return st["evs"]
 
-        def emit(ts, typ, agent=None, **kw):
-            e = {"ticket_id": tid, "type": typ, "ts": ts, "channel": channel,
-                 "queue": state["queue"], "agent_id": agent,
-                 "customer_id": cust}
-            e.update(kw)
-            evs.append(e)
+    def emit(self, st, ts, typ, agent=None, **kw):
+        e = {"ticket_id": st["tid"], "type": typ, "ts": ts,
+             "channel": st["channel"], "queue": st["queue"],
+             "agent_id": agent, "customer_id": st["cust"]}
+        e.update(kw)
+        st["evs"].append(e)
 
-        no_opened = self.chance(a.no_opened_frac)
-        if not no_opened:
-            r = rng.random()
-            cat = ("complaint" if r < a.complaint_frac else
-                   "Complaint" if r < a.complaint_frac + 0.005 else
-                   self.pick(("billing", "technical", "account", None)))
-            emit(t0, "OPENED", category=cat)
+    def no_opened_life(self, st, t0):
+        """A ticket opened before the stream began: no OPENED is seen."""
+        rng = self.rng
+        agent = self.pick(self.queue_agents[st["queue"]])
+        r = rng.random()
+        if r < 0.2:                             # only its end is seen
+            self.emit(st, t0, self.pick(("RESOLVED", "ABANDONED",
+                                         "REOPENED")),
+                      agent=agent if self.chance(0.5) else None)
+        elif r < 0.3:
+            self.emit(st, t0, "SURVEY", csat=rng.randint(1, 5))
+        else:                                   # the rest of a normal life
+            first = self.pick(("ASSIGNED", "AGENT_REPLY", "CUSTOMER_REPLY"))
+            self.emit(st, t0, first,
+                      agent=None if first == "CUSTOMER_REPLY" else agent)
+            t = t0 + rng.randrange(1 * SECOND, 10 * MINUTE)
+            self.emit(st, t, "AGENT_REPLY", agent=agent)
+            t = self.handled(st, t, agent)
+            if self.chance(0.8):
+                self.emit(st, t + rng.randrange(SECOND, 10 * MINUTE),
+                          "RESOLVED", agent=agent)
+
+    def handled(self, st, t, agent):
+        talk, hold, acw = self.handle_times(st["channel"])
+        t += (talk or 0) + (hold or 0) + (acw or 0)
+        self.emit(st, t, "HANDLED", agent=agent, talk_ms=talk, hold_ms=hold,
+                  acw_ms=acw)
+        return t
+
+    def life(self, st, t0):
+        """One life from OPENED; returns the time of its last event, or None
+        when the ticket stays open."""
+        a = self.a
+        rng = self.rng
+        emit = self.emit
+        queue, channel = st["queue"], st["channel"]
+        thr = self.threshold(queue, channel)
+        r = rng.random()
+        cat = ("complaint" if r < a.complaint_frac else
+               "Complaint" if r < a.complaint_frac + 0.005 else
+               self.pick(("billing", "technical", "account", None)))
+        # clock skew: OPENED stamped after the first agent events (FRT and
+        # resolution time clamp at 0)
+        skew = rng.randrange(1, 5 * SECOND) if self.chance(a.skew_frac) else 0
+        emit(st, t0 + skew, "OPENED", category=cat)
 
         # abandons: mostly voice and chat
         ab_p = a.abandon_frac * (1.0 if channel in ("PHONE", "CHAT") else 0.2)
@@ -161,70 +212,81 @@ class Gen:
             elif r < 0.45:
                 wait = rng.randrange(0, SHORT_ABANDON)
             else:
-                wait = rng.randrange(SHORT_ABANDON, 2 * self.threshold(
-                    queue, channel))
-            emit(t0 + wait, "ABANDONED")
-            return evs
+                wait = rng.randrange(SHORT_ABANDON, 2 * thr)
+            emit(st, t0 + wait, "ABANDONED")
+            return t0 + wait
 
         agent = self.pick(self.queue_agents[queue])
         if self.chance(a.never_close_frac):
             # waits forever (or is assigned, then forgotten)
             if self.chance(0.5):
-                emit(t0 + rng.randrange(1000, 60000), "ASSIGNED", agent=agent)
-            return evs
+                emit(st, t0 + rng.randrange(1000, 60000), "ASSIGNED",
+                     agent=agent)
+            return None
+
+        if self.chance(a.selfserve_frac):
+            # solved before any agent reply (no FRT); some are reopened
+            # before the deadline and so still breach if nobody answers
+            t = t0 + rng.randrange(1 * SECOND, thr)
+            emit(st, t, "RESOLVED")
+            if self.chance(0.4):
+                t = rng.randrange(t, t0 + thr + 1)
+                emit(st, t, "REOPENED")
+                t = t0 + thr + rng.randrange(1, thr + 1)
+                emit(st, t, "AGENT_REPLY", agent=agent)
+                t = self.handled(st, t, agent)
+                t += rng.randrange(SECOND, 10 * MINUTE)
+                emit(st, t, "RESOLVED", agent=agent)
+            return t
 
         frt = self.first_response(queue, channel)
         if self.chance(a.long_wait_frac):
-            frt = int(self.threshold(queue, channel) * rng.uniform(3, 30))
+            frt = int(thr * rng.uniform(3, 30))
         t = t0 + rng.randrange(0, max(1, min(frt, 30 * SECOND)))
-        emit(t, "ASSIGNED", agent=agent)
+        emit(st, t, "ASSIGNED", agent=agent)
         t = max(t, t0 + frt)
-        emit(t, "AGENT_REPLY", agent=agent)
-        state["agent"] = agent
+        emit(st, t, "AGENT_REPLY", agent=agent)
 
         def conversation(t, agent, rounds):
             for _ in range(rounds):
                 t += rng.randrange(10 * SECOND, 10 * MINUTE)
-                emit(t, "CUSTOMER_REPLY")
+                emit(st, t, "CUSTOMER_REPLY")
                 t += rng.randrange(5 * SECOND, 5 * MINUTE)
-                emit(t, "AGENT_REPLY", agent=agent)
-            return t
-
-        def handled(t, agent):
-            talk, hold, acw = self.handle_times(channel)
-            t += (talk or 0) + (hold or 0) + (acw or 0)
-            emit(t, "HANDLED", agent=agent, talk_ms=talk, hold_ms=hold,
-                 acw_ms=acw)
+                emit(st, t, "AGENT_REPLY", agent=agent)
             return t
 
         extra = 0 if channel == "PHONE" and self.chance(0.8) else \
             self.pick((0, 0, 1, 1, 2, 3))
         t = conversation(t, agent, extra)
-        t = handled(t, agent)
+        t = self.handled(st, t, agent)
         if self.chance(a.transfer_frac):
             t += rng.randrange(5 * SECOND, 3 * MINUTE)
-            state["queue"] = self.pick([q for q in QUEUES if q != queue])
-            new_agent = self.pick(self.queue_agents[state["queue"]])
-            emit(t, "TRANSFERRED",
+            st["queue"] = self.pick([q for q in QUEUES if q != queue])
+            if self.chance(0.2):
+                # escalated to another channel: the current channel changes
+                st["channel"] = self.pick([c for c in CHANNELS
+                                           if c != channel])
+            new_agent = self.pick(self.queue_agents[st["queue"]])
+            emit(st, t, "TRANSFERRED",
                  agent=new_agent if self.chance(0.5) else None)
             agent = new_agent
             t += rng.randrange(5 * SECOND, 10 * MINUTE)
-            emit(t, "AGENT_REPLY", agent=agent)
-            t = handled(t, agent)
+            emit(st, t, "AGENT_REPLY", agent=agent)
+            t = self.handled(st, t, agent)
         if self.chance(0.04):                   # left open after the work
-            return evs
+            return None
         t += rng.randrange(1 * SECOND, 20 * MINUTE)
-        emit(t, "RESOLVED", agent=agent if self.chance(0.8) else None)
+        emit(st, t, "RESOLVED", agent=agent if self.chance(0.8) else None)
         t_res = t
 
         if self.chance(a.reopen_frac):
             t += rng.randrange(10 * MINUTE, 30 * HOUR)
-            emit(t, "REOPENED")
+            emit(st, t, "REOPENED")
             t += rng.randrange(30 * SECOND, 2 * HOUR)
-            emit(t, "AGENT_REPLY", agent=agent)
-            t = handled(t, agent)
+            emit(st, t, "AGENT_REPLY", agent=agent)
+            t = self.handled(st, t, agent)
             t += rng.randrange(1 * SECOND, 30 * MINUTE)
-            emit(t, "RESOLVED", agent=agent)
+            emit(st, t, "RESOLVED", agent=agent)
         if self.chance(a.survey_frac):
             ts = t_res + rng.randrange(1 * MINUTE, 20 * HOUR)
             kw = {"csat": rng.choices((1, 2, 3, 4, 5), (5, 5, 10, 35, 45))[0]
@@ -235,13 +297,19 @@ class Gen:
                   "ces": rng.randint(1, 7) if self.chance(0.4) else None}
             if all(v is None for v in kw.values()):
                 kw["csat"] = 5
-            emit(ts, "SURVEY", **kw)
+            emit(st, ts, "SURVEY", **kw)
+            t = max(t, ts)
         if self.chance(a.qa_frac):
-            ts = t_res + rng.randrange(1 * HOUR, 30 * HOUR)
-            emit(ts, "QA_REVIEWED", agent=agent,
+            # some reviews come days later, after the ticket may have been
+            # forgotten (TTL): they bring it back as a new, open ticket
+            late = self.chance(0.3)
+            ts = t_res + rng.randrange(1 * HOUR, 80 * HOUR if late
+                                       else 30 * HOUR)
+            emit(st, ts, "QA_REVIEWED", agent=agent,
                  qa_errors=None if self.chance(0.1) else
                  rng.choices((0, 1, 2, 3, 4), (50, 25, 12, 8, 5))[0])
-        return evs
+            t = max(t, ts)
+        return t
 
 
 def build(args):
@@ -270,6 +338,21 @@ def build(args):
         stream.append((key, i, e))
     stream.sort(key=lambda x: (x[0], x[1]))
     stream = stream[:args.events]
+    # outages: no record at all for a while (windows jump several buckets
+    # or their whole span at once, many deadlines and TTLs fall due together)
+    gaps = [parse_ms(x) for x in args.gaps.split(",") if x.strip()]
+    if gaps and stream:
+        first, last_key = stream[0][0], stream[-1][0]
+        points = sorted(first + (last_key - first) * (k + 1) // (len(gaps) + 1)
+                        for k in range(len(gaps)))
+        rng.shuffle(gaps)
+        shifted = []
+        for key, i, e in stream:
+            shift = sum(g for p, g in zip(points, gaps) if key >= p)
+            if shift:
+                e["ts"] += shift
+            shifted.append((key + shift, i, e))
+        stream = shifted
     # event ids in delivery order
     for n, (_, _, e) in enumerate(stream):
         e["event_id"] = "E%d-%07d" % (args.seed, n)
@@ -297,11 +380,29 @@ def build(args):
                 bad.update(type="HANDLED", talk_ms=1000, acw_ms=-1)
             else:
                 bad.update(type="QA_REVIEWED", qa_errors=-1)
-            extra.append((key, i, bad))
+            if rng.random() < 0.3:
+                # a bad version sent first under the same id: dropped as
+                # invalid, its id is not remembered, the good one counts
+                bad["event_id"] = e["event_id"]
+                extra.append((key - rng.randrange(0, 2 * SECOND), i, bad))
+            else:
+                extra.append((key, i, bad))
+            if rng.random() < 0.1:                 # an invalid one re-sent
+                extra.append((key + rng.randrange(0, MINUTE), i, dict(bad)))
     stream.extend(extra)
     stream.sort(key=lambda x: (x[0], x[1]))
     ordered = [e for _, _, e in stream]
     return edge_pass(args, g, ordered)
+
+
+def parse_ms(text):
+    """'61s', '5m', '3h', '1d' or bare ms."""
+    text = text.strip()
+    for unit, mult in (("ms", 1), ("s", SECOND), ("m", MINUTE), ("h", HOUR),
+                       ("d", DAY)):
+        if text.endswith(unit) and text[:-len(unit)].isdigit():
+            return int(text[:-len(unit)]) * mult
+    return int(text)
 
 
 def is_invalid(e):
@@ -435,6 +536,16 @@ def main(argv=None):
     ap.add_argument("--abandon-frac", type=float, default=0.10)
     ap.add_argument("--transfer-frac", type=float, default=0.08)
     ap.add_argument("--reopen-frac", type=float, default=0.05)
+    ap.add_argument("--gaps", default="61s,301s,16m,61m,3h,25h",
+                    help="outages (comma-separated durations) spread over "
+                         "the stream, in random order; '' for none")
+    ap.add_argument("--reuse-frac", type=float, default=0.02,
+                    help="ticket ids opened again after their last event "
+                         "(a new life)")
+    ap.add_argument("--selfserve-frac", type=float, default=0.03,
+                    help="tickets resolved before any agent reply")
+    ap.add_argument("--skew-frac", type=float, default=0.003,
+                    help="OPENED stamped after the first agent events")
     ap.add_argument("--survey-frac", type=float, default=0.35)
     ap.add_argument("--qa-frac", type=float, default=0.10)
     ap.add_argument("--complaint-frac", type=float, default=0.07)
