@@ -13,6 +13,10 @@ for p in "${pkgs[@]}"; do
     missing+=("$p")
   fi
 done
+# Java and Maven run the real Kafka broker of the integration tests
+# (scripts/kafka.sh); any java/mvn on PATH will do, else Debian's.
+command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
+command -v mvn >/dev/null 2>&1 || missing+=(maven)
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup-deps: all ${#pkgs[@]} packages present"
   exit 0
