@@ -9,7 +9,7 @@
 #
 #   bash tests/t_differential.sh <ccpulse-binary> <build-dir> [case...]
 #
-# Cases: defaults, berlin, newyork (all when none is named). The work files
+# Cases: defaults, berlin, newyork, edge (all when none is named). The work files
 # go to <build-dir>/t_differential/<case>/ and are kept when a case fails.
 # For soak runs: CCP_DIFF_SEED=N shifts every generator seed by N, and
 # CCP_DIFF_SCALE=F multiplies the number of events (e.g. 2.5).
@@ -18,7 +18,7 @@ set -euo pipefail
 CCPULSE=${1:?usage: t_differential.sh <ccpulse-binary> <build-dir> [case...]}
 BUILD=${2:?usage: t_differential.sh <ccpulse-binary> <build-dir> [case...]}
 shift 2
-CASES=${*:-defaults berlin newyork}
+CASES=${*:-defaults berlin newyork edge}
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 REF=$HERE/reference
@@ -76,6 +76,27 @@ cost.SOCIAL = 5
 scorecard = service_level_pct>=80:25,csat_pct>=85:25,fcr_pct>=70:20,aht_avg_ms<=360000:20,qa_error_rate<=0.5:10
 EOF
       ;;
+    edge)
+      # extremes: no lateness at all, a TTL shorter than most SLA
+      # thresholds (tickets forgotten before they breach, then brought
+      # back), a 1-minute backlog age, no short abandons, a half-hour zone
+      # offset, single-bucket and odd-granularity windows, a zero cost, and
+      # a scorecard on a percentile (compared within 1 %)
+      cat >"$2" <<'EOF'
+# t_differential: extremes
+lateness = 0
+tickets.ttl = 10m
+backlog_age = 1m
+short_abandon = 0
+windows = 1m:1s,7m:7s,1h:1h,today:5m,2d:1h
+timezone = Asia/Kolkata
+retention.period = 2h
+sla.EMAIL = 30m
+sla.SOCIAL = 10m
+cost.PHONE = 0
+scorecard = frt_p90_ms<=60000:50,abandon_pct<=5:50
+EOF
+      ;;
     *) echo "t_differential: unknown case '$1'" >&2; return 1 ;;
   esac
 }
@@ -90,6 +111,7 @@ gen_args() {
     defaults) seed=11; n=50000; rest="--start-ms 1743120000000 --days 4" ;;  # 2025-03-28
     berlin)   seed=12; n=50000; rest="--start-ms 1761264000000 --days 4" ;;  # 2025-10-24
     newyork)  seed=13; n=30000; rest="--start-ms 1741305600000 --days 3 --lateness 120000" ;;  # 2025-03-07
+    edge)     seed=14; n=20000; rest="--start-ms 1767139200000 --days 2 --lateness 0" ;;  # 2025-12-31
   esac
   n=$(awk -v n="$n" -v f="$SCALE" 'BEGIN { printf "%d", n * f }')
   echo "--seed $((seed + SEED_SHIFT)) --events $n $rest"
@@ -128,8 +150,10 @@ for c in $CASES; do
 
   if [ $ok = 1 ]; then
     echo "   compare (A = reference, B = ccpulse):"
-    if ! python3 "$REF/compare.py" "$dir/ref.out" "$dir/ccpulse.out" \
-        >"$dir/compare.txt"; then
+    score_rel=()
+    [ "$c" = edge ] && score_rel=(--score-rel 0.01)
+    if ! python3 "$REF/compare.py" "${score_rel[@]}" "$dir/ref.out" \
+        "$dir/ccpulse.out" >"$dir/compare.txt"; then
       ok=0
     fi
     sed 's/^/   /' "$dir/compare.txt"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Compares two ccpulse snapshot streams (one JSON document per line).
 
-  python3 compare.py A B
+  python3 compare.py [--score-rel R] A B
 
 Line n of A is compared with line n of B:
   * the same scopes: a scope missing on one side counts as all zero / null
@@ -16,6 +16,8 @@ Line n of A is compared with line n of B:
     engine counts 32-bit hashes per scope, so a hash collision makes it low
     by one with probability about n^2 / 2^33 (semantics.md §6); an
     off-by-one elsewhere in small windows still shows.
+--score-rel R allows `score` within R relative, for a scorecard with a
+percentile term (whose attainment inherits the sketch's 1 %).
 Prints the first 20 differences with their path (line, scope, window, key,
 both values), then `N passed, N failed` over the compared snapshots; exits
 1 on any difference.
@@ -27,6 +29,7 @@ import sys
 MAX_SHOWN = 20
 REL = 1e-9
 PCT_REL = 0.01
+SCORE_REL = REL
 EXACT_BELOW = 128
 
 
@@ -52,6 +55,8 @@ def num_equal(key, a, b):
         if a < EXACT_BELOW and b < EXACT_BELOW:
             return a == b
         return abs(a - b) <= PCT_REL * max(abs(a), abs(b)) * (1 + 1e-12)
+    if key == "score":
+        return abs(a - b) <= SCORE_REL * max(abs(a), abs(b))
     if key == "customers_handled":
         n = max(abs(a), abs(b))
         return abs(a - b) <= 1 + 4 * n * n / 2.0 ** 33
@@ -183,8 +188,13 @@ def read_lines(path):
 
 
 def main(argv):
+    global SCORE_REL
+    argv = list(argv)
+    if len(argv) == 5 and argv[1] == "--score-rel":
+        SCORE_REL = float(argv[2])
+        del argv[1:3]
     if len(argv) != 3:
-        sys.stderr.write("usage: compare.py A B\n")
+        sys.stderr.write("usage: compare.py [--score-rel R] A B\n")
         return 2
     _, _, count = compare_streams(read_lines(argv[1]), read_lines(argv[2]))
     return 1 if count else 0

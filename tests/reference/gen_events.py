@@ -332,7 +332,10 @@ def build(args):
         key = e["ts"]
         r = rng.random()
         if r < args.shuffle_frac:
-            key += rng.randrange(1 * SECOND, lateness - 30 * SECOND)
+            # delayed, but (with lateness above a minute) not late
+            hi = lateness - 30 * SECOND if lateness > MINUTE else lateness
+            hi = max(2, hi)
+            key += rng.randrange(min(SECOND, hi - 1), hi)
         elif r < args.shuffle_frac + args.late_frac:
             key += lateness + rng.randrange(1, 30 * MINUTE)
         stream.append((key, i, e))
