@@ -51,11 +51,14 @@ static uint32_t scope_add(ccp_engine_t *e, uint8_t kind, const char *name, size_
   s->kind = kind;
   for (int w = 0; w < e->cfg->nwindows; w++) ccp_win_init(&s->win[w], &e->cfg->windows[w]);
   ccp_u32map_init(&s->cust);
+  s->acc_b = INT64_MIN;
   e->scopes[e->nscopes] = s;
   return e->nscopes++;
 }
 
 static void scope_free(ccp_engine_t *e, ccp_scope_t *s) {
+  ccp_free(s->acc_frt);
+  ccp_free(s->acc_res);
   for (int w = 0; w < e->cfg->nwindows; w++) ccp_win_release(&s->win[w]);
   ccp_u32map_release(&s->cust);
   ccp_free(s->name);
@@ -221,11 +224,68 @@ static void gauges_move(ccp_engine_t *e, uint32_t ti, ccp_ticket_t *r, const gsn
 
 /* -------------------------------------------------------------- counters */
 
-/* Adds a delta at time ts to the given scopes (CCP_NIL entries skipped). */
+static void push_acc_bin(uint16_t **arr, uint32_t *n, uint32_t *cap, uint16_t b) {
+  if (*n == *cap) {
+    *cap = *cap ? *cap * 2 : 8;
+    *arr = ccp_realloc(*arr, *cap * sizeof **arr);
+  }
+  (*arr)[(*n)++] = b;
+}
+
+/* Adds a scope's accumulated base bucket into its windows and empties it. */
+static void flush_scope(ccp_engine_t *e, ccp_scope_t *s) {
+  if (s->acc_b == INT64_MIN) return;
+  for (int w = 0; w < e->cfg->nwindows; w++) {
+    int64_t gu = e->cfg->windows[w].granularity_ms / e->cust_unit;
+    ccp_win_advance(&s->win[w], e->cur_b[w], e->start_b[w]);
+    ccp_win_apply_counters(&s->win[w], ccp_floordiv(s->acc_b, gu), &s->acc, s->acc_frt, s->acc_nfrt,
+                           s->acc_res, s->acc_nres);
+  }
+  memset(&s->acc, 0, sizeof s->acc);
+  s->acc_nfrt = s->acc_nres = 0;
+  s->acc_b = INT64_MIN;
+}
+
+void ccp__engine_flush(ccp_engine_t *e) {
+  for (uint32_t i = 0; i < e->ndirty; i++) flush_scope(e, e->scopes[e->dirty[i]]);
+  e->ndirty = 0;
+}
+
+/* The accumulator of a scope for the current base bucket. */
+static ccp_scope_t *acc_scope(ccp_engine_t *e, uint32_t id) {
+  ccp_scope_t *s = e->scopes[id];
+  if (s->acc_b != e->cur_base) {
+    if (s->acc_b == INT64_MIN) {
+      if (e->ndirty == e->dirty_cap) {
+        e->dirty_cap = e->dirty_cap ? e->dirty_cap * 2 : 64;
+        e->dirty = ccp_realloc(e->dirty, e->dirty_cap * sizeof *e->dirty);
+      }
+      e->dirty[e->ndirty++] = id;
+    } else {
+      flush_scope(e, s); /* cannot happen: flushed when now left it; kept safe */
+      e->dirty[e->ndirty++] = id;
+    }
+    s->acc_b = e->cur_base;
+  }
+  return s;
+}
+
+/* Adds a delta at time ts to the given scopes (CCP_NIL entries skipped).
+ * Values of the current base bucket go to the scope's accumulator; older
+ * ones (out-of-order events, deadlines) straight to the windows. */
 static void scopes_apply(ccp_engine_t *e, const uint32_t ids[4], int64_t ts, const ccp_delta_t *d) {
+  if (ccp_floordiv(ts, e->cust_unit) == e->cur_base) {
+    for (int i = 0; i < 4; i++) {
+      if (ids[i] == CCP_NIL) continue;
+      ccp_scope_t *s = acc_scope(e, ids[i]);
+      for (int k = 0; k < d->nf; k++) s->acc.v[d->f[k]] += d->amt[k];
+      if (d->frt_bin >= 0) push_acc_bin(&s->acc_frt, &s->acc_nfrt, &s->acc_cfrt, (uint16_t)d->frt_bin);
+      if (d->res_bin >= 0) push_acc_bin(&s->acc_res, &s->acc_nres, &s->acc_cres, (uint16_t)d->res_bin);
+    }
+    return;
+  }
   int64_t b[CCP_MAX_WINDOWS];
-  for (int w = 0; w < e->cfg->nwindows; w++) /* most events fall in the current bucket */
-    b[w] = ts >= e->cur_start[w] ? e->cur_b[w] : ccp_floordiv(ts, e->cfg->windows[w].granularity_ms);
+  for (int w = 0; w < e->cfg->nwindows; w++) b[w] = ccp_floordiv(ts, e->cfg->windows[w].granularity_ms);
   for (int i = 0; i < 4; i++) {
     if (ids[i] == CCP_NIL) continue;
     ccp_scope_t *s = e->scopes[ids[i]];
@@ -261,6 +321,20 @@ static void scopes_customer(ccp_engine_t *e, const uint32_t ids[4], int64_t ts, 
     int64_t prev = had ? cust_abs(e, old) : INT64_MIN;
     if (had && tu <= prev) continue;
     ccp_u32map_set(&s->cust, key, (uint32_t)tu);
+    if (tu == e->cur_base) {
+      /* +1 in the current bucket through the accumulator, -1 where the
+       * customer was counted before (the same bucket of a coarse window
+       * nets to zero) */
+      if (had) {
+        for (int w = 0; w < e->cfg->nwindows; w++) {
+          int64_t gu = e->cfg->windows[w].granularity_ms / e->cust_unit;
+          ccp_win_advance(&s->win[w], e->cur_b[w], e->start_b[w]);
+          ccp_win_add(&s->win[w], ccp_floordiv(prev, gu), CCP_F_CUST, -1);
+        }
+      }
+      acc_scope(e, ids[i])->acc.v[CCP_F_CUST]++;
+      continue;
+    }
     for (int w = 0; w < e->cfg->nwindows; w++) {
       int64_t gu = e->cfg->windows[w].granularity_ms / e->cust_unit;
       ccp_win_advance(&s->win[w], e->cur_b[w], e->start_b[w]);
@@ -530,6 +604,11 @@ static void advance_to(ccp_engine_t *e, int64_t t) {
   if (t > e->now || e->now == INT64_MIN) {
     e->now = t;
     set_buckets(e);
+    int64_t base = ccp_floordiv(t, e->cust_unit);
+    if (base != e->cur_base) {
+      ccp__engine_flush(e); /* into windows already moved to the new now */
+      e->cur_base = base;
+    }
   }
   ccp__engine_run_due(e);
 }
@@ -806,6 +885,7 @@ ccp_engine_t *ccp_engine_new(const ccp_config_t *cfg, char *errbuf, size_t errle
     e->cust_unit = a;
   }
   if (e->cust_unit <= 0) e->cust_unit = 1;
+  e->cur_base = INT64_MIN;
   for (int c = 0; c < CCP_CH__COUNT; c++)
     if (!isnan(cfg->cost_per_hour[c])) e->has_cost = 1;
   scope_add(e, CCP_SC_ALL, "all", 3);
@@ -824,6 +904,7 @@ void ccp_engine_free(ccp_engine_t *e) {
   for (uint32_t i = 0; i < e->nscopes; i++) scope_free(e, e->scopes[i]);
   ccp_free(e->scopes);
   ccp_free(e->combos);
+  ccp_free(e->dirty);
   for (size_t j = 0; j < e->ids.cap; j++)
     if (e->ids.slots[j].key) ccp_free((void *)(uintptr_t)e->ids.slots[j].val);
   ccp_u64map_release(&e->ids);

@@ -26,6 +26,13 @@ typedef struct ccp_scope {
   ccp_u32map_t cust;               /**< 32-bit customer hash -> latest HANDLED (cust_unit) */
   int64_t oldest_open;             /**< scratch for the snapshot */
   int64_t cust_gc_at;              /**< stream time of the last sweep of cust */
+  /* Values of the current base bucket, added to the windows in one go when
+   * stream time leaves it (or before a read): one cache line per event and
+   * scope instead of one per window. */
+  int64_t acc_b;                   /**< base bucket held, INT64_MIN when empty */
+  ccp_counters_t acc;
+  uint16_t *acc_frt, *acc_res;
+  uint32_t acc_nfrt, acc_cfrt, acc_nres, acc_cres;
 } ccp_scope_t;
 
 /** Waiting tickets of one queue x channel x agent, sorted by open time. */
@@ -70,7 +77,10 @@ struct ccp_engine {
 
   ccp_u64map_t acts;        /**< customer hash -> packed activity */
   int64_t slot_ms;          /**< retention slot: period / 24 */
-  int64_t cust_unit;        /**< gcd of window granularities (ms) */
+  int64_t cust_unit;        /**< gcd of window granularities (ms): the base bucket */
+  int64_t cur_base;         /**< floor(now / cust_unit) */
+  uint32_t *dirty;          /**< scopes with a non-empty accumulator */
+  uint32_t ndirty, dirty_cap;
   int64_t acts_gc_slot;     /**< slot of the last sweep of acts */
 
   ccp_u64map_t ids;         /**< ticket key -> owned id string (alerts only) */
@@ -81,6 +91,8 @@ struct ccp_engine {
   ccp_diag_t diag;
 };
 
+/** Adds every scope's pending base-bucket values into its windows. */
+void ccp__engine_flush(ccp_engine_t *e);
 /** Moves every window of a scope to the engine's current buckets. */
 void ccp__scope_advance(ccp_engine_t *e, ccp_scope_t *s);
 /** Fires due timers and expiries at the current stream time. */

@@ -95,6 +95,7 @@ ccp_partial_t *ccp_engine_export(ccp_engine_t *e, int64_t now_ms) {
   memcpy(p->start_b, e->start_b, sizeof p->start_b);
   if (e->now != INT64_MIN)
     for (uint32_t i = 0; i < e->nscopes; i++) ccp__scope_advance(e, e->scopes[i]);
+  ccp__engine_flush(e);
   ccp__engine_oldest_waiting(e);
   int n = 0;
   for (uint32_t i = 0; i < e->nscopes; i++)

@@ -100,6 +100,29 @@ void ccp_win_apply(ccp_win_t *w, int64_t b, const ccp_delta_t *d) {
   if (d->res_bin >= 0) push_bin(&s->res, &s->nres, &s->cres, (uint16_t)d->res_bin);
 }
 
+void ccp_win_apply_counters(ccp_win_t *w, int64_t b, const ccp_counters_t *c, const uint16_t *frt,
+                            uint32_t nfrt, const uint16_t *res, uint32_t nres) {
+  if (b < w->start || b > w->cur) return;
+  ccp_counters_add(&w->total, c);
+  for (uint32_t i = 0; i < nfrt; i++) ccp_hist_add(&w->frt, frt[i], 1);
+  for (uint32_t i = 0; i < nres; i++) ccp_hist_add(&w->res, res[i], 1);
+  if (!w->nb) return;
+  ccp_slot_t *s = ccp_win_slot(w, b);
+  s->idx = b;
+  ccp_counters_add(&s->c, c);
+  for (uint32_t i = 0; i < nfrt; i++) push_bin(&s->frt, &s->nfrt, &s->cfrt, frt[i]);
+  for (uint32_t i = 0; i < nres; i++) push_bin(&s->res, &s->nres, &s->cres, res[i]);
+}
+
+void ccp_win_add(ccp_win_t *w, int64_t b, int f, int64_t amt) {
+  if (b < w->start || b > w->cur) return;
+  w->total.v[f] += amt;
+  if (!w->nb) return;
+  ccp_slot_t *s = ccp_win_slot(w, b);
+  s->idx = b;
+  s->c.v[f] += amt;
+}
+
 void ccp_win_customer(ccp_win_t *w, int64_t b_old, int64_t b_new) {
   if (b_new <= b_old) return;
   if (b_old != INT64_MIN && b_old >= w->start && b_old <= w->cur) {

@@ -83,6 +83,11 @@ static inline void ccp_win_advance(ccp_win_t *w, int64_t cur, int64_t start) {
 }
 /** Adds a delta to bucket b (ignored when b is outside [start, cur]). */
 void ccp_win_apply(ccp_win_t *w, int64_t b, const ccp_delta_t *d);
+/** Adds a whole bucket's counters and bin lists to bucket b (ignored outside [start, cur]). */
+void ccp_win_apply_counters(ccp_win_t *w, int64_t b, const ccp_counters_t *c, const uint16_t *frt,
+                            uint32_t nfrt, const uint16_t *res, uint32_t nres);
+/** Adds amt to one field of bucket b (ignored outside [start, cur]). */
+void ccp_win_add(ccp_win_t *w, int64_t b, int f, int64_t amt);
 /**
  * Moves one customer's "latest HANDLED" from bucket b_old (INT64_MIN: none)
  * to b_new > b_old, keeping the distinct-customer count exact.
