@@ -38,7 +38,7 @@ usage() {
 version=${CCPULSE_KAFKA_VERSION:-3.9.1}
 scala=2.13
 slf4j_version=1.7.36 # the slf4j 1.x line Kafka 3.x is built against
-cache=${CCPULSE_CACHE:-$HOME/.cache/ccpulse}/kafka-$version
+cache=${CCPULSE_CACHE:-${HOME:-/tmp}/.cache/ccpulse}/kafka-$version
 libs=$cache/libs
 dir=${CCPULSE_KAFKA_DIR:-${TMPDIR:-/tmp}/ccpulse-kafka-$(id -u)}
 start_timeout=${CCPULSE_KAFKA_START_TIMEOUT:-60}
