@@ -1,7 +1,8 @@
 /*
  * Per-ticket state: a compact record per ticket id (56 bytes), stored in
  * chunked arrays so a record's index never changes, found through an
- * open-addressing index of record numbers keyed by the 64-bit id hash.
+ * open-addressing index of record numbers keyed by the 64-bit id hash
+ * (load at most 3/4).
  *
  * Records are linked in touch order (LRU list; touch = stream time of the
  * ticket's latest event, non-decreasing), which gives TTL expiry and cap

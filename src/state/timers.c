@@ -24,7 +24,7 @@ static inline int less(const ccp_timer_t *a, const ccp_timer_t *b) {
 
 void ccp_timers_push(ccp_timers_t *t, int64_t fire_at, uint8_t kind, uint32_t ticket, uint16_t life) {
   if (t->n == t->cap) {
-    t->cap = t->cap ? t->cap * 2 : 1024;
+    t->cap = t->cap ? t->cap + t->cap / 2 : 1024; /* 1.5x: less slack at a million timers */
     t->h = ccp_realloc(t->h, t->cap * sizeof *t->h);
   }
   ccp_timer_t x = {.fire_at = fire_at, .ticket = ticket, .life = life, .kind = kind};
