@@ -1,0 +1,102 @@
+/*
+ * ccpulse — the Redis publisher: writes each publish cycle (KPI tiles, the
+ * snapshot document, alerts) to Redis as one MULTI/EXEC transaction, under
+ * the versioned key layout of docs/redis.md.
+ *
+ * Guarantees (docs/redis.md): a cycle is applied whole or not at all; tiles
+ * are absolute values, so a failed cycle needs no repair — the next one
+ * rewrites them; alerts of a failed cycle stay queued here and go out with
+ * the next cycle that succeeds (at least once, with stable ids). When Redis
+ * is away a cycle returns at once with an error; reconnects follow an
+ * exponential backoff; errors go to stderr, one line each, rate-limited.
+ *
+ * Threads: a publisher (and its hiredis context, which is not thread-safe)
+ * belongs to one thread; every function below must be called from it.
+ */
+#ifndef CCPULSE_REDIS_PUB_H
+#define CCPULSE_REDIS_PUB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ccpulse/config.h"
+#include "ccpulse/view.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Publisher settings; zero fields take the defaults given. */
+typedef struct ccp_redis_pub_opts {
+  const char *url;          /**< "redis://[[user:]password@]host[:port][/db]"; port 6379 */
+  const char *prefix;       /**< key prefix; NULL: "ccpulse:" */
+  const ccp_config_t *cfg;  /**< windows of the views (borrowed, outlives the publisher) */
+  int64_t snapshot_maxlen;  /**< XADD MAXLEN ~ of <prefix>snapshots; 0: 1000 */
+  int64_t alerts_maxlen;    /**< XADD MAXLEN ~ of <prefix>alerts; 0: 100000 */
+  int connect_timeout_ms;   /**< 0: 500 */
+  int command_timeout_ms;   /**< 0: 2000 (a whole cycle's replies) */
+  int backoff_min_ms;       /**< first reconnect delay; 0: 100 */
+  int backoff_max_ms;       /**< delay cap, doubling up to it; 0: 5000 */
+  size_t max_queued_alerts; /**< alerts kept while Redis is away; 0: 100000 */
+  int quiet;                /**< 1: no log lines on stderr (tests) */
+} ccp_redis_pub_opts_t;
+
+/** Counters of a publisher (ccp_redis_pub_stats). */
+typedef struct ccp_redis_pub_stats {
+  uint64_t cycles_ok;        /**< cycles whose EXEC succeeded */
+  uint64_t cycles_failed;    /**< cycles not applied (Redis away, error, skipped in backoff) */
+  uint64_t reconnects;       /**< successful connects after the first */
+  uint64_t alerts_published; /**< alerts written by successful cycles */
+  uint64_t alerts_dropped;   /**< oldest queued alerts dropped because the queue was full */
+  size_t alerts_queued;      /**< alerts waiting for the next successful cycle */
+  int connected;             /**< 1 while a connection is up */
+  int64_t retry_in_ms;       /**< when disconnected: ms until the next connect attempt */
+  char last_error[256];      /**< last error text, "" when none yet */
+} ccp_redis_pub_stats_t;
+
+/** Opaque publisher. */
+typedef struct ccp_redis_pub ccp_redis_pub_t;
+
+/**
+ * Checks a Redis URL; returns 0, or -CCP_EINVAL with errbuf e.g.
+ * "invalid redis url 'redis://h:99999': port must be 1..65535". Any thread.
+ */
+int ccp_redis_url_check(const char *url, char *errbuf, size_t errlen);
+
+/**
+ * Creates a publisher. Does not connect: the first cycle does, so a Redis
+ * that is down at start-up is retried like any outage. Returns NULL with
+ * errbuf filled on a bad url, prefix or option.
+ */
+ccp_redis_pub_t *ccp_redis_pub_new(const ccp_redis_pub_opts_t *opts, char *errbuf, size_t errlen);
+/** Closes the connection and frees the publisher (queued alerts are lost). */
+void ccp_redis_pub_free(ccp_redis_pub_t *p);
+
+/**
+ * Queues one alert JSON (one line, copied) for the next cycle. When the queue
+ * is full the oldest queued alert is dropped and counted.
+ */
+void ccp_redis_pub_queue_alert(ccp_redis_pub_t *p, const char *json, size_t len);
+
+/**
+ * Writes one cycle as one MULTI/EXEC: the tiles and the snapshot of view
+ * (NULL: alerts only), then every queued alert plus alerts[0..nalerts)
+ * (NUL-terminated JSON, copied into the queue first). Returns 0 when EXEC
+ * succeeded (the queue is then empty), else a negative code (-CCP_EIO: not
+ * connected or connection lost; -CCP_EINVAL: Redis refused a command) with
+ * nothing half-applied and the alerts still queued. Fast while disconnected:
+ * tries to connect only when the backoff delay has passed.
+ */
+int ccp_redis_pub_cycle(ccp_redis_pub_t *p, const ccp_view_t *view, const char *const *alerts,
+                        size_t nalerts);
+
+/** Copies the counters into *out. */
+void ccp_redis_pub_stats(const ccp_redis_pub_t *p, ccp_redis_pub_stats_t *out);
+
+/** "host:port" of the publisher, as its log lines name it. */
+const char *ccp_redis_pub_addr(const ccp_redis_pub_t *p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,795 @@
+/*
+ * The Redis publisher (docs/redis.md is the consumer contract).
+ *
+ * One cycle = one pipelined MULTI ... EXEC: the KPI tiles of every scope and
+ * window, the gauges and scope documents, the scope list, DELs of the tiles
+ * of scopes that left the view, one XADD of the snapshot document, an XADD
+ * and a PUBLISH per queued alert, and the meta hash. Commands are appended to
+ * hiredis' output buffer and all replies are read after EXEC, so a cycle
+ * costs one round trip. Redis applies a transaction whole (PUBLISH inside it
+ * is delivered at EXEC); when a queued command is refused Redis discards the
+ * transaction (EXECABORT); a runtime error inside EXEC (WRONGTYPE on a key
+ * another program wrote) is the one case where part of a cycle lands — the
+ * cycle then counts as failed and its alerts are sent again with the next.
+ *
+ * Alerts wait in a bounded ring until a cycle with them succeeds; a failed
+ * cycle leaves the ring as it was. Tiles are absolute values: nothing to
+ * redo. Redis away: the context is dropped, and a connect is tried only when
+ * the backoff delay (doubling from backoff_min to backoff_max) has passed, so
+ * a cycle in between returns at once. Errors are logged one line each, the
+ * same error at most once per LOG_EVERY_MS with a count of those suppressed.
+ *
+ * Threads: everything here runs on the publisher's thread; the hiredis
+ * context is not thread-safe and never leaves it.
+ */
+#include "ccpulse/redis_pub.h"
+
+#include <ctype.h>
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ccpulse/buf.h"
+#include "ccpulse/common.h"
+
+/** Schema of the key layout; bumped with any incompatible change (docs/redis.md). */
+#define LAYOUT_SCHEMA "ccpulse.redis.v1"
+#define LOG_EVERY_MS 10000
+
+typedef struct url {
+  char host[256];
+  int port;
+  int db;
+  char user[128];
+  char password[256];
+} url_t;
+
+struct ccp_redis_pub {
+  ccp_redis_pub_opts_t o;
+  url_t url;
+  char addr[300]; /* "host:port" for messages */
+  char *prefix;
+  redisContext *ctx;
+  int ever_connected;
+
+  /* backoff */
+  int64_t next_attempt_ms; /* monotonic; connect allowed from then on */
+  int64_t backoff_ms;      /* delay after the next failure */
+
+  /* alert ring: oldest at head */
+  char **ring;
+  size_t *ring_len;
+  size_t ring_cap, ring_head, ring_n;
+
+  /* scopes written by the last successful cycle (sorted, owned), plus those
+   * found in Redis at connect: their tiles are deleted when they leave */
+  char **prev;
+  int nprev;
+
+  /* scratch buffers, kept between cycles */
+  ccp_buf_t key, val, snap;
+
+  /* log rate limit */
+  char last_logged[256];
+  int64_t last_log_ms;
+  int suppressed;
+
+  uint64_t cycle_no;
+  uint64_t fail_streak; /* cycles failed since the last one that succeeded */
+  ccp_redis_pub_stats_t st;
+};
+
+static int64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- url -------------------------------------------------------------- */
+
+static int url_err(char *errbuf, size_t errlen, const char *url, const char *why) {
+  if (errbuf && errlen)
+    snprintf(errbuf, errlen, "invalid redis url '%s': %s", url, why);
+  return -CCP_EINVAL;
+}
+
+/* Parses a decimal integer of [s, e) into lo..hi. */
+static int parse_int(const char *s, const char *e, long lo, long hi, int *out) {
+  if (s == e || e - s > 10)
+    return -1;
+  long v = 0;
+  for (const char *q = s; q < e; q++) {
+    if (!isdigit((unsigned char)*q))
+      return -1;
+    v = v * 10 + (*q - '0');
+  }
+  if (v < lo || v > hi)
+    return -1;
+  *out = (int)v;
+  return 0;
+}
+
+static int url_parse(const char *url, url_t *u, char *errbuf, size_t errlen) {
+  memset(u, 0, sizeof *u);
+  u->port = 6379;
+  if (!url || !*url)
+    return url_err(errbuf, errlen, url ? url : "", "empty (expected redis://host:port[/db])");
+  if (strncmp(url, "redis://", 8) != 0)
+    return url_err(errbuf, errlen, url, "must start with redis:// (e.g. redis://127.0.0.1:6379/0)");
+  const char *p = url + 8, *end = p + strlen(p);
+  const char *slash = memchr(p, '/', (size_t)(end - p));
+  const char *auth_end = slash ? slash : end;
+  const char *at = NULL;
+  for (const char *q = p; q < auth_end; q++)
+    if (*q == '@')
+      at = q;
+  if (at) {
+    const char *colon = memchr(p, ':', (size_t)(at - p));
+    if (!colon)
+      return url_err(errbuf, errlen, url, "credentials must be ':password@' or 'user:password@'");
+    size_t ul = (size_t)(colon - p), pl = (size_t)(at - colon - 1);
+    if (ul >= sizeof u->user || pl >= sizeof u->password || pl == 0)
+      return url_err(errbuf, errlen, url, "user or password empty or too long");
+    memcpy(u->user, p, ul);
+    memcpy(u->password, colon + 1, pl);
+    p = at + 1;
+  }
+  const char *hs = p, *he;
+  if (*p == '[') {
+    he = memchr(p, ']', (size_t)(auth_end - p));
+    if (!he)
+      return url_err(errbuf, errlen, url, "missing ']' after an IPv6 address");
+    hs = p + 1;
+    p = he + 1;
+  } else {
+    he = p;
+    while (he < auth_end && *he != ':')
+      he++;
+    p = he;
+  }
+  if (he == hs)
+    return url_err(errbuf, errlen, url, "missing host");
+  if ((size_t)(he - hs) >= sizeof u->host)
+    return url_err(errbuf, errlen, url, "host too long");
+  memcpy(u->host, hs, (size_t)(he - hs));
+  for (const char *q = hs; q < he; q++)
+    if (isspace((unsigned char)*q) || *q == '@' || *q == '?')
+      return url_err(errbuf, errlen, url, "invalid character in host");
+  if (p < auth_end) {
+    if (*p != ':')
+      return url_err(errbuf, errlen, url, "expected ':port' after the host");
+    if (parse_int(p + 1, auth_end, 1, 65535, &u->port) != 0)
+      return url_err(errbuf, errlen, url, "port must be 1..65535");
+  }
+  if (slash && slash + 1 < end) {
+    if (parse_int(slash + 1, end, 0, INT_MAX, &u->db) != 0)
+      return url_err(errbuf, errlen, url, "database must be a number >= 0 (redis://host:port/0)");
+  }
+  return 0;
+}
+
+int ccp_redis_url_check(const char *url, char *errbuf, size_t errlen) {
+  url_t u;
+  return url_parse(url, &u, errbuf, errlen);
+}
+
+/* ---- logging ---------------------------------------------------------- */
+
+/* Records the error; logs "ccpulse: redis 'addr': <what><tail>" unless the
+ * same <what> was logged less than LOG_EVERY_MS ago. */
+static void pub_error(ccp_redis_pub_t *p, const char *what, const char *tail) {
+  snprintf(p->st.last_error, sizeof p->st.last_error, "%s", what);
+  if (p->o.quiet)
+    return;
+  int64_t now = mono_ms();
+  if (strcmp(what, p->last_logged) == 0 && now - p->last_log_ms < LOG_EVERY_MS) {
+    p->suppressed++;
+    return;
+  }
+  if (p->suppressed)
+    fprintf(stderr, "ccpulse: redis '%s': %s%s (%d similar messages suppressed)\n", p->addr, what,
+            tail, p->suppressed);
+  else
+    fprintf(stderr, "ccpulse: redis '%s': %s%s\n", p->addr, what, tail);
+  snprintf(p->last_logged, sizeof p->last_logged, "%s", what);
+  p->last_log_ms = now;
+  p->suppressed = 0;
+}
+
+static void pub_info(ccp_redis_pub_t *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void pub_info(ccp_redis_pub_t *p, const char *fmt, ...) {
+  if (p->o.quiet)
+    return;
+  char msg[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "ccpulse: redis '%s': %s\n", p->addr, msg);
+  p->last_logged[0] = 0; /* the next error is news again */
+}
+
+/* hiredis error text in house style: lower-case first letter. */
+static void ctx_errstr(const redisContext *c, char *out, size_t outlen) {
+  const char *e = c && c->errstr[0] ? c->errstr : "connection lost";
+  if (c && c->err == REDIS_ERR_IO && strstr(e, "temporarily unavailable"))
+    e = "timed out";
+  snprintf(out, outlen, "%s", e);
+  if (out[0])
+    out[0] = (char)tolower((unsigned char)out[0]);
+}
+
+/* ---- connection --------------------------------------------------------- */
+
+static void disconnect(ccp_redis_pub_t *p) {
+  if (p->ctx)
+    redisFree(p->ctx);
+  p->ctx = NULL;
+  p->st.connected = 0;
+}
+
+/* After a connection failure: drop the context, schedule the next attempt,
+ * log with the delay. */
+static void fail_connection(ccp_redis_pub_t *p, const char *what) {
+  disconnect(p);
+  int64_t delay = p->backoff_ms;
+  p->next_attempt_ms = mono_ms() + delay;
+  p->backoff_ms = CCP_MIN(2 * p->backoff_ms, (int64_t)p->o.backoff_max_ms);
+  char tail[64];
+  snprintf(tail, sizeof tail, "; retrying in %lld ms", (long long)delay);
+  pub_error(p, what, tail);
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void prev_clear(ccp_redis_pub_t *p) {
+  for (int i = 0; i < p->nprev; i++)
+    ccp_free(p->prev[i]);
+  ccp_free(p->prev);
+  p->prev = NULL;
+  p->nprev = 0;
+}
+
+/* Adds the scopes of the stored scope list (a JSON array) to p->prev, so that
+ * tiles written by an earlier process are deleted when their scope is gone. */
+static void prev_merge_json(ccp_redis_pub_t *p, const char *text, size_t len) {
+  json_t *arr = json_loadb(text, len, 0, NULL);
+  if (!json_is_array(arr)) {
+    json_decref(arr);
+    return;
+  }
+  size_t n = json_array_size(arr);
+  p->prev = ccp_realloc(p->prev, ((size_t)p->nprev + n + 1) * sizeof *p->prev);
+  for (size_t i = 0; i < n; i++) {
+    const char *s = json_string_value(json_array_get(arr, i));
+    if (s)
+      p->prev[p->nprev++] = ccp_strdup(s);
+  }
+  qsort(p->prev, (size_t)p->nprev, sizeof *p->prev, cmp_str);
+  int k = 0; /* drop duplicates */
+  for (int i = 0; i < p->nprev; i++) {
+    if (k && strcmp(p->prev[k - 1], p->prev[i]) == 0)
+      ccp_free(p->prev[i]);
+    else
+      p->prev[k++] = p->prev[i];
+  }
+  p->nprev = k;
+  json_decref(arr);
+}
+
+/* Runs one command synchronously during connect; returns the reply or NULL
+ * (what filled). */
+static redisReply *connect_cmd(ccp_redis_pub_t *p, char *what, size_t wlen, int argc,
+                               const char **argv) {
+  redisReply *r = redisCommandArgv(p->ctx, argc, argv, NULL);
+  if (!r) {
+    ctx_errstr(p->ctx, what, wlen);
+    return NULL;
+  }
+  if (r->type == REDIS_REPLY_ERROR) {
+    snprintf(what, wlen, "%s failed: %s", argv[0], r->str);
+    freeReplyObject(r);
+    return NULL;
+  }
+  return r;
+}
+
+static int do_connect(ccp_redis_pub_t *p) {
+  char what[200];
+  struct timeval ctv = {p->o.connect_timeout_ms / 1000, (p->o.connect_timeout_ms % 1000) * 1000};
+  struct timeval ktv = {p->o.command_timeout_ms / 1000, (p->o.command_timeout_ms % 1000) * 1000};
+  p->ctx = redisConnectWithTimeout(p->url.host, p->url.port, ctv);
+  if (!p->ctx || p->ctx->err) {
+    ctx_errstr(p->ctx, what, sizeof what);
+    goto fail;
+  }
+  if (redisSetTimeout(p->ctx, ktv) != REDIS_OK) {
+    ctx_errstr(p->ctx, what, sizeof what);
+    goto fail;
+  }
+  redisEnableKeepAlive(p->ctx);
+  redisReply *r;
+  if (p->url.password[0]) {
+    const char *argv[3] = {"AUTH", p->url.user, p->url.password};
+    if (p->url.user[0]) {
+      r = connect_cmd(p, what, sizeof what, 3, argv);
+    } else {
+      argv[1] = p->url.password;
+      r = connect_cmd(p, what, sizeof what, 2, argv);
+    }
+    if (!r)
+      goto fail;
+    freeReplyObject(r);
+  }
+  if (p->url.db) {
+    char db[16];
+    snprintf(db, sizeof db, "%d", p->url.db);
+    const char *argv[2] = {"SELECT", db};
+    if (!(r = connect_cmd(p, what, sizeof what, 2, argv)))
+      goto fail;
+    freeReplyObject(r);
+  }
+  ccp_buf_clear(&p->key);
+  ccp_buf_printf(&p->key, "%sv1:scopes", p->prefix);
+  const char *argv[2] = {"GET", p->key.data};
+  if (!(r = connect_cmd(p, what, sizeof what, 2, argv)))
+    goto fail;
+  if (r->type == REDIS_REPLY_STRING)
+    prev_merge_json(p, r->str, r->len);
+  freeReplyObject(r);
+
+  if (p->ever_connected)
+    p->st.reconnects++;
+  p->ever_connected = 1;
+  p->st.connected = 1;
+  return 0;
+
+fail:
+  fail_connection(p, what);
+  return -CCP_EIO;
+}
+
+/* ---- alert ring --------------------------------------------------------- */
+
+void ccp_redis_pub_queue_alert(ccp_redis_pub_t *p, const char *json, size_t len) {
+  if (p->ring_n == p->ring_cap) { /* full: drop the oldest */
+    ccp_free(p->ring[p->ring_head]);
+    p->ring_head = (p->ring_head + 1) % p->ring_cap;
+    p->ring_n--;
+    p->st.alerts_dropped++;
+    if (p->st.alerts_dropped == 1 || p->st.alerts_dropped % 1000 == 0) {
+      char what[128];
+      snprintf(what, sizeof what, "alert queue full (%zu); dropped %llu oldest alerts so far",
+               p->ring_cap, (unsigned long long)p->st.alerts_dropped);
+      pub_error(p, what, "");
+    }
+  }
+  size_t at = (p->ring_head + p->ring_n) % p->ring_cap;
+  p->ring[at] = ccp_strndup(json, len);
+  p->ring_len[at] = len;
+  p->ring_n++;
+  p->st.alerts_queued = p->ring_n;
+}
+
+static void ring_clear(ccp_redis_pub_t *p) {
+  for (size_t i = 0; i < p->ring_n; i++)
+    ccp_free(p->ring[(p->ring_head + i) % p->ring_cap]);
+  p->ring_head = p->ring_n = 0;
+  p->st.alerts_queued = 0;
+}
+
+/* ---- the cycle ---------------------------------------------------------- */
+
+/* Appends one command; counts it. Strings are copied by hiredis at once. */
+static void cmd(ccp_redis_pub_t *p, int *ncmds, int argc, const char **argv, const size_t *lens) {
+  redisAppendCommandArgv(p->ctx, argc, argv, lens);
+  (*ncmds)++;
+}
+
+static void cmd_set(ccp_redis_pub_t *p, int *ncmds, const ccp_buf_t *k, const ccp_buf_t *v) {
+  const char *argv[3] = {"SET", k->data ? k->data : "", v->data ? v->data : ""};
+  size_t lens[3] = {3, k->len, v->len};
+  cmd(p, ncmds, 3, argv, lens);
+}
+
+static void cmd_del(ccp_redis_pub_t *p, int *ncmds, const ccp_buf_t *k) {
+  const char *argv[2] = {"DEL", k->data};
+  size_t lens[2] = {3, k->len};
+  cmd(p, ncmds, 2, argv, lens);
+}
+
+static void cmd_xadd(ccp_redis_pub_t *p, int *ncmds, const ccp_buf_t *stream, int64_t maxlen,
+                     const char *json, size_t len) {
+  char ml[24];
+  snprintf(ml, sizeof ml, "%lld", (long long)maxlen);
+  const char *argv[7] = {"XADD", stream->data, "MAXLEN", "~", ml, "*", "json"};
+  const char *full[8];
+  size_t lens[8];
+  for (int i = 0; i < 7; i++) {
+    full[i] = argv[i];
+    lens[i] = i == 1 ? stream->len : strlen(argv[i]);
+  }
+  full[7] = json;
+  lens[7] = len;
+  cmd(p, ncmds, 8, full, lens);
+}
+
+/* Finds the value of top-level member `key` in a JSON object text; sets
+ * [*vs, *ve) or returns -1. Strings are skipped whole, so keys inside them
+ * do not match. */
+static int json_member(const char *s, size_t len, const char *key, const char **vs,
+                       const char **ve) {
+  size_t klen = strlen(key);
+  int depth = 0;
+  const char *end = s + len;
+  for (const char *q = s; q < end; q++) {
+    char c = *q;
+    if (c == '"') {
+      const char *str = q + 1;
+      for (q++; q < end && *q != '"'; q++)
+        if (*q == '\\')
+          q++;
+      if (q >= end)
+        return -1;
+      const char *a = q + 1;
+      while (a < end && isspace((unsigned char)*a))
+        a++;
+      if (depth == 1 && a < end && *a == ':' && (size_t)(q - str) == klen &&
+          memcmp(str, key, klen) == 0) {
+        a++;
+        while (a < end && isspace((unsigned char)*a))
+          a++;
+        const char *b = a;
+        int d = 0;
+        for (; b < end; b++) {
+          if (*b == '"') {
+            for (b++; b < end && *b != '"'; b++)
+              if (*b == '\\')
+                b++;
+          } else if (*b == '{' || *b == '[') {
+            d++;
+          } else if (*b == '}' || *b == ']') {
+            if (d == 0)
+              break;
+            if (--d == 0) {
+              b++;
+              break;
+            }
+          } else if (*b == ',' && d == 0) {
+            break;
+          }
+        }
+        if (b > end)
+          b = end;
+        *vs = a;
+        *ve = b;
+        return 0;
+      }
+    } else if (c == '{' || c == '[') {
+      depth++;
+    } else if (c == '}' || c == ']') {
+      depth--;
+    }
+  }
+  return -1;
+}
+
+static void key_of(ccp_redis_pub_t *p, const char *what, const char *scope, const char *window) {
+  ccp_buf_clear(&p->key);
+  ccp_buf_puts(&p->key, p->prefix);
+  ccp_buf_puts(&p->key, "v1:");
+  ccp_buf_puts(&p->key, what);
+  ccp_buf_putc(&p->key, ':');
+  ccp_buf_puts(&p->key, scope);
+  if (window) {
+    ccp_buf_putc(&p->key, ':');
+    ccp_buf_puts(&p->key, window);
+  }
+}
+
+/* Appends the commands of the view's tiles; returns the scope names (sorted,
+ * borrowed from the view) through *names. */
+static void append_tiles(ccp_redis_pub_t *p, int *ncmds, const ccp_view_t *v,
+                         const char ***names_out, int *n_out) {
+  const ccp_config_t *cfg = p->o.cfg;
+  int n = ccp_view_nscopes(v);
+  const char **names = ccp_malloc(((size_t)n + 1) * sizeof *names);
+  for (int i = 0; i < n; i++) {
+    const char *sc = ccp_view_scope_name(v, i);
+    names[i] = sc;
+    for (int w = 0; w < cfg->nwindows; w++) {
+      key_of(p, "kpi", sc, cfg->windows[w].name);
+      ccp_buf_clear(&p->val);
+      ccp_view_window_json(v, i, w, &p->val);
+      cmd_set(p, ncmds, &p->key, &p->val);
+    }
+    ccp_buf_clear(&p->val);
+    ccp_view_scope_json(v, i, &p->val);
+    key_of(p, "scope", sc, NULL);
+    cmd_set(p, ncmds, &p->key, &p->val);
+    const char *gs, *ge;
+    if (json_member(p->val.data, p->val.len, "gauges", &gs, &ge) == 0) {
+      ccp_buf_t g = {(char *)gs, (size_t)(ge - gs), 0};
+      key_of(p, "gauges", sc, NULL);
+      cmd_set(p, ncmds, &p->key, &g);
+    }
+  }
+  /* scope list, in the view's order (all first) */
+  ccp_buf_clear(&p->val);
+  ccp_buf_putc(&p->val, '[');
+  for (int i = 0; i < n; i++) {
+    if (i)
+      ccp_buf_putc(&p->val, ',');
+    ccp_buf_put_json_str(&p->val, names[i], strlen(names[i]));
+  }
+  ccp_buf_putc(&p->val, ']');
+  ccp_buf_clear(&p->key);
+  ccp_buf_printf(&p->key, "%sv1:scopes", p->prefix);
+  cmd_set(p, ncmds, &p->key, &p->val);
+
+  qsort(names, (size_t)n, sizeof *names, cmp_str);
+  /* tiles of scopes that left the view */
+  for (int j = 0; j < p->nprev; j++) {
+    const char *old = p->prev[j];
+    if (bsearch(&old, names, (size_t)n, sizeof *names, cmp_str))
+      continue;
+    for (int w = 0; w < cfg->nwindows; w++) {
+      key_of(p, "kpi", old, cfg->windows[w].name);
+      cmd_del(p, ncmds, &p->key);
+    }
+    key_of(p, "scope", old, NULL);
+    cmd_del(p, ncmds, &p->key);
+    key_of(p, "gauges", old, NULL);
+    cmd_del(p, ncmds, &p->key);
+  }
+
+  /* the snapshot document */
+  ccp_buf_clear(&p->snap);
+  ccp_view_snapshot_json(v, &p->snap);
+  ccp_buf_clear(&p->key);
+  ccp_buf_printf(&p->key, "%ssnapshots", p->prefix);
+  cmd_xadd(p, ncmds, &p->key, p->o.snapshot_maxlen, p->snap.data ? p->snap.data : "", p->snap.len);
+  *names_out = names;
+  *n_out = n;
+}
+
+static void append_meta(ccp_redis_pub_t *p, int *ncmds, const ccp_view_t *v) {
+  char f[9][32];
+  const char *argv[20];
+  size_t lens[20];
+  int argc = 0;
+  ccp_buf_clear(&p->key);
+  ccp_buf_printf(&p->key, "%sv1:meta", p->prefix);
+  argv[argc++] = "HSET";
+  argv[argc++] = p->key.data;
+  argv[argc++] = "schema";
+  argv[argc++] = LAYOUT_SCHEMA;
+  int64_t now = v ? ccp_view_now(v) : INT64_MIN;
+  if (now != INT64_MIN) {
+    snprintf(f[0], sizeof f[0], "%lld", (long long)now);
+    argv[argc++] = "now_ms";
+    argv[argc++] = f[0];
+  }
+  snprintf(f[1], sizeof f[1], "%llu", (unsigned long long)p->cycle_no);
+  snprintf(f[2], sizeof f[2], "%lld", (long long)wall_ms());
+  snprintf(f[3], sizeof f[3], "%llu", (unsigned long long)p->st.reconnects);
+  snprintf(f[4], sizeof f[4], "%llu", (unsigned long long)p->st.cycles_failed);
+  snprintf(f[5], sizeof f[5], "%llu", (unsigned long long)p->st.alerts_dropped);
+  const char *names[] = {"cycle", "published_ms", "reconnects", "cycles_failed", "alerts_dropped"};
+  for (int i = 0; i < 5; i++) {
+    argv[argc++] = names[i];
+    argv[argc++] = f[i + 1];
+  }
+  for (int i = 0; i < argc; i++)
+    lens[i] = strlen(argv[i]);
+  cmd(p, ncmds, argc, argv, lens);
+}
+
+/* Reads the replies of a cycle of ncmds commands between MULTI and EXEC.
+ * Returns 0, -CCP_EIO (connection lost: context dropped) or -CCP_EINVAL
+ * (Redis refused: what filled). */
+static int read_replies(ccp_redis_pub_t *p, int ncmds, char *what, size_t wlen) {
+  int rc = 0;
+  void *rv;
+  for (int i = 0; i < ncmds + 2; i++) {
+    if (redisGetReply(p->ctx, &rv) != REDIS_OK) {
+      ctx_errstr(p->ctx, what, wlen);
+      return -CCP_EIO;
+    }
+    redisReply *r = rv;
+    if (i == ncmds + 1) { /* EXEC */
+      if (r->type == REDIS_REPLY_ERROR) {
+        if (!rc)
+          snprintf(what, wlen, "transaction refused: %s", r->str);
+        rc = -CCP_EINVAL;
+      } else if (r->type != REDIS_REPLY_ARRAY) {
+        if (!rc)
+          snprintf(what, wlen, "transaction aborted");
+        rc = -CCP_EINVAL;
+      } else {
+        for (size_t k = 0; k < r->elements; k++)
+          if (r->element[k]->type == REDIS_REPLY_ERROR) {
+            if (!rc)
+              snprintf(what, wlen, "command %zu of the cycle failed: %s", k + 1,
+                       r->element[k]->str);
+            rc = -CCP_EINVAL;
+            break;
+          }
+      }
+    } else if (r->type == REDIS_REPLY_ERROR && !rc) {
+      snprintf(what, wlen, "%s", r->str);
+      rc = -CCP_EINVAL;
+    }
+    freeReplyObject(r);
+  }
+  return rc;
+}
+
+int ccp_redis_pub_cycle(ccp_redis_pub_t *p, const ccp_view_t *view, const char *const *alerts,
+                        size_t nalerts) {
+  for (size_t i = 0; i < nalerts; i++)
+    ccp_redis_pub_queue_alert(p, alerts[i], strlen(alerts[i]));
+
+  if (!p->ctx) {
+    if (mono_ms() < p->next_attempt_ms || do_connect(p) != 0) {
+      p->st.cycles_failed++;
+      p->fail_streak++;
+      return -CCP_EIO;
+    }
+  }
+
+  int ncmds = 0;
+  const char **names = NULL;
+  int nnames = 0;
+  p->cycle_no++;
+  const char *multi[1] = {"MULTI"};
+  redisAppendCommandArgv(p->ctx, 1, multi, NULL);
+  if (view)
+    append_tiles(p, &ncmds, view, &names, &nnames);
+  ccp_buf_clear(&p->key);
+  ccp_buf_printf(&p->key, "%salerts", p->prefix);
+  for (size_t i = 0; i < p->ring_n; i++) {
+    size_t at = (p->ring_head + i) % p->ring_cap;
+    cmd_xadd(p, &ncmds, &p->key, p->o.alerts_maxlen, p->ring[at], p->ring_len[at]);
+    const char *argv[3] = {"PUBLISH", p->key.data, p->ring[at]};
+    size_t lens[3] = {7, p->key.len, p->ring_len[at]};
+    cmd(p, &ncmds, 3, argv, lens);
+  }
+  append_meta(p, &ncmds, view);
+  const char *exec[1] = {"EXEC"};
+  redisAppendCommandArgv(p->ctx, 1, exec, NULL);
+
+  char what[300];
+  int rc = read_replies(p, ncmds, what, sizeof what);
+  if (rc != 0) {
+    ccp_free(names);
+    p->cycle_no--;
+    p->st.cycles_failed++;
+    p->fail_streak++;
+    if (rc == -CCP_EIO)
+      fail_connection(p, what);
+    else
+      pub_error(p, what, "; the cycle counts as failed, its alerts go again with the next");
+    return rc;
+  }
+
+  /* applied: remember the scopes, forget the alerts */
+  if (view) {
+    prev_clear(p);
+    p->prev = ccp_malloc(((size_t)nnames + 1) * sizeof *p->prev);
+    for (int i = 0; i < nnames; i++)
+      p->prev[i] = ccp_strdup(names[i]);
+    p->nprev = nnames;
+  }
+  ccp_free(names);
+  if (p->fail_streak)
+    pub_info(p, "publishing again after %llu failed cycle(s); %zu queued alert(s) delivered",
+             (unsigned long long)p->fail_streak, p->ring_n);
+  p->fail_streak = 0;
+  p->st.alerts_published += p->ring_n;
+  ring_clear(p);
+  p->st.cycles_ok++;
+  p->backoff_ms = p->o.backoff_min_ms;
+  return 0;
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+ccp_redis_pub_t *ccp_redis_pub_new(const ccp_redis_pub_opts_t *opts, char *errbuf, size_t errlen) {
+  url_t u;
+  if (url_parse(opts->url, &u, errbuf, errlen) != 0)
+    return NULL;
+  if (!opts->cfg) {
+    if (errbuf && errlen)
+      snprintf(errbuf, errlen, "redis publisher: no configuration given");
+    return NULL;
+  }
+  const char *prefix = opts->prefix ? opts->prefix : "ccpulse:";
+  for (const char *q = prefix; *q; q++)
+    if (isspace((unsigned char)*q) || !isprint((unsigned char)*q)) {
+      if (errbuf && errlen)
+        snprintf(errbuf, errlen,
+                 "invalid redis prefix '%s': spaces and control characters are not allowed",
+                 prefix);
+      return NULL;
+    }
+  if (opts->snapshot_maxlen < 0 || opts->alerts_maxlen < 0 || opts->connect_timeout_ms < 0 ||
+      opts->command_timeout_ms < 0 || opts->backoff_min_ms < 0 || opts->backoff_max_ms < 0) {
+    if (errbuf && errlen)
+      snprintf(errbuf, errlen, "redis publisher: negative option");
+    return NULL;
+  }
+  ccp_redis_pub_t *p = ccp_calloc(1, sizeof *p);
+  p->o = *opts;
+  p->url = u;
+  p->prefix = ccp_strdup(prefix);
+  p->o.prefix = p->prefix;
+  p->o.url = NULL; /* not kept: may hold a password */
+  if (!p->o.snapshot_maxlen)
+    p->o.snapshot_maxlen = 1000;
+  if (!p->o.alerts_maxlen)
+    p->o.alerts_maxlen = 100000;
+  if (!p->o.connect_timeout_ms)
+    p->o.connect_timeout_ms = 500;
+  if (!p->o.command_timeout_ms)
+    p->o.command_timeout_ms = 2000;
+  if (!p->o.backoff_min_ms)
+    p->o.backoff_min_ms = 100;
+  if (!p->o.backoff_max_ms)
+    p->o.backoff_max_ms = 5000;
+  if (p->o.backoff_max_ms < p->o.backoff_min_ms)
+    p->o.backoff_max_ms = p->o.backoff_min_ms;
+  if (!p->o.max_queued_alerts)
+    p->o.max_queued_alerts = 100000;
+  p->backoff_ms = p->o.backoff_min_ms;
+  p->ring_cap = p->o.max_queued_alerts;
+  p->ring = ccp_calloc(p->ring_cap, sizeof *p->ring);
+  p->ring_len = ccp_calloc(p->ring_cap, sizeof *p->ring_len);
+  if (strchr(u.host, ':'))
+    snprintf(p->addr, sizeof p->addr, "[%s]:%d", u.host, u.port);
+  else
+    snprintf(p->addr, sizeof p->addr, "%s:%d", u.host, u.port);
+  ccp_buf_init(&p->key);
+  ccp_buf_init(&p->val);
+  ccp_buf_init(&p->snap);
+  return p;
+}
+
+void ccp_redis_pub_free(ccp_redis_pub_t *p) {
+  if (!p)
+    return;
+  disconnect(p);
+  ring_clear(p);
+  ccp_free(p->ring);
+  ccp_free(p->ring_len);
+  prev_clear(p);
+  ccp_buf_release(&p->key);
+  ccp_buf_release(&p->val);
+  ccp_buf_release(&p->snap);
+  ccp_free(p->prefix);
+  memset(&p->url, 0, sizeof p->url);
+  ccp_free(p);
+}
+
+void ccp_redis_pub_stats(const ccp_redis_pub_t *p, ccp_redis_pub_stats_t *out) {
+  *out = p->st;
+  out->alerts_queued = p->ring_n;
+  out->connected = p->ctx != NULL;
+  out->retry_in_ms = p->ctx ? 0 : CCP_MAX(0, p->next_attempt_ms - mono_ms());
+}
+
+const char *ccp_redis_pub_addr(const ccp_redis_pub_t *p) { return p->addr; }

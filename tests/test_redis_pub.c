@@ -1,0 +1,652 @@
+/*
+ * The Redis publisher (src/publish/redis_pub.c) against a real redis-server
+ * that this test starts on a free loopback port (and always stops: it is our
+ * child, killed at exit and, through PR_SET_PDEATHSIG, when we die).
+ *
+ * Covers: tiles readable with one GET, gauges, scope list, meta; the snapshot
+ * stream entry (field json); alerts on pub/sub and on the stream; one
+ * MULTI/EXEC per cycle (MONITOR); tiles of vanished scopes deleted (also by a
+ * fresh publisher); Redis killed -> fast failures, alerts queued; restarted
+ * on the same port -> delivered exactly once; bounded queue; a refused cycle
+ * (WRONGTYPE) keeps its alerts; URL parsing.
+ *
+ * Skips (exit 0) only when redis-server is not installed.
+ */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ccp_test.h"
+#include "ccpulse/alerts.h"
+#include "ccpulse/redis_pub.h"
+#include "ccpulse/view.h"
+
+#define MIN 60000LL
+#define T0 1795000000000LL
+
+static ccp_config_t cfg;
+static pid_t server_pid = -1;
+static int port;
+static char url[64];
+
+/* ---- the redis-server child ------------------------------------------- */
+
+static int have_redis_server(void) {
+  return system("command -v redis-server >/dev/null 2>&1") == 0;
+}
+
+static int free_port(void) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof a;
+  if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+      getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+    perror("free_port");
+    exit(2);
+  }
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+static redisContext *connect_plain(int timeout_ms) {
+  struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+  redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
+  if (c && c->err) {
+    redisFree(c);
+    return NULL;
+  }
+  if (c)
+    redisSetTimeout(c, (struct timeval){5, 0});
+  return c;
+}
+
+static void server_stop(void) {
+  if (server_pid <= 0)
+    return;
+  kill(server_pid, SIGKILL);
+  waitpid(server_pid, NULL, 0);
+  server_pid = -1;
+}
+
+static void server_start(void) {
+  char p[16];
+  snprintf(p, sizeof p, "%d", port);
+  pid_t pid = fork();
+  if (pid < 0) {
+    perror("fork");
+    exit(2);
+  }
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the test */
+    int null = open("/dev/null", O_RDWR);
+    dup2(null, 1);
+    dup2(null, 2);
+    execlp("redis-server", "redis-server", "--port", p, "--bind", "127.0.0.1", "--save", "",
+           "--appendonly", "no", "--daemonize", "no", "--protected-mode", "yes", (char *)NULL);
+    _exit(127);
+  }
+  server_pid = pid;
+  for (int i = 0; i < 200; i++) { /* up to 10 s */
+    redisContext *c = connect_plain(200);
+    if (c) {
+      redisReply *r = redisCommand(c, "PING");
+      int ok = r && r->type == REDIS_REPLY_STATUS;
+      if (r)
+        freeReplyObject(r);
+      redisFree(c);
+      if (ok)
+        return;
+    }
+    int st;
+    if (waitpid(pid, &st, WNOHANG) == pid) {
+      server_pid = -1;
+      fprintf(stderr, "redis-server on port %d exited at start-up\n", port);
+      exit(2);
+    }
+    usleep(50000);
+  }
+  server_stop();
+  fprintf(stderr, "redis-server on port %d did not answer PING within 10 s\n", port);
+  exit(2);
+}
+
+static void on_signal(int sig) {
+  if (server_pid > 0)
+    kill(server_pid, SIGKILL);
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static redisContext *rc; /* the test's own reader */
+
+static redisReply *cmd(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  redisReply *r = redisvCommand(rc, fmt, ap);
+  va_end(ap);
+  if (!r) {
+    fprintf(stderr, "redis command failed: %s\n", rc->errstr);
+    server_stop();
+    exit(2);
+  }
+  return r;
+}
+
+/* GET key as a malloc'd string, NULL when absent. */
+static char *get(const char *key) {
+  redisReply *r = cmd("GET %s", key);
+  char *s = r->type == REDIS_REPLY_STRING ? strdup(r->str) : NULL;
+  freeReplyObject(r);
+  return s;
+}
+
+static long long integer(const char *fmt, const char *arg) {
+  redisReply *r = cmd(fmt, arg);
+  long long v = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+  freeReplyObject(r);
+  return v;
+}
+
+static int64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static ccp_str_t S(const char *s) {
+  ccp_str_t v = {s, s ? strlen(s) : 0};
+  return v;
+}
+
+static int evseq;
+
+static void send_event(ccp_engine_t *e, int type, int64_t ts, const char *ticket, const char *queue,
+                       int channel, const char *agent) {
+  ccp_event_t ev;
+  char id[32];
+  ccp_event_clear(&ev);
+  snprintf(id, sizeof id, "e%d", ++evseq);
+  ev.event_id = S(id);
+  ev.ticket_id = S(ticket);
+  ev.type = (uint8_t)type;
+  ev.ts = ts;
+  ev.channel = (uint8_t)channel;
+  ev.queue = S(queue);
+  ev.customer_id = S("c1");
+  if (agent)
+    ev.agent_id = S(agent);
+  T_EQ_INT(ccp_engine_process(e, &ev), CCP_ACCEPTED);
+}
+
+/* SLA alerts of an engine, collected as JSON strings. */
+typedef struct alerts {
+  char *json[16];
+  int n;
+} alerts_t;
+
+static void on_alert(void *opaque, const ccp_alert_t *a) {
+  alerts_t *al = opaque;
+  ccp_buf_t b;
+  ccp_buf_init(&b);
+  ccp_alert_json(a, &b);
+  if (al->n < 16)
+    al->json[al->n++] = strdup(b.data);
+  ccp_buf_release(&b);
+}
+
+static ccp_view_t *view_of(ccp_engine_t *e, int64_t now) {
+  ccp_view_t *v = ccp_view_new(&cfg);
+  ccp_partial_t *p = ccp_engine_export(e, now);
+  ccp_view_merge(v, p);
+  ccp_partial_free(p);
+  return v;
+}
+
+static ccp_redis_pub_t *pub_new(const char *prefix, const char *u) {
+  ccp_redis_pub_opts_t o = {.url = u ? u : url,
+                            .prefix = prefix,
+                            .cfg = &cfg,
+                            .backoff_min_ms = 20,
+                            .backoff_max_ms = 200,
+                            .quiet = getenv("CCP_TEST_VERBOSE") == NULL};
+  char err[CCP_ERRBUF_SIZE] = "";
+  ccp_redis_pub_t *p = ccp_redis_pub_new(&o, err, sizeof err);
+  if (!p) {
+    fprintf(stderr, "pub_new: %s\n", err);
+    server_stop();
+    exit(2);
+  }
+  return p;
+}
+
+static int window_index(const char *name) {
+  for (int w = 0; w < cfg.nwindows; w++)
+    if (strcmp(cfg.windows[w].name, name) == 0)
+      return w;
+  return -1;
+}
+
+/* ---- tests ------------------------------------------------------------ */
+
+static void test_cycle(void) {
+  char err[CCP_ERRBUF_SIZE];
+  ccp_engine_t *e = ccp_engine_new(&cfg, err, sizeof err);
+  alerts_t al = {{0}, 0};
+  ccp_engine_set_alert_cb(e, on_alert, &al);
+  send_event(e, CCP_EV_OPENED, T0, "t1", "billing", CCP_CH_PHONE, NULL);
+  send_event(e, CCP_EV_AGENT_REPLY, T0 + 30000, "t1", "billing", CCP_CH_PHONE, "a-1");
+  send_event(e, CCP_EV_OPENED, T0 + 40000, "t2", "tech", CCP_CH_CHAT, NULL);
+  /* 3 minutes later: t2 (CHAT, 2 min) is at risk, then breached */
+  ccp_view_t *v = view_of(e, T0 + 3 * MIN);
+  T_EQ_INT(al.n, 2);
+
+  redisContext *sub = connect_plain(1000);
+  T_TRUE(sub != NULL);
+  redisReply *r = redisCommand(sub, "SUBSCRIBE t1:alerts");
+  T_TRUE(r && r->type == REDIS_REPLY_ARRAY);
+  if (r)
+    freeReplyObject(r);
+
+  ccp_redis_pub_t *p = pub_new("t1:", NULL);
+  T_EQ_INT(ccp_redis_pub_cycle(p, v, (const char *const *)al.json, (size_t)al.n), 0);
+
+  /* one GET per tile: the window's KPI object, as the view writes it */
+  int all = ccp_view_find_scope(v, "all"), w15 = window_index("15m");
+  ccp_buf_t want;
+  ccp_buf_init(&want);
+  ccp_view_window_json(v, all, w15, &want);
+  char *tile = get("t1:v1:kpi:all:15m");
+  T_EQ_STR(tile, want.data);
+  free(tile);
+  tile = get("t1:v1:kpi:queue:billing:5m");
+  json_t *j = tile ? json_loads(tile, 0, NULL) : NULL;
+  T_EQ_INT(json_integer_value(json_object_get(j, "opened")), 1);
+  T_EQ_INT(json_integer_value(json_object_get(j, "frt_count")), 1);
+  json_decref(j);
+  free(tile);
+  tile = get("t1:v1:kpi:channel:CHAT:1h");
+  j = tile ? json_loads(tile, 0, NULL) : NULL;
+  T_EQ_INT(json_integer_value(json_object_get(j, "sla_breaches")), 1);
+  json_decref(j);
+  free(tile);
+
+  tile = get("t1:v1:gauges:queue:tech");
+  j = tile ? json_loads(tile, 0, NULL) : NULL;
+  T_TRUE(json_is_object(j));
+  T_EQ_INT(json_integer_value(json_object_get(j, "waiting")), 1);
+  T_EQ_INT(json_integer_value(json_object_get(j, "open")), 1);
+  json_decref(j);
+  free(tile);
+
+  tile = get("t1:v1:scope:agent:a-1");
+  j = tile ? json_loads(tile, 0, NULL) : NULL;
+  T_TRUE(json_is_object(json_object_get(j, "windows")));
+  json_decref(j);
+  free(tile);
+
+  tile = get("t1:v1:scopes");
+  j = tile ? json_loads(tile, 0, NULL) : NULL;
+  T_EQ_INT(json_array_size(j), ccp_view_nscopes(v));
+  T_EQ_STR(json_string_value(json_array_get(j, 0)), "all");
+  json_decref(j);
+  free(tile);
+
+  r = cmd("HGET t1:v1:meta %s", "schema");
+  T_EQ_STR(r->str, "ccpulse.redis.v1");
+  freeReplyObject(r);
+  r = cmd("HGET t1:v1:meta %s", "now_ms");
+  T_EQ_INT(r->str ? atoll(r->str) : -1, T0 + 3 * MIN);
+  freeReplyObject(r);
+  r = cmd("HGET t1:v1:meta %s", "cycle");
+  T_EQ_STR(r->str, "1");
+  freeReplyObject(r);
+
+  /* the snapshot stream: the latest entry's field json is the document */
+  ccp_buf_clear(&want);
+  ccp_view_snapshot_json(v, &want);
+  r = cmd("XREVRANGE t1:snapshots + - COUNT 1");
+  T_EQ_INT(r->elements, 1);
+  if (r->elements == 1) {
+    redisReply *fields = r->element[0]->element[1];
+    T_EQ_INT(fields->elements, 2);
+    T_EQ_STR(fields->element[0]->str, "json");
+    T_EQ_STR(fields->element[1]->str, want.data);
+  }
+  freeReplyObject(r);
+
+  /* alerts on the stream, in order, field json */
+  r = cmd("XRANGE t1:alerts - +");
+  T_EQ_INT(r->elements, 2);
+  for (size_t i = 0; i < r->elements && i < 2; i++) {
+    redisReply *fields = r->element[i]->element[1];
+    T_EQ_STR(fields->element[0]->str, "json");
+    T_EQ_STR(fields->element[1]->str, al.json[i]);
+  }
+  freeReplyObject(r);
+  T_TRUE(strstr(al.json[1], "\"type\":\"sla_breach\"") != NULL);
+  T_TRUE(strstr(al.json[1], "\"id\":\"sla_breach:t2:") != NULL);
+
+  /* and on pub/sub */
+  for (int i = 0; i < 2 && sub; i++) {
+    void *rv = NULL;
+    T_EQ_INT(redisGetReply(sub, &rv), REDIS_OK);
+    redisReply *m = rv;
+    T_TRUE(m && m->type == REDIS_REPLY_ARRAY && m->elements == 3);
+    if (m && m->elements == 3) {
+      T_EQ_STR(m->element[0]->str, "message");
+      T_EQ_STR(m->element[1]->str, "t1:alerts");
+      T_EQ_STR(m->element[2]->str, al.json[i]);
+    }
+    if (m)
+      freeReplyObject(m);
+  }
+
+  ccp_redis_pub_stats_t st;
+  ccp_redis_pub_stats(p, &st);
+  T_EQ_INT(st.cycles_ok, 1);
+  T_EQ_INT(st.cycles_failed, 0);
+  T_EQ_INT(st.alerts_published, 2);
+  T_EQ_INT(st.alerts_queued, 0);
+  T_EQ_INT(st.connected, 1);
+
+  /* a second cycle without alerts sends none again */
+  T_EQ_INT(ccp_redis_pub_cycle(p, v, NULL, 0), 0);
+  T_EQ_INT(integer("XLEN %s", "t1:alerts"), 2);
+  T_EQ_INT(integer("XLEN %s", "t1:snapshots"), 2);
+
+  if (sub)
+    redisFree(sub);
+  ccp_redis_pub_free(p);
+  ccp_view_free(v);
+  ccp_buf_release(&want);
+  for (int i = 0; i < al.n; i++)
+    free(al.json[i]);
+  ccp_engine_free(e);
+}
+
+/* MONITOR sees MULTI first and EXEC last, nothing of ours outside. */
+static void test_one_transaction(void) {
+  char err[CCP_ERRBUF_SIZE];
+  ccp_engine_t *e = ccp_engine_new(&cfg, err, sizeof err);
+  send_event(e, CCP_EV_OPENED, T0, "t1", "billing", CCP_CH_PHONE, "a-1");
+  ccp_view_t *v = view_of(e, T0 + 1000);
+  ccp_redis_pub_t *p = pub_new("t2:", NULL);
+  T_EQ_INT(ccp_redis_pub_cycle(p, v, NULL, 0), 0); /* connected before MONITOR */
+
+  redisContext *mon = connect_plain(1000);
+  T_TRUE(mon != NULL);
+  if (!mon)
+    return;
+  redisReply *r = redisCommand(mon, "MONITOR");
+  T_TRUE(r && r->type == REDIS_REPLY_STATUS);
+  if (r)
+    freeReplyObject(r);
+  const char *al[] = {"{\"id\":\"x1\",\"type\":\"test\"}"};
+  T_EQ_INT(ccp_redis_pub_cycle(p, v, al, 1), 0);
+  redisReply *ping = cmd("PING"); /* marks the end of the cycle in the monitor */
+  freeReplyObject(ping);
+
+  int n = 0, multi_at = -1, exec_at = -1, sets = 0, xadds = 0, publishes = 0, bad = 0;
+  for (;;) {
+    void *rv = NULL;
+    if (redisGetReply(mon, &rv) != REDIS_OK)
+      break;
+    redisReply *m = rv;
+    const char *line = m->type == REDIS_REPLY_STATUS ? m->str : "";
+    if (strstr(line, "\"PING\"")) {
+      freeReplyObject(m);
+      break;
+    }
+    if (strstr(line, "\"MULTI\""))
+      multi_at = n;
+    if (strstr(line, "\"EXEC\""))
+      exec_at = n;
+    if (strstr(line, "\"SET\""))
+      sets++;
+    if (strstr(line, "\"XADD\""))
+      xadds++;
+    if (strstr(line, "\"PUBLISH\""))
+      publishes++;
+    if ((multi_at < 0 || exec_at >= 0) && !strstr(line, "\"EXEC\""))
+      bad++;
+    n++;
+    freeReplyObject(m);
+  }
+  T_EQ_INT(multi_at, 0);
+  T_EQ_INT(exec_at, n - 1);
+  T_EQ_INT(bad, 0);
+  T_EQ_INT(sets, ccp_view_nscopes(v) * (cfg.nwindows + 2) + 1);
+  T_EQ_INT(xadds, 2);
+  T_EQ_INT(publishes, 1);
+  redisFree(mon);
+  ccp_redis_pub_free(p);
+  ccp_view_free(v);
+  ccp_engine_free(e);
+}
+
+/* Scopes that leave the view lose their tiles, also across publishers. */
+static void test_vanished_scopes(void) {
+  char err[CCP_ERRBUF_SIZE];
+  ccp_engine_t *e = ccp_engine_new(&cfg, err, sizeof err);
+  send_event(e, CCP_EV_OPENED, T0, "t1", "billing", CCP_CH_PHONE, NULL);
+  send_event(e, CCP_EV_OPENED, T0, "t2", "tech", CCP_CH_PHONE, NULL);
+  ccp_view_t *big = view_of(e, T0 + 1000);
+  ccp_engine_free(e);
+  e = ccp_engine_new(&cfg, err, sizeof err);
+  send_event(e, CCP_EV_OPENED, T0, "t2", "tech", CCP_CH_PHONE, NULL);
+  ccp_view_t *small = view_of(e, T0 + 1000);
+  T_EQ_INT(ccp_view_find_scope(small, "queue:billing"), -1);
+
+  ccp_redis_pub_t *p = pub_new("t3:", NULL);
+  T_EQ_INT(ccp_redis_pub_cycle(p, big, NULL, 0), 0);
+  T_EQ_INT(integer("EXISTS %s", "t3:v1:kpi:queue:billing:5m"), 1);
+  T_EQ_INT(ccp_redis_pub_cycle(p, small, NULL, 0), 0);
+  T_EQ_INT(integer("EXISTS %s", "t3:v1:kpi:queue:billing:5m"), 0);
+  T_EQ_INT(integer("EXISTS %s", "t3:v1:gauges:queue:billing"), 0);
+  T_EQ_INT(integer("EXISTS %s", "t3:v1:scope:queue:billing"), 0);
+  T_EQ_INT(integer("EXISTS %s", "t3:v1:kpi:queue:tech:5m"), 1);
+
+  /* a new publisher (a restarted process) learns the old scopes from Redis */
+  T_EQ_INT(ccp_redis_pub_cycle(p, big, NULL, 0), 0);
+  ccp_redis_pub_free(p);
+  p = pub_new("t3:", NULL);
+  T_EQ_INT(integer("EXISTS %s", "t3:v1:kpi:queue:billing:today"), 1);
+  T_EQ_INT(ccp_redis_pub_cycle(p, small, NULL, 0), 0);
+  T_EQ_INT(integer("EXISTS %s", "t3:v1:kpi:queue:billing:today"), 0);
+  T_EQ_INT(integer("EXISTS %s", "t3:v1:kpi:queue:tech:today"), 1);
+
+  ccp_redis_pub_free(p);
+  ccp_view_free(big);
+  ccp_view_free(small);
+  ccp_engine_free(e);
+}
+
+/* Redis killed: cycles fail fast, alerts wait; restarted: delivered once. */
+static void test_outage(void) {
+  char err[CCP_ERRBUF_SIZE];
+  ccp_engine_t *e = ccp_engine_new(&cfg, err, sizeof err);
+  send_event(e, CCP_EV_OPENED, T0, "t1", "billing", CCP_CH_PHONE, NULL);
+  ccp_view_t *v = view_of(e, T0 + 1000);
+  ccp_redis_pub_t *p = pub_new("t4:", NULL);
+  const char *a0[] = {"{\"id\":\"a0\"}"};
+  T_EQ_INT(ccp_redis_pub_cycle(p, v, a0, 1), 0);
+
+  redisFree(rc);
+  rc = NULL;
+  server_stop();
+
+  const char *a1[] = {"{\"id\":\"a1\"}"}, *a2[] = {"{\"id\":\"a2\"}"};
+  int64_t t = mono_ms();
+  T_TRUE(ccp_redis_pub_cycle(p, v, a1, 1) < 0);
+  T_TRUE(ccp_redis_pub_cycle(p, v, a2, 1) < 0);
+  for (int i = 0; i < 20; i++)
+    T_TRUE(ccp_redis_pub_cycle(p, v, NULL, 0) < 0);
+  int64_t took = mono_ms() - t;
+  if (took > 1000)
+    T_FAIL_("22 cycles while Redis is down took %lld ms", (long long)took);
+  ccp_redis_pub_stats_t st;
+  ccp_redis_pub_stats(p, &st);
+  T_EQ_INT(st.connected, 0);
+  T_EQ_INT(st.alerts_queued, 2);
+  T_EQ_INT(st.cycles_failed, 22);
+  T_EQ_INT(st.cycles_ok, 1);
+  T_TRUE(st.last_error[0] != 0);
+
+  server_start(); /* same port, empty data set */
+  rc = connect_plain(1000);
+  int ok = 0;
+  for (int i = 0; i < 100 && !ok; i++) { /* backoff is at most 200 ms here */
+    ok = ccp_redis_pub_cycle(p, v, NULL, 0) == 0;
+    if (!ok)
+      usleep(20000);
+  }
+  T_TRUE(ok);
+  ccp_redis_pub_stats(p, &st);
+  T_EQ_INT(st.reconnects, 1);
+  T_EQ_INT(st.alerts_queued, 0);
+  T_EQ_INT(st.alerts_published, 3);
+  T_EQ_INT(st.connected, 1);
+  T_EQ_INT(ccp_redis_pub_cycle(p, v, NULL, 0), 0);
+
+  redisReply *r = cmd("XRANGE t4:alerts - +");
+  T_EQ_INT(r->elements, 2);
+  if (r->elements == 2) {
+    T_EQ_STR(r->element[0]->element[1]->element[1]->str, a1[0]);
+    T_EQ_STR(r->element[1]->element[1]->element[1]->str, a2[0]);
+  }
+  freeReplyObject(r);
+  char *tile = get("t4:v1:kpi:all:5m");
+  T_TRUE(tile != NULL); /* tiles are back after the restart */
+  free(tile);
+
+  ccp_redis_pub_free(p);
+  ccp_view_free(v);
+  ccp_engine_free(e);
+}
+
+/* The alert queue is bounded: the oldest go first, counted. */
+static void test_queue_bound(void) {
+  char u[64];
+  snprintf(u, sizeof u, "redis://127.0.0.1:%d", free_port()); /* nobody listens */
+  ccp_redis_pub_opts_t o = {.url = u, .cfg = &cfg, .max_queued_alerts = 3, .quiet = 1};
+  char err[CCP_ERRBUF_SIZE];
+  ccp_redis_pub_t *p = ccp_redis_pub_new(&o, err, sizeof err);
+  T_TRUE(p != NULL);
+  if (!p)
+    return;
+  const char *al[] = {"{\"id\":1}", "{\"id\":2}", "{\"id\":3}", "{\"id\":4}", "{\"id\":5}"};
+  T_EQ_INT(ccp_redis_pub_cycle(p, NULL, al, 5), -CCP_EIO);
+  ccp_redis_pub_stats_t st;
+  ccp_redis_pub_stats(p, &st);
+  T_EQ_INT(st.alerts_queued, 3);
+  T_EQ_INT(st.alerts_dropped, 2);
+  T_TRUE(st.retry_in_ms > 0 && st.retry_in_ms <= 100);
+  T_TRUE(strstr(st.last_error, "refused") != NULL);
+  /* inside the backoff delay no connect is tried: the error stands */
+  T_EQ_INT(ccp_redis_pub_cycle(p, NULL, NULL, 0), -CCP_EIO);
+  ccp_redis_pub_stats(p, &st);
+  T_EQ_INT(st.cycles_failed, 2);
+  ccp_redis_pub_free(p);
+}
+
+/* A cycle Redis refuses (WRONGTYPE) keeps its alerts for the next one. */
+static void test_refused_cycle(void) {
+  ccp_redis_pub_t *p = pub_new("t5:", NULL);
+  freeReplyObject(cmd("SET t5:alerts %s", "not a stream"));
+  const char *al[] = {"{\"id\":\"r1\"}"};
+  T_EQ_INT(ccp_redis_pub_cycle(p, NULL, al, 1), -CCP_EINVAL);
+  ccp_redis_pub_stats_t st;
+  ccp_redis_pub_stats(p, &st);
+  T_EQ_INT(st.alerts_queued, 1);
+  T_EQ_INT(st.connected, 1);
+  T_TRUE(strstr(st.last_error, "WRONGTYPE") != NULL);
+  freeReplyObject(cmd("DEL t5:alerts"));
+  T_EQ_INT(ccp_redis_pub_cycle(p, NULL, NULL, 0), 0);
+  T_EQ_INT(integer("XLEN %s", "t5:alerts"), 1);
+  ccp_redis_pub_free(p);
+}
+
+static void expect_url_error(const char *u, const char *needle) {
+  char err[CCP_ERRBUF_SIZE] = "";
+  T_EQ_INT(ccp_redis_url_check(u, err, sizeof err), -CCP_EINVAL);
+  if (!strstr(err, needle))
+    T_FAIL_("url \"%s\": got \"%s\", expected \"%s\"", u, err, needle);
+}
+
+static void test_url(void) {
+  char err[CCP_ERRBUF_SIZE] = "";
+  T_EQ_INT(ccp_redis_url_check("redis://127.0.0.1:6379/0", err, sizeof err), 0);
+  T_EQ_INT(ccp_redis_url_check("redis://localhost", err, sizeof err), 0);
+  T_EQ_INT(ccp_redis_url_check("redis://:secret@h:1/2", err, sizeof err), 0);
+  T_EQ_INT(ccp_redis_url_check("redis://user:secret@h:1", err, sizeof err), 0);
+  T_EQ_INT(ccp_redis_url_check("redis://[::1]:6380/", err, sizeof err), 0);
+  expect_url_error("http://h:1", "invalid redis url 'http://h:1': must start with redis://");
+  expect_url_error("", "empty");
+  expect_url_error("redis://", "missing host");
+  expect_url_error("redis://:6379", "missing host");
+  expect_url_error("redis://h:0", "port must be 1..65535");
+  expect_url_error("redis://h:99999", "port must be 1..65535");
+  expect_url_error("redis://h:12x", "port must be 1..65535");
+  expect_url_error("redis://h:1/abc", "database must be a number");
+  expect_url_error("redis://[::1", "missing ']'");
+  expect_url_error("redis://pw@h", "credentials");
+
+  ccp_redis_pub_opts_t o = {.url = "redis://h:0", .cfg = &cfg};
+  T_TRUE(ccp_redis_pub_new(&o, err, sizeof err) == NULL);
+  T_TRUE(strstr(err, "port must be") != NULL);
+  o.url = "redis://h:1";
+  o.prefix = "bad prefix";
+  T_TRUE(ccp_redis_pub_new(&o, err, sizeof err) == NULL);
+  T_TRUE(strstr(err, "invalid redis prefix 'bad prefix'") != NULL);
+}
+
+int main(void) {
+  char err[CCP_ERRBUF_SIZE];
+  ccp_config_init(&cfg);
+  if (ccp_config_finish(&cfg, err, sizeof err) != 0) {
+    fprintf(stderr, "config: %s\n", err);
+    return 1;
+  }
+  T_RUN(test_url);
+  if (!have_redis_server()) {
+    printf("SKIP: redis-server is not installed (bash scripts/setup-deps.sh installs it); "
+           "the Redis tests did not run\n");
+    ccp_config_release(&cfg);
+    return T_DONE();
+  }
+  signal(SIGINT, on_signal);
+  signal(SIGTERM, on_signal);
+  signal(SIGABRT, on_signal);
+  port = free_port();
+  snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", port);
+  server_start();
+  atexit(server_stop);
+  rc = connect_plain(1000);
+  if (!rc) {
+    fprintf(stderr, "cannot connect to redis '127.0.0.1:%d'\n", port);
+    return 2;
+  }
+
+  T_RUN(test_cycle);
+  T_RUN(test_one_transaction);
+  T_RUN(test_vanished_scopes);
+  T_RUN(test_refused_cycle);
+  T_RUN(test_queue_bound);
+  T_RUN(test_outage);
+
+  if (rc)
+    redisFree(rc);
+  server_stop();
+  ccp_config_release(&cfg);
+  return T_DONE();
+}
