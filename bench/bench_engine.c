@@ -265,6 +265,13 @@ int main(int argc, char **argv) {
   size_t mem_peak = 0;
   uint64_t verdicts[4] = {0};
   uint64_t next_sample = sample;
+  /* (open tickets, ccp_mem_used) samples before the peak: the slope between
+   * half the peak and the peak is the marginal cost of one more open ticket,
+   * without the fixed per-scope cost of the windows */
+  enum { MAXS = 8192 };
+  static int64_t s_open[MAXS];
+  static size_t s_mem[MAXS];
+  int ns = 0;
   ccp_buf_t snap;
   ccp_buf_init(&snap);
   t0 = now_s();
@@ -274,6 +281,10 @@ int main(int argc, char **argv) {
     if (++rep.events == next_sample) {
       next_sample += sample;
       int64_t open = ccp_engine_open_count(e);
+      if (ns < MAXS) {
+        s_open[ns] = open;
+        s_mem[ns++] = ccp_mem_used();
+      }
       if (open > peak_open) {
         peak_open = open;
         peak_at = rep.events;
@@ -325,6 +336,13 @@ int main(int argc, char **argv) {
   double per_open = peak_open > 0 ? (double)(rss_peak - rss_base) / (double)peak_open : 0;
   double mem_per_open =
       peak_open > 0 ? ((double)mem_peak - (double)mem_base) / (double)peak_open : 0;
+  double marginal = 0;
+  for (int k = 0; k < ns && s_open[k] < peak_open; k++) {
+    if (s_open[k] >= peak_open / 2) {
+      marginal = ((double)mem_peak - (double)s_mem[k]) / (double)(peak_open - s_open[k]);
+      break;
+    }
+  }
   /* the goal as a fraction of the decode floor: the engine's budget */
   double goal_ratio = GOAL_EPS / decode_eps;
   double engine_budget_ns = 1e9 / GOAL_EPS - decode_ns;
@@ -353,7 +371,8 @@ int main(int argc, char **argv) {
          (long long)tickets_end);
   printf("  RSS baseline %.1f MiB, at peak %.1f MiB, VmHWM %.1f MiB\n", rss_base / 1048576.0,
          rss_peak / 1048576.0, hwm / 1048576.0);
-  printf("  bytes per open ticket: %.1f RSS, %.1f ccp_mem_used\n", per_open, mem_per_open);
+  printf("  bytes per open ticket: %.1f RSS, %.1f ccp_mem_used; marginal %.1f (ccp_mem_used slope from half the peak to the peak)\n",
+         per_open, mem_per_open, marginal);
   printf("  verdicts: %llu accepted, %llu invalid, %llu late, %llu duplicate\n",
          (unsigned long long)verdicts[CCP_ACCEPTED], (unsigned long long)verdicts[CCP_INVALID],
          (unsigned long long)verdicts[CCP_LATE], (unsigned long long)verdicts[CCP_DUPLICATE]);
@@ -408,6 +427,8 @@ int main(int argc, char **argv) {
                    (long long)tickets_end, rss_base, rss_peak, hwm, mem_base, mem_peak);
     ccp_buf_puts(&j, "\"bytes_per_open_ticket\":");
     ccp_buf_put_double(&j, per_open);
+    ccp_buf_puts(&j, ",\"marginal_bytes_per_open_ticket\":");
+    ccp_buf_put_double(&j, marginal);
     ccp_buf_puts(&j, ",\"mem_used_bytes_per_open_ticket\":");
     ccp_buf_put_double(&j, mem_per_open);
     ccp_buf_printf(

@@ -871,6 +871,7 @@ ccp_engine_t *ccp_engine_new(const ccp_config_t *cfg, char *errbuf, size_t errle
   ccp_u64map_init(&e->scope_index);
   ccp_u64map_init(&e->combo_index);
   ccp_u64map_init(&e->acts);
+  e->acts.dense = 1; /* nearly every lookup is a returning customer */
   ccp_u64map_init(&e->ids);
   e->slot_ms = CCP_MAX(1, cfg->retention_period_ms / PERIOD_SLOTS);
   e->acts_gc_slot = INT64_MIN / 2;

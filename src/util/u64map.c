@@ -48,7 +48,7 @@ static void grow(ccp_u64map_t *m) {
 }
 
 uint64_t *ccp_u64map_put(ccp_u64map_t *m, uint64_t key, int *isnew) {
-  if ((m->count + 1) * 2 > m->cap) grow(m);
+  if (ccp_u64map_would_grow(m)) grow(m);
   size_t i = home(m, key);
   for (;;) {
     ccp_u64map_entry_t *e = &m->slots[i];

@@ -1,7 +1,7 @@
 /*
  * Open-addressing hash map from a non-zero 64-bit key to a 64-bit value
  * (linear probing, backward-shift deletion, power-of-two capacity, load at
- * most 1/2). Keys are expected to be good hashes already; key 0 is reserved
+ * most 1/2, or 3/4 for a "dense" map whose lookups mostly hit). Keys are expected to be good hashes already; key 0 is reserved
  * (callers map it to 1 with ccp_u64map_key()).
  *
  * Single-threaded: a map belongs to its embedder.
@@ -21,6 +21,7 @@ typedef struct ccp_u64map {
   ccp_u64map_entry_t *slots; /**< capacity entries */
   size_t cap;                /**< power of two, or 0 */
   size_t count;              /**< entries in use */
+  int dense;                 /**< 1: grow at load 3/4 (maps whose lookups mostly hit), else 1/2 */
 } ccp_u64map_t;
 
 /** Maps a raw hash to a usable key (0 becomes 1). */
@@ -43,7 +44,9 @@ int ccp_u64map_del(ccp_u64map_t *m, uint64_t key);
 size_t ccp_u64map_filter(ccp_u64map_t *m, int (*keep)(void *opaque, uint64_t key, uint64_t val),
                          void *opaque);
 /** 1 when the next insert of a new key would grow the table. */
-static inline int ccp_u64map_would_grow(const ccp_u64map_t *m) { return (m->count + 1) * 2 > m->cap; }
+static inline int ccp_u64map_would_grow(const ccp_u64map_t *m) {
+  return m->dense ? (m->count + 1) * 4 > m->cap * 3 : (m->count + 1) * 2 > m->cap;
+}
 /** Bytes held by the map. */
 static inline size_t ccp_u64map_bytes(const ccp_u64map_t *m) {
   return m->cap * sizeof(ccp_u64map_entry_t);
