@@ -108,8 +108,8 @@ SCALE=${CCP_DIFF_SCALE:-1}
 gen_args() {
   local seed n rest
   case $1 in
-    defaults) seed=11; n=50000; rest="--start-ms 1743120000000 --days 4" ;;  # 2025-03-28
-    berlin)   seed=12; n=50000; rest="--start-ms 1761264000000 --days 4" ;;  # 2025-10-24
+    defaults) seed=11; n=120000; rest="--start-ms 1743120000000 --days 4" ;;  # 2025-03-28 (>= 100k: issue 2)
+    berlin)   seed=12; n=100000; rest="--start-ms 1761264000000 --days 4" ;;  # 2025-10-24
     newyork)  seed=13; n=30000; rest="--start-ms 1741305600000 --days 3 --lateness 120000" ;;  # 2025-03-07
     edge)     seed=14; n=20000; rest="--start-ms 1767139200000 --days 2 --lateness 0" ;;  # 2025-12-31
   esac
