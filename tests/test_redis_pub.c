@@ -480,10 +480,25 @@ static void test_outage(void) {
   ccp_redis_pub_t *p = pub_new("t4:", NULL);
   const char *a0[] = {"{\"id\":\"a0\"}"};
   T_EQ_INT(ccp_redis_pub_cycle(p, v, a0, 1), 0);
+  ccp_redis_pub_t *p2 = pub_new("t6:", NULL);
+  T_EQ_INT(ccp_redis_pub_cycle(p2, v, NULL, 0), 0);
 
   redisFree(rc);
   rc = NULL;
   server_stop();
+
+  /* a cycle of several MB on a dead connection: writes hit a reset socket
+   * (EPIPE), which must not raise SIGPIPE in the caller */
+  usleep(50000);
+  {
+    static char big[4096];
+    memset(big, 'x', sizeof big - 1);
+    const char *many[1000];
+    for (int i = 0; i < 1000; i++)
+      many[i] = big;
+    T_EQ_INT(ccp_redis_pub_cycle(p2, v, many, 1000), -CCP_EIO);
+    ccp_redis_pub_free(p2);
+  }
 
   const char *a1[] = {"{\"id\":\"a1\"}"}, *a2[] = {"{\"id\":\"a2\"}"};
   int64_t t = mono_ms();

@@ -25,9 +25,12 @@
 #include "ccpulse/redis_pub.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,6 +97,46 @@ static int64_t wall_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Writing to a socket the server reset raises SIGPIPE, which would end the
+ * process; hiredis 0.14 uses plain write(). Around our I/O, SIGPIPE is
+ * blocked on this thread, and one raised meanwhile is consumed before the
+ * old mask comes back (other threads and the process disposition are left
+ * alone). */
+typedef struct sigpipe_guard {
+  sigset_t old;
+  int active;
+} sigpipe_guard_t;
+
+static void sigpipe_block(sigpipe_guard_t *g) {
+  sigset_t set, pending;
+  sigemptyset(&set);
+  sigaddset(&set, SIGPIPE);
+  g->active = 0;
+  sigpending(&pending);
+  if (sigismember(&pending, SIGPIPE))
+    return; /* not ours to consume */
+  if (pthread_sigmask(SIG_BLOCK, &set, &g->old) != 0)
+    return;
+  g->active = !sigismember(&g->old, SIGPIPE);
+  if (!g->active)
+    pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+}
+
+static void sigpipe_unblock(sigpipe_guard_t *g) {
+  if (!g->active)
+    return;
+  sigset_t set, pending;
+  sigemptyset(&set);
+  sigaddset(&set, SIGPIPE);
+  sigpending(&pending);
+  if (sigismember(&pending, SIGPIPE)) {
+    struct timespec zero = {0, 0};
+    while (sigtimedwait(&set, NULL, &zero) == -1 && errno == EINTR) {
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &g->old, NULL);
 }
 
 /* ---- url -------------------------------------------------------------- */
@@ -645,7 +688,14 @@ int ccp_redis_pub_cycle(ccp_redis_pub_t *p, const ccp_view_t *view, const char *
     ccp_redis_pub_queue_alert(p, alerts[i], strlen(alerts[i]));
 
   if (!p->ctx) {
-    if (mono_ms() < p->next_attempt_ms || do_connect(p) != 0) {
+    int crc = -CCP_EIO;
+    if (mono_ms() >= p->next_attempt_ms) {
+      sigpipe_guard_t g;
+      sigpipe_block(&g);
+      crc = do_connect(p);
+      sigpipe_unblock(&g);
+    }
+    if (crc != 0) {
       p->st.cycles_failed++;
       p->fail_streak++;
       return -CCP_EIO;
@@ -674,7 +724,10 @@ int ccp_redis_pub_cycle(ccp_redis_pub_t *p, const ccp_view_t *view, const char *
   redisAppendCommandArgv(p->ctx, 1, exec, NULL);
 
   char what[300];
+  sigpipe_guard_t g;
+  sigpipe_block(&g);
   int rc = read_replies(p, ncmds, what, sizeof what);
+  sigpipe_unblock(&g);
   if (rc != 0) {
     ccp_free(names);
     p->cycle_no--;
