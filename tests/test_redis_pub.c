@@ -471,6 +471,48 @@ static void test_vanished_scopes(void) {
   ccp_engine_free(e);
 }
 
+/* A hung server (SIGSTOP): the cycle gives up after the command timeout;
+ * once it runs again, publishing resumes and the alert is there (at least
+ * once: the abandoned transaction may have been applied too). */
+static void test_hung_server(void) {
+  ccp_redis_pub_opts_t o = {.url = url,
+                            .prefix = "t7:",
+                            .cfg = &cfg,
+                            .command_timeout_ms = 200,
+                            .connect_timeout_ms = 200,
+                            .backoff_min_ms = 20,
+                            .backoff_max_ms = 100,
+                            .quiet = getenv("CCP_TEST_VERBOSE") == NULL};
+  char err[CCP_ERRBUF_SIZE];
+  ccp_redis_pub_t *p = ccp_redis_pub_new(&o, err, sizeof err);
+  T_TRUE(p != NULL);
+  if (!p)
+    return;
+  T_EQ_INT(ccp_redis_pub_cycle(p, NULL, NULL, 0), 0);
+  kill(server_pid, SIGSTOP);
+  const char *al[] = {"{\"id\":\"h1\"}"};
+  int64_t t = mono_ms();
+  T_EQ_INT(ccp_redis_pub_cycle(p, NULL, al, 1), -CCP_EIO);
+  int64_t took = mono_ms() - t;
+  if (took > 1500)
+    T_FAIL_("a cycle against a hung server took %lld ms", (long long)took);
+  ccp_redis_pub_stats_t st;
+  ccp_redis_pub_stats(p, &st);
+  T_TRUE(strstr(st.last_error, "timed out") != NULL);
+  T_EQ_INT(st.alerts_queued, 1);
+  kill(server_pid, SIGCONT);
+  int ok = 0;
+  for (int i = 0; i < 100 && !ok; i++) {
+    ok = ccp_redis_pub_cycle(p, NULL, NULL, 0) == 0;
+    if (!ok)
+      usleep(20000);
+  }
+  T_TRUE(ok);
+  long long n = integer("XLEN %s", "t7:alerts");
+  T_TRUE(n == 1 || n == 2);
+  ccp_redis_pub_free(p);
+}
+
 /* Redis killed: cycles fail fast, alerts wait; restarted: delivered once. */
 static void test_outage(void) {
   char err[CCP_ERRBUF_SIZE];
@@ -657,6 +699,7 @@ int main(void) {
   T_RUN(test_vanished_scopes);
   T_RUN(test_refused_cycle);
   T_RUN(test_queue_bound);
+  T_RUN(test_hung_server);
   T_RUN(test_outage);
 
   if (rc)

@@ -228,6 +228,76 @@ static void test_gauge_absent_is_zero(void) {
   ccp_rules_free(r);
 }
 
+static ccp_str_t S(const char *s) {
+  ccp_str_t v = {s, s ? strlen(s) : 0};
+  return v;
+}
+
+static void send_event(ccp_engine_t *e, int type, int64_t ts, const char *id, const char *ticket) {
+  ccp_event_t ev;
+  ccp_event_clear(&ev);
+  ev.event_id = S(id);
+  ev.ticket_id = S(ticket);
+  ev.type = (uint8_t)type;
+  ev.ts = ts;
+  ev.channel = CCP_CH_CHAT;
+  ev.queue = S("tech");
+  ev.customer_id = S("c1");
+  if (type == CCP_EV_AGENT_REPLY)
+    ev.agent_id = S("a-1");
+  T_EQ_INT(ccp_engine_process(e, &ev), CCP_ACCEPTED);
+}
+
+static ccp_view_t *view_of(ccp_engine_t *e, int64_t now) {
+  ccp_view_t *v = ccp_view_new(&cfg);
+  ccp_partial_t *p = ccp_engine_export(e, now);
+  ccp_view_merge(v, p);
+  ccp_partial_free(p);
+  return v;
+}
+
+/* The same rules against real views of an engine. */
+static void test_eval_view(void) {
+  char err[CCP_ERRBUF_SIZE] = "";
+  ccp_rules_t *r = ccp_rules_parse("w: waiting queue:tech >= 2 warn; "
+                                   "sl: service_level_pct all 15m < 80 crit",
+                                   &cfg, err, sizeof err);
+  ccp_engine_t *e = ccp_engine_new(&cfg, err, sizeof err);
+  T_TRUE(r && e);
+  if (!r || !e)
+    return;
+  ccp_buf_t out;
+  ccp_buf_init(&out);
+  const int64_t t0 = 1795000000000LL;
+
+  ccp_view_t *v = ccp_view_new(&cfg); /* empty: nothing judged */
+  T_EQ_INT(ccp_rules_eval(r, v, &out), 0);
+  ccp_view_free(v);
+
+  send_event(e, CCP_EV_OPENED, t0, "e1", "t1");
+  send_event(e, CCP_EV_OPENED, t0 + 1000, "e2", "t2");
+  v = view_of(e, t0 + 2000);
+  T_EQ_INT(ccp_rules_eval(r, v, &out), 1); /* 2 waiting; no FRT yet: sl null */
+  T_TRUE(strstr(out.data, "\"id\":\"w:warning:1795000002000\"") != NULL);
+  T_EQ_INT(ccp_rules_level(r, 1), CCP_RULE_OK);
+  ccp_view_free(v);
+
+  /* t1 replied after 5 min (CHAT SLA 2 min): SL 0 %; one left waiting */
+  ccp_buf_clear(&out);
+  send_event(e, CCP_EV_AGENT_REPLY, t0 + 5 * 60000, "e3", "t1");
+  v = view_of(e, t0 + 5 * 60000);
+  T_EQ_INT(ccp_rules_eval(r, v, &out), 2);
+  T_TRUE(strstr(out.data, "\"type\":\"threshold_resolved\",\"rule\":\"w\"") != NULL);
+  T_TRUE(strstr(out.data, "\"rule\":\"sl\",\"level\":\"critical\"") != NULL);
+  T_EQ_INT(ccp_rules_level(r, 0), CCP_RULE_OK);
+  T_EQ_INT(ccp_rules_level(r, 1), CCP_RULE_CRITICAL);
+  ccp_view_free(v);
+
+  ccp_buf_release(&out);
+  ccp_engine_free(e);
+  ccp_rules_free(r);
+}
+
 static void on_line(void *opaque, const char *line, size_t len) {
   ccp_buf_t *b = opaque;
   ccp_buf_append(b, line, len);
@@ -281,6 +351,7 @@ int main(void) {
   T_RUN(test_sequence);
   T_RUN(test_gauge_absent_is_zero);
   T_RUN(test_sla_alert_json);
+  T_RUN(test_eval_view);
   ccp_config_release(&cfg);
   return T_DONE();
 }
