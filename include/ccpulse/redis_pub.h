@@ -84,8 +84,10 @@ void ccp_redis_pub_queue_alert(ccp_redis_pub_t *p, const char *json, size_t len)
  * (NUL-terminated JSON, copied into the queue first). Returns 0 when EXEC
  * succeeded (the queue is then empty), else a negative code (-CCP_EIO: not
  * connected or connection lost; -CCP_EINVAL: Redis refused a command) with
- * nothing half-applied and the alerts still queued. Fast while disconnected:
- * tries to connect only when the backoff delay has passed.
+ * the alerts still queued and nothing half-applied (except a runtime error
+ * inside EXEC, e.g. WRONGTYPE: docs/redis.md). Fast while disconnected: tries
+ * to connect only when the backoff delay has passed; a hung server costs at
+ * most the command timeout.
  */
 int ccp_redis_pub_cycle(ccp_redis_pub_t *p, const ccp_view_t *view, const char *const *alerts,
                         size_t nalerts);
