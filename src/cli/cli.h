@@ -46,6 +46,37 @@ int ccp_cli_convert(int argc, char **argv);
 /** Help text of `ccpulse convert`. */
 void ccp_cli_convert_usage(FILE *out);
 
+/** `ccpulse produce`: event files -> Avro records on a Kafka topic. */
+int ccp_cli_produce(int argc, char **argv);
+/** Help text of `ccpulse produce`. */
+void ccp_cli_produce_usage(FILE *out);
+
+/** `ccpulse run`: the live pipeline, Kafka -> engines -> Redis (docs/live.md). */
+int ccp_cli_run(int argc, char **argv);
+/** Help text of `ccpulse run`. */
+void ccp_cli_run_usage(FILE *out);
+
+/** `ccpulse demo`: mock cluster + generator + pipeline + Redis, one command. */
+int ccp_cli_demo(int argc, char **argv);
+/** Help text of `ccpulse demo`. */
+void ccp_cli_demo_usage(FILE *out);
+
+struct ccp_consumer;
+/** Options of ccp_cli_live() (zero = defaults). */
+typedef struct ccp_cli_live_opts {
+  const char *brokers; /**< overrides cfg kafka.brokers (mock cluster) */
+  int summary;         /**< print a one-line live summary per second to stdout */
+  /** called on the main thread once the consumer exists, before it runs */
+  void (*started)(void *opaque, struct ccp_consumer *c);
+  void *opaque;        /**< passed to started */
+} ccp_cli_live_opts_t;
+
+/**
+ * Runs the live pipeline with a finished configuration until SIGINT/SIGTERM
+ * (or ccp_consumer_stop); returns an exit code. Main thread.
+ */
+int ccp_cli_live(const ccp_config_t *cfg, const ccp_cli_live_opts_t *opts);
+
 /**
  * Builds a finished configuration in the documented order: defaults, then
  * the file (if not NULL), then CCPULSE_* variables, then each "key=value" of

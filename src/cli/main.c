@@ -19,6 +19,10 @@ static const ccp_cli_cmd_t commands[] = {
      "replay event files through the KPI engine and print snapshots"},
     {"convert", ccp_cli_convert, ccp_cli_convert_usage,
      "convert JSON Lines or Avro events to an Avro container file (v1 schema)"},
+    {"produce", ccp_cli_produce, ccp_cli_produce_usage,
+     "produce event files to a Kafka topic as Avro records keyed by ticket_id"},
+    {"run", ccp_cli_run, ccp_cli_run_usage,
+     "consume events from Kafka and publish live KPIs and alerts to Redis"},
     {"help", cmd_help, help_usage, "show help for ccpulse, a command, or 'config'"},
     {"version", cmd_version, version_usage, "print the version"},
 };

@@ -1,0 +1,114 @@
+/*
+ * ccpulse — the live pipeline: a Kafka consumer group member feeding one
+ * engine per assigned partition on W worker threads, and a publisher thread
+ * that merges the partitions' exports every publish.interval, hands the view
+ * to a publish function (Redis in `ccpulse run`) and commits the offsets the
+ * view covers once that succeeded. docs/live.md describes the threads, the
+ * commit protocol, the time rule, the dead-letter topic and shutdown.
+ *
+ * Threads: ccp_consumer_new(), ccp_consumer_run() and ccp_consumer_free()
+ * belong to one thread (the main thread: it owns the librdkafka consumer and
+ * serves rebalances). ccp_consumer_stop() may be called from any thread or
+ * a signal handler. The publish function runs on the publisher thread.
+ */
+#ifndef CCPULSE_CONSUMER_H
+#define CCPULSE_CONSUMER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "ccpulse/config.h"
+#include "ccpulse/engine.h"
+#include "ccpulse/view.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * Builds a librdkafka configuration: bootstrap.servers = cfg->kafka_brokers
+ * (unless brokers is not NULL), then every `kafka.<property>` pass-through
+ * in set order. Returns NULL with errbuf "config key 'kafka.X': <librdkafka's
+ * message>" when librdkafka rejects one. The caller owns the result.
+ */
+rd_kafka_conf_t *ccp_kafka_conf_new(const ccp_config_t *cfg, const char *brokers, char *errbuf,
+                                    size_t errlen);
+
+/**
+ * Publishes one cycle: the merged view at its stream time and the deadline
+ * alerts fired since the previous call (pointers valid during the call; each
+ * alert is given once: the function keeps it until a cycle succeeds).
+ * Returns 0 when the cycle is durably written (offsets are then committed),
+ * non-zero to have it retried at the next interval with nothing committed.
+ * Runs on the publisher thread.
+ */
+typedef int (*ccp_publish_fn)(void *opaque, const ccp_view_t *view, const ccp_alert_t *alerts,
+                              int nalerts);
+
+/** Options of a consumer. */
+typedef struct ccp_consumer_opts {
+  const ccp_config_t *cfg;  /**< finished configuration (borrowed, outlives the consumer) */
+  const char *brokers;      /**< bootstrap servers; NULL = cfg->kafka_brokers */
+  int workers;              /**< worker threads; 0 = cfg->workers, and 0 there = cores */
+  ccp_publish_fn publish;   /**< called every cycle; NULL = publish nothing, commit */
+  void *opaque;             /**< passed to publish */
+  int64_t (*clock_ms)(void);/**< wall clock for the time rule; NULL = CLOCK_REALTIME */
+} ccp_consumer_opts_t;
+
+typedef struct ccp_consumer ccp_consumer_t;
+
+/** Counters of a consumer (read with ccp_consumer_stats, any thread). */
+typedef struct ccp_consumer_stats {
+  int64_t messages;     /**< records consumed */
+  int64_t dead_letters; /**< records sent to the dead-letter topic */
+  int64_t cycles;       /**< successful publish cycles */
+  int64_t failed_cycles;/**< publish attempts that failed */
+  int64_t commits;      /**< successful offset commits */
+  int64_t partitions;   /**< partitions currently assigned */
+  int64_t now_ms;       /**< global stream time of the last cycle */
+} ccp_consumer_stats_t;
+
+/**
+ * Creates the consumer (librdkafka consumer, dead-letter producer, decoders
+ * from schema.writer / schema.registry.<ID>) and subscribes to
+ * cfg->kafka_topic. Returns NULL with errbuf on a bad setting or schema.
+ */
+ccp_consumer_t *ccp_consumer_new(const ccp_consumer_opts_t *opts, char *errbuf, size_t errlen);
+
+/**
+ * Runs until ccp_consumer_stop(): starts the workers and the publisher,
+ * serves rebalances; on stop, stops consuming, publishes a final cycle
+ * (retried for at most 10 s), commits, and closes the consumer. Returns 0,
+ * or -CCP_EIO when the final cycle could not be published.
+ */
+int ccp_consumer_run(ccp_consumer_t *c);
+
+/** Asks ccp_consumer_run() to finish; async-signal-safe, any thread. */
+void ccp_consumer_stop(ccp_consumer_t *c);
+
+/** Copies the counters (any thread). */
+void ccp_consumer_stats(const ccp_consumer_t *c, ccp_consumer_stats_t *out);
+
+/** Frees the consumer (after ccp_consumer_run returned, or instead of it). */
+void ccp_consumer_free(ccp_consumer_t *c);
+
+/* ---- in-process mock cluster (tests, `ccpulse demo`, `run --mock`) ---- */
+
+/** librdkafka's mock cluster on loopback ports (opaque). */
+typedef struct ccp_mock ccp_mock_t;
+
+/** Starts a mock cluster of one broker; NULL with errbuf on failure. */
+ccp_mock_t *ccp_mock_new(char *errbuf, size_t errlen);
+/** Creates a topic with n partitions; 0 or -CCP_EINVAL. */
+int ccp_mock_topic(ccp_mock_t *m, const char *topic, int partitions);
+/** Bootstrap servers of the cluster ("127.0.0.1:PORT"); valid until freed. */
+const char *ccp_mock_bootstraps(const ccp_mock_t *m);
+/** Stops the cluster. */
+void ccp_mock_free(ccp_mock_t *m);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,353 @@
+/*
+ * `ccpulse run`: the live pipeline (docs/live.md). Kafka -> one engine per
+ * partition on W workers -> every publish.interval a merged view -> Redis
+ * (one MULTI/EXEC per cycle, src/publish/redis_pub.c) -> commit.
+ *
+ * This file wires the consumer (src/consume) to the Redis publisher and the
+ * threshold rules, installs the SIGINT/SIGTERM handlers (main thread; every
+ * other thread blocks signals) and, with --mock, starts librdkafka's mock
+ * cluster in process and produces the given files into it first (tests).
+ * ccp_cli_live() is shared with `ccpulse demo`.
+ *
+ * Threads: main thread, except live_publish() which runs on the publisher
+ * thread and alone touches the Redis publisher and the rule set.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ccpulse/alerts.h"
+#include "ccpulse/consumer.h"
+#include "ccpulse/redis_pub.h"
+#include "cli.h"
+
+void ccp_cli_run_usage(FILE *out) {
+  fputs("usage: ccpulse run [--brokers HOST:PORT] [--topic TOPIC] [--group GROUP]\n"
+        "                   [--redis redis://HOST:PORT] [--workers N] [--config FILE]\n"
+        "                   [--set key=value]... [--mock FILE... [--partitions N]]\n"
+        "\n"
+        "Consumes ticket events from Kafka (consumer group, cooperative rebalancing),\n"
+        "keeps one engine per partition on N worker threads, and every publish.interval\n"
+        "writes the merged KPI snapshot, tiles and alerts to Redis in one transaction,\n"
+        "then commits the offsets it covers. Undecodable records go to the dead-letter\n"
+        "topic (dlq.topic). SIGINT/SIGTERM: stop consuming, publish once more, commit,\n"
+        "exit 0. See docs/live.md.\n"
+        "\n"
+        "  --brokers LIST    bootstrap servers (config kafka.brokers)\n"
+        "  --topic TOPIC     topic of ticket events (config kafka.topic)\n"
+        "  --group GROUP     consumer group (config kafka.group)\n"
+        "  --redis URL       Redis server (config redis)\n"
+        "  --workers N       worker threads, 0 = cores (config workers)\n"
+        "  --config FILE     configuration file; kafka.<property> keys go to librdkafka\n"
+        "  --set key=value   set one configuration key (repeatable)\n"
+        "  --mock            start librdkafka's mock cluster in process, create the\n"
+        "                    topic, produce the FILE arguments into it, then consume\n"
+        "  --partitions N    partitions of the mock topic (default 1)\n"
+        "\n"
+        "Exit status: 0 after a clean stop, 1 when the final publish failed, 2 usage\n"
+        "or configuration error. Configuration keys: ccpulse help config.\n",
+        out);
+}
+
+/* State of the publisher thread's side. */
+typedef struct live {
+  const ccp_config_t *cfg;
+  ccp_redis_pub_t *pub;
+  ccp_rules_t *rules;
+  ccp_consumer_t *consumer;
+  ccp_buf_t alerts;  /* JSON lines of this cycle */
+  const char **ptrs; /* into alerts */
+  size_t ptrs_cap;
+  const ccp_cli_live_opts_t *opts;
+  int64_t last_summary_ms;
+  int64_t last_messages;
+} live_t;
+
+static ccp_consumer_t *volatile g_consumer; /* for the signal handler */
+
+static void on_signal(int sig) {
+  ccp_consumer_t *c = g_consumer;
+  if (c)
+    ccp_consumer_stop(c); /* one atomic store: async-signal-safe */
+}
+
+static int64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Value of a KPI of scope `all` in window `win`, or NaN. */
+static double all_value(const ccp_view_t *v, const ccp_config_t *cfg, const char *win,
+                        const char *id) {
+  int s = ccp_view_find_scope(v, "all"), w = 0;
+  for (int i = 0; i < cfg->nwindows; i++)
+    if (strcmp(cfg->windows[i].name, win) == 0)
+      w = i;
+  double out = 0.0 / 0.0;
+  if (s >= 0)
+    ccp_view_value(v, s, w, id, &out);
+  return out;
+}
+
+static void summary(live_t *l, const ccp_view_t *v, int ok) {
+  int64_t now = mono_ms();
+  if (now - l->last_summary_ms < 1000)
+    return;
+  double secs = l->last_summary_ms ? (double)(now - l->last_summary_ms) / 1000.0 : 1.0;
+  l->last_summary_ms = now;
+  ccp_consumer_stats_t st;
+  ccp_consumer_stats(l->consumer, &st);
+  double rate = (double)(st.messages - l->last_messages) / secs;
+  l->last_messages = st.messages;
+  double open = all_value(v, l->cfg, "5m", "open"), waiting = all_value(v, l->cfg, "5m", "waiting");
+  double sl = all_value(v, l->cfg, "5m", "service_level_pct");
+  double br = all_value(v, l->cfg, "5m", "sla_breaches");
+  char slbuf[16];
+  if (sl == sl)
+    snprintf(slbuf, sizeof slbuf, "%.1f%%", sl);
+  else
+    snprintf(slbuf, sizeof slbuf, "-");
+  fprintf(stdout,
+          "events/s %6.0f | open %5.0f | waiting %4.0f | SL 5m %6s | breaches 5m %4.0f | "
+          "partitions %lld | redis %s\n",
+          rate, open == open ? open : 0, waiting == waiting ? waiting : 0, slbuf,
+          br == br ? br : 0, (long long)st.partitions, ok ? "ok" : "DOWN (retrying)");
+  fflush(stdout);
+}
+
+/* @locality publisher thread. */
+static int live_publish(void *opaque, const ccp_view_t *view, const ccp_alert_t *alerts,
+                        int nalerts) {
+  live_t *l = opaque;
+  ccp_buf_clear(&l->alerts);
+  for (int i = 0; i < nalerts; i++) {
+    ccp_alert_json(&alerts[i], &l->alerts);
+    ccp_buf_putc(&l->alerts, '\n');
+  }
+  if (l->rules)
+    ccp_rules_eval(l->rules, view, &l->alerts);
+  /* split the lines in place into NUL-terminated strings */
+  size_t n = 0;
+  for (size_t i = 0; i < l->alerts.len; i++)
+    n += l->alerts.data[i] == '\n';
+  if (n > l->ptrs_cap) {
+    l->ptrs_cap = n * 2;
+    l->ptrs = ccp_realloc(l->ptrs, l->ptrs_cap * sizeof *l->ptrs);
+  }
+  size_t k = 0, start = 0;
+  for (size_t i = 0; i < l->alerts.len; i++)
+    if (l->alerts.data[i] == '\n') {
+      l->alerts.data[i] = '\0';
+      if (i > start)
+        l->ptrs[k++] = l->alerts.data + start;
+      start = i + 1;
+    }
+  /* the publisher queues the alerts itself until a cycle succeeds */
+  int rc = ccp_redis_pub_cycle(l->pub, view, l->ptrs, k);
+  if (l->opts->summary)
+    summary(l, view, rc == 0);
+  return rc;
+}
+
+int ccp_cli_live(const ccp_config_t *cfg, const ccp_cli_live_opts_t *o) {
+  char err[CCP_ERRBUF_SIZE];
+  int rc = CCP_EXIT_USAGE;
+  live_t l;
+  memset(&l, 0, sizeof l);
+  l.cfg = cfg;
+  l.opts = o;
+  ccp_buf_init(&l.alerts);
+  ccp_consumer_t *c = NULL;
+
+  if (!(l.rules = ccp_rules_parse(cfg->alerts_rules ? cfg->alerts_rules : "", cfg, err,
+                                  sizeof err))) {
+    fprintf(stderr, "ccpulse: config key 'alerts.rules': %s\n", err);
+    goto done;
+  }
+  ccp_redis_pub_opts_t ro;
+  memset(&ro, 0, sizeof ro);
+  ro.url = cfg->redis_url;
+  ro.prefix = cfg->redis_prefix;
+  ro.cfg = cfg;
+  if (!(l.pub = ccp_redis_pub_new(&ro, err, sizeof err))) {
+    fprintf(stderr, "ccpulse: %s\n", err);
+    goto done;
+  }
+  ccp_consumer_opts_t co;
+  memset(&co, 0, sizeof co);
+  co.cfg = cfg;
+  co.brokers = o->brokers;
+  co.publish = live_publish;
+  co.opaque = &l;
+  if (!(c = ccp_consumer_new(&co, err, sizeof err))) {
+    fprintf(stderr, "ccpulse: %s\n", err);
+    goto done;
+  }
+  l.consumer = c;
+
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  g_consumer = c;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  if (o->started)
+    o->started(o->opaque, c);
+  int r = ccp_consumer_run(c);
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
+  g_consumer = NULL;
+  if (r != 0) {
+    fprintf(stderr, "ccpulse: the final publish to '%s' failed; uncommitted events will be read "
+                    "again\n", cfg->redis_url);
+    rc = CCP_EXIT_INPUT;
+  } else {
+    rc = CCP_EXIT_OK;
+  }
+
+done:
+  ccp_consumer_free(c);
+  ccp_redis_pub_free(l.pub);
+  ccp_rules_free(l.rules);
+  ccp_buf_release(&l.alerts);
+  ccp_free(l.ptrs);
+  return rc;
+}
+
+int ccp_cli_run(int argc, char **argv) {
+  const char *config_file = NULL, *v, *partitions_s = NULL;
+  char **sets = ccp_calloc((size_t)argc + 8, sizeof *sets);
+  char **files = ccp_calloc((size_t)argc, sizeof *files);
+  char **owned = ccp_calloc((size_t)argc, sizeof *owned);
+  int nsets = 0, nfiles = 0, nowned = 0, rc = CCP_EXIT_USAGE, have_cfg = 0, mock = 0;
+  ccp_config_t cfg;
+  ccp_mock_t *mk = NULL;
+  char err[CCP_ERRBUF_SIZE];
+  static const struct {
+    const char *flag, *key;
+  } flags[] = {{"--brokers", "kafka.brokers"}, {"--topic", "kafka.topic"},
+               {"--group", "kafka.group"},     {"--redis", "redis"},
+               {"--workers", "workers"}};
+
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    int m = 0;
+    if (a[0] != '-') {
+      files[nfiles++] = argv[i];
+      continue;
+    }
+    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+      ccp_cli_run_usage(stdout);
+      rc = CCP_EXIT_OK;
+      goto done;
+    }
+    if (strcmp(a, "--mock") == 0) {
+      mock = 1;
+      continue;
+    }
+    if ((m = ccp_cli_opt(argc, argv, &i, "--config", &v)) != 0) {
+      if (m < 0)
+        goto done;
+      config_file = v;
+      continue;
+    }
+    if ((m = ccp_cli_opt(argc, argv, &i, "--set", &v)) != 0) {
+      if (m < 0)
+        goto done;
+      sets[nsets++] = (char *)v;
+      continue;
+    }
+    if ((m = ccp_cli_opt(argc, argv, &i, "--partitions", &v)) != 0) {
+      if (m < 0)
+        goto done;
+      partitions_s = v;
+      continue;
+    }
+    for (size_t f = 0; f < CCP_ARRAY_LEN(flags) && !m; f++)
+      if ((m = ccp_cli_opt(argc, argv, &i, flags[f].flag, &v)) > 0) {
+        size_t n = strlen(flags[f].key) + strlen(v) + 2;
+        char *s = ccp_malloc(n);
+        snprintf(s, n, "%s=%s", flags[f].key, v);
+        owned[nowned++] = s;
+        sets[nsets++] = s;
+      }
+    if (m < 0)
+      goto done;
+    if (m == 0) {
+      fprintf(stderr, "ccpulse run: unknown option '%s'\nTry 'ccpulse run --help'.\n", a);
+      goto done;
+    }
+  }
+  if (nfiles && !mock) {
+    fprintf(stderr, "ccpulse run: files are only read with --mock\n");
+    goto done;
+  }
+  int partitions = partitions_s ? atoi(partitions_s) : 1;
+  if (partitions < 1 || partitions > 1000) {
+    fprintf(stderr, "ccpulse run: --partitions '%s': expected 1..1000\n", partitions_s);
+    goto done;
+  }
+  if ((rc = ccp_cli_load_config(&cfg, config_file, sets, nsets)) != 0)
+    goto done;
+  have_cfg = 1;
+  rc = CCP_EXIT_USAGE;
+  if (ccp_redis_url_check(cfg.redis_url, err, sizeof err) != 0) {
+    fprintf(stderr, "ccpulse: config key 'redis': %s\n", err);
+    goto done;
+  }
+
+  ccp_cli_live_opts_t lo;
+  memset(&lo, 0, sizeof lo);
+  if (mock) {
+    if (!(mk = ccp_mock_new(err, sizeof err))) {
+      fprintf(stderr, "ccpulse: %s\n", err);
+      goto done;
+    }
+    char dlq[512];
+    snprintf(dlq, sizeof dlq, "%s.dlq", cfg.kafka_topic);
+    ccp_mock_topic(mk, cfg.kafka_topic, partitions);
+    ccp_mock_topic(mk, cfg.dlq_topic[0] ? cfg.dlq_topic : dlq, 1);
+    lo.brokers = ccp_mock_bootstraps(mk);
+    char fw[] = "kafka.fetch.wait.max.ms";
+    int user = 0;
+    for (int i = 0; i < cfg.nkafka_props; i++)
+      user |= strcmp(cfg.kafka_props[i].key, fw + 6) == 0;
+    if (!user)
+      ccp_config_set(&cfg, fw, "5", NULL, err, sizeof err);
+    if (nfiles) {
+      char **pargv = ccp_calloc((size_t)nfiles + 6, sizeof *pargv);
+      int pn = 0;
+      pargv[pn++] = "produce";
+      pargv[pn++] = "--brokers";
+      pargv[pn++] = (char *)lo.brokers;
+      pargv[pn++] = "--topic";
+      pargv[pn++] = cfg.kafka_topic;
+      for (int i = 0; i < nfiles; i++)
+        pargv[pn++] = files[i];
+      fprintf(stderr, "ccpulse run: mock cluster at %s; producing: ", lo.brokers);
+      fflush(stderr);
+      int prc = ccp_cli_produce(pn, pargv);
+      ccp_free(pargv);
+      if (prc != 0) {
+        rc = prc;
+        goto done;
+      }
+    }
+  }
+  rc = ccp_cli_live(&cfg, &lo);
+
+done:
+  if (have_cfg)
+    ccp_config_release(&cfg);
+  ccp_mock_free(mk);
+  for (int i = 0; i < nowned; i++)
+    ccp_free(owned[i]);
+  ccp_free(owned);
+  ccp_free(sets);
+  ccp_free(files);
+  return rc;
+}

@@ -1,0 +1,593 @@
+/*
+ * The live pipeline: Kafka consumer group member, rebalances, the publisher.
+ *
+ * Threads (docs/live.md has the full story):
+ *  - main thread (ccp_consumer_run): owns the librdkafka consumer; polls it,
+ *    which serves rebalances (cooperative-sticky: incremental assign and
+ *    unassign); on assign creates one engine per partition, hands it to the
+ *    least loaded worker, then forwards the partition's queue to that
+ *    worker's queue; on revoke stops the forwarding first, then has the
+ *    worker drop the engine (its uncommitted events are read again by the
+ *    next owner). It also waits for ccp_consumer_stop() (signals).
+ *  - W workers (worker.c): decode, engines, dead-letter topic.
+ *  - publisher: every publish.interval runs one cycle: barrier (workers
+ *    report their stream time, it sets the global `now` by the time rule,
+ *    workers export every engine at it and hand the bundles over with an
+ *    atomic exchange), merge into a view, publish (Redis), and only when
+ *    that succeeded flush the dead-letter producer and commit the next
+ *    offsets the bundles cover (synchronous rd_kafka_commit: thread-safe)
+ *    for the partitions still assigned in the same generation. A failed
+ *    publish commits nothing and is retried at the next interval with fresh
+ *    exports; the publish function keeps the alerts it was given until a
+ *    cycle succeeds (redis_pub queues them) and backs off its reconnects.
+ *
+ * Time rule (docs/live.md): G = max(G, largest stream time of all
+ * partitions); while the stream is live (wall - G <= lateness) also
+ * G = max(G, wall - live.idle_advance). Lateness is judged per partition on
+ * its own event time, so advancing never makes an event late.
+ */
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ccpulse/view.h"
+#include "consumer_int.h"
+
+static int64_t wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void nap_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+rd_kafka_conf_t *ccp_kafka_conf_new(const ccp_config_t *cfg, const char *brokers, char *errbuf,
+                                    size_t errlen) {
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  char err[512];
+  if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers ? brokers : cfg->kafka_brokers, err,
+                        sizeof err) != RD_KAFKA_CONF_OK) {
+    snprintf(errbuf, errlen, "config key 'kafka.brokers': %s", err);
+    goto fail;
+  }
+  for (int i = 0; i < cfg->nkafka_props; i++)
+    if (rd_kafka_conf_set(conf, cfg->kafka_props[i].key, cfg->kafka_props[i].value, err,
+                          sizeof err) != RD_KAFKA_CONF_OK) {
+      snprintf(errbuf, errlen, "config key 'kafka.%s': %s", cfg->kafka_props[i].key, err);
+      goto fail;
+    }
+  return conf;
+fail:
+  rd_kafka_conf_destroy(conf);
+  return NULL;
+}
+
+/* Reads a whole file into a new NUL-terminated string. */
+static char *read_file(const char *path, size_t *len, char *errbuf, size_t errlen) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    snprintf(errbuf, errlen, "cannot open schema file '%s': %m", path);
+    return NULL;
+  }
+  ccp_buf_t b;
+  ccp_buf_init(&b);
+  char chunk[4096];
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+    ccp_buf_append(&b, chunk, n);
+  int bad = ferror(f);
+  fclose(f);
+  if (bad) {
+    snprintf(errbuf, errlen, "cannot read schema file '%s'", path);
+    ccp_buf_release(&b);
+    return NULL;
+  }
+  *len = b.len;
+  char *s = ccp_strndup(b.data ? b.data : "", b.len);
+  ccp_buf_release(&b);
+  return s;
+}
+
+static ccp_avro_decoder_t *decoder_from(const char *path, char *errbuf, size_t errlen) {
+  char err[CCP_ERRBUF_SIZE];
+  if (!path || !*path)
+    return ccp_avro_decoder_new(ccp_avro_schema_v1, strlen(ccp_avro_schema_v1), errbuf, errlen);
+  size_t len;
+  char *text = read_file(path, &len, errbuf, errlen);
+  if (!text)
+    return NULL;
+  ccp_avro_decoder_t *d = ccp_avro_decoder_new(text, len, err, sizeof err);
+  if (!d)
+    snprintf(errbuf, errlen, "writer schema '%s': %s", path, err);
+  ccp_free(text);
+  return d;
+}
+
+/* @locality librdkafka thread that calls it (DLQ deliveries): count failures. */
+static void on_dlq_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
+  if (m->err)
+    fprintf(stderr, "ccpulse: dead-letter record not delivered: %s\n", rd_kafka_err2str(m->err));
+}
+
+/* ---- rebalances (main thread, inside rd_kafka_consumer_poll) ----------- */
+
+static void set_assigned(ccp_consumer_t *c, int32_t partition, uint32_t gen) {
+  pthread_mutex_lock(&c->assign_mu);
+  if (partition >= c->assigned_cap) {
+    int cap = CCP_MAX(partition + 1, 2 * c->assigned_cap);
+    c->assigned_gen = ccp_realloc(c->assigned_gen, (size_t)cap * sizeof *c->assigned_gen);
+    memset(c->assigned_gen + c->assigned_cap, 0,
+           (size_t)(cap - c->assigned_cap) * sizeof *c->assigned_gen);
+    c->assigned_cap = cap;
+  }
+  c->assigned_gen[partition] = gen;
+  pthread_mutex_unlock(&c->assign_mu);
+}
+
+static void add_partition(ccp_consumer_t *c, int32_t partition) {
+  char err[CCP_ERRBUF_SIZE];
+  if (partition < 0)
+    return;
+  if (partition >= c->parts_cap) {
+    int cap = CCP_MAX(partition + 1, 2 * c->parts_cap);
+    c->parts = ccp_realloc(c->parts, (size_t)cap * sizeof *c->parts);
+    memset(c->parts + c->parts_cap, 0, (size_t)(cap - c->parts_cap) * sizeof *c->parts);
+    c->parts_cap = cap;
+  }
+  if (c->parts[partition])
+    return; /* already ours */
+  ccp__part_t *p = ccp_calloc(1, sizeof *p);
+  p->partition = partition;
+  p->gen = ++c->next_gen;
+  p->next_offset = -1;
+  p->engine = ccp_engine_new(c->cfg, err, sizeof err);
+  if (!p->engine) /* the config was checked at start-up: a bug */
+    ccp__fatal(__FILE__, __LINE__, err);
+  /* least loaded worker */
+  int counts[1024] = {0};
+  for (int i = 0; i < c->parts_cap; i++)
+    if (c->parts[i])
+      counts[c->parts[i]->worker % 1024]++;
+  int best = 0;
+  for (int i = 1; i < c->nworkers && i < 1024; i++)
+    if (counts[i] < counts[best])
+      best = i;
+  p->worker = best;
+  c->parts[partition] = p;
+  set_assigned(c, partition, p->gen);
+  ccp__worker_command(&c->workers[best], CCP__CMD_ADD, p, partition);
+  p->pq = rd_kafka_queue_get_partition(c->rk, c->topic, partition);
+  CCP_ASSERT(p->pq != NULL);
+  rd_kafka_queue_forward(p->pq, c->workers[best].q);
+  atomic_fetch_add(&c->nassigned, 1);
+}
+
+/* closing: the workers are gone (shutdown) and the engines are freed by
+ * ccp_consumer_free. */
+static void remove_partition(ccp_consumer_t *c, int32_t partition, int closing) {
+  if (partition < 0 || partition >= c->parts_cap || !c->parts[partition])
+    return;
+  ccp__part_t *p = c->parts[partition];
+  set_assigned(c, partition, 0); /* the publisher commits it no more */
+  rd_kafka_queue_forward(p->pq, NULL); /* nothing new reaches the worker */
+  rd_kafka_queue_destroy(p->pq);
+  p->pq = NULL;
+  if (closing) {
+    ccp_engine_free(p->engine);
+  } else {
+    ccp__worker_command(&c->workers[p->worker], CCP__CMD_DROP, NULL, partition);
+  }
+  ccp_free(p);
+  c->parts[partition] = NULL;
+  atomic_fetch_sub(&c->nassigned, 1);
+}
+
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque) {
+  ccp_consumer_t *c = opaque;
+  int cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    for (int i = 0; i < parts->cnt; i++)
+      if (strcmp(parts->elems[i].topic, c->topic) == 0)
+        add_partition(c, parts->elems[i].partition);
+    if (cooperative) {
+      rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
+      if (e) {
+        fprintf(stderr, "ccpulse: incremental assign failed: %s\n", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+      }
+    } else {
+      rd_kafka_assign(rk, parts);
+    }
+  } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+    for (int i = 0; i < parts->cnt; i++)
+      if (strcmp(parts->elems[i].topic, c->topic) == 0)
+        remove_partition(c, parts->elems[i].partition, c->closing);
+    if (cooperative) {
+      rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
+      if (e) {
+        fprintf(stderr, "ccpulse: incremental unassign failed: %s\n", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+      }
+    } else {
+      rd_kafka_assign(rk, NULL);
+    }
+  } else {
+    fprintf(stderr, "ccpulse: rebalance failed: %s\n", rd_kafka_err2str(err));
+    for (int i = 0; i < c->parts_cap; i++)
+      if (c->parts[i])
+        remove_partition(c, i, c->closing);
+    if (cooperative)
+      rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
+    else
+      rd_kafka_assign(rk, NULL);
+  }
+}
+
+/* ---- publisher thread -------------------------------------------------- */
+
+typedef struct pub_state {
+  ccp_view_t *view;
+  ccp_alert_t *pending; /* alerts not yet published */
+  int npending, pending_cap;
+  int64_t g;            /* global stream time */
+  int64_t *committed;   /* last committed next offset by partition */
+  int committed_cap;
+} pub_state_t;
+
+/* One cycle. Returns 0 when published (and committed), else non-zero. */
+static int cycle(ccp_consumer_t *c, pub_state_t *s) {
+  const ccp_config_t *cfg = c->cfg;
+  /* seq_cst increment: orders it after the last cycle's reads for workers */
+  uint64_t e = atomic_fetch_add(&c->epoch, 1) + 1;
+  for (int i = 0; i < c->nworkers; i++)
+    rd_kafka_queue_yield(c->workers[i].q);
+  int64_t g = s->g;
+  for (int i = 0; i < c->nworkers; i++) {
+    ccp__worker_t *w = &c->workers[i];
+    while (atomic_load_explicit(&w->reported, memory_order_acquire) < e)
+      sched_yield();
+    g = CCP_MAX(g, atomic_load_explicit(&w->now, memory_order_relaxed));
+  }
+  if (g != INT64_MIN) {
+    int64_t wall = c->opts.clock_ms ? c->opts.clock_ms() : wall_ms();
+    if (wall - g <= cfg->lateness_ms)
+      g = CCP_MAX(g, wall - cfg->idle_advance_ms);
+  }
+  s->g = g;
+  atomic_store_explicit(&c->target_now, g, memory_order_relaxed);
+  /* release: the target above is visible to a worker that sees the epoch */
+  atomic_store_explicit(&c->target_epoch, e, memory_order_release);
+
+  ccp_view_reset(s->view);
+  ccp__bundle_t **bundles = ccp_calloc((size_t)c->nworkers, sizeof *bundles);
+  for (int i = 0; i < c->nworkers; i++) {
+    ccp__bundle_t *b;
+    /* acquire: pairs with the worker's exchange; the bundle is complete */
+    while (!(b = atomic_exchange_explicit(&c->workers[i].out, NULL, memory_order_acq_rel)))
+      sched_yield();
+    CCP_ASSERT(b->epoch == e);
+    bundles[i] = b;
+    for (int j = 0; j < b->n; j++)
+      ccp_view_merge(s->view, b->items[j].partial);
+    for (int j = 0; j < b->nalerts; j++) {
+      if (s->npending == s->pending_cap) {
+        s->pending_cap = s->pending_cap ? 2 * s->pending_cap : 64;
+        s->pending = ccp_realloc(s->pending, (size_t)s->pending_cap * sizeof *s->pending);
+      }
+      s->pending[s->npending++] = b->alerts[j]; /* takes the strings */
+    }
+    b->nalerts = 0;
+  }
+
+  int rc = c->opts.publish ? c->opts.publish(c->opts.opaque, s->view, s->pending, s->npending) : 0;
+  /* the publish function took the alerts (it queues them until a cycle succeeds) */
+  ccp__alerts_free(s->pending, s->npending);
+  s->npending = 0;
+  if (rc == 0) {
+    atomic_store(&c->now_ms, g);
+    atomic_fetch_add(&c->cycles, 1);
+    /* dead letters first: a committed offset never skips an undelivered one */
+    if (rd_kafka_outq_len(c->dlq) > 0 && rd_kafka_flush(c->dlq, 10000) != 0) {
+      fprintf(stderr, "ccpulse: dead-letter topic '%s': records not delivered in 10 s; "
+                      "offsets not committed this cycle\n", c->dlq_topic);
+      goto out;
+    }
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
+    pthread_mutex_lock(&c->assign_mu);
+    for (int i = 0; i < c->nworkers; i++)
+      for (int j = 0; j < bundles[i]->n; j++) {
+        ccp__export_t *x = &bundles[i]->items[j];
+        if (x->next_offset < 0 || x->partition >= c->assigned_cap ||
+            c->assigned_gen[x->partition] != x->gen)
+          continue;
+        if (x->partition < s->committed_cap && s->committed[x->partition] == x->next_offset)
+          continue;
+        rd_kafka_topic_partition_list_add(l, c->topic, x->partition)->offset = x->next_offset;
+      }
+    if (l->cnt > 0) {
+      rd_kafka_resp_err_t ce = rd_kafka_commit(c->rk, l, 0);
+      if (ce && ce != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+        fprintf(stderr, "ccpulse: cannot commit offsets: %s\n", rd_kafka_err2str(ce));
+      } else {
+        atomic_fetch_add(&c->commits, 1);
+        for (int k = 0; k < l->cnt; k++) {
+          int32_t p = l->elems[k].partition;
+          if (l->elems[k].err)
+            continue;
+          if (p >= s->committed_cap) {
+            int cap = CCP_MAX(p + 1, 2 * s->committed_cap);
+            s->committed = ccp_realloc(s->committed, (size_t)cap * sizeof *s->committed);
+            for (int z = s->committed_cap; z < cap; z++)
+              s->committed[z] = -1;
+            s->committed_cap = cap;
+          }
+          s->committed[p] = l->elems[k].offset;
+        }
+      }
+    }
+    pthread_mutex_unlock(&c->assign_mu);
+    rd_kafka_topic_partition_list_destroy(l);
+  } else {
+    atomic_fetch_add(&c->failed_cycles, 1);
+  }
+out:
+  for (int i = 0; i < c->nworkers; i++)
+    ccp__bundle_free(bundles[i]);
+  ccp_free(bundles);
+  rd_kafka_poll(c->dlq, 0);
+  return rc;
+}
+
+static void *publisher_main(void *arg) {
+  ccp_consumer_t *c = arg;
+  pub_state_t s;
+  memset(&s, 0, sizeof s);
+  s.view = ccp_view_new(c->cfg);
+  s.g = INT64_MIN;
+  long backoff;
+  int64_t next = wall_ms() + c->cfg->publish_interval_ms;
+  while (!atomic_load(&c->final_req)) {
+    int64_t now = wall_ms();
+    if (now < next) {
+      nap_ms(CCP_MIN(next - now, 20));
+      continue;
+    }
+    int rc = cycle(c, &s);
+    if (rc == 0) {
+      next = CCP_MAX(next + c->cfg->publish_interval_ms, wall_ms());
+    } else {
+      /* the publish function backs off its reconnects and fails fast
+       * meanwhile: retry at the normal cadence, with fresh exports */
+      next = wall_ms() + c->cfg->publish_interval_ms;
+    }
+  }
+  /* final cycle: retried for at most 10 s */
+  int64_t deadline = wall_ms() + 10000;
+  int rc;
+  backoff = 100;
+  while ((rc = cycle(c, &s)) != 0 && wall_ms() < deadline) {
+    nap_ms(backoff);
+    backoff = CCP_MIN(backoff * 2, 2000);
+  }
+  atomic_store(&c->final_rc, rc == 0 ? 0 : -1);
+  ccp__alerts_free(s.pending, s.npending);
+  ccp_free(s.pending);
+  ccp_free(s.committed);
+  ccp_view_free(s.view);
+  return NULL;
+}
+
+/* ---- public API -------------------------------------------------------- */
+
+ccp_consumer_t *ccp_consumer_new(const ccp_consumer_opts_t *opts, char *errbuf, size_t errlen) {
+  const ccp_config_t *cfg = opts->cfg;
+  ccp_consumer_t *c = ccp_calloc(1, sizeof *c);
+  char err[CCP_ERRBUF_SIZE];
+  c->opts = *opts;
+  c->cfg = cfg;
+  pthread_mutex_init(&c->assign_mu, NULL);
+  atomic_store(&c->final_rc, 1);
+  snprintf(c->topic, sizeof c->topic, "%s", cfg->kafka_topic);
+  if (cfg->dlq_topic[0])
+    snprintf(c->dlq_topic, sizeof c->dlq_topic, "%s", cfg->dlq_topic);
+  else
+    snprintf(c->dlq_topic, sizeof c->dlq_topic, "%s.dlq", cfg->kafka_topic);
+
+  int w = opts->workers > 0 ? opts->workers : (int)cfg->workers;
+  if (w <= 0) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    w = n > 0 ? (int)CCP_MIN(n, 64) : 1;
+  }
+  c->nworkers = w;
+
+  if (!(c->writer = decoder_from(cfg->schema_writer, errbuf, errlen)))
+    goto fail;
+  if (cfg->nschema_registry) {
+    c->reg = ccp_calloc((size_t)cfg->nschema_registry, sizeof *c->reg);
+    for (int i = 0; i < cfg->nschema_registry; i++) {
+      c->reg[i].id = cfg->schema_registry[i].id;
+      if (!(c->reg[i].d = decoder_from(cfg->schema_registry[i].path, err, sizeof err))) {
+        snprintf(errbuf, errlen, "config key 'schema.registry.%u': %s", cfg->schema_registry[i].id,
+                 err);
+        c->nreg = i;
+        goto fail;
+      }
+    }
+    c->nreg = cfg->nschema_registry;
+  }
+
+  /* the consumer: our protocol settings first, the user's kafka.* may tune
+   * the rest, and the commit settings are forced after them */
+  struct {
+    const char *k, *v;
+  } pre[] = {{"partition.assignment.strategy", "cooperative-sticky"},
+             {"auto.offset.reset", "earliest"}};
+  rd_kafka_conf_t *conf;
+  if (!(conf = ccp_kafka_conf_new(cfg, opts->brokers, errbuf, errlen)))
+    goto fail;
+  /* our defaults where the user's kafka.* said nothing */
+  for (size_t i = 0; i < CCP_ARRAY_LEN(pre); i++) {
+    int user = 0;
+    for (int j = 0; j < cfg->nkafka_props; j++)
+      user |= strcmp(cfg->kafka_props[j].key, pre[i].k) == 0;
+    if (!user)
+      rd_kafka_conf_set(conf, pre[i].k, pre[i].v, err, sizeof err);
+  }
+  if (rd_kafka_conf_set(conf, "group.id", cfg->kafka_group, err, sizeof err) ||
+      rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err) ||
+      rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", err, sizeof err)) {
+    snprintf(errbuf, errlen, "kafka consumer: %s", err);
+    rd_kafka_conf_destroy(conf);
+    goto fail;
+  }
+  rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+  rd_kafka_conf_set_opaque(conf, c);
+  if (!(c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err))) {
+    snprintf(errbuf, errlen, "cannot create a Kafka consumer: %s", err);
+    rd_kafka_conf_destroy(conf);
+    goto fail;
+  }
+
+  /* the dead-letter producer */
+  if (!(conf = ccp_kafka_conf_new(cfg, opts->brokers, errbuf, errlen)))
+    goto fail;
+  rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err); /* consumer-only keys warn */
+  rd_kafka_conf_set_dr_msg_cb(conf, on_dlq_delivery);
+  if (!(c->dlq = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err))) {
+    snprintf(errbuf, errlen, "cannot create the dead-letter producer: %s", err);
+    rd_kafka_conf_destroy(conf);
+    goto fail;
+  }
+
+  c->workers = ccp_calloc((size_t)w, sizeof *c->workers);
+  for (int i = 0; i < w; i++) {
+    ccp__worker_t *wk = &c->workers[i];
+    wk->c = c;
+    wk->idx = i;
+    wk->q = rd_kafka_queue_new(c->rk);
+    pthread_mutex_init(&wk->mu, NULL);
+    pthread_cond_init(&wk->cv, NULL);
+    atomic_init(&wk->now, INT64_MIN);
+  }
+
+  rd_kafka_poll_set_consumer(c->rk);
+  rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(sub, c->topic, RD_KAFKA_PARTITION_UA);
+  rd_kafka_resp_err_t se = rd_kafka_subscribe(c->rk, sub);
+  rd_kafka_topic_partition_list_destroy(sub);
+  if (se) {
+    snprintf(errbuf, errlen, "cannot subscribe to '%s': %s", c->topic, rd_kafka_err2str(se));
+    goto fail;
+  }
+  return c;
+
+fail:
+  ccp_consumer_free(c);
+  return NULL;
+}
+
+void ccp_consumer_stop(ccp_consumer_t *c) { atomic_store(&c->stop, 1); }
+
+int ccp_consumer_run(ccp_consumer_t *c) {
+  /* workers and the publisher block every signal: only this thread takes
+   * SIGINT/SIGTERM */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  for (int i = 0; i < c->nworkers; i++)
+    if (pthread_create(&c->workers[i].thread, NULL, ccp__worker_main, &c->workers[i]) != 0)
+      ccp__fatal(__FILE__, __LINE__, "cannot start a worker thread");
+  pthread_t pub;
+  if (pthread_create(&pub, NULL, publisher_main, c) != 0)
+    ccp__fatal(__FILE__, __LINE__, "cannot start the publisher thread");
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+  while (!atomic_load(&c->stop)) {
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, 100);
+    if (m) { /* errors only: every partition is forwarded to a worker */
+      if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+        fprintf(stderr, "ccpulse: consumer: %s\n", rd_kafka_message_errstr(m));
+      rd_kafka_message_destroy(m);
+    }
+  }
+
+  /* shutdown: stop consuming, final publish + commit, close */
+  atomic_store(&c->paused, 1);
+  atomic_store(&c->final_req, 1);
+  pthread_join(pub, NULL);
+  atomic_store_explicit(&c->workers_stop, 1, memory_order_release);
+  for (int i = 0; i < c->nworkers; i++) {
+    rd_kafka_queue_yield(c->workers[i].q);
+    pthread_join(c->workers[i].thread, NULL);
+  }
+  c->closing = 1;
+  for (int i = 0; i < c->parts_cap; i++)
+    if (c->parts[i])
+      rd_kafka_queue_forward(c->parts[i]->pq, NULL);
+  rd_kafka_consumer_close(c->rk); /* revokes: remove_partition(closing) */
+  for (int i = 0; i < c->parts_cap; i++)
+    if (c->parts[i])
+      remove_partition(c, i, 1);
+  c->closing = 0;
+  rd_kafka_flush(c->dlq, 10000);
+  return atomic_load(&c->final_rc) == 0 ? 0 : -CCP_EIO;
+}
+
+void ccp_consumer_stats(const ccp_consumer_t *c, ccp_consumer_stats_t *out) {
+  memset(out, 0, sizeof *out);
+  ccp_consumer_t *m = (ccp_consumer_t *)c;
+  for (int i = 0; i < c->nworkers; i++) {
+    out->messages += atomic_load_explicit(&m->workers[i].messages, memory_order_relaxed);
+    out->dead_letters += atomic_load_explicit(&m->workers[i].dead, memory_order_relaxed);
+  }
+  out->cycles = atomic_load(&m->cycles);
+  out->failed_cycles = atomic_load(&m->failed_cycles);
+  out->commits = atomic_load(&m->commits);
+  out->partitions = atomic_load(&m->nassigned);
+  out->now_ms = atomic_load(&m->now_ms);
+}
+
+void ccp_consumer_free(ccp_consumer_t *c) {
+  if (!c)
+    return;
+  for (int i = 0; i < c->parts_cap; i++)
+    if (c->parts[i]) {
+      if (c->parts[i]->pq)
+        rd_kafka_queue_destroy(c->parts[i]->pq);
+      ccp_engine_free(c->parts[i]->engine);
+      ccp_free(c->parts[i]);
+    }
+  ccp_free(c->parts);
+  if (c->workers) {
+    for (int i = 0; i < c->nworkers; i++) {
+      ccp__worker_t *w = &c->workers[i];
+      ccp__bundle_free(atomic_load(&w->out));
+      ccp__alerts_free(w->alerts, w->nalerts);
+      ccp_free(w->alerts);
+      ccp_free(w->by_id);
+      if (w->q)
+        rd_kafka_queue_destroy(w->q);
+      pthread_mutex_destroy(&w->mu);
+      pthread_cond_destroy(&w->cv);
+    }
+    ccp_free(c->workers);
+  }
+  if (c->rk)
+    rd_kafka_destroy(c->rk);
+  if (c->dlq)
+    rd_kafka_destroy(c->dlq);
+  ccp_avro_decoder_free(c->writer);
+  for (int i = 0; i < c->nreg; i++)
+    ccp_avro_decoder_free(c->reg[i].d);
+  ccp_free(c->reg);
+  ccp_free(c->assigned_gen);
+  pthread_mutex_destroy(&c->assign_mu);
+  ccp_free(c);
+}

@@ -1,0 +1,145 @@
+/*
+ * Internals shared by consumer.c (main thread: consumer, rebalances; the
+ * publisher thread) and worker.c (worker threads: decode, engines, DLQ).
+ * docs/live.md describes the protocol; the invariants are:
+ *
+ *  - a part_t (one assigned partition) is created by the main thread and
+ *    handed to exactly one worker by a command under the worker's mutex;
+ *    from then on only that worker touches its engine and next_offset,
+ *    until a DROP command (also under the mutex) makes the worker free it;
+ *  - the publisher never touches an engine: workers export at its request
+ *    and hand over an immutable bundle through an atomic pointer;
+ *  - the commit filter (which partitions are still assigned, in which
+ *    generation) is guarded by c->assign_mu, held by the main thread while
+ *    it changes an assignment and by the publisher while it commits.
+ */
+#ifndef CCP_CONSUMER_INT_H
+#define CCP_CONSUMER_INT_H
+
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "ccpulse/consumer.h"
+#include "ccpulse/decode.h"
+
+#define CCP_CACHELINE 64
+
+/* One assigned partition. */
+typedef struct ccp__part {
+  int32_t partition;
+  uint32_t gen;          /* assignment generation: immutable */
+  int worker;            /* main thread only */
+  rd_kafka_queue_t *pq;  /* main thread only: the partition's queue, forwarded */
+  ccp_engine_t *engine;  /* the owning worker only (after the ADD hand-over) */
+  int64_t next_offset;   /* the owning worker only: last processed + 1; -1 none */
+} ccp__part_t;
+
+/* One partition's export of one publish cycle. */
+typedef struct ccp__export {
+  int32_t partition;
+  uint32_t gen;
+  int64_t next_offset;
+  ccp_partial_t *partial;
+} ccp__export_t;
+
+/* What a worker hands the publisher for one cycle; immutable once published. */
+typedef struct ccp__bundle {
+  uint64_t epoch;
+  int n;
+  ccp__export_t *items;
+  ccp_alert_t *alerts; /* owned strings (ticket_id, queue, agent_id) */
+  int nalerts;
+} ccp__bundle_t;
+
+/* Commands from the main thread to a worker (rebalances). */
+enum { CCP__CMD_NONE = 0, CCP__CMD_ADD, CCP__CMD_DROP };
+
+typedef struct ccp__worker {
+  struct ccp_consumer *c;
+  int idx;
+  pthread_t thread;
+  rd_kafka_queue_t *q; /* the worker's queue: partition queues forward into it */
+
+  /* worker thread only */
+  ccp__part_t **by_id; /* indexed by partition number */
+  int by_id_cap;
+  int nparts;
+  ccp_alert_t *alerts; /* alerts fired since the last export */
+  int nalerts, alerts_cap;
+  uint64_t seen_epoch;
+
+  /* command slot: main thread writes under mu, worker executes and clears */
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int cmd;
+  ccp__part_t *cmd_part; /* ADD: the part handed over */
+  int32_t cmd_partition; /* DROP: which one */
+  /* relaxed is enough: a hint to take mu; the data is read under mu */
+  atomic_int has_cmd;
+
+  alignas(CCP_CACHELINE) _Atomic(ccp__bundle_t *) out; /* hand-over to the publisher */
+  _Atomic uint64_t reported;  /* epoch whose barrier this worker reached */
+  _Atomic int64_t now;        /* largest stream time of its partitions */
+  _Atomic int64_t messages;   /* records consumed */
+  _Atomic int64_t dead;       /* records sent to the DLQ */
+  char pad[CCP_CACHELINE];
+} ccp__worker_t;
+
+struct ccp_consumer {
+  ccp_consumer_opts_t opts;
+  const ccp_config_t *cfg;
+  int nworkers;
+  ccp__worker_t *workers;
+  rd_kafka_t *rk;       /* the consumer: main thread (commit: any thread) */
+  rd_kafka_t *dlq;      /* dead-letter producer: thread-safe */
+  char topic[256];
+  char dlq_topic[512];
+
+  ccp_avro_decoder_t *writer; /* plain records */
+  struct {
+    uint32_t id;
+    ccp_avro_decoder_t *d;
+  } *reg;                     /* Confluent ids, sorted */
+  int nreg;
+
+  /* main thread only: parts by partition number */
+  ccp__part_t **parts;
+  int parts_cap;
+  uint32_t next_gen;
+  int closing; /* main thread only: inside rd_kafka_consumer_close */
+
+  /* commit filter: assigned_gen[p] (0 = not assigned); guarded by assign_mu */
+  pthread_mutex_t assign_mu;
+  uint32_t *assigned_gen;
+  int assigned_cap;
+
+  /* publish barrier (publisher writes, workers read) */
+  _Atomic uint64_t epoch;        /* a new value asks workers to report */
+  _Atomic uint64_t target_epoch; /* epoch whose target_now is set */
+  _Atomic int64_t target_now;    /* stream time to export at */
+
+  atomic_int stop;       /* ccp_consumer_stop() was called */
+  atomic_int paused;     /* workers stop taking messages */
+  atomic_int final_req;  /* main asks the publisher for the final cycle */
+  atomic_int final_rc;   /* publisher's result of the final cycle; 1 = pending */
+  atomic_int workers_stop;
+
+  _Atomic int64_t cycles, failed_cycles, commits, nassigned, now_ms;
+};
+
+/* worker.c */
+void *ccp__worker_main(void *arg);
+/* Sends a command to a worker and waits until it was executed (main thread). */
+void ccp__worker_command(ccp__worker_t *w, int cmd, ccp__part_t *part, int32_t partition);
+/* Frees a bundle and what it owns (partials, alerts). */
+void ccp__bundle_free(ccp__bundle_t *b);
+/* Frees the strings of n alerts copied by the worker. */
+void ccp__alerts_free(ccp_alert_t *a, int n);
+/* Copies an alert with owned strings. */
+void ccp__alert_copy(ccp_alert_t *dst, const ccp_alert_t *src);
+
+#endif

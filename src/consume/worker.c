@@ -1,0 +1,277 @@
+/*
+ * Worker threads of the live pipeline.
+ *
+ * A worker owns the engines of the partitions the main thread handed it and
+ * one librdkafka queue that those partitions' queues forward into. Its loop:
+ *   1. a pending command (ADD/DROP of a partition, from a rebalance)?
+ *      execute it under the worker mutex and signal the main thread;
+ *   2. a new publish epoch? reach the barrier: report its stream time, wait
+ *      for the publisher's target time, export every engine at it, hand the
+ *      bundle over with one atomic exchange;
+ *   3. take one message (rd_kafka_consume_queue, never consume_batch: see
+ *      ARCHITECTURE.md), decode it with the writer schema or its Confluent
+ *      schema id, feed the partition's engine, or copy it to the dead-letter
+ *      topic and count it.
+ * Every signal is blocked here (the main thread handles SIGINT/SIGTERM).
+ *
+ * Invariants: only this thread touches its parts' engines between ADD and
+ * DROP; a message of a partition it does not own (in the queue from before
+ * a revoke) is dropped, as is one below the partition's next offset; the
+ * published bundle is never written after the exchange.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "ccpulse/view.h"
+#include "consumer_int.h"
+
+/* @locality worker thread (engine alert callback): copy it for the next bundle. */
+static void on_alert(void *opaque, const ccp_alert_t *a) {
+  ccp__worker_t *w = opaque;
+  if (w->nalerts == w->alerts_cap) {
+    w->alerts_cap = w->alerts_cap ? 2 * w->alerts_cap : 64;
+    w->alerts = ccp_realloc(w->alerts, (size_t)w->alerts_cap * sizeof *w->alerts);
+  }
+  ccp__alert_copy(&w->alerts[w->nalerts++], a);
+}
+
+void ccp__alert_copy(ccp_alert_t *dst, const ccp_alert_t *src) {
+  *dst = *src;
+  dst->ticket_id = src->ticket_id ? ccp_strdup(src->ticket_id) : NULL;
+  dst->queue = src->queue ? ccp_strdup(src->queue) : NULL;
+  dst->agent_id = src->agent_id ? ccp_strdup(src->agent_id) : NULL;
+}
+
+void ccp__alerts_free(ccp_alert_t *a, int n) {
+  for (int i = 0; i < n; i++) {
+    ccp_free((void *)a[i].ticket_id);
+    ccp_free((void *)a[i].queue);
+    ccp_free((void *)a[i].agent_id);
+  }
+}
+
+void ccp__bundle_free(ccp__bundle_t *b) {
+  if (!b)
+    return;
+  for (int i = 0; i < b->n; i++)
+    ccp_partial_free(b->items[i].partial);
+  ccp_free(b->items);
+  ccp__alerts_free(b->alerts, b->nalerts);
+  ccp_free(b->alerts);
+  ccp_free(b);
+}
+
+/* @locality main thread. Blocks until the worker executed the command. */
+void ccp__worker_command(ccp__worker_t *w, int cmd, ccp__part_t *part, int32_t partition) {
+  pthread_mutex_lock(&w->mu);
+  w->cmd = cmd;
+  w->cmd_part = part;
+  w->cmd_partition = partition;
+  atomic_store_explicit(&w->has_cmd, 1, memory_order_relaxed);
+  rd_kafka_queue_yield(w->q); /* wake it from rd_kafka_consume_queue */
+  while (w->cmd != CCP__CMD_NONE)
+    pthread_cond_wait(&w->cv, &w->mu);
+  pthread_mutex_unlock(&w->mu);
+}
+
+static void update_now(ccp__worker_t *w, int64_t t) {
+  /* relaxed: a monotonic hint read by the publisher inside the barrier,
+   * after the acquire on `reported` that orders it */
+  if (t > atomic_load_explicit(&w->now, memory_order_relaxed))
+    atomic_store_explicit(&w->now, t, memory_order_relaxed);
+}
+
+/* @locality worker thread. */
+static void run_command(ccp__worker_t *w) {
+  pthread_mutex_lock(&w->mu);
+  if (w->cmd == CCP__CMD_ADD) {
+    ccp__part_t *p = w->cmd_part;
+    if (p->partition >= w->by_id_cap) {
+      int cap = CCP_MAX(p->partition + 1, 2 * w->by_id_cap);
+      w->by_id = ccp_realloc(w->by_id, (size_t)cap * sizeof *w->by_id);
+      memset(w->by_id + w->by_id_cap, 0, (size_t)(cap - w->by_id_cap) * sizeof *w->by_id);
+      w->by_id_cap = cap;
+    }
+    CCP_ASSERT(w->by_id[p->partition] == NULL);
+    w->by_id[p->partition] = p;
+    w->nparts++;
+    ccp_engine_set_alert_cb(p->engine, on_alert, w);
+  } else if (w->cmd == CCP__CMD_DROP) {
+    int32_t id = w->cmd_partition;
+    ccp__part_t *p = id < w->by_id_cap ? w->by_id[id] : NULL;
+    if (p) {
+      /* Its uncommitted events are read again by the next owner from the
+       * committed offset: dropping the state loses nothing. */
+      ccp_engine_free(p->engine);
+      p->engine = NULL;
+      w->by_id[id] = NULL;
+      w->nparts--;
+    }
+  }
+  w->cmd = CCP__CMD_NONE;
+  w->cmd_part = NULL;
+  atomic_store_explicit(&w->has_cmd, 0, memory_order_relaxed);
+  pthread_cond_broadcast(&w->cv);
+  pthread_mutex_unlock(&w->mu);
+}
+
+static void nap_us(long us) {
+  struct timespec ts = {0, us * 1000};
+  nanosleep(&ts, NULL);
+}
+
+/* @locality worker thread: the publish barrier of epoch e. */
+static void export_epoch(ccp__worker_t *w, uint64_t e) {
+  struct ccp_consumer *c = w->c;
+  int64_t mine = INT64_MIN;
+  for (int i = 0; i < w->by_id_cap; i++)
+    if (w->by_id[i])
+      mine = CCP_MAX(mine, ccp_engine_now(w->by_id[i]->engine));
+  atomic_store_explicit(&w->now, mine, memory_order_relaxed);
+  /* release: the publisher's acquire on `reported` sees `now` above */
+  atomic_store_explicit(&w->reported, e, memory_order_release);
+  /* The publisher sets the target as soon as every worker reported: a wait
+   * of microseconds, during which this worker processes nothing so that
+   * every partial of the cycle is exported at the same stream time. */
+  while (atomic_load_explicit(&c->target_epoch, memory_order_acquire) < e) {
+    if (atomic_load_explicit(&c->workers_stop, memory_order_relaxed))
+      return;
+    if (atomic_load_explicit(&w->has_cmd, memory_order_relaxed))
+      run_command(w); /* the main thread may be waiting for us */
+    nap_us(20);
+  }
+  int64_t target = atomic_load_explicit(&c->target_now, memory_order_relaxed);
+  ccp__bundle_t *b = ccp_calloc(1, sizeof *b);
+  b->epoch = e;
+  b->items = ccp_calloc((size_t)(w->nparts ? w->nparts : 1), sizeof *b->items);
+  for (int i = 0; i < w->by_id_cap; i++) {
+    ccp__part_t *p = w->by_id[i];
+    if (!p)
+      continue;
+    ccp__export_t *x = &b->items[b->n++];
+    x->partition = p->partition;
+    x->gen = p->gen;
+    x->next_offset = p->next_offset;
+    x->partial = ccp_engine_export(p->engine, target); /* fires due deadlines */
+  }
+  if (target != INT64_MIN)
+    atomic_store_explicit(&w->now, CCP_MAX(mine, target), memory_order_relaxed);
+  b->alerts = w->alerts;
+  b->nalerts = w->nalerts;
+  w->alerts = NULL;
+  w->nalerts = w->alerts_cap = 0;
+  /* acq_rel: release publishes the bundle's contents; acquire because an
+   * old bundle the publisher did not take is freed here */
+  ccp__bundle_t *old = atomic_exchange_explicit(&w->out, b, memory_order_acq_rel);
+  CCP_ASSERT(old == NULL); /* the publisher takes each bundle before the next epoch */
+}
+
+/* @locality worker thread: copies an undecodable record to the DLQ. */
+static void dead_letter(ccp__worker_t *w, const rd_kafka_message_t *m, const char *reason) {
+  struct ccp_consumer *c = w->c;
+  char part[16], off[24];
+  snprintf(part, sizeof part, "%d", (int)m->partition);
+  snprintf(off, sizeof off, "%lld", (long long)m->offset);
+  for (;;) {
+    rd_kafka_resp_err_t e = rd_kafka_producev(
+        c->dlq, RD_KAFKA_V_TOPIC(c->dlq_topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_KEY(m->key, m->key_len), RD_KAFKA_V_VALUE(m->payload, m->len),
+        RD_KAFKA_V_HEADER("ccpulse.reason", reason, -1),
+        RD_KAFKA_V_HEADER("ccpulse.topic", c->topic, -1),
+        RD_KAFKA_V_HEADER("ccpulse.partition", part, -1),
+        RD_KAFKA_V_HEADER("ccpulse.offset", off, -1), RD_KAFKA_V_END);
+    if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      nap_us(1000); /* the publisher serves deliveries */
+      continue;
+    }
+    if (e)
+      fprintf(stderr, "ccpulse: cannot produce to dead-letter topic '%s': %s\n", c->dlq_topic,
+              rd_kafka_err2str(e));
+    break;
+  }
+  atomic_fetch_add_explicit(&w->dead, 1, memory_order_relaxed);
+}
+
+static const ccp_avro_decoder_t *find_reg(struct ccp_consumer *c, uint32_t id) {
+  int lo = 0, hi = c->nreg;
+  while (lo < hi) {
+    int mid = (lo + hi) / 2;
+    if (c->reg[mid].id < id)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < c->nreg && c->reg[lo].id == id ? c->reg[lo].d : NULL;
+}
+
+/* @locality worker thread: one record. */
+static void handle(ccp__worker_t *w, rd_kafka_message_t *m) {
+  struct ccp_consumer *c = w->c;
+  if (m->err) {
+    if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+      fprintf(stderr, "ccpulse: consumer: %s\n", rd_kafka_message_errstr(m));
+    return;
+  }
+  ccp__part_t *p = m->partition >= 0 && m->partition < w->by_id_cap ? w->by_id[m->partition] : NULL;
+  if (!p || m->offset < p->next_offset)
+    return; /* from before a revoke, or delivered again */
+  atomic_fetch_add_explicit(&w->messages, 1, memory_order_relaxed);
+  char reason[CCP_ERRBUF_SIZE];
+  ccp_event_t ev;
+  int rc;
+  const uint8_t *data = m->payload;
+  size_t len = m->len;
+  if (!data) {
+    snprintf(reason, sizeof reason, "empty record (null value)");
+    rc = -CCP_EPARSE;
+  } else if (c->nreg && len > 0 && data[0] == 0) {
+    uint32_t id;
+    const uint8_t *payload;
+    size_t plen;
+    const ccp_avro_decoder_t *d = NULL;
+    if ((rc = ccp_confluent_unframe(data, len, &id, &payload, &plen)) != 0)
+      snprintf(reason, sizeof reason, "truncated Confluent header (%zu bytes)", len);
+    else if (!(d = find_reg(c, id))) {
+      snprintf(reason, sizeof reason, "unknown Confluent schema id %u", id);
+      rc = -CCP_ESCHEMA;
+    } else
+      rc = ccp_avro_decode(d, payload, plen, &ev, reason, sizeof reason);
+  } else {
+    rc = ccp_avro_decode(c->writer, data, len, &ev, reason, sizeof reason);
+  }
+  if (rc == 0) {
+    ccp_engine_process(p->engine, &ev);
+  } else {
+    dead_letter(w, m, reason);
+    ccp_engine_count_undecodable(p->engine);
+  }
+  p->next_offset = m->offset + 1;
+  update_now(w, ccp_engine_now(p->engine));
+}
+
+void *ccp__worker_main(void *arg) {
+  ccp__worker_t *w = arg;
+  struct ccp_consumer *c = w->c;
+  while (!atomic_load_explicit(&c->workers_stop, memory_order_acquire)) {
+    if (atomic_load_explicit(&w->has_cmd, memory_order_relaxed))
+      run_command(w);
+    /* acquire: pairs with the publisher's release increment */
+    uint64_t e = atomic_load_explicit(&c->epoch, memory_order_acquire);
+    if (e != w->seen_epoch) {
+      w->seen_epoch = e;
+      export_epoch(w, e);
+      continue;
+    }
+    if (atomic_load_explicit(&c->paused, memory_order_relaxed)) {
+      nap_us(1000);
+      continue;
+    }
+    rd_kafka_message_t *m = rd_kafka_consume_queue(w->q, 100);
+    if (!m)
+      continue;
+    handle(w, m);
+    rd_kafka_message_destroy(m);
+  }
+  return NULL;
+}
