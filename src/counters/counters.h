@@ -62,6 +62,24 @@ static inline void ccp_counters_add(ccp_counters_t *dst, const ccp_counters_t *s
 static inline void ccp_counters_sub(ccp_counters_t *dst, const ccp_counters_t *src) {
   for (int i = 0; i < CCP_F__COUNT; i++) dst->v[i] -= src->v[i];
 }
+/** Adds the fields of src named in mask (bit i = field i) into dst. */
+static inline void ccp_counters_add_mask(ccp_counters_t *dst, const ccp_counters_t *src, uint32_t mask) {
+  while (mask) {
+    int i = __builtin_ctz(mask);
+    dst->v[i] += src->v[i];
+    mask &= mask - 1;
+  }
+}
+/** Subtracts the fields of src named in mask from dst and zeroes them in src. */
+static inline void ccp_counters_move_out(ccp_counters_t *dst, ccp_counters_t *src, uint32_t mask) {
+  while (mask) {
+    int i = __builtin_ctz(mask);
+    dst->v[i] -= src->v[i];
+    src->v[i] = 0;
+    mask &= mask - 1;
+  }
+}
+_Static_assert(CCP_F__COUNT <= 32, "field masks are 32 bits");
 /** 1 when every counter is zero. */
 static inline int ccp_counters_zero(const ccp_counters_t *c) {
   for (int i = 0; i < CCP_F__COUNT; i++)

@@ -238,10 +238,11 @@ static void flush_scope(ccp_engine_t *e, ccp_scope_t *s) {
   for (int w = 0; w < e->cfg->nwindows; w++) {
     int64_t gu = e->cfg->windows[w].granularity_ms / e->cust_unit;
     ccp_win_advance(&s->win[w], e->cur_b[w], e->start_b[w]);
-    ccp_win_apply_counters(&s->win[w], ccp_floordiv(s->acc_b, gu), &s->acc, s->acc_frt, s->acc_nfrt,
-                           s->acc_res, s->acc_nres);
+    ccp_win_apply_counters(&s->win[w], ccp_floordiv(s->acc_b, gu), &s->acc, s->acc_mask, s->acc_frt,
+                           s->acc_nfrt, s->acc_res, s->acc_nres);
   }
-  memset(&s->acc, 0, sizeof s->acc);
+  for (uint32_t m = s->acc_mask; m; m &= m - 1) s->acc.v[__builtin_ctz(m)] = 0;
+  s->acc_mask = 0;
   s->acc_nfrt = s->acc_nres = 0;
   s->acc_b = INT64_MIN;
 }
@@ -278,7 +279,10 @@ static void scopes_apply(ccp_engine_t *e, const uint32_t ids[4], int64_t ts, con
     for (int i = 0; i < 4; i++) {
       if (ids[i] == CCP_NIL) continue;
       ccp_scope_t *s = acc_scope(e, ids[i]);
-      for (int k = 0; k < d->nf; k++) s->acc.v[d->f[k]] += d->amt[k];
+      for (int k = 0; k < d->nf; k++) {
+        s->acc.v[d->f[k]] += d->amt[k];
+        s->acc_mask |= 1u << d->f[k];
+      }
       if (d->frt_bin >= 0) push_acc_bin(&s->acc_frt, &s->acc_nfrt, &s->acc_cfrt, (uint16_t)d->frt_bin);
       if (d->res_bin >= 0) push_acc_bin(&s->acc_res, &s->acc_nres, &s->acc_cres, (uint16_t)d->res_bin);
     }
@@ -332,7 +336,9 @@ static void scopes_customer(ccp_engine_t *e, const uint32_t ids[4], int64_t ts, 
           ccp_win_add(&s->win[w], ccp_floordiv(prev, gu), CCP_F_CUST, -1);
         }
       }
-      acc_scope(e, ids[i])->acc.v[CCP_F_CUST]++;
+      ccp_scope_t *as = acc_scope(e, ids[i]);
+      as->acc.v[CCP_F_CUST]++;
+      as->acc_mask |= 1u << CCP_F_CUST;
       continue;
     }
     for (int w = 0; w < e->cfg->nwindows; w++) {

@@ -30,6 +30,7 @@ typedef struct ccp_scope {
    * stream time leaves it (or before a read): one cache line per event and
    * scope instead of one per window. */
   int64_t acc_b;                   /**< base bucket held, INT64_MIN when empty */
+  uint32_t acc_mask;               /**< fields of acc that may be non-zero */
   ccp_counters_t acc;
   uint16_t *acc_frt, *acc_res;
   uint32_t acc_nfrt, acc_cfrt, acc_nres, acc_cres;

@@ -232,7 +232,10 @@ int ccp_redis_url_check(const char *url, char *errbuf, size_t errlen) {
 /* Records the error; logs "ccpulse: redis 'addr': <what><tail>" unless the
  * same <what> was logged less than LOG_EVERY_MS ago. */
 static void pub_error(ccp_redis_pub_t *p, const char *what, const char *tail) {
-  snprintf(p->st.last_error, sizeof p->st.last_error, "%s", what);
+  /* truncation is fine: last_error is a summary for stats */
+  size_t n = strnlen(what, sizeof p->st.last_error - 1);
+  memcpy(p->st.last_error, what, n);
+  p->st.last_error[n] = '\0';
   if (p->o.quiet)
     return;
   int64_t now = mono_ms();

@@ -37,10 +37,10 @@ void ccp_win_release(ccp_win_t *w) {
 /* Removes a slot's contents from the running total and empties it. */
 static void expire_slot(ccp_win_t *w, ccp_slot_t *s) {
   if (s->idx == INT64_MIN) return;
-  ccp_counters_sub(&w->total, &s->c);
+  ccp_counters_move_out(&w->total, &s->c, s->mask); /* leaves s->c zero */
   for (uint32_t i = 0; i < s->nfrt; i++) ccp_hist_add(&w->frt, s->frt[i], -1);
   for (uint32_t i = 0; i < s->nres; i++) ccp_hist_add(&w->res, s->res[i], -1);
-  memset(&s->c, 0, sizeof s->c);
+  s->mask = 0;
   s->nfrt = s->nres = 0;
   s->idx = INT64_MIN;
 }
@@ -95,21 +95,25 @@ void ccp_win_apply(ccp_win_t *w, int64_t b, const ccp_delta_t *d) {
   if (!w->nb) return;
   ccp_slot_t *s = ccp_win_slot(w, b);
   s->idx = b;
-  for (int i = 0; i < d->nf; i++) s->c.v[d->f[i]] += d->amt[i];
+  for (int i = 0; i < d->nf; i++) {
+    s->c.v[d->f[i]] += d->amt[i];
+    s->mask |= 1u << d->f[i];
+  }
   if (d->frt_bin >= 0) push_bin(&s->frt, &s->nfrt, &s->cfrt, (uint16_t)d->frt_bin);
   if (d->res_bin >= 0) push_bin(&s->res, &s->nres, &s->cres, (uint16_t)d->res_bin);
 }
 
-void ccp_win_apply_counters(ccp_win_t *w, int64_t b, const ccp_counters_t *c, const uint16_t *frt,
-                            uint32_t nfrt, const uint16_t *res, uint32_t nres) {
+void ccp_win_apply_counters(ccp_win_t *w, int64_t b, const ccp_counters_t *c, uint32_t mask,
+                            const uint16_t *frt, uint32_t nfrt, const uint16_t *res, uint32_t nres) {
   if (b < w->start || b > w->cur) return;
-  ccp_counters_add(&w->total, c);
+  ccp_counters_add_mask(&w->total, c, mask);
   for (uint32_t i = 0; i < nfrt; i++) ccp_hist_add(&w->frt, frt[i], 1);
   for (uint32_t i = 0; i < nres; i++) ccp_hist_add(&w->res, res[i], 1);
   if (!w->nb) return;
   ccp_slot_t *s = ccp_win_slot(w, b);
   s->idx = b;
-  ccp_counters_add(&s->c, c);
+  ccp_counters_add_mask(&s->c, c, mask);
+  s->mask |= mask;
   for (uint32_t i = 0; i < nfrt; i++) push_bin(&s->frt, &s->nfrt, &s->cfrt, frt[i]);
   for (uint32_t i = 0; i < nres; i++) push_bin(&s->res, &s->nres, &s->cres, res[i]);
 }
@@ -121,13 +125,18 @@ void ccp_win_add(ccp_win_t *w, int64_t b, int f, int64_t amt) {
   ccp_slot_t *s = ccp_win_slot(w, b);
   s->idx = b;
   s->c.v[f] += amt;
+  s->mask |= 1u << f;
 }
 
 void ccp_win_customer(ccp_win_t *w, int64_t b_old, int64_t b_new) {
   if (b_new <= b_old) return;
   if (b_old != INT64_MIN && b_old >= w->start && b_old <= w->cur) {
     w->total.v[CCP_F_CUST]--;
-    if (w->nb) ccp_win_slot(w, b_old)->c.v[CCP_F_CUST]--;
+    if (w->nb) {
+      ccp_slot_t *s = ccp_win_slot(w, b_old);
+      s->c.v[CCP_F_CUST]--;
+      s->mask |= 1u << CCP_F_CUST;
+    }
   }
   if (b_new >= w->start && b_new <= w->cur) {
     w->total.v[CCP_F_CUST]++;
@@ -135,6 +144,7 @@ void ccp_win_customer(ccp_win_t *w, int64_t b_old, int64_t b_new) {
       ccp_slot_t *s = ccp_win_slot(w, b_new);
       s->idx = b_new;
       s->c.v[CCP_F_CUST]++;
+      s->mask |= 1u << CCP_F_CUST;
     }
   }
 }

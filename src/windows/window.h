@@ -44,6 +44,7 @@ static inline void ccp_delta_add(ccp_delta_t *d, int f, int64_t amt) {
 /** One bucket slot of a trailing window. */
 typedef struct ccp_slot {
   int64_t idx;        /**< bucket index held, INT64_MIN when empty */
+  uint32_t mask;      /**< fields of c that may be non-zero */
   ccp_counters_t c;   /**< the bucket's counters */
   uint16_t *frt;      /**< FRT bins added to this bucket */
   uint16_t *res;      /**< resolution bins added to this bucket */
@@ -84,8 +85,8 @@ static inline void ccp_win_advance(ccp_win_t *w, int64_t cur, int64_t start) {
 /** Adds a delta to bucket b (ignored when b is outside [start, cur]). */
 void ccp_win_apply(ccp_win_t *w, int64_t b, const ccp_delta_t *d);
 /** Adds a whole bucket's counters and bin lists to bucket b (ignored outside [start, cur]). */
-void ccp_win_apply_counters(ccp_win_t *w, int64_t b, const ccp_counters_t *c, const uint16_t *frt,
-                            uint32_t nfrt, const uint16_t *res, uint32_t nres);
+void ccp_win_apply_counters(ccp_win_t *w, int64_t b, const ccp_counters_t *c, uint32_t mask,
+                            const uint16_t *frt, uint32_t nfrt, const uint16_t *res, uint32_t nres);
 /** Adds amt to one field of bucket b (ignored outside [start, cur]). */
 void ccp_win_add(ccp_win_t *w, int64_t b, int f, int64_t amt);
 /**
