@@ -55,6 +55,7 @@ typedef struct ccp_consumer_opts {
   ccp_publish_fn publish;   /**< called every cycle; NULL = publish nothing, commit */
   void *opaque;             /**< passed to publish */
   int64_t (*clock_ms)(void);/**< wall clock for the time rule; NULL = CLOCK_REALTIME */
+  int64_t final_timeout_ms; /**< how long the final cycle is retried; 0 = 10 s */
 } ccp_consumer_opts_t;
 
 typedef struct ccp_consumer ccp_consumer_t;
@@ -80,7 +81,7 @@ ccp_consumer_t *ccp_consumer_new(const ccp_consumer_opts_t *opts, char *errbuf, 
 /**
  * Runs until ccp_consumer_stop(): starts the workers and the publisher,
  * serves rebalances; on stop, stops consuming, publishes a final cycle
- * (retried for at most 10 s), commits, and closes the consumer. Returns 0,
+ * (retried for final_timeout_ms), commits, and closes the consumer. Returns 0,
  * or -CCP_EIO when the final cycle could not be published.
  */
 int ccp_consumer_run(ccp_consumer_t *c);

@@ -800,10 +800,12 @@ static const prop_t props[] = {
           "headers); empty = `<kafka.topic>.dlq`."},
   {.key = "alerts.rules", .type = "string", .set = set_heap_str, .off = OFF(alerts_rules),
    .def = "", .doc = "Threshold alert rules on windowed KPIs (syntax in docs/live.md); empty = none."},
-  {.key = "live.idle_advance", DURATION, .off = OFF(idle_advance_ms), .def = "1s", .min = 0,
-   .max = DUR_MAX, .flags = PF_MIN_EXCL,
-   .doc = "In `ccpulse run`, when no partition's stream time moved for this long, stream time "
-          "follows the wall clock (rule in docs/live.md) so deadline alerts fire on time."},
+  {.key = "live.idle_advance", DURATION, .off = OFF(idle_advance_ms), .def = "500ms", .min = 0,
+   .max = DUR_MAX,
+   .doc = "In `ccpulse run`, while the stream is live (its stream time within `lateness` of the "
+          "wall clock) stream time follows the wall clock minus this delay, so deadline alerts "
+          "fire on time in quiet periods while replies in flight this long still count "
+          "(docs/live.md)."},
 };
 /* clang-format on */
 

@@ -193,6 +193,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
   ccp_consumer_t *c = opaque;
   int cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    c->ever_assigned = 1;
     for (int i = 0; i < parts->cnt; i++)
       if (strcmp(parts->elems[i].topic, c->topic) == 0)
         add_partition(c, parts->elems[i].partition);
@@ -368,8 +369,8 @@ static void *publisher_main(void *arg) {
       next = wall_ms() + c->cfg->publish_interval_ms;
     }
   }
-  /* final cycle: retried for at most 10 s */
-  int64_t deadline = wall_ms() + 10000;
+  /* final cycle: retried for at most final_timeout_ms */
+  int64_t deadline = wall_ms() + (c->opts.final_timeout_ms > 0 ? c->opts.final_timeout_ms : 10000);
   int rc;
   backoff = 100;
   while ((rc = cycle(c, &s)) != 0 && wall_ms() < deadline) {
@@ -520,6 +521,14 @@ int ccp_consumer_run(ccp_consumer_t *c) {
 
   /* shutdown: stop consuming, final publish + commit, close */
   atomic_store(&c->paused, 1);
+  /* librdkafka 2.0.2 aborts when a cooperative-sticky member that never got
+   * its first assignment is destroyed (assignor_state NULL, librdkafka
+   * #4312, fixed in 2.3.0): let the join finish first (bounded) */
+  for (int i = 0; i < 100 && !c->ever_assigned; i++) {
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, 100);
+    if (m)
+      rd_kafka_message_destroy(m);
+  }
   atomic_store(&c->final_req, 1);
   pthread_join(pub, NULL);
   atomic_store_explicit(&c->workers_stop, 1, memory_order_release);

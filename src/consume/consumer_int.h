@@ -17,7 +17,6 @@
 #define CCP_CONSUMER_INT_H
 
 #include <pthread.h>
-#include <stdalign.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -81,7 +80,10 @@ typedef struct ccp__worker {
   /* relaxed is enough: a hint to take mu; the data is read under mu */
   atomic_int has_cmd;
 
-  alignas(CCP_CACHELINE) _Atomic(ccp__bundle_t *) out; /* hand-over to the publisher */
+  /* padding, not alignas: ccp_malloc gives no 64-byte alignment; the
+   * fields below (written per message) stay off the lines above */
+  char pad0[CCP_CACHELINE];
+  _Atomic(ccp__bundle_t *) out; /* hand-over to the publisher */
   _Atomic uint64_t reported;  /* epoch whose barrier this worker reached */
   _Atomic int64_t now;        /* largest stream time of its partitions */
   _Atomic int64_t messages;   /* records consumed */
@@ -111,6 +113,7 @@ struct ccp_consumer {
   int parts_cap;
   uint32_t next_gen;
   int closing; /* main thread only: inside rd_kafka_consumer_close */
+  int ever_assigned; /* main thread only: a rebalance assign was served */
 
   /* commit filter: assigned_gen[p] (0 = not assigned); guarded by assign_mu */
   pthread_mutex_t assign_mu;

@@ -1,0 +1,372 @@
+/*
+ * Tests of the live consumer (src/consume) on librdkafka's in-process mock
+ * cluster, no Redis (a publish callback keeps the last snapshot JSON):
+ *   - 3 partitions, 2 workers: the merged snapshot equals one engine fed the
+ *     same events in order (replies far from their deadlines, see make_event); a garbage record lands in the dead-letter topic
+ *     with its reason/topic/partition/offset headers and counts as
+ *     dead_letter = 1;
+ *   - a failing publish commits nothing: a second consumer of the group then
+ *     reads every event again;
+ *   - rebalance: a second member joins the group (cooperative-sticky), the
+ *     first gives partitions up while its workers run; at the end the two
+ *     members' views together count every event exactly once.
+ * Run it under ThreadSanitizer (CCP_SANITIZE=thread) to check the hand-overs.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "ccp_test.h"
+#include "ccpulse/consumer.h"
+#include "ccpulse/decode.h"
+#include "ccpulse/engine.h"
+
+#define NTICKETS 200
+#define T0 1795347000000LL
+
+static ccp_mock_t *mock;
+static char topic[64];
+
+/* The events: each ticket OPENED, AGENT_REPLY (some late), RESOLVED, in ts order. */
+static int make_event(int i, ccp_event_t *ev, char *eid, char *tid, char *cid) {
+  int t = i / 3, kind = i % 3;
+  ccp_event_clear(ev);
+  snprintf(eid, 32, "e%d", i);
+  snprintf(tid, 32, "t%d", t);
+  snprintf(cid, 32, "c%d", t % 37);
+  ev->event_id = (ccp_str_t){eid, strlen(eid)};
+  ev->ticket_id = (ccp_str_t){tid, strlen(tid)};
+  ev->customer_id = (ccp_str_t){cid, strlen(cid)};
+  ev->queue = (ccp_str_t){t % 2 ? "billing" : "tech", t % 2 ? 7 : 4};
+  ev->channel = (uint8_t)(t % 4);
+  ev->type = kind == 0 ? CCP_EV_OPENED : kind == 1 ? CCP_EV_AGENT_REPLY : CCP_EV_RESOLVED;
+  if (kind)
+    ev->agent_id = (ccp_str_t){"a-1", 3};
+  /* replies well inside or well past every deadline: partitions are read at
+   * uneven speed and deadlines follow the largest stream time (KPIS.md §2),
+   * so a reply close to its deadline could breach on a lagging partition */
+  int64_t reply = t % 3 == 0 ? 20000 : t % 3 == 1 ? 45000 : 900000;
+  ev->ts = T0 + (int64_t)t * 1000 + (kind == 1 ? reply : kind == 2 ? 1000000 : 0);
+  return 0;
+}
+
+#define NEVENTS (3 * NTICKETS)
+
+/* Reference: one engine fed the events in ts order. */
+static char *reference_json(const ccp_config_t *cfg, int with_garbage) {
+  char err[256];
+  ccp_engine_t *e = ccp_engine_new(cfg, err, sizeof err);
+  /* sort by ts: produce order is by index, engine order must be by time */
+  int idx[NEVENTS];
+  int64_t ts[NEVENTS];
+  char a[32], b[32], c[32];
+  ccp_event_t ev;
+  for (int i = 0; i < NEVENTS; i++) {
+    make_event(i, &ev, a, b, c);
+    idx[i] = i;
+    ts[i] = ev.ts;
+  }
+  for (int i = 1; i < NEVENTS; i++)
+    for (int j = i; j > 0 && ts[idx[j - 1]] > ts[idx[j]]; j--) {
+      int t = idx[j];
+      idx[j] = idx[j - 1];
+      idx[j - 1] = t;
+    }
+  for (int i = 0; i < NEVENTS; i++) {
+    make_event(idx[i], &ev, a, b, c);
+    ccp_engine_process(e, &ev);
+  }
+  if (with_garbage)
+    ccp_engine_count_undecodable(e);
+  ccp_buf_t out;
+  ccp_buf_init(&out);
+  ccp_engine_snapshot_json(e, &out);
+  char *s = ccp_strdup(out.data);
+  ccp_buf_release(&out);
+  ccp_engine_free(e);
+  return s;
+}
+
+/* Produces the events in ts order (keyed by ticket) plus one garbage record. */
+static void produce_all(int garbage) {
+  char err[256];
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", ccp_mock_bootstraps(mock), err, sizeof err);
+  rd_kafka_t *p = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  CCP_ASSERT(p);
+  int idx[NEVENTS];
+  int64_t ts[NEVENTS];
+  char a[32], b[32], c[32];
+  ccp_event_t ev;
+  for (int i = 0; i < NEVENTS; i++) {
+    make_event(i, &ev, a, b, c);
+    idx[i] = i;
+    ts[i] = ev.ts;
+  }
+  for (int i = 1; i < NEVENTS; i++)
+    for (int j = i; j > 0 && ts[idx[j - 1]] > ts[idx[j]]; j--) {
+      int t = idx[j];
+      idx[j] = idx[j - 1];
+      idx[j - 1] = t;
+    }
+  ccp_buf_t val;
+  ccp_buf_init(&val);
+  for (int i = 0; i < NEVENTS; i++) {
+    make_event(idx[i], &ev, a, b, c);
+    ccp_buf_clear(&val);
+    CCP_ASSERT(ccp_avro_encode(&ev, &val) == 0);
+    CCP_ASSERT(rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic),
+                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                 RD_KAFKA_V_KEY(b, strlen(b)), RD_KAFKA_V_VALUE(val.data, val.len),
+                                 RD_KAFKA_V_END) == 0);
+  }
+  if (garbage)
+    CCP_ASSERT(rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic),
+                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                 RD_KAFKA_V_KEY("bad", 3), RD_KAFKA_V_VALUE("\x7f garbage", 9),
+                                 RD_KAFKA_V_END) == 0);
+  CCP_ASSERT(rd_kafka_flush(p, 10000) == 0);
+  ccp_buf_release(&val);
+  rd_kafka_destroy(p);
+}
+
+/* A member of the group: runs ccp_consumer_run on its own thread. */
+typedef struct member {
+  ccp_consumer_t *c;
+  pthread_t th;
+  pthread_mutex_t mu;
+  char *json;        /* last snapshot (guarded by mu) */
+  int64_t events;    /* diagnostics.events of the last view (guarded by mu) */
+  atomic_int fail;   /* publish fails while set */
+  int rc;
+} member_t;
+
+static int64_t json_events(const char *js) {
+  const char *d = strstr(js, "\"diagnostics\":{\"events\":");
+  return d ? atoll(d + strlen("\"diagnostics\":{\"events\":")) : -1;
+}
+
+static int on_publish(void *opaque, const ccp_view_t *v, const ccp_alert_t *al, int n) {
+  member_t *m = opaque;
+  if (atomic_load(&m->fail))
+    return -1;
+  ccp_buf_t b;
+  ccp_buf_init(&b);
+  ccp_view_snapshot_json(v, &b);
+  pthread_mutex_lock(&m->mu);
+  ccp_free(m->json);
+  m->json = ccp_strdup(b.data);
+  m->events = json_events(m->json);
+  pthread_mutex_unlock(&m->mu);
+  ccp_buf_release(&b);
+  return 0;
+}
+
+static void *member_main(void *arg) {
+  member_t *m = arg;
+  m->rc = ccp_consumer_run(m->c);
+  return NULL;
+}
+
+static void member_start(member_t *m, const ccp_config_t *cfg, int workers) {
+  memset(m, 0, sizeof *m);
+  pthread_mutex_init(&m->mu, NULL);
+  ccp_consumer_opts_t o = {.cfg = cfg, .brokers = ccp_mock_bootstraps(mock), .workers = workers,
+                           .publish = on_publish, .opaque = m,
+                           .final_timeout_ms = 300};
+  char err[512];
+  m->c = ccp_consumer_new(&o, err, sizeof err);
+  if (!m->c)
+    fprintf(stderr, "consumer: %s\n", err);
+  CCP_ASSERT(m->c);
+  CCP_ASSERT(pthread_create(&m->th, NULL, member_main, m) == 0);
+}
+
+static int64_t member_events(member_t *m) {
+  pthread_mutex_lock(&m->mu);
+  int64_t n = m->json ? m->events : 0;
+  pthread_mutex_unlock(&m->mu);
+  return n;
+}
+
+static void member_stop(member_t *m) {
+  ccp_consumer_stop(m->c);
+  pthread_join(m->th, NULL);
+  ccp_consumer_free(m->c);
+  pthread_mutex_destroy(&m->mu);
+}
+
+static void sleep_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+/* Waits up to 30 s for pred(m) to be true. */
+static int wait_events(member_t *m, int64_t want) {
+  for (int i = 0; i < 600; i++) {
+    if (member_events(m) == want)
+      return 1;
+    sleep_ms(50);
+  }
+  ccp_consumer_stats_t st;
+  ccp_consumer_stats(m->c, &st);
+  fprintf(stderr, "wait_events: want %lld, view has %lld; consumed %lld, partitions %lld, cycles %lld\n",
+          (long long)want, (long long)member_events(m), (long long)st.messages,
+          (long long)st.partitions, (long long)st.cycles);
+  return 0;
+}
+
+static void config(ccp_config_t *cfg, const char *group) {
+  char err[256];
+  ccp_config_init(cfg);
+  CCP_ASSERT(ccp_config_set(cfg, "kafka.topic", topic, NULL, err, sizeof err) == 0);
+  CCP_ASSERT(ccp_config_set(cfg, "kafka.group", group, NULL, err, sizeof err) == 0);
+  CCP_ASSERT(ccp_config_set(cfg, "kafka.fetch.wait.max.ms", "5", NULL, err, sizeof err) == 0);
+  CCP_ASSERT(ccp_config_set(cfg, "kafka.log_level", "3", NULL, err, sizeof err) == 0);
+  /* a member that left uncleanly is forgotten quickly */
+  CCP_ASSERT(ccp_config_set(cfg, "kafka.session.timeout.ms", "6000", NULL, err, sizeof err) == 0);
+  CCP_ASSERT(ccp_config_set(cfg, "kafka.heartbeat.interval.ms", "500", NULL, err, sizeof err) == 0);
+  CCP_ASSERT(ccp_config_set(cfg, "publish.interval", "50ms", NULL, err, sizeof err) == 0);
+  CCP_ASSERT(ccp_config_finish(cfg, err, sizeof err) == 0);
+}
+
+static void test_merge_and_dlq(void) {
+  ccp_config_t cfg;
+  config(&cfg, "g1");
+  member_t m;
+  member_start(&m, &cfg, 2);
+  T_TRUE(wait_events(&m, NEVENTS + 1));
+  sleep_ms(200); /* a few more cycles: commits done */
+  member_stop(&m);
+  T_EQ_INT(m.rc, 0);
+  char *ref = reference_json(&cfg, 1);
+  T_TRUE(m.json && strcmp(m.json, ref) == 0);
+  if (m.json && strcmp(m.json, ref) != 0) {
+    size_t i = 0;
+    while (m.json[i] == ref[i])
+      i++;
+    fprintf(stderr, "first difference at byte %zu: live ...%.120s\n  reference ...%.120s\n", i,
+            m.json + (i > 60 ? i - 60 : 0), ref + (i > 60 ? i - 60 : 0));
+  }
+  ccp_free(ref);
+  ccp_free(m.json);
+
+  /* the dead-letter topic has the record with its headers */
+  char err[256], dlq[128];
+  snprintf(dlq, sizeof dlq, "%s.dlq", topic);
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", ccp_mock_bootstraps(mock), err, sizeof err);
+  rd_kafka_conf_set(conf, "group.id", "dlq-reader", err, sizeof err);
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(l, dlq, 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  rd_kafka_assign(rk, l);
+  rd_kafka_topic_partition_list_destroy(l);
+  rd_kafka_message_t *msg = NULL;
+  for (int i = 0; i < 100 && !msg; i++) {
+    msg = rd_kafka_consumer_poll(rk, 100);
+    if (msg && msg->err) {
+      rd_kafka_message_destroy(msg);
+      msg = NULL;
+    }
+  }
+  T_TRUE(msg != NULL);
+  if (msg) {
+    T_EQ_INT(msg->len, 9);
+    T_TRUE(msg->len == 9 && memcmp(msg->payload, "\x7f garbage", 9) == 0);
+    rd_kafka_headers_t *h = NULL;
+    T_EQ_INT(rd_kafka_message_headers(msg, &h), 0);
+    const void *hv;
+    size_t hl;
+    T_EQ_INT(rd_kafka_header_get_last(h, "ccpulse.reason", &hv, &hl), 0);
+    T_TRUE(hl > 0);
+    T_EQ_INT(rd_kafka_header_get_last(h, "ccpulse.topic", &hv, &hl), 0);
+    T_TRUE(hl == strlen(topic) && memcmp(hv, topic, hl) == 0);
+    T_EQ_INT(rd_kafka_header_get_last(h, "ccpulse.partition", &hv, &hl), 0);
+    T_EQ_INT(rd_kafka_header_get_last(h, "ccpulse.offset", &hv, &hl), 0);
+    rd_kafka_message_destroy(msg);
+  }
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+  ccp_config_release(&cfg);
+}
+
+/* Group g1 committed everything: a new member of g1 sees nothing new;
+ * group g2 with failing publishes commits nothing, so g2 again reads all. */
+static void test_no_commit_without_publish(void) {
+  ccp_config_t cfg;
+  config(&cfg, "g2");
+  member_t m;
+  member_start(&m, &cfg, 1);
+  atomic_store(&m.fail, 1);
+  sleep_ms(1500); /* consumes everything, publishes nothing */
+  member_stop(&m);
+  T_EQ_INT(m.rc, -CCP_EIO); /* the final publish failed too */
+  T_TRUE(m.json == NULL);
+
+  member_start(&m, &cfg, 1);
+  T_TRUE(wait_events(&m, NEVENTS + 1)); /* all of it again */
+  member_stop(&m);
+  T_EQ_INT(m.rc, 0);
+  ccp_free(m.json);
+
+  member_start(&m, &cfg, 1); /* committed now: starts at the end */
+  sleep_ms(1500);
+  member_stop(&m);
+  T_EQ_INT(m.rc, 0);
+  T_TRUE(m.json == NULL || json_events(m.json) == 0);
+  ccp_free(m.json);
+  ccp_config_release(&cfg);
+}
+
+static void test_rebalance(void) {
+  ccp_config_t cfg;
+  config(&cfg, "g3");
+  member_t a, b;
+  member_start(&a, &cfg, 2);
+  T_TRUE(wait_events(&a, NEVENTS + 1));
+  member_start(&b, &cfg, 2);
+  /* wait until the group settled: b owns something, and the two views
+   * together count every event once */
+  int ok = 0;
+  for (int i = 0; i < 600 && !ok; i++) {
+    ccp_consumer_stats_t sa, sb;
+    ccp_consumer_stats(a.c, &sa);
+    ccp_consumer_stats(b.c, &sb);
+    ok = sb.partitions > 0 && sa.partitions + sb.partitions == 3 &&
+         member_events(&a) + member_events(&b) == NEVENTS + 1;
+    if (!ok)
+      sleep_ms(50);
+  }
+  T_TRUE(ok);
+  member_stop(&b);
+  member_stop(&a);
+  T_EQ_INT(a.rc, 0);
+  T_EQ_INT(b.rc, 0);
+  ccp_free(a.json);
+  ccp_free(b.json);
+  ccp_config_release(&cfg);
+}
+
+int main(void) {
+  char err[256];
+  mock = ccp_mock_new(err, sizeof err);
+  if (!mock) {
+    fprintf(stderr, "%s\n", err);
+    return 1;
+  }
+  snprintf(topic, sizeof topic, "tickets");
+  ccp_mock_topic(mock, topic, 3);
+  ccp_mock_topic(mock, "tickets.dlq", 1);
+  produce_all(1);
+  T_RUN(test_merge_and_dlq);
+  T_RUN(test_no_commit_without_publish);
+  T_RUN(test_rebalance);
+  ccp_mock_free(mock);
+  return T_DONE();
+}
