@@ -51,14 +51,13 @@ static uint32_t scope_add(ccp_engine_t *e, uint8_t kind, const char *name, size_
   s->kind = kind;
   for (int w = 0; w < e->cfg->nwindows; w++) ccp_win_init(&s->win[w], &e->cfg->windows[w]);
   ccp_u32map_init(&s->cust);
-  s->acc_b = INT64_MIN;
+  s->log = ccp_malloc(CCP_LOG_CAP * sizeof *s->log);
   e->scopes[e->nscopes] = s;
   return e->nscopes++;
 }
 
 static void scope_free(ccp_engine_t *e, ccp_scope_t *s) {
-  ccp_free(s->acc_frt);
-  ccp_free(s->acc_res);
+  ccp_free(s->log);
   for (int w = 0; w < e->cfg->nwindows; w++) ccp_win_release(&s->win[w]);
   ccp_u32map_release(&s->cust);
   ccp_free(s->name);
@@ -224,79 +223,74 @@ static void gauges_move(ccp_engine_t *e, uint32_t ti, ccp_ticket_t *r, const gsn
 
 /* -------------------------------------------------------------- counters */
 
-static void push_acc_bin(uint16_t **arr, uint32_t *n, uint32_t *cap, uint16_t b) {
-  if (*n == *cap) {
-    *cap = *cap ? *cap * 2 : 8;
-    *arr = ccp_realloc(*arr, *cap * sizeof **arr);
-  }
-  (*arr)[(*n)++] = b;
-}
-
-/* Adds a scope's accumulated base bucket into its windows and empties it. */
+/* Applies a scope's delta log to its windows and empties it. The windows
+ * are first moved to now (expiring what left them); a delta whose bucket is
+ * no longer covered is dropped, exactly as if it had been added when it
+ * happened and expired since. */
 static void flush_scope(ccp_engine_t *e, ccp_scope_t *s) {
-  if (s->acc_b == INT64_MIN) return;
+  if (!s->nlog) return;
   for (int w = 0; w < e->cfg->nwindows; w++) {
+    ccp_win_t *win = &s->win[w];
     int64_t gu = e->cfg->windows[w].granularity_ms / e->cust_unit;
-    ccp_win_advance(&s->win[w], e->cur_b[w], e->start_b[w]);
-    ccp_win_apply_counters(&s->win[w], ccp_floordiv(s->acc_b, gu), &s->acc, s->acc_mask, s->acc_frt,
-                           s->acc_nfrt, s->acc_res, s->acc_nres);
+    ccp_win_advance(win, e->cur_b[w], e->start_b[w]);
+    int32_t last_d = INT32_MIN;
+    int64_t b = 0;
+    for (uint32_t i = 0; i < s->nlog; i++) {
+      const ccp_wdelta_t *d = &s->log[i];
+      if (d->dbase != last_d) { /* consecutive deltas mostly share a bucket */
+        last_d = d->dbase;
+        b = ccp_floordiv(s->log_base + d->dbase, gu);
+      }
+      switch (d->kind) {
+      case CCP_WD_FIELD: ccp_win_add(win, b, d->f, d->amt); break;
+      case CCP_WD_FRT: ccp_win_add_bin(win, b, 0, (uint16_t)d->amt); break;
+      default: ccp_win_add_bin(win, b, 1, (uint16_t)d->amt); break;
+      }
+    }
   }
-  for (uint32_t m = s->acc_mask; m; m &= m - 1) s->acc.v[__builtin_ctz(m)] = 0;
-  s->acc_mask = 0;
-  s->acc_nfrt = s->acc_nres = 0;
-  s->acc_b = INT64_MIN;
+  s->nlog = 0;
 }
 
 void ccp__engine_flush(ccp_engine_t *e) {
-  for (uint32_t i = 0; i < e->ndirty; i++) flush_scope(e, e->scopes[e->dirty[i]]);
+  for (uint32_t i = 0; i < e->ndirty; i++) {
+    ccp_scope_t *s = e->scopes[e->dirty[i]];
+    flush_scope(e, s);
+    s->in_dirty = 0;
+  }
   e->ndirty = 0;
 }
 
-/* The accumulator of a scope for the current base bucket. */
-static ccp_scope_t *acc_scope(ccp_engine_t *e, uint32_t id) {
+/* Appends a delta for base bucket `base` to scope id's log. */
+static void log_delta(ccp_engine_t *e, uint32_t id, int64_t base, int kind, int f, int64_t amt) {
   ccp_scope_t *s = e->scopes[id];
-  if (s->acc_b != e->cur_base) {
-    if (s->acc_b == INT64_MIN) {
-      if (e->ndirty == e->dirty_cap) {
-        e->dirty_cap = e->dirty_cap ? e->dirty_cap * 2 : 64;
-        e->dirty = ccp_realloc(e->dirty, e->dirty_cap * sizeof *e->dirty);
-      }
-      e->dirty[e->ndirty++] = id;
-    } else {
-      flush_scope(e, s); /* cannot happen: flushed when now left it; kept safe */
-      e->dirty[e->ndirty++] = id;
+  if (s->nlog && (s->nlog == CCP_LOG_CAP || base - s->log_base > INT32_MAX / 2 ||
+                  s->log_base - base > INT32_MAX / 2))
+    flush_scope(e, s); /* stays in the dirty list */
+  if (!s->nlog) s->log_base = base;
+  if (!s->in_dirty) {
+    s->in_dirty = 1;
+    if (e->ndirty == e->dirty_cap) {
+      e->dirty_cap = e->dirty_cap ? e->dirty_cap * 2 : 64;
+      e->dirty = ccp_realloc(e->dirty, e->dirty_cap * sizeof *e->dirty);
     }
-    s->acc_b = e->cur_base;
+    e->dirty[e->ndirty++] = id;
   }
-  return s;
+  ccp_wdelta_t *d = &s->log[s->nlog++];
+  d->amt = amt;
+  d->dbase = (int32_t)(base - s->log_base);
+  d->f = (uint8_t)f;
+  d->kind = (uint8_t)kind;
 }
 
-/* Adds a delta at time ts to the given scopes (CCP_NIL entries skipped).
- * Values of the current base bucket go to the scope's accumulator; older
- * ones (out-of-order events, deadlines) straight to the windows. */
+/* Adds a delta at time ts to the given scopes (CCP_NIL entries skipped),
+ * through their delta logs. */
 static void scopes_apply(ccp_engine_t *e, const uint32_t ids[4], int64_t ts, const ccp_delta_t *d) {
-  if (ccp_floordiv(ts, e->cust_unit) == e->cur_base) {
-    for (int i = 0; i < 4; i++) {
-      if (ids[i] == CCP_NIL) continue;
-      ccp_scope_t *s = acc_scope(e, ids[i]);
-      for (int k = 0; k < d->nf; k++) {
-        s->acc.v[d->f[k]] += d->amt[k];
-        s->acc_mask |= 1u << d->f[k];
-      }
-      if (d->frt_bin >= 0) push_acc_bin(&s->acc_frt, &s->acc_nfrt, &s->acc_cfrt, (uint16_t)d->frt_bin);
-      if (d->res_bin >= 0) push_acc_bin(&s->acc_res, &s->acc_nres, &s->acc_cres, (uint16_t)d->res_bin);
-    }
-    return;
-  }
-  int64_t b[CCP_MAX_WINDOWS];
-  for (int w = 0; w < e->cfg->nwindows; w++) b[w] = ccp_floordiv(ts, e->cfg->windows[w].granularity_ms);
+  int64_t base = ccp_floordiv(ts, e->cust_unit);
   for (int i = 0; i < 4; i++) {
     if (ids[i] == CCP_NIL) continue;
-    ccp_scope_t *s = e->scopes[ids[i]];
-    for (int w = 0; w < e->cfg->nwindows; w++) {
-      ccp_win_advance(&s->win[w], e->cur_b[w], e->start_b[w]);
-      ccp_win_apply(&s->win[w], b[w], d);
-    }
+    for (int k = 0; k < d->nf; k++) log_delta(e, ids[i], base, CCP_WD_FIELD, d->f[k], d->amt[k]);
+    if (d->frt_bin >= 0) log_delta(e, ids[i], base, CCP_WD_FRT, 0, d->frt_bin);
+    if (d->res_bin >= 0) log_delta(e, ids[i], base, CCP_WD_RES, 0, d->res_bin);
   }
 }
 
@@ -325,27 +319,10 @@ static void scopes_customer(ccp_engine_t *e, const uint32_t ids[4], int64_t ts, 
     int64_t prev = had ? cust_abs(e, old) : INT64_MIN;
     if (had && tu <= prev) continue;
     ccp_u32map_set(&s->cust, key, (uint32_t)tu);
-    if (tu == e->cur_base) {
-      /* +1 in the current bucket through the accumulator, -1 where the
-       * customer was counted before (the same bucket of a coarse window
-       * nets to zero) */
-      if (had) {
-        for (int w = 0; w < e->cfg->nwindows; w++) {
-          int64_t gu = e->cfg->windows[w].granularity_ms / e->cust_unit;
-          ccp_win_advance(&s->win[w], e->cur_b[w], e->start_b[w]);
-          ccp_win_add(&s->win[w], ccp_floordiv(prev, gu), CCP_F_CUST, -1);
-        }
-      }
-      ccp_scope_t *as = acc_scope(e, ids[i]);
-      as->acc.v[CCP_F_CUST]++;
-      as->acc_mask |= 1u << CCP_F_CUST;
-      continue;
-    }
-    for (int w = 0; w < e->cfg->nwindows; w++) {
-      int64_t gu = e->cfg->windows[w].granularity_ms / e->cust_unit;
-      ccp_win_advance(&s->win[w], e->cur_b[w], e->start_b[w]);
-      ccp_win_customer(&s->win[w], had ? ccp_floordiv(prev, gu) : INT64_MIN, ccp_floordiv(tu, gu));
-    }
+    /* the customer now counts in tu's bucket and no longer in prev's (the
+     * same bucket of a coarse window nets to zero) */
+    if (had) log_delta(e, ids[i], prev, CCP_WD_FIELD, CCP_F_CUST, -1);
+    log_delta(e, ids[i], tu, CCP_WD_FIELD, CCP_F_CUST, +1);
   }
 }
 
@@ -610,11 +587,6 @@ static void advance_to(ccp_engine_t *e, int64_t t) {
   if (t > e->now || e->now == INT64_MIN) {
     e->now = t;
     set_buckets(e);
-    int64_t base = ccp_floordiv(t, e->cust_unit);
-    if (base != e->cur_base) {
-      ccp__engine_flush(e); /* into windows already moved to the new now */
-      e->cur_base = base;
-    }
   }
   ccp__engine_run_due(e);
 }
@@ -892,7 +864,6 @@ ccp_engine_t *ccp_engine_new(const ccp_config_t *cfg, char *errbuf, size_t errle
     e->cust_unit = a;
   }
   if (e->cust_unit <= 0) e->cust_unit = 1;
-  e->cur_base = INT64_MIN;
   for (int c = 0; c < CCP_CH__COUNT; c++)
     if (!isnan(cfg->cost_per_hour[c])) e->has_cost = 1;
   scope_add(e, CCP_SC_ALL, "all", 3);

@@ -16,6 +16,20 @@
 /** Scope kinds, in the order scopes are attributed. */
 enum { CCP_SC_ALL = 0, CCP_SC_QUEUE = 1, CCP_SC_CHANNEL = 2, CCP_SC_AGENT = 3 };
 
+/** Entries of a scope's delta log. */
+#define CCP_LOG_CAP 256
+
+/** Delta kinds. */
+enum { CCP_WD_FIELD = 0, CCP_WD_FRT = 1, CCP_WD_RES = 2 };
+
+/** One logged change: amt to field f (or a histogram bin) of base bucket log_base + dbase. */
+typedef struct ccp_wdelta {
+  int64_t amt;   /**< amount, or the bin for CCP_WD_FRT / CCP_WD_RES */
+  int32_t dbase; /**< base bucket relative to the scope's log_base */
+  uint8_t f;     /**< CCP_F_* (CCP_WD_FIELD) */
+  uint8_t kind;  /**< CCP_WD_* */
+} ccp_wdelta_t;
+
 /** One scope: gauges, windows and its distinct-customer map. */
 typedef struct ccp_scope {
   char *name;                      /**< "all", "queue:billing", ... (owned) */
@@ -26,14 +40,13 @@ typedef struct ccp_scope {
   ccp_u32map_t cust;               /**< 32-bit customer hash -> latest HANDLED (cust_unit) */
   int64_t oldest_open;             /**< scratch for the snapshot */
   int64_t cust_gc_at;              /**< stream time of the last sweep of cust */
-  /* Values of the current base bucket, added to the windows in one go when
-   * stream time leaves it (or before a read): one cache line per event and
-   * scope instead of one per window. */
-  int64_t acc_b;                   /**< base bucket held, INT64_MIN when empty */
-  uint32_t acc_mask;               /**< fields of acc that may be non-zero */
-  ccp_counters_t acc;
-  uint16_t *acc_frt, *acc_res;
-  uint32_t acc_nfrt, acc_cfrt, acc_nres, acc_cres;
+  /* Deltas not yet added to the windows: applied in one batch when the log
+   * is full or before a read, so one scope's windows are touched together
+   * (hot in cache) instead of once per event. */
+  ccp_wdelta_t *log;               /**< CCP_LOG_CAP entries */
+  uint32_t nlog;                   /**< entries in use */
+  uint8_t in_dirty;                /**< listed in the engine's dirty list */
+  int64_t log_base;                /**< base bucket that dbase is relative to */
 } ccp_scope_t;
 
 /** Waiting tickets of one queue x channel x agent, sorted by open time. */
@@ -79,8 +92,7 @@ struct ccp_engine {
   ccp_u64map_t acts;        /**< customer hash -> packed activity */
   int64_t slot_ms;          /**< retention slot: period / 24 */
   int64_t cust_unit;        /**< gcd of window granularities (ms): the base bucket */
-  int64_t cur_base;         /**< floor(now / cust_unit) */
-  uint32_t *dirty;          /**< scopes with a non-empty accumulator */
+  uint32_t *dirty;          /**< scopes with a non-empty delta log */
   uint32_t ndirty, dirty_cap;
   int64_t acts_gc_slot;     /**< slot of the last sweep of acts */
 
@@ -92,7 +104,7 @@ struct ccp_engine {
   ccp_diag_t diag;
 };
 
-/** Adds every scope's pending base-bucket values into its windows. */
+/** Applies every scope's delta log to its windows (before any read). */
 void ccp__engine_flush(ccp_engine_t *e);
 /** Moves every window of a scope to the engine's current buckets. */
 void ccp__scope_advance(ccp_engine_t *e, ccp_scope_t *s);

@@ -87,37 +87,6 @@ static void push_bin(uint16_t **arr, uint32_t *n, uint32_t *cap, uint16_t b) {
   (*arr)[(*n)++] = b;
 }
 
-void ccp_win_apply(ccp_win_t *w, int64_t b, const ccp_delta_t *d) {
-  if (b < w->start || b > w->cur) return;
-  for (int i = 0; i < d->nf; i++) w->total.v[d->f[i]] += d->amt[i];
-  if (d->frt_bin >= 0) ccp_hist_add(&w->frt, (uint16_t)d->frt_bin, 1);
-  if (d->res_bin >= 0) ccp_hist_add(&w->res, (uint16_t)d->res_bin, 1);
-  if (!w->nb) return;
-  ccp_slot_t *s = ccp_win_slot(w, b);
-  s->idx = b;
-  for (int i = 0; i < d->nf; i++) {
-    s->c.v[d->f[i]] += d->amt[i];
-    s->mask |= 1u << d->f[i];
-  }
-  if (d->frt_bin >= 0) push_bin(&s->frt, &s->nfrt, &s->cfrt, (uint16_t)d->frt_bin);
-  if (d->res_bin >= 0) push_bin(&s->res, &s->nres, &s->cres, (uint16_t)d->res_bin);
-}
-
-void ccp_win_apply_counters(ccp_win_t *w, int64_t b, const ccp_counters_t *c, uint32_t mask,
-                            const uint16_t *frt, uint32_t nfrt, const uint16_t *res, uint32_t nres) {
-  if (b < w->start || b > w->cur) return;
-  ccp_counters_add_mask(&w->total, c, mask);
-  for (uint32_t i = 0; i < nfrt; i++) ccp_hist_add(&w->frt, frt[i], 1);
-  for (uint32_t i = 0; i < nres; i++) ccp_hist_add(&w->res, res[i], 1);
-  if (!w->nb) return;
-  ccp_slot_t *s = ccp_win_slot(w, b);
-  s->idx = b;
-  ccp_counters_add_mask(&s->c, c, mask);
-  s->mask |= mask;
-  for (uint32_t i = 0; i < nfrt; i++) push_bin(&s->frt, &s->nfrt, &s->cfrt, frt[i]);
-  for (uint32_t i = 0; i < nres; i++) push_bin(&s->res, &s->nres, &s->cres, res[i]);
-}
-
 void ccp_win_add(ccp_win_t *w, int64_t b, int f, int64_t amt) {
   if (b < w->start || b > w->cur) return;
   w->total.v[f] += amt;
@@ -128,25 +97,14 @@ void ccp_win_add(ccp_win_t *w, int64_t b, int f, int64_t amt) {
   s->mask |= 1u << f;
 }
 
-void ccp_win_customer(ccp_win_t *w, int64_t b_old, int64_t b_new) {
-  if (b_new <= b_old) return;
-  if (b_old != INT64_MIN && b_old >= w->start && b_old <= w->cur) {
-    w->total.v[CCP_F_CUST]--;
-    if (w->nb) {
-      ccp_slot_t *s = ccp_win_slot(w, b_old);
-      s->c.v[CCP_F_CUST]--;
-      s->mask |= 1u << CCP_F_CUST;
-    }
-  }
-  if (b_new >= w->start && b_new <= w->cur) {
-    w->total.v[CCP_F_CUST]++;
-    if (w->nb) {
-      ccp_slot_t *s = ccp_win_slot(w, b_new);
-      s->idx = b_new;
-      s->c.v[CCP_F_CUST]++;
-      s->mask |= 1u << CCP_F_CUST;
-    }
-  }
+void ccp_win_add_bin(ccp_win_t *w, int64_t b, int which, uint16_t bin) {
+  if (b < w->start || b > w->cur) return;
+  ccp_hist_add(which ? &w->res : &w->frt, bin, 1);
+  if (!w->nb) return;
+  ccp_slot_t *s = ccp_win_slot(w, b);
+  s->idx = b;
+  if (which) push_bin(&s->res, &s->nres, &s->cres, bin);
+  else push_bin(&s->frt, &s->nfrt, &s->cfrt, bin);
 }
 
 size_t ccp_win_bytes(const ccp_win_t *w) {

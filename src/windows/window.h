@@ -82,18 +82,10 @@ void ccp_win__advance(ccp_win_t *w, int64_t cur, int64_t start);
 static inline void ccp_win_advance(ccp_win_t *w, int64_t cur, int64_t start) {
   if (w->cur != cur || w->start != start) ccp_win__advance(w, cur, start);
 }
-/** Adds a delta to bucket b (ignored when b is outside [start, cur]). */
-void ccp_win_apply(ccp_win_t *w, int64_t b, const ccp_delta_t *d);
-/** Adds a whole bucket's counters and bin lists to bucket b (ignored outside [start, cur]). */
-void ccp_win_apply_counters(ccp_win_t *w, int64_t b, const ccp_counters_t *c, uint32_t mask,
-                            const uint16_t *frt, uint32_t nfrt, const uint16_t *res, uint32_t nres);
+/** Adds one value of histogram bin `bin` (which: 0 FRT, 1 resolution) to bucket b. */
+void ccp_win_add_bin(ccp_win_t *w, int64_t b, int which, uint16_t bin);
 /** Adds amt to one field of bucket b (ignored outside [start, cur]). */
 void ccp_win_add(ccp_win_t *w, int64_t b, int f, int64_t amt);
-/**
- * Moves one customer's "latest HANDLED" from bucket b_old (INT64_MIN: none)
- * to b_new > b_old, keeping the distinct-customer count exact.
- */
-void ccp_win_customer(ccp_win_t *w, int64_t b_old, int64_t b_new);
 /** Bytes held by the window. */
 size_t ccp_win_bytes(const ccp_win_t *w);
 
