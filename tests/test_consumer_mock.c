@@ -10,7 +10,9 @@
  *   - rebalance: a second member joins the group (cooperative-sticky), the
  *     first gives partitions up while its workers run; at the end the two
  *     members' views together count every event exactly once.
- * Run it under ThreadSanitizer (CCP_SANITIZE=thread) to check the hand-overs.
+ * Run it under ThreadSanitizer (CCP_SANITIZE=thread) to check the hand-overs,
+ * with TSAN_OPTIONS=suppressions=tests/tsan.supp (librdkafka's own atomics);
+ * the C11 thread shims below make librdkafka's threads and locks visible.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -25,6 +27,82 @@
 #include "ccpulse/consumer.h"
 #include "ccpulse/decode.h"
 #include "ccpulse/engine.h"
+
+#if defined(__SANITIZE_THREAD__)
+#include <errno.h>
+/* ThreadSanitizer (gcc 12) does not intercept C11 thrd_create, which
+ * librdkafka starts its threads with: those threads then crash inside TSan's
+ * allocator. This definition, in the executable, takes precedence over
+ * glibc's for librdkafka.so and starts them through pthread_create, which
+ * TSan does intercept. glibc's thrd_t is a pthread_t. */
+#include <stdint.h>
+#include <threads.h>
+typedef struct tramp {
+  thrd_start_t fn;
+  void *arg;
+} tramp_t;
+static void *tramp_main(void *p) {
+  tramp_t t = *(tramp_t *)p;
+  free(p);
+  return (void *)(intptr_t)t.fn(t.arg);
+}
+int thrd_create(thrd_t *thr, thrd_start_t fn, void *arg) {
+  tramp_t *t = malloc(sizeof *t);
+  t->fn = fn;
+  t->arg = arg;
+  if (pthread_create((pthread_t *)thr, NULL, tramp_main, t) != 0) {
+    free(t);
+    return thrd_error;
+  }
+  return thrd_success;
+}
+int thrd_detach(thrd_t t) { return pthread_detach((pthread_t)t) ? thrd_error : thrd_success; }
+int thrd_join(thrd_t t, int *res) {
+  void *r;
+  if (pthread_join((pthread_t)t, &r))
+    return thrd_error;
+  if (res)
+    *res = (int)(intptr_t)r;
+  return thrd_success;
+}
+/* The same for C11 mutexes and condition variables: glibc's mtx_t and cnd_t
+ * have the layout of pthread_mutex_t and pthread_cond_t, and routing them
+ * through the pthread calls lets TSan see librdkafka's locking (its queue
+ * hand-over of messages to our workers). */
+int mtx_init(mtx_t *m, int type) {
+  pthread_mutexattr_t a;
+  pthread_mutexattr_init(&a);
+  if (type & mtx_recursive)
+    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+  int rc = pthread_mutex_init((pthread_mutex_t *)m, &a);
+  pthread_mutexattr_destroy(&a);
+  return rc ? thrd_error : thrd_success;
+}
+int mtx_lock(mtx_t *m) { return pthread_mutex_lock((pthread_mutex_t *)m) ? thrd_error : thrd_success; }
+int mtx_trylock(mtx_t *m) {
+  int rc = pthread_mutex_trylock((pthread_mutex_t *)m);
+  return rc == 0 ? thrd_success : rc == EBUSY ? thrd_busy : thrd_error;
+}
+int mtx_timedlock(mtx_t *restrict m, const struct timespec *restrict ts) {
+  int rc = pthread_mutex_timedlock((pthread_mutex_t *)m, ts);
+  return rc == 0 ? thrd_success : rc == ETIMEDOUT ? thrd_timedout : thrd_error;
+}
+int mtx_unlock(mtx_t *m) { return pthread_mutex_unlock((pthread_mutex_t *)m) ? thrd_error : thrd_success; }
+void mtx_destroy(mtx_t *m) { pthread_mutex_destroy((pthread_mutex_t *)m); }
+int cnd_init(cnd_t *c) { return pthread_cond_init((pthread_cond_t *)c, NULL) ? thrd_error : thrd_success; }
+int cnd_signal(cnd_t *c) { return pthread_cond_signal((pthread_cond_t *)c) ? thrd_error : thrd_success; }
+int cnd_broadcast(cnd_t *c) {
+  return pthread_cond_broadcast((pthread_cond_t *)c) ? thrd_error : thrd_success;
+}
+int cnd_wait(cnd_t *c, mtx_t *m) {
+  return pthread_cond_wait((pthread_cond_t *)c, (pthread_mutex_t *)m) ? thrd_error : thrd_success;
+}
+int cnd_timedwait(cnd_t *restrict c, mtx_t *restrict m, const struct timespec *restrict ts) {
+  int rc = pthread_cond_timedwait((pthread_cond_t *)c, (pthread_mutex_t *)m, ts);
+  return rc == 0 ? thrd_success : rc == ETIMEDOUT ? thrd_timedout : thrd_error;
+}
+void cnd_destroy(cnd_t *c) { pthread_cond_destroy((pthread_cond_t *)c); }
+#endif
 
 #define NTICKETS 200
 #define T0 1795347000000LL
@@ -93,30 +171,31 @@ static char *reference_json(const ccp_config_t *cfg, int with_garbage) {
 }
 
 /* Produces the events in ts order (keyed by ticket) plus one garbage record. */
-static void produce_all(int garbage) {
+static void produce_range(int lo, int hi, int garbage) {
   char err[256];
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
   rd_kafka_conf_set(conf, "bootstrap.servers", ccp_mock_bootstraps(mock), err, sizeof err);
   rd_kafka_t *p = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
   CCP_ASSERT(p);
-  int idx[NEVENTS];
-  int64_t ts[NEVENTS];
+  int n = hi - lo;
+  int *idx = ccp_calloc((size_t)n, sizeof *idx);
+  int64_t *ts = ccp_calloc((size_t)n, sizeof *ts);
   char a[32], b[32], c[32];
   ccp_event_t ev;
-  for (int i = 0; i < NEVENTS; i++) {
-    make_event(i, &ev, a, b, c);
-    idx[i] = i;
+  for (int i = 0; i < n; i++) {
+    make_event(lo + i, &ev, a, b, c);
+    idx[i] = lo + i;
     ts[i] = ev.ts;
   }
-  for (int i = 1; i < NEVENTS; i++)
-    for (int j = i; j > 0 && ts[idx[j - 1]] > ts[idx[j]]; j--) {
+  for (int i = 1; i < n; i++)
+    for (int j = i; j > 0 && ts[idx[j - 1] - lo] > ts[idx[j] - lo]; j--) {
       int t = idx[j];
       idx[j] = idx[j - 1];
       idx[j - 1] = t;
     }
   ccp_buf_t val;
   ccp_buf_init(&val);
-  for (int i = 0; i < NEVENTS; i++) {
+  for (int i = 0; i < n; i++) {
     make_event(idx[i], &ev, a, b, c);
     ccp_buf_clear(&val);
     CCP_ASSERT(ccp_avro_encode(&ev, &val) == 0);
@@ -133,6 +212,8 @@ static void produce_all(int garbage) {
   CCP_ASSERT(rd_kafka_flush(p, 10000) == 0);
   ccp_buf_release(&val);
   rd_kafka_destroy(p);
+  ccp_free(idx);
+  ccp_free(ts);
 }
 
 /* A member of the group: runs ccp_consumer_run on its own thread. */
@@ -235,6 +316,21 @@ static void config(ccp_config_t *cfg, const char *group) {
   CCP_ASSERT(ccp_config_finish(cfg, err, sizeof err) == 0);
 }
 
+/* Replaces every "sla_breaches":N by "sla_breaches":0 in place (shifting the
+ * rest); returns the sum of the N. */
+static long mask_breaches(char *js) {
+  static const char key[] = "\"sla_breaches\":";
+  long sum = 0;
+  for (char *p = strstr(js, key); p; p = strstr(p, key)) {
+    p += sizeof key - 1;
+    char *end = p;
+    sum += strtol(p, &end, 10);
+    *p = '0';
+    memmove(p + 1, end, strlen(end) + 1);
+  }
+  return sum;
+}
+
 static void test_merge_and_dlq(void) {
   ccp_config_t cfg;
   config(&cfg, "g1");
@@ -245,6 +341,14 @@ static void test_merge_and_dlq(void) {
   member_stop(&m);
   T_EQ_INT(m.rc, 0);
   char *ref = reference_json(&cfg, 1);
+  /* sla_breaches: deadlines follow the largest stream time over partitions
+   * (KPIS.md §2), so a partition read behind the others may see a deadline
+   * pass before the reply it has not read yet; live >= reference there, and
+   * everything else is equal */
+  if (m.json) {
+    long live = mask_breaches(m.json), want = mask_breaches(ref);
+    T_TRUE(live >= want);
+  }
   T_TRUE(m.json && strcmp(m.json, ref) == 0);
   if (m.json && strcmp(m.json, ref) != 0) {
     size_t i = 0;
@@ -324,6 +428,11 @@ static void test_no_commit_without_publish(void) {
   ccp_config_release(&cfg);
 }
 
+/* A second member joins: partitions move (cooperative-sticky) while the
+ * first member's workers run. A moved partition starts afresh at its
+ * committed offset on the new owner (no checkpoints yet, docs/live.md), so
+ * the check is on what comes after: a second batch of events is counted by
+ * the two members together exactly once. */
 static void test_rebalance(void) {
   ccp_config_t cfg;
   config(&cfg, "g3");
@@ -331,19 +440,31 @@ static void test_rebalance(void) {
   member_start(&a, &cfg, 2);
   T_TRUE(wait_events(&a, NEVENTS + 1));
   member_start(&b, &cfg, 2);
-  /* wait until the group settled: b owns something, and the two views
-   * together count every event once */
-  int ok = 0;
-  for (int i = 0; i < 600 && !ok; i++) {
+  int ok = 0, stable = 0;
+  int64_t ea = -1, eb = -1;
+  for (int i = 0; i < 600 && stable < 20; i++) {
     ccp_consumer_stats_t sa, sb;
     ccp_consumer_stats(a.c, &sa);
     ccp_consumer_stats(b.c, &sb);
-    ok = sb.partitions > 0 && sa.partitions + sb.partitions == 3 &&
-         member_events(&a) + member_events(&b) == NEVENTS + 1;
-    if (!ok)
+    ok = sb.partitions > 0 && sa.partitions > 0 && sa.partitions + sb.partitions == 3;
+    int64_t na = member_events(&a), nb = member_events(&b);
+    stable = ok && na == ea && nb == eb ? stable + 1 : 0;
+    ea = na;
+    eb = nb;
+    sleep_ms(50);
+  }
+  T_TRUE(ok && stable >= 20);
+  produce_range(NEVENTS, 2 * NEVENTS, 0);
+  int done = 0;
+  for (int i = 0; i < 600 && !done; i++) {
+    done = member_events(&a) - ea + member_events(&b) - eb == NEVENTS;
+    if (!done)
       sleep_ms(50);
   }
-  T_TRUE(ok);
+  if (!done)
+    fprintf(stderr, "rebalance: a %lld -> %lld, b %lld -> %lld, want +%d in all\n", (long long)ea,
+            (long long)member_events(&a), (long long)eb, (long long)member_events(&b), NEVENTS);
+  T_TRUE(done);
   member_stop(&b);
   member_stop(&a);
   T_EQ_INT(a.rc, 0);
@@ -363,7 +484,7 @@ int main(void) {
   snprintf(topic, sizeof topic, "tickets");
   ccp_mock_topic(mock, topic, 3);
   ccp_mock_topic(mock, "tickets.dlq", 1);
-  produce_all(1);
+  produce_range(0, NEVENTS, 1);
   T_RUN(test_merge_and_dlq);
   T_RUN(test_no_commit_without_publish);
   T_RUN(test_rebalance);
