@@ -1,0 +1,46 @@
+#!/usr/bin/env python3
+"""Compares a live snapshot (Redis) with `ccpulse replay` of the same events.
+
+usage: live_compare.py LIVE.json REPLAY.json [--merged]
+
+Without --merged (one partition) the documents must be equal. With --merged
+(several partitions) it checks what the merge guarantees (docs/semantics.md
+§11, docs/live.md): customers_handled and retention/churn are left out
+(approximate across partitions), sla_breaches must be >= replay (deadlines
+follow the largest stream time over partitions), everything else equal
+(floats to 1e-6 relative). Prints the differences; exit 1 when any.
+"""
+import json
+import sys
+
+live, ref = (json.load(open(p)) for p in sys.argv[1:3])
+merged = "--merged" in sys.argv
+APPROX = {"customers_handled", "retention_pct", "churn_pct"} if merged else set()
+GE = {"sla_breaches"} if merged else set()
+bad = []
+
+
+def cmp(x, y, path):
+    if isinstance(x, dict) and isinstance(y, dict):
+        for k in sorted(set(x) | set(y)):
+            if k in APPROX:
+                continue
+            if k not in x or k not in y:
+                bad.append("%s/%s: missing on one side" % (path, k))
+                continue
+            if k in GE and isinstance(x[k], int) and isinstance(y[k], int):
+                if x[k] < y[k]:
+                    bad.append("%s/%s: %r < %r" % (path, k, x[k], y[k]))
+                continue
+            cmp(x[k], y[k], path + "/" + k)
+    elif isinstance(x, float) or isinstance(y, float):
+        if x is None or y is None or abs(x - y) > 1e-6 * max(1.0, abs(y)):
+            bad.append("%s: %r != %r" % (path, x, y))
+    elif x != y:
+        bad.append("%s: %r != %r" % (path, x, y))
+
+
+cmp(live, ref, "")
+for line in bad[:15]:
+    print(line, file=sys.stderr)
+sys.exit(1 if bad else 0)

@@ -1,0 +1,209 @@
+#!/usr/bin/env bash
+# labels: integration
+#
+# `ccpulse run` against a real single-node Kafka broker (scripts/kafka.sh,
+# KRaft, jars from Maven Central, cached) and Debian's redis-server
+# (scripts/redis.sh), events sent with `ccpulse produce`:
+#   1. 1 partition: the last snapshot in Redis equals `ccpulse replay` of the
+#      same events byte for byte; SIGTERM exits 0 after a final publish;
+#   2. 3 partitions, 2 workers: equal per the merge guarantees
+#      (tests/live_compare.py --merged);
+#   3. breach alerts of tickets opened at the wall clock (sla.PHONE=3s) reach
+#      the Redis alerts stream within 1 s of their deadline (stream entry time
+#      minus at_ms) and exactly once each; answered tickets raise none;
+#   4. Redis stopped mid-run and started again empty on the same port: after
+#      recovery the snapshot covers every event (equal to replay), none lost.
+# (The dead-letter topic is checked on the mock cluster: test_consumer_mock.)
+# Bounded in time; broker and Redis are stopped on exit (trap). Work files:
+# <build-dir>/t_live_kafka/.
+#
+#   bash tests/t_live_kafka.sh <ccpulse-binary> <build-dir>
+set -uo pipefail
+BIN=${1:?usage: t_live_kafka.sh <ccpulse-binary> <build-dir>}
+BUILD=${2:?usage: t_live_kafka.sh <ccpulse-binary> <build-dir>}
+root=$(cd "$(dirname "$0")/.." && pwd)
+mkdir -p "$BUILD"
+work=$(cd "$BUILD" && pwd)/t_live_kafka
+kdir=$work/kafka
+rdir=$work/redis
+RUNPID=
+fails=0
+t_all=$SECONDS
+
+cleanup() {
+  [ -n "$RUNPID" ] && kill -KILL "$RUNPID" 2>/dev/null
+  bash "$root/scripts/kafka.sh" stop --dir "$kdir" >/dev/null 2>&1 || true
+  bash "$root/scripts/redis.sh" stop --dir "$rdir" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+die() { echo "FAIL: $*" >&2; exit 1; }
+kafka() { bash "$root/scripts/kafka.sh" "$@"; }
+
+cleanup
+rm -rf "$work"
+mkdir -p "$work"
+
+out=$(kafka start --dir "$kdir") || die "kafka.sh start failed: $out"
+B=$(sed -n 's/^BOOTSTRAP=//p' <<<"$out")
+[ -n "$B" ] || die "no BOOTSTRAP from kafka.sh: $out"
+out=$(bash "$root/scripts/redis.sh" start --dir "$rdir") || die "redis.sh start failed: $out"
+URL=$(sed -n 's/^REDIS=//p' <<<"$out")
+RPORT=${URL##*:}
+R="redis-cli -h 127.0.0.1 -p $RPORT"
+echo "broker $B, redis $URL ($((SECONDS - t_all))s)"
+
+topic() { kafka topic create "$1" --partitions "$2" --bootstrap "$B" --dir "$kdir" >/dev/null; }
+last_snapshot() { timeout 5 $R --raw XREVRANGE "$1snapshots" + - COUNT 1 2>/dev/null | sed -n 3p; }
+snap_events() {
+  last_snapshot "$1" | python3 -c 'import json,sys
+try: print(json.load(sys.stdin)["diagnostics"]["events"])
+except Exception: print(0)'
+}
+# start_run NAME ARGS...: ccpulse run in the background
+start_run() {
+  local name=$1
+  shift
+  "$BIN" run --brokers "$B" --redis "$URL" --set publish.interval=100ms \
+    --set kafka.log_level=3 "$@" >"$work/$name.out" 2>"$work/$name.err" &
+  RUNPID=$!
+}
+# wait_events PREFIX N SECONDS
+wait_events() {
+  local got=0 start=$SECONDS
+  while [ $((SECONDS - start)) -lt "$3" ]; do
+    got=$(snap_events "$1")
+    [ "$got" = "$2" ] && return 0
+    sleep 0.2
+  done
+  echo "  snapshot of '$1' counts $got events, want $2" >&2
+  return 1
+}
+# stop_run NAME: SIGTERM, exit status must be 0 within 30 s
+stop_run() {
+  kill -TERM "$RUNPID"
+  for _ in $(seq 300); do kill -0 "$RUNPID" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$RUNPID" 2>/dev/null; then
+    fail "$1: still running 30 s after SIGTERM"
+    kill -KILL "$RUNPID"
+  fi
+  wait "$RUNPID"
+  local rc=$?
+  RUNPID=
+  [ $rc -eq 0 ] || fail "$1: exit status $rc after SIGTERM (stderr: $(tail -3 "$work/$1.err"))"
+}
+
+GEN=$root/tests/reference/gen_events.py
+
+# 1. one partition
+t=$SECONDS
+python3 "$GEN" --events 3000 --seed 11 --out "$work/one.jsonl" >/dev/null
+N1=$(grep -c . "$work/one.jsonl")
+topic one 1
+"$BIN" produce --brokers "$B" --topic one "$work/one.jsonl" >"$work/one.produce" || fail "produce one"
+start_run one --topic one --group g-one --set redis.prefix=one: --workers 1
+wait_events one: "$N1" 90 || fail "1 partition: not every event published"
+stop_run one
+"$BIN" replay "$work/one.jsonl" >"$work/one.replay.json"
+last_snapshot one: >"$work/one.json"
+cmp -s "$work/one.json" "$work/one.replay.json" || fail "1 partition: snapshot differs from replay"
+echo "ok: 1 partition ($((SECONDS - t))s)"
+
+# 2. three partitions, in-order events (see t_live_mock.sh)
+t=$SECONDS
+python3 "$GEN" --events 3000 --seed 12 --late-frac 0 --shuffle-frac 0 --skew-frac 0 --dup-frac 0 \
+  --edge-frac 0 --gaps 0 --out "$work/three.jsonl" >/dev/null
+N2=$(grep -c . "$work/three.jsonl")
+topic three 3
+"$BIN" produce --brokers "$B" --topic three "$work/three.jsonl" >/dev/null || fail "produce three"
+start_run three --topic three --group g-three --set redis.prefix=three: --workers 2
+wait_events three: "$N2" 90 || fail "3 partitions: not every event published"
+stop_run three
+"$BIN" replay "$work/three.jsonl" >"$work/three.replay.json"
+last_snapshot three: >"$work/three.json"
+python3 "$root/tests/live_compare.py" "$work/three.json" "$work/three.replay.json" --merged ||
+  fail "3 partitions: merged snapshot differs from replay"
+echo "ok: 3 partitions ($((SECONDS - t))s)"
+
+# 3. breach alerts near the wall clock
+t=$SECONDS
+topic alerts 3
+start_run alerts --topic alerts --group g-alerts --set redis.prefix=al: --workers 2 \
+  --set sla.PHONE=3s
+sleep 4 # joined the group
+python3 - "$work/alerts.jsonl" <<'EOF'
+import json, sys, time
+now = int(time.time() * 1000)
+with open(sys.argv[1], "w") as f:
+    for i in range(15):
+        tid = "W%02d" % i
+        base = {"ticket_id": tid, "channel": "PHONE", "queue": "q", "customer_id": "c%d" % i}
+        f.write(json.dumps(dict(base, event_id=tid + "o", type="OPENED", ts=now + i * 10)) + "\n")
+        if i >= 10:  # answered after 1 s: no breach
+            f.write(json.dumps(dict(base, event_id=tid + "r", type="AGENT_REPLY", agent_id="a",
+                                    ts=now + i * 10 + 1000)) + "\n")
+EOF
+"$BIN" produce --brokers "$B" --topic alerts "$work/alerts.jsonl" >/dev/null || fail "produce alerts"
+sleep 6 # deadlines at +3 s, then some quiet time
+stop_run alerts
+timeout 5 $R --raw XRANGE al:alerts - + >"$work/alerts.stream"
+python3 - "$work/alerts.stream" <<'EOF' || fail "breach alerts: late, missing or repeated"
+import json, sys
+lines = open(sys.argv[1]).read().split("\n")
+breaches = {}
+bad = 0
+# XRANGE --raw: id, field, value triples
+for i in range(0, len(lines) - 2, 3):
+    sid, field, val = lines[i], lines[i + 1], lines[i + 2]
+    if field != "json":
+        continue
+    a = json.loads(val)
+    if a.get("type") != "sla_breach":
+        continue
+    tid = a["ticket_id"]
+    breaches[tid] = breaches.get(tid, 0) + 1
+    delay = int(sid.split("-")[0]) - a["at_ms"]
+    if not (0 <= delay <= 1000):
+        print("breach of %s written %d ms after its deadline" % (tid, delay), file=sys.stderr)
+        bad += 1
+want = {"W%02d" % i for i in range(10)}
+if set(breaches) != want:
+    print("breaches for %s, want %s" % (sorted(breaches), sorted(want)), file=sys.stderr)
+    bad += 1
+rep = {t: n for t, n in breaches.items() if n != 1}
+if rep:
+    print("repeated breach alerts: %s" % rep, file=sys.stderr)
+    bad += 1
+sys.exit(1 if bad else 0)
+EOF
+echo "ok: breach alerts ($((SECONDS - t))s)"
+
+# 4. Redis restart mid-run
+t=$SECONDS
+python3 "$GEN" --events 2000 --seed 13 --out "$work/r1.jsonl" >/dev/null
+python3 "$GEN" --events 2000 --seed 13 --start-ms 1795400000000 --out "$work/r2.jsonl" >/dev/null
+sed -i 's/"event_id": *"/&b-/; s/"ticket_id": *"/&b-/' "$work/r2.jsonl"
+cat "$work/r1.jsonl" "$work/r2.jsonl" >"$work/r12.jsonl"
+N12=$(grep -c . "$work/r12.jsonl")
+topic restart 1
+"$BIN" produce --brokers "$B" --topic restart "$work/r1.jsonl" >/dev/null || fail "produce r1"
+start_run restart --topic restart --group g-restart --set redis.prefix=rs: --workers 1
+wait_events rs: "$(grep -c . "$work/r1.jsonl")" 90 || fail "restart: first batch not published"
+bash "$root/scripts/redis.sh" stop --dir "$rdir" >/dev/null
+"$BIN" produce --brokers "$B" --topic restart "$work/r2.jsonl" >/dev/null || fail "produce r2"
+sleep 3 # consumed while Redis is away
+bash "$root/scripts/redis.sh" start --port "$RPORT" --dir "$rdir" >/dev/null || die "redis restart"
+wait_events rs: "$N12" 60 || fail "restart: events lost across the Redis restart"
+stop_run restart
+"$BIN" replay "$work/r12.jsonl" >"$work/restart.replay.json"
+last_snapshot rs: >"$work/restart.json"
+cmp -s "$work/restart.json" "$work/restart.replay.json" ||
+  fail "restart: snapshot after the Redis restart differs from replay"
+echo "ok: Redis restart ($((SECONDS - t))s)"
+
+if [ $fails -ne 0 ]; then
+  echo "t_live_kafka: $fails failure(s); work files: $work" >&2
+  exit 1
+fi
+echo "t_live_kafka: passed in $((SECONDS - t_all))s"
