@@ -9,7 +9,8 @@
 #   2. 3 partitions, 2 workers, events in order (no late ones, whose verdict
 #      is per partition): equal to replay except what docs/semantics.md §11
 #      lets the merge approximate (customers_handled, retention/churn);
-#   3. a bad kafka.* property is rejected naming the key (exit 2).
+#   3. a bad kafka.* property is rejected naming the key (exit 2);
+#   4. Confluent-framed records (schema.registry.<ID>) give the same snapshot.
 # Everything is bounded in time and cleaned up on exit.
 # Usage: bash t_live_mock.sh <ccpulse-binary> <build-dir>
 set -u
@@ -115,6 +116,11 @@ for l in bad[:10]:
     print(l, file=sys.stderr)
 sys.exit(1 if bad else 0)
 EOF
+
+# 4. Confluent-framed records, writer schema from schema.registry.<ID>
+run_case conf "tc:" "$N" --workers 1 --confluent 42 \
+  --set "schema.registry.42=$ROOT/schemas/ticket_event.avsc" "$T/ev.jsonl"
+cmp -s "$T/conf.json" "$T/one.replay.json" || fail "confluent-framed: snapshot differs from replay"
 
 # 3. a bad librdkafka property is rejected at start-up, naming the key
 "$BIN" run --mock --redis "redis://127.0.0.1:$PORT" --set kafka.no.such.property=1 \

@@ -26,7 +26,8 @@
 void ccp_cli_run_usage(FILE *out) {
   fputs("usage: ccpulse run [--brokers HOST:PORT] [--topic TOPIC] [--group GROUP]\n"
         "                   [--redis redis://HOST:PORT] [--workers N] [--config FILE]\n"
-        "                   [--set key=value]... [--mock FILE... [--partitions N]]\n"
+        "                   [--set key=value]... [--mock FILE... [--partitions N]\n"
+        "                   [--confluent ID]]\n"
         "\n"
         "Consumes ticket events from Kafka (consumer group, cooperative rebalancing),\n"
         "keeps one engine per partition on N worker threads, and every publish.interval\n"
@@ -45,6 +46,7 @@ void ccp_cli_run_usage(FILE *out) {
         "  --mock            start librdkafka's mock cluster in process, create the\n"
         "                    topic, produce the FILE arguments into it, then consume\n"
         "  --partitions N    partitions of the mock topic (default 1)\n"
+        "  --confluent ID    with --mock: produce the files Confluent-framed with ID\n"
         "\n"
         "Exit status: 0 after a clean stop, 1 when the final publish failed, 2 usage\n"
         "or configuration error. Configuration keys: ccpulse help config.\n",
@@ -219,7 +221,7 @@ done:
 }
 
 int ccp_cli_run(int argc, char **argv) {
-  const char *config_file = NULL, *v, *partitions_s = NULL;
+  const char *config_file = NULL, *v, *partitions_s = NULL, *confluent = NULL;
   char **sets = ccp_calloc((size_t)argc + 8, sizeof *sets);
   char **files = ccp_calloc((size_t)argc, sizeof *files);
   char **owned = ccp_calloc((size_t)argc, sizeof *owned);
@@ -259,6 +261,12 @@ int ccp_cli_run(int argc, char **argv) {
       if (m < 0)
         goto done;
       sets[nsets++] = (char *)v;
+      continue;
+    }
+    if ((m = ccp_cli_opt(argc, argv, &i, "--confluent", &v)) != 0) {
+      if (m < 0)
+        goto done;
+      confluent = v;
       continue;
     }
     if ((m = ccp_cli_opt(argc, argv, &i, "--partitions", &v)) != 0) {
@@ -319,13 +327,17 @@ int ccp_cli_run(int argc, char **argv) {
     if (!user)
       ccp_config_set(&cfg, fw, "5", NULL, err, sizeof err);
     if (nfiles) {
-      char **pargv = ccp_calloc((size_t)nfiles + 6, sizeof *pargv);
+      char **pargv = ccp_calloc((size_t)nfiles + 8, sizeof *pargv);
       int pn = 0;
       pargv[pn++] = "produce";
       pargv[pn++] = "--brokers";
       pargv[pn++] = (char *)lo.brokers;
       pargv[pn++] = "--topic";
       pargv[pn++] = cfg.kafka_topic;
+      if (confluent) {
+        pargv[pn++] = "--confluent";
+        pargv[pn++] = (char *)confluent;
+      }
       for (int i = 0; i < nfiles; i++)
         pargv[pn++] = files[i];
       fprintf(stderr, "ccpulse run: mock cluster at %s; producing: ", lo.brokers);
