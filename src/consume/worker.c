@@ -182,7 +182,9 @@ static void dead_letter(ccp__worker_t *w, const rd_kafka_message_t *m, const cha
         RD_KAFKA_V_HEADER("ccpulse.partition", part, -1),
         RD_KAFKA_V_HEADER("ccpulse.offset", off, -1), RD_KAFKA_V_END);
     if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-      nap_us(1000); /* the publisher serves deliveries */
+      /* serve delivery reports here (rd_kafka_poll is thread-safe): waiting
+       * for the publisher would deadlock at its barrier */
+      rd_kafka_poll(c->dlq, 10);
       continue;
     }
     if (e)
