@@ -47,6 +47,7 @@ static void nap_ms(long ms) {
   nanosleep(&ts, NULL);
 }
 
+/* @locality any thread. */
 rd_kafka_conf_t *ccp_kafka_conf_new(const ccp_config_t *cfg, const char *brokers, char *errbuf,
                                     size_t errlen) {
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -117,6 +118,7 @@ static void on_dlq_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *o
 
 /* ---- rebalances (main thread, inside rd_kafka_consumer_poll) ----------- */
 
+/* @locality main thread (rebalance callback). Takes assign_mu. */
 static void set_assigned(ccp_consumer_t *c, int32_t partition, uint32_t gen) {
   pthread_mutex_lock(&c->assign_mu);
   if (partition >= c->assigned_cap) {
@@ -130,6 +132,7 @@ static void set_assigned(ccp_consumer_t *c, int32_t partition, uint32_t gen) {
   pthread_mutex_unlock(&c->assign_mu);
 }
 
+/* @locality main thread (rebalance callback): engine, worker, forwarding. */
 static void add_partition(ccp_consumer_t *c, int32_t partition) {
   char err[CCP_ERRBUF_SIZE];
   if (partition < 0)
@@ -168,7 +171,7 @@ static void add_partition(ccp_consumer_t *c, int32_t partition) {
   atomic_fetch_add(&c->nassigned, 1);
 }
 
-/* closing: the workers are gone (shutdown) and the engines are freed by
+/* @locality main thread. closing: the workers are gone (shutdown) and the engines are freed by
  * ccp_consumer_free. */
 static void remove_partition(ccp_consumer_t *c, int32_t partition, int closing) {
   if (partition < 0 || partition >= c->parts_cap || !c->parts[partition])
@@ -188,6 +191,7 @@ static void remove_partition(ccp_consumer_t *c, int32_t partition, int closing) 
   atomic_fetch_sub(&c->nassigned, 1);
 }
 
+/* @locality main thread, inside rd_kafka_consumer_poll / consumer_close. */
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque) {
   ccp_consumer_t *c = opaque;
@@ -242,7 +246,8 @@ typedef struct pub_state {
   int committed_cap;
 } pub_state_t;
 
-/* One cycle. Returns 0 when published (and committed), else non-zero. */
+/* @locality publisher thread. One cycle; returns 0 when published (and
+ * committed), else non-zero. Takes assign_mu while it commits. */
 static int cycle(ccp_consumer_t *c, pub_state_t *s) {
   const ccp_config_t *cfg = c->cfg;
   /* seq_cst increment: orders it after the last cycle's reads for workers */
@@ -346,6 +351,7 @@ out:
   return rc;
 }
 
+/* @locality publisher thread (owns pub_state_t and what the publish function owns). */
 static void *publisher_main(void *arg) {
   ccp_consumer_t *c = arg;
   pub_state_t s;
@@ -494,8 +500,10 @@ fail:
   return NULL;
 }
 
+/* @locality any thread or a signal handler: one lock-free atomic store. */
 void ccp_consumer_stop(ccp_consumer_t *c) { atomic_store(&c->stop, 1); }
 
+/* @locality the thread that owns the consumer (main). */
 int ccp_consumer_run(ccp_consumer_t *c) {
   /* workers and the publisher block every signal: only this thread takes
    * SIGINT/SIGTERM */
