@@ -3,7 +3,9 @@
 #   1. install what is missing (scripts/setup-deps.sh);
 #   2. build in build/ with warnings as errors;
 #   3. ctest over every test (unit and script tests) in build/;
-#   4. an address+undefined sanitizer build in build-asan/ running the `unit` label.
+#   4. an address+undefined sanitizer build in build-asan/ running the `unit` label;
+#   5. a thread sanitizer build in build-tsan/ running the multi-threaded tests
+#      (the live pipeline on the mock cluster, views, the engine).
 # Exits non-zero on any failure. Logs go to build/test-logs/.
 # CCP_TEST_JOBS sets ctest's parallelism (default 1: some tests start servers).
 set -euo pipefail
@@ -48,9 +50,23 @@ else
   failed+=("build (build-asan/)")
 fi
 
+step "build (build-tsan/, thread sanitizer)"
+if bash scripts/build.sh build-tsan -DCCP_SANITIZE=thread -DCCP_WERROR=ON >"$logs/build-tsan.log" 2>&1; then
+  step "ctest: threaded tests (build-tsan/)"
+  # tests/tsan.supp silences races inside librdkafka itself (docs/live.md)
+  export TSAN_OPTIONS=${TSAN_OPTIONS:-suppressions=$root/tests/tsan.supp halt_on_error=1}
+  if ! (cd build-tsan && ctest --output-on-failure --no-tests=error \
+        -R '^(test_consumer_mock|test_view|test_engine)$' -j "$jobs") 2>&1 | tee "$logs/ctest-tsan.log"; then
+    failed+=("ctest threaded tests (build-tsan/)")
+  fi
+else
+  tail -n 60 "$logs/build-tsan.log"
+  failed+=("build (build-tsan/)")
+fi
+
 step "done"
-echo "logs: $logs (build.log, ctest.log, build-asan.log, ctest-asan.log);"
-echo "      per-test output: build/Testing/Temporary/LastTest.log, build-asan/Testing/Temporary/LastTest.log"
+echo "logs: $logs (build.log, ctest.log, build-asan.log, ctest-asan.log, build-tsan.log, ctest-tsan.log);"
+echo "      per-test output: build*/Testing/Temporary/LastTest.log"
 if [ ${#failed[@]} -gt 0 ]; then
   printf 'test.sh: FAILED: %s\n' "${failed[@]}" >&2
   exit 1

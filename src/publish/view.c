@@ -312,11 +312,12 @@ static double score(const ccp_config_t *cfg, const double *k) {
 
 /* ---------------------------------------------------------------- order */
 
-static const ccp_view_t *sort_view;
-
-static int cmp_scope(const void *a, const void *b) {
-  const pscope_t *x = &sort_view->agg.scopes[*(const int *)a];
-  const pscope_t *y = &sort_view->agg.scopes[*(const int *)b];
+/* qsort_r comparator: the view comes as the context, so views in different
+ * threads sort independently. */
+static int cmp_scope(const void *a, const void *b, void *ctx) {
+  const ccp_view_t *v = ctx;
+  const pscope_t *x = &v->agg.scopes[*(const int *)a];
+  const pscope_t *y = &v->agg.scopes[*(const int *)b];
   if (x->kind == CCP_SC_ALL) return -1;
   if (y->kind == CCP_SC_ALL) return 1;
   return strcmp(x->name, y->name);
@@ -344,8 +345,7 @@ static void ensure_sorted(const ccp_view_t *cv) {
     v->order = ccp_realloc(v->order, (size_t)v->agg.nscopes * sizeof *v->order);
     v->order[v->norder++] = v->agg.nscopes - 1;
   }
-  sort_view = v;
-  qsort(v->order, (size_t)v->norder, sizeof *v->order, cmp_scope);
+  qsort_r(v->order, (size_t)v->norder, sizeof *v->order, cmp_scope, v);
   v->sorted = 1;
 }
 
