@@ -6,7 +6,7 @@
  *                [--cpu C] [--sample K]
  *
  * Steps, all in one process and one run:
- *   1. generate the workload (bench/gen_workload.h; default 6M events, ~1.1M
+ *   1. generate the workload (src/gen/gen.h; default 6M events, ~1.1M
  *      tickets open at the peak) and encode it into an Avro OCF (null codec)
  *      in memory with the project's writer; --file also writes it out;
  *   2. decode-only pass: ccp_ocf_reader_new_mem + ccp_ocf_reader_next over
@@ -40,7 +40,7 @@
 #include "ccpulse/decode.h"
 #include "ccpulse/engine.h"
 #include "ccpulse/ocf.h"
-#include "gen_workload.h"
+#include "gen/gen.h"
 
 #define GOAL_EPS 2000000.0        /* replay events/s on one core */
 #define GOAL_BYTES_PER_OPEN 100.0 /* RSS growth per open ticket */
@@ -182,13 +182,13 @@ int main(int argc, char **argv) {
 
   /* 1. workload -> OCF bytes in memory */
   double t0 = now_s();
-  gen_workload_opts_t go = {.events = nevents, .seed = seed};
-  gen_workload_t *g = gen_workload_new(&go);
+  ccp_gen_opts_t go = {.events = nevents, .seed = seed};
+  ccp_gen_t *g = ccp_gen_new(&go);
   if (!g) {
     fprintf(stderr, "bench_engine: cannot generate %llu events (too many)\n", nevents);
     return 1;
   }
-  gen_workload_stats_t gst = *gen_workload_stats(g);
+  ccp_gen_stats_t gst = *ccp_gen_stats(g);
   double t_gen = now_s() - t0;
 
   t0 = now_s();
@@ -202,7 +202,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   ccp_event_t ev;
-  while (gen_workload_next(g, &ev) == 0) {
+  while (ccp_gen_next(g, &ev) == 0) {
     int rc = ccp_ocf_writer_append(w, &ev);
     if (rc) {
       fprintf(stderr, "bench_engine: cannot encode an event: %s\n", ccp_strerror(rc));
@@ -213,7 +213,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench_engine: cannot finish the OCF\n");
     return 1;
   }
-  gen_workload_free(g);
+  ccp_gen_free(g);
   malloc_trim(0); /* hand the generator's records back before measuring */
   double t_enc = now_s() - t0;
 

@@ -56,6 +56,11 @@ int ccp_cli_run(int argc, char **argv);
 /** Help text of `ccpulse run`. */
 void ccp_cli_run_usage(FILE *out);
 
+/** `ccpulse gen`: the workload generator (src/gen) -> Kafka topic or Avro file. */
+int ccp_cli_gen(int argc, char **argv);
+/** Help text of `ccpulse gen`. */
+void ccp_cli_gen_usage(FILE *out);
+
 /** `ccpulse demo`: mock cluster + generator + pipeline + Redis, one command. */
 int ccp_cli_demo(int argc, char **argv);
 /** Help text of `ccpulse demo`. */

@@ -23,6 +23,8 @@ static const ccp_cli_cmd_t commands[] = {
      "produce event files to a Kafka topic as Avro records keyed by ticket_id"},
     {"run", ccp_cli_run, ccp_cli_run_usage,
      "consume events from Kafka and publish live KPIs and alerts to Redis"},
+    {"gen", ccp_cli_gen, ccp_cli_gen_usage,
+     "generate a realistic workload into a Kafka topic (at a rate) or an Avro file"},
     {"demo", ccp_cli_demo, ccp_cli_demo_usage,
      "live demo: mock Kafka, event generator, pipeline and Redis in one command"},
     {"help", cmd_help, help_usage, "show help for ccpulse, a command, or 'config'"},

@@ -20,27 +20,49 @@
  * Kafka topic keyed by ticket id would deliver them.
  *
  * The whole stream is built up front (about 48 bytes per event) and sorted;
- * gen_workload_next() then formats one event at a time. The same options
+ * ccp_gen_next() then formats one event at a time. The same options
  * always give the same events, on any machine.
+ *
+ * Knobs (ccp_gen_opts_t): the fractions of duplicates, late and invalid
+ * events; the share of backlog tickets left open (drives the peak of open
+ * tickets); a daily arrival curve (24 h of arrivals with night lull and
+ * morning/afternoon peaks) instead of the 4 h ramp. Each channel has its own
+ * pick-up wait, abandon chance, reply, customer-reply, talk and resolution
+ * time distributions (exponential, means in gen.c).
+ *
+ * Used by `ccpulse gen` (src/cli/gen.c), bench_engine and tests/test_gen.c.
  *
  * Threads: a generator belongs to one thread.
  */
-#ifndef CCP_BENCH_GEN_WORKLOAD_H
-#define CCP_BENCH_GEN_WORKLOAD_H
+#ifndef CCP_GEN_H
+#define CCP_GEN_H
 
 #include <stdint.h>
 
 #include "ccpulse/event.h"
 
 /** Generator options; zero fields take the defaults. */
-typedef struct gen_workload_opts {
-  uint64_t events;  /**< exact number of events; 0 = 6,000,000 */
-  uint64_t seed;    /**< any value; 0 is a valid seed */
-  int64_t start_ms; /**< event time of the stream start; 0 = 1795000000000 */
-} gen_workload_opts_t;
+typedef struct ccp_gen_opts {
+  uint64_t events;     /**< exact number of events; 0 = 6,000,000 */
+  uint64_t seed;       /**< any value; 0 is a valid seed */
+  int64_t start_ms;    /**< event time of the stream start; 0 = 1795000000000 */
+  double dup_frac;     /**< re-deliveries per event; 0 = 0.005, negative = none */
+  double late_frac;    /**< late stragglers per event; 0 = 0.002, negative = none */
+  double invalid_frac; /**< invalid siblings per event; 0 = 0.002, negative = none */
+  double open_frac;    /**< backlog tickets still open at the end; 0 = 0.20, negative = none */
+  int daily;           /**< 1 = arrivals follow a 24 h daily curve (else a 4 h ramp) */
+} ccp_gen_opts_t;
+
+/** Kind of a generated record (ccp_gen_kind()). */
+typedef enum ccp_gen_kind {
+  CCP_GEN_NORMAL = 0, /**< an ordinary lifecycle event */
+  CCP_GEN_DUP,        /**< a re-delivery of an earlier event id */
+  CCP_GEN_LATE,       /**< a straggler older than the lateness */
+  CCP_GEN_INVALID     /**< a field out of range */
+} ccp_gen_kind_t;
 
 /** What was generated (planted anomalies are counts of records). */
-typedef struct gen_workload_stats {
+typedef struct ccp_gen_stats {
   uint64_t events;     /**< records in the stream */
   uint64_t tickets;    /**< distinct ticket ids */
   uint64_t customers;  /**< size of the customer population */
@@ -49,22 +71,27 @@ typedef struct gen_workload_stats {
   uint64_t invalid;    /**< events with a field out of range */
   int64_t first_ms;    /**< smallest ts */
   int64_t last_ms;     /**< largest ts */
-} gen_workload_stats_t;
+} ccp_gen_stats_t;
 
-typedef struct gen_workload gen_workload_t;
+typedef struct ccp_gen ccp_gen_t;
 
-/** Builds the whole stream (a few seconds for 6M events); NULL on bad options. */
-gen_workload_t *gen_workload_new(const gen_workload_opts_t *opts);
+/** Builds the whole stream (a few seconds for 6M events); NULL on bad options
+ * (more than 2^27 events, fractions summing above 0.5, open_frac above 0.88). */
+ccp_gen_t *ccp_gen_new(const ccp_gen_opts_t *opts);
 /** Frees the generator and every event it holds. */
-void gen_workload_free(gen_workload_t *g);
+void ccp_gen_free(ccp_gen_t *g);
 /**
  * Fills ev with the next event. Returns 0, or -CCP_EEOF after the last. The
  * string views point into the generator and stay valid until the next call.
  */
-int gen_workload_next(gen_workload_t *g, ccp_event_t *ev);
+int ccp_gen_next(ccp_gen_t *g, ccp_event_t *ev);
 /** Rewinds to the first event. */
-void gen_workload_rewind(gen_workload_t *g);
+void ccp_gen_rewind(ccp_gen_t *g);
 /** Counts of what was generated. */
-const gen_workload_stats_t *gen_workload_stats(const gen_workload_t *g);
+const ccp_gen_stats_t *ccp_gen_stats(const ccp_gen_t *g);
+/** ccp_gen_kind_t of the event ccp_gen_next() returned last. */
+int ccp_gen_kind(const ccp_gen_t *g);
+/** Number of events returned since the start (or the last rewind). */
+uint64_t ccp_gen_pos(const ccp_gen_t *g);
 
 #endif

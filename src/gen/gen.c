@@ -1,5 +1,5 @@
 /*
- * A deterministic contact-center workload (see gen_workload.h for its shape).
+ * A deterministic contact-center workload (see gen.h for its shape).
  *
  * How it is built:
  *   1. Each ticket i has its own random stream (splitmix64 of seed and i), so
@@ -12,7 +12,7 @@
  *      its events stay in order, and the generation index as tie-break.
  *   3. The records are sorted by that key and cut to exactly the requested
  *      count (the last few deliveries go).
- *   4. gen_workload_next() formats one record into a ccp_event_t with ids
+ *   4. ccp_gen_next() formats one record into a ccp_event_t with ids
  *      written into a small scratch buffer.
  *
  * Invariant: the number of random draws per ticket never depends on a time
@@ -20,7 +20,7 @@
  *
  * Threads: a generator belongs to one thread.
  */
-#include "gen_workload.h"
+#include "gen/gen.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -38,8 +38,13 @@
 #define MAX_EVENTS ((1ull << SEQ_BITS) - 1024)
 #define NULL_V INT32_MIN
 
-/* Record kinds, for the stats. */
-enum { K_NORMAL = 0, K_DUP, K_LATE, K_INVALID };
+/* Record kinds (ccp_gen_kind_t), for the stats. */
+enum {
+  K_NORMAL = CCP_GEN_NORMAL,
+  K_DUP = CCP_GEN_DUP,
+  K_LATE = CCP_GEN_LATE,
+  K_INVALID = CCP_GEN_INVALID
+};
 
 /* One stored event (48 bytes). Strings are rebuilt from the numbers. */
 typedef struct rec {
@@ -54,14 +59,18 @@ typedef struct rec {
   uint8_t cat_kind; /* low 4 bits category (0 = null), high 4 bits K_* */
 } rec_t;
 
-struct gen_workload {
-  gen_workload_opts_t o;
+struct ccp_gen {
+  ccp_gen_opts_t o;
   rec_t *recs;
   size_t nrecs, cap;
-  size_t pos; /* next record for gen_workload_next */
+  size_t pos; /* next record for ccp_gen_next */
   uint32_t next_eid;
   uint64_t ntickets, ncust;
-  gen_workload_stats_t st;
+  int64_t p1_ms;                   /* arrival phase: 4 h ramp or 24 h daily curve */
+  double p_dup, p_late, p_invalid; /* per emitted event */
+  double p_open;                   /* backlog tickets still open at the end */
+  int last_kind;                   /* kind of the event ccp_gen_next returned last */
+  ccp_gen_stats_t st;
   char scratch[128]; /* ids of the current event */
 };
 
@@ -80,6 +89,14 @@ static const double reply_gap_ms[CCP_CH__COUNT] = {15e3, 60e3, 15 * 60e3, 8 * 60
 static const double cust_gap_ms[CCP_CH__COUNT] = {30e3, 90e3, 2 * HOUR_MS, 30 * 60e3};
 static const double handled_p[CCP_CH__COUNT] = {1.0, 1.0, 0.4, 0.4};
 static const double talk_ms[CCP_CH__COUNT] = {5 * 60e3, 9 * 60e3, 6 * 60e3, 4 * 60e3};
+/* mean gap from the last reply (or HANDLED) to RESOLVED */
+static const double resolve_gap_ms[CCP_CH__COUNT] = {20e3, 30e3, 10 * 60e3, 5 * 60e3};
+
+/* Daily curve: relative arrival rate per hour of the day (quiet night, a
+ * morning peak at 10-12, a smaller one at 14-16, tailing off in the evening). */
+static const double hour_weights[24] = {0.15, 0.10, 0.08, 0.08, 0.10, 0.20, 0.45, 0.80,
+                                        1.20, 1.55, 1.70, 1.65, 1.30, 1.35, 1.50, 1.45,
+                                        1.25, 1.00, 0.80, 0.65, 0.50, 0.40, 0.30, 0.20};
 
 /* ------------------------------------------------------------------ random */
 
@@ -108,12 +125,27 @@ static int pick(uint64_t *s, const double *w, int n) {
  * (relative), so the inverse CDF of u in [0,1) is a square root. */
 static double arrival(double u) { return -0.25 + sqrt(0.0625 + 1.5 * u); }
 
+/* Daily curve: inverse CDF of the hourly weights, linear within an hour;
+ * returns the fraction of the day in [0,1). */
+static double arrival_daily(double u) {
+  double total = 0;
+  for (int h = 0; h < 24; h++)
+    total += hour_weights[h];
+  double x = u * total;
+  for (int h = 0; h < 24; h++) {
+    if (x < hour_weights[h])
+      return ((double)h + x / hour_weights[h]) / 24.0;
+    x -= hour_weights[h];
+  }
+  return 23.999 / 24.0;
+}
+
 /* ----------------------------------------------------------- one ticket */
 
 /* The lifecycle of one ticket. In counting mode (g->recs == NULL) records
  * are only counted. */
 typedef struct tk {
-  gen_workload_t *g;
+  ccp_gen_t *g;
   uint64_t rng;
   uint64_t count; /* records this ticket produced */
   uint32_t ticket, cust;
@@ -123,7 +155,7 @@ typedef struct tk {
   int64_t key;    /* delivery key of the latest event */
 } tk_t;
 
-static rec_t *push(gen_workload_t *g) {
+static rec_t *push(ccp_gen_t *g) {
   if (g->nrecs == g->cap) {
     g->cap = g->cap ? g->cap * 2 : 1 << 16;
     g->recs = ccp_realloc(g->recs, g->cap * sizeof *g->recs);
@@ -132,7 +164,7 @@ static rec_t *push(gen_workload_t *g) {
 }
 
 static void store(tk_t *t, const rec_t *r, int64_t key, int kind) {
-  gen_workload_t *g = t->g;
+  ccp_gen_t *g = t->g;
   t->count++;
   if (!g->recs)
     return;
@@ -167,15 +199,16 @@ static void emit(tk_t *t, int64_t gap, int type, uint16_t agent, int cat, int32_
 
   double u = u01(s);
   int64_t d = (int64_t)below(s, 60000);
-  if (u < 0.005) { /* re-delivery within a minute: same id, same ts */
+  ccp_gen_t *g = t->g;
+  if (u < g->p_dup) { /* re-delivery within a minute: same id, same ts */
     store(t, &r, key + 100 + d, K_DUP);
-  } else if (u < 0.007) { /* a straggler 6-60 minutes old: a new id */
+  } else if (u < g->p_dup + g->p_late) { /* a straggler 6-60 minutes old: a new id */
     rec_t l = r;
     l.ts = key - 6 * 60000 - d * 54;
     if (t->g->recs)
       l.eid = t->g->next_eid++;
     store(t, &l, key, K_LATE);
-  } else if (u < 0.009) { /* a sibling with a field out of range */
+  } else if (u < g->p_dup + g->p_late + g->p_invalid) { /* a sibling with a field out of range */
     rec_t b = r;
     if (t->g->recs)
       b.eid = t->g->next_eid++;
@@ -226,7 +259,7 @@ static void work(tk_t *t, int64_t at) {
     int32_t acw = (int32_t)expo(s, 60e3);
     emit(t, talk + hold, CCP_EV_HANDLED, t->agent, 0, talk, hold, acw);
   }
-  EMIT0(t, expo(s, 30e3), CCP_EV_RESOLVED, t->agent);
+  EMIT0(t, expo(s, resolve_gap_ms[ch]), CCP_EV_RESOLVED, t->agent);
   if (u01(s) < 0.03) { /* the customer comes back */
     EMIT0(t, expo(s, 2 * HOUR_MS), CCP_EV_REOPENED, 0);
     EMIT0(t, expo(s, reply_gap_ms[ch]), CCP_EV_AGENT_REPLY, t->agent);
@@ -250,7 +283,7 @@ static void work(tk_t *t, int64_t at) {
 
 /* Ticket i of n (n may be a placeholder in counting mode: only times depend
  * on it). Returns the number of records. */
-static uint64_t gen_ticket(gen_workload_t *g, uint64_t i, uint64_t n) {
+static uint64_t gen_ticket(ccp_gen_t *g, uint64_t i, uint64_t n) {
   tk_t t = {.g = g, .ticket = (uint32_t)i, .key = INT64_MIN};
   t.rng = g->o.seed * 0xD1B54A32D192ED03ull ^ (i + 1) * 0x9E3779B97F4A7C15ull;
   splitmix(&t.rng);
@@ -260,14 +293,15 @@ static uint64_t gen_ticket(gen_workload_t *g, uint64_t i, uint64_t n) {
   t.cust = (uint32_t)below(s, g->ncust ? g->ncust : 1);
   double cls = u01(s);
   double pos = ((double)i + u01(s)) / (double)n;
-  int64_t t_open = (int64_t)(PHASE1_MS * arrival(pos < 1 ? pos : 1));
+  double a = pos < 1 ? pos : 1;
+  int64_t t_open = (int64_t)((double)g->p1_ms * (g->o.daily ? arrival_daily(a) : arrival(a)));
   static const double cat_w[5] = {0.14, 0.06, 0.50, 0.25, 0.05};
   int cat = pick(s, cat_w, 5);
   double r = u01(s);
   int ch = t.channel;
 
   if (cls < 0.03) { /* opened before the stream began: no OPENED */
-    t.ts = (int64_t)((double)(PHASE1_MS + PHASE2_MS) * pos);
+    t.ts = (int64_t)((double)(g->p1_ms + PHASE2_MS) * pos);
     t.agent = pick_agent(&t);
     EMIT0(&t, 0, CCP_EV_CUSTOMER_REPLY, 0);
     if (r < 0.7) {
@@ -288,11 +322,11 @@ static uint64_t gen_ticket(gen_workload_t *g, uint64_t i, uint64_t n) {
     return t.count;
   }
   /* backlog: roughly first in, first out over the second phase */
-  double w = 0.85 * (double)t_open / PHASE1_MS + 0.15 * u01(s);
-  int64_t t_work = PHASE1_MS + (int64_t)(PHASE2_MS * (w < 1 ? w : 1));
+  double w = 0.85 * (double)t_open / (double)g->p1_ms + 0.15 * u01(s);
+  int64_t t_work = g->p1_ms + (int64_t)(PHASE2_MS * (w < 1 ? w : 1));
   if (r < 0.12) { /* the customer gave up waiting */
     EMIT0(&t, t_work - t.ts, CCP_EV_ABANDONED, 0);
-  } else if (r < 0.32) { /* still open at the end */
+  } else if (r < 0.12 + g->p_open) { /* still open at the end */
     if (u01(s) < 0.5) {
       t.agent = pick_agent(&t);
       EMIT0(&t, t_work - t.ts, CCP_EV_ASSIGNED, t.agent);
@@ -312,8 +346,8 @@ static int cmp_order(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-gen_workload_t *gen_workload_new(const gen_workload_opts_t *opts) {
-  gen_workload_t *g = ccp_calloc(1, sizeof *g);
+ccp_gen_t *ccp_gen_new(const ccp_gen_opts_t *opts) {
+  ccp_gen_t *g = ccp_calloc(1, sizeof *g);
   if (opts)
     g->o = *opts;
   if (!g->o.events)
@@ -321,6 +355,16 @@ gen_workload_t *gen_workload_new(const gen_workload_opts_t *opts) {
   if (!g->o.start_ms)
     g->o.start_ms = 1795000000000LL;
   if (g->o.events > MAX_EVENTS) {
+    ccp_free(g);
+    return NULL;
+  }
+  g->p1_ms = g->o.daily ? 24 * HOUR_MS : PHASE1_MS;
+  /* 0 = default, negative = none */
+  g->p_dup = g->o.dup_frac < 0 ? 0 : g->o.dup_frac > 0 ? g->o.dup_frac : 0.005;
+  g->p_late = g->o.late_frac < 0 ? 0 : g->o.late_frac > 0 ? g->o.late_frac : 0.002;
+  g->p_invalid = g->o.invalid_frac < 0 ? 0 : g->o.invalid_frac > 0 ? g->o.invalid_frac : 0.002;
+  g->p_open = g->o.open_frac < 0 ? 0 : g->o.open_frac > 0 ? g->o.open_frac : 0.20;
+  if (g->p_dup + g->p_late + g->p_invalid > 0.5 || g->p_open > 0.88) {
     ccp_free(g);
     return NULL;
   }
@@ -339,7 +383,7 @@ gen_workload_t *gen_workload_new(const gen_workload_opts_t *opts) {
   qsort(g->recs, g->nrecs, sizeof *g->recs, cmp_order);
   g->nrecs = g->o.events;
 
-  gen_workload_stats_t *st = &g->st;
+  ccp_gen_stats_t *st = &g->st;
   st->events = g->nrecs;
   st->tickets = n;
   st->customers = g->ncust;
@@ -360,16 +404,20 @@ gen_workload_t *gen_workload_new(const gen_workload_opts_t *opts) {
   return g;
 }
 
-void gen_workload_free(gen_workload_t *g) {
+void ccp_gen_free(ccp_gen_t *g) {
   if (!g)
     return;
   ccp_free(g->recs);
   ccp_free(g);
 }
 
-void gen_workload_rewind(gen_workload_t *g) { g->pos = 0; }
+void ccp_gen_rewind(ccp_gen_t *g) { g->pos = 0; }
 
-const gen_workload_stats_t *gen_workload_stats(const gen_workload_t *g) { return &g->st; }
+const ccp_gen_stats_t *ccp_gen_stats(const ccp_gen_t *g) { return &g->st; }
+
+int ccp_gen_kind(const ccp_gen_t *g) { return g->last_kind; }
+
+uint64_t ccp_gen_pos(const ccp_gen_t *g) { return g->pos; }
 
 /* Writes prefix + decimal v at p; returns the view. */
 static ccp_str_t put_id(char **p, char prefix, uint64_t v, int width) {
@@ -388,10 +436,11 @@ static ccp_str_t put_id(char **p, char prefix, uint64_t v, int width) {
   return out;
 }
 
-int gen_workload_next(gen_workload_t *g, ccp_event_t *ev) {
+int ccp_gen_next(ccp_gen_t *g, ccp_event_t *ev) {
   if (g->pos >= g->nrecs)
     return -CCP_EEOF;
   const rec_t *r = &g->recs[g->pos++];
+  g->last_kind = r->cat_kind >> 4;
   ccp_event_clear(ev);
   char *p = g->scratch;
   ev->ts = g->o.start_ms + r->ts;
