@@ -472,7 +472,7 @@ int ccp_cli_demo(int argc, char **argv) {
          (long long)(cfg.sla_ms[CCP_CH_CHAT] / 1000));
   printf("watch it from another terminal:\n"
          "  %s --raw XREVRANGE %ssnapshots + - COUNT 1     # latest snapshot JSON\n"
-         "  %s HGETALL %sv1:gauges:all                        # live gauges\n"
+         "  %s GET %sv1:gauges:all                            # live gauges (JSON)\n"
          "  %s SUBSCRIBE %salerts                              # alerts as they fire\n"
          "  %s XREVRANGE %salerts + - COUNT 10                 # the last 10 alerts\n"
          "Ctrl-C stops.\n",
