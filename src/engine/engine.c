@@ -444,15 +444,15 @@ static void remember_id(ccp_engine_t *e, const ccp_ticket_t *r, ccp_str_t id) {
   if (!e->alert_cb) return;
   int isnew;
   uint64_t *v = ccp_u64map_put(&e->ids, r->key, &isnew);
-  if (!isnew) ccp_free((void *)(uintptr_t)*v);
-  *v = (uint64_t)(uintptr_t)ccp_strndup(id.ptr, id.len);
+  if (!isnew) ccp_strpool_free(&e->idpool, (char *)(uintptr_t)*v);
+  *v = (uint64_t)(uintptr_t)ccp_strpool_dup(&e->idpool, id.ptr, id.len);
 }
 
 static void forget_id(ccp_engine_t *e, const ccp_ticket_t *r) {
   if (!e->ids.count) return;
   uint64_t *v = ccp_u64map_get(&e->ids, r->key);
   if (!v) return;
-  ccp_free((void *)(uintptr_t)*v);
+  ccp_strpool_free(&e->idpool, (char *)(uintptr_t)*v);
   ccp_u64map_del(&e->ids, r->key);
 }
 
@@ -851,6 +851,7 @@ ccp_engine_t *ccp_engine_new(const ccp_config_t *cfg, char *errbuf, size_t errle
   ccp_u64map_init(&e->acts);
   e->acts.dense = 1; /* nearly every lookup is a returning customer */
   ccp_u64map_init(&e->ids);
+  ccp_strpool_init(&e->idpool);
   e->slot_ms = CCP_MAX(1, cfg->retention_period_ms / PERIOD_SLOTS);
   e->acts_gc_slot = INT64_MIN / 2;
   e->cust_unit = 0;
@@ -883,8 +884,7 @@ void ccp_engine_free(ccp_engine_t *e) {
   ccp_free(e->scopes);
   ccp_free(e->combos);
   ccp_free(e->dirty);
-  for (size_t j = 0; j < e->ids.cap; j++)
-    if (e->ids.slots[j].key) ccp_free((void *)(uintptr_t)e->ids.slots[j].val);
+  ccp_strpool_release(&e->idpool); /* every id string */
   ccp_u64map_release(&e->ids);
   ccp_u64map_release(&e->acts);
   ccp_u64map_release(&e->combo_index);

@@ -9,6 +9,7 @@
 #include "ccpulse/engine.h"
 #include "state/tickets.h"
 #include "state/timers.h"
+#include "util/strpool.h"
 #include "util/u32map.h"
 #include "util/u64map.h"
 #include "windows/window.h"
@@ -96,7 +97,8 @@ struct ccp_engine {
   uint32_t ndirty, dirty_cap;
   int64_t acts_gc_slot;     /**< slot of the last sweep of acts */
 
-  ccp_u64map_t ids;         /**< ticket key -> owned id string (alerts only) */
+  ccp_u64map_t ids;         /**< ticket key -> id string in idpool (alerts only) */
+  ccp_strpool_t idpool;     /**< the id strings: no malloc per OPENED */
   ccp_alert_cb alert_cb;
   void *alert_opaque;
 
