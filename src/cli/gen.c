@@ -8,7 +8,8 @@
  *
  * --now replaces each event's time by the wall clock at the moment it is
  * produced (late stragglers keep their lag), so a live pipeline can measure
- * event -> KPI latency (bench/run).
+ * event -> KPI latency (bench/run); the summary's start_wall_ms is when
+ * event 1 was due, event k is due (k - 1) / rate seconds later.
  *
  * Threads: main thread only (librdkafka's own threads deliver; delivery
  * reports are served by rd_kafka_poll/flush on this thread).
@@ -258,6 +259,7 @@ int ccp_cli_gen(int argc, char **argv) {
 
   rc = CCP_EXIT_INPUT;
   double t0 = mono_s();
+  int64_t t0_wall = wall_ms();
   uint64_t sent = 0;
   ccp_event_t ev;
   while (ccp_gen_next(g, &ev) == 0) {
@@ -333,11 +335,12 @@ int ccp_cli_gen(int argc, char **argv) {
   double secs = mono_s() - t0;
   const ccp_gen_stats_t *gs = ccp_gen_stats(g);
   printf("{\"events\":%llu,\"seconds\":%.3f,\"eps\":%.0f,\"tickets\":%llu,\"duplicates\":%llu,"
-         "\"late\":%llu,\"invalid\":%llu,\"first_ms\":%lld,\"last_ms\":%lld}\n",
+         "\"late\":%llu,\"invalid\":%llu,\"first_ms\":%lld,\"last_ms\":%lld,\"rate\":%llu,"
+         "\"start_wall_ms\":%lld}\n",
          (unsigned long long)sent, secs, secs > 0 ? (double)sent / secs : 0.0,
          (unsigned long long)gs->tickets, (unsigned long long)gs->duplicates,
          (unsigned long long)gs->late, (unsigned long long)gs->invalid, (long long)gs->first_ms,
-         (long long)gs->last_ms);
+         (long long)gs->last_ms, (unsigned long long)rate, (long long)t0_wall);
   fflush(stdout);
   rc = CCP_EXIT_OK;
 
