@@ -357,6 +357,23 @@ static inline int64_t slot_delta16(int64_t a, uint64_t b16) {
 }
 
 static void customers_active_gc(ccp_engine_t *e);
+static inline uint64_t act_at(uint64_t v, int64_t c);
+
+/* A customer's contribution to retention at slot c: bit 0 active in the
+ * previous period, bit 1 active in both. */
+static inline int act_contrib(uint64_t v, int64_t c) {
+  const uint64_t cur_mask = (1ULL << PERIOD_SLOTS) - 1, prev_mask = cur_mask << PERIOD_SLOTS;
+  uint64_t bits = act_at(v, c);
+  if (!(bits & prev_mask)) return 0;
+  return (bits & cur_mask) ? 3 : 1;
+}
+
+/* Keeps the cached retention counts of slot ret_c right across one change. */
+static inline void ret_update(ccp_engine_t *e, int64_t c, int before, int after) {
+  if (e->ret_c != c || before == after) return;
+  e->ret_prev += (after & 1) - (before & 1);
+  e->ret_both += ((after >> 1) & 1) - ((before >> 1) & 1);
+}
 
 static void customer_active(ccp_engine_t *e, uint64_t cust, int64_t ts) {
   int64_t slot = ccp_floordiv(ts, e->slot_ms);
@@ -372,8 +389,10 @@ static void customer_active(ccp_engine_t *e, uint64_t cust, int64_t ts) {
   uint64_t *v = ccp_u64map_put(&e->acts, cust, &isnew);
   if (isnew) {
     *v = ((uint64_t)(uint16_t)slot << CCP_ACT_BITS) | 1;
+    ret_update(e, now_slot, 0, act_contrib(*v, now_slot));
     return;
   }
+  int before = e->ret_c == now_slot ? act_contrib(*v, now_slot) : 0;
   uint64_t bits = *v & ACT_MASK;
   int64_t d = slot_delta16(slot, *v >> CCP_ACT_BITS);
   if (d > 0) {
@@ -382,6 +401,7 @@ static void customer_active(ccp_engine_t *e, uint64_t cust, int64_t ts) {
   } else if (-d < CCP_ACT_BITS) {
     *v |= 1ULL << -d;
   }
+  if (e->ret_c == now_slot) ret_update(e, now_slot, before, act_contrib(*v, now_slot));
 }
 
 /* Activity bits of a packed value relative to slot c: bit k = slot c - k. */
@@ -404,23 +424,27 @@ static void customers_active_gc(ccp_engine_t *e) {
   ccp_u64map_filter(&e->acts, act_keep, &c);
 }
 
-void ccp__engine_retention(const ccp_engine_t *e, int64_t *prev_out, int64_t *both_out) {
+/* Retention counts at the current slot: a full scan when the slot changed
+ * since the last call, else the counts kept up to date by customer_active. */
+void ccp__engine_retention(ccp_engine_t *e, int64_t *prev_out, int64_t *both_out) {
   *prev_out = *both_out = 0;
   if (e->now == INT64_MIN) return;
   int64_t c = ccp_floordiv(e->now, e->slot_ms);
-  const uint64_t cur_mask = (1ULL << PERIOD_SLOTS) - 1, prev_mask = cur_mask << PERIOD_SLOTS;
-  int64_t prev = 0, both = 0;
-  const ccp_u64map_t *m = &e->acts;
-  for (size_t j = 0; j < m->cap; j++) {
-    if (!m->slots[j].key) continue;
-    uint64_t bits = act_at(m->slots[j].val, c);
-    if (bits & prev_mask) {
-      prev++;
-      if (bits & cur_mask) both++;
+  if (e->ret_c != c) {
+    int64_t prev = 0, both = 0;
+    const ccp_u64map_t *m = &e->acts;
+    for (size_t j = 0; j < m->cap; j++) {
+      if (!m->slots[j].key) continue;
+      int k = act_contrib(m->slots[j].val, c);
+      prev += k & 1;
+      both += (k >> 1) & 1;
     }
+    e->ret_prev = prev;
+    e->ret_both = both;
+    e->ret_c = c;
   }
-  *prev_out = prev;
-  *both_out = both;
+  *prev_out = e->ret_prev;
+  *both_out = e->ret_both;
 }
 
 void ccp__engine_oldest_waiting(ccp_engine_t *e) {
@@ -854,6 +878,7 @@ ccp_engine_t *ccp_engine_new(const ccp_config_t *cfg, char *errbuf, size_t errle
   ccp_strpool_init(&e->idpool);
   e->slot_ms = CCP_MAX(1, cfg->retention_period_ms / PERIOD_SLOTS);
   e->acts_gc_slot = INT64_MIN / 2;
+  e->ret_c = INT64_MIN;
   e->cust_unit = 0;
   for (int w = 0; w < cfg->nwindows; w++) { /* gcd of the granularities */
     int64_t a = e->cust_unit, b = cfg->windows[w].granularity_ms;

@@ -96,6 +96,8 @@ struct ccp_engine {
   uint32_t *dirty;          /**< scopes with a non-empty delta log */
   uint32_t ndirty, dirty_cap;
   int64_t acts_gc_slot;     /**< slot of the last sweep of acts */
+  int64_t ret_c;            /**< slot the cached retention counts are for */
+  int64_t ret_prev, ret_both; /**< cached: active in the previous period / in both */
 
   ccp_u64map_t ids;         /**< ticket key -> id string in idpool (alerts only) */
   ccp_strpool_t idpool;     /**< the id strings: no malloc per OPENED */
@@ -113,7 +115,7 @@ void ccp__scope_advance(ccp_engine_t *e, ccp_scope_t *s);
 /** Fires due timers and expiries at the current stream time. */
 void ccp__engine_run_due(ccp_engine_t *e);
 /** Customers active in the previous period, and of those in both periods. */
-void ccp__engine_retention(const ccp_engine_t *e, int64_t *prev, int64_t *both);
+void ccp__engine_retention(ccp_engine_t *e, int64_t *prev, int64_t *both);
 /** Fills scope->oldest_open from the waiting lists (INT64_MAX: none). */
 void ccp__engine_oldest_waiting(ccp_engine_t *e);
 

@@ -25,9 +25,19 @@
 
 /* ------------------------------------------------------------ structures */
 
+/* A histogram in sparse form: the non-zero bins only. Partials carry these
+ * (a window's values cluster in a few dozen bins, against 1024 dense), views
+ * merge them into dense histograms. */
+typedef struct shist {
+  uint32_t n;       /* non-zero bins */
+  uint16_t *bin;
+  uint32_t *count;
+} shist_t;
+
 typedef struct pwin {
   ccp_counters_t total;
-  ccp_hist_t frt, res; /* bins owned (NULL when empty) */
+  ccp_hist_t frt, res;   /* dense (views); bins owned, NULL when empty */
+  shist_t sfrt, sres;    /* sparse (partials) */
 } pwin_t;
 
 typedef struct pscope {
@@ -65,14 +75,33 @@ static void pscope_release(pscope_t *s, int nwindows) {
   for (int w = 0; w < nwindows; w++) {
     ccp_hist_release(&s->win[w].frt);
     ccp_hist_release(&s->win[w].res);
+    ccp_free(s->win[w].sfrt.count); /* count and bin share one block */
+    ccp_free(s->win[w].sres.count);
   }
   ccp_free(s->name);
 }
 
-static void hist_copy(ccp_hist_t *dst, const ccp_hist_t *src) {
-  dst->bins = NULL;
-  dst->n = 0;
-  ccp_hist_merge(dst, src);
+static void shist_from(shist_t *dst, const ccp_hist_t *src) {
+  memset(dst, 0, sizeof *dst);
+  if (!src->bins || !src->n) return;
+  uint32_t n = 0;
+  for (int b = 0; b < CCP_SKETCH_BINS; b++) n += src->bins[b] != 0;
+  /* one block: n counts, then n bins */
+  dst->count = ccp_malloc(n * (sizeof *dst->count + sizeof *dst->bin));
+  dst->bin = (uint16_t *)(dst->count + n);
+  for (int b = 0; b < CCP_SKETCH_BINS; b++)
+    if (src->bins[b]) {
+      dst->bin[dst->n] = (uint16_t)b;
+      dst->count[dst->n++] = src->bins[b];
+    }
+}
+
+static void shist_merge(ccp_hist_t *dst, const shist_t *src) {
+  for (uint32_t i = 0; i < src->n; i++) {
+    ccp_hist_add(dst, src->bin[i], 0); /* allocates the bins on first use */
+    dst->bins[src->bin[i]] += src->count[i];
+    dst->n += src->count[i];
+  }
 }
 
 /* --------------------------------------------------------------- export */
@@ -114,8 +143,8 @@ ccp_partial_t *ccp_engine_export(ccp_engine_t *e, int64_t now_ms) {
     d->oldest_open = s->oldest_open;
     for (int w = 0; w < cfg->nwindows; w++) {
       d->win[w].total = s->win[w].total;
-      hist_copy(&d->win[w].frt, &s->win[w].frt);
-      hist_copy(&d->win[w].res, &s->win[w].res);
+      shist_from(&d->win[w].sfrt, &s->win[w].frt);
+      shist_from(&d->win[w].sres, &s->win[w].res);
     }
   }
   ccp__engine_retention(e, &p->ret_prev, &p->ret_both);
@@ -207,8 +236,8 @@ void ccp_view_merge(ccp_view_t *v, const ccp_partial_t *p) {
     if (src->oldest_open < dst->oldest_open) dst->oldest_open = src->oldest_open;
     for (int w = 0; w < p->nwindows; w++) {
       ccp_counters_add(&dst->win[w].total, &src->win[w].total);
-      ccp_hist_merge(&dst->win[w].frt, &src->win[w].frt);
-      ccp_hist_merge(&dst->win[w].res, &src->win[w].res);
+      shist_merge(&dst->win[w].frt, &src->win[w].sfrt);
+      shist_merge(&dst->win[w].res, &src->win[w].sres);
     }
   }
   a->ret_prev += p->ret_prev;
