@@ -6,10 +6,17 @@ its `5m` window is exactly the epoch-aligned tumbling window of the peer, and
 each snapshot (printed just before stream time crosses a 5m edge, plus the
 final one) holds the complete window of its now_ms.
 
-usage: compare.py PEER_DUMP REPLAY_SNAPSHOTS [--show N] [--min-opened K]
+A snapshot misses the events of its window that arrive after it (out of
+order within the lateness), so with --events FILE the peer's `opened` is also
+checked against the final tumbling counts recomputed from the event file
+(invalid, late and duplicate events dropped as one stream, docs/semantics.md
+section 1).
+
+usage: compare.py PEER_DUMP REPLAY_SNAPSHOTS [--show N] [--min-opened K] [--events FILE]
 Prints a summary (windows compared, exact matches per KPI) and the first N
 windows with at least K opened side by side; exit 0 unless nothing matched.
 """
+import collections
 import json
 import math
 import sys
@@ -24,6 +31,27 @@ def close(k, a, b):
     if k == "frt_p90_ms":  # ccpulse: log-bucketed sketch, <= 1 % relative error
         return abs(a - b) <= max(1.0, 0.011 * max(abs(a), abs(b)))
     return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-3)
+
+
+def opened_final(path, lateness=300000):
+    now, seen, cnt = None, {}, collections.Counter()
+    for line in open(path):
+        e = json.loads(line)
+        c, n, s = e.get("csat"), e.get("nps"), e.get("ces")
+        if ((c is not None and not 1 <= c <= 5) or (n is not None and not 0 <= n <= 10)
+                or (s is not None and not 1 <= s <= 7)
+                or any((e.get(f) or 0) < 0 for f in ("talk_ms", "hold_ms", "acw_ms", "qa_errors"))):
+            continue
+        ts = e["ts"]
+        if now is not None and ts < now - lateness:
+            continue
+        if e["event_id"] in seen and seen[e["event_id"]] >= now - lateness:
+            continue
+        now = ts if now is None else max(now, ts)
+        seen[e["event_id"]] = now
+        if e["type"] == "OPENED":
+            cnt[(e["queue"], ts // W * W)] += 1
+    return cnt
 
 
 def main():
@@ -58,6 +86,11 @@ def main():
                 print(f"  {k:18} peer={p[k]!s:>12} ccpulse={r[k]!s:>12} {'ok' if ok[k] else 'DIFF'}")
     print(f"windows: peer {len(peer)}, ccpulse {len(ref)}, compared {len(keys)}")
     print("exact matches: " + ", ".join(f"{k} {match[k]}/{len(keys)}" for k in KPIS))
+    if "--events" in args:
+        fin = opened_final(args[args.index("--events") + 1])
+        allk = set(fin) | {k for k, v in peer.items() if v["opened"]}
+        same = sum(fin.get(k, 0) == (peer[k]["opened"] if k in peer else 0) for k in allk)
+        print(f"opened vs final tumbling counts from the event file: {same}/{len(allk)} windows equal")
     return 0 if keys and match["opened"] > 0 else 1
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Kafka Streams peer of ccpulse (bench issue 4).
 #   bash bench/peers/kafka-streams/run.sh --bootstrap HOST:PORT --topic T --events N
-#        [--app-id ID] [--threads N] [--commit-ms MS] [--timeout S] [--dump FILE]
+#        [--app-id ID] [--threads N] [--commit-ms MS] [--grace-ms MS] [--store rocksdb|memory]
+#        [--timeout S] [--dump FILE]
 # Builds the jar if needed (mvn -o when ~/.m2 already holds the deps), runs the
 # app with a fresh application id (unless --app-id) from the earliest offset,
 # and prints one JSON line {"peer":"kafka-streams","events":N,"seconds":S,"events_per_s":R}
@@ -11,7 +12,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
-bootstrap= topic= events= app_id= grace_ms= threads=$(nproc) commit_ms=1000 timeout_s=600 dump=
+bootstrap= topic= events= app_id= grace_ms= store= threads=$(nproc) commit_ms=1000 timeout_s=600 dump=
 while [ $# -gt 0 ]; do
   case $1 in
     --bootstrap) bootstrap=$2; shift 2 ;;
@@ -23,7 +24,8 @@ while [ $# -gt 0 ]; do
     --timeout) timeout_s=$2; shift 2 ;;
     --dump) dump=$2; shift 2 ;;
     --grace-ms) grace_ms=$2; shift 2 ;;
-    -h | --help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --store) store=$2; shift 2 ;;
+    -h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
@@ -43,4 +45,4 @@ java_opts=${KS_PEER_JAVA_OPTS:--Xmx1g -XX:+UseG1GC}
 timeout --kill-after=30 $((timeout_s + 60)) java $java_opts -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
   -jar "$jar" --bootstrap "$bootstrap" --topic "$topic" --events "$events" \
   --schema "$root/schemas/ticket_event.avsc" --app-id "$app_id" --state-dir "$state" \
-  --threads "$threads" --commit-ms "$commit_ms" --timeout "$timeout_s" ${dump:+--dump "$dump"} ${grace_ms:+--grace-ms "$grace_ms"}
+  --threads "$threads" --commit-ms "$commit_ms" --timeout "$timeout_s" ${dump:+--dump "$dump"} ${grace_ms:+--grace-ms "$grace_ms"} ${store:+--store "$store"}

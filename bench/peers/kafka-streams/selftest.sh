@@ -45,7 +45,7 @@ assert r["peer"] == "kafka-streams" and r["events"] == int(sys.argv[2]) and r["s
 PY
 
 "$ccpulse" replay --set windows=5m:5m --every 5m "$work/events.jsonl" >"$work/replay.jsonl"
-python3 "$here/compare.py" "$work/peer.jsonl" "$work/replay.jsonl" --show 3 | tee "$work/compare.txt"
+python3 "$here/compare.py" "$work/peer.jsonl" "$work/replay.jsonl" --show 3 --events "$work/events.jsonl" | tee "$work/compare.txt"
 # Most windows must agree exactly (the rest differ for the documented reasons:
 # lateness per partition vs one replay stream, duplicate memory, events of a
 # window arriving after ccpulse's snapshot of it).
@@ -55,5 +55,8 @@ t = open(sys.argv[1]).read()
 m = re.search(r"opened (\d+)/(\d+)", t)
 ok, n = int(m.group(1)), int(m.group(2))
 assert n > 100 and ok >= 0.9 * n, (ok, n)
+m = re.search(r"final tumbling counts from the event file: (\d+)/(\d+)", t)
+ok, n = int(m.group(1)), int(m.group(2))
+assert ok >= 0.99 * n, (ok, n)
 PY
 echo "selftest: PASS" >&2

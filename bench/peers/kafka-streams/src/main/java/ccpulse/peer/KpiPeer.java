@@ -429,6 +429,9 @@ public final class KpiPeer {
     long commitMs = Long.parseLong(arg(args, "--commit-ms", "1000"));
     long timeoutS = Long.parseLong(arg(args, "--timeout", "600"));
     String dump = arg(args, "--dump", null);
+    // Ticket store: RocksDB (default, what holds millions of tickets) or
+    // in-memory; both changelogged, so restorable after a failure.
+    String storeKind = arg(args, "--store", "rocksdb");
     // Grace of the per-queue windows. The repartition topic interleaves the
     // 8 upstream tasks, whose event times drift apart by hours while a backlog
     // is read; a grace of the lateness (5m) would drop most contributions, so
@@ -452,7 +455,9 @@ public final class KpiPeer {
     p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, 1);
 
     StreamsBuilder b = new StreamsBuilder();
-    b.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore("tickets"), Serdes.String(), Serdes.ByteArray()));
+    b.addStateStore(Stores.keyValueStoreBuilder(
+        "memory".equals(storeKind) ? Stores.inMemoryKeyValueStore("tickets") : Stores.persistentKeyValueStore("tickets"),
+        Serdes.String(), Serdes.ByteArray()));
     KStream<String, GenericRecord> in = b.stream(topic, Consumed.with(Serdes.String(), Serdes.serdeFrom((Serializer<GenericRecord>) (t, r) -> { throw new UnsupportedOperationException("read-only"); }, new AvroDeserializer(schema))));
     in.process(TicketProcessor::new, "tickets")
         .repartition(Repartitioned.with(Serdes.String(), CONTRIB_SERDE).withName("by-queue"))
