@@ -424,7 +424,8 @@ public final class KpiPeer {
     String schemaFile = arg(args, "--schema", null);
     long events = Long.parseLong(arg(args, "--events", "0"));
     String appId = arg(args, "--app-id", "ccpulse-ks-peer-" + System.currentTimeMillis());
-    String stateDir = arg(args, "--state-dir", Files.createTempDirectory("ks-peer").toString());
+    String stateDir = arg(args, "--state-dir", null);
+    if (stateDir == null) stateDir = Files.createTempDirectory("ks-peer").toString();
     int threads = Integer.parseInt(arg(args, "--threads", Integer.toString(Runtime.getRuntime().availableProcessors())));
     long commitMs = Long.parseLong(arg(args, "--commit-ms", "1000"));
     long timeoutS = Long.parseLong(arg(args, "--timeout", "600"));
