@@ -56,17 +56,43 @@ void ccp_hist_add(ccp_hist_t *h, uint16_t b, int delta) {
   if (!h->bins) h->bins = ccp_calloc(CCP_SKETCH_BINS, sizeof *h->bins);
   h->bins[b] += (uint32_t)delta;
   h->n += (uint64_t)(int64_t)delta;
+  uint64_t bit = 1ULL << (b & 63);
+  if (h->bins[b]) h->nz[b >> 6] |= bit;
+  else h->nz[b >> 6] &= ~bit;
+}
+
+void ccp_hist_each(const ccp_hist_t *h, void (*fn)(void *, uint16_t, uint32_t), void *opaque) {
+  if (!h->bins || !h->n) return;
+  for (int w = 0; w < CCP_SKETCH_BINS / 64; w++)
+    for (uint64_t m = h->nz[w]; m; m &= m - 1) {
+      uint16_t b = (uint16_t)(w * 64 + __builtin_ctzll(m));
+      fn(opaque, b, h->bins[b]);
+    }
+}
+
+int ccp_hist_nonzero(const ccp_hist_t *h) {
+  int n = 0;
+  if (!h->bins || !h->n) return 0;
+  for (int w = 0; w < CCP_SKETCH_BINS / 64; w++) n += __builtin_popcountll(h->nz[w]);
+  return n;
 }
 
 void ccp_hist_merge(ccp_hist_t *dst, const ccp_hist_t *src) {
   if (!src->bins || !src->n) return;
   if (!dst->bins) dst->bins = ccp_calloc(CCP_SKETCH_BINS, sizeof *dst->bins);
-  for (int i = 0; i < CCP_SKETCH_BINS; i++) dst->bins[i] += src->bins[i];
+  for (int w = 0; w < CCP_SKETCH_BINS / 64; w++) {
+    for (uint64_t m = src->nz[w]; m; m &= m - 1) {
+      int b = w * 64 + __builtin_ctzll(m);
+      dst->bins[b] += src->bins[b];
+    }
+    dst->nz[w] |= src->nz[w];
+  }
   dst->n += src->n;
 }
 
 void ccp_hist_clear(ccp_hist_t *h) {
   if (h->bins && h->n) memset(h->bins, 0, CCP_SKETCH_BINS * sizeof *h->bins);
+  memset(h->nz, 0, sizeof h->nz);
   h->n = 0;
 }
 
@@ -74,6 +100,7 @@ void ccp_hist_release(ccp_hist_t *h) {
   ccp_free(h->bins);
   h->bins = NULL;
   h->n = 0;
+  memset(h->nz, 0, sizeof h->nz);
 }
 
 void ccp_hist_percentiles(const ccp_hist_t *h, const int *pct, int npct, double *out) {
@@ -84,6 +111,10 @@ void ccp_hist_percentiles(const ccp_hist_t *h, const int *pct, int npct, double 
   uint64_t cum = 0;
   int j = 0;
   for (int b = 0; b < CCP_SKETCH_BINS && j < npct; b++) {
+    if (!(b & 63) && !h->nz[b >> 6]) { /* an empty run of 64 bins */
+      b += 63;
+      continue;
+    }
     cum += h->bins[b];
     while (j < npct) {
       uint64_t rank = ((uint64_t)pct[j] * h->n + 99) / 100; /* ceil(p n) */

@@ -26,12 +26,18 @@ double ccp_sketch_value(uint16_t bin);
 typedef struct ccp_hist {
   uint32_t *bins; /**< CCP_SKETCH_BINS counts, or NULL when empty so far */
   uint64_t n;     /**< total count */
+  uint64_t nz[CCP_SKETCH_BINS / 64]; /**< bit b set iff bins[b] != 0: walks skip empty ranges */
 } ccp_hist_t;
 
 /** Adds (delta +1) or removes (delta -1) one value of bin b. */
 void ccp_hist_add(ccp_hist_t *h, uint16_t b, int delta);
 /** Adds every count of src into dst. */
 void ccp_hist_merge(ccp_hist_t *dst, const ccp_hist_t *src);
+/** Calls fn(opaque, bin, count) for each non-zero bin, in bin order. */
+void ccp_hist_each(const ccp_hist_t *h, void (*fn)(void *opaque, uint16_t bin, uint32_t count),
+                   void *opaque);
+/** Number of non-zero bins. */
+int ccp_hist_nonzero(const ccp_hist_t *h);
 /** Empties the histogram (keeps its allocation). */
 void ccp_hist_clear(ccp_hist_t *h);
 /** Frees the bins. */

@@ -38,6 +38,7 @@ typedef struct pwin {
   ccp_counters_t total;
   ccp_hist_t frt, res;   /* dense (views); bins owned, NULL when empty */
   shist_t sfrt, sres;    /* sparse (partials) */
+  double *kpis;          /* views: the computed KPIs (K__COUNT), NULL until read */
 } pwin_t;
 
 typedef struct pscope {
@@ -75,32 +76,36 @@ static void pscope_release(pscope_t *s, int nwindows) {
   for (int w = 0; w < nwindows; w++) {
     ccp_hist_release(&s->win[w].frt);
     ccp_hist_release(&s->win[w].res);
+    ccp_free(s->win[w].kpis);
     ccp_free(s->win[w].sfrt.count); /* count and bin share one block */
     ccp_free(s->win[w].sres.count);
   }
   ccp_free(s->name);
 }
 
+static void shist_put(void *opaque, uint16_t bin, uint32_t count) {
+  shist_t *d = opaque;
+  d->bin[d->n] = bin;
+  d->count[d->n++] = count;
+}
+
 static void shist_from(shist_t *dst, const ccp_hist_t *src) {
   memset(dst, 0, sizeof *dst);
-  if (!src->bins || !src->n) return;
-  uint32_t n = 0;
-  for (int b = 0; b < CCP_SKETCH_BINS; b++) n += src->bins[b] != 0;
+  int n = ccp_hist_nonzero(src);
+  if (!n) return;
   /* one block: n counts, then n bins */
-  dst->count = ccp_malloc(n * (sizeof *dst->count + sizeof *dst->bin));
+  dst->count = ccp_malloc((size_t)n * (sizeof *dst->count + sizeof *dst->bin));
   dst->bin = (uint16_t *)(dst->count + n);
-  for (int b = 0; b < CCP_SKETCH_BINS; b++)
-    if (src->bins[b]) {
-      dst->bin[dst->n] = (uint16_t)b;
-      dst->count[dst->n++] = src->bins[b];
-    }
+  ccp_hist_each(src, shist_put, dst);
 }
 
 static void shist_merge(ccp_hist_t *dst, const shist_t *src) {
   for (uint32_t i = 0; i < src->n; i++) {
-    ccp_hist_add(dst, src->bin[i], 0); /* allocates the bins on first use */
-    dst->bins[src->bin[i]] += src->count[i];
+    uint16_t b = src->bin[i];
+    ccp_hist_add(dst, b, 0); /* allocates the bins on first use */
+    dst->bins[b] += src->count[i];
     dst->n += src->count[i];
+    dst->nz[b >> 6] |= 1ULL << (b & 63);
   }
 }
 
@@ -238,6 +243,8 @@ void ccp_view_merge(ccp_view_t *v, const ccp_partial_t *p) {
       ccp_counters_add(&dst->win[w].total, &src->win[w].total);
       shist_merge(&dst->win[w].frt, &src->win[w].sfrt);
       shist_merge(&dst->win[w].res, &src->win[w].sres);
+      ccp_free(dst->win[w].kpis); /* recomputed on the next read */
+      dst->win[w].kpis = NULL;
     }
   }
   a->ret_prev += p->ret_prev;
@@ -311,6 +318,17 @@ static void compute(const ccp_view_t *v, const pwin_t *w, double *k) {
         cost += (double)c[CCP_F_HMS_PHONE + ch] * v->cfg->cost_per_hour[ch];
     k[K_COST] = cost / 3600000.0 / (double)c[CCP_F_RESOLVED];
   }
+}
+
+/* The KPIs of a view's scope window, computed once per merge (the snapshot,
+ * the tiles and the rules all read them). */
+static const double *kpis_of(const ccp_view_t *v, const pwin_t *cw) {
+  pwin_t *w = (pwin_t *)cw; /* a cache: the view is logically const */
+  if (!w->kpis) {
+    w->kpis = ccp_malloc(K__COUNT * sizeof *w->kpis);
+    compute(v, w, w->kpis);
+  }
+  return w->kpis;
 }
 
 static int kpi_index(const char *name) {
@@ -393,8 +411,7 @@ static const pscope_t *channel_scope(const ccp_view_t *v, int ch) {
 }
 
 static void window_kpis_json(const ccp_view_t *v, const pscope_t *s, int w, ccp_buf_t *out) {
-  double k[K__COUNT];
-  compute(v, &s->win[w], k);
+  const double *k = kpis_of(v, &s->win[w]);
   ccp_buf_putc(out, '{');
   for (int i = 0; i < K__COUNT; i++) {
     if (i) ccp_buf_putc(out, ',');
@@ -582,8 +599,7 @@ int ccp_view_value(const ccp_view_t *v, int i, int w, const char *id, double *ou
     return 0;
   }
   if (w < 0 || w >= v->cfg->nwindows) return -CCP_ENOTFOUND;
-  double k[K__COUNT];
-  compute(v, &s->win[w], k);
+  const double *k = kpis_of(v, &s->win[w]);
   if (strcmp(id, "score") == 0) {
     if (s->kind != CCP_SC_AGENT) return -CCP_ENOTFOUND;
     *out = score(v->cfg, k);
