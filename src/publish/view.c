@@ -39,6 +39,8 @@ typedef struct pwin {
   ccp_hist_t frt, res;   /* dense (views); bins owned, NULL when empty */
   shist_t sfrt, sres;    /* sparse (partials) */
   double *kpis;          /* views: the computed KPIs (K__COUNT), NULL until read */
+  char *json;            /* views: the window's KPI object, rendered once per merge */
+  size_t json_len;
 } pwin_t;
 
 typedef struct pscope {
@@ -77,6 +79,7 @@ static void pscope_release(pscope_t *s, int nwindows) {
     ccp_hist_release(&s->win[w].frt);
     ccp_hist_release(&s->win[w].res);
     ccp_free(s->win[w].kpis);
+    ccp_free(s->win[w].json);
     ccp_free(s->win[w].sfrt.count); /* count and bin share one block */
     ccp_free(s->win[w].sres.count);
   }
@@ -245,6 +248,8 @@ void ccp_view_merge(ccp_view_t *v, const ccp_partial_t *p) {
       shist_merge(&dst->win[w].res, &src->win[w].sres);
       ccp_free(dst->win[w].kpis); /* recomputed on the next read */
       dst->win[w].kpis = NULL;
+      ccp_free(dst->win[w].json);
+      dst->win[w].json = NULL;
     }
   }
   a->ret_prev += p->ret_prev;
@@ -410,7 +415,7 @@ static const pscope_t *channel_scope(const ccp_view_t *v, int ch) {
   return i < 0 ? NULL : &v->agg.scopes[v->order[i]];
 }
 
-static void window_kpis_json(const ccp_view_t *v, const pscope_t *s, int w, ccp_buf_t *out) {
+static void window_kpis_render(const ccp_view_t *v, const pscope_t *s, int w, ccp_buf_t *out) {
   const double *k = kpis_of(v, &s->win[w]);
   ccp_buf_putc(out, '{');
   for (int i = 0; i < K__COUNT; i++) {
@@ -445,6 +450,20 @@ static void window_kpis_json(const ccp_view_t *v, const pscope_t *s, int w, ccp_
     ccp_buf_put_double(out, score(v->cfg, k));
   }
   ccp_buf_putc(out, '}');
+}
+
+/* The snapshot, the tiles and the scope keys all write the same window
+ * objects: render each once per merge (number formatting is the cost). */
+static void window_kpis_json(const ccp_view_t *v, const pscope_t *s, int w, ccp_buf_t *out) {
+  pwin_t *pw = (pwin_t *)&s->win[w]; /* a cache: the view is logically const */
+  if (!pw->json) {
+    ccp_buf_t b;
+    ccp_buf_init(&b);
+    window_kpis_render(v, s, w, &b);
+    pw->json = b.data; /* ownership moves from the buffer */
+    pw->json_len = b.len;
+  }
+  ccp_buf_append(out, pw->json, pw->json_len);
 }
 
 static void gauges_json(const ccp_view_t *v, const pscope_t *s, ccp_buf_t *out) {
