@@ -36,6 +36,23 @@ fail:
   return CCP_EXIT_USAGE;
 }
 
+int ccp_cli_config_opt(int argc, char **argv, int *i, const char **config_file, char **sets,
+                       int *nsets) {
+  const char *v;
+  int m;
+  if ((m = ccp_cli_opt(argc, argv, i, "--config", &v)) != 0) {
+    if (m > 0)
+      *config_file = v;
+    return m;
+  }
+  if ((m = ccp_cli_opt(argc, argv, i, "--set", &v)) != 0) {
+    if (m > 0)
+      sets[(*nsets)++] = (char *)v;
+    return m;
+  }
+  return 0;
+}
+
 int ccp_cli_opt(int argc, char **argv, int *i, const char *name, const char **value) {
   const char *a = argv[*i];
   size_t n = strlen(name);

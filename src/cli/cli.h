@@ -97,5 +97,12 @@ int ccp_cli_load_config(ccp_config_t *cfg, const char *file, char **sets, int ns
  * is missing.
  */
 int ccp_cli_opt(int argc, char **argv, int *i, const char *name, const char **value);
+/**
+ * The options every subcommand shares: `--config FILE` (stored in
+ * *config_file) and `--set key=value` (appended to sets). Returns 1 when
+ * argv[*i] was one of them, 0 when not, -1 on a missing value (printed).
+ */
+int ccp_cli_config_opt(int argc, char **argv, int *i, const char **config_file, char **sets,
+                       int *nsets);
 
 #endif

@@ -373,14 +373,9 @@ int ccp_cli_demo(int argc, char **argv) {
       ccp_cli_demo_usage(stdout);
       rc = CCP_EXIT_OK;
       goto done;
-    } else if ((m = ccp_cli_opt(argc, argv, &i, "--config", &v)) != 0) {
+    } else if ((m = ccp_cli_config_opt(argc, argv, &i, &config_file, sets, &nsets)) != 0) {
       if (m < 0)
         goto done;
-      config_file = v;
-    } else if ((m = ccp_cli_opt(argc, argv, &i, "--set", &v)) != 0) {
-      if (m < 0)
-        goto done;
-      sets[nsets++] = (char *)v;
     } else if ((m = ccp_cli_opt(argc, argv, &i, "--duration", &v)) != 0) {
       if (m < 0)
         goto done;

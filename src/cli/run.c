@@ -251,16 +251,9 @@ int ccp_cli_run(int argc, char **argv) {
       mock = 1;
       continue;
     }
-    if ((m = ccp_cli_opt(argc, argv, &i, "--config", &v)) != 0) {
+    if ((m = ccp_cli_config_opt(argc, argv, &i, &config_file, sets, &nsets)) != 0) {
       if (m < 0)
         goto done;
-      config_file = v;
-      continue;
-    }
-    if ((m = ccp_cli_opt(argc, argv, &i, "--set", &v)) != 0) {
-      if (m < 0)
-        goto done;
-      sets[nsets++] = (char *)v;
       continue;
     }
     if ((m = ccp_cli_opt(argc, argv, &i, "--confluent", &v)) != 0) {
