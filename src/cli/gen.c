@@ -175,14 +175,9 @@ int ccp_cli_gen(int argc, char **argv) {
       if (m < 0)
         goto done;
       out = v;
-    } else if ((m = ccp_cli_opt(argc, argv, &i, "--config", &v)) != 0) {
+    } else if ((m = ccp_cli_config_opt(argc, argv, &i, &config_file, sets, &nsets)) != 0) {
       if (m < 0)
         goto done;
-      config_file = v;
-    } else if ((m = ccp_cli_opt(argc, argv, &i, "--set", &v)) != 0) {
-      if (m < 0)
-        goto done;
-      sets[nsets++] = (char *)v;
     } else if ((m = ccp_cli_opt(argc, argv, &i, "--brokers", &v)) != 0) {
       if (m < 0)
         goto done;
@@ -212,6 +207,13 @@ int ccp_cli_gen(int argc, char **argv) {
     goto done;
   }
 
+  /* the configuration is checked whatever the output, so a bad key is
+   * reported even when it would not matter for a file */
+  if ((rc = ccp_cli_load_config(&cfg, config_file, sets, nsets)) != 0)
+    goto done;
+  have_cfg = 1;
+  rc = CCP_EXIT_USAGE;
+
   if (out) {
     if (!(f = fopen(out, "wb"))) {
       fprintf(stderr, "ccpulse: cannot open '%s' for writing\n", out);
@@ -226,10 +228,6 @@ int ccp_cli_gen(int argc, char **argv) {
       goto done;
     }
   } else {
-    if ((rc = ccp_cli_load_config(&cfg, config_file, sets, nsets)) != 0)
-      goto done;
-    have_cfg = 1;
-    rc = CCP_EXIT_USAGE;
     if (!topic)
       topic = cfg.kafka_topic;
     rd_kafka_conf_t *conf = ccp_kafka_conf_new(&cfg, brokers, err, sizeof err);
