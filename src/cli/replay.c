@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ccpulse/alerts.h"
 #include "ccpulse/buf.h"
 #include "ccpulse/config.h"
 #include "ccpulse/engine.h"
@@ -54,37 +55,14 @@ typedef struct replay {
   int io_error;   /* a spool write failed */
 } replay_t;
 
-static void put_json_cstr(ccp_buf_t *b, const char *s) {
-  if (s)
-    ccp_buf_put_json_str(b, s, strlen(s));
-  else
-    ccp_buf_puts(b, "null");
-}
-
-/* Engine alert callback: one JSON line into the alert spool. */
+/* Engine alert callback: one JSON line into the alert spool, in the same
+ * form (and with the same stable id) as the live pipeline's alerts. */
 static void on_alert(void *opaque, const ccp_alert_t *a) {
   replay_t *r = opaque;
   ccp_buf_t *b = &r->line;
   ccp_buf_clear(b);
-  ccp_buf_puts(b, a->kind == CCP_ALERT_SLA_BREACH ? "{\"type\":\"sla_breach\""
-                                                  : "{\"type\":\"sla_at_risk\"");
-  ccp_buf_puts(b, ",\"ticket_id\":");
-  put_json_cstr(b, a->ticket_id);
-  ccp_buf_puts(b, ",\"queue\":");
-  put_json_cstr(b, a->queue);
-  ccp_buf_puts(b, ",\"channel\":");
-  put_json_cstr(b, ccp_channel_name(a->channel));
-  ccp_buf_puts(b, ",\"agent_id\":");
-  put_json_cstr(b, a->agent_id);
-  ccp_buf_puts(b, ",\"at_ms\":");
-  ccp_buf_put_i64(b, a->at_ms);
-  ccp_buf_puts(b, ",\"now_ms\":");
-  ccp_buf_put_i64(b, a->now_ms);
-  ccp_buf_puts(b, ",\"opened_ms\":");
-  ccp_buf_put_i64(b, a->opened_ms);
-  ccp_buf_puts(b, ",\"threshold_ms\":");
-  ccp_buf_put_i64(b, a->threshold_ms);
-  ccp_buf_puts(b, "}\n");
+  ccp_alert_json(a, b);
+  ccp_buf_putc(b, '\n');
   if (fwrite(b->data, 1, b->len, r->alerts) != b->len)
     r->io_error = 1;
 }
