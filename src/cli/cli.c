@@ -4,6 +4,7 @@
  */
 #include "cli.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,4 +71,27 @@ int ccp_cli_opt(int argc, char **argv, int *i, const char *name, const char **va
   }
   *value = argv[++*i];
   return 1;
+}
+
+void ccp_cli_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
+  ccp_cli_delivery_t *st = opaque;
+  (void)rk;
+  if (m->err) {
+    if (st->failed++ == 0)
+      snprintf(st->first_error, sizeof st->first_error, "%s", rd_kafka_err2str(m->err));
+  } else {
+    st->delivered++;
+  }
+}
+
+rd_kafka_resp_err_t ccp_cli_produce_record(rd_kafka_t *rk, const char *topic, ccp_str_t key,
+                                           const void *val, size_t len) {
+  for (;;) {
+    rd_kafka_resp_err_t e = rd_kafka_producev(
+        rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_KEY((void *)key.ptr, key.len), RD_KAFKA_V_VALUE((void *)val, len), RD_KAFKA_V_END);
+    if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+      return e;
+    rd_kafka_poll(rk, 10); /* local queue full: let deliveries drain */
+  }
 }

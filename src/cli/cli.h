@@ -20,6 +20,8 @@
 
 #include <stdio.h>
 
+#include <librdkafka/rdkafka.h>
+
 #include "ccpulse/config.h"
 
 /** Version printed by `ccpulse version` (keep in step with CMakeLists.txt). */
@@ -104,5 +106,23 @@ int ccp_cli_opt(int argc, char **argv, int *i, const char *name, const char **va
  */
 int ccp_cli_config_opt(int argc, char **argv, int *i, const char **config_file, char **sets,
                        int *nsets);
+
+/** Delivery outcome of a producer (gen, produce); the producer's opaque. */
+typedef struct ccp_cli_delivery {
+  long delivered;
+  long failed;
+  char first_error[256];
+} ccp_cli_delivery_t;
+
+/** Delivery report callback counting into the ccp_cli_delivery_t opaque
+ * (runs inside rd_kafka_poll/flush on the producing thread). */
+void ccp_cli_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
+
+/**
+ * Produces one record keyed by key (copied), waiting for room while the
+ * local queue is full. Returns 0 or librdkafka's error.
+ */
+rd_kafka_resp_err_t ccp_cli_produce_record(rd_kafka_t *rk, const char *topic, ccp_str_t key,
+                                           const void *val, size_t len);
 
 #endif

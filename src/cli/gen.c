@@ -64,23 +64,6 @@ void ccp_cli_gen_usage(FILE *out) {
         out);
 }
 
-typedef struct gen_state {
-  long delivered;
-  long failed;
-  char first_error[256];
-} gen_state_t;
-
-/* Delivery report: runs inside rd_kafka_poll/flush on the main thread. */
-static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
-  gen_state_t *st = opaque;
-  if (m->err) {
-    if (st->failed++ == 0)
-      snprintf(st->first_error, sizeof st->first_error, "%s", rd_kafka_err2str(m->err));
-  } else {
-    st->delivered++;
-  }
-}
-
 static double mono_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -135,7 +118,7 @@ int ccp_cli_gen(int argc, char **argv) {
   ccp_ocf_writer_t *w = NULL;
   ccp_buf_t val;
   ccp_buf_init(&val);
-  gen_state_t st;
+  ccp_cli_delivery_t st;
   memset(&st, 0, sizeof st);
   char err[CCP_ERRBUF_SIZE];
 
@@ -246,7 +229,7 @@ int ccp_cli_gen(int argc, char **argv) {
       if (!user)
         rd_kafka_conf_set(conf, tune[t][0], tune[t][1], err, sizeof err);
     }
-    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_conf_set_dr_msg_cb(conf, ccp_cli_on_delivery);
     rd_kafka_conf_set_opaque(conf, &st);
     if (!(rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err))) {
       rd_kafka_conf_destroy(conf);
@@ -291,15 +274,7 @@ int ccp_cli_gen(int argc, char **argv) {
       fprintf(stderr, "ccpulse: event %llu cannot be encoded\n", (unsigned long long)sent + 1);
       goto done;
     }
-    rd_kafka_resp_err_t e;
-    for (;;) {
-      e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                            RD_KAFKA_V_KEY((void *)ev.ticket_id.ptr, ev.ticket_id.len),
-                            RD_KAFKA_V_VALUE(val.data, val.len), RD_KAFKA_V_END);
-      if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-        break;
-      rd_kafka_poll(rk, 10); /* local queue full: let deliveries drain */
-    }
+    rd_kafka_resp_err_t e = ccp_cli_produce_record(rk, topic, ev.ticket_id, val.data, val.len);
     if (e) {
       fprintf(stderr, "ccpulse: cannot produce to '%s': %s\n", topic, rd_kafka_err2str(e));
       goto done;

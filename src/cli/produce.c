@@ -38,23 +38,6 @@ void ccp_cli_produce_usage(FILE *out) {
         out);
 }
 
-typedef struct produce_state {
-  long delivered;
-  long failed;
-  char first_error[256];
-} produce_state_t;
-
-/* Delivery report: runs inside rd_kafka_poll/flush on the main thread. */
-static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
-  produce_state_t *st = opaque;
-  if (m->err) {
-    if (st->failed++ == 0)
-      snprintf(st->first_error, sizeof st->first_error, "%s", rd_kafka_err2str(m->err));
-  } else {
-    st->delivered++;
-  }
-}
-
 int ccp_cli_produce(int argc, char **argv) {
   const char *config_file = NULL, *brokers = NULL, *topic = NULL, *confluent = NULL, *v;
   char **sets = ccp_calloc((size_t)argc, sizeof *sets);
@@ -66,7 +49,7 @@ int ccp_cli_produce(int argc, char **argv) {
   ccp_source_t *src = NULL;
   ccp_buf_t val;
   ccp_buf_init(&val);
-  produce_state_t st;
+  ccp_cli_delivery_t st;
   memset(&st, 0, sizeof st);
   char err[CCP_ERRBUF_SIZE];
 
@@ -125,7 +108,7 @@ int ccp_cli_produce(int argc, char **argv) {
     fprintf(stderr, "ccpulse: %s\n", err);
     goto done;
   }
-  rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+  rd_kafka_conf_set_dr_msg_cb(conf, ccp_cli_on_delivery);
   rd_kafka_conf_set_opaque(conf, &st);
   if (!(rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err))) {
     rd_kafka_conf_destroy(conf);
@@ -150,16 +133,7 @@ int ccp_cli_produce(int argc, char **argv) {
         fprintf(stderr, "ccpulse: %s: event %ld cannot be encoded\n", files[f], sent + 1);
         goto done;
       }
-      rd_kafka_resp_err_t e;
-      for (;;) {
-        e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
-                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                              RD_KAFKA_V_KEY((void *)ev.ticket_id.ptr, ev.ticket_id.len),
-                              RD_KAFKA_V_VALUE(val.data, val.len), RD_KAFKA_V_END);
-        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-          break;
-        rd_kafka_poll(rk, 100); /* local queue full: let deliveries drain */
-      }
+      rd_kafka_resp_err_t e = ccp_cli_produce_record(rk, topic, ev.ticket_id, val.data, val.len);
       if (e) {
         fprintf(stderr, "ccpulse: cannot produce to '%s': %s\n", topic, rd_kafka_err2str(e));
         goto done;
