@@ -38,6 +38,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "counters/kpis.h"
+
 /* Longest duration any key accepts: 3650 days. Far beyond any sensible
  * setting, and small enough that ts + duration never overflows int64. */
 #define DUR_MAX ((int64_t)3650 * 86400000)
@@ -447,33 +449,6 @@ static int set_windows(const prop_t *p, ccp_config_t *cfg, const char *key, cons
   return 0;
 }
 
-/* The windowed KPI ids of KPIS.md §3 a scorecard may name. */
-static const char *const score_kpis[] = {"opened",
-                                         "resolved",
-                                         "reopened",
-                                         "abandoned",
-                                         "abandoned_short",
-                                         "abandon_pct",
-                                         "frt_count",
-                                         "frt_avg_ms",
-                                         "frt_p50_ms",
-                                         "frt_p90_ms",
-                                         "frt_p99_ms",
-                                         "service_level_pct",
-                                         "sla_breaches",
-                                         "resolution_avg_ms",
-                                         "resolution_p90_ms",
-                                         "aht_avg_ms",
-                                         "fcr_pct",
-                                         "csat_pct",
-                                         "nps",
-                                         "ces_avg",
-                                         "complaints",
-                                         "qa_error_rate",
-                                         "handled",
-                                         "customers_handled",
-                                         "cost_per_resolution"};
-
 typedef struct {
   ccp_score_term_t t[CCP_MAX_SCORE_TERMS];
   int n;
@@ -502,10 +477,7 @@ static int score_item(void *ctx, const char *item, char *msg, size_t msglen) {
   trim_copy(item, (size_t)(op - item), t.kpi, sizeof t.kpi);
   trim_copy(op + 2, (size_t)(colon - op - 2), target_s, sizeof target_s);
   trim_copy(colon + 1, strlen(colon + 1), weight_s, sizeof weight_s);
-  int known = 0;
-  for (size_t i = 0; i < CCP_ARRAY_LEN(score_kpis) && !known; i++)
-    known = strcmp(t.kpi, score_kpis[i]) == 0;
-  if (!known) {
+  if (ccp_kpi_index(t.kpi) < 0) { /* the windowed KPI ids of KPIS.md §3 */
     msgf(msg, msglen, "unknown KPI '%s' in term '%.*s%s' (use a windowed KPI id, e.g. csat_pct)",
          t.kpi, QV(item));
     return -CCP_EINVAL;

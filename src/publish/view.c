@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "counters/kpis.h"
 #include "engine/engine_int.h"
 
 /* ------------------------------------------------------------ structures */
@@ -38,7 +39,7 @@ typedef struct pwin {
   ccp_counters_t total;
   ccp_hist_t frt, res;   /* dense (views); bins owned, NULL when empty */
   shist_t sfrt, sres;    /* sparse (partials) */
-  double *kpis;          /* views: the computed KPIs (K__COUNT), NULL until read */
+  double *kpis;          /* views: the computed KPIs (CCP_K__COUNT), NULL until read */
   char *json;            /* views: the window's KPI object, rendered once per merge */
   size_t json_len;
 } pwin_t;
@@ -263,26 +264,11 @@ void ccp_view_merge(ccp_view_t *v, const ccp_partial_t *p) {
 
 /* ------------------------------------------------------------------ KPIs */
 
-/** Windowed KPI ids, in output order. */
-enum {
-  K_OPENED, K_RESOLVED, K_REOPENED, K_ABANDONED, K_ABANDONED_SHORT, K_ABANDON_PCT,
-  K_FRT_COUNT, K_FRT_AVG, K_FRT_P50, K_FRT_P90, K_FRT_P99, K_SL_PCT, K_BREACHES,
-  K_RES_AVG, K_RES_P90, K_AHT_AVG, K_FCR_PCT, K_CSAT_PCT, K_NPS, K_CES_AVG,
-  K_COMPLAINTS, K_QA_ERR_RATE, K_HANDLED, K_CUSTOMERS, K_COST, K__COUNT
-};
-
-static const char *const kpi_names[K__COUNT] = {
-    "opened", "resolved", "reopened", "abandoned", "abandoned_short", "abandon_pct",
-    "frt_count", "frt_avg_ms", "frt_p50_ms", "frt_p90_ms", "frt_p99_ms", "service_level_pct",
-    "sla_breaches", "resolution_avg_ms", "resolution_p90_ms", "aht_avg_ms", "fcr_pct",
-    "csat_pct", "nps", "ces_avg", "complaints", "qa_error_rate", "handled",
-    "customers_handled", "cost_per_resolution"};
-
 /* 1 for KPIs that are counts (written as integers, never null). */
-static const unsigned char kpi_is_count[K__COUNT] = {
-    [K_OPENED] = 1, [K_RESOLVED] = 1, [K_REOPENED] = 1, [K_ABANDONED] = 1,
-    [K_ABANDONED_SHORT] = 1, [K_FRT_COUNT] = 1, [K_BREACHES] = 1, [K_COMPLAINTS] = 1,
-    [K_HANDLED] = 1, [K_CUSTOMERS] = 1};
+static const unsigned char kpi_is_count[CCP_K__COUNT] = {
+    [CCP_K_OPENED] = 1, [CCP_K_RESOLVED] = 1, [CCP_K_REOPENED] = 1, [CCP_K_ABANDONED] = 1,
+    [CCP_K_ABANDONED_SHORT] = 1, [CCP_K_FRT_COUNT] = 1, [CCP_K_BREACHES] = 1, [CCP_K_COMPLAINTS] = 1,
+    [CCP_K_HANDLED] = 1, [CCP_K_CUSTOMERS] = 1};
 
 static double ratio(double num, int64_t den, double scale) {
   return den ? scale * num / (double)den : NAN;
@@ -291,37 +277,37 @@ static double ratio(double num, int64_t den, double scale) {
 /* Computes every windowed KPI of one scope window (NaN = null). */
 static void compute(const ccp_view_t *v, const pwin_t *w, double *k) {
   const int64_t *c = w->total.v;
-  k[K_OPENED] = (double)c[CCP_F_OPENED];
-  k[K_RESOLVED] = (double)c[CCP_F_RESOLVED];
-  k[K_REOPENED] = (double)c[CCP_F_REOPENED];
-  k[K_ABANDONED] = (double)c[CCP_F_ABANDONED];
-  k[K_ABANDONED_SHORT] = (double)c[CCP_F_AB_SHORT];
-  k[K_ABANDON_PCT] = ratio((double)c[CCP_F_ABANDONED], c[CCP_F_OPENED], 100.0);
-  k[K_FRT_COUNT] = (double)c[CCP_F_FRT_N];
-  k[K_FRT_AVG] = ratio((double)c[CCP_F_FRT_SUM], c[CCP_F_FRT_N], 1.0);
+  k[CCP_K_OPENED] = (double)c[CCP_F_OPENED];
+  k[CCP_K_RESOLVED] = (double)c[CCP_F_RESOLVED];
+  k[CCP_K_REOPENED] = (double)c[CCP_F_REOPENED];
+  k[CCP_K_ABANDONED] = (double)c[CCP_F_ABANDONED];
+  k[CCP_K_ABANDONED_SHORT] = (double)c[CCP_F_AB_SHORT];
+  k[CCP_K_ABANDON_PCT] = ratio((double)c[CCP_F_ABANDONED], c[CCP_F_OPENED], 100.0);
+  k[CCP_K_FRT_COUNT] = (double)c[CCP_F_FRT_N];
+  k[CCP_K_FRT_AVG] = ratio((double)c[CCP_F_FRT_SUM], c[CCP_F_FRT_N], 1.0);
   static const int frt_pct[3] = {50, 90, 99};
-  ccp_hist_percentiles(&w->frt, frt_pct, 3, &k[K_FRT_P50]);
-  k[K_SL_PCT] = ratio((double)c[CCP_F_FRT_WITHIN], c[CCP_F_FRT_N] + c[CCP_F_AB_LONG], 100.0);
-  k[K_BREACHES] = (double)c[CCP_F_BREACHES];
-  k[K_RES_AVG] = ratio((double)c[CCP_F_RES_SUM], c[CCP_F_RES_N], 1.0);
+  ccp_hist_percentiles(&w->frt, frt_pct, 3, &k[CCP_K_FRT_P50]);
+  k[CCP_K_SL_PCT] = ratio((double)c[CCP_F_FRT_WITHIN], c[CCP_F_FRT_N] + c[CCP_F_AB_LONG], 100.0);
+  k[CCP_K_BREACHES] = (double)c[CCP_F_BREACHES];
+  k[CCP_K_RES_AVG] = ratio((double)c[CCP_F_RES_SUM], c[CCP_F_RES_N], 1.0);
   static const int res_pct[1] = {90};
-  ccp_hist_percentiles(&w->res, res_pct, 1, &k[K_RES_P90]);
-  k[K_AHT_AVG] = ratio((double)c[CCP_F_AHT_SUM], c[CCP_F_HANDLED], 1.0);
-  k[K_FCR_PCT] = ratio((double)c[CCP_F_FCR_OK], c[CCP_F_FCR_N], 100.0);
-  k[K_CSAT_PCT] = ratio((double)c[CCP_F_CSAT_SAT], c[CCP_F_CSAT_N], 100.0);
-  k[K_NPS] = ratio((double)(c[CCP_F_NPS_PRO] - c[CCP_F_NPS_DET]), c[CCP_F_NPS_N], 100.0);
-  k[K_CES_AVG] = ratio((double)c[CCP_F_CES_SUM], c[CCP_F_CES_N], 1.0);
-  k[K_COMPLAINTS] = (double)c[CCP_F_COMPLAINTS];
-  k[K_QA_ERR_RATE] = ratio((double)c[CCP_F_QA_ERR], c[CCP_F_QA_N], 1.0);
-  k[K_HANDLED] = (double)c[CCP_F_HANDLED];
-  k[K_CUSTOMERS] = (double)c[CCP_F_CUST];
-  k[K_COST] = NAN;
+  ccp_hist_percentiles(&w->res, res_pct, 1, &k[CCP_K_RES_P90]);
+  k[CCP_K_AHT_AVG] = ratio((double)c[CCP_F_AHT_SUM], c[CCP_F_HANDLED], 1.0);
+  k[CCP_K_FCR_PCT] = ratio((double)c[CCP_F_FCR_OK], c[CCP_F_FCR_N], 100.0);
+  k[CCP_K_CSAT_PCT] = ratio((double)c[CCP_F_CSAT_SAT], c[CCP_F_CSAT_N], 100.0);
+  k[CCP_K_NPS] = ratio((double)(c[CCP_F_NPS_PRO] - c[CCP_F_NPS_DET]), c[CCP_F_NPS_N], 100.0);
+  k[CCP_K_CES_AVG] = ratio((double)c[CCP_F_CES_SUM], c[CCP_F_CES_N], 1.0);
+  k[CCP_K_COMPLAINTS] = (double)c[CCP_F_COMPLAINTS];
+  k[CCP_K_QA_ERR_RATE] = ratio((double)c[CCP_F_QA_ERR], c[CCP_F_QA_N], 1.0);
+  k[CCP_K_HANDLED] = (double)c[CCP_F_HANDLED];
+  k[CCP_K_CUSTOMERS] = (double)c[CCP_F_CUST];
+  k[CCP_K_COST] = NAN;
   if (v->has_cost && c[CCP_F_RESOLVED]) {
     double cost = 0;
     for (int ch = 0; ch < CCP_CH__COUNT; ch++)
       if (!isnan(v->cfg->cost_per_hour[ch]))
         cost += (double)c[CCP_F_HMS_PHONE + ch] * v->cfg->cost_per_hour[ch];
-    k[K_COST] = cost / 3600000.0 / (double)c[CCP_F_RESOLVED];
+    k[CCP_K_COST] = cost / 3600000.0 / (double)c[CCP_F_RESOLVED];
   }
 }
 
@@ -330,16 +316,10 @@ static void compute(const ccp_view_t *v, const pwin_t *w, double *k) {
 static const double *kpis_of(const ccp_view_t *v, const pwin_t *cw) {
   pwin_t *w = (pwin_t *)cw; /* a cache: the view is logically const */
   if (!w->kpis) {
-    w->kpis = ccp_malloc(K__COUNT * sizeof *w->kpis);
+    w->kpis = ccp_malloc(CCP_K__COUNT * sizeof *w->kpis);
     compute(v, w, w->kpis);
   }
   return w->kpis;
-}
-
-static int kpi_index(const char *name) {
-  for (int i = 0; i < K__COUNT; i++)
-    if (strcmp(kpi_names[i], name) == 0) return i;
-  return -1;
 }
 
 /* Agent scorecard (semantics.md §8). */
@@ -347,7 +327,7 @@ static double score(const ccp_config_t *cfg, const double *k) {
   double num = 0, den = 0;
   for (int i = 0; i < cfg->nscore_terms; i++) {
     const ccp_score_term_t *t = &cfg->score_terms[i];
-    int ki = kpi_index(t->kpi);
+    int ki = ccp_kpi_index(t->kpi);
     if (ki < 0 || isnan(k[ki])) continue;
     double a;
     if (t->higher_is_better) {
@@ -418,10 +398,10 @@ static const pscope_t *channel_scope(const ccp_view_t *v, int ch) {
 static void window_kpis_render(const ccp_view_t *v, const pscope_t *s, int w, ccp_buf_t *out) {
   const double *k = kpis_of(v, &s->win[w]);
   ccp_buf_putc(out, '{');
-  for (int i = 0; i < K__COUNT; i++) {
+  for (int i = 0; i < CCP_K__COUNT; i++) {
     if (i) ccp_buf_putc(out, ',');
     ccp_buf_putc(out, '"');
-    ccp_buf_puts(out, kpi_names[i]);
+    ccp_buf_puts(out, ccp_kpi_names[i]);
     ccp_buf_puts(out, "\":");
     put_num(out, k[i], kpi_is_count[i]);
   }
@@ -624,7 +604,7 @@ int ccp_view_value(const ccp_view_t *v, int i, int w, const char *id, double *ou
     *out = score(v->cfg, k);
     return 0;
   }
-  int ki = kpi_index(id);
+  int ki = ccp_kpi_index(id);
   if (ki < 0) return -CCP_ENOTFOUND;
   *out = k[ki];
   return 0;
