@@ -371,7 +371,8 @@ int main(int argc, char **argv) {
          (long long)tickets_end);
   printf("  RSS baseline %.1f MiB, at peak %.1f MiB, VmHWM %.1f MiB\n", rss_base / 1048576.0,
          rss_peak / 1048576.0, hwm / 1048576.0);
-  printf("  bytes per open ticket: %.1f RSS, %.1f ccp_mem_used; marginal %.1f (ccp_mem_used slope from half the peak to the peak)\n",
+  printf("  bytes per open ticket: %.1f RSS, %.1f ccp_mem_used; marginal %.1f (ccp_mem_used slope "
+         "from half the peak to the peak)\n",
          per_open, mem_per_open, marginal);
   printf("  verdicts: %llu accepted, %llu invalid, %llu late, %llu duplicate\n",
          (unsigned long long)verdicts[CCP_ACCEPTED], (unsigned long long)verdicts[CCP_INVALID],

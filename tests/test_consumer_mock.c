@@ -2,8 +2,8 @@
  * Tests of the live consumer (src/consume) on librdkafka's in-process mock
  * cluster, no Redis (a publish callback keeps the last snapshot JSON):
  *   - 3 partitions, 2 workers: the merged snapshot equals one engine fed the
- *     same events in order (replies far from their deadlines, see make_event); a garbage record lands in the dead-letter topic
- *     with its reason/topic/partition/offset headers and counts as
+ *     same events in order (replies far from their deadlines, see make_event); a garbage record
+ * lands in the dead-letter topic with its reason/topic/partition/offset headers and counts as
  *     dead_letter = 1;
  *   - a failing publish commits nothing: a second consumer of the group then
  *     reads every event again;
@@ -78,7 +78,9 @@ int mtx_init(mtx_t *m, int type) {
   pthread_mutexattr_destroy(&a);
   return rc ? thrd_error : thrd_success;
 }
-int mtx_lock(mtx_t *m) { return pthread_mutex_lock((pthread_mutex_t *)m) ? thrd_error : thrd_success; }
+int mtx_lock(mtx_t *m) {
+  return pthread_mutex_lock((pthread_mutex_t *)m) ? thrd_error : thrd_success;
+}
 int mtx_trylock(mtx_t *m) {
   int rc = pthread_mutex_trylock((pthread_mutex_t *)m);
   return rc == 0 ? thrd_success : rc == EBUSY ? thrd_busy : thrd_error;
@@ -87,10 +89,16 @@ int mtx_timedlock(mtx_t *restrict m, const struct timespec *restrict ts) {
   int rc = pthread_mutex_timedlock((pthread_mutex_t *)m, ts);
   return rc == 0 ? thrd_success : rc == ETIMEDOUT ? thrd_timedout : thrd_error;
 }
-int mtx_unlock(mtx_t *m) { return pthread_mutex_unlock((pthread_mutex_t *)m) ? thrd_error : thrd_success; }
+int mtx_unlock(mtx_t *m) {
+  return pthread_mutex_unlock((pthread_mutex_t *)m) ? thrd_error : thrd_success;
+}
 void mtx_destroy(mtx_t *m) { pthread_mutex_destroy((pthread_mutex_t *)m); }
-int cnd_init(cnd_t *c) { return pthread_cond_init((pthread_cond_t *)c, NULL) ? thrd_error : thrd_success; }
-int cnd_signal(cnd_t *c) { return pthread_cond_signal((pthread_cond_t *)c) ? thrd_error : thrd_success; }
+int cnd_init(cnd_t *c) {
+  return pthread_cond_init((pthread_cond_t *)c, NULL) ? thrd_error : thrd_success;
+}
+int cnd_signal(cnd_t *c) {
+  return pthread_cond_signal((pthread_cond_t *)c) ? thrd_error : thrd_success;
+}
 int cnd_broadcast(cnd_t *c) {
   return pthread_cond_broadcast((pthread_cond_t *)c) ? thrd_error : thrd_success;
 }
@@ -206,9 +214,8 @@ static void produce_range(int lo, int hi, int garbage) {
   }
   if (garbage)
     CCP_ASSERT(rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic),
-                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                 RD_KAFKA_V_KEY("bad", 3), RD_KAFKA_V_VALUE("\x7f garbage", 9),
-                                 RD_KAFKA_V_END) == 0);
+                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY("bad", 3),
+                                 RD_KAFKA_V_VALUE("\x7f garbage", 9), RD_KAFKA_V_END) == 0);
   CCP_ASSERT(rd_kafka_flush(p, 10000) == 0);
   ccp_buf_release(&val);
   rd_kafka_destroy(p);
@@ -221,9 +228,9 @@ typedef struct member {
   ccp_consumer_t *c;
   pthread_t th;
   pthread_mutex_t mu;
-  char *json;        /* last snapshot (guarded by mu) */
-  int64_t events;    /* diagnostics.events of the last view (guarded by mu) */
-  atomic_int fail;   /* publish fails while set */
+  char *json;      /* last snapshot (guarded by mu) */
+  int64_t events;  /* diagnostics.events of the last view (guarded by mu) */
+  atomic_int fail; /* publish fails while set */
   int rc;
 } member_t;
 
@@ -257,8 +264,11 @@ static void *member_main(void *arg) {
 static void member_start(member_t *m, const ccp_config_t *cfg, int workers) {
   memset(m, 0, sizeof *m);
   pthread_mutex_init(&m->mu, NULL);
-  ccp_consumer_opts_t o = {.cfg = cfg, .brokers = ccp_mock_bootstraps(mock), .workers = workers,
-                           .publish = on_publish, .opaque = m,
+  ccp_consumer_opts_t o = {.cfg = cfg,
+                           .brokers = ccp_mock_bootstraps(mock),
+                           .workers = workers,
+                           .publish = on_publish,
+                           .opaque = m,
                            .final_timeout_ms = 300};
   char err[512];
   m->c = ccp_consumer_new(&o, err, sizeof err);
@@ -296,7 +306,8 @@ static int wait_events(member_t *m, int64_t want) {
   }
   ccp_consumer_stats_t st;
   ccp_consumer_stats(m->c, &st);
-  fprintf(stderr, "wait_events: want %lld, view has %lld; consumed %lld, partitions %lld, cycles %lld\n",
+  fprintf(stderr,
+          "wait_events: want %lld, view has %lld; consumed %lld, partitions %lld, cycles %lld\n",
           (long long)want, (long long)member_events(m), (long long)st.messages,
           (long long)st.partitions, (long long)st.cycles);
   return 0;

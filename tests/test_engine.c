@@ -89,12 +89,16 @@ static json_t *snap(void) {
 
 /* Reads scopes.<scope>.windows.<win>.<kpi>; returns NAN for null/missing. */
 static double kpi(json_t *j, const char *scope, const char *win, const char *key) {
-  json_t *v = json_object_get(json_object_get(json_object_get(json_object_get(json_object_get(j, "scopes"), scope), "windows"), win), key);
+  json_t *v = json_object_get(
+      json_object_get(
+          json_object_get(json_object_get(json_object_get(j, "scopes"), scope), "windows"), win),
+      key);
   return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
 static double gauge(json_t *j, const char *scope, const char *key) {
-  json_t *v = json_object_get(json_object_get(json_object_get(json_object_get(j, "scopes"), scope), "gauges"), key);
+  json_t *v = json_object_get(
+      json_object_get(json_object_get(json_object_get(j, "scopes"), scope), "gauges"), key);
   return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
@@ -127,7 +131,10 @@ static void test_no_data_nulls(void) {
   T_NULL(kpi(j, "all", "5m", "nps"));
   T_NULL(kpi(j, "all", "5m", "fcr_pct"));
   T_NULL(kpi(j, "all", "5m", "cost_per_resolution"));
-  T_TRUE(json_is_null(json_object_get(json_object_get(json_object_get(json_object_get(json_object_get(j, "scopes"), "all"), "windows"), "5m"), "frt_p90_ms")));
+  T_TRUE(json_is_null(json_object_get(
+      json_object_get(
+          json_object_get(json_object_get(json_object_get(j, "scopes"), "all"), "windows"), "5m"),
+      "frt_p90_ms")));
   json_decref(j);
   teardown();
 }
@@ -153,7 +160,7 @@ static void test_breach_strictly_after_deadline(void) {
   setup();
   send(CCP_EV_OPENED, T0, "a");
   send(CCP_EV_OPENED, T0, "r");
-  send(CCP_EV_AGENT_REPLY, T0 + MIN, "r"); /* replied first: never breaches */
+  send(CCP_EV_AGENT_REPLY, T0 + MIN, "r");        /* replied first: never breaches */
   send(CCP_EV_CUSTOMER_REPLY, T0 + 2 * MIN, "x"); /* now == deadline: no breach yet */
   json_t *j = snap();
   T_EQ_INT(kpi(j, "all", "15m", "sla_breaches"), 0);
@@ -175,7 +182,8 @@ static void on_alert(void *opaque, const ccp_alert_t *a) {
   (void)opaque;
   alerts_seen[a->kind]++;
   alert_at[a->kind] = a->at_ms;
-  if (strcmp(a->ticket_id, "t9") != 0) fprintf(stderr, "alert for '%s'\n", a->ticket_id);
+  if (strcmp(a->ticket_id, "t9") != 0)
+    fprintf(stderr, "alert for '%s'\n", a->ticket_id);
 }
 
 static void test_breach_by_time_passing(void) {
@@ -238,7 +246,7 @@ static void test_reopen_and_fcr(void) {
   T_EQ_INT(kpi(j, "all", "5m", "resolved"), 2);
   T_EQ_INT(kpi(j, "all", "5m", "reopened"), 1);
   T_EQ_DBL(kpi(j, "all", "5m", "resolution_avg_ms"), 25000.0, 1e-9); /* (10000+40000)/2 */
-  T_EQ_DBL(kpi(j, "all", "5m", "fcr_pct"), 100.0, 1e-9); /* first resolution only */
+  T_EQ_DBL(kpi(j, "all", "5m", "fcr_pct"), 100.0, 1e-9);             /* first resolution only */
   T_EQ_INT(kpi(j, "all", "5m", "frt_count"), 1);
   json_decref(j);
   teardown();
@@ -334,8 +342,8 @@ static void test_today_across_dst(void) {
   setup_with(kv);
   /* 2026-03-29: clocks go 02:00 CET -> 03:00 CEST. Local midnight of the
    * 29th is 2026-03-28T23:00Z; of the 30th, 2026-03-29T22:00Z (23 h later). */
-  const int64_t mid29 = 1774738800000LL; /* 2026-03-28T23:00:00Z */
-  const int64_t mid30 = 1774821600000LL; /* 2026-03-29T22:00:00Z */
+  const int64_t mid29 = 1774738800000LL;             /* 2026-03-28T23:00:00Z */
+  const int64_t mid30 = 1774821600000LL;             /* 2026-03-29T22:00:00Z */
   send(CCP_EV_OPENED, mid29 - 1, "before");          /* 23:59:59.999 on the 28th */
   send(CCP_EV_OPENED, mid29, "first");               /* 00:00 on the 29th */
   send(CCP_EV_OPENED, mid29 + 3 * 3600000LL, "dst"); /* 03:00 CEST, after the change */
@@ -348,7 +356,9 @@ static void test_today_across_dst(void) {
   send(CCP_EV_OPENED, mid30 - 60000, "last"); /* 23:59 CEST on the 29th */
   j = snap();
   T_EQ_INT(kpi(j, "all", "today", "opened"), 3);
-  T_EQ_INT(json_integer_value(json_object_get(json_object_get(json_object_get(j, "windows"), "today"), "span_ms")), 23 * 3600000LL);
+  T_EQ_INT(json_integer_value(
+               json_object_get(json_object_get(json_object_get(j, "windows"), "today"), "span_ms")),
+           23 * 3600000LL);
   json_decref(j);
   send(CCP_EV_OPENED, mid30, "next"); /* the 23-hour day is over */
   j = snap();

@@ -45,9 +45,12 @@ static void test_many(void) {
         break;
       }
     }
-    if (round == 0) chunks_first = p.nchunks;
-    else T_EQ_INT(p.nchunks, chunks_first); /* warmed up: freed blocks reused, no new chunk */
-    for (int i = 0; i < N; i++) ccp_strpool_free(&p, keep[i]);
+    if (round == 0)
+      chunks_first = p.nchunks;
+    else
+      T_EQ_INT(p.nchunks, chunks_first); /* warmed up: freed blocks reused, no new chunk */
+    for (int i = 0; i < N; i++)
+      ccp_strpool_free(&p, keep[i]);
   }
   ccp_strpool_release(&p);
 }

@@ -34,15 +34,17 @@ static int make_event(int i, ccp_event_t *ev, char *id, char *ticket, char *cust
   ev->queue.len = strlen(queues[t % 3]);
   ev->channel = (uint8_t)(t % CCP_CH__COUNT);
   ev->ts = T0 + (int64_t)t * 7000 + step * (int64_t)(20000 + (t % 13) * 9000);
-  static const int types[6] = {CCP_EV_OPENED, CCP_EV_ASSIGNED, CCP_EV_AGENT_REPLY,
+  static const int types[6] = {CCP_EV_OPENED,  CCP_EV_ASSIGNED, CCP_EV_AGENT_REPLY,
                                CCP_EV_HANDLED, CCP_EV_RESOLVED, CCP_EV_SURVEY};
   ev->type = (uint8_t)types[step];
   if (step >= 1) {
     ev->agent_id.ptr = agent;
     ev->agent_id.len = strlen(agent);
   }
-  if (t % 5 == 0 && step == 2) ev->type = CCP_EV_CUSTOMER_REPLY; /* some breach */
-  if (t % 11 == 0 && step == 4) return 0;                       /* some stay open */
+  if (t % 5 == 0 && step == 2)
+    ev->type = CCP_EV_CUSTOMER_REPLY; /* some breach */
+  if (t % 11 == 0 && step == 4)
+    return 0; /* some stay open */
   if (step == 3) {
     ev->talk_ms = 60000 + t % 1000;
     ev->hold_ms = t % 17;
@@ -58,7 +60,8 @@ static void test_merge_equals_single_engine(void) {
   char err[CCP_ERRBUF_SIZE];
   ccp_engine_t *one = ccp_engine_new(&cfg, err, sizeof err);
   ccp_engine_t *part[NPART];
-  for (int p = 0; p < NPART; p++) part[p] = ccp_engine_new(&cfg, err, sizeof err);
+  for (int p = 0; p < NPART; p++)
+    part[p] = ccp_engine_new(&cfg, err, sizeof err);
   ccp_event_t ev;
   char id[32], ticket[32], cust[32], agent[32];
   int n = 6 * 600;
@@ -67,7 +70,8 @@ static void test_merge_equals_single_engine(void) {
   int64_t *tsv = malloc(sizeof(int64_t) * (size_t)n);
   int m = 0;
   for (int i = 0; i < n; i++) {
-    if (!make_event(i, &ev, id, ticket, cust, agent)) continue;
+    if (!make_event(i, &ev, id, ticket, cust, agent))
+      continue;
     int k = m++;
     while (k > 0 && tsv[k - 1] > ev.ts) {
       tsv[k] = tsv[k - 1];
@@ -108,7 +112,10 @@ static void test_merge_equals_single_engine(void) {
   double x = 0;
   T_EQ_INT(ccp_view_value(v, all, 1, "opened", &x), 0);
   json_t *j = json_loads(a.data, 0, NULL);
-  json_t *opened = json_object_get(json_object_get(json_object_get(json_object_get(json_object_get(j, "scopes"), "all"), "windows"), "5m"), "opened");
+  json_t *opened = json_object_get(
+      json_object_get(
+          json_object_get(json_object_get(json_object_get(j, "scopes"), "all"), "windows"), "5m"),
+      "opened");
   T_EQ_INT(x, json_integer_value(opened));
   T_EQ_INT(ccp_view_value(v, all, 1, "no_such_kpi", &x), -CCP_ENOTFOUND);
   T_EQ_INT(ccp_view_value(v, q, 0, "waiting", &x), 0);
@@ -117,7 +124,10 @@ static void test_merge_equals_single_engine(void) {
   ccp_view_window_json(v, all, 1, &tile);
   json_t *tj = json_loads(tile.data, 0, NULL);
   T_TRUE(tj != NULL);
-  T_TRUE(json_equal(tj, json_object_get(json_object_get(json_object_get(json_object_get(j, "scopes"), "all"), "windows"), "5m")));
+  T_TRUE(json_equal(
+      tj,
+      json_object_get(
+          json_object_get(json_object_get(json_object_get(j, "scopes"), "all"), "windows"), "5m")));
   json_decref(tj);
   json_decref(j);
   ccp_buf_release(&tile);
@@ -128,7 +138,8 @@ static void test_merge_equals_single_engine(void) {
   free(idx);
   free(tsv);
   ccp_engine_free(one);
-  for (int p = 0; p < NPART; p++) ccp_engine_free(part[p]);
+  for (int p = 0; p < NPART; p++)
+    ccp_engine_free(part[p]);
 }
 
 static void test_empty_view(void) {
@@ -149,7 +160,8 @@ static void test_empty_view(void) {
 int main(void) {
   char err[CCP_ERRBUF_SIZE];
   ccp_config_init(&cfg);
-  if (ccp_config_finish(&cfg, err, sizeof err) != 0) return 2;
+  if (ccp_config_finish(&cfg, err, sizeof err) != 0)
+    return 2;
   T_RUN(test_merge_equals_single_engine);
   T_RUN(test_empty_view);
   ccp_config_release(&cfg);

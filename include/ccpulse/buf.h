@@ -15,9 +15,9 @@ extern "C" {
 
 /** A growable buffer; `data` is always NUL-terminated when len > 0. */
 typedef struct ccp_buf {
-  char *data;   /**< owned bytes */
-  size_t len;   /**< bytes used */
-  size_t cap;   /**< bytes allocated */
+  char *data; /**< owned bytes */
+  size_t len; /**< bytes used */
+  size_t cap; /**< bytes allocated */
 } ccp_buf_t;
 
 /** Initialises an empty buffer (no allocation). */
@@ -25,7 +25,11 @@ void ccp_buf_init(ccp_buf_t *b);
 /** Frees the bytes; the buffer may be re-initialised. */
 void ccp_buf_release(ccp_buf_t *b);
 /** Empties the buffer, keeping its capacity. */
-static inline void ccp_buf_clear(ccp_buf_t *b) { b->len = 0; if (b->data) b->data[0] = 0; }
+static inline void ccp_buf_clear(ccp_buf_t *b) {
+  b->len = 0;
+  if (b->data)
+    b->data[0] = 0;
+}
 /** Makes room for n more bytes. */
 void ccp_buf_reserve(ccp_buf_t *b, size_t n);
 /** Appends n bytes. */
@@ -35,8 +39,7 @@ void ccp_buf_puts(ccp_buf_t *b, const char *s);
 /** Appends one character. */
 void ccp_buf_putc(ccp_buf_t *b, char c);
 /** Appends printf-formatted text. */
-void ccp_buf_printf(ccp_buf_t *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void ccp_buf_printf(ccp_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /** Appends a signed integer in decimal. */
 void ccp_buf_put_i64(ccp_buf_t *b, int64_t v);
 /** Appends a double as the shortest text that reads back to it; NaN/inf -> null. */

@@ -46,9 +46,10 @@ typedef struct ccp_str {
 uint64_t ccp_hash64(const void *data, size_t len, uint64_t seed);
 
 /** Ends the process with file and line: for broken invariants only. */
-#define CCP_ASSERT(cond)                                                     \
-  do {                                                                       \
-    if (!(cond)) ccp__fatal(__FILE__, __LINE__, "assertion failed: " #cond); \
+#define CCP_ASSERT(cond)                                                                           \
+  do {                                                                                             \
+    if (!(cond))                                                                                   \
+      ccp__fatal(__FILE__, __LINE__, "assertion failed: " #cond);                                  \
   } while (0)
 
 /** Ends the process with a message and the file and line. */

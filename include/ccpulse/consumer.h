@@ -49,26 +49,26 @@ typedef int (*ccp_publish_fn)(void *opaque, const ccp_view_t *view, const ccp_al
 
 /** Options of a consumer. */
 typedef struct ccp_consumer_opts {
-  const ccp_config_t *cfg;  /**< finished configuration (borrowed, outlives the consumer) */
-  const char *brokers;      /**< bootstrap servers; NULL = cfg->kafka_brokers */
-  int workers;              /**< worker threads; 0 = cfg->workers, and 0 there = cores */
-  ccp_publish_fn publish;   /**< called every cycle; NULL = publish nothing, commit */
-  void *opaque;             /**< passed to publish */
-  int64_t (*clock_ms)(void);/**< wall clock for the time rule; NULL = CLOCK_REALTIME */
-  int64_t final_timeout_ms; /**< how long the final cycle is retried; 0 = 10 s */
+  const ccp_config_t *cfg;   /**< finished configuration (borrowed, outlives the consumer) */
+  const char *brokers;       /**< bootstrap servers; NULL = cfg->kafka_brokers */
+  int workers;               /**< worker threads; 0 = cfg->workers, and 0 there = cores */
+  ccp_publish_fn publish;    /**< called every cycle; NULL = publish nothing, commit */
+  void *opaque;              /**< passed to publish */
+  int64_t (*clock_ms)(void); /**< wall clock for the time rule; NULL = CLOCK_REALTIME */
+  int64_t final_timeout_ms;  /**< how long the final cycle is retried; 0 = 10 s */
 } ccp_consumer_opts_t;
 
 typedef struct ccp_consumer ccp_consumer_t;
 
 /** Counters of a consumer (read with ccp_consumer_stats, any thread). */
 typedef struct ccp_consumer_stats {
-  int64_t messages;     /**< records consumed */
-  int64_t dead_letters; /**< records sent to the dead-letter topic */
-  int64_t cycles;       /**< successful publish cycles */
-  int64_t failed_cycles;/**< publish attempts that failed */
-  int64_t commits;      /**< successful offset commits */
-  int64_t partitions;   /**< partitions currently assigned */
-  int64_t now_ms;       /**< global stream time of the last cycle */
+  int64_t messages;      /**< records consumed */
+  int64_t dead_letters;  /**< records sent to the dead-letter topic */
+  int64_t cycles;        /**< successful publish cycles */
+  int64_t failed_cycles; /**< publish attempts that failed */
+  int64_t commits;       /**< successful offset commits */
+  int64_t partitions;    /**< partitions currently assigned */
+  int64_t now_ms;        /**< global stream time of the last cycle */
 } ccp_consumer_stats_t;
 
 /**

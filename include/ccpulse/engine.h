@@ -27,10 +27,10 @@ typedef struct ccp_engine ccp_engine_t;
 
 /** What the engine did with an event. */
 typedef enum ccp_verdict {
-  CCP_ACCEPTED = 0,  /**< processed */
-  CCP_INVALID = 1,   /**< a field out of range; dropped */
-  CCP_LATE = 2,      /**< older than now - lateness; dropped */
-  CCP_DUPLICATE = 3  /**< event_id seen before; dropped */
+  CCP_ACCEPTED = 0, /**< processed */
+  CCP_INVALID = 1,  /**< a field out of range; dropped */
+  CCP_LATE = 2,     /**< older than now - lateness; dropped */
+  CCP_DUPLICATE = 3 /**< event_id seen before; dropped */
 } ccp_verdict_t;
 
 /** Alert kinds raised by time passing. */
@@ -41,15 +41,15 @@ typedef enum ccp_alert_kind {
 
 /** A deadline alert, valid only during the callback. */
 typedef struct ccp_alert {
-  int kind;               /**< ccp_alert_kind_t */
-  int64_t at_ms;          /**< the moment it is due (deadline or at-risk time) */
-  int64_t now_ms;         /**< stream time when it fired */
-  int64_t opened_ms;      /**< ticket open time */
-  int64_t threshold_ms;   /**< SLA threshold of the ticket */
-  const char *ticket_id;  /**< NUL-terminated ticket id */
-  const char *queue;      /**< current queue */
-  const char *agent_id;   /**< current agent or NULL */
-  int channel;            /**< current channel */
+  int kind;              /**< ccp_alert_kind_t */
+  int64_t at_ms;         /**< the moment it is due (deadline or at-risk time) */
+  int64_t now_ms;        /**< stream time when it fired */
+  int64_t opened_ms;     /**< ticket open time */
+  int64_t threshold_ms;  /**< SLA threshold of the ticket */
+  const char *ticket_id; /**< NUL-terminated ticket id */
+  const char *queue;     /**< current queue */
+  const char *agent_id;  /**< current agent or NULL */
+  int channel;           /**< current channel */
 } ccp_alert_t;
 
 /** Called for each alert; runs on the engine's thread. */
@@ -59,8 +59,7 @@ typedef void (*ccp_alert_cb)(void *opaque, const ccp_alert_t *alert);
  * Creates an engine for a finished configuration (borrowed; must outlive the
  * engine). Returns NULL and fills errbuf on a bad time zone or similar.
  */
-ccp_engine_t *ccp_engine_new(const ccp_config_t *cfg, char *errbuf,
-                             size_t errlen);
+ccp_engine_t *ccp_engine_new(const ccp_config_t *cfg, char *errbuf, size_t errlen);
 /** Frees the engine and all it holds. */
 void ccp_engine_free(ccp_engine_t *e);
 

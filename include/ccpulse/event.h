@@ -49,22 +49,22 @@ typedef enum ccp_channel {
 
 /** One decoded event. String views are borrowed (see file comment). */
 typedef struct ccp_event {
-  int64_t ts;             /**< event time, ms since the Unix epoch */
-  ccp_str_t event_id;     /**< unique id (duplicates dropped) */
-  ccp_str_t ticket_id;    /**< ticket key */
-  ccp_str_t queue;        /**< queue at this event */
-  ccp_str_t agent_id;     /**< ptr NULL when the field is null */
-  ccp_str_t customer_id;  /**< customer */
-  ccp_str_t category;     /**< ptr NULL when null; "complaint" marks one */
-  int64_t talk_ms;        /**< CCP_NULL_I64 when null */
-  int64_t hold_ms;        /**< CCP_NULL_I64 when null */
-  int64_t acw_ms;         /**< CCP_NULL_I64 when null */
-  int32_t csat;           /**< CCP_NULL_I32 when null */
-  int32_t nps;            /**< CCP_NULL_I32 when null */
-  int32_t ces;            /**< CCP_NULL_I32 when null */
-  int32_t qa_errors;      /**< CCP_NULL_I32 when null */
-  uint8_t type;           /**< ccp_event_type_t */
-  uint8_t channel;        /**< ccp_channel_t */
+  int64_t ts;            /**< event time, ms since the Unix epoch */
+  ccp_str_t event_id;    /**< unique id (duplicates dropped) */
+  ccp_str_t ticket_id;   /**< ticket key */
+  ccp_str_t queue;       /**< queue at this event */
+  ccp_str_t agent_id;    /**< ptr NULL when the field is null */
+  ccp_str_t customer_id; /**< customer */
+  ccp_str_t category;    /**< ptr NULL when null; "complaint" marks one */
+  int64_t talk_ms;       /**< CCP_NULL_I64 when null */
+  int64_t hold_ms;       /**< CCP_NULL_I64 when null */
+  int64_t acw_ms;        /**< CCP_NULL_I64 when null */
+  int32_t csat;          /**< CCP_NULL_I32 when null */
+  int32_t nps;           /**< CCP_NULL_I32 when null */
+  int32_t ces;           /**< CCP_NULL_I32 when null */
+  int32_t qa_errors;     /**< CCP_NULL_I32 when null */
+  uint8_t type;          /**< ccp_event_type_t */
+  uint8_t channel;       /**< ccp_channel_t */
 } ccp_event_t;
 
 /** Resets every field to "absent" (strings empty, optionals null). */

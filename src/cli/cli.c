@@ -87,9 +87,10 @@ void ccp_cli_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaq
 rd_kafka_resp_err_t ccp_cli_produce_record(rd_kafka_t *rk, const char *topic, ccp_str_t key,
                                            const void *val, size_t len) {
   for (;;) {
-    rd_kafka_resp_err_t e = rd_kafka_producev(
-        rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_KEY((void *)key.ptr, key.len), RD_KAFKA_V_VALUE((void *)val, len), RD_KAFKA_V_END);
+    rd_kafka_resp_err_t e =
+        rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                          RD_KAFKA_V_KEY((void *)key.ptr, key.len),
+                          RD_KAFKA_V_VALUE((void *)val, len), RD_KAFKA_V_END);
     if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
       return e;
     rd_kafka_poll(rk, 10); /* local queue full: let deliveries drain */

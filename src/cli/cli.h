@@ -75,7 +75,7 @@ typedef struct ccp_cli_live_opts {
   int summary;         /**< print a one-line live summary per second to stdout */
   /** called on the main thread once the consumer exists, before it runs */
   void (*started)(void *opaque, struct ccp_consumer *c);
-  void *opaque;        /**< passed to started */
+  void *opaque; /**< passed to started */
 } ccp_cli_live_opts_t;
 
 /**

@@ -17,7 +17,9 @@
  * Threads: main (pipeline main thread, signals), the generator, a timer for
  * --duration, and the pipeline's own threads.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -26,8 +28,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -68,7 +68,7 @@ typedef struct gticket {
   int queue;
   int agent;
   int customer;
-  int abandon;   /* will abandon before a reply */
+  int abandon; /* will abandon before a reply */
   uint32_t id;
 } gticket_t;
 
@@ -138,11 +138,10 @@ static void emit(gen_t *g, gticket_t *t, int type, int64_t ts) {
   ccp_buf_clear(&g->val);
   if (ccp_avro_encode(&ev, &g->val) != 0)
     return;
-  while (rd_kafka_producev(g->rk, RD_KAFKA_V_TOPIC(g->topic),
-                           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                           RD_KAFKA_V_KEY(tid, strlen(tid)),
-                           RD_KAFKA_V_VALUE(g->val.data, g->val.len),
-                           RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+  while (
+      rd_kafka_producev(g->rk, RD_KAFKA_V_TOPIC(g->topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                        RD_KAFKA_V_KEY(tid, strlen(tid)), RD_KAFKA_V_VALUE(g->val.data, g->val.len),
+                        RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
     rd_kafka_poll(g->rk, 10);
 }
 
@@ -211,8 +210,10 @@ static void *gen_main(void *arg) {
       memset(t, 0, sizeof *t);
       t->id = (uint32_t)(rnd(g) & 0x7fffffff);
       double u = unif(g);
-      t->channel = u < 0.45 ? CCP_CH_PHONE : u < 0.8 ? CCP_CH_CHAT : u < 0.93 ? CCP_CH_EMAIL
-                                                                              : CCP_CH_SOCIAL;
+      t->channel = u < 0.45   ? CCP_CH_PHONE
+                   : u < 0.8  ? CCP_CH_CHAT
+                   : u < 0.93 ? CCP_CH_EMAIL
+                              : CCP_CH_SOCIAL;
       t->queue = (int)(unif(g) * CCP_ARRAY_LEN(queues));
       t->agent = (int)(unif(g) * 40);
       t->customer = (int)(unif(g) * 20000);
@@ -342,9 +343,14 @@ static void on_started(void *opaque, struct ccp_consumer *c) {
 int ccp_cli_demo(int argc, char **argv) {
   const char *config_file = NULL, *v, *duration_s = NULL, *rate_s = NULL, *redis = NULL,
              *workers = NULL;
-  static char *demo_sets[] = {"sla.PHONE=30s", "sla.CHAT=45s", "sla.SOCIAL=2m",
-                              "sla.EMAIL=10m", "kafka.topic=tickets", "workers=2",
-                              "kafka.fetch.wait.max.ms=5", "kafka.log_level=3"};
+  static char *demo_sets[] = {"sla.PHONE=30s",
+                              "sla.CHAT=45s",
+                              "sla.SOCIAL=2m",
+                              "sla.EMAIL=10m",
+                              "kafka.topic=tickets",
+                              "workers=2",
+                              "kafka.fetch.wait.max.ms=5",
+                              "kafka.log_level=3"};
   int nd = (int)CCP_ARRAY_LEN(demo_sets);
   char **sets = ccp_calloc((size_t)argc + (size_t)nd + 4, sizeof *sets);
   int nsets = 0, rc = CCP_EXIT_USAGE, have_cfg = 0;
@@ -415,8 +421,9 @@ int ccp_cli_demo(int argc, char **argv) {
   int port = 0;
   if (!redis) {
     if ((port = free_port()) < 0 || (rpid = start_redis(port)) < 0) {
-      fprintf(stderr, "ccpulse: cannot start redis-server on 127.0.0.1:%d (is the redis-server "
-                      "package installed? bash scripts/setup-deps.sh), or pass --redis URL\n",
+      fprintf(stderr,
+              "ccpulse: cannot start redis-server on 127.0.0.1:%d (is the redis-server "
+              "package installed? bash scripts/setup-deps.sh), or pass --redis URL\n",
               port);
       rc = CCP_EXIT_INPUT;
       goto done;

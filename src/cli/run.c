@@ -115,8 +115,8 @@ static void summary(live_t *l, const ccp_view_t *v, int ok) {
   fprintf(stdout,
           "events/s %6.0f | open %5.0f | waiting %4.0f | SL 5m %6s | breaches 5m %4.0f | "
           "partitions %lld | redis %s\n",
-          rate, open == open ? open : 0, waiting == waiting ? waiting : 0, slbuf,
-          br == br ? br : 0, (long long)st.partitions, ok ? "ok" : "DOWN (retrying)");
+          rate, open == open ? open : 0, waiting == waiting ? waiting : 0, slbuf, br == br ? br : 0,
+          (long long)st.partitions, ok ? "ok" : "DOWN (retrying)");
   fflush(stdout);
 }
 
@@ -164,8 +164,8 @@ int ccp_cli_live(const ccp_config_t *cfg, const ccp_cli_live_opts_t *o) {
   ccp_buf_init(&l.alerts);
   ccp_consumer_t *c = NULL;
 
-  if (!(l.rules = ccp_rules_parse(cfg->alerts_rules ? cfg->alerts_rules : "", cfg, err,
-                                  sizeof err))) {
+  if (!(l.rules =
+            ccp_rules_parse(cfg->alerts_rules ? cfg->alerts_rules : "", cfg, err, sizeof err))) {
     fprintf(stderr, "ccpulse: config key 'alerts.rules': %s\n", err);
     goto done;
   }
@@ -204,8 +204,10 @@ int ccp_cli_live(const ccp_config_t *cfg, const ccp_cli_live_opts_t *o) {
   signal(SIGTERM, SIG_DFL);
   g_consumer = NULL;
   if (r != 0) {
-    fprintf(stderr, "ccpulse: the final publish to '%s' failed; uncommitted events will be read "
-                    "again\n", cfg->redis_url);
+    fprintf(stderr,
+            "ccpulse: the final publish to '%s' failed; uncommitted events will be read "
+            "again\n",
+            cfg->redis_url);
     rc = CCP_EXIT_INPUT;
   } else {
     rc = CCP_EXIT_OK;
@@ -231,8 +233,10 @@ int ccp_cli_run(int argc, char **argv) {
   char err[CCP_ERRBUF_SIZE];
   static const struct {
     const char *flag, *key;
-  } flags[] = {{"--brokers", "kafka.brokers"}, {"--topic", "kafka.topic"},
-               {"--group", "kafka.group"},     {"--redis", "redis"},
+  } flags[] = {{"--brokers", "kafka.brokers"},
+               {"--topic", "kafka.topic"},
+               {"--group", "kafka.group"},
+               {"--redis", "redis"},
                {"--workers", "workers"}};
 
   for (int i = 1; i < argc; i++) {

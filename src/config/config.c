@@ -643,8 +643,8 @@ static int set_schema_reg(const prop_t *p, ccp_config_t *cfg, const char *key, c
     cfg->schema_registry[i].path = ccp_strdup(value);
     return 0;
   }
-  cfg->schema_registry = ccp_realloc(
-      cfg->schema_registry, (size_t)(cfg->nschema_registry + 1) * sizeof *cfg->schema_registry);
+  cfg->schema_registry = ccp_realloc(cfg->schema_registry, (size_t)(cfg->nschema_registry + 1) *
+                                                               sizeof *cfg->schema_registry);
   memmove(&cfg->schema_registry[i + 1], &cfg->schema_registry[i],
           (size_t)(cfg->nschema_registry - i) * sizeof *cfg->schema_registry);
   cfg->schema_registry[i].id = (uint32_t)id;

@@ -177,7 +177,7 @@ static void remove_partition(ccp_consumer_t *c, int32_t partition, int closing) 
   if (partition < 0 || partition >= c->parts_cap || !c->parts[partition])
     return;
   ccp__part_t *p = c->parts[partition];
-  set_assigned(c, partition, 0); /* the publisher commits it no more */
+  set_assigned(c, partition, 0);       /* the publisher commits it no more */
   rd_kafka_queue_forward(p->pq, NULL); /* nothing new reaches the worker */
   rd_kafka_queue_destroy(p->pq);
   p->pq = NULL;
@@ -241,8 +241,8 @@ typedef struct pub_state {
   ccp_view_t *view;
   ccp_alert_t *pending; /* alerts not yet published */
   int npending, pending_cap;
-  int64_t g;            /* global stream time */
-  int64_t *committed;   /* last committed next offset by partition */
+  int64_t g;          /* global stream time */
+  int64_t *committed; /* last committed next offset by partition */
   int committed_cap;
 } pub_state_t;
 
@@ -301,8 +301,10 @@ static int cycle(ccp_consumer_t *c, pub_state_t *s) {
     atomic_fetch_add(&c->cycles, 1);
     /* dead letters first: a committed offset never skips an undelivered one */
     if (rd_kafka_outq_len(c->dlq) > 0 && rd_kafka_flush(c->dlq, 10000) != 0) {
-      fprintf(stderr, "ccpulse: dead-letter topic '%s': records not delivered in 10 s; "
-                      "offsets not committed this cycle\n", c->dlq_topic);
+      fprintf(stderr,
+              "ccpulse: dead-letter topic '%s': records not delivered in 10 s; "
+              "offsets not committed this cycle\n",
+              c->dlq_topic);
       goto out;
     }
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);

@@ -30,11 +30,11 @@
 /* One assigned partition. */
 typedef struct ccp__part {
   int32_t partition;
-  uint32_t gen;          /* assignment generation: immutable */
-  int worker;            /* main thread only */
-  rd_kafka_queue_t *pq;  /* main thread only: the partition's queue, forwarded */
-  ccp_engine_t *engine;  /* the owning worker only (after the ADD hand-over) */
-  int64_t next_offset;   /* the owning worker only: last processed + 1; -1 none */
+  uint32_t gen;         /* assignment generation: immutable */
+  int worker;           /* main thread only */
+  rd_kafka_queue_t *pq; /* main thread only: the partition's queue, forwarded */
+  ccp_engine_t *engine; /* the owning worker only (after the ADD hand-over) */
+  int64_t next_offset;  /* the owning worker only: last processed + 1; -1 none */
 } ccp__part_t;
 
 /* One partition's export of one publish cycle. */
@@ -84,10 +84,10 @@ typedef struct ccp__worker {
    * fields below (written per message) stay off the lines above */
   char pad0[CCP_CACHELINE];
   _Atomic(ccp__bundle_t *) out; /* hand-over to the publisher */
-  _Atomic uint64_t reported;  /* epoch whose barrier this worker reached */
-  _Atomic int64_t now;        /* largest stream time of its partitions */
-  _Atomic int64_t messages;   /* records consumed */
-  _Atomic int64_t dead;       /* records sent to the DLQ */
+  _Atomic uint64_t reported;    /* epoch whose barrier this worker reached */
+  _Atomic int64_t now;          /* largest stream time of its partitions */
+  _Atomic int64_t messages;     /* records consumed */
+  _Atomic int64_t dead;         /* records sent to the DLQ */
   char pad[CCP_CACHELINE];
 } ccp__worker_t;
 
@@ -96,8 +96,8 @@ struct ccp_consumer {
   const ccp_config_t *cfg;
   int nworkers;
   ccp__worker_t *workers;
-  rd_kafka_t *rk;       /* the consumer: main thread (commit: any thread) */
-  rd_kafka_t *dlq;      /* dead-letter producer: thread-safe */
+  rd_kafka_t *rk;  /* the consumer: main thread (commit: any thread) */
+  rd_kafka_t *dlq; /* dead-letter producer: thread-safe */
   char topic[256];
   char dlq_topic[512];
 
@@ -105,14 +105,14 @@ struct ccp_consumer {
   struct {
     uint32_t id;
     ccp_avro_decoder_t *d;
-  } *reg;                     /* Confluent ids, sorted */
+  } * reg; /* Confluent ids, sorted */
   int nreg;
 
   /* main thread only: parts by partition number */
   ccp__part_t **parts;
   int parts_cap;
   uint32_t next_gen;
-  int closing; /* main thread only: inside rd_kafka_consumer_close */
+  int closing;       /* main thread only: inside rd_kafka_consumer_close */
   int ever_assigned; /* main thread only: a rebalance assign was served */
 
   /* commit filter: assigned_gen[p] (0 = not assigned); guarded by assign_mu */
@@ -125,10 +125,10 @@ struct ccp_consumer {
   _Atomic uint64_t target_epoch; /* epoch whose target_now is set */
   _Atomic int64_t target_now;    /* stream time to export at */
 
-  atomic_int stop;       /* ccp_consumer_stop() was called */
-  atomic_int paused;     /* workers stop taking messages */
-  atomic_int final_req;  /* main asks the publisher for the final cycle */
-  atomic_int final_rc;   /* publisher's result of the final cycle; 1 = pending */
+  atomic_int stop;      /* ccp_consumer_stop() was called */
+  atomic_int paused;    /* workers stop taking messages */
+  atomic_int final_req; /* main asks the publisher for the final cycle */
+  atomic_int final_rc;  /* publisher's result of the final cycle; 1 = pending */
   atomic_int workers_stop;
 
   _Atomic int64_t cycles, failed_cycles, commits, nassigned, now_ms;

@@ -45,7 +45,9 @@ int ccp_mock_topic(ccp_mock_t *m, const char *topic, int partitions) {
   return rd_kafka_mock_topic_create(m->mc, topic, partitions, 1) ? -CCP_EINVAL : 0;
 }
 
-const char *ccp_mock_bootstraps(const ccp_mock_t *m) { return rd_kafka_mock_cluster_bootstraps(m->mc); }
+const char *ccp_mock_bootstraps(const ccp_mock_t *m) {
+  return rd_kafka_mock_cluster_bootstraps(m->mc);
+}
 
 void ccp_mock_free(ccp_mock_t *m) {
   if (!m)

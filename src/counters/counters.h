@@ -20,12 +20,12 @@ enum {
   CCP_F_REOPENED,
   CCP_F_ABANDONED,
   CCP_F_AB_SHORT,
-  CCP_F_AB_LONG,     /* abandons with known wait >= short threshold */
+  CCP_F_AB_LONG, /* abandons with known wait >= short threshold */
   CCP_F_FRT_N,
   CCP_F_FRT_SUM,
   CCP_F_FRT_WITHIN,
   CCP_F_BREACHES,
-  CCP_F_RES_N,       /* resolutions with known open time */
+  CCP_F_RES_N, /* resolutions with known open time */
   CCP_F_RES_SUM,
   CCP_F_HANDLED,
   CCP_F_AHT_SUM,
@@ -41,8 +41,8 @@ enum {
   CCP_F_COMPLAINTS,
   CCP_F_QA_N,
   CCP_F_QA_ERR,
-  CCP_F_CUST,        /* customers whose latest HANDLED lies in this bucket */
-  CCP_F_HMS_PHONE,   /* handle ms per channel (cost), in ccp_channel_t order */
+  CCP_F_CUST,      /* customers whose latest HANDLED lies in this bucket */
+  CCP_F_HMS_PHONE, /* handle ms per channel (cost), in ccp_channel_t order */
   CCP_F_HMS_CHAT,
   CCP_F_HMS_EMAIL,
   CCP_F_HMS_SOCIAL,
@@ -56,14 +56,17 @@ typedef struct ccp_counters {
 
 /** Adds src into dst. */
 static inline void ccp_counters_add(ccp_counters_t *dst, const ccp_counters_t *src) {
-  for (int i = 0; i < CCP_F__COUNT; i++) dst->v[i] += src->v[i];
+  for (int i = 0; i < CCP_F__COUNT; i++)
+    dst->v[i] += src->v[i];
 }
 /** Subtracts src from dst. */
 static inline void ccp_counters_sub(ccp_counters_t *dst, const ccp_counters_t *src) {
-  for (int i = 0; i < CCP_F__COUNT; i++) dst->v[i] -= src->v[i];
+  for (int i = 0; i < CCP_F__COUNT; i++)
+    dst->v[i] -= src->v[i];
 }
 /** Adds the fields of src named in mask (bit i = field i) into dst. */
-static inline void ccp_counters_add_mask(ccp_counters_t *dst, const ccp_counters_t *src, uint32_t mask) {
+static inline void ccp_counters_add_mask(ccp_counters_t *dst, const ccp_counters_t *src,
+                                         uint32_t mask) {
   while (mask) {
     int i = __builtin_ctz(mask);
     dst->v[i] += src->v[i];
@@ -83,7 +86,8 @@ _Static_assert(CCP_F__COUNT <= 32, "field masks are 32 bits");
 /** 1 when every counter is zero. */
 static inline int ccp_counters_zero(const ccp_counters_t *c) {
   for (int i = 0; i < CCP_F__COUNT; i++)
-    if (c->v[i]) return 0;
+    if (c->v[i])
+      return 0;
   return 1;
 }
 

@@ -35,34 +35,45 @@ static void init_tables(void) {
 }
 
 uint16_t ccp_sketch_bin(int64_t v) {
-  if (!ready) init_tables();
-  if (v < EXACT) return (uint16_t)(v < 0 ? 0 : v);
+  if (!ready)
+    init_tables();
+  if (v < EXACT)
+    return (uint16_t)(v < 0 ? 0 : v);
   int k = (int)ceil(log((double)v) * ln_gamma_inv);
   /* guard against rounding at exact powers */
-  if (pow(GAMMA, k - 1) >= (double)v) k--;
-  else if (pow(GAMMA, k) < (double)v) k++;
+  if (pow(GAMMA, k - 1) >= (double)v)
+    k--;
+  else if (pow(GAMMA, k) < (double)v)
+    k++;
   int i = k - k0 - 1 + EXACT;
-  if (i < EXACT) i = EXACT;
-  if (i >= CCP_SKETCH_BINS) i = CCP_SKETCH_BINS - 1;
+  if (i < EXACT)
+    i = EXACT;
+  if (i >= CCP_SKETCH_BINS)
+    i = CCP_SKETCH_BINS - 1;
   return (uint16_t)i;
 }
 
 double ccp_sketch_value(uint16_t bin) {
-  if (!ready) init_tables();
+  if (!ready)
+    init_tables();
   return values[bin < CCP_SKETCH_BINS ? bin : CCP_SKETCH_BINS - 1];
 }
 
 void ccp_hist_add(ccp_hist_t *h, uint16_t b, int delta) {
-  if (!h->bins) h->bins = ccp_calloc(CCP_SKETCH_BINS, sizeof *h->bins);
+  if (!h->bins)
+    h->bins = ccp_calloc(CCP_SKETCH_BINS, sizeof *h->bins);
   h->bins[b] += (uint32_t)delta;
   h->n += (uint64_t)(int64_t)delta;
   uint64_t bit = 1ULL << (b & 63);
-  if (h->bins[b]) h->nz[b >> 6] |= bit;
-  else h->nz[b >> 6] &= ~bit;
+  if (h->bins[b])
+    h->nz[b >> 6] |= bit;
+  else
+    h->nz[b >> 6] &= ~bit;
 }
 
 void ccp_hist_each(const ccp_hist_t *h, void (*fn)(void *, uint16_t, uint32_t), void *opaque) {
-  if (!h->bins || !h->n) return;
+  if (!h->bins || !h->n)
+    return;
   for (int w = 0; w < CCP_SKETCH_BINS / 64; w++)
     for (uint64_t m = h->nz[w]; m; m &= m - 1) {
       uint16_t b = (uint16_t)(w * 64 + __builtin_ctzll(m));
@@ -72,14 +83,18 @@ void ccp_hist_each(const ccp_hist_t *h, void (*fn)(void *, uint16_t, uint32_t), 
 
 int ccp_hist_nonzero(const ccp_hist_t *h) {
   int n = 0;
-  if (!h->bins || !h->n) return 0;
-  for (int w = 0; w < CCP_SKETCH_BINS / 64; w++) n += __builtin_popcountll(h->nz[w]);
+  if (!h->bins || !h->n)
+    return 0;
+  for (int w = 0; w < CCP_SKETCH_BINS / 64; w++)
+    n += __builtin_popcountll(h->nz[w]);
   return n;
 }
 
 void ccp_hist_merge(ccp_hist_t *dst, const ccp_hist_t *src) {
-  if (!src->bins || !src->n) return;
-  if (!dst->bins) dst->bins = ccp_calloc(CCP_SKETCH_BINS, sizeof *dst->bins);
+  if (!src->bins || !src->n)
+    return;
+  if (!dst->bins)
+    dst->bins = ccp_calloc(CCP_SKETCH_BINS, sizeof *dst->bins);
   for (int w = 0; w < CCP_SKETCH_BINS / 64; w++) {
     for (uint64_t m = src->nz[w]; m; m &= m - 1) {
       int b = w * 64 + __builtin_ctzll(m);
@@ -91,7 +106,8 @@ void ccp_hist_merge(ccp_hist_t *dst, const ccp_hist_t *src) {
 }
 
 void ccp_hist_clear(ccp_hist_t *h) {
-  if (h->bins && h->n) memset(h->bins, 0, CCP_SKETCH_BINS * sizeof *h->bins);
+  if (h->bins && h->n)
+    memset(h->bins, 0, CCP_SKETCH_BINS * sizeof *h->bins);
   memset(h->nz, 0, sizeof h->nz);
   h->n = 0;
 }
@@ -105,7 +121,8 @@ void ccp_hist_release(ccp_hist_t *h) {
 
 void ccp_hist_percentiles(const ccp_hist_t *h, const int *pct, int npct, double *out) {
   if (!h->n || !h->bins) {
-    for (int i = 0; i < npct; i++) out[i] = NAN;
+    for (int i = 0; i < npct; i++)
+      out[i] = NAN;
     return;
   }
   uint64_t cum = 0;
@@ -118,10 +135,13 @@ void ccp_hist_percentiles(const ccp_hist_t *h, const int *pct, int npct, double 
     cum += h->bins[b];
     while (j < npct) {
       uint64_t rank = ((uint64_t)pct[j] * h->n + 99) / 100; /* ceil(p n) */
-      if (rank < 1) rank = 1;
-      if (cum < rank) break;
+      if (rank < 1)
+        rank = 1;
+      if (cum < rank)
+        break;
       out[j++] = ccp_sketch_value((uint16_t)b);
     }
   }
-  while (j < npct) out[j++] = ccp_sketch_value(CCP_SKETCH_BINS - 1);
+  while (j < npct)
+    out[j++] = ccp_sketch_value(CCP_SKETCH_BINS - 1);
 }

@@ -24,8 +24,8 @@ double ccp_sketch_value(uint16_t bin);
 
 /** A histogram: counts per bin, allocated on first use. */
 typedef struct ccp_hist {
-  uint32_t *bins; /**< CCP_SKETCH_BINS counts, or NULL when empty so far */
-  uint64_t n;     /**< total count */
+  uint32_t *bins;                    /**< CCP_SKETCH_BINS counts, or NULL when empty so far */
+  uint64_t n;                        /**< total count */
   uint64_t nz[CCP_SKETCH_BINS / 64]; /**< bit b set iff bins[b] != 0: walks skip empty ranges */
 } ccp_hist_t;
 

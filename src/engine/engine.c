@@ -49,7 +49,8 @@ static uint32_t scope_add(ccp_engine_t *e, uint8_t kind, const char *name, size_
   s->name[plen + len] = 0;
   s->name_len = plen + len;
   s->kind = kind;
-  for (int w = 0; w < e->cfg->nwindows; w++) ccp_win_init(&s->win[w], &e->cfg->windows[w]);
+  for (int w = 0; w < e->cfg->nwindows; w++)
+    ccp_win_init(&s->win[w], &e->cfg->windows[w]);
   ccp_u32map_init(&s->cust);
   s->log = ccp_malloc(CCP_LOG_CAP * sizeof *s->log);
   e->scopes[e->nscopes] = s;
@@ -58,7 +59,8 @@ static uint32_t scope_add(ccp_engine_t *e, uint8_t kind, const char *name, size_
 
 static void scope_free(ccp_engine_t *e, ccp_scope_t *s) {
   ccp_free(s->log);
-  for (int w = 0; w < e->cfg->nwindows; w++) ccp_win_release(&s->win[w]);
+  for (int w = 0; w < e->cfg->nwindows; w++)
+    ccp_win_release(&s->win[w]);
   ccp_u32map_release(&s->cust);
   ccp_free(s->name);
   ccp_free(s);
@@ -86,7 +88,8 @@ static uint32_t scope_intern(ccp_engine_t *e, uint8_t kind, ccp_str_t name) {
 }
 
 void ccp__scope_advance(ccp_engine_t *e, ccp_scope_t *s) {
-  for (int w = 0; w < e->cfg->nwindows; w++) ccp_win_advance(&s->win[w], e->cur_b[w], e->start_b[w]);
+  for (int w = 0; w < e->cfg->nwindows; w++)
+    ccp_win_advance(&s->win[w], e->cur_b[w], e->start_b[w]);
 }
 
 /* ------------------------------------------------------------- local day */
@@ -96,7 +99,8 @@ static int64_t local_midnight(int64_t ms, int next_day) {
   struct tm tm;
   localtime_r(&t, &tm);
   tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-  if (next_day) tm.tm_mday += 1;
+  if (next_day)
+    tm.tm_mday += 1;
   tm.tm_isdst = -1;
   return (int64_t)mktime(&tm) * 1000;
 }
@@ -106,14 +110,16 @@ static void set_buckets(ccp_engine_t *e) {
   if (e->now < e->day_start || e->now >= e->day_end) {
     e->day_start = local_midnight(e->now, 0);
     e->day_end = local_midnight(e->now, 1);
-    if (e->day_end <= e->day_start) e->day_end = e->day_start + 86400000; /* defensive */
+    if (e->day_end <= e->day_start)
+      e->day_end = e->day_start + 86400000; /* defensive */
   }
   for (int w = 0; w < e->cfg->nwindows; w++) {
     const ccp_window_conf_t *wc = &e->cfg->windows[w];
     int64_t g = wc->granularity_ms;
     e->cur_b[w] = ccp_floordiv(e->now, g);
     e->cur_start[w] = e->cur_b[w] * g;
-    e->start_b[w] = wc->is_today ? ccp_floordiv(e->day_start, g) : e->cur_b[w] - wc->span_ms / g + 1;
+    e->start_b[w] =
+        wc->is_today ? ccp_floordiv(e->day_start, g) : e->cur_b[w] - wc->span_ms / g + 1;
   }
 }
 
@@ -141,10 +147,12 @@ static gsnap_t gsnap(const ccp_ticket_t *r) {
 static const gsnap_t gnone; /* a ticket that does not exist */
 
 static void gauges_add(ccp_engine_t *e, const gsnap_t *g, int sign) {
-  if (!g->open && !g->aged) return;
+  if (!g->open && !g->aged)
+    return;
   uint32_t ids[4] = {0, 1u + g->channel, g->queue, g->agent};
   for (int i = 0; i < 4; i++) {
-    if (ids[i] == CCP_NIL) continue;
+    if (ids[i] == CCP_NIL)
+      continue;
     ccp_scope_t *s = e->scopes[ids[i]];
     s->g_open += sign * g->open;
     s->g_waiting += sign * g->waiting;
@@ -172,17 +180,22 @@ static uint32_t combo_of(ccp_engine_t *e, uint32_t queue, uint8_t channel, uint3
       return e->ncombos++;
     }
     ccp_combo_t *c = &e->combos[*v];
-    if (c->queue == queue && c->agent == agent && c->channel == channel) return (uint32_t)*v;
+    if (c->queue == queue && c->agent == agent && c->channel == channel)
+      return (uint32_t)*v;
     k = ccp_u64map_key(k * 0x9e3779b97f4a7c15ULL + 1); /* collision: probe on */
   }
 }
 
 static void list_remove(ccp_engine_t *e, const gsnap_t *g, ccp_ticket_t *r) {
   ccp_combo_t *c = &e->combos[combo_of(e, g->queue, g->channel, g->agent)];
-  if (r->w_prev != CCP_NIL) ccp_tickets_at(&e->tickets, r->w_prev)->w_next = r->w_next;
-  else c->head = r->w_next;
-  if (r->w_next != CCP_NIL) ccp_tickets_at(&e->tickets, r->w_next)->w_prev = r->w_prev;
-  else c->tail = r->w_prev;
+  if (r->w_prev != CCP_NIL)
+    ccp_tickets_at(&e->tickets, r->w_prev)->w_next = r->w_next;
+  else
+    c->head = r->w_next;
+  if (r->w_next != CCP_NIL)
+    ccp_tickets_at(&e->tickets, r->w_next)->w_prev = r->w_prev;
+  else
+    c->tail = r->w_prev;
   r->w_prev = r->w_next = CCP_NIL;
   r->flags &= (uint8_t)~CCP_T_WAITING;
 }
@@ -204,21 +217,26 @@ static void list_insert(ccp_engine_t *e, uint32_t ti, ccp_ticket_t *r) {
     r->w_next = a->w_next;
     a->w_next = ti;
   }
-  if (r->w_next != CCP_NIL) ccp_tickets_at(&e->tickets, r->w_next)->w_prev = ti;
-  else c->tail = ti;
+  if (r->w_next != CCP_NIL)
+    ccp_tickets_at(&e->tickets, r->w_next)->w_prev = ti;
+  else
+    c->tail = ti;
   r->flags |= CCP_T_WAITING;
 }
 
 /* Moves a ticket's contributions from `before` to its current state. */
 static void gauges_move(ccp_engine_t *e, uint32_t ti, ccp_ticket_t *r, const gsnap_t *before) {
   gsnap_t after = gsnap(r);
-  if (memcmp(before, &after, sizeof after) == 0) return;
+  if (memcmp(before, &after, sizeof after) == 0)
+    return;
   gauges_add(e, before, -1);
   gauges_add(e, &after, +1);
   int same_combo = before->queue == after.queue && before->channel == after.channel &&
                    before->agent == after.agent;
-  if (before->listed && (!after.listed || !same_combo)) list_remove(e, before, r);
-  if (after.listed && !(r->flags & CCP_T_WAITING)) list_insert(e, ti, r);
+  if (before->listed && (!after.listed || !same_combo))
+    list_remove(e, before, r);
+  if (after.listed && !(r->flags & CCP_T_WAITING))
+    list_insert(e, ti, r);
 }
 
 /* -------------------------------------------------------------- counters */
@@ -228,7 +246,8 @@ static void gauges_move(ccp_engine_t *e, uint32_t ti, ccp_ticket_t *r, const gsn
  * no longer covered is dropped, exactly as if it had been added when it
  * happened and expired since. */
 static void flush_scope(ccp_engine_t *e, ccp_scope_t *s) {
-  if (!s->nlog) return;
+  if (!s->nlog)
+    return;
   for (int w = 0; w < e->cfg->nwindows; w++) {
     ccp_win_t *win = &s->win[w];
     int64_t gu = e->cfg->windows[w].granularity_ms / e->cust_unit;
@@ -242,9 +261,15 @@ static void flush_scope(ccp_engine_t *e, ccp_scope_t *s) {
         b = ccp_floordiv(s->log_base + d->dbase, gu);
       }
       switch (d->kind) {
-      case CCP_WD_FIELD: ccp_win_add(win, b, d->f, d->amt); break;
-      case CCP_WD_FRT: ccp_win_add_bin(win, b, 0, (uint16_t)d->amt); break;
-      default: ccp_win_add_bin(win, b, 1, (uint16_t)d->amt); break;
+      case CCP_WD_FIELD:
+        ccp_win_add(win, b, d->f, d->amt);
+        break;
+      case CCP_WD_FRT:
+        ccp_win_add_bin(win, b, 0, (uint16_t)d->amt);
+        break;
+      default:
+        ccp_win_add_bin(win, b, 1, (uint16_t)d->amt);
+        break;
       }
     }
   }
@@ -266,7 +291,8 @@ static void log_delta(ccp_engine_t *e, uint32_t id, int64_t base, int kind, int 
   if (s->nlog && (s->nlog == CCP_LOG_CAP || base - s->log_base > INT32_MAX / 2 ||
                   s->log_base - base > INT32_MAX / 2))
     flush_scope(e, s); /* stays in the dirty list */
-  if (!s->nlog) s->log_base = base;
+  if (!s->nlog)
+    s->log_base = base;
   if (!s->in_dirty) {
     s->in_dirty = 1;
     if (e->ndirty == e->dirty_cap) {
@@ -287,10 +313,14 @@ static void log_delta(ccp_engine_t *e, uint32_t id, int64_t base, int kind, int 
 static void scopes_apply(ccp_engine_t *e, const uint32_t ids[4], int64_t ts, const ccp_delta_t *d) {
   int64_t base = ccp_floordiv(ts, e->cust_unit);
   for (int i = 0; i < 4; i++) {
-    if (ids[i] == CCP_NIL) continue;
-    for (int k = 0; k < d->nf; k++) log_delta(e, ids[i], base, CCP_WD_FIELD, d->f[k], d->amt[k]);
-    if (d->frt_bin >= 0) log_delta(e, ids[i], base, CCP_WD_FRT, 0, d->frt_bin);
-    if (d->res_bin >= 0) log_delta(e, ids[i], base, CCP_WD_RES, 0, d->res_bin);
+    if (ids[i] == CCP_NIL)
+      continue;
+    for (int k = 0; k < d->nf; k++)
+      log_delta(e, ids[i], base, CCP_WD_FIELD, d->f[k], d->amt[k]);
+    if (d->frt_bin >= 0)
+      log_delta(e, ids[i], base, CCP_WD_FRT, 0, d->frt_bin);
+    if (d->res_bin >= 0)
+      log_delta(e, ids[i], base, CCP_WD_RES, 0, d->res_bin);
   }
 }
 
@@ -308,7 +338,8 @@ static void scopes_customer(ccp_engine_t *e, const uint32_t ids[4], int64_t ts, 
   uint32_t key = ccp_u32map_key(cust);
   int64_t tu = ccp_floordiv(ts, e->cust_unit);
   for (int i = 0; i < 4; i++) {
-    if (ids[i] == CCP_NIL) continue;
+    if (ids[i] == CCP_NIL)
+      continue;
     ccp_scope_t *s = e->scopes[ids[i]];
     if (ccp_u32map_would_grow(&s->cust) && e->now - s->cust_gc_at >= 3600000) {
       customers_gc(e, s); /* sweep before growing, at most once per hour */
@@ -317,11 +348,13 @@ static void scopes_customer(ccp_engine_t *e, const uint32_t ids[4], int64_t ts, 
     uint32_t old;
     int had = ccp_u32map_get(&s->cust, key, &old);
     int64_t prev = had ? cust_abs(e, old) : INT64_MIN;
-    if (had && tu <= prev) continue;
+    if (had && tu <= prev)
+      continue;
     ccp_u32map_set(&s->cust, key, (uint32_t)tu);
     /* the customer now counts in tu's bucket and no longer in prev's (the
      * same bucket of a coarse window nets to zero) */
-    if (had) log_delta(e, ids[i], prev, CCP_WD_FIELD, CCP_F_CUST, -1);
+    if (had)
+      log_delta(e, ids[i], prev, CCP_WD_FIELD, CCP_F_CUST, -1);
     log_delta(e, ids[i], tu, CCP_WD_FIELD, CCP_F_CUST, +1);
   }
 }
@@ -364,13 +397,15 @@ static inline uint64_t act_at(uint64_t v, int64_t c);
 static inline int act_contrib(uint64_t v, int64_t c) {
   const uint64_t cur_mask = (1ULL << PERIOD_SLOTS) - 1, prev_mask = cur_mask << PERIOD_SLOTS;
   uint64_t bits = act_at(v, c);
-  if (!(bits & prev_mask)) return 0;
+  if (!(bits & prev_mask))
+    return 0;
   return (bits & cur_mask) ? 3 : 1;
 }
 
 /* Keeps the cached retention counts of slot ret_c right across one change. */
 static inline void ret_update(ccp_engine_t *e, int64_t c, int before, int after) {
-  if (e->ret_c != c || before == after) return;
+  if (e->ret_c != c || before == after)
+    return;
   e->ret_prev += (after & 1) - (before & 1);
   e->ret_both += ((after >> 1) & 1) - ((before >> 1) & 1);
 }
@@ -401,13 +436,15 @@ static void customer_active(ccp_engine_t *e, uint64_t cust, int64_t ts) {
   } else if (-d < CCP_ACT_BITS) {
     *v |= 1ULL << -d;
   }
-  if (e->ret_c == now_slot) ret_update(e, now_slot, before, act_contrib(*v, now_slot));
+  if (e->ret_c == now_slot)
+    ret_update(e, now_slot, before, act_contrib(*v, now_slot));
 }
 
 /* Activity bits of a packed value relative to slot c: bit k = slot c - k. */
 static inline uint64_t act_at(uint64_t v, int64_t c) {
   int64_t d = slot_delta16(c, v >> CCP_ACT_BITS);
-  if (d < 0) return (v & ACT_MASK) >> -d; /* cannot happen: activity is never after now */
+  if (d < 0)
+    return (v & ACT_MASK) >> -d; /* cannot happen: activity is never after now */
   return d >= CCP_ACT_BITS ? 0 : ((v & ACT_MASK) << d) & ACT_MASK;
 }
 
@@ -419,7 +456,8 @@ static int act_keep(void *opaque, uint64_t key, uint64_t val) {
 /* Forgets customers with no activity in either period (keeps the 16-bit
  * slot numbers unambiguous). */
 static void customers_active_gc(ccp_engine_t *e) {
-  if (e->now == INT64_MIN || !e->acts.count) return;
+  if (e->now == INT64_MIN || !e->acts.count)
+    return;
   int64_t c = ccp_floordiv(e->now, e->slot_ms);
   ccp_u64map_filter(&e->acts, act_keep, &c);
 }
@@ -428,13 +466,15 @@ static void customers_active_gc(ccp_engine_t *e) {
  * since the last call, else the counts kept up to date by customer_active. */
 void ccp__engine_retention(ccp_engine_t *e, int64_t *prev_out, int64_t *both_out) {
   *prev_out = *both_out = 0;
-  if (e->now == INT64_MIN) return;
+  if (e->now == INT64_MIN)
+    return;
   int64_t c = ccp_floordiv(e->now, e->slot_ms);
   if (e->ret_c != c) {
     int64_t prev = 0, both = 0;
     const ccp_u64map_t *m = &e->acts;
     for (size_t j = 0; j < m->cap; j++) {
-      if (!m->slots[j].key) continue;
+      if (!m->slots[j].key)
+        continue;
       int k = act_contrib(m->slots[j].val, c);
       prev += k & 1;
       both += (k >> 1) & 1;
@@ -448,16 +488,20 @@ void ccp__engine_retention(ccp_engine_t *e, int64_t *prev_out, int64_t *both_out
 }
 
 void ccp__engine_oldest_waiting(ccp_engine_t *e) {
-  for (uint32_t i = 0; i < e->nscopes; i++) e->scopes[i]->oldest_open = INT64_MAX;
+  for (uint32_t i = 0; i < e->nscopes; i++)
+    e->scopes[i]->oldest_open = INT64_MAX;
   for (uint32_t c = 0; c < e->ncombos; c++) {
     const ccp_combo_t *cb = &e->combos[c];
-    if (cb->head == CCP_NIL) continue;
+    if (cb->head == CCP_NIL)
+      continue;
     int64_t o = ccp_tickets_at(&e->tickets, cb->head)->open_ts; /* lists are sorted */
     uint32_t ids[4] = {0, 1u + cb->channel, cb->queue, cb->agent};
     for (int i = 0; i < 4; i++) {
-      if (ids[i] == CCP_NIL) continue;
+      if (ids[i] == CCP_NIL)
+        continue;
       ccp_scope_t *s = e->scopes[ids[i]];
-      if (o < s->oldest_open) s->oldest_open = o;
+      if (o < s->oldest_open)
+        s->oldest_open = o;
     }
   }
 }
@@ -465,25 +509,32 @@ void ccp__engine_oldest_waiting(ccp_engine_t *e) {
 /* ---------------------------------------------------------------- alerts */
 
 static void remember_id(ccp_engine_t *e, const ccp_ticket_t *r, ccp_str_t id) {
-  if (!e->alert_cb) return;
+  if (!e->alert_cb)
+    return;
   int isnew;
   uint64_t *v = ccp_u64map_put(&e->ids, r->key, &isnew);
-  if (!isnew) ccp_strpool_free(&e->idpool, (char *)(uintptr_t)*v);
+  if (!isnew)
+    ccp_strpool_free(&e->idpool, (char *)(uintptr_t)*v);
   *v = (uint64_t)(uintptr_t)ccp_strpool_dup(&e->idpool, id.ptr, id.len);
 }
 
 static void forget_id(ccp_engine_t *e, const ccp_ticket_t *r) {
-  if (!e->ids.count) return;
+  if (!e->ids.count)
+    return;
   uint64_t *v = ccp_u64map_get(&e->ids, r->key);
-  if (!v) return;
+  if (!v)
+    return;
   ccp_strpool_free(&e->idpool, (char *)(uintptr_t)*v);
   ccp_u64map_del(&e->ids, r->key);
 }
 
 static void emit_alert(ccp_engine_t *e, const ccp_ticket_t *r, int kind, int64_t at) {
-  if (kind == CCP_ALERT_SLA_BREACH) e->diag.alerts_breach++;
-  else e->diag.alerts_at_risk++;
-  if (!e->alert_cb) return;
+  if (kind == CCP_ALERT_SLA_BREACH)
+    e->diag.alerts_breach++;
+  else
+    e->diag.alerts_at_risk++;
+  if (!e->alert_cb)
+    return;
   uint64_t *v = ccp_u64map_get(&e->ids, r->key);
   ccp_alert_t a = {
       .kind = kind,
@@ -533,21 +584,24 @@ static void push_next_stage(ccp_engine_t *e, uint32_t ti, const ccp_ticket_t *r)
       at = age_at;
     }
   }
-  if (kind >= 0) ccp_timers_push(&e->timers, at, (uint8_t)kind, ti, r->life);
+  if (kind >= 0)
+    ccp_timers_push(&e->timers, at, (uint8_t)kind, ti, r->life);
 }
 
 static void arm_timers(ccp_engine_t *e, uint32_t ti, ccp_ticket_t *r) { push_next_stage(e, ti, r); }
 
 static void fire_timer(ccp_engine_t *e, const ccp_timer_t *tm) {
   ccp_ticket_t *r = ccp_tickets_at(&e->tickets, tm->ticket);
-  if (!r->key || r->life != tm->life) return;
+  if (!r->key || r->life != tm->life)
+    return;
   int unreplied_open = (r->flags & CCP_T_OPEN) && r->replies == 0;
   gsnap_t before = gsnap(r);
   switch (tm->kind) {
   case CCP_TM_AT_RISK:
     if (!(r->flags & CCP_T_AT_RISK)) {
       r->flags |= CCP_T_AT_RISK;
-      if (unreplied_open) emit_alert(e, r, CCP_ALERT_SLA_AT_RISK, tm->fire_at);
+      if (unreplied_open)
+        emit_alert(e, r, CCP_ALERT_SLA_AT_RISK, tm->fire_at);
     }
     break;
   case CCP_TM_BREACH:
@@ -567,7 +621,8 @@ static void fire_timer(ccp_engine_t *e, const ccp_timer_t *tm) {
     break;
   case CCP_TM_AGED:
     r->flags |= CCP_T_AGE_DONE;
-    if ((r->flags & CCP_T_OPEN) && r->open_ts != CCP_NO_TS) r->flags |= CCP_T_AGED;
+    if ((r->flags & CCP_T_OPEN) && r->open_ts != CCP_NO_TS)
+      r->flags |= CCP_T_AGED;
     break;
   }
   push_next_stage(e, tm->ticket, r);
@@ -591,15 +646,18 @@ void ccp__engine_run_due(ccp_engine_t *e) {
     uint32_t head = e->tickets.lru_head;
     if (head != CCP_NIL) {
       int64_t touch = ccp_tickets_at(&e->tickets, head)->touch;
-      if (touch <= INT64_MAX - e->cfg->ticket_ttl_ms - 1) x_due = touch + e->cfg->ticket_ttl_ms + 1;
+      if (touch <= INT64_MAX - e->cfg->ticket_ttl_ms - 1)
+        x_due = touch + e->cfg->ticket_ttl_ms + 1;
     }
     if (t_due <= x_due) {
-      if (t_due > e->now) return;
+      if (t_due > e->now)
+        return;
       ccp_timer_t tm;
       ccp_timers_pop(&e->timers, &tm);
       fire_timer(e, &tm);
     } else {
-      if (x_due > e->now) return;
+      if (x_due > e->now)
+        return;
       drop_ticket(e, head);
       e->diag.expired++;
     }
@@ -616,21 +674,30 @@ static void advance_to(ccp_engine_t *e, int64_t t) {
 }
 
 void ccp_engine_advance(ccp_engine_t *e, int64_t now_ms) {
-  if (e->now == INT64_MIN && now_ms == INT64_MIN) return;
+  if (e->now == INT64_MIN && now_ms == INT64_MIN)
+    return;
   advance_to(e, now_ms);
 }
 
 /* ---------------------------------------------------------------- events */
 
 static int invalid(const ccp_event_t *ev) {
-  if (ev->csat != CCP_NULL_I32 && (ev->csat < 1 || ev->csat > 5)) return 1;
-  if (ev->nps != CCP_NULL_I32 && (ev->nps < 0 || ev->nps > 10)) return 1;
-  if (ev->ces != CCP_NULL_I32 && (ev->ces < 1 || ev->ces > 7)) return 1;
-  if (ev->talk_ms != CCP_NULL_I64 && ev->talk_ms < 0) return 1;
-  if (ev->hold_ms != CCP_NULL_I64 && ev->hold_ms < 0) return 1;
-  if (ev->acw_ms != CCP_NULL_I64 && ev->acw_ms < 0) return 1;
-  if (ev->qa_errors != CCP_NULL_I32 && ev->qa_errors < 0) return 1;
-  if (ev->type >= CCP_EV__COUNT || ev->channel >= CCP_CH__COUNT) return 1;
+  if (ev->csat != CCP_NULL_I32 && (ev->csat < 1 || ev->csat > 5))
+    return 1;
+  if (ev->nps != CCP_NULL_I32 && (ev->nps < 0 || ev->nps > 10))
+    return 1;
+  if (ev->ces != CCP_NULL_I32 && (ev->ces < 1 || ev->ces > 7))
+    return 1;
+  if (ev->talk_ms != CCP_NULL_I64 && ev->talk_ms < 0)
+    return 1;
+  if (ev->hold_ms != CCP_NULL_I64 && ev->hold_ms < 0)
+    return 1;
+  if (ev->acw_ms != CCP_NULL_I64 && ev->acw_ms < 0)
+    return 1;
+  if (ev->qa_errors != CCP_NULL_I32 && ev->qa_errors < 0)
+    return 1;
+  if (ev->type >= CCP_EV__COUNT || ev->channel >= CCP_CH__COUNT)
+    return 1;
   return 0;
 }
 
@@ -667,12 +734,15 @@ static inline int64_t opt0(int64_t v) { return v == CCP_NULL_I64 ? 0 : v; }
 static uint32_t ticket_get(ccp_engine_t *e, uint64_t key, int *created) {
   uint32_t ti = ccp_tickets_find(&e->tickets, key);
   *created = 0;
-  if (ti != CCP_NIL) return ti;
+  if (ti != CCP_NIL)
+    return ti;
   while ((int64_t)e->tickets.count >= e->cfg->max_tickets && e->tickets.lru_head != CCP_NIL) {
     drop_ticket(e, e->tickets.lru_head);
     e->diag.evicted++;
     if (e->diag.evicted == 1 || (e->diag.evicted & (e->diag.evicted - 1)) == 0)
-      fprintf(stderr, "ccpulse: warning: ticket cap tickets.max=%lld reached: evicted %lld least recently active tickets so far\n",
+      fprintf(stderr,
+              "ccpulse: warning: ticket cap tickets.max=%lld reached: evicted %lld least recently "
+              "active tickets so far\n",
               (long long)e->cfg->max_tickets, (long long)e->diag.evicted);
   }
   *created = 1;
@@ -716,7 +786,8 @@ static void apply(ccp_engine_t *e, const ccp_event_t *ev) {
       r->open_ts = ts;
       int64_t thr = ccp_config_sla_ms(cfg, ev->queue.ptr, ev->queue.len, ev->channel);
       r->thr_ms = (uint32_t)CCP_MIN(thr, (int64_t)UINT32_MAX);
-      if (r->replies == 0) remember_id(e, r, ev->ticket_id);
+      if (r->replies == 0)
+        remember_id(e, r, ev->ticket_id);
       arm_timers(e, ti, r);
     }
     break;
@@ -725,11 +796,14 @@ static void apply(ccp_engine_t *e, const ccp_event_t *ev) {
       int64_t frt = CCP_MAX(0, ts - r->open_ts);
       ccp_delta_add(&d, CCP_F_FRT_N, 1);
       ccp_delta_add(&d, CCP_F_FRT_SUM, frt);
-      if (frt <= (int64_t)r->thr_ms) ccp_delta_add(&d, CCP_F_FRT_WITHIN, 1);
+      if (frt <= (int64_t)r->thr_ms)
+        ccp_delta_add(&d, CCP_F_FRT_WITHIN, 1);
       d.frt_bin = ccp_sketch_bin(frt);
     }
-    if (r->replies == 0) forget_id(e, r);
-    if (r->replies < CCP_REPLIES_MAX) r->replies++;
+    if (r->replies == 0)
+      forget_id(e, r);
+    if (r->replies < CCP_REPLIES_MAX)
+      r->replies++;
     break;
   case CCP_EV_TRANSFERRED:
     r->flags |= CCP_T_TRANSFERRED;
@@ -752,10 +826,11 @@ static void apply(ccp_engine_t *e, const ccp_event_t *ev) {
       }
       if (!(r->flags & CCP_T_RESOLVED_ONCE)) {
         ccp_delta_add(&d, CCP_F_FCR_N, 1);
-        if (r->replies <= 1 && !(r->flags & CCP_T_TRANSFERRED)) ccp_delta_add(&d, CCP_F_FCR_OK, 1);
+        if (r->replies <= 1 && !(r->flags & CCP_T_TRANSFERRED))
+          ccp_delta_add(&d, CCP_F_FCR_OK, 1);
         r->flags |= CCP_T_RESOLVED_ONCE;
       }
-      r->flags &= (uint8_t)~(CCP_T_OPEN | CCP_T_AGED);
+      r->flags &= (uint8_t) ~(CCP_T_OPEN | CCP_T_AGED);
     }
     break;
   case CCP_EV_REOPENED:
@@ -763,7 +838,8 @@ static void apply(ccp_engine_t *e, const ccp_event_t *ev) {
     if (!(r->flags & CCP_T_OPEN)) {
       r->flags |= CCP_T_OPEN;
       /* the age timer popped while it was closed, or is still pending */
-      if (r->open_ts != CCP_NO_TS && (r->flags & CCP_T_AGE_DONE)) r->flags |= CCP_T_AGED;
+      if (r->open_ts != CCP_NO_TS && (r->flags & CCP_T_AGE_DONE))
+        r->flags |= CCP_T_AGED;
     }
     break;
   case CCP_EV_ABANDONED:
@@ -774,17 +850,20 @@ static void apply(ccp_engine_t *e, const ccp_event_t *ev) {
         ccp_delta_add(&d, wait < cfg->short_abandon_ms ? CCP_F_AB_SHORT : CCP_F_AB_LONG, 1);
       }
     }
-    r->flags &= (uint8_t)~(CCP_T_OPEN | CCP_T_AGED);
+    r->flags &= (uint8_t) ~(CCP_T_OPEN | CCP_T_AGED);
     break;
   case CCP_EV_SURVEY:
     if (ev->csat != CCP_NULL_I32) {
       ccp_delta_add(&d, CCP_F_CSAT_N, 1);
-      if (ev->csat >= 4) ccp_delta_add(&d, CCP_F_CSAT_SAT, 1);
+      if (ev->csat >= 4)
+        ccp_delta_add(&d, CCP_F_CSAT_SAT, 1);
     }
     if (ev->nps != CCP_NULL_I32) {
       ccp_delta_add(&d, CCP_F_NPS_N, 1);
-      if (ev->nps >= 9) ccp_delta_add(&d, CCP_F_NPS_PRO, 1);
-      else if (ev->nps <= 6) ccp_delta_add(&d, CCP_F_NPS_DET, 1);
+      if (ev->nps >= 9)
+        ccp_delta_add(&d, CCP_F_NPS_PRO, 1);
+      else if (ev->nps <= 6)
+        ccp_delta_add(&d, CCP_F_NPS_DET, 1);
     }
     if (ev->ces != CCP_NULL_I32) {
       ccp_delta_add(&d, CCP_F_CES_N, 1);
@@ -800,7 +879,8 @@ static void apply(ccp_engine_t *e, const ccp_event_t *ev) {
   }
 
   uint32_t ids[4] = {0, 1u + ev->channel, qid, attr_agent};
-  if (d.nf) scopes_apply(e, ids, ts, &d);
+  if (d.nf)
+    scopes_apply(e, ids, ts, &d);
   if (ev->type == CCP_EV_HANDLED) {
     uint64_t ck = ccp_u64map_key(ccp_hash64(ev->customer_id.ptr, ev->customer_id.len, SEED_CUST));
     scopes_customer(e, ids, ts, ck);
@@ -808,11 +888,13 @@ static void apply(ccp_engine_t *e, const ccp_event_t *ev) {
 
   r->queue = qid;
   r->channel = ev->channel;
-  if (aid != CCP_NIL) r->agent = aid;
+  if (aid != CCP_NIL)
+    r->agent = aid;
   gauges_move(e, ti, r, &before);
   ccp_tickets_touch(&e->tickets, ti, e->now);
 
-  customer_active(e, ccp_u64map_key(ccp_hash64(ev->customer_id.ptr, ev->customer_id.len, SEED_CUST)), ts);
+  customer_active(
+      e, ccp_u64map_key(ccp_hash64(ev->customer_id.ptr, ev->customer_id.len, SEED_CUST)), ts);
 }
 
 ccp_verdict_t ccp_engine_process(ccp_engine_t *e, const ccp_event_t *ev) {
@@ -830,7 +912,8 @@ ccp_verdict_t ccp_engine_process(ccp_engine_t *e, const ccp_event_t *ev) {
     e->diag.duplicate++;
     return CCP_DUPLICATE;
   }
-  if (ev->ts > e->ev_now) e->ev_now = ev->ts;
+  if (ev->ts > e->ev_now)
+    e->ev_now = ev->ts;
   dedup_remember(e, k);
   advance_to(e, CCP_MAX(e->now, ev->ts));
   apply(e, ev);
@@ -848,12 +931,18 @@ void ccp_engine_count_undecodable(ccp_engine_t *e) {
 ccp_engine_t *ccp_engine_new(const ccp_config_t *cfg, char *errbuf, size_t errlen) {
   for (int w = 0; w < cfg->nwindows; w++) {
     const ccp_window_conf_t *wc = &cfg->windows[w];
-    if (wc->granularity_ms <= 0 || (!wc->is_today && (wc->span_ms <= 0 || wc->span_ms % wc->granularity_ms))) {
-      snprintf(errbuf, errlen, "config key 'windows': window '%s' needs a span that is a positive multiple of its granularity", wc->name);
+    if (wc->granularity_ms <= 0 ||
+        (!wc->is_today && (wc->span_ms <= 0 || wc->span_ms % wc->granularity_ms))) {
+      snprintf(errbuf, errlen,
+               "config key 'windows': window '%s' needs a span that is a positive multiple of its "
+               "granularity",
+               wc->name);
       return NULL;
     }
     if (wc->is_today && 900000 % wc->granularity_ms != 0) {
-      snprintf(errbuf, errlen, "config key 'windows': granularity of 'today' must divide 15m so local midnights fall on bucket edges");
+      snprintf(errbuf, errlen,
+               "config key 'windows': granularity of 'today' must divide 15m so local midnights "
+               "fall on bucket edges");
       return NULL;
     }
   }
@@ -889,9 +978,11 @@ ccp_engine_t *ccp_engine_new(const ccp_config_t *cfg, char *errbuf, size_t errle
     }
     e->cust_unit = a;
   }
-  if (e->cust_unit <= 0) e->cust_unit = 1;
+  if (e->cust_unit <= 0)
+    e->cust_unit = 1;
   for (int c = 0; c < CCP_CH__COUNT; c++)
-    if (!isnan(cfg->cost_per_hour[c])) e->has_cost = 1;
+    if (!isnan(cfg->cost_per_hour[c]))
+      e->has_cost = 1;
   scope_add(e, CCP_SC_ALL, "all", 3);
   for (int c = 0; c < CCP_CH__COUNT; c++) {
     const char *n = ccp_channel_name(c);
@@ -904,8 +995,10 @@ ccp_engine_t *ccp_engine_new(const ccp_config_t *cfg, char *errbuf, size_t errle
 }
 
 void ccp_engine_free(ccp_engine_t *e) {
-  if (!e) return;
-  for (uint32_t i = 0; i < e->nscopes; i++) scope_free(e, e->scopes[i]);
+  if (!e)
+    return;
+  for (uint32_t i = 0; i < e->nscopes; i++)
+    scope_free(e, e->scopes[i]);
   ccp_free(e->scopes);
   ccp_free(e->combos);
   ccp_free(e->dirty);

@@ -33,27 +33,27 @@ typedef struct ccp_wdelta {
 
 /** One scope: gauges, windows and its distinct-customer map. */
 typedef struct ccp_scope {
-  char *name;                      /**< "all", "queue:billing", ... (owned) */
+  char *name; /**< "all", "queue:billing", ... (owned) */
   size_t name_len;
-  uint8_t kind;                    /**< CCP_SC_* */
+  uint8_t kind;                      /**< CCP_SC_* */
   int64_t g_open, g_waiting, g_aged; /**< gauges */
-  ccp_win_t win[CCP_MAX_WINDOWS];  /**< one per configured window */
-  ccp_u32map_t cust;               /**< 32-bit customer hash -> latest HANDLED (cust_unit) */
-  int64_t oldest_open;             /**< scratch for the snapshot */
-  int64_t cust_gc_at;              /**< stream time of the last sweep of cust */
+  ccp_win_t win[CCP_MAX_WINDOWS];    /**< one per configured window */
+  ccp_u32map_t cust;                 /**< 32-bit customer hash -> latest HANDLED (cust_unit) */
+  int64_t oldest_open;               /**< scratch for the snapshot */
+  int64_t cust_gc_at;                /**< stream time of the last sweep of cust */
   /* Deltas not yet added to the windows: applied in one batch when the log
    * is full or before a read, so one scope's windows are touched together
    * (hot in cache) instead of once per event. */
-  ccp_wdelta_t *log;               /**< CCP_LOG_CAP entries */
-  uint32_t nlog;                   /**< entries in use */
-  uint8_t in_dirty;                /**< listed in the engine's dirty list */
-  int64_t log_base;                /**< base bucket that dbase is relative to */
+  ccp_wdelta_t *log; /**< CCP_LOG_CAP entries */
+  uint32_t nlog;     /**< entries in use */
+  uint8_t in_dirty;  /**< listed in the engine's dirty list */
+  int64_t log_base;  /**< base bucket that dbase is relative to */
 } ccp_scope_t;
 
 /** Waiting tickets of one queue x channel x agent, sorted by open time. */
 typedef struct ccp_combo {
-  uint32_t queue, agent;  /**< scope ids (agent CCP_NIL when none) */
-  uint32_t head, tail;    /**< oldest / newest ticket record */
+  uint32_t queue, agent; /**< scope ids (agent CCP_NIL when none) */
+  uint32_t head, tail;   /**< oldest / newest ticket record */
   uint8_t channel;
 } ccp_combo_t;
 
@@ -64,25 +64,25 @@ typedef struct ccp_combo {
 /** Diagnostics counters. */
 typedef struct ccp_diag {
   int64_t events, late, duplicate, invalid, expired, evicted, dead_letter;
-  int64_t dedup_full;  /**< ids not remembered because dedup.max was reached */
+  int64_t dedup_full; /**< ids not remembered because dedup.max was reached */
   int64_t alerts_at_risk, alerts_breach;
 } ccp_diag_t;
 
 struct ccp_engine {
   const ccp_config_t *cfg;
-  int64_t now;         /**< stream time (largest ts or advanced time) */
-  int64_t ev_now;      /**< largest accepted event ts (lateness, dedup) */
-  int64_t cur_b[CCP_MAX_WINDOWS];   /**< floor(now / g) per window */
-  int64_t start_b[CCP_MAX_WINDOWS]; /**< first covered bucket per window */
+  int64_t now;                        /**< stream time (largest ts or advanced time) */
+  int64_t ev_now;                     /**< largest accepted event ts (lateness, dedup) */
+  int64_t cur_b[CCP_MAX_WINDOWS];     /**< floor(now / g) per window */
+  int64_t start_b[CCP_MAX_WINDOWS];   /**< first covered bucket per window */
   int64_t cur_start[CCP_MAX_WINDOWS]; /**< start ms of the current bucket */
-  int64_t day_start, day_end;       /**< local day containing now */
+  int64_t day_start, day_end;         /**< local day containing now */
 
   ccp_tickets_t tickets;
   ccp_timers_t timers;
-  ccp_u64map_t dedup;       /**< event id hash -> stream time accepted */
-  size_t dedup_sweep_at;    /**< sweep stale ids when count reaches this */
+  ccp_u64map_t dedup;    /**< event id hash -> stream time accepted */
+  size_t dedup_sweep_at; /**< sweep stale ids when count reaches this */
 
-  ccp_scope_t **scopes;     /**< id -> scope; 0 = all, 1..4 = channels */
+  ccp_scope_t **scopes; /**< id -> scope; 0 = all, 1..4 = channels */
   uint32_t nscopes, scopes_cap;
   ccp_u64map_t scope_index; /**< hash(kind, name) -> scope id */
 
@@ -90,21 +90,21 @@ struct ccp_engine {
   uint32_t ncombos, combos_cap;
   ccp_u64map_t combo_index; /**< (queue, channel, agent) -> combo id */
 
-  ccp_u64map_t acts;        /**< customer hash -> packed activity */
-  int64_t slot_ms;          /**< retention slot: period / 24 */
-  int64_t cust_unit;        /**< gcd of window granularities (ms): the base bucket */
-  uint32_t *dirty;          /**< scopes with a non-empty delta log */
+  ccp_u64map_t acts; /**< customer hash -> packed activity */
+  int64_t slot_ms;   /**< retention slot: period / 24 */
+  int64_t cust_unit; /**< gcd of window granularities (ms): the base bucket */
+  uint32_t *dirty;   /**< scopes with a non-empty delta log */
   uint32_t ndirty, dirty_cap;
-  int64_t acts_gc_slot;     /**< slot of the last sweep of acts */
-  int64_t ret_c;            /**< slot the cached retention counts are for */
+  int64_t acts_gc_slot;       /**< slot of the last sweep of acts */
+  int64_t ret_c;              /**< slot the cached retention counts are for */
   int64_t ret_prev, ret_both; /**< cached: active in the previous period / in both */
 
-  ccp_u64map_t ids;         /**< ticket key -> id string in idpool (alerts only) */
-  ccp_strpool_t idpool;     /**< the id strings: no malloc per OPENED */
+  ccp_u64map_t ids;     /**< ticket key -> id string in idpool (alerts only) */
+  ccp_strpool_t idpool; /**< the id strings: no malloc per OPENED */
   ccp_alert_cb alert_cb;
   void *alert_opaque;
 
-  int has_cost;             /**< any cost.<CH> configured */
+  int has_cost; /**< any cost.<CH> configured */
   ccp_diag_t diag;
 };
 

@@ -30,17 +30,17 @@
  * (a window's values cluster in a few dozen bins, against 1024 dense), views
  * merge them into dense histograms. */
 typedef struct shist {
-  uint32_t n;       /* non-zero bins */
+  uint32_t n; /* non-zero bins */
   uint16_t *bin;
   uint32_t *count;
 } shist_t;
 
 typedef struct pwin {
   ccp_counters_t total;
-  ccp_hist_t frt, res;   /* dense (views); bins owned, NULL when empty */
-  shist_t sfrt, sres;    /* sparse (partials) */
-  double *kpis;          /* views: the computed KPIs (CCP_K__COUNT), NULL until read */
-  char *json;            /* views: the window's KPI object, rendered once per merge */
+  ccp_hist_t frt, res; /* dense (views); bins owned, NULL when empty */
+  shist_t sfrt, sres;  /* sparse (partials) */
+  double *kpis;        /* views: the computed KPIs (CCP_K__COUNT), NULL until read */
+  char *json;          /* views: the window's KPI object, rendered once per merge */
   size_t json_len;
 } pwin_t;
 
@@ -67,12 +67,12 @@ struct ccp_partial {
 struct ccp_view {
   const ccp_config_t *cfg;
   int has_cost;
-  ccp_partial_t agg;     /* merged values; scopes unsorted */
+  ccp_partial_t agg; /* merged values; scopes unsorted */
   int scopes_cap;
-  ccp_u64map_t index;    /* hash(name) -> scope index in agg */
-  int *order;            /* sorted scope indices (those with data) */
+  ccp_u64map_t index; /* hash(name) -> scope index in agg */
+  int *order;         /* sorted scope indices (those with data) */
   int norder;
-  int sorted;            /* order is up to date */
+  int sorted; /* order is up to date */
 };
 
 static void pscope_release(pscope_t *s, int nwindows) {
@@ -96,7 +96,8 @@ static void shist_put(void *opaque, uint16_t bin, uint32_t count) {
 static void shist_from(shist_t *dst, const ccp_hist_t *src) {
   memset(dst, 0, sizeof *dst);
   int n = ccp_hist_nonzero(src);
-  if (!n) return;
+  if (!n)
+    return;
   /* one block: n counts, then n bins */
   dst->count = ccp_malloc((size_t)n * (sizeof *dst->count + sizeof *dst->bin));
   dst->bin = (uint16_t *)(dst->count + n);
@@ -116,32 +117,39 @@ static void shist_merge(ccp_hist_t *dst, const shist_t *src) {
 /* --------------------------------------------------------------- export */
 
 static int scope_has_data(const ccp_engine_t *e, const ccp_scope_t *s) {
-  if (s->kind == CCP_SC_ALL) return 1;
-  if (s->g_open || s->g_waiting || s->g_aged) return 1;
+  if (s->kind == CCP_SC_ALL)
+    return 1;
+  if (s->g_open || s->g_waiting || s->g_aged)
+    return 1;
   for (int w = 0; w < e->cfg->nwindows; w++)
-    if (!ccp_counters_zero(&s->win[w].total)) return 1;
+    if (!ccp_counters_zero(&s->win[w].total))
+      return 1;
   return 0;
 }
 
 ccp_partial_t *ccp_engine_export(ccp_engine_t *e, int64_t now_ms) {
   const ccp_config_t *cfg = e->cfg;
-  if (now_ms != INT64_MIN || e->now != INT64_MIN) ccp_engine_advance(e, CCP_MAX(now_ms, e->now));
+  if (now_ms != INT64_MIN || e->now != INT64_MIN)
+    ccp_engine_advance(e, CCP_MAX(now_ms, e->now));
   ccp_partial_t *p = ccp_calloc(1, sizeof *p);
   p->now = e->now;
   p->nwindows = cfg->nwindows;
   memcpy(p->cur_b, e->cur_b, sizeof p->cur_b);
   memcpy(p->start_b, e->start_b, sizeof p->start_b);
   if (e->now != INT64_MIN)
-    for (uint32_t i = 0; i < e->nscopes; i++) ccp__scope_advance(e, e->scopes[i]);
+    for (uint32_t i = 0; i < e->nscopes; i++)
+      ccp__scope_advance(e, e->scopes[i]);
   ccp__engine_flush(e);
   ccp__engine_oldest_waiting(e);
   int n = 0;
   for (uint32_t i = 0; i < e->nscopes; i++)
-    if (scope_has_data(e, e->scopes[i])) n++;
+    if (scope_has_data(e, e->scopes[i]))
+      n++;
   p->scopes = ccp_calloc((size_t)(n ? n : 1), sizeof *p->scopes);
   for (uint32_t i = 0; i < e->nscopes; i++) {
     const ccp_scope_t *s = e->scopes[i];
-    if (!scope_has_data(e, s)) continue;
+    if (!scope_has_data(e, s))
+      continue;
     pscope_t *d = &p->scopes[p->nscopes++];
     d->name = ccp_strndup(s->name, s->name_len);
     d->name_len = s->name_len;
@@ -163,8 +171,10 @@ ccp_partial_t *ccp_engine_export(ccp_engine_t *e, int64_t now_ms) {
 }
 
 void ccp_partial_free(ccp_partial_t *p) {
-  if (!p) return;
-  for (int i = 0; i < p->nscopes; i++) pscope_release(&p->scopes[i], p->nwindows);
+  if (!p)
+    return;
+  for (int i = 0; i < p->nscopes; i++)
+    pscope_release(&p->scopes[i], p->nwindows);
   ccp_free(p->scopes);
   ccp_free(p);
 }
@@ -177,14 +187,16 @@ ccp_view_t *ccp_view_new(const ccp_config_t *cfg) {
   ccp_view_t *v = ccp_calloc(1, sizeof *v);
   v->cfg = cfg;
   for (int c = 0; c < CCP_CH__COUNT; c++)
-    if (!isnan(cfg->cost_per_hour[c])) v->has_cost = 1;
+    if (!isnan(cfg->cost_per_hour[c]))
+      v->has_cost = 1;
   ccp_u64map_init(&v->index);
   ccp_view_reset(v);
   return v;
 }
 
 void ccp_view_reset(ccp_view_t *v) {
-  for (int i = 0; i < v->agg.nscopes; i++) pscope_release(&v->agg.scopes[i], v->cfg->nwindows);
+  for (int i = 0; i < v->agg.nscopes; i++)
+    pscope_release(&v->agg.scopes[i], v->cfg->nwindows);
   ccp_free(v->agg.scopes);
   ccp_free(v->order);
   ccp_u64map_release(&v->index);
@@ -199,7 +211,8 @@ void ccp_view_reset(ccp_view_t *v) {
 }
 
 void ccp_view_free(ccp_view_t *v) {
-  if (!v) return;
+  if (!v)
+    return;
   ccp_view_reset(v);
   ccp_free(v);
 }
@@ -211,7 +224,8 @@ static pscope_t *view_scope(ccp_view_t *v, const pscope_t *src) {
     uint64_t *slot = ccp_u64map_put(&v->index, k, &isnew);
     if (!isnew) {
       pscope_t *s = &v->agg.scopes[*slot];
-      if (s->name_len == src->name_len && memcmp(s->name, src->name, src->name_len) == 0) return s;
+      if (s->name_len == src->name_len && memcmp(s->name, src->name, src->name_len) == 0)
+        return s;
       continue; /* hash collision: probe with the next seed */
     }
     if (v->agg.nscopes == v->scopes_cap) {
@@ -242,7 +256,8 @@ void ccp_view_merge(ccp_view_t *v, const ccp_partial_t *p) {
     dst->open += src->open;
     dst->waiting += src->waiting;
     dst->aged += src->aged;
-    if (src->oldest_open < dst->oldest_open) dst->oldest_open = src->oldest_open;
+    if (src->oldest_open < dst->oldest_open)
+      dst->oldest_open = src->oldest_open;
     for (int w = 0; w < p->nwindows; w++) {
       ccp_counters_add(&dst->win[w].total, &src->win[w].total);
       shist_merge(&dst->win[w].frt, &src->win[w].sfrt);
@@ -257,7 +272,8 @@ void ccp_view_merge(ccp_view_t *v, const ccp_partial_t *p) {
   a->ret_both += p->ret_both;
   const int64_t *s = (const int64_t *)&p->diag;
   int64_t *d = (int64_t *)&a->diag;
-  for (size_t k = 0; k < sizeof p->diag / sizeof(int64_t); k++) d[k] += s[k];
+  for (size_t k = 0; k < sizeof p->diag / sizeof(int64_t); k++)
+    d[k] += s[k];
   a->tickets += p->tickets;
   v->sorted = 0;
 }
@@ -266,9 +282,10 @@ void ccp_view_merge(ccp_view_t *v, const ccp_partial_t *p) {
 
 /* 1 for KPIs that are counts (written as integers, never null). */
 static const unsigned char kpi_is_count[CCP_K__COUNT] = {
-    [CCP_K_OPENED] = 1, [CCP_K_RESOLVED] = 1, [CCP_K_REOPENED] = 1, [CCP_K_ABANDONED] = 1,
-    [CCP_K_ABANDONED_SHORT] = 1, [CCP_K_FRT_COUNT] = 1, [CCP_K_BREACHES] = 1, [CCP_K_COMPLAINTS] = 1,
-    [CCP_K_HANDLED] = 1, [CCP_K_CUSTOMERS] = 1};
+    [CCP_K_OPENED] = 1,    [CCP_K_RESOLVED] = 1,        [CCP_K_REOPENED] = 1,
+    [CCP_K_ABANDONED] = 1, [CCP_K_ABANDONED_SHORT] = 1, [CCP_K_FRT_COUNT] = 1,
+    [CCP_K_BREACHES] = 1,  [CCP_K_COMPLAINTS] = 1,      [CCP_K_HANDLED] = 1,
+    [CCP_K_CUSTOMERS] = 1};
 
 static double ratio(double num, int64_t den, double scale) {
   return den ? scale * num / (double)den : NAN;
@@ -328,7 +345,8 @@ static double score(const ccp_config_t *cfg, const double *k) {
   for (int i = 0; i < cfg->nscore_terms; i++) {
     const ccp_score_term_t *t = &cfg->score_terms[i];
     int ki = ccp_kpi_index(t->kpi);
-    if (ki < 0 || isnan(k[ki])) continue;
+    if (ki < 0 || isnan(k[ki]))
+      continue;
     double a;
     if (t->higher_is_better) {
       a = k[ki] / t->target;
@@ -350,22 +368,26 @@ static int cmp_scope(const void *a, const void *b, void *ctx) {
   const ccp_view_t *v = ctx;
   const pscope_t *x = &v->agg.scopes[*(const int *)a];
   const pscope_t *y = &v->agg.scopes[*(const int *)b];
-  if (x->kind == CCP_SC_ALL) return -1;
-  if (y->kind == CCP_SC_ALL) return 1;
+  if (x->kind == CCP_SC_ALL)
+    return -1;
+  if (y->kind == CCP_SC_ALL)
+    return 1;
   return strcmp(x->name, y->name);
 }
 
 /* Sorts the scopes once per merge; the view is logically const. */
 static void ensure_sorted(const ccp_view_t *cv) {
   ccp_view_t *v = (ccp_view_t *)cv;
-  if (v->sorted) return;
+  if (v->sorted)
+    return;
   ccp_free(v->order);
   v->order = ccp_malloc((size_t)(v->agg.nscopes ? v->agg.nscopes : 1) * sizeof *v->order);
   v->norder = 0;
   int has_all = 0;
   for (int i = 0; i < v->agg.nscopes; i++) {
     v->order[v->norder++] = i;
-    if (v->agg.scopes[i].kind == CCP_SC_ALL) has_all = 1;
+    if (v->agg.scopes[i].kind == CCP_SC_ALL)
+      has_all = 1;
   }
   if (!has_all) { /* an empty view still shows `all` */
     pscope_t proto;
@@ -384,8 +406,10 @@ static void ensure_sorted(const ccp_view_t *cv) {
 /* ----------------------------------------------------------------- JSON */
 
 static void put_num(ccp_buf_t *b, double x, int is_count) {
-  if (is_count) ccp_buf_put_i64(b, (int64_t)x);
-  else ccp_buf_put_double(b, x);
+  if (is_count)
+    ccp_buf_put_i64(b, (int64_t)x);
+  else
+    ccp_buf_put_double(b, x);
 }
 
 static const pscope_t *channel_scope(const ccp_view_t *v, int ch) {
@@ -399,7 +423,8 @@ static void window_kpis_render(const ccp_view_t *v, const pscope_t *s, int w, cc
   const double *k = kpis_of(v, &s->win[w]);
   ccp_buf_putc(out, '{');
   for (int i = 0; i < CCP_K__COUNT; i++) {
-    if (i) ccp_buf_putc(out, ',');
+    if (i)
+      ccp_buf_putc(out, ',');
     ccp_buf_putc(out, '"');
     ccp_buf_puts(out, ccp_kpi_names[i]);
     ccp_buf_puts(out, "\":");
@@ -416,8 +441,10 @@ static void window_kpis_render(const ccp_view_t *v, const pscope_t *s, int w, cc
       for (int c = 0; c < CCP_CH__COUNT; c++) {
         const pscope_t *cs = channel_scope(v, c);
         int64_t oc = cs ? cs->win[w].total.v[CCP_F_OPENED] : 0;
-        if (!oc) continue;
-        if (!first) ccp_buf_putc(out, ',');
+        if (!oc)
+          continue;
+        if (!first)
+          ccp_buf_putc(out, ',');
         first = 0;
         ccp_buf_printf(out, "\"%s\":", ccp_channel_name(c));
         ccp_buf_put_double(out, 100.0 * (double)oc / (double)opened);
@@ -452,8 +479,10 @@ static void gauges_json(const ccp_view_t *v, const pscope_t *s, ccp_buf_t *out) 
   ccp_buf_puts(out, ",\"waiting\":");
   ccp_buf_put_i64(out, s->waiting);
   ccp_buf_puts(out, ",\"longest_wait_ms\":");
-  if (s->oldest_open == INT64_MAX) ccp_buf_puts(out, "null");
-  else ccp_buf_put_i64(out, v->agg.now - s->oldest_open);
+  if (s->oldest_open == INT64_MAX)
+    ccp_buf_puts(out, "null");
+  else
+    ccp_buf_put_i64(out, v->agg.now - s->oldest_open);
   ccp_buf_puts(out, ",\"backlog_aged\":");
   ccp_buf_put_i64(out, s->aged);
   ccp_buf_putc(out, '}');
@@ -465,7 +494,8 @@ static void scope_json(const ccp_view_t *v, const pscope_t *s, ccp_buf_t *out) {
   gauges_json(v, s, out);
   ccp_buf_puts(out, ",\"windows\":{");
   for (int w = 0; w < cfg->nwindows; w++) {
-    if (w) ccp_buf_putc(out, ',');
+    if (w)
+      ccp_buf_putc(out, ',');
     ccp_buf_put_json_str(out, cfg->windows[w].name, strlen(cfg->windows[w].name));
     ccp_buf_putc(out, ':');
     window_kpis_json(v, s, w, out);
@@ -490,12 +520,15 @@ static void window_header(const ccp_view_t *v, ccp_buf_t *out) {
   ccp_buf_puts(out, "\"windows\":{");
   for (int w = 0; w < cfg->nwindows; w++) {
     const ccp_window_conf_t *wc = &cfg->windows[w];
-    if (w) ccp_buf_putc(out, ',');
+    if (w)
+      ccp_buf_putc(out, ',');
     ccp_buf_put_json_str(out, wc->name, strlen(wc->name));
     ccp_buf_puts(out, ":{\"span_ms\":");
     if (a->now == INT64_MIN) {
-      if (wc->is_today) ccp_buf_puts(out, "null");
-      else ccp_buf_put_i64(out, wc->span_ms);
+      if (wc->is_today)
+        ccp_buf_puts(out, "null");
+      else
+        ccp_buf_put_i64(out, wc->span_ms);
       ccp_buf_puts(out, ",\"granularity_ms\":");
       ccp_buf_put_i64(out, wc->granularity_ms);
       ccp_buf_puts(out, ",\"start_ms\":null}");
@@ -515,26 +548,30 @@ void ccp_view_snapshot_json(const ccp_view_t *v, ccp_buf_t *out) {
   ensure_sorted(v);
   const ccp_partial_t *a = &v->agg;
   ccp_buf_puts(out, "{\"schema\":\"ccpulse.snapshot.v1\",\"now_ms\":");
-  if (a->now == INT64_MIN) ccp_buf_puts(out, "null");
-  else ccp_buf_put_i64(out, a->now);
+  if (a->now == INT64_MIN)
+    ccp_buf_puts(out, "null");
+  else
+    ccp_buf_put_i64(out, a->now);
   ccp_buf_putc(out, ',');
   window_header(v, out);
   ccp_buf_puts(out, ",\"scopes\":{");
   for (int oi = 0; oi < v->norder; oi++) {
     const pscope_t *s = &a->scopes[v->order[oi]];
-    if (oi) ccp_buf_putc(out, ',');
+    if (oi)
+      ccp_buf_putc(out, ',');
     ccp_buf_put_json_str(out, s->name, s->name_len);
     ccp_buf_putc(out, ':');
     scope_json(v, s, out);
   }
   const ccp_diag_t *dg = &a->diag;
-  ccp_buf_printf(out,
-                 "},\"diagnostics\":{\"events\":%lld,\"late_events\":%lld,\"duplicate_events\":%lld,"
-                 "\"invalid_events\":%lld,\"dead_letter\":%lld,\"expired_tickets\":%lld,"
-                 "\"evicted_tickets\":%lld,\"tickets\":%lld}}",
-                 (long long)dg->events, (long long)dg->late, (long long)dg->duplicate,
-                 (long long)dg->invalid, (long long)dg->dead_letter, (long long)dg->expired,
-                 (long long)dg->evicted, (long long)a->tickets);
+  ccp_buf_printf(
+      out,
+      "},\"diagnostics\":{\"events\":%lld,\"late_events\":%lld,\"duplicate_events\":%lld,"
+      "\"invalid_events\":%lld,\"dead_letter\":%lld,\"expired_tickets\":%lld,"
+      "\"evicted_tickets\":%lld,\"tickets\":%lld}}",
+      (long long)dg->events, (long long)dg->late, (long long)dg->duplicate, (long long)dg->invalid,
+      (long long)dg->dead_letter, (long long)dg->expired, (long long)dg->evicted,
+      (long long)a->tickets);
 }
 
 void ccp_engine_snapshot_json(ccp_engine_t *e, ccp_buf_t *out) {
@@ -560,13 +597,15 @@ const char *ccp_view_scope_name(const ccp_view_t *v, int i) {
 
 void ccp_view_scope_json(const ccp_view_t *v, int i, ccp_buf_t *out) {
   ensure_sorted(v);
-  if (i < 0 || i >= v->norder) return;
+  if (i < 0 || i >= v->norder)
+    return;
   scope_json(v, &v->agg.scopes[v->order[i]], out);
 }
 
 void ccp_view_window_json(const ccp_view_t *v, int i, int w, ccp_buf_t *out) {
   ensure_sorted(v);
-  if (i < 0 || i >= v->norder || w < 0 || w >= v->cfg->nwindows) return;
+  if (i < 0 || i >= v->norder || w < 0 || w >= v->cfg->nwindows)
+    return;
   window_kpis_json(v, &v->agg.scopes[v->order[i]], w, out);
 }
 
@@ -576,11 +615,13 @@ int ccp_view_find_scope(const ccp_view_t *v, const char *name) {
   for (uint64_t seed = 0x766965;; seed++) {
     uint64_t k = ccp_u64map_key(ccp_hash64(name, len, seed));
     const uint64_t *slot = ccp_u64map_get(&v->index, k);
-    if (!slot) return -1;
+    if (!slot)
+      return -1;
     const pscope_t *s = &v->agg.scopes[*slot];
     if (s->name_len == len && memcmp(s->name, name, len) == 0) {
       for (int i = 0; i < v->norder; i++)
-        if (v->order[i] == (int)*slot) return i;
+        if (v->order[i] == (int)*slot)
+          return i;
       return -1;
     }
   }
@@ -588,24 +629,37 @@ int ccp_view_find_scope(const ccp_view_t *v, const char *name) {
 
 int ccp_view_value(const ccp_view_t *v, int i, int w, const char *id, double *out) {
   ensure_sorted(v);
-  if (i < 0 || i >= v->norder) return -CCP_ENOTFOUND;
+  if (i < 0 || i >= v->norder)
+    return -CCP_ENOTFOUND;
   const pscope_t *s = &v->agg.scopes[v->order[i]];
-  if (strcmp(id, "open") == 0) { *out = (double)s->open; return 0; }
-  if (strcmp(id, "waiting") == 0) { *out = (double)s->waiting; return 0; }
-  if (strcmp(id, "backlog_aged") == 0) { *out = (double)s->aged; return 0; }
+  if (strcmp(id, "open") == 0) {
+    *out = (double)s->open;
+    return 0;
+  }
+  if (strcmp(id, "waiting") == 0) {
+    *out = (double)s->waiting;
+    return 0;
+  }
+  if (strcmp(id, "backlog_aged") == 0) {
+    *out = (double)s->aged;
+    return 0;
+  }
   if (strcmp(id, "longest_wait_ms") == 0) {
     *out = s->oldest_open == INT64_MAX ? NAN : (double)(v->agg.now - s->oldest_open);
     return 0;
   }
-  if (w < 0 || w >= v->cfg->nwindows) return -CCP_ENOTFOUND;
+  if (w < 0 || w >= v->cfg->nwindows)
+    return -CCP_ENOTFOUND;
   const double *k = kpis_of(v, &s->win[w]);
   if (strcmp(id, "score") == 0) {
-    if (s->kind != CCP_SC_AGENT) return -CCP_ENOTFOUND;
+    if (s->kind != CCP_SC_AGENT)
+      return -CCP_ENOTFOUND;
     *out = score(v->cfg, k);
     return 0;
   }
   int ki = ccp_kpi_index(id);
-  if (ki < 0) return -CCP_ENOTFOUND;
+  if (ki < 0)
+    return -CCP_ENOTFOUND;
   *out = k[ki];
   return 0;
 }

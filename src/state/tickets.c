@@ -21,7 +21,8 @@ void ccp_tickets_init(ccp_tickets_t *t) {
 }
 
 void ccp_tickets_release(ccp_tickets_t *t) {
-  for (uint32_t c = 0; c < t->nchunks; c++) ccp_free(t->chunks[c]);
+  for (uint32_t c = 0; c < t->nchunks; c++)
+    ccp_free(t->chunks[c]);
   ccp_free(t->chunks);
   ccp_free(t->index);
   ccp_tickets_init(t);
@@ -32,19 +33,23 @@ static inline size_t home(const ccp_tickets_t *t, uint64_t key) {
 }
 
 uint32_t ccp_tickets_find(const ccp_tickets_t *t, uint64_t key) {
-  if (!t->index_cap) return CCP_NIL;
+  if (!t->index_cap)
+    return CCP_NIL;
   size_t i = home(t, key);
   for (;;) {
     uint32_t r = t->index[i];
-    if (!r) return CCP_NIL;
-    if (ccp_tickets_at(t, r - 1)->key == key) return r - 1;
+    if (!r)
+      return CCP_NIL;
+    if (ccp_tickets_at(t, r - 1)->key == key)
+      return r - 1;
     i = (i + 1) & (t->index_cap - 1);
   }
 }
 
 static void index_insert(ccp_tickets_t *t, uint64_t key, uint32_t rec) {
   size_t i = home(t, key);
-  while (t->index[i]) i = (i + 1) & (t->index_cap - 1);
+  while (t->index[i])
+    i = (i + 1) & (t->index_cap - 1);
   t->index[i] = rec + 1;
 }
 
@@ -54,18 +59,21 @@ static void index_grow(ccp_tickets_t *t) {
   t->index_cap = ocap ? ocap * 2 : 1024;
   t->index = ccp_calloc(t->index_cap, sizeof *t->index);
   for (size_t j = 0; j < ocap; j++)
-    if (old[j]) index_insert(t, ccp_tickets_at(t, old[j] - 1)->key, old[j] - 1);
+    if (old[j])
+      index_insert(t, ccp_tickets_at(t, old[j] - 1)->key, old[j] - 1);
   ccp_free(old);
 }
 
 static void index_delete(ccp_tickets_t *t, uint64_t key) {
   size_t mask = t->index_cap - 1;
   size_t i = home(t, key);
-  while (ccp_tickets_at(t, t->index[i] - 1)->key != key) i = (i + 1) & mask;
+  while (ccp_tickets_at(t, t->index[i] - 1)->key != key)
+    i = (i + 1) & mask;
   size_t j = i;
   for (;;) { /* backward-shift deletion */
     j = (j + 1) & mask;
-    if (!t->index[j]) break;
+    if (!t->index[j])
+      break;
     size_t k = home(t, ccp_tickets_at(t, t->index[j] - 1)->key);
     if ((j > i && (k <= i || k > j)) || (j < i && (k <= i && k > j))) {
       t->index[i] = t->index[j];
@@ -76,30 +84,38 @@ static void index_delete(ccp_tickets_t *t, uint64_t key) {
 }
 
 static void lru_unlink(ccp_tickets_t *t, uint32_t i, ccp_ticket_t *r) {
-  if (r->lru_prev != CCP_NIL) ccp_tickets_at(t, r->lru_prev)->lru_next = r->lru_next;
-  else t->lru_head = r->lru_next;
-  if (r->lru_next != CCP_NIL) ccp_tickets_at(t, r->lru_next)->lru_prev = r->lru_prev;
-  else t->lru_tail = r->lru_prev;
+  if (r->lru_prev != CCP_NIL)
+    ccp_tickets_at(t, r->lru_prev)->lru_next = r->lru_next;
+  else
+    t->lru_head = r->lru_next;
+  if (r->lru_next != CCP_NIL)
+    ccp_tickets_at(t, r->lru_next)->lru_prev = r->lru_prev;
+  else
+    t->lru_tail = r->lru_prev;
   (void)i;
 }
 
 static void lru_append(ccp_tickets_t *t, uint32_t i, ccp_ticket_t *r) {
   r->lru_prev = t->lru_tail;
   r->lru_next = CCP_NIL;
-  if (t->lru_tail != CCP_NIL) ccp_tickets_at(t, t->lru_tail)->lru_next = i;
-  else t->lru_head = i;
+  if (t->lru_tail != CCP_NIL)
+    ccp_tickets_at(t, t->lru_tail)->lru_next = i;
+  else
+    t->lru_head = i;
   t->lru_tail = i;
 }
 
 uint32_t ccp_tickets_create(ccp_tickets_t *t, uint64_t key) {
-  if ((t->count + 1) * 4 > t->index_cap * 3) index_grow(t); /* load <= 3/4: 4-byte slots, hits probe ~2.5 */
+  if ((t->count + 1) * 4 > t->index_cap * 3)
+    index_grow(t); /* load <= 3/4: 4-byte slots, hits probe ~2.5 */
   uint32_t i;
   if (t->free_head != CCP_NIL) {
     i = t->free_head;
     t->free_head = ccp_tickets_at(t, i)->lru_next;
   } else {
     if (t->used == t->nchunks * CCP_TCHUNK) {
-      if (t->nchunks == (CCP_NIL >> CCP_TCHUNK_BITS)) ccp__fatal(__FILE__, __LINE__, "ticket table full");
+      if (t->nchunks == (CCP_NIL >> CCP_TCHUNK_BITS))
+        ccp__fatal(__FILE__, __LINE__, "ticket table full");
       t->chunks = ccp_realloc(t->chunks, (t->nchunks + 1) * sizeof *t->chunks);
       t->chunks[t->nchunks++] = ccp_calloc(CCP_TCHUNK, sizeof(ccp_ticket_t));
     }
@@ -133,7 +149,8 @@ void ccp_tickets_remove(ccp_tickets_t *t, uint32_t i) {
 void ccp_tickets_touch(ccp_tickets_t *t, uint32_t i, int64_t now) {
   ccp_ticket_t *r = ccp_tickets_at(t, i);
   r->touch = now;
-  if (t->lru_tail == i) return;
+  if (t->lru_tail == i)
+    return;
   lru_unlink(t, i, r);
   lru_append(t, i, r);
 }

@@ -25,30 +25,30 @@
 
 /** Ticket flags. */
 enum {
-  CCP_T_OPEN = 1 << 0,         /**< open (not resolved/abandoned) */
-  CCP_T_TRANSFERRED = 1 << 1,  /**< a TRANSFERRED was seen this life */
-  CCP_T_RESOLVED_ONCE = 1 << 2,/**< its first resolution was counted */
-  CCP_T_BREACHED = 1 << 3,     /**< SLA breach handled (fired or moot) */
-  CCP_T_AT_RISK = 1 << 4,      /**< at-risk alert handled */
-  CCP_T_AGED = 1 << 5,         /**< counted in backlog_aged */
-  CCP_T_WAITING = 1 << 6,      /**< in a waiting list (open, unreplied, known open) */
-  CCP_T_AGE_DONE = 1 << 7      /**< the backlog-age timer has popped */
+  CCP_T_OPEN = 1 << 0,          /**< open (not resolved/abandoned) */
+  CCP_T_TRANSFERRED = 1 << 1,   /**< a TRANSFERRED was seen this life */
+  CCP_T_RESOLVED_ONCE = 1 << 2, /**< its first resolution was counted */
+  CCP_T_BREACHED = 1 << 3,      /**< SLA breach handled (fired or moot) */
+  CCP_T_AT_RISK = 1 << 4,       /**< at-risk alert handled */
+  CCP_T_AGED = 1 << 5,          /**< counted in backlog_aged */
+  CCP_T_WAITING = 1 << 6,       /**< in a waiting list (open, unreplied, known open) */
+  CCP_T_AGE_DONE = 1 << 7       /**< the backlog-age timer has popped */
 };
 
 /** One ticket (56 bytes). */
 typedef struct ccp_ticket {
-  uint64_t key;      /**< hash of ticket_id (0 = free record) */
-  int64_t open_ts;   /**< OPENED ts, CCP_NO_TS when unknown */
-  int64_t touch;     /**< stream time when its latest event was applied */
+  uint64_t key;                /**< hash of ticket_id (0 = free record) */
+  int64_t open_ts;             /**< OPENED ts, CCP_NO_TS when unknown */
+  int64_t touch;               /**< stream time when its latest event was applied */
   uint32_t lru_prev, lru_next; /**< touch-order links (free list when free) */
   uint32_t w_prev, w_next;     /**< waiting-list links */
-  uint32_t queue;    /**< scope id of the current queue */
-  uint32_t agent;    /**< scope id of the current agent, CCP_NIL if none */
-  uint32_t thr_ms;   /**< SLA threshold fixed at open */
-  uint16_t life;     /**< generation: bumps on reuse and on a new life */
-  uint16_t flags : 8;   /**< CCP_T_* */
-  uint16_t replies : 2; /**< AGENT_REPLY count, saturating at 3 */
-  uint16_t channel : 3; /**< current channel */
+  uint32_t queue;              /**< scope id of the current queue */
+  uint32_t agent;              /**< scope id of the current agent, CCP_NIL if none */
+  uint32_t thr_ms;             /**< SLA threshold fixed at open */
+  uint16_t life;               /**< generation: bumps on reuse and on a new life */
+  uint16_t flags : 8;          /**< CCP_T_* */
+  uint16_t replies : 2;        /**< AGENT_REPLY count, saturating at 3 */
+  uint16_t channel : 3;        /**< current channel */
 } ccp_ticket_t;
 
 /** Most replies a ticket counts (only 0, 1 and "more" matter). */
@@ -57,11 +57,11 @@ typedef struct ccp_ticket {
 typedef struct ccp_tickets {
   ccp_ticket_t **chunks; /**< CCP_TCHUNK records each */
   uint32_t nchunks;
-  uint32_t used;         /**< records handed out so far (high-water mark) */
-  uint32_t free_head;    /**< free records, linked through lru_next */
-  uint32_t *index;       /**< record number + 1, 0 = empty; power-of-two size */
+  uint32_t used;      /**< records handed out so far (high-water mark) */
+  uint32_t free_head; /**< free records, linked through lru_next */
+  uint32_t *index;    /**< record number + 1, 0 = empty; power-of-two size */
   size_t index_cap;
-  size_t count;          /**< live tickets */
+  size_t count;                /**< live tickets */
   uint32_t lru_head, lru_tail; /**< least / most recently touched */
 } ccp_tickets_t;
 

@@ -16,13 +16,17 @@ void ccp_timers_release(ccp_timers_t *t) {
 }
 
 static inline int less(const ccp_timer_t *a, const ccp_timer_t *b) {
-  if (a->fire_at != b->fire_at) return a->fire_at < b->fire_at;
-  if (a->kind != b->kind) return a->kind < b->kind;
-  if (a->ticket != b->ticket) return a->ticket < b->ticket;
+  if (a->fire_at != b->fire_at)
+    return a->fire_at < b->fire_at;
+  if (a->kind != b->kind)
+    return a->kind < b->kind;
+  if (a->ticket != b->ticket)
+    return a->ticket < b->ticket;
   return a->life < b->life;
 }
 
-void ccp_timers_push(ccp_timers_t *t, int64_t fire_at, uint8_t kind, uint32_t ticket, uint16_t life) {
+void ccp_timers_push(ccp_timers_t *t, int64_t fire_at, uint8_t kind, uint32_t ticket,
+                     uint16_t life) {
   if (t->n == t->cap) {
     t->cap = t->cap ? t->cap + t->cap / 2 : 1024; /* 1.5x: less slack at a million timers */
     t->h = ccp_realloc(t->h, t->cap * sizeof *t->h);
@@ -31,7 +35,8 @@ void ccp_timers_push(ccp_timers_t *t, int64_t fire_at, uint8_t kind, uint32_t ti
   size_t i = t->n++;
   while (i > 0) {
     size_t p = (i - 1) / 4;
-    if (!less(&x, &t->h[p])) break;
+    if (!less(&x, &t->h[p]))
+      break;
     t->h[i] = t->h[p];
     i = p;
   }
@@ -42,15 +47,19 @@ void ccp_timers_pop(ccp_timers_t *t, ccp_timer_t *out) {
   *out = t->h[0];
   ccp_timer_t x = t->h[--t->n];
   size_t n = t->n, i = 0;
-  if (!n) return;
+  if (!n)
+    return;
   for (;;) {
     size_t c = 4 * i + 1;
-    if (c >= n) break;
+    if (c >= n)
+      break;
     size_t best = c;
     size_t end = c + 4 < n ? c + 4 : n;
     for (size_t k = c + 1; k < end; k++)
-      if (less(&t->h[k], &t->h[best])) best = k;
-    if (!less(&t->h[best], &x)) break;
+      if (less(&t->h[k], &t->h[best]))
+        best = k;
+    if (!less(&t->h[best], &x))
+      break;
     t->h[i] = t->h[best];
     i = best;
   }

@@ -20,10 +20,10 @@
 enum { CCP_TM_AT_RISK = 0, CCP_TM_BREACH = 1, CCP_TM_AGED = 2 };
 
 typedef struct ccp_timer {
-  int64_t fire_at;  /**< first stream time at which it fires */
-  uint32_t ticket;  /**< record number */
-  uint16_t life;    /**< ticket life it belongs to */
-  uint8_t kind;     /**< CCP_TM_* */
+  int64_t fire_at; /**< first stream time at which it fires */
+  uint32_t ticket; /**< record number */
+  uint16_t life;   /**< ticket life it belongs to */
+  uint8_t kind;    /**< CCP_TM_* */
   uint8_t pad_;
 } ccp_timer_t;
 
@@ -37,9 +37,12 @@ void ccp_timers_init(ccp_timers_t *t);
 /** Frees the heap. */
 void ccp_timers_release(ccp_timers_t *t);
 /** Adds a timer. */
-void ccp_timers_push(ccp_timers_t *t, int64_t fire_at, uint8_t kind, uint32_t ticket, uint16_t life);
+void ccp_timers_push(ccp_timers_t *t, int64_t fire_at, uint8_t kind, uint32_t ticket,
+                     uint16_t life);
 /** The earliest timer, or NULL. */
-static inline const ccp_timer_t *ccp_timers_top(const ccp_timers_t *t) { return t->n ? &t->h[0] : NULL; }
+static inline const ccp_timer_t *ccp_timers_top(const ccp_timers_t *t) {
+  return t->n ? &t->h[0] : NULL;
+}
 /** Removes the earliest timer into *out. */
 void ccp_timers_pop(ccp_timers_t *t, ccp_timer_t *out);
 

@@ -20,9 +20,11 @@ void ccp_buf_release(ccp_buf_t *b) {
 }
 
 void ccp_buf_reserve(ccp_buf_t *b, size_t n) {
-  if (b->len + n + 1 <= b->cap) return;
+  if (b->len + n + 1 <= b->cap)
+    return;
   size_t cap = b->cap ? b->cap : 256;
-  while (cap < b->len + n + 1) cap *= 2;
+  while (cap < b->len + n + 1)
+    cap *= 2;
   b->data = ccp_realloc(b->data, cap);
   b->cap = cap;
 }
@@ -48,7 +50,8 @@ void ccp_buf_printf(ccp_buf_t *b, const char *fmt, ...) {
   char tmp[256];
   int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
   va_end(ap);
-  if (n < 0) return;
+  if (n < 0)
+    return;
   if ((size_t)n < sizeof tmp) {
     ccp_buf_append(b, tmp, (size_t)n);
     return;
@@ -68,7 +71,8 @@ void ccp_buf_put_i64(ccp_buf_t *b, int64_t v) {
     *--p = (char)('0' + u % 10);
     u /= 10;
   } while (u);
-  if (v < 0) *--p = '-';
+  if (v < 0)
+    *--p = '-';
   ccp_buf_append(b, p, (size_t)(e - p));
 }
 
@@ -77,7 +81,8 @@ void ccp_buf_put_double(ccp_buf_t *b, double v) {
     ccp_buf_append(b, "null", 4);
     return;
   }
-  if (v == 0) v = 0; /* no "-0" */
+  if (v == 0)
+    v = 0; /* no "-0" */
   if (v == (double)(int64_t)v && fabs(v) < 9e15) {
     ccp_buf_put_i64(b, (int64_t)v);
     return;
@@ -85,7 +90,8 @@ void ccp_buf_put_double(ccp_buf_t *b, double v) {
   char tmp[40];
   for (int prec = 15; prec <= 17; prec++) {
     snprintf(tmp, sizeof tmp, "%.*g", prec, v);
-    if (strtod(tmp, NULL) == v) break;
+    if (strtod(tmp, NULL) == v)
+      break;
   }
   ccp_buf_puts(b, tmp);
 }
@@ -97,11 +103,21 @@ void ccp_buf_put_json_str(ccp_buf_t *b, const char *s, size_t len) {
   for (size_t i = 0; i < len; i++) {
     unsigned char c = (unsigned char)s[i];
     switch (c) {
-    case '"': ccp_buf_append(b, "\\\"", 2); break;
-    case '\\': ccp_buf_append(b, "\\\\", 2); break;
-    case '\n': ccp_buf_append(b, "\\n", 2); break;
-    case '\r': ccp_buf_append(b, "\\r", 2); break;
-    case '\t': ccp_buf_append(b, "\\t", 2); break;
+    case '"':
+      ccp_buf_append(b, "\\\"", 2);
+      break;
+    case '\\':
+      ccp_buf_append(b, "\\\\", 2);
+      break;
+    case '\n':
+      ccp_buf_append(b, "\\n", 2);
+      break;
+    case '\r':
+      ccp_buf_append(b, "\\r", 2);
+      break;
+    case '\t':
+      ccp_buf_append(b, "\\t", 2);
+      break;
     default:
       if (c < 0x20) {
         char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};

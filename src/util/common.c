@@ -27,8 +27,10 @@ static const char *const errtext[] = {
 };
 
 const char *ccp_strerror(int err) {
-  if (err < 0) err = -err;
-  if ((size_t)err < CCP_ARRAY_LEN(errtext) && errtext[err]) return errtext[err];
+  if (err < 0)
+    err = -err;
+  if ((size_t)err < CCP_ARRAY_LEN(errtext) && errtext[err])
+    return errtext[err];
   return "unknown error";
 }
 
@@ -45,29 +47,34 @@ static atomic_size_t mem_used;
 
 void *ccp_malloc(size_t n) {
   unsigned char *p = malloc(n + HDR);
-  if (!p) ccp__fatal(__FILE__, __LINE__, "out of memory");
+  if (!p)
+    ccp__fatal(__FILE__, __LINE__, "out of memory");
   memcpy(p, &n, sizeof n);
   atomic_fetch_add_explicit(&mem_used, n, memory_order_relaxed);
   return p + HDR;
 }
 
 void *ccp_calloc(size_t nmemb, size_t n) {
-  if (n && nmemb > SIZE_MAX / n) ccp__fatal(__FILE__, __LINE__, "allocation size overflow");
+  if (n && nmemb > SIZE_MAX / n)
+    ccp__fatal(__FILE__, __LINE__, "allocation size overflow");
   size_t total = nmemb * n;
   unsigned char *p = calloc(1, total + HDR);
-  if (!p) ccp__fatal(__FILE__, __LINE__, "out of memory");
+  if (!p)
+    ccp__fatal(__FILE__, __LINE__, "out of memory");
   memcpy(p, &total, sizeof total);
   atomic_fetch_add_explicit(&mem_used, total, memory_order_relaxed);
   return p + HDR;
 }
 
 void *ccp_realloc(void *ptr, size_t n) {
-  if (!ptr) return ccp_malloc(n);
+  if (!ptr)
+    return ccp_malloc(n);
   unsigned char *p = (unsigned char *)ptr - HDR;
   size_t old;
   memcpy(&old, p, sizeof old);
   unsigned char *q = realloc(p, n + HDR);
-  if (!q) ccp__fatal(__FILE__, __LINE__, "out of memory");
+  if (!q)
+    ccp__fatal(__FILE__, __LINE__, "out of memory");
   memcpy(q, &n, sizeof n);
   atomic_fetch_add_explicit(&mem_used, n, memory_order_relaxed);
   atomic_fetch_sub_explicit(&mem_used, old, memory_order_relaxed);
@@ -75,7 +82,8 @@ void *ccp_realloc(void *ptr, size_t n) {
 }
 
 void ccp_free(void *ptr) {
-  if (!ptr) return;
+  if (!ptr)
+    return;
   unsigned char *p = (unsigned char *)ptr - HDR;
   size_t n;
   memcpy(&n, p, sizeof n);
@@ -102,8 +110,7 @@ static inline uint64_t mix(uint64_t a, uint64_t b) {
 
 uint64_t ccp_hash64(const void *data, size_t len, uint64_t seed) {
   const unsigned char *p = data;
-  const uint64_t k0 = 0xa0761d6478bd642fULL, k1 = 0xe7037ed1a0b428dbULL,
-                 k2 = 0x8ebc6af09c88c6e3ULL;
+  const uint64_t k0 = 0xa0761d6478bd642fULL, k1 = 0xe7037ed1a0b428dbULL, k2 = 0x8ebc6af09c88c6e3ULL;
   uint64_t h = seed ^ mix(seed ^ k0, k1) ^ (uint64_t)len;
   while (len >= 16) {
     uint64_t a, b;

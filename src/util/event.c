@@ -20,7 +20,8 @@ void ccp_event_clear(ccp_event_t *ev) {
 
 static int lookup(const char *const *names, int n, const char *s, size_t len) {
   for (int i = 0; i < n; i++)
-    if (strlen(names[i]) == len && memcmp(names[i], s, len) == 0) return i;
+    if (strlen(names[i]) == len && memcmp(names[i], s, len) == 0)
+      return i;
   return -1;
 }
 

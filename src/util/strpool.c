@@ -14,7 +14,8 @@
 void ccp_strpool_init(ccp_strpool_t *p) { memset(p, 0, sizeof *p); }
 
 void ccp_strpool_release(ccp_strpool_t *p) {
-  for (size_t i = 0; i < p->nchunks; i++) ccp_free(p->chunks[i]);
+  for (size_t i = 0; i < p->nchunks; i++)
+    ccp_free(p->chunks[i]);
   ccp_free(p->chunks);
   memset(p, 0, sizeof *p);
 }
@@ -23,7 +24,8 @@ static inline int class_of(size_t bytes) { return (int)((bytes + 15) / 16) - 1; 
 
 char *ccp_strpool_dup(ccp_strpool_t *p, const char *s, size_t len) {
   int c = class_of(len + 1);
-  if (c >= CCP_STRPOOL_CLASSES) return ccp_strndup(s, len);
+  if (c >= CCP_STRPOOL_CLASSES)
+    return ccp_strndup(s, len);
   char *b = p->free[c];
   if (b) {
     memcpy(&p->free[c], b, sizeof(void *));
@@ -48,7 +50,8 @@ char *ccp_strpool_dup(ccp_strpool_t *p, const char *s, size_t len) {
 }
 
 void ccp_strpool_free(ccp_strpool_t *p, char *s) {
-  if (!s) return;
+  if (!s)
+    return;
   int c = class_of(strlen(s) + 1);
   if (c >= CCP_STRPOOL_CLASSES) {
     ccp_free(s);

@@ -17,7 +17,7 @@ typedef struct ccp_strpool {
   void *free[CCP_STRPOOL_CLASSES]; /**< free blocks per class, linked through their first bytes */
   void **chunks;                   /**< chunks to free at release */
   size_t nchunks, chunks_cap;
-  char *cur;                       /**< unused tail of the newest chunk */
+  char *cur; /**< unused tail of the newest chunk */
   size_t cur_left;
 } ccp_strpool_t;
 

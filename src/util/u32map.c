@@ -19,10 +19,12 @@ static inline size_t home(size_t cap, uint32_t key) {
 }
 
 int ccp_u32map_get(const ccp_u32map_t *m, uint32_t key, uint32_t *val) {
-  if (!m->cap) return 0;
+  if (!m->cap)
+    return 0;
   for (size_t i = home(m->cap, key);; i = (i + 1) & (m->cap - 1)) {
     uint64_t w = m->slots[i];
-    if (!w) return 0;
+    if (!w)
+      return 0;
     if ((uint32_t)(w >> 32) == key) {
       *val = (uint32_t)w;
       return 1;
@@ -32,7 +34,8 @@ int ccp_u32map_get(const ccp_u32map_t *m, uint32_t key, uint32_t *val) {
 
 static void place(uint64_t *slots, size_t cap, uint64_t w) {
   size_t i = home(cap, (uint32_t)(w >> 32));
-  while (slots[i]) i = (i + 1) & (cap - 1);
+  while (slots[i])
+    i = (i + 1) & (cap - 1);
   slots[i] = w;
 }
 
@@ -45,7 +48,8 @@ static void rebuild(ccp_u32map_t *m, size_t ncap, int (*keep)(void *, uint32_t, 
   m->count = 0;
   for (size_t j = 0; j < ocap; j++) {
     uint64_t w = old[j];
-    if (!w || (keep && !keep(opaque, (uint32_t)(w >> 32), (uint32_t)w))) continue;
+    if (!w || (keep && !keep(opaque, (uint32_t)(w >> 32), (uint32_t)w)))
+      continue;
     place(m->slots, ncap, w);
     m->count++;
   }
@@ -53,7 +57,8 @@ static void rebuild(ccp_u32map_t *m, size_t ncap, int (*keep)(void *, uint32_t, 
 }
 
 void ccp_u32map_set(ccp_u32map_t *m, uint32_t key, uint32_t val) {
-  if ((m->count + 1) * 4 > m->cap * 3) rebuild(m, m->cap ? m->cap * 2 : 64, NULL, NULL);
+  if ((m->count + 1) * 4 > m->cap * 3)
+    rebuild(m, m->cap ? m->cap * 2 : 64, NULL, NULL);
   uint64_t w = ((uint64_t)key << 32) | val;
   for (size_t i = home(m->cap, key);; i = (i + 1) & (m->cap - 1)) {
     uint64_t x = m->slots[i];
@@ -70,10 +75,13 @@ void ccp_u32map_set(ccp_u32map_t *m, uint32_t key, uint32_t val) {
 }
 
 void ccp_u32map_filter(ccp_u32map_t *m, int (*keep)(void *, uint32_t, uint32_t), void *opaque) {
-  if (!m->cap) return;
+  if (!m->cap)
+    return;
   size_t ncap = m->cap;
   /* shrink when the survivors would fill under 1/4 */
   rebuild(m, ncap, keep, opaque);
-  while (ncap > 64 && m->count * 4 < ncap / 2) ncap /= 2;
-  if (ncap != m->cap) rebuild(m, ncap, NULL, NULL);
+  while (ncap > 64 && m->count * 4 < ncap / 2)
+    ncap /= 2;
+  if (ncap != m->cap)
+    rebuild(m, ncap, NULL, NULL);
 }

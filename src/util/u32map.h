@@ -36,7 +36,9 @@ void ccp_u32map_set(ccp_u32map_t *m, uint32_t key, uint32_t val);
 void ccp_u32map_filter(ccp_u32map_t *m, int (*keep)(void *opaque, uint32_t key, uint32_t val),
                        void *opaque);
 /** 1 when the next insert of a new key would grow the table. */
-static inline int ccp_u32map_would_grow(const ccp_u32map_t *m) { return (m->count + 1) * 4 > m->cap * 3; }
+static inline int ccp_u32map_would_grow(const ccp_u32map_t *m) {
+  return (m->count + 1) * 4 > m->cap * 3;
+}
 /** Bytes held. */
 static inline size_t ccp_u32map_bytes(const ccp_u32map_t *m) { return m->cap * sizeof(uint64_t); }
 

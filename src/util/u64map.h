@@ -1,8 +1,8 @@
 /*
  * Open-addressing hash map from a non-zero 64-bit key to a 64-bit value
  * (linear probing, backward-shift deletion, power-of-two capacity, load at
- * most 1/2, or 3/4 for a "dense" map whose lookups mostly hit). Keys are expected to be good hashes already; key 0 is reserved
- * (callers map it to 1 with ccp_u64map_key()).
+ * most 1/2, or 3/4 for a "dense" map whose lookups mostly hit). Keys are expected to be good hashes
+ * already; key 0 is reserved (callers map it to 1 with ccp_u64map_key()).
  *
  * Single-threaded: a map belongs to its embedder.
  */

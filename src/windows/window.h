@@ -23,11 +23,11 @@
 
 /** Values one event adds to one bucket (same for every scope). */
 typedef struct ccp_delta {
-  int nf;            /**< fields used */
-  uint8_t f[10];     /**< CCP_F_* */
-  int64_t amt[10];   /**< amounts */
-  int frt_bin;       /**< -1, or the FRT histogram bin */
-  int res_bin;       /**< -1, or the resolution histogram bin */
+  int nf;          /**< fields used */
+  uint8_t f[10];   /**< CCP_F_* */
+  int64_t amt[10]; /**< amounts */
+  int frt_bin;     /**< -1, or the FRT histogram bin */
+  int res_bin;     /**< -1, or the resolution histogram bin */
 } ccp_delta_t;
 
 /** Starts an empty delta. */
@@ -43,30 +43,31 @@ static inline void ccp_delta_add(ccp_delta_t *d, int f, int64_t amt) {
 
 /** One bucket slot of a trailing window. */
 typedef struct ccp_slot {
-  int64_t idx;        /**< bucket index held, INT64_MIN when empty */
-  uint32_t mask;      /**< fields of c that may be non-zero */
-  ccp_counters_t c;   /**< the bucket's counters */
-  uint16_t *frt;      /**< FRT bins added to this bucket */
-  uint16_t *res;      /**< resolution bins added to this bucket */
+  int64_t idx;      /**< bucket index held, INT64_MIN when empty */
+  uint32_t mask;    /**< fields of c that may be non-zero */
+  ccp_counters_t c; /**< the bucket's counters */
+  uint16_t *frt;    /**< FRT bins added to this bucket */
+  uint16_t *res;    /**< resolution bins added to this bucket */
   uint32_t nfrt, cfrt, nres, cres;
 } ccp_slot_t;
 
 /** A window of one scope. */
 typedef struct ccp_win {
-  int64_t g;              /**< granularity, ms */
-  int64_t nb;             /**< slots (trailing); 0 for today */
-  int64_t cur;            /**< bucket of now, INT64_MIN before any */
-  int64_t start;          /**< first bucket covered */
-  int64_t cur_slot;       /**< slot index of bucket cur (trailing) */
-  ccp_slot_t *slots;      /**< nb slots, NULL for today */
-  ccp_counters_t total;   /**< sum over the covered buckets */
-  ccp_hist_t frt, res;    /**< histograms over the covered buckets */
+  int64_t g;            /**< granularity, ms */
+  int64_t nb;           /**< slots (trailing); 0 for today */
+  int64_t cur;          /**< bucket of now, INT64_MIN before any */
+  int64_t start;        /**< first bucket covered */
+  int64_t cur_slot;     /**< slot index of bucket cur (trailing) */
+  ccp_slot_t *slots;    /**< nb slots, NULL for today */
+  ccp_counters_t total; /**< sum over the covered buckets */
+  ccp_hist_t frt, res;  /**< histograms over the covered buckets */
 } ccp_win_t;
 
 /** Slot of bucket b in [cur - nb + 1, cur], without a division. */
 static inline ccp_slot_t *ccp_win_slot(ccp_win_t *w, int64_t b) {
   int64_t i = w->cur_slot - (w->cur - b);
-  if (i < 0) i += w->nb;
+  if (i < 0)
+    i += w->nb;
   return &w->slots[i];
 }
 
@@ -80,7 +81,8 @@ void ccp_win_release(ccp_win_t *w);
  */
 void ccp_win__advance(ccp_win_t *w, int64_t cur, int64_t start);
 static inline void ccp_win_advance(ccp_win_t *w, int64_t cur, int64_t start) {
-  if (w->cur != cur || w->start != start) ccp_win__advance(w, cur, start);
+  if (w->cur != cur || w->start != start)
+    ccp_win__advance(w, cur, start);
 }
 /** Adds one value of histogram bin `bin` (which: 0 FRT, 1 resolution) to bucket b. */
 void ccp_win_add_bin(ccp_win_t *w, int64_t b, int which, uint16_t bin);
