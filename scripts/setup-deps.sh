@@ -5,7 +5,8 @@
 set -euo pipefail
 
 pkgs=(build-essential cmake ninja-build pkg-config librdkafka-dev libavro-dev
-      libhiredis-dev libjansson-dev zlib1g-dev redis-server tzdata python3)
+      libhiredis-dev libjansson-dev zlib1g-dev redis-server tzdata python3
+      clang-format-14)
 
 missing=()
 for p in "${pkgs[@]}"; do

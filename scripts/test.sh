@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run):
 #   1. install what is missing (scripts/setup-deps.sh);
-#   2. build in build/ with warnings as errors;
+#   2. check the C formatting (scripts/check-format.sh), then build in build/
+#      with warnings as errors;
 #   3. ctest over every test (unit and script tests) in build/;
 #   4. an address+undefined sanitizer build in build-asan/ running the `unit` label;
 #   5. a thread sanitizer build in build-tsan/ running the multi-threaded tests
@@ -23,14 +24,19 @@ bash scripts/setup-deps.sh
 mkdir -p "$logs"
 echo "logs: $logs"
 
+failed=()
+
+step "format (scripts/check-format.sh)"
+if ! bash scripts/check-format.sh 2>&1 | tee "$logs/format.log"; then
+  failed+=("format")
+fi
+
 step "build (build/, -Werror)"
 if ! bash scripts/build.sh build -DCCP_WERROR=ON >"$logs/build.log" 2>&1; then
   tail -n 60 "$logs/build.log"
   echo "test.sh: build failed; full log: $logs/build.log" >&2
   exit 1
 fi
-
-failed=()
 
 step "ctest: all tests (build/)"
 if ! (cd build && ctest --output-on-failure --no-tests=error -j "$jobs") 2>&1 | tee "$logs/ctest.log"; then
