@@ -1,0 +1,28 @@
+/*
+ * The clocks (see include/ccpulse/clock.h): thin wrappers over
+ * clock_gettime(2) and nanosleep(2). No state; any thread.
+ */
+#include "ccpulse/clock.h"
+
+#include <time.h>
+
+static int64_t ns_of(clockid_t id) {
+  struct timespec ts;
+  clock_gettime(id, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t ccp_clock_wall_ms(void) { return ns_of(CLOCK_REALTIME) / 1000000; }
+
+int64_t ccp_clock_mono_ms(void) { return ns_of(CLOCK_MONOTONIC) / 1000000; }
+
+int64_t ccp_clock_mono_ns(void) { return ns_of(CLOCK_MONOTONIC); }
+
+double ccp_clock_mono_s(void) { return (double)ns_of(CLOCK_MONOTONIC) * 1e-9; }
+
+void ccp_clock_sleep_ms(int64_t ms) {
+  if (ms <= 0)
+    return;
+  struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
