@@ -23,9 +23,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "ccpulse/config.h"
-
-/** Version printed by `ccpulse version` (keep in step with CMakeLists.txt). */
-#define CCP_VERSION_STRING "0.1.0"
+#include "ccpulse/version.h" /* CCP_VERSION_STRING, generated from CMakeLists.txt */
 
 /** Exit codes of every subcommand. */
 enum { CCP_EXIT_OK = 0, CCP_EXIT_INPUT = 1, CCP_EXIT_USAGE = 2 };
