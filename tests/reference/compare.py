@@ -5,7 +5,7 @@
 
 Line n of A is compared with line n of B:
   * the same scopes: a scope missing on one side counts as all zero / null
-    (KPIS.md §2: a scope with no non-zero value may be left out);
+    (docs/kpis.md §2: a scope with no non-zero value may be left out);
   * the same keys everywhere else;
   * integers exactly; other numbers (averages, ratios, score, retention)
     within 1e-9 relative;

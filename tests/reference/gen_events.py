@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Deterministic, realistic ccpulse event generator (JSON Lines).
 
-Writes the TicketEvent records of KPIS.md §1, one JSON object per line, in
+Writes the TicketEvent records of docs/kpis.md §1, one JSON object per line, in
 the order a consumer would receive them. Same --seed and options, same bytes.
 
 The stream models several queues x 4 channels x ~40 agents with a daily
@@ -46,7 +46,7 @@ CHANNELS = ("PHONE", "CHAT", "EMAIL", "SOCIAL")
 CHANNEL_WEIGHTS = (0.40, 0.30, 0.20, 0.10)
 QUEUES = ("billing", "tech", "sales", "retention", "vip")
 QUEUE_WEIGHTS = (0.30, 0.30, 0.20, 0.12, 0.08)
-# Default first-response thresholds (KPIS.md §4) plus the queue x channel
+# Default first-response thresholds (docs/kpis.md §4) plus the queue x channel
 # overrides the test configurations use, for the "exactly at the threshold"
 # cases.
 SLA = {"PHONE": 4 * MINUTE, "CHAT": 2 * MINUTE, "EMAIL": 24 * HOUR,

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Plain reference implementation of the ccpulse KPI contract.
 
-This is the second, independent implementation of ../../../shared/KPIS.md as
-read by docs/semantics.md, used by the differential test
+This is the second, independent implementation of the KPI contract
+(docs/kpis.md) as read by docs/semantics.md, used by the differential test
 (tests/t_differential.sh). It is written from those two documents only, never
 from the C engine, and it is deliberately plain:
 
@@ -19,7 +19,7 @@ Python 3.11 standard library only.
 
 Usage:
   python3 ref_engine.py [--config FILE] [--every DURATION] EVENTS.jsonl
-prints one snapshot document (KPIS.md §5, one line of JSON) per --every
+prints one snapshot document (docs/kpis.md §5, one line of JSON) per --every
 interval crossing, and always a final one, like `ccpulse replay`.
 """
 
@@ -41,7 +41,7 @@ TYPES = ("OPENED", "ASSIGNED", "AGENT_REPLY", "CUSTOMER_REPLY", "TRANSFERRED",
          "HANDLED", "RESOLVED", "REOPENED", "ABANDONED", "SURVEY",
          "QA_REVIEWED")
 
-# KPI ids of KPIS.md §3, in output order.
+# KPI ids of docs/kpis.md §3, in output order.
 KPI_IDS = ("opened", "resolved", "reopened", "abandoned", "abandoned_short",
            "abandon_pct", "frt_count", "frt_avg_ms", "frt_p50_ms",
            "frt_p90_ms", "frt_p99_ms", "service_level_pct", "sla_breaches",
@@ -106,7 +106,7 @@ def parse_scorecard(text):
 
 
 class Config:
-    """The settings the KPIs depend on, with the defaults of KPIS.md."""
+    """The settings the KPIs depend on, with the defaults of docs/kpis.md."""
 
     def __init__(self):
         self.lateness = 5 * MINUTE
@@ -602,7 +602,7 @@ class Engine:
         slots = self.customer_slots.setdefault(ev["customer_id"], set())
         slots.add(ts // self.slot_ms)
 
-    # -- snapshot (KPIS.md §5, semantics.md §5-§10) --
+    # -- snapshot (docs/kpis.md §5, docs/semantics.md §5-§10) --
 
     def local_midnight(self, now):
         local = datetime.fromtimestamp(now // 1000, self.tz)

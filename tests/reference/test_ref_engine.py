@@ -1,6 +1,6 @@
 """Self-test of the reference engine: small event files, numbers worked out by
-hand from KPIS.md and docs/semantics.md. Run: python3 -m unittest (from this
-directory) or tests/t_reference_selftest.sh."""
+hand from docs/kpis.md and docs/semantics.md. Run: python3 -m unittest (from
+this directory) or tests/t_reference_selftest.sh."""
 
 import io
 import json

@@ -251,7 +251,7 @@ public final class KpiPeer {
         return;
       }
       long ts = (Long) e.get("ts");
-      // Lateness per partition, as ccpulse live (KPIS.md section 2): the
+      // Lateness per partition, as ccpulse live (docs/kpis.md section 2): the
       // task's stream time (max ts read by this task, kept in the committed
       // offset metadata so it survives a task moving between threads).
       if (ts < ctx.currentStreamTimeMs() - LATENESS_MS) {
