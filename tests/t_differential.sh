@@ -9,7 +9,8 @@
 #
 #   bash tests/t_differential.sh <ccpulse-binary> <build-dir> [case...]
 #
-# Cases: defaults, berlin, newyork, edge (all when none is named). The work files
+# Cases: defaults, berlin, newyork, edge, wide (all when none is named); wide
+# is a large center (3,000 agents, 600 queues) with snapshots every 12 h. The work files
 # go to <build-dir>/t_differential/<case>/ and are kept when a case fails.
 # For soak runs: CCP_DIFF_SEED=N shifts every generator seed by N, and
 # CCP_DIFF_SCALE=F multiplies the number of events (e.g. 2.5).
@@ -18,14 +19,13 @@ set -euo pipefail
 CCPULSE=${1:?usage: t_differential.sh <ccpulse-binary> <build-dir> [case...]}
 BUILD=${2:?usage: t_differential.sh <ccpulse-binary> <build-dir> [case...]}
 shift 2
-CASES=${*:-defaults berlin newyork edge}
+CASES=${*:-defaults berlin newyork edge wide}
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 REF=$HERE/reference
 CCPULSE=$(cd "$(dirname "$CCPULSE")" && pwd)/$(basename "$CCPULSE")
 WORK=$(mkdir -p "$BUILD" && cd "$BUILD" && pwd)/t_differential
 export PYTHONDONTWRITEBYTECODE=1
-EVERY=1h
 
 if [ ! -x "$CCPULSE" ]; then
   echo "t_differential: no ccpulse binary at '$CCPULSE'" >&2
@@ -39,8 +39,16 @@ elapsed() { awk -v a="$1" -v b="$(now_s)" 'BEGIN { printf "%.1f", b - a }'; }
 write_config() {
   case $1 in
     defaults)
-      # every default of KPIS.md (UTC, 30 d retention and TTL, no costs)
+      # every default of docs/kpis.md (UTC, 30 d retention and TTL, no costs)
       echo "# t_differential: defaults" >"$2" ;;
+    wide)
+      # a wide center: thousands of agent and queue scopes, default settings
+      # plus a scorecard (every agent scope gets a score)
+      cat >"$2" <<'EOF'
+# t_differential: wide (3,000 agents, 600 queues)
+scorecard = service_level_pct>=80:40,csat_pct>=85:30,aht_avg_ms<=360000:30
+EOF
+      ;;
     berlin)
       # Europe/Berlin across the end of DST (2025-10-26 is 25 h long),
       # small retention period and TTL, queue x channel SLA overrides, costs
@@ -112,6 +120,7 @@ gen_args() {
     berlin)   seed=12; n=100000; rest="--start-ms 1761264000000 --days 4" ;;  # 2025-10-24
     newyork)  seed=13; n=30000; rest="--start-ms 1741305600000 --days 3 --lateness 120000" ;;  # 2025-03-07
     edge)     seed=14; n=20000; rest="--start-ms 1767139200000 --days 2 --lateness 0" ;;  # 2025-12-31
+    wide)     seed=15; n=60000; rest="--start-ms 1764547200000 --days 2 --agents 3000 --queues 600" ;;  # 2025-12-01
   esac
   n=$(awk -v n="$n" -v f="$SCALE" 'BEGIN { printf "%d", n * f }')
   echo "--seed $((seed + SEED_SHIFT)) --events $n $rest"
@@ -119,7 +128,16 @@ gen_args() {
 
 failed=""
 t_all=$(now_s)
+# every_of <case>: the snapshot period of one case.
+every_of() {
+  case $1 in
+    wide) echo 12h ;;
+    *) echo 1h ;;
+  esac
+}
+
 for c in $CASES; do
+  EVERY=$(every_of "$c")
   dir=$WORK/$c
   rm -rf "$dir"
   mkdir -p "$dir"

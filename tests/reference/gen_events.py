@@ -66,11 +66,20 @@ class Gen:
         self.a = args
         self.rng = random.Random(args.seed)
         self.agents = ["a-%02d" % i for i in range(1, args.agents + 1)]
+        # the named queues, then (--queues > 5) generated ones sharing half
+        # of the traffic equally: a wide center with many small queues
+        self.queues = QUEUES
+        self.queue_weights = QUEUE_WEIGHTS
+        extra = max(0, args.queues - len(QUEUES))
+        if extra:
+            self.queues = QUEUES + tuple("q-%04d" % i for i in range(extra))
+            self.queue_weights = (tuple(w / 2 for w in QUEUE_WEIGHTS)
+                                  + (0.5 / extra,) * extra)
         # each queue is staffed by a slice of the agents (with overlap)
         self.queue_agents = {}
         n = len(self.agents)
-        for qi, q in enumerate(QUEUES):
-            lo = (qi * n) // len(QUEUES)
+        for qi, q in enumerate(self.queues):
+            lo = (qi * n) // len(self.queues)
             self.queue_agents[q] = [self.agents[(lo + k) % n]
                                     for k in range(max(4, n // 3))]
         self.ncust = max(50, args.customers or args.events // 12)
@@ -136,7 +145,7 @@ class Gen:
         self.ticket_n += 1
         tid = "T%d-%06d" % (a.seed, self.ticket_n)
         channel = self.pick(CHANNELS, CHANNEL_WEIGHTS)
-        queue = self.pick(QUEUES, QUEUE_WEIGHTS)
+        queue = self.pick(self.queues, self.queue_weights)
         st = {"tid": tid, "queue": queue, "channel": channel,
               "cust": self.customer(), "evs": []}
         t0 = self.arrival(start, span)
@@ -261,7 +270,7 @@ class Gen:
         t = self.handled(st, t, agent)
         if self.chance(a.transfer_frac):
             t += rng.randrange(5 * SECOND, 3 * MINUTE)
-            st["queue"] = self.pick([q for q in QUEUES if q != queue])
+            st["queue"] = self.pick([q for q in self.queues if q != queue])
             if self.chance(0.2):
                 # escalated to another channel: the current channel changes
                 st["channel"] = self.pick([c for c in CHANNELS
@@ -520,6 +529,9 @@ def main(argv=None):
     ap.add_argument("--days", type=float, default=4.0,
                     help="span of open times in days")
     ap.add_argument("--agents", type=int, default=40)
+    ap.add_argument("--queues", type=int, default=len(QUEUES),
+                    help="queues (default 5 named ones; more adds generated "
+                         "queues that share half of the traffic)")
     ap.add_argument("--customers", type=int, default=0,
                     help="customer pool (default events/12)")
     ap.add_argument("--lateness", type=int, default=5 * MINUTE,
