@@ -102,6 +102,39 @@ static void test_rate_limit(void) {
   T_EQ_INT(count_lines(captured()), 0);
 }
 
+/* A site is its format and level; DEBUG lines are never limited. */
+static void test_rate_limit_sites(void) {
+  static const char *const fmt = "bridge %d";
+  ccp_log_set_level(CCP_LOG_DEBUG);
+  capture();
+  for (int i = 0; i < CCP_LOG_BURST + 3; i++)
+    ccp_log(CCP_LOG_WARN, "t", fmt, i);
+  for (int i = 0; i < CCP_LOG_BURST + 3; i++)
+    ccp_log(CCP_LOG_ERROR, "t", fmt, i); /* same format, another level: its own budget */
+  for (int i = 0; i < 3 * CCP_LOG_BURST; i++)
+    ccp_log(CCP_LOG_DEBUG, "t", "detail %d", i);
+  ccp_log_flush();
+  const char *s = captured();
+  ccp_log_set_level(CCP_LOG_INFO);
+  /* BURST warn + BURST error + every debug line + 2 flush lines */
+  T_EQ_INT(count_lines(s), 2 * CCP_LOG_BURST + 3 * CCP_LOG_BURST + 2);
+  T_TRUE(strstr(s, " ERROR t: bridge 4\n") != NULL);
+  T_TRUE(strstr(s, " WARN  t: bridge 4\n") != NULL);
+  T_TRUE(strstr(s, "detail 14\n") != NULL);
+}
+
+/* The fatal path: one unfiltered line whatever the level or the budget. */
+static void test_log_line(void) {
+  ccp_log_set_level(CCP_LOG_ERROR);
+  capture();
+  ccp__log_line(CCP_LOG_ERROR, "ccpulse", "fatal: out of memory (x.c:1)");
+  ccp__log_line(CCP_LOG_INFO, "ccpulse", "written although below the level");
+  const char *s = captured();
+  ccp_log_set_level(CCP_LOG_INFO);
+  T_EQ_INT(count_lines(s), 2);
+  T_TRUE(strstr(s, " ERROR ccpulse: fatal: out of memory (x.c:1)\n") != NULL);
+}
+
 static void test_long_message_cut(void) {
   static char big[10000];
   memset(big, 'x', sizeof big - 1);
@@ -131,6 +164,8 @@ int main(void) {
   T_RUN(test_json_line);
   T_RUN(test_level_filter);
   T_RUN(test_rate_limit);
+  T_RUN(test_rate_limit_sites);
+  T_RUN(test_log_line);
   T_RUN(test_long_message_cut);
   T_RUN(test_parsers);
   return T_DONE();

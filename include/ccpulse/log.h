@@ -10,9 +10,10 @@
  *
  * The level is checked before the arguments are evaluated or formatted, so a
  * disabled debug line costs one relaxed load. Repeated lines are rate-limited
- * per call site (its format string): at most CCP_LOG_BURST lines per
- * CCP_LOG_WINDOW_MS; the next line written after a quiet window says how many
- * were suppressed, and ccp_log_flush() reports what is still pending.
+ * per call site (its format string and level): at most CCP_LOG_BURST lines
+ * per CCP_LOG_WINDOW_MS; the next line written after a quiet window says how
+ * many were suppressed, and ccp_log_flush() reports what is still pending.
+ * DEBUG lines are never rate-limited (asked for, they are wanted whole).
  *
  * Messages follow the house style: lower case, the problem first, the subject
  * in quotes, no trailing newline or period.
@@ -67,6 +68,12 @@ extern _Atomic int ccp__log_level;
 /** The function behind ccp_log(); call the macro instead. */
 void ccp__log(int level, const char *component, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/**
+ * Writes one line now, unfiltered and not rate-limited (the fatal-error
+ * path: the process aborts next). Any thread.
+ */
+void ccp__log_line(int level, const char *component, const char *msg);
 
 /** Sets the level in force. */
 void ccp_log_set_level(ccp_log_level_t level);

@@ -6,8 +6,11 @@
  * different threads never interleave. The rate limiter keys call sites by
  * their format string's address (a string literal per call site) in a small
  * open-addressing table guarded by a mutex; when the table is full, new call
- * sites are simply not limited. Logging is never on the per-event path, so a
- * mutex per written line is cheap enough.
+ * sites are simply not limited. A site is its format string and level, so
+ * one format logged at several levels (the librdkafka bridge) has one budget
+ * per level. DEBUG lines are never limited: an operator who asked for them
+ * wants every one. Logging is never on the per-event path, so a mutex per
+ * written line is cheap enough.
  *
  * Invariants: a site's `suppressed` counts lines dropped in its current
  * window; it is reported (and reset) by the first line written in a later
@@ -187,12 +190,12 @@ static void emit(int level, const char *component, const char *msg, size_t msg_l
 /* ----------------------------------------------------------- rate limit */
 
 static site_t *site_of(const char *fmt, const char *component, int level) {
-  uintptr_t h = (uintptr_t)fmt;
+  uintptr_t h = (uintptr_t)fmt ^ (uintptr_t)level;
   h ^= h >> 17;
   h *= 0x9e3779b97f4a7c15ULL;
   for (unsigned i = 0; i < SITES; i++) {
     site_t *s = &sites[(h + i) & (SITES - 1)];
-    if (s->fmt == fmt)
+    if (s->fmt == fmt && s->level == level)
       return s;
     if (!s->fmt) {
       s->fmt = fmt;
@@ -210,7 +213,7 @@ void ccp__log(int level, const char *component, const char *fmt, ...) {
   int64_t pending = 0;
   int write_it = 1;
   pthread_mutex_lock(&sites_lock);
-  site_t *s = site_of(fmt, component, level);
+  site_t *s = level >= CCP_LOG_DEBUG ? NULL : site_of(fmt, component, level);
   if (s) {
     if (s->window_start == INT64_MIN || now - s->window_start >= CCP_LOG_WINDOW_MS) {
       pending = s->suppressed;
@@ -242,6 +245,10 @@ void ccp__log(int level, const char *component, const char *fmt, ...) {
       len = CCP_MIN(len + (size_t)k, sizeof msg - 1);
   }
   emit(level, component, msg, len);
+}
+
+void ccp__log_line(int level, const char *component, const char *msg) {
+  emit(level, component, msg, strlen(msg));
 }
 
 void ccp_log_flush(void) {
