@@ -95,7 +95,7 @@ static void test_rate_limit(void) {
   T_TRUE(strstr(s, "same site 4\n") != NULL);
   T_TRUE(strstr(s, "same site 5") == NULL);
   T_TRUE(strstr(s, "another site\n") != NULL);
-  T_TRUE(strstr(s, "7 similar lines suppressed") != NULL);
+  T_TRUE(strstr(s, "7 line(s) like \"same site 4\" suppressed") != NULL);
   /* flushed: nothing pending any more */
   capture();
   ccp_log_flush();
@@ -135,6 +135,24 @@ static void test_log_line(void) {
   T_TRUE(strstr(s, " ERROR ccpulse: fatal: out of memory (x.c:1)\n") != NULL);
 }
 
+/* A line written after a quiet window reports what its site suppressed. */
+static void test_suppressed_reported_later(void) {
+  capture();
+  for (int i = 0; i < CCP_LOG_BURST + 2; i++)
+    ccp_log(CCP_LOG_WARN, "t", "again %d", i);
+  const char *s = captured();
+  T_EQ_INT(count_lines(s), CCP_LOG_BURST);
+  T_TRUE(strstr(s, "again 5") == NULL);
+  /* the window ends: the next line carries the count */
+  ccp__log_test_age(CCP_LOG_WINDOW_MS);
+  cap = tmpfile();
+  ccp_log_set_fd(fileno(cap));
+  ccp_log(CCP_LOG_WARN, "t", "again %d", 99);
+  s = captured();
+  T_EQ_INT(count_lines(s), 1);
+  T_TRUE(strstr(s, " WARN  t: again 99 (2 similar line(s) suppressed)\n") != NULL);
+}
+
 static void test_long_message_cut(void) {
   static char big[10000];
   memset(big, 'x', sizeof big - 1);
@@ -166,6 +184,7 @@ int main(void) {
   T_RUN(test_rate_limit);
   T_RUN(test_rate_limit_sites);
   T_RUN(test_log_line);
+  T_RUN(test_suppressed_reported_later);
   T_RUN(test_long_message_cut);
   T_RUN(test_parsers);
   return T_DONE();

@@ -27,6 +27,7 @@
 #define CCPULSE_LOG_H
 
 #include <stdatomic.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -95,6 +96,8 @@ const char *ccp_log_level_name(ccp_log_level_t level);
 void ccp_log_flush(void);
 /** Forgets every rate-limit record (tests). */
 void ccp_log_reset(void);
+/** Moves every rate-limit window `ms` into the past, as if that time had passed (tests). */
+void ccp__log_test_age(int64_t ms);
 
 #ifdef __cplusplus
 }

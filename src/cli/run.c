@@ -204,10 +204,11 @@ int ccp_cli_live(const ccp_config_t *cfg, const ccp_cli_live_opts_t *o) {
   signal(SIGTERM, SIG_DFL);
   g_consumer = NULL;
   if (r != 0) {
+    char shown[1100];
     fprintf(stderr,
             "ccpulse: the final publish to '%s' failed; uncommitted events will be read "
             "again\n",
-            cfg->redis_url);
+            ccp_redis_url_redact(cfg->redis_url, shown, sizeof shown));
     rc = CCP_EXIT_INPUT;
   } else {
     rc = CCP_EXIT_OK;

@@ -14,7 +14,8 @@
  *
  * Invariants: a site's `suppressed` counts lines dropped in its current
  * window; it is reported (and reset) by the first line written in a later
- * window, or by ccp_log_flush().
+ * window, or by ccp_log_flush(), which quotes the start of the site's last
+ * written message (`last`) so the report says what was suppressed.
  */
 #include "ccpulse/log.h"
 
@@ -46,6 +47,7 @@ typedef struct site {
   int64_t window_start; /* monotonic ms */
   int in_window;        /* lines written in this window */
   int64_t suppressed;   /* lines dropped in this window */
+  char last[96];        /* start of the last message written */
 } site_t;
 
 static pthread_mutex_t sites_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -238,8 +240,15 @@ void ccp__log(int level, const char *component, const char *fmt, ...) {
   int n = vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   size_t len = n < 0 ? 0 : ((size_t)n >= sizeof msg ? sizeof msg - 1 : (size_t)n);
+  if (s) { /* remembered for ccp_log_flush(); cut to the field */
+    size_t k = CCP_MIN(len, sizeof s->last - 1);
+    pthread_mutex_lock(&sites_lock);
+    memcpy(s->last, msg, k);
+    s->last[k] = '\0';
+    pthread_mutex_unlock(&sites_lock);
+  }
   if (pending > 0 && len < sizeof msg - 1) {
-    int k = snprintf(msg + len, sizeof msg - len, " (%lld similar lines suppressed)",
+    int k = snprintf(msg + len, sizeof msg - len, " (%lld similar line(s) suppressed)",
                      (long long)pending);
     if (k > 0)
       len = CCP_MIN(len + (size_t)k, sizeof msg - 1);
@@ -257,13 +266,22 @@ void ccp_log_flush(void) {
     site_t *s = &sites[i];
     if (!s->fmt || s->suppressed == 0)
       continue;
-    char msg[160];
-    int n = snprintf(msg, sizeof msg, "%lld similar lines suppressed (\"%.60s\")",
-                     (long long)s->suppressed, s->fmt);
+    char msg[200];
+    int n =
+        snprintf(msg, sizeof msg, "%lld line(s) like \"%s%s\" suppressed", (long long)s->suppressed,
+                 s->last, strlen(s->last) == sizeof s->last - 1 ? "..." : "");
     s->suppressed = 0;
     if (s->level <= atomic_load_explicit(&ccp__log_level, memory_order_relaxed))
       emit(s->level, s->component, msg, n < 0 ? 0 : CCP_MIN((size_t)n, sizeof msg - 1));
   }
+  pthread_mutex_unlock(&sites_lock);
+}
+
+void ccp__log_test_age(int64_t ms) {
+  pthread_mutex_lock(&sites_lock);
+  for (unsigned i = 0; i < SITES; i++)
+    if (sites[i].fmt && sites[i].window_start != INT64_MIN)
+      sites[i].window_start -= ms;
   pthread_mutex_unlock(&sites_lock);
 }
 
