@@ -341,6 +341,7 @@ int ccp_cli_run(int argc, char **argv) {
       fprintf(stderr, "ccpulse run: mock cluster at %s; producing: ", lo.brokers);
       fflush(stderr);
       int prc = ccp_cli_produce(pn, pargv);
+      ccp_config_apply_log(&cfg); /* produce applied its own configuration's */
       ccp_free(pargv);
       if (prc != 0) {
         rc = prc;
