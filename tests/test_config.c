@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "ccp_test.h"
+#include "ccpulse/log.h"
 
 /* The line that separates the hand-written intro from the generated table. */
 #define DOCS_MARKER                                                                                \
@@ -101,6 +102,8 @@ static void test_defaults(void) {
   T_EQ_INT(c.ticket_ttl_ms, 30LL * 86400000);
   T_EQ_INT(c.max_tickets, 10000000);
   T_EQ_INT(c.max_dedup, 16000000);
+  T_EQ_INT(c.log_level, CCP_LOG_INFO);
+  T_EQ_INT(c.log_format, CCP_LOG_TEXT);
   T_EQ_INT(ccp_config_finish(&c, err, sizeof err), 0);
   ccp_config_release(&c);
 }
@@ -507,6 +510,55 @@ static void test_unknown_key(void) {
   ccp_config_release(&c);
 }
 
+static void test_log_keys(void) {
+  ccp_config_t c;
+  ccp_config_init(&c);
+  T_EQ_INT(ccp_config_set(&c, "log.level", "debug", NULL, err, sizeof err), 0);
+  T_EQ_INT(c.log_level, CCP_LOG_DEBUG);
+  T_EQ_INT(ccp_config_set(&c, "log.level", " error ", NULL, err, sizeof err), 0);
+  T_EQ_INT(c.log_level, CCP_LOG_ERROR);
+  T_EQ_INT(ccp_config_set(&c, "log.level", "warn", NULL, err, sizeof err), 0);
+  T_EQ_INT(c.log_level, CCP_LOG_WARN);
+  T_EQ_INT(ccp_config_set(&c, "log.format", "json", NULL, err, sizeof err), 0);
+  T_EQ_INT(c.log_format, CCP_LOG_JSON);
+  /* a failed set leaves the value as it was */
+  T_TRUE(ccp_config_set(&c, "log.level", "verbose", NULL, err, sizeof err) < 0);
+  T_EQ_INT(c.log_level, CCP_LOG_WARN);
+  /* applied to the logger */
+  ccp_config_apply_log(&c);
+  T_EQ_INT(ccp_log_get_level(), CCP_LOG_WARN);
+  ccp_config_release(&c);
+  ccp_config_init(&c);
+  ccp_config_apply_log(&c);
+  T_EQ_INT(ccp_log_get_level(), CCP_LOG_INFO);
+  ccp_config_release(&c);
+
+  T_SET_FAILS("log.level", "verbose",
+              "config key 'log.level': unknown level 'verbose' (use error, warn, info or debug)");
+  T_SET_FAILS("log.level", "INFO",
+              "config key 'log.level': unknown level 'INFO' (use error, warn, info or debug)");
+  T_SET_FAILS_KEY("log.level", "");
+  T_SET_FAILS("log.format", "xml",
+              "config key 'log.format': unknown format 'xml' (use text or json)");
+  T_SET_FAILS_KEY("log.format", "");
+  T_SET_FAILS("log.Level", "info", "unknown config key 'log.Level' (did you mean 'log.level'?)");
+
+  /* from the environment, as every key */
+  ccp_config_init(&c);
+  setenv("CCPULSE_LOG_FORMAT", "json", 1);
+  setenv("CCPULSE_LOG_LEVEL", "debug", 1);
+  T_EQ_INT(ccp_config_load_env(&c, err, sizeof err), 0);
+  T_EQ_INT(c.log_format, CCP_LOG_JSON);
+  T_EQ_INT(c.log_level, CCP_LOG_DEBUG);
+  setenv("CCPULSE_LOG_LEVEL", "loud", 1);
+  T_TRUE(ccp_config_load_env(&c, err, sizeof err) < 0);
+  T_EQ_STR(err, "environment CCPULSE_LOG_LEVEL: config key 'log.level': unknown level 'loud' "
+                "(use error, warn, info or debug)");
+  unsetenv("CCPULSE_LOG_FORMAT");
+  unsetenv("CCPULSE_LOG_LEVEL");
+  ccp_config_release(&c);
+}
+
 static void test_file(void) {
   ccp_config_t c;
   ccp_config_init(&c);
@@ -692,6 +744,7 @@ int main(int argc, char **argv) {
   T_RUN(test_scorecard);
   T_RUN(test_overrides);
   T_RUN(test_unknown_key);
+  T_RUN(test_log_keys);
   T_RUN(test_file);
   T_RUN(test_env);
   T_RUN(test_docs_up_to_date);

@@ -95,11 +95,62 @@ static void test_rate_limit(void) {
   T_TRUE(strstr(s, "same site 4\n") != NULL);
   T_TRUE(strstr(s, "same site 5") == NULL);
   T_TRUE(strstr(s, "another site\n") != NULL);
-  T_TRUE(strstr(s, "7 similar lines suppressed") != NULL);
+  T_TRUE(strstr(s, "7 line(s) like \"same site 4\" suppressed") != NULL);
   /* flushed: nothing pending any more */
   capture();
   ccp_log_flush();
   T_EQ_INT(count_lines(captured()), 0);
+}
+
+/* A site is its format and level; DEBUG lines are never limited. */
+static void test_rate_limit_sites(void) {
+  static const char *const fmt = "bridge %d";
+  ccp_log_set_level(CCP_LOG_DEBUG);
+  capture();
+  for (int i = 0; i < CCP_LOG_BURST + 3; i++)
+    ccp_log(CCP_LOG_WARN, "t", fmt, i);
+  for (int i = 0; i < CCP_LOG_BURST + 3; i++)
+    ccp_log(CCP_LOG_ERROR, "t", fmt, i); /* same format, another level: its own budget */
+  for (int i = 0; i < 3 * CCP_LOG_BURST; i++)
+    ccp_log(CCP_LOG_DEBUG, "t", "detail %d", i);
+  ccp_log_flush();
+  const char *s = captured();
+  ccp_log_set_level(CCP_LOG_INFO);
+  /* BURST warn + BURST error + every debug line + 2 flush lines */
+  T_EQ_INT(count_lines(s), 2 * CCP_LOG_BURST + 3 * CCP_LOG_BURST + 2);
+  T_TRUE(strstr(s, " ERROR t: bridge 4\n") != NULL);
+  T_TRUE(strstr(s, " WARN  t: bridge 4\n") != NULL);
+  T_TRUE(strstr(s, "detail 14\n") != NULL);
+}
+
+/* The fatal path: one unfiltered line whatever the level or the budget. */
+static void test_log_line(void) {
+  ccp_log_set_level(CCP_LOG_ERROR);
+  capture();
+  ccp__log_line(CCP_LOG_ERROR, "ccpulse", "fatal: out of memory (x.c:1)");
+  ccp__log_line(CCP_LOG_INFO, "ccpulse", "written although below the level");
+  const char *s = captured();
+  ccp_log_set_level(CCP_LOG_INFO);
+  T_EQ_INT(count_lines(s), 2);
+  T_TRUE(strstr(s, " ERROR ccpulse: fatal: out of memory (x.c:1)\n") != NULL);
+}
+
+/* A line written after a quiet window reports what its site suppressed. */
+static void test_suppressed_reported_later(void) {
+  capture();
+  for (int i = 0; i < CCP_LOG_BURST + 2; i++)
+    ccp_log(CCP_LOG_WARN, "t", "again %d", i);
+  const char *s = captured();
+  T_EQ_INT(count_lines(s), CCP_LOG_BURST);
+  T_TRUE(strstr(s, "again 5") == NULL);
+  /* the window ends: the next line carries the count */
+  ccp__log_test_age(CCP_LOG_WINDOW_MS);
+  cap = tmpfile();
+  ccp_log_set_fd(fileno(cap));
+  ccp_log(CCP_LOG_WARN, "t", "again %d", 99);
+  s = captured();
+  T_EQ_INT(count_lines(s), 1);
+  T_TRUE(strstr(s, " WARN  t: again 99 (2 similar line(s) suppressed)\n") != NULL);
 }
 
 static void test_long_message_cut(void) {
@@ -131,6 +182,9 @@ int main(void) {
   T_RUN(test_json_line);
   T_RUN(test_level_filter);
   T_RUN(test_rate_limit);
+  T_RUN(test_rate_limit_sites);
+  T_RUN(test_log_line);
+  T_RUN(test_suppressed_reported_later);
   T_RUN(test_long_message_cut);
   T_RUN(test_parsers);
   return T_DONE();

@@ -657,6 +657,14 @@ static void test_url(void) {
   expect_url_error("redis://h:1/abc", "database must be a number");
   expect_url_error("redis://[::1", "missing ']'");
   expect_url_error("redis://pw@h", "credentials");
+  /* a password never appears in a message */
+  expect_url_error("redis://u:s3cret@h:99999", "invalid redis url 'redis://***@h:99999'");
+  T_EQ_INT(ccp_redis_url_check("redis://u:s3cret@h:1/x", err, sizeof err), -CCP_EINVAL);
+  T_TRUE(strstr(err, "s3cret") == NULL);
+  char shown[128];
+  T_EQ_STR(ccp_redis_url_redact("redis://:pw@h:1/2", shown, sizeof shown), "redis://***@h:1/2");
+  T_EQ_STR(ccp_redis_url_redact("redis://a@b:c@h", shown, sizeof shown), "redis://***@h");
+  T_EQ_STR(ccp_redis_url_redact("redis://h:1/x@y", shown, sizeof shown), "redis://h:1/x@y");
 
   ccp_redis_pub_opts_t o = {.url = "redis://h:0", .cfg = &cfg};
   T_TRUE(ccp_redis_pub_new(&o, err, sizeof err) == NULL);

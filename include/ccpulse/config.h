@@ -112,6 +112,10 @@ typedef struct ccp_config {
   char dlq_topic[256];               /**< dead-letter topic; "" = <topic>.dlq */
   char *alerts_rules;                /**< threshold rules text (owned; "" = none) */
   int64_t idle_advance_ms;           /**< quiet period after which stream time follows the clock */
+
+  /* logs (docs/live.md) */
+  int log_level;  /**< ccp_log_level_t of log.level */
+  int log_format; /**< ccp_log_format_t of log.format */
 } ccp_config_t;
 
 /** Fills cfg with every default. */
@@ -133,6 +137,12 @@ int ccp_config_load_file(ccp_config_t *cfg, const char *path, char *errbuf, size
 int ccp_config_load_env(ccp_config_t *cfg, char *errbuf, size_t errlen);
 /** Cross-key validation (weights sum to 100...); call after all sets. */
 int ccp_config_finish(ccp_config_t *cfg, char *errbuf, size_t errlen);
+
+/**
+ * Sets the process's logger (ccpulse/log.h) from log.level and log.format.
+ * Main thread, once after loading the configuration, before threads start.
+ */
+void ccp_config_apply_log(const ccp_config_t *cfg);
 
 /** Threshold for a queue x channel: override if any, else per channel. */
 int64_t ccp_config_sla_ms(const ccp_config_t *cfg, const char *queue, size_t queue_len,

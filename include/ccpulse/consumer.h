@@ -30,11 +30,20 @@ extern "C" {
 /**
  * Builds a librdkafka configuration: bootstrap.servers = cfg->kafka_brokers
  * (unless brokers is not NULL), then every `kafka.<property>` pass-through
- * in set order. Returns NULL with errbuf "config key 'kafka.X': <librdkafka's
- * message>" when librdkafka rejects one. The caller owns the result.
+ * in set order, and librdkafka's log and error callbacks routed into
+ * ccp_log (ccp_kafka_conf_set_logger). Returns NULL with errbuf "config key
+ * 'kafka.X': <librdkafka's message>" when librdkafka rejects one. The caller
+ * owns the result.
  */
 rd_kafka_conf_t *ccp_kafka_conf_new(const ccp_config_t *cfg, const char *brokers, char *errbuf,
                                     size_t errlen);
+/**
+ * Routes librdkafka's log lines (component "kafka", its facility and client
+ * name in the message, syslog levels mapped to ours) and its error callback
+ * into ccp_log; call on every conf before rd_kafka_new(). Any thread; the
+ * callbacks run on librdkafka's threads.
+ */
+void ccp_kafka_conf_set_logger(rd_kafka_conf_t *conf);
 
 /**
  * Publishes one cycle: the merged view at its stream time and the deadline

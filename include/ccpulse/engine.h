@@ -90,6 +90,8 @@ void ccp_engine_snapshot_json(ccp_engine_t *e, ccp_buf_t *out);
 int64_t ccp_engine_ticket_count(const ccp_engine_t *e);
 /** Number of open tickets. */
 int64_t ccp_engine_open_count(const ccp_engine_t *e);
+/** Tickets evicted at the tickets.max cap so far (diagnostics.evicted_tickets). */
+int64_t ccp_engine_evicted(const ccp_engine_t *e);
 
 #ifdef __cplusplus
 }

@@ -10,9 +10,10 @@
  *
  * The level is checked before the arguments are evaluated or formatted, so a
  * disabled debug line costs one relaxed load. Repeated lines are rate-limited
- * per call site (its format string): at most CCP_LOG_BURST lines per
- * CCP_LOG_WINDOW_MS; the next line written after a quiet window says how many
- * were suppressed, and ccp_log_flush() reports what is still pending.
+ * per call site (its format string and level): at most CCP_LOG_BURST lines
+ * per CCP_LOG_WINDOW_MS; the next line written after a quiet window says how
+ * many were suppressed, and ccp_log_flush() reports what is still pending.
+ * DEBUG lines are never rate-limited (asked for, they are wanted whole).
  *
  * Messages follow the house style: lower case, the problem first, the subject
  * in quotes, no trailing newline or period.
@@ -26,6 +27,7 @@
 #define CCPULSE_LOG_H
 
 #include <stdatomic.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -68,6 +70,12 @@ extern _Atomic int ccp__log_level;
 void ccp__log(int level, const char *component, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/**
+ * Writes one line now, unfiltered and not rate-limited (the fatal-error
+ * path: the process aborts next). Any thread.
+ */
+void ccp__log_line(int level, const char *component, const char *msg);
+
 /** Sets the level in force. */
 void ccp_log_set_level(ccp_log_level_t level);
 /** The level in force. */
@@ -88,6 +96,8 @@ const char *ccp_log_level_name(ccp_log_level_t level);
 void ccp_log_flush(void);
 /** Forgets every rate-limit record (tests). */
 void ccp_log_reset(void);
+/** Moves every rate-limit window `ms` into the past, as if that time had passed (tests). */
+void ccp__log_test_age(int64_t ms);
 
 #ifdef __cplusplus
 }

@@ -62,6 +62,12 @@ typedef struct ccp_redis_pub ccp_redis_pub_t;
  * "invalid redis url 'redis://h:99999': port must be 1..65535". Any thread.
  */
 int ccp_redis_url_check(const char *url, char *errbuf, size_t errlen);
+/**
+ * Writes url into out for messages, with its userinfo (the `user:password`
+ * before '@') replaced by three asterisks; returns out. A url without
+ * credentials is copied as it is. Any thread.
+ */
+const char *ccp_redis_url_redact(const char *url, char *out, size_t outlen);
 
 /**
  * Creates a publisher. Does not connect: the first cycle does, so a Redis

@@ -29,6 +29,7 @@ int ccp_cli_load_config(ccp_config_t *cfg, const char *file, char **sets, int ns
   }
   if (ccp_config_finish(cfg, err, sizeof err) != 0)
     goto fail;
+  ccp_config_apply_log(cfg);
   return 0;
 
 fail:

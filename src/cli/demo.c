@@ -448,6 +448,7 @@ int ccp_cli_demo(int argc, char **argv) {
   ccp_mock_topic(mk, cfg.dlq_topic[0] ? cfg.dlq_topic : dlq, 1);
 
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  ccp_kafka_conf_set_logger(conf);
   rd_kafka_conf_set(conf, "bootstrap.servers", ccp_mock_bootstraps(mk), err, sizeof err);
   rd_kafka_conf_set(conf, "linger.ms", "5", err, sizeof err);
   rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);

@@ -204,10 +204,11 @@ int ccp_cli_live(const ccp_config_t *cfg, const ccp_cli_live_opts_t *o) {
   signal(SIGTERM, SIG_DFL);
   g_consumer = NULL;
   if (r != 0) {
+    char shown[1100];
     fprintf(stderr,
             "ccpulse: the final publish to '%s' failed; uncommitted events will be read "
             "again\n",
-            cfg->redis_url);
+            ccp_redis_url_redact(cfg->redis_url, shown, sizeof shown));
     rc = CCP_EXIT_INPUT;
   } else {
     rc = CCP_EXIT_OK;
@@ -340,6 +341,7 @@ int ccp_cli_run(int argc, char **argv) {
       fprintf(stderr, "ccpulse run: mock cluster at %s; producing: ", lo.brokers);
       fflush(stderr);
       int prc = ccp_cli_produce(pn, pargv);
+      ccp_config_apply_log(&cfg); /* produce applied its own configuration's */
       ccp_free(pargv);
       if (prc != 0) {
         rc = prc;

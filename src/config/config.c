@@ -22,7 +22,8 @@
  *
  * Threads: a config is filled by one thread at start-up; after
  * ccp_config_finish() it is read-only and any thread may read it. The table
- * is constant. Nothing here keeps global state.
+ * is constant. Nothing here keeps global state; ccp_config_apply_log() hands
+ * the log settings to the logger, which does.
  *
  * Invariants: every key has a valid default; the queue x channel overrides
  * are kept sorted by (queue bytes, channel) with no duplicate pair, so that
@@ -38,6 +39,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ccpulse/log.h"
 #include "counters/kpis.h"
 
 /* Longest duration any key accepts: 3650 days. Far beyond any sensible
@@ -653,6 +655,23 @@ static int set_schema_reg(const prop_t *p, ccp_config_t *cfg, const char *key, c
   return 0;
 }
 
+/* log.level and log.format: a word the logger parses, stored as an int
+ * (ccp_log_level_t, ccp_log_format_t). */
+static int set_log(const prop_t *p, ccp_config_t *cfg, const char *key, const char *value,
+                   char *msg, size_t msglen) {
+  int is_level = strcmp(p->key, "log.level") == 0, rc;
+  ccp_log_level_t lv = CCP_LOG_INFO;
+  ccp_log_format_t f = CCP_LOG_TEXT;
+  rc = is_level ? ccp_log_level_parse(value, &lv) : ccp_log_format_parse(value, &f);
+  if (rc < 0) {
+    msgf(msg, msglen, "unknown %s '%.*s%s' (use %s)", p->type, QV(value),
+         is_level ? "error, warn, info or debug" : "text or json");
+    return -CCP_EINVAL;
+  }
+  *FIELD(cfg, p, int) = is_level ? (int)lv : (int)f;
+  return 0;
+}
+
 /* ---- the table ----------------------------------------------------------- */
 
 #define OFF(field) offsetof(ccp_config_t, field)
@@ -778,6 +797,15 @@ static const prop_t props[] = {
           "wall clock) stream time follows the wall clock minus this delay, so deadline alerts "
           "fire on time in quiet periods while replies in flight this long still count "
           "(docs/live.md)."},
+  /* logs */
+  {.key = "log.level", .type = "level", .set = set_log, .off = OFF(log_level),
+   .def = "info",
+   .doc = "Least severe log line written to standard error: `error`, `warn`, `info` or `debug` "
+          "(librdkafka's own debug lines, from `kafka.debug`, need `debug`; docs/live.md)."},
+  {.key = "log.format", .type = "format", .set = set_log, .off = OFF(log_format),
+   .def = "text",
+   .doc = "Log line format: `text` (`TIME LEVEL component: message`) or `json` (one object per "
+          "line with ts, level, component and msg)."},
 };
 /* clang-format on */
 
@@ -940,6 +968,11 @@ int ccp_config_finish(ccp_config_t *cfg, char *errbuf, size_t errlen) {
     return -CCP_EINVAL;
   }
   return 0;
+}
+
+void ccp_config_apply_log(const ccp_config_t *cfg) {
+  ccp_log_set_level((ccp_log_level_t)cfg->log_level);
+  ccp_log_set_format((ccp_log_format_t)cfg->log_format);
 }
 
 int64_t ccp_config_sla_ms(const ccp_config_t *cfg, const char *queue, size_t queue_len,

@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ccpulse/log.h"
 #include "ccpulse/view.h"
 #include "consumer_int.h"
 
@@ -47,11 +48,36 @@ static void nap_ms(long ms) {
   nanosleep(&ts, NULL);
 }
 
+/* @locality any librdkafka thread (or the caller of rd_kafka_new). Syslog
+ * levels: 0-3 (emerg..err) -> ERROR, 4 warning -> WARN, 5-6 notice and info
+ * -> INFO, 7 debug -> DEBUG. The level is checked before formatting. */
+static void on_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
+  ccp_log_level_t lv = level <= 3   ? CCP_LOG_ERROR
+                       : level == 4 ? CCP_LOG_WARN
+                       : level <= 6 ? CCP_LOG_INFO
+                                    : CCP_LOG_DEBUG;
+  ccp_log(lv, "kafka", "%s [%s]: %s", fac, rk ? rd_kafka_name(rk) : "-", buf);
+}
+
+/* @locality the thread serving the handle's queue (poll). librdkafka recovers
+ * from every error but a fatal one by itself: those are warnings. */
+static void on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
+  (void)opaque;
+  ccp_log(err == RD_KAFKA_RESP_ERR__FATAL ? CCP_LOG_ERROR : CCP_LOG_WARN, "kafka", "%s [%s]: %s",
+          rd_kafka_err2name((rd_kafka_resp_err_t)err), rd_kafka_name(rk), reason);
+}
+
+void ccp_kafka_conf_set_logger(rd_kafka_conf_t *conf) {
+  rd_kafka_conf_set_log_cb(conf, on_kafka_log);
+  rd_kafka_conf_set_error_cb(conf, on_kafka_error);
+}
+
 /* @locality any thread. */
 rd_kafka_conf_t *ccp_kafka_conf_new(const ccp_config_t *cfg, const char *brokers, char *errbuf,
                                     size_t errlen) {
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
   char err[512];
+  ccp_kafka_conf_set_logger(conf);
   if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers ? brokers : cfg->kafka_brokers, err,
                         sizeof err) != RD_KAFKA_CONF_OK) {
     snprintf(errbuf, errlen, "config key 'kafka.brokers': %s", err);
@@ -110,10 +136,11 @@ static ccp_avro_decoder_t *decoder_from(const char *path, char *errbuf, size_t e
   return d;
 }
 
-/* @locality librdkafka thread that calls it (DLQ deliveries): count failures. */
+/* @locality the thread polling the DLQ producer: report a record lost. */
 static void on_dlq_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
   if (m->err)
-    fprintf(stderr, "ccpulse: dead-letter record not delivered: %s\n", rd_kafka_err2str(m->err));
+    ccp_log(CCP_LOG_ERROR, "dlq", "cannot deliver a dead-letter record to '%s': %s",
+            m->rkt ? rd_kafka_topic_name(m->rkt) : "?", rd_kafka_err2str(m->err));
 }
 
 /* ---- rebalances (main thread, inside rd_kafka_consumer_poll) ----------- */
@@ -196,15 +223,21 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque) {
   ccp_consumer_t *c = opaque;
   int cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+  int n = 0;
+  for (int i = 0; i < parts->cnt; i++)
+    n += strcmp(parts->elems[i].topic, c->topic) == 0;
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     c->ever_assigned = 1;
     for (int i = 0; i < parts->cnt; i++)
       if (strcmp(parts->elems[i].topic, c->topic) == 0)
         add_partition(c, parts->elems[i].partition);
+    ccp_log(CCP_LOG_INFO, "consumer", "assigned %d partition(s) of '%s'; %lld held", n, c->topic,
+            (long long)atomic_load(&c->nassigned));
     if (cooperative) {
       rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
       if (e) {
-        fprintf(stderr, "ccpulse: incremental assign failed: %s\n", rd_kafka_error_string(e));
+        ccp_log(CCP_LOG_ERROR, "consumer", "cannot assign %d partition(s) of '%s': %s", n, c->topic,
+                rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
       }
     } else {
@@ -214,17 +247,21 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     for (int i = 0; i < parts->cnt; i++)
       if (strcmp(parts->elems[i].topic, c->topic) == 0)
         remove_partition(c, parts->elems[i].partition, c->closing);
+    ccp_log(CCP_LOG_INFO, "consumer", "revoked %d partition(s) of '%s'; %lld held", n, c->topic,
+            (long long)atomic_load(&c->nassigned));
     if (cooperative) {
       rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
       if (e) {
-        fprintf(stderr, "ccpulse: incremental unassign failed: %s\n", rd_kafka_error_string(e));
+        ccp_log(CCP_LOG_ERROR, "consumer", "cannot unassign %d partition(s) of '%s': %s", n,
+                c->topic, rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
       }
     } else {
       rd_kafka_assign(rk, NULL);
     }
   } else {
-    fprintf(stderr, "ccpulse: rebalance failed: %s\n", rd_kafka_err2str(err));
+    ccp_log(CCP_LOG_ERROR, "consumer", "rebalance failed: %s; every partition dropped",
+            rd_kafka_err2str(err));
     for (int i = 0; i < c->parts_cap; i++)
       if (c->parts[i])
         remove_partition(c, i, c->closing);
@@ -519,12 +556,15 @@ int ccp_consumer_run(ccp_consumer_t *c) {
   if (pthread_create(&pub, NULL, publisher_main, c) != 0)
     ccp__fatal(__FILE__, __LINE__, "cannot start the publisher thread");
   pthread_sigmask(SIG_SETMASK, &old, NULL);
+  ccp_log(CCP_LOG_INFO, "consumer",
+          "started: topic '%s', group '%s', brokers '%s', %d worker(s), dead letters to '%s'",
+          c->topic, c->cfg->kafka_group, c->opts.brokers ? c->opts.brokers : c->cfg->kafka_brokers,
+          c->nworkers, c->dlq_topic);
 
   while (!atomic_load(&c->stop)) {
     rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, 100);
     if (m) { /* errors only: every partition is forwarded to a worker */
-      if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-        fprintf(stderr, "ccpulse: consumer: %s\n", rd_kafka_message_errstr(m));
+      ccp__log_consume_error(m);
       rd_kafka_message_destroy(m);
     }
   }
@@ -555,8 +595,20 @@ int ccp_consumer_run(ccp_consumer_t *c) {
     if (c->parts[i])
       remove_partition(c, i, 1);
   c->closing = 0;
-  rd_kafka_flush(c->dlq, 10000);
-  return atomic_load(&c->final_rc) == 0 ? 0 : -CCP_EIO;
+  if (rd_kafka_flush(c->dlq, 10000) != 0)
+    ccp_log(CCP_LOG_ERROR, "dlq", "cannot deliver %d dead-letter record(s) to '%s' at shutdown",
+            rd_kafka_outq_len(c->dlq), c->dlq_topic);
+  int final_ok = atomic_load(&c->final_rc) == 0;
+  ccp_consumer_stats_t st;
+  ccp_consumer_stats(c, &st);
+  ccp_log(final_ok ? CCP_LOG_INFO : CCP_LOG_ERROR, "consumer",
+          "shutdown done%s: %lld record(s) consumed, %lld dead-lettered, %lld publish cycle(s), "
+          "%lld commit(s)",
+          final_ok ? "" : " without the final publish (its offsets are not committed)",
+          (long long)st.messages, (long long)st.dead_letters, (long long)st.cycles,
+          (long long)st.commits);
+  ccp_log_flush();
+  return final_ok ? 0 : -CCP_EIO;
 }
 
 void ccp_consumer_stats(const ccp_consumer_t *c, ccp_consumer_stats_t *out) {

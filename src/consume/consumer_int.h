@@ -35,6 +35,7 @@ typedef struct ccp__part {
   rd_kafka_queue_t *pq; /* main thread only: the partition's queue, forwarded */
   ccp_engine_t *engine; /* the owning worker only (after the ADD hand-over) */
   int64_t next_offset;  /* the owning worker only: last processed + 1; -1 none */
+  int64_t evicted;      /* the owning worker only: evictions already reported */
 } ccp__part_t;
 
 /* One partition's export of one publish cycle. */
@@ -144,5 +145,7 @@ void ccp__bundle_free(ccp__bundle_t *b);
 void ccp__alerts_free(ccp_alert_t *a, int n);
 /* Copies an alert with owned strings. */
 void ccp__alert_copy(ccp_alert_t *dst, const ccp_alert_t *src);
+/* Logs the error a consumed message carries (none for PARTITION_EOF); any thread. */
+void ccp__log_consume_error(const rd_kafka_message_t *m);
 
 #endif

@@ -22,6 +22,7 @@ struct ccp_mock {
 ccp_mock_t *ccp_mock_new(char *errbuf, size_t errlen) {
   char err[512];
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  ccp_kafka_conf_set_logger(conf);
   rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
   rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
   if (!rk) {

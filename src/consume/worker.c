@@ -7,7 +7,9 @@
  *      execute it under the worker mutex and signal the main thread;
  *   2. a new publish epoch? reach the barrier: report its stream time, wait
  *      for the publisher's target time, export every engine at it, hand the
- *      bundle over with one atomic exchange;
+ *      bundle over with one atomic exchange; a partition whose engine
+ *      evicted tickets at the tickets.max cap since the last cycle gets one
+ *      WARN line here (once per cycle, never on the per-event path);
  *   3. take one message (rd_kafka_consume_queue, never consume_batch: see
  *      ARCHITECTURE.md), decode it with the writer schema or its Confluent
  *      schema id, feed the partition's engine, or copy it to the dead-letter
@@ -23,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ccpulse/log.h"
 #include "ccpulse/view.h"
 #include "consumer_int.h"
 
@@ -154,6 +157,15 @@ static void export_epoch(ccp__worker_t *w, uint64_t e) {
     x->gen = p->gen;
     x->next_offset = p->next_offset;
     x->partial = ccp_engine_export(p->engine, target); /* fires due deadlines */
+    int64_t evicted = ccp_engine_evicted(p->engine);
+    if (evicted > p->evicted) {
+      ccp_log(CCP_LOG_WARN, "worker",
+              "ticket cap tickets.max=%lld reached on partition %d: evicted %lld least recently "
+              "active ticket(s) since the last cycle, %lld in all",
+              (long long)c->cfg->max_tickets, (int)p->partition, (long long)(evicted - p->evicted),
+              (long long)evicted);
+      p->evicted = evicted;
+    }
   }
   if (target != INT64_MIN)
     atomic_store_explicit(&w->now, CCP_MAX(mine, target), memory_order_relaxed);
@@ -165,6 +177,16 @@ static void export_epoch(ccp__worker_t *w, uint64_t e) {
    * old bundle the publisher did not take is freed here */
   ccp__bundle_t *old = atomic_exchange_explicit(&w->out, b, memory_order_acq_rel);
   CCP_ASSERT(old == NULL); /* the publisher takes each bundle before the next epoch */
+}
+
+void ccp__log_consume_error(const rd_kafka_message_t *m) {
+  if (!m->err || m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+    return;
+  if (m->rkt)
+    ccp_log(CCP_LOG_WARN, "consumer", "cannot consume '%s' [%d]: %s", rd_kafka_topic_name(m->rkt),
+            (int)m->partition, rd_kafka_message_errstr(m));
+  else
+    ccp_log(CCP_LOG_WARN, "consumer", "cannot consume: %s", rd_kafka_message_errstr(m));
 }
 
 /* @locality worker thread: copies an undecodable record to the DLQ. */
@@ -188,7 +210,7 @@ static void dead_letter(ccp__worker_t *w, const rd_kafka_message_t *m, const cha
       continue;
     }
     if (e)
-      fprintf(stderr, "ccpulse: cannot produce to dead-letter topic '%s': %s\n", c->dlq_topic,
+      ccp_log(CCP_LOG_ERROR, "dlq", "cannot produce to dead-letter topic '%s': %s", c->dlq_topic,
               rd_kafka_err2str(e));
     break;
   }
@@ -211,8 +233,7 @@ static const ccp_avro_decoder_t *find_reg(struct ccp_consumer *c, uint32_t id) {
 static void handle(ccp__worker_t *w, rd_kafka_message_t *m) {
   struct ccp_consumer *c = w->c;
   if (m->err) {
-    if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-      fprintf(stderr, "ccpulse: consumer: %s\n", rd_kafka_message_errstr(m));
+    ccp__log_consume_error(m);
     return;
   }
   ccp__part_t *p = m->partition >= 0 && m->partition < w->by_id_cap ? w->by_id[m->partition] : NULL;

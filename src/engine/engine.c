@@ -1023,3 +1023,5 @@ int64_t ccp_engine_now(const ccp_engine_t *e) { return e->now; }
 int64_t ccp_engine_ticket_count(const ccp_engine_t *e) { return (int64_t)e->tickets.count; }
 
 int64_t ccp_engine_open_count(const ccp_engine_t *e) { return e->scopes[0]->g_open; }
+
+int64_t ccp_engine_evicted(const ccp_engine_t *e) { return e->diag.evicted; }

@@ -16,8 +16,11 @@
  * cycle leaves the ring as it was. Tiles are absolute values: nothing to
  * redo. Redis away: the context is dropped, and a connect is tried only when
  * the backoff delay (doubling from backoff_min to backoff_max) has passed, so
- * a cycle in between returns at once. Errors are logged one line each, the
- * same error at most once per LOG_EVERY_MS with a count of those suppressed.
+ * a cycle in between returns at once. Errors are logged one line each
+ * through ccp_log (component "redis"), whose per-call-site rate limit keeps
+ * an outage from flooding the log and counts what it suppressed; the
+ * counters of the outage (reconnects, cycles_failed, alerts_dropped) go to
+ * the meta hash. Credentials of the URL never appear in a message.
  *
  * Threads: everything here runs on the publisher's thread; the hiredis
  * context is not thread-safe and never leaves it.
@@ -39,10 +42,10 @@
 
 #include "ccpulse/buf.h"
 #include "ccpulse/common.h"
+#include "ccpulse/log.h"
 
 /** Schema of the key layout; bumped with any incompatible change (docs/redis.md). */
 #define LAYOUT_SCHEMA "ccpulse.redis.v1"
-#define LOG_EVERY_MS 10000
 
 typedef struct url {
   char host[256];
@@ -76,11 +79,6 @@ struct ccp_redis_pub {
 
   /* scratch buffers, kept between cycles */
   ccp_buf_t key, val, snap;
-
-  /* log rate limit */
-  char last_logged[256];
-  int64_t last_log_ms;
-  int suppressed;
 
   uint64_t cycle_no;
   uint64_t fail_streak; /* cycles failed since the last one that succeeded */
@@ -141,9 +139,26 @@ static void sigpipe_unblock(sigpipe_guard_t *g) {
 
 /* ---- url -------------------------------------------------------------- */
 
+const char *ccp_redis_url_redact(const char *url, char *out, size_t outlen) {
+  const char *p = strstr(url, "://");
+  p = p ? p + 3 : url;
+  size_t auth = strcspn(p, "/");
+  const char *at = NULL;
+  for (const char *q = p; q < p + auth; q++)
+    if (*q == '@')
+      at = q;
+  if (at)
+    snprintf(out, outlen, "%.*s***%s", (int)(p - url), url, at);
+  else
+    snprintf(out, outlen, "%s", url);
+  return out;
+}
+
 static int url_err(char *errbuf, size_t errlen, const char *url, const char *why) {
+  char shown[1100];
   if (errbuf && errlen)
-    snprintf(errbuf, errlen, "invalid redis url '%s': %s", url, why);
+    snprintf(errbuf, errlen, "invalid redis url '%s': %s",
+             ccp_redis_url_redact(url, shown, sizeof shown), why);
   return -CCP_EINVAL;
 }
 
@@ -229,42 +244,15 @@ int ccp_redis_url_check(const char *url, char *errbuf, size_t errlen) {
 
 /* ---- logging ---------------------------------------------------------- */
 
-/* Records the error; logs "ccpulse: redis 'addr': <what><tail>" unless the
- * same <what> was logged less than LOG_EVERY_MS ago. */
-static void pub_error(ccp_redis_pub_t *p, const char *what, const char *tail) {
+/* Records the error for the stats and logs "<problem> '<addr>': <what><tail>"
+ * (problem e.g. "cannot connect to"). */
+static void pub_error(ccp_redis_pub_t *p, const char *problem, const char *what, const char *tail) {
   /* truncation is fine: last_error is a summary for stats */
   size_t n = strnlen(what, sizeof p->st.last_error - 1);
   memcpy(p->st.last_error, what, n);
   p->st.last_error[n] = '\0';
-  if (p->o.quiet)
-    return;
-  int64_t now = mono_ms();
-  if (strcmp(what, p->last_logged) == 0 && now - p->last_log_ms < LOG_EVERY_MS) {
-    p->suppressed++;
-    return;
-  }
-  if (p->suppressed)
-    fprintf(stderr, "ccpulse: redis '%s': %s%s (%d similar messages suppressed)\n", p->addr, what,
-            tail, p->suppressed);
-  else
-    fprintf(stderr, "ccpulse: redis '%s': %s%s\n", p->addr, what, tail);
-  snprintf(p->last_logged, sizeof p->last_logged, "%s", what);
-  p->last_log_ms = now;
-  p->suppressed = 0;
-}
-
-static void pub_info(ccp_redis_pub_t *p, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void pub_info(ccp_redis_pub_t *p, const char *fmt, ...) {
-  if (p->o.quiet)
-    return;
-  char msg[256];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  fprintf(stderr, "ccpulse: redis '%s': %s\n", p->addr, msg);
-  p->last_logged[0] = 0; /* the next error is news again */
+  if (!p->o.quiet)
+    ccp_log(CCP_LOG_WARN, "redis", "%s '%s': %s%s", problem, p->addr, what, tail);
 }
 
 /* hiredis error text in house style: lower-case first letter. */
@@ -288,14 +276,14 @@ static void disconnect(ccp_redis_pub_t *p) {
 
 /* After a connection failure: drop the context, schedule the next attempt,
  * log with the delay. */
-static void fail_connection(ccp_redis_pub_t *p, const char *what) {
+static void fail_connection(ccp_redis_pub_t *p, const char *problem, const char *what) {
   disconnect(p);
   int64_t delay = p->backoff_ms;
   p->next_attempt_ms = mono_ms() + delay;
   p->backoff_ms = CCP_MIN(2 * p->backoff_ms, (int64_t)p->o.backoff_max_ms);
   char tail[64];
   snprintf(tail, sizeof tail, "; retrying in %lld ms", (long long)delay);
-  pub_error(p, what, tail);
+  pub_error(p, problem, what, tail);
 }
 
 static int cmp_str(const void *a, const void *b) {
@@ -405,7 +393,7 @@ static int do_connect(ccp_redis_pub_t *p) {
   return 0;
 
 fail:
-  fail_connection(p, what);
+  fail_connection(p, "cannot connect to", what);
   return -CCP_EIO;
 }
 
@@ -421,7 +409,7 @@ void ccp_redis_pub_queue_alert(ccp_redis_pub_t *p, const char *json, size_t len)
       char what[128];
       snprintf(what, sizeof what, "alert queue full (%zu); dropped %llu oldest alerts so far",
                p->ring_cap, (unsigned long long)p->st.alerts_dropped);
-      pub_error(p, what, "");
+      pub_error(p, "cannot publish to", what, "");
     }
   }
   size_t at = (p->ring_head + p->ring_n) % p->ring_cap;
@@ -737,9 +725,10 @@ int ccp_redis_pub_cycle(ccp_redis_pub_t *p, const ccp_view_t *view, const char *
     p->st.cycles_failed++;
     p->fail_streak++;
     if (rc == -CCP_EIO)
-      fail_connection(p, what);
+      fail_connection(p, "lost the connection to", what);
     else
-      pub_error(p, what, "; the cycle counts as failed, its alerts go again with the next");
+      pub_error(p, "cannot publish to", what,
+                "; the cycle counts as failed, its alerts go again with the next");
     return rc;
   }
 
@@ -752,9 +741,10 @@ int ccp_redis_pub_cycle(ccp_redis_pub_t *p, const ccp_view_t *view, const char *
     p->nprev = nnames;
   }
   ccp_free(names);
-  if (p->fail_streak)
-    pub_info(p, "publishing again after %llu failed cycle(s); %zu queued alert(s) delivered",
-             (unsigned long long)p->fail_streak, p->ring_n);
+  if (p->fail_streak && !p->o.quiet)
+    ccp_log(CCP_LOG_INFO, "redis",
+            "publishing to '%s' again after %llu failed cycle(s); %zu queued alert(s) delivered",
+            p->addr, (unsigned long long)p->fail_streak, p->ring_n);
   p->fail_streak = 0;
   p->st.alerts_published += p->ring_n;
   ring_clear(p);

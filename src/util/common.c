@@ -4,7 +4,8 @@
  * All allocation goes through ccp_malloc & co. so that memory in use is a
  * metric (ccp_mem_used). Each block carries a 16-byte header with its size.
  * The counter is a relaxed atomic: it is a statistic, read without ordering
- * needs, and any thread may allocate.
+ * needs, and any thread may allocate. The fatal message is one line of the
+ * logging facility (log.c), written whatever the level.
  */
 #include "ccpulse/common.h"
 
@@ -12,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "ccpulse/log.h"
 
 static const char *const errtext[] = {
     [CCP_OK] = "success",
@@ -34,9 +37,13 @@ const char *ccp_strerror(int err) {
   return "unknown error";
 }
 
+/* One log line in the usual format, never filtered or rate-limited, then
+ * abort. Nothing here allocates: the message may be "out of memory". */
 _Noreturn void ccp__fatal(const char *file, int line, const char *msg) {
-  fprintf(stderr, "ccpulse: fatal: %s (%s:%d)\n", msg, file, line);
-  fflush(stderr);
+  char text[1024];
+  snprintf(text, sizeof text, "fatal: %s (%s:%d)", msg, file, line);
+  fflush(stderr); /* what the process wrote before comes first */
+  ccp__log_line(CCP_LOG_ERROR, "ccpulse", text);
   abort();
 }
 

@@ -6,12 +6,16 @@
  * different threads never interleave. The rate limiter keys call sites by
  * their format string's address (a string literal per call site) in a small
  * open-addressing table guarded by a mutex; when the table is full, new call
- * sites are simply not limited. Logging is never on the per-event path, so a
- * mutex per written line is cheap enough.
+ * sites are simply not limited. A site is its format string and level, so
+ * one format logged at several levels (the librdkafka bridge) has one budget
+ * per level. DEBUG lines are never limited: an operator who asked for them
+ * wants every one. Logging is never on the per-event path, so a mutex per
+ * written line is cheap enough.
  *
  * Invariants: a site's `suppressed` counts lines dropped in its current
  * window; it is reported (and reset) by the first line written in a later
- * window, or by ccp_log_flush().
+ * window, or by ccp_log_flush(), which quotes the start of the site's last
+ * written message (`last`) so the report says what was suppressed.
  */
 #include "ccpulse/log.h"
 
@@ -43,6 +47,7 @@ typedef struct site {
   int64_t window_start; /* monotonic ms */
   int in_window;        /* lines written in this window */
   int64_t suppressed;   /* lines dropped in this window */
+  char last[96];        /* start of the last message written */
 } site_t;
 
 static pthread_mutex_t sites_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -187,12 +192,12 @@ static void emit(int level, const char *component, const char *msg, size_t msg_l
 /* ----------------------------------------------------------- rate limit */
 
 static site_t *site_of(const char *fmt, const char *component, int level) {
-  uintptr_t h = (uintptr_t)fmt;
+  uintptr_t h = (uintptr_t)fmt ^ (uintptr_t)level;
   h ^= h >> 17;
   h *= 0x9e3779b97f4a7c15ULL;
   for (unsigned i = 0; i < SITES; i++) {
     site_t *s = &sites[(h + i) & (SITES - 1)];
-    if (s->fmt == fmt)
+    if (s->fmt == fmt && s->level == level)
       return s;
     if (!s->fmt) {
       s->fmt = fmt;
@@ -210,7 +215,7 @@ void ccp__log(int level, const char *component, const char *fmt, ...) {
   int64_t pending = 0;
   int write_it = 1;
   pthread_mutex_lock(&sites_lock);
-  site_t *s = site_of(fmt, component, level);
+  site_t *s = level >= CCP_LOG_DEBUG ? NULL : site_of(fmt, component, level);
   if (s) {
     if (s->window_start == INT64_MIN || now - s->window_start >= CCP_LOG_WINDOW_MS) {
       pending = s->suppressed;
@@ -235,13 +240,24 @@ void ccp__log(int level, const char *component, const char *fmt, ...) {
   int n = vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   size_t len = n < 0 ? 0 : ((size_t)n >= sizeof msg ? sizeof msg - 1 : (size_t)n);
+  if (s) { /* remembered for ccp_log_flush(); cut to the field */
+    size_t k = CCP_MIN(len, sizeof s->last - 1);
+    pthread_mutex_lock(&sites_lock);
+    memcpy(s->last, msg, k);
+    s->last[k] = '\0';
+    pthread_mutex_unlock(&sites_lock);
+  }
   if (pending > 0 && len < sizeof msg - 1) {
-    int k = snprintf(msg + len, sizeof msg - len, " (%lld similar lines suppressed)",
+    int k = snprintf(msg + len, sizeof msg - len, " (%lld similar line(s) suppressed)",
                      (long long)pending);
     if (k > 0)
       len = CCP_MIN(len + (size_t)k, sizeof msg - 1);
   }
   emit(level, component, msg, len);
+}
+
+void ccp__log_line(int level, const char *component, const char *msg) {
+  emit(level, component, msg, strlen(msg));
 }
 
 void ccp_log_flush(void) {
@@ -250,13 +266,22 @@ void ccp_log_flush(void) {
     site_t *s = &sites[i];
     if (!s->fmt || s->suppressed == 0)
       continue;
-    char msg[160];
-    int n = snprintf(msg, sizeof msg, "%lld similar lines suppressed (\"%.60s\")",
-                     (long long)s->suppressed, s->fmt);
+    char msg[200];
+    int n =
+        snprintf(msg, sizeof msg, "%lld line(s) like \"%s%s\" suppressed", (long long)s->suppressed,
+                 s->last, strlen(s->last) == sizeof s->last - 1 ? "..." : "");
     s->suppressed = 0;
     if (s->level <= atomic_load_explicit(&ccp__log_level, memory_order_relaxed))
       emit(s->level, s->component, msg, n < 0 ? 0 : CCP_MIN((size_t)n, sizeof msg - 1));
   }
+  pthread_mutex_unlock(&sites_lock);
+}
+
+void ccp__log_test_age(int64_t ms) {
+  pthread_mutex_lock(&sites_lock);
+  for (unsigned i = 0; i < SITES; i++)
+    if (sites[i].fmt && sites[i].window_start != INT64_MIN)
+      sites[i].window_start -= ms;
   pthread_mutex_unlock(&sites_lock);
 }
 
