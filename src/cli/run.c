@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "ccpulse/alerts.h"
+#include "ccpulse/clock.h"
 #include "ccpulse/consumer.h"
 #include "ccpulse/redis_pub.h"
 #include "cli.h"
@@ -75,12 +76,6 @@ static void on_signal(int sig) {
     ccp_consumer_stop(c); /* one atomic store: async-signal-safe */
 }
 
-static int64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Value of a KPI of scope `all` in window `win`, or NaN. */
 static double all_value(const ccp_view_t *v, const ccp_config_t *cfg, const char *win,
                         const char *id) {
@@ -95,7 +90,7 @@ static double all_value(const ccp_view_t *v, const ccp_config_t *cfg, const char
 }
 
 static void summary(live_t *l, const ccp_view_t *v, int ok) {
-  int64_t now = mono_ms();
+  int64_t now = ccp_clock_mono_ms();
   if (now - l->last_summary_ms < 1000)
     return;
   double secs = l->last_summary_ms ? (double)(now - l->last_summary_ms) / 1000.0 : 1.0;
