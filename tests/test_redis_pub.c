@@ -29,6 +29,7 @@
 #include "ccpulse/clock.h"
 #include "ccpulse/redis_pub.h"
 #include "ccpulse/view.h"
+#include "config_testutil.h"
 
 #define MIN 60000LL
 #define T0 1795000000000LL
@@ -663,12 +664,7 @@ static void test_url(void) {
 }
 
 int main(void) {
-  char err[CCP_ERRBUF_SIZE];
-  ccp_config_init(&cfg);
-  if (ccp_config_finish(&cfg, err, sizeof err) != 0) {
-    fprintf(stderr, "config: %s\n", err);
-    return 1;
-  }
+  tu_default_config(&cfg);
   T_RUN(test_url);
   if (!have_redis_server()) {
     printf("SKIP: redis-server is not installed (bash scripts/setup-deps.sh installs it); "
