@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "ccpulse/buf.h"
+#include "ccpulse/clock.h"
 #include "ccpulse/config.h"
 #include "ccpulse/decode.h"
 #include "ccpulse/engine.h"
@@ -44,12 +45,6 @@
 
 #define GOAL_EPS 2000000.0        /* replay events/s on one core */
 #define GOAL_BYTES_PER_OPEN 100.0 /* RSS growth per open ticket */
-
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 /* A "Key:   123 kB" line of /proc/self/status, in bytes; -1 if absent. */
 static long long proc_status_bytes(const char *key) {
@@ -181,7 +176,7 @@ int main(int argc, char **argv) {
   }
 
   /* 1. workload -> OCF bytes in memory */
-  double t0 = now_s();
+  double t0 = ccp_clock_mono_s();
   ccp_gen_opts_t go = {.events = nevents, .seed = seed};
   ccp_gen_t *g = ccp_gen_new(&go);
   if (!g) {
@@ -189,9 +184,9 @@ int main(int argc, char **argv) {
     return 1;
   }
   ccp_gen_stats_t gst = *ccp_gen_stats(g);
-  double t_gen = now_s() - t0;
+  double t_gen = ccp_clock_mono_s() - t0;
 
-  t0 = now_s();
+  t0 = ccp_clock_mono_s();
   char err[CCP_ERRBUF_SIZE];
   ccp_buf_t ocf;
   ccp_buf_init(&ocf);
@@ -215,7 +210,7 @@ int main(int argc, char **argv) {
   }
   ccp_gen_free(g);
   malloc_trim(0); /* hand the generator's records back before measuring */
-  double t_enc = now_s() - t0;
+  double t_enc = ccp_clock_mono_s() - t0;
 
   if (file) {
     FILE *f = fopen(file, "wb");
@@ -230,13 +225,13 @@ int main(int argc, char **argv) {
   pass_t dec = {0}, rep = {0};
   if (open_reader(&r, &ocf))
     return 1;
-  t0 = now_s();
+  t0 = ccp_clock_mono_s();
   int rc;
   while ((rc = ccp_ocf_reader_next(r, &ev, NULL, err, sizeof err)) == 0) {
     dec.checksum = fold(dec.checksum, &ev);
     dec.events++;
   }
-  dec.seconds = now_s() - t0;
+  dec.seconds = ccp_clock_mono_s() - t0;
   ccp_ocf_reader_free(r);
   if (rc != -CCP_EEOF) {
     fprintf(stderr, "bench_engine: decode pass failed: %s\n", err);
@@ -274,7 +269,7 @@ int main(int argc, char **argv) {
   int ns = 0;
   ccp_buf_t snap;
   ccp_buf_init(&snap);
-  t0 = now_s();
+  t0 = ccp_clock_mono_s();
   while ((rc = ccp_ocf_reader_next(r, &ev, NULL, err, sizeof err)) == 0) {
     rep.checksum = fold(rep.checksum, &ev);
     verdicts[ccp_engine_process(e, &ev) & 3]++;
@@ -293,9 +288,9 @@ int main(int argc, char **argv) {
       }
     }
   }
-  double t_snap0 = now_s();
+  double t_snap0 = ccp_clock_mono_s();
   ccp_engine_snapshot_json(e, &snap);
-  double t_end = now_s();
+  double t_end = ccp_clock_mono_s();
   rep.seconds = t_end - t0;
   double t_snap = t_end - t_snap0;
   ccp_ocf_reader_free(r);

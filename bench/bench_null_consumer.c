@@ -25,11 +25,7 @@
 
 #include <librdkafka/rdkafka.h>
 
-static double mono_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+#include "ccpulse/clock.h"
 
 static void usage(void) {
   fputs("usage: bench_null_consumer --brokers B --topic T [--events N] [--group G]\n"
@@ -121,7 +117,7 @@ int main(int argc, char **argv) {
   rd_kafka_topic_destroy(rkt);
   char *eof = calloc((size_t)(nparts > 0 ? nparts : 1), 1);
 
-  double t_start = mono_s(), t_first = 0, t_last = 0;
+  double t_start = ccp_clock_mono_s(), t_first = 0, t_last = 0;
   long long n = 0, bytes = 0;
   int rc = 0;
   for (;;) {
@@ -129,7 +125,7 @@ int main(int argc, char **argv) {
       break;
     if (!want && nparts > 0 && neof >= nparts)
       break;
-    if (mono_s() - t_start > timeout) {
+    if (ccp_clock_mono_s() - t_start > timeout) {
       fprintf(stderr, "bench_null_consumer: timeout after %.0f s with %lld messages\n", timeout, n);
       rc = 1;
       break;
@@ -146,9 +142,9 @@ int main(int argc, char **argv) {
       fprintf(stderr, "bench_null_consumer: %s\n", rd_kafka_message_errstr(m));
     } else {
       if (n++ == 0)
-        t_first = mono_s();
+        t_first = ccp_clock_mono_s();
       bytes += (long long)m->len;
-      t_last = mono_s();
+      t_last = ccp_clock_mono_s();
     }
     rd_kafka_message_destroy(m);
   }

@@ -307,16 +307,9 @@ L4J
 }
 
 stop() {
-  if ! pid_alive "$dir/kafka.pid"; then
-    rm -f "$dir/kafka.pid"
-    note "no broker running for '$dir'"
-    return 0
+  if stop_service broker "$dir/kafka.pid" "${CCPULSE_KAFKA_STOP_TIMEOUT:-30}"; then
+    rm -f "$dir/bootstrap"
   fi
-  local pid
-  pid=$(cat "$dir/kafka.pid")
-  stop_pid "$dir/kafka.pid" "${CCPULSE_KAFKA_STOP_TIMEOUT:-30}"
-  rm -f "$dir/bootstrap"
-  note "stopped broker (pid $pid)"
 }
 
 status() {

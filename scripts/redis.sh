@@ -81,26 +81,21 @@ start() {
   echo "REDIS=redis://127.0.0.1:$port"
 }
 
-stop() {
-  [ -d "$dir" ] || { note "nothing to stop in '$dir'"; return 0; }
-  if ! pid_alive "$dir/redis.pid"; then
-    rm -f "$dir/redis.pid"
-    note "no redis-server running for '$dir'"
-    return 0
-  fi
-  local p pid i
-  pid=$(cat "$dir/redis.pid")
+# shutdown_nosave PID: ask the server on $dir/port to exit without saving.
+shutdown_nosave() {
+  local p
   p=$(cat "$dir/port" 2>/dev/null || true)
   if [ -n "$p" ]; then
     timeout 5 redis-cli -h 127.0.0.1 -p "$p" shutdown nosave >/dev/null 2>&1 || true
-    for ((i = 0; i < 50; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
+    wait_exit "$1" 50 || true
   fi
-  stop_pid "$dir/redis.pid" 10
-  rm -f "$dir/url"
-  note "stopped redis-server (pid $pid)"
+}
+
+stop() {
+  [ -d "$dir" ] || { note "nothing to stop in '$dir'"; return 0; }
+  if stop_service redis-server "$dir/redis.pid" 10 shutdown_nosave; then
+    rm -f "$dir/url"
+  fi
 }
 
 status() {

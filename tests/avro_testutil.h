@@ -13,28 +13,17 @@
 
 #include "ccp_test.h"
 #include "ccpulse/decode.h"
+#include "ccpulse/file.h"
 
-/** Reads a whole file (NUL-terminated); aborts the test binary on failure. */
+/** Reads a whole file (NUL-terminated, free with ccp_free); ends the test
+ * binary with exit status 2 when it cannot. */
 static inline char *tu_slurp(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    fprintf(stderr, "cannot open '%s'\n", path);
+  char err[CCP_ERRBUF_SIZE];
+  char *p = ccp_file_read(path, len, err, sizeof err);
+  if (!p) {
+    fprintf(stderr, "%s\n", err);
     exit(2);
   }
-  size_t cap = 4096, n = 0;
-  char *p = malloc(cap);
-  for (;;) {
-    if (n + 1 >= cap)
-      p = realloc(p, cap *= 2);
-    size_t k = fread(p + n, 1, cap - n - 1, f);
-    if (!k)
-      break;
-    n += k;
-  }
-  fclose(f);
-  p[n] = 0;
-  if (len)
-    *len = n;
   return p;
 }
 

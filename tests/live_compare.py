@@ -3,6 +3,9 @@
 
 usage: live_compare.py LIVE.json REPLAY.json [--merged]
 
+The one live-vs-replay comparator of the tests (t_live_mock.sh,
+t_live_kafka.sh); the single-partition cases there compare bytes with cmp.
+
 Without --merged (one partition) the documents must be equal. With --merged
 (several partitions) it checks what the merge guarantees (docs/semantics.md
 §11, docs/live.md): customers_handled and retention/churn are left out

@@ -8,7 +8,8 @@
 #      the same events byte for byte; SIGTERM exits 0 after a final publish;
 #   2. 3 partitions, 2 workers, events in order (no late ones, whose verdict
 #      is per partition): equal to replay except what docs/semantics.md §11
-#      lets the merge approximate (customers_handled, retention/churn);
+#      lets the merge approximate (tests/live_compare.py --merged, the one
+#      comparator t_live_kafka.sh uses too);
 #   3. a bad kafka.* property is rejected naming the key (exit 2);
 #   4. Confluent-framed records (schema.registry.<ID>) give the same snapshot.
 # Everything is bounded in time and cleaned up on exit.
@@ -84,38 +85,8 @@ python3 "$GEN" --events 4000 --seed 8 --late-frac 0 --shuffle-frac 0 --skew-frac
 N2=$(grep -c . "$T/ord.jsonl")
 run_case three "t3:" "$N2" --workers 2 --partitions 3 "$T/ord.jsonl"
 "$BIN" replay "$T/ord.jsonl" >"$T/three.replay.json"
-python3 - "$T/three.json" "$T/three.replay.json" <<'EOF' || fail "3 partitions: merged snapshot differs from replay"
-import json, sys
-a, b = (json.load(open(p)) for p in sys.argv[1:3])
-APPROX = {"customers_handled", "retention_pct", "churn_pct"}
-# sla_breaches: deadlines follow the largest stream time over partitions
-# (KPIS.md §2), so a partition read later than the others may see a deadline
-# pass before the reply it has not read yet: live >= replay, and nothing else
-# changes (a late reply is outside the service level either way)
-GE = {"sla_breaches"}
-bad = []
-def cmp(x, y, path):
-    if isinstance(x, dict) and isinstance(y, dict):
-        for k in set(x) | set(y):
-            if k in APPROX:
-                continue
-            if k in GE and isinstance(x.get(k), int) and isinstance(y.get(k), int):
-                if x[k] < y[k]:
-                    bad.append("%s/%s: %r < %r" % (path, k, x[k], y[k]))
-                continue
-            if k not in x or k not in y:
-                bad.append(path + "/" + k + " missing on one side"); continue
-            cmp(x[k], y[k], path + "/" + k)
-    elif isinstance(x, float) or isinstance(y, float):
-        if x is None or y is None or abs(x - y) > 1e-6 * max(1, abs(y)):
-            bad.append("%s: %r != %r" % (path, x, y))
-    elif x != y:
-        bad.append("%s: %r != %r" % (path, x, y))
-cmp(a, b, "")
-for l in bad[:10]:
-    print(l, file=sys.stderr)
-sys.exit(1 if bad else 0)
-EOF
+python3 "$ROOT/tests/live_compare.py" "$T/three.json" "$T/three.replay.json" --merged ||
+  fail "3 partitions: merged snapshot differs from replay"
 
 # 4. Confluent-framed records, writer schema from schema.registry.<ID>
 run_case conf "tc:" "$N" --workers 1 --confluent 42 \

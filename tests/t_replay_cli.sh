@@ -111,7 +111,7 @@ echo '{"event_id":"x","ticket_id":"t9","type":"OPENED","ts":1795347800000,"chann
 "$BIN" replay --every 1m "$T/ev.jsonl" "$T/bad.jsonl" > "$T/out_bad" 2> "$T/err"
 rc=$?
 check '[ $rc -eq 1 ]' "bad line: exit $rc, expected 1"
-check 'grep -q "^ccpulse: $T/bad.jsonl:4: field '"'"'csat'"'"': expected integer or null" "$T/err"' "bad line message: $(cat "$T/err")"
+check 'grep -q "ERROR replay: $T/bad.jsonl:4: field '"'"'csat'"'"': expected integer or null" "$T/err"' "bad line message: $(cat "$T/err")"
 check '[ ! -s "$T/out_bad" ]' "bad line: stdout not empty"
 printf '{"event_id":"x","ticket_id":"t","type":"OPENED","ts":1,"channel":"FAX","queue":"q","customer_id":"c"}\n' > "$T/fax.jsonl"
 "$BIN" replay "$T/fax.jsonl" > /dev/null 2> "$T/err"

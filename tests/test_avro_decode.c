@@ -863,7 +863,7 @@ int main(void) {
   T_RUN(test_skip_blocks);
   T_RUN(test_confluent_framing);
   T_RUN(test_fuzz_flips);
-  free(v1_json);
-  free(v2_json);
+  ccp_free(v1_json);
+  ccp_free(v2_json);
   return T_DONE();
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "ccp_test.h"
+#include "ccpulse/file.h"
 #include "ccpulse/log.h"
 
 /* The line that separates the hand-written intro from the generated table. */
@@ -659,23 +660,6 @@ static void test_env(void) {
   unsetenv("CCPULSE_SHORT_ABANDON");
 }
 
-/* Reads a whole file; NULL when missing. */
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *m = open_memstream(&buf, &len);
-  char chunk[4096];
-  size_t n;
-  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-    fwrite(chunk, 1, n, m);
-  fclose(m);
-  fclose(f);
-  return buf;
-}
-
 static char *generated_docs(void) {
   char *buf = NULL;
   size_t len = 0;
@@ -686,7 +670,8 @@ static char *generated_docs(void) {
 }
 
 static void test_docs_up_to_date(void) {
-  char *doc = slurp(DOCS_PATH);
+  char ferr[CCP_ERRBUF_SIZE];
+  char *doc = ccp_file_read(DOCS_PATH, NULL, ferr, sizeof ferr);
   T_TRUE(doc != NULL);
   if (!doc)
     return;
@@ -707,12 +692,13 @@ static void test_docs_up_to_date(void) {
   T_TRUE(strstr(help, "scorecard (scorecard; default csat_pct>=85:40") != NULL);
   free(help);
   free(gen);
-  free(doc);
+  ccp_free(doc);
 }
 
 /* Rewrites the generated part of path, keeping its intro. */
 static int write_docs(const char *path) {
-  char *doc = slurp(path);
+  char ferr[CCP_ERRBUF_SIZE];
+  char *doc = ccp_file_read(path, NULL, ferr, sizeof ferr);
   char *mark = doc ? strstr(doc, DOCS_MARKER) : NULL;
   if (!mark) {
     fprintf(stderr, "%s: marker line not found; expected:\n%s", path, DOCS_MARKER);
@@ -727,7 +713,7 @@ static int write_docs(const char *path) {
   fputs(doc, f);
   ccp_config_write_docs(f);
   fclose(f);
-  free(doc);
+  ccp_free(doc);
   printf("wrote %s\n", path);
   return 0;
 }

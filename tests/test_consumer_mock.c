@@ -24,6 +24,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "ccp_test.h"
+#include "ccpulse/clock.h"
 #include "ccpulse/consumer.h"
 #include "ccpulse/decode.h"
 #include "ccpulse/engine.h"
@@ -292,17 +293,12 @@ static void member_stop(member_t *m) {
   pthread_mutex_destroy(&m->mu);
 }
 
-static void sleep_ms(long ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
-
 /* Waits up to 30 s for pred(m) to be true. */
 static int wait_events(member_t *m, int64_t want) {
   for (int i = 0; i < 600; i++) {
     if (member_events(m) == want)
       return 1;
-    sleep_ms(50);
+    ccp_clock_sleep_ms(50);
   }
   ccp_consumer_stats_t st;
   ccp_consumer_stats(m->c, &st);
@@ -348,7 +344,7 @@ static void test_merge_and_dlq(void) {
   member_t m;
   member_start(&m, &cfg, 2);
   T_TRUE(wait_events(&m, NEVENTS + 1));
-  sleep_ms(200); /* a few more cycles: commits done */
+  ccp_clock_sleep_ms(200); /* a few more cycles: commits done */
   member_stop(&m);
   T_EQ_INT(m.rc, 0);
   char *ref = reference_json(&cfg, 1);
@@ -419,7 +415,7 @@ static void test_no_commit_without_publish(void) {
   member_t m;
   member_start(&m, &cfg, 1);
   atomic_store(&m.fail, 1);
-  sleep_ms(1500); /* consumes everything, publishes nothing */
+  ccp_clock_sleep_ms(1500); /* consumes everything, publishes nothing */
   member_stop(&m);
   T_EQ_INT(m.rc, -CCP_EIO); /* the final publish failed too */
   T_TRUE(m.json == NULL);
@@ -431,7 +427,7 @@ static void test_no_commit_without_publish(void) {
   ccp_free(m.json);
 
   member_start(&m, &cfg, 1); /* committed now: starts at the end */
-  sleep_ms(1500);
+  ccp_clock_sleep_ms(1500);
   member_stop(&m);
   T_EQ_INT(m.rc, 0);
   T_TRUE(m.json == NULL || json_events(m.json) == 0);
@@ -462,7 +458,7 @@ static void test_rebalance(void) {
     stable = ok && na == ea && nb == eb ? stable + 1 : 0;
     ea = na;
     eb = nb;
-    sleep_ms(50);
+    ccp_clock_sleep_ms(50);
   }
   T_TRUE(ok && stable >= 20);
   produce_range(NEVENTS, 2 * NEVENTS, 0);
@@ -470,7 +466,7 @@ static void test_rebalance(void) {
   for (int i = 0; i < 600 && !done; i++) {
     done = member_events(&a) - ea + member_events(&b) - eb == NEVENTS;
     if (!done)
-      sleep_ms(50);
+      ccp_clock_sleep_ms(50);
   }
   if (!done)
     fprintf(stderr, "rebalance: a %lld -> %lld, b %lld -> %lld, want +%d in all\n", (long long)ea,

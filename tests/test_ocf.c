@@ -186,8 +186,8 @@ static void test_avro_c_files(void) {
       ccp_ocf_reader_free(r);
     }
   }
-  free(v1);
-  free(v2);
+  ccp_free(v1);
+  ccp_free(v2);
 }
 
 static int64_t get_varint(const uint8_t **pp) {
@@ -468,7 +468,7 @@ static void test_raw_append_and_positions(void) {
   ccp_ocf_reader_free(r);
   ccp_buf_release(&rec);
   ccp_buf_release(&mem);
-  free(v2);
+  ccp_free(v2);
 
   T_EQ_INT(ccp_ocf_codec_parse("deflate"), CCP_OCF_DEFLATE);
   T_EQ_INT(ccp_ocf_codec_parse("null"), CCP_OCF_NULL);

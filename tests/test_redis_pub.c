@@ -26,8 +26,10 @@
 
 #include "ccp_test.h"
 #include "ccpulse/alerts.h"
+#include "ccpulse/clock.h"
 #include "ccpulse/redis_pub.h"
 #include "ccpulse/view.h"
+#include "config_testutil.h"
 
 #define MIN 60000LL
 #define T0 1795000000000LL
@@ -111,7 +113,7 @@ static void server_start(void) {
       fprintf(stderr, "redis-server on port %d exited at start-up\n", port);
       exit(2);
     }
-    usleep(50000);
+    ccp_clock_sleep_ms(50);
   }
   server_stop();
   fprintf(stderr, "redis-server on port %d did not answer PING within 10 s\n", port);
@@ -155,12 +157,6 @@ static long long integer(const char *fmt, const char *arg) {
   long long v = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
   freeReplyObject(r);
   return v;
-}
-
-static int64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static ccp_str_t S(const char *s) {
@@ -491,9 +487,9 @@ static void test_hung_server(void) {
   T_EQ_INT(ccp_redis_pub_cycle(p, NULL, NULL, 0), 0);
   kill(server_pid, SIGSTOP);
   const char *al[] = {"{\"id\":\"h1\"}"};
-  int64_t t = mono_ms();
+  int64_t t = ccp_clock_mono_ms();
   T_EQ_INT(ccp_redis_pub_cycle(p, NULL, al, 1), -CCP_EIO);
-  int64_t took = mono_ms() - t;
+  int64_t took = ccp_clock_mono_ms() - t;
   if (took > 1500)
     T_FAIL_("a cycle against a hung server took %lld ms", (long long)took);
   ccp_redis_pub_stats_t st;
@@ -505,7 +501,7 @@ static void test_hung_server(void) {
   for (int i = 0; i < 100 && !ok; i++) {
     ok = ccp_redis_pub_cycle(p, NULL, NULL, 0) == 0;
     if (!ok)
-      usleep(20000);
+      ccp_clock_sleep_ms(20);
   }
   T_TRUE(ok);
   long long n = integer("XLEN %s", "t7:alerts");
@@ -531,7 +527,7 @@ static void test_outage(void) {
 
   /* a cycle of several MB on a dead connection: writes hit a reset socket
    * (EPIPE), which must not raise SIGPIPE in the caller */
-  usleep(50000);
+  ccp_clock_sleep_ms(50);
   {
     static char big[4096];
     memset(big, 'x', sizeof big - 1);
@@ -543,12 +539,12 @@ static void test_outage(void) {
   }
 
   const char *a1[] = {"{\"id\":\"a1\"}"}, *a2[] = {"{\"id\":\"a2\"}"};
-  int64_t t = mono_ms();
+  int64_t t = ccp_clock_mono_ms();
   T_TRUE(ccp_redis_pub_cycle(p, v, a1, 1) < 0);
   T_TRUE(ccp_redis_pub_cycle(p, v, a2, 1) < 0);
   for (int i = 0; i < 20; i++)
     T_TRUE(ccp_redis_pub_cycle(p, v, NULL, 0) < 0);
-  int64_t took = mono_ms() - t;
+  int64_t took = ccp_clock_mono_ms() - t;
   if (took > 1000)
     T_FAIL_("22 cycles while Redis is down took %lld ms", (long long)took);
   ccp_redis_pub_stats_t st;
@@ -565,7 +561,7 @@ static void test_outage(void) {
   for (int i = 0; i < 100 && !ok; i++) { /* backoff is at most 200 ms here */
     ok = ccp_redis_pub_cycle(p, v, NULL, 0) == 0;
     if (!ok)
-      usleep(20000);
+      ccp_clock_sleep_ms(20);
   }
   T_TRUE(ok);
   ccp_redis_pub_stats(p, &st);
@@ -676,12 +672,7 @@ static void test_url(void) {
 }
 
 int main(void) {
-  char err[CCP_ERRBUF_SIZE];
-  ccp_config_init(&cfg);
-  if (ccp_config_finish(&cfg, err, sizeof err) != 0) {
-    fprintf(stderr, "config: %s\n", err);
-    return 1;
-  }
+  tu_default_config(&cfg);
   T_RUN(test_url);
   if (!have_redis_server()) {
     printf("SKIP: redis-server is not installed (bash scripts/setup-deps.sh installs it); "

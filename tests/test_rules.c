@@ -7,6 +7,7 @@
 
 #include "ccp_test.h"
 #include "ccpulse/alerts.h"
+#include "config_testutil.h"
 
 static ccp_config_t cfg;
 
@@ -340,12 +341,7 @@ static void test_sla_alert_json(void) {
 }
 
 int main(void) {
-  char err[CCP_ERRBUF_SIZE];
-  ccp_config_init(&cfg);
-  if (ccp_config_finish(&cfg, err, sizeof err) != 0) {
-    fprintf(stderr, "config: %s\n", err);
-    return 1;
-  }
+  tu_default_config(&cfg);
   T_RUN(test_parse_errors);
   T_RUN(test_parse_ok);
   T_RUN(test_sequence);

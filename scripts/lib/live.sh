@@ -42,26 +42,46 @@ pid_alive() {
 # stop_pid PIDFILE SECONDS: SIGTERM the process of PIDFILE, wait up to
 # SECONDS for it to exit, then SIGKILL it. Removes PIDFILE.
 stop_pid() {
-  local pidfile=$1 grace=$2 pid i
+  local pidfile=$1 grace=$2 pid
   if ! pid_alive "$pidfile"; then
     rm -f "$pidfile"
     return 0
   fi
   pid=$(cat "$pidfile")
   kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < grace * 10; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
+  if ! wait_exit "$pid" $((grace * 10)); then
     note "pid $pid still running after ${grace}s; sending SIGKILL"
     kill -KILL "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
+    wait_exit "$pid" 50 || true
   fi
   rm -f "$pidfile"
+}
+
+# wait_exit PID TENTHS: wait up to TENTHS tenths of a second for PID to end;
+# false if it still runs.
+wait_exit() {
+  local i
+  for ((i = 0; i < $2; i++)); do
+    kill -0 "$1" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  ! kill -0 "$1" 2>/dev/null
+}
+
+# stop_service WHAT PIDFILE GRACE [HOOK]: stop the server of PIDFILE (in
+# $dir): HOOK PID first when given (a polite shutdown), then stop_pid with
+# GRACE seconds; says what it did. False when none was running.
+stop_service() {
+  local what=$1 pidfile=$2 grace=$3 hook=${4:-} pid
+  if ! pid_alive "$pidfile"; then
+    rm -f "$pidfile"
+    note "no $what running for '$dir'"
+    return 1
+  fi
+  pid=$(cat "$pidfile")
+  if [ -n "$hook" ]; then "$hook" "$pid"; fi
+  stop_pid "$pidfile" "$grace"
+  note "stopped $what (pid $pid)"
 }
 
 # check_port VALUE: die unless VALUE is a TCP port number.

@@ -15,85 +15,72 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ccpulse/log.h"
 #include "ccpulse/ocf.h"
 #include "ccpulse/source.h"
 #include "cli.h"
 
-void ccp_cli_convert_usage(FILE *out) {
-  fputs("usage: ccpulse convert [--codec deflate|null] [--block-size BYTES] IN OUT\n"
-        "\n"
-        "Converts ticket events from JSON Lines or an Avro object container file\n"
-        "(format found by content; IN '-' reads stdin) into an Avro\n"
-        "object container file with the v1 schema (schemas/ticket_event.avsc).\n"
-        "OUT '-' writes to stdout.\n"
-        "\n"
-        "  --codec C         block codec: deflate (default) or null\n"
-        "  --block-size N    uncompressed bytes per block (default 65536)\n"
-        "\n"
-        "Exit status: 0 success, 1 unreadable input or output (OUT is left\n"
-        "untouched), 2 usage error.\n",
-        out);
+/* Arguments of `ccpulse convert`. */
+typedef struct convert_args {
+  ccp_cli_args_t base; /* first: IN and OUT */
+  int codec;           /* CCP_OCF_* */
+  int64_t block;       /* --block-size, 0 = the writer's default */
+} convert_args_t;
+
+static int parse_codec(const ccp_cli_opt_t *o, const char *value, void *target, char *err,
+                       size_t errlen) {
+  int c = ccp_ocf_codec_parse(value);
+  if (c < 0) {
+    snprintf(err, errlen, "expected deflate or null");
+    return -1;
+  }
+  *(int *)target = c;
+  return 0;
 }
 
+static const ccp_cli_opt_t convert_opts[] = {
+    {"--codec", "C", parse_codec, offsetof(convert_args_t, codec),
+     .help = "block codec: deflate (default) or null"},
+    {"--block-size", "N", ccp_cli_int, offsetof(convert_args_t, block), .lo = 1, .hi = 1 << 30,
+     .help = "uncompressed bytes per block (default 65536)"},
+};
+
+const ccp_cli_spec_t ccp_cli_convert_spec = {
+    .name = "convert",
+    .summary = "convert JSON Lines or Avro events to an Avro container file (v1 schema)",
+    .about = "Converts ticket events from JSON Lines or an Avro object container file\n"
+             "(format found by content; IN '-' reads stdin) into an Avro\n"
+             "object container file with the v1 schema (schemas/ticket_event.avsc).\n"
+             "OUT '-' writes to stdout.",
+    .opts = convert_opts,
+    .nopts = CCP_ARRAY_LEN(convert_opts),
+    .operands = "IN OUT",
+    .min_operands = 2,
+    .max_operands = 2,
+    .missing = "expected IN and OUT",
+    .epilog = "Exit status: 0 success, 1 unreadable input or output (OUT is left\n"
+              "untouched), 2 usage error.",
+};
+
 int ccp_cli_convert(int argc, char **argv) {
-  const char *in = NULL, *out = NULL, *v;
-  int codec = CCP_OCF_DEFLATE, only_files = 0, rc = CCP_EXIT_USAGE;
-  long long block = 0;
+  convert_args_t args = {.codec = CCP_OCF_DEFLATE};
+  const char *in, *out;
   char err[CCP_ERRBUF_SIZE];
   char *partial = NULL;
   FILE *f = NULL;
   ccp_source_t *src = NULL;
   ccp_ocf_writer_t *w = NULL;
 
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    int m;
-    if (only_files || a[0] != '-' || strcmp(a, "-") == 0) {
-      if (!in)
-        in = a;
-      else if (!out)
-        out = a;
-      else {
-        fprintf(stderr, "ccpulse convert: too many arguments\nTry 'ccpulse convert --help'.\n");
-        goto done;
-      }
-    } else if (strcmp(a, "--") == 0) {
-      only_files = 1;
-    } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-      ccp_cli_convert_usage(stdout);
-      rc = CCP_EXIT_OK;
-      goto done;
-    } else if ((m = ccp_cli_opt(argc, argv, &i, "--codec", &v)) != 0) {
-      if (m < 0)
-        goto done;
-      if ((codec = ccp_ocf_codec_parse(v)) < 0) {
-        fprintf(stderr, "ccpulse convert: --codec '%s': expected deflate or null\n", v);
-        goto done;
-      }
-    } else if ((m = ccp_cli_opt(argc, argv, &i, "--block-size", &v)) != 0) {
-      if (m < 0)
-        goto done;
-      char *end;
-      errno = 0;
-      block = strtoll(v, &end, 10);
-      if (errno || *end || block < 1 || block > (1LL << 30)) {
-        fprintf(stderr, "ccpulse convert: --block-size '%s': expected 1..1073741824 bytes\n", v);
-        goto done;
-      }
-    } else {
-      fprintf(stderr, "ccpulse convert: unknown option '%s'\nTry 'ccpulse convert --help'.\n", a);
-      goto done;
-    }
-  }
-  if (!in || !out) {
-    fprintf(stderr, "ccpulse convert: expected IN and OUT\nTry 'ccpulse convert --help'.\n");
+  int rc = ccp_cli_parse(&ccp_cli_convert_spec, argc, argv, &args);
+  if (rc != CCP_CLI_RUN)
     goto done;
-  }
+  in = args.base.operands[0];
+  out = args.base.operands[1];
 
   rc = CCP_EXIT_INPUT;
   src = ccp_source_open(in, err, sizeof err);
   if (!src) {
-    fprintf(stderr, "ccpulse: %s\n", err);
+    ccp_log(CCP_LOG_ERROR, "convert", "%s", err);
     goto done;
   }
   if (strcmp(out, "-") == 0) {
@@ -103,25 +90,25 @@ int ccp_cli_convert(int argc, char **argv) {
     partial = ccp_malloc(n);
     snprintf(partial, n, "%s.partial", out);
     if (!(f = fopen(partial, "wb"))) {
-      fprintf(stderr, "ccpulse: cannot create '%s': %s\n", partial, strerror(errno));
+      ccp_log(CCP_LOG_ERROR, "convert", "cannot create '%s': %s", partial, strerror(errno));
       goto done;
     }
   }
-  ccp_ocf_writer_opts_t o = {.codec = codec, .block_bytes = (size_t)block};
+  ccp_ocf_writer_opts_t o = {.codec = args.codec, .block_bytes = (size_t)args.block};
   if (!(w = ccp_ocf_writer_new(f, NULL, &o, err, sizeof err))) {
-    fprintf(stderr, "ccpulse: '%s': %s\n", out, err);
+    ccp_log(CCP_LOG_ERROR, "convert", "'%s': %s", out, err);
     goto done;
   }
   ccp_event_t ev;
   int n;
   while ((n = ccp_source_next(src, &ev, err, sizeof err)) == 0) {
     if (ccp_ocf_writer_append(w, &ev) != 0) {
-      fprintf(stderr, "ccpulse: cannot write '%s': %s\n", out, strerror(errno));
+      ccp_log(CCP_LOG_ERROR, "convert", "cannot write '%s': %s", out, strerror(errno));
       goto done;
     }
   }
   if (n != -CCP_EEOF) {
-    fprintf(stderr, "ccpulse: %s\n", err);
+    ccp_log(CCP_LOG_ERROR, "convert", "%s", err);
     goto done;
   }
   int wrc = ccp_ocf_writer_close(w);
@@ -134,12 +121,13 @@ int ccp_cli_convert(int argc, char **argv) {
     wrc = -CCP_EIO;
   }
   if (wrc != 0) {
-    fprintf(stderr, "ccpulse: cannot write '%s': %s\n", out, strerror(errno));
+    ccp_log(CCP_LOG_ERROR, "convert", "cannot write '%s': %s", out, strerror(errno));
     goto done;
   }
   if (partial) {
     if (rename(partial, out) != 0) {
-      fprintf(stderr, "ccpulse: cannot rename '%s' to '%s': %s\n", partial, out, strerror(errno));
+      ccp_log(CCP_LOG_ERROR, "convert", "cannot rename '%s' to '%s': %s", partial, out,
+              strerror(errno));
       goto done;
     }
     ccp_free(partial);
@@ -157,5 +145,6 @@ done:
     ccp_free(partial);
   }
   ccp_source_free(src);
+  ccp_cli_args_release(&args.base);
   return rc;
 }

@@ -3,16 +3,17 @@
  * but redis-server (scripts/setup-deps.sh installs it):
  *   - librdkafka's mock cluster in process (topic `tickets`, 3 partitions,
  *     and its dead-letter topic);
- *   - a built-in generator thread producing a contact-center stream at the
- *     wall clock: tickets arrive at --rate per second on the four channels,
- *     are assigned, answered (some too late: SLA breaches), handled,
- *     resolved, sometimes abandoned, surveyed and reviewed;
+ *   - a generator thread producing the live mode of src/gen at the wall
+ *     clock (ccp_gen_live_next): tickets arrive at --rate per second on the
+ *     four channels, are assigned, answered (some too late: SLA breaches),
+ *     handled, resolved, sometimes abandoned, surveyed and reviewed;
  *   - the processor (`ccpulse run`'s pipeline, ccp_cli_live);
  *   - a redis-server child on a free loopback port (or --redis URL).
  * Prints one summary line per second and the redis-cli commands to watch the
- * keys and alerts; runs until Ctrl-C or --duration. The demo shortens the
- * SLA thresholds (PHONE 30s, CHAT 45s, SOCIAL 2m, EMAIL 10m) so breaches
- * happen while you watch; --set overrides them.
+ * keys and alerts; runs until Ctrl-C or --duration. The demo's settings
+ * (ccp_cli_demo_spec.config_sets) shorten the SLA thresholds (PHONE 30s,
+ * CHAT 45s, SOCIAL 2m, EMAIL 10m) so breaches happen while you watch;
+ * --set overrides them.
  *
  * Threads: main (pipeline main thread, signals), the generator, a timer for
  * --duration, and the pipeline's own threads.
@@ -33,205 +34,94 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "ccpulse/clock.h"
 #include "ccpulse/consumer.h"
 #include "ccpulse/decode.h"
+#include "ccpulse/log.h"
 #include "cli.h"
+#include "gen/gen.h"
 
-void ccp_cli_demo_usage(FILE *out) {
-  fputs("usage: ccpulse demo [--duration DURATION] [--rate N] [--redis URL] [--workers N]\n"
-        "                    [--config FILE] [--set key=value]...\n"
-        "\n"
-        "Runs the live pipeline on the embedded default: librdkafka's mock cluster in\n"
-        "process, a generator of contact-center events at the wall clock, the KPI\n"
-        "engines, and a redis-server started on a free loopback port (needs the\n"
-        "redis-server package) unless --redis is given. Prints a summary line per\n"
-        "second and how to watch the Redis keys and alerts. Ctrl-C stops it.\n"
-        "\n"
-        "  --duration D      stop after D (e.g. 30s, 5m); default: until Ctrl-C\n"
-        "  --rate N          new tickets per second (default 20)\n"
-        "  --redis URL       use this Redis instead of starting one\n"
-        "  --workers N       worker threads (default 2)\n"
-        "  --config FILE     configuration file\n"
-        "  --set key=value   set one configuration key (repeatable)\n",
-        out);
-}
+/* Arguments of `ccpulse demo`. */
+typedef struct demo_args {
+  ccp_cli_args_t base; /* first: --config, --set, --workers */
+  int64_t duration_ms; /* --duration, 0 = until Ctrl-C */
+  double rate;         /* --rate: new tickets per second */
+  const char *redis;   /* --redis URL, NULL = start a redis-server */
+} demo_args_t;
 
-/* ---- the generator ----------------------------------------------------- */
-
-enum { ST_OPEN, ST_ASSIGNED, ST_REPLIED, ST_HANDLED, ST_RESOLVED, ST_DONE };
-
-typedef struct gticket {
-  int64_t next_ms; /* when its next event is due */
-  int64_t opened_ms;
-  int state;
-  int channel;
-  int queue;
-  int agent;
-  int customer;
-  int abandon; /* will abandon before a reply */
-  uint32_t id;
-} gticket_t;
-
-typedef struct gen {
-  rd_kafka_t *rk;
-  const char *topic;
-  double rate;
-  atomic_int stop;
-  uint64_t rng;
-  uint64_t seq;
-  gticket_t *t;
-  int n, cap;
-  ccp_buf_t val;
-} gen_t;
-
-static const char *const queues[] = {"billing", "tech", "sales", "returns", "vip"};
-
-static uint64_t rnd(gen_t *g) { /* xorshift64* */
-  g->rng ^= g->rng >> 12;
-  g->rng ^= g->rng << 25;
-  g->rng ^= g->rng >> 27;
-  return g->rng * 2685821657736338717ULL;
-}
-static double unif(gen_t *g) { return (double)(rnd(g) >> 11) / 9007199254740992.0; }
-static int64_t between(gen_t *g, double lo_s, double hi_s) {
-  return (int64_t)((lo_s + (hi_s - lo_s) * unif(g)) * 1000);
-}
-
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void emit(gen_t *g, gticket_t *t, int type, int64_t ts) {
-  char eid[32], tid[32], cid[32], aid[16];
-  snprintf(eid, sizeof eid, "d%llu", (unsigned long long)++g->seq);
-  snprintf(tid, sizeof tid, "T%08u", t->id);
-  snprintf(cid, sizeof cid, "C%05d", t->customer);
-  snprintf(aid, sizeof aid, "a-%02d", t->agent);
-  ccp_event_t ev;
-  ccp_event_clear(&ev);
-  ev.ts = ts;
-  ev.type = (uint8_t)type;
-  ev.channel = (uint8_t)t->channel;
-  ev.event_id = (ccp_str_t){eid, strlen(eid)};
-  ev.ticket_id = (ccp_str_t){tid, strlen(tid)};
-  ev.customer_id = (ccp_str_t){cid, strlen(cid)};
-  ev.queue = (ccp_str_t){queues[t->queue], strlen(queues[t->queue])};
-  if (type != CCP_EV_OPENED && type != CCP_EV_ABANDONED)
-    ev.agent_id = (ccp_str_t){aid, strlen(aid)};
-  if (type == CCP_EV_OPENED && unif(g) < 0.05)
-    ev.category = (ccp_str_t){"complaint", 9};
-  if (type == CCP_EV_HANDLED) {
-    ev.talk_ms = between(g, 60, 400);
-    ev.hold_ms = unif(g) < 0.3 ? between(g, 5, 60) : 0;
-    ev.acw_ms = between(g, 10, 90);
+static int parse_rate(const ccp_cli_opt_t *o, const char *value, void *target, char *err,
+                      size_t errlen) {
+  char *end;
+  double r = strtod(value, &end);
+  if (!*value || *end || !(r > 0 && r <= 100000)) {
+    snprintf(err, errlen, "expected 1..100000 tickets per second");
+    return -1;
   }
-  if (type == CCP_EV_SURVEY) {
-    double u = unif(g);
-    ev.csat = u < 0.7 ? 4 + (int)(unif(g) * 2) : 1 + (int)(unif(g) * 3);
-    ev.nps = u < 0.6 ? 9 + (int)(unif(g) * 2) : (int)(unif(g) * 9);
-    ev.ces = 1 + (int)(unif(g) * 7);
-  }
-  if (type == CCP_EV_QA_REVIEWED)
-    ev.qa_errors = unif(g) < 0.8 ? 0 : 1 + (int)(unif(g) * 3);
-  ccp_buf_clear(&g->val);
-  if (ccp_avro_encode(&ev, &g->val) != 0)
-    return;
-  while (
-      rd_kafka_producev(g->rk, RD_KAFKA_V_TOPIC(g->topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                        RD_KAFKA_V_KEY(tid, strlen(tid)), RD_KAFKA_V_VALUE(g->val.data, g->val.len),
-                        RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
-    rd_kafka_poll(g->rk, 10);
-}
-
-/* Advances one ticket whose next event is due; returns 0 when it is done. */
-static int step(gen_t *g, gticket_t *t, int64_t now) {
-  int64_t ts = t->next_ms;
-  switch (t->state) {
-  case ST_OPEN:
-    if (t->abandon) {
-      emit(g, t, CCP_EV_ABANDONED, ts);
-      return 0;
-    }
-    emit(g, t, CCP_EV_ASSIGNED, ts);
-    t->state = ST_ASSIGNED;
-    /* first reply: most within the demo SLAs, some well after */
-    t->next_ms = ts + (unif(g) < 0.85 ? between(g, 2, 25) : between(g, 30, 90));
-    if (t->channel == CCP_CH_EMAIL)
-      t->next_ms += between(g, 30, 200);
-    return 1;
-  case ST_ASSIGNED:
-    emit(g, t, CCP_EV_AGENT_REPLY, ts);
-    if (unif(g) < 0.3)
-      emit(g, t, CCP_EV_CUSTOMER_REPLY, ts + 1);
-    t->state = ST_REPLIED;
-    t->next_ms = ts + between(g, 20, 90);
-    return 1;
-  case ST_REPLIED:
-    emit(g, t, CCP_EV_HANDLED, ts);
-    t->state = ST_HANDLED;
-    t->next_ms = ts + between(g, 1, 10);
-    return 1;
-  case ST_HANDLED:
-    emit(g, t, CCP_EV_RESOLVED, ts);
-    t->state = ST_RESOLVED;
-    t->next_ms = ts + between(g, 5, 30);
-    return 1;
-  case ST_RESOLVED:
-    if (unif(g) < 0.4)
-      emit(g, t, CCP_EV_SURVEY, ts);
-    if (unif(g) < 0.15)
-      emit(g, t, CCP_EV_QA_REVIEWED, ts + 1);
-    return 0;
-  }
+  *(double *)target = r;
   return 0;
 }
 
-static void *gen_main(void *arg) {
-  gen_t *g = arg;
-  int64_t last = now_ms();
-  double carry = 0;
-  while (!atomic_load(&g->stop)) {
-    struct timespec ts = {0, 20 * 1000000L};
-    nanosleep(&ts, NULL);
-    int64_t now = now_ms();
-    /* arrivals: rate per second, with a slow wave so the wall moves */
-    double wave = 1.0 + 0.5 * __builtin_sin((double)(now % 120000) / 120000.0 * 6.283185307);
-    carry += g->rate * wave * (double)(now - last) / 1000.0;
-    last = now;
-    while (carry >= 1.0) {
-      carry -= 1.0;
-      if (g->n == g->cap) {
-        g->cap = g->cap ? 2 * g->cap : 1024;
-        g->t = ccp_realloc(g->t, (size_t)g->cap * sizeof *g->t);
-      }
-      gticket_t *t = &g->t[g->n++];
-      memset(t, 0, sizeof *t);
-      t->id = (uint32_t)(rnd(g) & 0x7fffffff);
-      double u = unif(g);
-      t->channel = u < 0.45   ? CCP_CH_PHONE
-                   : u < 0.8  ? CCP_CH_CHAT
-                   : u < 0.93 ? CCP_CH_EMAIL
-                              : CCP_CH_SOCIAL;
-      t->queue = (int)(unif(g) * CCP_ARRAY_LEN(queues));
-      t->agent = (int)(unif(g) * 40);
-      t->customer = (int)(unif(g) * 20000);
-      t->abandon = t->channel == CCP_CH_PHONE && unif(g) < 0.12;
-      t->opened_ms = now;
-      emit(g, t, CCP_EV_OPENED, now);
-      t->state = ST_OPEN;
-      t->next_ms = now + (t->abandon ? between(g, 2, 40) : between(g, 1, 8));
-    }
-    for (int i = 0; i < g->n;) {
-      if (g->t[i].next_ms <= now && !step(g, &g->t[i], now)) {
-        g->t[i] = g->t[--g->n];
-        continue;
-      }
-      i++;
-    }
-    rd_kafka_poll(g->rk, 0);
+static const ccp_cli_opt_t demo_opts[] = {
+    {"--duration", "D", ccp_cli_duration, offsetof(demo_args_t, duration_ms),
+     .help = "stop after D (e.g. 30s, 5m); default: until Ctrl-C"},
+    {"--rate", "N", parse_rate, offsetof(demo_args_t, rate),
+     .help = "new tickets per second (default 20)"},
+    {"--redis", "URL", ccp_cli_str, offsetof(demo_args_t, redis),
+     .help = "use this Redis instead of starting one"},
+    {"--workers", "N", .key = "workers", .help = "worker threads (default 2)"},
+    CCP_CLI_CONFIG_OPTS,
+};
+
+/* The demo's settings: short SLAs so that breaches come within a minute. */
+static const char *const demo_sets[] = {"sla.PHONE=30s",
+                                        "sla.CHAT=45s",
+                                        "sla.SOCIAL=2m",
+                                        "sla.EMAIL=10m",
+                                        "kafka.topic=tickets",
+                                        "workers=2",
+                                        "kafka.fetch.wait.max.ms=5",
+                                        "kafka.log_level=3",
+                                        NULL};
+
+const ccp_cli_spec_t ccp_cli_demo_spec = {
+    .name = "demo",
+    .summary = "live demo: mock Kafka, event generator, pipeline and Redis in one command",
+    .about = "Runs the live pipeline on the embedded default: librdkafka's mock cluster in\n"
+             "process, a generator of contact-center events at the wall clock, the KPI\n"
+             "engines, and a redis-server started on a free loopback port (needs the\n"
+             "redis-server package) unless --redis is given. Prints a summary line per\n"
+             "second and how to watch the Redis keys and alerts. Ctrl-C stops it.",
+    .opts = demo_opts,
+    .nopts = CCP_ARRAY_LEN(demo_opts),
+    .config_sets = demo_sets,
+    .epilog = "Exit status: 0 after a clean stop, 1 when Redis or the pipeline failed,\n"
+              "2 usage or configuration error.",
+};
+
+/* ---- the generator thread ---------------------------------------------- */
+
+typedef struct feed {
+  rd_kafka_t *rk;
+  const char *topic;
+  ccp_gen_t *gen;
+  atomic_int stop;
+} feed_t;
+
+/* Every 20 ms: produce what the live generator has due by now. */
+static void *feed_main(void *arg) {
+  feed_t *f = arg;
+  ccp_buf_t val;
+  ccp_buf_init(&val);
+  char err[CCP_ERRBUF_SIZE];
+  while (!atomic_load(&f->stop)) {
+    ccp_clock_sleep_ms(20);
+    ccp_event_t ev;
+    while (ccp_gen_live_next(f->gen, ccp_clock_wall_ms(), &ev) == 0)
+      if (ccp_cli_produce_event(f->rk, f->topic, &ev, -1, &val, err, sizeof err) != 0)
+        ccp_log(CCP_LOG_WARN, "demo", "%s", err);
+    rd_kafka_poll(f->rk, 0);
   }
+  ccp_buf_release(&val);
   return NULL;
 }
 
@@ -289,8 +179,7 @@ static pid_t start_redis(int port) {
     int st;
     if (waitpid(pid, &st, WNOHANG) == pid)
       return -1;
-    struct timespec ts = {0, 50 * 1000000L};
-    nanosleep(&ts, NULL);
+    ccp_clock_sleep_ms(50);
   }
   if (pid > 0)
     kill(pid, SIGKILL), waitpid(pid, NULL, 0);
@@ -311,12 +200,8 @@ typedef struct timer {
 
 static void *timer_main(void *arg) {
   timer_t_ *t = arg;
-  struct timespec dl;
-  clock_gettime(CLOCK_REALTIME, &dl);
-  dl.tv_sec += t->ms / 1000;
-  dl.tv_nsec += (t->ms % 1000) * 1000000L;
-  if (dl.tv_nsec >= 1000000000L)
-    dl.tv_sec++, dl.tv_nsec -= 1000000000L;
+  int64_t at = ccp_clock_wall_ms() + t->ms; /* the condvar waits on CLOCK_REALTIME */
+  struct timespec dl = {(time_t)(at / 1000), (long)(at % 1000) * 1000000L};
   pthread_mutex_lock(&t->mu);
   while (!t->done)
     if (pthread_cond_timedwait(&t->cv, &t->mu, &dl) == ETIMEDOUT)
@@ -341,105 +226,49 @@ static void on_started(void *opaque, struct ccp_consumer *c) {
 }
 
 int ccp_cli_demo(int argc, char **argv) {
-  const char *config_file = NULL, *v, *duration_s = NULL, *rate_s = NULL, *redis = NULL,
-             *workers = NULL;
-  static char *demo_sets[] = {"sla.PHONE=30s",
-                              "sla.CHAT=45s",
-                              "sla.SOCIAL=2m",
-                              "sla.EMAIL=10m",
-                              "kafka.topic=tickets",
-                              "workers=2",
-                              "kafka.fetch.wait.max.ms=5",
-                              "kafka.log_level=3"};
-  int nd = (int)CCP_ARRAY_LEN(demo_sets);
-  char **sets = ccp_calloc((size_t)argc + (size_t)nd + 4, sizeof *sets);
-  int nsets = 0, rc = CCP_EXIT_USAGE, have_cfg = 0;
-  for (int i = 0; i < nd; i++)
-    sets[nsets++] = demo_sets[i];
-  char redis_set[128], workers_set[64];
+  demo_args_t args = {.rate = 20};
+  int have_cfg = 0;
+  char redis_url[128];
   ccp_config_t cfg;
   ccp_mock_t *mk = NULL;
-  rd_kafka_t *prod = NULL;
   pid_t rpid = -1;
-  gen_t g;
-  memset(&g, 0, sizeof g);
-  ccp_buf_init(&g.val);
-  pthread_t gth;
-  int gen_started = 0;
+  feed_t feed;
+  memset(&feed, 0, sizeof feed);
+  pthread_t feed_th;
+  int feed_started = 0;
   timer_t_ tm;
   memset(&tm, 0, sizeof tm);
   pthread_mutex_init(&tm.mu, NULL);
   pthread_cond_init(&tm.cv, NULL);
   char err[CCP_ERRBUF_SIZE];
 
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    int m;
-    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-      ccp_cli_demo_usage(stdout);
-      rc = CCP_EXIT_OK;
-      goto done;
-    } else if ((m = ccp_cli_config_opt(argc, argv, &i, &config_file, sets, &nsets)) != 0) {
-      if (m < 0)
-        goto done;
-    } else if ((m = ccp_cli_opt(argc, argv, &i, "--duration", &v)) != 0) {
-      if (m < 0)
-        goto done;
-      duration_s = v;
-    } else if ((m = ccp_cli_opt(argc, argv, &i, "--rate", &v)) != 0) {
-      if (m < 0)
-        goto done;
-      rate_s = v;
-    } else if ((m = ccp_cli_opt(argc, argv, &i, "--redis", &v)) != 0) {
-      if (m < 0)
-        goto done;
-      redis = v;
-    } else if ((m = ccp_cli_opt(argc, argv, &i, "--workers", &v)) != 0) {
-      if (m < 0)
-        goto done;
-      workers = v;
-    } else {
-      fprintf(stderr, "ccpulse demo: unknown option '%s'\nTry 'ccpulse demo --help'.\n", a);
-      goto done;
-    }
-  }
-  if (duration_s && (ccp_parse_duration(duration_s, &tm.ms) != 0 || tm.ms <= 0)) {
-    fprintf(stderr, "ccpulse demo: --duration '%s': expected a positive duration (e.g. 30s)\n",
-            duration_s);
+  int rc = ccp_cli_parse(&ccp_cli_demo_spec, argc, argv, &args);
+  if (rc != CCP_CLI_RUN)
     goto done;
-  }
-  g.rate = rate_s ? atof(rate_s) : 20;
-  if (!(g.rate > 0 && g.rate <= 100000)) {
-    fprintf(stderr, "ccpulse demo: --rate '%s': expected 1..100000 tickets per second\n", rate_s);
-    goto done;
-  }
-  if (workers) {
-    snprintf(workers_set, sizeof workers_set, "workers=%s", workers);
-    sets[nsets++] = workers_set;
-  }
+  tm.ms = args.duration_ms;
 
   int port = 0;
-  if (!redis) {
+  if (!args.redis) {
     if ((port = free_port()) < 0 || (rpid = start_redis(port)) < 0) {
-      fprintf(stderr,
-              "ccpulse: cannot start redis-server on 127.0.0.1:%d (is the redis-server "
-              "package installed? bash scripts/setup-deps.sh), or pass --redis URL\n",
+      ccp_log(CCP_LOG_ERROR, "demo",
+              "cannot start redis-server on 127.0.0.1:%d (is the redis-server package "
+              "installed? bash scripts/setup-deps.sh), or pass --redis URL",
               port);
       rc = CCP_EXIT_INPUT;
       goto done;
     }
-    snprintf(redis_set, sizeof redis_set, "redis=redis://127.0.0.1:%d", port);
+    snprintf(redis_url, sizeof redis_url, "redis://127.0.0.1:%d", port);
   } else {
-    snprintf(redis_set, sizeof redis_set, "redis=%s", redis);
+    snprintf(redis_url, sizeof redis_url, "%s", args.redis);
   }
-  sets[nsets++] = redis_set;
-  if ((rc = ccp_cli_load_config(&cfg, config_file, sets, nsets)) != 0)
+  ccp_cli_args_add_set(&args.base, "redis", redis_url);
+  if ((rc = ccp_cli_load_config(&cfg, &args.base)) != 0)
     goto done;
   have_cfg = 1;
   rc = CCP_EXIT_INPUT;
 
   if (!(mk = ccp_mock_new(err, sizeof err))) {
-    fprintf(stderr, "ccpulse: %s\n", err);
+    ccp_log(CCP_LOG_ERROR, "demo", "%s", err);
     goto done;
   }
   char dlq[512];
@@ -452,26 +281,26 @@ int ccp_cli_demo(int argc, char **argv) {
   rd_kafka_conf_set(conf, "bootstrap.servers", ccp_mock_bootstraps(mk), err, sizeof err);
   rd_kafka_conf_set(conf, "linger.ms", "5", err, sizeof err);
   rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
-  if (!(prod = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err))) {
+  if (!(feed.rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err))) {
     rd_kafka_conf_destroy(conf);
-    fprintf(stderr, "ccpulse: cannot create the demo producer: %s\n", err);
+    ccp_log(CCP_LOG_ERROR, "demo", "cannot create the demo producer: %s", err);
     goto done;
   }
-  g.rk = prod;
-  g.topic = cfg.kafka_topic;
-  g.rng = (uint64_t)now_ms() * 0x9E3779B97F4A7C15ULL | 1;
+  feed.topic = cfg.kafka_topic;
+  int64_t start = ccp_clock_wall_ms();
+  ccp_gen_live_opts_t go = {
+      .rate = args.rate, .seed = (uint64_t)start * 0x9E3779B97F4A7C15ULL, .start_ms = start};
+  feed.gen = ccp_gen_live_new(&go); /* the rate was checked by the parser */
 
-  const char *url = redis ? redis : redis_set + 6;
   char cli[160];
-  if (redis) {
-    snprintf(cli, sizeof cli, "redis-cli -u %s", redis);
-  } else {
+  if (args.redis)
+    snprintf(cli, sizeof cli, "redis-cli -u %s", args.redis);
+  else
     snprintf(cli, sizeof cli, "redis-cli -p %d", port);
-  }
   printf("ccpulse demo: mock Kafka at %s (topic '%s', 3 partitions), Redis at %s\n",
-         ccp_mock_bootstraps(mk), cfg.kafka_topic, url);
+         ccp_mock_bootstraps(mk), cfg.kafka_topic, redis_url);
   printf("  generator: ~%.0f new tickets/s at the wall clock; demo SLAs PHONE %llds CHAT %llds\n",
-         g.rate, (long long)(cfg.sla_ms[CCP_CH_PHONE] / 1000),
+         args.rate, (long long)(cfg.sla_ms[CCP_CH_PHONE] / 1000),
          (long long)(cfg.sla_ms[CCP_CH_CHAT] / 1000));
   printf("watch it from another terminal:\n"
          "  %s --raw XREVRANGE %ssnapshots + - COUNT 1     # latest snapshot JSON\n"
@@ -487,7 +316,7 @@ int ccp_cli_demo(int argc, char **argv) {
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    gen_started = pthread_create(&gth, NULL, gen_main, &g) == 0;
+    feed_started = pthread_create(&feed_th, NULL, feed_main, &feed) == 0;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
   }
   ccp_cli_live_opts_t lo;
@@ -506,12 +335,13 @@ done:
     pthread_mutex_unlock(&tm.mu);
     pthread_join(tm.th, NULL);
   }
-  if (gen_started) {
-    atomic_store(&g.stop, 1);
-    pthread_join(gth, NULL);
+  if (feed_started) {
+    atomic_store(&feed.stop, 1);
+    pthread_join(feed_th, NULL);
   }
-  if (prod)
-    rd_kafka_destroy(prod);
+  if (feed.rk)
+    rd_kafka_destroy(feed.rk);
+  ccp_gen_free(feed.gen);
   ccp_mock_free(mk);
   if (rpid > 0) {
     kill(rpid, SIGTERM);
@@ -519,11 +349,9 @@ done:
   }
   if (have_cfg)
     ccp_config_release(&cfg);
-  ccp_free(g.t);
-  ccp_buf_release(&g.val);
   pthread_mutex_destroy(&tm.mu);
   pthread_cond_destroy(&tm.cv);
-  ccp_free(sets);
+  ccp_cli_args_release(&args.base);
   if (rc == CCP_EXIT_OK)
     printf("ccpulse demo: stopped\n");
   return rc;

@@ -17,100 +17,88 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <librdkafka/rdkafka.h>
 
 #include "ccpulse/buf.h"
+#include "ccpulse/clock.h"
 #include "ccpulse/consumer.h"
 #include "ccpulse/decode.h"
+#include "ccpulse/log.h"
 #include "ccpulse/ocf.h"
 #include "cli.h"
 #include "gen/gen.h"
 
-void ccp_cli_gen_usage(FILE *out) {
-  fputs("usage: ccpulse gen [--events N] [--seed S] [--rate N] [--now] [--daily]\n"
-        "                   [--dup F] [--late F] [--invalid F] [--open F]\n"
-        "                   (--out FILE | [--brokers HOST:PORT] [--topic TOPIC]\n"
-        "                   [--confluent ID] [--config FILE] [--set key=value]...)\n"
-        "\n"
-        "Generates a realistic contact-center workload (8 queues, 4 channels with\n"
-        "their own wait, abandon, reply, talk and resolution time distributions,\n"
-        "400 agents; abandons, transfers, reopens, surveys, QA reviews; planted\n"
-        "duplicates, late and invalid events) and writes it to a Kafka topic (Avro\n"
-        "binary, keyed by ticket_id) or to an Avro container file. The same options\n"
-        "and seed always give the same events. Prints a JSON summary line.\n"
-        "\n"
-        "  --events N        number of events (default 1000000)\n"
-        "  --seed S          random seed (default 1)\n"
-        "  --rate N          events per second (suffix /s allowed); 0 = as fast as\n"
-        "                    possible (default)\n"
-        "  --now             event time = wall clock when produced (latency runs)\n"
-        "  --daily           arrivals follow a 24 h daily curve (default: 4 h ramp,\n"
-        "                    then a backlog worked down over 20 h)\n"
-        "  --dup F           fraction of duplicate re-deliveries (default 0.005)\n"
-        "  --late F          fraction of late events (default 0.002)\n"
-        "  --invalid F       fraction of invalid events (default 0.002)\n"
-        "  --open F          fraction of backlog tickets left open (default 0.20);\n"
-        "                    raises or lowers the peak of open tickets\n"
-        "  --out FILE        write an Avro container file instead of producing\n"
-        "  --brokers LIST    bootstrap servers (config kafka.brokers)\n"
-        "  --topic TOPIC     topic (config kafka.topic)\n"
-        "  --confluent ID    frame each record Confluent-style with schema ID\n"
-        "  --config FILE     configuration file; kafka.<property> keys go to librdkafka\n"
-        "  --set key=value   set one configuration key (repeatable)\n"
-        "\n"
-        "Exit status: 0 all written, 1 failed write or delivery, 2 usage.\n",
-        out);
-}
+/* Arguments of `ccpulse gen`. */
+typedef struct gen_args {
+  ccp_cli_args_t base; /* first: --config, --set, --brokers, --topic */
+  ccp_gen_opts_t go;   /* --seed, --daily and the fractions */
+  uint64_t events;     /* --events */
+  uint64_t rate;       /* --rate, 0 = as fast as possible */
+  int now;             /* --now */
+  const char *out;     /* --out FILE */
+  int64_t schema_id;   /* --confluent, -1 = none */
+} gen_args_t;
 
-static double mono_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int64_t wall_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Parses a fraction in [0,1]; 0 becomes "none" (negative) for the generator. */
-static int parse_frac(const char *name, const char *v, double *out) {
-  char *end;
-  double d = strtod(v, &end);
-  if (!*v || *end || !(d >= 0 && d <= 1)) {
-    fprintf(stderr, "ccpulse gen: %s '%s': expected a fraction 0..1\n", name, v);
-    return -1;
+/* A number of events per second; the suffix "/s" is allowed. */
+static int parse_rate(const ccp_cli_opt_t *o, const char *value, void *target, char *err,
+                      size_t errlen) {
+  size_t n = strlen(value);
+  char num[32];
+  if (n >= 2 && strcmp(value + n - 2, "/s") == 0 && n - 2 < sizeof num) {
+    memcpy(num, value, n - 2);
+    num[n - 2] = '\0';
+    value = num;
   }
-  *out = d == 0 ? -1 : d;
-  return 0;
+  return ccp_cli_u64(o, value, target, err, errlen);
 }
 
-static int parse_u64(const char *name, const char *v, const char *suffix, uint64_t *out) {
-  char *end;
-  if (!*v || v[0] == '-') {
-    fprintf(stderr, "ccpulse gen: %s '%s': expected a number\n", name, v);
-    return -1;
-  }
-  unsigned long long n = strtoull(v, &end, 10);
-  if (*end && !(suffix && strcmp(end, suffix) == 0)) {
-    fprintf(stderr, "ccpulse gen: %s '%s': expected a number\n", name, v);
-    return -1;
-  }
-  *out = n;
-  return 0;
-}
+#define GEN_FRAC(flag, field, text)                                                                \
+  { flag, "F", ccp_cli_frac, offsetof(gen_args_t, go.field), .help = text }
+
+static const ccp_cli_opt_t gen_opts[] = {
+    {"--events", "N", ccp_cli_u64, offsetof(gen_args_t, events),
+     .help = "number of events (default 1000000)"},
+    {"--seed", "S", ccp_cli_u64, offsetof(gen_args_t, go.seed), .help = "random seed (default 1)"},
+    {"--rate", "N", parse_rate, offsetof(gen_args_t, rate),
+     .help = "events per second (suffix /s allowed); 0 = as fast as\n"
+             "possible (default)"},
+    {"--now", NULL, ccp_cli_flag, offsetof(gen_args_t, now),
+     .help = "event time = wall clock when produced (latency runs)"},
+    {"--daily", NULL, ccp_cli_flag, offsetof(gen_args_t, go.daily),
+     .help = "arrivals follow a 24 h daily curve (default: 4 h ramp,\n"
+             "then a backlog worked down over 20 h)"},
+    GEN_FRAC("--dup", dup_frac, "fraction of duplicate re-deliveries (default 0.005)"),
+    GEN_FRAC("--late", late_frac, "fraction of late events (default 0.002)"),
+    GEN_FRAC("--invalid", invalid_frac, "fraction of invalid events (default 0.002)"),
+    GEN_FRAC("--open", open_frac,
+             "fraction of backlog tickets left open (default 0.20);\n"
+             "raises or lowers the peak of open tickets"),
+    {"--out", "FILE", ccp_cli_str, offsetof(gen_args_t, out),
+     .help = "write an Avro container file instead of producing"},
+    CCP_CLI_KAFKA_OPTS,
+    {"--confluent", "ID", ccp_cli_schema_id, offsetof(gen_args_t, schema_id),
+     .help = "frame each record Confluent-style with schema ID"},
+    CCP_CLI_CONFIG_OPTS,
+};
+
+const ccp_cli_spec_t ccp_cli_gen_spec = {
+    .name = "gen",
+    .summary = "generate a realistic workload into a Kafka topic (at a rate) or an Avro file",
+    .about = "Generates a realistic contact-center workload (8 queues, 4 channels with\n"
+             "their own wait, abandon, reply, talk and resolution time distributions,\n"
+             "400 agents; abandons, transfers, reopens, surveys, QA reviews; planted\n"
+             "duplicates, late and invalid events) and writes it to a Kafka topic (Avro\n"
+             "binary, keyed by ticket_id) or, with --out, to an Avro container file. The\n"
+             "same options and seed always give the same events. Prints a JSON summary line.",
+    .opts = gen_opts,
+    .nopts = CCP_ARRAY_LEN(gen_opts),
+    .epilog = "Exit status: 0 all written, 1 failed write or delivery, 2 usage.",
+};
 
 int ccp_cli_gen(int argc, char **argv) {
-  const char *config_file = NULL, *brokers = NULL, *topic = NULL, *confluent = NULL, *out = NULL;
-  const char *v;
-  char **sets = ccp_calloc((size_t)argc, sizeof *sets);
-  int nsets = 0, rc = CCP_EXIT_USAGE, have_cfg = 0, now = 0;
-  uint64_t rate = 0, seed = 1, nevents = 1000000, schema_id = 0;
-  ccp_gen_opts_t go;
-  memset(&go, 0, sizeof go);
+  gen_args_t args = {.events = 1000000, .go = {.seed = 1}, .schema_id = -1};
+  int have_cfg = 0;
   ccp_config_t cfg;
   rd_kafka_t *rk = NULL;
   ccp_gen_t *g = NULL;
@@ -121,101 +109,45 @@ int ccp_cli_gen(int argc, char **argv) {
   ccp_cli_delivery_t st;
   memset(&st, 0, sizeof st);
   char err[CCP_ERRBUF_SIZE];
+  const char *topic = NULL, *out = NULL;
 
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    int m;
-    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-      ccp_cli_gen_usage(stdout);
-      rc = CCP_EXIT_OK;
-      goto done;
-    } else if (strcmp(a, "--now") == 0) {
-      now = 1;
-    } else if (strcmp(a, "--daily") == 0) {
-      go.daily = 1;
-    } else if ((m = ccp_cli_opt(argc, argv, &i, "--events", &v)) != 0) {
-      if (m < 0 || parse_u64("--events", v, NULL, &nevents) < 0)
-        goto done;
-    } else if ((m = ccp_cli_opt(argc, argv, &i, "--seed", &v)) != 0) {
-      if (m < 0 || parse_u64("--seed", v, NULL, &seed) < 0)
-        goto done;
-    } else if ((m = ccp_cli_opt(argc, argv, &i, "--rate", &v)) != 0) {
-      if (m < 0 || parse_u64("--rate", v, "/s", &rate) < 0)
-        goto done;
-    } else if ((m = ccp_cli_opt(argc, argv, &i, "--dup", &v)) != 0) {
-      if (m < 0 || parse_frac("--dup", v, &go.dup_frac) < 0)
-        goto done;
-    } else if ((m = ccp_cli_opt(argc, argv, &i, "--late", &v)) != 0) {
-      if (m < 0 || parse_frac("--late", v, &go.late_frac) < 0)
-        goto done;
-    } else if ((m = ccp_cli_opt(argc, argv, &i, "--invalid", &v)) != 0) {
-      if (m < 0 || parse_frac("--invalid", v, &go.invalid_frac) < 0)
-        goto done;
-    } else if ((m = ccp_cli_opt(argc, argv, &i, "--open", &v)) != 0) {
-      if (m < 0 || parse_frac("--open", v, &go.open_frac) < 0)
-        goto done;
-    } else if ((m = ccp_cli_opt(argc, argv, &i, "--out", &v)) != 0) {
-      if (m < 0)
-        goto done;
-      out = v;
-    } else if ((m = ccp_cli_config_opt(argc, argv, &i, &config_file, sets, &nsets)) != 0) {
-      if (m < 0)
-        goto done;
-    } else if ((m = ccp_cli_opt(argc, argv, &i, "--brokers", &v)) != 0) {
-      if (m < 0)
-        goto done;
-      brokers = v;
-    } else if ((m = ccp_cli_opt(argc, argv, &i, "--topic", &v)) != 0) {
-      if (m < 0)
-        goto done;
-      topic = v;
-    } else if ((m = ccp_cli_opt(argc, argv, &i, "--confluent", &v)) != 0) {
-      if (m < 0 || parse_u64("--confluent", v, NULL, &schema_id) < 0)
-        goto done;
-      if (schema_id > UINT32_MAX) {
-        fprintf(stderr, "ccpulse gen: --confluent '%s': expected a schema id 0..4294967295\n", v);
-        goto done;
-      }
-      confluent = v;
-    } else {
-      fprintf(stderr, "ccpulse gen: unknown option '%s'\nTry 'ccpulse gen --help'.\n", a);
-      goto done;
-    }
-  }
-  go.events = nevents;
-  go.seed = seed;
-  if (nevents == 0 || !(g = ccp_gen_new(&go))) {
-    fprintf(stderr, "ccpulse gen: cannot build a workload of %llu events with these options\n",
-            (unsigned long long)nevents);
+  int rc = ccp_cli_parse(&ccp_cli_gen_spec, argc, argv, &args);
+  if (rc != CCP_CLI_RUN)
+    goto done;
+  rc = CCP_EXIT_USAGE;
+  out = args.out;
+  args.go.events = args.events;
+  if (args.events == 0 || !(g = ccp_gen_new(&args.go))) {
+    ccp_log(CCP_LOG_ERROR, "gen", "cannot build a workload of %llu events with these options",
+            (unsigned long long)args.events);
     goto done;
   }
 
   /* the configuration is checked whatever the output, so a bad key is
    * reported even when it would not matter for a file */
-  if ((rc = ccp_cli_load_config(&cfg, config_file, sets, nsets)) != 0)
+  if ((rc = ccp_cli_load_config(&cfg, &args.base)) != 0)
     goto done;
   have_cfg = 1;
   rc = CCP_EXIT_USAGE;
 
   if (out) {
     if (!(f = fopen(out, "wb"))) {
-      fprintf(stderr, "ccpulse: cannot open '%s' for writing\n", out);
+      ccp_log(CCP_LOG_ERROR, "gen", "cannot open '%s' for writing", out);
       rc = CCP_EXIT_INPUT;
       goto done;
     }
     ccp_ocf_writer_opts_t wo;
     memset(&wo, 0, sizeof wo);
     if (!(w = ccp_ocf_writer_new(f, NULL, &wo, err, sizeof err))) {
-      fprintf(stderr, "ccpulse: %s: %s\n", out, err);
+      ccp_log(CCP_LOG_ERROR, "gen", "%s: %s", out, err);
       rc = CCP_EXIT_INPUT;
       goto done;
     }
   } else {
-    if (!topic)
-      topic = cfg.kafka_topic;
-    rd_kafka_conf_t *conf = ccp_kafka_conf_new(&cfg, brokers, err, sizeof err);
+    topic = cfg.kafka_topic;
+    rd_kafka_conf_t *conf = ccp_kafka_conf_new(&cfg, NULL, err, sizeof err);
     if (!conf) {
-      fprintf(stderr, "ccpulse: %s\n", err);
+      ccp_log(CCP_LOG_ERROR, "gen", "%s", err);
       goto done;
     }
     /* throughput defaults; kafka.* keys given by the user win */
@@ -233,50 +165,41 @@ int ccp_cli_gen(int argc, char **argv) {
     rd_kafka_conf_set_opaque(conf, &st);
     if (!(rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err))) {
       rd_kafka_conf_destroy(conf);
-      fprintf(stderr, "ccpulse: cannot create a Kafka producer: %s\n", err);
+      ccp_log(CCP_LOG_ERROR, "gen", "cannot create a Kafka producer: %s", err);
       goto done;
     }
   }
 
   rc = CCP_EXIT_INPUT;
-  double t0 = mono_s();
-  int64_t t0_wall = wall_ms();
+  double t0 = ccp_clock_mono_s();
+  int64_t t0_wall = ccp_clock_wall_ms();
   uint64_t sent = 0;
   ccp_event_t ev;
   while (ccp_gen_next(g, &ev) == 0) {
-    if (rate && (sent & 63) == 0) { /* pace: event k is due at t0 + k / rate */
-      double due = t0 + (double)sent / (double)rate, lag = due - mono_s();
+    if (args.rate && (sent & 63) == 0) { /* pace: event k is due at t0 + k / rate */
+      double due = t0 + (double)sent / (double)args.rate, lag = due - ccp_clock_mono_s();
       if (lag > 0) {
-        struct timespec ts = {(time_t)lag, (long)((lag - (double)(time_t)lag) * 1e9)};
         if (rk)
           rd_kafka_poll(rk, 0);
-        nanosleep(&ts, NULL);
+        ccp_clock_sleep_ms((int64_t)(lag * 1000)); /* under 1 ms ahead: go on */
       }
     }
-    if (now) {
+    if (args.now) {
       int64_t lag =
           ccp_gen_kind(g) == CCP_GEN_LATE ? 6 * 60000 + (ev.ts % 60000 + 60000) % 60000 : 0;
-      ev.ts = wall_ms() - lag;
+      ev.ts = ccp_clock_wall_ms() - lag;
     }
     if (w) {
       if (ccp_ocf_writer_append(w, &ev) != 0) {
-        fprintf(stderr, "ccpulse: %s: write failed at event %llu\n", out,
+        ccp_log(CCP_LOG_ERROR, "gen", "%s: write failed at event %llu", out,
                 (unsigned long long)sent + 1);
         goto done;
       }
       sent++;
       continue;
     }
-    ccp_buf_clear(&val);
-    if (confluent)
-      ccp_confluent_frame(&val, (uint32_t)schema_id);
-    if (ccp_avro_encode(&ev, &val) != 0) {
-      fprintf(stderr, "ccpulse: event %llu cannot be encoded\n", (unsigned long long)sent + 1);
-      goto done;
-    }
-    rd_kafka_resp_err_t e = ccp_cli_produce_record(rk, topic, ev.ticket_id, val.data, val.len);
-    if (e) {
-      fprintf(stderr, "ccpulse: cannot produce to '%s': %s\n", topic, rd_kafka_err2str(e));
+    if (ccp_cli_produce_event(rk, topic, &ev, args.schema_id, &val, err, sizeof err) != 0) {
+      ccp_log(CCP_LOG_ERROR, "gen", "event %llu: %s", (unsigned long long)sent + 1, err);
       goto done;
     }
     sent++;
@@ -286,12 +209,12 @@ int ccp_cli_gen(int argc, char **argv) {
   if (rk) {
     rd_kafka_resp_err_t fe = rd_kafka_flush(rk, 120000);
     if (fe) {
-      fprintf(stderr, "ccpulse: cannot deliver to '%s' within 120 s: %s\n", topic,
+      ccp_log(CCP_LOG_ERROR, "gen", "cannot deliver to '%s' within 120 s: %s", topic,
               rd_kafka_err2str(fe));
       goto done;
     }
     if (st.failed) {
-      fprintf(stderr, "ccpulse: %ld of %llu events not delivered to '%s': %s\n", st.failed,
+      ccp_log(CCP_LOG_ERROR, "gen", "%ld of %llu events not delivered to '%s': %s", st.failed,
               (unsigned long long)sent, topic, st.first_error);
       goto done;
     }
@@ -300,12 +223,12 @@ int ccp_cli_gen(int argc, char **argv) {
     w = NULL;
     if (cr != 0 || fclose(f) != 0) {
       f = NULL;
-      fprintf(stderr, "ccpulse: %s: write failed\n", out);
+      ccp_log(CCP_LOG_ERROR, "gen", "%s: write failed", out);
       goto done;
     }
     f = NULL;
   }
-  double secs = mono_s() - t0;
+  double secs = ccp_clock_mono_s() - t0;
   const ccp_gen_stats_t *gs = ccp_gen_stats(g);
   printf("{\"events\":%llu,\"seconds\":%.3f,\"eps\":%.0f,\"tickets\":%llu,\"duplicates\":%llu,"
          "\"late\":%llu,\"invalid\":%llu,\"first_ms\":%lld,\"last_ms\":%lld,\"rate\":%llu,"
@@ -313,7 +236,7 @@ int ccp_cli_gen(int argc, char **argv) {
          (unsigned long long)sent, secs, secs > 0 ? (double)sent / secs : 0.0,
          (unsigned long long)gs->tickets, (unsigned long long)gs->duplicates,
          (unsigned long long)gs->late, (unsigned long long)gs->invalid, (long long)gs->first_ms,
-         (long long)gs->last_ms, (unsigned long long)rate, (long long)t0_wall);
+         (long long)gs->last_ms, (unsigned long long)args.rate, (long long)t0_wall);
   fflush(stdout);
   rc = CCP_EXIT_OK;
 
@@ -328,6 +251,6 @@ done:
     ccp_config_release(&cfg);
   ccp_gen_free(g);
   ccp_buf_release(&val);
-  ccp_free(sets);
+  ccp_cli_args_release(&args.base);
   return rc;
 }

@@ -11,31 +11,41 @@
 
 static int cmd_help(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
-static void help_usage(FILE *out);
-static void version_usage(FILE *out);
 
-static const ccp_cli_cmd_t commands[] = {
-    {"replay", ccp_cli_replay, ccp_cli_replay_usage,
-     "replay event files through the KPI engine and print snapshots"},
-    {"convert", ccp_cli_convert, ccp_cli_convert_usage,
-     "convert JSON Lines or Avro events to an Avro container file (v1 schema)"},
-    {"produce", ccp_cli_produce, ccp_cli_produce_usage,
-     "produce event files to a Kafka topic as Avro records keyed by ticket_id"},
-    {"run", ccp_cli_run, ccp_cli_run_usage,
-     "consume events from Kafka and publish live KPIs and alerts to Redis"},
-    {"gen", ccp_cli_gen, ccp_cli_gen_usage,
-     "generate a realistic workload into a Kafka topic (at a rate) or an Avro file"},
-    {"demo", ccp_cli_demo, ccp_cli_demo_usage,
-     "live demo: mock Kafka, event generator, pipeline and Redis in one command"},
-    {"help", cmd_help, help_usage, "show help for ccpulse, a command, or 'config'"},
-    {"version", cmd_version, version_usage, "print the version"},
+static const ccp_cli_spec_t help_spec = {
+    .name = "help",
+    .summary = "show help for ccpulse, a command, or 'config'",
+    .about = "Shows the commands, a command's options, or (config) the configuration keys.",
+    .operands = "[command | config]",
+    .max_operands = 1,
 };
 
-static const ccp_cli_cmd_t *find(const char *name) {
+static const ccp_cli_spec_t version_spec = {
+    .name = "version",
+    .summary = "print the version",
+    .about = "Prints the version of ccpulse.",
+};
+
+/* One row per subcommand: its options and help, and what runs it. */
+static const struct {
+  const ccp_cli_spec_t *spec;
+  int (*run)(int argc, char **argv); /* argv[0] is the name */
+} commands[] = {
+    {&ccp_cli_replay_spec, ccp_cli_replay},
+    {&ccp_cli_convert_spec, ccp_cli_convert},
+    {&ccp_cli_produce_spec, ccp_cli_produce},
+    {&ccp_cli_run_spec, ccp_cli_run},
+    {&ccp_cli_gen_spec, ccp_cli_gen},
+    {&ccp_cli_demo_spec, ccp_cli_demo},
+    {&help_spec, cmd_help},
+    {&version_spec, cmd_version},
+};
+
+static int find(const char *name) {
   for (size_t i = 0; i < CCP_ARRAY_LEN(commands); i++)
-    if (strcmp(commands[i].name, name) == 0)
-      return &commands[i];
-  return NULL;
+    if (strcmp(commands[i].spec->name, name) == 0)
+      return (int)i;
+  return -1;
 }
 
 static void usage(FILE *out) {
@@ -44,39 +54,49 @@ static void usage(FILE *out) {
         "Commands:\n",
         out);
   for (size_t i = 0; i < CCP_ARRAY_LEN(commands); i++)
-    fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "  %-10s %s\n", commands[i].spec->name, commands[i].spec->summary);
   fputs("\n'ccpulse help <command>' or 'ccpulse <command> --help' shows a command's\n"
         "options; 'ccpulse help config' lists the configuration keys.\n",
         out);
 }
 
-static void help_usage(FILE *out) { fputs("usage: ccpulse help [command | config]\n", out); }
-static void version_usage(FILE *out) { fputs("usage: ccpulse version\n", out); }
+static int unknown_command(const char *name) {
+  fprintf(stderr, "ccpulse: unknown command '%s'\nTry 'ccpulse --help'.\n", name);
+  return CCP_EXIT_USAGE;
+}
 
 static int cmd_help(int argc, char **argv) {
-  if (argc < 2) {
+  ccp_cli_args_t a = {0};
+  int rc = ccp_cli_parse(&help_spec, argc, argv, &a);
+  if (rc != CCP_CLI_RUN)
+    goto done;
+  rc = CCP_EXIT_OK;
+  if (a.noperands == 0) {
     usage(stdout);
-    return CCP_EXIT_OK;
-  }
-  if (strcmp(argv[1], "config") == 0) {
+  } else if (strcmp(a.operands[0], "config") == 0) {
     fputs("Configuration keys (file 'key = value', environment CCPULSE_KEY with '.'\n"
           "as '_', or --set key=value; later sources win):\n\n",
           stdout);
     ccp_config_write_help(stdout);
-    return CCP_EXIT_OK;
+  } else if (find(a.operands[0]) >= 0) {
+    ccp_cli_usage(commands[find(a.operands[0])].spec, stdout);
+  } else {
+    rc = unknown_command(a.operands[0]);
   }
-  const ccp_cli_cmd_t *c = find(argv[1]);
-  if (!c) {
-    fprintf(stderr, "ccpulse: unknown command '%s'\nTry 'ccpulse --help'.\n", argv[1]);
-    return CCP_EXIT_USAGE;
-  }
-  c->usage(stdout);
-  return CCP_EXIT_OK;
+done:
+  ccp_cli_args_release(&a);
+  return rc;
 }
 
 static int cmd_version(int argc, char **argv) {
-  printf("ccpulse %s\n", CCP_VERSION_STRING);
-  return CCP_EXIT_OK;
+  ccp_cli_args_t a = {0};
+  int rc = ccp_cli_parse(&version_spec, argc, argv, &a);
+  if (rc == CCP_CLI_RUN) {
+    printf("ccpulse %s\n", CCP_VERSION_STRING);
+    rc = CCP_EXIT_OK;
+  }
+  ccp_cli_args_release(&a);
+  return rc;
 }
 
 int main(int argc, char **argv) {
@@ -89,10 +109,8 @@ int main(int argc, char **argv) {
     name = "help";
   if (strcmp(name, "--version") == 0)
     name = "version";
-  const ccp_cli_cmd_t *c = find(name);
-  if (!c) {
-    fprintf(stderr, "ccpulse: unknown command '%s'\nTry 'ccpulse --help'.\n", argv[1]);
-    return CCP_EXIT_USAGE;
-  }
-  return c->run(argc - 1, argv + 1);
+  int c = find(name);
+  if (c < 0)
+    return unknown_command(argv[1]);
+  return commands[c].run(argc - 1, argv + 1);
 }

@@ -21,32 +21,45 @@
 #include "ccpulse/buf.h"
 #include "ccpulse/config.h"
 #include "ccpulse/engine.h"
+#include "ccpulse/log.h"
 #include "ccpulse/source.h"
 #include "cli.h"
 
-void ccp_cli_replay_usage(FILE *out) {
-  fputs("usage: ccpulse replay [--config FILE] [--set key=value]... [--every DURATION]\n"
-        "                      [--alerts FILE] FILE...\n"
-        "\n"
-        "Replays ticket events through the KPI engine, as one partition in file order,\n"
-        "and prints the snapshot JSON document (one line) at the end.\n"
-        "\n"
-        "  FILE              Avro object container file (starts with \"Obj\\x01\") or\n"
-        "                    JSON Lines (one event per line), found by content;\n"
-        "                    '-' reads stdin\n"
-        "  --config FILE     configuration file (key = value lines)\n"
-        "  --set key=value   set one configuration key (repeatable; wins over the\n"
-        "                    file and the CCPULSE_* environment)\n"
-        "  --every DURATION  also print a snapshot each time stream time is about to\n"
-        "                    cross a multiple of DURATION (e.g. 1m, 15m, 1h): the state\n"
-        "                    before the event that crosses it\n"
-        "  --alerts FILE     write one JSON line per SLA alert (sla_at_risk,\n"
-        "                    sla_breach) to FILE\n"
-        "\n"
-        "Exit status: 0 success, 1 unreadable input or output (nothing is printed),\n"
-        "2 usage or configuration error. Configuration keys: ccpulse help config.\n",
-        out);
-}
+/* Arguments of `ccpulse replay`. */
+typedef struct replay_args {
+  ccp_cli_args_t base; /* first: --config, --set, the files */
+  int64_t every;       /* --every in ms, 0 = only the final snapshot */
+  const char *alerts;  /* --alerts FILE */
+} replay_args_t;
+
+static const ccp_cli_opt_t replay_opts[] = {
+    CCP_CLI_CONFIG_OPTS,
+    {"--every", "DURATION", ccp_cli_duration, offsetof(replay_args_t, every),
+     .help = "also print a snapshot each time stream time is about to\n"
+             "cross a multiple of DURATION (e.g. 1m, 15m, 1h): the state\n"
+             "before the event that crosses it"},
+    {"--alerts", "FILE", ccp_cli_str, offsetof(replay_args_t, alerts),
+     .help = "write one JSON line per SLA alert (sla_at_risk,\n"
+             "sla_breach) to FILE"},
+};
+
+const ccp_cli_spec_t ccp_cli_replay_spec = {
+    .name = "replay",
+    .summary = "replay event files through the KPI engine and print snapshots",
+    .about = "Replays ticket events through the KPI engine, as one partition in file order,\n"
+             "and prints the snapshot JSON document (one line) at the end.",
+    .opts = replay_opts,
+    .nopts = CCP_ARRAY_LEN(replay_opts),
+    .operands = "FILE...",
+    .operand_help = "FILE Avro object container file (starts with \"Obj\\x01\") or\n"
+                    "JSON Lines (one event per line), found by content;\n"
+                    "'-' reads stdin",
+    .min_operands = 1,
+    .max_operands = -1,
+    .missing = "no input file",
+    .epilog = "Exit status: 0 success, 1 unreadable input or output (nothing is printed),\n"
+              "2 usage or configuration error. Configuration keys: ccpulse help config.",
+};
 
 typedef struct replay {
   ccp_engine_t *engine;
@@ -88,11 +101,7 @@ static int copy_spool(FILE *spool, FILE *out) {
 }
 
 int ccp_cli_replay(int argc, char **argv) {
-  const char *config_file = NULL, *every_text = NULL, *alerts_path = NULL, *v;
-  char **sets = ccp_calloc((size_t)argc, sizeof *sets);
-  char **files = ccp_calloc((size_t)argc, sizeof *files);
-  int nsets = 0, nfiles = 0, rc = CCP_EXIT_USAGE, only_files = 0;
-  int64_t every = 0;
+  replay_args_t args = {0};
   ccp_config_t cfg;
   int have_cfg = 0;
   replay_t r;
@@ -102,109 +111,78 @@ int ccp_cli_replay(int argc, char **argv) {
   ccp_source_t *src = NULL;
   char err[CCP_ERRBUF_SIZE];
 
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    int m;
-    if (only_files || a[0] != '-' || strcmp(a, "-") == 0) {
-      files[nfiles++] = argv[i];
-    } else if (strcmp(a, "--") == 0) {
-      only_files = 1;
-    } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-      ccp_cli_replay_usage(stdout);
-      rc = CCP_EXIT_OK;
-      goto done;
-    } else if ((m = ccp_cli_config_opt(argc, argv, &i, &config_file, sets, &nsets)) != 0) {
-      if (m < 0)
-        goto done;
-    } else if ((m = ccp_cli_opt(argc, argv, &i, "--every", &v)) != 0) {
-      if (m < 0)
-        goto done;
-      every_text = v;
-    } else if ((m = ccp_cli_opt(argc, argv, &i, "--alerts", &v)) != 0) {
-      if (m < 0)
-        goto done;
-      alerts_path = v;
-    } else {
-      fprintf(stderr, "ccpulse replay: unknown option '%s'\nTry 'ccpulse replay --help'.\n", a);
-      goto done;
-    }
-  }
-  if (nfiles == 0) {
-    fprintf(stderr, "ccpulse replay: no input file\nTry 'ccpulse replay --help'.\n");
+  int rc = ccp_cli_parse(&ccp_cli_replay_spec, argc, argv, &args);
+  if (rc != CCP_CLI_RUN)
     goto done;
-  }
-  if (every_text && (ccp_parse_duration(every_text, &every) != 0 || every <= 0)) {
-    fprintf(stderr, "ccpulse replay: --every '%s': expected a positive duration (e.g. 5m)\n",
-            every_text);
-    goto done;
-  }
-  if ((rc = ccp_cli_load_config(&cfg, config_file, sets, nsets)) != 0)
+  if ((rc = ccp_cli_load_config(&cfg, &args.base)) != 0)
     goto done;
   have_cfg = 1;
   r.engine = ccp_engine_new(&cfg, err, sizeof err);
   if (!r.engine) {
-    fprintf(stderr, "ccpulse: %s\n", err);
+    ccp_log(CCP_LOG_ERROR, "replay", "%s", err);
     rc = CCP_EXIT_USAGE;
     goto done;
   }
 
   rc = CCP_EXIT_INPUT;
-  if (alerts_path) {
-    alerts_out = fopen(alerts_path, "w");
+  if (args.alerts) {
+    alerts_out = fopen(args.alerts, "w");
     if (!alerts_out) {
-      fprintf(stderr, "ccpulse: cannot open alerts file '%s': %s\n", alerts_path, strerror(errno));
+      ccp_log(CCP_LOG_ERROR, "replay", "cannot open alerts file '%s': %s", args.alerts,
+              strerror(errno));
       goto done;
     }
     if (!(r.alerts = tmpfile())) {
-      fprintf(stderr, "ccpulse: cannot create a temporary file: %s\n", strerror(errno));
+      ccp_log(CCP_LOG_ERROR, "replay", "cannot create a temporary file: %s", strerror(errno));
       goto done;
     }
     ccp_engine_set_alert_cb(r.engine, on_alert, &r);
   }
-  if (every && !(snap_spool = tmpfile())) {
-    fprintf(stderr, "ccpulse: cannot create a temporary file: %s\n", strerror(errno));
+  if (args.every && !(snap_spool = tmpfile())) {
+    ccp_log(CCP_LOG_ERROR, "replay", "cannot create a temporary file: %s", strerror(errno));
     goto done;
   }
 
-  for (int f = 0; f < nfiles; f++) {
-    src = ccp_source_open(files[f], err, sizeof err);
+  for (int f = 0; f < args.base.noperands; f++) {
+    src = ccp_source_open(args.base.operands[f], err, sizeof err);
     if (!src) {
-      fprintf(stderr, "ccpulse: %s\n", err);
+      ccp_log(CCP_LOG_ERROR, "replay", "%s", err);
       goto done;
     }
     ccp_event_t ev;
     int n;
     while ((n = ccp_source_next(src, &ev, err, sizeof err)) == 0) {
-      if (every) {
+      if (args.every) {
         /* INT64_MIN before the first event: nothing to print yet */
         int64_t now = ccp_engine_now(r.engine);
         if (now != INT64_MIN && ev.ts > now &&
-            ccp_floordiv(ev.ts, every) > ccp_floordiv(now, every) &&
+            ccp_floordiv(ev.ts, args.every) > ccp_floordiv(now, args.every) &&
             write_snapshot(&r, snap_spool) != 0)
           r.io_error = 1;
       }
       ccp_engine_process(r.engine, &ev);
     }
     if (n != -CCP_EEOF) {
-      fprintf(stderr, "ccpulse: %s\n", err);
+      ccp_log(CCP_LOG_ERROR, "replay", "%s", err);
       goto done;
     }
     ccp_source_free(src);
     src = NULL;
   }
   if (r.io_error) {
-    fprintf(stderr, "ccpulse: cannot write a temporary file: %s\n", strerror(errno));
+    ccp_log(CCP_LOG_ERROR, "replay", "cannot write a temporary file: %s", strerror(errno));
     goto done;
   }
 
   /* every input read: publish */
   if (r.alerts && (copy_spool(r.alerts, alerts_out) != 0 || fflush(alerts_out) != 0)) {
-    fprintf(stderr, "ccpulse: cannot write alerts file '%s': %s\n", alerts_path, strerror(errno));
+    ccp_log(CCP_LOG_ERROR, "replay", "cannot write alerts file '%s': %s", args.alerts,
+            strerror(errno));
     goto done;
   }
   if ((snap_spool && copy_spool(snap_spool, stdout) != 0) || write_snapshot(&r, stdout) != 0 ||
       fflush(stdout) != 0) {
-    fprintf(stderr, "ccpulse: cannot write the snapshots: %s\n", strerror(errno));
+    ccp_log(CCP_LOG_ERROR, "replay", "cannot write the snapshots: %s", strerror(errno));
     goto done;
   }
   rc = CCP_EXIT_OK;
@@ -216,14 +194,14 @@ done:
   if (r.alerts)
     fclose(r.alerts);
   if (alerts_out && fclose(alerts_out) != 0 && rc == CCP_EXIT_OK) {
-    fprintf(stderr, "ccpulse: cannot write alerts file '%s': %s\n", alerts_path, strerror(errno));
+    ccp_log(CCP_LOG_ERROR, "replay", "cannot write alerts file '%s': %s", args.alerts,
+            strerror(errno));
     rc = CCP_EXIT_INPUT;
   }
   ccp_engine_free(r.engine);
   if (have_cfg)
     ccp_config_release(&cfg);
   ccp_buf_release(&r.line);
-  ccp_free(sets);
-  ccp_free(files);
+  ccp_cli_args_release(&args.base);
   return rc;
 }

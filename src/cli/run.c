@@ -19,39 +19,51 @@
 #include <time.h>
 
 #include "ccpulse/alerts.h"
+#include "ccpulse/clock.h"
 #include "ccpulse/consumer.h"
+#include "ccpulse/log.h"
 #include "ccpulse/redis_pub.h"
 #include "cli.h"
 
-void ccp_cli_run_usage(FILE *out) {
-  fputs("usage: ccpulse run [--brokers HOST:PORT] [--topic TOPIC] [--group GROUP]\n"
-        "                   [--redis redis://HOST:PORT] [--workers N] [--config FILE]\n"
-        "                   [--set key=value]... [--mock FILE... [--partitions N]\n"
-        "                   [--confluent ID]]\n"
-        "\n"
-        "Consumes ticket events from Kafka (consumer group, cooperative rebalancing),\n"
-        "keeps one engine per partition on N worker threads, and every publish.interval\n"
-        "writes the merged KPI snapshot, tiles and alerts to Redis in one transaction,\n"
-        "then commits the offsets it covers. Undecodable records go to the dead-letter\n"
-        "topic (dlq.topic). SIGINT/SIGTERM: stop consuming, publish once more, commit,\n"
-        "exit 0. See docs/live.md.\n"
-        "\n"
-        "  --brokers LIST    bootstrap servers (config kafka.brokers)\n"
-        "  --topic TOPIC     topic of ticket events (config kafka.topic)\n"
-        "  --group GROUP     consumer group (config kafka.group)\n"
-        "  --redis URL       Redis server (config redis)\n"
-        "  --workers N       worker threads, 0 = cores (config workers)\n"
-        "  --config FILE     configuration file; kafka.<property> keys go to librdkafka\n"
-        "  --set key=value   set one configuration key (repeatable)\n"
-        "  --mock            start librdkafka's mock cluster in process, create the\n"
-        "                    topic, produce the FILE arguments into it, then consume\n"
-        "  --partitions N    partitions of the mock topic (default 1)\n"
-        "  --confluent ID    with --mock: produce the files Confluent-framed with ID\n"
-        "\n"
-        "Exit status: 0 after a clean stop, 1 when the final publish failed, 2 usage\n"
-        "or configuration error. Configuration keys: ccpulse help config.\n",
-        out);
-}
+/* Arguments of `ccpulse run`. */
+typedef struct run_args {
+  ccp_cli_args_t base; /* first: --config, --set and the key options, the files */
+  int mock;            /* --mock */
+  int64_t partitions;  /* of the mock topic */
+  int64_t schema_id;   /* --confluent, -1 = none */
+} run_args_t;
+
+static const ccp_cli_opt_t run_opts[] = {
+    CCP_CLI_KAFKA_OPTS,
+    {"--group", "GROUP", .key = "kafka.group", .help = "consumer group (config kafka.group)"},
+    {"--redis", "URL", .key = "redis", .help = "Redis server (config redis)"},
+    {"--workers", "N", .key = "workers", .help = "worker threads, 0 = cores (config workers)"},
+    CCP_CLI_CONFIG_OPTS,
+    {"--mock", NULL, ccp_cli_flag, offsetof(run_args_t, mock),
+     .help = "start librdkafka's mock cluster in process, create the\n"
+             "topic, produce the FILE arguments into it, then consume"},
+    {"--partitions", "N", ccp_cli_int, offsetof(run_args_t, partitions), .lo = 1, .hi = 1000,
+     .help = "partitions of the mock topic (default 1)"},
+    {"--confluent", "ID", ccp_cli_schema_id, offsetof(run_args_t, schema_id),
+     .help = "with --mock: produce the files Confluent-framed with ID"},
+};
+
+const ccp_cli_spec_t ccp_cli_run_spec = {
+    .name = "run",
+    .summary = "consume events from Kafka and publish live KPIs and alerts to Redis",
+    .about = "Consumes ticket events from Kafka (consumer group, cooperative rebalancing),\n"
+             "keeps one engine per partition on N worker threads, and every publish.interval\n"
+             "writes the merged KPI snapshot, tiles and alerts to Redis in one transaction,\n"
+             "then commits the offsets it covers. Undecodable records go to the dead-letter\n"
+             "topic (dlq.topic). SIGINT/SIGTERM: stop consuming, publish once more, commit,\n"
+             "exit 0. See docs/live.md.",
+    .opts = run_opts,
+    .nopts = CCP_ARRAY_LEN(run_opts),
+    .operands = "[FILE...]",
+    .max_operands = -1,
+    .epilog = "Exit status: 0 after a clean stop, 1 when the final publish failed, 2 usage\n"
+              "or configuration error. Configuration keys: ccpulse help config.",
+};
 
 /* State of the publisher thread's side. */
 typedef struct live {
@@ -75,12 +87,6 @@ static void on_signal(int sig) {
     ccp_consumer_stop(c); /* one atomic store: async-signal-safe */
 }
 
-static int64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Value of a KPI of scope `all` in window `win`, or NaN. */
 static double all_value(const ccp_view_t *v, const ccp_config_t *cfg, const char *win,
                         const char *id) {
@@ -95,7 +101,7 @@ static double all_value(const ccp_view_t *v, const ccp_config_t *cfg, const char
 }
 
 static void summary(live_t *l, const ccp_view_t *v, int ok) {
-  int64_t now = mono_ms();
+  int64_t now = ccp_clock_mono_ms();
   if (now - l->last_summary_ms < 1000)
     return;
   double secs = l->last_summary_ms ? (double)(now - l->last_summary_ms) / 1000.0 : 1.0;
@@ -166,7 +172,7 @@ int ccp_cli_live(const ccp_config_t *cfg, const ccp_cli_live_opts_t *o) {
 
   if (!(l.rules =
             ccp_rules_parse(cfg->alerts_rules ? cfg->alerts_rules : "", cfg, err, sizeof err))) {
-    fprintf(stderr, "ccpulse: config key 'alerts.rules': %s\n", err);
+    ccp_log(CCP_LOG_ERROR, "run", "config key 'alerts.rules': %s", err);
     goto done;
   }
   ccp_redis_pub_opts_t ro;
@@ -175,7 +181,7 @@ int ccp_cli_live(const ccp_config_t *cfg, const ccp_cli_live_opts_t *o) {
   ro.prefix = cfg->redis_prefix;
   ro.cfg = cfg;
   if (!(l.pub = ccp_redis_pub_new(&ro, err, sizeof err))) {
-    fprintf(stderr, "ccpulse: %s\n", err);
+    ccp_log(CCP_LOG_ERROR, "run", "%s", err);
     goto done;
   }
   ccp_consumer_opts_t co;
@@ -185,7 +191,7 @@ int ccp_cli_live(const ccp_config_t *cfg, const ccp_cli_live_opts_t *o) {
   co.publish = live_publish;
   co.opaque = &l;
   if (!(c = ccp_consumer_new(&co, err, sizeof err))) {
-    fprintf(stderr, "ccpulse: %s\n", err);
+    ccp_log(CCP_LOG_ERROR, "run", "%s", err);
     goto done;
   }
   l.consumer = c;
@@ -205,9 +211,8 @@ int ccp_cli_live(const ccp_config_t *cfg, const ccp_cli_live_opts_t *o) {
   g_consumer = NULL;
   if (r != 0) {
     char shown[1100];
-    fprintf(stderr,
-            "ccpulse: the final publish to '%s' failed; uncommitted events will be read "
-            "again\n",
+    ccp_log(CCP_LOG_ERROR, "run",
+            "the final publish to '%s' failed; uncommitted events will be read again",
             ccp_redis_url_redact(cfg->redis_url, shown, sizeof shown));
     rc = CCP_EXIT_INPUT;
   } else {
@@ -224,98 +229,39 @@ done:
 }
 
 int ccp_cli_run(int argc, char **argv) {
-  const char *config_file = NULL, *v, *partitions_s = NULL, *confluent = NULL;
-  char **sets = ccp_calloc((size_t)argc + 8, sizeof *sets);
-  char **files = ccp_calloc((size_t)argc, sizeof *files);
-  char **owned = ccp_calloc((size_t)argc, sizeof *owned);
-  int nsets = 0, nfiles = 0, nowned = 0, rc = CCP_EXIT_USAGE, have_cfg = 0, mock = 0;
+  run_args_t args = {.partitions = 1, .schema_id = -1};
+  int have_cfg = 0;
   ccp_config_t cfg;
   ccp_mock_t *mk = NULL;
   char err[CCP_ERRBUF_SIZE];
-  static const struct {
-    const char *flag, *key;
-  } flags[] = {{"--brokers", "kafka.brokers"},
-               {"--topic", "kafka.topic"},
-               {"--group", "kafka.group"},
-               {"--redis", "redis"},
-               {"--workers", "workers"}};
 
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    int m = 0;
-    if (a[0] != '-') {
-      files[nfiles++] = argv[i];
-      continue;
-    }
-    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-      ccp_cli_run_usage(stdout);
-      rc = CCP_EXIT_OK;
-      goto done;
-    }
-    if (strcmp(a, "--mock") == 0) {
-      mock = 1;
-      continue;
-    }
-    if ((m = ccp_cli_config_opt(argc, argv, &i, &config_file, sets, &nsets)) != 0) {
-      if (m < 0)
-        goto done;
-      continue;
-    }
-    if ((m = ccp_cli_opt(argc, argv, &i, "--confluent", &v)) != 0) {
-      if (m < 0)
-        goto done;
-      confluent = v;
-      continue;
-    }
-    if ((m = ccp_cli_opt(argc, argv, &i, "--partitions", &v)) != 0) {
-      if (m < 0)
-        goto done;
-      partitions_s = v;
-      continue;
-    }
-    for (size_t f = 0; f < CCP_ARRAY_LEN(flags) && !m; f++)
-      if ((m = ccp_cli_opt(argc, argv, &i, flags[f].flag, &v)) > 0) {
-        size_t n = strlen(flags[f].key) + strlen(v) + 2;
-        char *s = ccp_malloc(n);
-        snprintf(s, n, "%s=%s", flags[f].key, v);
-        owned[nowned++] = s;
-        sets[nsets++] = s;
-      }
-    if (m < 0)
-      goto done;
-    if (m == 0) {
-      fprintf(stderr, "ccpulse run: unknown option '%s'\nTry 'ccpulse run --help'.\n", a);
-      goto done;
-    }
-  }
-  if (nfiles && !mock) {
-    fprintf(stderr, "ccpulse run: files are only read with --mock\n");
+  int rc = ccp_cli_parse(&ccp_cli_run_spec, argc, argv, &args);
+  if (rc != CCP_CLI_RUN)
+    goto done;
+  rc = CCP_EXIT_USAGE;
+  if (args.base.noperands && !args.mock) {
+    ccp_log(CCP_LOG_ERROR, "run", "files are only read with --mock");
     goto done;
   }
-  int partitions = partitions_s ? atoi(partitions_s) : 1;
-  if (partitions < 1 || partitions > 1000) {
-    fprintf(stderr, "ccpulse run: --partitions '%s': expected 1..1000\n", partitions_s);
-    goto done;
-  }
-  if ((rc = ccp_cli_load_config(&cfg, config_file, sets, nsets)) != 0)
+  if ((rc = ccp_cli_load_config(&cfg, &args.base)) != 0)
     goto done;
   have_cfg = 1;
   rc = CCP_EXIT_USAGE;
   if (ccp_redis_url_check(cfg.redis_url, err, sizeof err) != 0) {
-    fprintf(stderr, "ccpulse: config key 'redis': %s\n", err);
+    ccp_log(CCP_LOG_ERROR, "run", "config key 'redis': %s", err);
     goto done;
   }
 
   ccp_cli_live_opts_t lo;
   memset(&lo, 0, sizeof lo);
-  if (mock) {
+  if (args.mock) {
     if (!(mk = ccp_mock_new(err, sizeof err))) {
-      fprintf(stderr, "ccpulse: %s\n", err);
+      ccp_log(CCP_LOG_ERROR, "run", "%s", err);
       goto done;
     }
     char dlq[512];
     snprintf(dlq, sizeof dlq, "%s.dlq", cfg.kafka_topic);
-    ccp_mock_topic(mk, cfg.kafka_topic, partitions);
+    ccp_mock_topic(mk, cfg.kafka_topic, (int)args.partitions);
     ccp_mock_topic(mk, cfg.dlq_topic[0] ? cfg.dlq_topic : dlq, 1);
     lo.brokers = ccp_mock_bootstraps(mk);
     char fw[] = "kafka.fetch.wait.max.ms";
@@ -324,22 +270,25 @@ int ccp_cli_run(int argc, char **argv) {
       user |= strcmp(cfg.kafka_props[i].key, fw + 6) == 0;
     if (!user)
       ccp_config_set(&cfg, fw, "5", NULL, err, sizeof err);
-    if (nfiles) {
-      char **pargv = ccp_calloc((size_t)nfiles + 8, sizeof *pargv);
-      int pn = 0;
+    if (args.base.noperands) { /* `ccpulse produce` of the files into the mock topic */
+      int nf = args.base.noperands, pn = 0;
+      char **pargv = ccp_calloc((size_t)nf + 8, sizeof *pargv);
+      char id[24];
       pargv[pn++] = "produce";
       pargv[pn++] = "--brokers";
       pargv[pn++] = (char *)lo.brokers;
       pargv[pn++] = "--topic";
       pargv[pn++] = cfg.kafka_topic;
-      if (confluent) {
+      if (args.schema_id >= 0) {
+        snprintf(id, sizeof id, "%lld", (long long)args.schema_id);
         pargv[pn++] = "--confluent";
-        pargv[pn++] = (char *)confluent;
+        pargv[pn++] = id;
       }
-      for (int i = 0; i < nfiles; i++)
-        pargv[pn++] = files[i];
-      fprintf(stderr, "ccpulse run: mock cluster at %s; producing: ", lo.brokers);
-      fflush(stderr);
+      pargv[pn++] = "--";
+      for (int i = 0; i < nf; i++)
+        pargv[pn++] = args.base.operands[i];
+      ccp_log(CCP_LOG_INFO, "run", "mock cluster at %s; producing %d file(s), count on stdout",
+              lo.brokers, nf);
       int prc = ccp_cli_produce(pn, pargv);
       ccp_config_apply_log(&cfg); /* produce applied its own configuration's */
       ccp_free(pargv);
@@ -355,10 +304,6 @@ done:
   if (have_cfg)
     ccp_config_release(&cfg);
   ccp_mock_free(mk);
-  for (int i = 0; i < nowned; i++)
-    ccp_free(owned[i]);
-  ccp_free(owned);
-  ccp_free(sets);
-  ccp_free(files);
+  ccp_cli_args_release(&args.base);
   return rc;
 }

@@ -33,20 +33,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ccpulse/clock.h"
+#include "ccpulse/file.h"
 #include "ccpulse/log.h"
 #include "ccpulse/view.h"
 #include "consumer_int.h"
-
-static int64_t wall_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void nap_ms(long ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
 
 /* @locality any librdkafka thread (or the caller of rd_kafka_new). Syslog
  * levels: 0-3 (emerg..err) -> ERROR, 4 warning -> WARN, 5-6 notice and info
@@ -95,40 +86,16 @@ fail:
   return NULL;
 }
 
-/* Reads a whole file into a new NUL-terminated string. */
-static char *read_file(const char *path, size_t *len, char *errbuf, size_t errlen) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    snprintf(errbuf, errlen, "cannot open schema file '%s': %m", path);
-    return NULL;
-  }
-  ccp_buf_t b;
-  ccp_buf_init(&b);
-  char chunk[4096];
-  size_t n;
-  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-    ccp_buf_append(&b, chunk, n);
-  int bad = ferror(f);
-  fclose(f);
-  if (bad) {
-    snprintf(errbuf, errlen, "cannot read schema file '%s'", path);
-    ccp_buf_release(&b);
-    return NULL;
-  }
-  *len = b.len;
-  char *s = ccp_strndup(b.data ? b.data : "", b.len);
-  ccp_buf_release(&b);
-  return s;
-}
-
 static ccp_avro_decoder_t *decoder_from(const char *path, char *errbuf, size_t errlen) {
   char err[CCP_ERRBUF_SIZE];
   if (!path || !*path)
     return ccp_avro_decoder_new(ccp_avro_schema_v1, strlen(ccp_avro_schema_v1), errbuf, errlen);
   size_t len;
-  char *text = read_file(path, &len, errbuf, errlen);
-  if (!text)
+  char *text = ccp_file_read(path, &len, err, sizeof err);
+  if (!text) {
+    snprintf(errbuf, errlen, "writer schema: %s", err);
     return NULL;
+  }
   ccp_avro_decoder_t *d = ccp_avro_decoder_new(text, len, err, sizeof err);
   if (!d)
     snprintf(errbuf, errlen, "writer schema '%s': %s", path, err);
@@ -299,7 +266,7 @@ static int cycle(ccp_consumer_t *c, pub_state_t *s) {
     g = CCP_MAX(g, atomic_load_explicit(&w->now, memory_order_relaxed));
   }
   if (g != INT64_MIN) {
-    int64_t wall = c->opts.clock_ms ? c->opts.clock_ms() : wall_ms();
+    int64_t wall = c->opts.clock_ms ? c->opts.clock_ms() : ccp_clock_wall_ms();
     if (wall - g <= cfg->lateness_ms)
       g = CCP_MAX(g, wall - cfg->idle_advance_ms);
   }
@@ -398,28 +365,29 @@ static void *publisher_main(void *arg) {
   s.view = ccp_view_new(c->cfg);
   s.g = INT64_MIN;
   long backoff;
-  int64_t next = wall_ms() + c->cfg->publish_interval_ms;
+  int64_t next = ccp_clock_wall_ms() + c->cfg->publish_interval_ms;
   while (!atomic_load(&c->final_req)) {
-    int64_t now = wall_ms();
+    int64_t now = ccp_clock_wall_ms();
     if (now < next) {
-      nap_ms(CCP_MIN(next - now, 20));
+      ccp_clock_sleep_ms(CCP_MIN(next - now, 20));
       continue;
     }
     int rc = cycle(c, &s);
     if (rc == 0) {
-      next = CCP_MAX(next + c->cfg->publish_interval_ms, wall_ms());
+      next = CCP_MAX(next + c->cfg->publish_interval_ms, ccp_clock_wall_ms());
     } else {
       /* the publish function backs off its reconnects and fails fast
        * meanwhile: retry at the normal cadence, with fresh exports */
-      next = wall_ms() + c->cfg->publish_interval_ms;
+      next = ccp_clock_wall_ms() + c->cfg->publish_interval_ms;
     }
   }
   /* final cycle: retried for at most final_timeout_ms */
-  int64_t deadline = wall_ms() + (c->opts.final_timeout_ms > 0 ? c->opts.final_timeout_ms : 10000);
+  int64_t deadline =
+      ccp_clock_wall_ms() + (c->opts.final_timeout_ms > 0 ? c->opts.final_timeout_ms : 10000);
   int rc;
   backoff = 100;
-  while ((rc = cycle(c, &s)) != 0 && wall_ms() < deadline) {
-    nap_ms(backoff);
+  while ((rc = cycle(c, &s)) != 0 && ccp_clock_wall_ms() < deadline) {
+    ccp_clock_sleep_ms(backoff);
     backoff = CCP_MIN(backoff * 2, 2000);
   }
   atomic_store(&c->final_rc, rc == 0 ? 0 : -1);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ccpulse/decode.h"
+#include "ccpulse/file.h"
 #include "ccpulse/ocf.h"
 
 struct ccp_source {
@@ -69,27 +70,6 @@ static FILE *unread(FILE *f, const char *head, size_t n, int owns) {
   return g;
 }
 
-/* Reads the rest of f after `head` into one buffer (for the OCF reader). */
-static uint8_t *slurp(FILE *f, const char *head, size_t n, size_t *len) {
-  size_t cap = 1 << 16, used = n;
-  uint8_t *data = ccp_malloc(cap);
-  memcpy(data, head, n);
-  for (;;) {
-    if (used == cap)
-      data = ccp_realloc(data, cap *= 2);
-    size_t k = fread(data + used, 1, cap - used, f);
-    used += k;
-    if (k == 0)
-      break;
-  }
-  if (ferror(f)) {
-    ccp_free(data);
-    return NULL;
-  }
-  *len = used;
-  return data;
-}
-
 ccp_source_t *ccp_source_open(const char *path, char *errbuf, size_t errlen) {
   int is_stdin = strcmp(path, "-") == 0;
   const char *name = is_stdin ? "<stdin>" : path;
@@ -105,7 +85,7 @@ ccp_source_t *ccp_source_open(const char *path, char *errbuf, size_t errlen) {
     /* The whole container in memory, read from this very stream (a pipe
      * cannot be opened a second time). */
     size_t len = 0;
-    s->data = slurp(f, magic, n, &len);
+    s->data = (uint8_t *)ccp_file_read_stream(f, magic, n, &len);
     int saved = errno;
     if (!is_stdin)
       fclose(f);

@@ -72,6 +72,12 @@ struct ccp_gen {
   int last_kind;                   /* kind of the event ccp_gen_next returned last */
   ccp_gen_stats_t st;
   char scratch[128]; /* ids of the current event */
+  /* live mode: recs is a min-heap by (ts, order); ts are wall-clock ms */
+  int live;
+  double rate, carry; /* tickets per second; fraction of a ticket owed */
+  int64_t last_ms;    /* arrivals are drawn up to here */
+  uint64_t rng;       /* arrivals and lifecycles */
+  uint32_t ticket_base;
 };
 
 static const char *const queue_names[NQUEUES] = {"billing", "tech-support", "sales", "orders",
@@ -436,10 +442,8 @@ static ccp_str_t put_id(char **p, char prefix, uint64_t v, int width) {
   return out;
 }
 
-int ccp_gen_next(ccp_gen_t *g, ccp_event_t *ev) {
-  if (g->pos >= g->nrecs)
-    return -CCP_EEOF;
-  const rec_t *r = &g->recs[g->pos++];
+/* Formats one record into ev (ids into g->scratch). */
+static void format(ccp_gen_t *g, const rec_t *r, ccp_event_t *ev) {
   g->last_kind = r->cat_kind >> 4;
   ccp_event_clear(ev);
   char *p = g->scratch;
@@ -478,5 +482,154 @@ int ccp_gen_next(ccp_gen_t *g, ccp_event_t *ev) {
   default:
     break;
   }
+}
+
+int ccp_gen_next(ccp_gen_t *g, ccp_event_t *ev) {
+  if (g->live || g->pos >= g->nrecs)
+    return -CCP_EEOF;
+  format(g, &g->recs[g->pos++], ev);
+  return 0;
+}
+
+/* ------------------------------------------------------------ live mode */
+
+/* Heap order: time, then the order of drawing. */
+static int before(const rec_t *a, const rec_t *b) {
+  return a->ts < b->ts || (a->ts == b->ts && a->order < b->order);
+}
+
+static void heap_push(ccp_gen_t *g, const rec_t *r) {
+  rec_t *h = push(g);
+  size_t i = g->nrecs - 1;
+  while (i > 0 && before(r, &g->recs[(i - 1) / 2])) {
+    *h = g->recs[(i - 1) / 2];
+    i = (i - 1) / 2;
+    h = &g->recs[i];
+  }
+  *h = *r;
+}
+
+static rec_t heap_pop(ccp_gen_t *g) {
+  rec_t top = g->recs[0], last = g->recs[--g->nrecs];
+  size_t i = 0, n = g->nrecs;
+  for (;;) {
+    size_t c = 2 * i + 1;
+    if (c >= n)
+      break;
+    if (c + 1 < n && before(&g->recs[c + 1], &g->recs[c]))
+      c++;
+    if (!before(&g->recs[c], &last))
+      break;
+    g->recs[i] = g->recs[c];
+    i = c;
+  }
+  if (n)
+    g->recs[i] = last;
+  return top;
+}
+
+/* Uniform milliseconds between lo_s and hi_s seconds. */
+static int64_t between(uint64_t *s, double lo_s, double hi_s) {
+  return (int64_t)((lo_s + (hi_s - lo_s) * u01(s)) * 1000);
+}
+
+/* One event of a live ticket at ts (wall-clock ms). */
+static void live_emit(ccp_gen_t *g, const rec_t *t, int type, int64_t ts, int32_t v0, int32_t v1,
+                      int32_t v2) {
+  rec_t r = *t;
+  r.ts = ts;
+  r.type = (uint8_t)type;
+  r.eid = g->next_eid++;
+  r.order = g->st.events++;
+  r.v[0] = v0;
+  r.v[1] = v1;
+  r.v[2] = v2;
+  if (type == CCP_EV_OPENED || type == CCP_EV_ABANDONED)
+    r.agent = 0;
+  if (type != CCP_EV_OPENED)
+    r.cat_kind = 0;
+  heap_push(g, &r);
+}
+
+#define LIVE0(g, t, type, ts) live_emit(g, t, type, ts, NULL_V, NULL_V, NULL_V)
+
+/* The whole lifecycle of a ticket opened at `now`, on the demo time scale. */
+static void live_ticket(ccp_gen_t *g, int64_t now) {
+  uint64_t *s = &g->rng;
+  static const double live_channel_w[CCP_CH__COUNT] = {0.45, 0.35, 0.13, 0.07};
+  rec_t t = {.ticket = g->ticket_base + (uint32_t)g->ntickets++};
+  t.channel = (uint8_t)pick(s, live_channel_w, CCP_CH__COUNT);
+  t.queue = (uint8_t)pick(s, queue_weights, NQUEUES);
+  t.agent = (uint16_t)(t.queue * AGENTS_PER_QUEUE + below(s, AGENTS_PER_QUEUE) + 1);
+  t.cust = (uint32_t)below(s, 20000);
+  t.cat_kind = u01(s) < 0.05 ? 1 : 0; /* complaint */
+  g->st.tickets++;
+  LIVE0(g, &t, CCP_EV_OPENED, now);
+  if (t.channel == CCP_CH_PHONE && u01(s) < 0.12) {
+    LIVE0(g, &t, CCP_EV_ABANDONED, now + between(s, 2, 40));
+    return;
+  }
+  int64_t ts = now + between(s, 1, 8);
+  LIVE0(g, &t, CCP_EV_ASSIGNED, ts);
+  /* first reply: most within the demo SLAs, some well after */
+  ts += u01(s) < 0.85 ? between(s, 2, 25) : between(s, 30, 90);
+  if (t.channel == CCP_CH_EMAIL)
+    ts += between(s, 30, 200);
+  LIVE0(g, &t, CCP_EV_AGENT_REPLY, ts);
+  if (u01(s) < 0.3)
+    LIVE0(g, &t, CCP_EV_CUSTOMER_REPLY, ts + 1);
+  ts += between(s, 20, 90);
+  int32_t talk = (int32_t)between(s, 60, 400);
+  int32_t hold = u01(s) < 0.3 ? (int32_t)between(s, 5, 60) : 0;
+  live_emit(g, &t, CCP_EV_HANDLED, ts, talk, hold, (int32_t)between(s, 10, 90));
+  ts += between(s, 1, 10);
+  LIVE0(g, &t, CCP_EV_RESOLVED, ts);
+  ts += between(s, 5, 30);
+  if (u01(s) < 0.4) {
+    double u = u01(s);
+    int32_t csat = u < 0.7 ? 4 + (int32_t)below(s, 2) : 1 + (int32_t)below(s, 3);
+    int32_t nps = u < 0.6 ? 9 + (int32_t)below(s, 2) : (int32_t)below(s, 9);
+    live_emit(g, &t, CCP_EV_SURVEY, ts, csat, nps, 1 + (int32_t)below(s, 7));
+  }
+  if (u01(s) < 0.15) {
+    int32_t errs = u01(s) < 0.8 ? 0 : 1 + (int32_t)below(s, 3);
+    live_emit(g, &t, CCP_EV_QA_REVIEWED, ts + 1, errs, NULL_V, NULL_V);
+  }
+}
+
+ccp_gen_t *ccp_gen_live_new(const ccp_gen_live_opts_t *opts) {
+  double rate = opts->rate ? opts->rate : 20;
+  if (!(rate > 0 && rate <= 100000))
+    return NULL;
+  ccp_gen_t *g = ccp_calloc(1, sizeof *g);
+  g->live = 1;
+  g->rate = rate;
+  g->last_ms = opts->start_ms;
+  g->rng = opts->seed;
+  splitmix(&g->rng);
+  g->ticket_base = (uint32_t)(splitmix(&g->rng) & 0x3fffffff); /* ids differ from run to run */
+  g->st.first_ms = INT64_MAX;
+  g->st.last_ms = INT64_MIN;
+  return g;
+}
+
+int ccp_gen_live_next(ccp_gen_t *g, int64_t now_ms, ccp_event_t *ev) {
+  if (!g->live)
+    return -CCP_EEOF;
+  if (now_ms > g->last_ms) {
+    /* arrivals at the rate, with a slow wave so the wall moves */
+    double wave = 1.0 + 0.5 * sin((double)(now_ms % 120000) / 120000.0 * 6.283185307179586);
+    g->carry += g->rate * wave * (double)(now_ms - g->last_ms) / 1000.0;
+    g->last_ms = now_ms;
+    for (; g->carry >= 1.0; g->carry -= 1.0)
+      live_ticket(g, now_ms);
+  }
+  if (g->nrecs == 0 || g->recs[0].ts > now_ms)
+    return -CCP_EEOF;
+  rec_t r = heap_pop(g);
+  format(g, &r, ev);
+  g->pos++;
+  g->st.first_ms = CCP_MIN(g->st.first_ms, ev->ts);
+  g->st.last_ms = CCP_MAX(g->st.last_ms, ev->ts);
   return 0;
 }

@@ -30,7 +30,16 @@
  * pick-up wait, abandon chance, reply, customer-reply, talk and resolution
  * time distributions (exponential, means in gen.c).
  *
- * Used by `ccpulse gen` (src/cli/gen.c), bench_engine and tests/test_gen.c.
+ * A second mode streams at the wall clock instead (ccp_gen_live_new, for
+ * `ccpulse demo`): tickets arrive at a rate (with a slow two-minute wave)
+ * on the same queues and channels, and each one's lifecycle is drawn at
+ * once on a demo time scale (seconds to minutes: opened, assigned, first
+ * reply - mostly within 25 s, some after 30-90 s so that short SLAs breach
+ * -, handled, resolved, sometimes abandoned, surveyed, reviewed); its
+ * events wait in a heap until the clock reaches them. No planted anomalies.
+ *
+ * Used by `ccpulse gen` (src/cli/gen.c), `ccpulse demo` (live mode),
+ * bench_engine and tests/test_gen.c.
  *
  * Threads: a generator belongs to one thread.
  */
@@ -73,11 +82,27 @@ typedef struct ccp_gen_stats {
   int64_t last_ms;     /**< largest ts */
 } ccp_gen_stats_t;
 
+/** Options of a wall-clock stream (ccp_gen_live_new); zero fields take the defaults. */
+typedef struct ccp_gen_live_opts {
+  double rate;      /**< new tickets per second on average; 0 = 20 */
+  uint64_t seed;    /**< any value (the demo passes the clock) */
+  int64_t start_ms; /**< wall-clock ms of the start: arrivals are counted from it */
+} ccp_gen_live_opts_t;
+
 typedef struct ccp_gen ccp_gen_t;
 
 /** Builds the whole stream (a few seconds for 6M events); NULL on bad options
  * (more than 2^27 events, fractions summing above 0.5, open_frac above 0.88). */
 ccp_gen_t *ccp_gen_new(const ccp_gen_opts_t *opts);
+/** A generator of a stream at the wall clock (see above); NULL when rate is
+ * negative or above 100000 tickets per second. */
+ccp_gen_t *ccp_gen_live_new(const ccp_gen_live_opts_t *opts);
+/**
+ * Live mode: draws the tickets that arrived up to now_ms, then fills ev with
+ * the earliest event due at or before now_ms. Returns 0, or -CCP_EEOF when
+ * nothing is due yet. String views as for ccp_gen_next().
+ */
+int ccp_gen_live_next(ccp_gen_t *g, int64_t now_ms, ccp_event_t *ev);
 /** Frees the generator and every event it holds. */
 void ccp_gen_free(ccp_gen_t *g);
 /**
@@ -85,7 +110,7 @@ void ccp_gen_free(ccp_gen_t *g);
  * string views point into the generator and stay valid until the next call.
  */
 int ccp_gen_next(ccp_gen_t *g, ccp_event_t *ev);
-/** Rewinds to the first event. */
+/** Rewinds to the first event (not in live mode). */
 void ccp_gen_rewind(ccp_gen_t *g);
 /** Counts of what was generated. */
 const ccp_gen_stats_t *ccp_gen_stats(const ccp_gen_t *g);

@@ -41,6 +41,7 @@
 #include <time.h>
 
 #include "ccpulse/buf.h"
+#include "ccpulse/clock.h"
 #include "ccpulse/common.h"
 #include "ccpulse/log.h"
 
@@ -84,18 +85,6 @@ struct ccp_redis_pub {
   uint64_t fail_streak; /* cycles failed since the last one that succeeded */
   ccp_redis_pub_stats_t st;
 };
-
-static int64_t mono_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Writing to a socket the server reset raises SIGPIPE, which would end the
  * process; hiredis 0.14 uses plain write(). Around our I/O, SIGPIPE is
@@ -279,7 +268,7 @@ static void disconnect(ccp_redis_pub_t *p) {
 static void fail_connection(ccp_redis_pub_t *p, const char *problem, const char *what) {
   disconnect(p);
   int64_t delay = p->backoff_ms;
-  p->next_attempt_ms = mono_ms() + delay;
+  p->next_attempt_ms = ccp_clock_mono_ms() + delay;
   p->backoff_ms = CCP_MIN(2 * p->backoff_ms, (int64_t)p->o.backoff_max_ms);
   char tail[64];
   snprintf(tail, sizeof tail, "; retrying in %lld ms", (long long)delay);
@@ -619,7 +608,7 @@ static void append_meta(ccp_redis_pub_t *p, int *ncmds, const ccp_view_t *v) {
     argv[argc++] = f[0];
   }
   snprintf(f[1], sizeof f[1], "%llu", (unsigned long long)p->cycle_no);
-  snprintf(f[2], sizeof f[2], "%lld", (long long)wall_ms());
+  snprintf(f[2], sizeof f[2], "%lld", (long long)ccp_clock_wall_ms());
   snprintf(f[3], sizeof f[3], "%llu", (unsigned long long)p->st.reconnects);
   snprintf(f[4], sizeof f[4], "%llu", (unsigned long long)p->st.cycles_failed);
   snprintf(f[5], sizeof f[5], "%llu", (unsigned long long)p->st.alerts_dropped);
@@ -680,7 +669,7 @@ int ccp_redis_pub_cycle(ccp_redis_pub_t *p, const ccp_view_t *view, const char *
 
   if (!p->ctx) {
     int crc = -CCP_EIO;
-    if (mono_ms() >= p->next_attempt_ms) {
+    if (ccp_clock_mono_ms() >= p->next_attempt_ms) {
       sigpipe_guard_t g;
       sigpipe_block(&g);
       crc = do_connect(p);
@@ -835,7 +824,7 @@ void ccp_redis_pub_stats(const ccp_redis_pub_t *p, ccp_redis_pub_stats_t *out) {
   *out = p->st;
   out->alerts_queued = p->ring_n;
   out->connected = p->ctx != NULL;
-  out->retry_in_ms = p->ctx ? 0 : CCP_MAX(0, p->next_attempt_ms - mono_ms());
+  out->retry_in_ms = p->ctx ? 0 : CCP_MAX(0, p->next_attempt_ms - ccp_clock_mono_ms());
 }
 
 const char *ccp_redis_pub_addr(const ccp_redis_pub_t *p) { return p->addr; }

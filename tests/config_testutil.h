@@ -1,0 +1,24 @@
+/*
+ * Test helper shared by the tests that need the default configuration
+ * (test_rules.c, test_redis_pub.c). Header-only.
+ */
+#ifndef CCP_CONFIG_TESTUTIL_H
+#define CCP_CONFIG_TESTUTIL_H
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "ccpulse/config.h"
+
+/** Fills cfg with the finished default configuration; ends the test binary
+ * with exit status 1 when that fails. Release it with ccp_config_release(). */
+static inline void tu_default_config(ccp_config_t *cfg) {
+  char err[CCP_ERRBUF_SIZE];
+  ccp_config_init(cfg);
+  if (ccp_config_finish(cfg, err, sizeof err) != 0) {
+    fprintf(stderr, "config: %s\n", err);
+    exit(1);
+  }
+}
+
+#endif
