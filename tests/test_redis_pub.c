@@ -27,6 +27,7 @@
 #include "ccp_test.h"
 #include "ccpulse/alerts.h"
 #include "ccpulse/redis_pub.h"
+#include "ccpulse/tz.h"
 #include "ccpulse/view.h"
 
 #define MIN 60000LL
@@ -670,7 +671,7 @@ static void test_url(void) {
 int main(void) {
   char err[CCP_ERRBUF_SIZE];
   ccp_config_init(&cfg);
-  if (ccp_config_finish(&cfg, err, sizeof err) != 0) {
+  if (ccp_config_finish(&cfg, err, sizeof err) != 0 || ccp_tz_use(cfg.timezone, err, sizeof err)) {
     fprintf(stderr, "config: %s\n", err);
     return 1;
   }

@@ -7,6 +7,7 @@
 
 #include "ccp_test.h"
 #include "ccpulse/alerts.h"
+#include "ccpulse/tz.h"
 
 static ccp_config_t cfg;
 
@@ -342,7 +343,7 @@ static void test_sla_alert_json(void) {
 int main(void) {
   char err[CCP_ERRBUF_SIZE];
   ccp_config_init(&cfg);
-  if (ccp_config_finish(&cfg, err, sizeof err) != 0) {
+  if (ccp_config_finish(&cfg, err, sizeof err) != 0 || ccp_tz_use(cfg.timezone, err, sizeof err)) {
     fprintf(stderr, "config: %s\n", err);
     return 1;
   }

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ccpulse/tz.h"
+
 int ccp_cli_load_config(ccp_config_t *cfg, const char *file, char **sets, int nsets) {
   char err[CCP_ERRBUF_SIZE];
   ccp_config_init(cfg);
@@ -28,6 +30,8 @@ int ccp_cli_load_config(ccp_config_t *cfg, const char *file, char **sets, int ns
       goto fail;
   }
   if (ccp_config_finish(cfg, err, sizeof err) != 0)
+    goto fail;
+  if (ccp_tz_use(cfg->timezone, err, sizeof err) != 0) /* before any thread starts */
     goto fail;
   return 0;
 

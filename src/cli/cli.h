@@ -87,7 +87,8 @@ int ccp_cli_live(const ccp_config_t *cfg, const ccp_cli_live_opts_t *opts);
 /**
  * Builds a finished configuration in the documented order: defaults, then
  * the file (if not NULL), then CCPULSE_* variables, then each "key=value" of
- * sets, then ccp_config_finish(). Returns 0, or CCP_EXIT_USAGE after printing
+ * sets, then ccp_config_finish(); then makes its `timezone` the process time
+ * zone (ccp_tz_use: before any thread). Returns 0, or CCP_EXIT_USAGE after printing
  * "ccpulse: <message naming the key>" to stderr (cfg is then released).
  */
 int ccp_cli_load_config(ccp_config_t *cfg, const char *file, char **sets, int nsets);

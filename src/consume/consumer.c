@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ccpulse/tz.h"
 #include "ccpulse/view.h"
 #include "consumer_int.h"
 
@@ -397,6 +398,9 @@ static void *publisher_main(void *arg) {
 
 ccp_consumer_t *ccp_consumer_new(const ccp_consumer_opts_t *opts, char *errbuf, size_t errlen) {
   const ccp_config_t *cfg = opts->cfg;
+  /* engines are created during rebalances, with workers running */
+  if (ccp_tz_check(cfg->timezone, errbuf, errlen) != 0)
+    return NULL;
   ccp_consumer_t *c = ccp_calloc(1, sizeof *c);
   char err[CCP_ERRBUF_SIZE];
   c->opts = *opts;
