@@ -38,7 +38,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "counters/kpis.h"
+#include "kpi/kpi.h" /* KPI names for the scorecard (a leaf module) */
 
 /* Longest duration any key accepts: 3650 days. Far beyond any sensible
  * setting, and small enough that ts + duration never overflows int64. */
@@ -477,7 +477,8 @@ static int score_item(void *ctx, const char *item, char *msg, size_t msglen) {
   trim_copy(item, (size_t)(op - item), t.kpi, sizeof t.kpi);
   trim_copy(op + 2, (size_t)(colon - op - 2), target_s, sizeof target_s);
   trim_copy(colon + 1, strlen(colon + 1), weight_s, sizeof weight_s);
-  if (ccp_kpi_index(t.kpi) < 0) { /* the windowed KPI ids of KPIS.md §3 */
+  int ki = ccp_kpi_index(t.kpi, strlen(t.kpi));
+  if (ki < 0 || !(ccp_kpi_defs[ki].flags & CCP_KPI_SCORECARD)) { /* windowed, KPIS.md §3 */
     msgf(msg, msglen, "unknown KPI '%s' in term '%.*s%s' (use a windowed KPI id, e.g. csat_pct)",
          t.kpi, QV(item));
     return -CCP_EINVAL;

@@ -122,6 +122,41 @@ void ccp_hist_release(ccp_hist_t *h) {
   memset(h->nz, 0, sizeof h->nz);
 }
 
+static void shist_put(void *opaque, uint16_t bin, uint32_t count) {
+  ccp_shist_t *d = opaque;
+  d->bin[d->n] = bin;
+  d->count[d->n++] = count;
+}
+
+void ccp_shist_from(ccp_shist_t *dst, const ccp_hist_t *src) {
+  memset(dst, 0, sizeof *dst);
+  int n = ccp_hist_nonzero(src);
+  if (!n)
+    return;
+  /* one block: n counts, then n bins */
+  dst->count = ccp_malloc((size_t)n * (sizeof *dst->count + sizeof *dst->bin));
+  dst->bin = (uint16_t *)(dst->count + n);
+  ccp_hist_each(src, shist_put, dst);
+}
+
+void ccp_shist_release(ccp_shist_t *h) {
+  ccp_free(h->count); /* count and bin share one block */
+  memset(h, 0, sizeof *h);
+}
+
+void ccp_hist_add_sparse(ccp_hist_t *h, const ccp_shist_t *src) {
+  if (!src->n)
+    return;
+  if (!h->bins)
+    h->bins = ccp_calloc(CCP_SKETCH_BINS, sizeof *h->bins);
+  for (uint32_t i = 0; i < src->n; i++) {
+    uint16_t b = src->bin[i];
+    h->bins[b] += src->count[i];
+    h->n += src->count[i];
+    h->nz[b >> 6] |= 1ULL << (b & 63);
+  }
+}
+
 void ccp_hist_percentiles(const ccp_hist_t *h, const int *pct, int npct, double *out) {
   if (!h->n || !h->bins) {
     for (int i = 0; i < npct; i++)

@@ -59,7 +59,7 @@ static uint32_t scope_add(ccp_engine_t *e, uint8_t kind, const char *name, size_
   for (int w = 0; w < e->cfg->nwindows; w++)
     ccp_win_init(&s->win[w], &e->cfg->windows[w]);
   ccp_u32map_init(&s->cust);
-  s->log = ccp_malloc(CCP_LOG_CAP * sizeof *s->log);
+  s->log = ccp_malloc(CCP_DELTA_CAP * sizeof *s->log);
   e->scopes[e->nscopes] = s;
   return e->nscopes++;
 }
@@ -295,7 +295,7 @@ void ccp__engine_flush(ccp_engine_t *e) {
 /* Appends a delta for base bucket `base` to scope id's log. */
 static void log_delta(ccp_engine_t *e, uint32_t id, int64_t base, int kind, int f, int64_t amt) {
   ccp_scope_t *s = e->scopes[id];
-  if (s->nlog && (s->nlog == CCP_LOG_CAP || base - s->log_base > INT32_MAX / 2 ||
+  if (s->nlog && (s->nlog == CCP_DELTA_CAP || base - s->log_base > INT32_MAX / 2 ||
                   s->log_base - base > INT32_MAX / 2))
     flush_scope(e, s); /* stays in the dirty list */
   if (!s->nlog)
