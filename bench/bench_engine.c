@@ -41,6 +41,7 @@
 #include "ccpulse/decode.h"
 #include "ccpulse/engine.h"
 #include "ccpulse/ocf.h"
+#include "ccpulse/tz.h"
 #include "gen/gen.h"
 
 #define GOAL_EPS 2000000.0        /* replay events/s on one core */
@@ -241,7 +242,7 @@ int main(int argc, char **argv) {
   /* 3. replay pass */
   ccp_config_t cfg;
   ccp_config_init(&cfg);
-  if (ccp_config_finish(&cfg, err, sizeof err) != 0) {
+  if (ccp_config_finish(&cfg, err, sizeof err) != 0 || ccp_tz_use(cfg.timezone, err, sizeof err)) {
     fprintf(stderr, "bench_engine: default config rejected: %s\n", err);
     return 1;
   }

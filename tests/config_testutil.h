@@ -9,13 +9,17 @@
 #include <stdlib.h>
 
 #include "ccpulse/config.h"
+#include "ccpulse/tz.h"
 
-/** Fills cfg with the finished default configuration; ends the test binary
- * with exit status 1 when that fails. Release it with ccp_config_release(). */
+/** Fills cfg with the finished default configuration and makes its time zone
+ * the process zone (ccp_tz_use: call before any thread starts); ends the test
+ * binary with exit status 1 when that fails. Release it with
+ * ccp_config_release(). */
 static inline void tu_default_config(ccp_config_t *cfg) {
   char err[CCP_ERRBUF_SIZE];
   ccp_config_init(cfg);
-  if (ccp_config_finish(cfg, err, sizeof err) != 0) {
+  if (ccp_config_finish(cfg, err, sizeof err) != 0 ||
+      ccp_tz_use(cfg->timezone, err, sizeof err) != 0) {
     fprintf(stderr, "config: %s\n", err);
     exit(1);
   }

@@ -21,6 +21,7 @@
 #include "ccpulse/consumer.h"
 #include "ccpulse/decode.h"
 #include "ccpulse/log.h"
+#include "ccpulse/tz.h"
 
 #define DEAD "127.0.0.1:1"
 
@@ -293,6 +294,11 @@ static void test_consumer_lines(void) {
 }
 
 int main(void) {
+  char err[256];
+  if (ccp_tz_use("UTC", err, sizeof err) != 0) { /* the default zone, before any thread */
+    fprintf(stderr, "time zone: %s\n", err);
+    return 1;
+  }
   T_RUN(test_producer_dead_broker);
   T_RUN(test_consumer_json);
   T_RUN(test_debug_lines);

@@ -28,6 +28,7 @@
 #include "ccpulse/consumer.h"
 #include "ccpulse/decode.h"
 #include "ccpulse/engine.h"
+#include "ccpulse/tz.h"
 
 #if defined(__SANITIZE_THREAD__)
 #include <errno.h>
@@ -483,6 +484,7 @@ static void test_rebalance(void) {
 
 int main(void) {
   char err[256];
+  CCP_ASSERT(ccp_tz_use("UTC", err, sizeof err) == 0); /* the default zone, before any thread */
   mock = ccp_mock_new(err, sizeof err);
   if (!mock) {
     fprintf(stderr, "%s\n", err);

@@ -8,6 +8,7 @@
 #include "ccp_test.h"
 #include "ccpulse/config.h"
 #include "ccpulse/engine.h"
+#include "ccpulse/tz.h"
 
 #define MIN 60000LL
 #define T0 1795000000000LL /* 2026-11-18T10:13:20Z */
@@ -27,6 +28,10 @@ static void setup_with(const char *const *kv) {
   }
   if (ccp_config_finish(&cfg, err, sizeof err) != 0) {
     fprintf(stderr, "config: %s\n", err);
+    exit(2);
+  }
+  if (ccp_tz_use(cfg.timezone, err, sizeof err) != 0) { /* single-threaded: may switch */
+    fprintf(stderr, "tz: %s\n", err);
     exit(2);
   }
   eng = ccp_engine_new(&cfg, err, sizeof err);
@@ -337,6 +342,24 @@ static void test_ttl_forgets_ticket(void) {
   teardown();
 }
 
+/* The engine does not change the process time zone (a data race inside libc
+ * with running workers): it refuses a configuration in another zone. */
+static void test_zone_must_be_set_first(void) {
+  const char *kv[] = {"timezone", "Europe/Berlin", NULL};
+  setup_with(kv); /* sets Europe/Berlin */
+  char err[CCP_ERRBUF_SIZE] = "";
+  ccp_config_t other;
+  ccp_config_init(&other);
+  T_EQ_INT(ccp_config_finish(&other, err, sizeof err), 0); /* UTC */
+  ccp_engine_t *e = ccp_engine_new(&other, err, sizeof err);
+  T_TRUE(e == NULL);
+  T_EQ_STR(err, "time zone 'UTC' is not the process time zone 'Europe/Berlin' (set once with "
+                "ccp_tz_use before threads start)");
+  ccp_engine_free(e);
+  ccp_config_release(&other);
+  teardown();
+}
+
 static void test_today_across_dst(void) {
   const char *kv[] = {"timezone", "Europe/Berlin", NULL};
   setup_with(kv);
@@ -610,5 +633,6 @@ int main(void) {
   T_RUN(test_cap_evicts_oldest);
   T_RUN(test_sla_override_and_new_life);
   T_RUN(test_deterministic_bytes);
+  T_RUN(test_zone_must_be_set_first);
   return T_DONE();
 }

@@ -14,6 +14,7 @@
 #include "ccpulse/config.h"
 #include "ccpulse/decode.h"
 #include "ccpulse/engine.h"
+#include "ccpulse/tz.h"
 #include "gen/gen.h"
 
 #define N 200000
@@ -75,6 +76,7 @@ static void check_fractions(double dup, double late, double invalid) {
   ccp_config_t cfg;
   ccp_config_init(&cfg);
   T_EQ_INT(ccp_config_finish(&cfg, err, sizeof err), 0);
+  T_EQ_INT(ccp_tz_use(cfg.timezone, err, sizeof err), 0);
   ccp_engine_t *e = ccp_engine_new(&cfg, err, sizeof err);
   T_TRUE(e != NULL);
   ccp_avro_decoder_t *d =

@@ -28,6 +28,7 @@
 #include "ccpulse/alerts.h"
 #include "ccpulse/clock.h"
 #include "ccpulse/redis_pub.h"
+#include "ccpulse/tz.h"
 #include "ccpulse/view.h"
 #include "config_testutil.h"
 

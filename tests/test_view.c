@@ -7,6 +7,7 @@
 #include "ccp_test.h"
 #include "ccpulse/config.h"
 #include "ccpulse/engine.h"
+#include "ccpulse/tz.h"
 #include "ccpulse/view.h"
 
 #define T0 1795000000000LL
@@ -160,7 +161,7 @@ static void test_empty_view(void) {
 int main(void) {
   char err[CCP_ERRBUF_SIZE];
   ccp_config_init(&cfg);
-  if (ccp_config_finish(&cfg, err, sizeof err) != 0)
+  if (ccp_config_finish(&cfg, err, sizeof err) != 0 || ccp_tz_use(cfg.timezone, err, sizeof err))
     return 2;
   T_RUN(test_merge_equals_single_engine);
   T_RUN(test_empty_view);

@@ -18,6 +18,7 @@
 #include "ccpulse/buf.h"
 #include "ccpulse/config.h"
 #include "ccpulse/event.h"
+#include "ccpulse/partial.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -83,7 +84,18 @@ void ccp_engine_advance(ccp_engine_t *e, int64_t now_ms);
 /** Stream time (largest event ts, or advanced time); INT64_MIN before any. */
 int64_t ccp_engine_now(const ccp_engine_t *e);
 
-/** Appends the snapshot JSON document (KPIS.md §5, one line, no newline). */
+/**
+ * Advances the engine to now_ms (when later than its stream time: fires due
+ * deadlines) and exports its aggregates as a partial (partial.h). The caller
+ * owns the result; it is immutable and may be handed to another thread.
+ */
+ccp_partial_t *ccp_engine_export(ccp_engine_t *e, int64_t now_ms);
+
+/**
+ * Appends the snapshot JSON document (KPIS.md §5, one line, no newline): the
+ * engine's partial at its stream time merged into a view of its own, so the
+ * document is written by the same code as the live publisher's.
+ */
 void ccp_engine_snapshot_json(ccp_engine_t *e, ccp_buf_t *out);
 
 /** Number of tickets held (open and recently closed). */

@@ -3,16 +3,17 @@
  *
  * A worker thread owns one engine per Kafka partition. At each publish tick
  * it exports each engine's aggregates at the global stream time as an
- * immutable ccp_partial_t (counts, sums, histograms, gauges per scope and
- * window) and hands it to the publisher (e.g. through an atomic pointer swap:
- * the partial is never written after export). The publisher merges the
- * partials of all partitions into a ccp_view_t — the numbers one engine fed
- * with all partitions would give (docs/semantics.md §11 states the two
- * approximations: distinct customers and retention are summed per
- * partition) — and writes the snapshot document and the Redis tiles from it.
+ * immutable ccp_partial_t (partial.h: counts, sums, histograms, gauges per
+ * scope and window; ccp_engine_export() in engine.h) and hands it to the
+ * publisher. The publisher merges the partials of all partitions into a
+ * ccp_view_t — the numbers one engine fed with all partitions would give
+ * (docs/semantics.md §11 states the two approximations: distinct customers
+ * and retention are summed per partition) — and writes the snapshot document
+ * and the Redis tiles from it. KPIs are computed from the merged counters by
+ * the KPI table (src/kpi/kpi.h).
  *
- * Threads: ccp_engine_export() runs on the engine's thread; a partial may
- * then be read by any one thread at a time; a view belongs to its creator.
+ * Threads: a view belongs to its creator; the partials it merges must not be
+ * written meanwhile (they never are after export).
  */
 #ifndef CCPULSE_VIEW_H
 #define CCPULSE_VIEW_H
@@ -21,24 +22,13 @@
 
 #include "ccpulse/buf.h"
 #include "ccpulse/config.h"
-#include "ccpulse/engine.h"
+#include "ccpulse/partial.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-typedef struct ccp_partial ccp_partial_t;
 typedef struct ccp_view ccp_view_t;
-
-/**
- * Advances the engine to now_ms (when later than its stream time: fires due
- * deadlines) and exports its aggregates. The caller owns the result.
- */
-ccp_partial_t *ccp_engine_export(ccp_engine_t *e, int64_t now_ms);
-/** Frees a partial. */
-void ccp_partial_free(ccp_partial_t *p);
-/** Stream time the partial was exported at. */
-int64_t ccp_partial_now(const ccp_partial_t *p);
 
 /** Creates an empty view for a configuration (borrowed). */
 ccp_view_t *ccp_view_new(const ccp_config_t *cfg);
@@ -64,9 +54,10 @@ void ccp_view_scope_json(const ccp_view_t *v, int i, ccp_buf_t *out);
 /** Appends the KPI object of scope i, window w (w indexes cfg->windows). */
 void ccp_view_window_json(const ccp_view_t *v, int i, int w, ccp_buf_t *out);
 /**
- * Value of a windowed KPI or gauge ("opened", "service_level_pct", "waiting",
- * "longest_wait_ms"...) of scope i, window w (ignored for gauges). Returns 0
- * and sets *out (NaN for null), or -CCP_ENOTFOUND for an unknown id.
+ * Value of a KPI of the KPI table: a windowed KPI or gauge ("opened",
+ * "service_level_pct", "waiting", "longest_wait_ms"...) or an agent scope's
+ * "score", of scope i, window w (ignored for gauges). Returns 0 and sets *out
+ * (NaN for null), or -CCP_ENOTFOUND for an unknown id (or score elsewhere).
  */
 int ccp_view_value(const ccp_view_t *v, int i, int w, const char *id, double *out);
 /** Index of a scope by name, or -1. */

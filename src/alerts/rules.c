@@ -12,6 +12,10 @@
  * A level change emits one alert line: "threshold" when entering or changing
  * level, "threshold_resolved" when going back to ok.
  *
+ * The KPIs a rule may watch are the rows of the KPI table (src/kpi/kpi.h)
+ * marked CCP_KPI_ALERT: the windowed KPIs and the gauges. A scope absent from
+ * the view reads 0 for those that cannot be null (counts, count gauges).
+ *
  * Threads: a rule set belongs to the thread that evaluates it; nothing here
  * is shared. Invariants: 1 <= nconds <= 2 per rule; conds[CCP_RULE_WARNING]
  * and conds[CCP_RULE_CRITICAL] use the same direction; critical is at least
@@ -25,46 +29,7 @@
 #include <string.h>
 
 #include "ccpulse/alerts.h"
-
-/* KPIs a rule may watch: windowed ones and gauges. `zero_if_absent` marks
- * counts and count gauges: a scope left out of the view has 0 of them. */
-typedef struct kpi_def {
-  const char *name;
-  unsigned char gauge;
-  unsigned char zero_if_absent;
-} kpi_def_t;
-
-static const kpi_def_t kpis[] = {
-    {"opened", 0, 1},
-    {"resolved", 0, 1},
-    {"reopened", 0, 1},
-    {"abandoned", 0, 1},
-    {"abandoned_short", 0, 1},
-    {"abandon_pct", 0, 0},
-    {"frt_count", 0, 1},
-    {"frt_avg_ms", 0, 0},
-    {"frt_p50_ms", 0, 0},
-    {"frt_p90_ms", 0, 0},
-    {"frt_p99_ms", 0, 0},
-    {"service_level_pct", 0, 0},
-    {"sla_breaches", 0, 1},
-    {"resolution_avg_ms", 0, 0},
-    {"resolution_p90_ms", 0, 0},
-    {"aht_avg_ms", 0, 0},
-    {"fcr_pct", 0, 0},
-    {"csat_pct", 0, 0},
-    {"nps", 0, 0},
-    {"ces_avg", 0, 0},
-    {"complaints", 0, 1},
-    {"qa_error_rate", 0, 0},
-    {"handled", 0, 1},
-    {"customers_handled", 0, 1},
-    {"cost_per_resolution", 0, 0},
-    {"open", 1, 1},
-    {"waiting", 1, 1},
-    {"longest_wait_ms", 1, 0},
-    {"backlog_aged", 1, 1},
-};
+#include "kpi/kpi.h"
 
 typedef enum op { OP_LT, OP_LE, OP_GT, OP_GE } op_t;
 static const char *const op_text[] = {"<", "<=", ">", ">="};
@@ -78,7 +43,7 @@ typedef struct cond {
 
 typedef struct rule {
   char *name;
-  const kpi_def_t *kpi;
+  const ccp_kpi_def_t *kpi; /* a row of the KPI table with CCP_KPI_ALERT */
   char *scope;
   int window;      /* index in cfg->windows; -1 for gauges */
   cond_t conds[3]; /* indexed by level; conds[0] unused */
@@ -187,6 +152,20 @@ static void windows_list(const ccp_config_t *cfg, char *out, size_t outlen) {
   }
 }
 
+/* The gauges of the KPI table, ", "-separated, for messages. */
+static void gauges_list(char *out, size_t outlen) {
+  size_t n = 0;
+  out[0] = 0;
+  for (int i = 0; i < CCP_K__COUNT && n < outlen; i++) {
+    if (ccp_kpi_defs[i].kind != CCP_KPI_GAUGE)
+      continue;
+    int k = snprintf(out + n, outlen - n, "%s%s", n ? ", " : "", ccp_kpi_defs[i].name);
+    if (k < 0)
+      break;
+    n += (size_t)k;
+  }
+}
+
 /* Parses one rule from [s, end) (comment and separator already removed). */
 static int parse_rule(ccp_rules_t *rs, const char *s, const char *end, char *errbuf,
                       size_t errlen) {
@@ -221,14 +200,16 @@ static int parse_rule(ccp_rules_t *rs, const char *s, const char *end, char *err
   lex_next(&lx);
   if (lx.kind != TK_WORD)
     return rule_err(errbuf, errlen, name, name_len, "missing KPI");
-  for (size_t i = 0; i < CCP_ARRAY_LEN(kpis); i++)
-    if (tok_is(&lx, kpis[i].name))
-      r.kpi = &kpis[i];
-  if (!r.kpi)
+  int ki = ccp_kpi_index(lx.tok, lx.len);
+  if (ki >= 0 && (ccp_kpi_defs[ki].flags & CCP_KPI_ALERT))
+    r.kpi = &ccp_kpi_defs[ki];
+  if (!r.kpi) {
+    char gauges[256];
+    gauges_list(gauges, sizeof gauges);
     return rule_err(errbuf, errlen, name, name_len,
-                    "unknown KPI '%.*s' (a windowed KPI of KPIS.md §3 or a gauge: open, "
-                    "waiting, longest_wait_ms, backlog_aged)",
-                    (int)lx.len, lx.tok);
+                    "unknown KPI '%.*s' (a windowed KPI of KPIS.md §3 or a gauge: %s)", (int)lx.len,
+                    lx.tok, gauges);
+  }
 
   /* scope */
   lex_next(&lx);
@@ -256,7 +237,7 @@ static int parse_rule(ccp_rules_t *rs, const char *s, const char *end, char *err
 
   /* window */
   lex_next(&lx);
-  if (!r.kpi->gauge) {
+  if (r.kpi->kind != CCP_KPI_GAUGE) {
     if (lx.kind != TK_WORD) {
       char list[256];
       windows_list(rs->cfg, list, sizeof list);
@@ -475,7 +456,7 @@ int ccp_rules_eval_with(ccp_rules_t *rs, int64_t now_ms, ccp_rules_lookup_fn loo
     rule_t *r = &rs->rules[i];
     double v = NAN;
     if (lookup(opaque, r->scope, r->window < 0 ? 0 : r->window, r->kpi->name, &v) != 0)
-      v = r->kpi->zero_if_absent ? 0.0 : NAN;
+      v = (r->kpi->flags & CCP_KPI_NULLABLE) ? NAN : 0.0; /* counts, count gauges: 0 */
     if (isnan(v))
       continue; /* no data: the state stands */
     int prev = r->level;

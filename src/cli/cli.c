@@ -17,6 +17,7 @@
 #include "ccpulse/buf.h"
 #include "ccpulse/decode.h"
 #include "ccpulse/log.h"
+#include "ccpulse/tz.h"
 
 /* Help layout: option column from 2, text from column HELP_COL. */
 #define HELP_COL 20
@@ -281,6 +282,8 @@ int ccp_cli_load_config(ccp_config_t *cfg, const ccp_cli_args_t *a) {
   if (ccp_config_finish(cfg, err, sizeof err) != 0)
     goto fail;
   ccp_config_apply_log(cfg);
+  if (ccp_tz_use(cfg->timezone, err, sizeof err) != 0) /* before any thread starts */
+    goto fail;
   return 0;
 
 fail:

@@ -215,8 +215,9 @@ int ccp_cli_live(const ccp_config_t *cfg, const ccp_cli_live_opts_t *opts);
  * The one way a subcommand loads its configuration, in the documented order:
  * defaults, the --config file, CCPULSE_* variables, the command's own
  * settings (spec->config_sets), each --set (and key option) in order, then
- * ccp_config_finish(). Returns 0, or CCP_EXIT_USAGE after logging the
- * message naming the key (cfg is then released).
+ * ccp_config_finish(); then applies the log settings and makes `timezone` the
+ * process time zone (ccp_tz_use: before any thread starts). Returns 0, or CCP_EXIT_USAGE after
+ * logging the message naming the key (cfg is then released).
  */
 int ccp_cli_load_config(ccp_config_t *cfg, const ccp_cli_args_t *a);
 

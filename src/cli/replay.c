@@ -185,6 +185,11 @@ int ccp_cli_replay(int argc, char **argv) {
     ccp_log(CCP_LOG_ERROR, "replay", "cannot write the snapshots: %s", strerror(errno));
     goto done;
   }
+  if (ccp_engine_evicted(r.engine) > 0) /* the engine counts; the driver tells */
+    ccp_log(CCP_LOG_WARN, "replay",
+            "ticket cap tickets.max=%lld reached: %lld least recently active tickets evicted "
+            "(diagnostics.evicted_tickets)",
+            (long long)cfg.max_tickets, (long long)ccp_engine_evicted(r.engine));
   rc = CCP_EXIT_OK;
 
 done:

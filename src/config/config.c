@@ -40,7 +40,7 @@
 #include <strings.h>
 
 #include "ccpulse/log.h"
-#include "counters/kpis.h"
+#include "kpi/kpi.h" /* KPI names for the scorecard (a leaf module) */
 
 /* Longest duration any key accepts: 3650 days. Far beyond any sensible
  * setting, and small enough that ts + duration never overflows int64. */
@@ -479,7 +479,8 @@ static int score_item(void *ctx, const char *item, char *msg, size_t msglen) {
   trim_copy(item, (size_t)(op - item), t.kpi, sizeof t.kpi);
   trim_copy(op + 2, (size_t)(colon - op - 2), target_s, sizeof target_s);
   trim_copy(colon + 1, strlen(colon + 1), weight_s, sizeof weight_s);
-  if (ccp_kpi_index(t.kpi) < 0) { /* the windowed KPI ids of KPIS.md §3 */
+  int ki = ccp_kpi_index(t.kpi, strlen(t.kpi));
+  if (ki < 0 || !(ccp_kpi_defs[ki].flags & CCP_KPI_SCORECARD)) { /* windowed, KPIS.md §3 */
     msgf(msg, msglen, "unknown KPI '%s' in term '%.*s%s' (use a windowed KPI id, e.g. csat_pct)",
          t.kpi, QV(item));
     return -CCP_EINVAL;
@@ -752,7 +753,7 @@ static const prop_t props[] = {
    .doc = "A ticket with no event for this long (stream time) is forgotten."},
   {.key = "tickets.max", .type = "integer", .set = set_int, .off = OFF(max_tickets),
    .def = "10000000", .min = 1, .max = (double)COUNT_MAX,
-   .doc = "Most tickets held; one more evicts the least recently touched (counted and logged)."},
+   .doc = "Most tickets held; one more evicts the least recently touched (counted in diagnostics.evicted_tickets and logged by replay and the live workers)."},
   {.key = "dedup.max", .type = "integer", .set = set_int, .off = OFF(max_dedup),
    .def = "16000000", .min = 1, .max = (double)COUNT_MAX,
    .doc = "Most event ids remembered for duplicate detection."},

@@ -1,5 +1,6 @@
 /*
- * The live pipeline: Kafka consumer group member, rebalances, the publisher.
+ * The live pipeline: Kafka consumer group member, rebalances, and the
+ * consumer's side of the publish cycle.
  *
  * Threads (docs/live.md has the full story):
  *  - main thread (ccp_consumer_run): owns the librdkafka consumer; polls it,
@@ -10,21 +11,17 @@
  *    worker drop the engine (its uncommitted events are read again by the
  *    next owner). It also waits for ccp_consumer_stop() (signals).
  *  - W workers (worker.c): decode, engines, dead-letter topic.
- *  - publisher: every publish.interval runs one cycle: barrier (workers
- *    report their stream time, it sets the global `now` by the time rule,
- *    workers export every engine at it and hand the bundles over with an
- *    atomic exchange), merge into a view, publish (Redis), and only when
- *    that succeeded flush the dead-letter producer and commit the next
- *    offsets the bundles cover (synchronous rd_kafka_commit: thread-safe)
- *    for the partitions still assigned in the same generation. A failed
- *    publish commits nothing and is retried at the next interval with fresh
- *    exports; the publish function keeps the alerts it was given until a
- *    cycle succeeds (redis_pub queues them) and backs off its reconnects.
- *
- * Time rule (docs/live.md): G = max(G, largest stream time of all
- * partitions); while the stream is live (wall - G <= lateness) also
- * G = max(G, wall - live.idle_advance). Lateness is judged per partition on
- * its own event time, so advancing never makes an event late.
+ *  - publisher (src/publish/publisher.c: cadence, time rule, merge,
+ *    publish) calls back into this file through a ccp_publisher_source_t:
+ *    pub_report and pub_collect run the barrier (workers report their
+ *    stream time; the publisher sets the global `now`; workers export every
+ *    engine at it and hand the bundles over with an atomic exchange);
+ *    pub_commit, called only when the publish succeeded, flushes the
+ *    dead-letter producer and commits the next offsets the bundles cover
+ *    (synchronous rd_kafka_commit: thread-safe) for the partitions still
+ *    assigned in the same generation; pub_end serves the dead-letter
+ *    producer's delivery reports. A failed publish commits nothing and is
+ *    retried at the next interval with fresh exports.
  */
 #include <sched.h>
 #include <signal.h>
@@ -36,8 +33,9 @@
 #include "ccpulse/clock.h"
 #include "ccpulse/file.h"
 #include "ccpulse/log.h"
-#include "ccpulse/view.h"
+#include "ccpulse/tz.h"
 #include "consumer_int.h"
+#include "publish/publisher.h"
 
 /* @locality any librdkafka thread (or the caller of rd_kafka_new). Syslog
  * levels: 0-3 (emerg..err) -> ERROR, 4 warning -> WARN, 5-6 notice and info
@@ -239,175 +237,113 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
   }
 }
 
-/* ---- publisher thread -------------------------------------------------- */
+/* ---- the publisher's source (publisher thread) ------------------------- */
 
-typedef struct pub_state {
-  ccp_view_t *view;
-  ccp_alert_t *pending; /* alerts not yet published */
-  int npending, pending_cap;
-  int64_t g;          /* global stream time */
-  int64_t *committed; /* last committed next offset by partition */
-  int committed_cap;
-} pub_state_t;
-
-/* @locality publisher thread. One cycle; returns 0 when published (and
- * committed), else non-zero. Takes assign_mu while it commits. */
-static int cycle(ccp_consumer_t *c, pub_state_t *s) {
-  const ccp_config_t *cfg = c->cfg;
+/* Barrier, first half: a new epoch makes every worker report its stream
+ * time; returns the largest. */
+static int64_t pub_report(void *opaque) {
+  ccp_consumer_t *c = opaque;
   /* seq_cst increment: orders it after the last cycle's reads for workers */
   uint64_t e = atomic_fetch_add(&c->epoch, 1) + 1;
+  c->pub_epoch = e;
   for (int i = 0; i < c->nworkers; i++)
     rd_kafka_queue_yield(c->workers[i].q);
-  int64_t g = s->g;
+  int64_t g = INT64_MIN;
   for (int i = 0; i < c->nworkers; i++) {
     ccp__worker_t *w = &c->workers[i];
     while (atomic_load_explicit(&w->reported, memory_order_acquire) < e)
       sched_yield();
-    g = CCP_MAX(g, atomic_load_explicit(&w->now, memory_order_relaxed));
+    int64_t now = atomic_load_explicit(&w->now, memory_order_relaxed);
+    g = CCP_MAX(g, now);
   }
-  if (g != INT64_MIN) {
-    int64_t wall = c->opts.clock_ms ? c->opts.clock_ms() : ccp_clock_wall_ms();
-    if (wall - g <= cfg->lateness_ms)
-      g = CCP_MAX(g, wall - cfg->idle_advance_ms);
-  }
-  s->g = g;
-  atomic_store_explicit(&c->target_now, g, memory_order_relaxed);
+  return g;
+}
+
+/* Barrier, second half: publishes the target time; every worker exports its
+ * engines at it and hands its bundle over. */
+static void pub_collect(void *opaque, int64_t now_ms, ccp_publisher_bundle_t **bundles) {
+  ccp_consumer_t *c = opaque;
+  uint64_t e = c->pub_epoch;
+  atomic_store_explicit(&c->target_now, now_ms, memory_order_relaxed);
   /* release: the target above is visible to a worker that sees the epoch */
   atomic_store_explicit(&c->target_epoch, e, memory_order_release);
-
-  ccp_view_reset(s->view);
-  ccp__bundle_t **bundles = ccp_calloc((size_t)c->nworkers, sizeof *bundles);
   for (int i = 0; i < c->nworkers; i++) {
-    ccp__bundle_t *b;
+    ccp_publisher_bundle_t *b;
     /* acquire: pairs with the worker's exchange; the bundle is complete */
     while (!(b = atomic_exchange_explicit(&c->workers[i].out, NULL, memory_order_acq_rel)))
       sched_yield();
     CCP_ASSERT(b->epoch == e);
     bundles[i] = b;
-    for (int j = 0; j < b->n; j++)
-      ccp_view_merge(s->view, b->items[j].partial);
-    for (int j = 0; j < b->nalerts; j++) {
-      if (s->npending == s->pending_cap) {
-        s->pending_cap = s->pending_cap ? 2 * s->pending_cap : 64;
-        s->pending = ccp_realloc(s->pending, (size_t)s->pending_cap * sizeof *s->pending);
-      }
-      s->pending[s->npending++] = b->alerts[j]; /* takes the strings */
-    }
-    b->nalerts = 0;
   }
-
-  int rc = c->opts.publish ? c->opts.publish(c->opts.opaque, s->view, s->pending, s->npending) : 0;
-  /* the publish function took the alerts (it queues them until a cycle succeeds) */
-  ccp__alerts_free(s->pending, s->npending);
-  s->npending = 0;
-  if (rc == 0) {
-    atomic_store(&c->now_ms, g);
-    atomic_fetch_add(&c->cycles, 1);
-    /* dead letters first: a committed offset never skips an undelivered one */
-    if (rd_kafka_outq_len(c->dlq) > 0 && rd_kafka_flush(c->dlq, 10000) != 0) {
-      fprintf(stderr,
-              "ccpulse: dead-letter topic '%s': records not delivered in 10 s; "
-              "offsets not committed this cycle\n",
-              c->dlq_topic);
-      goto out;
-    }
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
-    pthread_mutex_lock(&c->assign_mu);
-    for (int i = 0; i < c->nworkers; i++)
-      for (int j = 0; j < bundles[i]->n; j++) {
-        ccp__export_t *x = &bundles[i]->items[j];
-        if (x->next_offset < 0 || x->partition >= c->assigned_cap ||
-            c->assigned_gen[x->partition] != x->gen)
-          continue;
-        if (x->partition < s->committed_cap && s->committed[x->partition] == x->next_offset)
-          continue;
-        rd_kafka_topic_partition_list_add(l, c->topic, x->partition)->offset = x->next_offset;
-      }
-    if (l->cnt > 0) {
-      rd_kafka_resp_err_t ce = rd_kafka_commit(c->rk, l, 0);
-      if (ce && ce != RD_KAFKA_RESP_ERR__NO_OFFSET) {
-        fprintf(stderr, "ccpulse: cannot commit offsets: %s\n", rd_kafka_err2str(ce));
-      } else {
-        atomic_fetch_add(&c->commits, 1);
-        for (int k = 0; k < l->cnt; k++) {
-          int32_t p = l->elems[k].partition;
-          if (l->elems[k].err)
-            continue;
-          if (p >= s->committed_cap) {
-            int cap = CCP_MAX(p + 1, 2 * s->committed_cap);
-            s->committed = ccp_realloc(s->committed, (size_t)cap * sizeof *s->committed);
-            for (int z = s->committed_cap; z < cap; z++)
-              s->committed[z] = -1;
-            s->committed_cap = cap;
-          }
-          s->committed[p] = l->elems[k].offset;
-        }
-      }
-    }
-    pthread_mutex_unlock(&c->assign_mu);
-    rd_kafka_topic_partition_list_destroy(l);
-  } else {
-    atomic_fetch_add(&c->failed_cycles, 1);
-  }
-out:
-  for (int i = 0; i < c->nworkers; i++)
-    ccp__bundle_free(bundles[i]);
-  ccp_free(bundles);
-  rd_kafka_poll(c->dlq, 0);
-  return rc;
 }
 
-/* @locality publisher thread (owns pub_state_t and what the publish function owns). */
-static void *publisher_main(void *arg) {
-  ccp_consumer_t *c = arg;
-  pub_state_t s;
-  memset(&s, 0, sizeof s);
-  s.view = ccp_view_new(c->cfg);
-  s.g = INT64_MIN;
-  long backoff;
-  int64_t next = ccp_clock_wall_ms() + c->cfg->publish_interval_ms;
-  while (!atomic_load(&c->final_req)) {
-    int64_t now = ccp_clock_wall_ms();
-    if (now < next) {
-      ccp_clock_sleep_ms(CCP_MIN(next - now, 20));
-      continue;
+/* After a published cycle: dead letters first (a committed offset never
+ * skips an undelivered one), then the next offsets of the partitions still
+ * assigned in the generation they were exported in. Takes assign_mu. */
+static void pub_commit(void *opaque, ccp_publisher_bundle_t *const *bundles) {
+  ccp_consumer_t *c = opaque;
+  if (rd_kafka_outq_len(c->dlq) > 0 && rd_kafka_flush(c->dlq, 10000) != 0) {
+    ccp_log(CCP_LOG_ERROR, "publish",
+            "dead-letter topic '%s': records not delivered in 10 s; offsets not committed this "
+            "cycle",
+            c->dlq_topic);
+    return;
+  }
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
+  pthread_mutex_lock(&c->assign_mu);
+  for (int i = 0; i < c->nworkers; i++)
+    for (int j = 0; j < bundles[i]->n; j++) {
+      const ccp_publisher_export_t *x = &bundles[i]->items[j];
+      if (x->next_offset < 0 || x->partition >= c->assigned_cap ||
+          c->assigned_gen[x->partition] != x->gen)
+        continue;
+      if (x->partition < c->committed_cap && c->committed[x->partition] == x->next_offset)
+        continue;
+      rd_kafka_topic_partition_list_add(l, c->topic, x->partition)->offset = x->next_offset;
     }
-    int rc = cycle(c, &s);
-    if (rc == 0) {
-      next = CCP_MAX(next + c->cfg->publish_interval_ms, ccp_clock_wall_ms());
+  if (l->cnt > 0) {
+    rd_kafka_resp_err_t ce = rd_kafka_commit(c->rk, l, 0);
+    if (ce && ce != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+      ccp_log(CCP_LOG_ERROR, "publish", "cannot commit offsets: %s", rd_kafka_err2str(ce));
     } else {
-      /* the publish function backs off its reconnects and fails fast
-       * meanwhile: retry at the normal cadence, with fresh exports */
-      next = ccp_clock_wall_ms() + c->cfg->publish_interval_ms;
+      atomic_fetch_add(&c->commits, 1);
+      for (int k = 0; k < l->cnt; k++) {
+        int32_t p = l->elems[k].partition;
+        if (l->elems[k].err)
+          continue;
+        if (p >= c->committed_cap) {
+          int cap = CCP_MAX(p + 1, 2 * c->committed_cap);
+          c->committed = ccp_realloc(c->committed, (size_t)cap * sizeof *c->committed);
+          for (int z = c->committed_cap; z < cap; z++)
+            c->committed[z] = -1;
+          c->committed_cap = cap;
+        }
+        c->committed[p] = l->elems[k].offset;
+      }
     }
   }
-  /* final cycle: retried for at most final_timeout_ms */
-  int64_t deadline =
-      ccp_clock_wall_ms() + (c->opts.final_timeout_ms > 0 ? c->opts.final_timeout_ms : 10000);
-  int rc;
-  backoff = 100;
-  while ((rc = cycle(c, &s)) != 0 && ccp_clock_wall_ms() < deadline) {
-    ccp_clock_sleep_ms(backoff);
-    backoff = CCP_MIN(backoff * 2, 2000);
-  }
-  atomic_store(&c->final_rc, rc == 0 ? 0 : -1);
-  ccp__alerts_free(s.pending, s.npending);
-  ccp_free(s.pending);
-  ccp_free(s.committed);
-  ccp_view_free(s.view);
-  return NULL;
+  pthread_mutex_unlock(&c->assign_mu);
+  rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* End of every cycle: serve the dead-letter producer's delivery reports. */
+static void pub_end(void *opaque) {
+  ccp_consumer_t *c = opaque;
+  rd_kafka_poll(c->dlq, 0);
 }
 
 /* ---- public API -------------------------------------------------------- */
 
 ccp_consumer_t *ccp_consumer_new(const ccp_consumer_opts_t *opts, char *errbuf, size_t errlen) {
   const ccp_config_t *cfg = opts->cfg;
+  /* engines are created during rebalances, with workers running */
+  if (ccp_tz_check(cfg->timezone, errbuf, errlen) != 0)
+    return NULL;
   ccp_consumer_t *c = ccp_calloc(1, sizeof *c);
   char err[CCP_ERRBUF_SIZE];
   c->opts = *opts;
   c->cfg = cfg;
   pthread_mutex_init(&c->assign_mu, NULL);
-  atomic_store(&c->final_rc, 1);
   snprintf(c->topic, sizeof c->topic, "%s", cfg->kafka_topic);
   if (cfg->dlq_topic[0])
     snprintf(c->dlq_topic, sizeof c->dlq_topic, "%s", cfg->dlq_topic);
@@ -491,6 +427,19 @@ ccp_consumer_t *ccp_consumer_new(const ccp_consumer_opts_t *opts, char *errbuf, 
     atomic_init(&wk->now, INT64_MIN);
   }
 
+  ccp_publisher_opts_t po = {.cfg = cfg,
+                             .publish = opts->publish,
+                             .opaque = opts->opaque,
+                             .clock_ms = opts->clock_ms,
+                             .final_timeout_ms = opts->final_timeout_ms,
+                             .src = {.opaque = c,
+                                     .nbundles = w,
+                                     .report = pub_report,
+                                     .collect = pub_collect,
+                                     .commit = pub_commit,
+                                     .end = pub_end}};
+  c->pub = ccp_publisher_new(&po);
+
   rd_kafka_poll_set_consumer(c->rk);
   rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(sub, c->topic, RD_KAFKA_PARTITION_UA);
@@ -520,8 +469,7 @@ int ccp_consumer_run(ccp_consumer_t *c) {
   for (int i = 0; i < c->nworkers; i++)
     if (pthread_create(&c->workers[i].thread, NULL, ccp__worker_main, &c->workers[i]) != 0)
       ccp__fatal(__FILE__, __LINE__, "cannot start a worker thread");
-  pthread_t pub;
-  if (pthread_create(&pub, NULL, publisher_main, c) != 0)
+  if (ccp_publisher_start(c->pub) != 0)
     ccp__fatal(__FILE__, __LINE__, "cannot start the publisher thread");
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   ccp_log(CCP_LOG_INFO, "consumer",
@@ -547,8 +495,7 @@ int ccp_consumer_run(ccp_consumer_t *c) {
     if (m)
       rd_kafka_message_destroy(m);
   }
-  atomic_store(&c->final_req, 1);
-  pthread_join(pub, NULL);
+  int final_rc = ccp_publisher_finish(c->pub); /* the final cycle, then the thread ends */
   atomic_store_explicit(&c->workers_stop, 1, memory_order_release);
   for (int i = 0; i < c->nworkers; i++) {
     rd_kafka_queue_yield(c->workers[i].q);
@@ -566,7 +513,7 @@ int ccp_consumer_run(ccp_consumer_t *c) {
   if (rd_kafka_flush(c->dlq, 10000) != 0)
     ccp_log(CCP_LOG_ERROR, "dlq", "cannot deliver %d dead-letter record(s) to '%s' at shutdown",
             rd_kafka_outq_len(c->dlq), c->dlq_topic);
-  int final_ok = atomic_load(&c->final_rc) == 0;
+  int final_ok = final_rc == 0;
   ccp_consumer_stats_t st;
   ccp_consumer_stats(c, &st);
   ccp_log(final_ok ? CCP_LOG_INFO : CCP_LOG_ERROR, "consumer",
@@ -586,11 +533,13 @@ void ccp_consumer_stats(const ccp_consumer_t *c, ccp_consumer_stats_t *out) {
     out->messages += atomic_load_explicit(&m->workers[i].messages, memory_order_relaxed);
     out->dead_letters += atomic_load_explicit(&m->workers[i].dead, memory_order_relaxed);
   }
-  out->cycles = atomic_load(&m->cycles);
-  out->failed_cycles = atomic_load(&m->failed_cycles);
+  ccp_publisher_stats_t ps;
+  ccp_publisher_stats(c->pub, &ps);
+  out->cycles = ps.cycles;
+  out->failed_cycles = ps.failed_cycles;
   out->commits = atomic_load(&m->commits);
   out->partitions = atomic_load(&m->nassigned);
-  out->now_ms = atomic_load(&m->now_ms);
+  out->now_ms = ps.now_ms;
 }
 
 void ccp_consumer_free(ccp_consumer_t *c) {
@@ -604,11 +553,13 @@ void ccp_consumer_free(ccp_consumer_t *c) {
       ccp_free(c->parts[i]);
     }
   ccp_free(c->parts);
+  ccp_publisher_free(c->pub); /* before the workers: it may hold their bundles */
+  ccp_free(c->committed);
   if (c->workers) {
     for (int i = 0; i < c->nworkers; i++) {
       ccp__worker_t *w = &c->workers[i];
-      ccp__bundle_free(atomic_load(&w->out));
-      ccp__alerts_free(w->alerts, w->nalerts);
+      ccp_publisher_bundle_free(atomic_load(&w->out));
+      ccp_publisher_alerts_free(w->alerts, w->nalerts);
       ccp_free(w->alerts);
       ccp_free(w->by_id);
       if (w->q)

@@ -1,14 +1,18 @@
 /*
- * Internals shared by consumer.c (main thread: consumer, rebalances; the
- * publisher thread) and worker.c (worker threads: decode, engines, DLQ).
- * docs/live.md describes the protocol; the invariants are:
+ * Internals shared by consumer.c (main thread: consumer, rebalances; and
+ * the callbacks the publisher thread calls: barrier, commit) and worker.c
+ * (worker threads: decode, engines, DLQ). The publisher thread itself is
+ * src/publish/publisher.c; it sees the consumer only through the
+ * ccp_publisher_source_t that consumer.c gives it. docs/live.md describes
+ * the protocol; the invariants are:
  *
  *  - a part_t (one assigned partition) is created by the main thread and
  *    handed to exactly one worker by a command under the worker's mutex;
  *    from then on only that worker touches its engine and next_offset,
  *    until a DROP command (also under the mutex) makes the worker free it;
  *  - the publisher never touches an engine: workers export at its request
- *    and hand over an immutable bundle through an atomic pointer;
+ *    and hand over an immutable bundle (publish/publisher.h) through an
+ *    atomic pointer;
  *  - the commit filter (which partitions are still assigned, in which
  *    generation) is guarded by c->assign_mu, held by the main thread while
  *    it changes an assignment and by the publisher while it commits.
@@ -24,6 +28,7 @@
 
 #include "ccpulse/consumer.h"
 #include "ccpulse/decode.h"
+#include "publish/publisher.h"
 
 #define CCP_CACHELINE 64
 
@@ -37,23 +42,6 @@ typedef struct ccp__part {
   int64_t next_offset;  /* the owning worker only: last processed + 1; -1 none */
   int64_t evicted;      /* the owning worker only: evictions already reported */
 } ccp__part_t;
-
-/* One partition's export of one publish cycle. */
-typedef struct ccp__export {
-  int32_t partition;
-  uint32_t gen;
-  int64_t next_offset;
-  ccp_partial_t *partial;
-} ccp__export_t;
-
-/* What a worker hands the publisher for one cycle; immutable once published. */
-typedef struct ccp__bundle {
-  uint64_t epoch;
-  int n;
-  ccp__export_t *items;
-  ccp_alert_t *alerts; /* owned strings (ticket_id, queue, agent_id) */
-  int nalerts;
-} ccp__bundle_t;
 
 /* Commands from the main thread to a worker (rebalances). */
 enum { CCP__CMD_NONE = 0, CCP__CMD_ADD, CCP__CMD_DROP };
@@ -84,11 +72,11 @@ typedef struct ccp__worker {
   /* padding, not alignas: ccp_malloc gives no 64-byte alignment; the
    * fields below (written per message) stay off the lines above */
   char pad0[CCP_CACHELINE];
-  _Atomic(ccp__bundle_t *) out; /* hand-over to the publisher */
-  _Atomic uint64_t reported;    /* epoch whose barrier this worker reached */
-  _Atomic int64_t now;          /* largest stream time of its partitions */
-  _Atomic int64_t messages;     /* records consumed */
-  _Atomic int64_t dead;         /* records sent to the DLQ */
+  _Atomic(ccp_publisher_bundle_t *) out; /* hand-over to the publisher */
+  _Atomic uint64_t reported;             /* epoch whose barrier this worker reached */
+  _Atomic int64_t now;                   /* largest stream time of its partitions */
+  _Atomic int64_t messages;              /* records consumed */
+  _Atomic int64_t dead;                  /* records sent to the DLQ */
   char pad[CCP_CACHELINE];
 } ccp__worker_t;
 
@@ -121,30 +109,29 @@ struct ccp_consumer {
   uint32_t *assigned_gen;
   int assigned_cap;
 
+  ccp_publisher_t *pub; /* the publisher thread (src/publish/publisher.c) */
+
   /* publish barrier (publisher writes, workers read) */
   _Atomic uint64_t epoch;        /* a new value asks workers to report */
   _Atomic uint64_t target_epoch; /* epoch whose target_now is set */
   _Atomic int64_t target_now;    /* stream time to export at */
+  uint64_t pub_epoch;            /* publisher thread only: the cycle's epoch */
 
-  atomic_int stop;      /* ccp_consumer_stop() was called */
-  atomic_int paused;    /* workers stop taking messages */
-  atomic_int final_req; /* main asks the publisher for the final cycle */
-  atomic_int final_rc;  /* publisher's result of the final cycle; 1 = pending */
+  /* publisher thread only (pub_commit): last committed next offset by partition */
+  int64_t *committed;
+  int committed_cap;
+
+  atomic_int stop;   /* ccp_consumer_stop() was called */
+  atomic_int paused; /* workers stop taking messages */
   atomic_int workers_stop;
 
-  _Atomic int64_t cycles, failed_cycles, commits, nassigned, now_ms;
+  _Atomic int64_t commits, nassigned;
 };
 
 /* worker.c */
 void *ccp__worker_main(void *arg);
 /* Sends a command to a worker and waits until it was executed (main thread). */
 void ccp__worker_command(ccp__worker_t *w, int cmd, ccp__part_t *part, int32_t partition);
-/* Frees a bundle and what it owns (partials, alerts). */
-void ccp__bundle_free(ccp__bundle_t *b);
-/* Frees the strings of n alerts copied by the worker. */
-void ccp__alerts_free(ccp_alert_t *a, int n);
-/* Copies an alert with owned strings. */
-void ccp__alert_copy(ccp_alert_t *dst, const ccp_alert_t *src);
 /* Logs the error a consumed message carries (none for PARTITION_EOF); any thread. */
 void ccp__log_consume_error(const rd_kafka_message_t *m);
 

@@ -26,7 +26,6 @@
 #include <time.h>
 
 #include "ccpulse/log.h"
-#include "ccpulse/view.h"
 #include "consumer_int.h"
 
 /* @locality worker thread (engine alert callback): copy it for the next bundle. */
@@ -36,33 +35,7 @@ static void on_alert(void *opaque, const ccp_alert_t *a) {
     w->alerts_cap = w->alerts_cap ? 2 * w->alerts_cap : 64;
     w->alerts = ccp_realloc(w->alerts, (size_t)w->alerts_cap * sizeof *w->alerts);
   }
-  ccp__alert_copy(&w->alerts[w->nalerts++], a);
-}
-
-void ccp__alert_copy(ccp_alert_t *dst, const ccp_alert_t *src) {
-  *dst = *src;
-  dst->ticket_id = src->ticket_id ? ccp_strdup(src->ticket_id) : NULL;
-  dst->queue = src->queue ? ccp_strdup(src->queue) : NULL;
-  dst->agent_id = src->agent_id ? ccp_strdup(src->agent_id) : NULL;
-}
-
-void ccp__alerts_free(ccp_alert_t *a, int n) {
-  for (int i = 0; i < n; i++) {
-    ccp_free((void *)a[i].ticket_id);
-    ccp_free((void *)a[i].queue);
-    ccp_free((void *)a[i].agent_id);
-  }
-}
-
-void ccp__bundle_free(ccp__bundle_t *b) {
-  if (!b)
-    return;
-  for (int i = 0; i < b->n; i++)
-    ccp_partial_free(b->items[i].partial);
-  ccp_free(b->items);
-  ccp__alerts_free(b->alerts, b->nalerts);
-  ccp_free(b->alerts);
-  ccp_free(b);
+  ccp_publisher_alert_copy(&w->alerts[w->nalerts++], a);
 }
 
 /* @locality main thread. Blocks until the worker executed the command. */
@@ -145,14 +118,14 @@ static void export_epoch(ccp__worker_t *w, uint64_t e) {
     nap_us(20);
   }
   int64_t target = atomic_load_explicit(&c->target_now, memory_order_relaxed);
-  ccp__bundle_t *b = ccp_calloc(1, sizeof *b);
+  ccp_publisher_bundle_t *b = ccp_calloc(1, sizeof *b);
   b->epoch = e;
   b->items = ccp_calloc((size_t)(w->nparts ? w->nparts : 1), sizeof *b->items);
   for (int i = 0; i < w->by_id_cap; i++) {
     ccp__part_t *p = w->by_id[i];
     if (!p)
       continue;
-    ccp__export_t *x = &b->items[b->n++];
+    ccp_publisher_export_t *x = &b->items[b->n++];
     x->partition = p->partition;
     x->gen = p->gen;
     x->next_offset = p->next_offset;
@@ -175,7 +148,7 @@ static void export_epoch(ccp__worker_t *w, uint64_t e) {
   w->nalerts = w->alerts_cap = 0;
   /* acq_rel: release publishes the bundle's contents; acquire because an
    * old bundle the publisher did not take is freed here */
-  ccp__bundle_t *old = atomic_exchange_explicit(&w->out, b, memory_order_acq_rel);
+  ccp_publisher_bundle_t *old = atomic_exchange_explicit(&w->out, b, memory_order_acq_rel);
   CCP_ASSERT(old == NULL); /* the publisher takes each bundle before the next epoch */
 }
 

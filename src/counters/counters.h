@@ -4,6 +4,8 @@
  * Every KPI of KPIS.md §3 is computed from these sums and counts plus two
  * histograms (FRT, resolution time). All of them add and subtract exactly, so
  * windows slide by subtracting expired buckets and shards merge by adding.
+ * The field ids are defined with the KPI table (src/kpi/kpi.h), whose
+ * formulas refer to them. Single-threaded: counters belong to their window.
  */
 #ifndef CCP_COUNTERS_H
 #define CCP_COUNTERS_H
@@ -12,42 +14,7 @@
 #include <string.h>
 
 #include "ccpulse/event.h"
-
-/** Counter fields; the index into ccp_counters_t.v. */
-enum {
-  CCP_F_OPENED = 0,
-  CCP_F_RESOLVED,
-  CCP_F_REOPENED,
-  CCP_F_ABANDONED,
-  CCP_F_AB_SHORT,
-  CCP_F_AB_LONG, /* abandons with known wait >= short threshold */
-  CCP_F_FRT_N,
-  CCP_F_FRT_SUM,
-  CCP_F_FRT_WITHIN,
-  CCP_F_BREACHES,
-  CCP_F_RES_N, /* resolutions with known open time */
-  CCP_F_RES_SUM,
-  CCP_F_HANDLED,
-  CCP_F_AHT_SUM,
-  CCP_F_FCR_N,
-  CCP_F_FCR_OK,
-  CCP_F_CSAT_N,
-  CCP_F_CSAT_SAT,
-  CCP_F_NPS_N,
-  CCP_F_NPS_PRO,
-  CCP_F_NPS_DET,
-  CCP_F_CES_N,
-  CCP_F_CES_SUM,
-  CCP_F_COMPLAINTS,
-  CCP_F_QA_N,
-  CCP_F_QA_ERR,
-  CCP_F_CUST,      /* customers whose latest HANDLED lies in this bucket */
-  CCP_F_HMS_PHONE, /* handle ms per channel (cost), in ccp_channel_t order */
-  CCP_F_HMS_CHAT,
-  CCP_F_HMS_EMAIL,
-  CCP_F_HMS_SOCIAL,
-  CCP_F__COUNT
-};
+#include "kpi/kpi.h" /* the field ids CCP_F_* (a leaf: the KPI table names them) */
 
 /** One bucket's (or window's) counters. */
 typedef struct ccp_counters {

@@ -2,10 +2,14 @@
  * Log-bucketed histogram, see sketch.h. Bin i >= 128 holds values in
  * (G^(k-1), G^k] with k = i - 128 + K0 and G = 1.02; its reported value
  * 2 G^k / (G + 1) is within (G - 1) / (G + 1) < 1 % of every value in it.
+ *
+ * Threads: the bin tables are process-wide constants built once (see
+ * below); a histogram belongs to one thread at a time.
  */
 #include "counters/sketch.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "ccpulse/common.h"
@@ -13,14 +17,16 @@
 #define GAMMA 1.02
 #define EXACT 128
 
+/* Tables built once per process by init_tables() under pthread_once: any
+ * thread may call ccp_sketch_bin/ccp_sketch_value first, and every caller
+ * sees the finished tables (pthread_once orders the writes before the
+ * return of every call). */
 static double ln_gamma_inv; /* 1 / ln(GAMMA) */
 static int k0;              /* k of the first log bin: ceil(log_G(128)) + 1 */
 static double values[CCP_SKETCH_BINS];
-static int ready;
+static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
 static void init_tables(void) {
-  /* Idempotent and deterministic: concurrent first calls write the same
-   * values, so a benign race; engines call it at construction. */
   ln_gamma_inv = 1.0 / log(GAMMA);
   k0 = (int)ceil(log((double)(EXACT - 1)) * ln_gamma_inv);
   for (int i = 0; i < CCP_SKETCH_BINS; i++) {
@@ -31,12 +37,10 @@ static void init_tables(void) {
       values[i] = 2.0 * pow(GAMMA, k) / (GAMMA + 1.0);
     }
   }
-  ready = 1;
 }
 
 uint16_t ccp_sketch_bin(int64_t v) {
-  if (!ready)
-    init_tables();
+  pthread_once(&tables_once, init_tables);
   if (v < EXACT)
     return (uint16_t)(v < 0 ? 0 : v);
   int k = (int)ceil(log((double)v) * ln_gamma_inv);
@@ -54,8 +58,7 @@ uint16_t ccp_sketch_bin(int64_t v) {
 }
 
 double ccp_sketch_value(uint16_t bin) {
-  if (!ready)
-    init_tables();
+  pthread_once(&tables_once, init_tables);
   return values[bin < CCP_SKETCH_BINS ? bin : CCP_SKETCH_BINS - 1];
 }
 
@@ -117,6 +120,41 @@ void ccp_hist_release(ccp_hist_t *h) {
   h->bins = NULL;
   h->n = 0;
   memset(h->nz, 0, sizeof h->nz);
+}
+
+static void shist_put(void *opaque, uint16_t bin, uint32_t count) {
+  ccp_shist_t *d = opaque;
+  d->bin[d->n] = bin;
+  d->count[d->n++] = count;
+}
+
+void ccp_shist_from(ccp_shist_t *dst, const ccp_hist_t *src) {
+  memset(dst, 0, sizeof *dst);
+  int n = ccp_hist_nonzero(src);
+  if (!n)
+    return;
+  /* one block: n counts, then n bins */
+  dst->count = ccp_malloc((size_t)n * (sizeof *dst->count + sizeof *dst->bin));
+  dst->bin = (uint16_t *)(dst->count + n);
+  ccp_hist_each(src, shist_put, dst);
+}
+
+void ccp_shist_release(ccp_shist_t *h) {
+  ccp_free(h->count); /* count and bin share one block */
+  memset(h, 0, sizeof *h);
+}
+
+void ccp_hist_add_sparse(ccp_hist_t *h, const ccp_shist_t *src) {
+  if (!src->n)
+    return;
+  if (!h->bins)
+    h->bins = ccp_calloc(CCP_SKETCH_BINS, sizeof *h->bins);
+  for (uint32_t i = 0; i < src->n; i++) {
+    uint16_t b = src->bin[i];
+    h->bins[b] += src->count[i];
+    h->n += src->count[i];
+    h->nz[b >> 6] |= 1ULL << (b & 63);
+  }
 }
 
 void ccp_hist_percentiles(const ccp_hist_t *h, const int *pct, int npct, double *out) {

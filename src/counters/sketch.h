@@ -42,6 +42,25 @@ int ccp_hist_nonzero(const ccp_hist_t *h);
 void ccp_hist_clear(ccp_hist_t *h);
 /** Frees the bins. */
 void ccp_hist_release(ccp_hist_t *h);
+
+/**
+ * A histogram in sparse form: its non-zero bins only. Partials carry these
+ * (a window's values fall in a few dozen bins, against 1024 dense); views
+ * add them into dense histograms.
+ */
+typedef struct ccp_shist {
+  uint32_t n;      /**< non-zero bins */
+  uint16_t *bin;   /**< n bins, ascending (same block as count) */
+  uint32_t *count; /**< n counts, all > 0; owns the block (NULL when n == 0) */
+} ccp_shist_t;
+
+/** Fills dst (uninitialised) with the non-zero bins of src; dst owns them. */
+void ccp_shist_from(ccp_shist_t *dst, const ccp_hist_t *src);
+/** Frees the bins of a sparse histogram. */
+void ccp_shist_release(ccp_shist_t *h);
+/** Adds every count of a sparse histogram into h. */
+void ccp_hist_add_sparse(ccp_hist_t *h, const ccp_shist_t *src);
+
 /**
  * Nearest-rank percentiles: for each pct[i] (0 < pct <= 100, integer percent
  * points), the value of rank ceil(pct/100 * n). pct must be ascending. Writes

@@ -15,7 +15,13 @@
  *   - timers are lazily cancelled: a timer acts only when its ticket record
  *     still has the same life and the condition still holds.
  *
- * Threads: one engine, one thread (see engine.h).
+ * No I/O: what goes wrong is counted in diagnostics (evictions at the ticket
+ * cap, dedup ids not remembered) and the caller decides what to log. Local
+ * time (the `today` window) uses the process time zone, which ccp_tz_use()
+ * sets once before threads start; ccp_engine_new() only checks it.
+ *
+ * Threads: one engine, one thread (see engine.h). src/engine/export.c reads
+ * the same state into partials (engine_int.h).
  */
 #include <math.h>
 #include <stdio.h>
@@ -24,6 +30,7 @@
 #include <time.h>
 
 #include "ccpulse/engine.h"
+#include "ccpulse/tz.h"
 #include "counters/sketch.h"
 #include "engine/engine_int.h"
 
@@ -52,7 +59,7 @@ static uint32_t scope_add(ccp_engine_t *e, uint8_t kind, const char *name, size_
   for (int w = 0; w < e->cfg->nwindows; w++)
     ccp_win_init(&s->win[w], &e->cfg->windows[w]);
   ccp_u32map_init(&s->cust);
-  s->log = ccp_malloc(CCP_LOG_CAP * sizeof *s->log);
+  s->log = ccp_malloc(CCP_DELTA_CAP * sizeof *s->log);
   e->scopes[e->nscopes] = s;
   return e->nscopes++;
 }
@@ -288,7 +295,7 @@ void ccp__engine_flush(ccp_engine_t *e) {
 /* Appends a delta for base bucket `base` to scope id's log. */
 static void log_delta(ccp_engine_t *e, uint32_t id, int64_t base, int kind, int f, int64_t amt) {
   ccp_scope_t *s = e->scopes[id];
-  if (s->nlog && (s->nlog == CCP_LOG_CAP || base - s->log_base > INT32_MAX / 2 ||
+  if (s->nlog && (s->nlog == CCP_DELTA_CAP || base - s->log_base > INT32_MAX / 2 ||
                   s->log_base - base > INT32_MAX / 2))
     flush_scope(e, s); /* stays in the dirty list */
   if (!s->nlog)
@@ -738,12 +745,7 @@ static uint32_t ticket_get(ccp_engine_t *e, uint64_t key, int *created) {
     return ti;
   while ((int64_t)e->tickets.count >= e->cfg->max_tickets && e->tickets.lru_head != CCP_NIL) {
     drop_ticket(e, e->tickets.lru_head);
-    e->diag.evicted++;
-    if (e->diag.evicted == 1 || (e->diag.evicted & (e->diag.evicted - 1)) == 0)
-      fprintf(stderr,
-              "ccpulse: warning: ticket cap tickets.max=%lld reached: evicted %lld least recently "
-              "active tickets so far\n",
-              (long long)e->cfg->max_tickets, (long long)e->diag.evicted);
+    e->diag.evicted++; /* counted, not printed: the engine does no I/O */
   }
   *created = 1;
   return ccp_tickets_create(&e->tickets, key);
@@ -946,11 +948,9 @@ ccp_engine_t *ccp_engine_new(const ccp_config_t *cfg, char *errbuf, size_t errle
       return NULL;
     }
   }
-  if (setenv("TZ", cfg->timezone, 1) != 0) {
-    snprintf(errbuf, errlen, "cannot set time zone '%s'", cfg->timezone);
+  /* local midnights use the process zone: set once before threads start */
+  if (ccp_tz_check(cfg->timezone, errbuf, errlen) != 0)
     return NULL;
-  }
-  tzset();
   ccp_engine_t *e = ccp_calloc(1, sizeof *e);
   e->cfg = cfg;
   e->now = e->ev_now = INT64_MIN;
@@ -990,7 +990,6 @@ ccp_engine_t *ccp_engine_new(const ccp_config_t *cfg, char *errbuf, size_t errle
     uint32_t id = scope_intern(e, CCP_SC_CHANNEL, s);
     CCP_ASSERT(id == 1u + (uint32_t)c);
   }
-  (void)ccp_sketch_bin(0); /* build the sketch tables before any thread reads them */
   return e;
 }
 

@@ -1,12 +1,15 @@
 /*
- * Engine internals shared by src/engine/engine.c (event path) and
- * src/publish/snapshot.c (reading the state into the snapshot document).
- * Single-threaded like the engine itself.
+ * Engine internals shared by src/engine/engine.c (the event path) and
+ * src/engine/export.c (reading the state into a partial aggregate). Private
+ * to src/engine/: everything outside reads an engine through engine.h and
+ * the partials it exports (src/counters/partial.h). Single-threaded like the
+ * engine itself.
  */
 #ifndef CCP_ENGINE_INT_H
 #define CCP_ENGINE_INT_H
 
 #include "ccpulse/engine.h"
+#include "counters/partial.h" /* scope kinds, ccp_diag_t */
 #include "state/tickets.h"
 #include "state/timers.h"
 #include "util/strpool.h"
@@ -14,11 +17,8 @@
 #include "util/u64map.h"
 #include "windows/window.h"
 
-/** Scope kinds, in the order scopes are attributed. */
-enum { CCP_SC_ALL = 0, CCP_SC_QUEUE = 1, CCP_SC_CHANNEL = 2, CCP_SC_AGENT = 3 };
-
 /** Entries of a scope's delta log. */
-#define CCP_LOG_CAP 256
+#define CCP_DELTA_CAP 256
 
 /** Delta kinds. */
 enum { CCP_WD_FIELD = 0, CCP_WD_FRT = 1, CCP_WD_RES = 2 };
@@ -44,7 +44,7 @@ typedef struct ccp_scope {
   /* Deltas not yet added to the windows: applied in one batch when the log
    * is full or before a read, so one scope's windows are touched together
    * (hot in cache) instead of once per event. */
-  ccp_wdelta_t *log; /**< CCP_LOG_CAP entries */
+  ccp_wdelta_t *log; /**< CCP_DELTA_CAP entries */
   uint32_t nlog;     /**< entries in use */
   uint8_t in_dirty;  /**< listed in the engine's dirty list */
   int64_t log_base;  /**< base bucket that dbase is relative to */
@@ -60,13 +60,6 @@ typedef struct ccp_combo {
 /** Retention activity of a customer, packed in the u64map value: bits
  * 0..47 = activity in slots (last - j), bits 48..63 = last slot mod 2^16. */
 #define CCP_ACT_BITS 48
-
-/** Diagnostics counters. */
-typedef struct ccp_diag {
-  int64_t events, late, duplicate, invalid, expired, evicted, dead_letter;
-  int64_t dedup_full; /**< ids not remembered because dedup.max was reached */
-  int64_t alerts_at_risk, alerts_breach;
-} ccp_diag_t;
 
 struct ccp_engine {
   const ccp_config_t *cfg;

@@ -1,0 +1,62 @@
+/*
+ * The contents of a partial aggregate (include/ccpulse/partial.h): the value
+ * type the engine's exporter (src/engine/export.c) writes and the view
+ * (src/publish/view.c) merges. It lives with the counters, below both, so
+ * that neither includes the other's internals.
+ *
+ * A partial owns everything it points to (scope names, sparse histogram
+ * blocks) and is immutable once exported; ccp_partial_free() releases it.
+ * Scope kinds and the diagnostics counters are defined here because the
+ * partial carries them; the engine's own state (engine_int.h) uses the same
+ * definitions.
+ */
+#ifndef CCP_PARTIAL_H
+#define CCP_PARTIAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ccpulse/config.h"
+#include "ccpulse/partial.h"
+#include "counters/counters.h"
+#include "counters/sketch.h"
+
+/** Scope kinds, in the order scopes are attributed. */
+enum { CCP_SC_ALL = 0, CCP_SC_QUEUE = 1, CCP_SC_CHANNEL = 2, CCP_SC_AGENT = 3 };
+
+/** Diagnostics counters of an engine (all int64_t: views add them field by field). */
+typedef struct ccp_diag {
+  int64_t events, late, duplicate, invalid, expired, evicted, dead_letter;
+  int64_t dedup_full; /**< ids not remembered because dedup.max was reached */
+  int64_t alerts_at_risk, alerts_breach;
+} ccp_diag_t;
+
+/** One window of one scope. */
+typedef struct ccp_partial_win {
+  ccp_counters_t total;           /**< the window's counters */
+  ccp_shist_t hist[CCP_H__COUNT]; /**< FRT and resolution histograms, sparse */
+} ccp_partial_win_t;
+
+/** One scope with data (`all` always). */
+typedef struct ccp_partial_scope {
+  char *name; /**< "all", "queue:billing", ... (owned) */
+  size_t name_len;
+  uint8_t kind;                           /**< CCP_SC_* */
+  int64_t open, waiting, aged;            /**< gauges */
+  int64_t oldest_open;                    /**< open time of the longest waiting; INT64_MAX: none */
+  ccp_partial_win_t win[CCP_MAX_WINDOWS]; /**< nwindows used */
+} ccp_partial_scope_t;
+
+struct ccp_partial {
+  int64_t now;                      /**< stream time of the export; INT64_MIN: none yet */
+  int nwindows;                     /**< cfg->nwindows */
+  int64_t cur_b[CCP_MAX_WINDOWS];   /**< current bucket per window */
+  int64_t start_b[CCP_MAX_WINDOWS]; /**< first covered bucket per window */
+  ccp_partial_scope_t *scopes;      /**< nscopes, in the engine's order */
+  int nscopes;
+  int64_t ret_prev, ret_both; /**< customers active in the previous period / in both */
+  ccp_diag_t diag;
+  int64_t tickets; /**< tickets held */
+};
+
+#endif

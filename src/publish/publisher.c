@@ -1,0 +1,202 @@
+/*
+ * The publisher thread: cadence, time rule, merge, publish, then commit
+ * (see publisher.h for the cycle and docs/live.md for the protocol).
+ *
+ * Threads: the thread started by ccp_publisher_start() owns the view, the
+ * pending alerts, G and the bundles of the cycle; the owner thread only
+ * starts, finishes and frees it. The counters are atomics any thread reads.
+ *
+ * Invariants: the source's commit runs only after the publish function
+ * returned 0 for the same cycle; G never decreases; every bundle is freed in
+ * the cycle that collected it.
+ */
+#include "publish/publisher.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "ccpulse/clock.h"
+#include "ccpulse/view.h"
+
+struct ccp_publisher {
+  ccp_publisher_opts_t o;
+  pthread_t thread;
+  int started; /* owner thread only */
+
+  /* publisher thread only */
+  ccp_view_t *view;
+  ccp_alert_t *pending; /* alerts not yet handed to the publish function */
+  int npending, pending_cap;
+  int64_t g;                        /* global stream time */
+  ccp_publisher_bundle_t **bundles; /* the cycle's, one per source bundle */
+
+  atomic_int final_req; /* the owner asks for the final cycle */
+  atomic_int final_rc;  /* result of the final cycle; 1 = pending */
+  _Atomic int64_t cycles, failed_cycles, now_ms;
+};
+
+/* ---- bundles ----------------------------------------------------------- */
+
+void ccp_publisher_alert_copy(ccp_alert_t *dst, const ccp_alert_t *src) {
+  *dst = *src;
+  dst->ticket_id = src->ticket_id ? ccp_strdup(src->ticket_id) : NULL;
+  dst->queue = src->queue ? ccp_strdup(src->queue) : NULL;
+  dst->agent_id = src->agent_id ? ccp_strdup(src->agent_id) : NULL;
+}
+
+void ccp_publisher_alerts_free(ccp_alert_t *a, int n) {
+  for (int i = 0; i < n; i++) {
+    ccp_free((void *)a[i].ticket_id);
+    ccp_free((void *)a[i].queue);
+    ccp_free((void *)a[i].agent_id);
+  }
+}
+
+void ccp_publisher_bundle_free(ccp_publisher_bundle_t *b) {
+  if (!b)
+    return;
+  for (int i = 0; i < b->n; i++)
+    ccp_partial_free(b->items[i].partial);
+  ccp_free(b->items);
+  ccp_publisher_alerts_free(b->alerts, b->nalerts);
+  ccp_free(b->alerts);
+  ccp_free(b);
+}
+
+/* ---- the cycle (publisher thread) -------------------------------------- */
+
+/* Takes the alerts of a bundle into the pending list (with their strings). */
+static void take_alerts(ccp_publisher_t *p, ccp_publisher_bundle_t *b) {
+  for (int j = 0; j < b->nalerts; j++) {
+    if (p->npending == p->pending_cap) {
+      p->pending_cap = p->pending_cap ? 2 * p->pending_cap : 64;
+      p->pending = ccp_realloc(p->pending, (size_t)p->pending_cap * sizeof *p->pending);
+    }
+    p->pending[p->npending++] = b->alerts[j];
+  }
+  b->nalerts = 0;
+}
+
+/* One cycle; returns 0 when published (and committed), else non-zero. */
+static int cycle(ccp_publisher_t *p) {
+  const ccp_config_t *cfg = p->o.cfg;
+  const ccp_publisher_source_t *src = &p->o.src;
+  int64_t reported = src->report(src->opaque);
+  int64_t g = CCP_MAX(p->g, reported);
+  if (g != INT64_MIN) { /* time rule: follow the wall clock while live */
+    int64_t wall = p->o.clock_ms ? p->o.clock_ms() : ccp_clock_wall_ms();
+    if (wall - g <= cfg->lateness_ms)
+      g = CCP_MAX(g, wall - cfg->idle_advance_ms);
+  }
+  p->g = g;
+  src->collect(src->opaque, g, p->bundles);
+
+  ccp_view_reset(p->view);
+  for (int i = 0; i < src->nbundles; i++) {
+    ccp_publisher_bundle_t *b = p->bundles[i];
+    for (int j = 0; j < b->n; j++)
+      ccp_view_merge(p->view, b->items[j].partial);
+    take_alerts(p, b);
+  }
+
+  int rc = p->o.publish ? p->o.publish(p->o.opaque, p->view, p->pending, p->npending) : 0;
+  /* the publish function took the alerts (it queues them until a cycle succeeds) */
+  ccp_publisher_alerts_free(p->pending, p->npending);
+  p->npending = 0;
+  if (rc == 0) {
+    atomic_store(&p->now_ms, g);
+    atomic_fetch_add(&p->cycles, 1);
+    src->commit(src->opaque, p->bundles); /* only now: the view is durable */
+  } else {
+    atomic_fetch_add(&p->failed_cycles, 1);
+  }
+  for (int i = 0; i < src->nbundles; i++) {
+    ccp_publisher_bundle_free(p->bundles[i]);
+    p->bundles[i] = NULL;
+  }
+  if (src->end)
+    src->end(src->opaque);
+  return rc;
+}
+
+static void *publisher_main(void *arg) {
+  ccp_publisher_t *p = arg;
+  const ccp_config_t *cfg = p->o.cfg;
+  int64_t next = ccp_clock_wall_ms() + cfg->publish_interval_ms;
+  while (!atomic_load(&p->final_req)) {
+    int64_t now = ccp_clock_wall_ms();
+    if (now < next) {
+      ccp_clock_sleep_ms(CCP_MIN(next - now, 20));
+      continue;
+    }
+    int rc = cycle(p);
+    if (rc == 0) {
+      next = CCP_MAX(next + cfg->publish_interval_ms, ccp_clock_wall_ms());
+    } else {
+      /* the publish function backs off its reconnects and fails fast
+       * meanwhile: retry at the normal cadence, with fresh exports */
+      next = ccp_clock_wall_ms() + cfg->publish_interval_ms;
+    }
+  }
+  /* final cycle: retried for at most final_timeout_ms */
+  int64_t deadline =
+      ccp_clock_wall_ms() + (p->o.final_timeout_ms > 0 ? p->o.final_timeout_ms : 10000);
+  int rc;
+  long backoff = 100;
+  while ((rc = cycle(p)) != 0 && ccp_clock_wall_ms() < deadline) {
+    ccp_clock_sleep_ms(backoff);
+    backoff = CCP_MIN(backoff * 2, 2000);
+  }
+  atomic_store(&p->final_rc, rc == 0 ? 0 : -1);
+  return NULL;
+}
+
+/* ---- lifecycle (owner thread) ------------------------------------------ */
+
+ccp_publisher_t *ccp_publisher_new(const ccp_publisher_opts_t *opts) {
+  ccp_publisher_t *p = ccp_calloc(1, sizeof *p);
+  p->o = *opts;
+  p->view = ccp_view_new(opts->cfg);
+  p->g = INT64_MIN;
+  p->bundles =
+      ccp_calloc((size_t)(opts->src.nbundles ? opts->src.nbundles : 1), sizeof *p->bundles);
+  atomic_store(&p->final_rc, 1);
+  return p;
+}
+
+int ccp_publisher_start(ccp_publisher_t *p) {
+  if (pthread_create(&p->thread, NULL, publisher_main, p) != 0)
+    return -CCP_EIO;
+  p->started = 1;
+  return 0;
+}
+
+int ccp_publisher_finish(ccp_publisher_t *p) {
+  if (!p->started)
+    return -CCP_EIO;
+  atomic_store(&p->final_req, 1);
+  pthread_join(p->thread, NULL);
+  p->started = 0;
+  return atomic_load(&p->final_rc) == 0 ? 0 : -CCP_EIO;
+}
+
+void ccp_publisher_free(ccp_publisher_t *p) {
+  if (!p)
+    return;
+  CCP_ASSERT(!p->started); /* finish first */
+  for (int i = 0; i < p->o.src.nbundles; i++)
+    ccp_publisher_bundle_free(p->bundles[i]);
+  ccp_free(p->bundles);
+  ccp_publisher_alerts_free(p->pending, p->npending);
+  ccp_free(p->pending);
+  ccp_view_free(p->view);
+  ccp_free(p);
+}
+
+void ccp_publisher_stats(const ccp_publisher_t *cp, ccp_publisher_stats_t *out) {
+  ccp_publisher_t *p = (ccp_publisher_t *)cp; /* atomics: loads only */
+  out->cycles = atomic_load(&p->cycles);
+  out->failed_cycles = atomic_load(&p->failed_cycles);
+  out->now_ms = atomic_load(&p->now_ms);
+}

@@ -1,0 +1,121 @@
+/*
+ * The publisher thread of the live pipeline (docs/live.md, "Publish cycle
+ * and commit protocol").
+ *
+ * Every publish.interval it runs one cycle:
+ *   1. asks its source for the largest stream time of all partitions (the
+ *      first half of the barrier: every worker reports);
+ *   2. sets the global stream time G by the time rule (G never goes back;
+ *      while the stream is live, wall - G <= lateness, also
+ *      G >= wall - live.idle_advance);
+ *   3. has the source export every partition at G and hand over one bundle
+ *      per worker (partials, commit positions, deadline alerts);
+ *   4. merges the partials into its view and calls the publish function with
+ *      the view and the alerts;
+ *   5. only when that returned 0, asks the source to commit what the bundles
+ *      cover (the consumer flushes its dead letters, then commits the
+ *      partitions still assigned in the same generation);
+ *   6. frees the bundles and lets the source do its housekeeping.
+ * A failed cycle commits nothing and is retried at the next interval with
+ * fresh exports. On ccp_publisher_finish() it runs a final cycle, retried with
+ * backoff for final_timeout_ms.
+ *
+ * The publisher knows neither Kafka nor the workers: the consumer
+ * (src/consume/consumer.c) gives it a ccp_publisher_source_t. Bundles are the
+ * hand-over format between the workers and this thread.
+ *
+ * Threads: new/start/finish/free on the thread that owns the consumer (main);
+ * ccp_publisher_stats() on any thread; the source callbacks and the publish
+ * function run on the publisher thread, which owns the view and the pending
+ * alerts.
+ */
+#ifndef CCP_PUBLISHER_H
+#define CCP_PUBLISHER_H
+
+#include <stdint.h>
+
+#include "ccpulse/config.h"
+#include "ccpulse/consumer.h" /* ccp_publish_fn */
+#include "ccpulse/engine.h"   /* ccp_alert_t */
+#include "ccpulse/partial.h"
+
+/** One partition's export of one cycle. */
+typedef struct ccp_publisher_export {
+  int32_t partition;      /**< Kafka partition */
+  uint32_t gen;           /**< assignment generation it was exported in */
+  int64_t next_offset;    /**< offset to commit once published; -1: none */
+  ccp_partial_t *partial; /**< owned */
+} ccp_publisher_export_t;
+
+/**
+ * What one worker hands the publisher for one cycle. Built by the worker,
+ * handed over with one atomic exchange, never written afterwards; the
+ * publisher frees it with ccp_publisher_bundle_free().
+ */
+typedef struct ccp_publisher_bundle {
+  uint64_t epoch; /**< barrier epoch it answers (checked by the source) */
+  int n;
+  ccp_publisher_export_t *items; /**< n exports */
+  ccp_alert_t *alerts;           /**< deadline alerts since the last bundle; owned strings */
+  int nalerts;
+} ccp_publisher_bundle_t;
+
+/** Frees a bundle and what it owns (partials, alerts); NULL is fine. */
+void ccp_publisher_bundle_free(ccp_publisher_bundle_t *b);
+/** Copies an alert with owned strings (ticket_id, queue, agent_id), for a bundle. */
+void ccp_publisher_alert_copy(ccp_alert_t *dst, const ccp_alert_t *src);
+/** Frees the strings of n alerts copied with ccp_publisher_alert_copy(). */
+void ccp_publisher_alerts_free(ccp_alert_t *a, int n);
+
+/** What the publisher needs from the consumer; every callback runs on the publisher thread. */
+typedef struct ccp_publisher_source {
+  void *opaque;
+  int nbundles; /**< bundles per cycle (one per worker) */
+  /** Barrier, first half: every worker reports; returns the largest stream
+   * time of all partitions (INT64_MIN: none yet). */
+  int64_t (*report)(void *opaque);
+  /** Barrier, second half: every partition is exported at now_ms; fills
+   * bundles[0..nbundles) (the publisher then owns them). */
+  void (*collect)(void *opaque, int64_t now_ms, ccp_publisher_bundle_t **bundles);
+  /** Called only after the publish function returned 0 for this cycle: make
+   * what the bundles cover durable (commit their offsets). */
+  void (*commit)(void *opaque, ccp_publisher_bundle_t *const *bundles);
+  /** End of every cycle, published or not (may be NULL). */
+  void (*end)(void *opaque);
+} ccp_publisher_source_t;
+
+/** Options of a publisher. */
+typedef struct ccp_publisher_opts {
+  const ccp_config_t *cfg;   /**< publish.interval, lateness, live.idle_advance (borrowed) */
+  ccp_publish_fn publish;    /**< NULL: publish nothing, commit */
+  void *opaque;              /**< passed to publish */
+  int64_t (*clock_ms)(void); /**< wall clock of the time rule; NULL = CLOCK_REALTIME */
+  int64_t final_timeout_ms;  /**< how long the final cycle is retried; 0 = 10 s */
+  ccp_publisher_source_t src;
+} ccp_publisher_opts_t;
+
+typedef struct ccp_publisher ccp_publisher_t;
+
+/** Creates a publisher (no thread yet); opts is copied. */
+ccp_publisher_t *ccp_publisher_new(const ccp_publisher_opts_t *opts);
+/** Starts the thread (the caller blocks signals around it); 0 or -CCP_EIO. */
+int ccp_publisher_start(ccp_publisher_t *p);
+/**
+ * Asks for the final cycle and waits for the thread. Returns 0 when the final
+ * cycle was published, else -CCP_EIO.
+ */
+int ccp_publisher_finish(ccp_publisher_t *p);
+/** Frees the publisher (after finish, or when never started); NULL is fine. */
+void ccp_publisher_free(ccp_publisher_t *p);
+
+/** Counters of a publisher (any thread). */
+typedef struct ccp_publisher_stats {
+  int64_t cycles;        /**< successful cycles */
+  int64_t failed_cycles; /**< cycles whose publish failed */
+  int64_t now_ms;        /**< G of the last successful cycle */
+} ccp_publisher_stats_t;
+
+/** Copies the counters (any thread). */
+void ccp_publisher_stats(const ccp_publisher_t *p, ccp_publisher_stats_t *out);
+
+#endif
