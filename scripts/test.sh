@@ -4,9 +4,13 @@
 #   2. check the C formatting (scripts/check-format.sh), then build in build/
 #      with warnings as errors;
 #   3. ctest over every test (unit and script tests) in build/;
-#   4. an address+undefined sanitizer build in build-asan/ running the `unit` label;
-#   5. a thread sanitizer build in build-tsan/ running the multi-threaded tests
-#      (the live pipeline on the mock cluster, views, the engine).
+#   4. an address+undefined sanitizer build in build-asan/ running every test
+#      but those of a real broker, the differential test and the stress test
+#      (that is: unit, redis and kafka-mock tests);
+#   5. a thread sanitizer build in build-tsan/ running the `threads` label (the
+#      test executables that start threads: the live pipeline on the mock
+#      cluster, the stress test).
+# Labels and the skip rule (exit 77 = skipped): tests/CMakeLists.txt, docs/testing.md.
 # Exits non-zero on any failure. Logs go to build/test-logs/.
 # CCP_TEST_JOBS sets ctest's parallelism (default 1: some tests start servers).
 set -euo pipefail
@@ -45,11 +49,12 @@ fi
 
 step "build (build-asan/, address+undefined sanitizers)"
 if bash scripts/build.sh build-asan -DCCP_SANITIZE=address -DCCP_WERROR=ON >"$logs/build-asan.log" 2>&1; then
-  step "ctest: unit label (build-asan/)"
+  step "ctest: unit, redis and kafka-mock tests (build-asan/)"
   export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-  if ! (cd build-asan && ctest --output-on-failure --no-tests=error -L unit -j "$jobs") 2>&1 | tee "$logs/ctest-asan.log"; then
-    failed+=("ctest -L unit (build-asan/)")
+  if ! (cd build-asan && ctest --output-on-failure --no-tests=error \
+        -LE '^(integration|differential|stress)$' -j "$jobs") 2>&1 | tee "$logs/ctest-asan.log"; then
+    failed+=("ctest (build-asan/)")
   fi
 else
   tail -n 60 "$logs/build-asan.log"
@@ -58,12 +63,11 @@ fi
 
 step "build (build-tsan/, thread sanitizer)"
 if bash scripts/build.sh build-tsan -DCCP_SANITIZE=thread -DCCP_WERROR=ON >"$logs/build-tsan.log" 2>&1; then
-  step "ctest: threaded tests (build-tsan/)"
+  step "ctest: threads label (build-tsan/)"
   # tests/tsan.supp silences races inside librdkafka itself (docs/live.md)
   export TSAN_OPTIONS=${TSAN_OPTIONS:-suppressions=$root/tests/tsan.supp halt_on_error=1}
-  if ! (cd build-tsan && ctest --output-on-failure --no-tests=error \
-        -R '^(test_consumer_mock|test_view|test_engine)$' -j "$jobs") 2>&1 | tee "$logs/ctest-tsan.log"; then
-    failed+=("ctest threaded tests (build-tsan/)")
+  if ! (cd build-tsan && ctest --output-on-failure --no-tests=error -L '^threads$' -j "$jobs") 2>&1 | tee "$logs/ctest-tsan.log"; then
+    failed+=("ctest -L threads (build-tsan/)")
   fi
 else
   tail -n 60 "$logs/build-tsan.log"

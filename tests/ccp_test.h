@@ -1,13 +1,20 @@
 /*
  * Minimal test harness: assertions print both values on failure, every test
  * binary ends with the plain line "N passed, N failed" and exits non-zero on
- * any failure.
+ * any failure. A test that cannot run here (a missing redis-server...) says
+ * why and exits with T_SKIP_CODE, which CTest reports as skipped
+ * (SKIP_RETURN_CODE, tests/CMakeLists.txt).
+ *
+ * Labels: the first lines of a test file may hold a comment
+ * "labels: <label>..." (see tests/CMakeLists.txt); without one the test is
+ * labelled "unit".
  */
 #ifndef CCP_TEST_H
 #define CCP_TEST_H
 
 #include <inttypes.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +56,41 @@ static const char *ccp_t_name = "";
       T_FAIL_("%s == %s: got \"%s\", expected \"%s\"", #a, #b, _a ? _a : "(null)",                 \
               _b ? _b : "(null)");                                                                 \
   } while (0)
+
+/** Checks two unsigned 64-bit integers are equal, printing both. */
+#define T_EQ_U64(a, b)                                                                             \
+  do {                                                                                             \
+    uint64_t _a = (uint64_t)(a), _b = (uint64_t)(b);                                               \
+    if (_a != _b)                                                                                  \
+      T_FAIL_("%s == %s: got %" PRIu64 ", expected %" PRIu64, #a, #b, _a, _b);                     \
+  } while (0)
+/** Checks a <= b for integers, printing both. */
+#define T_LE_INT(a, b)                                                                             \
+  do {                                                                                             \
+    long long _a = (long long)(a), _b = (long long)(b);                                            \
+    if (!(_a <= _b))                                                                               \
+      T_FAIL_("%s <= %s: got %lld > %lld", #a, #b, _a, _b);                                        \
+  } while (0)
+
+/** Exit code of a test that could not run here; CTest's SKIP_RETURN_CODE. */
+#define T_SKIP_CODE 77
+/** Prints "SKIP: <why>" and ends the test binary as skipped. */
+#define T_SKIP(...)                                                                                \
+  do {                                                                                             \
+    printf("SKIP: " __VA_ARGS__);                                                                  \
+    printf("\n");                                                                                  \
+    exit(T_SKIP_CODE);                                                                             \
+  } while (0)
+
+/** Deterministic pseudo-random numbers (splitmix64) for fixed-seed tests. */
+static inline uint64_t t_rand(uint64_t *state) {
+  uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+/** Uniform integer in [0, n) (n > 0; the modulo bias is irrelevant for tests). */
+static inline uint64_t t_rand_below(uint64_t *state, uint64_t n) { return t_rand(state) % n; }
 
 /** Runs one test function. */
 #define T_RUN(fn)                                                                                  \

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# labels: integration
+# labels: differential
 #
 # Differential test: the C engine (`ccpulse replay`) against the plain Python
 # reference (tests/reference/ref_engine.py), on generated event streams under

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# labels: integration
+# labels: integration redis
 #
 # Smoke test of the real components the live pipeline runs against:
 #   - scripts/kafka.sh fetches the Kafka broker jars (Maven Central, cached in

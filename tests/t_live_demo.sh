@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# labels: kafka-mock
+# labels: kafka-mock redis
 #
 # `ccpulse demo --duration 8s` (mock cluster, generator, pipeline, its own
 # redis-server child): exits 0, prints summary lines with events flowing from
@@ -7,7 +7,7 @@
 # Usage: bash t_live_demo.sh <ccpulse-binary> <build-dir>
 set -u
 BIN=${1:?usage: t_live_demo.sh <ccpulse-binary> <build-dir>}
-command -v redis-server >/dev/null || { echo "SKIP: redis-server missing (bash scripts/setup-deps.sh)"; exit 0; }
+command -v redis-server >/dev/null || { echo "SKIP: redis-server missing (bash scripts/setup-deps.sh)"; exit 77; }
 T=$(mktemp -d "${TMPDIR:-/tmp}/ccp_live_demo.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 fails=0

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# labels: integration
+# labels: integration redis
 #
 # `ccpulse run` against a real single-node Kafka broker (scripts/kafka.sh,
 # KRaft, jars from Maven Central, cached) and Debian's redis-server

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# labels: kafka-mock
+# labels: kafka-mock redis
 #
 # The live pipeline end to end on librdkafka's mock cluster (in process of
 # `ccpulse run --mock`) with a real redis-server on a free loopback port:
@@ -29,7 +29,7 @@ trap cleanup EXIT
 fails=0
 fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
 
-command -v redis-server >/dev/null || { echo "SKIP: redis-server missing (bash scripts/setup-deps.sh)"; exit 0; }
+command -v redis-server >/dev/null || { echo "SKIP: redis-server missing (bash scripts/setup-deps.sh)"; exit 77; }
 PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no >"$T/redis.log" 2>&1 &
 RPID=$!

@@ -1,3 +1,4 @@
+/* labels: kafka-mock threads */
 /*
  * Tests of the live pipeline's log lines (src/consume/):
  *  - librdkafka's log and error callbacks routed into ccp_log
@@ -22,6 +23,7 @@
 #include "ccpulse/decode.h"
 #include "ccpulse/log.h"
 #include "ccpulse/tz.h"
+#include "tsan_c11_threads.h"
 
 #define DEAD "127.0.0.1:1"
 

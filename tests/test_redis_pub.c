@@ -1,3 +1,4 @@
+/* labels: redis */
 /*
  * The Redis publisher (src/publish/redis_pub.c) against a real redis-server
  * that this test starts on a free loopback port (and always stops: it is our
@@ -10,123 +11,24 @@
  * on the same port -> delivered exactly once; bounded queue; a refused cycle
  * (WRONGTYPE) keeps its alerts; URL parsing.
  *
- * Skips (exit 0) only when redis-server is not installed.
+ * Skipped (exit 77, CTest SKIP_RETURN_CODE) when redis-server is not
+ * installed, after the URL tests, which need no server.
  */
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <hiredis/hiredis.h>
 #include <jansson.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "ccp_test.h"
 #include "ccpulse/alerts.h"
 #include "ccpulse/clock.h"
 #include "ccpulse/redis_pub.h"
 #include "ccpulse/tz.h"
 #include "ccpulse/view.h"
 #include "config_testutil.h"
+#include "redis_testutil.h"
 
 #define MIN 60000LL
 #define T0 1795000000000LL
 
 static ccp_config_t cfg;
-static pid_t server_pid = -1;
-static int port;
 static char url[64];
-
-/* ---- the redis-server child ------------------------------------------- */
-
-static int have_redis_server(void) {
-  return system("command -v redis-server >/dev/null 2>&1") == 0;
-}
-
-static int free_port(void) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t len = sizeof a;
-  if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-      getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
-    perror("free_port");
-    exit(2);
-  }
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
-static redisContext *connect_plain(int timeout_ms) {
-  struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-  redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
-  if (c && c->err) {
-    redisFree(c);
-    return NULL;
-  }
-  if (c)
-    redisSetTimeout(c, (struct timeval){5, 0});
-  return c;
-}
-
-static void server_stop(void) {
-  if (server_pid <= 0)
-    return;
-  kill(server_pid, SIGKILL);
-  waitpid(server_pid, NULL, 0);
-  server_pid = -1;
-}
-
-static void server_start(void) {
-  char p[16];
-  snprintf(p, sizeof p, "%d", port);
-  pid_t pid = fork();
-  if (pid < 0) {
-    perror("fork");
-    exit(2);
-  }
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the test */
-    int null = open("/dev/null", O_RDWR);
-    dup2(null, 1);
-    dup2(null, 2);
-    execlp("redis-server", "redis-server", "--port", p, "--bind", "127.0.0.1", "--save", "",
-           "--appendonly", "no", "--daemonize", "no", "--protected-mode", "yes", (char *)NULL);
-    _exit(127);
-  }
-  server_pid = pid;
-  for (int i = 0; i < 200; i++) { /* up to 10 s */
-    redisContext *c = connect_plain(200);
-    if (c) {
-      redisReply *r = redisCommand(c, "PING");
-      int ok = r && r->type == REDIS_REPLY_STATUS;
-      if (r)
-        freeReplyObject(r);
-      redisFree(c);
-      if (ok)
-        return;
-    }
-    int st;
-    if (waitpid(pid, &st, WNOHANG) == pid) {
-      server_pid = -1;
-      fprintf(stderr, "redis-server on port %d exited at start-up\n", port);
-      exit(2);
-    }
-    ccp_clock_sleep_ms(50);
-  }
-  server_stop();
-  fprintf(stderr, "redis-server on port %d did not answer PING within 10 s\n", port);
-  exit(2);
-}
-
-static void on_signal(int sig) {
-  if (server_pid > 0)
-    kill(server_pid, SIGKILL);
-  signal(sig, SIG_DFL);
-  raise(sig);
-}
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -675,19 +577,10 @@ static void test_url(void) {
 int main(void) {
   tu_default_config(&cfg);
   T_RUN(test_url);
-  if (!have_redis_server()) {
-    printf("SKIP: redis-server is not installed (bash scripts/setup-deps.sh installs it); "
-           "the Redis tests did not run\n");
-    ccp_config_release(&cfg);
+  if (ccp_t_failed) /* report a failure rather than a skip */
     return T_DONE();
-  }
-  signal(SIGINT, on_signal);
-  signal(SIGTERM, on_signal);
-  signal(SIGABRT, on_signal);
-  port = free_port();
+  redis_child_start_or_skip();
   snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", port);
-  server_start();
-  atexit(server_stop);
   rc = connect_plain(1000);
   if (!rc) {
     fprintf(stderr, "cannot connect to redis '127.0.0.1:%d'\n", port);

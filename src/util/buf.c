@@ -5,6 +5,7 @@
  */
 #include "ccpulse/buf.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,7 +89,10 @@ void ccp_buf_put_double(ccp_buf_t *b, double v) {
     return;
   }
   char tmp[40];
-  for (int prec = 15; prec <= 17; prec++) {
+  /* 15 to 17 digits: for a normal double, the correctly rounded %.15g is its
+   * shortest form whenever that has <= 15 digits. A subnormal carries fewer
+   * digits of precision, so its search starts at 1. */
+  for (int prec = fabs(v) < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
     snprintf(tmp, sizeof tmp, "%.*g", prec, v);
     if (strtod(tmp, NULL) == v)
       break;

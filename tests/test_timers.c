@@ -1,0 +1,253 @@
+/*
+ * src/state/timers.[ch]: the 4-ary min-heap of deadline timers.
+ *
+ * The contract: pop returns timers in the total order (fire_at, kind, ticket,
+ * life), ascending. Ties on fire_at therefore come out by kind
+ * (CCP_TM_AT_RISK, then CCP_TM_BREACH, then CCP_TM_AGED), then by ticket
+ * record number, then by life; only entries equal in all four fields are
+ * interchangeable (and are then indistinguishable).
+ *
+ * The heap has no removal from the middle: a timer whose ticket moved on is
+ * cancelled lazily (the engine ignores it when it pops, by its life). What
+ * the heap owes that scheme is checked here: stale entries (same ticket,
+ * older life) stay in the heap and pop in order with the rest, and a
+ * re-armed ticket (same ticket, new fire_at) pops once per push.
+ *
+ * Also: empty heap (top NULL), pops interleaved with pushes against a sorted
+ * reference (fixed seed), and the shrink after a burst.
+ */
+#include "ccp_test.h"
+#include "state/timers.h"
+
+static int cmp_timer(const void *pa, const void *pb) {
+  const ccp_timer_t *a = pa, *b = pb;
+  if (a->fire_at != b->fire_at)
+    return a->fire_at < b->fire_at ? -1 : 1;
+  if (a->kind != b->kind)
+    return a->kind < b->kind ? -1 : 1;
+  if (a->ticket != b->ticket)
+    return a->ticket < b->ticket ? -1 : 1;
+  if (a->life != b->life)
+    return a->life < b->life ? -1 : 1;
+  return 0;
+}
+
+static int same(const ccp_timer_t *a, const ccp_timer_t *b) {
+  return a->fire_at == b->fire_at && a->kind == b->kind && a->ticket == b->ticket &&
+         a->life == b->life;
+}
+
+static void push(ccp_timers_t *t, const ccp_timer_t *x) {
+  ccp_timers_push(t, x->fire_at, x->kind, x->ticket, x->life);
+}
+
+static void test_empty(void) {
+  ccp_timers_t t;
+  ccp_timers_init(&t);
+  T_TRUE(ccp_timers_top(&t) == NULL);
+  T_EQ_INT(t.n, 0);
+  ccp_timers_push(&t, 10, CCP_TM_BREACH, 3, 1);
+  const ccp_timer_t *top = ccp_timers_top(&t);
+  T_TRUE(top != NULL);
+  if (top) {
+    T_EQ_INT(top->fire_at, 10);
+    T_EQ_INT(top->kind, CCP_TM_BREACH);
+    T_EQ_INT(top->ticket, 3);
+    T_EQ_INT(top->life, 1);
+  }
+  ccp_timer_t out;
+  ccp_timers_pop(&t, &out);
+  T_EQ_INT(out.fire_at, 10);
+  T_TRUE(ccp_timers_top(&t) == NULL); /* empty again */
+  /* reusable after it emptied */
+  ccp_timers_push(&t, -5, CCP_TM_AGED, 0, 0);
+  ccp_timers_push(&t, INT64_MIN, CCP_TM_AGED, 0, 0);
+  ccp_timers_push(&t, INT64_MAX, CCP_TM_AT_RISK, 0, 0);
+  ccp_timers_pop(&t, &out);
+  T_EQ_INT(out.fire_at, INT64_MIN);
+  ccp_timers_pop(&t, &out);
+  T_EQ_INT(out.fire_at, -5);
+  ccp_timers_pop(&t, &out);
+  T_EQ_INT(out.fire_at, INT64_MAX);
+  T_TRUE(ccp_timers_top(&t) == NULL);
+  ccp_timers_release(&t);
+  T_TRUE(t.h == NULL);
+  T_EQ_INT(t.n, 0);
+  ccp_timers_release(&t); /* twice is harmless */
+}
+
+/* Ties on fire_at: by kind, then ticket, then life, whatever the push order. */
+static void test_ties(void) {
+  static const ccp_timer_t want[] = {
+      {.fire_at = 100, .kind = CCP_TM_AT_RISK, .ticket = 1, .life = 1},
+      {.fire_at = 100, .kind = CCP_TM_AT_RISK, .ticket = 1, .life = 2},
+      {.fire_at = 100, .kind = CCP_TM_AT_RISK, .ticket = 2, .life = 0},
+      {.fire_at = 100, .kind = CCP_TM_BREACH, .ticket = 0, .life = 9},
+      {.fire_at = 100, .kind = CCP_TM_BREACH, .ticket = 1, .life = 1},
+      {.fire_at = 100, .kind = CCP_TM_BREACH, .ticket = UINT32_MAX - 1, .life = 0},
+      {.fire_at = 100, .kind = CCP_TM_AGED, .ticket = 0, .life = 0},
+      {.fire_at = 100, .kind = CCP_TM_AGED, .ticket = 0, .life = UINT16_MAX},
+      {.fire_at = 101, .kind = CCP_TM_AT_RISK, .ticket = 0, .life = 0},
+  };
+  enum { N = sizeof want / sizeof want[0] };
+  /* every rotation and the reverse of the list as push orders */
+  for (int order = 0; order < 2 * N; order++) {
+    ccp_timers_t t;
+    ccp_timers_init(&t);
+    for (int i = 0; i < N; i++) {
+      int k = order < N ? (i + order) % N : N - 1 - (i + order) % N;
+      push(&t, &want[k]);
+    }
+    for (int i = 0; i < N; i++) {
+      ccp_timer_t out;
+      ccp_timers_pop(&t, &out);
+      if (!same(&out, &want[i])) {
+        T_FAIL_("push order %d, pop %d: got (%" PRId64 ",%d,%u,%u), expected (%" PRId64
+                ",%d,%u,%u)",
+                order, i, out.fire_at, out.kind, out.ticket, out.life, want[i].fire_at,
+                want[i].kind, want[i].ticket, want[i].life);
+        break;
+      }
+    }
+    T_TRUE(ccp_timers_top(&t) == NULL);
+    ccp_timers_release(&t);
+  }
+}
+
+/* Lazy cancellation: a ticket re-armed twice (new life, new deadline) leaves
+ * its stale entries in the heap; all pop, each once, in order. */
+static void test_stale_entries(void) {
+  ccp_timers_t t;
+  ccp_timers_init(&t);
+  ccp_timers_push(&t, 500, CCP_TM_BREACH, 7, 1); /* life 1's deadline */
+  ccp_timers_push(&t, 300, CCP_TM_BREACH, 8, 1);
+  ccp_timers_push(&t, 900, CCP_TM_BREACH, 7, 2); /* reopened: life 2, later deadline */
+  ccp_timers_push(&t, 200, CCP_TM_BREACH, 7, 3); /* life 3, earlier deadline */
+  ccp_timers_push(&t, 500, CCP_TM_BREACH, 7, 1); /* the very same entry again */
+  static const ccp_timer_t want[] = {
+      {.fire_at = 200, .kind = CCP_TM_BREACH, .ticket = 7, .life = 3},
+      {.fire_at = 300, .kind = CCP_TM_BREACH, .ticket = 8, .life = 1},
+      {.fire_at = 500, .kind = CCP_TM_BREACH, .ticket = 7, .life = 1},
+      {.fire_at = 500, .kind = CCP_TM_BREACH, .ticket = 7, .life = 1},
+      {.fire_at = 900, .kind = CCP_TM_BREACH, .ticket = 7, .life = 2},
+  };
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+    const ccp_timer_t *top = ccp_timers_top(&t);
+    T_TRUE(top && same(top, &want[i]));
+    ccp_timer_t out;
+    ccp_timers_pop(&t, &out);
+    T_TRUE(same(&out, &want[i]));
+  }
+  T_TRUE(ccp_timers_top(&t) == NULL);
+  ccp_timers_release(&t);
+}
+
+/* Random timers with many ties (small ranges), pops interleaved with pushes,
+ * against a reference: the multiset kept sorted. */
+static void test_against_sort(void) {
+  enum { N = 60000 };
+  static ccp_timer_t ref[N]; /* pending timers, unsorted */
+  static ccp_timer_t all[N];
+  int nref = 0;
+  uint64_t rng = 2024;
+  ccp_timers_t t;
+  ccp_timers_init(&t);
+  int64_t floor_at = 0; /* deadlines grow roughly, like open time + threshold */
+  long errors = 0;
+  for (int i = 0; i < N && errors < 5; i++) {
+    ccp_timer_t x = {.fire_at = floor_at + (int64_t)t_rand_below(&rng, 50),
+                     .kind = (uint8_t)t_rand_below(&rng, 3),
+                     .ticket = (uint32_t)t_rand_below(&rng, 40),
+                     .life = (uint16_t)t_rand_below(&rng, 3)};
+    if (t_rand_below(&rng, 100) < 3) /* now and then one far in the past or future */
+      x.fire_at += t_rand_below(&rng, 2) ? 100000 : -100000;
+    floor_at += (int64_t)t_rand_below(&rng, 3);
+    push(&t, &x);
+    ref[nref++] = x;
+    /* pop about as often as push, in bursts */
+    int pops = (int)t_rand_below(&rng, 3);
+    for (int p = 0; p < pops && nref > 0; p++) {
+      int best = 0;
+      for (int k = 1; k < nref; k++)
+        if (cmp_timer(&ref[k], &ref[best]) < 0)
+          best = k;
+      ccp_timer_t out;
+      const ccp_timer_t *top = ccp_timers_top(&t);
+      if (!top || !same(top, &ref[best]))
+        errors++;
+      ccp_timers_pop(&t, &out);
+      if (!same(&out, &ref[best])) {
+        fprintf(stderr, "step %d: popped (%" PRId64 ",%d,%u,%u), expected (%" PRId64 ",%d,%u,%u)\n",
+                i, out.fire_at, out.kind, out.ticket, out.life, ref[best].fire_at, ref[best].kind,
+                ref[best].ticket, ref[best].life);
+        errors++;
+      }
+      ref[best] = ref[--nref];
+    }
+    T_EQ_INT(t.n, nref);
+  }
+  T_EQ_INT(errors, 0);
+  /* drain: the remainder comes out sorted */
+  memcpy(all, ref, (size_t)nref * sizeof *ref);
+  qsort(all, (size_t)nref, sizeof *all, cmp_timer);
+  int bad = 0;
+  for (int i = 0; i < nref; i++) {
+    ccp_timer_t out;
+    ccp_timers_pop(&t, &out);
+    bad += !same(&out, &all[i]);
+  }
+  T_EQ_INT(bad, 0);
+  T_TRUE(ccp_timers_top(&t) == NULL);
+  ccp_timers_release(&t);
+}
+
+/* A burst: many pushes (capacity grows), then pops down to a few (capacity
+ * shrinks) — order intact through both; the heap does not pin the burst. */
+static void test_burst_and_shrink(void) {
+  enum { N = 100000 };
+  static ccp_timer_t all[N];
+  uint64_t rng = 77;
+  ccp_timers_t t;
+  ccp_timers_init(&t);
+  for (int i = 0; i < N; i++) {
+    all[i] = (ccp_timer_t){.fire_at = (int64_t)t_rand_below(&rng, 1000000),
+                           .kind = (uint8_t)t_rand_below(&rng, 3),
+                           .ticket = (uint32_t)i,
+                           .life = 1};
+    push(&t, &all[i]);
+  }
+  size_t peak = t.cap;
+  T_TRUE(peak >= N);
+  qsort(all, N, sizeof *all, cmp_timer);
+  int bad = 0;
+  for (int i = 0; i < N - 10; i++) {
+    ccp_timer_t out;
+    ccp_timers_pop(&t, &out);
+    bad += !same(&out, &all[i]);
+  }
+  T_EQ_INT(bad, 0);
+  T_EQ_INT(t.n, 10);
+  T_TRUE(t.cap < peak / 8); /* shrunk after the burst */
+  T_TRUE(t.cap >= t.n);
+  /* pushes after the shrink still order with what is left */
+  ccp_timers_push(&t, -1, CCP_TM_AGED, 0, 0);
+  ccp_timer_t out;
+  ccp_timers_pop(&t, &out);
+  T_EQ_INT(out.fire_at, -1);
+  for (int i = N - 10; i < N; i++) {
+    ccp_timers_pop(&t, &out);
+    bad += !same(&out, &all[i]);
+  }
+  T_EQ_INT(bad, 0);
+  T_TRUE(ccp_timers_top(&t) == NULL);
+  ccp_timers_release(&t);
+}
+
+int main(void) {
+  T_RUN(test_empty);
+  T_RUN(test_ties);
+  T_RUN(test_stale_entries);
+  T_RUN(test_against_sort);
+  T_RUN(test_burst_and_shrink);
+  return T_DONE();
+}

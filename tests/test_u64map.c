@@ -1,0 +1,412 @@
+/*
+ * src/util/u64map.[ch]: the open-addressing u64 -> u64 map (linear probing,
+ * backward-shift deletion, load <= 1/2, or 3/4 when dense).
+ *
+ * Covers put/get/del on an empty and a small map, growth (capacity, load
+ * bound, ccp_u64map_would_grow), clusters of colliding keys that wrap around
+ * the end of the table with deletes at the head, middle and tail (every
+ * remaining key must still be found and sit where a lookup finds it), filter,
+ * and a randomized sequence of operations (fixed seed) against a plain
+ * reference array, in both load modes.
+ *
+ * Home slots are found by experiment (the slot a key takes in an empty
+ * table), so the tests do not copy the hash folding of u64map.c.
+ */
+#include "ccp_test.h"
+#include "util/u64map.h"
+
+/* Slot index of key in m, or -1. */
+static long slot_of(const ccp_u64map_t *m, uint64_t key) {
+  for (size_t i = 0; i < m->cap; i++)
+    if (m->slots[i].key == key)
+      return (long)i;
+  return -1;
+}
+
+/* Home slot of key in a table of 64 slots: where it lands when alone. */
+static long home64(uint64_t key) {
+  ccp_u64map_t m;
+  ccp_u64map_init(&m);
+  ccp_u64map_put(&m, key, NULL);
+  long s = m.cap == 64 ? slot_of(&m, key) : -1;
+  ccp_u64map_release(&m);
+  return s;
+}
+
+/* The structural invariant, through the public surface: count equals the
+ * occupied slots, and a lookup of every stored key returns its own slot (so
+ * no empty slot lies between a key and its home). Returns 1 when it holds. */
+static int map_consistent(const ccp_u64map_t *m) {
+  size_t used = 0;
+  for (size_t i = 0; i < m->cap; i++) {
+    if (!m->slots[i].key)
+      continue;
+    used++;
+    if (ccp_u64map_get(m, m->slots[i].key) != &m->slots[i].val) {
+      fprintf(stderr, "key %" PRIu64 " in slot %zu is not found there\n", m->slots[i].key, i);
+      return 0;
+    }
+  }
+  if (used != m->count) {
+    fprintf(stderr, "count %zu but %zu slots used\n", m->count, used);
+    return 0;
+  }
+  return 1;
+}
+
+static void test_empty_and_basic(void) {
+  ccp_u64map_t m;
+  ccp_u64map_init(&m);
+  T_EQ_INT(m.cap, 0);
+  T_TRUE(ccp_u64map_get(&m, 5) == NULL);
+  T_EQ_INT(ccp_u64map_del(&m, 5), 0);
+  T_EQ_INT(ccp_u64map_bytes(&m), 0);
+  T_EQ_U64(ccp_u64map_key(0), 1);
+  T_EQ_U64(ccp_u64map_key(42), 42);
+
+  int isnew = -1;
+  uint64_t *v = ccp_u64map_put(&m, 5, &isnew);
+  T_EQ_INT(isnew, 1);
+  T_EQ_U64(*v, 0); /* a new key starts at 0 */
+  *v = 500;
+  T_EQ_INT(m.count, 1);
+  T_EQ_INT(m.cap, 64); /* first allocation */
+  T_EQ_INT(ccp_u64map_bytes(&m), 64 * sizeof(ccp_u64map_entry_t));
+  v = ccp_u64map_put(&m, 5, &isnew);
+  T_EQ_INT(isnew, 0);
+  T_EQ_U64(*v, 500);
+  T_EQ_INT(m.count, 1);
+  T_TRUE(ccp_u64map_put(&m, 5, NULL) == v); /* isnew may be NULL */
+  T_TRUE(ccp_u64map_get(&m, 5) == v);
+  T_TRUE(ccp_u64map_get(&m, 6) == NULL);
+  T_EQ_INT(ccp_u64map_del(&m, 6), 0);
+  T_EQ_INT(ccp_u64map_del(&m, 5), 1);
+  T_EQ_INT(ccp_u64map_del(&m, 5), 0);
+  T_TRUE(ccp_u64map_get(&m, 5) == NULL);
+  T_EQ_INT(m.count, 0);
+  /* a key put again after its delete starts at 0 again */
+  v = ccp_u64map_put(&m, 5, &isnew);
+  T_EQ_INT(isnew, 1);
+  T_EQ_U64(*v, 0);
+  /* extreme keys */
+  *ccp_u64map_put(&m, UINT64_MAX, NULL) = 7;
+  *ccp_u64map_put(&m, 1, NULL) = 8;
+  T_EQ_U64(*ccp_u64map_get(&m, UINT64_MAX), 7);
+  T_EQ_U64(*ccp_u64map_get(&m, 1), 8);
+  T_TRUE(map_consistent(&m));
+  ccp_u64map_release(&m);
+  T_EQ_INT(m.cap, 0);
+  T_EQ_INT(m.count, 0);
+  T_TRUE(m.slots == NULL);
+}
+
+/* Growth keeps every entry, doubles the capacity, and never exceeds the
+ * load bound; would_grow predicts exactly when the capacity changes. */
+static void growth_mode(int dense) {
+  ccp_u64map_t m;
+  ccp_u64map_init(&m);
+  m.dense = dense;
+  uint64_t rng = 99 + (uint64_t)dense;
+  enum { N = 20000 };
+  static uint64_t keys[N];
+  int grew = 0;
+  for (int i = 0; i < N; i++) {
+    keys[i] = ccp_u64map_key(t_rand(&rng));
+    size_t cap = m.cap;
+    int predicted = ccp_u64map_would_grow(&m);
+    int isnew;
+    *ccp_u64map_put(&m, keys[i], &isnew) = (uint64_t)i * 3;
+    T_EQ_INT(isnew, 1);
+    T_EQ_INT(m.cap != cap, predicted);
+    if (m.cap != cap) {
+      grew++;
+      T_EQ_INT(m.cap, cap ? cap * 2 : 64);
+    }
+    /* load bound: count <= cap/2 (or 3/4 dense) */
+    if (dense)
+      T_LE_INT(m.count * 4, m.cap * 3);
+    else
+      T_LE_INT(m.count * 2, m.cap);
+  }
+  T_EQ_INT(m.count, N);
+  T_TRUE(grew >= 8);
+  /* the smallest power of two that holds N at the bound */
+  size_t want = 64;
+  while (dense ? N * 4 > want * 3 : N * 2 > want)
+    want *= 2;
+  T_EQ_INT(m.cap, want);
+  int missing = 0;
+  for (int i = 0; i < N; i++) {
+    uint64_t *v = ccp_u64map_get(&m, keys[i]);
+    if (!v || *v != (uint64_t)i * 3)
+      missing++;
+  }
+  T_EQ_INT(missing, 0);
+  T_TRUE(map_consistent(&m));
+  ccp_u64map_release(&m);
+}
+
+static void test_growth(void) { growth_mode(0); }
+static void test_growth_dense(void) { growth_mode(1); }
+
+/* A cluster that wraps: keys whose homes are 60, 62, 63 and 0 in a 64-slot
+ * table, inserted so that the run of occupied slots goes 60..63, 0..n. */
+enum { NCL = 20 };
+static uint64_t cl_keys[NCL];
+static long cl_home[NCL];
+
+static int build_cluster_keys(void) {
+  static const long homes[] = {60, 60, 60, 62, 60, 63, 0,  62, 63, 0,
+                               1,  60, 0,  2,  62, 1,  63, 0,  60, 3};
+  int filled[NCL] = {0};
+  int n = 0;
+  for (uint64_t k = 1; k < 100000 && n < NCL; k++) {
+    long h = home64(k);
+    for (int i = 0; i < NCL; i++)
+      if (!filled[i] && homes[i] == h) {
+        filled[i] = 1;
+        cl_keys[i] = k;
+        cl_home[i] = h;
+        n++;
+        break;
+      }
+  }
+  return n == NCL;
+}
+
+static void cluster_fill(ccp_u64map_t *m) {
+  ccp_u64map_init(m);
+  for (int i = 0; i < NCL; i++)
+    *ccp_u64map_put(m, cl_keys[i], NULL) = 1000 + (uint64_t)i;
+}
+
+/* Every key not deleted is found with its value, every deleted one is not. */
+static int cluster_check(const ccp_u64map_t *m, const int *gone) {
+  int bad = 0;
+  for (int i = 0; i < NCL; i++) {
+    uint64_t *v = ccp_u64map_get(m, cl_keys[i]);
+    if (gone[i] ? v != NULL : (!v || *v != 1000 + (uint64_t)i)) {
+      fprintf(stderr, "cluster key #%d (home %ld): %s\n", i, cl_home[i],
+              gone[i] ? "found after its delete" : "lost");
+      bad++;
+    }
+  }
+  return bad == 0 && map_consistent(m);
+}
+
+static void test_wrapping_cluster(void) {
+  T_TRUE(build_cluster_keys());
+  ccp_u64map_t m;
+  cluster_fill(&m);
+  T_EQ_INT(m.cap, 64); /* 20 keys stay below the 1/2 load */
+  /* the run wraps: slots 60..63 and 0..15 are used, 16..59 empty */
+  int used_tail = 0, used_head = 0, used_mid = 0;
+  for (int i = 0; i < 64; i++) {
+    int u = m.slots[i].key != 0;
+    if (i >= 60)
+      used_tail += u;
+    else if (i < 16)
+      used_head += u;
+    else
+      used_mid += u;
+  }
+  T_EQ_INT(used_tail, 4);
+  T_EQ_INT(used_head, 16);
+  T_EQ_INT(used_mid, 0);
+  ccp_u64map_release(&m);
+
+  /* every single delete, from each position of the run */
+  for (int d = 0; d < NCL; d++) {
+    int gone[NCL] = {0};
+    cluster_fill(&m);
+    T_EQ_INT(ccp_u64map_del(&m, cl_keys[d]), 1);
+    gone[d] = 1;
+    T_EQ_INT(m.count, NCL - 1);
+    if (!cluster_check(&m, gone))
+      T_FAIL_("after deleting cluster key #%d", d);
+    ccp_u64map_release(&m);
+  }
+
+  /* the head of the run over and over (the first used slot from 60 on,
+   * cyclically): the rest shifts back, across the end of the table */
+  {
+    int gone[NCL] = {0};
+    cluster_fill(&m);
+    for (int step = 0; step < NCL; step++) {
+      uint64_t k = 0;
+      for (int s = 0; s < 64 && !k; s++)
+        k = m.slots[(60 + s) % 64].key;
+      T_TRUE(k != 0);
+      if (!k)
+        break;
+      int idx = -1;
+      for (int i = 0; i < NCL; i++)
+        if (cl_keys[i] == k)
+          idx = i;
+      T_EQ_INT(ccp_u64map_del(&m, k), 1);
+      gone[idx] = 1;
+      if (!cluster_check(&m, gone)) {
+        T_FAIL_("head delete step %d", step);
+        break;
+      }
+    }
+    T_EQ_INT(m.count, 0);
+    ccp_u64map_release(&m);
+  }
+
+  /* random delete orders interleaved with re-inserts (fixed seed) */
+  uint64_t rng = 7;
+  for (int trial = 0; trial < 300; trial++) {
+    int gone[NCL] = {0};
+    cluster_fill(&m);
+    for (int step = 0; step < 3 * NCL; step++) {
+      int i = (int)t_rand_below(&rng, NCL);
+      if (gone[i]) {
+        int isnew;
+        *ccp_u64map_put(&m, cl_keys[i], &isnew) = 1000 + (uint64_t)i;
+        T_EQ_INT(isnew, 1);
+        gone[i] = 0;
+      } else {
+        T_EQ_INT(ccp_u64map_del(&m, cl_keys[i]), 1);
+        gone[i] = 1;
+      }
+      if (!cluster_check(&m, gone)) {
+        T_FAIL_("trial %d step %d", trial, step);
+        trial = 1 << 20;
+        break;
+      }
+    }
+    T_EQ_INT(m.cap, 64); /* never more than NCL keys: no growth */
+    ccp_u64map_release(&m);
+  }
+}
+
+static int keep_even(void *opaque, uint64_t key, uint64_t val) {
+  (*(int *)opaque)++;
+  (void)key;
+  return val % 2 == 0;
+}
+
+static void test_filter(void) {
+  ccp_u64map_t m;
+  ccp_u64map_init(&m);
+  T_EQ_INT(ccp_u64map_filter(&m, keep_even, &(int){0}), 0); /* empty: no call */
+  T_TRUE(build_cluster_keys());
+  for (int i = 0; i < NCL; i++)
+    *ccp_u64map_put(&m, cl_keys[i], NULL) = (uint64_t)i;
+  for (uint64_t k = 1; k <= 30000; k++)
+    if (!ccp_u64map_get(&m, k * 7919))
+      *ccp_u64map_put(&m, k * 7919, NULL) = k + NCL;
+  size_t before = m.count, cap = m.cap;
+  int calls = 0;
+  size_t removed = ccp_u64map_filter(&m, keep_even, &calls);
+  T_EQ_INT(calls, before);
+  T_EQ_INT(removed + m.count, before);
+  T_EQ_INT(m.cap, cap); /* the capacity stays */
+  for (int i = 0; i < NCL; i++) {
+    uint64_t *v = ccp_u64map_get(&m, cl_keys[i]);
+    T_TRUE(i % 2 == 0 ? v && *v == (uint64_t)i : v == NULL);
+  }
+  size_t odd_left = 0;
+  for (size_t i = 0; i < m.cap; i++)
+    odd_left += m.slots[i].key && m.slots[i].val % 2;
+  T_EQ_INT(odd_left, 0);
+  T_TRUE(map_consistent(&m));
+  ccp_u64map_release(&m);
+}
+
+/* A randomized sequence of put/get/del/filter against a reference: a plain
+ * array over a fixed universe of keys. Half the universe collides on purpose
+ * (keys j*4096 + 4088..4095: homes at the very end of any table up to 4096
+ * slots, so the runs wrap), half is random 64-bit. */
+static void randomized(int dense, uint64_t seed) {
+  enum { U = 3000, OPS = 200000 };
+  static uint64_t key[U], val[U];
+  static int present[U];
+  uint64_t rng = seed;
+  for (int i = 0; i < U; i++) {
+    key[i] =
+        i < U / 2 ? (uint64_t)i * 4096 + 4088 + (uint64_t)(i % 8) : ccp_u64map_key(t_rand(&rng));
+    present[i] = 0;
+  }
+  ccp_u64map_t m;
+  ccp_u64map_init(&m);
+  m.dense = dense;
+  size_t count = 0;
+  long errors = 0;
+  for (int op = 0; op < OPS && errors < 10; op++) {
+    int i = (int)t_rand_below(&rng, U);
+    uint64_t r = t_rand_below(&rng, 100);
+    if (r < 45) { /* put */
+      int isnew;
+      uint64_t *v = ccp_u64map_put(&m, key[i], &isnew);
+      if (isnew != !present[i] || (!isnew && *v != val[i]) || (isnew && *v != 0)) {
+        fprintf(stderr, "op %d: put of key #%d: isnew %d, present %d\n", op, i, isnew, present[i]);
+        errors++;
+      }
+      val[i] = t_rand(&rng);
+      *v = val[i];
+      count += !present[i];
+      present[i] = 1;
+    } else if (r < 75) { /* del */
+      int rc = ccp_u64map_del(&m, key[i]);
+      if (rc != present[i]) {
+        fprintf(stderr, "op %d: del of key #%d returned %d, present %d\n", op, i, rc, present[i]);
+        errors++;
+      }
+      count -= present[i];
+      present[i] = 0;
+    } else if (r < 99) { /* get */
+      uint64_t *v = ccp_u64map_get(&m, key[i]);
+      if (present[i] ? !v || *v != val[i] : v != NULL) {
+        fprintf(stderr, "op %d: get of key #%d wrong (present %d)\n", op, i, present[i]);
+        errors++;
+      }
+    } else if (t_rand_below(&rng, 20) == 0) { /* now and then: drop the values with bit 0 set */
+      size_t removed = ccp_u64map_filter(&m, keep_even, &(int){0});
+      size_t want = 0;
+      for (int k = 0; k < U; k++)
+        if (present[k] && val[k] % 2) {
+          present[k] = 0;
+          want++;
+        }
+      count -= want;
+      if (removed != want) {
+        fprintf(stderr, "op %d: filter removed %zu, expected %zu\n", op, removed, want);
+        errors++;
+      }
+    }
+    if (m.count != count) {
+      fprintf(stderr, "op %d: count %zu, expected %zu\n", op, m.count, count);
+      errors++;
+    }
+    if (op % 5000 == 0 && !map_consistent(&m))
+      errors++;
+  }
+  T_EQ_INT(errors, 0);
+  /* full sweep at the end */
+  int wrong = 0;
+  for (int i = 0; i < U; i++) {
+    uint64_t *v = ccp_u64map_get(&m, key[i]);
+    wrong += present[i] ? !v || *v != val[i] : v != NULL;
+  }
+  T_EQ_INT(wrong, 0);
+  T_TRUE(map_consistent(&m));
+  /* the colliding half made runs that wrap around the end of the table */
+  T_TRUE(m.slots[0].key != 0 && m.slots[m.cap - 1].key != 0);
+  ccp_u64map_release(&m);
+}
+
+static void test_randomized(void) { randomized(0, 12345); }
+static void test_randomized_dense(void) { randomized(1, 54321); }
+
+int main(void) {
+  T_RUN(test_empty_and_basic);
+  T_RUN(test_growth);
+  T_RUN(test_growth_dense);
+  T_RUN(test_wrapping_cluster);
+  T_RUN(test_filter);
+  T_RUN(test_randomized);
+  T_RUN(test_randomized_dense);
+  return T_DONE();
+}
