@@ -56,6 +56,7 @@
 #include "ccpulse/consumer.h"
 #include "ccpulse/decode.h"
 #include "ccpulse/redis_pub.h"
+#include "ccpulse/tz.h"
 #include "redis_testutil.h"
 #include "tsan_c11_threads.h"
 
@@ -496,6 +497,10 @@ int main(void) {
   redis_child_start_or_skip();
   snprintf(redis_url, sizeof redis_url, "redis://127.0.0.1:%d/0", port);
   setup_config();
+  if (ccp_tz_use(cfg.timezone, err, sizeof err) != 0) { /* before any thread starts */
+    fprintf(stderr, "time zone: %s\n", err);
+    return 1;
+  }
   mock = ccp_mock_new(err, sizeof err);
   if (!mock) {
     fprintf(stderr, "%s\n", err);
