@@ -30,6 +30,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "ccpulse/file.h"
 #include "decode/avro_varint.h"
 
 #define SYNC_LEN 16
@@ -188,16 +189,19 @@ bad:
   return -CCP_EPARSE;
 }
 
-ccp_ocf_reader_t *ccp_ocf_reader_new_mem(const void *data, size_t len, const char *name,
-                                         char *errbuf, size_t errlen) {
+/* Builds a reader over [buf, buf + len) named name, taking owned (may be
+ * NULL) to free with it; NULL with errbuf set when the header is bad. */
+static ccp_ocf_reader_t *reader_new(const void *buf, size_t len, void *owned, const char *name,
+                                    char *errbuf, size_t errlen) {
   char dummy[CCP_ERRBUF_SIZE];
   if (!errbuf || !errlen) {
     errbuf = dummy;
     errlen = sizeof dummy;
   }
   ccp_ocf_reader_t *r = ccp_calloc(1, sizeof *r);
-  r->name = ccp_strdup(name ? name : "<memory>");
-  r->buf = data;
+  r->name = ccp_strdup(name);
+  r->owned = owned;
+  r->buf = buf;
   r->len = len;
   if (parse_header(r, errbuf, errlen) != 0) {
     ccp_ocf_reader_free(r);
@@ -206,45 +210,22 @@ ccp_ocf_reader_t *ccp_ocf_reader_new_mem(const void *data, size_t len, const cha
   return r;
 }
 
+ccp_ocf_reader_t *ccp_ocf_reader_new_mem(const void *data, size_t len, const char *name,
+                                         char *errbuf, size_t errlen) {
+  return reader_new(data, len, NULL, name ? name : "<memory>", errbuf, errlen);
+}
+
 ccp_ocf_reader_t *ccp_ocf_reader_open(const char *path, char *errbuf, size_t errlen) {
   char dummy[CCP_ERRBUF_SIZE];
   if (!errbuf || !errlen) {
     errbuf = dummy;
     errlen = sizeof dummy;
   }
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    snprintf(errbuf, errlen, "cannot open '%s': %s", path, strerror(errno));
+  size_t len;
+  char *data = ccp_file_read(path, &len, errbuf, errlen);
+  if (!data)
     return NULL;
-  }
-  size_t cap = 1 << 16, len = 0;
-  uint8_t *data = ccp_malloc(cap);
-  for (;;) {
-    if (len == cap)
-      data = ccp_realloc(data, cap *= 2);
-    size_t n = fread(data + len, 1, cap - len, f);
-    len += n;
-    if (n == 0)
-      break;
-  }
-  int bad = ferror(f);
-  int saved = errno;
-  fclose(f);
-  if (bad) {
-    snprintf(errbuf, errlen, "cannot read '%s': %s", path, strerror(saved));
-    ccp_free(data);
-    return NULL;
-  }
-  ccp_ocf_reader_t *r = ccp_calloc(1, sizeof *r);
-  r->name = ccp_strdup(path);
-  r->owned = data;
-  r->buf = data;
-  r->len = len;
-  if (parse_header(r, errbuf, errlen) != 0) {
-    ccp_ocf_reader_free(r);
-    return NULL;
-  }
-  return r;
+  return reader_new(data, len, data, path, errbuf, errlen);
 }
 
 const char *ccp_ocf_reader_schema(const ccp_ocf_reader_t *r, size_t *len) {
