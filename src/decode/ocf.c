@@ -86,9 +86,23 @@ void ccp_ocf_reader_free(ccp_ocf_reader_t *r) {
   ccp_free(r);
 }
 
-/* Reads a long from the header; msg names what it was. */
+/* Reads a long from the header: 0, or -1 when it is cut off or too long. */
 static int hdr_long(const uint8_t **p, const uint8_t *end, int64_t *v) {
   return ccp__get_long(p, end, v) == 0 ? 0 : -1;
+}
+
+/* Reads a length-prefixed byte string of the header into *s, *n and moves
+ * past it: 0, -1 when it is cut off, -2 when the length is negative. */
+static int hdr_bytes(const uint8_t **p, const uint8_t *end, const uint8_t **s, int64_t *n) {
+  if (hdr_long(p, end, n))
+    return -1;
+  if (*n < 0)
+    return -2;
+  if ((uint64_t)*n > (size_t)(end - *p))
+    return -1;
+  *s = *p;
+  *p += *n;
+  return 0;
 }
 
 static int parse_header(ccp_ocf_reader_t *r, char *errbuf, size_t errlen) {
@@ -120,29 +134,22 @@ static int parse_header(ccp_ocf_reader_t *r, char *errbuf, size_t errlen) {
       return -CCP_EPARSE;
     }
     for (int64_t i = 0; i < count; i++) {
+      const uint8_t *key, *val;
       int64_t kl, vl;
-      if (hdr_long(&p, end, &kl))
+      int hr = hdr_bytes(&p, end, &key, &kl);
+      if (hr == 0)
+        hr = hdr_bytes(&p, end, &val, &vl);
+      if (hr == -1)
         goto trunc;
-      if (kl < 0)
+      if (hr < 0)
         goto bad;
-      if ((uint64_t)kl > (size_t)(end - p))
-        goto trunc;
-      const char *key = (const char *)p;
-      p += kl;
-      if (hdr_long(&p, end, &vl))
-        goto trunc;
-      if (vl < 0)
-        goto bad;
-      if ((uint64_t)vl > (size_t)(end - p))
-        goto trunc;
       if (kl == 11 && memcmp(key, "avro.schema", 11) == 0) {
-        r->schema = (const char *)p;
+        r->schema = (const char *)val;
         r->schema_len = (size_t)vl;
       } else if (kl == 10 && memcmp(key, "avro.codec", 10) == 0) {
-        codec = (const char *)p;
+        codec = (const char *)val;
         codec_len = (size_t)vl;
       }
-      p += vl;
     }
   }
   if ((size_t)(end - p) < SYNC_LEN)
