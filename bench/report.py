@@ -181,6 +181,19 @@ def main():
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
+        def save(fig, suffix, caption):
+            fig.tight_layout()
+            fig.savefig(base + "-" + suffix + ".png", dpi=100)
+            plt.close(fig)
+            figs.append((caption, a.name + "-" + suffix + ".png"))
+
+        def goal_axes(ax, goal, goal_label, xlabel, ylabel, title):
+            ax.axhline(goal, color="r", ls="--", lw=1, label=goal_label)
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel(ylabel)
+            ax.set_title(title)
+            ax.legend()
+
         # throughput
         labels, vals = [], []
         if null_eps:
@@ -198,25 +211,17 @@ def main():
                 ax.text(b.get_x() + b.get_width() / 2, v, "%.0fk/s" % (v / 1e3), ha="center", va="bottom")
             ax.set_ylabel("events/s (start to last event visible)")
             ax.set_title("Catch-up of %d events, 8 partitions" % N)
-            fig.tight_layout()
-            fig.savefig(base + "-throughput.png", dpi=100)
-            plt.close(fig)
-            figs.append(("Catch-up throughput", a.name + "-throughput.png"))
+            save(fig, "throughput", "Catch-up throughput")
         # latency
         if any(series.values()):
             fig, ax = plt.subplots(figsize=(7, 4))
             for rate, pts in series.items():
                 if pts:
                     ax.plot([p[0] for p in pts], [p[1] for p in pts], ".-", label="%dk/s" % (rate // 1000))
-            ax.axhline(500, color="r", ls="--", lw=1, label="goal p99 (2 x 250 ms)")
-            ax.set_xlabel("seconds since produce start")
-            ax.set_ylabel("ms, newest event produced -> visible in Redis")
-            ax.set_title("Event -> KPI latency per published snapshot")
-            ax.legend()
-            fig.tight_layout()
-            fig.savefig(base + "-latency.png", dpi=100)
-            plt.close(fig)
-            figs.append(("Latency", a.name + "-latency.png"))
+            goal_axes(ax, 500, "goal p99 (2 x 250 ms)", "seconds since produce start",
+                      "ms, newest event produced -> visible in Redis",
+                      "Event -> KPI latency per published snapshot")
+            save(fig, "latency", "Latency")
         # memory
         if mem:
             fig, ax = plt.subplots(figsize=(7, 4))
@@ -224,16 +229,10 @@ def main():
             ax.plot(xs, [e["bytes_per_open_ticket"] for e in mem], "o-", label="RSS / open ticket")
             if all(e.get("marginal_bytes_per_open_ticket") for e in mem):
                 ax.plot(xs, [e["marginal_bytes_per_open_ticket"] for e in mem], "s--", label="marginal")
-            ax.axhline(100, color="r", ls="--", lw=1, label="goal 100 B")
             ax.set_xscale("log")
-            ax.set_xlabel("peak open tickets (bench_engine)")
-            ax.set_ylabel("bytes")
-            ax.set_title("Memory per open ticket")
-            ax.legend()
-            fig.tight_layout()
-            fig.savefig(base + "-memory.png", dpi=100)
-            plt.close(fig)
-            figs.append(("Memory", a.name + "-memory.png"))
+            goal_axes(ax, 100, "goal 100 B", "peak open tickets (bench_engine)", "bytes",
+                      "Memory per open ticket")
+            save(fig, "memory", "Memory")
     except ImportError:
         pass
 

@@ -205,24 +205,11 @@ start() {
   local port=$1 cport=$2 keep=$3
   fetch
   need_java
-  mkdir -p "$dir"
-  dir=$(cd "$dir" && pwd)
-  if pid_alive "$dir/kafka.pid"; then
-    die "a broker (pid $(cat "$dir/kafka.pid")) already runs for '$dir'; stop it first: bash scripts/kafka.sh stop --dir '$dir'"
-  fi
-  if [ -n "$port" ]; then
-    check_port "$port"
-    port_open "$port" && die "cannot start kafka on '127.0.0.1:$port': the port is in use"
-  else
-    port=$(free_port)
-  fi
-  if [ -n "$cport" ]; then
-    check_port "$cport"
-    port_open "$cport" && die "cannot start the kafka controller on '127.0.0.1:$cport': the port is in use"
-  else
-    cport=$(free_port)
-    while [ "$cport" = "$port" ]; do cport=$(free_port); done
-  fi
+  claim_dir kafka.pid "a broker"
+  port=$(pick_port "$port" kafka) || exit 1
+  local cport_given=$cport
+  cport=$(pick_port "$cport" "the kafka controller") || exit 1
+  while [ -z "$cport_given" ] && [ "$cport" = "$port" ]; do cport=$(free_port); done
   [ "$keep" = 1 ] || rm -rf "$dir/data"
   rm -f "$dir/bootstrap" "$dir/kafka.pid"
 
@@ -312,15 +299,10 @@ stop() {
   fi
 }
 
+bootstrap_open() { port_open "${1##*:}"; } # bootstrap_open HOST:PORT
+
 status() {
-  local b
-  b=$(cat "$dir/bootstrap" 2>/dev/null || true)
-  if pid_alive "$dir/kafka.pid" && [ -n "$b" ] && port_open "${b##*:}"; then
-    echo "BOOTSTRAP=$b"
-  else
-    note "no broker serving for '$dir'"
-    return 1
-  fi
+  service_status "$dir/kafka.pid" "$dir/bootstrap" bootstrap_open "BOOTSTRAP=" "no broker serving for '$dir'"
 }
 
 bootstrap_of_dir() {

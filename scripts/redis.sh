@@ -44,17 +44,8 @@ ping() { # ping PORT: true when redis answers PONG within 2 s
 }
 
 start() {
-  mkdir -p "$dir"
-  dir=$(cd "$dir" && pwd)
-  if pid_alive "$dir/redis.pid"; then
-    die "a redis-server (pid $(cat "$dir/redis.pid")) already runs for '$dir'; stop it first: bash scripts/redis.sh stop --dir '$dir'"
-  fi
-  if [ -n "$port" ]; then
-    check_port "$port"
-    port_open "$port" && die "cannot start redis on '127.0.0.1:$port': the port is in use"
-  else
-    port=$(free_port)
-  fi
+  claim_dir redis.pid "a redis-server"
+  port=$(pick_port "$port" redis) || exit 1
   local persist_args=(--save "" --appendonly no)
   [ "$persist" = 1 ] && persist_args=(--appendonly yes)
   rm -f "$dir/redis.pid" "$dir/url"
@@ -99,14 +90,7 @@ stop() {
 }
 
 status() {
-  local p
-  p=$(cat "$dir/port" 2>/dev/null || true)
-  if pid_alive "$dir/redis.pid" && [ -n "$p" ] && ping "$p"; then
-    echo "REDIS=redis://127.0.0.1:$p"
-  else
-    note "no redis-server answering for '$dir'"
-    return 1
-  fi
+  service_status "$dir/redis.pid" "$dir/port" ping "REDIS=redis://127.0.0.1:" "no redis-server answering for '$dir'"
 }
 
 case $cmd in

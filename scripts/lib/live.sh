@@ -84,6 +84,43 @@ stop_service() {
   note "stopped $what (pid $pid)"
 }
 
+# claim_dir PIDNAME WHAT: make $dir exist and absolute; die when the WHAT
+# of $dir/PIDNAME still runs there (the message says how to stop it).
+claim_dir() {
+  mkdir -p "$dir"
+  dir=$(cd "$dir" && pwd)
+  if pid_alive "$dir/$1"; then
+    die "$2 (pid $(cat "$dir/$1")) already runs for '$dir'; stop it first: bash scripts/$LIVE_PROG stop --dir '$dir'"
+  fi
+}
+
+# pick_port VALUE WHAT: print VALUE when it is a port number nothing listens
+# on (else die naming WHAT), or a free port when VALUE is empty. Call it as
+# port=$(pick_port ...) || exit 1.
+pick_port() {
+  if [ -n "$1" ]; then
+    check_port "$1"
+    port_open "$1" && die "cannot start $2 on '127.0.0.1:$1': the port is in use"
+    echo "$1"
+  else
+    free_port
+  fi
+}
+
+# service_status PIDFILE FILE PROBE PREFIX MSG: when the process of PIDFILE
+# runs and `PROBE ADDR` succeeds on the address ADDR kept in FILE, print
+# PREFIXADDR (the KEY=VALUE result); else note MSG and return 1.
+service_status() {
+  local pidfile=$1 file=$2 probe=$3 prefix=$4 msg=$5 addr
+  addr=$(cat "$file" 2>/dev/null || true)
+  if pid_alive "$pidfile" && [ -n "$addr" ] && "$probe" "$addr"; then
+    echo "$prefix$addr"
+  else
+    note "$msg"
+    return 1
+  fi
+}
+
 # check_port VALUE: die unless VALUE is a TCP port number.
 check_port() {
   [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -ge 1 ] && [ "$1" -le 65535 ] || die "bad port '$1': expected 1..65535"

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "ccpulse/buf.h"
+#include "ccpulse/consumer.h"
 #include "ccpulse/decode.h"
 #include "ccpulse/log.h"
 #include "ccpulse/tz.h"
@@ -303,6 +304,47 @@ void ccp_cli_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaq
   } else {
     st->delivered++;
   }
+}
+
+rd_kafka_t *ccp_cli_producer_new(const ccp_config_t *cfg, const char *const (*defaults)[2],
+                                 size_t ndefaults, ccp_cli_delivery_t *st, const char *component) {
+  char err[CCP_ERRBUF_SIZE];
+  rd_kafka_conf_t *conf = ccp_kafka_conf_new(cfg, NULL, err, sizeof err);
+  if (!conf) {
+    ccp_log(CCP_LOG_ERROR, component, "%s", err);
+    return NULL;
+  }
+  for (size_t t = 0; t < ndefaults; t++) { /* kafka.* keys given by the user win */
+    int user = 0;
+    for (int j = 0; j < cfg->nkafka_props; j++)
+      user |= strcmp(cfg->kafka_props[j].key, defaults[t][0]) == 0;
+    if (!user)
+      rd_kafka_conf_set(conf, defaults[t][0], defaults[t][1], err, sizeof err);
+  }
+  rd_kafka_conf_set_dr_msg_cb(conf, ccp_cli_on_delivery);
+  rd_kafka_conf_set_opaque(conf, st);
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (!rk) {
+    rd_kafka_conf_destroy(conf);
+    ccp_log(CCP_LOG_ERROR, component, "cannot create a Kafka producer: %s", err);
+  }
+  return rk;
+}
+
+int ccp_cli_producer_flush(rd_kafka_t *rk, const char *topic, const ccp_cli_delivery_t *st,
+                           unsigned long long sent, int timeout_ms, const char *component) {
+  rd_kafka_resp_err_t fe = rd_kafka_flush(rk, timeout_ms);
+  if (fe) {
+    ccp_log(CCP_LOG_ERROR, component, "cannot deliver to '%s' within %d s: %s", topic,
+            timeout_ms / 1000, rd_kafka_err2str(fe));
+    return -1;
+  }
+  if (st->failed) {
+    ccp_log(CCP_LOG_ERROR, component, "%ld of %llu events not delivered to '%s': %s", st->failed,
+            sent, topic, st->first_error);
+    return -1;
+  }
+  return 0;
 }
 
 int ccp_cli_produce_event(rd_kafka_t *rk, const char *topic, const ccp_event_t *ev,

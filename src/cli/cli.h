@@ -233,6 +233,23 @@ typedef struct ccp_cli_delivery {
 void ccp_cli_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
 
 /**
+ * Creates the Kafka producer of gen and produce from cfg: the ndefaults
+ * {property, value} pairs are set unless cfg sets the same kafka.* key, and
+ * delivery reports count into st (which must outlive the producer). Returns
+ * NULL after logging the reason as component. Main thread.
+ */
+rd_kafka_t *ccp_cli_producer_new(const ccp_config_t *cfg, const char *const (*defaults)[2],
+                                 size_t ndefaults, ccp_cli_delivery_t *st, const char *component);
+
+/**
+ * Flushes rk for at most timeout_ms, then returns 0 when st counts no failed
+ * delivery of the `sent` events, or -1 after logging what was not delivered
+ * to topic as component. The producing thread.
+ */
+int ccp_cli_producer_flush(rd_kafka_t *rk, const char *topic, const ccp_cli_delivery_t *st,
+                           unsigned long long sent, int timeout_ms, const char *component);
+
+/**
  * Encodes ev as Avro binary (v1), Confluent-framed with schema_id when it is
  * >= 0, into scratch and produces it keyed by ticket_id, waiting for room
  * while the local queue is full. Returns 0, or -1 with "cannot be encoded"

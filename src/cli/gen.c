@@ -145,29 +145,12 @@ int ccp_cli_gen(int argc, char **argv) {
     }
   } else {
     topic = cfg.kafka_topic;
-    rd_kafka_conf_t *conf = ccp_kafka_conf_new(&cfg, NULL, err, sizeof err);
-    if (!conf) {
-      ccp_log(CCP_LOG_ERROR, "gen", "%s", err);
-      goto done;
-    }
-    /* throughput defaults; kafka.* keys given by the user win */
+    /* throughput defaults */
     static const char *const tune[][2] = {{"linger.ms", "5"},
                                           {"batch.num.messages", "10000"},
                                           {"queue.buffering.max.kbytes", "1048576"}};
-    for (size_t t = 0; t < CCP_ARRAY_LEN(tune); t++) {
-      int user = 0;
-      for (int j = 0; j < cfg.nkafka_props; j++)
-        user |= strcmp(cfg.kafka_props[j].key, tune[t][0]) == 0;
-      if (!user)
-        rd_kafka_conf_set(conf, tune[t][0], tune[t][1], err, sizeof err);
-    }
-    rd_kafka_conf_set_dr_msg_cb(conf, ccp_cli_on_delivery);
-    rd_kafka_conf_set_opaque(conf, &st);
-    if (!(rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err))) {
-      rd_kafka_conf_destroy(conf);
-      ccp_log(CCP_LOG_ERROR, "gen", "cannot create a Kafka producer: %s", err);
+    if (!(rk = ccp_cli_producer_new(&cfg, tune, CCP_ARRAY_LEN(tune), &st, "gen")))
       goto done;
-    }
   }
 
   rc = CCP_EXIT_INPUT;
@@ -207,17 +190,8 @@ int ccp_cli_gen(int argc, char **argv) {
       rd_kafka_poll(rk, 0);
   }
   if (rk) {
-    rd_kafka_resp_err_t fe = rd_kafka_flush(rk, 120000);
-    if (fe) {
-      ccp_log(CCP_LOG_ERROR, "gen", "cannot deliver to '%s' within 120 s: %s", topic,
-              rd_kafka_err2str(fe));
+    if (ccp_cli_producer_flush(rk, topic, &st, (unsigned long long)sent, 120000, "gen") != 0)
       goto done;
-    }
-    if (st.failed) {
-      ccp_log(CCP_LOG_ERROR, "gen", "%ld of %llu events not delivered to '%s': %s", st.failed,
-              (unsigned long long)sent, topic, st.first_error);
-      goto done;
-    }
   } else {
     int cr = ccp_ocf_writer_close(w);
     w = NULL;

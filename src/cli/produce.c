@@ -71,18 +71,8 @@ int ccp_cli_produce(int argc, char **argv) {
   rc = CCP_EXIT_USAGE;
   topic = cfg.kafka_topic;
 
-  rd_kafka_conf_t *conf = ccp_kafka_conf_new(&cfg, NULL, err, sizeof err);
-  if (!conf) {
-    ccp_log(CCP_LOG_ERROR, "produce", "%s", err);
+  if (!(rk = ccp_cli_producer_new(&cfg, NULL, 0, &st, "produce")))
     goto done;
-  }
-  rd_kafka_conf_set_dr_msg_cb(conf, ccp_cli_on_delivery);
-  rd_kafka_conf_set_opaque(conf, &st);
-  if (!(rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err))) {
-    rd_kafka_conf_destroy(conf);
-    ccp_log(CCP_LOG_ERROR, "produce", "cannot create a Kafka producer: %s", err);
-    goto done;
-  }
 
   rc = CCP_EXIT_INPUT;
   long sent = 0;
@@ -109,17 +99,8 @@ int ccp_cli_produce(int argc, char **argv) {
     ccp_source_free(src);
     src = NULL;
   }
-  rd_kafka_resp_err_t fe = rd_kafka_flush(rk, 60000);
-  if (fe) {
-    ccp_log(CCP_LOG_ERROR, "produce", "cannot deliver to '%s' within 60 s: %s", topic,
-            rd_kafka_err2str(fe));
+  if (ccp_cli_producer_flush(rk, topic, &st, (unsigned long long)sent, 60000, "produce") != 0)
     goto done;
-  }
-  if (st.failed) {
-    ccp_log(CCP_LOG_ERROR, "produce", "%ld of %ld events not delivered to '%s': %s", st.failed,
-            sent, topic, st.first_error);
-    goto done;
-  }
   printf("%ld\n", st.delivered);
   fflush(stdout);
   rc = CCP_EXIT_OK;

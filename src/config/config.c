@@ -59,6 +59,7 @@
 #define PF_OPTIONAL 0x08 /* default unset; an empty value unsets */
 
 typedef struct prop prop_t;
+typedef struct list_kind list_kind_t;
 
 /* Parses and stores `value` for `key` (the full key, for families); on error
  * writes the problem (without the "config key" prefix) into msg. */
@@ -66,16 +67,17 @@ typedef int (*prop_set_fn)(const prop_t *p, ccp_config_t *cfg, const char *key, 
                            char *msg, size_t msglen);
 
 struct prop {
-  const char *key;     /* exact key, or the prefix of a PF_PREFIX family */
-  const char *doc_key; /* how the docs spell it (families); NULL = key */
-  const char *type;    /* type name shown in the docs */
-  prop_set_fn set;     /* parser + validator + store */
-  size_t off;          /* offsetof the field in ccp_config_t */
-  size_t size;         /* field size (strings) */
-  const char *def;     /* default as text; NULL when unset by default */
-  double min, max;     /* bounds of numbers, durations in ms */
-  int flags;           /* PF_* */
-  const char *doc;     /* one sentence for docs and --help */
+  const char *key;         /* exact key, or the prefix of a PF_PREFIX family */
+  const char *doc_key;     /* how the docs spell it (families); NULL = key */
+  const char *type;        /* type name shown in the docs */
+  prop_set_fn set;         /* parser + validator + store */
+  size_t off;              /* offsetof the field in ccp_config_t */
+  size_t size;             /* field size (strings) */
+  const list_kind_t *list; /* item parser and bounds of list keys (set_list) */
+  const char *def;         /* default as text; NULL when unset by default */
+  double min, max;         /* bounds of numbers, durations in ms */
+  int flags;               /* PF_* */
+  const char *doc;         /* one sentence for docs and --help */
 };
 
 /* ---- small helpers ----------------------------------------------------- */
@@ -172,6 +174,18 @@ static int parse_duration_msg(const char *s, int64_t *out, char *msg, size_t msg
   return rc;
 }
 
+/* p's bounds as text into lo and hi (32 bytes each): durations as written
+ * in the docs, numbers in %.15g. */
+static void bounds_text(const prop_t *p, int is_duration, char *lo, char *hi) {
+  if (is_duration) {
+    fmt_duration((int64_t)p->min, lo, 32);
+    fmt_duration((int64_t)p->max, hi, 32);
+  } else {
+    snprintf(lo, 32, "%.15g", p->min);
+    snprintf(hi, 32, "%.15g", p->max);
+  }
+}
+
 /* Checks v against the bounds of p; writes "must be > 0" style messages. */
 static int check_bounds(const prop_t *p, double v, const char *shown, char *msg, size_t msglen,
                         int is_duration) {
@@ -180,13 +194,7 @@ static int check_bounds(const prop_t *p, double v, const char *shown, char *msg,
   if (!lo_bad && !hi_bad)
     return 0;
   char lo[32], hi[32];
-  if (is_duration) {
-    fmt_duration((int64_t)p->min, lo, sizeof lo);
-    fmt_duration((int64_t)p->max, hi, sizeof hi);
-  } else {
-    snprintf(lo, sizeof lo, "%.15g", p->min);
-    snprintf(hi, sizeof hi, "%.15g", p->max);
-  }
+  bounds_text(p, is_duration, lo, hi);
   if (lo_bad)
     msgf(msg, msglen, "%s is out of range (must be %s %s)", shown,
          (p->flags & PF_MIN_EXCL) ? ">" : ">=", lo);
@@ -216,15 +224,22 @@ static int parse_double(const char *s, double *out) {
 
 #define FIELD(cfg, p, T) ((T *)(void *)((char *)(cfg) + (p)->off))
 
-static int set_duration(const prop_t *p, ccp_config_t *cfg, const char *key, const char *value,
-                        char *msg, size_t msglen) {
-  int64_t v;
-  int rc = parse_duration_msg(value, &v, msg, msglen);
+/* Parses a duration within p's bounds into *ms. */
+static int parse_duration_in(const prop_t *p, const char *value, int64_t *ms, char *msg,
+                             size_t msglen) {
+  int rc = parse_duration_msg(value, ms, msg, msglen);
   if (rc < 0)
     return rc;
   char shown[128];
   snprintf(shown, sizeof shown, "duration '%.*s%s'", QV(value));
-  if ((rc = check_bounds(p, (double)v, shown, msg, msglen, 1)) < 0)
+  return check_bounds(p, (double)*ms, shown, msg, msglen, 1);
+}
+
+static int set_duration(const prop_t *p, ccp_config_t *cfg, const char *key, const char *value,
+                        char *msg, size_t msglen) {
+  int64_t v;
+  int rc = parse_duration_in(p, value, &v, msg, msglen);
+  if (rc < 0)
     return rc;
   *FIELD(cfg, p, int64_t) = v;
   return 0;
@@ -410,63 +425,76 @@ static int for_each_item(const char *value, item_fn fn, void *ctx, char *msg, si
   }
 }
 
-typedef struct {
-  ccp_window_conf_t w[CCP_MAX_WINDOWS];
-  int n;
-} window_list_t;
+/* A comma-separated list key stored as an array at prop.off with its count
+ * at count_off. parse fills *out (zeroed) from one item; items holds the n
+ * items already parsed. */
+struct list_kind {
+  const char *one;  /* what one item is called in "at least one ..." */
+  const char *many; /* what items are called in "more than N ..." */
+  size_t item_size;
+  int max;
+  size_t count_off;
+  int (*parse)(const char *item, void *out, const void *items, int n, char *msg, size_t msglen);
+};
 
-static int window_item(void *ctx, const char *item, char *msg, size_t msglen) {
-  window_list_t *l = ctx;
-  if (l->n == CCP_MAX_WINDOWS) {
-    msgf(msg, msglen, "more than %d windows", CCP_MAX_WINDOWS);
+typedef struct {
+  const list_kind_t *k;
+  char *items; /* k->max items */
+  int n;
+} list_ctx_t;
+
+static int list_item(void *ctx, const char *item, char *msg, size_t msglen) {
+  list_ctx_t *l = ctx;
+  if (l->n == l->k->max) {
+    msgf(msg, msglen, "more than %d %s", l->k->max, l->k->many);
     return -CCP_EFULL;
   }
-  ccp_window_conf_t w;
-  memset(&w, 0, sizeof w);
-  int rc = parse_window(item, &w, msg, msglen);
+  int rc =
+      l->k->parse(item, l->items + (size_t)l->n * l->k->item_size, l->items, l->n, msg, msglen);
   if (rc < 0)
     return rc;
-  for (int i = 0; i < l->n; i++)
-    if (strcmp(l->w[i].name, w.name) == 0) {
-      msgf(msg, msglen, "duplicate window name '%s'", w.name);
-      return -CCP_EINVAL;
-    }
-  l->w[l->n++] = w;
+  l->n++;
   return 0;
 }
 
-static int set_windows(const prop_t *p, ccp_config_t *cfg, const char *key, const char *value,
-                       char *msg, size_t msglen) {
-  window_list_t l;
-  memset(&l, 0, sizeof l);
+static int set_list(const prop_t *p, ccp_config_t *cfg, const char *key, const char *value,
+                    char *msg, size_t msglen) {
+  const list_kind_t *k = p->list;
   if (!*skip_ws(value)) {
-    msgf(msg, msglen, "at least one window is needed");
+    msgf(msg, msglen, "at least one %s is needed", k->one);
     return -CCP_EINVAL;
   }
-  int rc = for_each_item(value, window_item, &l, msg, msglen);
+  list_ctx_t l = {k, ccp_calloc((size_t)k->max, k->item_size), 0};
+  int rc = for_each_item(value, list_item, &l, msg, msglen);
+  if (rc == 0) {
+    memcpy(FIELD(cfg, p, char), l.items, (size_t)k->max * k->item_size);
+    *(int *)(void *)((char *)cfg + k->count_off) = l.n;
+  }
+  ccp_free(l.items);
+  return rc;
+}
+
+static int window_item(const char *item, void *out, const void *items, int n, char *msg,
+                       size_t msglen) {
+  ccp_window_conf_t *w = out;
+  const ccp_window_conf_t *prev = items;
+  int rc = parse_window(item, w, msg, msglen);
   if (rc < 0)
     return rc;
-  memcpy(cfg->windows, l.w, sizeof l.w);
-  cfg->nwindows = l.n;
+  for (int i = 0; i < n; i++)
+    if (strcmp(prev[i].name, w->name) == 0) {
+      msgf(msg, msglen, "duplicate window name '%s'", w->name);
+      return -CCP_EINVAL;
+    }
   return 0;
 }
 
-typedef struct {
-  ccp_score_term_t t[CCP_MAX_SCORE_TERMS];
-  int n;
-} score_list_t;
-
-static int score_item(void *ctx, const char *item, char *msg, size_t msglen) {
-  score_list_t *l = ctx;
-  if (l->n == CCP_MAX_SCORE_TERMS) {
-    msgf(msg, msglen, "more than %d scorecard terms", CCP_MAX_SCORE_TERMS);
-    return -CCP_EFULL;
-  }
-  ccp_score_term_t t;
-  memset(&t, 0, sizeof t);
+static int score_item(const char *item, void *out, const void *items, int n, char *msg,
+                      size_t msglen) {
+  ccp_score_term_t *t = out;
   const char *op = strstr(item, ">=");
   if (op)
-    t.higher_is_better = 1;
+    t->higher_is_better = 1;
   else
     op = strstr(item, "<=");
   const char *colon = op ? strrchr(op, ':') : NULL;
@@ -476,42 +504,34 @@ static int score_item(void *ctx, const char *item, char *msg, size_t msglen) {
     return -CCP_EINVAL;
   }
   char target_s[64], weight_s[64];
-  trim_copy(item, (size_t)(op - item), t.kpi, sizeof t.kpi);
+  trim_copy(item, (size_t)(op - item), t->kpi, sizeof t->kpi);
   trim_copy(op + 2, (size_t)(colon - op - 2), target_s, sizeof target_s);
   trim_copy(colon + 1, strlen(colon + 1), weight_s, sizeof weight_s);
-  int ki = ccp_kpi_index(t.kpi, strlen(t.kpi));
+  int ki = ccp_kpi_index(t->kpi, strlen(t->kpi));
   if (ki < 0 || !(ccp_kpi_defs[ki].flags & CCP_KPI_SCORECARD)) { /* windowed, KPIS.md §3 */
     msgf(msg, msglen, "unknown KPI '%s' in term '%.*s%s' (use a windowed KPI id, e.g. csat_pct)",
-         t.kpi, QV(item));
+         t->kpi, QV(item));
     return -CCP_EINVAL;
   }
-  if (parse_double(target_s, &t.target) < 0 || !(t.target > 0)) {
+  if (parse_double(target_s, &t->target) < 0 || !(t->target > 0)) {
     msgf(msg, msglen, "term '%.*s%s': target must be a number > 0", QV(item));
     return -CCP_EINVAL;
   }
-  if (parse_double(weight_s, &t.weight) < 0 || !(t.weight > 0) || t.weight > 100) {
+  if (parse_double(weight_s, &t->weight) < 0 || !(t->weight > 0) || t->weight > 100) {
     msgf(msg, msglen, "term '%.*s%s': weight must be a number > 0 and <= 100", QV(item));
     return -CCP_EINVAL;
   }
-  l->t[l->n++] = t;
   return 0;
 }
 
-static int set_scorecard(const prop_t *p, ccp_config_t *cfg, const char *key, const char *value,
-                         char *msg, size_t msglen) {
-  score_list_t l;
-  memset(&l, 0, sizeof l);
-  if (!*skip_ws(value)) {
-    msgf(msg, msglen, "at least one term is needed");
-    return -CCP_EINVAL;
-  }
-  int rc = for_each_item(value, score_item, &l, msg, msglen);
-  if (rc < 0)
-    return rc;
-  memcpy(cfg->score_terms, l.t, sizeof l.t);
-  cfg->nscore_terms = l.n;
-  return 0;
-}
+/* The list keys: what an item is called, its size and count, its parser. */
+enum { L_WINDOWS, L_SCORECARD };
+static const list_kind_t lists[] = {
+    [L_WINDOWS] = {"window", "windows", sizeof(ccp_window_conf_t), CCP_MAX_WINDOWS,
+                   offsetof(ccp_config_t, nwindows), window_item},
+    [L_SCORECARD] = {"term", "scorecard terms", sizeof(ccp_score_term_t), CCP_MAX_SCORE_TERMS,
+                     offsetof(ccp_config_t, nscore_terms), score_item},
+};
 
 /* Orders overrides by queue bytes, then length, then channel. */
 static int ovr_cmp(const char *q, size_t qlen, int ch, const ccp_sla_override_t *o) {
@@ -552,12 +572,8 @@ static int set_sla_queue(const prop_t *p, ccp_config_t *cfg, const char *key, co
     return -CCP_EINVAL;
   }
   int64_t ms;
-  int rc = parse_duration_msg(value, &ms, msg, msglen);
+  int rc = parse_duration_in(p, value, &ms, msg, msglen);
   if (rc < 0)
-    return rc;
-  char shown[128];
-  snprintf(shown, sizeof shown, "duration '%.*s%s'", QV(value));
-  if ((rc = check_bounds(p, (double)ms, shown, msg, msglen, 1)) < 0)
     return rc;
 
   size_t qlen = (size_t)(dot - q);
@@ -706,7 +722,8 @@ static const prop_t props[] = {
    .size = sizeof(((ccp_config_t *)0)->timezone), .def = "UTC",
    .doc = "IANA time zone whose local midnight starts the `today` window (DST-aware), e.g. "
           "`Asia/Jakarta`; must exist under $TZDIR or /usr/share/zoneinfo."},
-  {.key = "windows", .type = "window list", .set = set_windows,
+  {.key = "windows", .type = "window list", .set = set_list, .off = OFF(windows),
+   .list = &lists[L_WINDOWS],
    .def = "1m:5s,5m:10s,15m:30s,1h:1m,24h:15m,today:1m",
    .doc = "KPI windows in output order, comma-separated: `span:granularity` (named by the span "
           "as written, or `today` for the calendar day) or `name=span:granularity`; the span must "
@@ -738,7 +755,8 @@ static const prop_t props[] = {
   COST_ROW(CHAT),
   COST_ROW(EMAIL),
   COST_ROW(SOCIAL),
-  {.key = "scorecard", .type = "scorecard", .set = set_scorecard,
+  {.key = "scorecard", .type = "scorecard", .set = set_list, .off = OFF(score_terms),
+   .list = &lists[L_SCORECARD],
    .def = "csat_pct>=85:40,fcr_pct>=70:30,aht_avg_ms<=360000:30",
    .doc = "Agent scorecard terms `kpi>=target:weight` or `kpi<=target:weight` (a windowed KPI "
           "id, a target > 0, a weight in percent); the weights must sum to 100."},
@@ -995,13 +1013,7 @@ static void range_text(const prop_t *p, char *out, size_t len) {
       p->set != set_double)
     return;
   char lo[32], hi[32];
-  if (dur) {
-    fmt_duration((int64_t)p->min, lo, sizeof lo);
-    fmt_duration((int64_t)p->max, hi, sizeof hi);
-  } else {
-    snprintf(lo, sizeof lo, "%.15g", p->min);
-    snprintf(hi, sizeof hi, "%.15g", p->max);
-  }
+  bounds_text(p, dur, lo, hi);
   snprintf(out, len, "%s %s and %s %s", (p->flags & PF_MIN_EXCL) ? ">" : ">=", lo,
            (p->flags & PF_MAX_EXCL) ? "<" : "<=", hi);
 }

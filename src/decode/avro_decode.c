@@ -202,6 +202,15 @@ static const char *avro_type_text(avro_schema_t s) {
   }
 }
 
+/* The writer kind of each primitive Avro type (no size, no children). */
+static const struct {
+  avro_type_t type;
+  uint8_t kind;
+} primitive_kinds[] = {
+    {AVRO_NULL, W_NULL},   {AVRO_BOOLEAN, W_BOOL},  {AVRO_INT32, W_INT},    {AVRO_INT64, W_LONG},
+    {AVRO_FLOAT, W_FLOAT}, {AVRO_DOUBLE, W_DOUBLE}, {AVRO_STRING, W_BYTES}, {AVRO_BYTES, W_BYTES},
+};
+
 static wnode_t *compile_node(cc_t *c, avro_schema_t s, int depth) {
   s = deref(s);
   if (!s) {
@@ -230,30 +239,15 @@ static wnode_t *compile_node(cc_t *c, avro_schema_t s, int depth) {
     c->nmemo++;
   }
   n->state = 1;
-  switch (avro_typeof(s)) {
-  case AVRO_NULL:
-    n->kind = W_NULL;
-    n->zero = 1;
-    break;
-  case AVRO_BOOLEAN:
-    n->kind = W_BOOL;
-    break;
-  case AVRO_INT32:
-    n->kind = W_INT;
-    break;
-  case AVRO_INT64:
-    n->kind = W_LONG;
-    break;
-  case AVRO_FLOAT:
-    n->kind = W_FLOAT;
-    break;
-  case AVRO_DOUBLE:
-    n->kind = W_DOUBLE;
-    break;
-  case AVRO_STRING:
-  case AVRO_BYTES:
-    n->kind = W_BYTES;
-    break;
+  avro_type_t t = avro_typeof(s);
+  for (size_t i = 0; i < sizeof primitive_kinds / sizeof *primitive_kinds; i++)
+    if (primitive_kinds[i].type == t) {
+      n->kind = primitive_kinds[i].kind;
+      n->zero = t == AVRO_NULL;
+      n->state = 2;
+      return n;
+    }
+  switch (t) {
   case AVRO_FIXED: {
     int64_t sz = avro_schema_fixed_size(s);
     if (sz < 0 || sz > INT32_MAX) {

@@ -259,20 +259,17 @@ void ccp_jsonl_write(const ccp_event_t *ev, ccp_buf_t *b) {
   const struct {
     const char *n;
     int64_t v;
-  } l[] = {{"talk_ms", ev->talk_ms}, {"hold_ms", ev->hold_ms}, {"acw_ms", ev->acw_ms}};
-  for (size_t i = 0; i < CCP_ARRAY_LEN(l); i++)
-    if (l[i].v != CCP_NULL_I64) {
-      ccp_buf_printf(b, ",\"%s\":", l[i].n);
-      ccp_buf_put_i64(b, l[i].v);
-    }
-  const struct {
-    const char *n;
-    int32_t v;
-  } s[] = {{"csat", ev->csat}, {"nps", ev->nps}, {"ces", ev->ces}};
-  for (size_t i = 0; i < CCP_ARRAY_LEN(s); i++)
-    if (s[i].v != CCP_NULL_I32) {
-      ccp_buf_printf(b, ",\"%s\":", s[i].n);
-      ccp_buf_put_i64(b, s[i].v);
+    int set;
+  } nums[] = {{"talk_ms", ev->talk_ms, ev->talk_ms != CCP_NULL_I64},
+              {"hold_ms", ev->hold_ms, ev->hold_ms != CCP_NULL_I64},
+              {"acw_ms", ev->acw_ms, ev->acw_ms != CCP_NULL_I64},
+              {"csat", ev->csat, ev->csat != CCP_NULL_I32},
+              {"nps", ev->nps, ev->nps != CCP_NULL_I32},
+              {"ces", ev->ces, ev->ces != CCP_NULL_I32}};
+  for (size_t i = 0; i < CCP_ARRAY_LEN(nums); i++)
+    if (nums[i].set) {
+      ccp_buf_printf(b, ",\"%s\":", nums[i].n);
+      ccp_buf_put_i64(b, nums[i].v);
     }
   if (ev->category.ptr)
     put_field_str(b, "category", ev->category);

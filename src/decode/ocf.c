@@ -30,6 +30,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "ccpulse/file.h"
 #include "decode/avro_varint.h"
 
 #define SYNC_LEN 16
@@ -85,9 +86,23 @@ void ccp_ocf_reader_free(ccp_ocf_reader_t *r) {
   ccp_free(r);
 }
 
-/* Reads a long from the header; msg names what it was. */
+/* Reads a long from the header: 0, or -1 when it is cut off or too long. */
 static int hdr_long(const uint8_t **p, const uint8_t *end, int64_t *v) {
   return ccp__get_long(p, end, v) == 0 ? 0 : -1;
+}
+
+/* Reads a length-prefixed byte string of the header into *s, *n and moves
+ * past it: 0, -1 when it is cut off, -2 when the length is negative. */
+static int hdr_bytes(const uint8_t **p, const uint8_t *end, const uint8_t **s, int64_t *n) {
+  if (hdr_long(p, end, n))
+    return -1;
+  if (*n < 0)
+    return -2;
+  if ((uint64_t)*n > (size_t)(end - *p))
+    return -1;
+  *s = *p;
+  *p += *n;
+  return 0;
 }
 
 static int parse_header(ccp_ocf_reader_t *r, char *errbuf, size_t errlen) {
@@ -119,29 +134,22 @@ static int parse_header(ccp_ocf_reader_t *r, char *errbuf, size_t errlen) {
       return -CCP_EPARSE;
     }
     for (int64_t i = 0; i < count; i++) {
+      const uint8_t *key, *val;
       int64_t kl, vl;
-      if (hdr_long(&p, end, &kl))
+      int hr = hdr_bytes(&p, end, &key, &kl);
+      if (hr == 0)
+        hr = hdr_bytes(&p, end, &val, &vl);
+      if (hr == -1)
         goto trunc;
-      if (kl < 0)
+      if (hr < 0)
         goto bad;
-      if ((uint64_t)kl > (size_t)(end - p))
-        goto trunc;
-      const char *key = (const char *)p;
-      p += kl;
-      if (hdr_long(&p, end, &vl))
-        goto trunc;
-      if (vl < 0)
-        goto bad;
-      if ((uint64_t)vl > (size_t)(end - p))
-        goto trunc;
       if (kl == 11 && memcmp(key, "avro.schema", 11) == 0) {
-        r->schema = (const char *)p;
+        r->schema = (const char *)val;
         r->schema_len = (size_t)vl;
       } else if (kl == 10 && memcmp(key, "avro.codec", 10) == 0) {
-        codec = (const char *)p;
+        codec = (const char *)val;
         codec_len = (size_t)vl;
       }
-      p += vl;
     }
   }
   if ((size_t)(end - p) < SYNC_LEN)
@@ -188,16 +196,19 @@ bad:
   return -CCP_EPARSE;
 }
 
-ccp_ocf_reader_t *ccp_ocf_reader_new_mem(const void *data, size_t len, const char *name,
-                                         char *errbuf, size_t errlen) {
+/* Builds a reader over [buf, buf + len) named name, taking owned (may be
+ * NULL) to free with it; NULL with errbuf set when the header is bad. */
+static ccp_ocf_reader_t *reader_new(const void *buf, size_t len, void *owned, const char *name,
+                                    char *errbuf, size_t errlen) {
   char dummy[CCP_ERRBUF_SIZE];
   if (!errbuf || !errlen) {
     errbuf = dummy;
     errlen = sizeof dummy;
   }
   ccp_ocf_reader_t *r = ccp_calloc(1, sizeof *r);
-  r->name = ccp_strdup(name ? name : "<memory>");
-  r->buf = data;
+  r->name = ccp_strdup(name);
+  r->owned = owned;
+  r->buf = buf;
   r->len = len;
   if (parse_header(r, errbuf, errlen) != 0) {
     ccp_ocf_reader_free(r);
@@ -206,45 +217,22 @@ ccp_ocf_reader_t *ccp_ocf_reader_new_mem(const void *data, size_t len, const cha
   return r;
 }
 
+ccp_ocf_reader_t *ccp_ocf_reader_new_mem(const void *data, size_t len, const char *name,
+                                         char *errbuf, size_t errlen) {
+  return reader_new(data, len, NULL, name ? name : "<memory>", errbuf, errlen);
+}
+
 ccp_ocf_reader_t *ccp_ocf_reader_open(const char *path, char *errbuf, size_t errlen) {
   char dummy[CCP_ERRBUF_SIZE];
   if (!errbuf || !errlen) {
     errbuf = dummy;
     errlen = sizeof dummy;
   }
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    snprintf(errbuf, errlen, "cannot open '%s': %s", path, strerror(errno));
+  size_t len;
+  char *data = ccp_file_read(path, &len, errbuf, errlen);
+  if (!data)
     return NULL;
-  }
-  size_t cap = 1 << 16, len = 0;
-  uint8_t *data = ccp_malloc(cap);
-  for (;;) {
-    if (len == cap)
-      data = ccp_realloc(data, cap *= 2);
-    size_t n = fread(data + len, 1, cap - len, f);
-    len += n;
-    if (n == 0)
-      break;
-  }
-  int bad = ferror(f);
-  int saved = errno;
-  fclose(f);
-  if (bad) {
-    snprintf(errbuf, errlen, "cannot read '%s': %s", path, strerror(saved));
-    ccp_free(data);
-    return NULL;
-  }
-  ccp_ocf_reader_t *r = ccp_calloc(1, sizeof *r);
-  r->name = ccp_strdup(path);
-  r->owned = data;
-  r->buf = data;
-  r->len = len;
-  if (parse_header(r, errbuf, errlen) != 0) {
-    ccp_ocf_reader_free(r);
-    return NULL;
-  }
-  return r;
+  return reader_new(data, len, data, path, errbuf, errlen);
 }
 
 const char *ccp_ocf_reader_schema(const ccp_ocf_reader_t *r, size_t *len) {

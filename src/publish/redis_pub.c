@@ -744,6 +744,8 @@ int ccp_redis_pub_cycle(ccp_redis_pub_t *p, const ccp_view_t *view, const char *
 
 /* ---- lifecycle ---------------------------------------------------------- */
 
+static int64_t or_default(int64_t v, int64_t def) { return v ? v : def; }
+
 ccp_redis_pub_t *ccp_redis_pub_new(const ccp_redis_pub_opts_t *opts, char *errbuf, size_t errlen) {
   url_t u;
   if (url_parse(opts->url, &u, errbuf, errlen) != 0)
@@ -774,22 +776,16 @@ ccp_redis_pub_t *ccp_redis_pub_new(const ccp_redis_pub_opts_t *opts, char *errbu
   p->prefix = ccp_strdup(prefix);
   p->o.prefix = p->prefix;
   p->o.url = NULL; /* not kept: may hold a password */
-  if (!p->o.snapshot_maxlen)
-    p->o.snapshot_maxlen = 1000;
-  if (!p->o.alerts_maxlen)
-    p->o.alerts_maxlen = 100000;
-  if (!p->o.connect_timeout_ms)
-    p->o.connect_timeout_ms = 500;
-  if (!p->o.command_timeout_ms)
-    p->o.command_timeout_ms = 2000;
-  if (!p->o.backoff_min_ms)
-    p->o.backoff_min_ms = 100;
-  if (!p->o.backoff_max_ms)
-    p->o.backoff_max_ms = 5000;
+  /* 0 = the default of ccp_redis_pub_opts_t */
+  p->o.snapshot_maxlen = or_default(p->o.snapshot_maxlen, 1000);
+  p->o.alerts_maxlen = or_default(p->o.alerts_maxlen, 100000);
+  p->o.connect_timeout_ms = (int)or_default(p->o.connect_timeout_ms, 500);
+  p->o.command_timeout_ms = (int)or_default(p->o.command_timeout_ms, 2000);
+  p->o.backoff_min_ms = (int)or_default(p->o.backoff_min_ms, 100);
+  p->o.backoff_max_ms = (int)or_default(p->o.backoff_max_ms, 5000);
   if (p->o.backoff_max_ms < p->o.backoff_min_ms)
     p->o.backoff_max_ms = p->o.backoff_min_ms;
-  if (!p->o.max_queued_alerts)
-    p->o.max_queued_alerts = 100000;
+  p->o.max_queued_alerts = (size_t)or_default((int64_t)p->o.max_queued_alerts, 100000);
   p->backoff_ms = p->o.backoff_min_ms;
   p->ring_cap = p->o.max_queued_alerts;
   p->ring = ccp_calloc(p->ring_cap, sizeof *p->ring);

@@ -102,33 +102,21 @@ void ccp_buf_put_double(ccp_buf_t *b, double v) {
 
 void ccp_buf_put_json_str(ccp_buf_t *b, const char *s, size_t len) {
   static const char hex[] = "0123456789abcdef";
+  /* the letter after the backslash of the two-character escapes; 0 = none */
+  static const char short_esc[0x80] = {
+      ['"'] = '"', ['\\'] = '\\', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't'};
   ccp_buf_reserve(b, len + 2);
   ccp_buf_putc(b, '"');
   for (size_t i = 0; i < len; i++) {
     unsigned char c = (unsigned char)s[i];
-    switch (c) {
-    case '"':
-      ccp_buf_append(b, "\\\"", 2);
-      break;
-    case '\\':
-      ccp_buf_append(b, "\\\\", 2);
-      break;
-    case '\n':
-      ccp_buf_append(b, "\\n", 2);
-      break;
-    case '\r':
-      ccp_buf_append(b, "\\r", 2);
-      break;
-    case '\t':
-      ccp_buf_append(b, "\\t", 2);
-      break;
-    default:
-      if (c < 0x20) {
-        char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-        ccp_buf_append(b, u, 6);
-      } else {
-        ccp_buf_putc(b, (char)c);
-      }
+    if (c < 0x80 && short_esc[c]) {
+      char e[2] = {'\\', short_esc[c]};
+      ccp_buf_append(b, e, 2);
+    } else if (c < 0x20) {
+      char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+      ccp_buf_append(b, u, 6);
+    } else {
+      ccp_buf_putc(b, (char)c);
     }
   }
   ccp_buf_putc(b, '"');
