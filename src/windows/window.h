@@ -32,7 +32,8 @@
  *    busy scope holds about one entry per bucket of each window's finest
  *    remaining granularity (the default windows: ~230 entries) and a quiet
  *    one just the runs it used. A merged-away entry stays as a dead entry
- *    (len 0, zero row) until the next compaction;
+ *    (len 0, zero row) right behind its owner until the next compaction
+ *    (a new entry is inserted after them), so a cursor never rests on one;
  *  - entries and records before every cursor are out of every window and
  *    are dropped by compaction, which also gives back unused room.
  *
