@@ -70,7 +70,7 @@ void ccp_wset_release(ccp_wset_t *s, const ccp_wgeom_t *g) {
  * inserted at c; frees the old rows. */
 static int64_t *widen(int64_t *old, uint32_t nrows, uint32_t cap, uint32_t nc, uint32_t c) {
   int64_t *rows = ccp_calloc((size_t)cap * (nc + 1), sizeof *rows);
-  for (uint32_t k = 0; k < nrows; k++) {
+  for (uint32_t k = 0; k < nrows && nc; k++) { /* no rows to copy before the first column */
     memcpy(rows + (size_t)k * (nc + 1), old + (size_t)k * nc, c * sizeof *rows);
     memcpy(rows + (size_t)k * (nc + 1) + c + 1, old + (size_t)k * nc + c, (nc - c) * sizeof *rows);
   }
