@@ -191,7 +191,7 @@ static void test_hist_ops(void) {
   ccp_hist_percentiles(&a, p3, 3, out); /* empty: NaN, no allocation needed */
   T_TRUE(isnan(out[0]) && isnan(out[1]) && isnan(out[2]));
   T_EQ_INT(ccp_hist_nonzero(&a), 0);
-  T_TRUE(a.bins == NULL);
+  T_TRUE(a.p == NULL);
 
   for (int i = 1; i <= 10; i++)
     ccp_hist_add(&a, ccp_sketch_bin(i * 10), 1); /* 10..100: exact bins */
@@ -232,13 +232,13 @@ static void test_hist_ops(void) {
   T_EQ_INT(ccp_hist_nonzero(&b), 0);
   ccp_hist_percentiles(&b, p3, 3, out);
   T_TRUE(isnan(out[0]));
-  T_TRUE(b.bins != NULL);
+  T_TRUE(b.p != NULL);
   ccp_hist_add(&b, 3, 1); /* reusable after clear */
   T_EQ_INT(b.n, 1);
   ccp_hist_release(&a);
   ccp_hist_release(&b);
   ccp_hist_release(&c);
-  T_TRUE(a.bins == NULL);
+  T_TRUE(a.p == NULL);
   T_EQ_INT(a.n, 0);
 }
 

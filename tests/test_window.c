@@ -1,18 +1,23 @@
 /*
- * src/windows/window.[ch]: one KPI window of one scope (ring of buckets with
- * a running total; `today` as a total that a new start resets).
+ * src/windows/window.[ch]: the windows of one scope over one shared store
+ * (trailing windows as cursors into it, `today` as a total that a new edge
+ * resets).
  *
- * Window level: a bucket added at b is in the total while b lies in
- * [cur - nb + 1, cur] and leaves exactly when cur reaches b + nb; jumps of
- * more than the span empty the window; adds outside [start, cur] are
- * ignored; time never goes back; histograms slide with the counters. A
- * randomized sequence (fixed seed) compares the totals and histograms with
- * a reference that sums the kept buckets from scratch.
+ * Window-set level: a value added at base unit β is in window w's total
+ * while β >= w's edge and leaves exactly when the edge passes it; jumps of
+ * more than the span empty the window; values before every edge or past now
+ * are ignored; time never goes back; histograms slide with the counters.
+ * Randomized sequences (fixed seeds) over several window configurations
+ * (nested granularities, odd ones, `today`) compare every total and
+ * histogram with a model that keeps every value, and check the store's
+ * invariants (entries sorted, none straddling an edge, rows summing to the
+ * totals, merges keeping the store small). Memory: an agent-like set with a
+ * handful of values stays small.
  *
- * `today`: window.c only resets when it is given a new start; the start (the
+ * `today`: window.c only resets when it is given a new edge; the edge (the
  * bucket of local midnight in `timezone`) is computed by the engine
  * (set_buckets/local_midnight in src/engine/engine.c). So the reset is tested
- * here twice: the window's part directly, and local midnight through the
+ * here twice: the window set's part directly, and local midnight through the
  * engine's public API (the smallest surface that owns it): a zone with a
  * half-hour offset, an advance across midnight without events, and a 25-hour
  * day. (tests/test_engine.c covers the 23-hour day in Europe/Berlin.)
@@ -22,190 +27,330 @@
 
 #define HOUR 3600000LL
 
-static ccp_window_conf_t trailing(int64_t span, int64_t g) {
-  ccp_window_conf_t c = {.span_ms = span, .granularity_ms = g, .is_today = 0};
-  snprintf(c.name, sizeof c.name, "t");
-  return c;
+/* A geometry from "span:granularity" pairs in ms (span 0: today). */
+static void geom(ccp_wgeom_t *g, ccp_config_t *wc, const int64_t (*w)[2], int n) {
+  memset(wc, 0, sizeof *wc);
+  wc->nwindows = n;
+  for (int i = 0; i < n; i++) {
+    wc->windows[i].span_ms = w[i][0];
+    wc->windows[i].granularity_ms = w[i][1];
+    wc->windows[i].is_today = w[i][0] == 0;
+  }
+  ccp_wgeom_init(g, wc);
 }
 
-/* Advances a trailing window the way the engine does: start = cur - nb + 1. */
-static void adv(ccp_win_t *w, int64_t cur) { ccp_win_advance(w, cur, cur - w->nb + 1); }
+/* Moves g to now (ms); `today` starts at day_start (ms). */
+static void at_now(ccp_wgeom_t *g, const ccp_config_t *wc, int64_t now, int64_t day_start) {
+  int64_t start[CCP_MAX_WINDOWS];
+  for (int w = 0; w < wc->nwindows; w++) {
+    int64_t gr = wc->windows[w].granularity_ms;
+    start[w] = wc->windows[w].is_today ? ccp_floordiv(day_start, gr)
+                                       : ccp_floordiv(now, gr) - wc->windows[w].span_ms / gr + 1;
+  }
+  ccp_wgeom_set(g, now, start);
+}
 
 static void test_bucket_leaves_exactly(void) {
-  ccp_window_conf_t c = trailing(50, 10); /* 5 buckets */
-  ccp_win_t w;
-  ccp_win_init(&w, &c);
-  T_EQ_INT(w.nb, 5);
-  T_EQ_INT(w.cur, INT64_MIN);
-  adv(&w, 100);
-  ccp_win_add(&w, 100, CCP_F_OPENED, 1);
-  ccp_win_add_bin(&w, 100, 0, 7);
-  adv(&w, 102);
-  ccp_win_add(&w, 102, CCP_F_OPENED, 10);
-  ccp_win_add(&w, 101, CCP_F_OPENED, 100); /* a past bucket still in the window */
+  static const int64_t w5[][2] = {{50, 10}}; /* 5 buckets of 10 ms */
+  ccp_config_t wc;
+  ccp_wgeom_t g;
+  geom(&g, &wc, w5, 1);
+  T_EQ_INT(g.unit, 10);
+  ccp_wset_t s;
+  ccp_wset_init(&s);
+  ccp_wset_add(&s, &g, 100, CCP_F_OPENED, 1); /* before any time: ignored */
+  T_EQ_INT(ccp_wset_get(&s, 0, CCP_F_OPENED), 0);
+  T_EQ_INT(s.nc, 0);
+  at_now(&g, &wc, 1000, 0); /* buckets 96..100 */
+  ccp_wset_advance(&s, &g);
+  ccp_wset_add(&s, &g, 100, CCP_F_OPENED, 1);
+  ccp_wset_add_bin(&s, &g, 100, CCP_H_FRT, 7);
+  at_now(&g, &wc, 1020, 0);
+  ccp_wset_advance(&s, &g);
+  ccp_wset_add(&s, &g, 102, CCP_F_OPENED, 10);
+  ccp_wset_add(&s, &g, 101, CCP_F_OPENED, 100); /* a past bucket still in the window */
+  ccp_wset_add(&s, &g, 101, CCP_F_QA_ERR, 0);   /* a zero takes no column */
+  T_EQ_INT(s.nc, 1);
   for (int64_t cur = 102; cur <= 104; cur++) {
-    adv(&w, cur);
-    T_EQ_INT(w.total.v[CCP_F_OPENED], 111);
+    at_now(&g, &wc, cur * 10, 0);
+    ccp_wset_advance(&s, &g);
+    T_EQ_INT(ccp_wset_get(&s, 0, CCP_F_OPENED), 111);
   }
-  T_EQ_INT(w.frt.n, 1);
-  adv(&w, 105); /* bucket 100 leaves: 100 = 105 - 5 */
-  T_EQ_INT(w.total.v[CCP_F_OPENED], 110);
-  T_EQ_INT(w.frt.n, 0);
-  adv(&w, 105); /* same bucket again: nothing happens */
-  T_EQ_INT(w.total.v[CCP_F_OPENED], 110);
-  adv(&w, 104); /* time never goes back */
-  T_EQ_INT(w.cur, 105);
-  T_EQ_INT(w.total.v[CCP_F_OPENED], 110);
-  adv(&w, 106); /* 101 leaves */
-  T_EQ_INT(w.total.v[CCP_F_OPENED], 10);
-  adv(&w, 107); /* 102 leaves */
-  T_EQ_INT(w.total.v[CCP_F_OPENED], 0);
-  /* adds outside [start, cur]: before the window and in the future */
-  ccp_win_add(&w, 102, CCP_F_OPENED, 1000);
-  ccp_win_add(&w, 108, CCP_F_OPENED, 1000);
-  ccp_win_add_bin(&w, 108, 1, 3);
-  T_EQ_INT(w.total.v[CCP_F_OPENED], 0);
-  T_EQ_INT(w.res.n, 0);
-  adv(&w, 108); /* the future add was dropped, not kept for later */
-  T_EQ_INT(w.total.v[CCP_F_OPENED], 0);
+  T_EQ_INT(ccp_wset_hist(&s, 0, CCP_H_FRT)->n, 1);
+  at_now(&g, &wc, 1050, 0); /* bucket 100 leaves: 100 = 105 - 5 */
+  ccp_wset_advance(&s, &g);
+  T_EQ_INT(ccp_wset_get(&s, 0, CCP_F_OPENED), 110);
+  T_EQ_INT(ccp_wset_hist(&s, 0, CCP_H_FRT)->n, 0);
+  at_now(&g, &wc, 1040, 0); /* time never goes back */
+  ccp_wset_advance(&s, &g);
+  T_EQ_INT(ccp_wset_get(&s, 0, CCP_F_OPENED), 110);
+  at_now(&g, &wc, 1070, 0); /* 101 and 102 leave */
+  ccp_wset_advance(&s, &g);
+  T_EQ_INT(ccp_wset_get(&s, 0, CCP_F_OPENED), 0);
+  T_TRUE(ccp_wset_zero(&s, 0));
+  /* adds outside the window: before it and in the future */
+  ccp_wset_add(&s, &g, 102, CCP_F_OPENED, 1000);
+  ccp_wset_add(&s, &g, 108, CCP_F_OPENED, 1000);
+  ccp_wset_add_bin(&s, &g, 108, CCP_H_RES, 3);
+  T_EQ_INT(ccp_wset_get(&s, 0, CCP_F_OPENED), 0);
+  T_EQ_INT(ccp_wset_hist(&s, 0, CCP_H_RES)->n, 0);
   /* a jump longer than the span empties everything */
-  ccp_win_add(&w, 108, CCP_F_RESOLVED, 5);
-  ccp_win_add(&w, 105, CCP_F_RESOLVED, 6);
-  ccp_win_add_bin(&w, 106, 1, 200);
-  T_EQ_INT(w.total.v[CCP_F_RESOLVED], 11);
-  T_EQ_INT(w.res.n, 1);
-  adv(&w, 108 + 5);
-  T_EQ_INT(w.total.v[CCP_F_RESOLVED], 0);
-  T_EQ_INT(w.res.n, 0);
-  adv(&w, 1000000);
-  ccp_win_add(&w, 1000000, CCP_F_RESOLVED, 1);
-  T_EQ_INT(w.total.v[CCP_F_RESOLVED], 1);
-  ccp_win_release(&w);
+  ccp_wset_add(&s, &g, 107, CCP_F_RESOLVED, 5);
+  ccp_wset_add(&s, &g, 105, CCP_F_RESOLVED, 6);
+  ccp_wset_add_bin(&s, &g, 106, CCP_H_RES, 200);
+  T_EQ_INT(ccp_wset_get(&s, 0, CCP_F_RESOLVED), 11);
+  T_EQ_INT(ccp_wset_hist(&s, 0, CCP_H_RES)->n, 1);
+  at_now(&g, &wc, 1070 + 50, 0);
+  ccp_wset_advance(&s, &g);
+  T_EQ_INT(ccp_wset_get(&s, 0, CCP_F_RESOLVED), 0);
+  T_EQ_INT(ccp_wset_hist(&s, 0, CCP_H_RES)->n, 0);
+  T_EQ_INT(s.nent, 0); /* compacted away */
+  /* negative time */
+  at_now(&g, &wc, -70, 0);
+  ccp_wset_advance(&s, &g); /* earlier than before: ignored */
+  ccp_wset_release(&s, &g);
+  ccp_wset_init(&s);
+  at_now(&g, &wc, -70, 0); /* buckets -11..-7 */
+  ccp_wset_advance(&s, &g);
+  ccp_wset_add(&s, &g, -7, CCP_F_OPENED, 1);
+  ccp_wset_add(&s, &g, -11, CCP_F_OPENED, 2);
+  ccp_wset_add(&s, &g, -12, CCP_F_OPENED, 4); /* before the edge */
+  T_EQ_INT(ccp_wset_get(&s, 0, CCP_F_OPENED), 3);
+  at_now(&g, &wc, -60, 0);
+  ccp_wset_advance(&s, &g);
+  T_EQ_INT(ccp_wset_get(&s, 0, CCP_F_OPENED), 1);
+  ccp_wset_release(&s, &g);
 }
 
-/* The first advance fixes the window; negative buckets (times before 1970)
- * behave like any other. */
-static void test_first_advance_and_negative_time(void) {
-  ccp_window_conf_t c = trailing(30, 10);
-  ccp_win_t w;
-  ccp_win_init(&w, &c);
-  ccp_win_add(&w, 0, CCP_F_OPENED, 1); /* before any advance: ignored */
-  T_EQ_INT(w.total.v[CCP_F_OPENED], 0);
-  adv(&w, -5);
-  T_EQ_INT(w.start, -7);
-  ccp_win_add(&w, -7, CCP_F_OPENED, 1);
-  ccp_win_add(&w, -5, CCP_F_OPENED, 2);
-  ccp_win_add(&w, -8, CCP_F_OPENED, 4); /* before start */
-  T_EQ_INT(w.total.v[CCP_F_OPENED], 3);
-  adv(&w, -4);
-  T_EQ_INT(w.total.v[CCP_F_OPENED], 2);
-  adv(&w, -2);
-  T_EQ_INT(w.total.v[CCP_F_OPENED], 0);
-  ccp_win_release(&w);
+/* One value the model keeps. */
+typedef struct mval {
+  int64_t at, amt;
+  int f;       /* field, or -1 - which for a histogram sample */
+  int bin;     /* histogram bin */
+  int64_t day; /* today's edge when it was added (INT64_MIN: not in today) */
+} mval_t;
+
+/* The store's invariants (window.h): live entries sorted and disjoint, none
+ * straddling an edge, each window's total the sum of the rows from its
+ * cursor on. */
+static long check_store(const ccp_wset_t *s, const ccp_wgeom_t *g) {
+  long bad = 0;
+  int64_t last_end = INT64_MIN;
+  for (uint32_t k = 0; k < s->nent; k++) {
+    const ccp_went_t *e = &s->ent[k];
+    if (!e->len)
+      continue;
+    if (e->lo < last_end) {
+      fprintf(stderr, "entry %u: lo %" PRId64 " before the end of the previous one\n", k, e->lo);
+      bad++;
+    }
+    last_end = e->lo + e->len;
+    for (int w = 0; w < g->nw; w++)
+      if ((g->trailing >> w & 1) && g->edge[w] > e->lo && g->edge[w] < e->lo + e->len) {
+        fprintf(stderr, "entry %u [%" PRId64 ", +%" PRId64 ") straddles window %d's edge\n", k,
+                e->lo, e->len, w);
+        bad++;
+      }
+  }
+  for (int w = 0; w < g->nw; w++) {
+    if (!(g->trailing >> w & 1))
+      continue;
+    for (uint32_t c = 0; c < s->nc; c++) {
+      int64_t sum = 0;
+      for (uint32_t k = s->ecur[w]; k < s->nent; k++)
+        sum += s->val[(size_t)k * s->nc + c];
+      if (sum != s->tot[(size_t)w * s->nc + c]) {
+        fprintf(stderr, "window %d column %u: total %" PRId64 ", rows %" PRId64 "\n", w, c,
+                s->tot[(size_t)w * s->nc + c], sum);
+        bad++;
+      }
+    }
+  }
+  return bad;
 }
 
-/* Random advances (small steps and long jumps) and adds (inside and outside
- * the window) against a reference keeping every bucket's amounts. */
-static void test_randomized_sliding(void) {
-  enum { NB = 12, HORIZON = 20000, NF = 3 };
+/* Random advances (small steps, long jumps, new days) and adds (inside and
+ * outside the windows, late ones) against the model. */
+static void randomized(const int64_t (*wins)[2], int nw, uint64_t seed, int64_t unit_ms) {
+  enum { NV = 60000, NF = 3 };
   static const int fields[NF] = {CCP_F_OPENED, CCP_F_FRT_SUM, CCP_F_QA_ERR};
-  static int64_t ref[HORIZON][NF]; /* amount per bucket and field */
-  static uint32_t ref_bins[HORIZON][4];
-  memset(ref, 0, sizeof ref);
-  memset(ref_bins, 0, sizeof ref_bins);
   static const uint16_t bins[4] = {0, 127, 500, CCP_SKETCH_BINS - 1};
-  ccp_window_conf_t c = trailing(NB * 1000, 1000);
-  ccp_win_t w;
-  ccp_win_init(&w, &c);
-  uint64_t rng = 31337;
-  int64_t cur = 100; /* every bucket index stays >= 0 */
-  adv(&w, cur);
+  static mval_t vals[NV];
+  int nv = 0;
+  ccp_config_t wc;
+  ccp_wgeom_t g;
+  geom(&g, &wc, wins, nw);
+  T_EQ_INT(g.unit, unit_ms);
+  int64_t longest = 0;
+  for (int w = 0; w < nw; w++)
+    longest = CCP_MAX(longest, wins[w][0]);
+  ccp_wset_t s;
+  ccp_wset_init(&s);
+  uint64_t rng = seed;
+  int64_t now = 1000000007LL, day = now - 1000;
+  at_now(&g, &wc, now, day);
+  ccp_wset_advance(&s, &g);
   long errors = 0;
-  while (cur < HORIZON - 50 && errors < 5) {
+  uint32_t max_ent = 0;
+  for (int step = 0; step < 40000 && nv < NV && errors < 5; step++) {
     uint64_t r = t_rand_below(&rng, 100);
-    if (r < 20) { /* advance: mostly small, sometimes past the whole span */
-      cur += r < 2 ? NB + (int64_t)t_rand_below(&rng, 3) : (int64_t)t_rand_below(&rng, 3);
-      adv(&w, cur);
-    } else {
-      int64_t b = cur - NB - 2 + (int64_t)t_rand_below(&rng, NB + 4); /* some outside */
-      int in = b >= cur - NB + 1 && b <= cur;
+    if (r < 25) { /* advance: mostly small, sometimes past every span */
+      int64_t d = r < 1 ? longest + (int64_t)t_rand_below(&rng, 5000)
+                        : (int64_t)t_rand_below(&rng, (uint64_t)unit_ms * 3);
+      now += d;
+      if (r < 3)
+        day = now - (int64_t)t_rand_below(&rng, 1000); /* a new local day */
+      at_now(&g, &wc, now, day);
+      ccp_wset_advance(&s, &g);
+    } else { /* mostly recent values, some late, some out of every window */
+      int64_t back = r < 90 ? (int64_t)t_rand_below(&rng, (uint64_t)unit_ms * 40)
+                            : (int64_t)t_rand_below(&rng, (uint64_t)longest + 2 * unit_ms);
+      int64_t at = ccp_floordiv(now - back, g.unit);
+      mval_t *m = &vals[nv++];
+      m->at = at;
+      int today_w = -1;
+      for (int w = 0; w < nw; w++)
+        if (!(g.trailing >> w & 1))
+          today_w = w;
+      m->day = today_w >= 0 && at >= g.edge[today_w] ? g.edge[today_w] : INT64_MIN;
       if (r < 80) {
         int k = (int)t_rand_below(&rng, NF);
-        int64_t amt = (int64_t)t_rand_below(&rng, 1000) - 100;
-        ccp_win_add(&w, b, fields[k], amt);
-        if (in)
-          ref[b][k] += amt;
+        m->f = fields[k];
+        m->amt = (int64_t)t_rand_below(&rng, 1000) - 100;
+        ccp_wset_add(&s, &g, at, m->f, m->amt);
       } else {
-        int k = (int)t_rand_below(&rng, 4);
-        ccp_win_add_bin(&w, b, 0, bins[k]);
-        if (in)
-          ref_bins[b][k]++;
+        m->f = -1 - (int)t_rand_below(&rng, 2);
+        m->bin = bins[t_rand_below(&rng, 4)];
+        m->amt = 1;
+        ccp_wset_add_bin(&s, &g, at, -1 - m->f, (uint16_t)m->bin);
       }
     }
-    /* the window equals the sum of the reference buckets it covers */
-    int64_t want[NF] = {0};
-    uint32_t want_bins[4] = {0};
-    for (int64_t b = cur - NB + 1; b <= cur; b++) {
+    if (step % 7)
+      continue;
+    errors += check_store(&s, &g);
+    max_ent = CCP_MAX(max_ent, s.nent);
+    for (int w = 0; w < nw; w++) {
+      int64_t want[NF] = {0};
+      uint32_t want_bins[2][4] = {{0}};
+      int is_today = !(g.trailing >> w & 1);
+      for (int i = 0; i < nv; i++) {
+        const mval_t *m = &vals[i];
+        int in = is_today ? m->day == g.edge[w] : m->at >= g.edge[w];
+        if (!in)
+          continue;
+        for (int k = 0; k < 4 && m->f < 0; k++)
+          want_bins[-1 - m->f][k] += m->bin == bins[k];
+        for (int k = 0; k < NF && m->f >= 0; k++)
+          want[k] += m->f == fields[k] ? m->amt : 0;
+      }
       for (int k = 0; k < NF; k++)
-        want[k] += ref[b][k];
-      for (int k = 0; k < 4; k++)
-        want_bins[k] += ref_bins[b][k];
+        if (ccp_wset_get(&s, w, fields[k]) != want[k]) {
+          fprintf(stderr, "step %d window %d: field %d total %" PRId64 ", expected %" PRId64 "\n",
+                  step, w, fields[k], ccp_wset_get(&s, w, fields[k]), want[k]);
+          errors++;
+        }
+      for (int h = 0; h < 2; h++)
+        for (int k = 0; k < 4; k++) {
+          const ccp_hist_t *hh = ccp_wset_hist(&s, w, h);
+          uint32_t got = hh ? ccp_hist_get(hh, bins[k]) : 0;
+          if (got != want_bins[h][k]) {
+            fprintf(stderr, "step %d window %d: hist %d bin %u holds %u, expected %u\n", step, w, h,
+                    bins[k], got, want_bins[h][k]);
+            errors++;
+          }
+        }
     }
-    for (int k = 0; k < NF; k++)
-      if (w.total.v[fields[k]] != want[k]) {
-        fprintf(stderr, "cur %" PRId64 ": field %d total %" PRId64 ", expected %" PRId64 "\n", cur,
-                fields[k], w.total.v[fields[k]], want[k]);
-        errors++;
-      }
-    uint64_t n = 0;
-    for (int k = 0; k < 4; k++) {
-      uint32_t got = w.frt.bins ? w.frt.bins[bins[k]] : 0;
-      if (got != want_bins[k]) {
-        fprintf(stderr, "cur %" PRId64 ": bin %u holds %u, expected %u\n", cur, bins[k], got,
-                want_bins[k]);
-        errors++;
-      }
-      n += want_bins[k];
-    }
-    if (w.frt.n != n)
-      errors++;
   }
   T_EQ_INT(errors, 0);
-  T_TRUE(cur >= HORIZON - 50);
-  T_TRUE(ccp_win_bytes(&w) > sizeof w + NB * sizeof(ccp_slot_t));
-  ccp_win_release(&w);
+  /* merges keep the store near one entry per bucket of the finest remaining
+   * granularity, whatever the number of values */
+  T_TRUE(max_ent < 4000);
+  T_TRUE(ccp_wset_bytes(&s, &g) > 0);
+  ccp_wset_release(&s, &g);
 }
 
-/* `today` in window.c: the same start accumulates, a new start resets the
- * counters and histograms; adds before the start are ignored. */
+static void test_randomized_default_windows(void) {
+  static const int64_t w[][2] = {{60000, 5000},    {300000, 10000},    {900000, 30000},
+                                 {3600000, 60000}, {86400000, 900000}, {0, 60000}};
+  randomized(w, 6, 31337, 5000);
+}
+
+static void test_randomized_odd_windows(void) {
+  /* granularities that do not nest (7 s, 1 h), a single-bucket window */
+  static const int64_t w[][2] = {
+      {60000, 1000}, {420000, 7000}, {3600000, 3600000}, {0, 300000}, {7200000, 3600000}};
+  randomized(w, 5, 4242, 1000);
+}
+
+static void test_randomized_same_span(void) {
+  /* two windows of one span and different granularities: their edges cross */
+  static const int64_t w[][2] = {{300000, 10000}, {300000, 60000}, {120000, 20000}};
+  randomized(w, 3, 777, 10000);
+}
+
+/* `today`: the same edge accumulates, a new edge resets the counters and
+ * histograms; adds before the edge are ignored; nothing goes to the store. */
 static void test_today_window_reset(void) {
-  ccp_window_conf_t c = {.span_ms = 0, .granularity_ms = 60000, .is_today = 1};
-  snprintf(c.name, sizeof c.name, "today");
-  ccp_win_t w;
-  ccp_win_init(&w, &c);
-  T_EQ_INT(w.nb, 0);
-  T_TRUE(w.slots == NULL);
-  const int64_t day = 1440; /* buckets per day */
-  ccp_win_advance(&w, 10 * day + 5, 10 * day);
-  ccp_win_add(&w, 10 * day + 5, CCP_F_OPENED, 2);
-  ccp_win_add(&w, 10 * day, CCP_F_OPENED, 3);
-  ccp_win_add(&w, 10 * day - 1, CCP_F_OPENED, 100); /* yesterday: ignored */
-  ccp_win_add_bin(&w, 10 * day + 1, 1, 9);
-  ccp_win_advance(&w, 11 * day - 1, 10 * day); /* the last bucket of the day */
-  ccp_win_add(&w, 11 * day - 1, CCP_F_OPENED, 4);
-  T_EQ_INT(w.total.v[CCP_F_OPENED], 9);
-  T_EQ_INT(w.res.n, 1);
-  ccp_win_advance(&w, 11 * day, 11 * day); /* the next day's first bucket */
-  T_EQ_INT(w.total.v[CCP_F_OPENED], 0);
-  T_EQ_INT(w.res.n, 0);
-  T_EQ_INT(w.start, 11 * day);
-  ccp_win_add(&w, 11 * day, CCP_F_OPENED, 1);
-  ccp_win_add(&w, 11 * day - 1, CCP_F_OPENED, 100);
-  T_EQ_INT(w.total.v[CCP_F_OPENED], 1);
-  /* a day skipped entirely: still one reset */
-  ccp_win_advance(&w, 13 * day + 3, 13 * day);
-  T_EQ_INT(w.total.v[CCP_F_OPENED], 0);
-  ccp_win_release(&w);
+  static const int64_t w[][2] = {{0, 60000}};
+  ccp_config_t wc;
+  ccp_wgeom_t g;
+  geom(&g, &wc, w, 1);
+  const int64_t day = 86400000LL;
+  ccp_wset_t s;
+  ccp_wset_init(&s);
+  at_now(&g, &wc, 10 * day + 5 * 60000, 10 * day);
+  ccp_wset_advance(&s, &g);
+  int64_t u0 = 10 * day / 60000;
+  ccp_wset_add(&s, &g, u0 + 5, CCP_F_OPENED, 2);
+  ccp_wset_add(&s, &g, u0, CCP_F_OPENED, 3);
+  ccp_wset_add(&s, &g, u0 - 1, CCP_F_OPENED, 100); /* yesterday: ignored */
+  ccp_wset_add_bin(&s, &g, u0 + 1, CCP_H_RES, 9);
+  T_EQ_INT(ccp_wset_get(&s, 0, CCP_F_OPENED), 5);
+  T_EQ_INT(ccp_wset_hist(&s, 0, CCP_H_RES)->n, 1);
+  T_EQ_INT(s.nent, 0);
+  T_EQ_INT(s.nhr, 0);
+  at_now(&g, &wc, 11 * day, 11 * day); /* the next day's first bucket */
+  ccp_wset_advance(&s, &g);
+  T_EQ_INT(ccp_wset_get(&s, 0, CCP_F_OPENED), 0);
+  T_EQ_INT(ccp_wset_hist(&s, 0, CCP_H_RES)->n, 0);
+  ccp_wset_add(&s, &g, u0 + 1440, CCP_F_OPENED, 1);
+  ccp_wset_add(&s, &g, u0 + 1439, CCP_F_OPENED, 100);
+  T_EQ_INT(ccp_wset_get(&s, 0, CCP_F_OPENED), 1);
+  ccp_wset_release(&s, &g);
+}
+
+/* A quiet scope costs little: an agent-like set (the default windows) with
+ * a few tickets' values spread over a day. */
+static void test_quiet_scope_is_small(void) {
+  static const int64_t w[][2] = {{60000, 5000},    {300000, 10000},    {900000, 30000},
+                                 {3600000, 60000}, {86400000, 900000}, {0, 60000}};
+  ccp_config_t wc;
+  ccp_wgeom_t g;
+  geom(&g, &wc, w, 6);
+  ccp_wset_t s;
+  ccp_wset_init(&s);
+  int64_t t0 = 1800000000000LL;
+  for (int ticket = 0; ticket < 5; ticket++) {
+    int64_t t = t0 + ticket * 2 * HOUR;
+    static const int f[] = {CCP_F_FRT_N,   CCP_F_FRT_SUM,   CCP_F_FRT_WITHIN, CCP_F_HANDLED,
+                            CCP_F_AHT_SUM, CCP_F_HMS_PHONE, CCP_F_RESOLVED,   CCP_F_RES_N,
+                            CCP_F_RES_SUM, CCP_F_FCR_N,     CCP_F_FCR_OK,     CCP_F_CUST};
+    for (int step = 0; step < 3; step++) {
+      t += 7 * 60000;
+      at_now(&g, &wc, t, t0);
+      ccp_wset_advance(&s, &g);
+      for (int i = step * 4; i < step * 4 + 4; i++)
+        ccp_wset_add(&s, &g, ccp_floordiv(t, g.unit), f[i], 1000 + i);
+      ccp_wset_add_bin(&s, &g, ccp_floordiv(t, g.unit), step % 2, (uint16_t)(300 + ticket));
+    }
+  }
+  at_now(&g, &wc, t0 + 12 * HOUR, t0);
+  ccp_wset_advance(&s, &g);
+  size_t bytes = sizeof s + ccp_wset_bytes(&s, &g);
+  fprintf(stderr, "  quiet scope: %zu bytes, %u entries, %u columns\n", bytes, s.nent, s.nc);
+  T_TRUE(bytes < 4000);
+  T_EQ_INT(ccp_wset_get(&s, 4, CCP_F_HANDLED), 5 * 1003);
+  ccp_wset_release(&s, &g);
 }
 
 /* ---- local midnight, through the engine --------------------------------- */
@@ -285,9 +430,11 @@ static void test_today_25_hour_day(void) {
 
 int main(void) {
   T_RUN(test_bucket_leaves_exactly);
-  T_RUN(test_first_advance_and_negative_time);
-  T_RUN(test_randomized_sliding);
+  T_RUN(test_randomized_default_windows);
+  T_RUN(test_randomized_odd_windows);
+  T_RUN(test_randomized_same_span);
   T_RUN(test_today_window_reset);
+  T_RUN(test_quiet_scope_is_small);
   T_RUN(test_today_half_hour_zone);
   T_RUN(test_today_reset_by_advance);
   T_RUN(test_today_25_hour_day);

@@ -1,5 +1,9 @@
 /*
- * Log-bucketed histogram, see sketch.h. Bin i >= 128 holds values in
+ * Log-bucketed histogram, see sketch.h. Sparse form: the non-zero bins as
+ * sorted (bin << 48 | count) words, found by binary search, a removed bin's
+ * word taken out; it turns dense (bitmap + counts) when it would hold more
+ * than CCP_HIST_SPARSE_MAX bins, so a window with a few samples costs a few
+ * words and a busy one keeps O(1) adds. Bin i >= 128 holds values in
  * (G^(k-1), G^k] with k = i - 128 + K0 and G = 1.02; its reported value
  * 2 G^k / (G + 1) is within (G - 1) / (G + 1) < 1 % of every value in it.
  *
@@ -62,64 +66,150 @@ double ccp_sketch_value(uint16_t bin) {
   return values[bin < CCP_SKETCH_BINS ? bin : CCP_SKETCH_BINS - 1];
 }
 
-void ccp_hist_add(ccp_hist_t *h, uint16_t b, int delta) {
-  if (!h->bins)
-    h->bins = ccp_calloc(CCP_SKETCH_BINS, sizeof *h->bins);
-  h->bins[b] += (uint32_t)delta;
-  h->n += (uint64_t)(int64_t)delta;
+/* Dense block layout: NZW bitmap words, then the counts as uint32. */
+#define NZW (CCP_SKETCH_BINS / 64)
+#define SP_BIN(wd) ((uint16_t)((wd) >> 48))
+#define SP_CNT(wd) ((wd) & ((1ULL << 48) - 1))
+static inline uint64_t *dnz(const ccp_hist_t *h) { return h->p; }
+static inline uint32_t *dbins(const ccp_hist_t *h) { return (uint32_t *)(h->p + NZW); }
+
+/* Index of the first sparse word with bin >= b. */
+static uint32_t sp_find(const ccp_hist_t *h, uint16_t b) {
+  uint32_t lo = 0, hi = h->ns;
+  while (lo < hi) {
+    uint32_t mid = (lo + hi) / 2;
+    if (SP_BIN(h->p[mid]) < b)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+/* Turns a sparse histogram dense (its sparse words move into the block). */
+static void make_dense(ccp_hist_t *h) {
+  uint64_t *blk = ccp_calloc(NZW + CCP_SKETCH_BINS / 2, sizeof *blk);
+  uint32_t *bins = (uint32_t *)(blk + NZW);
+  for (uint32_t i = 0; i < h->ns; i++) {
+    uint16_t b = SP_BIN(h->p[i]);
+    bins[b] = (uint32_t)SP_CNT(h->p[i]);
+    blk[b >> 6] |= 1ULL << (b & 63);
+  }
+  ccp_free(h->p);
+  h->p = blk;
+  h->dense = 1;
+  h->ns = h->cap = 0;
+}
+
+static void dense_add(ccp_hist_t *h, uint16_t b, int64_t delta) {
+  uint32_t *bins = dbins(h);
+  bins[b] += (uint32_t)delta;
   uint64_t bit = 1ULL << (b & 63);
-  if (h->bins[b])
-    h->nz[b >> 6] |= bit;
+  if (bins[b])
+    dnz(h)[b >> 6] |= bit;
   else
-    h->nz[b >> 6] &= ~bit;
+    dnz(h)[b >> 6] &= ~bit;
+}
+
+void ccp_hist_add(ccp_hist_t *h, uint16_t b, int64_t delta) {
+  if (!delta)
+    return;
+  h->n += (uint64_t)delta;
+  if (h->dense) {
+    dense_add(h, b, delta);
+    return;
+  }
+  uint32_t i = sp_find(h, b);
+  if (i < h->ns && SP_BIN(h->p[i]) == b) {
+    uint64_t c = SP_CNT(h->p[i]) + (uint64_t)delta;
+    c &= (1ULL << 48) - 1;
+    if (c) {
+      h->p[i] = ((uint64_t)b << 48) | c;
+    } else { /* the bin empties: close the gap */
+      memmove(h->p + i, h->p + i + 1, (h->ns - i - 1) * sizeof *h->p);
+      h->ns--;
+    }
+    return;
+  }
+  if (h->ns == CCP_HIST_SPARSE_MAX) {
+    make_dense(h);
+    dense_add(h, b, delta);
+    return;
+  }
+  if (h->ns == h->cap) {
+    h->cap = (uint16_t)(h->cap ? CCP_MIN(2 * h->cap, CCP_HIST_SPARSE_MAX) : 4);
+    h->p = ccp_realloc(h->p, h->cap * sizeof *h->p);
+  }
+  memmove(h->p + i + 1, h->p + i, (h->ns - i) * sizeof *h->p);
+  h->p[i] = ((uint64_t)b << 48) | ((uint64_t)delta & ((1ULL << 48) - 1));
+  h->ns++;
+}
+
+uint32_t ccp_hist_get(const ccp_hist_t *h, uint16_t b) {
+  if (h->dense)
+    return dbins(h)[b];
+  uint32_t i = sp_find(h, b);
+  return i < h->ns && SP_BIN(h->p[i]) == b ? (uint32_t)SP_CNT(h->p[i]) : 0;
+}
+
+size_t ccp_hist_bytes(const ccp_hist_t *h) {
+  if (h->dense)
+    return (NZW + CCP_SKETCH_BINS / 2) * sizeof(uint64_t);
+  return h->cap * sizeof(uint64_t);
 }
 
 void ccp_hist_each(const ccp_hist_t *h, void (*fn)(void *, uint16_t, uint32_t), void *opaque) {
-  if (!h->bins || !h->n)
+  if (!h->n)
     return;
-  for (int w = 0; w < CCP_SKETCH_BINS / 64; w++)
-    for (uint64_t m = h->nz[w]; m; m &= m - 1) {
+  if (!h->dense) {
+    for (uint32_t i = 0; i < h->ns; i++)
+      fn(opaque, SP_BIN(h->p[i]), (uint32_t)SP_CNT(h->p[i]));
+    return;
+  }
+  const uint32_t *bins = dbins(h);
+  for (int w = 0; w < NZW; w++)
+    for (uint64_t m = dnz(h)[w]; m; m &= m - 1) {
       uint16_t b = (uint16_t)(w * 64 + __builtin_ctzll(m));
-      fn(opaque, b, h->bins[b]);
+      fn(opaque, b, bins[b]);
     }
 }
 
 int ccp_hist_nonzero(const ccp_hist_t *h) {
-  int n = 0;
-  if (!h->bins || !h->n)
+  if (!h->n)
     return 0;
-  for (int w = 0; w < CCP_SKETCH_BINS / 64; w++)
-    n += __builtin_popcountll(h->nz[w]);
+  if (!h->dense)
+    return h->ns;
+  int n = 0;
+  for (int w = 0; w < NZW; w++)
+    n += __builtin_popcountll(dnz(h)[w]);
   return n;
 }
 
+static void merge_one(void *opaque, uint16_t bin, uint32_t count) {
+  ccp_hist_add(opaque, bin, count);
+}
+
 void ccp_hist_merge(ccp_hist_t *dst, const ccp_hist_t *src) {
-  if (!src->bins || !src->n)
+  if (!src->n)
     return;
-  if (!dst->bins)
-    dst->bins = ccp_calloc(CCP_SKETCH_BINS, sizeof *dst->bins);
-  for (int w = 0; w < CCP_SKETCH_BINS / 64; w++) {
-    for (uint64_t m = src->nz[w]; m; m &= m - 1) {
-      int b = w * 64 + __builtin_ctzll(m);
-      dst->bins[b] += src->bins[b];
-    }
-    dst->nz[w] |= src->nz[w];
-  }
-  dst->n += src->n;
+  if (!dst->dense && dst->ns + ccp_hist_nonzero(src) > CCP_HIST_SPARSE_MAX)
+    make_dense(dst);
+  ccp_hist_each(src, merge_one, dst);
 }
 
 void ccp_hist_clear(ccp_hist_t *h) {
-  if (h->bins && h->n)
-    memset(h->bins, 0, CCP_SKETCH_BINS * sizeof *h->bins);
-  memset(h->nz, 0, sizeof h->nz);
+  if (h->dense) {
+    if (h->n)
+      memset(h->p, 0, (NZW + CCP_SKETCH_BINS / 2) * sizeof *h->p);
+  } else {
+    h->ns = 0;
+  }
   h->n = 0;
 }
 
 void ccp_hist_release(ccp_hist_t *h) {
-  ccp_free(h->bins);
-  h->bins = NULL;
-  h->n = 0;
-  memset(h->nz, 0, sizeof h->nz);
+  ccp_free(h->p);
+  memset(h, 0, sizeof *h);
 }
 
 static void shist_put(void *opaque, uint16_t bin, uint32_t count) {
@@ -147,39 +237,42 @@ void ccp_shist_release(ccp_shist_t *h) {
 void ccp_hist_add_sparse(ccp_hist_t *h, const ccp_shist_t *src) {
   if (!src->n)
     return;
-  if (!h->bins)
-    h->bins = ccp_calloc(CCP_SKETCH_BINS, sizeof *h->bins);
-  for (uint32_t i = 0; i < src->n; i++) {
-    uint16_t b = src->bin[i];
-    h->bins[b] += src->count[i];
-    h->n += src->count[i];
-    h->nz[b >> 6] |= 1ULL << (b & 63);
+  if (!h->dense && h->ns + src->n > CCP_HIST_SPARSE_MAX)
+    make_dense(h);
+  for (uint32_t i = 0; i < src->n; i++)
+    ccp_hist_add(h, src->bin[i], src->count[i]);
+}
+
+typedef struct pct_walk {
+  const int *pct;
+  int npct, j;
+  uint64_t n, cum;
+  double *out;
+} pct_walk_t;
+
+static void pct_step(void *opaque, uint16_t b, uint32_t count) {
+  pct_walk_t *pw = opaque;
+  pw->cum += count;
+  while (pw->j < pw->npct) {
+    uint64_t rank = ((uint64_t)pw->pct[pw->j] * pw->n + 99) / 100; /* ceil(p n) */
+    if (rank < 1)
+      rank = 1;
+    if (pw->cum < rank)
+      break;
+    pw->out[pw->j++] = ccp_sketch_value(b);
   }
 }
 
 void ccp_hist_percentiles(const ccp_hist_t *h, const int *pct, int npct, double *out) {
-  if (!h->n || !h->bins) {
+  if (!h->n) {
     for (int i = 0; i < npct; i++)
       out[i] = NAN;
     return;
   }
-  uint64_t cum = 0;
-  int j = 0;
-  for (int b = 0; b < CCP_SKETCH_BINS && j < npct; b++) {
-    if (!(b & 63) && !h->nz[b >> 6]) { /* an empty run of 64 bins */
-      b += 63;
-      continue;
-    }
-    cum += h->bins[b];
-    while (j < npct) {
-      uint64_t rank = ((uint64_t)pct[j] * h->n + 99) / 100; /* ceil(p n) */
-      if (rank < 1)
-        rank = 1;
-      if (cum < rank)
-        break;
-      out[j++] = ccp_sketch_value((uint16_t)b);
-    }
-  }
-  while (j < npct)
-    out[j++] = ccp_sketch_value(CCP_SKETCH_BINS - 1);
+  /* the walk visits the non-zero bins in order (it cannot stop early, but
+   * past the last percentile each step is one comparison) */
+  pct_walk_t pw = {pct, npct, 0, h->n, 0, out};
+  ccp_hist_each(h, pct_step, &pw);
+  while (pw.j < npct)
+    out[pw.j++] = ccp_sketch_value(CCP_SKETCH_BINS - 1);
 }

@@ -12,6 +12,7 @@
 #ifndef CCP_SKETCH_H
 #define CCP_SKETCH_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /** Number of bins. */
@@ -22,15 +23,31 @@ uint16_t ccp_sketch_bin(int64_t v);
 /** Value reported for a bin. */
 double ccp_sketch_value(uint16_t bin);
 
-/** A histogram: counts per bin, allocated on first use. */
+/** Non-zero bins a histogram holds in sparse form before it turns dense. */
+#define CCP_HIST_SPARSE_MAX 64
+
+/**
+ * A histogram: sparse while it has few non-zero bins (a sorted array of
+ * (bin << 48 | count) words, 8 bytes a bin), dense beyond
+ * CCP_HIST_SPARSE_MAX (one block: a 16-word bitmap of the non-zero bins,
+ * then CCP_SKETCH_BINS uint32 counts; 4.2 KB). A dense histogram stays dense
+ * until cleared or released. Zero-initialised = empty, nothing allocated.
+ */
 typedef struct ccp_hist {
-  uint32_t *bins;                    /**< CCP_SKETCH_BINS counts, or NULL when empty so far */
-  uint64_t n;                        /**< total count */
-  uint64_t nz[CCP_SKETCH_BINS / 64]; /**< bit b set iff bins[b] != 0: walks skip empty ranges */
+  uint64_t *p;   /**< sparse words, or the dense block; NULL when nothing allocated */
+  uint64_t n;    /**< total count */
+  uint16_t ns;   /**< sparse: non-zero bins held */
+  uint16_t cap;  /**< sparse: words allocated */
+  uint8_t dense; /**< 1: p is the dense block */
 } ccp_hist_t;
 
-/** Adds (delta +1) or removes (delta -1) one value of bin b. */
-void ccp_hist_add(ccp_hist_t *h, uint16_t b, int delta);
+/** Count of bin b (0 when absent). */
+uint32_t ccp_hist_get(const ccp_hist_t *h, uint16_t b);
+/** Bytes allocated by the histogram (without its struct). */
+size_t ccp_hist_bytes(const ccp_hist_t *h);
+
+/** Adds delta values of bin b (negative: removes values added before). */
+void ccp_hist_add(ccp_hist_t *h, uint16_t b, int64_t delta);
 /** Adds every count of src into dst. */
 void ccp_hist_merge(ccp_hist_t *dst, const ccp_hist_t *src);
 /** Calls fn(opaque, bin, count) for each non-zero bin, in bin order. */
@@ -38,7 +55,7 @@ void ccp_hist_each(const ccp_hist_t *h, void (*fn)(void *opaque, uint16_t bin, u
                    void *opaque);
 /** Number of non-zero bins. */
 int ccp_hist_nonzero(const ccp_hist_t *h);
-/** Empties the histogram (keeps its allocation). */
+/** Empties the histogram (a dense one keeps its block). */
 void ccp_hist_clear(ccp_hist_t *h);
 /** Frees the bins. */
 void ccp_hist_release(ccp_hist_t *h);

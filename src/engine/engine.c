@@ -56,18 +56,15 @@ static uint32_t scope_add(ccp_engine_t *e, uint8_t kind, const char *name, size_
   s->name[plen + len] = 0;
   s->name_len = plen + len;
   s->kind = kind;
-  for (int w = 0; w < e->cfg->nwindows; w++)
-    ccp_win_init(&s->win[w], &e->cfg->windows[w]);
+  ccp_wset_init(&s->ws);
   ccp_u32map_init(&s->cust);
-  s->log = ccp_malloc(CCP_DELTA_CAP * sizeof *s->log);
   e->scopes[e->nscopes] = s;
   return e->nscopes++;
 }
 
 static void scope_free(ccp_engine_t *e, ccp_scope_t *s) {
   ccp_free(s->log);
-  for (int w = 0; w < e->cfg->nwindows; w++)
-    ccp_win_release(&s->win[w]);
+  ccp_wset_release(&s->ws, &e->geom);
   ccp_u32map_release(&s->cust);
   ccp_free(s->name);
   ccp_free(s);
@@ -94,10 +91,7 @@ static uint32_t scope_intern(ccp_engine_t *e, uint8_t kind, ccp_str_t name) {
   }
 }
 
-void ccp__scope_advance(ccp_engine_t *e, ccp_scope_t *s) {
-  for (int w = 0; w < e->cfg->nwindows; w++)
-    ccp_win_advance(&s->win[w], e->cur_b[w], e->start_b[w]);
-}
+void ccp__scope_advance(ccp_engine_t *e, ccp_scope_t *s) { ccp_wset_advance(&s->ws, &e->geom); }
 
 /* ------------------------------------------------------------- local day */
 
@@ -128,6 +122,7 @@ static void set_buckets(ccp_engine_t *e) {
     e->start_b[w] =
         wc->is_today ? ccp_floordiv(e->day_start, g) : e->cur_b[w] - wc->span_ms / g + 1;
   }
+  ccp_wgeom_set(&e->geom, e->now, e->start_b);
 }
 
 /* ---------------------------------------------------------------- gauges */
@@ -255,29 +250,21 @@ static void gauges_move(ccp_engine_t *e, uint32_t ti, ccp_ticket_t *r, const gsn
 static void flush_scope(ccp_engine_t *e, ccp_scope_t *s) {
   if (!s->nlog)
     return;
-  for (int w = 0; w < e->cfg->nwindows; w++) {
-    ccp_win_t *win = &s->win[w];
-    int64_t gu = e->cfg->windows[w].granularity_ms / e->cust_unit;
-    ccp_win_advance(win, e->cur_b[w], e->start_b[w]);
-    int32_t last_d = INT32_MIN;
-    int64_t b = 0;
-    for (uint32_t i = 0; i < s->nlog; i++) {
-      const ccp_wdelta_t *d = &s->log[i];
-      if (d->dbase != last_d) { /* consecutive deltas mostly share a bucket */
-        last_d = d->dbase;
-        b = ccp_floordiv(s->log_base + d->dbase, gu);
-      }
-      switch (d->kind) {
-      case CCP_WD_FIELD:
-        ccp_win_add(win, b, d->f, d->amt);
-        break;
-      case CCP_WD_FRT:
-        ccp_win_add_bin(win, b, 0, (uint16_t)d->amt);
-        break;
-      default:
-        ccp_win_add_bin(win, b, 1, (uint16_t)d->amt);
-        break;
-      }
+  const ccp_wgeom_t *g = &e->geom;
+  ccp_wset_advance(&s->ws, g);
+  for (uint32_t i = 0; i < s->nlog; i++) {
+    const ccp_wdelta_t *d = &s->log[i];
+    int64_t at = s->log_base + d->dbase;
+    switch (d->kind) {
+    case CCP_WD_FIELD:
+      ccp_wset_add(&s->ws, g, at, d->f, d->amt);
+      break;
+    case CCP_WD_FRT:
+      ccp_wset_add_bin(&s->ws, g, at, CCP_H_FRT, (uint16_t)d->amt);
+      break;
+    default:
+      ccp_wset_add_bin(&s->ws, g, at, CCP_H_RES, (uint16_t)d->amt);
+      break;
     }
   }
   s->nlog = 0;
@@ -288,6 +275,9 @@ void ccp__engine_flush(ccp_engine_t *e) {
     ccp_scope_t *s = e->scopes[e->dirty[i]];
     flush_scope(e, s);
     s->in_dirty = 0;
+    ccp_free(s->log); /* a quiet scope holds no log until its next delta */
+    s->log = NULL;
+    s->logcap = 0;
   }
   e->ndirty = 0;
 }
@@ -300,6 +290,10 @@ static void log_delta(ccp_engine_t *e, uint32_t id, int64_t base, int kind, int 
     flush_scope(e, s); /* stays in the dirty list */
   if (!s->nlog)
     s->log_base = base;
+  if (s->nlog == s->logcap) {
+    s->logcap = s->logcap ? CCP_MIN(2 * s->logcap, CCP_DELTA_CAP) : CCP_DELTA_MIN;
+    s->log = ccp_realloc(s->log, s->logcap * sizeof *s->log);
+  }
   if (!s->in_dirty) {
     s->in_dirty = 1;
     if (e->ndirty == e->dirty_cap) {
@@ -968,18 +962,8 @@ ccp_engine_t *ccp_engine_new(const ccp_config_t *cfg, char *errbuf, size_t errle
   e->slot_ms = CCP_MAX(1, cfg->retention_period_ms / PERIOD_SLOTS);
   e->acts_gc_slot = INT64_MIN / 2;
   e->ret_c = INT64_MIN;
-  e->cust_unit = 0;
-  for (int w = 0; w < cfg->nwindows; w++) { /* gcd of the granularities */
-    int64_t a = e->cust_unit, b = cfg->windows[w].granularity_ms;
-    while (b) {
-      int64_t t = a % b;
-      a = b;
-      b = t;
-    }
-    e->cust_unit = a;
-  }
-  if (e->cust_unit <= 0)
-    e->cust_unit = 1;
+  ccp_wgeom_init(&e->geom, cfg);
+  e->cust_unit = e->geom.unit; /* gcd of the granularities */
   for (int c = 0; c < CCP_CH__COUNT; c++)
     if (!isnan(cfg->cost_per_hour[c]))
       e->has_cost = 1;

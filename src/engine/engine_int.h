@@ -17,8 +17,10 @@
 #include "util/u64map.h"
 #include "windows/window.h"
 
-/** Entries of a scope's delta log. */
+/** Entries of a scope's delta log at most (it starts at CCP_DELTA_MIN and
+ * doubles; it is allocated only while it holds deltas). */
 #define CCP_DELTA_CAP 256
+#define CCP_DELTA_MIN 8
 
 /** Delta kinds. */
 enum { CCP_WD_FIELD = 0, CCP_WD_FRT = 1, CCP_WD_RES = 2 };
@@ -37,15 +39,17 @@ typedef struct ccp_scope {
   size_t name_len;
   uint8_t kind;                      /**< CCP_SC_* */
   int64_t g_open, g_waiting, g_aged; /**< gauges */
-  ccp_win_t win[CCP_MAX_WINDOWS];    /**< one per configured window */
-  ccp_u32map_t cust;                 /**< 32-bit customer hash -> latest HANDLED (cust_unit) */
+  ccp_wset_t ws;                     /**< its windows (src/windows/window.h) */
+  ccp_u32map_t cust;                 /**< 32-bit customer hash -> latest HANDLED (cust_unit);
+                                          allocated on the first HANDLED */
   int64_t oldest_open;               /**< scratch for the snapshot */
   int64_t cust_gc_at;                /**< stream time of the last sweep of cust */
   /* Deltas not yet added to the windows: applied in one batch when the log
    * is full or before a read, so one scope's windows are touched together
    * (hot in cache) instead of once per event. */
-  ccp_wdelta_t *log; /**< CCP_DELTA_CAP entries */
+  ccp_wdelta_t *log; /**< logcap entries, NULL while empty */
   uint32_t nlog;     /**< entries in use */
+  uint32_t logcap;   /**< entries allocated */
   uint8_t in_dirty;  /**< listed in the engine's dirty list */
   int64_t log_base;  /**< base bucket that dbase is relative to */
 } ccp_scope_t;
@@ -86,6 +90,7 @@ struct ccp_engine {
   ccp_u64map_t acts; /**< customer hash -> packed activity */
   int64_t slot_ms;   /**< retention slot: period / 24 */
   int64_t cust_unit; /**< gcd of window granularities (ms): the base bucket */
+  ccp_wgeom_t geom;  /**< the windows' edges at now, shared by every scope */
   uint32_t *dirty;   /**< scopes with a non-empty delta log */
   uint32_t ndirty, dirty_cap;
   int64_t acts_gc_slot;       /**< slot of the last sweep of acts */

@@ -24,8 +24,10 @@ static int scope_has_data(const ccp_engine_t *e, const ccp_scope_t *s) {
     return 1;
   if (s->g_open || s->g_waiting || s->g_aged)
     return 1;
+  if (!s->ws.nc) /* no field ever occurred: nothing to look at */
+    return 0;
   for (int w = 0; w < e->cfg->nwindows; w++)
-    if (!ccp_counters_zero(&s->win[w].total))
+    if (!ccp_wset_zero(&s->ws, w))
       return 1;
   return 0;
 }
@@ -62,9 +64,12 @@ ccp_partial_t *ccp_engine_export(ccp_engine_t *e, int64_t now_ms) {
     d->aged = s->g_aged;
     d->oldest_open = s->oldest_open;
     for (int w = 0; w < cfg->nwindows; w++) {
-      d->win[w].total = s->win[w].total;
-      ccp_shist_from(&d->win[w].hist[CCP_H_FRT], &s->win[w].frt);
-      ccp_shist_from(&d->win[w].hist[CCP_H_RES], &s->win[w].res);
+      ccp_wset_total(&s->ws, w, &d->win[w].total);
+      for (int h = 0; h < CCP_H__COUNT; h++) {
+        const ccp_hist_t *src = ccp_wset_hist(&s->ws, w, h);
+        if (src)
+          ccp_shist_from(&d->win[w].hist[h], src);
+      }
     }
   }
   ccp__engine_retention(e, &p->ret_prev, &p->ret_both);

@@ -1,20 +1,49 @@
 /*
- * One KPI window of one scope: a ring of time buckets with a running total
- * (trailing windows), or a running total reset at local midnight (`today`).
+ * The KPI windows of one scope, all of them over one shared store of
+ * buckets (docs/semantics.md §5).
  *
- * A trailing window of span W and granularity g keeps nb = W/g bucket slots;
- * the running total always equals the sum of the buckets in
- * [cur - nb + 1, cur], so reading a window costs O(1) counters plus one
- * histogram walk, whatever its span. Advancing subtracts the buckets that
- * slide out. `today` keeps only the total since the start bucket of the local
- * day: its granularity divides 15 min, so local midnights fall on bucket
- * edges.
+ * Time is counted in base units u: the gcd of the windows' granularities, so
+ * the bucket of a value at base unit β in a window of granularity g is
+ * floor(β / (g/u)). A window covers the base units β >= its edge (the first
+ * base unit of its first covered bucket) up to now; edges only move forward.
  *
- * Single-threaded: a window belongs to its scope, which belongs to one engine.
+ * Per scope (ccp_wset_t), in flat arrays with indices, no pointers between
+ * them (so a scope's state can be written out and read back as it is):
+ *  - a column map: the fields that ever occurred in the scope; every row
+ *    holds one int64 per such field, fields that never occurred take no room;
+ *  - one running total row per window (trailing and calendar);
+ *  - the store: entries (lo, len) sorted by lo, each a run of base units
+ *    [lo, lo + len) with one row of values, only for runs that hold values;
+ *  - histogram records (base unit, which, bin, count) sorted by base unit;
+ *  - per trailing window a cursor into the entries and one into the records:
+ *    everything from the cursor on is inside the window.
+ * A calendar window (`today`) keeps only its total and histograms: values
+ * older than its edge are not added, and a new edge (a new local day)
+ * resets it; it has no cursor and holds nothing in the store.
+ *
+ * Invariants (checked by tests/test_window.c against a plain model):
+ *  - total[w] == the sum of the rows of live entries from cursor[w] on, and
+ *    window w's histograms == the records from its record cursor on;
+ *  - live entries are sorted by lo and disjoint, and no window edge ever
+ *    falls strictly inside an entry: an entry is inside a window or not as
+ *    a whole. New entries span one base unit; as entries leave windows, an
+ *    entry merges into its live predecessor when both are inside the same
+ *    windows and, for each of these, lie in the same bucket of it, so a
+ *    busy scope holds about one entry per bucket of each window's finest
+ *    remaining granularity (the default windows: ~230 entries) and a quiet
+ *    one just the runs it used. A merged-away entry stays as a dead entry
+ *    (len 0, zero row) right behind its owner until the next compaction
+ *    (a new entry is inserted after them), so a cursor never rests on one;
+ *  - entries and records before every cursor are out of every window and
+ *    are dropped by compaction, which also gives back unused room.
+ *
+ * Single-threaded: a window set belongs to its scope, which belongs to one
+ * engine.
  */
 #ifndef CCP_WINDOW_H
 #define CCP_WINDOW_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ccpulse/config.h"
@@ -41,54 +70,81 @@ static inline void ccp_delta_add(ccp_delta_t *d, int f, int64_t amt) {
   d->amt[d->nf++] = amt;
 }
 
-/** One bucket slot of a trailing window. */
-typedef struct ccp_slot {
-  int64_t idx;      /**< bucket index held, INT64_MIN when empty */
-  uint32_t mask;    /**< fields of c that may be non-zero */
-  ccp_counters_t c; /**< the bucket's counters */
-  uint16_t *frt;    /**< FRT bins added to this bucket */
-  uint16_t *res;    /**< resolution bins added to this bucket */
-  uint32_t nfrt, cfrt, nres, cres;
-} ccp_slot_t;
+/** Where the windows are: shared by every scope of an engine. */
+typedef struct ccp_wgeom {
+  int nw;                        /**< windows */
+  int64_t unit;                  /**< base unit, ms: gcd of the granularities */
+  int64_t gu[CCP_MAX_WINDOWS];   /**< granularity in base units */
+  uint32_t trailing;             /**< bit w: window w is trailing (else `today`) */
+  int64_t edge[CCP_MAX_WINDOWS]; /**< first covered base unit; INT64_MAX before any time */
+  int64_t hi;                    /**< base unit of now: later values are not added */
+} ccp_wgeom_t;
 
-/** A window of one scope. */
-typedef struct ccp_win {
-  int64_t g;            /**< granularity, ms */
-  int64_t nb;           /**< slots (trailing); 0 for today */
-  int64_t cur;          /**< bucket of now, INT64_MIN before any */
-  int64_t start;        /**< first bucket covered */
-  int64_t cur_slot;     /**< slot index of bucket cur (trailing) */
-  ccp_slot_t *slots;    /**< nb slots, NULL for today */
-  ccp_counters_t total; /**< sum over the covered buckets */
-  ccp_hist_t frt, res;  /**< histograms over the covered buckets */
-} ccp_win_t;
+/** Sets up the geometry of a configuration's windows, before any time. */
+void ccp_wgeom_init(ccp_wgeom_t *g, const ccp_config_t *cfg);
+/** Moves the geometry to now_ms, given each window's first covered bucket. */
+void ccp_wgeom_set(ccp_wgeom_t *g, int64_t now_ms, const int64_t *start_b);
 
-/** Slot of bucket b in [cur - nb + 1, cur], without a division. */
-static inline ccp_slot_t *ccp_win_slot(ccp_win_t *w, int64_t b) {
-  int64_t i = w->cur_slot - (w->cur - b);
-  if (i < 0)
-    i += w->nb;
-  return &w->slots[i];
+/** A run of base units of the store; len 0: merged into an earlier entry. */
+typedef struct ccp_went {
+  int64_t lo;  /**< first base unit */
+  int64_t len; /**< base units covered */
+} ccp_went_t;
+
+/** Histogram samples of one base unit, histogram and bin. */
+typedef struct ccp_hrec {
+  int64_t at;     /**< base unit */
+  uint32_t count; /**< samples */
+  uint16_t bin;   /**< sketch bin */
+  uint8_t which;  /**< CCP_H_* */
+  uint8_t pad_;
+} ccp_hrec_t;
+
+/** The windows of one scope; zero-initialised = empty (ccp_wset_init). */
+typedef struct ccp_wset {
+  uint32_t cols;    /**< bit f: field f has a column */
+  uint32_t nc;      /**< columns (popcount of cols) */
+  int64_t *tot;     /**< nw rows of nc: each window's total; NULL while nc == 0 */
+  ccp_hist_t *hist; /**< nw * CCP_H__COUNT, NULL before the first sample */
+  ccp_went_t *ent;  /**< entries [0, nent), live ones sorted by lo */
+  int64_t *val;     /**< one row of nc values per entry */
+  uint32_t nent, ecap, ndead;
+  ccp_hrec_t *hr; /**< records [0, nhr), sorted by at */
+  uint32_t nhr, hcap;
+  uint32_t ecur[CCP_MAX_WINDOWS]; /**< trailing: first entry inside the window */
+  uint32_t hcur[CCP_MAX_WINDOWS]; /**< trailing: first record inside the window */
+  int64_t edge[CCP_MAX_WINDOWS];  /**< the edges the set was last advanced to */
+} ccp_wset_t;
+
+/** Sets up an empty window set. */
+void ccp_wset_init(ccp_wset_t *s);
+/** Frees everything the set holds. */
+void ccp_wset_release(ccp_wset_t *s, const ccp_wgeom_t *g);
+/** Moves the set to g's edges: expires what left each window, resets `today` on a new day. */
+void ccp_wset__advance(ccp_wset_t *s, const ccp_wgeom_t *g);
+static inline void ccp_wset_advance(ccp_wset_t *s, const ccp_wgeom_t *g) {
+  if (memcmp(s->edge, g->edge, (size_t)g->nw * sizeof *g->edge) != 0)
+    ccp_wset__advance(s, g);
 }
-
-/** Sets up an empty window for its configuration. */
-void ccp_win_init(ccp_win_t *w, const ccp_window_conf_t *conf);
-/** Frees slots and histograms. */
-void ccp_win_release(ccp_win_t *w);
-/**
- * Moves the window to cover [start, cur]: for trailing windows start must be
- * cur - nb + 1; for today, a new start (a new local day) resets the total.
- */
-void ccp_win__advance(ccp_win_t *w, int64_t cur, int64_t start);
-static inline void ccp_win_advance(ccp_win_t *w, int64_t cur, int64_t start) {
-  if (w->cur != cur || w->start != start)
-    ccp_win__advance(w, cur, start);
+/** Adds amt to field f at base unit at (the set must be advanced to g). */
+void ccp_wset_add(ccp_wset_t *s, const ccp_wgeom_t *g, int64_t at, int f, int64_t amt);
+/** Adds one sample of histogram `which` (CCP_H_*) in bin at base unit at. */
+void ccp_wset_add_bin(ccp_wset_t *s, const ccp_wgeom_t *g, int64_t at, int which, uint16_t bin);
+/** Window w's value of field f. */
+static inline int64_t ccp_wset_get(const ccp_wset_t *s, int w, int f) {
+  if (!(s->cols >> f & 1))
+    return 0;
+  return s->tot[(size_t)w * s->nc + (uint32_t)__builtin_popcount(s->cols & ((1u << f) - 1))];
 }
-/** Adds one value of histogram bin `bin` (which: 0 FRT, 1 resolution) to bucket b. */
-void ccp_win_add_bin(ccp_win_t *w, int64_t b, int which, uint16_t bin);
-/** Adds amt to one field of bucket b (ignored outside [start, cur]). */
-void ccp_win_add(ccp_win_t *w, int64_t b, int f, int64_t amt);
-/** Bytes held by the window. */
-size_t ccp_win_bytes(const ccp_win_t *w);
+/** Writes window w's totals into out (all fields). */
+void ccp_wset_total(const ccp_wset_t *s, int w, ccp_counters_t *out);
+/** 1 when every total of window w is zero. */
+int ccp_wset_zero(const ccp_wset_t *s, int w);
+/** Window w's histogram `which`, or NULL when none was ever filled. */
+static inline const ccp_hist_t *ccp_wset_hist(const ccp_wset_t *s, int w, int which) {
+  return s->hist ? &s->hist[w * CCP_H__COUNT + which] : NULL;
+}
+/** Bytes allocated by the set (without its struct). */
+size_t ccp_wset_bytes(const ccp_wset_t *s, const ccp_wgeom_t *g);
 
 #endif
