@@ -4,7 +4,9 @@
  * to a Kafka topic (Avro binary v1, optionally Confluent-framed, keyed by
  * ticket_id like `ccpulse produce`) at a target rate or as fast as possible,
  * or to an Avro container file (--out). Prints one JSON line with what was
- * written and how fast.
+ * written and how fast. --agents and --queues size the center (a wide one
+ * gets the same lifecycles as the default with other queue and agent
+ * labels; see src/gen/gen.h).
  *
  * --now replaces each event's time by the wall clock at the moment it is
  * produced (late stragglers keep their lag), so a live pipeline can measure
@@ -38,6 +40,8 @@ typedef struct gen_args {
   int now;             /* --now */
   const char *out;     /* --out FILE */
   int64_t schema_id;   /* --confluent, -1 = none */
+  int64_t agents;      /* --agents */
+  int64_t queues;      /* --queues */
 } gen_args_t;
 
 /* A number of events per second; the suffix "/s" is allowed. */
@@ -65,6 +69,12 @@ static const ccp_cli_opt_t gen_opts[] = {
              "possible (default)"},
     {"--now", NULL, ccp_cli_flag, offsetof(gen_args_t, now),
      .help = "event time = wall clock when produced (latency runs)"},
+    {"--agents", "N", ccp_cli_int, offsetof(gen_args_t, agents), .lo = 1, .hi = CCP_GEN_MAX_AGENTS,
+     .help = "agents of the center (default 400); at least --queues"},
+    {"--queues", "N", ccp_cli_int, offsetof(gen_args_t, queues), .lo = 1, .hi = CCP_GEN_MAX_QUEUES,
+     .help = "queues (default 8, the named ones, equally staffed); more\n"
+             "than 8: a few big queues and a long tail of small ones,\n"
+             "each staffed by a slice of agents in proportion"},
     {"--daily", NULL, ccp_cli_flag, offsetof(gen_args_t, go.daily),
      .help = "arrivals follow a 24 h daily curve (default: 4 h ramp,\n"
              "then a backlog worked down over 20 h)"},
@@ -90,14 +100,17 @@ const ccp_cli_spec_t ccp_cli_gen_spec = {
              "400 agents; abandons, transfers, reopens, surveys, QA reviews; planted\n"
              "duplicates, late and invalid events) and writes it to a Kafka topic (Avro\n"
              "binary, keyed by ticket_id) or, with --out, to an Avro container file. The\n"
-             "same options and seed always give the same events. Prints a JSON summary line.",
+             "same options and seed always give the same events; --agents and --queues\n"
+             "change only the queue and agent labels of the same lifecycles. Prints a\n"
+             "JSON summary line.",
     .opts = gen_opts,
     .nopts = CCP_ARRAY_LEN(gen_opts),
     .epilog = "Exit status: 0 all written, 1 failed write or delivery, 2 usage.",
 };
 
 int ccp_cli_gen(int argc, char **argv) {
-  gen_args_t args = {.events = 1000000, .go = {.seed = 1}, .schema_id = -1};
+  gen_args_t args = {
+      .events = 1000000, .go = {.seed = 1}, .schema_id = -1, .agents = 400, .queues = 8};
   int have_cfg = 0;
   ccp_config_t cfg;
   rd_kafka_t *rk = NULL;
@@ -116,7 +129,15 @@ int ccp_cli_gen(int argc, char **argv) {
     goto done;
   rc = CCP_EXIT_USAGE;
   out = args.out;
+  if (args.agents < args.queues) {
+    ccp_log(CCP_LOG_ERROR, "gen",
+            "--agents %lld is fewer than --queues %lld: every queue needs an agent",
+            (long long)args.agents, (long long)args.queues);
+    goto done;
+  }
   args.go.events = args.events;
+  args.go.agents = (uint32_t)args.agents;
+  args.go.queues = (uint32_t)args.queues;
   if (args.events == 0 || !(g = ccp_gen_new(&args.go))) {
     ccp_log(CCP_LOG_ERROR, "gen", "cannot build a workload of %llu events with these options",
             (unsigned long long)args.events);
@@ -232,11 +253,12 @@ int ccp_cli_gen(int argc, char **argv) {
   const ccp_gen_stats_t *gs = ccp_gen_stats(g);
   printf("{\"events\":%llu,\"seconds\":%.3f,\"eps\":%.0f,\"tickets\":%llu,\"duplicates\":%llu,"
          "\"late\":%llu,\"invalid\":%llu,\"first_ms\":%lld,\"last_ms\":%lld,\"rate\":%llu,"
-         "\"start_wall_ms\":%lld}\n",
+         "\"start_wall_ms\":%lld,\"agents\":%u,\"queues\":%u}\n",
          (unsigned long long)sent, secs, secs > 0 ? (double)sent / secs : 0.0,
          (unsigned long long)gs->tickets, (unsigned long long)gs->duplicates,
          (unsigned long long)gs->late, (unsigned long long)gs->invalid, (long long)gs->first_ms,
-         (long long)gs->last_ms, (unsigned long long)args.rate, (long long)t0_wall);
+         (long long)gs->last_ms, (unsigned long long)args.rate, (long long)t0_wall,
+         (unsigned)gs->agents, (unsigned)gs->queues);
   fflush(stdout);
   rc = CCP_EXIT_OK;
 
