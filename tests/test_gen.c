@@ -290,6 +290,32 @@ out:
   ccp_gen_free(b);
 }
 
+/* id_offset shifts event and ticket numbers and nothing else. */
+static void test_id_offset(void) {
+  ccp_gen_opts_t o = {.events = 5000, .seed = 2};
+  ccp_gen_opts_t p = o;
+  p.id_offset = 1000000000;
+  ccp_gen_t *a = ccp_gen_new(&o), *b = ccp_gen_new(&p);
+  T_TRUE(a && b);
+  ccp_event_t x, y;
+  long bad = 0, n = 0;
+  while (a && b && ccp_gen_next(a, &x) == 0 && ccp_gen_next(b, &y) == 0) {
+    char ex[32], ey[32], tx[32], ty[32];
+    snprintf(ex, sizeof ex, "%.*s", (int)x.event_id.len - 1, x.event_id.ptr + 1);
+    snprintf(ey, sizeof ey, "%.*s", (int)y.event_id.len - 1, y.event_id.ptr + 1);
+    snprintf(tx, sizeof tx, "%.*s", (int)x.ticket_id.len - 1, x.ticket_id.ptr + 1);
+    snprintf(ty, sizeof ty, "%.*s", (int)y.ticket_id.len - 1, y.ticket_id.ptr + 1);
+    bad += strtoll(ey, NULL, 10) != strtoll(ex, NULL, 10) + 1000000000 ||
+           strtoll(ty, NULL, 10) != strtoll(tx, NULL, 10) + 1000000000 || x.ts != y.ts ||
+           !str_eq(x.customer_id, y.customer_id) || !str_eq(x.agent_id, y.agent_id);
+    n++;
+  }
+  T_EQ_INT(n, 5000);
+  T_EQ_INT(bad, 0);
+  ccp_gen_free(a);
+  ccp_gen_free(b);
+}
+
 /* What a shape looks like from the events. */
 typedef struct shape_seen {
   int queues;            /* distinct queue names */
@@ -511,6 +537,7 @@ int main(void) {
   T_RUN(test_wide_same_lifecycles);
   T_RUN(test_wide_shape);
   T_RUN(test_shape_bad);
+  T_RUN(test_id_offset);
   T_RUN(test_cli_shape);
   return T_DONE();
 }

@@ -11,7 +11,13 @@
  * --now replaces each event's time by the wall clock at the moment it is
  * produced (late stragglers keep their lag), so a live pipeline can measure
  * event -> KPI latency (bench/run); the summary's start_wall_ms is when
- * event 1 was due, event k is due (k - 1) / rate seconds later.
+ * event 1 was due, event k is due (k - 1) / rate seconds later. With --rate
+ * the summary also tells how well the producer kept its schedule, so that a
+ * latency run can keep the producer's own lag apart from event -> Redis
+ * latency: lag_p50_ms/lag_p99_ms/lag_max_ms (checked every 64 events: how
+ * late event k was handed to librdkafka against its due time) and
+ * produced_ms, the time since start_wall_ms at which events 1, 1 + stride,
+ * 1 + 2 stride, ... were handed over (produced_stride, at most ~4,096 entries).
  *
  * Threads: main thread only (librdkafka's own threads deliver; delivery
  * reports are served by rd_kafka_poll/flush on this thread).
@@ -42,7 +48,21 @@ typedef struct gen_args {
   int64_t schema_id;   /* --confluent, -1 = none */
   int64_t agents;      /* --agents */
   int64_t queues;      /* --queues */
+  uint64_t id_offset;  /* --id-offset */
 } gen_args_t;
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* The q-th percentile (0..100) of n sorted values; 0 when n is 0. */
+static double percentile(const double *v, size_t n, double q) {
+  if (!n)
+    return 0;
+  size_t k = (size_t)(q / 100.0 * (double)(n - 1) + 0.5);
+  return v[k < n ? k : n - 1];
+}
 
 /* A number of events per second; the suffix "/s" is allowed. */
 static int parse_rate(const ccp_cli_opt_t *o, const char *value, void *target, char *err,
@@ -75,6 +95,9 @@ static const ccp_cli_opt_t gen_opts[] = {
      .help = "queues (default 8, the named ones, equally staffed); more\n"
              "than 8: a few big queues and a long tail of small ones,\n"
              "each staffed by a slice of agents in proportion"},
+    {"--id-offset", "N", ccp_cli_u64, offsetof(gen_args_t, id_offset),
+     .help = "add N to event and ticket numbers (e<N+1>, T<N+1>, ...):\n"
+             "a second stream into the same pipeline (default 0)"},
     {"--daily", NULL, ccp_cli_flag, offsetof(gen_args_t, go.daily),
      .help = "arrivals follow a 24 h daily curve (default: 4 h ramp,\n"
              "then a backlog worked down over 20 h)"},
@@ -123,6 +146,10 @@ int ccp_cli_gen(int argc, char **argv) {
   memset(&st, 0, sizeof st);
   char err[CCP_ERRBUF_SIZE];
   const char *topic = NULL, *out = NULL;
+  double *lags = NULL;      /* with --rate: lag in ms at each pacing check */
+  int64_t *produced = NULL; /* with --rate: ms since start of events 1, 1 + stride, ... */
+  size_t nlags = 0, nprod = 0;
+  uint64_t stride = 64;
 
   int rc = ccp_cli_parse(&ccp_cli_gen_spec, argc, argv, &args);
   if (rc != CCP_CLI_RUN)
@@ -138,6 +165,7 @@ int ccp_cli_gen(int argc, char **argv) {
   args.go.events = args.events;
   args.go.agents = (uint32_t)args.agents;
   args.go.queues = (uint32_t)args.queues;
+  args.go.id_offset = args.id_offset;
   if (args.events == 0 || !(g = ccp_gen_new(&args.go))) {
     ccp_log(CCP_LOG_ERROR, "gen", "cannot build a workload of %llu events with these options",
             (unsigned long long)args.events);
@@ -192,18 +220,27 @@ int ccp_cli_gen(int argc, char **argv) {
   }
 
   rc = CCP_EXIT_INPUT;
+  if (args.rate) {
+    stride = 64 * (1 + args.events / (64 * 4096));
+    lags = ccp_malloc((args.events / 64 + 1) * sizeof *lags);
+    produced = ccp_malloc((args.events / stride + 1) * sizeof *produced);
+  }
   double t0 = ccp_clock_mono_s();
   int64_t t0_wall = ccp_clock_wall_ms();
   uint64_t sent = 0;
   ccp_event_t ev;
   while (ccp_gen_next(g, &ev) == 0) {
     if (args.rate && (sent & 63) == 0) { /* pace: event k is due at t0 + k / rate */
-      double due = t0 + (double)sent / (double)args.rate, lag = due - ccp_clock_mono_s();
-      if (lag > 0) {
+      double due = t0 + (double)sent / (double)args.rate, ahead = due - ccp_clock_mono_s();
+      if (ahead > 0) {
         if (rk)
           rd_kafka_poll(rk, 0);
-        ccp_clock_sleep_ms((int64_t)(lag * 1000)); /* under 1 ms ahead: go on */
+        ccp_clock_sleep_ms((int64_t)(ahead * 1000)); /* under 1 ms ahead: go on */
       }
+      double t = ccp_clock_mono_s();
+      lags[nlags++] = (t - due) * 1000;
+      if (sent % stride == 0)
+        produced[nprod++] = (int64_t)((t - t0) * 1000);
     }
     if (args.now) {
       int64_t lag =
@@ -253,12 +290,23 @@ int ccp_cli_gen(int argc, char **argv) {
   const ccp_gen_stats_t *gs = ccp_gen_stats(g);
   printf("{\"events\":%llu,\"seconds\":%.3f,\"eps\":%.0f,\"tickets\":%llu,\"duplicates\":%llu,"
          "\"late\":%llu,\"invalid\":%llu,\"first_ms\":%lld,\"last_ms\":%lld,\"rate\":%llu,"
-         "\"start_wall_ms\":%lld,\"agents\":%u,\"queues\":%u}\n",
+         "\"start_wall_ms\":%lld,\"agents\":%u,\"queues\":%u",
          (unsigned long long)sent, secs, secs > 0 ? (double)sent / secs : 0.0,
          (unsigned long long)gs->tickets, (unsigned long long)gs->duplicates,
          (unsigned long long)gs->late, (unsigned long long)gs->invalid, (long long)gs->first_ms,
          (long long)gs->last_ms, (unsigned long long)args.rate, (long long)t0_wall,
          (unsigned)gs->agents, (unsigned)gs->queues);
+  if (args.rate) {
+    qsort(lags, nlags, sizeof *lags, cmp_double);
+    printf(",\"lag_p50_ms\":%.1f,\"lag_p99_ms\":%.1f,\"lag_max_ms\":%.1f,\"produced_stride\":%llu,"
+           "\"produced_ms\":[",
+           percentile(lags, nlags, 50), percentile(lags, nlags, 99), nlags ? lags[nlags - 1] : 0.0,
+           (unsigned long long)stride);
+    for (size_t i = 0; i < nprod; i++)
+      printf("%s%lld", i ? "," : "", (long long)produced[i]);
+    printf("]");
+  }
+  printf("}\n");
   fflush(stdout);
   rc = CCP_EXIT_OK;
 
@@ -272,6 +320,8 @@ done:
   if (have_cfg)
     ccp_config_release(&cfg);
   ccp_gen_free(g);
+  ccp_free(lags);
+  ccp_free(produced);
   ccp_buf_release(&val);
   ccp_cli_args_release(&args.base);
   return rc;

@@ -550,8 +550,8 @@ static void format(ccp_gen_t *g, const rec_t *r, ccp_event_t *ev) {
   ccp_event_clear(ev);
   char *p = g->scratch;
   ev->ts = g->o.start_ms + r->ts;
-  ev->event_id = put_id(&p, 'e', r->eid + 1, 1);
-  ev->ticket_id = put_id(&p, 'T', (uint64_t)r->ticket + 1, 1);
+  ev->event_id = put_id(&p, 'e', r->eid + 1 + g->o.id_offset, 1);
+  ev->ticket_id = put_id(&p, 'T', (uint64_t)r->ticket + 1 + g->o.id_offset, 1);
   ev->customer_id = put_id(&p, 'C', (uint64_t)r->cust + 1, 1);
   if (r->agent)
     ev->agent_id = put_id(&p, 'a', r->agent - 1u, g->agent_width);

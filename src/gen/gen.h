@@ -76,6 +76,8 @@ typedef struct ccp_gen_opts {
   int daily;           /**< 1 = arrivals follow a 24 h daily curve (else a 4 h ramp) */
   uint32_t agents;     /**< agents, 1..CCP_GEN_MAX_AGENTS, >= queues; 0 = 400 */
   uint32_t queues;     /**< queues, 1..CCP_GEN_MAX_QUEUES; 0 = 8 */
+  uint64_t id_offset;  /**< added to event and ticket numbers (e<n+1+offset>, T<...>): a second
+                            stream into the same pipeline repeats none of the first one's ids */
 } ccp_gen_opts_t;
 
 /** Largest number of agents (ccp_gen_opts_t.agents). */
