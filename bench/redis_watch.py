@@ -1,18 +1,26 @@
 #!/usr/bin/env python3
-"""Watches the snapshots stream ccpulse run writes to Redis (docs/redis.md).
+"""Watches what ccpulse run publishes to Redis (docs/redis.md) without
+measuring itself: it reads a small key, not the snapshot document.
 
-Blocks on XREAD for each new entry of <prefix>snapshots, so the wall clock
-taken when an entry arrives is when that snapshot became visible to readers.
-For every entry it records (visible wall ms, diagnostics.events, now_ms) and
-stops once diagnostics.events >= --events (or at --timeout). Prints one JSON
-document: {"done": bool, "done_wall_ms": ..., "samples": [[wall_ms, events,
-now_ms], ...]}. A tiny RESP client: no Python package needed.
+Preferred (the "meta" mode): polls HMGET <prefix>v1:meta events now_ms cycle
+published_ms every --poll ms (default 5); each new cycle is one sample,
+taken at the wall clock when the poll saw it, so a sample is at most one poll
+interval late. Fallback (the "snapshot" mode, when meta has no `events`
+field): XREAD BLOCK on <prefix>snapshots one entry at a time, reading only
+`diagnostics.events` and `now_ms` out of the document with a byte search
+(no JSON parse of the whole document). The mode is chosen once meta exists.
+
+Stops once events >= --events (or at --timeout). Prints one JSON document:
+{"done": bool, "done_wall_ms": ..., "mode": "meta"|"snapshot",
+ "samples": [[wall_ms, events, now_ms], ...]}. A tiny RESP client: no
+Python package needed.
 
   redis_watch.py --url redis://127.0.0.1:P [--prefix ccpulse:] --events N
-                 [--timeout S] [--out FILE]
+                 [--timeout S] [--poll MS] [--out FILE]
 """
 import argparse
 import json
+import re
 import socket
 import sys
 import time
@@ -54,43 +62,72 @@ class Resp:
         raise RuntimeError("bad reply %r" % line)
 
 
+EVENTS_RE = re.compile(rb'"diagnostics":\{"events":(\d+)')
+NOW_RE = re.compile(rb'"now_ms":(-?\d+)')
+
+
+def from_document(doc):
+    """(events, now_ms) of a snapshot document, by byte search: diagnostics
+    is the document's last member, now_ms one of its first."""
+    at = doc.rfind(b'"diagnostics"')
+    m = EVENTS_RE.search(doc, at if at >= 0 else 0)
+    n = NOW_RE.search(doc, 0, 200)
+    return (int(m.group(1)) if m else 0), (int(n.group(1)) if n else None)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--url", required=True)
     ap.add_argument("--prefix", default="ccpulse:")
     ap.add_argument("--events", type=int, required=True)
     ap.add_argument("--timeout", type=float, default=600)
+    ap.add_argument("--poll", type=float, default=5, help="ms between HMGETs of meta")
     ap.add_argument("--out")
     a = ap.parse_args()
     hostport = a.url.split("://", 1)[-1].split("/", 1)[0]
     host, port = hostport.rsplit(":", 1)
     r = Resp(host, int(port))
-    key = a.prefix + "snapshots"
-    last = "0-0"
+    meta = a.prefix + "v1:meta"
+    stream = a.prefix + "snapshots"
     samples = []
     done = False
     done_wall = None
     t_end = time.time() + a.timeout
-    while time.time() < t_end and not done:
-        rep = r.cmd("XREAD", "COUNT", "100", "BLOCK", "1000", "STREAMS", key, last)
-        wall = time.time() * 1000.0
-        if not rep:
-            continue
-        for _stream, entries in rep:
-            for eid, fields in entries:
-                last = eid.decode()
-                doc = None
-                for i in range(0, len(fields), 2):
-                    if fields[i] == b"json":
-                        doc = json.loads(fields[i + 1])
-                if doc is None:
-                    continue
-                ev = doc.get("diagnostics", {}).get("events", 0)
-                samples.append([round(wall, 1), ev, doc.get("now_ms")])
-                if ev >= a.events and not done:
-                    done = True
-                    done_wall = wall
-    res = {"done": done, "done_wall_ms": done_wall, "samples": samples}
+    mode = None
+    while time.time() < t_end and mode is None:  # until ccpulse has published once
+        if r.cmd("EXISTS", meta):
+            mode = "meta" if r.cmd("HEXISTS", meta, "events") else "snapshot"
+        else:
+            time.sleep(a.poll / 1000.0)
+    last_cycle = None
+    last = "0-0"
+    while time.time() < t_end and not done and mode:
+        if mode == "meta":
+            ev, now, cycle = r.cmd("HMGET", meta, "events", "now_ms", "cycle")
+            wall = time.time() * 1000.0
+            if cycle == last_cycle or ev is None:
+                time.sleep(a.poll / 1000.0)
+                continue
+            last_cycle = cycle
+            ev = int(ev)
+            now = int(now) if now is not None else None
+        else:
+            rep = r.cmd("XREAD", "COUNT", "1", "BLOCK", "1000", "STREAMS", stream, last)
+            wall = time.time() * 1000.0
+            if not rep:
+                continue
+            _stream, entries = rep[0]
+            eid, fields = entries[0]
+            last = eid.decode()
+            doc = next((fields[i + 1] for i in range(0, len(fields), 2) if fields[i] == b"json"), None)
+            if doc is None:
+                continue
+            ev, now = from_document(doc)
+        samples.append([round(wall, 1), ev, now])
+        if ev >= a.events:
+            done = True
+            done_wall = wall
+    res = {"done": done, "done_wall_ms": done_wall, "mode": mode, "samples": samples}
     s = json.dumps(res)
     if a.out:
         with open(a.out, "w") as f:

@@ -16,6 +16,84 @@ def load(path):
         return None
 
 
+def load_jsonl(path):
+    out = []
+    try:
+        with open(path) as f:
+            for line in f:
+                try:
+                    out.append(json.loads(line))
+                except ValueError:
+                    pass
+    except OSError:
+        pass
+    return out
+
+
+def window(samples, t0, t1):
+    """CPU cores and Redis input bytes/s between the first sample at or after
+    t0 and the last at or before t1 (sample_proc.py rows: wall_ms, cpu_s,
+    rss, redis_in_bytes, redis_used_memory)."""
+    inside = [x for x in samples if t0 <= x[0] <= t1]
+    if len(inside) < 2:
+        return {}
+    a, b = inside[0], inside[-1]
+    secs = (b[0] - a[0]) / 1000.0
+    return {"seconds": secs, "cpu_cores": (b[1] - a[1]) / secs,
+            "redis_in_bytes_per_s": (b[3] - a[3]) / secs, "rss_bytes_end": b[2],
+            "rss_bytes_max": max(x[2] or 0 for x in inside), "redis_used_memory_end": b[4]}
+
+
+def produced_at(gen, k):
+    """ms after start_wall_ms at which event k (1-based) was handed to the
+    producer, from gen's produced_ms samples (every produced_stride events);
+    its due time when gen did not report them."""
+    rate = gen.get("rate") or 0
+    pm, stride = gen.get("produced_ms"), gen.get("produced_stride")
+    if not pm or not stride:
+        return (k - 1) * 1000.0 / rate if rate else 0.0
+    i = (k - 1) // stride
+    if i + 1 < len(pm):
+        f = ((k - 1) - i * stride) / float(stride)
+        return pm[i] + f * (pm[i + 1] - pm[i])
+    last = len(pm) - 1
+    return pm[last] + ((k - 1) - last * stride) * 1000.0 / rate
+
+
+def latency(gen, watch, offset=0):
+    """event->Redis latency per publish cycle seen: wall clock when seen minus
+    when the newest event it counts (k = events - offset) was handed to the
+    producer; and, for comparison, minus its due time on the producer's
+    schedule (which adds the producer's own lag). The first second is
+    warm-up and left out."""
+    start, rate = gen.get("start_wall_ms"), gen.get("rate")
+    e2r, sched, pts = [], [], []
+    for wall, ev, _now in (watch or {}).get("samples", []):
+        k = ev - offset
+        if not start or not rate or k <= 0:
+            continue
+        due = start + (k - 1) * 1000.0 / rate
+        if due < start + 1000:
+            continue
+        e2r.append(wall - (start + produced_at(gen, k)))
+        sched.append(wall - due)
+        pts.append(((wall - start) / 1000.0, e2r[-1]))
+    return {"cycles": len(e2r), "e2r_p50_ms": pct(e2r, 50), "e2r_p99_ms": pct(e2r, 99),
+            "e2r_max_ms": max(e2r) if e2r else None, "due_p50_ms": pct(sched, 50),
+            "due_p99_ms": pct(sched, 99), "producer_lag_p50_ms": gen.get("lag_p50_ms"),
+            "producer_lag_p99_ms": gen.get("lag_p99_ms"), "producer_lag_max_ms": gen.get("lag_max_ms"),
+            "watch_mode": (watch or {}).get("mode")}, pts
+
+
+def steady(gen, samples):
+    """The steady window of a fixed-rate run: from 2 s after the producer
+    started to 0.5 s before it finished."""
+    start, secs = gen.get("start_wall_ms"), gen.get("seconds")
+    if not start or not secs:
+        return {}
+    return window(samples, start + 2000, start + secs * 1000 - 500)
+
+
 def pct(xs, q):
     if not xs:
         return None
@@ -29,6 +107,7 @@ def main():
     for a in ("--work", "--name", "--out", "--command", "--commit", "--rates", "--engine-sizes"):
         ap.add_argument(a, required=True)
     ap.add_argument("--events", type=int, required=True)
+    ap.add_argument("--live-rates", default="")
     ap.add_argument("--quick", type=int, default=0)
     ap.add_argument("--wall-seconds", type=int, default=0)
     ap.add_argument("--load-start", default="")
@@ -100,35 +179,22 @@ def main():
         "speedup": run1["seconds"] / run2["seconds"] if run1.get("seconds") and run2.get("seconds") else None,
     }
 
-    # latency
+    # latency: event->Redis from when each event was handed to the producer,
+    # the producer's own lag apart; CPU of run and Redis input over the steady window
     lat = []
     series = {}
     for r in a.rates.split():
         rate = int(r)
         g = load(os.path.join(w, "gen-lat-%s.json" % r)) or {}
         s = load(os.path.join(w, "watch-lat-%s.json" % r)) or {}
-        start = g.get("start_wall_ms")
-        xs = []
-        pts = []
-        for wall, ev, _now in s.get("samples", []):
-            if not start or ev <= 0:
-                continue
-            produced = start + (ev - 1) * 1000.0 / rate
-            if produced < start + 1000:  # first second: warm-up
-                continue
-            xs.append(wall - produced)
-            pts.append(((wall - start) / 1000.0, wall - produced))
+        L, pts = latency(g, s)
         series[rate] = pts
-        lat.append({
-            "rate": rate,
-            "events": g.get("events"),
-            "gen_eps": g.get("eps"),
-            "visible_all": bool(s.get("done")),
-            "snapshots": len(xs),
-            "p50_ms": pct(xs, 50),
-            "p99_ms": pct(xs, 99),
-            "max_ms": max(xs) if xs else None,
-        })
+        win = steady(g, load_jsonl(os.path.join(w, "samples-lat-%s.jsonl" % r)))
+        lat.append(dict(L, rate=rate, events=g.get("events"), gen_eps=g.get("eps"),
+                        visible_all=bool(s.get("done")), snapshots=L["cycles"],
+                        p50_ms=L["e2r_p50_ms"], p99_ms=L["e2r_p99_ms"], max_ms=L["e2r_max_ms"],
+                        run_cpu_cores=win.get("cpu_cores"),
+                        redis_in_bytes_per_s=win.get("redis_in_bytes_per_s")))
     # sustained: every event became visible, the producer kept >= 95 % of the
     # rate, and p99 stayed within 1 s (a backlog would make it grow without bound)
     for l in lat:
@@ -138,36 +204,114 @@ def main():
     sus = [l["rate"] for l in lat if l["sustained"]]
     res["highest_sustained_rate"] = max(sus) if sus else None
 
+    # wide: replay of the same events for both shapes
+    wide = {}
+    for shape in ("narrow", "wide"):
+        runs = []
+        for rep_ in range(1, 4):
+            x = load(os.path.join(w, "replay-%s-%d.json" % (shape, rep_)))
+            if x:
+                runs.append(x)
+        g = load(os.path.join(w, "gen-%s.json" % shape)) or {}
+        if runs:
+            wide[shape] = {"agents": g.get("agents"), "queues": g.get("queues"), "events": g.get("events"),
+                           "seconds": min(x["seconds"] for x in runs), "passes": len(runs),
+                           "max_rss_bytes": max(x["max_rss_bytes"] for x in runs),
+                           "snapshot_bytes": runs[-1]["stdout_bytes"]}
+    if wide.get("narrow") and wide.get("wide"):
+        nw, ww = wide["narrow"], wide["wide"]
+        wide["time_ratio"] = ww["seconds"] / nw["seconds"] if nw["seconds"] else None
+        wide["rss_ratio"] = ww["max_rss_bytes"] / float(nw["max_rss_bytes"])
+        wide["snapshot_ratio"] = ww["snapshot_bytes"] / float(nw["snapshot_bytes"] or 1)
+    res["wide_replay"] = wide
+
+    # wide, live: pre-loaded, then a fixed rate
+    live = []
+    for r in a.live_rates.split():
+        for shape in ("narrow", "wide"):
+            tag = "%s-%s" % (shape, r)
+            meta = load(os.path.join(w, "live-%s.json" % tag))
+            if not meta:
+                continue
+            g = load(os.path.join(w, "gen-live-%s.json" % tag)) or {}
+            s = load(os.path.join(w, "watch-live-%s.json" % tag)) or {}
+            pre = load(os.path.join(w, "watch-live-pre-%s.json" % tag)) or {}
+            L, _ = latency(g, s, offset=meta["preload"])
+            win = steady(g, load_jsonl(os.path.join(w, "samples-live-%s.jsonl" % tag)))
+            live.append(dict(L, shape=shape, args=meta.get("args"), rate=int(r), preload=meta["preload"],
+                             preload_visible=bool(pre.get("done")), events=g.get("events"),
+                             gen_eps=g.get("eps"), visible_all=bool(s.get("done")),
+                             vm_hwm_bytes=meta.get("vm_hwm_bytes"), window=win,
+                             run_cpu_cores=win.get("cpu_cores"),
+                             redis_in_bytes_per_s=win.get("redis_in_bytes_per_s"),
+                             redis_used_memory=win.get("redis_used_memory_end")))
+    res["live"] = live
+
+    # idle: 32 partitions, caught up, no new events
+    idle = load(os.path.join(w, "idle.json")) or {}
+    if idle:
+        wi = load(os.path.join(w, "watch-idle.json")) or {}
+        done = wi.get("done_wall_ms")
+        smp = load_jsonl(os.path.join(w, "samples-idle.jsonl"))
+        win = {}
+        if done:
+            t0 = done + idle["settle_seconds"] * 1000
+            win = window(smp, t0, t0 + idle["idle_seconds"] * 1000 + 600)
+        idle.update(caught_up=bool(wi.get("done")), window=win, run_cpu_cores=win.get("cpu_cores"),
+                    rss_bytes=win.get("rss_bytes_end"), watch_mode=wi.get("mode"))
+    res["idle"] = idle
+
     peer = load(os.path.join(w, "peer.json")) or {"skipped": "no result"}
     if peer.get("seconds"):
         peer["eps"] = peer["events"] / peer["seconds"]
     res["peer"] = peer
     ratio_peer = run2.get("eps") / peer["eps"] if peer.get("eps") and run2.get("eps") else None
 
-    # goals
+    # goals: the table of issue 8 ("now" is the issue's figure before the work)
+    def live_of(shape, rate):
+        return next((x for x in live if x["shape"] == shape and x["rate"] == rate), None)
+
+    def goal(now, target, value, met, unit="", note=None):
+        g = {"now": now, "goal": target, "value": value, "unit": unit,
+             "met": None if value is None else bool(met(value))}
+        if note:
+            g["note"] = note
+        return g
+
     lat100 = next((l for l in lat if l["rate"] == 100000), None)
     mem = [e for e in eng if e["peak_open_tickets"]]
+    big = eng[-1] if eng else None
+    ww, nw = wide.get("wide"), wide.get("narrow")
+    lw1k, ln10k = live_of("wide", 1000), live_of("narrow", 10000)
+    size_note = ("%s events (the issue: 1,000,000)" % "{:,}".format(ww["events"])
+                 if ww and ww.get("events") != 1000000 else None)
     goals = {
-        "end_to_end_vs_null": {"goal": ">= 0.90", "value": ratio_null,
-                               "met": ratio_null is not None and ratio_null >= 0.9},
-        "vs_kafka_streams": {"goal": ">= 10x", "value": ratio_peer,
-                             "met": ratio_peer is not None and ratio_peer >= 10},
-        "p99_at_100k_ms": {"goal": "<= 500 (2 x 250 ms publish interval)",
-                           "value": lat100["p99_ms"] if lat100 else None,
-                           "met": bool(lat100 and lat100["p99_ms"] is not None and lat100["p99_ms"] <= 500)},
-        "bytes_per_open_ticket": {"goal": "<= 100",
-                                  "value": max(e["bytes_per_open_ticket"] for e in mem) if mem else None,
-                                  "met": bool(mem) and all(e["bytes_per_open_ticket"] <= 100 for e in mem)},
-        "engine_eps": {"goal": ">= 2,000,000 (largest size)",
-                       "value": eng[-1]["replay_eps"] if eng else None,
-                       "met": bool(eng) and eng[-1]["replay_eps"] >= 2e6},
+        "wide_time_ratio": goal("4.2x", "<= 1.5x", wide.get("time_ratio"), lambda v: v <= 1.5, "x", size_note),
+        "wide_peak_rss": goal("2.98 GB", "<= 400 MB", ww and ww["max_rss_bytes"], lambda v: v <= 400e6,
+                              "bytes", size_note),
+        "wide_snapshot": goal("63 MB", "<= 8 MB", ww and ww["snapshot_bytes"], lambda v: v <= 8e6, "bytes",
+                              size_note),
+        "wide_redis_write": goal("~250 MB/s", "<= 5 MB/s", lw1k and lw1k["redis_in_bytes_per_s"],
+                                 lambda v: v <= 5e6, "bytes/s",
+                                 "pre-loaded with %s events" % "{:,}".format(lw1k["preload"]) if lw1k else None),
+        "engine_eps": goal("0.58-0.70M (0.03)", ">= 2M (>= 0.09)", big and big["replay_eps"],
+                           lambda v: v >= 2e6 and big["replay_eps"] / big["decode_eps"] >= 0.09, "events/s",
+                           big and "replay/decode %.3f at %s events" % (big["replay_eps"] / big["decode_eps"],
+                                                                        "{:,}".format(big["events"]))),
+        "bytes_per_open_ticket": goal("134-180", "<= 100", max(e["bytes_per_open_ticket"] for e in mem) if mem else None,
+                                      lambda v: v <= 100, "bytes",
+                                      big and "largest size: %s open tickets" % "{:,}".format(big["peak_open_tickets"])),
+        "run_cpu_10k": goal("0.52 core", "<= 0.10 core", ln10k and ln10k["run_cpu_cores"], lambda v: v <= 0.10,
+                            "cores"),
+        "idle32_rss": goal("1.41 GB", "<= 250 MB", idle.get("rss_bytes"), lambda v: v <= 250e6, "bytes",
+                           idle and "%s events" % "{:,}".format(idle["events"])),
+        "idle32_cpu": goal("0.45 core", "<= 0.03 core", idle.get("run_cpu_cores"), lambda v: v <= 0.03, "cores"),
+        "p99_at_100k_ms": goal("0.18-1.6 s", "<= 500 ms", lat100 and lat100["e2r_p99_ms"], lambda v: v <= 500, "ms",
+                               None if lat100 else "--quick runs 10k/s only"),
+        "end_to_end_vs_null": goal("0.36-0.54", ">= 0.90", ratio_null, lambda v: v >= 0.9),
+        "vs_kafka_streams": goal("2.8-3.0x", ">= 10x", ratio_peer, lambda v: v >= 10, "x",
+                                 None if ratio_peer else "peer: %s" % peer.get("skipped", "no result")),
     }
-    if lat100 is None:
-        goals["p99_at_100k_ms"]["note"] = "--quick runs 10k/s only"
-        goals["p99_at_100k_ms"]["met"] = None
-    if ratio_peer is None:
-        goals["vs_kafka_streams"]["note"] = "peer: %s" % peer.get("skipped", "no result")
-        goals["vs_kafka_streams"]["met"] = None
     res["goals"] = goals
 
     out = a.out
@@ -233,6 +377,22 @@ def main():
             goal_axes(ax, 100, "goal 100 B", "peak open tickets (bench_engine)", "bytes",
                       "Memory per open ticket")
             save(fig, "memory", "Memory")
+        # wide against narrow: the same events
+        if wide.get("narrow") and wide.get("wide"):
+            panels = [("replay seconds", [wide[k]["seconds"] for k in ("narrow", "wide")]),
+                      ("replay peak RSS (MB)", [wide[k]["max_rss_bytes"] / 1e6 for k in ("narrow", "wide")]),
+                      ("snapshot document (MB)", [wide[k]["snapshot_bytes"] / 1e6 for k in ("narrow", "wide")])]
+            l1 = [live_of(k, 1000) for k in ("narrow", "wide")]
+            if all(x and x["redis_in_bytes_per_s"] is not None for x in l1):
+                panels.append(("Redis written at 1k events/s (MB/s)", [x["redis_in_bytes_per_s"] / 1e6 for x in l1]))
+            fig, axs = plt.subplots(1, len(panels), figsize=(3 * len(panels), 3.5))
+            for ax, (title, vals) in zip(axs, panels):
+                bars = ax.bar(["400 × 8", "20,000 × 500"], vals, color=["#6baed6", "#d62728"])
+                for b, v in zip(bars, vals):
+                    ax.text(b.get_x() + b.get_width() / 2, v, "%.3g" % v, ha="center", va="bottom")
+                ax.set_title(title, fontsize=9)
+            fig.suptitle("Narrow and wide center, same %s events" % "{:,}".format(wide["wide"]["events"]))
+            save(fig, "wide", "Wide and narrow")
     except ImportError:
         pass
 
@@ -254,18 +414,90 @@ def main():
               % (" ".join(a.load_start.split()[:3]), " ".join(res["machine"]["loadavg_end"].split()[:3])))
     md.append("Kafka: single-node KRaft broker from scripts/kafka.sh on loopback; Redis from scripts/redis.sh. "
               "Workload: `ccpulse gen --seed 1` (src/gen). See bench/README.md for what each figure means.\n")
-    md.append("## Goals\n")
-    md.append("| goal | target | measured | |")
-    md.append("|---|---|---|---|")
-    names = {"end_to_end_vs_null": "end-to-end / null consumer", "vs_kafka_streams": "ccpulse / Kafka Streams peer",
-             "p99_at_100k_ms": "p99 event→Redis at 100k/s (ms)", "bytes_per_open_ticket": "RSS bytes per open ticket",
-             "engine_eps": "engine events/s (one core)"}
+    def fmt_goal(g):
+        v, u = g["value"], g["unit"]
+        if v is None:
+            return "n/a"
+        if u == "bytes":
+            return "%.1f MB" % (v / 1e6) if v >= 1e6 else "{:,.0f} B".format(v)
+        if u == "bytes/s":
+            return "%.2f MB/s" % (v / 1e6)
+        if u == "events/s":
+            return "%.2fM" % (v / 1e6)
+        if u == "cores":
+            return "%.3f core" % v
+        if u == "ms":
+            return "{:,.0f} ms".format(v)
+        if u == "x":
+            return "%.2fx" % v
+        return f2(v)
+
+    md.append("## Goals of issue 8\n")
+    md.append("\"now\" is the issue's figure before the work; \"this run\" is measured here (bench/README.md "
+              "says how).\n")
+    md.append("| figure | now | goal | this run | |")
+    md.append("|---|---|---|---|---|")
+    names = {
+        "wide_time_ratio": "wide / narrow replay time, same events",
+        "wide_peak_rss": "peak RSS of `ccpulse replay`, wide",
+        "wide_snapshot": "snapshot document, wide",
+        "wide_redis_write": "Redis write bandwidth, 20,000 agents, 1,000 events/s",
+        "engine_eps": "engine events/s, one core (replay/decode)",
+        "bytes_per_open_ticket": "bytes per open ticket (RSS, bench_engine)",
+        "run_cpu_10k": "CPU of `ccpulse run` at 10,000 events/s, 400 agents",
+        "idle32_rss": "`ccpulse run`, 32 partitions, 400 agents, caught up: RSS with no new events",
+        "idle32_cpu": "the same: CPU with no new events",
+        "p99_at_100k_ms": "p99 event→Redis at 100,000 events/s",
+        "end_to_end_vs_null": "`ccpulse run` catch-up / null consumer (8 partitions)",
+        "vs_kafka_streams": "`ccpulse run` / Kafka Streams peer",
+    }
     for k, g in goals.items():
-        v = g["value"]
-        vs = "n/a" if v is None else (f2(v) if isinstance(v, float) and v < 100 else f0(v))
-        md.append("| %s | %s | %s | %s%s |" % (names[k], g["goal"], vs, yn(g["met"]),
-                                               (" — " + g["note"]) if g.get("note") else ""))
+        md.append("| %s | %s | %s | %s | %s%s |" % (names[k], g["now"], g["goal"], fmt_goal(g), yn(g["met"]),
+                                                    (" — " + g["note"]) if g.get("note") else ""))
     md.append("")
+    if wide.get("narrow") and wide.get("wide"):
+        md.append("## Wide and narrow center, same events (`ccpulse replay`)\n")
+        md.append("| shape | events | seconds (best of %d) | peak RSS MB | snapshot document MB |" %
+                  wide["narrow"]["passes"])
+        md.append("|---|---|---|---|---|")
+        for shape in ("narrow", "wide"):
+            x = wide[shape]
+            md.append("| %s agents × %s queues | %s | %s | %s | %s |" % (
+                f0(x["agents"]), f0(x["queues"]), f0(x["events"]), f2(x["seconds"]),
+                f0(x["max_rss_bytes"] / 1e6), f2(x["snapshot_bytes"] / 1e6)))
+        md.append("\nwide / narrow: time %sx, peak RSS %sx, snapshot %sx. Command per shape: "
+                  "`ccpulse gen --events N --seed 1 --agents A --queues Q --out F`, then "
+                  "`ccpulse replay F` (one partition, file order; its stdout is the snapshot document).\n"
+                  % (f2(wide.get("time_ratio")), f2(wide.get("rss_ratio")), f2(wide.get("snapshot_ratio"))))
+    if live:
+        md.append("## Live at a fixed rate, narrow and wide (`ccpulse run`, 8 partitions)\n")
+        md.append("| shape | rate | produced ev/s | run CPU (cores) | Redis written MB/s | Redis memory MB "
+                  "| run VmHWM MB | event→Redis p50 / p99 ms | producer lag p50 / p99 ms | all visible |")
+        md.append("|---|---|---|---|---|---|---|---|---|---|")
+        for x in live:
+            md.append("| %s | %s/s | %s | %s | %s | %s | %s | %s / %s | %s / %s | %s |" % (
+                x["args"], "{:,}".format(x["rate"]), f0(x["gen_eps"]),
+                "n/a" if x["run_cpu_cores"] is None else "%.3f" % x["run_cpu_cores"],
+                "n/a" if x["redis_in_bytes_per_s"] is None else "%.3f" % (x["redis_in_bytes_per_s"] / 1e6),
+                "n/a" if x["redis_used_memory"] is None else f0(x["redis_used_memory"] / 1e6),
+                f0((x["vm_hwm_bytes"] or 0) / 1e6), f0(x["e2r_p50_ms"]), f0(x["e2r_p99_ms"]),
+                f2(x["producer_lag_p50_ms"]), f2(x["producer_lag_p99_ms"]), x["visible_all"]))
+        md.append("\nEach case: a fresh topic and an empty Redis; `ccpulse gen --now --events P --seed 1` of the "
+                  "shape as fast as possible (P = %s) until Redis counts them, so the scopes of a center of that "
+                  "size exist; then `ccpulse gen --now --rate R --seed 2 --id-offset 100000000` of the same shape. "
+                  "CPU = user+system seconds of the `ccpulse run` process (/proc/PID/stat) per wall second, and "
+                  "Redis written = `INFO` total_net_input_bytes per second, both over the steady window (2 s "
+                  "after the producer started to 0.5 s before it ended); Redis memory = used_memory at its end.\n"
+                  % f0(live[0]["preload"]))
+    if idle:
+        md.append("## Idle: 32 partitions, caught up, no new events\n")
+        md.append("`ccpulse gen --events %s --seed 1` (400 agents) into a 32-partition topic; `ccpulse run` "
+                  "catches up (caught up: %s), then %d s settle and %d s with no new events: RSS %s MB at the "
+                  "end, CPU %s core over the idle window, VmHWM %s MB.\n" % (
+                      "{:,}".format(idle["events"]), idle.get("caught_up"), idle["settle_seconds"],
+                      idle["idle_seconds"], f0((idle.get("rss_bytes") or 0) / 1e6),
+                      "n/a" if idle.get("run_cpu_cores") is None else "%.3f" % idle["run_cpu_cores"],
+                      f0((idle.get("vm_hwm_bytes") or 0) / 1e6)))
     md.append("## Catch-up (%s events, 8 partitions)\n" % "{:,}".format(N))
     md.append("| consumer | seconds (start → all done) | events/s | until first events seen (s) |")
     md.append("|---|---|---|---|")
@@ -290,19 +522,31 @@ def main():
         md.append("At this size the catch-up takes about a second: process start, group join and the "
                   "publish interval (the end is seen at the next snapshot, up to 250 ms late) weigh as much "
                   "as the consuming itself, so the ratios are indicative only; the full run (3M) measures them.\n")
-    md.append("## Latency (event produced → visible in Redis)\n")
-    md.append("| rate | produced ev/s | events | p50 ms | p99 ms | max ms | snapshots | all visible | sustained |")
-    md.append("|---|---|---|---|---|---|---|---|---|")
+    md.append("## Latency (event handed to the producer → visible in Redis)\n")
+    md.append("| rate | produced ev/s | events | event→Redis p50 / p99 / max ms | producer lag p50 / p99 / max ms "
+              "| due→Redis p50 / p99 ms | run CPU (cores) | Redis written MB/s | cycles | all visible | sustained |")
+    md.append("|---|---|---|---|---|---|---|---|---|---|---|")
     for l in lat:
-        md.append("| %s/s | %s | %s | %s | %s | %s | %d | %s | %s |" % (
-            "{:,}".format(l["rate"]), f0(l["gen_eps"]), f0(l["events"]), f0(l["p50_ms"]), f0(l["p99_ms"]),
-            f0(l["max_ms"]), l["snapshots"], l["visible_all"], "yes" if l["sustained"] else "no"))
+        md.append("| %s/s | %s | %s | %s / %s / %s | %s / %s / %s | %s / %s | %s | %s | %d | %s | %s |" % (
+            "{:,}".format(l["rate"]), f0(l["gen_eps"]), f0(l["events"]), f0(l["e2r_p50_ms"]),
+            f0(l["e2r_p99_ms"]), f0(l["e2r_max_ms"]), f2(l["producer_lag_p50_ms"]), f2(l["producer_lag_p99_ms"]),
+            f2(l["producer_lag_max_ms"]), f0(l["due_p50_ms"]), f0(l["due_p99_ms"]),
+            "n/a" if l["run_cpu_cores"] is None else "%.3f" % l["run_cpu_cores"],
+            "n/a" if l["redis_in_bytes_per_s"] is None else "%.3f" % (l["redis_in_bytes_per_s"] / 1e6),
+            l["snapshots"], l["visible_all"], "yes" if l["sustained"] else "no"))
     hs = res.get("highest_sustained_rate")
     md.append("\nHighest sustained rate of the ladder: **%s** (sustained = every event visible, the producer "
-              "kept >= 95 %% of the rate, p99 <= 1 s).\n" % ("{:,}/s".format(hs) if hs else "none"))
-    md.append("\nMethod: `ccpulse gen --now --rate R` (event k due at start + (k−1)/R); each snapshot stream entry, "
-              "seen via XREAD BLOCK, counts E events: latency = wall clock when seen − due time of event E. "
-              "The first second is warm-up and left out.\n")
+              "kept >= 95 %% of the rate, event→Redis p99 <= 1 s).\n" % ("{:,}/s".format(hs) if hs else "none"))
+    modes = sorted(set(str(l.get("watch_mode")) for l in lat + live))
+    md.append("\nMethod: `ccpulse gen --now --rate R` hands event k to librdkafka at a time it reports "
+              "(`produced_ms`, sampled); its *producer lag* is how late that was against its schedule "
+              "(start + (k−1)/R). The watcher (bench/redis_watch.py, mode: %s) sees each publish cycle counting E "
+              "events: *event→Redis* = wall clock when seen − when event E was handed over; *due→Redis* adds the "
+              "producer's lag (the figure reported before). The first second is warm-up and left out. In `meta` "
+              "mode the watcher polls `HMGET ccpulse:v1:meta events now_ms cycle` every 5 ms (a sample is at most "
+              "5 ms late); in `snapshot` mode (a `ccpulse run` without `events` in meta) it reads each snapshot "
+              "stream entry and byte-searches `diagnostics.events` without parsing the document.\n"
+              % ", ".join(modes))
     md.append("## Engine and memory (bench_engine, one core, Avro in memory)\n")
     md.append("| events | decode ev/s | engine ev/s | peak open tickets | RSS B/open ticket | marginal B/open ticket |")
     md.append("|---|---|---|---|---|---|")
@@ -312,21 +556,11 @@ def main():
                   f0(e.get("marginal_bytes_per_open_ticket"))))
     md.append("\nMemory is measured with bench_engine at sizes (RSS growth to the peak of open tickets), "
               "not from `ccpulse run`'s /proc status (whose VmHWM is above).\n")
-    missed = [k for k, g in res.get("goals", {}).items() if isinstance(g, dict) and g.get("met") is False]
+    missed = [names[k] for k, g in goals.items() if g.get("met") is False]
     if missed:
-        md.append("## Missed goals: bottleneck and next step\n")
-        md.append("From the profiles in bench/README.md (\"Where the time goes\") and "
-                  "bench/results/engine-2026-11-24-analysis.md (`perf record` of `ccpulse run` during the "
-                  "catch-up and of `bench_engine`):\n")
-        md.append("- **engine events/s, end-to-end / null consumer, ratio to the peer**: the per-event engine "
-                  "cost (~1.5 us per event on one core) is the bottleneck — memory latency of the ticket index, "
-                  "duplicate filter and customer-activity probes, gauge and waiting-list moves, timers, and the "
-                  "window deltas of four scopes. Next: cut per-event window work for agent scopes, 48-byte "
-                  "ticket records, and on the publish side export only scopes changed since the last cycle.")
-        md.append("- **bytes per open ticket**: 56-byte ticket record + index + one timer + the customer-activity "
-                  "entry give ~125 marginal bytes; the fixed window cost of every scope (~150 KB each) dominates "
-                  "at small sizes. Next: drop the LRU links (expire on a coarse touch-time wheel) and shrink "
-                  "per-scope windows (share the 1-minute rings of `1h` and `today`).\n")
+        md.append("## Missed goals\n")
+        md.append("Missed in this run: %s. Where the time and memory go: bench/README.md (\"Where the time "
+                  "goes\") and bench/results/engine-2026-11-24-analysis.md.\n" % "; ".join(missed))
     for title, fn in figs:
         md.append("## Figure: %s\n\n![%s](%s)\n" % (title, title, fn))
     with open(base + ".md", "w") as f:

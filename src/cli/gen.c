@@ -4,12 +4,20 @@
  * to a Kafka topic (Avro binary v1, optionally Confluent-framed, keyed by
  * ticket_id like `ccpulse produce`) at a target rate or as fast as possible,
  * or to an Avro container file (--out). Prints one JSON line with what was
- * written and how fast.
+ * written and how fast. --agents and --queues size the center (a wide one
+ * gets the same lifecycles as the default with other queue and agent
+ * labels; see src/gen/gen.h).
  *
  * --now replaces each event's time by the wall clock at the moment it is
  * produced (late stragglers keep their lag), so a live pipeline can measure
  * event -> KPI latency (bench/run); the summary's start_wall_ms is when
- * event 1 was due, event k is due (k - 1) / rate seconds later.
+ * event 1 was due, event k is due (k - 1) / rate seconds later. With --rate
+ * the summary also tells how well the producer kept its schedule, so that a
+ * latency run can keep the producer's own lag apart from event -> Redis
+ * latency: lag_p50_ms/lag_p99_ms/lag_max_ms (checked every 64 events: how
+ * late event k was handed to librdkafka against its due time) and
+ * produced_ms, the time since start_wall_ms at which events 1, 1 + stride,
+ * 1 + 2 stride, ... were handed over (produced_stride, at most ~4,096 entries).
  *
  * Threads: main thread only (librdkafka's own threads deliver; delivery
  * reports are served by rd_kafka_poll/flush on this thread).
@@ -38,7 +46,23 @@ typedef struct gen_args {
   int now;             /* --now */
   const char *out;     /* --out FILE */
   int64_t schema_id;   /* --confluent, -1 = none */
+  int64_t agents;      /* --agents */
+  int64_t queues;      /* --queues */
+  uint64_t id_offset;  /* --id-offset */
 } gen_args_t;
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* The q-th percentile (0..100) of n sorted values; 0 when n is 0. */
+static double percentile(const double *v, size_t n, double q) {
+  if (!n)
+    return 0;
+  size_t k = (size_t)(q / 100.0 * (double)(n - 1) + 0.5);
+  return v[k < n ? k : n - 1];
+}
 
 /* A number of events per second; the suffix "/s" is allowed. */
 static int parse_rate(const ccp_cli_opt_t *o, const char *value, void *target, char *err,
@@ -65,6 +89,15 @@ static const ccp_cli_opt_t gen_opts[] = {
              "possible (default)"},
     {"--now", NULL, ccp_cli_flag, offsetof(gen_args_t, now),
      .help = "event time = wall clock when produced (latency runs)"},
+    {"--agents", "N", ccp_cli_int, offsetof(gen_args_t, agents), .lo = 1, .hi = CCP_GEN_MAX_AGENTS,
+     .help = "agents of the center (default 400); at least --queues"},
+    {"--queues", "N", ccp_cli_int, offsetof(gen_args_t, queues), .lo = 1, .hi = CCP_GEN_MAX_QUEUES,
+     .help = "queues (default 8, the named ones, equally staffed); more\n"
+             "than 8: a few big queues and a long tail of small ones,\n"
+             "each staffed by a slice of agents in proportion"},
+    {"--id-offset", "N", ccp_cli_u64, offsetof(gen_args_t, id_offset),
+     .help = "add N to event and ticket numbers (e<N+1>, T<N+1>, ...):\n"
+             "a second stream into the same pipeline (default 0)"},
     {"--daily", NULL, ccp_cli_flag, offsetof(gen_args_t, go.daily),
      .help = "arrivals follow a 24 h daily curve (default: 4 h ramp,\n"
              "then a backlog worked down over 20 h)"},
@@ -90,14 +123,17 @@ const ccp_cli_spec_t ccp_cli_gen_spec = {
              "400 agents; abandons, transfers, reopens, surveys, QA reviews; planted\n"
              "duplicates, late and invalid events) and writes it to a Kafka topic (Avro\n"
              "binary, keyed by ticket_id) or, with --out, to an Avro container file. The\n"
-             "same options and seed always give the same events. Prints a JSON summary line.",
+             "same options and seed always give the same events; --agents and --queues\n"
+             "change only the queue and agent labels of the same lifecycles. Prints a\n"
+             "JSON summary line.",
     .opts = gen_opts,
     .nopts = CCP_ARRAY_LEN(gen_opts),
     .epilog = "Exit status: 0 all written, 1 failed write or delivery, 2 usage.",
 };
 
 int ccp_cli_gen(int argc, char **argv) {
-  gen_args_t args = {.events = 1000000, .go = {.seed = 1}, .schema_id = -1};
+  gen_args_t args = {
+      .events = 1000000, .go = {.seed = 1}, .schema_id = -1, .agents = 400, .queues = 8};
   int have_cfg = 0;
   ccp_config_t cfg;
   rd_kafka_t *rk = NULL;
@@ -110,13 +146,26 @@ int ccp_cli_gen(int argc, char **argv) {
   memset(&st, 0, sizeof st);
   char err[CCP_ERRBUF_SIZE];
   const char *topic = NULL, *out = NULL;
+  double *lags = NULL;      /* with --rate: lag in ms at each pacing check */
+  int64_t *produced = NULL; /* with --rate: ms since start of events 1, 1 + stride, ... */
+  size_t nlags = 0, nprod = 0;
+  uint64_t stride = 64;
 
   int rc = ccp_cli_parse(&ccp_cli_gen_spec, argc, argv, &args);
   if (rc != CCP_CLI_RUN)
     goto done;
   rc = CCP_EXIT_USAGE;
   out = args.out;
+  if (args.agents < args.queues) {
+    ccp_log(CCP_LOG_ERROR, "gen",
+            "--agents %lld is fewer than --queues %lld: every queue needs an agent",
+            (long long)args.agents, (long long)args.queues);
+    goto done;
+  }
   args.go.events = args.events;
+  args.go.agents = (uint32_t)args.agents;
+  args.go.queues = (uint32_t)args.queues;
+  args.go.id_offset = args.id_offset;
   if (args.events == 0 || !(g = ccp_gen_new(&args.go))) {
     ccp_log(CCP_LOG_ERROR, "gen", "cannot build a workload of %llu events with these options",
             (unsigned long long)args.events);
@@ -154,18 +203,27 @@ int ccp_cli_gen(int argc, char **argv) {
   }
 
   rc = CCP_EXIT_INPUT;
+  if (args.rate) {
+    stride = 64 * (1 + args.events / (64 * 4096));
+    lags = ccp_malloc((args.events / 64 + 1) * sizeof *lags);
+    produced = ccp_malloc((args.events / stride + 1) * sizeof *produced);
+  }
   double t0 = ccp_clock_mono_s();
   int64_t t0_wall = ccp_clock_wall_ms();
   uint64_t sent = 0;
   ccp_event_t ev;
   while (ccp_gen_next(g, &ev) == 0) {
     if (args.rate && (sent & 63) == 0) { /* pace: event k is due at t0 + k / rate */
-      double due = t0 + (double)sent / (double)args.rate, lag = due - ccp_clock_mono_s();
-      if (lag > 0) {
+      double due = t0 + (double)sent / (double)args.rate, ahead = due - ccp_clock_mono_s();
+      if (ahead > 0) {
         if (rk)
           rd_kafka_poll(rk, 0);
-        ccp_clock_sleep_ms((int64_t)(lag * 1000)); /* under 1 ms ahead: go on */
+        ccp_clock_sleep_ms((int64_t)(ahead * 1000)); /* under 1 ms ahead: go on */
       }
+      double t = ccp_clock_mono_s();
+      lags[nlags++] = (t - due) * 1000;
+      if (sent % stride == 0)
+        produced[nprod++] = (int64_t)((t - t0) * 1000);
     }
     if (args.now) {
       int64_t lag =
@@ -206,11 +264,23 @@ int ccp_cli_gen(int argc, char **argv) {
   const ccp_gen_stats_t *gs = ccp_gen_stats(g);
   printf("{\"events\":%llu,\"seconds\":%.3f,\"eps\":%.0f,\"tickets\":%llu,\"duplicates\":%llu,"
          "\"late\":%llu,\"invalid\":%llu,\"first_ms\":%lld,\"last_ms\":%lld,\"rate\":%llu,"
-         "\"start_wall_ms\":%lld}\n",
+         "\"start_wall_ms\":%lld,\"agents\":%u,\"queues\":%u",
          (unsigned long long)sent, secs, secs > 0 ? (double)sent / secs : 0.0,
          (unsigned long long)gs->tickets, (unsigned long long)gs->duplicates,
          (unsigned long long)gs->late, (unsigned long long)gs->invalid, (long long)gs->first_ms,
-         (long long)gs->last_ms, (unsigned long long)args.rate, (long long)t0_wall);
+         (long long)gs->last_ms, (unsigned long long)args.rate, (long long)t0_wall,
+         (unsigned)gs->agents, (unsigned)gs->queues);
+  if (args.rate) {
+    qsort(lags, nlags, sizeof *lags, cmp_double);
+    printf(",\"lag_p50_ms\":%.1f,\"lag_p99_ms\":%.1f,\"lag_max_ms\":%.1f,\"produced_stride\":%llu,"
+           "\"produced_ms\":[",
+           percentile(lags, nlags, 50), percentile(lags, nlags, 99), nlags ? lags[nlags - 1] : 0.0,
+           (unsigned long long)stride);
+    for (size_t i = 0; i < nprod; i++)
+      printf("%s%lld", i ? "," : "", (long long)produced[i]);
+    printf("]");
+  }
+  printf("}\n");
   fflush(stdout);
   rc = CCP_EXIT_OK;
 
@@ -224,6 +294,8 @@ done:
   if (have_cfg)
     ccp_config_release(&cfg);
   ccp_gen_free(g);
+  ccp_free(lags);
+  ccp_free(produced);
   ccp_buf_release(&val);
   ccp_cli_args_release(&args.base);
   return rc;

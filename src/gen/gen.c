@@ -15,6 +15,12 @@
  *   4. ccp_gen_next() formats one record into a ccp_event_t with ids
  *      written into a small scratch buffer.
  *
+ * The center's shape (agents, queues) is a table built once: a volume
+ * weight per queue, the slice of agents staffing it and its name. A ticket
+ * draws its queue, its agent within the queue's slice and a transfer target
+ * with one random number each whatever the shape, so a wide center gets the
+ * same lifecycles as the default one.
+ *
  * Invariant: the number of random draws per ticket never depends on a time
  * value, or the counting pass and the real pass would disagree.
  *
@@ -23,13 +29,14 @@
 #include "gen/gen.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ccpulse/common.h"
 
-#define NQUEUES 8
-#define AGENTS_PER_QUEUE 50 /* 400 agents */
+#define NQUEUES 8   /* the named queues; the default shape */
+#define NAGENTS 400 /* the default shape: 50 agents per queue */
 #define HOUR_MS 3600000LL
 #define PHASE1_MS (4 * HOUR_MS)  /* arrivals */
 #define PHASE2_MS (20 * HOUR_MS) /* the backlog is worked down */
@@ -55,12 +62,22 @@ typedef struct rec {
   uint32_t cust;   /* customer number, 0-based */
   int32_t v[3];    /* HANDLED talk/hold/acw, SURVEY csat/nps/ces, QA errors in v[0] */
   uint16_t agent;  /* 0 = null, else agent number + 1 */
-  uint8_t type, channel, queue;
+  uint16_t queue;
+  uint8_t type, channel;
   uint8_t cat_kind; /* low 4 bits category (0 = null), high 4 bits K_* */
 } rec_t;
 
 struct ccp_gen {
   ccp_gen_opts_t o;
+  /* the center's shape (shape_init) */
+  uint32_t nq;      /* queues */
+  int zipf;         /* more than the named queues: Zipf volumes, staffing by volume */
+  double *qw;       /* volume share of each queue (sums to 1) */
+  uint32_t *qfirst; /* queue q is staffed by agents qfirst[q] .. qfirst[q] + qsize[q] - 1 */
+  uint32_t *qsize;  /* at least 1 */
+  ccp_str_t *qname; /* names, in qname_buf */
+  char *qname_buf;
+  int agent_width; /* digits of agent ids */
   rec_t *recs;
   size_t nrecs, cap;
   size_t pos; /* next record for ccp_gen_next */
@@ -80,8 +97,8 @@ struct ccp_gen {
   uint32_t ticket_base;
 };
 
-static const char *const queue_names[NQUEUES] = {"billing", "tech-support", "sales", "orders",
-                                                 "returns", "accounts",     "vip",   "fraud"};
+static const char *const named_queues[NQUEUES] = {"billing", "tech-support", "sales", "orders",
+                                                  "returns", "accounts",     "vip",   "fraud"};
 static const double queue_weights[NQUEUES] = {0.22, 0.18, 0.15, 0.12, 0.10, 0.09, 0.08, 0.06};
 static const double channel_weights[CCP_CH__COUNT] = {0.30, 0.30, 0.30, 0.10};
 static const char *const categories[] = {NULL, "complaint", "question", "problem", "request"};
@@ -155,7 +172,8 @@ typedef struct tk {
   uint64_t rng;
   uint64_t count; /* records this ticket produced */
   uint32_t ticket, cust;
-  uint8_t channel, queue;
+  uint8_t channel;
+  uint16_t queue;
   uint16_t agent; /* current agent + 1, 0 = none */
   int64_t ts;     /* time of the latest event */
   int64_t key;    /* delivery key of the latest event */
@@ -233,8 +251,20 @@ static void emit(tk_t *t, int64_t gap, int type, uint16_t agent, int cat, int32_
   }
 }
 
-static uint16_t pick_agent(tk_t *t) {
-  return (uint16_t)(t->queue * AGENTS_PER_QUEUE + below(&t->rng, AGENTS_PER_QUEUE) + 1);
+/* An agent of the queue's slice, + 1 (one draw). */
+static uint16_t queue_agent(const ccp_gen_t *g, uint64_t *s, uint32_t q) {
+  return (uint16_t)(g->qfirst[q] + below(s, g->qsize[q]) + 1);
+}
+
+static uint16_t pick_agent(tk_t *t) { return queue_agent(t->g, &t->rng, t->queue); }
+
+/* The queue a ticket in queue q is transferred to (one draw): any other one
+ * alike among the named queues, else one by volume. */
+static uint16_t transfer_queue(const ccp_gen_t *g, uint64_t *s, uint32_t q) {
+  if (!g->zipf)
+    return (uint16_t)((q + 1 + below(s, g->nq - 1)) % g->nq);
+  uint32_t to = (uint32_t)pick(s, g->qw, (int)g->nq);
+  return (uint16_t)(to == q ? (q + 1) % g->nq : to);
 }
 
 #define EMIT0(t, gap, type, agent) emit(t, gap, type, agent, 0, NULL_V, NULL_V, NULL_V)
@@ -254,7 +284,7 @@ static void work(tk_t *t, int64_t at) {
     if (more || u01(s) < 0.25)
       EMIT0(t, expo(s, cust_gap_ms[ch]), CCP_EV_CUSTOMER_REPLY, 0);
     if (transfer && j == 0) { /* to another queue and one of its agents */
-      t->queue = (uint8_t)((t->queue + 1 + below(s, NQUEUES - 1)) % NQUEUES);
+      t->queue = transfer_queue(t->g, s, t->queue);
       t->agent = pick_agent(t);
       EMIT0(t, expo(s, 60e3), CCP_EV_TRANSFERRED, t->agent);
     }
@@ -295,7 +325,7 @@ static uint64_t gen_ticket(ccp_gen_t *g, uint64_t i, uint64_t n) {
   splitmix(&t.rng);
   uint64_t *s = &t.rng;
   t.channel = (uint8_t)pick(s, channel_weights, CCP_CH__COUNT);
-  t.queue = (uint8_t)pick(s, queue_weights, NQUEUES);
+  t.queue = (uint16_t)pick(s, g->qw, (int)g->nq);
   t.cust = (uint32_t)below(s, g->ncust ? g->ncust : 1);
   double cls = u01(s);
   double pos = ((double)i + u01(s)) / (double)n;
@@ -347,6 +377,73 @@ static uint64_t gen_ticket(ccp_gen_t *g, uint64_t i, uint64_t n) {
 
 /* ------------------------------------------------------------------ API */
 
+/* Builds the shape table for `agents` agents and `queues` queues (both in
+ * range, agents >= queues). Up to NQUEUES: the named queues, their volume
+ * shares (renormalised when fewer) and equal slices; more: Zipf shares and
+ * slices in proportion (one agent each, the rest by share, what rounding
+ * leaves to the biggest queues). */
+static void shape_init(ccp_gen_t *g, uint32_t agents, uint32_t queues) {
+  uint32_t nq = queues;
+  g->nq = nq;
+  g->zipf = nq > NQUEUES;
+  g->qw = ccp_calloc(nq, sizeof *g->qw);
+  g->qfirst = ccp_calloc(nq, sizeof *g->qfirst);
+  g->qsize = ccp_calloc(nq, sizeof *g->qsize);
+  g->qname = ccp_calloc(nq, sizeof *g->qname);
+  if (nq == NQUEUES) {
+    memcpy(g->qw, queue_weights, sizeof queue_weights); /* as is: the default stream */
+  } else {
+    double sum = 0;
+    for (uint32_t q = 0; q < nq; q++)
+      sum += g->qw[q] = g->zipf ? 1.0 / (double)(q + 1) : queue_weights[q];
+    for (uint32_t q = 0; q < nq; q++)
+      g->qw[q] /= sum;
+  }
+  if (!g->zipf) {
+    for (uint32_t q = 0; q < nq; q++)
+      g->qsize[q] = agents / nq + (q < agents % nq);
+  } else {
+    uint32_t rest = agents - nq, given = 0;
+    for (uint32_t q = 0; q < nq; q++) {
+      g->qsize[q] = 1 + (uint32_t)((double)rest * g->qw[q]);
+      given += g->qsize[q] - 1;
+    }
+    for (uint32_t q = 0; given < rest; q = (q + 1) % nq, given++)
+      g->qsize[q]++;
+  }
+  for (uint32_t q = 1; q < nq; q++)
+    g->qfirst[q] = g->qfirst[q - 1] + g->qsize[q - 1];
+  CCP_ASSERT(g->qfirst[nq - 1] + g->qsize[nq - 1] == agents);
+
+  g->agent_width = 3;
+  for (uint32_t v = agents - 1; v >= 1000; v /= 10)
+    g->agent_width++;
+  int qwidth = 3;
+  for (uint32_t v = nq - 1; v >= 1000; v /= 10)
+    qwidth++;
+  size_t cap = 0;
+  for (uint32_t q = 0; q < nq; q++)
+    cap += (q < NQUEUES ? strlen(named_queues[q]) : (size_t)qwidth + 1) + 1;
+  char *p = g->qname_buf = ccp_malloc(cap);
+  for (uint32_t q = 0; q < nq; q++) {
+    int n = q < NQUEUES ? snprintf(p, cap, "%s", named_queues[q])
+                        : snprintf(p, cap, "q%0*u", qwidth, (unsigned)q);
+    g->qname[q] = (ccp_str_t){p, (size_t)n};
+    p += n + 1;
+    cap -= (size_t)n + 1;
+  }
+  g->st.agents = agents;
+  g->st.queues = nq;
+}
+
+static void shape_release(ccp_gen_t *g) {
+  ccp_free(g->qw);
+  ccp_free(g->qfirst);
+  ccp_free(g->qsize);
+  ccp_free(g->qname);
+  ccp_free(g->qname_buf);
+}
+
 static int cmp_order(const void *a, const void *b) {
   uint64_t x = ((const rec_t *)a)->order, y = ((const rec_t *)b)->order;
   return x < y ? -1 : x > y;
@@ -360,7 +457,10 @@ ccp_gen_t *ccp_gen_new(const ccp_gen_opts_t *opts) {
     g->o.events = 6000000;
   if (!g->o.start_ms)
     g->o.start_ms = 1795000000000LL;
-  if (g->o.events > MAX_EVENTS) {
+  uint32_t agents = g->o.agents ? g->o.agents : NAGENTS;
+  uint32_t queues = g->o.queues ? g->o.queues : NQUEUES;
+  if (g->o.events > MAX_EVENTS || agents > CCP_GEN_MAX_AGENTS || queues > CCP_GEN_MAX_QUEUES ||
+      agents < queues) {
     ccp_free(g);
     return NULL;
   }
@@ -374,6 +474,7 @@ ccp_gen_t *ccp_gen_new(const ccp_gen_opts_t *opts) {
     ccp_free(g);
     return NULL;
   }
+  shape_init(g, agents, queues);
   /* counting pass: how many tickets make the requested number of events */
   uint64_t total = 0, n = 0;
   while (total < g->o.events)
@@ -413,6 +514,7 @@ ccp_gen_t *ccp_gen_new(const ccp_gen_opts_t *opts) {
 void ccp_gen_free(ccp_gen_t *g) {
   if (!g)
     return;
+  shape_release(g);
   ccp_free(g->recs);
   ccp_free(g);
 }
@@ -448,13 +550,12 @@ static void format(ccp_gen_t *g, const rec_t *r, ccp_event_t *ev) {
   ccp_event_clear(ev);
   char *p = g->scratch;
   ev->ts = g->o.start_ms + r->ts;
-  ev->event_id = put_id(&p, 'e', r->eid + 1, 1);
-  ev->ticket_id = put_id(&p, 'T', (uint64_t)r->ticket + 1, 1);
+  ev->event_id = put_id(&p, 'e', r->eid + 1 + g->o.id_offset, 1);
+  ev->ticket_id = put_id(&p, 'T', (uint64_t)r->ticket + 1 + g->o.id_offset, 1);
   ev->customer_id = put_id(&p, 'C', (uint64_t)r->cust + 1, 1);
   if (r->agent)
-    ev->agent_id = put_id(&p, 'a', r->agent - 1u, 3);
-  ev->queue.ptr = queue_names[r->queue];
-  ev->queue.len = strlen(queue_names[r->queue]);
+    ev->agent_id = put_id(&p, 'a', r->agent - 1u, g->agent_width);
+  ev->queue = g->qname[r->queue];
   int cat = r->cat_kind & 0x0f;
   if (cat) {
     ev->category.ptr = categories[cat];
@@ -559,8 +660,8 @@ static void live_ticket(ccp_gen_t *g, int64_t now) {
   static const double live_channel_w[CCP_CH__COUNT] = {0.45, 0.35, 0.13, 0.07};
   rec_t t = {.ticket = g->ticket_base + (uint32_t)g->ntickets++};
   t.channel = (uint8_t)pick(s, live_channel_w, CCP_CH__COUNT);
-  t.queue = (uint8_t)pick(s, queue_weights, NQUEUES);
-  t.agent = (uint16_t)(t.queue * AGENTS_PER_QUEUE + below(s, AGENTS_PER_QUEUE) + 1);
+  t.queue = (uint16_t)pick(s, g->qw, (int)g->nq);
+  t.agent = queue_agent(g, s, t.queue);
   t.cust = (uint32_t)below(s, 20000);
   t.cat_kind = u01(s) < 0.05 ? 1 : 0; /* complaint */
   g->st.tickets++;
@@ -603,6 +704,7 @@ ccp_gen_t *ccp_gen_live_new(const ccp_gen_live_opts_t *opts) {
     return NULL;
   ccp_gen_t *g = ccp_calloc(1, sizeof *g);
   g->live = 1;
+  shape_init(g, NAGENTS, NQUEUES);
   g->rate = rate;
   g->last_ms = opts->start_ms;
   g->rng = opts->seed;

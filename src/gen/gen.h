@@ -2,8 +2,8 @@
  * ccpulse benchmarks — a deterministic, realistic contact-center workload.
  *
  * Builds a stream of ticket events (KPIS.md §1) for a given size and seed:
- * 8 queues, 4 channels, 400 agents, a customer population of about a quarter
- * more than the tickets (1.5M at the default 6M events). Tickets arrive over
+ * 8 queues, 4 channels, 400 agents by default, a customer population of
+ * about a quarter more than the tickets (1.5M at the default 6M events). Tickets arrive over
  * a first phase of 4 hours of event time with a rising arrival rate; only a
  * few are worked at once (abandoned or answered within minutes), the rest
  * pile up as a backlog (peak: about 1.1M open tickets at 6M events) that a
@@ -14,6 +14,20 @@
  * opened before the stream began, some stay open. On top: about 0.5 %
  * duplicates (re-deliveries within a minute), 0.2 % late events (older than
  * the 5-minute lateness) and 0.2 % invalid events (a field out of range).
+ *
+ * The shape of the center (ccp_gen_opts_t.agents, .queues) changes only who
+ * and where: each ticket draws the same random numbers whatever the shape, so
+ * the same seed and size give the same lifecycles, times and ids, and only
+ * the queue and agent labels differ. Up to 8 queues are the named ones
+ * ("billing", "tech-support", ...) with fixed volume shares and equal
+ * staffing (the default: 50 agents each); more queues follow a Zipf law
+ * (queue i gets a share proportional to 1/(i+1): a few big queues and a long
+ * tail of small ones; the first 8 keep their names, the others are q008,
+ * q009, ...), each staffed by a contiguous slice of agents in proportion to
+ * its volume (at least one), and transfers go to another queue by volume.
+ * An agent belongs to one queue; agent ids a000..a399 (a00000..a19999 at
+ * 20,000 agents: zero-padded to the width of the largest) and queue names
+ * depend on the shape only, never on the seed or the size.
  *
  * Delivery order follows event time with up to 20 s of jitter (well within
  * the default lateness), while each ticket's events keep their order, as a
@@ -60,7 +74,16 @@ typedef struct ccp_gen_opts {
   double invalid_frac; /**< invalid siblings per event; 0 = 0.002, negative = none */
   double open_frac;    /**< backlog tickets still open at the end; 0 = 0.20, negative = none */
   int daily;           /**< 1 = arrivals follow a 24 h daily curve (else a 4 h ramp) */
+  uint32_t agents;     /**< agents, 1..CCP_GEN_MAX_AGENTS, >= queues; 0 = 400 */
+  uint32_t queues;     /**< queues, 1..CCP_GEN_MAX_QUEUES; 0 = 8 */
+  uint64_t id_offset;  /**< added to event and ticket numbers (e<n+1+offset>, T<...>): a second
+                            stream into the same pipeline repeats none of the first one's ids */
 } ccp_gen_opts_t;
+
+/** Largest number of agents (ccp_gen_opts_t.agents). */
+#define CCP_GEN_MAX_AGENTS 65535
+/** Largest number of queues (ccp_gen_opts_t.queues). */
+#define CCP_GEN_MAX_QUEUES 4096
 
 /** Kind of a generated record (ccp_gen_kind()). */
 typedef enum ccp_gen_kind {
@@ -80,6 +103,8 @@ typedef struct ccp_gen_stats {
   uint64_t invalid;    /**< events with a field out of range */
   int64_t first_ms;    /**< smallest ts */
   int64_t last_ms;     /**< largest ts */
+  uint32_t agents;     /**< agents of the center (all may not occur) */
+  uint32_t queues;     /**< queues of the center */
 } ccp_gen_stats_t;
 
 /** Options of a wall-clock stream (ccp_gen_live_new); zero fields take the defaults. */
@@ -92,7 +117,8 @@ typedef struct ccp_gen_live_opts {
 typedef struct ccp_gen ccp_gen_t;
 
 /** Builds the whole stream (a few seconds for 6M events); NULL on bad options
- * (more than 2^27 events, fractions summing above 0.5, open_frac above 0.88). */
+ * (more than 2^27 events, fractions summing above 0.5, open_frac above 0.88,
+ * agents or queues out of range, fewer agents than queues). */
 ccp_gen_t *ccp_gen_new(const ccp_gen_opts_t *opts);
 /** A generator of a stream at the wall clock (see above); NULL when rate is
  * negative or above 100000 tickets per second. */
