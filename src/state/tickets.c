@@ -29,17 +29,11 @@ void ccp_tickets_release(ccp_tickets_t *t) {
   ccp_tickets_init(t);
 }
 
-static inline size_t home(const ccp_tickets_t *t, uint64_t key) {
-  return (size_t)(key ^ (key >> 31)) & (t->index_cap - 1);
-}
+static inline size_t home(const ccp_tickets_t *t, uint64_t key) { return ccp_tickets_home(t, key); }
 
-/* The key's tag for a table of 2^bits slots: its top 32 - bits bits (the
- * home slot uses bits 0..bits-1 and 31..30+bits, so the two are nearly
- * independent). Record numbers stay below 2^bits: records are handed out
- * only while count <= 3/4 of the slots. */
-static inline uint32_t tag_of(uint64_t key, uint32_t bits) {
-  return bits >= 32 ? 0 : (uint32_t)(key >> (32 + bits));
-}
+/* Record numbers stay below 2^index_bits, so they fit under the tag:
+ * records are handed out only while count <= 3/4 of the slots. */
+static inline uint32_t tag_of(uint64_t key, uint32_t bits) { return ccp_tickets_tag(key, bits); }
 
 static inline uint32_t slot_of(const ccp_tickets_t *t, uint64_t key, uint32_t rec) {
   uint32_t tag = tag_of(key, t->index_bits);

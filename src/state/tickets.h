@@ -83,9 +83,42 @@ static inline uint32_t ccp_tickets_slot_rec(const ccp_tickets_t *t, size_t j) {
   return s ? (uint32_t)((s & (t->index_cap - 1)) - 1) : CCP_NIL;
 }
 
-/** Index slot where a lookup of key starts (for prefetching; table not empty). */
-static inline const uint32_t *ccp_tickets_home(const ccp_tickets_t *t, uint64_t key) {
-  return &t->index[(size_t)(key ^ (key >> 31)) & (t->index_cap - 1)];
+/** Index slot where a lookup of key starts (table not empty). */
+static inline size_t ccp_tickets_home(const ccp_tickets_t *t, uint64_t key) {
+  return (size_t)(key ^ (key >> 31)) & (t->index_cap - 1);
+}
+
+/** The tag of key in an index of 2^bits slots: its top 32 - bits bits (the
+ * home slot uses bits 0..bits-1 and 31..30+bits, so the two are nearly
+ * independent). */
+static inline uint32_t ccp_tickets_tag(uint64_t key, uint32_t bits) {
+  return bits >= 32 ? 0 : (uint32_t)(key >> (32 + bits));
+}
+
+/** Prefetches the index slot where a lookup of key starts (a hint only). */
+static inline void ccp_tickets_prefetch_slot(const ccp_tickets_t *t, uint64_t key) {
+  if (t->index_cap)
+    __builtin_prefetch(&t->index[ccp_tickets_home(t, key)]);
+}
+
+/** Prefetches the record of the first index slot tagged like key, if within
+ * a few slots of its home (a hint: best after ccp_tickets_prefetch_slot). */
+static inline void ccp_tickets_prefetch_rec(const ccp_tickets_t *t, uint64_t key) {
+  if (!t->index_cap)
+    return;
+  size_t mask = t->index_cap - 1, i = ccp_tickets_home(t, key);
+  uint32_t bits = t->index_bits, tag = ccp_tickets_tag(key, bits);
+  for (int k = 0; k < 4; k++, i = (i + 1) & mask) {
+    uint32_t s = t->index[i];
+    if (!s)
+      return;
+    if ((bits >= 32 ? 0 : s >> bits) == tag) {
+      const char *r = (const char *)ccp_tickets_at(t, (uint32_t)(s & mask) - 1);
+      __builtin_prefetch(r, 1);
+      __builtin_prefetch(r + sizeof(ccp_ticket_t) - 1, 1);
+      return;
+    }
+  }
 }
 
 /** Initialises an empty table. */
