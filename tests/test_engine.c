@@ -4,6 +4,7 @@
  * back with jansson, so the assertions are on the contract's output.
  */
 #include "engine_testutil.h"
+#include "gen/gen.h"
 
 #define MIN 60000LL
 #define T0 1795000000000LL /* 2026-11-18T10:13:20Z */
@@ -508,6 +509,88 @@ static void test_deterministic_bytes(void) {
   ccp_buf_release(&b2);
 }
 
+/* Folds an alert into a running hash (order matters). */
+static void fold_alert(void *opaque, const ccp_alert_t *a) {
+  uint64_t *h = opaque;
+  uint64_t x = (uint64_t)a->kind ^ (uint64_t)a->at_ms * 31 ^ (uint64_t)a->now_ms * 131 ^
+               (uint64_t)a->opened_ms * 7 ^ ccp_hash64(a->ticket_id, strlen(a->ticket_id), 1);
+  *h = (*h ^ x) * 0x100000001B3ull;
+}
+
+/* ccp_engine_process_batch (events copied into a ccp_event_batch_t) gives
+ * the same snapshot, verdicts and alerts, in the same order, as one
+ * ccp_engine_process per event — with a small ticket cap and TTL so that
+ * evictions, expiries and record reuse happen inside batches. */
+static void test_batch_equals_single(void) {
+  static const char *const kv[] = {"tickets.max", "700", "tickets.ttl", "20m", NULL};
+  ccp_buf_t snap[2];
+  uint64_t verdict_h[2] = {0, 0}, alert_h[2] = {0, 0};
+  static ccp_event_batch_t batch;
+  for (int round = 0; round < 2; round++) {
+    setup_with(kv);
+    ccp_engine_set_alert_cb(eng, fold_alert, &alert_h[round]);
+    ccp_gen_opts_t go = {.events = 40000, .seed = 7};
+    ccp_gen_t *g = ccp_gen_new(&go);
+    T_TRUE(g != NULL);
+    ccp_event_t ev;
+    ccp_verdict_t v[CCP_ENGINE_BATCH];
+    ccp_event_batch_clear(&batch);
+    int more = 1;
+    unsigned cut = 1; /* batches of varying sizes */
+    while (more) {
+      more = ccp_gen_next(g, &ev) == 0;
+      if (round == 0) {
+        if (more)
+          verdict_h[0] = (verdict_h[0] + ccp_engine_process(eng, &ev)) * 31;
+        continue;
+      }
+      if (more)
+        T_EQ_INT(ccp_event_batch_add(&batch, &ev), 0);
+      if (batch.n && (!more || batch.n >= cut || batch.n == CCP_ENGINE_BATCH)) {
+        ccp_engine_process_batch(eng, batch.ev, batch.n, v);
+        for (size_t i = 0; i < batch.n; i++)
+          verdict_h[1] = (verdict_h[1] + v[i]) * 31;
+        ccp_event_batch_clear(&batch);
+        cut = cut * 7 % (CCP_ENGINE_BATCH + 3) + 1;
+      }
+    }
+    ccp_gen_free(g);
+    T_TRUE(ccp_engine_evicted(eng) > 0);
+    ccp_buf_init(&snap[round]);
+    ccp_engine_snapshot_json(eng, &snap[round]);
+    teardown();
+  }
+  T_EQ_STR(snap[0].data, snap[1].data);
+  T_TRUE(verdict_h[0] == verdict_h[1]);
+  T_TRUE(alert_h[0] == alert_h[1] && alert_h[0] != 0);
+  ccp_buf_release(&snap[0]);
+  ccp_buf_release(&snap[1]);
+}
+
+/* A batch copies strings into its arena; it refuses what does not fit. */
+static void test_event_batch_arena(void) {
+  static ccp_event_batch_t b;
+  static char big[CCP_EVENT_BATCH_ARENA];
+  memset(big, 'x', sizeof big);
+  ccp_event_t ev;
+  ccp_event_clear(&ev);
+  char id[] = "T1";
+  ev.ticket_id = (ccp_str_t){id, 2};
+  ev.agent_id = (ccp_str_t){NULL, 0};
+  ccp_event_batch_clear(&b);
+  T_EQ_INT(ccp_event_batch_add(&b, &ev), 0);
+  id[1] = '2'; /* the copy does not follow the decoder's buffer */
+  T_TRUE(memcmp(b.ev[0].ticket_id.ptr, "T1", 2) == 0);
+  T_TRUE(b.ev[0].agent_id.ptr == NULL);
+  ev.queue = (ccp_str_t){big, sizeof big};
+  T_EQ_INT(ccp_event_batch_add(&b, &ev), -1); /* too big for what is left */
+  T_EQ_INT(b.n, 1);
+  ev.queue = (ccp_str_t){big, 10};
+  while (b.n < CCP_ENGINE_BATCH)
+    T_EQ_INT(ccp_event_batch_add(&b, &ev), 0);
+  T_EQ_INT(ccp_event_batch_add(&b, &ev), -1); /* full */
+}
+
 int main(void) {
   T_RUN(test_no_data_nulls);
   T_RUN(test_frt_at_threshold);
@@ -528,5 +611,7 @@ int main(void) {
   T_RUN(test_sla_override_and_new_life);
   T_RUN(test_deterministic_bytes);
   T_RUN(test_zone_must_be_set_first);
+  T_RUN(test_batch_equals_single);
+  T_RUN(test_event_batch_arena);
   return T_DONE();
 }

@@ -168,7 +168,7 @@ static void test_touch_order(void) {
 /* Index slot of key's record in t, or -1. */
 static long index_slot(const ccp_tickets_t *t, uint64_t key) {
   for (size_t i = 0; i < t->index_cap; i++)
-    if (t->index[i] && ccp_tickets_at(t, t->index[i] - 1)->key == key)
+    if (t->index[i] && ccp_tickets_at(t, ccp_tickets_slot_rec(t, i))->key == key)
       return (long)i;
   return -1;
 }

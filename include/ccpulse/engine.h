@@ -70,6 +70,47 @@ void ccp_engine_set_alert_cb(ccp_engine_t *e, ccp_alert_cb cb, void *opaque);
 /** Processes one decoded event; counts it in diagnostics.events. */
 ccp_verdict_t ccp_engine_process(ccp_engine_t *e, const ccp_event_t *ev);
 
+/** Most events one ccp_engine_process_batch() call takes; drivers fill batches of this size. */
+#define CCP_ENGINE_BATCH 64
+
+/**
+ * Processes evs[0..n) in order, exactly as n calls of ccp_engine_process()
+ * would (same state, same alerts, same verdicts; verdicts may be NULL, else
+ * verdicts[i] receives event i's). Faster: it hashes the batch's ids first
+ * and prefetches each event's ticket, duplicate-filter and customer slots a
+ * few events ahead, so their cache misses overlap. The events' strings must
+ * stay valid during the call (ccp_event_batch_t keeps copies). Any n; the
+ * look-ahead works best with CCP_ENGINE_BATCH.
+ */
+void ccp_engine_process_batch(ccp_engine_t *e, const ccp_event_t *evs, size_t n,
+                              ccp_verdict_t *verdicts);
+
+/** Bytes of string copies a ccp_event_batch_t holds. */
+#define CCP_EVENT_BATCH_ARENA 16384
+
+/**
+ * A driver's batch of decoded events whose strings are copied into an arena
+ * of its own, so the decoder may reuse its buffers. Fill with
+ * ccp_event_batch_add(), hand ev[0..n) to ccp_engine_process_batch(), then
+ * ccp_event_batch_clear(). Plain data: embed it (about 24 KB), one per thread.
+ */
+typedef struct ccp_event_batch {
+  ccp_event_t ev[CCP_ENGINE_BATCH];
+  size_t n;    /**< events held */
+  size_t used; /**< arena bytes in use */
+  char arena[CCP_EVENT_BATCH_ARENA];
+} ccp_event_batch_t;
+
+/** Empties a batch. */
+static inline void ccp_event_batch_clear(ccp_event_batch_t *b) { b->n = b->used = 0; }
+/**
+ * Appends a copy of ev (its strings into the arena). Returns 0, or -1 when
+ * the batch is full or the strings do not fit: process and clear the batch,
+ * then add again (an event that does not fit an empty batch, with strings
+ * over CCP_EVENT_BATCH_ARENA bytes, is processed on its own).
+ */
+int ccp_event_batch_add(ccp_event_batch_t *b, const ccp_event_t *ev);
+
 /** Counts a record that could not be decoded (diagnostics.events too). */
 void ccp_engine_count_undecodable(ccp_engine_t *e);
 

@@ -745,11 +745,22 @@ static uint32_t ticket_get(ccp_engine_t *e, uint64_t key, int *created) {
   return ccp_tickets_create(&e->tickets, key);
 }
 
-static void apply(ccp_engine_t *e, const ccp_event_t *ev) {
+/* An event's hashed ids: computed once, ahead of time in a batch. */
+typedef struct evkeys {
+  uint64_t event, ticket, cust;
+} evkeys_t;
+
+static inline void keys_of(const ccp_event_t *ev, evkeys_t *k) {
+  k->event = ccp_u64map_key(ccp_hash64(ev->event_id.ptr, ev->event_id.len, SEED_EVENT));
+  k->ticket = ccp_u64map_key(ccp_hash64(ev->ticket_id.ptr, ev->ticket_id.len, SEED_TICKET));
+  k->cust = ccp_u64map_key(ccp_hash64(ev->customer_id.ptr, ev->customer_id.len, SEED_CUST));
+}
+
+static void apply(ccp_engine_t *e, const ccp_event_t *ev, const evkeys_t *keys) {
   const ccp_config_t *cfg = e->cfg;
   uint32_t qid = scope_intern(e, CCP_SC_QUEUE, ev->queue);
   uint32_t aid = ev->agent_id.ptr ? scope_intern(e, CCP_SC_AGENT, ev->agent_id) : CCP_NIL;
-  uint64_t tkey = ccp_u64map_key(ccp_hash64(ev->ticket_id.ptr, ev->ticket_id.len, SEED_TICKET));
+  uint64_t tkey = keys->ticket;
   int created;
   uint32_t ti = ticket_get(e, tkey, &created);
   ccp_ticket_t *r = ccp_tickets_at(&e->tickets, ti);
@@ -877,10 +888,8 @@ static void apply(ccp_engine_t *e, const ccp_event_t *ev) {
   uint32_t ids[4] = {0, 1u + ev->channel, qid, attr_agent};
   if (d.nf)
     scopes_apply(e, ids, ts, &d);
-  if (ev->type == CCP_EV_HANDLED) {
-    uint64_t ck = ccp_u64map_key(ccp_hash64(ev->customer_id.ptr, ev->customer_id.len, SEED_CUST));
-    scopes_customer(e, ids, ts, ck);
-  }
+  if (ev->type == CCP_EV_HANDLED)
+    scopes_customer(e, ids, ts, keys->cust);
 
   r->queue = qid;
   r->channel = ev->channel;
@@ -889,11 +898,10 @@ static void apply(ccp_engine_t *e, const ccp_event_t *ev) {
   gauges_move(e, ti, r, &before);
   ccp_tickets_touch(&e->tickets, ti, e->now);
 
-  customer_active(
-      e, ccp_u64map_key(ccp_hash64(ev->customer_id.ptr, ev->customer_id.len, SEED_CUST)), ts);
+  customer_active(e, keys->cust, ts);
 }
 
-ccp_verdict_t ccp_engine_process(ccp_engine_t *e, const ccp_event_t *ev) {
+static ccp_verdict_t process(ccp_engine_t *e, const ccp_event_t *ev, const evkeys_t *keys) {
   e->diag.events++;
   if (invalid(ev)) {
     e->diag.invalid++;
@@ -903,7 +911,7 @@ ccp_verdict_t ccp_engine_process(ccp_engine_t *e, const ccp_event_t *ev) {
     e->diag.late++;
     return CCP_LATE;
   }
-  uint64_t k = ccp_u64map_key(ccp_hash64(ev->event_id.ptr, ev->event_id.len, SEED_EVENT));
+  uint64_t k = keys->event;
   if (e->ev_now != INT64_MIN && dedup_seen(e, k)) {
     e->diag.duplicate++;
     return CCP_DUPLICATE;
@@ -912,9 +920,78 @@ ccp_verdict_t ccp_engine_process(ccp_engine_t *e, const ccp_event_t *ev) {
     e->ev_now = ev->ts;
   dedup_remember(e, k);
   advance_to(e, CCP_MAX(e->now, ev->ts));
-  apply(e, ev);
+  apply(e, ev, keys);
   ccp__engine_run_due(e); /* timers armed by this event and already due */
   return CCP_ACCEPTED;
+}
+
+ccp_verdict_t ccp_engine_process(ccp_engine_t *e, const ccp_event_t *ev) {
+  evkeys_t k;
+  keys_of(ev, &k);
+  return process(e, ev, &k);
+}
+
+/* Look-ahead distances of a batch, in events: the index, duplicate-filter
+ * and customer slots of event i + AHEAD_SLOT are prefetched while event i is
+ * applied, and the ticket record of event i + AHEAD_REC (found through its
+ * index slot, by then in cache). Prefetches are hints: whatever the events
+ * in between change (tables growing, tickets created or dropped), the
+ * lookups themselves stay exact. */
+enum { AHEAD_SLOT = 8, AHEAD_REC = 4 };
+
+static inline void prefetch_slots(const ccp_engine_t *e, const evkeys_t *k) {
+  ccp_tickets_prefetch_slot(&e->tickets, k->ticket);
+  ccp_u64map_prefetch(&e->dedup, k->event);
+  ccp_u64map_prefetch(&e->acts, k->cust);
+}
+
+void ccp_engine_process_batch(ccp_engine_t *e, const ccp_event_t *evs, size_t n,
+                              ccp_verdict_t *verdicts) {
+  evkeys_t k[CCP_ENGINE_BATCH];
+  while (n > 0) {
+    size_t m = n < CCP_ENGINE_BATCH ? n : CCP_ENGINE_BATCH;
+    for (size_t i = 0; i < m; i++) {
+      keys_of(&evs[i], &k[i]);
+      if (i < AHEAD_SLOT)
+        prefetch_slots(e, &k[i]);
+    }
+    for (size_t i = 0; i < m; i++) {
+      if (i + AHEAD_SLOT < m)
+        prefetch_slots(e, &k[i + AHEAD_SLOT]);
+      if (i + AHEAD_REC < m)
+        ccp_tickets_prefetch_rec(&e->tickets, k[i + AHEAD_REC].ticket);
+      ccp_verdict_t v = process(e, &evs[i], &k[i]);
+      if (verdicts)
+        verdicts[i] = v;
+    }
+    evs += m;
+    n -= m;
+    if (verdicts)
+      verdicts += m;
+  }
+}
+
+int ccp_event_batch_add(ccp_event_batch_t *b, const ccp_event_t *ev) {
+  if (b->n == CCP_ENGINE_BATCH)
+    return -1;
+  size_t need = ev->event_id.len + ev->ticket_id.len + ev->queue.len + ev->agent_id.len +
+                ev->customer_id.len + ev->category.len;
+  if (need > sizeof b->arena - b->used)
+    return -1;
+  ccp_event_t *c = &b->ev[b->n++];
+  *c = *ev;
+  ccp_str_t *strs[] = {&c->event_id, &c->ticket_id,   &c->queue,
+                       &c->agent_id, &c->customer_id, &c->category};
+  for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+    if (!strs[i]->ptr) /* null fields stay null */
+      continue;
+    char *dst = b->arena + b->used;
+    if (strs[i]->len)
+      memcpy(dst, strs[i]->ptr, strs[i]->len);
+    strs[i]->ptr = dst;
+    b->used += strs[i]->len;
+  }
+  return 0;
 }
 
 void ccp_engine_count_undecodable(ccp_engine_t *e) {

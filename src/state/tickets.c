@@ -1,6 +1,7 @@
 /*
  * Ticket table; see tickets.h. Invariants:
- *   - every live record (key != 0) is in the index exactly once and in the
+ *   - every live record (key != 0) is in the index exactly once (tagged
+ *     with its key, see tag_of) and in the
  *     LRU list exactly once; free records are on the free list only;
  *   - the LRU list is ordered by touch (touch only ever grows per engine).
  * Records live in 64K-record chunks, so growth never moves a record and the
@@ -28,21 +29,34 @@ void ccp_tickets_release(ccp_tickets_t *t) {
   ccp_tickets_init(t);
 }
 
-static inline size_t home(const ccp_tickets_t *t, uint64_t key) {
-  return (size_t)(key ^ (key >> 31)) & (t->index_cap - 1);
+static inline size_t home(const ccp_tickets_t *t, uint64_t key) { return ccp_tickets_home(t, key); }
+
+/* Record numbers stay below 2^index_bits, so they fit under the tag:
+ * records are handed out only while count <= 3/4 of the slots. */
+static inline uint32_t tag_of(uint64_t key, uint32_t bits) { return ccp_tickets_tag(key, bits); }
+
+static inline uint32_t slot_of(const ccp_tickets_t *t, uint64_t key, uint32_t rec) {
+  uint32_t tag = tag_of(key, t->index_bits);
+  return (t->index_bits >= 32 ? 0 : tag << t->index_bits) | (rec + 1);
 }
 
 uint32_t ccp_tickets_find(const ccp_tickets_t *t, uint64_t key) {
   if (!t->index_cap)
     return CCP_NIL;
+  size_t mask = t->index_cap - 1;
+  uint32_t bits = t->index_bits;
+  uint32_t tag = tag_of(key, bits);
   size_t i = home(t, key);
   for (;;) {
-    uint32_t r = t->index[i];
-    if (!r)
+    uint32_t s = t->index[i];
+    if (!s)
       return CCP_NIL;
-    if (ccp_tickets_at(t, r - 1)->key == key)
-      return r - 1;
-    i = (i + 1) & (t->index_cap - 1);
+    if ((bits >= 32 ? 0 : s >> bits) == tag) {
+      uint32_t r = (uint32_t)(s & mask) - 1;
+      if (ccp_tickets_at(t, r)->key == key)
+        return r;
+    }
+    i = (i + 1) & mask;
   }
 }
 
@@ -50,31 +64,36 @@ static void index_insert(ccp_tickets_t *t, uint64_t key, uint32_t rec) {
   size_t i = home(t, key);
   while (t->index[i])
     i = (i + 1) & (t->index_cap - 1);
-  t->index[i] = rec + 1;
+  t->index[i] = slot_of(t, key, rec);
 }
 
 static void index_grow(ccp_tickets_t *t) {
   size_t ocap = t->index_cap;
   uint32_t *old = t->index;
   t->index_cap = ocap ? ocap * 2 : 1024;
+  t->index_bits = ocap ? t->index_bits + 1 : 10;
   t->index = ccp_calloc(t->index_cap, sizeof *t->index);
-  for (size_t j = 0; j < ocap; j++)
-    if (old[j])
-      index_insert(t, ccp_tickets_at(t, old[j] - 1)->key, old[j] - 1);
+  for (size_t j = 0; j < ocap; j++) {
+    if (!old[j])
+      continue;
+    uint32_t rec = (uint32_t)(old[j] & (ocap - 1)) - 1;
+    index_insert(t, ccp_tickets_at(t, rec)->key, rec);
+  }
   ccp_free(old);
 }
 
-static void index_delete(ccp_tickets_t *t, uint64_t key) {
+static void index_delete(ccp_tickets_t *t, uint64_t key, uint32_t rec) {
   size_t mask = t->index_cap - 1;
   size_t i = home(t, key);
-  while (ccp_tickets_at(t, t->index[i] - 1)->key != key)
+  uint32_t want = slot_of(t, key, rec);
+  while (t->index[i] != want)
     i = (i + 1) & mask;
   size_t j = i;
   for (;;) { /* backward-shift deletion */
     j = (j + 1) & mask;
     if (!t->index[j])
       break;
-    size_t k = home(t, ccp_tickets_at(t, t->index[j] - 1)->key);
+    size_t k = home(t, ccp_tickets_at(t, ccp_tickets_slot_rec(t, j))->key);
     if ((j > i && (k <= i || k > j)) || (j < i && (k <= i && k > j))) {
       t->index[i] = t->index[j];
       i = j;
@@ -137,7 +156,7 @@ uint32_t ccp_tickets_create(ccp_tickets_t *t, uint64_t key) {
 
 void ccp_tickets_remove(ccp_tickets_t *t, uint32_t i) {
   ccp_ticket_t *r = ccp_tickets_at(t, i);
-  index_delete(t, r->key);
+  index_delete(t, r->key, i);
   lru_unlink(t, i, r);
   r->key = 0;
   r->flags = 0;

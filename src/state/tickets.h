@@ -1,8 +1,11 @@
 /*
  * Per-ticket state: a compact record per ticket id (56 bytes), stored in
  * chunked arrays so a record's index never changes, found through an
- * open-addressing index of record numbers keyed by the 64-bit id hash
- * (load at most 3/4).
+ * open-addressing index keyed by the 64-bit id hash (load at most 3/4).
+ * An index slot of a table with 2^k slots holds the record number + 1 in
+ * its low k bits and the top 32 - k bits of the key above them (a tag), so
+ * a lookup reads only the record whose tag matches: one index line and one
+ * record per hit, instead of one record per probed slot.
  *
  * Records are linked in touch order (LRU list; touch = stream time of the
  * ticket's latest event, non-decreasing), which gives TTL expiry and cap
@@ -59,8 +62,9 @@ typedef struct ccp_tickets {
   uint32_t nchunks;
   uint32_t used;      /**< records handed out so far (high-water mark) */
   uint32_t free_head; /**< free records, linked through lru_next */
-  uint32_t *index;    /**< record number + 1, 0 = empty; power-of-two size */
-  size_t index_cap;
+  uint32_t *index;    /**< tag << index_bits | record number + 1; 0 = empty */
+  size_t index_cap;   /**< 2^index_bits slots, or 0 */
+  uint32_t index_bits;
   size_t count;                /**< live tickets */
   uint32_t lru_head, lru_tail; /**< least / most recently touched */
 } ccp_tickets_t;
@@ -71,6 +75,50 @@ typedef struct ccp_tickets {
 /** Record number -> record. */
 static inline ccp_ticket_t *ccp_tickets_at(const ccp_tickets_t *t, uint32_t i) {
   return &t->chunks[i >> CCP_TCHUNK_BITS][i & (CCP_TCHUNK - 1)];
+}
+
+/** Record number held by index slot j, or CCP_NIL when the slot is empty. */
+static inline uint32_t ccp_tickets_slot_rec(const ccp_tickets_t *t, size_t j) {
+  uint32_t s = t->index[j];
+  return s ? (uint32_t)((s & (t->index_cap - 1)) - 1) : CCP_NIL;
+}
+
+/** Index slot where a lookup of key starts (table not empty). */
+static inline size_t ccp_tickets_home(const ccp_tickets_t *t, uint64_t key) {
+  return (size_t)(key ^ (key >> 31)) & (t->index_cap - 1);
+}
+
+/** The tag of key in an index of 2^bits slots: its top 32 - bits bits (the
+ * home slot uses bits 0..bits-1 and 31..30+bits, so the two are nearly
+ * independent). */
+static inline uint32_t ccp_tickets_tag(uint64_t key, uint32_t bits) {
+  return bits >= 32 ? 0 : (uint32_t)(key >> (32 + bits));
+}
+
+/** Prefetches the index slot where a lookup of key starts (a hint only). */
+static inline void ccp_tickets_prefetch_slot(const ccp_tickets_t *t, uint64_t key) {
+  if (t->index_cap)
+    __builtin_prefetch(&t->index[ccp_tickets_home(t, key)]);
+}
+
+/** Prefetches the record of the first index slot tagged like key, if within
+ * a few slots of its home (a hint: best after ccp_tickets_prefetch_slot). */
+static inline void ccp_tickets_prefetch_rec(const ccp_tickets_t *t, uint64_t key) {
+  if (!t->index_cap)
+    return;
+  size_t mask = t->index_cap - 1, i = ccp_tickets_home(t, key);
+  uint32_t bits = t->index_bits, tag = ccp_tickets_tag(key, bits);
+  for (int k = 0; k < 4; k++, i = (i + 1) & mask) {
+    uint32_t s = t->index[i];
+    if (!s)
+      return;
+    if ((bits >= 32 ? 0 : s >> bits) == tag) {
+      const char *r = (const char *)ccp_tickets_at(t, (uint32_t)(s & mask) - 1);
+      __builtin_prefetch(r, 1);
+      __builtin_prefetch(r + sizeof(ccp_ticket_t) - 1, 1);
+      return;
+    }
+  }
 }
 
 /** Initialises an empty table. */

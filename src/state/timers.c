@@ -1,6 +1,8 @@
 /*
  * 4-ary min-heap of timers; see timers.h. Order: fire_at, then kind, then
  * ticket record number and life, so equal inputs give equal firing orders.
+ * Entries are packed into two words (ccp_timer_key_t) so that this order is
+ * one two-word unsigned comparison; the top is kept unpacked for readers.
  */
 #include "state/timers.h"
 
@@ -15,14 +17,22 @@ void ccp_timers_release(ccp_timers_t *t) {
   memset(t, 0, sizeof *t);
 }
 
-static inline int less(const ccp_timer_t *a, const ccp_timer_t *b) {
-  if (a->fire_at != b->fire_at)
-    return a->fire_at < b->fire_at;
-  if (a->kind != b->kind)
-    return a->kind < b->kind;
-  if (a->ticket != b->ticket)
-    return a->ticket < b->ticket;
-  return a->life < b->life;
+static inline int less(const ccp_timer_key_t *a, const ccp_timer_key_t *b) {
+  return a->hi < b->hi || (a->hi == b->hi && a->lo < b->lo);
+}
+
+static inline ccp_timer_key_t pack(int64_t fire_at, uint8_t kind, uint32_t ticket, uint16_t life) {
+  ccp_timer_key_t k = {(uint64_t)fire_at ^ (1ULL << 63),
+                       (uint64_t)kind << 48 | (uint64_t)ticket << 16 | life};
+  return k;
+}
+
+static inline void unpack(const ccp_timer_key_t *k, ccp_timer_t *out) {
+  memset(out, 0, sizeof *out);
+  out->fire_at = (int64_t)(k->hi ^ (1ULL << 63));
+  out->kind = (uint8_t)(k->lo >> 48);
+  out->ticket = (uint32_t)(k->lo >> 16);
+  out->life = (uint16_t)k->lo;
 }
 
 void ccp_timers_push(ccp_timers_t *t, int64_t fire_at, uint8_t kind, uint32_t ticket,
@@ -31,7 +41,7 @@ void ccp_timers_push(ccp_timers_t *t, int64_t fire_at, uint8_t kind, uint32_t ti
     t->cap = t->cap ? t->cap + t->cap / 2 : 1024; /* 1.5x: less slack at a million timers */
     t->h = ccp_realloc(t->h, t->cap * sizeof *t->h);
   }
-  ccp_timer_t x = {.fire_at = fire_at, .ticket = ticket, .life = life, .kind = kind};
+  ccp_timer_key_t x = pack(fire_at, kind, ticket, life);
   size_t i = t->n++;
   while (i > 0) {
     size_t p = (i - 1) / 4;
@@ -41,11 +51,13 @@ void ccp_timers_push(ccp_timers_t *t, int64_t fire_at, uint8_t kind, uint32_t ti
     i = p;
   }
   t->h[i] = x;
+  if (i == 0)
+    unpack(&x, &t->top);
 }
 
 void ccp_timers_pop(ccp_timers_t *t, ccp_timer_t *out) {
-  *out = t->h[0];
-  ccp_timer_t x = t->h[--t->n];
+  *out = t->top;
+  ccp_timer_key_t x = t->h[--t->n];
   size_t n = t->n, i = 0;
   if (!n)
     return;
@@ -64,6 +76,7 @@ void ccp_timers_pop(ccp_timers_t *t, ccp_timer_t *out) {
     i = best;
   }
   t->h[i] = x;
+  unpack(&t->h[0], &t->top);
   /* shrink when mostly empty, so a burst does not pin memory forever */
   if (t->cap > 4096 && t->n < t->cap / 4) {
     t->cap /= 2;

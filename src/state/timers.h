@@ -27,9 +27,17 @@ typedef struct ccp_timer {
   uint8_t pad_;
 } ccp_timer_t;
 
+/** A heap entry: the timer packed so that one unsigned comparison of
+ * (hi, lo) orders by fire_at, kind, ticket, life. */
+typedef struct ccp_timer_key {
+  uint64_t hi; /**< fire_at with the sign bit flipped */
+  uint64_t lo; /**< kind << 48 | ticket << 16 | life */
+} ccp_timer_key_t;
+
 typedef struct ccp_timers {
-  ccp_timer_t *h;
+  ccp_timer_key_t *h;
   size_t n, cap;
+  ccp_timer_t top; /**< h[0] unpacked (valid while n > 0) */
 } ccp_timers_t;
 
 /** Initialises an empty heap. */
@@ -41,7 +49,7 @@ void ccp_timers_push(ccp_timers_t *t, int64_t fire_at, uint8_t kind, uint32_t ti
                      uint16_t life);
 /** The earliest timer, or NULL. */
 static inline const ccp_timer_t *ccp_timers_top(const ccp_timers_t *t) {
-  return t->n ? &t->h[0] : NULL;
+  return t->n ? &t->top : NULL;
 }
 /** Removes the earliest timer into *out. */
 void ccp_timers_pop(ccp_timers_t *t, ccp_timer_t *out);

@@ -16,10 +16,7 @@ void ccp_u64map_release(ccp_u64map_t *m) {
   memset(m, 0, sizeof *m);
 }
 
-static inline size_t home(const ccp_u64map_t *m, uint64_t key) {
-  /* keys are hashes; fold the high bits in anyway */
-  return (size_t)(key ^ (key >> 29)) & (m->cap - 1);
-}
+static inline size_t home(const ccp_u64map_t *m, uint64_t key) { return ccp_u64map_home(m, key); }
 
 uint64_t *ccp_u64map_get(const ccp_u64map_t *m, uint64_t key) {
   if (!m->cap)

@@ -27,6 +27,17 @@ typedef struct ccp_u64map {
 /** Maps a raw hash to a usable key (0 becomes 1). */
 static inline uint64_t ccp_u64map_key(uint64_t h) { return h ? h : 1; }
 
+/** Slot where a lookup of key starts (map not empty). */
+static inline size_t ccp_u64map_home(const ccp_u64map_t *m, uint64_t key) {
+  return (size_t)(key ^ (key >> 29)) & (m->cap - 1); /* keys are hashes; fold high bits in */
+}
+
+/** Prefetches the slot where a lookup of key starts (a hint; no effect on the map). */
+static inline void ccp_u64map_prefetch(const ccp_u64map_t *m, uint64_t key) {
+  if (m->cap)
+    __builtin_prefetch(&m->slots[ccp_u64map_home(m, key)]);
+}
+
 /** Initialises an empty map (no allocation). */
 void ccp_u64map_init(ccp_u64map_t *m);
 /** Frees the slots. */
