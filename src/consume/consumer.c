@@ -85,7 +85,7 @@ fail:
 }
 
 static ccp_avro_decoder_t *decoder_from(const char *path, char *errbuf, size_t errlen) {
-  char err[CCP_ERRBUF_SIZE];
+  char err[CCP_ERRBUF_SIZE / 2]; /* room for the prefix in errbuf */
   if (!path || !*path)
     return ccp_avro_decoder_new(ccp_avro_schema_v1, strlen(ccp_avro_schema_v1), errbuf, errlen);
   size_t len;
