@@ -513,6 +513,8 @@ static uint64_t tile_hash(const char *data, size_t len) {
 
 static const known_t *find_known(const ccp_redis_pub_t *p, const char *name) {
   known_t key = {(char *)name, {0}};
+  if (!p->nprev)
+    return NULL; /* bsearch wants a non-NULL base even for no elements */
   return bsearch(&key, p->prev, (size_t)p->nprev, sizeof *p->prev, cmp_known);
 }
 
