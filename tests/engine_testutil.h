@@ -14,6 +14,7 @@
 #include "ccpulse/config.h"
 #include "ccpulse/engine.h"
 #include "ccpulse/tz.h"
+#include "kpi/kpi.h"
 
 static ccp_config_t cfg;  /* the configuration of the engine under test */
 static ccp_engine_t *eng; /* the engine under test */
@@ -101,12 +102,19 @@ static inline json_t *snap(void) {
   return j;
 }
 
-/** Reads scopes.<scope>.windows.<win>.<kpi>; NAN for null/missing. */
+/**
+ * Reads scopes.<scope>.windows.<win>.<kpi>; NAN for null. A KPI left out of
+ * a present window object (KPIS.md §5) reads as 0 when it is a count of the
+ * KPI table and as NAN otherwise; a missing scope or window reads as NAN.
+ */
 static inline double kpi(json_t *j, const char *scope, const char *win, const char *key) {
-  json_t *v = json_object_get(
-      json_object_get(
-          json_object_get(json_object_get(json_object_get(j, "scopes"), scope), "windows"), win),
-      key);
+  json_t *w = json_object_get(
+      json_object_get(json_object_get(json_object_get(j, "scopes"), scope), "windows"), win);
+  json_t *v = json_object_get(w, key);
+  if (!v && json_is_object(w)) {
+    int ki = ccp_kpi_index(key, strlen(key));
+    return ki >= 0 && ccp_kpi_defs[ki].kind == CCP_KPI_COUNT ? 0 : NAN;
+  }
   return json_is_number(v) ? json_number_value(v) : NAN;
 }
 

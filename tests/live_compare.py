@@ -13,7 +13,10 @@ Without --merged (one partition) the documents must be equal. With --merged
 replay (deadlines follow the largest stream time over partitions) and are not
 compared in other scopes (a breach that fires before its partition has read
 the ticket's ASSIGNED or TRANSFERRED goes to the agent and queue of that
-moment), everything else equal (floats to 1e-6 relative). Prints the differences; exit 1 when any.
+moment), everything else equal (floats to 1e-6 relative). A KPI left out of
+a window object (docs/kpis.md §5) stands for 0 when the other side has a
+count there and null otherwise, so it matches only a zero or null. Prints the
+differences; exit 1 when any.
 """
 import json
 import sys
@@ -23,6 +26,13 @@ merged = "--merged" in sys.argv
 APPROX = {"customers_handled", "retention_pct", "churn_pct"} if merged else set()
 GE = {"sla_breaches"} if merged else set()
 bad = []
+MISSING = object()
+
+
+def in_window(path):
+    """True inside /scopes/<s>/windows/<w> (and its channel_share_pct)."""
+    parts = path.split("/")
+    return len(parts) >= 5 and parts[1] == "scopes" and parts[3] == "windows"
 
 
 def cmp(x, y, path):
@@ -30,14 +40,21 @@ def cmp(x, y, path):
         for k in sorted(set(x) | set(y)):
             if k in APPROX:
                 continue
-            if k not in x or k not in y:
-                bad.append("%s/%s: missing on one side" % (path, k))
+            xv, yv = x.get(k, MISSING), y.get(k, MISSING)
+            if xv is MISSING or yv is MISSING:
+                if not in_window(path):
+                    bad.append("%s/%s: missing on one side" % (path, k))
+                    continue
+                # left out: 0 against a count (an int), null otherwise
+                other = yv if xv is MISSING else xv
+                absent = 0 if isinstance(other, int) else None
+                xv = absent if xv is MISSING else xv
+                yv = absent if yv is MISSING else yv
+            if k in GE and isinstance(xv, int) and isinstance(yv, int):
+                if path.startswith("/scopes/all/") and xv < yv:
+                    bad.append("%s/%s: %r < %r" % (path, k, xv, yv))
                 continue
-            if k in GE and isinstance(x[k], int) and isinstance(y[k], int):
-                if path.startswith("/scopes/all/") and x[k] < y[k]:
-                    bad.append("%s/%s: %r < %r" % (path, k, x[k], y[k]))
-                continue
-            cmp(x[k], y[k], path + "/" + k)
+            cmp(xv, yv, path + "/" + k)
     elif isinstance(x, float) or isinstance(y, float):
         if x is None or y is None or abs(x - y) > 1e-6 * max(1.0, abs(y)):
             bad.append("%s: %r != %r" % (path, x, y))

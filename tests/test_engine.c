@@ -31,10 +31,19 @@ static void test_no_data_nulls(void) {
   T_NULL(kpi(j, "all", "5m", "nps"));
   T_NULL(kpi(j, "all", "5m", "fcr_pct"));
   T_NULL(kpi(j, "all", "5m", "cost_per_resolution"));
-  T_TRUE(json_is_null(json_object_get(
-      json_object_get(
-          json_object_get(json_object_get(json_object_get(j, "scopes"), "all"), "windows"), "5m"),
-      "frt_p90_ms")));
+  /* KPIS.md §5: a null KPI and a zero count are left out of the window
+   * object; a non-count that is 0 (abandon_pct) and the gauges stay */
+  json_t *w5 = json_object_get(
+      json_object_get(json_object_get(json_object_get(j, "scopes"), "all"), "windows"), "5m");
+  T_TRUE(json_is_object(w5));
+  T_TRUE(json_object_get(w5, "frt_p90_ms") == NULL);
+  T_TRUE(json_object_get(w5, "resolved") == NULL);
+  T_EQ_INT(json_integer_value(json_object_get(w5, "opened")), 1);
+  T_TRUE(json_is_number(json_object_get(w5, "abandon_pct")));
+  json_t *g = json_object_get(json_object_get(json_object_get(j, "scopes"), "all"), "gauges");
+  T_EQ_INT(json_object_size(g), 4);
+  T_TRUE(json_is_null(json_object_get(g, "longest_wait_ms")) ||
+         json_is_number(json_object_get(g, "longest_wait_ms")));
   json_decref(j);
   teardown();
 }

@@ -324,10 +324,135 @@ static void test_one_transaction(void) {
   T_EQ_INT(multi_at, 0);
   T_EQ_INT(exec_at, n - 1);
   T_EQ_INT(bad, 0);
-  T_EQ_INT(sets, ccp_view_nscopes(v) * (cfg.nwindows + 2) + 1);
+  T_EQ_INT(sets, 0); /* the same view again: every tile is unchanged */
   T_EQ_INT(xadds, 2);
   T_EQ_INT(publishes, 1);
   redisFree(mon);
+  ccp_redis_pub_free(p);
+  ccp_view_free(v);
+  ccp_engine_free(e);
+}
+
+/* Publishing follows change: the first cycle writes every tile, a cycle
+ * with the same figures none, a new event only the tiles of the scopes it
+ * touched (a tile not rewritten keeps what it held); a reconnect writes
+ * everything again. meta carries events and now_ms. */
+static void test_changed_tiles_only(void) {
+  char err[CCP_ERRBUF_SIZE];
+  ccp_engine_t *e = ccp_engine_new(&cfg, err, sizeof err);
+  send_event(e, CCP_EV_OPENED, T0, "t1", "billing", CCP_CH_PHONE, "a-1");
+  send_event(e, CCP_EV_OPENED, T0, "t2", "tech", CCP_CH_CHAT, "a-2");
+  ccp_view_t *v = view_of(e, T0 + 1000);
+  int nsc = ccp_view_nscopes(v), nw = cfg.nwindows;
+  ccp_redis_pub_t *p = pub_new("t8:", NULL);
+  ccp_redis_pub_stats_t st;
+  T_EQ_INT(ccp_redis_pub_cycle(p, v, NULL, 0), 0);
+  ccp_redis_pub_stats(p, &st);
+  T_EQ_INT(st.tiles_written, nsc * (nw + 2) + 1); /* + the scope list */
+  uint64_t before = st.tiles_written;
+  T_EQ_INT(ccp_redis_pub_cycle(p, v, NULL, 0), 0);
+  ccp_redis_pub_stats(p, &st);
+  T_EQ_INT(st.tiles_written, before);
+  redisReply *r = cmd("HGET t8:v1:meta %s", "events");
+  T_EQ_STR(r->str, "2");
+  freeReplyObject(r);
+
+  /* mark an untouched tile: if the next cycle rewrote it, the mark would go */
+  freeReplyObject(cmd("SET t8:v1:kpi:queue:billing:5m %s", "mark"));
+  freeReplyObject(cmd("SET t8:v1:gauges:queue:billing %s", "mark"));
+  send_event(e, CCP_EV_AGENT_REPLY, T0 + 2000, "t2", "tech", CCP_CH_CHAT, "a-2");
+  ccp_view_free(v);
+  v = view_of(e, T0 + 2000);
+  T_EQ_INT(ccp_redis_pub_cycle(p, v, NULL, 0), 0);
+  ccp_redis_pub_stats(p, &st);
+  uint64_t delta = st.tiles_written - before;
+  T_TRUE(delta > 0 && delta < (uint64_t)(nsc * (nw + 2)));
+  char *t = get("t8:v1:kpi:queue:billing:5m");
+  T_EQ_STR(t, "mark");
+  free(t);
+  ccp_buf_t want;
+  ccp_buf_init(&want);
+  int tech = ccp_view_find_scope(v, "queue:tech");
+  ccp_view_window_json(v, tech, window_index("5m"), &want);
+  t = get("t8:v1:kpi:queue:tech:5m");
+  T_EQ_STR(t, want.data);
+  T_TRUE(t && strstr(t, "\"frt_count\":1") != NULL);
+  free(t);
+  /* gauges of `all` changed (longest_wait_ms follows now): rewritten */
+  ccp_buf_clear(&want);
+  ccp_view_gauges_json(v, ccp_view_find_scope(v, "all"), &want);
+  t = get("t8:v1:gauges:all");
+  T_EQ_STR(t, want.data);
+  free(t);
+  r = cmd("HGET t8:v1:meta %s", "events");
+  T_EQ_STR(r->str, "3");
+  freeReplyObject(r);
+
+  /* the publisher's connection is cut: the next cycle fails, the one after
+   * reconnects and writes every tile again (the marks go) */
+  freeReplyObject(cmd("CLIENT KILL TYPE normal SKIPME yes"));
+  int res = ccp_redis_pub_cycle(p, v, NULL, 0);
+  for (int i = 0; i < 50 && res != 0; i++) {
+    ccp_clock_sleep_ms(20);
+    res = ccp_redis_pub_cycle(p, v, NULL, 0);
+  }
+  T_EQ_INT(res, 0);
+  t = get("t8:v1:kpi:queue:billing:5m");
+  T_TRUE(t && strcmp(t, "mark") != 0);
+  free(t);
+  t = get("t8:v1:gauges:queue:billing");
+  T_TRUE(t && strcmp(t, "mark") != 0);
+  free(t);
+
+  ccp_buf_release(&want);
+  ccp_redis_pub_free(p);
+  ccp_view_free(v);
+  ccp_engine_free(e);
+}
+
+/* publish.snapshot_interval: at most one stream entry per interval, always
+ * one in the final cycle; a negative maxlen: no stream at all. */
+static void test_snapshot_interval(void) {
+  char err[CCP_ERRBUF_SIZE];
+  ccp_engine_t *e = ccp_engine_new(&cfg, err, sizeof err);
+  send_event(e, CCP_EV_OPENED, T0, "t1", "billing", CCP_CH_PHONE, NULL);
+  ccp_view_t *v = view_of(e, T0 + 1000);
+  ccp_redis_pub_opts_t o = {.url = url,
+                            .prefix = "t9:",
+                            .cfg = &cfg,
+                            .snapshot_interval_ms = 300,
+                            .quiet = getenv("CCP_TEST_VERBOSE") == NULL};
+  ccp_redis_pub_t *p = ccp_redis_pub_new(&o, err, sizeof err);
+  T_TRUE(p != NULL);
+  int64_t t0 = ccp_clock_mono_ms();
+  for (int i = 0; i < 5; i++)
+    T_EQ_INT(ccp_redis_pub_cycle(p, v, NULL, 0), 0);
+  if (ccp_clock_mono_ms() - t0 < 300)
+    T_EQ_INT(integer("XLEN %s", "t9:snapshots"), 1);
+  ccp_clock_sleep_ms(320);
+  T_EQ_INT(ccp_redis_pub_cycle(p, v, NULL, 0), 0);
+  T_EQ_INT(integer("XLEN %s", "t9:snapshots"), 2);
+  /* 12 cycles 50 ms apart (600 ms): 2 or 3 entries, not 12 */
+  for (int i = 0; i < 12; i++) {
+    ccp_clock_sleep_ms(50);
+    T_EQ_INT(ccp_redis_pub_cycle(p, v, NULL, 0), 0);
+  }
+  long long n = integer("XLEN %s", "t9:snapshots");
+  T_TRUE(n >= 3 && n <= 5);
+  ccp_view_set_final(v); /* the final cycle: always an entry */
+  T_EQ_INT(ccp_redis_pub_cycle(p, v, NULL, 0), 0);
+  T_EQ_INT(integer("XLEN %s", "t9:snapshots"), n + 1);
+  ccp_redis_pub_stats_t st;
+  ccp_redis_pub_stats(p, &st);
+  T_EQ_INT(st.snapshots_written, n + 1);
+  ccp_redis_pub_free(p);
+
+  o.prefix = "t10:";
+  o.snapshot_maxlen = -1;
+  p = ccp_redis_pub_new(&o, err, sizeof err);
+  T_EQ_INT(ccp_redis_pub_cycle(p, v, NULL, 0), 0);
+  T_EQ_INT(integer("EXISTS %s", "t10:snapshots"), 0);
+  T_EQ_INT(integer("EXISTS %s", "t10:v1:kpi:all:5m"), 1);
   ccp_redis_pub_free(p);
   ccp_view_free(v);
   ccp_engine_free(e);
@@ -590,6 +715,8 @@ int main(void) {
   T_RUN(test_cycle);
   T_RUN(test_one_transaction);
   T_RUN(test_vanished_scopes);
+  T_RUN(test_changed_tiles_only);
+  T_RUN(test_snapshot_interval);
   T_RUN(test_refused_cycle);
   T_RUN(test_queue_bound);
   T_RUN(test_hung_server);

@@ -143,6 +143,128 @@ static void test_merge_equals_single_engine(void) {
     ccp_engine_free(part[p]);
 }
 
+/* A view kept across cycles (reset, merge: what the publisher does) writes
+ * byte for byte what a fresh view writes, cycle after cycle, while it reuses
+ * the windows whose figures did not change; window hashes follow the bytes;
+ * scopes that leave the partials leave the view. */
+static void test_persistent_view_equals_fresh(void) {
+  char err[CCP_ERRBUF_SIZE];
+  ccp_engine_t *part[NPART];
+  for (int p = 0; p < NPART; p++)
+    part[p] = ccp_engine_new(&cfg, err, sizeof err);
+  ccp_view_t *kept = ccp_view_new(&cfg);
+  ccp_event_t ev;
+  char id[32], ticket[32], cust[32], agent[32];
+  ccp_buf_t a, b;
+  ccp_buf_init(&a);
+  ccp_buf_init(&b);
+  int64_t now = T0;
+  int unchanged_seen = 0, changed_seen = 0;
+  uint64_t prev_hash = 0;
+  int i = 0;
+  for (int cycle = 0; cycle < 40; cycle++) {
+    /* a burst of events on some cycles, none on others (time still moves) */
+    int burst = cycle % 3 == 0 ? 0 : 40;
+    for (int k = 0; k < burst; k++, i++) {
+      if (!make_event(i, &ev, id, ticket, cust, agent))
+        continue;
+      if (ev.ts < now)
+        ev.ts = now; /* keep stream time monotone: nothing late */
+      now = ev.ts;
+      uint64_t h = ccp_hash64(ev.ticket_id.ptr, ev.ticket_id.len, 0);
+      ccp_engine_process(part[h % NPART], &ev);
+    }
+    now += cycle % 3 == 0 ? 1000 : 7000;
+    ccp_view_t *fresh = ccp_view_new(&cfg);
+    ccp_view_reset(kept);
+    for (int p = 0; p < NPART; p++) {
+      ccp_partial_t *pp = ccp_engine_export(part[p], now);
+      ccp_view_merge(kept, pp);
+      ccp_view_merge(fresh, pp);
+      ccp_partial_free(pp);
+    }
+    ccp_buf_clear(&a);
+    ccp_buf_clear(&b);
+    ccp_view_snapshot_json(fresh, &a);
+    ccp_view_snapshot_json(kept, &b);
+    T_EQ_STR(b.data, a.data);
+    T_EQ_INT(ccp_view_nscopes(kept), ccp_view_nscopes(fresh));
+    for (int s = 0; s < ccp_view_nscopes(kept); s++)
+      for (int w = 0; w < cfg.nwindows; w++) {
+        ccp_buf_clear(&a);
+        ccp_view_window_json(kept, s, w, &a);
+        T_TRUE(ccp_view_window_hash(kept, s, w) == ccp_hash64(a.data, a.len, 0x6a736f6e));
+        T_TRUE(ccp_view_window_hash(kept, s, w) == ccp_view_window_hash(fresh, s, w));
+      }
+    /* the 24h window of `all`: unchanged on quiet cycles, changed on busy ones */
+    int all = ccp_view_find_scope(kept, "all");
+    uint64_t h24 = ccp_view_window_hash(kept, all, 4);
+    if (cycle > 0) {
+      if (burst == 0 && h24 == prev_hash)
+        unchanged_seen++;
+      if (burst && h24 != prev_hash)
+        changed_seen++;
+    }
+    prev_hash = h24;
+    ccp_view_free(fresh);
+  }
+  T_TRUE(unchanged_seen > 5);
+  T_TRUE(changed_seen > 5);
+  /* a scope that leaves the partials leaves the kept view */
+  ccp_view_reset(kept);
+  ccp_view_t *empty = ccp_view_new(&cfg);
+  ccp_engine_t *one = ccp_engine_new(&cfg, err, sizeof err);
+  ccp_partial_t *pp = ccp_engine_export(one, now);
+  ccp_view_merge(kept, pp);
+  ccp_view_merge(empty, pp);
+  ccp_partial_free(pp);
+  T_EQ_INT(ccp_view_nscopes(kept), 1);
+  T_EQ_INT(ccp_view_find_scope(kept, "queue:billing"), -1);
+  ccp_buf_clear(&a);
+  ccp_buf_clear(&b);
+  ccp_view_snapshot_json(empty, &a);
+  ccp_view_snapshot_json(kept, &b);
+  T_EQ_STR(b.data, a.data);
+  ccp_engine_free(one);
+  ccp_view_free(empty);
+  ccp_view_free(kept);
+  ccp_buf_release(&a);
+  ccp_buf_release(&b);
+  for (int p = 0; p < NPART; p++)
+    ccp_engine_free(part[p]);
+}
+
+/* KPIS.md §5 as the view writes it: zero counts and null values left out of
+ * window objects, a non-count 0 kept, gauges complete. */
+static void test_zeros_left_out(void) {
+  char err[CCP_ERRBUF_SIZE];
+  ccp_engine_t *e = ccp_engine_new(&cfg, err, sizeof err);
+  ccp_event_t ev;
+  char id[32], ticket[32], cust[32], agent[32];
+  make_event(0, &ev, id, ticket, cust, agent); /* one OPENED */
+  ccp_engine_process(e, &ev);
+  ccp_view_t *v = ccp_view_new(&cfg);
+  ccp_partial_t *pp = ccp_engine_export(e, ev.ts + 1000);
+  ccp_view_merge(v, pp);
+  ccp_partial_free(pp);
+  int q = ccp_view_find_scope(v, "queue:billing");
+  T_TRUE(q > 0);
+  ccp_buf_t t;
+  ccp_buf_init(&t);
+  ccp_view_window_json(v, q, 0, &t);
+  T_EQ_STR(t.data, "{\"opened\":1,\"abandon_pct\":0}");
+  ccp_buf_clear(&t);
+  ccp_view_gauges_json(v, q, &t);
+  T_EQ_STR(t.data, "{\"open\":1,\"waiting\":1,\"longest_wait_ms\":1000,\"backlog_aged\":0}");
+  double x = -1;
+  T_EQ_INT(ccp_view_value(v, q, 0, "resolved", &x), 0); /* the accessor still reads 0 */
+  T_EQ_INT(x, 0);
+  T_EQ_INT(ccp_view_events(v), 1);
+  ccp_buf_release(&t);
+  ccp_view_free(v);
+  ccp_engine_free(e);
+}
+
 static void test_empty_view(void) {
   ccp_view_t *v = ccp_view_new(&cfg);
   ccp_buf_t a;
@@ -165,6 +287,8 @@ int main(void) {
     return 2;
   T_RUN(test_merge_equals_single_engine);
   T_RUN(test_empty_view);
+  T_RUN(test_persistent_view_equals_fresh);
+  T_RUN(test_zeros_left_out);
   ccp_config_release(&cfg);
   return T_DONE();
 }

@@ -97,16 +97,18 @@ typedef struct ccp_config {
   int64_t max_dedup;     /**< cap on remembered event ids */
 
   /* live pipeline (ccpulse run, docs/live.md) */
-  char kafka_brokers[1024];          /**< bootstrap servers */
-  char kafka_topic[256];             /**< topic of ticket events */
-  char kafka_group[256];             /**< consumer group id */
-  ccp_kv_t *kafka_props;             /**< pass-through librdkafka properties, in set order */
-  int nkafka_props;                  /**< number of pass-through properties */
-  char redis_url[1024];              /**< redis://host:port[/db] */
-  char redis_prefix[128];            /**< prefix of every Redis key */
-  int64_t publish_interval_ms;       /**< publish cycle period */
-  int64_t workers;                   /**< worker threads; 0 = number of cores */
-  char schema_writer[1024];          /**< writer schema file; "" = built-in v1 */
+  char kafka_brokers[1024];       /**< bootstrap servers */
+  char kafka_topic[256];          /**< topic of ticket events */
+  char kafka_group[256];          /**< consumer group id */
+  ccp_kv_t *kafka_props;          /**< pass-through librdkafka properties, in set order */
+  int nkafka_props;               /**< number of pass-through properties */
+  char redis_url[1024];           /**< redis://host:port[/db] */
+  char redis_prefix[128];         /**< prefix of every Redis key */
+  int64_t publish_interval_ms;    /**< publish cycle period */
+  int64_t snapshot_interval_ms;   /**< least period of snapshot stream entries; 0 = every cycle */
+  int64_t redis_snapshots_maxlen; /**< MAXLEN ~ of the snapshot stream; 0 = no stream */
+  int64_t workers;                /**< worker threads; 0 = number of cores */
+  char schema_writer[1024];       /**< writer schema file; "" = built-in v1 */
   ccp_schema_ref_t *schema_registry; /**< Confluent ids -> schema files, sorted by id */
   int nschema_registry;              /**< number of registry entries */
   char dlq_topic[256];               /**< dead-letter topic; "" = <topic>.dlq */

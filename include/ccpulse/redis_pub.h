@@ -28,30 +28,36 @@ extern "C" {
 
 /** Publisher settings; zero fields take the defaults given. */
 typedef struct ccp_redis_pub_opts {
-  const char *url;          /**< "redis://[[user:]password@]host[:port][/db]"; port 6379 */
-  const char *prefix;       /**< key prefix; NULL: "ccpulse:" */
-  const ccp_config_t *cfg;  /**< windows of the views (borrowed, outlives the publisher) */
-  int64_t snapshot_maxlen;  /**< XADD MAXLEN ~ of <prefix>snapshots; 0: 1000 */
-  int64_t alerts_maxlen;    /**< XADD MAXLEN ~ of <prefix>alerts; 0: 100000 */
-  int connect_timeout_ms;   /**< 0: 500 */
-  int command_timeout_ms;   /**< 0: 2000 (a whole cycle's replies) */
-  int backoff_min_ms;       /**< first reconnect delay; 0: 100 */
-  int backoff_max_ms;       /**< delay cap, doubling up to it; 0: 5000 */
-  size_t max_queued_alerts; /**< alerts kept while Redis is away; 0: 100000 */
-  int quiet;                /**< 1: no log lines on stderr (tests) */
+  const char *url;         /**< "redis://[[user:]password@]host[:port][/db]"; port 6379 */
+  const char *prefix;      /**< key prefix; NULL: "ccpulse:" */
+  const ccp_config_t *cfg; /**< windows of the views (borrowed, outlives the publisher) */
+  int64_t
+      snapshot_maxlen; /**< XADD MAXLEN ~ of <prefix>snapshots; 0: 1000; < 0: no snapshot stream */
+  int64_t snapshot_interval_ms; /**< at most one snapshot entry per this (and one in a final view);
+                                   0: every cycle */
+  int64_t alerts_maxlen;        /**< XADD MAXLEN ~ of <prefix>alerts; 0: 100000 */
+  int connect_timeout_ms;       /**< 0: 500 */
+  int command_timeout_ms;       /**< 0: 2000 (a whole cycle's replies) */
+  int backoff_min_ms;           /**< first reconnect delay; 0: 100 */
+  int backoff_max_ms;           /**< delay cap, doubling up to it; 0: 5000 */
+  size_t max_queued_alerts;     /**< alerts kept while Redis is away; 0: 100000 */
+  int quiet;                    /**< 1: no log lines on stderr (tests) */
 } ccp_redis_pub_opts_t;
 
 /** Counters of a publisher (ccp_redis_pub_stats). */
 typedef struct ccp_redis_pub_stats {
-  uint64_t cycles_ok;        /**< cycles whose EXEC succeeded */
-  uint64_t cycles_failed;    /**< cycles not applied (Redis away, error, skipped in backoff) */
-  uint64_t reconnects;       /**< successful connects after the first */
-  uint64_t alerts_published; /**< alerts written by successful cycles */
-  uint64_t alerts_dropped;   /**< oldest queued alerts dropped because the queue was full */
-  size_t alerts_queued;      /**< alerts waiting for the next successful cycle */
-  int connected;             /**< 1 while a connection is up */
-  int64_t retry_in_ms;       /**< when disconnected: ms until the next connect attempt */
-  char last_error[256];      /**< last error text, "" when none yet */
+  uint64_t cycles_ok;         /**< cycles whose EXEC succeeded */
+  uint64_t cycles_failed;     /**< cycles not applied (Redis away, error, skipped in backoff) */
+  uint64_t reconnects;        /**< successful connects after the first */
+  uint64_t alerts_published;  /**< alerts written by successful cycles */
+  uint64_t alerts_dropped;    /**< oldest queued alerts dropped because the queue was full */
+  size_t alerts_queued;       /**< alerts waiting for the next successful cycle */
+  uint64_t tiles_written;     /**< SETs of tiles and scope lists in successful cycles */
+  uint64_t snapshots_written; /**< snapshot stream entries of successful cycles */
+  uint64_t bytes_written;     /**< argument bytes of the commands of successful cycles */
+  int connected;              /**< 1 while a connection is up */
+  int64_t retry_in_ms;        /**< when disconnected: ms until the next connect attempt */
+  char last_error[256];       /**< last error text, "" when none yet */
 } ccp_redis_pub_stats_t;
 
 /** Opaque publisher. */
@@ -85,8 +91,10 @@ void ccp_redis_pub_free(ccp_redis_pub_t *p);
 void ccp_redis_pub_queue_alert(ccp_redis_pub_t *p, const char *json, size_t len);
 
 /**
- * Writes one cycle as one MULTI/EXEC: the tiles and the snapshot of view
- * (NULL: alerts only), then every queued alert plus alerts[0..nalerts)
+ * Writes one cycle as one MULTI/EXEC: the tiles of view that changed since
+ * they were last written (all of them after a failure or a connect), the
+ * snapshot when one is due (snapshot_interval_ms; always for a final view;
+ * NULL view: alerts only), then every queued alert plus alerts[0..nalerts)
  * (NUL-terminated JSON, copied into the queue first). Returns 0 when EXEC
  * succeeded (the queue is then empty), else a negative code (-CCP_EIO: not
  * connected or connection lost; -CCP_EINVAL: Redis refused a command) with

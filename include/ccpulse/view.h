@@ -34,7 +34,11 @@ typedef struct ccp_view ccp_view_t;
 ccp_view_t *ccp_view_new(const ccp_config_t *cfg);
 /** Frees a view. */
 void ccp_view_free(ccp_view_t *v);
-/** Empties the view for the next cycle (keeps allocations). */
+/**
+ * Empties the view for the next cycle. Keeps the scopes merged since the last
+ * reset, with their allocations and rendered JSON (reused when a window's
+ * figures did not change), and frees the others.
+ */
 void ccp_view_reset(ccp_view_t *v);
 /**
  * Adds a partial into the view. All partials merged into one view must have
@@ -53,6 +57,21 @@ const char *ccp_view_scope_name(const ccp_view_t *v, int i);
 void ccp_view_scope_json(const ccp_view_t *v, int i, ccp_buf_t *out);
 /** Appends the KPI object of scope i, window w (w indexes cfg->windows). */
 void ccp_view_window_json(const ccp_view_t *v, int i, int w, ccp_buf_t *out);
+/**
+ * Hash of the bytes ccp_view_window_json() appends for scope i, window w:
+ * equal hashes in two cycles mean (up to a 64-bit collision) the same tile.
+ * Rendered once per change, so asking costs no formatting when nothing changed.
+ */
+uint64_t ccp_view_window_hash(const ccp_view_t *v, int i, int w);
+/** Appends scope i's gauges object, as in the snapshot. */
+void ccp_view_gauges_json(const ccp_view_t *v, int i, ccp_buf_t *out);
+/** diagnostics.events of the view: events counted by every merged partition. */
+int64_t ccp_view_events(const ccp_view_t *v);
+/** Marks the view as the last one of the process (the publisher's final cycle; until the next
+ * reset). */
+void ccp_view_set_final(ccp_view_t *v);
+/** 1 when ccp_view_set_final() was called since the last reset. */
+int ccp_view_final(const ccp_view_t *v);
 /**
  * Value of a KPI of the KPI table: a windowed KPI or gauge ("opened",
  * "service_level_pct", "waiting", "longest_wait_ms"...) or an agent scope's

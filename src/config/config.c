@@ -791,10 +791,19 @@ static const prop_t props[] = {
    .doc = "Redis server the snapshots and alerts go to, `redis://host:port[/db]` (`--redis`)."},
   {.key = "redis.prefix", STR(redis_prefix), .def = "ccpulse:",
    .doc = "Prefix of every Redis key ccpulse writes."},
+  {.key = "redis.snapshots.maxlen", .type = "integer", .set = set_int,
+   .off = OFF(redis_snapshots_maxlen), .def = "1000", .max = 100000000,
+   .doc = "Approximate cap (`XADD MAXLEN ~`) of the snapshot stream `<prefix>snapshots`; "
+          "0 = no snapshot stream (tiles only; docs/redis.md)."},
   {.key = "publish.interval", DURATION, .off = OFF(publish_interval_ms), .def = "250ms",
    .min = 10, .max = 3600000,
-   .doc = "Period of the publish cycle: export every partition, merge, write Redis atomically, "
-          "then commit the offsets covered."},
+   .doc = "Period of the publish cycle: export every partition, merge, write the changed Redis "
+          "tiles atomically, then commit the offsets covered."},
+  {.key = "publish.snapshot_interval", DURATION, .off = OFF(snapshot_interval_ms), .def = "1s",
+   .min = 0, .max = 3600000,
+   .doc = "The snapshot stream gets a document at most this often (on the first publish cycle "
+          "at or after each due time, and in the final cycle); 0 = with every cycle. The tiles "
+          "keep the `publish.interval` cadence."},
   {.key = "workers", .type = "integer", .set = set_int, .off = OFF(workers), .def = "0",
    .max = 1024,
    .doc = "Worker threads that own the partitions' engines; 0 = the number of cores."},

@@ -79,7 +79,7 @@ static void take_alerts(ccp_publisher_t *p, ccp_publisher_bundle_t *b) {
 }
 
 /* One cycle; returns 0 when published (and committed), else non-zero. */
-static int cycle(ccp_publisher_t *p) {
+static int cycle(ccp_publisher_t *p, int final) {
   const ccp_config_t *cfg = p->o.cfg;
   const ccp_publisher_source_t *src = &p->o.src;
   int64_t reported = src->report(src->opaque);
@@ -99,6 +99,8 @@ static int cycle(ccp_publisher_t *p) {
       ccp_view_merge(p->view, b->items[j].partial);
     take_alerts(p, b);
   }
+  if (final) /* the publish function writes everything it was holding back */
+    ccp_view_set_final(p->view);
 
   int rc = p->o.publish ? p->o.publish(p->o.opaque, p->view, p->pending, p->npending) : 0;
   /* the publish function took the alerts (it queues them until a cycle succeeds) */
@@ -130,7 +132,7 @@ static void *publisher_main(void *arg) {
       ccp_clock_sleep_ms(CCP_MIN(next - now, 20));
       continue;
     }
-    int rc = cycle(p);
+    int rc = cycle(p, 0);
     if (rc == 0) {
       next = CCP_MAX(next + cfg->publish_interval_ms, ccp_clock_wall_ms());
     } else {
@@ -144,7 +146,7 @@ static void *publisher_main(void *arg) {
       ccp_clock_wall_ms() + (p->o.final_timeout_ms > 0 ? p->o.final_timeout_ms : 10000);
   int rc;
   long backoff = 100;
-  while ((rc = cycle(p)) != 0 && ccp_clock_wall_ms() < deadline) {
+  while ((rc = cycle(p, 1)) != 0 && ccp_clock_wall_ms() < deadline) {
     ccp_clock_sleep_ms(backoff);
     backoff = CCP_MIN(backoff * 2, 2000);
   }

@@ -12,6 +12,16 @@
  * another program wrote) is the one case where part of a cycle lands — the
  * cycle then counts as failed and its alerts are sent again with the next.
  *
+ * Publishing follows change: the publisher remembers, per scope, a hash of
+ * each tile it last wrote successfully (one per window, the gauges, the
+ * scope document) and writes only tiles whose hash changed; the view hands
+ * out the hash of each rendered window object, so an unchanged window costs
+ * neither formatting nor bytes. The scope list is written when it changed;
+ * meta every cycle. After a failed cycle or a (re)connect every hash is
+ * forgotten and the next cycle writes everything. The snapshot document goes
+ * to the stream at most once per snapshot_interval_ms (on a grid: the first
+ * cycle at or after each due time), and always in the final cycle.
+ *
  * Alerts wait in a bounded ring until a cycle with them succeeds; a failed
  * cycle leaves the ring as it was. Tiles are absolute values: nothing to
  * redo. Redis away: the context is dropped, and a connect is tried only when
@@ -48,6 +58,14 @@
 /** Schema of the key layout; bumped with any incompatible change (docs/redis.md). */
 #define LAYOUT_SCHEMA "ccpulse.redis.v1"
 
+/* What the publisher last wrote for one scope: hashes of the tiles, h[w] for
+ * window w, then the gauges and the scope document; 0 = unknown. */
+enum { H_GAUGES = CCP_MAX_WINDOWS, H_SCOPE = CCP_MAX_WINDOWS + 1, H__COUNT };
+typedef struct known {
+  char *name;
+  uint64_t h[H__COUNT];
+} known_t;
+
 typedef struct url {
   char host[256];
   int port;
@@ -73,16 +91,24 @@ struct ccp_redis_pub {
   size_t *ring_len;
   size_t ring_cap, ring_head, ring_n;
 
-  /* scopes written by the last successful cycle (sorted, owned), plus those
-   * found in Redis at connect: their tiles are deleted when they leave */
-  char **prev;
+  /* scopes written by the last successful cycle (sorted bytewise, names
+   * owned), plus those found in Redis at connect: their tiles are deleted
+   * when they leave; h[] are the hashes of what was written (0: unknown) */
+  known_t *prev;
   int nprev;
+  known_t *next; /* this cycle's scopes (names borrowed from the view) */
+  int nnext, next_cap;
+  uint64_t next_scopes_hash;
+  uint64_t scopes_hash;     /* of the scope list written last; 0: unknown */
+  int64_t snap_next_ms;     /* monotonic: the next snapshot is due; 0: now */
+  int64_t snap_pending_due; /* the due time this cycle's snapshot answers; -1: none */
 
   /* scratch buffers, kept between cycles */
   ccp_buf_t key, val, snap;
 
   uint64_t cycle_no;
-  uint64_t fail_streak; /* cycles failed since the last one that succeeded */
+  uint64_t cycle_bytes, cycle_sets; /* of the cycle being built */
+  uint64_t fail_streak;             /* cycles failed since the last one that succeeded */
   ccp_redis_pub_stats_t st;
 };
 
@@ -275,16 +301,24 @@ static void fail_connection(ccp_redis_pub_t *p, const char *problem, const char 
   pub_error(p, problem, what, tail);
 }
 
-static int cmp_str(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
+static int cmp_known(const void *a, const void *b) {
+  return strcmp(((const known_t *)a)->name, ((const known_t *)b)->name);
 }
 
 static void prev_clear(ccp_redis_pub_t *p) {
   for (int i = 0; i < p->nprev; i++)
-    ccp_free(p->prev[i]);
+    ccp_free(p->prev[i].name);
   ccp_free(p->prev);
   p->prev = NULL;
   p->nprev = 0;
+}
+
+/* Forgets what was written: the next cycle writes every tile (after a failed
+ * cycle, or a connect, Redis may hold anything). */
+static void forget_written(ccp_redis_pub_t *p) {
+  for (int i = 0; i < p->nprev; i++)
+    memset(p->prev[i].h, 0, sizeof p->prev[i].h);
+  p->scopes_hash = 0;
 }
 
 /* Adds the scopes of the stored scope list (a JSON array) to p->prev, so that
@@ -299,14 +333,16 @@ static void prev_merge_json(ccp_redis_pub_t *p, const char *text, size_t len) {
   p->prev = ccp_realloc(p->prev, ((size_t)p->nprev + n + 1) * sizeof *p->prev);
   for (size_t i = 0; i < n; i++) {
     const char *s = json_string_value(json_array_get(arr, i));
-    if (s)
-      p->prev[p->nprev++] = ccp_strdup(s);
+    if (s) {
+      memset(&p->prev[p->nprev], 0, sizeof p->prev[p->nprev]);
+      p->prev[p->nprev++].name = ccp_strdup(s);
+    }
   }
-  qsort(p->prev, (size_t)p->nprev, sizeof *p->prev, cmp_str);
+  qsort(p->prev, (size_t)p->nprev, sizeof *p->prev, cmp_known);
   int k = 0; /* drop duplicates */
   for (int i = 0; i < p->nprev; i++) {
-    if (k && strcmp(p->prev[k - 1], p->prev[i]) == 0)
-      ccp_free(p->prev[i]);
+    if (k && strcmp(p->prev[k - 1].name, p->prev[i].name) == 0)
+      ccp_free(p->prev[i].name);
     else
       p->prev[k++] = p->prev[i];
   }
@@ -374,6 +410,7 @@ static int do_connect(ccp_redis_pub_t *p) {
   if (r->type == REDIS_REPLY_STRING)
     prev_merge_json(p, r->str, r->len);
   freeReplyObject(r);
+  forget_written(p); /* a new connection: write every tile once */
 
   if (p->ever_connected)
     p->st.reconnects++;
@@ -417,16 +454,20 @@ static void ring_clear(ccp_redis_pub_t *p) {
 
 /* ---- the cycle ---------------------------------------------------------- */
 
-/* Appends one command; counts it. Strings are copied by hiredis at once. */
+/* Appends one command; counts it and its argument bytes. Strings are copied
+ * by hiredis at once. */
 static void cmd(ccp_redis_pub_t *p, int *ncmds, int argc, const char **argv, const size_t *lens) {
   redisAppendCommandArgv(p->ctx, argc, argv, lens);
   (*ncmds)++;
+  for (int i = 0; i < argc; i++)
+    p->cycle_bytes += lens ? lens[i] : strlen(argv[i]);
 }
 
 static void cmd_set(ccp_redis_pub_t *p, int *ncmds, const ccp_buf_t *k, const ccp_buf_t *v) {
   const char *argv[3] = {"SET", k->data ? k->data : "", v->data ? v->data : ""};
   size_t lens[3] = {3, k->len, v->len};
   cmd(p, ncmds, 3, argv, lens);
+  p->cycle_sets++;
 }
 
 static void cmd_del(ccp_redis_pub_t *p, int *ncmds, const ccp_buf_t *k) {
@@ -451,66 +492,6 @@ static void cmd_xadd(ccp_redis_pub_t *p, int *ncmds, const ccp_buf_t *stream, in
   cmd(p, ncmds, 8, full, lens);
 }
 
-/* Finds the value of top-level member `key` in a JSON object text; sets
- * [*vs, *ve) or returns -1. Strings are skipped whole, so keys inside them
- * do not match. */
-static int json_member(const char *s, size_t len, const char *key, const char **vs,
-                       const char **ve) {
-  size_t klen = strlen(key);
-  int depth = 0;
-  const char *end = s + len;
-  for (const char *q = s; q < end; q++) {
-    char c = *q;
-    if (c == '"') {
-      const char *str = q + 1;
-      for (q++; q < end && *q != '"'; q++)
-        if (*q == '\\')
-          q++;
-      if (q >= end)
-        return -1;
-      const char *a = q + 1;
-      while (a < end && isspace((unsigned char)*a))
-        a++;
-      if (depth == 1 && a < end && *a == ':' && (size_t)(q - str) == klen &&
-          memcmp(str, key, klen) == 0) {
-        a++;
-        while (a < end && isspace((unsigned char)*a))
-          a++;
-        const char *b = a;
-        int d = 0;
-        for (; b < end; b++) {
-          if (*b == '"') {
-            for (b++; b < end && *b != '"'; b++)
-              if (*b == '\\')
-                b++;
-          } else if (*b == '{' || *b == '[') {
-            d++;
-          } else if (*b == '}' || *b == ']') {
-            if (d == 0)
-              break;
-            if (--d == 0) {
-              b++;
-              break;
-            }
-          } else if (*b == ',' && d == 0) {
-            break;
-          }
-        }
-        if (b > end)
-          b = end;
-        *vs = a;
-        *ve = b;
-        return 0;
-      }
-    } else if (c == '{' || c == '[') {
-      depth++;
-    } else if (c == '}' || c == ']') {
-      depth--;
-    }
-  }
-  return -1;
-}
-
 static void key_of(ccp_redis_pub_t *p, const char *what, const char *scope, const char *window) {
   ccp_buf_clear(&p->key);
   ccp_buf_puts(&p->key, p->prefix);
@@ -524,70 +505,146 @@ static void key_of(ccp_redis_pub_t *p, const char *what, const char *scope, cons
   }
 }
 
-/* Appends the commands of the view's tiles; returns the scope names (sorted,
- * borrowed from the view) through *names. */
-static void append_tiles(ccp_redis_pub_t *p, int *ncmds, const ccp_view_t *v,
-                         const char ***names_out, int *n_out) {
+/* Hash of tile bytes; never 0 (0 means "unknown"). */
+static uint64_t tile_hash(const char *data, size_t len) {
+  uint64_t h = ccp_hash64(data ? data : "", len, 0x74696c65);
+  return h ? h : 1;
+}
+
+static const known_t *find_known(const ccp_redis_pub_t *p, const char *name) {
+  known_t key = {(char *)name, {0}};
+  if (!p->nprev)
+    return NULL; /* bsearch wants a non-NULL base even for no elements */
+  return bsearch(&key, p->prev, (size_t)p->nprev, sizeof *p->prev, cmp_known);
+}
+
+/* Appends the commands of the view's tiles that changed since they were last
+ * written, the scope list when it changed, the DELs of scopes that left, and
+ * the snapshot when one is due. Fills p->next with this cycle's scopes
+ * (sorted bytewise) and their hashes. */
+static void append_tiles(ccp_redis_pub_t *p, int *ncmds, const ccp_view_t *v) {
   const ccp_config_t *cfg = p->o.cfg;
+  int nw = cfg->nwindows;
   int n = ccp_view_nscopes(v);
-  const char **names = ccp_malloc(((size_t)n + 1) * sizeof *names);
+  if (n > p->next_cap) {
+    p->next_cap = n * 2;
+    p->next = ccp_realloc(p->next, (size_t)p->next_cap * sizeof *p->next);
+  }
   for (int i = 0; i < n; i++) {
     const char *sc = ccp_view_scope_name(v, i);
-    names[i] = sc;
-    for (int w = 0; w < cfg->nwindows; w++) {
+    known_t *nk = &p->next[i];
+    const known_t *old = find_known(p, sc);
+    memset(nk, 0, sizeof *nk);
+    nk->name = (char *)sc; /* borrowed until the cycle ends */
+    for (int w = 0; w < nw; w++) {
+      uint64_t h = ccp_view_window_hash(v, i, w);
+      nk->h[w] = h ? h : 1;
+      if (old && old->h[w] == nk->h[w])
+        continue;
       key_of(p, "kpi", sc, cfg->windows[w].name);
       ccp_buf_clear(&p->val);
       ccp_view_window_json(v, i, w, &p->val);
       cmd_set(p, ncmds, &p->key, &p->val);
     }
     ccp_buf_clear(&p->val);
-    ccp_view_scope_json(v, i, &p->val);
-    key_of(p, "scope", sc, NULL);
-    cmd_set(p, ncmds, &p->key, &p->val);
-    const char *gs, *ge;
-    if (json_member(p->val.data, p->val.len, "gauges", &gs, &ge) == 0) {
-      ccp_buf_t g = {(char *)gs, (size_t)(ge - gs), 0};
+    ccp_view_gauges_json(v, i, &p->val);
+    nk->h[H_GAUGES] = tile_hash(p->val.data, p->val.len);
+    if (!old || old->h[H_GAUGES] != nk->h[H_GAUGES]) {
       key_of(p, "gauges", sc, NULL);
-      cmd_set(p, ncmds, &p->key, &g);
+      cmd_set(p, ncmds, &p->key, &p->val);
+    }
+    /* the scope document is made of the tiles above (plus, for `all`, the
+     * customers object, which only its bytes tell) */
+    int is_all = strcmp(sc, "all") == 0;
+    if (is_all) {
+      ccp_buf_clear(&p->val);
+      ccp_view_scope_json(v, i, &p->val);
+      nk->h[H_SCOPE] = tile_hash(p->val.data, p->val.len);
+    } else {
+      nk->h[H_SCOPE] = tile_hash((const char *)nk->h, sizeof nk->h);
+    }
+    if (!old || old->h[H_SCOPE] != nk->h[H_SCOPE]) {
+      if (!is_all) {
+        ccp_buf_clear(&p->val);
+        ccp_view_scope_json(v, i, &p->val);
+      }
+      key_of(p, "scope", sc, NULL);
+      cmd_set(p, ncmds, &p->key, &p->val);
     }
   }
-  /* scope list, in the view's order (all first) */
+  /* scope list, in the view's order (all first), when it changed */
   ccp_buf_clear(&p->val);
   ccp_buf_putc(&p->val, '[');
   for (int i = 0; i < n; i++) {
     if (i)
       ccp_buf_putc(&p->val, ',');
-    ccp_buf_put_json_str(&p->val, names[i], strlen(names[i]));
+    ccp_buf_put_json_str(&p->val, p->next[i].name, strlen(p->next[i].name));
   }
   ccp_buf_putc(&p->val, ']');
-  ccp_buf_clear(&p->key);
-  ccp_buf_printf(&p->key, "%sv1:scopes", p->prefix);
-  cmd_set(p, ncmds, &p->key, &p->val);
+  uint64_t lh = tile_hash(p->val.data, p->val.len);
+  if (lh != p->scopes_hash) {
+    ccp_buf_clear(&p->key);
+    ccp_buf_printf(&p->key, "%sv1:scopes", p->prefix);
+    cmd_set(p, ncmds, &p->key, &p->val);
+  }
+  p->next_scopes_hash = lh;
 
-  qsort(names, (size_t)n, sizeof *names, cmp_str);
-  /* tiles of scopes that left the view */
-  for (int j = 0; j < p->nprev; j++) {
-    const char *old = p->prev[j];
-    if (bsearch(&old, names, (size_t)n, sizeof *names, cmp_str))
+  qsort(p->next, (size_t)n, sizeof *p->next, cmp_known);
+  p->nnext = n;
+  /* tiles of scopes that left the view (both lists sorted) */
+  for (int j = 0, i = 0; j < p->nprev; j++) {
+    const char *gone = p->prev[j].name;
+    while (i < n && strcmp(p->next[i].name, gone) < 0)
+      i++;
+    if (i < n && strcmp(p->next[i].name, gone) == 0)
       continue;
-    for (int w = 0; w < cfg->nwindows; w++) {
-      key_of(p, "kpi", old, cfg->windows[w].name);
+    for (int w = 0; w < nw; w++) {
+      key_of(p, "kpi", gone, cfg->windows[w].name);
       cmd_del(p, ncmds, &p->key);
     }
-    key_of(p, "scope", old, NULL);
+    key_of(p, "scope", gone, NULL);
     cmd_del(p, ncmds, &p->key);
-    key_of(p, "gauges", old, NULL);
+    key_of(p, "gauges", gone, NULL);
     cmd_del(p, ncmds, &p->key);
   }
 
-  /* the snapshot document */
+  /* the snapshot document, when due */
+  int64_t mono = ccp_clock_mono_ms();
+  p->snap_pending_due = -1;
+  if (p->o.snapshot_maxlen < 0)
+    return; /* no snapshot stream */
+  if (!ccp_view_final(v) && p->o.snapshot_interval_ms > 0 && p->snap_next_ms &&
+      mono < p->snap_next_ms)
+    return;
+  p->snap_pending_due = p->snap_next_ms ? p->snap_next_ms : mono;
   ccp_buf_clear(&p->snap);
   ccp_view_snapshot_json(v, &p->snap);
   ccp_buf_clear(&p->key);
   ccp_buf_printf(&p->key, "%ssnapshots", p->prefix);
   cmd_xadd(p, ncmds, &p->key, p->o.snapshot_maxlen, p->snap.data ? p->snap.data : "", p->snap.len);
-  *names_out = names;
-  *n_out = n;
+}
+
+/* After a successful cycle: this cycle's scopes and hashes become what was
+ * written (names moved over from the old list or copied from the view). */
+static void commit_written(ccp_redis_pub_t *p) {
+  known_t *nw = ccp_malloc(((size_t)p->nnext + 1) * sizeof *nw);
+  int j = 0;
+  for (int i = 0; i < p->nnext; i++) {
+    nw[i] = p->next[i];
+    while (j < p->nprev && strcmp(p->prev[j].name, nw[i].name) < 0)
+      ccp_free(p->prev[j++].name);
+    if (j < p->nprev && strcmp(p->prev[j].name, nw[i].name) == 0)
+      nw[i].name = p->prev[j++].name; /* moved */
+    else
+      nw[i].name = ccp_strdup(nw[i].name);
+  }
+  while (j < p->nprev)
+    ccp_free(p->prev[j++].name);
+  ccp_free(p->prev);
+  p->prev = nw;
+  p->nprev = p->nnext;
+  p->nnext = 0;
+  p->scopes_hash = p->next_scopes_hash;
 }
 
 static void append_meta(ccp_redis_pub_t *p, int *ncmds, const ccp_view_t *v) {
@@ -606,6 +663,11 @@ static void append_meta(ccp_redis_pub_t *p, int *ncmds, const ccp_view_t *v) {
     snprintf(f[0], sizeof f[0], "%lld", (long long)now);
     argv[argc++] = "now_ms";
     argv[argc++] = f[0];
+  }
+  if (v) { /* a small key for latency watchers: diagnostics.events of the cycle */
+    snprintf(f[6], sizeof f[6], "%lld", (long long)ccp_view_events(v));
+    argv[argc++] = "events";
+    argv[argc++] = f[6];
   }
   snprintf(f[1], sizeof f[1], "%llu", (unsigned long long)p->cycle_no);
   snprintf(f[2], sizeof f[2], "%lld", (long long)ccp_clock_wall_ms());
@@ -683,13 +745,14 @@ int ccp_redis_pub_cycle(ccp_redis_pub_t *p, const ccp_view_t *view, const char *
   }
 
   int ncmds = 0;
-  const char **names = NULL;
-  int nnames = 0;
   p->cycle_no++;
+  p->cycle_bytes = p->cycle_sets = 0;
+  p->nnext = 0;
+  p->snap_pending_due = -1;
   const char *multi[1] = {"MULTI"};
   redisAppendCommandArgv(p->ctx, 1, multi, NULL);
   if (view)
-    append_tiles(p, &ncmds, view, &names, &nnames);
+    append_tiles(p, &ncmds, view);
   ccp_buf_clear(&p->key);
   ccp_buf_printf(&p->key, "%salerts", p->prefix);
   for (size_t i = 0; i < p->ring_n; i++) {
@@ -709,7 +772,8 @@ int ccp_redis_pub_cycle(ccp_redis_pub_t *p, const ccp_view_t *view, const char *
   int rc = read_replies(p, ncmds, what, sizeof what);
   sigpipe_unblock(&g);
   if (rc != 0) {
-    ccp_free(names);
+    p->nnext = 0;
+    forget_written(p); /* part of it may have landed: write everything next time */
     p->cycle_no--;
     p->st.cycles_failed++;
     p->fail_streak++;
@@ -721,15 +785,18 @@ int ccp_redis_pub_cycle(ccp_redis_pub_t *p, const ccp_view_t *view, const char *
     return rc;
   }
 
-  /* applied: remember the scopes, forget the alerts */
-  if (view) {
-    prev_clear(p);
-    p->prev = ccp_malloc(((size_t)nnames + 1) * sizeof *p->prev);
-    for (int i = 0; i < nnames; i++)
-      p->prev[i] = ccp_strdup(names[i]);
-    p->nprev = nnames;
+  /* applied: remember the scopes and what their tiles hold, forget the alerts */
+  if (view)
+    commit_written(p);
+  if (p->snap_pending_due >= 0) { /* the next snapshot is due one interval on the grid */
+    int64_t mono = ccp_clock_mono_ms();
+    p->snap_next_ms = p->snap_pending_due + p->o.snapshot_interval_ms;
+    if (p->snap_next_ms <= mono)
+      p->snap_next_ms = mono + p->o.snapshot_interval_ms;
+    p->st.snapshots_written++;
   }
-  ccp_free(names);
+  p->st.tiles_written += p->cycle_sets;
+  p->st.bytes_written += p->cycle_bytes;
   if (p->fail_streak && !p->o.quiet)
     ccp_log(CCP_LOG_INFO, "redis",
             "publishing to '%s' again after %llu failed cycle(s); %zu queued alert(s) delivered",
@@ -764,7 +831,7 @@ ccp_redis_pub_t *ccp_redis_pub_new(const ccp_redis_pub_opts_t *opts, char *errbu
                  prefix);
       return NULL;
     }
-  if (opts->snapshot_maxlen < 0 || opts->alerts_maxlen < 0 || opts->connect_timeout_ms < 0 ||
+  if (opts->snapshot_interval_ms < 0 || opts->alerts_maxlen < 0 || opts->connect_timeout_ms < 0 ||
       opts->command_timeout_ms < 0 || opts->backoff_min_ms < 0 || opts->backoff_max_ms < 0) {
     if (errbuf && errlen)
       snprintf(errbuf, errlen, "redis publisher: negative option");
@@ -808,6 +875,7 @@ void ccp_redis_pub_free(ccp_redis_pub_t *p) {
   ccp_free(p->ring);
   ccp_free(p->ring_len);
   prev_clear(p);
+  ccp_free(p->next);
   ccp_buf_release(&p->key);
   ccp_buf_release(&p->val);
   ccp_buf_release(&p->snap);

@@ -9,12 +9,31 @@
  * single engine, so one code path serves replay, the live publisher and
  * tests. The view never sees an engine.
  *
+ * Publishing follows change (docs/redis.md): the publisher keeps one view
+ * for its whole life and resets it every cycle. A reset keeps the scopes
+ * merged in the cycle before (their names, allocations and rendered JSON)
+ * and frees those that were absent; at the first read of a scope's window
+ * after a merge its inputs (counters, sparse histograms, and for `all` the
+ * channels' opened counts behind channel_share_pct) are hashed, and when the
+ * hash equals the one of the cached KPIs and JSON those are kept: a window
+ * whose figures did not change costs a hash, not a computation and a
+ * rendering. ccp_view_window_hash() gives the hash of the rendered bytes, so
+ * the publisher can skip tiles it already wrote.
+ *
+ * Histograms are sparse here (sorted bins and counts): a window's values fall
+ * in a few dozen bins, and 20,000 agents x 6 windows x 2 dense 1024-bin
+ * histograms would be 1 GB.
+ *
  * Threads: a view belongs to one thread; the partials it merges are
  * immutable.
  *
  * Output is deterministic: scopes sorted (all first, then bytewise), KPIs in
  * the table's order, counts and gauges as integers, other numbers in their
- * shortest round-trip form, null for NaN.
+ * shortest round-trip form, null for NaN. Window objects leave out zeros
+ * (KPIS.md §5, docs/semantics.md §10): a count equal to 0 and a KPI of any
+ * other kind that is null are not written; a non-count equal to 0 (e.g.
+ * abandon_pct) is. Gauges, `customers`, the window header and diagnostics
+ * are always complete.
  */
 #include "ccpulse/view.h"
 
@@ -28,18 +47,30 @@
 
 /* ------------------------------------------------------------ structures */
 
+/* A merged histogram in sparse form: ascending bins with their counts. */
+typedef struct vhist {
+  uint32_t n, cap;
+  uint64_t total; /* sum of the counts */
+  uint16_t *bin;  /* cap entries (owned) */
+  uint32_t *count;
+} vhist_t;
+
 typedef struct vwin {
   ccp_counters_t total;
-  ccp_hist_t hist[CCP_H__COUNT]; /* dense; bins owned, NULL when empty */
-  double *kpis;                  /* CCP_K__WINDOWED computed KPIs, NULL until read */
-  char *json;                    /* the window's KPI object, rendered once per merge */
+  vhist_t hist[CCP_H__COUNT];
+  int fresh;        /* kpis (and json, when set) belong to the current merge */
+  uint64_t in_hash; /* hash of the inputs kpis and json were computed from */
+  double *kpis;     /* CCP_K__WINDOWED computed KPIs, NULL until first read */
+  char *json;       /* the window's KPI object, NULL until rendered */
   size_t json_len;
+  uint64_t json_hash; /* hash of json's bytes */
 } vwin_t;
 
 typedef struct vscope {
   char *name;
   size_t name_len;
   uint8_t kind; /* CCP_SC_* */
+  int present;  /* merged since the last reset (or `all`) */
   int64_t open, waiting, aged;
   int64_t oldest_open; /* INT64_MAX when none waits */
   vwin_t win[CCP_MAX_WINDOWS];
@@ -59,17 +90,50 @@ struct ccp_view {
   ccp_u64map_t index; /* hash(name) -> scope index */
   int *order;         /* sorted scope indices (those with data) */
   int norder;
-  int sorted; /* order is up to date */
+  int sorted;      /* order is up to date */
+  int final;       /* ccp_view_set_final() */
+  vhist_t scratch; /* merge buffer of the sparse histograms */
 };
+
+static void vhist_release(vhist_t *h) {
+  ccp_free(h->bin);
+  ccp_free(h->count);
+  memset(h, 0, sizeof *h);
+}
+
+static void vhist_reserve(vhist_t *h, uint32_t n) {
+  if (n <= h->cap)
+    return;
+  uint32_t cap = h->cap ? h->cap : 16;
+  while (cap < n)
+    cap *= 2;
+  h->bin = ccp_realloc(h->bin, cap * sizeof *h->bin);
+  h->count = ccp_realloc(h->count, cap * sizeof *h->count);
+  h->cap = cap;
+}
 
 static void vscope_release(vscope_t *s, int nwindows) {
   for (int w = 0; w < nwindows; w++) {
     for (int h = 0; h < CCP_H__COUNT; h++)
-      ccp_hist_release(&s->win[w].hist[h]);
+      vhist_release(&s->win[w].hist[h]);
     ccp_free(s->win[w].kpis);
     ccp_free(s->win[w].json);
   }
   ccp_free(s->name);
+}
+
+/* Zeroes the merged values of a scope, keeping its caches. */
+static void vscope_clear(vscope_t *s, int nwindows) {
+  s->open = s->waiting = s->aged = 0;
+  s->oldest_open = INT64_MAX;
+  s->present = 0;
+  for (int w = 0; w < nwindows; w++) {
+    vwin_t *vw = &s->win[w];
+    memset(&vw->total, 0, sizeof vw->total);
+    for (int h = 0; h < CCP_H__COUNT; h++)
+      vw->hist[h].n = 0, vw->hist[h].total = 0;
+    vw->fresh = 0;
+  }
 }
 
 /* ----------------------------------------------------------------- merge */
@@ -81,33 +145,62 @@ ccp_view_t *ccp_view_new(const ccp_config_t *cfg) {
     if (!isnan(cfg->cost_per_hour[c]))
       v->has_cost = 1;
   ccp_u64map_init(&v->index);
-  ccp_view_reset(v);
+  v->now = INT64_MIN;
   return v;
 }
 
+/* Inserts scope index i under its name into the index. */
+static void index_put(ccp_view_t *v, int i) {
+  const vscope_t *s = &v->scopes[i];
+  for (uint64_t seed = 0x766965;; seed++) {
+    int isnew;
+    uint64_t *slot =
+        ccp_u64map_put(&v->index, ccp_u64map_key(ccp_hash64(s->name, s->name_len, seed)), &isnew);
+    if (isnew) {
+      *slot = (uint64_t)i;
+      return;
+    }
+  }
+}
+
 void ccp_view_reset(ccp_view_t *v) {
-  for (int i = 0; i < v->nscopes; i++)
-    vscope_release(&v->scopes[i], v->cfg->nwindows);
-  ccp_free(v->scopes);
-  ccp_free(v->order);
-  ccp_u64map_release(&v->index);
+  /* keep the scopes of the last cycle with their caches; free the others */
+  int k = 0;
+  for (int i = 0; i < v->nscopes; i++) {
+    if (v->scopes[i].present) {
+      vscope_clear(&v->scopes[i], v->cfg->nwindows);
+      v->scopes[k++] = v->scopes[i];
+    } else {
+      vscope_release(&v->scopes[i], v->cfg->nwindows);
+    }
+  }
+  if (k != v->nscopes) { /* indices moved: rebuild the index */
+    ccp_u64map_release(&v->index);
+    ccp_u64map_init(&v->index);
+    v->nscopes = k;
+    for (int i = 0; i < k; i++)
+      index_put(v, i);
+  }
   v->now = INT64_MIN;
   memset(v->cur_b, 0, sizeof v->cur_b);
   memset(v->start_b, 0, sizeof v->start_b);
   v->ret_prev = v->ret_both = 0;
   memset(&v->diag, 0, sizeof v->diag);
   v->tickets = 0;
-  v->scopes = NULL;
-  v->nscopes = v->scopes_cap = 0;
-  v->order = NULL;
   v->norder = 0;
   v->sorted = 0;
+  v->final = 0;
 }
 
 void ccp_view_free(ccp_view_t *v) {
   if (!v)
     return;
-  ccp_view_reset(v);
+  for (int i = 0; i < v->nscopes; i++)
+    vscope_release(&v->scopes[i], v->cfg->nwindows);
+  ccp_free(v->scopes);
+  ccp_free(v->order);
+  ccp_u64map_release(&v->index);
+  vhist_release(&v->scratch);
   ccp_free(v);
 }
 
@@ -138,6 +231,68 @@ static vscope_t *view_scope(ccp_view_t *v, const char *name, size_t len, uint8_t
   }
 }
 
+/* Adds a partial's sparse histogram into a merged one (a merge of two
+ * ascending lists). */
+static void vhist_add(ccp_view_t *v, vhist_t *dst, const ccp_shist_t *src) {
+  if (!src->n)
+    return;
+  if (!dst->n) {
+    vhist_reserve(dst, src->n);
+    memcpy(dst->bin, src->bin, src->n * sizeof *dst->bin);
+    memcpy(dst->count, src->count, src->n * sizeof *dst->count);
+    dst->n = src->n;
+    for (uint32_t i = 0; i < src->n; i++)
+      dst->total += src->count[i];
+    return;
+  }
+  vhist_t *m = &v->scratch;
+  vhist_reserve(m, dst->n + src->n);
+  uint32_t i = 0, j = 0, n = 0;
+  while (i < dst->n || j < src->n) {
+    if (j == src->n || (i < dst->n && dst->bin[i] < src->bin[j])) {
+      m->bin[n] = dst->bin[i];
+      m->count[n++] = dst->count[i++];
+    } else if (i == dst->n || src->bin[j] < dst->bin[i]) {
+      m->bin[n] = src->bin[j];
+      m->count[n++] = src->count[j++];
+    } else {
+      m->bin[n] = dst->bin[i];
+      m->count[n++] = dst->count[i++] + src->count[j++];
+    }
+  }
+  vhist_reserve(dst, n);
+  memcpy(dst->bin, m->bin, n * sizeof *dst->bin);
+  memcpy(dst->count, m->count, n * sizeof *dst->count);
+  dst->n = n;
+  for (uint32_t k = 0; k < src->n; k++)
+    dst->total += src->count[k];
+}
+
+/* Nearest-rank percentiles of a sparse histogram, as ccp_hist_percentiles()
+ * gives them for the dense one (the empty bins it walks add nothing). */
+static void vhist_percentiles(const vhist_t *h, const int *pct, int npct, double *out) {
+  if (!h->total) {
+    for (int i = 0; i < npct; i++)
+      out[i] = NAN;
+    return;
+  }
+  uint64_t cum = 0;
+  int j = 0;
+  for (uint32_t b = 0; b < h->n && j < npct; b++) {
+    cum += h->count[b];
+    while (j < npct) {
+      uint64_t rank = ((uint64_t)pct[j] * h->total + 99) / 100; /* ceil(p n) */
+      if (rank < 1)
+        rank = 1;
+      if (cum < rank)
+        break;
+      out[j++] = ccp_sketch_value(h->bin[b]);
+    }
+  }
+  while (j < npct)
+    out[j++] = ccp_sketch_value(CCP_SKETCH_BINS - 1);
+}
+
 void ccp_view_merge(ccp_view_t *v, const ccp_partial_t *p) {
   if (p->now != INT64_MIN && (v->now == INT64_MIN || p->now > v->now)) {
     v->now = p->now;
@@ -147,6 +302,7 @@ void ccp_view_merge(ccp_view_t *v, const ccp_partial_t *p) {
   for (int i = 0; i < p->nscopes; i++) {
     const ccp_partial_scope_t *src = &p->scopes[i];
     vscope_t *dst = view_scope(v, src->name, src->name_len, src->kind);
+    dst->present = 1;
     dst->open += src->open;
     dst->waiting += src->waiting;
     dst->aged += src->aged;
@@ -155,11 +311,8 @@ void ccp_view_merge(ccp_view_t *v, const ccp_partial_t *p) {
     for (int w = 0; w < p->nwindows; w++) {
       ccp_counters_add(&dst->win[w].total, &src->win[w].total);
       for (int h = 0; h < CCP_H__COUNT; h++)
-        ccp_hist_add_sparse(&dst->win[w].hist[h], &src->win[w].hist[h]);
-      ccp_free(dst->win[w].kpis); /* recomputed on the next read */
-      dst->win[w].kpis = NULL;
-      ccp_free(dst->win[w].json);
-      dst->win[w].json = NULL;
+        vhist_add(v, &dst->win[w].hist[h], &src->win[w].hist[h]);
+      dst->win[w].fresh = 0; /* checked against its inputs on the next read */
     }
   }
   v->ret_prev += p->ret_prev;
@@ -225,20 +378,53 @@ static void compute(const ccp_view_t *v, const vwin_t *w, double *k) {
         at[n++] = i;
       }
     double out[CCP_K__WINDOWED];
-    ccp_hist_percentiles(&w->hist[h], pct, n, out);
+    vhist_percentiles(&w->hist[h], pct, n, out);
     for (int j = 0; j < n; j++)
       k[at[j]] = out[j];
   }
 }
 
-/* The KPIs of a view's scope window, computed once per merge (the snapshot,
- * the tiles and the rules all read them). */
-static const double *kpis_of(const ccp_view_t *v, const vwin_t *cw) {
-  vwin_t *w = (vwin_t *)cw; /* a cache: the view is logically const */
-  if (!w->kpis) {
-    w->kpis = ccp_malloc(CCP_K__WINDOWED * sizeof *w->kpis);
-    compute(v, w, w->kpis);
+static const vscope_t *channel_scope(const ccp_view_t *v, int ch);
+
+/* Hash of everything a window's KPIs and JSON are computed from. */
+static uint64_t inputs_hash(const ccp_view_t *v, const vscope_t *s, const vwin_t *w, int wi) {
+  uint64_t h = ccp_hash64(w->total.v, sizeof w->total.v, 0x6b7069);
+  for (int k = 0; k < CCP_H__COUNT; k++) {
+    const vhist_t *x = &w->hist[k];
+    h = ccp_hash64(&x->n, sizeof x->n, h);
+    if (x->n) {
+      h = ccp_hash64(x->bin, x->n * sizeof *x->bin, h);
+      h = ccp_hash64(x->count, x->n * sizeof *x->count, h);
+    }
   }
+  if (s->kind == CCP_SC_ALL) { /* channel_share_pct reads the channel scopes */
+    int64_t opened[CCP_CH__COUNT];
+    for (int c = 0; c < CCP_CH__COUNT; c++) {
+      const vscope_t *cs = channel_scope(v, c);
+      opened[c] = cs ? cs->win[wi].total.v[CCP_F_OPENED] : 0;
+    }
+    h = ccp_hash64(opened, sizeof opened, h);
+  }
+  return h;
+}
+
+/* The KPIs of a view's scope window, computed once per merge (the snapshot,
+ * the tiles and the rules all read them), and only when the inputs changed
+ * since they were last computed; a change drops the rendered JSON. */
+static const double *kpis_of(const ccp_view_t *v, const vscope_t *s, int wi) {
+  vwin_t *w = (vwin_t *)&s->win[wi]; /* a cache: the view is logically const */
+  if (w->fresh)
+    return w->kpis;
+  uint64_t h = inputs_hash(v, s, w, wi);
+  if (!w->kpis || h != w->in_hash) {
+    if (!w->kpis)
+      w->kpis = ccp_malloc(CCP_K__WINDOWED * sizeof *w->kpis);
+    compute(v, w, w->kpis);
+    w->in_hash = h;
+    ccp_free(w->json);
+    w->json = NULL;
+  }
+  w->fresh = 1;
   return w->kpis;
 }
 
@@ -310,12 +496,16 @@ static void ensure_sorted(const ccp_view_t *cv) {
   v->norder = 0;
   int has_all = 0;
   for (int i = 0; i < v->nscopes; i++) {
-    v->order[v->norder++] = i;
-    if (v->scopes[i].kind == CCP_SC_ALL)
+    vscope_t *s = &v->scopes[i];
+    if (s->kind == CCP_SC_ALL) {
       has_all = 1;
+      s->present = 1; /* an empty view still shows `all` */
+    }
+    if (s->present)
+      v->order[v->norder++] = i;
   }
-  if (!has_all) { /* an empty view still shows `all` */
-    view_scope(v, "all", 3, CCP_SC_ALL);
+  if (!has_all) {
+    view_scope(v, "all", 3, CCP_SC_ALL)->present = 1;
     v->order = ccp_realloc(v->order, (size_t)v->nscopes * sizeof *v->order);
     v->order[v->norder++] = v->nscopes - 1;
   }
@@ -331,66 +521,92 @@ static void put_name(ccp_buf_t *b, const char *name) {
   ccp_buf_puts(b, "\":");
 }
 
+/* The scope of a name when it has data this cycle, else NULL. */
+static const vscope_t *scope_by_name(const ccp_view_t *v, const char *name, size_t len) {
+  for (uint64_t seed = 0x766965;; seed++) {
+    const uint64_t *slot = ccp_u64map_get(&v->index, ccp_u64map_key(ccp_hash64(name, len, seed)));
+    if (!slot)
+      return NULL;
+    const vscope_t *s = &v->scopes[*slot];
+    if (s->name_len == len && memcmp(s->name, name, len) == 0)
+      return s->present ? s : NULL;
+  }
+}
+
 static const vscope_t *channel_scope(const ccp_view_t *v, int ch) {
   char name[32];
-  snprintf(name, sizeof name, "channel:%s", ccp_channel_name(ch));
-  int i = ccp_view_find_scope(v, name);
-  return i < 0 ? NULL : &v->scopes[v->order[i]];
+  int len = snprintf(name, sizeof name, "channel:%s", ccp_channel_name(ch));
+  return scope_by_name(v, name, (size_t)len);
 }
 
 static void window_kpis_render(const ccp_view_t *v, const vscope_t *s, int w, ccp_buf_t *out) {
-  const double *k = kpis_of(v, &s->win[w]);
+  const double *k = kpis_of(v, s, w);
   ccp_buf_putc(out, '{');
+  int first = 1; /* zero counts and null values are left out (KPIS.md §5) */
   for (int i = 0; i < CCP_K__WINDOWED; i++) {
-    if (i)
+    int is_count = ccp_kpi_defs[i].kind == CCP_KPI_COUNT;
+    if (is_count ? k[i] == 0 : isnan(k[i]))
+      continue;
+    if (!first)
       ccp_buf_putc(out, ',');
+    first = 0;
     put_name(out, ccp_kpi_defs[i].name);
-    if (ccp_kpi_defs[i].kind == CCP_KPI_COUNT)
+    if (is_count)
       ccp_buf_put_i64(out, (int64_t)k[i]);
     else
       ccp_buf_put_double(out, k[i]);
   }
   if (s->kind == CCP_SC_ALL) { /* not in the KPI table: an object, `all` only */
-    ccp_buf_puts(out, ",\"channel_share_pct\":");
     int64_t opened = s->win[w].total.v[CCP_F_OPENED];
-    if (!opened) {
-      ccp_buf_puts(out, "null");
-    } else {
+    if (opened) { /* null otherwise: left out */
+      ccp_buf_puts(out, first ? "\"channel_share_pct\":" : ",\"channel_share_pct\":");
+      first = 0;
       ccp_buf_putc(out, '{');
-      int first = 1;
+      int firstc = 1;
       for (int c = 0; c < CCP_CH__COUNT; c++) {
         const vscope_t *cs = channel_scope(v, c);
         int64_t oc = cs ? cs->win[w].total.v[CCP_F_OPENED] : 0;
         if (!oc)
           continue;
-        if (!first)
+        if (!firstc)
           ccp_buf_putc(out, ',');
-        first = 0;
+        firstc = 0;
         ccp_buf_printf(out, "\"%s\":", ccp_channel_name(c));
         ccp_buf_put_double(out, 100.0 * (double)oc / (double)opened);
       }
       ccp_buf_putc(out, '}');
     }
   }
-  if (s->kind == CCP_SC_AGENT) {
-    ccp_buf_putc(out, ',');
+  double sc = s->kind == CCP_SC_AGENT ? score(v->cfg, k) : NAN;
+  if (!isnan(sc)) { /* agents only; null: left out */
+    if (!first)
+      ccp_buf_putc(out, ',');
     put_name(out, ccp_kpi_defs[CCP_K_SCORE].name);
-    ccp_buf_put_double(out, score(v->cfg, k));
+    ccp_buf_put_double(out, sc);
   }
   ccp_buf_putc(out, '}');
 }
 
-/* The snapshot, the tiles and the scope keys all write the same window
- * objects: render each once per merge (number formatting is the cost). */
-static void window_kpis_json(const ccp_view_t *v, const vscope_t *s, int w, ccp_buf_t *out) {
+/* The window's rendered KPI object, cached: the snapshot, the tiles and the
+ * scope keys all write the same window objects, and a window whose inputs
+ * did not change since the last cycle keeps its bytes (number formatting is
+ * the cost). */
+static const vwin_t *window_rendered(const ccp_view_t *v, const vscope_t *s, int w) {
   vwin_t *pw = (vwin_t *)&s->win[w]; /* a cache: the view is logically const */
+  kpis_of(v, s, w);                  /* drops json when the inputs changed */
   if (!pw->json) {
     ccp_buf_t b;
     ccp_buf_init(&b);
     window_kpis_render(v, s, w, &b);
     pw->json = b.data; /* ownership moves from the buffer */
     pw->json_len = b.len;
+    pw->json_hash = ccp_hash64(pw->json, pw->json_len, 0x6a736f6e);
   }
+  return pw;
+}
+
+static void window_kpis_json(const ccp_view_t *v, const vscope_t *s, int w, ccp_buf_t *out) {
+  const vwin_t *pw = window_rendered(v, s, w);
   ccp_buf_append(out, pw->json, pw->json_len);
 }
 
@@ -558,7 +774,7 @@ int ccp_view_value(const ccp_view_t *v, int i, int w, const char *id, double *ou
   }
   if (w < 0 || w >= v->cfg->nwindows)
     return -CCP_ENOTFOUND;
-  const double *k = kpis_of(v, &s->win[w]);
+  const double *k = kpis_of(v, s, w);
   if (d->kind == CCP_KPI_SCORE) {
     if (s->kind != CCP_SC_AGENT)
       return -CCP_ENOTFOUND;
@@ -570,3 +786,23 @@ int ccp_view_value(const ccp_view_t *v, int i, int w, const char *id, double *ou
 }
 
 int64_t ccp_view_now(const ccp_view_t *v) { return v->now; }
+
+uint64_t ccp_view_window_hash(const ccp_view_t *v, int i, int w) {
+  ensure_sorted(v);
+  if (i < 0 || i >= v->norder || w < 0 || w >= v->cfg->nwindows)
+    return 0;
+  return window_rendered(v, &v->scopes[v->order[i]], w)->json_hash;
+}
+
+void ccp_view_gauges_json(const ccp_view_t *v, int i, ccp_buf_t *out) {
+  ensure_sorted(v);
+  if (i < 0 || i >= v->norder)
+    return;
+  gauges_json(v, &v->scopes[v->order[i]], out);
+}
+
+int64_t ccp_view_events(const ccp_view_t *v) { return v->diag.events; }
+
+void ccp_view_set_final(ccp_view_t *v) { v->final = 1; }
+
+int ccp_view_final(const ccp_view_t *v) { return v->final; }

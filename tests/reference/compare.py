@@ -5,7 +5,10 @@
 
 Line n of A is compared with line n of B:
   * the same scopes: a scope missing on one side counts as all zero / null
-    (docs/kpis.md §2: a scope with no non-zero value may be left out);
+    (docs/kpis.md §5: a scope with no non-zero value may be left out);
+  * in a window object a KPI missing on one side counts as zero / null, so
+    the other side must be 0 or null there (docs/kpis.md §5: ccpulse leaves
+    out zero counts and null values; the reference engine prints them);
   * the same keys everywhere else;
   * integers exactly; other numbers (averages, ratios, score, retention)
     within 1e-9 relative;
@@ -86,12 +89,17 @@ def show(v):
     return "<missing>" if v is MISSING else v
 
 
+def in_window(path):
+    """True for a value inside a window object (or its channel shares)."""
+    return len(path) > 1 and (path[-2].startswith("window ")
+                              or path[-2] == "channel_share_pct")
+
+
 def compare_values(path, a, b, diff):
     key = path[-1]
-    if (a is MISSING or b is MISSING) and len(path) > 1 \
-            and path[-2] == "channel_share_pct" and zeroish(
-                b if a is MISSING else a):
-        return                  # a channel with no share may be left out
+    if (a is MISSING or b is MISSING) and in_window(path) and zeroish(
+            b if a is MISSING else a):
+        return                  # a zero or null KPI may be left out
     if a is MISSING or b is MISSING:
         diff.add(path, show(a), show(b))
     elif isinstance(a, dict) and isinstance(b, dict):

@@ -88,6 +88,28 @@ class Compare(unittest.TestCase):
         self.assertIn("scope agent:a window 1h opened: A=1 "
                       "B=\"<scope missing>\"", text)
 
+    def test_left_out_kpi_is_zero_or_null(self):
+        # docs/kpis.md §5: ccpulse leaves zero counts and null values out
+        b = copy.deepcopy(BASE)
+        w = b["scopes"]["agent:a"]["windows"]["1h"]
+        del w["opened"], w["score"]
+        del b["scopes"]["all"]["windows"]["1h"]["csat_pct"]
+        self.assertEqual(run([BASE], [b])[0][2], 0)
+        self.assertEqual(run([b], [BASE])[0][2], 0)
+        # a non-zero value left out is a difference, on either side
+        c = copy.deepcopy(BASE)
+        del c["scopes"]["all"]["windows"]["1h"]["opened"]
+        (_, _, n), text = run([BASE], [c])
+        self.assertEqual(n, 1)
+        self.assertIn("scope all window 1h opened: A=3 B=\"<missing>\"", text)
+        self.assertEqual(run([c], [BASE])[0][2], 1)
+        del c["scopes"]["all"]["windows"]["1h"]["channel_share_pct"]
+        self.assertEqual(run([BASE], [c])[0][2], 2)
+        # left out outside a window object: still a difference
+        d = copy.deepcopy(BASE)
+        del d["scopes"]["agent:a"]["gauges"]["open"]
+        self.assertEqual(run([BASE], [d])[0][2], 1)
+
     def test_missing_key_and_line(self):
         b = copy.deepcopy(BASE)
         del b["diagnostics"]["late_events"]
