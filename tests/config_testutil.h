@@ -1,6 +1,6 @@
 /*
- * Test helper shared by the tests that need the default configuration
- * (test_rules.c, test_redis_pub.c). Header-only.
+ * Test helpers shared by the tests that need the default configuration and
+ * views of one engine (test_rules.c, test_redis_pub.c). Header-only.
  */
 #ifndef CCP_CONFIG_TESTUTIL_H
 #define CCP_CONFIG_TESTUTIL_H
@@ -9,7 +9,9 @@
 #include <stdlib.h>
 
 #include "ccpulse/config.h"
+#include "ccpulse/engine.h"
 #include "ccpulse/tz.h"
+#include "ccpulse/view.h"
 
 /** Fills cfg with the finished default configuration and makes its time zone
  * the process zone (ccp_tz_use: call before any thread starts); ends the test
@@ -23,6 +25,16 @@ static inline void tu_default_config(ccp_config_t *cfg) {
     fprintf(stderr, "config: %s\n", err);
     exit(1);
   }
+}
+
+/** A view of one engine exported at `now`; the caller frees it with
+ * ccp_view_free(). */
+static inline ccp_view_t *tu_view_of(const ccp_config_t *cfg, ccp_engine_t *e, int64_t now) {
+  ccp_view_t *v = ccp_view_new(cfg);
+  ccp_partial_t *p = ccp_engine_export(e, now);
+  ccp_view_merge(v, p);
+  ccp_partial_free(p);
+  return v;
 }
 
 #endif

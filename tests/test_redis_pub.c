@@ -103,14 +103,6 @@ static void on_alert(void *opaque, const ccp_alert_t *a) {
   ccp_buf_release(&b);
 }
 
-static ccp_view_t *view_of(ccp_engine_t *e, int64_t now) {
-  ccp_view_t *v = ccp_view_new(&cfg);
-  ccp_partial_t *p = ccp_engine_export(e, now);
-  ccp_view_merge(v, p);
-  ccp_partial_free(p);
-  return v;
-}
-
 static ccp_redis_pub_t *pub_new(const char *prefix, const char *u) {
   ccp_redis_pub_opts_t o = {.url = u ? u : url,
                             .prefix = prefix,
@@ -146,7 +138,7 @@ static void test_cycle(void) {
   send_event(e, CCP_EV_AGENT_REPLY, T0 + 30000, "t1", "billing", CCP_CH_PHONE, "a-1");
   send_event(e, CCP_EV_OPENED, T0 + 40000, "t2", "tech", CCP_CH_CHAT, NULL);
   /* 3 minutes later: t2 (CHAT, 2 min) is at risk, then breached */
-  ccp_view_t *v = view_of(e, T0 + 3 * MIN);
+  ccp_view_t *v = tu_view_of(&cfg, e, T0 + 3 * MIN);
   T_EQ_INT(al.n, 2);
 
   redisContext *sub = connect_plain(1000);
@@ -278,7 +270,7 @@ static void test_one_transaction(void) {
   char err[CCP_ERRBUF_SIZE];
   ccp_engine_t *e = ccp_engine_new(&cfg, err, sizeof err);
   send_event(e, CCP_EV_OPENED, T0, "t1", "billing", CCP_CH_PHONE, "a-1");
-  ccp_view_t *v = view_of(e, T0 + 1000);
+  ccp_view_t *v = tu_view_of(&cfg, e, T0 + 1000);
   ccp_redis_pub_t *p = pub_new("t2:", NULL);
   T_EQ_INT(ccp_redis_pub_cycle(p, v, NULL, 0), 0); /* connected before MONITOR */
 
@@ -342,7 +334,7 @@ static void test_changed_tiles_only(void) {
   ccp_engine_t *e = ccp_engine_new(&cfg, err, sizeof err);
   send_event(e, CCP_EV_OPENED, T0, "t1", "billing", CCP_CH_PHONE, "a-1");
   send_event(e, CCP_EV_OPENED, T0, "t2", "tech", CCP_CH_CHAT, "a-2");
-  ccp_view_t *v = view_of(e, T0 + 1000);
+  ccp_view_t *v = tu_view_of(&cfg, e, T0 + 1000);
   int nsc = ccp_view_nscopes(v), nw = cfg.nwindows;
   ccp_redis_pub_t *p = pub_new("t8:", NULL);
   ccp_redis_pub_stats_t st;
@@ -362,7 +354,7 @@ static void test_changed_tiles_only(void) {
   freeReplyObject(cmd("SET t8:v1:gauges:queue:billing %s", "mark"));
   send_event(e, CCP_EV_AGENT_REPLY, T0 + 2000, "t2", "tech", CCP_CH_CHAT, "a-2");
   ccp_view_free(v);
-  v = view_of(e, T0 + 2000);
+  v = tu_view_of(&cfg, e, T0 + 2000);
   T_EQ_INT(ccp_redis_pub_cycle(p, v, NULL, 0), 0);
   ccp_redis_pub_stats(p, &st);
   uint64_t delta = st.tiles_written - before;
@@ -416,7 +408,7 @@ static void test_snapshot_interval(void) {
   char err[CCP_ERRBUF_SIZE];
   ccp_engine_t *e = ccp_engine_new(&cfg, err, sizeof err);
   send_event(e, CCP_EV_OPENED, T0, "t1", "billing", CCP_CH_PHONE, NULL);
-  ccp_view_t *v = view_of(e, T0 + 1000);
+  ccp_view_t *v = tu_view_of(&cfg, e, T0 + 1000);
   ccp_redis_pub_opts_t o = {.url = url,
                             .prefix = "t9:",
                             .cfg = &cfg,
@@ -464,11 +456,11 @@ static void test_vanished_scopes(void) {
   ccp_engine_t *e = ccp_engine_new(&cfg, err, sizeof err);
   send_event(e, CCP_EV_OPENED, T0, "t1", "billing", CCP_CH_PHONE, NULL);
   send_event(e, CCP_EV_OPENED, T0, "t2", "tech", CCP_CH_PHONE, NULL);
-  ccp_view_t *big = view_of(e, T0 + 1000);
+  ccp_view_t *big = tu_view_of(&cfg, e, T0 + 1000);
   ccp_engine_free(e);
   e = ccp_engine_new(&cfg, err, sizeof err);
   send_event(e, CCP_EV_OPENED, T0, "t2", "tech", CCP_CH_PHONE, NULL);
-  ccp_view_t *small = view_of(e, T0 + 1000);
+  ccp_view_t *small = tu_view_of(&cfg, e, T0 + 1000);
   T_EQ_INT(ccp_view_find_scope(small, "queue:billing"), -1);
 
   ccp_redis_pub_t *p = pub_new("t3:", NULL);
@@ -542,7 +534,7 @@ static void test_outage(void) {
   char err[CCP_ERRBUF_SIZE];
   ccp_engine_t *e = ccp_engine_new(&cfg, err, sizeof err);
   send_event(e, CCP_EV_OPENED, T0, "t1", "billing", CCP_CH_PHONE, NULL);
-  ccp_view_t *v = view_of(e, T0 + 1000);
+  ccp_view_t *v = tu_view_of(&cfg, e, T0 + 1000);
   ccp_redis_pub_t *p = pub_new("t4:", NULL);
   const char *a0[] = {"{\"id\":\"a0\"}"};
   T_EQ_INT(ccp_redis_pub_cycle(p, v, a0, 1), 0);

@@ -249,14 +249,6 @@ static void send_event(ccp_engine_t *e, int type, int64_t ts, const char *id, co
   T_EQ_INT(ccp_engine_process(e, &ev), CCP_ACCEPTED);
 }
 
-static ccp_view_t *view_of(ccp_engine_t *e, int64_t now) {
-  ccp_view_t *v = ccp_view_new(&cfg);
-  ccp_partial_t *p = ccp_engine_export(e, now);
-  ccp_view_merge(v, p);
-  ccp_partial_free(p);
-  return v;
-}
-
 /* The same rules against real views of an engine. */
 static void test_eval_view(void) {
   char err[CCP_ERRBUF_SIZE] = "";
@@ -277,7 +269,7 @@ static void test_eval_view(void) {
 
   send_event(e, CCP_EV_OPENED, t0, "e1", "t1");
   send_event(e, CCP_EV_OPENED, t0 + 1000, "e2", "t2");
-  v = view_of(e, t0 + 2000);
+  v = tu_view_of(&cfg, e, t0 + 2000);
   T_EQ_INT(ccp_rules_eval(r, v, &out), 1); /* 2 waiting; no FRT yet: sl null */
   T_TRUE(strstr(out.data, "\"id\":\"w:warning:1795000002000\"") != NULL);
   T_EQ_INT(ccp_rules_level(r, 1), CCP_RULE_OK);
@@ -286,7 +278,7 @@ static void test_eval_view(void) {
   /* t1 replied after 5 min (CHAT SLA 2 min): SL 0 %; one left waiting */
   ccp_buf_clear(&out);
   send_event(e, CCP_EV_AGENT_REPLY, t0 + 5 * 60000, "e3", "t1");
-  v = view_of(e, t0 + 5 * 60000);
+  v = tu_view_of(&cfg, e, t0 + 5 * 60000);
   T_EQ_INT(ccp_rules_eval(r, v, &out), 2);
   T_TRUE(strstr(out.data, "\"type\":\"threshold_resolved\",\"rule\":\"w\"") != NULL);
   T_TRUE(strstr(out.data, "\"rule\":\"sl\",\"level\":\"critical\"") != NULL);
