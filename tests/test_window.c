@@ -11,8 +11,10 @@
  * (nested granularities, odd ones, `today`) compare every total and
  * histogram with a model that keeps every value, and check the store's
  * invariants (entries sorted, none straddling an edge, rows summing to the
- * totals, merges keeping the store small). Memory: an agent-like set with a
- * handful of values stays small.
+ * totals, records sorted by unit, histogram and bin with each window's record
+ * cursor at its edge, merges keeping the store small); now and then a value
+ * leaves the int32 range, so rows widen in the middle of a run. Memory: an
+ * agent-like set with a handful of values stays small.
  *
  * `today`: window.c only resets when it is given a new edge; the edge (the
  * bucket of local midnight in `timezone`) is computed by the engine
@@ -152,13 +154,25 @@ static long check_store(const ccp_wset_t *s, const ccp_wgeom_t *g) {
         bad++;
       }
   }
+  for (uint32_t k = 1; k < s->nhr; k++)
+    if (s->hr[k].at < s->hr[k - 1].at ||
+        (s->hr[k].at == s->hr[k - 1].at &&
+         (s->hr[k].which << 16 | s->hr[k].bin) <= (s->hr[k - 1].which << 16 | s->hr[k - 1].bin))) {
+      fprintf(stderr, "record %u: not after the previous one (unit, histogram, bin)\n", k);
+      bad++;
+    }
   for (int w = 0; w < g->nw; w++) {
     if (!(g->trailing >> w & 1))
       continue;
+    uint32_t hc = s->hcur[w]; /* the first record inside the window */
+    if ((hc < s->nhr && s->hr[hc].at < s->edge[w]) || (hc > 0 && s->hr[hc - 1].at >= s->edge[w])) {
+      fprintf(stderr, "window %d: record cursor %u is not at the edge\n", w, hc);
+      bad++;
+    }
     for (uint32_t c = 0; c < s->nc; c++) {
       int64_t sum = 0;
       for (uint32_t k = s->ecur[w]; k < s->nent; k++)
-        sum += s->val[(size_t)k * s->nc + c];
+        sum += ccp_wset_cell(s, k, c);
       if (sum != s->tot[(size_t)w * s->nc + c]) {
         fprintf(stderr, "window %d column %u: total %" PRId64 ", rows %" PRId64 "\n", w, c,
                 s->tot[(size_t)w * s->nc + c], sum);
@@ -217,6 +231,8 @@ static void randomized(const int64_t (*wins)[2], int nw, uint64_t seed, int64_t 
         int k = (int)t_rand_below(&rng, NF);
         m->f = fields[k];
         m->amt = (int64_t)t_rand_below(&rng, 1000) - 100;
+        if (t_rand_below(&rng, 20000) == 0) /* now and then a sum past int32: the rows widen */
+          m->amt *= 5000000;
         ccp_wset_add(&s, &g, at, m->f, m->amt);
       } else {
         m->f = -1 - (int)t_rand_below(&rng, 2);
@@ -265,6 +281,8 @@ static void randomized(const int64_t (*wins)[2], int nw, uint64_t seed, int64_t 
   /* merges keep the store near one entry per bucket of the finest remaining
    * granularity, whatever the number of values */
   T_TRUE(max_ent < 4000);
+  fprintf(stderr, "  %d windows: %u entries, %u records, rows of %s\n", nw, s.nent, s.nhr,
+          s.wide ? "int64" : "int32");
   T_TRUE(ccp_wset_bytes(&s, &g) > 0);
   ccp_wset_release(&s, &g);
 }

@@ -252,6 +252,11 @@ static void flush_scope(ccp_engine_t *e, ccp_scope_t *s) {
     return;
   const ccp_wgeom_t *g = &e->geom;
   ccp_wset_advance(&s->ws, g);
+  uint32_t fields = 0; /* new columns in one widening of the rows, not one each */
+  for (uint32_t i = 0; i < s->nlog; i++)
+    if (s->log[i].kind == CCP_WD_FIELD && s->log[i].amt)
+      fields |= 1u << s->log[i].f;
+  ccp_wset_reserve(&s->ws, g, fields);
   for (uint32_t i = 0; i < s->nlog; i++) {
     const ccp_wdelta_t *d = &s->log[i];
     int64_t at = s->log_base + d->dbase;
