@@ -15,6 +15,8 @@ void ccp_partial_free(ccp_partial_t *p) {
     for (int w = 0; w < p->nwindows; w++)
       for (int h = 0; h < CCP_H__COUNT; h++)
         ccp_shist_release(&s->win[w].hist[h]);
+    ccp_free(s->win);
+    ccp_free(s->vals);
     ccp_free(s->name);
   }
   ccp_free(p->scopes);

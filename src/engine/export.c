@@ -63,8 +63,19 @@ ccp_partial_t *ccp_engine_export(ccp_engine_t *e, int64_t now_ms) {
     d->waiting = s->g_waiting;
     d->aged = s->g_aged;
     d->oldest_open = s->oldest_open;
+    d->win = ccp_calloc((size_t)cfg->nwindows, sizeof *d->win);
+    int64_t *v = d->vals =
+        s->ws.nc ? ccp_malloc((size_t)cfg->nwindows * s->ws.nc * sizeof *v) : NULL;
     for (int w = 0; w < cfg->nwindows; w++) {
-      ccp_wset_total(&s->ws, w, &d->win[w].total);
+      d->win[w].val = v; /* the non-zero totals, in field order */
+      for (uint32_t m = s->ws.cols; m; m &= m - 1) {
+        int f = __builtin_ctz(m);
+        int64_t x = ccp_wset_get(&s->ws, w, f);
+        if (x) {
+          d->win[w].fields |= 1u << f;
+          *v++ = x;
+        }
+      }
       for (int h = 0; h < CCP_H__COUNT; h++) {
         const ccp_hist_t *src = ccp_wset_hist(&s->ws, w, h);
         if (src)
@@ -82,7 +93,7 @@ void ccp_engine_snapshot_json(ccp_engine_t *e, ccp_buf_t *out) {
   ccp_partial_t *p = ccp_engine_export(e, e->now);
   ccp_view_t *v = ccp_view_new(e->cfg);
   ccp_view_merge(v, p);
+  ccp_partial_free(p); /* before the document is written: not both at their peak */
   ccp_view_snapshot_json(v, out);
   ccp_view_free(v);
-  ccp_partial_free(p);
 }
