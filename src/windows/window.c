@@ -162,19 +162,51 @@ static void entry_room(ccp_wset_t *s) {
   s->val = ccp_realloc(s->val, s->ecap * rsize(s));
 }
 
-/* Index of the entry holding base unit at, inserting a one-unit entry where
- * none does. Only called for a unit inside some trailing window. */
+/* 1 when live entry k and base unit at could be one entry: inside the same
+ * trailing windows, at least one, and in one bucket of each (the rule of
+ * mergeable() below). */
+static int joinable(const ccp_wset_t *s, const ccp_wgeom_t *g, uint32_t k, int64_t at) {
+  int any = 0;
+  int64_t a = CCP_MIN(s->ent[k].lo, at), b = CCP_MAX(s->ent[k].lo + s->ent[k].len - 1, at);
+  for (int w = 0; w < g->nw; w++) {
+    if (!(g->trailing >> w & 1))
+      continue;
+    int in_k = k >= s->ecur[w], in_at = at >= g->edge[w];
+    if (in_k != in_at)
+      return 0;
+    if (in_k) {
+      if (ccp_floordiv(a, g->gu[w]) != ccp_floordiv(b, g->gu[w]))
+        return 0;
+      any = 1;
+    }
+  }
+  return any;
+}
+
+/* Index of the entry holding base unit at: an entry covering it, else a
+ * neighbour it may join (a value added late, e.g. from a delta log, lands
+ * in the entry of its bucket rather than in one of its own), else a new
+ * one-unit entry. Only called for a unit inside some trailing window. */
 static uint32_t entry_at(ccp_wset_t *s, const ccp_wgeom_t *g, int64_t at) {
   uint32_t k = s->nent;
   while (k > 0 && (s->ent[k - 1].len == 0 || s->ent[k - 1].lo > at))
     k--;
   if (k > 0 && at < s->ent[k - 1].lo + s->ent[k - 1].len)
     return k - 1;
+  if (k > 0 && joinable(s, g, k - 1, at)) { /* the entry before grows up to at */
+    s->ent[k - 1].len = at + 1 - s->ent[k - 1].lo;
+    return k - 1;
+  }
   /* insert after the last live entry starting at or before `at` and after
    * the dead entries merged into it (they follow it), so that every dead
    * entry stays right behind its owner and a cursor never skips a live one */
   while (k < s->nent && s->ent[k].len == 0)
     k++;
+  if (k < s->nent && joinable(s, g, k, at)) { /* the entry after starts at at */
+    s->ent[k].len += s->ent[k].lo - at;
+    s->ent[k].lo = at;
+    return k;
+  }
   entry_room(s);
   memmove(s->ent + k + 1, s->ent + k, (s->nent - k) * sizeof *s->ent);
   memmove(row(s, k + 1), row(s, k), (s->nent - k) * rsize(s));
@@ -335,46 +367,70 @@ static uint32_t merge_runs(ccp_hrec_t *tmp, uint32_t len, int64_t lo) {
   return len;
 }
 
-/* The records of entry e (just merged with the entries after it) move to
- * its first unit, and those of one histogram and bin become one. Exact for
- * the reason merging rows is: an entry is inside a window or not as a
- * whole, now and later, so which unit of it a sample sits at changes
- * nothing. */
-static void merge_records(ccp_wset_t *s, const ccp_wgeom_t *g, uint32_t e) {
-  int64_t lo = s->ent[e].lo;
-  uint32_t r0 = record_at(s, 0, s->nhr, lo);
-  uint32_t r1 = record_at(s, r0, s->nhr, lo + s->ent[e].len), len = r1 - r0;
-  if (!len)
-    return;
-  if (s->hr[r1 - 1].at == s->hr[r0].at) { /* one unit: sorted and merged already */
-    for (uint32_t i = r0; i < r1; i++)
-      s->hr[i].at = lo;
-    return;
-  }
-  ccp_hrec_t *tmp = ccp_malloc(2 * (size_t)len * sizeof *tmp);
-  memcpy(tmp, s->hr + r0, len * sizeof *tmp);
-  uint32_t n = merge_runs(tmp, len, lo);
-  memcpy(s->hr + r0, tmp, n * sizeof *tmp);
-  ccp_free(tmp);
-  uint32_t gone = len - n;
-  if (!gone)
-    return;
-  memmove(s->hr + r0 + n, s->hr + r1, (s->nhr - r1) * sizeof *s->hr);
-  s->nhr -= gone;
-  for (int w = 0; w < g->nw; w++) /* no window starts inside the entry */
-    if ((g->trailing >> w & 1) && s->hcur[w] >= r1)
-      s->hcur[w] -= gone;
+/* Moves records [from, to) to dst (dst <= from). */
+static inline void move_records(ccp_wset_t *s, uint32_t dst, uint32_t from, uint32_t to) {
+  if (dst != from)
+    memmove(s->hr + dst, s->hr + from, (to - from) * sizeof *s->hr);
 }
 
-/* Merges each live entry of [a, b) into its live predecessor where allowed,
- * and the records of the merged entries with them. */
+/* Every record inside a live entry moves to the entry's first unit, and
+ * those of one entry, histogram and bin become one; then each record cursor
+ * is found again at its window's edge. Exact for the reason merging rows
+ * is: an entry is inside a window or not as a whole, now and later, so
+ * which unit of it a sample sits at changes nothing. One pass over the
+ * records (entries must be compacted: all live, sorted). */
+static void merge_records(ccp_wset_t *s, const ccp_wgeom_t *g) {
+  ccp_hrec_t stack[128], *tmp = stack; /* room for 2 * an entry's records */
+  uint32_t tcap = 128, n = 0, r = 0, k = 0;
+  while (r < s->nhr) {
+    int64_t at = s->hr[r].at;
+    while (k < s->nent && s->ent[k].lo + s->ent[k].len <= at)
+      k++;
+    uint32_t q = r;
+    if (k == s->nent || at < s->ent[k].lo) { /* outside every entry: stays */
+      while (q < s->nhr && (k == s->nent || s->hr[q].at < s->ent[k].lo))
+        q++;
+      move_records(s, n, r, q);
+      n += q - r;
+      r = q;
+      continue;
+    }
+    int64_t lo = s->ent[k].lo, end = lo + s->ent[k].len;
+    while (q < s->nhr && s->hr[q].at < end)
+      q++;
+    uint32_t len = q - r;
+    if (s->hr[q - 1].at == at) { /* one unit: sorted and merged already */
+      for (uint32_t i = r; i < q; i++)
+        s->hr[i].at = lo;
+      move_records(s, n, r, q);
+    } else {
+      if (2 * len > tcap) {
+        tcap = 2 * len;
+        tmp = tmp == stack ? ccp_malloc(tcap * sizeof *tmp) : ccp_realloc(tmp, tcap * sizeof *tmp);
+      }
+      memcpy(tmp, s->hr + r, len * sizeof *tmp);
+      len = merge_runs(tmp, len, lo);
+      memcpy(s->hr + n, tmp, len * sizeof *tmp);
+    }
+    n += len;
+    r = q;
+  }
+  if (tmp != stack)
+    ccp_free(tmp);
+  s->nhr = s->hmerged = n;
+  for (int w = 0; w < g->nw; w++)
+    if (g->trailing >> w & 1)
+      s->hcur[w] = record_at(s, 0, n, s->edge[w]);
+}
+
+/* Merges each live entry of [a, b) into its live predecessor where allowed
+ * (their records follow at the next compaction). */
 static void merge_range(ccp_wset_t *s, const ccp_wgeom_t *g, uint32_t a, uint32_t b) {
   uint32_t prev = a;
   while (prev > 0 && s->ent[prev - 1].len == 0)
     prev--;
   int has_prev = prev > 0;
   prev = has_prev ? prev - 1 : 0;
-  int took = 0; /* prev took another entry in */
   for (uint32_t j = a; j < b && j < s->nent; j++) {
     if (!s->ent[j].len)
       continue;
@@ -385,17 +441,11 @@ static void merge_range(ccp_wset_t *s, const ccp_wgeom_t *g, uint32_t a, uint32_
       s->ent[prev].len = s->ent[j].lo + s->ent[j].len - s->ent[prev].lo;
       s->ent[j].len = 0;
       s->ndead++;
-      took = 1;
       continue;
     }
-    if (took && s->nhr)
-      merge_records(s, g, prev);
     prev = j;
     has_prev = 1;
-    took = 0;
   }
-  if (took && s->nhr)
-    merge_records(s, g, prev);
 }
 
 /* Drops what lies before every cursor and the dead entries; gives back room
@@ -403,10 +453,8 @@ static void merge_range(ccp_wset_t *s, const ccp_wgeom_t *g, uint32_t a, uint32_
 static void compact(ccp_wset_t *s, const ccp_wgeom_t *g) {
   uint32_t head = UINT32_MAX, hhead = UINT32_MAX;
   for (int w = 0; w < g->nw; w++)
-    if (g->trailing >> w & 1) {
+    if (g->trailing >> w & 1)
       head = CCP_MIN(head, s->ecur[w]);
-      hhead = CCP_MIN(hhead, s->hcur[w]);
-    }
   if (head == UINT32_MAX)
     return; /* no trailing window: nothing stored */
   if ((head + s->ndead) * 4 > s->nent && head + s->ndead >= 2) {
@@ -423,22 +471,28 @@ static void compact(ccp_wset_t *s, const ccp_wgeom_t *g) {
     }
     s->nent = n;
     s->ndead = 0;
+    if (s->nhr >= s->hmerged + s->hmerged / 4 + 8) /* a pass pays for a quarter more records */
+      merge_records(s, g);
     if (s->ecap > 4 && s->ecap > n + n / 2 + 2) {
       s->ecap = CCP_MAX(4, n + n / 4);
       s->ent = ccp_realloc(s->ent, s->ecap * sizeof *s->ent);
       s->val = ccp_realloc(s->val, s->ecap * rsize(s));
     }
   }
+  for (int w = 0; w < g->nw; w++) /* after merge_records, which renumbers them */
+    if (g->trailing >> w & 1)
+      hhead = CCP_MIN(hhead, s->hcur[w]);
   if (hhead * 4 > s->nhr && hhead >= 2) {
     memmove(s->hr, s->hr + hhead, (s->nhr - hhead) * sizeof *s->hr);
     s->nhr -= hhead;
+    s->hmerged = s->hmerged > hhead ? s->hmerged - hhead : 0;
     for (int w = 0; w < g->nw; w++)
       if (g->trailing >> w & 1)
         s->hcur[w] -= hhead;
-    if (s->hcap > 4 && s->hcap > s->nhr + s->nhr / 2 + 2) {
-      s->hcap = CCP_MAX(4, s->nhr + s->nhr / 4);
-      s->hr = ccp_realloc(s->hr, s->hcap * sizeof *s->hr);
-    }
+  }
+  if (s->hcap > 4 && s->hcap > s->nhr + s->nhr / 2 + 2) {
+    s->hcap = CCP_MAX(4, s->nhr + s->nhr / 4);
+    s->hr = ccp_realloc(s->hr, s->hcap * sizeof *s->hr);
   }
 }
 
@@ -464,9 +518,17 @@ void ccp_wset__advance(ccp_wset_t *s, const ccp_wgeom_t *g) {
     int64_t *t = s->tot + (size_t)w * s->nc;
     if (k < s->nent && s->ent[k].lo < edge)
       ma = CCP_MIN(ma, k);
-    for (; k < s->nent && s->ent[k].lo < edge; k++)
-      for (uint32_t c = 0; c < s->nc; c++)
-        t[c] -= ccp_wset_cell(s, k, c);
+    for (; k < s->nent && s->ent[k].lo < edge; k++) {
+      if (s->wide) {
+        const int64_t *r = (const int64_t *)s->val + (size_t)k * s->nc;
+        for (uint32_t c = 0; c < s->nc; c++)
+          t[c] -= r[c];
+      } else {
+        const int32_t *r = (const int32_t *)s->val + (size_t)k * s->nc;
+        for (uint32_t c = 0; c < s->nc; c++)
+          t[c] -= r[c];
+      }
+    }
     mb = CCP_MAX(mb, k);
     s->ecur[w] = k;
     for (k = s->hcur[w]; k < s->nhr && s->hr[k].at < edge; k++)

@@ -119,6 +119,7 @@ typedef struct ccp_wset {
   uint8_t wide;   /**< 1: rows hold int64_t (a value left the int32 range once) */
   ccp_hrec_t *hr; /**< records [0, nhr), sorted by at */
   uint32_t nhr, hcap;
+  uint32_t hmerged;               /**< records right after they were last merged (merge_records) */
   uint32_t ecur[CCP_MAX_WINDOWS]; /**< trailing: first entry inside the window */
   uint32_t hcur[CCP_MAX_WINDOWS]; /**< trailing: first record inside the window */
   int64_t edge[CCP_MAX_WINDOWS];  /**< the edges the set was last advanced to */
