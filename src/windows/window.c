@@ -162,25 +162,45 @@ static void entry_room(ccp_wset_t *s) {
   s->val = ccp_realloc(s->val, s->ecap * rsize(s));
 }
 
-/* 1 when live entry k and base unit at could be one entry: inside the same
- * trailing windows, at least one, and in one bucket of each (the rule of
- * mergeable() below). */
-static int joinable(const ccp_wset_t *s, const ccp_wgeom_t *g, uint32_t k, int64_t at) {
-  int any = 0;
-  int64_t a = CCP_MIN(s->ent[k].lo, at), b = CCP_MAX(s->ent[k].lo + s->ent[k].len - 1, at);
-  for (int w = 0; w < g->nw; w++) {
-    if (!(g->trailing >> w & 1))
-      continue;
-    int in_k = k >= s->ecur[w], in_at = at >= g->edge[w];
-    if (in_k != in_at)
+/* Windows (bit w) whose edge base unit `at` has passed; 0 past now. */
+static inline uint32_t inside(const ccp_wgeom_t *g, int64_t at) {
+  uint32_t m = 0;
+  if (at > g->hi)
+    return 0;
+  for (int w = 0; w < g->nw; w++)
+    if (at >= g->edge[w])
+      m |= 1u << w;
+  return m;
+}
+
+/* Trailing windows (bit w) that entry k is inside. */
+static inline uint32_t windows_of(const ccp_wset_t *s, const ccp_wgeom_t *g, uint32_t k) {
+  uint32_t m = 0;
+  for (int w = 0; w < g->nw; w++)
+    if ((g->trailing >> w & 1) && k >= s->ecur[w])
+      m |= 1u << w;
+  return m;
+}
+
+/* The merge rule: base units [a, b], inside the trailing windows `in` and
+ * no others (the caller compares), may be one entry when they are inside at
+ * least one window and in one bucket of each; then no edge of any window
+ * can ever fall strictly inside them. */
+static int one_entry(const ccp_wgeom_t *g, uint32_t in, int64_t a, int64_t b) {
+  for (uint32_t m = in; m; m &= m - 1) {
+    int w = __builtin_ctz(m);
+    if (ccp_floordiv(a, g->gu[w]) != ccp_floordiv(b, g->gu[w]))
       return 0;
-    if (in_k) {
-      if (ccp_floordiv(a, g->gu[w]) != ccp_floordiv(b, g->gu[w]))
-        return 0;
-      any = 1;
-    }
   }
-  return any;
+  return in != 0;
+}
+
+/* 1 when live entry k and base unit at (not in it) may be one entry. */
+static int joinable(const ccp_wset_t *s, const ccp_wgeom_t *g, uint32_t k, int64_t at) {
+  uint32_t in = windows_of(s, g, k);
+  if (in != (inside(g, at) & g->trailing))
+    return 0;
+  return one_entry(g, in, CCP_MIN(s->ent[k].lo, at), CCP_MAX(s->ent[k].lo + s->ent[k].len - 1, at));
 }
 
 /* Index of the entry holding base unit at: an entry covering it, else a
@@ -225,17 +245,6 @@ static uint32_t entry_at(ccp_wset_t *s, const ccp_wgeom_t *g, int64_t at) {
 
 /* Key of a record within its base unit: histogram, then bin. */
 static inline uint32_t hkey(const ccp_hrec_t *r) { return (uint32_t)r->which << 16 | r->bin; }
-
-/* Windows (bit w) whose edge base unit `at` has passed; 0 past now. */
-static inline uint32_t inside(const ccp_wgeom_t *g, int64_t at) {
-  uint32_t m = 0;
-  if (at > g->hi)
-    return 0;
-  for (int w = 0; w < g->nw; w++)
-    if (at >= g->edge[w])
-      m |= 1u << w;
-  return m;
-}
 
 void ccp_wset_add(ccp_wset_t *s, const ccp_wgeom_t *g, int64_t at, int f, int64_t amt) {
   uint32_t m = amt ? inside(g, at) : 0;
@@ -286,24 +295,11 @@ void ccp_wset_add_bin(ccp_wset_t *s, const ccp_wgeom_t *g, int64_t at, int which
 
 /* ------------------------------------------------------------- advance */
 
-/* Entries i < j (both live) may become one: inside the same trailing
- * windows, at least one, and in one bucket of each. */
+/* Live entries i < j may become one. */
 static int mergeable(const ccp_wset_t *s, const ccp_wgeom_t *g, uint32_t i, uint32_t j) {
-  int any = 0;
-  int64_t a = s->ent[i].lo, b = s->ent[j].lo + s->ent[j].len - 1;
-  for (int w = 0; w < g->nw; w++) {
-    if (!(g->trailing >> w & 1))
-      continue;
-    int in_i = i >= s->ecur[w], in_j = j >= s->ecur[w];
-    if (in_i != in_j)
-      return 0;
-    if (in_i) {
-      if (ccp_floordiv(a, g->gu[w]) != ccp_floordiv(b, g->gu[w]))
-        return 0;
-      any = 1;
-    }
-  }
-  return any;
+  uint32_t in = windows_of(s, g, i);
+  return in == windows_of(s, g, j) &&
+         one_entry(g, in, s->ent[i].lo, s->ent[j].lo + s->ent[j].len - 1);
 }
 
 /* First record in [from, to) at or after base unit at. */
