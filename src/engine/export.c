@@ -63,9 +63,18 @@ ccp_partial_t *ccp_engine_export(ccp_engine_t *e, int64_t now_ms) {
     d->waiting = s->g_waiting;
     d->aged = s->g_aged;
     d->oldest_open = s->oldest_open;
-    d->win = ccp_calloc((size_t)cfg->nwindows, sizeof *d->win);
-    int64_t *v = d->vals =
-        s->ws.nc ? ccp_malloc((size_t)cfg->nwindows * s->ws.nc * sizeof *v) : NULL;
+    /* one block: the windows, then their non-zero values, then the bins'
+     * counts and the bins of their histograms */
+    size_t nw = (size_t)cfg->nwindows, nbins = 0;
+    for (int k = 0; k < cfg->nwindows * CCP_H__COUNT; k++) {
+      const ccp_hist_t *src = ccp_wset_hist(&s->ws, k / CCP_H__COUNT, k % CCP_H__COUNT);
+      nbins += src ? (size_t)ccp_hist_nonzero(src) : 0;
+    }
+    d->win = ccp_calloc(1, nw * sizeof *d->win + nw * s->ws.nc * sizeof(int64_t) +
+                               nbins * (sizeof(uint32_t) + sizeof(uint16_t)));
+    int64_t *v = (int64_t *)(d->win + nw);
+    uint32_t *count = (uint32_t *)(v + nw * s->ws.nc);
+    uint16_t *bin = (uint16_t *)(count + nbins);
     for (int w = 0; w < cfg->nwindows; w++) {
       d->win[w].val = v; /* the non-zero totals, in field order */
       for (uint32_t m = s->ws.cols; m; m &= m - 1) {
@@ -78,8 +87,11 @@ ccp_partial_t *ccp_engine_export(ccp_engine_t *e, int64_t now_ms) {
       }
       for (int h = 0; h < CCP_H__COUNT; h++) {
         const ccp_hist_t *src = ccp_wset_hist(&s->ws, w, h);
-        if (src)
-          ccp_shist_from(&d->win[w].hist[h], src);
+        if (!src)
+          continue;
+        uint32_t nb = ccp_shist_fill(&d->win[w].hist[h], src, count, bin);
+        count += nb;
+        bin += nb;
       }
     }
   }
