@@ -1,16 +1,18 @@
 /*
  * The windows of one scope over one shared store; see window.h for the
  * layout and the invariants. In short:
- *   - adding a value finds (from the newest end, where nearly every value
- *     lands) or inserts its entry, adds to its row and to the total of
- *     every window whose edge it has passed;
+ *   - adding a value finds its entry (from the newest end, where nearly
+ *     every value lands), or lets a neighbour grow over its unit when the
+ *     merge rule allows (joinable), or inserts a one-unit entry; then adds
+ *     to its row and to the total of every window whose edge it has passed;
  *   - advancing moves each trailing window's cursors over the entries and
  *     records that fell behind its new edge, subtracting them, then merges
  *     each entry that changed windows into its live predecessor where the
- *     merge rule allows (rows add; the records of the merged entry become
- *     one key-sorted run at its first unit, by merging the sorted runs of
- *     its units), then compacts when a quarter of the entries are dead or
- *     dropped;
+ *     merge rule allows (rows add), then compacts when a quarter of the
+ *     entries are dead or dropped; compaction also merges the histogram
+ *     records of each entry into one key-sorted run at its first unit (by
+ *     merging the sorted runs of its units), once the records grew by a
+ *     quarter since the last time;
  *   - int32 rows widen to int64 (make_wide) the first time an add or a
  *     merge would leave the int32 range; totals are always int64;
  *   - cursors are indices, and compaction renumbers them.

@@ -18,10 +18,10 @@
  *    set widens to int64 once (busy scopes' sums of milliseconds do, an
  *    agent's quarter-hours seldom);
  *  - histogram records (base unit, which, bin, count) sorted by base unit,
- *    then histogram and bin; when entries merge, their records move to the
- *    merged entry's first unit and those of one histogram and bin become
- *    one, so a busy scope keeps about one record per bin in use of each
- *    bucket of the finest remaining granularity, not one per base unit;
+ *    then histogram and bin; at compaction the records of each entry move
+ *    to its first unit and those of one histogram and bin become one, so a
+ *    busy scope keeps about one record per bin in use of each bucket of the
+ *    finest remaining granularity, not one per base unit;
  *  - per trailing window a cursor into the entries and one into the records:
  *    everything from the cursor on is inside the window.
  * A calendar window (`today`) keeps only its total and histograms: values
@@ -33,14 +33,16 @@
  *    window w's histograms == the records from its record cursor on;
  *  - live entries are sorted by lo and disjoint, and no window edge ever
  *    falls strictly inside an entry: an entry is inside a window or not as
- *    a whole. New entries span one base unit; as entries leave windows, an
- *    entry merges into its live predecessor when both are inside the same
- *    windows and, for each of these, lie in the same bucket of it, so a
- *    busy scope holds about one entry per bucket of each window's finest
- *    remaining granularity (the default windows: ~230 entries) and a quiet
- *    one just the runs it used. A merged-away entry stays as a dead entry
- *    (len 0, zero row) right behind its owner until the next compaction
- *    (a new entry is inserted after them), so a cursor never rests on one;
+ *    a whole. The merge rule: two runs may be one when both are inside the
+ *    same windows and, for each of these, lie in the same bucket of it. A
+ *    value for a unit no entry covers joins a neighbouring entry by that
+ *    rule, else starts a one-unit entry; as entries leave windows, an entry
+ *    merges into its live predecessor by the same rule. So a busy scope
+ *    holds about one entry per bucket of each window's finest remaining
+ *    granularity (the default windows: ~230 entries) and a quiet one about
+ *    one per bucket it used, however late its values were added. A merged-away entry stays as a
+ * dead entry (len 0, zero row) right behind its owner until the next compaction (a new entry is
+ * inserted after them), so a cursor never rests on one;
  *  - entries and records before every cursor are out of every window and
  *    are dropped by compaction, which also gives back unused room.
  *
