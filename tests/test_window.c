@@ -11,8 +11,11 @@
  * (nested granularities, odd ones, `today`) compare every total and
  * histogram with a model that keeps every value, and check the store's
  * invariants (entries sorted, none straddling an edge, rows summing to the
- * totals, merges keeping the store small). Memory: an agent-like set with a
- * handful of values stays small.
+ * totals, records sorted by unit, histogram and bin with each window's record
+ * cursor at its edge, merges keeping the store small); now and then a value
+ * leaves the int32 range, so rows widen in the middle of a run. Memory: an
+ * agent-like set with a handful of values stays small, and so does a quiet
+ * agent's whole scope in an engine, counted by the allocator (4 KB at most).
  *
  * `today`: window.c only resets when it is given a new edge; the edge (the
  * bucket of local midnight in `timezone`) is computed by the engine
@@ -22,6 +25,7 @@
  * half-hour offset, an advance across midnight without events, and a 25-hour
  * day. (tests/test_engine.c covers the 23-hour day in Europe/Berlin.)
  */
+#include "engine/engine_int.h" /* the engine-wide tables, to tell them from a scope's bytes */
 #include "engine_testutil.h"
 #include "windows/window.h"
 
@@ -152,13 +156,25 @@ static long check_store(const ccp_wset_t *s, const ccp_wgeom_t *g) {
         bad++;
       }
   }
+  for (uint32_t k = 1; k < s->nhr; k++)
+    if (s->hr[k].at < s->hr[k - 1].at ||
+        (s->hr[k].at == s->hr[k - 1].at &&
+         (s->hr[k].which << 16 | s->hr[k].bin) <= (s->hr[k - 1].which << 16 | s->hr[k - 1].bin))) {
+      fprintf(stderr, "record %u: not after the previous one (unit, histogram, bin)\n", k);
+      bad++;
+    }
   for (int w = 0; w < g->nw; w++) {
     if (!(g->trailing >> w & 1))
       continue;
+    uint32_t hc = s->hcur[w]; /* the first record inside the window */
+    if ((hc < s->nhr && s->hr[hc].at < s->edge[w]) || (hc > 0 && s->hr[hc - 1].at >= s->edge[w])) {
+      fprintf(stderr, "window %d: record cursor %u is not at the edge\n", w, hc);
+      bad++;
+    }
     for (uint32_t c = 0; c < s->nc; c++) {
       int64_t sum = 0;
       for (uint32_t k = s->ecur[w]; k < s->nent; k++)
-        sum += s->val[(size_t)k * s->nc + c];
+        sum += ccp_wset_cell(s, k, c);
       if (sum != s->tot[(size_t)w * s->nc + c]) {
         fprintf(stderr, "window %d column %u: total %" PRId64 ", rows %" PRId64 "\n", w, c,
                 s->tot[(size_t)w * s->nc + c], sum);
@@ -217,6 +233,8 @@ static void randomized(const int64_t (*wins)[2], int nw, uint64_t seed, int64_t 
         int k = (int)t_rand_below(&rng, NF);
         m->f = fields[k];
         m->amt = (int64_t)t_rand_below(&rng, 1000) - 100;
+        if (t_rand_below(&rng, 20000) == 0) /* now and then a sum past int32: the rows widen */
+          m->amt *= 5000000;
         ccp_wset_add(&s, &g, at, m->f, m->amt);
       } else {
         m->f = -1 - (int)t_rand_below(&rng, 2);
@@ -265,6 +283,8 @@ static void randomized(const int64_t (*wins)[2], int nw, uint64_t seed, int64_t 
   /* merges keep the store near one entry per bucket of the finest remaining
    * granularity, whatever the number of values */
   T_TRUE(max_ent < 4000);
+  fprintf(stderr, "  %d windows: %u entries, %u records, rows of %s\n", nw, s.nent, s.nhr,
+          s.wide ? "int64" : "int32");
   T_TRUE(ccp_wset_bytes(&s, &g) > 0);
   ccp_wset_release(&s, &g);
 }
@@ -353,6 +373,95 @@ static void test_quiet_scope_is_small(void) {
   ccp_wset_release(&s, &g);
 }
 
+/* Bytes of the engine's tables that are not any one scope's (tickets,
+ * duplicate filter, timers, maps, scope and combo arrays). */
+static size_t shared_bytes(const ccp_engine_t *e) {
+  return ccp_tickets_bytes(&e->tickets) + ccp_u64map_bytes(&e->dedup) +
+         ccp_u64map_bytes(&e->scope_index) + ccp_u64map_bytes(&e->combo_index) +
+         ccp_u64map_bytes(&e->acts) + ccp_u64map_bytes(&e->ids) +
+         e->timers.cap * sizeof *e->timers.h + e->scopes_cap * sizeof *e->scopes +
+         e->combos_cap * sizeof *e->combos + e->dirty_cap * sizeof *e->dirty;
+}
+
+/* What a scope says it holds: its block with the name, windows, customer
+ * map and delta log. */
+static size_t scope_bytes(const ccp_engine_t *e, const ccp_scope_t *sc) {
+  return sizeof *sc + sc->name_len + 1 + ccp_wset_bytes(&sc->ws, &e->geom) +
+         ccp_u32map_bytes(&sc->cust) + sc->logcap * sizeof *sc->log;
+}
+
+/* Sum of scope_bytes() over the first n scopes. */
+static size_t scopes_bytes(const ccp_engine_t *e, uint32_t n) {
+  size_t sum = 0;
+  for (uint32_t i = 0; i < n; i++)
+    sum += scope_bytes(e, e->scopes[i]);
+  return sum;
+}
+
+/* One of a quiet agent's tickets, on a ticket opened before: its first
+ * reply, a handled contact, the resolve and a survey, minutes apart. */
+static void quiet_ticket(const char *ticket, int64_t t) {
+  evb_t b;
+  ccp_event_t *ev = mk(&b, CCP_EV_AGENT_REPLY, t, ticket);
+  ev->agent_id = S("a-quiet");
+  ccp_engine_process(eng, ev);
+  ev = mk(&b, CCP_EV_HANDLED, t + 4 * 60000, ticket);
+  ev->agent_id = S("a-quiet");
+  ev->talk_ms = 240000;
+  ev->acw_ms = 30000;
+  ccp_engine_process(eng, ev);
+  ev = mk(&b, CCP_EV_RESOLVED, t + 5 * 60000, ticket);
+  ev->agent_id = S("a-quiet");
+  ccp_engine_process(eng, ev);
+  ev = mk(&b, CCP_EV_SURVEY, t + 9 * 60000, ticket);
+  ev->agent_id = S("a-quiet");
+  ev->csat = 5;
+  ccp_engine_process(eng, ev);
+}
+
+/* A quiet agent, a handful of tickets today, costs at most 4 KB in all: its
+ * scope with its name, windows, store, histograms, customer map and delta
+ * log, as the allocator counts them (ccp_mem_used) around its events and a
+ * snapshot's export, less what the engine-wide tables and the scopes its
+ * events also feed (all, its queue and channel) grew by meanwhile. That
+ * count must equal what the scope says it holds (so the latter misses
+ * nothing). Its tickets are opened (without an agent) before the count. */
+static void test_quiet_agent_is_small(void) {
+  setup();                            /* the default windows */
+  const int64_t t0 = 1767225600000LL; /* 2026-01-01T00:00Z */
+  char id[16];
+  for (int i = 0; i < 40; i++) { /* a busy scope or two around it */
+    snprintf(id, sizeof id, "b%d", i);
+    send(CCP_EV_OPENED, t0 + i * 60000, id);
+  }
+  for (int i = 0; i < 5; i++) {
+    snprintf(id, sizeof id, "q%d", i);
+    send(CCP_EV_OPENED, t0 + 3600000 + i * 60000, id);
+  }
+  ccp_partial_free(ccp_engine_export(eng, INT64_MIN));
+  uint32_t n0 = eng->nscopes;
+  size_t m0 = ccp_mem_used(), s0 = shared_bytes(eng) + scopes_bytes(eng, n0);
+  for (int i = 0; i < 5; i++) { /* five tickets over the working day */
+    snprintf(id, sizeof id, "q%d", i);
+    quiet_ticket(id, t0 + (2 + 2 * i) * HOUR);
+  }
+  ccp_partial_free(ccp_engine_export(eng, t0 + 13 * HOUR));
+  size_t m1 = ccp_mem_used(), s1 = shared_bytes(eng) + scopes_bytes(eng, n0);
+  long bytes = (long)(m1 - m0) - (long)(s1 - s0);
+  T_EQ_INT(eng->nscopes, n0 + 1);
+  const ccp_scope_t *sc = eng->scopes[n0];
+  T_EQ_STR(sc->name, "agent:a-quiet");
+  fprintf(stderr, "  quiet agent: %ld bytes (scope %zu, windows %zu, customers %zu)\n", bytes,
+          sizeof *sc + sc->name_len + 1, ccp_wset_bytes(&sc->ws, &eng->geom),
+          ccp_u32map_bytes(&sc->cust));
+  T_EQ_INT(bytes, (long)scope_bytes(eng, sc));
+  T_TRUE(bytes <= 4096);
+  json_t *j = snap();
+  T_EQ_DBL(kpi(j, "agent:a-quiet", "today", "handled"), 5, 0);
+  json_decref(j);
+  teardown();
+}
+
 /* ---- local midnight, through the engine --------------------------------- */
 
 static double today_opened(void) {
@@ -435,6 +544,7 @@ int main(void) {
   T_RUN(test_randomized_same_span);
   T_RUN(test_today_window_reset);
   T_RUN(test_quiet_scope_is_small);
+  T_RUN(test_quiet_agent_is_small);
   T_RUN(test_today_half_hour_zone);
   T_RUN(test_today_reset_by_advance);
   T_RUN(test_today_25_hour_day);

@@ -11,11 +11,8 @@ void ccp_partial_free(ccp_partial_t *p) {
   if (!p)
     return;
   for (int i = 0; i < p->nscopes; i++) {
-    ccp_partial_scope_t *s = &p->scopes[i];
-    for (int w = 0; w < p->nwindows; w++)
-      for (int h = 0; h < CCP_H__COUNT; h++)
-        ccp_shist_release(&s->win[w].hist[h]);
-    ccp_free(s->name);
+    ccp_free(p->scopes[i].win); /* with the values and histogram bins */
+    ccp_free(p->scopes[i].name);
   }
   ccp_free(p->scopes);
   ccp_free(p);

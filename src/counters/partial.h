@@ -4,8 +4,11 @@
  * (src/publish/view.c) merges. It lives with the counters, below both, so
  * that neither includes the other's internals.
  *
- * A partial owns everything it points to (scope names, sparse histogram
- * blocks) and is immutable once exported; ccp_partial_free() releases it.
+ * A partial owns everything it points to (scope names, and per scope one
+ * block holding its windows, their values and their histograms' bins) and
+ * is immutable once exported; ccp_partial_free() releases it. A window
+ * carries only its non-zero counters (a field mask and their values): a
+ * wide center's agents have a few non-zero fields each.
  * Scope kinds and the diagnostics counters are defined here because the
  * partial carries them; the engine's own state (engine_int.h) uses the same
  * definitions.
@@ -31,20 +34,29 @@ typedef struct ccp_diag {
   int64_t alerts_at_risk, alerts_breach;
 } ccp_diag_t;
 
-/** One window of one scope. */
+/** One window of one scope: its non-zero counters only, and its histograms. */
 typedef struct ccp_partial_win {
-  ccp_counters_t total;           /**< the window's counters */
-  ccp_shist_t hist[CCP_H__COUNT]; /**< FRT and resolution histograms, sparse */
+  uint32_t fields;                /**< bit f: field f is non-zero (zero fields are not carried) */
+  const int64_t *val;             /**< one value per bit of fields, in field order */
+  ccp_shist_t hist[CCP_H__COUNT]; /**< FRT and resolution histograms, sparse (bins in the
+                                       scope's block: never released on their own) */
 } ccp_partial_win_t;
+
+/** Adds the fields a partial window carries into dst. */
+static inline void ccp_partial_win_add(ccp_counters_t *dst, const ccp_partial_win_t *w) {
+  const int64_t *v = w->val;
+  for (uint32_t m = w->fields; m; m &= m - 1)
+    dst->v[__builtin_ctz(m)] += *v++;
+}
 
 /** One scope with data (`all` always). */
 typedef struct ccp_partial_scope {
   char *name; /**< "all", "queue:billing", ... (owned) */
   size_t name_len;
-  uint8_t kind;                           /**< CCP_SC_* */
-  int64_t open, waiting, aged;            /**< gauges */
-  int64_t oldest_open;                    /**< open time of the longest waiting; INT64_MAX: none */
-  ccp_partial_win_t win[CCP_MAX_WINDOWS]; /**< nwindows used */
+  uint8_t kind;                /**< CCP_SC_* */
+  int64_t open, waiting, aged; /**< gauges */
+  int64_t oldest_open;         /**< open time of the longest waiting; INT64_MAX: none */
+  ccp_partial_win_t *win;      /**< nwindows; owns the block with their values and bins */
 } ccp_partial_scope_t;
 
 struct ccp_partial {

@@ -218,15 +218,21 @@ static void shist_put(void *opaque, uint16_t bin, uint32_t count) {
   d->count[d->n++] = count;
 }
 
-void ccp_shist_from(ccp_shist_t *dst, const ccp_hist_t *src) {
+uint32_t ccp_shist_fill(ccp_shist_t *dst, const ccp_hist_t *src, uint32_t *count, uint16_t *bin) {
   memset(dst, 0, sizeof *dst);
-  int n = ccp_hist_nonzero(src);
-  if (!n)
-    return;
-  /* one block: n counts, then n bins */
-  dst->count = ccp_malloc((size_t)n * (sizeof *dst->count + sizeof *dst->bin));
-  dst->bin = (uint16_t *)(dst->count + n);
+  if (!ccp_hist_nonzero(src))
+    return 0;
+  dst->count = count;
+  dst->bin = bin;
   ccp_hist_each(src, shist_put, dst);
+  return dst->n;
+}
+
+void ccp_shist_from(ccp_shist_t *dst, const ccp_hist_t *src) {
+  int n = ccp_hist_nonzero(src);
+  /* one block: n counts, then n bins */
+  uint32_t *block = n ? ccp_malloc((size_t)n * (sizeof *dst->count + sizeof *dst->bin)) : NULL;
+  ccp_shist_fill(dst, src, block, (uint16_t *)(block + n));
 }
 
 void ccp_shist_release(ccp_shist_t *h) {
@@ -239,6 +245,10 @@ void ccp_hist_add_sparse(ccp_hist_t *h, const ccp_shist_t *src) {
     return;
   if (!h->dense && h->ns + src->n > CCP_HIST_SPARSE_MAX)
     make_dense(h);
+  else if (!h->dense && h->ns + src->n > h->cap) { /* room for all at once, not by doubling */
+    h->cap = (uint16_t)(h->ns + src->n);
+    h->p = ccp_realloc(h->p, h->cap * sizeof *h->p);
+  }
   for (uint32_t i = 0; i < src->n; i++)
     ccp_hist_add(h, src->bin[i], src->count[i]);
 }

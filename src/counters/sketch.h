@@ -73,6 +73,10 @@ typedef struct ccp_shist {
 
 /** Fills dst (uninitialised) with the non-zero bins of src; dst owns them. */
 void ccp_shist_from(ccp_shist_t *dst, const ccp_hist_t *src);
+/** Fills dst (uninitialised) with the non-zero bins of src, written to count
+ * and bin (room for ccp_hist_nonzero(src) each): dst borrows that memory and
+ * is not released. Returns the bins written. */
+uint32_t ccp_shist_fill(ccp_shist_t *dst, const ccp_hist_t *src, uint32_t *count, uint16_t *bin);
 /** Frees the bins of a sparse histogram. */
 void ccp_shist_release(ccp_shist_t *h);
 /** Adds every count of a sparse histogram into h. */

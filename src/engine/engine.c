@@ -48,13 +48,12 @@ static uint32_t scope_add(ccp_engine_t *e, uint8_t kind, const char *name, size_
     e->scopes_cap = e->scopes_cap ? e->scopes_cap * 2 : 16;
     e->scopes = ccp_realloc(e->scopes, e->scopes_cap * sizeof *e->scopes);
   }
-  ccp_scope_t *s = ccp_calloc(1, sizeof *s);
   size_t plen = strlen(kind_prefix[kind]);
-  s->name = ccp_malloc(plen + len + 1);
+  ccp_scope_t *s = ccp_calloc(1, sizeof *s + plen + len + 1);
   memcpy(s->name, kind_prefix[kind], plen);
   memcpy(s->name + plen, name, len);
   s->name[plen + len] = 0;
-  s->name_len = plen + len;
+  s->name_len = (uint32_t)(plen + len);
   s->kind = kind;
   ccp_wset_init(&s->ws);
   ccp_u32map_init(&s->cust);
@@ -66,16 +65,22 @@ static void scope_free(ccp_engine_t *e, ccp_scope_t *s) {
   ccp_free(s->log);
   ccp_wset_release(&s->ws, &e->geom);
   ccp_u32map_release(&s->cust);
-  ccp_free(s->name);
   ccp_free(s);
 }
 
-/* Scope id of (kind, name), created on first sight. Hash collisions between
- * different names are resolved by probing with the next seed. */
-static uint32_t scope_intern(ccp_engine_t *e, uint8_t kind, ccp_str_t name) {
+/* The first key scope_intern() tries for (kind, name). */
+static inline uint64_t scope_key(uint8_t kind, ccp_str_t name) {
+  return ccp_u64map_key(ccp_hash64(name.ptr, name.len, SEED_SCOPE + kind));
+}
+
+/* Scope id of (kind, name), created on first sight; k is scope_key(kind,
+ * name). Hash collisions between different names are resolved by probing
+ * with the next seed. */
+static uint32_t scope_intern(ccp_engine_t *e, uint8_t kind, ccp_str_t name, uint64_t k) {
   size_t plen = strlen(kind_prefix[kind]);
   for (uint64_t seed = SEED_SCOPE + kind;; seed += 0x100) {
-    uint64_t k = ccp_u64map_key(ccp_hash64(name.ptr, name.len, seed));
+    if (seed != SEED_SCOPE + kind)
+      k = ccp_u64map_key(ccp_hash64(name.ptr, name.len, seed));
     int isnew;
     uint64_t *v = ccp_u64map_put(&e->scope_index, k, &isnew);
     if (isnew) {
@@ -252,6 +257,11 @@ static void flush_scope(ccp_engine_t *e, ccp_scope_t *s) {
     return;
   const ccp_wgeom_t *g = &e->geom;
   ccp_wset_advance(&s->ws, g);
+  uint32_t fields = 0; /* new columns in one widening of the rows, not one each */
+  for (uint32_t i = 0; i < s->nlog; i++)
+    if (s->log[i].kind == CCP_WD_FIELD && s->log[i].amt)
+      fields |= 1u << s->log[i].f;
+  ccp_wset_reserve(&s->ws, g, fields);
   for (uint32_t i = 0; i < s->nlog; i++) {
     const ccp_wdelta_t *d = &s->log[i];
     int64_t at = s->log_base + d->dbase;
@@ -748,18 +758,22 @@ static uint32_t ticket_get(ccp_engine_t *e, uint64_t key, int *created) {
 /* An event's hashed ids: computed once, ahead of time in a batch. */
 typedef struct evkeys {
   uint64_t event, ticket, cust;
+  uint64_t queue, agent; /**< scope_key() of its queue and agent scopes (agent: 0 when none) */
 } evkeys_t;
 
 static inline void keys_of(const ccp_event_t *ev, evkeys_t *k) {
   k->event = ccp_u64map_key(ccp_hash64(ev->event_id.ptr, ev->event_id.len, SEED_EVENT));
   k->ticket = ccp_u64map_key(ccp_hash64(ev->ticket_id.ptr, ev->ticket_id.len, SEED_TICKET));
   k->cust = ccp_u64map_key(ccp_hash64(ev->customer_id.ptr, ev->customer_id.len, SEED_CUST));
+  k->queue = scope_key(CCP_SC_QUEUE, ev->queue);
+  k->agent = ev->agent_id.ptr ? scope_key(CCP_SC_AGENT, ev->agent_id) : 0;
 }
 
 static void apply(ccp_engine_t *e, const ccp_event_t *ev, const evkeys_t *keys) {
   const ccp_config_t *cfg = e->cfg;
-  uint32_t qid = scope_intern(e, CCP_SC_QUEUE, ev->queue);
-  uint32_t aid = ev->agent_id.ptr ? scope_intern(e, CCP_SC_AGENT, ev->agent_id) : CCP_NIL;
+  uint32_t qid = scope_intern(e, CCP_SC_QUEUE, ev->queue, keys->queue);
+  uint32_t aid =
+      ev->agent_id.ptr ? scope_intern(e, CCP_SC_AGENT, ev->agent_id, keys->agent) : CCP_NIL;
   uint64_t tkey = keys->ticket;
   int created;
   uint32_t ti = ticket_get(e, tkey, &created);
@@ -931,18 +945,39 @@ ccp_verdict_t ccp_engine_process(ccp_engine_t *e, const ccp_event_t *ev) {
   return process(e, ev, &k);
 }
 
-/* Look-ahead distances of a batch, in events: the index, duplicate-filter
- * and customer slots of event i + AHEAD_SLOT are prefetched while event i is
- * applied, and the ticket record of event i + AHEAD_REC (found through its
- * index slot, by then in cache). Prefetches are hints: whatever the events
- * in between change (tables growing, tickets created or dropped), the
+/* Look-ahead distances of a batch, in events: the index, duplicate-filter,
+ * customer and scope-index slots of event i + AHEAD_SLOT are prefetched
+ * while event i is applied, the ticket record and the queue and agent
+ * scopes' places in the scope table of event i + AHEAD_REC (found through
+ * their slots, by then in cache), and those scopes themselves for event
+ * i + AHEAD_SCOPE. Prefetches are hints: whatever the events in between
+ * change (tables growing, tickets created or dropped, scopes created), the
  * lookups themselves stay exact. */
-enum { AHEAD_SLOT = 8, AHEAD_REC = 4 };
+enum { AHEAD_SLOT = 8, AHEAD_REC = 4, AHEAD_SCOPE = 2 };
 
 static inline void prefetch_slots(const ccp_engine_t *e, const evkeys_t *k) {
   ccp_tickets_prefetch_slot(&e->tickets, k->ticket);
   ccp_u64map_prefetch(&e->dedup, k->event);
   ccp_u64map_prefetch(&e->acts, k->cust);
+  ccp_u64map_prefetch(&e->scope_index, k->queue);
+  if (k->agent)
+    ccp_u64map_prefetch(&e->scope_index, k->agent);
+}
+
+/* The scope of scope_key k, when it exists and has that first key; stage 0
+ * prefetches its place in the scope table, stage 1 its first cache line
+ * and its name (what scope_intern() and the delta log read). */
+static inline void prefetch_scope(const ccp_engine_t *e, uint64_t k, int stage) {
+  const uint64_t *v = k ? ccp_u64map_get(&e->scope_index, k) : NULL;
+  if (!v || *v >= e->nscopes)
+    return;
+  if (stage == 0) {
+    __builtin_prefetch(&e->scopes[*v]);
+  } else {
+    const ccp_scope_t *s = e->scopes[*v];
+    __builtin_prefetch(s);
+    __builtin_prefetch(s->name);
+  }
 }
 
 void ccp_engine_process_batch(ccp_engine_t *e, const ccp_event_t *evs, size_t n,
@@ -958,8 +993,15 @@ void ccp_engine_process_batch(ccp_engine_t *e, const ccp_event_t *evs, size_t n,
     for (size_t i = 0; i < m; i++) {
       if (i + AHEAD_SLOT < m)
         prefetch_slots(e, &k[i + AHEAD_SLOT]);
-      if (i + AHEAD_REC < m)
+      if (i + AHEAD_REC < m) {
         ccp_tickets_prefetch_rec(&e->tickets, k[i + AHEAD_REC].ticket);
+        prefetch_scope(e, k[i + AHEAD_REC].queue, 0);
+        prefetch_scope(e, k[i + AHEAD_REC].agent, 0);
+      }
+      if (i + AHEAD_SCOPE < m) {
+        prefetch_scope(e, k[i + AHEAD_SCOPE].queue, 1);
+        prefetch_scope(e, k[i + AHEAD_SCOPE].agent, 1);
+      }
       ccp_verdict_t v = process(e, &evs[i], &k[i]);
       if (verdicts)
         verdicts[i] = v;
@@ -1048,7 +1090,7 @@ ccp_engine_t *ccp_engine_new(const ccp_config_t *cfg, char *errbuf, size_t errle
   for (int c = 0; c < CCP_CH__COUNT; c++) {
     const char *n = ccp_channel_name(c);
     ccp_str_t s = {n, strlen(n)};
-    uint32_t id = scope_intern(e, CCP_SC_CHANNEL, s);
+    uint32_t id = scope_intern(e, CCP_SC_CHANNEL, s, scope_key(CCP_SC_CHANNEL, s));
     CCP_ASSERT(id == 1u + (uint32_t)c);
   }
   return e;

@@ -33,25 +33,27 @@ typedef struct ccp_wdelta {
   uint8_t kind;  /**< CCP_WD_* */
 } ccp_wdelta_t;
 
-/** One scope: gauges, windows and its distinct-customer map. */
+/** One scope: gauges, windows and its distinct-customer map. One block with
+ * its name; what every event touches (the delta log, the gauges, the name
+ * lookup's kind and length) comes first, in the first cache line. */
 typedef struct ccp_scope {
-  char *name; /**< "all", "queue:billing", ... (owned) */
-  size_t name_len;
-  uint8_t kind;                      /**< CCP_SC_* */
+  /* Deltas not yet added to the windows: applied in one batch when the log
+   * is full or before a read, so one scope's windows are touched together
+   * (hot in cache) instead of once per event. */
+  ccp_wdelta_t *log;                 /**< logcap entries, NULL while empty */
+  uint32_t nlog;                     /**< entries in use */
+  uint32_t logcap;                   /**< entries allocated */
+  int64_t log_base;                  /**< base bucket that dbase is relative to */
   int64_t g_open, g_waiting, g_aged; /**< gauges */
+  uint32_t name_len;                 /**< bytes of name */
+  uint8_t kind;                      /**< CCP_SC_* */
+  uint8_t in_dirty;                  /**< listed in the engine's dirty list */
   ccp_wset_t ws;                     /**< its windows (src/windows/window.h) */
   ccp_u32map_t cust;                 /**< 32-bit customer hash -> latest HANDLED (cust_unit);
                                           allocated on the first HANDLED */
   int64_t oldest_open;               /**< scratch for the snapshot */
   int64_t cust_gc_at;                /**< stream time of the last sweep of cust */
-  /* Deltas not yet added to the windows: applied in one batch when the log
-   * is full or before a read, so one scope's windows are touched together
-   * (hot in cache) instead of once per event. */
-  ccp_wdelta_t *log; /**< logcap entries, NULL while empty */
-  uint32_t nlog;     /**< entries in use */
-  uint32_t logcap;   /**< entries allocated */
-  uint8_t in_dirty;  /**< listed in the engine's dirty list */
-  int64_t log_base;  /**< base bucket that dbase is relative to */
+  char name[];                       /**< "all", "queue:billing", ... (NUL-terminated) */
 } ccp_scope_t;
 
 /** Waiting tickets of one queue x channel x agent, sorted by open time. */

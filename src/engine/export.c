@@ -63,12 +63,35 @@ ccp_partial_t *ccp_engine_export(ccp_engine_t *e, int64_t now_ms) {
     d->waiting = s->g_waiting;
     d->aged = s->g_aged;
     d->oldest_open = s->oldest_open;
+    /* one block: the windows, then their non-zero values, then the bins'
+     * counts and the bins of their histograms */
+    size_t nw = (size_t)cfg->nwindows, nbins = 0;
+    for (int k = 0; k < cfg->nwindows * CCP_H__COUNT; k++) {
+      const ccp_hist_t *src = ccp_wset_hist(&s->ws, k / CCP_H__COUNT, k % CCP_H__COUNT);
+      nbins += src ? (size_t)ccp_hist_nonzero(src) : 0;
+    }
+    d->win = ccp_calloc(1, nw * sizeof *d->win + nw * s->ws.nc * sizeof(int64_t) +
+                               nbins * (sizeof(uint32_t) + sizeof(uint16_t)));
+    int64_t *v = (int64_t *)(d->win + nw);
+    uint32_t *count = (uint32_t *)(v + nw * s->ws.nc);
+    uint16_t *bin = (uint16_t *)(count + nbins);
     for (int w = 0; w < cfg->nwindows; w++) {
-      ccp_wset_total(&s->ws, w, &d->win[w].total);
+      d->win[w].val = v; /* the non-zero totals, in field order */
+      for (uint32_t m = s->ws.cols; m; m &= m - 1) {
+        int f = __builtin_ctz(m);
+        int64_t x = ccp_wset_get(&s->ws, w, f);
+        if (x) {
+          d->win[w].fields |= 1u << f;
+          *v++ = x;
+        }
+      }
       for (int h = 0; h < CCP_H__COUNT; h++) {
         const ccp_hist_t *src = ccp_wset_hist(&s->ws, w, h);
-        if (src)
-          ccp_shist_from(&d->win[w].hist[h], src);
+        if (!src)
+          continue;
+        uint32_t nb = ccp_shist_fill(&d->win[w].hist[h], src, count, bin);
+        count += nb;
+        bin += nb;
       }
     }
   }
@@ -82,7 +105,7 @@ void ccp_engine_snapshot_json(ccp_engine_t *e, ccp_buf_t *out) {
   ccp_partial_t *p = ccp_engine_export(e, e->now);
   ccp_view_t *v = ccp_view_new(e->cfg);
   ccp_view_merge(v, p);
+  ccp_partial_free(p); /* before the document is written: not both at their peak */
   ccp_view_snapshot_json(v, out);
   ccp_view_free(v);
-  ccp_partial_free(p);
 }

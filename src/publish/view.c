@@ -73,7 +73,7 @@ typedef struct vscope {
   int present;  /* merged since the last reset (or `all`) */
   int64_t open, waiting, aged;
   int64_t oldest_open; /* INT64_MAX when none waits */
-  vwin_t win[CCP_MAX_WINDOWS];
+  vwin_t *win;         /* cfg->nwindows (owned) */
 } vscope_t;
 
 struct ccp_view {
@@ -119,6 +119,7 @@ static void vscope_release(vscope_t *s, int nwindows) {
     ccp_free(s->win[w].kpis);
     ccp_free(s->win[w].json);
   }
+  ccp_free(s->win);
   ccp_free(s->name);
 }
 
@@ -227,6 +228,7 @@ static vscope_t *view_scope(ccp_view_t *v, const char *name, size_t len, uint8_t
     s->name_len = len;
     s->kind = kind;
     s->oldest_open = INT64_MAX;
+    s->win = ccp_calloc((size_t)v->cfg->nwindows, sizeof *s->win);
     return s;
   }
 }
@@ -308,8 +310,8 @@ void ccp_view_merge(ccp_view_t *v, const ccp_partial_t *p) {
     dst->aged += src->aged;
     if (src->oldest_open < dst->oldest_open)
       dst->oldest_open = src->oldest_open;
-    for (int w = 0; w < p->nwindows; w++) {
-      ccp_counters_add(&dst->win[w].total, &src->win[w].total);
+    for (int w = 0; w < CCP_MIN(p->nwindows, v->cfg->nwindows); w++) {
+      ccp_partial_win_add(&dst->win[w].total, &src->win[w]);
       for (int h = 0; h < CCP_H__COUNT; h++)
         vhist_add(v, &dst->win[w].hist[h], &src->win[w].hist[h]);
       dst->win[w].fresh = 0; /* checked against its inputs on the next read */

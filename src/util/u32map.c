@@ -58,7 +58,7 @@ static void rebuild(ccp_u32map_t *m, size_t ncap, int (*keep)(void *, uint32_t, 
 
 void ccp_u32map_set(ccp_u32map_t *m, uint32_t key, uint32_t val) {
   if ((m->count + 1) * 4 > m->cap * 3)
-    rebuild(m, m->cap ? m->cap * 2 : 64, NULL, NULL);
+    rebuild(m, m->cap ? m->cap * 2 : 8, NULL, NULL);
   uint64_t w = ((uint64_t)key << 32) | val;
   for (size_t i = home(m->cap, key);; i = (i + 1) & (m->cap - 1)) {
     uint64_t x = m->slots[i];

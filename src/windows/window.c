@@ -1,14 +1,20 @@
 /*
  * The windows of one scope over one shared store; see window.h for the
  * layout and the invariants. In short:
- *   - adding a value finds (from the newest end, where nearly every value
- *     lands) or inserts its entry, adds to its row and to the total of
- *     every window whose edge it has passed;
+ *   - adding a value finds its entry (from the newest end, where nearly
+ *     every value lands), or lets a neighbour grow over its unit when the
+ *     merge rule allows (joinable), or inserts a one-unit entry; then adds
+ *     to its row and to the total of every window whose edge it has passed;
  *   - advancing moves each trailing window's cursors over the entries and
  *     records that fell behind its new edge, subtracting them, then merges
  *     each entry that changed windows into its live predecessor where the
- *     merge rule allows, then compacts when half the arrays are dead or
- *     dropped;
+ *     merge rule allows (rows add), then compacts when a quarter of the
+ *     entries are dead or dropped; compaction also merges the histogram
+ *     records of each entry into one key-sorted run at its first unit (by
+ *     merging the sorted runs of its units), once the records grew by a
+ *     quarter since the last time;
+ *   - int32 rows widen to int64 (make_wide) the first time an add or a
+ *     merge would leave the int32 range; totals are always int64;
  *   - cursors are indices, and compaction renumbers them.
  */
 #include "windows/window.h"
@@ -66,66 +72,96 @@ void ccp_wset_release(ccp_wset_t *s, const ccp_wgeom_t *g) {
 
 /* ------------------------------------------------------------- columns */
 
-/* Copies of nrows rows of nc values (room for cap rows) with a zero column
- * inserted at c; frees the old rows. */
-static int64_t *widen(int64_t *old, uint32_t nrows, uint32_t cap, uint32_t nc, uint32_t c) {
-  int64_t *rows = ccp_calloc((size_t)cap * (nc + 1), sizeof *rows);
-  for (uint32_t k = 0; k < nrows && nc; k++) { /* no rows to copy before the first column */
-    memcpy(rows + (size_t)k * (nc + 1), old + (size_t)k * nc, c * sizeof *rows);
-    memcpy(rows + (size_t)k * (nc + 1) + c + 1, old + (size_t)k * nc + c, (nc - c) * sizeof *rows);
+/* Bytes of one value of the rows. */
+static inline size_t vsize(const ccp_wset_t *s) {
+  return s->wide ? sizeof(int64_t) : sizeof(int32_t);
+}
+
+/* Bytes of one row. */
+static inline size_t rsize(const ccp_wset_t *s) { return s->nc * vsize(s); }
+
+/* Copies nrows rows of the columns `from` (elem bytes a value) into new rows
+ * (room for cap rows) of the columns `to` (a superset), new columns zero;
+ * frees the old rows. */
+static void *relayout(void *old, uint32_t nrows, uint32_t cap, uint32_t from, uint32_t to,
+                      size_t elem) {
+  uint32_t nf = (uint32_t)__builtin_popcount(from), nt = (uint32_t)__builtin_popcount(to);
+  unsigned char *rows = ccp_calloc((size_t)cap * nt, elem);
+  if (nf) { /* no rows to copy before the first column */
+    uint32_t pos[32], c = 0;
+    for (uint32_t m = from; m; m &= m - 1) /* each old column's place in a new row */
+      pos[c++] = (uint32_t)__builtin_popcount(to & ((1u << __builtin_ctz(m)) - 1));
+    for (uint32_t k = 0; k < nrows; k++)
+      for (c = 0; c < nf; c++)
+        memcpy(rows + ((size_t)k * nt + pos[c]) * elem,
+               (unsigned char *)old + ((size_t)k * nf + c) * elem, elem);
   }
   ccp_free(old);
   return rows;
 }
 
-/* Column of field f, adding it (every row widens by one) on first use. */
-static uint32_t column(ccp_wset_t *s, const ccp_wgeom_t *g, int f) {
-  uint32_t c = (uint32_t)__builtin_popcount(s->cols & ((1u << f) - 1));
-  if (s->cols >> f & 1)
-    return c;
-  s->tot = widen(s->tot, (uint32_t)g->nw, (uint32_t)g->nw, s->nc, c);
+void ccp_wset_reserve(ccp_wset_t *s, const ccp_wgeom_t *g, uint32_t mask) {
+  uint32_t to = s->cols | mask;
+  if (to == s->cols)
+    return;
+  s->tot = relayout(s->tot, (uint32_t)g->nw, (uint32_t)g->nw, s->cols, to, sizeof *s->tot);
   if (s->ecap)
-    s->val = widen(s->val, s->nent, s->ecap, s->nc, c);
-  s->cols |= 1u << f;
-  s->nc++;
-  return c;
+    s->val = relayout(s->val, s->nent, s->ecap, s->cols, to, vsize(s));
+  s->cols = to;
+  s->nc = (uint32_t)__builtin_popcount(to);
+}
+
+/* Column of field f, adding it (every row widens by one) on first use. */
+static inline uint32_t column(ccp_wset_t *s, const ccp_wgeom_t *g, int f) {
+  if (!(s->cols >> f & 1))
+    ccp_wset_reserve(s, g, 1u << f);
+  return (uint32_t)__builtin_popcount(s->cols & ((1u << f) - 1));
+}
+
+/* Rows turn from int32_t to int64_t values, for good. */
+static void make_wide(ccp_wset_t *s) {
+  if (s->ecap) {
+    int64_t *rows = ccp_malloc((size_t)s->ecap * s->nc * sizeof *rows);
+    const int32_t *old = s->val;
+    for (size_t i = 0; i < (size_t)s->nent * s->nc; i++)
+      rows[i] = old[i];
+    ccp_free(s->val);
+    s->val = rows;
+  }
+  s->wide = 1;
+}
+
+/* Adds v to column c of entry k's row, widening the rows when the sum
+ * leaves the int32_t range. */
+static inline void cell_add(ccp_wset_t *s, uint32_t k, uint32_t c, int64_t v) {
+  size_t i = (size_t)k * s->nc + c;
+  if (!s->wide) {
+    int32_t *p = (int32_t *)s->val + i;
+    int64_t sum = *p + v;
+    if (sum == (int32_t)sum) {
+      *p = (int32_t)sum;
+      return;
+    }
+    make_wide(s);
+  }
+  ((int64_t *)s->val)[i] += v;
 }
 
 /* ------------------------------------------------------------ the store */
 
-static inline int64_t *row(const ccp_wset_t *s, uint32_t k) { return s->val + (size_t)k * s->nc; }
+/* Start of entry k's row. */
+static inline unsigned char *row(const ccp_wset_t *s, uint32_t k) {
+  return (unsigned char *)s->val + k * rsize(s);
+}
 
-/* Index of the entry holding base unit at, inserting a one-unit entry where
- * none does. Only called for a unit inside some trailing window. */
-static uint32_t entry_at(ccp_wset_t *s, const ccp_wgeom_t *g, int64_t at) {
-  uint32_t k = s->nent;
-  while (k > 0 && (s->ent[k - 1].len == 0 || s->ent[k - 1].lo > at))
-    k--;
-  if (k > 0 && at < s->ent[k - 1].lo + s->ent[k - 1].len)
-    return k - 1;
-  /* insert after the last live entry starting at or before `at` and after
-   * the dead entries merged into it (they follow it), so that every dead
-   * entry stays right behind its owner and a cursor never skips a live one */
-  while (k < s->nent && s->ent[k].len == 0)
-    k++;
-  if (s->nent == s->ecap) {
-    s->ecap = s->ecap ? s->ecap * 2 : 4;
-    s->ent = ccp_realloc(s->ent, s->ecap * sizeof *s->ent);
-    s->val = ccp_realloc(s->val, (size_t)s->ecap * s->nc * sizeof *s->val);
-  }
-  memmove(s->ent + k + 1, s->ent + k, (s->nent - k) * sizeof *s->ent);
-  memmove(row(s, k + 1), row(s, k), (size_t)(s->nent - k) * s->nc * sizeof *s->val);
-  s->nent++;
-  s->ent[k].lo = at;
-  s->ent[k].len = 1;
-  memset(row(s, k), 0, s->nc * sizeof *s->val);
-  for (int w = 0; w < g->nw; w++) {
-    if (!(g->trailing >> w & 1))
-      continue;
-    if (s->ecur[w] > k || (s->ecur[w] == k && at < g->edge[w]))
-      s->ecur[w]++;
-  }
-  return k;
+/* Room for one more entry: the arrays grow by half (a quiet scope's few
+ * entries waste little). */
+static void entry_room(ccp_wset_t *s) {
+  if (s->nent < s->ecap)
+    return;
+  s->ecap = s->ecap < 4 ? 4 : s->ecap + s->ecap / 2;
+  s->ent = ccp_realloc(s->ent, s->ecap * sizeof *s->ent);
+  s->val = ccp_realloc(s->val, s->ecap * rsize(s));
 }
 
 /* Windows (bit w) whose edge base unit `at` has passed; 0 past now. */
@@ -139,13 +175,86 @@ static inline uint32_t inside(const ccp_wgeom_t *g, int64_t at) {
   return m;
 }
 
+/* Trailing windows (bit w) that entry k is inside. */
+static inline uint32_t windows_of(const ccp_wset_t *s, const ccp_wgeom_t *g, uint32_t k) {
+  uint32_t m = 0;
+  for (int w = 0; w < g->nw; w++)
+    if ((g->trailing >> w & 1) && k >= s->ecur[w])
+      m |= 1u << w;
+  return m;
+}
+
+/* The merge rule: base units [a, b], inside the trailing windows `in` and
+ * no others (the caller compares), may be one entry when they are inside at
+ * least one window and in one bucket of each; then no edge of any window
+ * can ever fall strictly inside them. */
+static int one_entry(const ccp_wgeom_t *g, uint32_t in, int64_t a, int64_t b) {
+  for (uint32_t m = in; m; m &= m - 1) {
+    int w = __builtin_ctz(m);
+    if (ccp_floordiv(a, g->gu[w]) != ccp_floordiv(b, g->gu[w]))
+      return 0;
+  }
+  return in != 0;
+}
+
+/* 1 when live entry k and base unit at (not in it) may be one entry. */
+static int joinable(const ccp_wset_t *s, const ccp_wgeom_t *g, uint32_t k, int64_t at) {
+  uint32_t in = windows_of(s, g, k);
+  if (in != (inside(g, at) & g->trailing))
+    return 0;
+  return one_entry(g, in, CCP_MIN(s->ent[k].lo, at), CCP_MAX(s->ent[k].lo + s->ent[k].len - 1, at));
+}
+
+/* Index of the entry holding base unit at: an entry covering it, else a
+ * neighbour it may join (a value added late, e.g. from a delta log, lands
+ * in the entry of its bucket rather than in one of its own), else a new
+ * one-unit entry. Only called for a unit inside some trailing window. */
+static uint32_t entry_at(ccp_wset_t *s, const ccp_wgeom_t *g, int64_t at) {
+  uint32_t k = s->nent;
+  while (k > 0 && (s->ent[k - 1].len == 0 || s->ent[k - 1].lo > at))
+    k--;
+  if (k > 0 && at < s->ent[k - 1].lo + s->ent[k - 1].len)
+    return k - 1;
+  if (k > 0 && joinable(s, g, k - 1, at)) { /* the entry before grows up to at */
+    s->ent[k - 1].len = at + 1 - s->ent[k - 1].lo;
+    return k - 1;
+  }
+  /* insert after the last live entry starting at or before `at` and after
+   * the dead entries merged into it (they follow it), so that every dead
+   * entry stays right behind its owner and a cursor never skips a live one */
+  while (k < s->nent && s->ent[k].len == 0)
+    k++;
+  if (k < s->nent && joinable(s, g, k, at)) { /* the entry after starts at at */
+    s->ent[k].len += s->ent[k].lo - at;
+    s->ent[k].lo = at;
+    return k;
+  }
+  entry_room(s);
+  memmove(s->ent + k + 1, s->ent + k, (s->nent - k) * sizeof *s->ent);
+  memmove(row(s, k + 1), row(s, k), (s->nent - k) * rsize(s));
+  s->nent++;
+  s->ent[k].lo = at;
+  s->ent[k].len = 1;
+  memset(row(s, k), 0, rsize(s));
+  for (int w = 0; w < g->nw; w++) {
+    if (!(g->trailing >> w & 1))
+      continue;
+    if (s->ecur[w] > k || (s->ecur[w] == k && at < g->edge[w]))
+      s->ecur[w]++;
+  }
+  return k;
+}
+
+/* Key of a record within its base unit: histogram, then bin. */
+static inline uint32_t hkey(const ccp_hrec_t *r) { return (uint32_t)r->which << 16 | r->bin; }
+
 void ccp_wset_add(ccp_wset_t *s, const ccp_wgeom_t *g, int64_t at, int f, int64_t amt) {
   uint32_t m = amt ? inside(g, at) : 0;
   if (!m)
     return;
   uint32_t c = column(s, g, f);
   if (m & g->trailing)
-    row(s, entry_at(s, g, at))[c] += amt;
+    cell_add(s, entry_at(s, g, at), c, amt);
   for (; m; m &= m - 1)
     s->tot[(size_t)__builtin_ctz(m) * s->nc + c] += amt;
 }
@@ -160,16 +269,19 @@ void ccp_wset_add_bin(ccp_wset_t *s, const ccp_wgeom_t *g, int64_t at, int which
     ccp_hist_add(&s->hist[__builtin_ctz(mm) * CCP_H__COUNT + which], bin, 1);
   if (!(m & g->trailing))
     return;
-  uint32_t k = s->nhr;
+  /* after the records of later units, and among those of this unit by key */
+  uint32_t k = s->nhr, key = (uint32_t)which << 16 | bin;
   while (k > 0 && s->hr[k - 1].at > at)
     k--;
-  for (uint32_t j = k; j > 0 && s->hr[j - 1].at == at; j--)
-    if (s->hr[j - 1].bin == bin && s->hr[j - 1].which == which) {
-      s->hr[j - 1].count++;
+  while (k > 0 && s->hr[k - 1].at == at && hkey(&s->hr[k - 1]) >= key) {
+    if (hkey(&s->hr[k - 1]) == key) {
+      s->hr[k - 1].count++;
       return;
     }
+    k--;
+  }
   if (s->nhr == s->hcap) {
-    s->hcap = s->hcap ? s->hcap * 2 : 4;
+    s->hcap = s->hcap < 4 ? 4 : s->hcap + s->hcap / 2;
     s->hr = ccp_realloc(s->hr, s->hcap * sizeof *s->hr);
   }
   memmove(s->hr + k + 1, s->hr + k, (s->nhr - k) * sizeof *s->hr);
@@ -185,27 +297,132 @@ void ccp_wset_add_bin(ccp_wset_t *s, const ccp_wgeom_t *g, int64_t at, int which
 
 /* ------------------------------------------------------------- advance */
 
-/* Entries i < j (both live) may become one: inside the same trailing
- * windows, at least one, and in one bucket of each. */
+/* Live entries i < j may become one. */
 static int mergeable(const ccp_wset_t *s, const ccp_wgeom_t *g, uint32_t i, uint32_t j) {
-  int any = 0;
-  int64_t a = s->ent[i].lo, b = s->ent[j].lo + s->ent[j].len - 1;
-  for (int w = 0; w < g->nw; w++) {
-    if (!(g->trailing >> w & 1))
-      continue;
-    int in_i = i >= s->ecur[w], in_j = j >= s->ecur[w];
-    if (in_i != in_j)
-      return 0;
-    if (in_i) {
-      if (ccp_floordiv(a, g->gu[w]) != ccp_floordiv(b, g->gu[w]))
-        return 0;
-      any = 1;
-    }
-  }
-  return any;
+  uint32_t in = windows_of(s, g, i);
+  return in == windows_of(s, g, j) &&
+         one_entry(g, in, s->ent[i].lo, s->ent[j].lo + s->ent[j].len - 1);
 }
 
-/* Merges each live entry of [a, b) into its live predecessor where allowed. */
+/* First record in [from, to) at or after base unit at. */
+static uint32_t record_at(const ccp_wset_t *s, uint32_t from, uint32_t to, int64_t at) {
+  while (from < to) {
+    uint32_t mid = from + (to - from) / 2;
+    if (s->hr[mid].at < at)
+      from = mid + 1;
+    else
+      to = mid;
+  }
+  return from;
+}
+
+/* Merges the key-sorted runs x[0, nx) and y[0, ny) into out (records of one
+ * key become one), all at base unit at; returns the records written. */
+static uint32_t merge_two(const ccp_hrec_t *x, uint32_t nx, const ccp_hrec_t *y, uint32_t ny,
+                          ccp_hrec_t *out, int64_t at) {
+  uint32_t i = 0, j = 0, n = 0;
+  while (i < nx || j < ny) {
+    const ccp_hrec_t *r = j >= ny || (i < nx && hkey(&x[i]) <= hkey(&y[j])) ? &x[i++] : &y[j++];
+    if (n && hkey(&out[n - 1]) == hkey(r)) {
+      out[n - 1].count += r->count;
+    } else {
+      out[n] = *r;
+      out[n++].at = at;
+    }
+  }
+  return n;
+}
+
+/* Merges the records of one entry, runs of units each sorted by key, into
+ * one run at the entry's first unit; tmp has room for 2 * len records.
+ * Returns the records left (at the start of tmp). */
+static uint32_t merge_runs(ccp_hrec_t *tmp, uint32_t len, int64_t lo) {
+  ccp_hrec_t *a = tmp, *b = tmp + len;
+  for (;;) { /* pairs of adjacent runs (told apart by their unit) per round */
+    uint32_t o = 0, i = 0;
+    int merged = 0;
+    while (i < len) {
+      uint32_t j = i, k;
+      while (j < len && a[j].at == a[i].at)
+        j++;
+      for (k = j; k < len && a[k].at == a[j].at; k++)
+        ;
+      o += merge_two(a + i, j - i, a + j, k - j, b + o, a[i].at);
+      merged |= k > j;
+      i = k;
+    }
+    ccp_hrec_t *t = a;
+    a = b;
+    b = t;
+    len = o;
+    if (!merged)
+      break;
+  }
+  for (uint32_t i = 0; i < len; i++)
+    a[i].at = lo;
+  if (a != tmp)
+    memcpy(tmp, a, len * sizeof *tmp);
+  return len;
+}
+
+/* Moves records [from, to) to dst (dst <= from). */
+static inline void move_records(ccp_wset_t *s, uint32_t dst, uint32_t from, uint32_t to) {
+  if (dst != from)
+    memmove(s->hr + dst, s->hr + from, (to - from) * sizeof *s->hr);
+}
+
+/* Every record inside a live entry moves to the entry's first unit, and
+ * those of one entry, histogram and bin become one; then each record cursor
+ * is found again at its window's edge. Exact for the reason merging rows
+ * is: an entry is inside a window or not as a whole, now and later, so
+ * which unit of it a sample sits at changes nothing. One pass over the
+ * records (entries must be compacted: all live, sorted). */
+static void merge_records(ccp_wset_t *s, const ccp_wgeom_t *g) {
+  ccp_hrec_t stack[128], *tmp = stack; /* room for 2 * an entry's records */
+  uint32_t tcap = 128, n = 0, r = 0, k = 0;
+  while (r < s->nhr) {
+    int64_t at = s->hr[r].at;
+    while (k < s->nent && s->ent[k].lo + s->ent[k].len <= at)
+      k++;
+    uint32_t q = r;
+    if (k == s->nent || at < s->ent[k].lo) { /* outside every entry: stays */
+      while (q < s->nhr && (k == s->nent || s->hr[q].at < s->ent[k].lo))
+        q++;
+      move_records(s, n, r, q);
+      n += q - r;
+      r = q;
+      continue;
+    }
+    int64_t lo = s->ent[k].lo, end = lo + s->ent[k].len;
+    while (q < s->nhr && s->hr[q].at < end)
+      q++;
+    uint32_t len = q - r;
+    if (s->hr[q - 1].at == at) { /* one unit: sorted and merged already */
+      for (uint32_t i = r; i < q; i++)
+        s->hr[i].at = lo;
+      move_records(s, n, r, q);
+    } else {
+      if (2 * len > tcap) {
+        tcap = 2 * len;
+        tmp = tmp == stack ? ccp_malloc(tcap * sizeof *tmp) : ccp_realloc(tmp, tcap * sizeof *tmp);
+      }
+      memcpy(tmp, s->hr + r, len * sizeof *tmp);
+      len = merge_runs(tmp, len, lo);
+      memcpy(s->hr + n, tmp, len * sizeof *tmp);
+    }
+    n += len;
+    r = q;
+  }
+  if (tmp != stack)
+    ccp_free(tmp);
+  s->nhr = s->hmerged = n;
+  for (int w = 0; w < g->nw; w++)
+    if (g->trailing >> w & 1)
+      s->hcur[w] = record_at(s, 0, n, s->edge[w]);
+}
+
+/* Merges each live entry of [a, b) into its live predecessor where allowed
+ * (their records follow at the next compaction). */
 static void merge_range(ccp_wset_t *s, const ccp_wgeom_t *g, uint32_t a, uint32_t b) {
   uint32_t prev = a;
   while (prev > 0 && s->ent[prev - 1].len == 0)
@@ -216,11 +433,9 @@ static void merge_range(ccp_wset_t *s, const ccp_wgeom_t *g, uint32_t a, uint32_
     if (!s->ent[j].len)
       continue;
     if (has_prev && mergeable(s, g, prev, j)) {
-      int64_t *rp = row(s, prev), *rj = row(s, j);
-      for (uint32_t c = 0; c < s->nc; c++) {
-        rp[c] += rj[c];
-        rj[c] = 0;
-      }
+      for (uint32_t c = 0; c < s->nc; c++)
+        cell_add(s, prev, c, ccp_wset_cell(s, j, c));
+      memset(row(s, j), 0, rsize(s));
       s->ent[prev].len = s->ent[j].lo + s->ent[j].len - s->ent[prev].lo;
       s->ent[j].len = 0;
       s->ndead++;
@@ -236,10 +451,8 @@ static void merge_range(ccp_wset_t *s, const ccp_wgeom_t *g, uint32_t a, uint32_
 static void compact(ccp_wset_t *s, const ccp_wgeom_t *g) {
   uint32_t head = UINT32_MAX, hhead = UINT32_MAX;
   for (int w = 0; w < g->nw; w++)
-    if (g->trailing >> w & 1) {
+    if (g->trailing >> w & 1)
       head = CCP_MIN(head, s->ecur[w]);
-      hhead = CCP_MIN(hhead, s->hcur[w]);
-    }
   if (head == UINT32_MAX)
     return; /* no trailing window: nothing stored */
   if ((head + s->ndead) * 4 > s->nent && head + s->ndead >= 2) {
@@ -251,27 +464,33 @@ static void compact(ccp_wset_t *s, const ccp_wgeom_t *g) {
       if (k == s->nent || k < head || !s->ent[k].len)
         continue;
       s->ent[n] = s->ent[k];
-      memmove(row(s, n), row(s, k), s->nc * sizeof *s->val);
+      memmove(row(s, n), row(s, k), rsize(s));
       n++;
     }
     s->nent = n;
     s->ndead = 0;
+    if (s->nhr >= s->hmerged + s->hmerged / 4 + 8) /* a pass pays for a quarter more records */
+      merge_records(s, g);
     if (s->ecap > 4 && s->ecap > n + n / 2 + 2) {
       s->ecap = CCP_MAX(4, n + n / 4);
       s->ent = ccp_realloc(s->ent, s->ecap * sizeof *s->ent);
-      s->val = ccp_realloc(s->val, (size_t)s->ecap * s->nc * sizeof *s->val);
+      s->val = ccp_realloc(s->val, s->ecap * rsize(s));
     }
   }
+  for (int w = 0; w < g->nw; w++) /* after merge_records, which renumbers them */
+    if (g->trailing >> w & 1)
+      hhead = CCP_MIN(hhead, s->hcur[w]);
   if (hhead * 4 > s->nhr && hhead >= 2) {
     memmove(s->hr, s->hr + hhead, (s->nhr - hhead) * sizeof *s->hr);
     s->nhr -= hhead;
+    s->hmerged = s->hmerged > hhead ? s->hmerged - hhead : 0;
     for (int w = 0; w < g->nw; w++)
       if (g->trailing >> w & 1)
         s->hcur[w] -= hhead;
-    if (s->hcap > 4 && s->hcap > s->nhr + s->nhr / 2 + 2) {
-      s->hcap = CCP_MAX(4, s->nhr + s->nhr / 4);
-      s->hr = ccp_realloc(s->hr, s->hcap * sizeof *s->hr);
-    }
+  }
+  if (s->hcap > 4 && s->hcap > s->nhr + s->nhr / 2 + 2) {
+    s->hcap = CCP_MAX(4, s->nhr + s->nhr / 4);
+    s->hr = ccp_realloc(s->hr, s->hcap * sizeof *s->hr);
   }
 }
 
@@ -298,9 +517,15 @@ void ccp_wset__advance(ccp_wset_t *s, const ccp_wgeom_t *g) {
     if (k < s->nent && s->ent[k].lo < edge)
       ma = CCP_MIN(ma, k);
     for (; k < s->nent && s->ent[k].lo < edge; k++) {
-      const int64_t *r = row(s, k);
-      for (uint32_t c = 0; c < s->nc; c++)
-        t[c] -= r[c];
+      if (s->wide) {
+        const int64_t *r = (const int64_t *)s->val + (size_t)k * s->nc;
+        for (uint32_t c = 0; c < s->nc; c++)
+          t[c] -= r[c];
+      } else {
+        const int32_t *r = (const int32_t *)s->val + (size_t)k * s->nc;
+        for (uint32_t c = 0; c < s->nc; c++)
+          t[c] -= r[c];
+      }
     }
     mb = CCP_MAX(mb, k);
     s->ecur[w] = k;
@@ -331,7 +556,7 @@ int ccp_wset_zero(const ccp_wset_t *s, int w) {
 
 size_t ccp_wset_bytes(const ccp_wset_t *s, const ccp_wgeom_t *g) {
   size_t n = (size_t)g->nw * s->nc * sizeof *s->tot;
-  n += s->ecap * (sizeof *s->ent + s->nc * sizeof *s->val) + s->hcap * sizeof *s->hr;
+  n += s->ecap * (sizeof *s->ent + rsize(s)) + s->hcap * sizeof *s->hr;
   if (s->hist) {
     n += (size_t)g->nw * CCP_H__COUNT * sizeof *s->hist;
     for (int i = 0; i < g->nw * CCP_H__COUNT; i++)

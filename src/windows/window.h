@@ -9,12 +9,19 @@
  *
  * Per scope (ccp_wset_t), in flat arrays with indices, no pointers between
  * them (so a scope's state can be written out and read back as it is):
- *  - a column map: the fields that ever occurred in the scope; every row
- *    holds one int64 per such field, fields that never occurred take no room;
- *  - one running total row per window (trailing and calendar);
+ *  - a column map: the fields that ever occurred in the scope; fields that
+ *    never occurred take no room;
+ *  - one running total row per window (trailing and calendar), int64;
  *  - the store: entries (lo, len) sorted by lo, each a run of base units
  *    [lo, lo + len) with one row of values, only for runs that hold values;
- *  - histogram records (base unit, which, bin, count) sorted by base unit;
+ *    rows hold int32 values until a sum leaves that range, then the whole
+ *    set widens to int64 once (busy scopes' sums of milliseconds do, an
+ *    agent's quarter-hours seldom);
+ *  - histogram records (base unit, which, bin, count) sorted by base unit,
+ *    then histogram and bin; at compaction the records of each entry move
+ *    to its first unit and those of one histogram and bin become one, so a
+ *    busy scope keeps about one record per bin in use of each bucket of the
+ *    finest remaining granularity, not one per base unit;
  *  - per trailing window a cursor into the entries and one into the records:
  *    everything from the cursor on is inside the window.
  * A calendar window (`today`) keeps only its total and histograms: values
@@ -26,14 +33,16 @@
  *    window w's histograms == the records from its record cursor on;
  *  - live entries are sorted by lo and disjoint, and no window edge ever
  *    falls strictly inside an entry: an entry is inside a window or not as
- *    a whole. New entries span one base unit; as entries leave windows, an
- *    entry merges into its live predecessor when both are inside the same
- *    windows and, for each of these, lie in the same bucket of it, so a
- *    busy scope holds about one entry per bucket of each window's finest
- *    remaining granularity (the default windows: ~230 entries) and a quiet
- *    one just the runs it used. A merged-away entry stays as a dead entry
- *    (len 0, zero row) right behind its owner until the next compaction
- *    (a new entry is inserted after them), so a cursor never rests on one;
+ *    a whole. The merge rule: two runs may be one when both are inside the
+ *    same windows and, for each of these, lie in the same bucket of it. A
+ *    value for a unit no entry covers joins a neighbouring entry by that
+ *    rule, else starts a one-unit entry; as entries leave windows, an entry
+ *    merges into its live predecessor by the same rule. So a busy scope
+ *    holds about one entry per bucket of each window's finest remaining
+ *    granularity (the default windows: ~230 entries) and a quiet one about
+ *    one per bucket it used, however late its values were added. A merged-away entry stays as a
+ * dead entry (len 0, zero row) right behind its owner until the next compaction (a new entry is
+ * inserted after them), so a cursor never rests on one;
  *  - entries and records before every cursor are out of every window and
  *    are dropped by compaction, which also gives back unused room.
  *
@@ -107,10 +116,12 @@ typedef struct ccp_wset {
   int64_t *tot;     /**< nw rows of nc: each window's total; NULL while nc == 0 */
   ccp_hist_t *hist; /**< nw * CCP_H__COUNT, NULL before the first sample */
   ccp_went_t *ent;  /**< entries [0, nent), live ones sorted by lo */
-  int64_t *val;     /**< one row of nc values per entry */
+  void *val;        /**< one row of nc values per entry: int32_t, or int64_t when wide */
   uint32_t nent, ecap, ndead;
+  uint8_t wide;   /**< 1: rows hold int64_t (a value left the int32 range once) */
   ccp_hrec_t *hr; /**< records [0, nhr), sorted by at */
   uint32_t nhr, hcap;
+  uint32_t hmerged;               /**< records right after they were last merged (merge_records) */
   uint32_t ecur[CCP_MAX_WINDOWS]; /**< trailing: first entry inside the window */
   uint32_t hcur[CCP_MAX_WINDOWS]; /**< trailing: first record inside the window */
   int64_t edge[CCP_MAX_WINDOWS];  /**< the edges the set was last advanced to */
@@ -126,6 +137,8 @@ static inline void ccp_wset_advance(ccp_wset_t *s, const ccp_wgeom_t *g) {
   if (memcmp(s->edge, g->edge, (size_t)g->nw * sizeof *g->edge) != 0)
     ccp_wset__advance(s, g);
 }
+/** Gives every field of mask (bit f: field f) a column now, in one widening of the rows. */
+void ccp_wset_reserve(ccp_wset_t *s, const ccp_wgeom_t *g, uint32_t mask);
 /** Adds amt to field f at base unit at (the set must be advanced to g). */
 void ccp_wset_add(ccp_wset_t *s, const ccp_wgeom_t *g, int64_t at, int f, int64_t amt);
 /** Adds one sample of histogram `which` (CCP_H_*) in bin at base unit at. */
@@ -135,6 +148,11 @@ static inline int64_t ccp_wset_get(const ccp_wset_t *s, int w, int f) {
   if (!(s->cols >> f & 1))
     return 0;
   return s->tot[(size_t)w * s->nc + (uint32_t)__builtin_popcount(s->cols & ((1u << f) - 1))];
+}
+/** Value of column c in entry k's row. */
+static inline int64_t ccp_wset_cell(const ccp_wset_t *s, uint32_t k, uint32_t c) {
+  size_t i = (size_t)k * s->nc + c;
+  return s->wide ? ((const int64_t *)s->val)[i] : ((const int32_t *)s->val)[i];
 }
 /** Writes window w's totals into out (all fields). */
 void ccp_wset_total(const ccp_wset_t *s, int w, ccp_counters_t *out);
