@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/prefetch.h"
+
 /** "No record" link value. */
 #define CCP_NIL UINT32_MAX
 /** Marker of an unknown open time. */
@@ -98,7 +100,7 @@ static inline uint32_t ccp_tickets_tag(uint64_t key, uint32_t bits) {
 /** Prefetches the index slot where a lookup of key starts (a hint only). */
 static inline void ccp_tickets_prefetch_slot(const ccp_tickets_t *t, uint64_t key) {
   if (t->index_cap)
-    __builtin_prefetch(&t->index[ccp_tickets_home(t, key)]);
+    ccp_prefetch(&t->index[ccp_tickets_home(t, key)]);
 }
 
 /** Prefetches the record of the first index slot tagged like key, if within
@@ -114,8 +116,8 @@ static inline void ccp_tickets_prefetch_rec(const ccp_tickets_t *t, uint64_t key
       return;
     if ((bits >= 32 ? 0 : s >> bits) == tag) {
       const char *r = (const char *)ccp_tickets_at(t, (uint32_t)(s & mask) - 1);
-      __builtin_prefetch(r, 1);
-      __builtin_prefetch(r + sizeof(ccp_ticket_t) - 1, 1);
+      ccp_prefetch(r);
+      ccp_prefetch(r + sizeof(ccp_ticket_t) - 1);
       return;
     }
   }
