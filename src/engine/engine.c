@@ -33,6 +33,7 @@
 #include "ccpulse/tz.h"
 #include "counters/sketch.h"
 #include "engine/engine_int.h"
+#include "util/prefetch.h"
 
 #define SEED_TICKET 0x7469636b6574ULL
 #define SEED_EVENT 0x6576656e74ULL
@@ -655,6 +656,9 @@ void ccp__engine_run_due(ccp_engine_t *e) {
         return;
       ccp_timer_t tm;
       ccp_timers_pop(&e->timers, &tm);
+      const ccp_timer_t *next = ccp_timers_top(&e->timers);
+      if (next) /* the next timer's ticket: due now or at a later event */
+        ccp_prefetch(ccp_tickets_at(&e->tickets, next->ticket));
       fire_timer(e, &tm);
     } else {
       if (x_due > e->now)
@@ -933,16 +937,42 @@ ccp_verdict_t ccp_engine_process(ccp_engine_t *e, const ccp_event_t *ev) {
 
 /* Look-ahead distances of a batch, in events: the index, duplicate-filter
  * and customer slots of event i + AHEAD_SLOT are prefetched while event i is
- * applied, and the ticket record of event i + AHEAD_REC (found through its
- * index slot, by then in cache). Prefetches are hints: whatever the events
- * in between change (tables growing, tickets created or dropped), the
- * lookups themselves stay exact. */
-enum { AHEAD_SLOT = 8, AHEAD_REC = 4 };
+ * applied (and, for a HANDLED, its slots in the distinct-customer maps of
+ * its scopes), the ticket record of event i + AHEAD_REC (found through its
+ * index slot, by then in cache), and the records of its LRU and waiting-list
+ * neighbours at i + AHEAD_LINK (read from its record, by then in cache).
+ * Prefetches are hints: whatever the events in between change (tables
+ * growing, tickets created or dropped, neighbours moving), the lookups
+ * themselves stay exact. */
+enum { AHEAD_SLOT = 8, AHEAD_REC = 4, AHEAD_LINK = 2 };
 
-static inline void prefetch_slots(const ccp_engine_t *e, const evkeys_t *k) {
+/* Scope id of (kind, name) if it exists, else CCP_NIL (creates nothing). */
+static uint32_t scope_find(const ccp_engine_t *e, uint8_t kind, ccp_str_t name) {
+  size_t plen = strlen(kind_prefix[kind]);
+  for (uint64_t seed = SEED_SCOPE + kind;; seed += 0x100) {
+    uint64_t k = ccp_u64map_key(ccp_hash64(name.ptr, name.len, seed));
+    const uint64_t *v = ccp_u64map_get(&e->scope_index, k);
+    if (!v)
+      return CCP_NIL;
+    const ccp_scope_t *s = e->scopes[*v];
+    if (s->kind == kind && s->name_len == plen + name.len &&
+        memcmp(s->name + plen, name.ptr, name.len) == 0)
+      return (uint32_t)*v;
+  }
+}
+
+static inline void prefetch_slots(const ccp_engine_t *e, const ccp_event_t *ev, const evkeys_t *k) {
   ccp_tickets_prefetch_slot(&e->tickets, k->ticket);
   ccp_u64map_prefetch(&e->dedup, k->event);
   ccp_u64map_prefetch(&e->acts, k->cust);
+  if (ev->type == CCP_EV_HANDLED && ev->channel < CCP_CH__COUNT) {
+    uint32_t key = ccp_u32map_key(k->cust);
+    uint32_t ids[4] = {0, 1u + ev->channel, scope_find(e, CCP_SC_QUEUE, ev->queue),
+                       ev->agent_id.ptr ? scope_find(e, CCP_SC_AGENT, ev->agent_id) : CCP_NIL};
+    for (int i = 0; i < 4; i++)
+      if (ids[i] != CCP_NIL)
+        ccp_u32map_prefetch(&e->scopes[ids[i]]->cust, key);
+  }
 }
 
 void ccp_engine_process_batch(ccp_engine_t *e, const ccp_event_t *evs, size_t n,
@@ -953,13 +983,15 @@ void ccp_engine_process_batch(ccp_engine_t *e, const ccp_event_t *evs, size_t n,
     for (size_t i = 0; i < m; i++) {
       keys_of(&evs[i], &k[i]);
       if (i < AHEAD_SLOT)
-        prefetch_slots(e, &k[i]);
+        prefetch_slots(e, &evs[i], &k[i]);
     }
     for (size_t i = 0; i < m; i++) {
       if (i + AHEAD_SLOT < m)
-        prefetch_slots(e, &k[i + AHEAD_SLOT]);
+        prefetch_slots(e, &evs[i + AHEAD_SLOT], &k[i + AHEAD_SLOT]);
       if (i + AHEAD_REC < m)
         ccp_tickets_prefetch_rec(&e->tickets, k[i + AHEAD_REC].ticket);
+      if (i + AHEAD_LINK < m)
+        ccp_tickets_prefetch_links(&e->tickets, k[i + AHEAD_LINK].ticket);
       ccp_verdict_t v = process(e, &evs[i], &k[i]);
       if (verdicts)
         verdicts[i] = v;

@@ -103,24 +103,44 @@ static inline void ccp_tickets_prefetch_slot(const ccp_tickets_t *t, uint64_t ke
     ccp_prefetch(&t->index[ccp_tickets_home(t, key)]);
 }
 
-/** Prefetches the record of the first index slot tagged like key, if within
- * a few slots of its home (a hint: best after ccp_tickets_prefetch_slot). */
-static inline void ccp_tickets_prefetch_rec(const ccp_tickets_t *t, uint64_t key) {
+/** The record of the first index slot tagged like key within a few slots of
+ * its home, or NULL (for the prefetch hints below: reads the index only). */
+static inline const ccp_ticket_t *ccp_tickets_peek(const ccp_tickets_t *t, uint64_t key) {
   if (!t->index_cap)
-    return;
+    return NULL;
   size_t mask = t->index_cap - 1, i = ccp_tickets_home(t, key);
   uint32_t bits = t->index_bits, tag = ccp_tickets_tag(key, bits);
   for (int k = 0; k < 4; k++, i = (i + 1) & mask) {
     uint32_t s = t->index[i];
     if (!s)
-      return;
-    if ((bits >= 32 ? 0 : s >> bits) == tag) {
-      const char *r = (const char *)ccp_tickets_at(t, (uint32_t)(s & mask) - 1);
-      ccp_prefetch(r);
-      ccp_prefetch(r + sizeof(ccp_ticket_t) - 1);
-      return;
-    }
+      return NULL;
+    if ((bits >= 32 ? 0 : s >> bits) == tag)
+      return ccp_tickets_at(t, (uint32_t)(s & mask) - 1);
   }
+  return NULL;
+}
+
+/** Prefetches the record of key's ticket, found by ccp_tickets_peek (a hint:
+ * best after ccp_tickets_prefetch_slot). */
+static inline void ccp_tickets_prefetch_rec(const ccp_tickets_t *t, uint64_t key) {
+  const char *r = (const char *)ccp_tickets_peek(t, key);
+  if (r) {
+    ccp_prefetch(r);
+    ccp_prefetch(r + sizeof(ccp_ticket_t) - 1);
+  }
+}
+
+/** Prefetches the records that touching key's ticket and taking it out of
+ * its waiting list will write: its LRU and waiting-list neighbours (a hint:
+ * best once its record is in cache, after ccp_tickets_prefetch_rec). */
+static inline void ccp_tickets_prefetch_links(const ccp_tickets_t *t, uint64_t key) {
+  const ccp_ticket_t *r = ccp_tickets_peek(t, key);
+  if (!r || r->key != key)
+    return;
+  uint32_t nb[4] = {r->lru_prev, r->lru_next, r->w_prev, r->w_next};
+  for (int j = 0; j < 4; j++)
+    if (nb[j] != CCP_NIL)
+      ccp_prefetch(&ccp_tickets_at(t, nb[j])->lru_prev);
 }
 
 /** Initialises an empty table. */
