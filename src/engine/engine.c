@@ -658,7 +658,7 @@ void ccp__engine_run_due(ccp_engine_t *e) {
       ccp_timers_pop(&e->timers, &tm);
       const ccp_timer_t *next = ccp_timers_top(&e->timers);
       if (next) /* the next timer's ticket: due now or at a later event */
-        ccp_prefetch(ccp_tickets_at(&e->tickets, next->ticket));
+        ccp_tickets_prefetch_at(&e->tickets, next->ticket);
       fire_timer(e, &tm);
     } else {
       if (x_due > e->now)

@@ -103,6 +103,13 @@ static inline void ccp_tickets_prefetch_slot(const ccp_tickets_t *t, uint64_t ke
     ccp_prefetch(&t->index[ccp_tickets_home(t, key)]);
 }
 
+/** Prefetches both cache lines that record i may straddle (a hint only). */
+static inline void ccp_tickets_prefetch_at(const ccp_tickets_t *t, uint32_t i) {
+  const char *r = (const char *)ccp_tickets_at(t, i);
+  ccp_prefetch(r);
+  ccp_prefetch(r + sizeof(ccp_ticket_t) - 1);
+}
+
 /** The record of the first index slot tagged like key within a few slots of
  * its home, or NULL (for the prefetch hints below: reads the index only). */
 static inline const ccp_ticket_t *ccp_tickets_peek(const ccp_tickets_t *t, uint64_t key) {
@@ -123,10 +130,10 @@ static inline const ccp_ticket_t *ccp_tickets_peek(const ccp_tickets_t *t, uint6
 /** Prefetches the record of key's ticket, found by ccp_tickets_peek (a hint:
  * best after ccp_tickets_prefetch_slot). */
 static inline void ccp_tickets_prefetch_rec(const ccp_tickets_t *t, uint64_t key) {
-  const char *r = (const char *)ccp_tickets_peek(t, key);
+  const ccp_ticket_t *r = ccp_tickets_peek(t, key);
   if (r) {
     ccp_prefetch(r);
-    ccp_prefetch(r + sizeof(ccp_ticket_t) - 1);
+    ccp_prefetch((const char *)r + sizeof(ccp_ticket_t) - 1);
   }
 }
 
