@@ -131,7 +131,7 @@ static void set_buckets(ccp_engine_t *e) {
 /* What a ticket contributes to gauges and waiting lists. */
 typedef struct gsnap {
   uint32_t queue, agent;
-  uint8_t channel, open, waiting, aged, listed, pad_[3];
+  uint8_t channel, open, waiting, aged, listed, recent, pad_[2];
 } gsnap_t;
 
 static gsnap_t gsnap(const ccp_ticket_t *r) {
@@ -144,6 +144,7 @@ static gsnap_t gsnap(const ccp_ticket_t *r) {
   g.waiting = g.open && r->replies == 0;
   g.aged = (r->flags & CCP_T_AGED) != 0;
   g.listed = g.waiting && r->open_ts != CCP_NO_TS;
+  g.recent = (r->flags & CCP_T_RECENT) != 0;
   return g;
 }
 
@@ -178,7 +179,7 @@ static uint32_t combo_of(ccp_engine_t *e, uint32_t queue, uint8_t channel, uint3
       c->queue = queue;
       c->agent = agent;
       c->channel = channel;
-      c->head = c->tail = CCP_NIL;
+      c->head = c->tail = c->rhead = c->rtail = CCP_NIL;
       *v = e->ncombos;
       return e->ncombos++;
     }
@@ -189,42 +190,80 @@ static uint32_t combo_of(ccp_engine_t *e, uint32_t queue, uint8_t channel, uint3
   }
 }
 
+/* Unlinks r from the part of its waiting list that g says it is in. */
 static void list_remove(ccp_engine_t *e, const gsnap_t *g, ccp_ticket_t *r) {
-  ccp_combo_t *c = &e->combos[combo_of(e, g->queue, g->channel, g->agent)];
+  uint32_t cid = combo_of(e, g->queue, g->channel, g->agent); /* exists: nothing moves */
+  ccp_combo_t *c = &e->combos[cid];
+  uint32_t *head = g->recent ? &c->rhead : &c->head, *tail = g->recent ? &c->rtail : &c->tail;
   if (r->w_prev != CCP_NIL)
     ccp_tickets_at(&e->tickets, r->w_prev)->w_next = r->w_next;
   else
-    c->head = r->w_next;
+    *head = r->w_next;
   if (r->w_next != CCP_NIL)
     ccp_tickets_at(&e->tickets, r->w_next)->w_prev = r->w_prev;
   else
-    c->tail = r->w_prev;
+    *tail = r->w_prev;
   r->w_prev = r->w_next = CCP_NIL;
-  r->flags &= (uint8_t)~CCP_T_WAITING;
+  r->flags &= (uint16_t) ~(CCP_T_WAITING | CCP_T_RECENT);
 }
 
-/* Inserts by open time, after equal ones; walks from the newest end, where
- * nearly every insert lands. */
+/* Appends a ticket to the recent part of its waiting list: O(1) per event;
+ * sorting it in by open time waits for the next export (sort_recent), the
+ * only reader of the order. */
 static void list_insert(ccp_engine_t *e, uint32_t ti, ccp_ticket_t *r) {
-  uint32_t cid = combo_of(e, r->queue, r->channel, r->agent);
+  uint32_t cid = combo_of(e, r->queue, r->channel, r->agent); /* may move e->combos */
   ccp_combo_t *c = &e->combos[cid];
-  uint32_t after = c->tail;
-  while (after != CCP_NIL && ccp_tickets_at(&e->tickets, after)->open_ts > r->open_ts)
-    after = ccp_tickets_at(&e->tickets, after)->w_prev;
-  r->w_prev = after;
-  if (after == CCP_NIL) {
-    r->w_next = c->head;
-    c->head = ti;
-  } else {
-    ccp_ticket_t *a = ccp_tickets_at(&e->tickets, after);
-    r->w_next = a->w_next;
-    a->w_next = ti;
-  }
-  if (r->w_next != CCP_NIL)
-    ccp_tickets_at(&e->tickets, r->w_next)->w_prev = ti;
+  r->w_prev = c->rtail;
+  r->w_next = CCP_NIL;
+  if (c->rtail != CCP_NIL)
+    ccp_tickets_at(&e->tickets, c->rtail)->w_next = ti;
   else
-    c->tail = ti;
-  r->flags |= CCP_T_WAITING;
+    c->rhead = ti;
+  c->rtail = ti;
+  r->flags |= CCP_T_WAITING | CCP_T_RECENT;
+}
+
+static int wsort_cmp(const void *pa, const void *pb) {
+  const ccp_wsort_t *a = pa, *b = pb;
+  if (a->open_ts != b->open_ts)
+    return a->open_ts < b->open_ts ? -1 : 1;
+  return a->rec < b->rec ? -1 : a->rec > b->rec;
+}
+
+/* Moves a combo's recent tickets into its sorted part: sorts them by open
+ * time, then inserts them newest first, walking back from the sorted part's
+ * tail once for all of them (each after the ones with an equal open time). */
+static void sort_recent(ccp_engine_t *e, ccp_combo_t *c) {
+  ccp_tickets_t *t = &e->tickets;
+  size_t k = 0;
+  for (uint32_t i = c->rhead; i != CCP_NIL; i = ccp_tickets_at(t, i)->w_next) {
+    if (k == e->wsort_cap) {
+      e->wsort_cap = e->wsort_cap ? 2 * e->wsort_cap : 256;
+      e->wsort = ccp_realloc(e->wsort, e->wsort_cap * sizeof *e->wsort);
+    }
+    e->wsort[k].open_ts = ccp_tickets_at(t, i)->open_ts;
+    e->wsort[k++].rec = i;
+  }
+  qsort(e->wsort, k, sizeof *e->wsort, wsort_cmp);
+  uint32_t pos = c->tail; /* insert after pos (CCP_NIL: at the head) */
+  for (size_t j = k; j-- > 0;) {
+    uint32_t ti = e->wsort[j].rec;
+    ccp_ticket_t *r = ccp_tickets_at(t, ti);
+    while (pos != CCP_NIL && ccp_tickets_at(t, pos)->open_ts > r->open_ts)
+      pos = ccp_tickets_at(t, pos)->w_prev;
+    r->w_prev = pos;
+    r->w_next = pos == CCP_NIL ? c->head : ccp_tickets_at(t, pos)->w_next;
+    if (r->w_next != CCP_NIL)
+      ccp_tickets_at(t, r->w_next)->w_prev = ti;
+    else
+      c->tail = ti;
+    if (pos == CCP_NIL)
+      c->head = ti;
+    else
+      ccp_tickets_at(t, pos)->w_next = ti;
+    r->flags &= (uint16_t)~CCP_T_RECENT;
+  }
+  c->rhead = c->rtail = CCP_NIL;
 }
 
 /* Moves a ticket's contributions from `before` to its current state. */
@@ -493,7 +532,9 @@ void ccp__engine_oldest_waiting(ccp_engine_t *e) {
   for (uint32_t i = 0; i < e->nscopes; i++)
     e->scopes[i]->oldest_open = INT64_MAX;
   for (uint32_t c = 0; c < e->ncombos; c++) {
-    const ccp_combo_t *cb = &e->combos[c];
+    ccp_combo_t *cb = &e->combos[c];
+    if (cb->rhead != CCP_NIL)
+      sort_recent(e, cb);
     if (cb->head == CCP_NIL)
       continue;
     int64_t o = ccp_tickets_at(&e->tickets, cb->head)->open_ts; /* lists are sorted */
@@ -841,7 +882,7 @@ static void apply(ccp_engine_t *e, const ccp_event_t *ev, const evkeys_t *keys) 
           ccp_delta_add(&d, CCP_F_FCR_OK, 1);
         r->flags |= CCP_T_RESOLVED_ONCE;
       }
-      r->flags &= (uint8_t) ~(CCP_T_OPEN | CCP_T_AGED);
+      r->flags &= (uint16_t) ~(CCP_T_OPEN | CCP_T_AGED);
     }
     break;
   case CCP_EV_REOPENED:
@@ -861,7 +902,7 @@ static void apply(ccp_engine_t *e, const ccp_event_t *ev, const evkeys_t *keys) 
         ccp_delta_add(&d, wait < cfg->short_abandon_ms ? CCP_F_AB_SHORT : CCP_F_AB_LONG, 1);
       }
     }
-    r->flags &= (uint8_t) ~(CCP_T_OPEN | CCP_T_AGED);
+    r->flags &= (uint16_t) ~(CCP_T_OPEN | CCP_T_AGED);
     break;
   case CCP_EV_SURVEY:
     if (ev->csat != CCP_NULL_I32) {
@@ -1093,6 +1134,7 @@ void ccp_engine_free(ccp_engine_t *e) {
     scope_free(e, e->scopes[i]);
   ccp_free(e->scopes);
   ccp_free(e->combos);
+  ccp_free(e->wsort);
   ccp_free(e->dirty);
   ccp_strpool_release(&e->idpool); /* every id string */
   ccp_u64map_release(&e->ids);

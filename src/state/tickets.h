@@ -10,8 +10,8 @@
  * Records are linked in touch order (LRU list; touch = stream time of the
  * ticket's latest event, non-decreasing), which gives TTL expiry and cap
  * eviction in O(1), and optionally in one "waiting" list (open, unreplied
- * tickets of one queue x channel x agent, sorted by open time) owned by the
- * engine.
+ * tickets of one queue x channel x agent, kept by the engine: a part sorted
+ * by open time and an unsorted part of those added since the last export).
  *
  * Single-threaded: a table belongs to one engine (one partition).
  */
@@ -37,7 +37,8 @@ enum {
   CCP_T_AT_RISK = 1 << 4,       /**< at-risk alert handled */
   CCP_T_AGED = 1 << 5,          /**< counted in backlog_aged */
   CCP_T_WAITING = 1 << 6,       /**< in a waiting list (open, unreplied, known open) */
-  CCP_T_AGE_DONE = 1 << 7       /**< the backlog-age timer has popped */
+  CCP_T_AGE_DONE = 1 << 7,      /**< the backlog-age timer has popped */
+  CCP_T_RECENT = 1 << 8         /**< waiting, in its list's unsorted recent part */
 };
 
 /** One ticket (56 bytes). */
@@ -51,7 +52,7 @@ typedef struct ccp_ticket {
   uint32_t agent;              /**< scope id of the current agent, CCP_NIL if none */
   uint32_t thr_ms;             /**< SLA threshold fixed at open */
   uint16_t life;               /**< generation: bumps on reuse and on a new life */
-  uint16_t flags : 8;          /**< CCP_T_* */
+  uint16_t flags : 9;          /**< CCP_T_* */
   uint16_t replies : 2;        /**< AGENT_REPLY count, saturating at 3 */
   uint16_t channel : 3;        /**< current channel */
 } ccp_ticket_t;
