@@ -1,5 +1,6 @@
 /*
- * src/state/timers.[ch]: the 4-ary min-heap of deadline timers.
+ * src/state/timers.[ch]: the deadline timer queue (a ring of buckets in
+ * front of 4-ary min-heaps).
  *
  * The contract: pop returns timers in the total order (fire_at, kind, ticket,
  * life), ascending. Ties on fire_at therefore come out by kind
@@ -14,7 +15,9 @@
  * re-armed ticket (same ticket, new fire_at) pops once per push.
  *
  * Also: empty heap (top NULL), pops interleaved with pushes against a sorted
- * reference (fixed seed), and the shrink after a burst.
+ * reference (fixed seed), the same over spans far wider than the ring
+ * (negative times, bucket edges, timers beyond the ring and absurdly late
+ * ones), and memory given back after a burst.
  */
 #include "ccp_test.h"
 #include "state/timers.h"
@@ -45,7 +48,7 @@ static void test_empty(void) {
   ccp_timers_t t;
   ccp_timers_init(&t);
   T_TRUE(ccp_timers_top(&t) == NULL);
-  T_EQ_INT(t.n, 0);
+  T_EQ_INT(ccp_timers_count(&t), 0);
   ccp_timers_push(&t, 10, CCP_TM_BREACH, 3, 1);
   const ccp_timer_t *top = ccp_timers_top(&t);
   T_TRUE(top != NULL);
@@ -71,8 +74,9 @@ static void test_empty(void) {
   T_EQ_INT(out.fire_at, INT64_MAX);
   T_TRUE(ccp_timers_top(&t) == NULL);
   ccp_timers_release(&t);
-  T_TRUE(t.h == NULL);
-  T_EQ_INT(t.n, 0);
+  T_TRUE(t.near.h == NULL && t.ring == NULL);
+  T_EQ_INT(ccp_timers_bytes(&t), 0);
+  T_EQ_INT(ccp_timers_count(&t), 0);
   ccp_timers_release(&t); /* twice is harmless */
 }
 
@@ -144,6 +148,41 @@ static void test_stale_entries(void) {
 
 /* Random timers with many ties (small ranges), pops interleaved with pushes,
  * against a reference: the multiset kept sorted. */
+/* Pops one timer (top first) and checks it is the least of ref[0..*nref),
+ * which it then removes from ref; returns the errors (0, 1 or 2). */
+static int pop_check(ccp_timers_t *t, ccp_timer_t *ref, int *nref, int step) {
+  int best = 0, errors = 0;
+  for (int k = 1; k < *nref; k++)
+    if (cmp_timer(&ref[k], &ref[best]) < 0)
+      best = k;
+  ccp_timer_t out;
+  const ccp_timer_t *top = ccp_timers_top(t);
+  if (!top || !same(top, &ref[best]))
+    errors++;
+  ccp_timers_pop(t, &out);
+  if (!same(&out, &ref[best])) {
+    fprintf(stderr, "step %d: popped (%" PRId64 ",%d,%u,%u), expected (%" PRId64 ",%d,%u,%u)\n",
+            step, out.fire_at, out.kind, out.ticket, out.life, ref[best].fire_at, ref[best].kind,
+            ref[best].ticket, ref[best].life);
+    errors++;
+  }
+  ref[best] = ref[--*nref];
+  return errors;
+}
+
+/* Sorts rest[0..n), pops n timers and counts those out of that order; the
+ * queue must then be empty (counted as one more error otherwise). */
+static int drain_sorted(ccp_timers_t *t, ccp_timer_t *rest, int n) {
+  qsort(rest, (size_t)n, sizeof *rest, cmp_timer);
+  int bad = 0;
+  for (int i = 0; i < n; i++) {
+    ccp_timer_t out;
+    ccp_timers_pop(t, &out);
+    bad += !same(&out, &rest[i]);
+  }
+  return bad + (ccp_timers_top(t) != NULL);
+}
+
 static void test_against_sort(void) {
   enum { N = 60000 };
   static ccp_timer_t ref[N]; /* pending timers, unsorted */
@@ -166,38 +205,65 @@ static void test_against_sort(void) {
     ref[nref++] = x;
     /* pop about as often as push, in bursts */
     int pops = (int)t_rand_below(&rng, 3);
-    for (int p = 0; p < pops && nref > 0; p++) {
-      int best = 0;
-      for (int k = 1; k < nref; k++)
-        if (cmp_timer(&ref[k], &ref[best]) < 0)
-          best = k;
-      ccp_timer_t out;
-      const ccp_timer_t *top = ccp_timers_top(&t);
-      if (!top || !same(top, &ref[best]))
-        errors++;
-      ccp_timers_pop(&t, &out);
-      if (!same(&out, &ref[best])) {
-        fprintf(stderr, "step %d: popped (%" PRId64 ",%d,%u,%u), expected (%" PRId64 ",%d,%u,%u)\n",
-                i, out.fire_at, out.kind, out.ticket, out.life, ref[best].fire_at, ref[best].kind,
-                ref[best].ticket, ref[best].life);
-        errors++;
-      }
-      ref[best] = ref[--nref];
-    }
-    T_EQ_INT(t.n, nref);
+    for (int p = 0; p < pops && nref > 0; p++)
+      errors += pop_check(&t, ref, &nref, i);
+    T_EQ_INT(ccp_timers_count(&t), nref);
   }
   T_EQ_INT(errors, 0);
   /* drain: the remainder comes out sorted */
   memcpy(all, ref, (size_t)nref * sizeof *ref);
-  qsort(all, (size_t)nref, sizeof *all, cmp_timer);
-  int bad = 0;
-  for (int i = 0; i < nref; i++) {
-    ccp_timer_t out;
-    ccp_timers_pop(&t, &out);
-    bad += !same(&out, &all[i]);
+  T_EQ_INT(drain_sorted(&t, all, nref), 0);
+  ccp_timers_release(&t);
+}
+
+/* Pushes and pops interleaved over spans far wider than the ring (which
+ * covers CCP_TM_RING buckets of 2^CCP_TM_BUCKET_BITS ms): times around zero
+ * and bucket edges, steps of days, timers beyond the ring (the far heap) and
+ * near INT64_MAX; every pop against a sorted reference. */
+static void test_wide_spans(void) {
+  enum { N = 20000 };
+  static ccp_timer_t ref[N];
+  int nref = 0;
+  uint64_t rng = 99;
+  ccp_timers_t t;
+  ccp_timers_init(&t);
+  const int64_t w = (int64_t)1 << CCP_TM_BUCKET_BITS, span = w * CCP_TM_RING;
+  int64_t base = -3 * w;
+  long errors = 0;
+  for (int i = 0; i < N; i++) {
+    int64_t at;
+    switch (t_rand_below(&rng, 8)) {
+    case 0: /* beyond the ring */
+      at = base + span + (int64_t)t_rand_below(&rng, (uint64_t)span);
+      break;
+    case 1: /* on a bucket edge, or one ms before it */
+      at = (base & ~(w - 1)) + w * (int64_t)t_rand_below(&rng, 4) - (int64_t)t_rand_below(&rng, 2);
+      break;
+    case 2: /* already due */
+      at = base - (int64_t)t_rand_below(&rng, 100000);
+      break;
+    case 3:
+      at = i % 500 == 0 ? INT64_MAX - (int64_t)t_rand_below(&rng, 3) : base;
+      break;
+    default: /* within a day ahead */
+      at = base + (int64_t)t_rand_below(&rng, 86400000);
+      break;
+    }
+    ccp_timer_t x = {.fire_at = at,
+                     .kind = (uint8_t)t_rand_below(&rng, 3),
+                     .ticket = (uint32_t)t_rand_below(&rng, 1u << 20),
+                     .life = (uint16_t)t_rand_below(&rng, 65536)};
+    push(&t, &x);
+    ref[nref++] = x;
+    if (t_rand_below(&rng, 4) == 0) /* now and then stream time jumps ahead */
+      base += (int64_t)t_rand_below(&rng, 3 * 86400000);
+    int pops = (int)t_rand_below(&rng, 3);
+    for (int p = 0; p < pops && nref > 0; p++)
+      errors += pop_check(&t, ref, &nref, i);
+    T_EQ_INT(ccp_timers_count(&t), nref);
   }
-  T_EQ_INT(bad, 0);
-  T_TRUE(ccp_timers_top(&t) == NULL);
+  T_EQ_INT(errors, 0);
+  T_EQ_INT(drain_sorted(&t, ref, nref), 0);
   ccp_timers_release(&t);
 }
 
@@ -216,8 +282,8 @@ static void test_burst_and_shrink(void) {
                            .life = 1};
     push(&t, &all[i]);
   }
-  size_t peak = t.cap;
-  T_TRUE(peak >= N);
+  size_t peak = ccp_timers_bytes(&t);
+  T_TRUE(peak >= N * sizeof(uint64_t));
   qsort(all, N, sizeof *all, cmp_timer);
   int bad = 0;
   for (int i = 0; i < N - 10; i++) {
@@ -226,9 +292,8 @@ static void test_burst_and_shrink(void) {
     bad += !same(&out, &all[i]);
   }
   T_EQ_INT(bad, 0);
-  T_EQ_INT(t.n, 10);
-  T_TRUE(t.cap < peak / 8); /* shrunk after the burst */
-  T_TRUE(t.cap >= t.n);
+  T_EQ_INT(ccp_timers_count(&t), 10);
+  T_TRUE(ccp_timers_bytes(&t) < peak / 4); /* given back after the burst */
   /* pushes after the shrink still order with what is left */
   ccp_timers_push(&t, -1, CCP_TM_AGED, 0, 0);
   ccp_timer_t out;
@@ -248,6 +313,7 @@ int main(void) {
   T_RUN(test_ties);
   T_RUN(test_stale_entries);
   T_RUN(test_against_sort);
+  T_RUN(test_wide_spans);
   T_RUN(test_burst_and_shrink);
   return T_DONE();
 }

@@ -10,10 +10,18 @@
  *      bundle over with one atomic exchange; a partition whose engine
  *      evicted tickets at the tickets.max cap since the last cycle gets one
  *      WARN line here (once per cycle, never on the per-event path);
- *   3. take one message (rd_kafka_consume_queue, never consume_batch: see
- *      ARCHITECTURE.md), decode it with the writer schema or its Confluent
- *      schema id, feed the partition's engine, or copy it to the dead-letter
- *      topic and count it.
+ *   3. take the messages waiting in its queue, up to DRAIN_MAX: one
+ *      rd_kafka_consume_queue with a timeout, then more with timeout 0
+ *      (never consume_batch: see docs/live.md); decode each with the writer
+ *      schema or its Confluent schema id into a batch of its partition
+ *      (ccp_event_batch_t, strings copied), applied with
+ *      ccp_engine_process_batch when the next message belongs to another
+ *      partition, before a dead letter of the same drain, and at the end of
+ *      the drain; an undecodable message is copied to the dead-letter topic
+ *      and counted, in its place in its partition's order. Offsets advance
+ *      per message. A drain ends with every batch applied, so commands and
+ *      exports (steps 1 and 2) always see engines that hold every event
+ *      consumed.
  * Every signal is blocked here (the main thread handles SIGINT/SIGTERM).
  *
  * Invariants: only this thread touches its parts' engines between ADD and
@@ -202,8 +210,43 @@ static const ccp_avro_decoder_t *find_reg(struct ccp_consumer *c, uint32_t id) {
   return lo < c->nreg && c->reg[lo].id == id ? c->reg[lo].d : NULL;
 }
 
+/* Messages one drain takes at most: one engine batch. */
+#define DRAIN_MAX CCP_ENGINE_BATCH
+
+/* Decoded events of one partition, not yet applied (worker thread only). */
+typedef struct pending {
+  ccp_event_batch_t b;
+  ccp__part_t *part; /**< whose events b holds; NULL while empty */
+} pending_t;
+
+/* @locality worker thread: applies the pending events to their engine. */
+static void flush(ccp__worker_t *w, pending_t *pd) {
+  if (!pd->b.n)
+    return;
+  ccp_engine_process_batch(pd->part->engine, pd->b.ev, pd->b.n, NULL);
+  ccp_event_batch_clear(&pd->b);
+  update_now(w, ccp_engine_now(pd->part->engine));
+  pd->part = NULL;
+}
+
+/* @locality worker thread: one decoded event of partition p, in order. */
+static void enqueue(ccp__worker_t *w, pending_t *pd, ccp__part_t *p, const ccp_event_t *ev) {
+  if (pd->part != p)
+    flush(w, pd);
+  pd->part = p;
+  if (ccp_event_batch_add(&pd->b, ev) == 0)
+    return;
+  flush(w, pd);
+  pd->part = p;
+  if (ccp_event_batch_add(&pd->b, ev) != 0) { /* strings larger than a batch */
+    ccp_engine_process(p->engine, ev);
+    update_now(w, ccp_engine_now(p->engine));
+    pd->part = NULL;
+  }
+}
+
 /* @locality worker thread: one record. */
-static void handle(ccp__worker_t *w, rd_kafka_message_t *m) {
+static void handle(ccp__worker_t *w, pending_t *pd, rd_kafka_message_t *m) {
   struct ccp_consumer *c = w->c;
   if (m->err) {
     ccp__log_consume_error(m);
@@ -236,19 +279,21 @@ static void handle(ccp__worker_t *w, rd_kafka_message_t *m) {
   } else {
     rc = ccp_avro_decode(c->writer, data, len, &ev, reason, sizeof reason);
   }
+  p->next_offset = m->offset + 1;
   if (rc == 0) {
-    ccp_engine_process(p->engine, &ev);
+    enqueue(w, pd, p, &ev);
   } else {
+    flush(w, pd); /* the events before it first */
     dead_letter(w, m, reason);
     ccp_engine_count_undecodable(p->engine);
+    update_now(w, ccp_engine_now(p->engine));
   }
-  p->next_offset = m->offset + 1;
-  update_now(w, ccp_engine_now(p->engine));
 }
 
 void *ccp__worker_main(void *arg) {
   ccp__worker_t *w = arg;
   struct ccp_consumer *c = w->c;
+  pending_t *pd = ccp_calloc(1, sizeof *pd); /* ~24 KB: not on the stack */
   while (!atomic_load_explicit(&c->workers_stop, memory_order_acquire)) {
     if (atomic_load_explicit(&w->has_cmd, memory_order_relaxed))
       run_command(w);
@@ -264,10 +309,14 @@ void *ccp__worker_main(void *arg) {
       continue;
     }
     rd_kafka_message_t *m = rd_kafka_consume_queue(w->q, 100);
-    if (!m)
-      continue;
-    handle(w, m);
-    rd_kafka_message_destroy(m);
+    int taken = 0;
+    while (m) { /* drain what is waiting, without blocking */
+      handle(w, pd, m);
+      rd_kafka_message_destroy(m);
+      m = ++taken < DRAIN_MAX ? rd_kafka_consume_queue(w->q, 0) : NULL;
+    }
+    flush(w, pd);
   }
+  ccp_free(pd);
   return NULL;
 }

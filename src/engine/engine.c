@@ -33,6 +33,7 @@
 #include "ccpulse/tz.h"
 #include "counters/sketch.h"
 #include "engine/engine_int.h"
+#include "util/prefetch.h"
 
 #define SEED_TICKET 0x7469636b6574ULL
 #define SEED_EVENT 0x6576656e74ULL
@@ -135,7 +136,7 @@ static void set_buckets(ccp_engine_t *e) {
 /* What a ticket contributes to gauges and waiting lists. */
 typedef struct gsnap {
   uint32_t queue, agent;
-  uint8_t channel, open, waiting, aged, listed, pad_[3];
+  uint8_t channel, open, waiting, aged, listed, recent, pad_[2];
 } gsnap_t;
 
 static gsnap_t gsnap(const ccp_ticket_t *r) {
@@ -148,6 +149,7 @@ static gsnap_t gsnap(const ccp_ticket_t *r) {
   g.waiting = g.open && r->replies == 0;
   g.aged = (r->flags & CCP_T_AGED) != 0;
   g.listed = g.waiting && r->open_ts != CCP_NO_TS;
+  g.recent = (r->flags & CCP_T_RECENT) != 0;
   return g;
 }
 
@@ -182,7 +184,7 @@ static uint32_t combo_of(ccp_engine_t *e, uint32_t queue, uint8_t channel, uint3
       c->queue = queue;
       c->agent = agent;
       c->channel = channel;
-      c->head = c->tail = CCP_NIL;
+      c->head = c->tail = c->rhead = c->rtail = CCP_NIL;
       *v = e->ncombos;
       return e->ncombos++;
     }
@@ -193,42 +195,80 @@ static uint32_t combo_of(ccp_engine_t *e, uint32_t queue, uint8_t channel, uint3
   }
 }
 
+/* Unlinks r from the part of its waiting list that g says it is in. */
 static void list_remove(ccp_engine_t *e, const gsnap_t *g, ccp_ticket_t *r) {
-  ccp_combo_t *c = &e->combos[combo_of(e, g->queue, g->channel, g->agent)];
+  uint32_t cid = combo_of(e, g->queue, g->channel, g->agent); /* exists: nothing moves */
+  ccp_combo_t *c = &e->combos[cid];
+  uint32_t *head = g->recent ? &c->rhead : &c->head, *tail = g->recent ? &c->rtail : &c->tail;
   if (r->w_prev != CCP_NIL)
     ccp_tickets_at(&e->tickets, r->w_prev)->w_next = r->w_next;
   else
-    c->head = r->w_next;
+    *head = r->w_next;
   if (r->w_next != CCP_NIL)
     ccp_tickets_at(&e->tickets, r->w_next)->w_prev = r->w_prev;
   else
-    c->tail = r->w_prev;
+    *tail = r->w_prev;
   r->w_prev = r->w_next = CCP_NIL;
-  r->flags &= (uint8_t)~CCP_T_WAITING;
+  r->flags &= (uint16_t) ~(CCP_T_WAITING | CCP_T_RECENT);
 }
 
-/* Inserts by open time, after equal ones; walks from the newest end, where
- * nearly every insert lands. */
+/* Appends a ticket to the recent part of its waiting list: O(1) per event;
+ * sorting it in by open time waits for the next export (sort_recent), the
+ * only reader of the order. */
 static void list_insert(ccp_engine_t *e, uint32_t ti, ccp_ticket_t *r) {
-  uint32_t cid = combo_of(e, r->queue, r->channel, r->agent);
+  uint32_t cid = combo_of(e, r->queue, r->channel, r->agent); /* may move e->combos */
   ccp_combo_t *c = &e->combos[cid];
-  uint32_t after = c->tail;
-  while (after != CCP_NIL && ccp_tickets_at(&e->tickets, after)->open_ts > r->open_ts)
-    after = ccp_tickets_at(&e->tickets, after)->w_prev;
-  r->w_prev = after;
-  if (after == CCP_NIL) {
-    r->w_next = c->head;
-    c->head = ti;
-  } else {
-    ccp_ticket_t *a = ccp_tickets_at(&e->tickets, after);
-    r->w_next = a->w_next;
-    a->w_next = ti;
-  }
-  if (r->w_next != CCP_NIL)
-    ccp_tickets_at(&e->tickets, r->w_next)->w_prev = ti;
+  r->w_prev = c->rtail;
+  r->w_next = CCP_NIL;
+  if (c->rtail != CCP_NIL)
+    ccp_tickets_at(&e->tickets, c->rtail)->w_next = ti;
   else
-    c->tail = ti;
-  r->flags |= CCP_T_WAITING;
+    c->rhead = ti;
+  c->rtail = ti;
+  r->flags |= CCP_T_WAITING | CCP_T_RECENT;
+}
+
+static int wsort_cmp(const void *pa, const void *pb) {
+  const ccp_wsort_t *a = pa, *b = pb;
+  if (a->open_ts != b->open_ts)
+    return a->open_ts < b->open_ts ? -1 : 1;
+  return a->rec < b->rec ? -1 : a->rec > b->rec;
+}
+
+/* Moves a combo's recent tickets into its sorted part: sorts them by open
+ * time, then inserts them newest first, walking back from the sorted part's
+ * tail once for all of them (each after the ones with an equal open time). */
+static void sort_recent(ccp_engine_t *e, ccp_combo_t *c) {
+  ccp_tickets_t *t = &e->tickets;
+  size_t k = 0;
+  for (uint32_t i = c->rhead; i != CCP_NIL; i = ccp_tickets_at(t, i)->w_next) {
+    if (k == e->wsort_cap) {
+      e->wsort_cap = e->wsort_cap ? 2 * e->wsort_cap : 256;
+      e->wsort = ccp_realloc(e->wsort, e->wsort_cap * sizeof *e->wsort);
+    }
+    e->wsort[k].open_ts = ccp_tickets_at(t, i)->open_ts;
+    e->wsort[k++].rec = i;
+  }
+  qsort(e->wsort, k, sizeof *e->wsort, wsort_cmp);
+  uint32_t pos = c->tail; /* insert after pos (CCP_NIL: at the head) */
+  for (size_t j = k; j-- > 0;) {
+    uint32_t ti = e->wsort[j].rec;
+    ccp_ticket_t *r = ccp_tickets_at(t, ti);
+    while (pos != CCP_NIL && ccp_tickets_at(t, pos)->open_ts > r->open_ts)
+      pos = ccp_tickets_at(t, pos)->w_prev;
+    r->w_prev = pos;
+    r->w_next = pos == CCP_NIL ? c->head : ccp_tickets_at(t, pos)->w_next;
+    if (r->w_next != CCP_NIL)
+      ccp_tickets_at(t, r->w_next)->w_prev = ti;
+    else
+      c->tail = ti;
+    if (pos == CCP_NIL)
+      c->head = ti;
+    else
+      ccp_tickets_at(t, pos)->w_next = ti;
+    r->flags &= (uint16_t)~CCP_T_RECENT;
+  }
+  c->rhead = c->rtail = CCP_NIL;
 }
 
 /* Moves a ticket's contributions from `before` to its current state. */
@@ -502,7 +542,9 @@ void ccp__engine_oldest_waiting(ccp_engine_t *e) {
   for (uint32_t i = 0; i < e->nscopes; i++)
     e->scopes[i]->oldest_open = INT64_MAX;
   for (uint32_t c = 0; c < e->ncombos; c++) {
-    const ccp_combo_t *cb = &e->combos[c];
+    ccp_combo_t *cb = &e->combos[c];
+    if (cb->rhead != CCP_NIL)
+      sort_recent(e, cb);
     if (cb->head == CCP_NIL)
       continue;
     int64_t o = ccp_tickets_at(&e->tickets, cb->head)->open_ts; /* lists are sorted */
@@ -665,6 +707,9 @@ void ccp__engine_run_due(ccp_engine_t *e) {
         return;
       ccp_timer_t tm;
       ccp_timers_pop(&e->timers, &tm);
+      const ccp_timer_t *next = ccp_timers_top(&e->timers);
+      if (next) /* the next timer's ticket: due now or at a later event */
+        ccp_tickets_prefetch_at(&e->tickets, next->ticket);
       fire_timer(e, &tm);
     } else {
       if (x_due > e->now)
@@ -851,7 +896,7 @@ static void apply(ccp_engine_t *e, const ccp_event_t *ev, const evkeys_t *keys) 
           ccp_delta_add(&d, CCP_F_FCR_OK, 1);
         r->flags |= CCP_T_RESOLVED_ONCE;
       }
-      r->flags &= (uint8_t) ~(CCP_T_OPEN | CCP_T_AGED);
+      r->flags &= (uint16_t) ~(CCP_T_OPEN | CCP_T_AGED);
     }
     break;
   case CCP_EV_REOPENED:
@@ -871,7 +916,7 @@ static void apply(ccp_engine_t *e, const ccp_event_t *ev, const evkeys_t *keys) 
         ccp_delta_add(&d, wait < cfg->short_abandon_ms ? CCP_F_AB_SHORT : CCP_F_AB_LONG, 1);
       }
     }
-    r->flags &= (uint8_t) ~(CCP_T_OPEN | CCP_T_AGED);
+    r->flags &= (uint16_t) ~(CCP_T_OPEN | CCP_T_AGED);
     break;
   case CCP_EV_SURVEY:
     if (ev->csat != CCP_NULL_I32) {
@@ -947,21 +992,47 @@ ccp_verdict_t ccp_engine_process(ccp_engine_t *e, const ccp_event_t *ev) {
 
 /* Look-ahead distances of a batch, in events: the index, duplicate-filter,
  * customer and scope-index slots of event i + AHEAD_SLOT are prefetched
- * while event i is applied, the ticket record and the queue and agent
- * scopes' places in the scope table of event i + AHEAD_REC (found through
- * their slots, by then in cache), and those scopes themselves for event
- * i + AHEAD_SCOPE. Prefetches are hints: whatever the events in between
- * change (tables growing, tickets created or dropped, scopes created), the
- * lookups themselves stay exact. */
-enum { AHEAD_SLOT = 8, AHEAD_REC = 4, AHEAD_SCOPE = 2 };
+ * while event i is applied (and, for a HANDLED, its slots in the
+ * distinct-customer maps of its scopes), the ticket record and the queue and
+ * agent scopes' places in the scope table of event i + AHEAD_REC (found
+ * through their slots, by then in cache), the records of its LRU and
+ * waiting-list neighbours at i + AHEAD_LINK (read from its record, by then
+ * in cache) and the queue and agent scopes themselves at i + AHEAD_SCOPE.
+ * Prefetches are hints: whatever the events in between change (tables
+ * growing, tickets created or dropped, neighbours moving, scopes created),
+ * the lookups themselves stay exact. */
+enum { AHEAD_SLOT = 8, AHEAD_REC = 4, AHEAD_LINK = 2, AHEAD_SCOPE = 2 };
 
-static inline void prefetch_slots(const ccp_engine_t *e, const evkeys_t *k) {
+/* Scope id of (kind, name) if it exists, else CCP_NIL (creates nothing). */
+static uint32_t scope_find(const ccp_engine_t *e, uint8_t kind, ccp_str_t name) {
+  size_t plen = strlen(kind_prefix[kind]);
+  for (uint64_t seed = SEED_SCOPE + kind;; seed += 0x100) {
+    uint64_t k = ccp_u64map_key(ccp_hash64(name.ptr, name.len, seed));
+    const uint64_t *v = ccp_u64map_get(&e->scope_index, k);
+    if (!v)
+      return CCP_NIL;
+    const ccp_scope_t *s = e->scopes[*v];
+    if (s->kind == kind && s->name_len == plen + name.len &&
+        memcmp(s->name + plen, name.ptr, name.len) == 0)
+      return (uint32_t)*v;
+  }
+}
+
+static inline void prefetch_slots(const ccp_engine_t *e, const ccp_event_t *ev, const evkeys_t *k) {
   ccp_tickets_prefetch_slot(&e->tickets, k->ticket);
   ccp_u64map_prefetch(&e->dedup, k->event);
   ccp_u64map_prefetch(&e->acts, k->cust);
   ccp_u64map_prefetch(&e->scope_index, k->queue);
   if (k->agent)
     ccp_u64map_prefetch(&e->scope_index, k->agent);
+  if (ev->type == CCP_EV_HANDLED && ev->channel < CCP_CH__COUNT) {
+    uint32_t key = ccp_u32map_key(k->cust);
+    uint32_t ids[4] = {0, 1u + ev->channel, scope_find(e, CCP_SC_QUEUE, ev->queue),
+                       ev->agent_id.ptr ? scope_find(e, CCP_SC_AGENT, ev->agent_id) : CCP_NIL};
+    for (int i = 0; i < 4; i++)
+      if (ids[i] != CCP_NIL)
+        ccp_u32map_prefetch(&e->scopes[ids[i]]->cust, key);
+  }
 }
 
 /* The scope of scope_key k, when it exists and has that first key; stage 0
@@ -972,11 +1043,11 @@ static inline void prefetch_scope(const ccp_engine_t *e, uint64_t k, int stage) 
   if (!v || *v >= e->nscopes)
     return;
   if (stage == 0) {
-    __builtin_prefetch(&e->scopes[*v]);
+    ccp_prefetch(&e->scopes[*v]);
   } else {
     const ccp_scope_t *s = e->scopes[*v];
-    __builtin_prefetch(s);
-    __builtin_prefetch(s->name);
+    ccp_prefetch(s);
+    ccp_prefetch(s->name);
   }
 }
 
@@ -988,16 +1059,18 @@ void ccp_engine_process_batch(ccp_engine_t *e, const ccp_event_t *evs, size_t n,
     for (size_t i = 0; i < m; i++) {
       keys_of(&evs[i], &k[i]);
       if (i < AHEAD_SLOT)
-        prefetch_slots(e, &k[i]);
+        prefetch_slots(e, &evs[i], &k[i]);
     }
     for (size_t i = 0; i < m; i++) {
       if (i + AHEAD_SLOT < m)
-        prefetch_slots(e, &k[i + AHEAD_SLOT]);
+        prefetch_slots(e, &evs[i + AHEAD_SLOT], &k[i + AHEAD_SLOT]);
       if (i + AHEAD_REC < m) {
         ccp_tickets_prefetch_rec(&e->tickets, k[i + AHEAD_REC].ticket);
         prefetch_scope(e, k[i + AHEAD_REC].queue, 0);
         prefetch_scope(e, k[i + AHEAD_REC].agent, 0);
       }
+      if (i + AHEAD_LINK < m)
+        ccp_tickets_prefetch_links(&e->tickets, k[i + AHEAD_LINK].ticket);
       if (i + AHEAD_SCOPE < m) {
         prefetch_scope(e, k[i + AHEAD_SCOPE].queue, 1);
         prefetch_scope(e, k[i + AHEAD_SCOPE].agent, 1);
@@ -1103,6 +1176,7 @@ void ccp_engine_free(ccp_engine_t *e) {
     scope_free(e, e->scopes[i]);
   ccp_free(e->scopes);
   ccp_free(e->combos);
+  ccp_free(e->wsort);
   ccp_free(e->dirty);
   ccp_strpool_release(&e->idpool); /* every id string */
   ccp_u64map_release(&e->ids);

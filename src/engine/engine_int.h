@@ -56,12 +56,21 @@ typedef struct ccp_scope {
   char name[];                       /**< "all", "queue:billing", ... (NUL-terminated) */
 } ccp_scope_t;
 
-/** Waiting tickets of one queue x channel x agent, sorted by open time. */
+/** Waiting tickets of one queue x channel x agent: a list sorted by open
+ * time, and a list of the tickets added since the last export in the order
+ * they came (CCP_T_RECENT), sorted into the first at the next export. */
 typedef struct ccp_combo {
   uint32_t queue, agent; /**< scope ids (agent CCP_NIL when none) */
-  uint32_t head, tail;   /**< oldest / newest ticket record */
+  uint32_t head, tail;   /**< sorted part: oldest / newest ticket record */
+  uint32_t rhead, rtail; /**< recent part: first / last added */
   uint8_t channel;
 } ccp_combo_t;
+
+/** (open time, record) of a recent waiting ticket, while sorting it in. */
+typedef struct ccp_wsort {
+  int64_t open_ts;
+  uint32_t rec;
+} ccp_wsort_t;
 
 /** Retention activity of a customer, packed in the u64map value: bits
  * 0..47 = activity in slots (last - j), bits 48..63 = last slot mod 2^16. */
@@ -88,6 +97,8 @@ struct ccp_engine {
   ccp_combo_t *combos;
   uint32_t ncombos, combos_cap;
   ccp_u64map_t combo_index; /**< (queue, channel, agent) -> combo id */
+  ccp_wsort_t *wsort;       /**< scratch of ccp__engine_oldest_waiting */
+  size_t wsort_cap;
 
   ccp_u64map_t acts; /**< customer hash -> packed activity */
   int64_t slot_ms;   /**< retention slot: period / 24 */

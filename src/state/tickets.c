@@ -131,6 +131,8 @@ uint32_t ccp_tickets_create(ccp_tickets_t *t, uint64_t key) {
   if (t->free_head != CCP_NIL) {
     i = t->free_head;
     t->free_head = ccp_tickets_at(t, i)->lru_next;
+    if (t->free_head != CCP_NIL) /* the next create's record, long cold */
+      ccp_tickets_prefetch_at(t, t->free_head);
   } else {
     if (t->used == t->nchunks * CCP_TCHUNK) {
       if (t->nchunks == (CCP_NIL >> CCP_TCHUNK_BITS))

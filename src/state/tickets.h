@@ -10,8 +10,8 @@
  * Records are linked in touch order (LRU list; touch = stream time of the
  * ticket's latest event, non-decreasing), which gives TTL expiry and cap
  * eviction in O(1), and optionally in one "waiting" list (open, unreplied
- * tickets of one queue x channel x agent, sorted by open time) owned by the
- * engine.
+ * tickets of one queue x channel x agent, kept by the engine: a part sorted
+ * by open time and an unsorted part of those added since the last export).
  *
  * Single-threaded: a table belongs to one engine (one partition).
  */
@@ -20,6 +20,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "util/prefetch.h"
 
 /** "No record" link value. */
 #define CCP_NIL UINT32_MAX
@@ -35,7 +37,8 @@ enum {
   CCP_T_AT_RISK = 1 << 4,       /**< at-risk alert handled */
   CCP_T_AGED = 1 << 5,          /**< counted in backlog_aged */
   CCP_T_WAITING = 1 << 6,       /**< in a waiting list (open, unreplied, known open) */
-  CCP_T_AGE_DONE = 1 << 7       /**< the backlog-age timer has popped */
+  CCP_T_AGE_DONE = 1 << 7,      /**< the backlog-age timer has popped */
+  CCP_T_RECENT = 1 << 8         /**< waiting, in its list's unsorted recent part */
 };
 
 /** One ticket (56 bytes). */
@@ -49,7 +52,7 @@ typedef struct ccp_ticket {
   uint32_t agent;              /**< scope id of the current agent, CCP_NIL if none */
   uint32_t thr_ms;             /**< SLA threshold fixed at open */
   uint16_t life;               /**< generation: bumps on reuse and on a new life */
-  uint16_t flags : 8;          /**< CCP_T_* */
+  uint16_t flags : 9;          /**< CCP_T_* */
   uint16_t replies : 2;        /**< AGENT_REPLY count, saturating at 3 */
   uint16_t channel : 3;        /**< current channel */
 } ccp_ticket_t;
@@ -98,27 +101,54 @@ static inline uint32_t ccp_tickets_tag(uint64_t key, uint32_t bits) {
 /** Prefetches the index slot where a lookup of key starts (a hint only). */
 static inline void ccp_tickets_prefetch_slot(const ccp_tickets_t *t, uint64_t key) {
   if (t->index_cap)
-    __builtin_prefetch(&t->index[ccp_tickets_home(t, key)]);
+    ccp_prefetch(&t->index[ccp_tickets_home(t, key)]);
 }
 
-/** Prefetches the record of the first index slot tagged like key, if within
- * a few slots of its home (a hint: best after ccp_tickets_prefetch_slot). */
-static inline void ccp_tickets_prefetch_rec(const ccp_tickets_t *t, uint64_t key) {
+/** Prefetches both cache lines that record i may straddle (a hint only). */
+static inline void ccp_tickets_prefetch_at(const ccp_tickets_t *t, uint32_t i) {
+  const char *r = (const char *)ccp_tickets_at(t, i);
+  ccp_prefetch(r);
+  ccp_prefetch(r + sizeof(ccp_ticket_t) - 1);
+}
+
+/** The record of the first index slot tagged like key within a few slots of
+ * its home, or NULL (for the prefetch hints below: reads the index only). */
+static inline const ccp_ticket_t *ccp_tickets_peek(const ccp_tickets_t *t, uint64_t key) {
   if (!t->index_cap)
-    return;
+    return NULL;
   size_t mask = t->index_cap - 1, i = ccp_tickets_home(t, key);
   uint32_t bits = t->index_bits, tag = ccp_tickets_tag(key, bits);
   for (int k = 0; k < 4; k++, i = (i + 1) & mask) {
     uint32_t s = t->index[i];
     if (!s)
-      return;
-    if ((bits >= 32 ? 0 : s >> bits) == tag) {
-      const char *r = (const char *)ccp_tickets_at(t, (uint32_t)(s & mask) - 1);
-      __builtin_prefetch(r, 1);
-      __builtin_prefetch(r + sizeof(ccp_ticket_t) - 1, 1);
-      return;
-    }
+      return NULL;
+    if ((bits >= 32 ? 0 : s >> bits) == tag)
+      return ccp_tickets_at(t, (uint32_t)(s & mask) - 1);
   }
+  return NULL;
+}
+
+/** Prefetches the record of key's ticket, found by ccp_tickets_peek (a hint:
+ * best after ccp_tickets_prefetch_slot). */
+static inline void ccp_tickets_prefetch_rec(const ccp_tickets_t *t, uint64_t key) {
+  const ccp_ticket_t *r = ccp_tickets_peek(t, key);
+  if (r) {
+    ccp_prefetch(r);
+    ccp_prefetch((const char *)r + sizeof(ccp_ticket_t) - 1);
+  }
+}
+
+/** Prefetches the records that touching key's ticket and taking it out of
+ * its waiting list will write: its LRU and waiting-list neighbours (a hint:
+ * best once its record is in cache, after ccp_tickets_prefetch_rec). */
+static inline void ccp_tickets_prefetch_links(const ccp_tickets_t *t, uint64_t key) {
+  const ccp_ticket_t *r = ccp_tickets_peek(t, key);
+  if (!r || r->key != key)
+    return;
+  uint32_t nb[4] = {r->lru_prev, r->lru_next, r->w_prev, r->w_next};
+  for (int j = 0; j < 4; j++)
+    if (nb[j] != CCP_NIL)
+      ccp_prefetch(&ccp_tickets_at(t, nb[j])->lru_prev);
 }
 
 /** Initialises an empty table. */

@@ -1,8 +1,21 @@
 /*
- * 4-ary min-heap of timers; see timers.h. Order: fire_at, then kind, then
- * ticket record number and life, so equal inputs give equal firing orders.
- * Entries are packed into two words (ccp_timer_key_t) so that this order is
- * one two-word unsigned comparison; the top is kept unpacked for readers.
+ * Deadline timers; see timers.h. Order: fire_at, then kind, then ticket
+ * record number and life, so equal inputs give equal firing orders.
+ *
+ * Invariants:
+ *   - every timer with fire_at < loaded is in the near heap; the others are
+ *     in the ring (loaded <= fire_at < loaded + the ring's span, below
+ *     FAR_LIMIT) or in the far heap;
+ *   - whenever any timer is pending the near heap is not empty and its top
+ *     fires before loaded, or nothing else is pending (settle()): so the
+ *     near heap's top is the earliest timer of all;
+ *   - loaded is a multiple of the bucket width, below FAR_LIMIT + width.
+ * Heap entries are packed into two words (ccp_timer_key_t) so that the
+ * order is one two-word unsigned comparison; the top is kept unpacked for
+ * readers. A heap array is placed so that entry 1 starts a cache line: the
+ * children of entry i (4i+1 .. 4i+4, 16 bytes each) fill exactly one line.
+ * A ring bucket's array is freed when the bucket moves into the near heap,
+ * so memory follows the timers pending.
  */
 #include "state/timers.h"
 
@@ -10,76 +23,189 @@
 
 #include "ccpulse/common.h"
 
-void ccp_timers_init(ccp_timers_t *t) { memset(t, 0, sizeof *t); }
+#define W ((int64_t)1 << CCP_TM_BUCKET_BITS)
+#define SPAN ((uint64_t)CCP_TM_RING << CCP_TM_BUCKET_BITS)
+/* Timers this late (292 million years) skip the ring: loaded never
+ * overflows. */
+#define FAR_LIMIT (INT64_MAX - 4 * (int64_t)SPAN)
+#define LO_BITS 50 /* kind << 48 | ticket << 16 | life */
+
+_Static_assert(CCP_TM_BUCKET_BITS + LO_BITS <= 64, "ring entries must fit 8 bytes");
+_Static_assert((CCP_TM_RING & (CCP_TM_RING - 1)) == 0, "ring size must be a power of two");
+
+void ccp_timers_init(ccp_timers_t *t) {
+  memset(t, 0, sizeof *t);
+  t->loaded = INT64_MIN;
+}
 
 void ccp_timers_release(ccp_timers_t *t) {
-  ccp_free(t->h);
-  memset(t, 0, sizeof *t);
+  ccp_free(t->near.raw);
+  ccp_free(t->far.raw);
+  if (t->ring) {
+    for (size_t j = 0; j < CCP_TM_RING; j++)
+      ccp_free(t->ring[j].e);
+    ccp_free(t->ring);
+  }
+  ccp_timers_init(t);
+}
+
+/* ------------------------------------------------------------ the heaps */
+
+/* Moves a heap into a block of cap entries, aligned as the design block says. */
+static void heap_resize(ccp_tm_heap_t *q, size_t cap) {
+  char *raw = ccp_malloc(cap * sizeof *q->h + 64);
+  uintptr_t a = ((uintptr_t)raw + 16 + 63) & ~(uintptr_t)63; /* &h[1] on a line */
+  ccp_timer_key_t *h = (ccp_timer_key_t *)(a - 16);
+  if (q->n)
+    memcpy(h, q->h, q->n * sizeof *h);
+  ccp_free(q->raw);
+  q->raw = raw;
+  q->h = h;
+  q->cap = cap;
 }
 
 static inline int less(const ccp_timer_key_t *a, const ccp_timer_key_t *b) {
   return a->hi < b->hi || (a->hi == b->hi && a->lo < b->lo);
 }
 
-static inline ccp_timer_key_t pack(int64_t fire_at, uint8_t kind, uint32_t ticket, uint16_t life) {
-  ccp_timer_key_t k = {(uint64_t)fire_at ^ (1ULL << 63),
-                       (uint64_t)kind << 48 | (uint64_t)ticket << 16 | life};
-  return k;
+static inline uint64_t hi_of(int64_t fire_at) { return (uint64_t)fire_at ^ (1ULL << 63); }
+
+static inline int64_t fire_of(const ccp_timer_key_t *k) { return (int64_t)(k->hi ^ (1ULL << 63)); }
+
+static void heap_push(ccp_tm_heap_t *q, ccp_timer_key_t x) {
+  if (q->n == q->cap)
+    heap_resize(q, q->cap ? q->cap + q->cap / 2 : 1024); /* 1.5x: less slack */
+  size_t i = q->n++;
+  while (i > 0) {
+    size_t p = (i - 1) / 4;
+    if (!less(&x, &q->h[p]))
+      break;
+    q->h[i] = q->h[p];
+    i = p;
+  }
+  q->h[i] = x;
 }
 
-static inline void unpack(const ccp_timer_key_t *k, ccp_timer_t *out) {
-  memset(out, 0, sizeof *out);
-  out->fire_at = (int64_t)(k->hi ^ (1ULL << 63));
-  out->kind = (uint8_t)(k->lo >> 48);
-  out->ticket = (uint32_t)(k->lo >> 16);
-  out->life = (uint16_t)k->lo;
+/* Removes h[0] (the heap is not empty). */
+static void heap_pop(ccp_tm_heap_t *q) {
+  ccp_timer_key_t x = q->h[--q->n];
+  size_t n = q->n, i = 0;
+  if (n) {
+    for (;;) {
+      size_t c = 4 * i + 1;
+      if (c >= n)
+        break;
+      size_t best = c;
+      size_t end = c + 4 < n ? c + 4 : n;
+      for (size_t k = c + 1; k < end; k++)
+        if (less(&q->h[k], &q->h[best]))
+          best = k;
+      if (!less(&q->h[best], &x))
+        break;
+      q->h[i] = q->h[best];
+      i = best;
+    }
+    q->h[i] = x;
+  }
+  /* shrink when mostly empty, so a burst does not pin memory forever */
+  if (q->cap > 4096 && q->n < q->cap / 4)
+    heap_resize(q, q->cap / 2);
+}
+
+/* ------------------------------------------------------------- the ring */
+
+static inline size_t bucket_of(int64_t fire_at) {
+  return (size_t)(((uint64_t)fire_at >> CCP_TM_BUCKET_BITS) & (CCP_TM_RING - 1));
+}
+
+static void ring_push(ccp_timers_t *t, int64_t fire_at, uint64_t lo) {
+  ccp_tm_bucket_t *b = &t->ring[bucket_of(fire_at)];
+  if (b->n == b->cap) {
+    b->cap = b->cap ? b->cap + b->cap / 2 : 16; /* 1.5x: a bucket holds ~1,000s at a busy time */
+    b->e = ccp_realloc(b->e, b->cap * sizeof *b->e);
+  }
+  b->e[b->n++] = (uint64_t)(fire_at & (W - 1)) << LO_BITS | lo;
+  t->nring++;
+}
+
+/* Moves the bucket starting at loaded into the near heap, and the far
+ * timers before its end; then loaded moves to the next bucket. */
+static void load_next(ccp_timers_t *t) {
+  if (!t->nring) { /* only far timers: jump to the first of them */
+    int64_t f = fire_of(&t->far.h[0]);
+    if (f >= FAR_LIMIT) { /* absurdly late: all of them into the near heap */
+      while (t->far.n) {
+        heap_push(&t->near, t->far.h[0]);
+        heap_pop(&t->far);
+      }
+      return;
+    }
+    int64_t start = f & ~(W - 1);
+    if (start > t->loaded)
+      t->loaded = start;
+  }
+  ccp_tm_bucket_t *b = &t->ring[bucket_of(t->loaded)];
+  for (uint32_t i = 0; i < b->n; i++) {
+    uint64_t e = b->e[i];
+    ccp_timer_key_t k = {hi_of(t->loaded + (int64_t)(e >> LO_BITS)), e & ((1ULL << LO_BITS) - 1)};
+    heap_push(&t->near, k);
+  }
+  t->nring -= b->n;
+  ccp_free(b->e);
+  memset(b, 0, sizeof *b);
+  t->loaded += W;
+  while (t->far.n && fire_of(&t->far.h[0]) < t->loaded) {
+    heap_push(&t->near, t->far.h[0]);
+    heap_pop(&t->far);
+  }
+}
+
+/* Restores the second invariant and the unpacked top. */
+static void settle(ccp_timers_t *t) {
+  while ((t->nring || t->far.n) && (!t->near.n || fire_of(&t->near.h[0]) >= t->loaded))
+    load_next(t);
+  if (t->near.n) {
+    const ccp_timer_key_t *k = &t->near.h[0];
+    memset(&t->top, 0, sizeof t->top);
+    t->top.fire_at = fire_of(k);
+    t->top.kind = (uint8_t)(k->lo >> 48);
+    t->top.ticket = (uint32_t)(k->lo >> 16);
+    t->top.life = (uint16_t)k->lo;
+  }
 }
 
 void ccp_timers_push(ccp_timers_t *t, int64_t fire_at, uint8_t kind, uint32_t ticket,
                      uint16_t life) {
-  if (t->n == t->cap) {
-    t->cap = t->cap ? t->cap + t->cap / 2 : 1024; /* 1.5x: less slack at a million timers */
-    t->h = ccp_realloc(t->h, t->cap * sizeof *t->h);
+  uint64_t lo = (uint64_t)kind << 48 | (uint64_t)ticket << 16 | life;
+  if (!t->ring && fire_at < FAR_LIMIT) {
+    t->ring = ccp_calloc(CCP_TM_RING, sizeof *t->ring);
+    if (!t->near.n && !t->far.n)
+      t->loaded = fire_at & ~(W - 1);
   }
-  ccp_timer_key_t x = pack(fire_at, kind, ticket, life);
-  size_t i = t->n++;
-  while (i > 0) {
-    size_t p = (i - 1) / 4;
-    if (!less(&x, &t->h[p]))
-      break;
-    t->h[i] = t->h[p];
-    i = p;
+  if (fire_at < t->loaded) {
+    ccp_timer_key_t k = {hi_of(fire_at), lo};
+    heap_push(&t->near, k);
+  } else if (fire_at >= FAR_LIMIT || !t->ring || (uint64_t)fire_at - (uint64_t)t->loaded >= SPAN) {
+    ccp_timer_key_t k = {hi_of(fire_at), lo};
+    heap_push(&t->far, k);
+  } else {
+    ring_push(t, fire_at, lo);
   }
-  t->h[i] = x;
-  if (i == 0)
-    unpack(&x, &t->top);
+  settle(t);
 }
 
 void ccp_timers_pop(ccp_timers_t *t, ccp_timer_t *out) {
   *out = t->top;
-  ccp_timer_key_t x = t->h[--t->n];
-  size_t n = t->n, i = 0;
-  if (!n)
-    return;
-  for (;;) {
-    size_t c = 4 * i + 1;
-    if (c >= n)
-      break;
-    size_t best = c;
-    size_t end = c + 4 < n ? c + 4 : n;
-    for (size_t k = c + 1; k < end; k++)
-      if (less(&t->h[k], &t->h[best]))
-        best = k;
-    if (!less(&t->h[best], &x))
-      break;
-    t->h[i] = t->h[best];
-    i = best;
+  heap_pop(&t->near);
+  settle(t);
+}
+
+size_t ccp_timers_bytes(const ccp_timers_t *t) {
+  size_t b = (t->near.cap + t->far.cap) * sizeof(ccp_timer_key_t);
+  if (t->ring) {
+    b += CCP_TM_RING * sizeof *t->ring;
+    for (size_t j = 0; j < CCP_TM_RING; j++)
+      b += t->ring[j].cap * sizeof(uint64_t);
   }
-  t->h[i] = x;
-  unpack(&t->h[0], &t->top);
-  /* shrink when mostly empty, so a burst does not pin memory forever */
-  if (t->cap > 4096 && t->n < t->cap / 4) {
-    t->cap /= 2;
-    t->h = ccp_realloc(t->h, t->cap * sizeof *t->h);
-  }
+  return b;
 }

@@ -1,14 +1,24 @@
 /*
- * Deadline timers: a 4-ary min-heap of (fire_at, kind, ticket, life) with
+ * Deadline timers: a priority queue of (fire_at, kind, ticket, life) with
  * lazy cancellation — an entry whose ticket has moved on (another life, or
  * the condition no longer holds) is simply ignored when it pops. Deadlines
  * are pushed in nearly increasing order (open time + a per-channel
- * threshold), so a push rarely sifts.
+ * threshold, up to a day or more ahead).
+ *
+ * Two tiers (a calendar queue in front of a heap): timers due within the
+ * current bucket of CCP_TM_BUCKET_MS (or earlier) sit in a small 4-ary
+ * min-heap of 16-byte entries; later ones wait unsorted in 8-byte entries,
+ * one array per bucket of a ring that covers CCP_TM_RING buckets (~37 h);
+ * the rare ones beyond the ring sit in a second heap. A bucket moves into
+ * the near heap when the near heap's earliest timer is not before the
+ * bucket's start, so pops and pushes work on a few cache-hot lines instead
+ * of sifting through a million-entry heap, and the ring takes half the
+ * bytes. The order of pops is exactly that of one heap.
  *
  * A timer fires when stream time reaches fire_at (now >= fire_at); "strictly
  * after the deadline" timers are pushed with fire_at = deadline + 1.
  *
- * Single-threaded: the heap belongs to one engine.
+ * Single-threaded: the queue belongs to one engine.
  */
 #ifndef CCP_TIMERS_H
 #define CCP_TIMERS_H
@@ -18,6 +28,11 @@
 
 /** Timer kinds, in their tie-break order. */
 enum { CCP_TM_AT_RISK = 0, CCP_TM_BREACH = 1, CCP_TM_AGED = 2 };
+
+/** log2 of the width of a ring bucket in ms (16.4 s). */
+#define CCP_TM_BUCKET_BITS 14
+/** Buckets in the ring (a power of two): 8192 x 16.4 s = 37 h ahead. */
+#define CCP_TM_RING 8192
 
 typedef struct ccp_timer {
   int64_t fire_at; /**< first stream time at which it fires */
@@ -34,24 +49,49 @@ typedef struct ccp_timer_key {
   uint64_t lo; /**< kind << 48 | ticket << 16 | life */
 } ccp_timer_key_t;
 
-typedef struct ccp_timers {
-  ccp_timer_key_t *h;
+/** A ring bucket: timers of one bucket, unsorted, each packed in 8 bytes
+ * (offset in the bucket << 50 | kind << 48 | ticket << 16 | life). */
+typedef struct ccp_tm_bucket {
+  uint64_t *e; /**< cap entries, NULL while empty */
+  uint32_t n, cap;
+} ccp_tm_bucket_t;
+
+/** A 4-ary min-heap of packed timers. */
+typedef struct ccp_tm_heap {
+  ccp_timer_key_t *h; /**< cap entries; &h[1] is 64-byte aligned, so the four
+                           children of an entry share one cache line */
+  void *raw;          /**< the allocation h lies in */
   size_t n, cap;
-  ccp_timer_t top; /**< h[0] unpacked (valid while n > 0) */
+} ccp_tm_heap_t;
+
+typedef struct ccp_timers {
+  ccp_tm_heap_t near;    /**< every timer with fire_at < loaded */
+  ccp_tm_heap_t far;     /**< timers at or beyond loaded + the ring's span */
+  ccp_tm_bucket_t *ring; /**< CCP_TM_RING buckets (NULL until the first push);
+                              bucket b holds [b * width, (b + 1) * width) */
+  size_t nring;          /**< timers in the ring */
+  int64_t loaded;        /**< start of the first bucket not in the near heap */
+  ccp_timer_t top;       /**< the earliest timer, unpacked (valid while any) */
 } ccp_timers_t;
 
-/** Initialises an empty heap. */
+/** Initialises an empty queue. */
 void ccp_timers_init(ccp_timers_t *t);
-/** Frees the heap. */
+/** Frees the queue. */
 void ccp_timers_release(ccp_timers_t *t);
 /** Adds a timer. */
 void ccp_timers_push(ccp_timers_t *t, int64_t fire_at, uint8_t kind, uint32_t ticket,
                      uint16_t life);
+/** Timers pending. */
+static inline size_t ccp_timers_count(const ccp_timers_t *t) {
+  return t->near.n + t->nring + t->far.n;
+}
 /** The earliest timer, or NULL. */
 static inline const ccp_timer_t *ccp_timers_top(const ccp_timers_t *t) {
-  return t->n ? &t->top : NULL;
+  return t->near.n ? &t->top : NULL;
 }
-/** Removes the earliest timer into *out. */
+/** Removes the earliest timer (there must be one) into *out. */
 void ccp_timers_pop(ccp_timers_t *t, ccp_timer_t *out);
+/** Bytes held. */
+size_t ccp_timers_bytes(const ccp_timers_t *t);
 
 #endif

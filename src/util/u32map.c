@@ -14,9 +14,7 @@ void ccp_u32map_release(ccp_u32map_t *m) {
   memset(m, 0, sizeof *m);
 }
 
-static inline size_t home(size_t cap, uint32_t key) {
-  return (size_t)((key * 0x9e3779b1u) ^ (key >> 16)) & (cap - 1);
-}
+static inline size_t home(size_t cap, uint32_t key) { return ccp_u32map_home(cap, key); }
 
 int ccp_u32map_get(const ccp_u32map_t *m, uint32_t key, uint32_t *val) {
   if (!m->cap)

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/prefetch.h"
+
 typedef struct ccp_u32map {
   uint64_t *slots; /**< (key << 32 | val), 0 = empty */
   size_t cap;      /**< power of two, or 0 */
@@ -23,6 +25,15 @@ typedef struct ccp_u32map {
 static inline uint32_t ccp_u32map_key(uint64_t h) {
   uint32_t k = (uint32_t)(h >> 32);
   return k ? k : 1;
+}
+/** Slot where a lookup of key starts (map not empty). */
+static inline size_t ccp_u32map_home(size_t cap, uint32_t key) {
+  return (size_t)((key * 0x9e3779b1u) ^ (key >> 16)) & (cap - 1);
+}
+/** Prefetches the slot where a lookup of key starts (a hint; no effect on the map). */
+static inline void ccp_u32map_prefetch(const ccp_u32map_t *m, uint32_t key) {
+  if (m->cap)
+    ccp_prefetch(&m->slots[ccp_u32map_home(m->cap, key)]);
 }
 /** Initialises an empty map. */
 void ccp_u32map_init(ccp_u32map_t *m);

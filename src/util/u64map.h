@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/prefetch.h"
+
 typedef struct ccp_u64map_entry {
   uint64_t key; /**< 0 = empty slot */
   uint64_t val;
@@ -35,7 +37,7 @@ static inline size_t ccp_u64map_home(const ccp_u64map_t *m, uint64_t key) {
 /** Prefetches the slot where a lookup of key starts (a hint; no effect on the map). */
 static inline void ccp_u64map_prefetch(const ccp_u64map_t *m, uint64_t key) {
   if (m->cap)
-    __builtin_prefetch(&m->slots[ccp_u64map_home(m, key)]);
+    ccp_prefetch(&m->slots[ccp_u64map_home(m, key)]);
 }
 
 /** Initialises an empty map (no allocation). */
