@@ -378,10 +378,9 @@ static void test_quiet_scope_is_small(void) {
 static size_t shared_bytes(const ccp_engine_t *e) {
   return ccp_tickets_bytes(&e->tickets) + ccp_u64map_bytes(&e->dedup) +
          ccp_u64map_bytes(&e->scope_index) + ccp_u64map_bytes(&e->combo_index) +
-         ccp_u64map_bytes(&e->acts) + ccp_u64map_bytes(&e->ids) +
-         ccp_timers_bytes(&e->timers) + e->scopes_cap * sizeof *e->scopes +
-         e->combos_cap * sizeof *e->combos + e->wsort_cap * sizeof *e->wsort +
-         e->dirty_cap * sizeof *e->dirty;
+         ccp_u64map_bytes(&e->acts) + ccp_u64map_bytes(&e->ids) + ccp_timers_bytes(&e->timers) +
+         e->scopes_cap * sizeof *e->scopes + e->combos_cap * sizeof *e->combos +
+         e->wsort_cap * sizeof *e->wsort + e->dirty_cap * sizeof *e->dirty;
 }
 
 /* What a scope says it holds: its block with the name, windows, customer
