@@ -1,26 +1,34 @@
 /*
  * The Redis publisher (docs/redis.md is the consumer contract).
  *
- * One cycle = one pipelined MULTI ... EXEC: the KPI tiles of every scope and
- * window, the gauges and scope documents, the scope list, DELs of the tiles
- * of scopes that left the view, one XADD of the snapshot document, an XADD
- * and a PUBLISH per queued alert, and the meta hash. Commands are appended to
- * hiredis' output buffer and all replies are read after EXEC, so a cycle
- * costs one round trip. Redis applies a transaction whole (PUBLISH inside it
- * is delivered at EXEC); when a queued command is refused Redis discards the
- * transaction (EXECABORT); a runtime error inside EXEC (WRONGTYPE on a key
- * another program wrote) is the one case where part of a cycle lands — the
- * cycle then counts as failed and its alerts are sent again with the next.
+ * One cycle = one pipelined MULTI ... EXEC: the KPI tiles and gauges that
+ * changed, in a slow cycle the scope documents and scope list that changed
+ * and the snapshot, DELs of the tiles of scopes that left the view, an XADD
+ * and a PUBLISH per queued alert, and the meta hash. Commands are written as
+ * RESP into one buffer handed to hiredis at once, and all replies are read
+ * after EXEC, so a cycle costs one round trip. Redis applies a transaction
+ * whole (PUBLISH inside it is delivered at EXEC); when a queued command is
+ * refused Redis discards the transaction (EXECABORT); a runtime error inside
+ * EXEC (WRONGTYPE on a key another program wrote) is the one case where part
+ * of a cycle lands — the cycle then counts as failed and its alerts are sent
+ * again with the next.
  *
  * Publishing follows change: the publisher remembers, per scope, a hash of
  * each tile it last wrote successfully (one per window, the gauges, the
  * scope document) and writes only tiles whose hash changed; the view hands
  * out the hash of each rendered window object, so an unchanged window costs
- * neither formatting nor bytes. The scope list is written when it changed;
- * meta every cycle. After a failed cycle or a (re)connect every hash is
- * forgotten and the next cycle writes everything. The snapshot document goes
- * to the stream at most once per snapshot_interval_ms (on a grid: the first
- * cycle at or after each due time), and always in the final cycle.
+ * neither formatting nor bytes. The gauges and scope hashes leave out now:
+ * longest_wait_ms moves with it in every scope where a ticket waits, so a
+ * tile whose only change is longest_wait_ms is rewritten once the value it
+ * holds (the stream time it was written at is kept) is wait_refresh_ms
+ * behind; the gauges tile carries waiting_since_ms, from which a reader
+ * gets the exact wait. Slow cycles, at most one per snapshot_interval_ms (on
+ * a grid: the first cycle at or after each due time) and the final one,
+ * also write the scope documents and the scope list that changed and the
+ * snapshot entry; the scope documents repeat the tiles and were most of the
+ * bytes when written every cycle. The final cycle writes every value exact.
+ * meta goes out every cycle. After a failed cycle or a (re)connect every
+ * hash is forgotten and the next cycle writes everything.
  *
  * Alerts wait in a bounded ring until a cycle with them succeeds; a failed
  * cycle leaves the ring as it was. Tiles are absolute values: nothing to
