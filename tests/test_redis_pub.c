@@ -576,7 +576,7 @@ static void test_slow_cycle(void) {
   uint64_t sum = 0;
   for (int k = 0; k < CCP_RK__COUNT; k++)
     sum += st.kind_bytes[k];
-  T_EQ_INT(sum, st.bytes_written);
+  T_EQ_INT(sum, st.bytes_written); /* every byte counted once, under its kind */
   ccp_buf_release(&want);
   ccp_redis_pub_free(p);
   ccp_view_free(v);

@@ -69,11 +69,14 @@ typedef struct ccp_redis_pub_stats {
   uint64_t alerts_published;  /**< alerts written by successful cycles */
   uint64_t alerts_dropped;    /**< oldest queued alerts dropped because the queue was full */
   size_t alerts_queued;       /**< alerts waiting for the next successful cycle */
-  uint64_t tiles_written;     /**< SETs of tiles and scope lists in successful cycles */
+  uint64_t tiles_written;     /**< tiles and scope lists set by successful cycles */
   uint64_t snapshots_written; /**< snapshot stream entries of successful cycles */
   uint64_t bytes_written;     /**< argument bytes of the commands of successful cycles */
-  uint64_t kind_cmds[CCP_RK__COUNT];  /**< commands of successful cycles, per ccp_redis_kind_t */
-  uint64_t kind_bytes[CCP_RK__COUNT]; /**< their argument bytes, per ccp_redis_kind_t */
+  uint64_t kind_cmds[CCP_RK__COUNT];  /**< per ccp_redis_kind_t, in successful cycles: keys set
+                                         or deleted (one MSET, one DEL a cycle), stream entries,
+                                         alert commands, meta writes */
+  uint64_t kind_bytes[CCP_RK__COUNT]; /**< their bytes (keys and values; the other commands'
+                                         arguments) */
   int connected;                      /**< 1 while a connection is up */
   int64_t retry_in_ms;                /**< when disconnected: ms until the next connect attempt */
   char last_error[256];               /**< last error text, "" when none yet */

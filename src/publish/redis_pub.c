@@ -1,9 +1,10 @@
 /*
  * The Redis publisher (docs/redis.md is the consumer contract).
  *
- * One cycle = one pipelined MULTI ... EXEC: the KPI tiles and gauges that
- * changed, in a slow cycle the scope documents and scope list that changed
- * and the snapshot, DELs of the tiles of scopes that left the view, an XADD
+ * One cycle = one pipelined MULTI ... EXEC: an MSET of the KPI tiles and
+ * gauges that changed (in a slow cycle also the scope documents and scope
+ * list that changed), a DEL of the tiles of scopes that left the view (one
+ * of each per 100,000 keys), in a slow cycle the snapshot's XADD, an XADD
  * and a PUBLISH per queued alert, and the meta hash. Commands are written as
  * RESP into one buffer handed to hiredis at once, and all replies are read
  * after EXEC, so a cycle costs one round trip. Redis applies a transaction
@@ -118,7 +119,8 @@ struct ccp_redis_pub {
 
   /* scratch buffers, kept between cycles; out: the cycle's commands (RESP) */
   ccp_buf_t key, val, snap, out;
-
+  ccp_buf_t sets, dels; /* the key/value pairs of the cycle's MSET, the keys of its DEL */
+  int nsets, ndels;
   uint64_t cycle_no;
   uint64_t cycle_bytes, cycle_sets; /* of the cycle being built */
   uint64_t cycle_kind_cmds[CCP_RK__COUNT], cycle_kind_bytes[CCP_RK__COUNT];
@@ -493,18 +495,67 @@ static void cmd(ccp_redis_pub_t *p, int *ncmds, ccp_redis_kind_t kind, int argc,
   p->cycle_kind_bytes[kind] += bytes;
 }
 
-static void cmd_set(ccp_redis_pub_t *p, int *ncmds, ccp_redis_kind_t kind, const ccp_buf_t *k,
-                    const ccp_buf_t *v) {
-  const char *argv[3] = {"SET", k->data ? k->data : "", v->data ? v->data : ""};
-  size_t lens[3] = {3, k->len, v->len};
-  cmd(p, ncmds, kind, 3, argv, lens);
-  p->cycle_sets++;
+/* Appends one RESP bulk string. */
+static void bulk(ccp_buf_t *o, const char *data, size_t len) {
+  ccp_buf_putc(o, '$');
+  ccp_buf_put_i64(o, (int64_t)len);
+  ccp_buf_append(o, "\r\n", 2);
+  ccp_buf_append(o, data ? data : "", len);
+  ccp_buf_append(o, "\r\n", 2);
 }
 
+/* Keys per MSET or DEL: older servers refuse more than 1024 * 1024 arguments
+ * in one command. */
+#define BATCH_MAX 100000
+
+static void flush_sets(ccp_redis_pub_t *p, int *ncmds);
+
+/* Sets key k to v in this cycle: a pair of the cycle's MSET (one command and
+ * one reply for thousands of tiles, the same effect inside MULTI). */
+static void cmd_set(ccp_redis_pub_t *p, int *ncmds, ccp_redis_kind_t kind, const ccp_buf_t *k,
+                    const ccp_buf_t *v) {
+  if (p->nsets == BATCH_MAX)
+    flush_sets(p, ncmds);
+  bulk(&p->sets, k->data, k->len);
+  bulk(&p->sets, v->data, v->len);
+  p->nsets++;
+  p->cycle_sets++;
+  p->cycle_bytes += k->len + v->len;
+  p->cycle_kind_cmds[kind]++;
+  p->cycle_kind_bytes[kind] += k->len + v->len;
+}
+
+/* Deletes key k in this cycle: a key of the cycle's DEL. */
 static void cmd_del(ccp_redis_pub_t *p, int *ncmds, const ccp_buf_t *k) {
-  const char *argv[2] = {"DEL", k->data};
-  size_t lens[2] = {3, k->len};
-  cmd(p, ncmds, CCP_RK_DEL, 2, argv, lens);
+  if (p->ndels == BATCH_MAX)
+    flush_sets(p, ncmds);
+  bulk(&p->dels, k->data, k->len);
+  p->ndels++;
+  p->cycle_bytes += k->len;
+  p->cycle_kind_cmds[CCP_RK_DEL]++;
+  p->cycle_kind_bytes[CCP_RK_DEL] += k->len;
+}
+
+/* Appends the MSET and DEL of the keys gathered so far, when there are any. */
+static void flush_sets(ccp_redis_pub_t *p, int *ncmds) {
+  ccp_buf_t *o = &p->out;
+  if (p->nsets) {
+    ccp_buf_putc(o, '*');
+    ccp_buf_put_i64(o, 1 + 2 * (int64_t)p->nsets);
+    ccp_buf_puts(o, "\r\n$4\r\nMSET\r\n");
+    ccp_buf_append(o, p->sets.data, p->sets.len);
+    (*ncmds)++;
+  }
+  if (p->ndels) {
+    ccp_buf_putc(o, '*');
+    ccp_buf_put_i64(o, 1 + (int64_t)p->ndels);
+    ccp_buf_puts(o, "\r\n$3\r\nDEL\r\n");
+    ccp_buf_append(o, p->dels.data, p->dels.len);
+    (*ncmds)++;
+  }
+  ccp_buf_clear(&p->sets);
+  ccp_buf_clear(&p->dels);
+  p->nsets = p->ndels = 0;
 }
 
 static void cmd_xadd(ccp_redis_pub_t *p, int *ncmds, ccp_redis_kind_t kind, const ccp_buf_t *stream,
@@ -849,6 +900,7 @@ int ccp_redis_pub_cycle(ccp_redis_pub_t *p, const ccp_view_t *view, const char *
   ccp_buf_puts(&p->out, "*1\r\n$5\r\nMULTI\r\n");
   if (view)
     append_tiles(p, &ncmds, view);
+  flush_sets(p, &ncmds);
   ccp_buf_clear(&p->key);
   ccp_buf_printf(&p->key, "%salerts", p->prefix);
   for (size_t i = 0; i < p->ring_n; i++) {
@@ -968,6 +1020,8 @@ ccp_redis_pub_t *ccp_redis_pub_new(const ccp_redis_pub_opts_t *opts, char *errbu
   ccp_buf_init(&p->val);
   ccp_buf_init(&p->snap);
   ccp_buf_init(&p->out);
+  ccp_buf_init(&p->sets);
+  ccp_buf_init(&p->dels);
   return p;
 }
 
@@ -984,6 +1038,8 @@ void ccp_redis_pub_free(ccp_redis_pub_t *p) {
   ccp_buf_release(&p->val);
   ccp_buf_release(&p->snap);
   ccp_buf_release(&p->out);
+  ccp_buf_release(&p->sets);
+  ccp_buf_release(&p->dels);
   ccp_free(p->prefix);
   memset(&p->url, 0, sizeof p->url);
   ccp_free(p);
