@@ -7,11 +7,16 @@
  * NUL-terminated, clear keeping the capacity, reserve; put_i64 at the int64
  * limits; put_double: integers as integers, "-0" as "0", NaN and infinities
  * as null, the shortest text that reads back (checked against strtod and
- * against every shorter %.*g) on fixed and random doubles; put_json_str:
+ * against every shorter %.*g) on fixed and random doubles, and byte for
+ * byte the rendering by search (%.15g..%.17g, the first strtod reads back)
+ * on a million doubles of the families where the exact integer path
+ * differs from it most easily (ties, powers of two and ten, subnormals,
+ * KPI-like ratios); put_json_str:
  * quotes, backslash, the short escapes, every other control byte as
  * \u00XX, DEL and bytes >= 0x80 passed through unchanged, embedded NULs,
  * and a round trip through jansson.
  */
+#include <float.h>
 #include <jansson.h>
 
 #include "ccp_test.h"
@@ -218,6 +223,101 @@ static void test_double(void) {
   ccp_buf_release(&b);
 }
 
+/* put_double as it was before its exact integer path: the reference. */
+static void double_by_search(char *out, size_t size, double v) {
+  if (!isfinite(v)) {
+    snprintf(out, size, "null");
+    return;
+  }
+  if (v == 0)
+    v = 0;
+  if (fabs(v) < 9e15 && v == (double)(int64_t)v) {
+    snprintf(out, size, "%" PRId64, (int64_t)v);
+    return;
+  }
+  for (int prec = fabs(v) < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
+    snprintf(out, size, "%.*g", prec, v);
+    if (strtod(out, NULL) == v)
+      break;
+  }
+}
+
+static double bits_double(uint64_t bits) {
+  double v;
+  memcpy(&v, &bits, sizeof v);
+  return v;
+}
+
+/* A double of family i % 9. */
+static double double_family(uint64_t *rng, int i) {
+  switch (i % 9) {
+  case 0: /* any bit pattern */
+    return bits_double(t_rand(rng));
+  case 1: /* subnormal */
+    return bits_double(t_rand(rng) & 0x800fffffffffffffULL);
+  case 2: { /* normal, 2^-30 .. 2^50, either sign */
+    uint64_t e = (uint64_t)(1023 - 30 + (int)t_rand_below(rng, 80));
+    return bits_double((e << 52) | (t_rand(rng) & 0x800fffffffffffffULL));
+  }
+  case 3: /* ratios, as averages */
+    return (double)t_rand_below(rng, 1000000) / (double)(1 + t_rand_below(rng, 100000));
+  case 4: /* percentages */
+    return 100.0 * (double)t_rand_below(rng, 100000) / (double)(1 + t_rand_below(rng, 100000));
+  case 5: /* finite binary fractions: exact decimal ties at some precision */
+    return ldexp((double)(t_rand(rng) >> 11), -(int)(1 + t_rand_below(rng, 60)));
+  case 6: { /* a few ulps around a power of ten */
+    uint64_t b;
+    double p = pow(10, (int)t_rand_below(rng, 24) - 7);
+    memcpy(&b, &p, sizeof b);
+    return bits_double(b + t_rand_below(rng, 5) - 2);
+  }
+  case 7: { /* at and just below a power of two (a narrower gap below) */
+    uint64_t e = (uint64_t)(1023 - 30 + (int)t_rand_below(rng, 80));
+    return bits_double((e << 52) - t_rand_below(rng, 2));
+  }
+  default: /* short decimals, a few ulps off */
+    return nextafter((double)t_rand_below(rng, 100000000) / 1e3,
+                     t_rand_below(rng, 2) ? INFINITY : -INFINITY);
+  }
+}
+
+static void test_double_same_as_search(void) {
+  ccp_buf_t b;
+  ccp_buf_init(&b);
+  char want[64];
+  const double edge[] = {1e-5,
+                         nextafter(1e-5, 0),
+                         1e15,
+                         nextafter(1e15, 0),
+                         999999999999999.9,
+                         nextafter(9e15, 0),
+                         1e14 + 0.5,
+                         4503599627370495.5,
+                         0.1 + 0.2,
+                         2.0 / 3,
+                         DBL_MIN,
+                         nextafter(DBL_MIN, 0),
+                         DBL_MAX,
+                         -0.0,
+                         NAN,
+                         -INFINITY};
+  int bad = 0;
+  for (size_t i = 0; i < sizeof edge / sizeof *edge; i++) {
+    double_by_search(want, sizeof want, edge[i]);
+    if (strcmp(dbl(&b, edge[i]), want) != 0 && bad++ < 5)
+      fprintf(stderr, "%a: %s, by search %s\n", edge[i], b.data, want);
+  }
+  uint64_t rng = 2024;
+  for (int i = 0; i < 1000000; i++) {
+    double v = double_family(&rng, i);
+    double_by_search(want, sizeof want, v);
+    if (strcmp(dbl(&b, v), want) != 0 && bad++ < 5)
+      fprintf(stderr, "%a: %s, by search %s\n", v, b.data, want);
+  }
+  T_EQ_INT(bad, 0);
+  ccp_buf_release(&b);
+}
+
 static const char *jstr(ccp_buf_t *b, const char *s, size_t len) {
   ccp_buf_clear(b);
   ccp_buf_put_json_str(b, s, len);
@@ -294,6 +394,7 @@ int main(void) {
   T_RUN(test_printf);
   T_RUN(test_i64);
   T_RUN(test_double);
+  T_RUN(test_double_same_as_search);
   T_RUN(test_json_str);
   return T_DONE();
 }

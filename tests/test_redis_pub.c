@@ -5,7 +5,10 @@
  * child, killed at exit and, through PR_SET_PDEATHSIG, when we die).
  *
  * Covers: tiles readable with one GET, gauges, scope list, meta; the snapshot
- * stream entry (field json); alerts on pub/sub and on the stream; one
+ * stream entry (field json); gauges whose only change is longest_wait_ms
+ * rewritten after publish.wait_refresh, exact waiting_since_ms; scope
+ * documents and the scope list only in slow cycles (snapshot interval,
+ * final); the per-kind counters; alerts on pub/sub and on the stream; one
  * MULTI/EXEC per cycle (MONITOR); tiles of vanished scopes deleted (also by a
  * fresh publisher); Redis killed -> fast failures, alerts queued; restarted
  * on the same port -> delivered exactly once; bounded queue; a refused cycle
@@ -370,9 +373,12 @@ static void test_changed_tiles_only(void) {
   T_EQ_STR(t, want.data);
   T_TRUE(t && strstr(t, "\"frt_count\":1") != NULL);
   free(t);
-  /* gauges of `all` changed (longest_wait_ms follows now): rewritten */
+  /* gauges of `all` changed (waiting 2 -> 1): rewritten, the snapshot's
+   * gauges plus waiting_since_ms */
   ccp_buf_clear(&want);
   ccp_view_gauges_json(v, ccp_view_find_scope(v, "all"), &want);
+  want.len--; /* the closing brace */
+  ccp_buf_printf(&want, ",\"waiting_since_ms\":%lld}", (long long)T0);
   t = get("t8:v1:gauges:all");
   T_EQ_STR(t, want.data);
   free(t);
@@ -396,6 +402,173 @@ static void test_changed_tiles_only(void) {
   T_TRUE(t && strcmp(t, "mark") != 0);
   free(t);
 
+  ccp_buf_release(&want);
+  ccp_redis_pub_free(p);
+  ccp_view_free(v);
+  ccp_engine_free(e);
+}
+
+/* publish.wait_refresh: a gauges tile or scope document whose only change is
+ * longest_wait_ms is rewritten once it is wait_refresh_ms behind, another
+ * change at once; waiting_since_ms is exact; the final cycle writes the
+ * exact longest_wait_ms. */
+static void test_wait_refresh(void) {
+  char err[CCP_ERRBUF_SIZE];
+  ccp_engine_t *e = ccp_engine_new(&cfg, err, sizeof err);
+  send_event(e, CCP_EV_OPENED, T0, "t1", "billing", CCP_CH_PHONE, NULL);
+  ccp_redis_pub_opts_t o = {.url = url,
+                            .prefix = "t11:",
+                            .cfg = &cfg,
+                            .wait_refresh_ms = 5000,
+                            .quiet = getenv("CCP_TEST_VERBOSE") == NULL};
+  ccp_redis_pub_t *p = ccp_redis_pub_new(&o, err, sizeof err);
+  T_TRUE(p != NULL);
+  ccp_view_t *v = view_of(e, T0 + 1000);
+  T_EQ_INT(ccp_redis_pub_cycle(p, v, NULL, 0), 0);
+  char *t = get("t11:v1:gauges:queue:billing");
+  json_t *j = t ? json_loads(t, 0, NULL) : NULL;
+  T_EQ_INT(json_integer_value(json_object_get(j, "longest_wait_ms")), 1000);
+  T_EQ_INT(json_integer_value(json_object_get(j, "waiting_since_ms")), T0);
+  json_decref(j);
+  free(t);
+  ccp_redis_pub_stats_t st;
+  ccp_redis_pub_stats(p, &st);
+  uint64_t gauges0 = st.kind_cmds[CCP_RK_GAUGES], scope0 = st.kind_cmds[CCP_RK_SCOPE];
+  T_TRUE(gauges0 > 0 && scope0 > 0 && st.kind_cmds[CCP_RK_META] == 1);
+  T_EQ_INT(st.kind_cmds[CCP_RK_SNAPSHOT], 1);
+
+  /* 4.9 s later only longest_wait_ms moved: nothing rewritten */
+  freeReplyObject(cmd("SET t11:v1:scope:queue:billing %s", "mark"));
+  ccp_view_free(v);
+  v = view_of(e, T0 + 5900);
+  T_EQ_INT(ccp_redis_pub_cycle(p, v, NULL, 0), 0);
+  ccp_redis_pub_stats(p, &st);
+  T_EQ_INT(st.kind_cmds[CCP_RK_GAUGES], gauges0);
+  T_EQ_INT(st.kind_cmds[CCP_RK_SCOPE], scope0);
+  t = get("t11:v1:gauges:queue:billing");
+  j = t ? json_loads(t, 0, NULL) : NULL;
+  T_EQ_INT(json_integer_value(json_object_get(j, "longest_wait_ms")), 1000);
+  json_decref(j);
+  free(t);
+  t = get("t11:v1:scope:queue:billing");
+  T_EQ_STR(t, "mark");
+  free(t);
+
+  /* 5 s behind: rewritten, with the value of the cycle */
+  ccp_view_free(v);
+  v = view_of(e, T0 + 6000);
+  T_EQ_INT(ccp_redis_pub_cycle(p, v, NULL, 0), 0);
+  ccp_redis_pub_stats(p, &st);
+  T_TRUE(st.kind_cmds[CCP_RK_GAUGES] > gauges0);
+  t = get("t11:v1:gauges:queue:billing");
+  j = t ? json_loads(t, 0, NULL) : NULL;
+  T_EQ_INT(json_integer_value(json_object_get(j, "longest_wait_ms")), 6000);
+  T_EQ_INT(json_integer_value(json_object_get(j, "waiting_since_ms")), T0);
+  json_decref(j);
+  free(t);
+  ccp_buf_t want;
+  ccp_buf_init(&want);
+  ccp_view_scope_json(v, ccp_view_find_scope(v, "queue:billing"), &want);
+  t = get("t11:v1:scope:queue:billing");
+  T_EQ_STR(t, want.data);
+  free(t);
+
+  /* another figure changes (a reply: nobody waits): rewritten at once */
+  uint64_t gauges1 = st.kind_cmds[CCP_RK_GAUGES];
+  send_event(e, CCP_EV_AGENT_REPLY, T0 + 6500, "t1", "billing", CCP_CH_PHONE, "a-1");
+  ccp_view_free(v);
+  v = view_of(e, T0 + 6500);
+  T_EQ_INT(ccp_redis_pub_cycle(p, v, NULL, 0), 0);
+  ccp_redis_pub_stats(p, &st);
+  T_TRUE(st.kind_cmds[CCP_RK_GAUGES] > gauges1);
+  t = get("t11:v1:gauges:queue:billing");
+  j = t ? json_loads(t, 0, NULL) : NULL;
+  T_TRUE(json_is_null(json_object_get(j, "longest_wait_ms")));
+  T_TRUE(json_is_null(json_object_get(j, "waiting_since_ms")));
+  T_EQ_INT(json_integer_value(json_object_get(j, "waiting")), 0);
+  json_decref(j);
+  free(t);
+
+  /* the final cycle writes the exact value, however little it moved */
+  send_event(e, CCP_EV_OPENED, T0 + 7000, "t2", "tech", CCP_CH_CHAT, NULL);
+  ccp_view_free(v);
+  v = view_of(e, T0 + 7000);
+  T_EQ_INT(ccp_redis_pub_cycle(p, v, NULL, 0), 0);
+  ccp_view_free(v);
+  v = view_of(e, T0 + 7100);
+  ccp_view_set_final(v);
+  T_EQ_INT(ccp_redis_pub_cycle(p, v, NULL, 0), 0);
+  t = get("t11:v1:gauges:queue:tech");
+  j = t ? json_loads(t, 0, NULL) : NULL;
+  T_EQ_INT(json_integer_value(json_object_get(j, "longest_wait_ms")), 100);
+  json_decref(j);
+  free(t);
+  ccp_buf_clear(&want);
+  ccp_view_scope_json(v, ccp_view_find_scope(v, "queue:tech"), &want);
+  t = get("t11:v1:scope:queue:tech");
+  T_EQ_STR(t, want.data);
+  free(t);
+  ccp_buf_release(&want);
+  ccp_redis_pub_free(p);
+  ccp_view_free(v);
+  ccp_engine_free(e);
+}
+
+/* Scope documents and the scope list follow the snapshot interval: a cycle
+ * between two due times writes the KPI tiles of a new event but neither; the
+ * next due cycle writes both. */
+static void test_slow_cycle(void) {
+  char err[CCP_ERRBUF_SIZE];
+  ccp_engine_t *e = ccp_engine_new(&cfg, err, sizeof err);
+  send_event(e, CCP_EV_OPENED, T0, "t1", "billing", CCP_CH_PHONE, NULL);
+  ccp_redis_pub_opts_t o = {.url = url,
+                            .prefix = "t12:",
+                            .cfg = &cfg,
+                            .snapshot_interval_ms = 400,
+                            .snapshot_maxlen = -1,
+                            .quiet = getenv("CCP_TEST_VERBOSE") == NULL};
+  ccp_redis_pub_t *p = ccp_redis_pub_new(&o, err, sizeof err);
+  T_TRUE(p != NULL);
+  ccp_view_t *v = view_of(e, T0 + 1000);
+  int64_t t0 = ccp_clock_mono_ms();
+  T_EQ_INT(ccp_redis_pub_cycle(p, v, NULL, 0), 0);
+  char *t = get("t12:v1:scopes");
+  T_TRUE(t && strstr(t, "queue:billing") && !strstr(t, "queue:tech"));
+  free(t);
+
+  send_event(e, CCP_EV_OPENED, T0 + 1100, "t2", "tech", CCP_CH_CHAT, NULL);
+  ccp_view_free(v);
+  v = view_of(e, T0 + 1100);
+  T_EQ_INT(ccp_redis_pub_cycle(p, v, NULL, 0), 0);
+  if (ccp_clock_mono_ms() - t0 < 400) { /* not yet due (a slow machine may skip this) */
+    T_EQ_INT(integer("EXISTS %s", "t12:v1:kpi:queue:tech:5m"), 1);
+    T_EQ_INT(integer("EXISTS %s", "t12:v1:gauges:queue:tech"), 1);
+    T_EQ_INT(integer("EXISTS %s", "t12:v1:scope:queue:tech"), 0);
+    t = get("t12:v1:scopes");
+    T_TRUE(t && !strstr(t, "queue:tech"));
+    free(t);
+  }
+  ccp_clock_sleep_ms(420);
+  T_EQ_INT(ccp_redis_pub_cycle(p, v, NULL, 0), 0);
+  ccp_buf_t want;
+  ccp_buf_init(&want);
+  ccp_view_scope_json(v, ccp_view_find_scope(v, "queue:tech"), &want);
+  t = get("t12:v1:scope:queue:tech");
+  T_EQ_STR(t, want.data);
+  free(t);
+  t = get("t12:v1:scopes");
+  T_TRUE(t && strstr(t, "queue:tech"));
+  free(t);
+  T_EQ_INT(integer("EXISTS %s", "t12:snapshots"), 0);
+  ccp_redis_pub_stats_t st;
+  ccp_redis_pub_stats(p, &st);
+  T_EQ_INT(st.kind_cmds[CCP_RK_SCOPES], 2);
+  T_EQ_INT(st.kind_cmds[CCP_RK_SNAPSHOT], 0);
+  T_EQ_INT(st.snapshots_written, 0);
+  uint64_t sum = 0;
+  for (int k = 0; k < CCP_RK__COUNT; k++)
+    sum += st.kind_bytes[k];
+  T_EQ_INT(sum, st.bytes_written); /* every byte counted once, under its kind */
   ccp_buf_release(&want);
   ccp_redis_pub_free(p);
   ccp_view_free(v);
@@ -709,6 +882,8 @@ int main(void) {
   T_RUN(test_vanished_scopes);
   T_RUN(test_changed_tiles_only);
   T_RUN(test_snapshot_interval);
+  T_RUN(test_wait_refresh);
+  T_RUN(test_slow_cycle);
   T_RUN(test_refused_cycle);
   T_RUN(test_queue_bound);
   T_RUN(test_hung_server);

@@ -34,7 +34,11 @@ typedef struct ccp_redis_pub_opts {
   int64_t
       snapshot_maxlen; /**< XADD MAXLEN ~ of <prefix>snapshots; 0: 1000; < 0: no snapshot stream */
   int64_t snapshot_interval_ms; /**< at most one snapshot entry per this (and one in a final view);
-                                   0: every cycle */
+                                   0: every cycle; also the cadence of the scope documents and the
+                                   scope list */
+  int64_t wait_refresh_ms;      /**< a gauges tile or scope document whose only change is
+                                   longest_wait_ms is rewritten once it is this far behind; 0: at
+                                   once */
   int64_t alerts_maxlen;        /**< XADD MAXLEN ~ of <prefix>alerts; 0: 100000 */
   int connect_timeout_ms;       /**< 0: 500 */
   int command_timeout_ms;       /**< 0: 2000 (a whole cycle's replies) */
@@ -44,6 +48,19 @@ typedef struct ccp_redis_pub_opts {
   int quiet;                    /**< 1: no log lines on stderr (tests) */
 } ccp_redis_pub_opts_t;
 
+/** What a command of a cycle writes (the per-kind counters of ccp_redis_pub_stats_t). */
+typedef enum ccp_redis_kind {
+  CCP_RK_KPI,      /**< SET v1:kpi:<scope>:<window> */
+  CCP_RK_GAUGES,   /**< SET v1:gauges:<scope> */
+  CCP_RK_SCOPE,    /**< SET v1:scope:<scope> */
+  CCP_RK_SCOPES,   /**< SET v1:scopes */
+  CCP_RK_DEL,      /**< DEL of a scope's keys */
+  CCP_RK_SNAPSHOT, /**< XADD of the snapshot stream */
+  CCP_RK_ALERT,    /**< XADD and PUBLISH of an alert */
+  CCP_RK_META,     /**< HSET v1:meta */
+  CCP_RK__COUNT
+} ccp_redis_kind_t;
+
 /** Counters of a publisher (ccp_redis_pub_stats). */
 typedef struct ccp_redis_pub_stats {
   uint64_t cycles_ok;         /**< cycles whose EXEC succeeded */
@@ -52,12 +69,17 @@ typedef struct ccp_redis_pub_stats {
   uint64_t alerts_published;  /**< alerts written by successful cycles */
   uint64_t alerts_dropped;    /**< oldest queued alerts dropped because the queue was full */
   size_t alerts_queued;       /**< alerts waiting for the next successful cycle */
-  uint64_t tiles_written;     /**< SETs of tiles and scope lists in successful cycles */
+  uint64_t tiles_written;     /**< tiles and scope lists set by successful cycles */
   uint64_t snapshots_written; /**< snapshot stream entries of successful cycles */
   uint64_t bytes_written;     /**< argument bytes of the commands of successful cycles */
-  int connected;              /**< 1 while a connection is up */
-  int64_t retry_in_ms;        /**< when disconnected: ms until the next connect attempt */
-  char last_error[256];       /**< last error text, "" when none yet */
+  uint64_t kind_cmds[CCP_RK__COUNT];  /**< per ccp_redis_kind_t, in successful cycles: keys set
+                                         or deleted (one MSET, one DEL a cycle), stream entries,
+                                         alert commands, meta writes */
+  uint64_t kind_bytes[CCP_RK__COUNT]; /**< their bytes (keys and values; the other commands'
+                                         arguments) */
+  int connected;                      /**< 1 while a connection is up */
+  int64_t retry_in_ms;                /**< when disconnected: ms until the next connect attempt */
+  char last_error[256];               /**< last error text, "" when none yet */
 } ccp_redis_pub_stats_t;
 
 /** Opaque publisher. */

@@ -65,6 +65,14 @@ void ccp_view_window_json(const ccp_view_t *v, int i, int w, ccp_buf_t *out);
 uint64_t ccp_view_window_hash(const ccp_view_t *v, int i, int w);
 /** Appends scope i's gauges object, as in the snapshot. */
 void ccp_view_gauges_json(const ccp_view_t *v, int i, ccp_buf_t *out);
+
+/** The figures behind scope i's gauges; with the view's now they give its gauges object. */
+typedef struct ccp_view_gauges {
+  int64_t open, waiting, backlog_aged;
+  int64_t waiting_since; /**< open time of the longest-waiting ticket; INT64_MIN: none waits */
+} ccp_view_gauges_t;
+/** Fills *out with scope i's gauge figures (zeros for a bad i). */
+void ccp_view_gauges(const ccp_view_t *v, int i, ccp_view_gauges_t *out);
 /** diagnostics.events of the view: events counted by every merged partition. */
 int64_t ccp_view_events(const ccp_view_t *v);
 /** Marks the view as the last one of the process (the publisher's final cycle; until the next

@@ -803,7 +803,14 @@ static const prop_t props[] = {
    .min = 0, .max = 3600000,
    .doc = "The snapshot stream gets a document at most this often (on the first publish cycle "
           "at or after each due time, and in the final cycle); 0 = with every cycle. The tiles "
-          "keep the `publish.interval` cadence."},
+          "keep the `publish.interval` cadence; the `scope` documents and the scope list follow "
+          "this cadence (docs/redis.md)."},
+  {.key = "publish.wait_refresh", DURATION, .off = OFF(wait_refresh_ms), .def = "5s", .min = 0,
+   .max = 3600000,
+   .doc = "A Redis `gauges` tile or `scope` document whose only change is `longest_wait_ms` "
+          "(it grows while tickets wait) is rewritten once the value it holds is this far "
+          "behind; `gauges` tiles carry `waiting_since_ms` for an exact wait at any time "
+          "(docs/redis.md); 0 = rewritten whenever it changes."},
   {.key = "workers", .type = "integer", .set = set_int, .off = OFF(workers), .def = "0",
    .max = 1024,
    .doc = "Worker threads that own the partitions' engines; 0 = the number of cores."},

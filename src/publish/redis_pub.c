@@ -1,26 +1,35 @@
 /*
  * The Redis publisher (docs/redis.md is the consumer contract).
  *
- * One cycle = one pipelined MULTI ... EXEC: the KPI tiles of every scope and
- * window, the gauges and scope documents, the scope list, DELs of the tiles
- * of scopes that left the view, one XADD of the snapshot document, an XADD
- * and a PUBLISH per queued alert, and the meta hash. Commands are appended to
- * hiredis' output buffer and all replies are read after EXEC, so a cycle
- * costs one round trip. Redis applies a transaction whole (PUBLISH inside it
- * is delivered at EXEC); when a queued command is refused Redis discards the
- * transaction (EXECABORT); a runtime error inside EXEC (WRONGTYPE on a key
- * another program wrote) is the one case where part of a cycle lands — the
- * cycle then counts as failed and its alerts are sent again with the next.
+ * One cycle = one pipelined MULTI ... EXEC: an MSET of the KPI tiles and
+ * gauges that changed (in a slow cycle also the scope documents and scope
+ * list that changed), a DEL of the tiles of scopes that left the view (one
+ * of each per 100,000 keys), in a slow cycle the snapshot's XADD, an XADD
+ * and a PUBLISH per queued alert, and the meta hash. Commands are written as
+ * RESP into one buffer handed to hiredis at once, and all replies are read
+ * after EXEC, so a cycle costs one round trip. Redis applies a transaction
+ * whole (PUBLISH inside it is delivered at EXEC); when a queued command is
+ * refused Redis discards the transaction (EXECABORT); a runtime error inside
+ * EXEC (WRONGTYPE on a key another program wrote) is the one case where part
+ * of a cycle lands — the cycle then counts as failed and its alerts are sent
+ * again with the next.
  *
  * Publishing follows change: the publisher remembers, per scope, a hash of
  * each tile it last wrote successfully (one per window, the gauges, the
  * scope document) and writes only tiles whose hash changed; the view hands
  * out the hash of each rendered window object, so an unchanged window costs
- * neither formatting nor bytes. The scope list is written when it changed;
- * meta every cycle. After a failed cycle or a (re)connect every hash is
- * forgotten and the next cycle writes everything. The snapshot document goes
- * to the stream at most once per snapshot_interval_ms (on a grid: the first
- * cycle at or after each due time), and always in the final cycle.
+ * neither formatting nor bytes. The gauges and scope hashes leave out now:
+ * longest_wait_ms moves with it in every scope where a ticket waits, so a
+ * tile whose only change is longest_wait_ms is rewritten once the value it
+ * holds (the stream time it was written at is kept) is wait_refresh_ms
+ * behind; the gauges tile carries waiting_since_ms, from which a reader
+ * gets the exact wait. Slow cycles, at most one per snapshot_interval_ms (on
+ * a grid: the first cycle at or after each due time) and the final one,
+ * also write the scope documents and the scope list that changed and the
+ * snapshot entry; the scope documents repeat the tiles and were most of the
+ * bytes when written every cycle. The final cycle writes every value exact.
+ * meta goes out every cycle. After a failed cycle or a (re)connect every
+ * hash is forgotten and the next cycle writes everything.
  *
  * Alerts wait in a bounded ring until a cycle with them succeeds; a failed
  * cycle leaves the ring as it was. Tiles are absolute values: nothing to
@@ -59,11 +68,15 @@
 #define LAYOUT_SCHEMA "ccpulse.redis.v1"
 
 /* What the publisher last wrote for one scope: hashes of the tiles, h[w] for
- * window w, then the gauges and the scope document; 0 = unknown. */
+ * window w, then the gauges and the scope document (0 = unknown), and the
+ * stream time each of the last two was written at (the longest_wait_ms it
+ * holds). The gauges and scope hashes are of their figures without now:
+ * longest_wait_ms alone does not change them. */
 enum { H_GAUGES = CCP_MAX_WINDOWS, H_SCOPE = CCP_MAX_WINDOWS + 1, H__COUNT };
 typedef struct known {
   char *name;
   uint64_t h[H__COUNT];
+  int64_t gauges_now, scope_now;
 } known_t;
 
 typedef struct url {
@@ -100,15 +113,18 @@ struct ccp_redis_pub {
   int nnext, next_cap;
   uint64_t next_scopes_hash;
   uint64_t scopes_hash;     /* of the scope list written last; 0: unknown */
-  int64_t snap_next_ms;     /* monotonic: the next snapshot is due; 0: now */
-  int64_t snap_pending_due; /* the due time this cycle's snapshot answers; -1: none */
+  int64_t slow_next_ms;     /* monotonic: the next slow cycle is due; 0: now */
+  int64_t slow_pending_due; /* the due time this cycle answers as a slow one; -1: not slow */
+  int snap_pending;         /* this cycle carries a snapshot entry */
 
-  /* scratch buffers, kept between cycles */
-  ccp_buf_t key, val, snap;
-
+  /* scratch buffers, kept between cycles; out: the cycle's commands (RESP) */
+  ccp_buf_t key, val, snap, out;
+  ccp_buf_t sets, dels; /* the key/value pairs of the cycle's MSET, the keys of its DEL */
+  int nsets, ndels;
   uint64_t cycle_no;
   uint64_t cycle_bytes, cycle_sets; /* of the cycle being built */
-  uint64_t fail_streak;             /* cycles failed since the last one that succeeded */
+  uint64_t cycle_kind_cmds[CCP_RK__COUNT], cycle_kind_bytes[CCP_RK__COUNT];
+  uint64_t fail_streak; /* cycles failed since the last one that succeeded */
   ccp_redis_pub_stats_t st;
 };
 
@@ -454,30 +470,96 @@ static void ring_clear(ccp_redis_pub_t *p) {
 
 /* ---- the cycle ---------------------------------------------------------- */
 
-/* Appends one command; counts it and its argument bytes. Strings are copied
- * by hiredis at once. */
-static void cmd(ccp_redis_pub_t *p, int *ncmds, int argc, const char **argv, const size_t *lens) {
-  redisAppendCommandArgv(p->ctx, argc, argv, lens);
+/* Appends one command of kind `kind` to the cycle's RESP buffer; counts it
+ * and its argument bytes. The buffer goes to hiredis whole at the end of the
+ * cycle (one copy, no per-command formatting there). */
+static void cmd(ccp_redis_pub_t *p, int *ncmds, ccp_redis_kind_t kind, int argc, const char **argv,
+                const size_t *lens) {
+  ccp_buf_t *o = &p->out;
+  ccp_buf_putc(o, '*');
+  ccp_buf_put_i64(o, argc);
+  ccp_buf_append(o, "\r\n", 2);
+  uint64_t bytes = 0;
+  for (int i = 0; i < argc; i++) {
+    size_t len = lens ? lens[i] : strlen(argv[i]);
+    ccp_buf_putc(o, '$');
+    ccp_buf_put_i64(o, (int64_t)len);
+    ccp_buf_append(o, "\r\n", 2);
+    ccp_buf_append(o, argv[i], len);
+    ccp_buf_append(o, "\r\n", 2);
+    bytes += len;
+  }
   (*ncmds)++;
-  for (int i = 0; i < argc; i++)
-    p->cycle_bytes += lens ? lens[i] : strlen(argv[i]);
+  p->cycle_bytes += bytes;
+  p->cycle_kind_cmds[kind]++;
+  p->cycle_kind_bytes[kind] += bytes;
 }
 
-static void cmd_set(ccp_redis_pub_t *p, int *ncmds, const ccp_buf_t *k, const ccp_buf_t *v) {
-  const char *argv[3] = {"SET", k->data ? k->data : "", v->data ? v->data : ""};
-  size_t lens[3] = {3, k->len, v->len};
-  cmd(p, ncmds, 3, argv, lens);
+/* Appends one RESP bulk string. */
+static void bulk(ccp_buf_t *o, const char *data, size_t len) {
+  ccp_buf_putc(o, '$');
+  ccp_buf_put_i64(o, (int64_t)len);
+  ccp_buf_append(o, "\r\n", 2);
+  ccp_buf_append(o, data ? data : "", len);
+  ccp_buf_append(o, "\r\n", 2);
+}
+
+/* Keys per MSET or DEL: older servers refuse more than 1024 * 1024 arguments
+ * in one command. */
+#define BATCH_MAX 100000
+
+static void flush_sets(ccp_redis_pub_t *p, int *ncmds);
+
+/* Sets key k to v in this cycle: a pair of the cycle's MSET (one command and
+ * one reply for thousands of tiles, the same effect inside MULTI). */
+static void cmd_set(ccp_redis_pub_t *p, int *ncmds, ccp_redis_kind_t kind, const ccp_buf_t *k,
+                    const ccp_buf_t *v) {
+  if (p->nsets == BATCH_MAX)
+    flush_sets(p, ncmds);
+  bulk(&p->sets, k->data, k->len);
+  bulk(&p->sets, v->data, v->len);
+  p->nsets++;
   p->cycle_sets++;
+  p->cycle_bytes += k->len + v->len;
+  p->cycle_kind_cmds[kind]++;
+  p->cycle_kind_bytes[kind] += k->len + v->len;
 }
 
+/* Deletes key k in this cycle: a key of the cycle's DEL. */
 static void cmd_del(ccp_redis_pub_t *p, int *ncmds, const ccp_buf_t *k) {
-  const char *argv[2] = {"DEL", k->data};
-  size_t lens[2] = {3, k->len};
-  cmd(p, ncmds, 2, argv, lens);
+  if (p->ndels == BATCH_MAX)
+    flush_sets(p, ncmds);
+  bulk(&p->dels, k->data, k->len);
+  p->ndels++;
+  p->cycle_bytes += k->len;
+  p->cycle_kind_cmds[CCP_RK_DEL]++;
+  p->cycle_kind_bytes[CCP_RK_DEL] += k->len;
 }
 
-static void cmd_xadd(ccp_redis_pub_t *p, int *ncmds, const ccp_buf_t *stream, int64_t maxlen,
-                     const char *json, size_t len) {
+/* Appends the MSET and DEL of the keys gathered so far, when there are any. */
+static void flush_sets(ccp_redis_pub_t *p, int *ncmds) {
+  ccp_buf_t *o = &p->out;
+  if (p->nsets) {
+    ccp_buf_putc(o, '*');
+    ccp_buf_put_i64(o, 1 + 2 * (int64_t)p->nsets);
+    ccp_buf_puts(o, "\r\n$4\r\nMSET\r\n");
+    ccp_buf_append(o, p->sets.data, p->sets.len);
+    (*ncmds)++;
+  }
+  if (p->ndels) {
+    ccp_buf_putc(o, '*');
+    ccp_buf_put_i64(o, 1 + (int64_t)p->ndels);
+    ccp_buf_puts(o, "\r\n$3\r\nDEL\r\n");
+    ccp_buf_append(o, p->dels.data, p->dels.len);
+    (*ncmds)++;
+  }
+  ccp_buf_clear(&p->sets);
+  ccp_buf_clear(&p->dels);
+  p->nsets = p->ndels = 0;
+}
+
+static void cmd_xadd(ccp_redis_pub_t *p, int *ncmds, ccp_redis_kind_t kind, const ccp_buf_t *stream,
+                     int64_t maxlen, const char *json, size_t len) {
   char ml[24];
   snprintf(ml, sizeof ml, "%lld", (long long)maxlen);
   const char *argv[7] = {"XADD", stream->data, "MAXLEN", "~", ml, "*", "json"};
@@ -489,7 +571,7 @@ static void cmd_xadd(ccp_redis_pub_t *p, int *ncmds, const ccp_buf_t *stream, in
   }
   full[7] = json;
   lens[7] = len;
-  cmd(p, ncmds, 8, full, lens);
+  cmd(p, ncmds, kind, 8, full, lens);
 }
 
 static void key_of(ccp_redis_pub_t *p, const char *what, const char *scope, const char *window) {
@@ -512,20 +594,62 @@ static uint64_t tile_hash(const char *data, size_t len) {
 }
 
 static const known_t *find_known(const ccp_redis_pub_t *p, const char *name) {
-  known_t key = {(char *)name, {0}};
+  known_t key = {.name = (char *)name};
   if (!p->nprev)
     return NULL; /* bsearch wants a non-NULL base even for no elements */
   return bsearch(&key, p->prev, (size_t)p->nprev, sizeof *p->prev, cmp_known);
 }
 
+/* Hash of a scope's gauge figures (not now: longest_wait_ms moves with it). */
+static uint64_t gauges_hash(const ccp_view_gauges_t *g) {
+  int64_t f[4] = {g->open, g->waiting, g->backlog_aged, g->waiting_since};
+  uint64_t h = ccp_hash64(f, sizeof f, 0x67617567);
+  return h ? h : 1;
+}
+
+/* Whether a tile holding the gauges of stream time `at` (hash h, figures
+ * `want` now) is to be written: never written or other figures, or only
+ * longest_wait_ms moved and by refresh or more. */
+static int tile_due(uint64_t h, uint64_t want, int64_t at, int64_t now, int waits,
+                    int64_t refresh) {
+  if (h != want)
+    return 1;
+  return waits && now != at && now - at >= refresh;
+}
+
+/* Appends the gauges tile of scope i: the gauges object of the snapshot
+ * plus waiting_since_ms, the stream time the longest-waiting ticket opened
+ * (a reader's exact longest wait at any later time). */
+static void gauges_tile(ccp_redis_pub_t *p, const ccp_view_t *v, int i,
+                        const ccp_view_gauges_t *g) {
+  ccp_buf_clear(&p->val);
+  ccp_view_gauges_json(v, i, &p->val);
+  if (p->val.len && p->val.data[p->val.len - 1] == '}') {
+    p->val.len--;
+    ccp_buf_puts(&p->val, ",\"waiting_since_ms\":");
+    if (g->waiting_since == INT64_MIN)
+      ccp_buf_puts(&p->val, "null");
+    else
+      ccp_buf_put_i64(&p->val, g->waiting_since);
+    ccp_buf_putc(&p->val, '}');
+  }
+}
+
 /* Appends the commands of the view's tiles that changed since they were last
- * written, the scope list when it changed, the DELs of scopes that left, and
- * the snapshot when one is due. Fills p->next with this cycle's scopes
- * (sorted bytewise) and their hashes. */
+ * written, the DELs of scopes that left, and in a slow cycle (due by
+ * snapshot_interval_ms, or final) the scope documents and the scope list
+ * that changed and the snapshot. Fills p->next with this cycle's scopes
+ * (sorted bytewise) and what Redis holds for them after it. */
 static void append_tiles(ccp_redis_pub_t *p, int *ncmds, const ccp_view_t *v) {
   const ccp_config_t *cfg = p->o.cfg;
   int nw = cfg->nwindows;
   int n = ccp_view_nscopes(v);
+  int final = ccp_view_final(v);
+  int64_t now = ccp_view_now(v);
+  int64_t refresh = final ? 0 : p->o.wait_refresh_ms; /* the last state is exact */
+  int64_t mono = ccp_clock_mono_ms();
+  int slow = final || p->o.snapshot_interval_ms == 0 || !p->slow_next_ms || mono >= p->slow_next_ms;
+  p->slow_pending_due = slow ? (p->slow_next_ms ? p->slow_next_ms : mono) : -1;
   if (n > p->next_cap) {
     p->next_cap = n * 2;
     p->next = ccp_realloc(p->next, (size_t)p->next_cap * sizeof *p->next);
@@ -544,50 +668,73 @@ static void append_tiles(ccp_redis_pub_t *p, int *ncmds, const ccp_view_t *v) {
       key_of(p, "kpi", sc, cfg->windows[w].name);
       ccp_buf_clear(&p->val);
       ccp_view_window_json(v, i, w, &p->val);
-      cmd_set(p, ncmds, &p->key, &p->val);
+      cmd_set(p, ncmds, CCP_RK_KPI, &p->key, &p->val);
     }
-    ccp_buf_clear(&p->val);
-    ccp_view_gauges_json(v, i, &p->val);
-    nk->h[H_GAUGES] = tile_hash(p->val.data, p->val.len);
-    if (!old || old->h[H_GAUGES] != nk->h[H_GAUGES]) {
+    ccp_view_gauges_t g;
+    ccp_view_gauges(v, i, &g);
+    int waits = g.waiting_since != INT64_MIN;
+    uint64_t gh = gauges_hash(&g);
+    if (!old || tile_due(old->h[H_GAUGES], gh, old->gauges_now, now, waits, refresh)) {
+      gauges_tile(p, v, i, &g);
       key_of(p, "gauges", sc, NULL);
-      cmd_set(p, ncmds, &p->key, &p->val);
+      cmd_set(p, ncmds, CCP_RK_GAUGES, &p->key, &p->val);
+      nk->h[H_GAUGES] = gh;
+      nk->gauges_now = now;
+    } else {
+      nk->h[H_GAUGES] = old->h[H_GAUGES];
+      nk->gauges_now = old->gauges_now;
     }
-    /* the scope document is made of the tiles above (plus, for `all`, the
-     * customers object, which only its bytes tell) */
+    /* the scope document: the windows and gauges above (plus, for `all`,
+     * the customers object, which only its bytes tell), in slow cycles */
+    if (old) {
+      nk->h[H_SCOPE] = old->h[H_SCOPE];
+      nk->scope_now = old->scope_now;
+    }
+    if (!slow)
+      continue;
     int is_all = strcmp(sc, "all") == 0;
-    if (is_all) {
+    uint64_t parts[CCP_MAX_WINDOWS + 2];
+    memcpy(parts, nk->h, (size_t)nw * sizeof *parts);
+    parts[nw] = gh;
+    parts[nw + 1] = 0;
+    if (is_all) { /* the bytes after the gauges object (flat: its first '}' ends it) */
       ccp_buf_clear(&p->val);
       ccp_view_scope_json(v, i, &p->val);
-      nk->h[H_SCOPE] = tile_hash(p->val.data, p->val.len);
-    } else {
-      nk->h[H_SCOPE] = tile_hash((const char *)nk->h, sizeof nk->h);
+      const char *end = p->val.data ? memchr(p->val.data, '}', p->val.len) : NULL;
+      size_t off = end ? (size_t)(end - p->val.data) : 0;
+      parts[nw + 1] = tile_hash(p->val.data + off, p->val.len - off);
     }
-    if (!old || old->h[H_SCOPE] != nk->h[H_SCOPE]) {
+    uint64_t sh = tile_hash((const char *)parts, (size_t)(nw + 2) * sizeof *parts);
+    if (!old || tile_due(old->h[H_SCOPE], sh, old->scope_now, now, waits, refresh)) {
       if (!is_all) {
         ccp_buf_clear(&p->val);
         ccp_view_scope_json(v, i, &p->val);
       }
       key_of(p, "scope", sc, NULL);
-      cmd_set(p, ncmds, &p->key, &p->val);
+      cmd_set(p, ncmds, CCP_RK_SCOPE, &p->key, &p->val);
+      nk->h[H_SCOPE] = sh;
+      nk->scope_now = now;
     }
   }
-  /* scope list, in the view's order (all first), when it changed */
-  ccp_buf_clear(&p->val);
-  ccp_buf_putc(&p->val, '[');
-  for (int i = 0; i < n; i++) {
-    if (i)
-      ccp_buf_putc(&p->val, ',');
-    ccp_buf_put_json_str(&p->val, p->next[i].name, strlen(p->next[i].name));
+  /* scope list, in the view's order (all first), in slow cycles when it changed */
+  p->next_scopes_hash = p->scopes_hash;
+  if (slow) {
+    ccp_buf_clear(&p->val);
+    ccp_buf_putc(&p->val, '[');
+    for (int i = 0; i < n; i++) {
+      if (i)
+        ccp_buf_putc(&p->val, ',');
+      ccp_buf_put_json_str(&p->val, p->next[i].name, strlen(p->next[i].name));
+    }
+    ccp_buf_putc(&p->val, ']');
+    uint64_t lh = tile_hash(p->val.data, p->val.len);
+    if (lh != p->scopes_hash) {
+      ccp_buf_clear(&p->key);
+      ccp_buf_printf(&p->key, "%sv1:scopes", p->prefix);
+      cmd_set(p, ncmds, CCP_RK_SCOPES, &p->key, &p->val);
+    }
+    p->next_scopes_hash = lh;
   }
-  ccp_buf_putc(&p->val, ']');
-  uint64_t lh = tile_hash(p->val.data, p->val.len);
-  if (lh != p->scopes_hash) {
-    ccp_buf_clear(&p->key);
-    ccp_buf_printf(&p->key, "%sv1:scopes", p->prefix);
-    cmd_set(p, ncmds, &p->key, &p->val);
-  }
-  p->next_scopes_hash = lh;
 
   qsort(p->next, (size_t)n, sizeof *p->next, cmp_known);
   p->nnext = n;
@@ -608,20 +755,17 @@ static void append_tiles(ccp_redis_pub_t *p, int *ncmds, const ccp_view_t *v) {
     cmd_del(p, ncmds, &p->key);
   }
 
-  /* the snapshot document, when due */
-  int64_t mono = ccp_clock_mono_ms();
-  p->snap_pending_due = -1;
-  if (p->o.snapshot_maxlen < 0)
-    return; /* no snapshot stream */
-  if (!ccp_view_final(v) && p->o.snapshot_interval_ms > 0 && p->snap_next_ms &&
-      mono < p->snap_next_ms)
-    return;
-  p->snap_pending_due = p->snap_next_ms ? p->snap_next_ms : mono;
+  /* the snapshot document, in slow cycles */
+  p->snap_pending = 0;
+  if (!slow || p->o.snapshot_maxlen < 0)
+    return; /* not due, or no snapshot stream */
+  p->snap_pending = 1;
   ccp_buf_clear(&p->snap);
   ccp_view_snapshot_json(v, &p->snap);
   ccp_buf_clear(&p->key);
   ccp_buf_printf(&p->key, "%ssnapshots", p->prefix);
-  cmd_xadd(p, ncmds, &p->key, p->o.snapshot_maxlen, p->snap.data ? p->snap.data : "", p->snap.len);
+  cmd_xadd(p, ncmds, CCP_RK_SNAPSHOT, &p->key, p->o.snapshot_maxlen,
+           p->snap.data ? p->snap.data : "", p->snap.len);
 }
 
 /* After a successful cycle: this cycle's scopes and hashes become what was
@@ -681,7 +825,7 @@ static void append_meta(ccp_redis_pub_t *p, int *ncmds, const ccp_view_t *v) {
   }
   for (int i = 0; i < argc; i++)
     lens[i] = strlen(argv[i]);
-  cmd(p, ncmds, argc, argv, lens);
+  cmd(p, ncmds, CCP_RK_META, argc, argv, lens);
 }
 
 /* Reads the replies of a cycle of ncmds commands between MULTI and EXEC.
@@ -747,24 +891,30 @@ int ccp_redis_pub_cycle(ccp_redis_pub_t *p, const ccp_view_t *view, const char *
   int ncmds = 0;
   p->cycle_no++;
   p->cycle_bytes = p->cycle_sets = 0;
+  memset(p->cycle_kind_cmds, 0, sizeof p->cycle_kind_cmds);
+  memset(p->cycle_kind_bytes, 0, sizeof p->cycle_kind_bytes);
   p->nnext = 0;
-  p->snap_pending_due = -1;
-  const char *multi[1] = {"MULTI"};
-  redisAppendCommandArgv(p->ctx, 1, multi, NULL);
+  p->slow_pending_due = -1;
+  p->snap_pending = 0;
+  ccp_buf_clear(&p->out);
+  ccp_buf_puts(&p->out, "*1\r\n$5\r\nMULTI\r\n");
   if (view)
     append_tiles(p, &ncmds, view);
+  flush_sets(p, &ncmds);
   ccp_buf_clear(&p->key);
   ccp_buf_printf(&p->key, "%salerts", p->prefix);
   for (size_t i = 0; i < p->ring_n; i++) {
     size_t at = (p->ring_head + i) % p->ring_cap;
-    cmd_xadd(p, &ncmds, &p->key, p->o.alerts_maxlen, p->ring[at], p->ring_len[at]);
+    cmd_xadd(p, &ncmds, CCP_RK_ALERT, &p->key, p->o.alerts_maxlen, p->ring[at], p->ring_len[at]);
     const char *argv[3] = {"PUBLISH", p->key.data, p->ring[at]};
     size_t lens[3] = {7, p->key.len, p->ring_len[at]};
-    cmd(p, &ncmds, 3, argv, lens);
+    cmd(p, &ncmds, CCP_RK_ALERT, 3, argv, lens);
   }
   append_meta(p, &ncmds, view);
-  const char *exec[1] = {"EXEC"};
-  redisAppendCommandArgv(p->ctx, 1, exec, NULL);
+  ccp_buf_puts(&p->out, "*1\r\n$4\r\nEXEC\r\n");
+  int arc = redisAppendFormattedCommand(p->ctx, p->out.data, p->out.len);
+  CCP_ASSERT(arc == REDIS_OK); /* fails only when out of memory */
+  (void)arc;
 
   char what[300];
   sigpipe_guard_t g;
@@ -788,15 +938,19 @@ int ccp_redis_pub_cycle(ccp_redis_pub_t *p, const ccp_view_t *view, const char *
   /* applied: remember the scopes and what their tiles hold, forget the alerts */
   if (view)
     commit_written(p);
-  if (p->snap_pending_due >= 0) { /* the next snapshot is due one interval on the grid */
+  if (p->slow_pending_due >= 0) { /* the next slow cycle is due one interval on the grid */
     int64_t mono = ccp_clock_mono_ms();
-    p->snap_next_ms = p->snap_pending_due + p->o.snapshot_interval_ms;
-    if (p->snap_next_ms <= mono)
-      p->snap_next_ms = mono + p->o.snapshot_interval_ms;
-    p->st.snapshots_written++;
+    p->slow_next_ms = p->slow_pending_due + p->o.snapshot_interval_ms;
+    if (p->slow_next_ms <= mono)
+      p->slow_next_ms = mono + p->o.snapshot_interval_ms;
   }
+  p->st.snapshots_written += p->snap_pending;
   p->st.tiles_written += p->cycle_sets;
   p->st.bytes_written += p->cycle_bytes;
+  for (int k = 0; k < CCP_RK__COUNT; k++) {
+    p->st.kind_cmds[k] += p->cycle_kind_cmds[k];
+    p->st.kind_bytes[k] += p->cycle_kind_bytes[k];
+  }
   if (p->fail_streak && !p->o.quiet)
     ccp_log(CCP_LOG_INFO, "redis",
             "publishing to '%s' again after %llu failed cycle(s); %zu queued alert(s) delivered",
@@ -831,8 +985,9 @@ ccp_redis_pub_t *ccp_redis_pub_new(const ccp_redis_pub_opts_t *opts, char *errbu
                  prefix);
       return NULL;
     }
-  if (opts->snapshot_interval_ms < 0 || opts->alerts_maxlen < 0 || opts->connect_timeout_ms < 0 ||
-      opts->command_timeout_ms < 0 || opts->backoff_min_ms < 0 || opts->backoff_max_ms < 0) {
+  if (opts->snapshot_interval_ms < 0 || opts->wait_refresh_ms < 0 || opts->alerts_maxlen < 0 ||
+      opts->connect_timeout_ms < 0 || opts->command_timeout_ms < 0 || opts->backoff_min_ms < 0 ||
+      opts->backoff_max_ms < 0) {
     if (errbuf && errlen)
       snprintf(errbuf, errlen, "redis publisher: negative option");
     return NULL;
@@ -864,6 +1019,9 @@ ccp_redis_pub_t *ccp_redis_pub_new(const ccp_redis_pub_opts_t *opts, char *errbu
   ccp_buf_init(&p->key);
   ccp_buf_init(&p->val);
   ccp_buf_init(&p->snap);
+  ccp_buf_init(&p->out);
+  ccp_buf_init(&p->sets);
+  ccp_buf_init(&p->dels);
   return p;
 }
 
@@ -879,6 +1037,9 @@ void ccp_redis_pub_free(ccp_redis_pub_t *p) {
   ccp_buf_release(&p->key);
   ccp_buf_release(&p->val);
   ccp_buf_release(&p->snap);
+  ccp_buf_release(&p->out);
+  ccp_buf_release(&p->sets);
+  ccp_buf_release(&p->dels);
   ccp_free(p->prefix);
   memset(&p->url, 0, sizeof p->url);
   ccp_free(p);

@@ -803,6 +803,20 @@ void ccp_view_gauges_json(const ccp_view_t *v, int i, ccp_buf_t *out) {
   gauges_json(v, &v->scopes[v->order[i]], out);
 }
 
+void ccp_view_gauges(const ccp_view_t *v, int i, ccp_view_gauges_t *out) {
+  ensure_sorted(v);
+  memset(out, 0, sizeof *out);
+  out->waiting_since = INT64_MIN;
+  if (i < 0 || i >= v->norder)
+    return;
+  const vscope_t *s = &v->scopes[v->order[i]];
+  out->open = s->open;
+  out->waiting = s->waiting;
+  out->backlog_aged = s->aged;
+  if (s->oldest_open != INT64_MAX)
+    out->waiting_since = s->oldest_open;
+}
+
 int64_t ccp_view_events(const ccp_view_t *v) { return v->diag.events; }
 
 void ccp_view_set_final(ccp_view_t *v) { v->final = 1; }
