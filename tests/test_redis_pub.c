@@ -423,7 +423,7 @@ static void test_wait_refresh(void) {
                             .quiet = getenv("CCP_TEST_VERBOSE") == NULL};
   ccp_redis_pub_t *p = ccp_redis_pub_new(&o, err, sizeof err);
   T_TRUE(p != NULL);
-  ccp_view_t *v = view_of(e, T0 + 1000);
+  ccp_view_t *v = tu_view_of(&cfg, e, T0 + 1000);
   T_EQ_INT(ccp_redis_pub_cycle(p, v, NULL, 0), 0);
   char *t = get("t11:v1:gauges:queue:billing");
   json_t *j = t ? json_loads(t, 0, NULL) : NULL;
@@ -440,7 +440,7 @@ static void test_wait_refresh(void) {
   /* 4.9 s later only longest_wait_ms moved: nothing rewritten */
   freeReplyObject(cmd("SET t11:v1:scope:queue:billing %s", "mark"));
   ccp_view_free(v);
-  v = view_of(e, T0 + 5900);
+  v = tu_view_of(&cfg, e, T0 + 5900);
   T_EQ_INT(ccp_redis_pub_cycle(p, v, NULL, 0), 0);
   ccp_redis_pub_stats(p, &st);
   T_EQ_INT(st.kind_cmds[CCP_RK_GAUGES], gauges0);
@@ -456,7 +456,7 @@ static void test_wait_refresh(void) {
 
   /* 5 s behind: rewritten, with the value of the cycle */
   ccp_view_free(v);
-  v = view_of(e, T0 + 6000);
+  v = tu_view_of(&cfg, e, T0 + 6000);
   T_EQ_INT(ccp_redis_pub_cycle(p, v, NULL, 0), 0);
   ccp_redis_pub_stats(p, &st);
   T_TRUE(st.kind_cmds[CCP_RK_GAUGES] > gauges0);
@@ -477,7 +477,7 @@ static void test_wait_refresh(void) {
   uint64_t gauges1 = st.kind_cmds[CCP_RK_GAUGES];
   send_event(e, CCP_EV_AGENT_REPLY, T0 + 6500, "t1", "billing", CCP_CH_PHONE, "a-1");
   ccp_view_free(v);
-  v = view_of(e, T0 + 6500);
+  v = tu_view_of(&cfg, e, T0 + 6500);
   T_EQ_INT(ccp_redis_pub_cycle(p, v, NULL, 0), 0);
   ccp_redis_pub_stats(p, &st);
   T_TRUE(st.kind_cmds[CCP_RK_GAUGES] > gauges1);
@@ -492,10 +492,10 @@ static void test_wait_refresh(void) {
   /* the final cycle writes the exact value, however little it moved */
   send_event(e, CCP_EV_OPENED, T0 + 7000, "t2", "tech", CCP_CH_CHAT, NULL);
   ccp_view_free(v);
-  v = view_of(e, T0 + 7000);
+  v = tu_view_of(&cfg, e, T0 + 7000);
   T_EQ_INT(ccp_redis_pub_cycle(p, v, NULL, 0), 0);
   ccp_view_free(v);
-  v = view_of(e, T0 + 7100);
+  v = tu_view_of(&cfg, e, T0 + 7100);
   ccp_view_set_final(v);
   T_EQ_INT(ccp_redis_pub_cycle(p, v, NULL, 0), 0);
   t = get("t11:v1:gauges:queue:tech");
@@ -529,7 +529,7 @@ static void test_slow_cycle(void) {
                             .quiet = getenv("CCP_TEST_VERBOSE") == NULL};
   ccp_redis_pub_t *p = ccp_redis_pub_new(&o, err, sizeof err);
   T_TRUE(p != NULL);
-  ccp_view_t *v = view_of(e, T0 + 1000);
+  ccp_view_t *v = tu_view_of(&cfg, e, T0 + 1000);
   int64_t t0 = ccp_clock_mono_ms();
   T_EQ_INT(ccp_redis_pub_cycle(p, v, NULL, 0), 0);
   char *t = get("t12:v1:scopes");
@@ -538,7 +538,7 @@ static void test_slow_cycle(void) {
 
   send_event(e, CCP_EV_OPENED, T0 + 1100, "t2", "tech", CCP_CH_CHAT, NULL);
   ccp_view_free(v);
-  v = view_of(e, T0 + 1100);
+  v = tu_view_of(&cfg, e, T0 + 1100);
   T_EQ_INT(ccp_redis_pub_cycle(p, v, NULL, 0), 0);
   if (ccp_clock_mono_ms() - t0 < 400) { /* not yet due (a slow machine may skip this) */
     T_EQ_INT(integer("EXISTS %s", "t12:v1:kpi:queue:tech:5m"), 1);
