@@ -5,10 +5,13 @@
 #include <jansson.h>
 
 #include "ccp_test.h"
+#include "ccpulse/clock.h"
 #include "ccpulse/config.h"
 #include "ccpulse/engine.h"
 #include "ccpulse/tz.h"
 #include "ccpulse/view.h"
+#include "counters/partial.h"
+#include "publish/publisher.h"
 
 #define T0 1795000000000LL
 #define NPART 3
@@ -280,6 +283,197 @@ static void test_empty_view(void) {
   ccp_view_free(v);
 }
 
+/* ---- the publisher reusing unchanged partitions ------------------------ */
+
+/* The live rule (src/consume/worker.c): a partition whose engine did not
+ * change but for time hands its last partial again with a fresh header; the
+ * publisher then keeps its view's figures when nothing changed anywhere.
+ * Checked against fresh exports of twin engines fed the same events, over
+ * cycles with time standing, creeping, jumping bucket and day edges, timers
+ * and expiries firing, sporadic events and undecodable records. */
+#define RP_CYCLES 1200
+typedef struct reuse_rig {
+  ccp_engine_t *a[NPART], *b[NPART]; /* a: reused exports; b: fresh ones */
+  ccp_partial_t *last[NPART];
+  ccp_view_t *ref;
+  int64_t wall;
+  int cycle, next_event, mismatches, reused, all_reused_cycles, published;
+  int prev_all_reused;
+} reuse_rig_t;
+
+static int64_t rig_wall; /* the fake wall clock (publisher thread only) */
+static int64_t rig_clock(void) { return rig_wall; }
+
+static int64_t rig_report(void *opaque) {
+  reuse_rig_t *r = opaque;
+  int k = r->cycle++;
+  /* mostly steps inside one 5 s bucket, where only timers change anything */
+  static const int64_t step[8] = {250, 250, 0, 250, 1000, 250, 250, 3000};
+  rig_wall += k % 331 == 330 ? 7 * 3600000LL : k % 53 == 52 ? 61000 : step[k % 8];
+  if (k % 7 == 3 || k % 13 == 0) { /* a few events on some cycles */
+    ccp_event_t ev;
+    char id[32], ticket[32], cust[32], agent[32];
+    for (int n = 0; n < 1 + k % 3; n++) {
+      int i = r->next_event++;
+      if (!make_event(i, &ev, id, ticket, cust, agent) || (i / 6 % 3 == 0 && i % 6 >= 2))
+        continue; /* every third ticket is never replied to: its deadlines pass */
+      ev.ts = rig_wall - 100 - (i % 7) * 311; /* live, not late; deadlines off the edges */
+      uint64_t h = ccp_hash64(ev.ticket_id.ptr, ev.ticket_id.len, 0);
+      ccp_engine_process(r->a[h % NPART], &ev);
+      ccp_engine_process(r->b[h % NPART], &ev);
+    }
+  }
+  if (k % 29 == 5) { /* an undecodable record */
+    ccp_engine_count_undecodable(r->a[k % NPART]);
+    ccp_engine_count_undecodable(r->b[k % NPART]);
+  }
+  int64_t t = INT64_MIN;
+  for (int p = 0; p < NPART; p++)
+    t = CCP_MAX(t, ccp_engine_now(r->a[p]));
+  return t;
+}
+
+static void rig_collect(void *opaque, int64_t now, ccp_publisher_bundle_t **bundles) {
+  reuse_rig_t *r = opaque;
+  ccp_view_reset(r->ref);
+  int all_reused = 1;
+  for (int i = 0; i < 2; i++) {
+    ccp_publisher_bundle_t *b = bundles[i] = ccp_calloc(1, sizeof *b);
+    b->items = ccp_calloc(NPART, sizeof *b->items);
+    for (int p = i; p < NPART; p += 2) { /* partitions split over two bundles */
+      ccp_publisher_export_t *x = &b->items[b->n++];
+      x->partition = p;
+      x->next_offset = -1;
+      if (r->last[p] && ccp_engine_export_unchanged(r->a[p], now)) {
+        x->partial = ccp_partial_ref(r->last[p]);
+        x->header = ccp_engine_export_header(r->a[p]);
+        r->reused++;
+      } else {
+        x->partial = ccp_engine_export(r->a[p], now);
+        ccp_partial_free(r->last[p]);
+        r->last[p] = ccp_partial_ref(x->partial);
+        all_reused = 0;
+      }
+      ccp_partial_t *fresh = ccp_engine_export(r->b[p], now);
+      ccp_view_merge(r->ref, fresh);
+      ccp_partial_free(fresh);
+    }
+  }
+  r->all_reused_cycles += all_reused && r->prev_all_reused;
+  r->prev_all_reused = all_reused;
+}
+
+static void rig_commit(void *opaque, ccp_publisher_bundle_t *const *bundles) {
+  (void)opaque;
+  (void)bundles;
+}
+
+static int rig_publish(void *opaque, const ccp_view_t *v, const ccp_alert_t *alerts, int n) {
+  reuse_rig_t *r = opaque;
+  (void)alerts;
+  (void)n;
+  ccp_buf_t a, b;
+  ccp_buf_init(&a);
+  ccp_buf_init(&b);
+  ccp_view_snapshot_json(v, &a);
+  ccp_view_snapshot_json(r->ref, &b);
+  int bad = a.len != b.len || memcmp(a.data, b.data, a.len) != 0;
+  bad |= ccp_view_nscopes(v) != ccp_view_nscopes(r->ref);
+  for (int s = 0; !bad && s < ccp_view_nscopes(v); s++) {
+    for (int w = 0; w < cfg.nwindows; w++)
+      bad |= ccp_view_window_hash(v, s, w) != ccp_view_window_hash(r->ref, s, w);
+    ccp_buf_clear(&a);
+    ccp_buf_clear(&b);
+    ccp_view_gauges_json(v, s, &a);
+    ccp_view_gauges_json(r->ref, s, &b);
+    bad |= a.len != b.len || memcmp(a.data, b.data, a.len) != 0;
+  }
+  r->mismatches += bad;
+  r->published++;
+  ccp_buf_release(&a);
+  ccp_buf_release(&b);
+  return 0;
+}
+
+static void test_publisher_reuse_equals_fresh(void) {
+  char err[CCP_ERRBUF_SIZE];
+  static reuse_rig_t r; /* the publisher thread uses it until finish */
+  memset(&r, 0, sizeof r);
+  ccp_config_t c = cfg;
+  c.publish_interval_ms = 1;
+  for (int p = 0; p < NPART; p++) {
+    r.a[p] = ccp_engine_new(&c, err, sizeof err);
+    r.b[p] = ccp_engine_new(&c, err, sizeof err);
+  }
+  r.ref = ccp_view_new(&c);
+  rig_wall = T0;
+  ccp_publisher_opts_t o = {.cfg = &c,
+                            .publish = rig_publish,
+                            .opaque = &r,
+                            .clock_ms = rig_clock,
+                            .src = {.opaque = &r,
+                                    .nbundles = 2,
+                                    .report = rig_report,
+                                    .collect = rig_collect,
+                                    .commit = rig_commit}};
+  ccp_publisher_t *pub = ccp_publisher_new(&o);
+  T_EQ_INT(ccp_publisher_start(pub), 0);
+  ccp_publisher_stats_t st;
+  do {
+    ccp_clock_sleep_ms(5);
+    ccp_publisher_stats(pub, &st);
+  } while (st.cycles < RP_CYCLES);
+  T_EQ_INT(ccp_publisher_finish(pub), 0);
+  ccp_publisher_free(pub);
+  T_EQ_INT(r.mismatches, 0);
+  T_TRUE(r.published > RP_CYCLES);
+  T_TRUE(r.reused > RP_CYCLES / 2);             /* partitions were reused... */
+  T_TRUE(r.all_reused_cycles > RP_CYCLES / 10); /* ...and whole views kept */
+  T_TRUE(r.reused < (r.published - 1) * NPART); /* and exported afresh too */
+  for (int p = 0; p < NPART; p++) {
+    ccp_partial_free(r.last[p]);
+    ccp_engine_free(r.a[p]);
+    ccp_engine_free(r.b[p]);
+  }
+  ccp_view_free(r.ref);
+}
+
+/* An engine without events is unchanged until a timer fires or a bucket edge
+ * passes: a breach due inside a 5 s bucket is a change. */
+static void test_export_unchanged_timers(void) {
+  char err[CCP_ERRBUF_SIZE];
+  ccp_engine_t *e = ccp_engine_new(&cfg, err, sizeof err);
+  ccp_event_t ev;
+  char id[32], ticket[32], cust[32], agent[32];
+  T_TRUE(make_event(0, &ev, id, ticket, cust, agent)); /* OPENED, PHONE */
+  T_EQ_INT(ev.channel, CCP_CH_PHONE);
+  ev.ts = T0 + 1234;
+  T_EQ_INT(ccp_engine_export_unchanged(e, T0), 0); /* never exported */
+  ccp_engine_process(e, &ev);
+  ccp_partial_free(ccp_engine_export(e, T0 + 1500));
+  int64_t breach_at = ev.ts + cfg.sla_ms[CCP_CH_PHONE] + 1; /* mid-bucket */
+  T_TRUE(breach_at % 5000 != 0);
+  int unchanged = 0, changed_at_breach = 0;
+  for (int64_t t = T0 + 1750; t < breach_at + 2000; t += 250) {
+    int u = ccp_engine_export_unchanged(e, t);
+    int same_bucket = (t - 250) / 5000 == t / 5000;
+    if (t - 250 < breach_at && breach_at <= t) {
+      T_TRUE(same_bucket);
+      changed_at_breach = !u;
+    } else if (same_bucket) {
+      unchanged += u;
+    }
+    if (!u)
+      ccp_partial_free(ccp_engine_export(e, t));
+    T_EQ_INT(ccp_engine_now(e), t); /* advanced either way */
+  }
+  T_TRUE(changed_at_breach);
+  T_TRUE(unchanged > 800);         /* most quarter-seconds change nothing */
+  ccp_engine_count_undecodable(e); /* a dead letter counts as a change */
+  T_EQ_INT(ccp_engine_export_unchanged(e, breach_at + 2000), 0);
+  ccp_engine_free(e);
+}
+
 int main(void) {
   char err[CCP_ERRBUF_SIZE];
   ccp_config_init(&cfg);
@@ -289,6 +483,8 @@ int main(void) {
   T_RUN(test_empty_view);
   T_RUN(test_persistent_view_equals_fresh);
   T_RUN(test_zeros_left_out);
+  T_RUN(test_export_unchanged_timers);
+  T_RUN(test_publisher_reuse_equals_fresh);
   ccp_config_release(&cfg);
   return T_DONE();
 }

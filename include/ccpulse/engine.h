@@ -133,6 +133,22 @@ int64_t ccp_engine_now(const ccp_engine_t *e);
 ccp_partial_t *ccp_engine_export(ccp_engine_t *e, int64_t now_ms);
 
 /**
+ * Advances the engine to now_ms as ccp_engine_export() does and returns 1
+ * when an export now would carry exactly what its last export carried except
+ * the time header (stream time, current and first buckets), else 0 (also
+ * before any export): no event of any verdict, undecodable count, timer,
+ * expiry, bucket edge or retention slot change since. Engine's thread.
+ */
+int ccp_engine_export_unchanged(ccp_engine_t *e, int64_t now_ms);
+
+/**
+ * A partial with the engine's time header only (stream time, buckets; no
+ * scope, zero counters), to go with its last export when
+ * ccp_engine_export_unchanged() said 1 (ccp_view_set_time()). Caller owns it.
+ */
+ccp_partial_t *ccp_engine_export_header(const ccp_engine_t *e);
+
+/**
  * Appends the snapshot JSON document (KPIS.md §5, one line, no newline): the
  * engine's partial at its stream time merged into a view of its own, so the
  * document is written by the same code as the live publisher's.

@@ -25,7 +25,8 @@ extern "C" {
 
 typedef struct ccp_partial ccp_partial_t;
 
-/** Frees a partial (NULL is fine); the owner's thread. */
+/** Releases a reference to a partial, freeing it with the last (NULL is fine); the holder's thread.
+ */
 void ccp_partial_free(ccp_partial_t *p);
 /** Stream time the partial was exported at (INT64_MIN: the engine saw nothing). */
 int64_t ccp_partial_now(const ccp_partial_t *p);

@@ -45,6 +45,13 @@ void ccp_view_reset(ccp_view_t *v);
  * been exported at the same stream time (the largest over all partitions).
  */
 void ccp_view_merge(ccp_view_t *v, const ccp_partial_t *p);
+/**
+ * Takes only the time header of p (stream time, current and first buckets)
+ * by the rule of ccp_view_merge(): the latest wins. With it the publisher
+ * moves the time of a view whose merged figures it keeps (unchanged
+ * partitions, ccp_engine_export_unchanged()).
+ */
+void ccp_view_set_time(ccp_view_t *v, const ccp_partial_t *p);
 
 /** Appends the snapshot JSON document (KPIS.md §5) of the view, one line. */
 void ccp_view_snapshot_json(const ccp_view_t *v, ccp_buf_t *out);

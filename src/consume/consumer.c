@@ -175,6 +175,7 @@ static void remove_partition(ccp_consumer_t *c, int32_t partition, int closing) 
   p->pq = NULL;
   if (closing) {
     ccp_engine_free(p->engine);
+    ccp_partial_free(p->last);
   } else {
     ccp__worker_command(&c->workers[p->worker], CCP__CMD_DROP, NULL, partition);
   }
@@ -550,6 +551,7 @@ void ccp_consumer_free(ccp_consumer_t *c) {
       if (c->parts[i]->pq)
         rd_kafka_queue_destroy(c->parts[i]->pq);
       ccp_engine_free(c->parts[i]->engine);
+      ccp_partial_free(c->parts[i]->last);
       ccp_free(c->parts[i]);
     }
   ccp_free(c->parts);

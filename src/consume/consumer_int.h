@@ -41,6 +41,7 @@ typedef struct ccp__part {
   ccp_engine_t *engine; /* the owning worker only (after the ADD hand-over) */
   int64_t next_offset;  /* the owning worker only: last processed + 1; -1 none */
   int64_t evicted;      /* the owning worker only: evictions already reported */
+  ccp_partial_t *last;  /* the owning worker only: a reference to its last export */
 } ccp__part_t;
 
 /* Commands from the main thread to a worker (rebalances). */

@@ -6,8 +6,11 @@
  *   1. a pending command (ADD/DROP of a partition, from a rebalance)?
  *      execute it under the worker mutex and signal the main thread;
  *   2. a new publish epoch? reach the barrier: report its stream time, wait
- *      for the publisher's target time, export every engine at it, hand the
- *      bundle over with one atomic exchange; a partition whose engine
+ *      for the publisher's target time, export every engine at it (an
+ *      engine unchanged since its last export but for time,
+ *      ccp_engine_export_unchanged(), hands that partial again, shared by
+ *      reference, with a fresh time header), hand the bundle over with one
+ *      atomic exchange; a partition whose engine
  *      evicted tickets at the tickets.max cap since the last cycle gets one
  *      WARN line here (once per cycle, never on the per-event path);
  *   3. take the messages waiting in its queue, up to DRAIN_MAX: one
@@ -35,6 +38,7 @@
 
 #include "ccpulse/log.h"
 #include "consumer_int.h"
+#include "counters/partial.h" /* ccp_partial_ref */
 
 /* @locality worker thread (engine alert callback): copy it for the next bundle. */
 static void on_alert(void *opaque, const ccp_alert_t *a) {
@@ -89,6 +93,8 @@ static void run_command(ccp__worker_t *w) {
        * committed offset: dropping the state loses nothing. */
       ccp_engine_free(p->engine);
       p->engine = NULL;
+      ccp_partial_free(p->last);
+      p->last = NULL;
       w->by_id[id] = NULL;
       w->nparts--;
     }
@@ -137,7 +143,15 @@ static void export_epoch(ccp__worker_t *w, uint64_t e) {
     x->partition = p->partition;
     x->gen = p->gen;
     x->next_offset = p->next_offset;
-    x->partial = ccp_engine_export(p->engine, target); /* fires due deadlines */
+    if (p->last && ccp_engine_export_unchanged(p->engine, target)) {
+      /* nothing but time moved: the last partial again, with this cycle's time */
+      x->partial = ccp_partial_ref(p->last);
+      x->header = ccp_engine_export_header(p->engine);
+    } else {
+      x->partial = ccp_engine_export(p->engine, target); /* fires due deadlines */
+      ccp_partial_free(p->last);
+      p->last = ccp_partial_ref(x->partial);
+    }
     int64_t evicted = ccp_engine_evicted(p->engine);
     if (evicted > p->evicted) {
       ccp_log(CCP_LOG_WARN, "worker",

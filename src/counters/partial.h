@@ -6,7 +6,10 @@
  *
  * A partial owns everything it points to (scope names, and per scope one
  * block holding its windows, their values and their histograms' bins) and
- * is immutable once exported; ccp_partial_free() releases it. A window
+ * is immutable once exported; ccp_partial_free() releases one reference
+ * (the export holds the first; ccp_partial_ref() takes another, so a live
+ * worker and the publisher can hold the same partial of an unchanged
+ * partition, on different threads). A window
  * carries only its non-zero counters (a field mask and their values): a
  * wide center's agents have a few non-zero fields each.
  * Scope kinds and the diagnostics counters are defined here because the
@@ -16,6 +19,7 @@
 #ifndef CCP_PARTIAL_H
 #define CCP_PARTIAL_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -60,6 +64,7 @@ typedef struct ccp_partial_scope {
 } ccp_partial_scope_t;
 
 struct ccp_partial {
+  _Atomic int refs;                 /**< references less one (0 after the export) */
   int64_t now;                      /**< stream time of the export; INT64_MIN: none yet */
   int nwindows;                     /**< cfg->nwindows */
   int64_t cur_b[CCP_MAX_WINDOWS];   /**< current bucket per window */
@@ -70,5 +75,8 @@ struct ccp_partial {
   ccp_diag_t diag;
   int64_t tickets; /**< tickets held */
 };
+
+/** Takes another reference to p (any thread); ccp_partial_free() releases it. */
+ccp_partial_t *ccp_partial_ref(ccp_partial_t *p);
 
 #endif

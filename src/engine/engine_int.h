@@ -76,6 +76,18 @@ typedef struct ccp_wsort {
  * 0..47 = activity in slots (last - j), bits 48..63 = last slot mod 2^16. */
 #define CCP_ACT_BITS 48
 
+/** What an export carries besides its time header depends on: the events
+ * since (any verdict, undecodable ones included), the timers and expiries
+ * due, the buckets and the retention slot (export.c). */
+typedef struct ccp__export_key {
+  int valid;      /**< an export happened */
+  int64_t events; /**< diag.events at that export */
+  int64_t due;    /**< earliest timer or expiry then pending; INT64_MAX: none */
+  int64_t hi;     /**< geom.hi (base unit of now) */
+  int64_t slot;   /**< retention slot of now */
+  int64_t cur_b[CCP_MAX_WINDOWS], start_b[CCP_MAX_WINDOWS];
+} ccp__export_key_t;
+
 struct ccp_engine {
   const ccp_config_t *cfg;
   int64_t now;                        /**< stream time (largest ts or advanced time) */
@@ -117,6 +129,7 @@ struct ccp_engine {
 
   int has_cost; /**< any cost.<CH> configured */
   ccp_diag_t diag;
+  ccp__export_key_t last_export; /**< export.c only: what the last export depended on */
 };
 
 /** Applies every scope's delta log to its windows (before any read). */

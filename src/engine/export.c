@@ -9,6 +9,17 @@
  * partial merged into a view of its own (include/ccpulse/view.h), so replay,
  * the live publisher and the tests write the document by one code path.
  *
+ * Publishing follows change: an export records in the engine what its
+ * contents depended on besides the time header (ccp__export_key_t: events
+ * counted, the earliest pending timer or expiry, the buckets, the retention
+ * slot). ccp_engine_export_unchanged() advances the engine and compares: no
+ * event since, nothing due by the new stream time, the same buckets and
+ * slot mean the same scopes, windows, gauges, retention counts, diagnostics
+ * and tickets, so the live worker hands the publisher its last partial again
+ * with a fresh header (ccp_engine_export_header()) instead of exporting.
+ * The check is conservative: any bucket edge counts as a change, whether or
+ * not a bucket with data leaves a window.
+ *
  * Threads: the engine's thread (export advances the engine: due deadlines
  * fire, windows slide). The partial is immutable afterwards and belongs to
  * the caller.
@@ -32,10 +43,54 @@ static int scope_has_data(const ccp_engine_t *e, const ccp_scope_t *s) {
   return 0;
 }
 
-ccp_partial_t *ccp_engine_export(ccp_engine_t *e, int64_t now_ms) {
-  const ccp_config_t *cfg = e->cfg;
+/* When ccp__engine_run_due() acts next: the earliest timer or expiry. */
+static int64_t next_due(const ccp_engine_t *e) {
+  const ccp_timer_t *top = ccp_timers_top(&e->timers);
+  int64_t due = top ? top->fire_at : INT64_MAX;
+  uint32_t head = e->tickets.lru_head;
+  if (head != CCP_NIL) {
+    int64_t touch = ccp_tickets_at(&e->tickets, head)->touch;
+    if (touch <= INT64_MAX - e->cfg->ticket_ttl_ms - 1)
+      due = CCP_MIN(due, touch + e->cfg->ticket_ttl_ms + 1);
+  }
+  return due;
+}
+
+static int64_t ret_slot(const ccp_engine_t *e) {
+  return e->now == INT64_MIN ? INT64_MIN : ccp_floordiv(e->now, e->slot_ms);
+}
+
+/* Advances as an export does. */
+static void export_advance(ccp_engine_t *e, int64_t now_ms) {
   if (now_ms != INT64_MIN || e->now != INT64_MIN)
     ccp_engine_advance(e, CCP_MAX(now_ms, e->now));
+}
+
+int ccp_engine_export_unchanged(ccp_engine_t *e, int64_t now_ms) {
+  const ccp__export_key_t *k = &e->last_export;
+  if (!k->valid || e->diag.events != k->events)
+    return 0; /* events since: the engine moved on its own */
+  if (k->due <= CCP_MAX(now_ms, e->now))
+    return 0; /* a timer or expiry fires in the advance */
+  export_advance(e, now_ms);
+  int nw = e->cfg->nwindows;
+  return e->geom.hi == k->hi && ret_slot(e) == k->slot &&
+         memcmp(e->cur_b, k->cur_b, (size_t)nw * sizeof *k->cur_b) == 0 &&
+         memcmp(e->start_b, k->start_b, (size_t)nw * sizeof *k->start_b) == 0;
+}
+
+ccp_partial_t *ccp_engine_export_header(const ccp_engine_t *e) {
+  ccp_partial_t *p = ccp_calloc(1, sizeof *p);
+  p->now = e->now;
+  p->nwindows = e->cfg->nwindows;
+  memcpy(p->cur_b, e->cur_b, sizeof p->cur_b);
+  memcpy(p->start_b, e->start_b, sizeof p->start_b);
+  return p;
+}
+
+ccp_partial_t *ccp_engine_export(ccp_engine_t *e, int64_t now_ms) {
+  const ccp_config_t *cfg = e->cfg;
+  export_advance(e, now_ms);
   ccp_partial_t *p = ccp_calloc(1, sizeof *p);
   p->now = e->now;
   p->nwindows = cfg->nwindows;
@@ -98,6 +153,14 @@ ccp_partial_t *ccp_engine_export(ccp_engine_t *e, int64_t now_ms) {
   ccp__engine_retention(e, &p->ret_prev, &p->ret_both);
   p->diag = e->diag;
   p->tickets = (int64_t)e->tickets.count;
+  ccp__export_key_t *k = &e->last_export;
+  k->valid = 1;
+  k->events = e->diag.events;
+  k->due = next_due(e);
+  k->hi = e->geom.hi;
+  k->slot = ret_slot(e);
+  memcpy(k->cur_b, e->cur_b, sizeof k->cur_b);
+  memcpy(k->start_b, e->start_b, sizeof k->start_b);
   return p;
 }
 

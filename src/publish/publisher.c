@@ -18,6 +18,7 @@
 
 #include "ccpulse/clock.h"
 #include "ccpulse/view.h"
+#include "counters/partial.h" /* ccp_partial_ref */
 
 struct ccp_publisher {
   ccp_publisher_opts_t o;
@@ -30,6 +31,8 @@ struct ccp_publisher {
   int npending, pending_cap;
   int64_t g;                        /* global stream time */
   ccp_publisher_bundle_t **bundles; /* the cycle's, one per source bundle */
+  ccp_publisher_export_t *last;     /* the exports merged into the view, partials referenced */
+  int nlast, last_cap;
 
   atomic_int final_req; /* the owner asks for the final cycle */
   atomic_int final_rc;  /* result of the final cycle; 1 = pending */
@@ -56,8 +59,10 @@ void ccp_publisher_alerts_free(ccp_alert_t *a, int n) {
 void ccp_publisher_bundle_free(ccp_publisher_bundle_t *b) {
   if (!b)
     return;
-  for (int i = 0; i < b->n; i++)
+  for (int i = 0; i < b->n; i++) {
     ccp_partial_free(b->items[i].partial);
+    ccp_partial_free(b->items[i].header);
+  }
   ccp_free(b->items);
   ccp_publisher_alerts_free(b->alerts, b->nalerts);
   ccp_free(b->alerts);
@@ -78,6 +83,43 @@ static void take_alerts(ccp_publisher_t *p, ccp_publisher_bundle_t *b) {
   b->nalerts = 0;
 }
 
+/* Whether the cycle's exports are, in order, the partitions, generations and
+ * partials merged into the view last time (referenced in p->last: a pointer
+ * seen again is the same partial). */
+static int same_as_last(const ccp_publisher_t *p) {
+  int k = 0;
+  for (int i = 0; i < p->o.src.nbundles; i++) {
+    const ccp_publisher_bundle_t *b = p->bundles[i];
+    for (int j = 0; j < b->n; j++, k++) {
+      const ccp_publisher_export_t *x = &b->items[j], *l = &p->last[k];
+      if (k == p->nlast || x->partial != l->partial || x->partition != l->partition ||
+          x->gen != l->gen)
+        return 0;
+    }
+  }
+  return k == p->nlast;
+}
+
+/* Remembers the cycle's exports as the ones merged into the view. */
+static void keep_last(ccp_publisher_t *p) {
+  for (int k = 0; k < p->nlast; k++)
+    ccp_partial_free(p->last[k].partial);
+  p->nlast = 0;
+  for (int i = 0; i < p->o.src.nbundles; i++) {
+    const ccp_publisher_bundle_t *b = p->bundles[i];
+    for (int j = 0; j < b->n; j++) {
+      if (p->nlast == p->last_cap) {
+        p->last_cap = p->last_cap ? 2 * p->last_cap : 32;
+        p->last = ccp_realloc(p->last, (size_t)p->last_cap * sizeof *p->last);
+      }
+      ccp_publisher_export_t *l = &p->last[p->nlast++];
+      *l = b->items[j];
+      l->partial = ccp_partial_ref(b->items[j].partial);
+      l->header = NULL;
+    }
+  }
+}
+
 /* One cycle; returns 0 when published (and committed), else non-zero. */
 static int cycle(ccp_publisher_t *p, int final) {
   const ccp_config_t *cfg = p->o.cfg;
@@ -92,13 +134,22 @@ static int cycle(ccp_publisher_t *p, int final) {
   p->g = g;
   src->collect(src->opaque, g, p->bundles);
 
-  ccp_view_reset(p->view);
+  /* nothing changed anywhere: the merged figures stay, only time moves */
+  int same = same_as_last(p);
+  if (!same)
+    ccp_view_reset(p->view);
   for (int i = 0; i < src->nbundles; i++) {
     ccp_publisher_bundle_t *b = p->bundles[i];
-    for (int j = 0; j < b->n; j++)
-      ccp_view_merge(p->view, b->items[j].partial);
+    for (int j = 0; j < b->n; j++) {
+      const ccp_publisher_export_t *x = &b->items[j];
+      if (!same)
+        ccp_view_merge(p->view, x->partial);
+      ccp_view_set_time(p->view, x->header ? x->header : x->partial);
+    }
     take_alerts(p, b);
   }
+  if (!same)
+    keep_last(p);
   if (final) /* the publish function writes everything it was holding back */
     ccp_view_set_final(p->view);
 
@@ -190,6 +241,9 @@ void ccp_publisher_free(ccp_publisher_t *p) {
   for (int i = 0; i < p->o.src.nbundles; i++)
     ccp_publisher_bundle_free(p->bundles[i]);
   ccp_free(p->bundles);
+  for (int k = 0; k < p->nlast; k++)
+    ccp_partial_free(p->last[k].partial);
+  ccp_free(p->last);
   ccp_publisher_alerts_free(p->pending, p->npending);
   ccp_free(p->pending);
   ccp_view_free(p->view);

@@ -11,7 +11,13 @@
  *   3. has the source export every partition at G and hand over one bundle
  *      per worker (partials, commit positions, deadline alerts);
  *   4. merges the partials into its view and calls the publish function with
- *      the view and the alerts;
+ *      the view and the alerts; a partition whose engine did not change
+ *      since its last export comes as that same partial plus a fresh time
+ *      header, and when every partial of a cycle is the one of the cycle
+ *      before (same partitions, generations and partials: the publisher
+ *      holds references to them, so none can be a new one at an old
+ *      address) the view keeps its merged figures and only takes the new
+ *      time (ccp_view_set_time());
  *   5. only when that returned 0, asks the source to commit what the bundles
  *      cover (the consumer flushes its dead letters, then commits the
  *      partitions still assigned in the same generation);
@@ -44,7 +50,9 @@ typedef struct ccp_publisher_export {
   int32_t partition;      /**< Kafka partition */
   uint32_t gen;           /**< assignment generation it was exported in */
   int64_t next_offset;    /**< offset to commit once published; -1: none */
-  ccp_partial_t *partial; /**< owned */
+  ccp_partial_t *partial; /**< one reference (the worker may hold another) */
+  ccp_partial_t *header;  /**< owned; non-NULL: partial is the partition's last export,
+                               unchanged, and this its time header of this cycle */
 } ccp_publisher_export_t;
 
 /**

@@ -295,12 +295,16 @@ static void vhist_percentiles(const vhist_t *h, const int *pct, int npct, double
     out[j++] = ccp_sketch_value(CCP_SKETCH_BINS - 1);
 }
 
-void ccp_view_merge(ccp_view_t *v, const ccp_partial_t *p) {
+void ccp_view_set_time(ccp_view_t *v, const ccp_partial_t *p) {
   if (p->now != INT64_MIN && (v->now == INT64_MIN || p->now > v->now)) {
     v->now = p->now;
     memcpy(v->cur_b, p->cur_b, sizeof v->cur_b);
     memcpy(v->start_b, p->start_b, sizeof v->start_b);
   }
+}
+
+void ccp_view_merge(ccp_view_t *v, const ccp_partial_t *p) {
+  ccp_view_set_time(v, p);
   for (int i = 0; i < p->nscopes; i++) {
     const ccp_partial_scope_t *src = &p->scopes[i];
     vscope_t *dst = view_scope(v, src->name, src->name_len, src->kind);
