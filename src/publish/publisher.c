@@ -13,6 +13,9 @@
 #include "publish/publisher.h"
 
 #include <pthread.h>
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+#include <malloc.h> /* malloc_trim */
+#endif
 #include <stdatomic.h>
 #include <string.h>
 
@@ -33,6 +36,7 @@ struct ccp_publisher {
   ccp_publisher_bundle_t **bundles; /* the cycle's, one per source bundle */
   ccp_publisher_export_t *last;     /* the exports merged into the view, partials referenced */
   int nlast, last_cap;
+  int trimmed; /* free heap looked at since the view last changed */
 
   atomic_int final_req; /* the owner asks for the final cycle */
   atomic_int final_rc;  /* result of the final cycle; 1 = pending */
@@ -150,6 +154,17 @@ static int cycle(ccp_publisher_t *p, int final) {
   }
   if (!same)
     keep_last(p);
+  p->trimmed &= same;
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+  /* The first cycle of a quiet period: a catch-up leaves free pages in
+   * every thread's arena; give them back when there are many (a live
+   * stream's bucket edges end quiet periods: little is free by then). */
+  if (same && !p->trimmed) {
+    if (mallinfo2().fordblks >= (size_t)32 << 20)
+      malloc_trim(0);
+    p->trimmed = 1;
+  }
+#endif
   if (final) /* the publish function writes everything it was holding back */
     ccp_view_set_final(p->view);
 
