@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "ccp_test.h"
+#include "ccpulse/clock.h"
 
 static pid_t server_pid = -1; /* the redis-server child, -1 when none */
 static int port;              /* its port */
@@ -101,7 +102,7 @@ static inline void server_start(void) {
       fprintf(stderr, "redis-server on port %d exited at start-up\n", port);
       exit(2);
     }
-    usleep(50000);
+    ccp_clock_sleep_ms(50);
   }
   server_stop();
   fprintf(stderr, "redis-server on port %d did not answer PING within 10 s\n", port);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "ccp_test.h"
+#include "ccpulse/clock.h"
 #include "ccpulse/config.h"
 #include "ccpulse/consumer.h"
 #include "ccpulse/decode.h"
@@ -61,11 +62,6 @@ static const char *captured(const char **stderr_text) {
   ccp_log_set_fd(2);
   *stderr_text = slurp(err_cap, errs, sizeof errs);
   return slurp(cap, logs, sizeof logs);
-}
-
-static void nap_ms(long ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
 }
 
 /* 1 when every line of s is `TIME LEVEL component: message` with a known level. */
@@ -137,7 +133,7 @@ static void test_consumer_json(void) {
   capture();
   ccp_consumer_opts_t o = {.cfg = &cfg, .brokers = DEAD, .workers = 1};
   ccp_consumer_t *c = ccp_consumer_new(&o, err, sizeof err);
-  nap_ms(1000); /* connect attempts fail on librdkafka's threads */
+  ccp_clock_sleep_ms(1000); /* connect attempts fail on librdkafka's threads */
   ccp_consumer_free(c);
   const char *errs, *s = captured(&errs);
   ccp_log_set_format(CCP_LOG_TEXT);
@@ -172,7 +168,7 @@ static void test_debug_lines(void) {
     capture();
     rd_kafka_conf_t *conf = ccp_kafka_conf_new(&cfg, DEAD, err, sizeof err);
     rd_kafka_t *rk = conf ? rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err) : NULL;
-    nap_ms(300);
+    ccp_clock_sleep_ms(300);
     if (rk)
       rd_kafka_destroy(rk);
     const char *errs, *s = captured(&errs);
@@ -262,9 +258,9 @@ static void test_consumer_lines(void) {
     ccp_consumer_stats(live, &st);
     if (st.messages == NTICKETS)
       break;
-    nap_ms(50);
+    ccp_clock_sleep_ms(50);
   }
-  nap_ms(200);
+  ccp_clock_sleep_ms(200);
   if (started) {
     ccp_consumer_stop(live);
     pthread_join(th, NULL);

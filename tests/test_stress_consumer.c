@@ -53,6 +53,7 @@
 
 #include "ccp_test.h"
 #include "ccpulse/alerts.h"
+#include "ccpulse/clock.h"
 #include "ccpulse/consumer.h"
 #include "ccpulse/decode.h"
 #include "ccpulse/redis_pub.h"
@@ -82,11 +83,6 @@ static atomic_int producing;        /* 1 while producers run */
 static pthread_mutex_t cov_mu = PTHREAD_MUTEX_INITIALIZER;
 static unsigned char covered[NPART][MAXEV]; /* times counted at its last publish by an owner */
 static atomic_long cycle_errors;            /* invariant violations seen in cycles */
-
-static void sleep_ms(long ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
 
 /* The stream time rule's wall clock: far in the past, so never used. */
 static int64_t clock_zero(void) { return 0; }
@@ -132,7 +128,7 @@ static void *producer_main(void *arg) {
     CCP_ASSERT(e == 0);
     if (i % BATCH == BATCH - 1) {
       rd_kafka_poll(p, 0);
-      sleep_ms(BATCH_GAP_MS);
+      ccp_clock_sleep_ms(BATCH_GAP_MS);
     }
   }
   CCP_ASSERT(rd_kafka_flush(p, 30000) == 0);
@@ -313,7 +309,7 @@ static int wait_partitions(const member_t *m, int want, long ms) {
     int64_t n = stats(m).partitions;
     if (want < 0 ? n > 0 : n == want)
       return 1;
-    sleep_ms(20);
+    ccp_clock_sleep_ms(20);
   }
   return 0;
 }
@@ -331,11 +327,10 @@ static void *churn_main(void *arg) {
   for (int r = 0; r < ROUNDS; r++) {
     member_t b;
     member_start(&b, "B", 2);
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int64_t t0 = ccp_clock_mono_ms();
     int got = wait_partitions(&b, -1, 20000);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    sleep_ms(got ? 1500 : 0); /* B works for a while, then leaves */
+    int64_t waited_ms = ccp_clock_mono_ms() - t0;
+    ccp_clock_sleep_ms(got ? 1500 : 0); /* B works for a while, then leaves */
     ccp_consumer_stats_t sb = stats(&b);
     member_stop(&b);
     if (b.rc != 0)
@@ -346,8 +341,7 @@ static void *churn_main(void *arg) {
     if (!wait_partitions(ch->a, NPART, 20000))
       fprintf(stderr, "round %d: A did not get all %d partitions back\n", r, NPART);
     printf("round %d: B held partitions after %.1f s, consumed %lld events, left\n", r,
-           (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
-           (long long)sb.messages);
+           (double)waited_ms / 1000.0, (long long)sb.messages);
   }
   return NULL;
 }
@@ -445,7 +439,7 @@ static void test_stress(void) {
       done &= a.first[p] >= 0 && a.first[p] + a.opened[p] == want[p];
     pthread_mutex_unlock(&a.mu);
     if (!done)
-      sleep_ms(20);
+      ccp_clock_sleep_ms(20);
   }
   T_TRUE(done);
   ccp_consumer_stats_t sa = stats(&a);

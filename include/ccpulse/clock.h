@@ -24,6 +24,8 @@ int64_t ccp_clock_mono_ns(void);
 double ccp_clock_mono_s(void);
 /** Sleeps about ms milliseconds (a signal may end it early); ms <= 0 returns at once. */
 void ccp_clock_sleep_ms(int64_t ms);
+/** Sleeps about us microseconds (short waits in spin loops); us <= 0 returns at once. */
+void ccp_clock_sleep_us(int64_t us);
 
 #ifdef __cplusplus
 }

@@ -36,6 +36,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ccpulse/clock.h"
 #include "ccpulse/log.h"
 #include "consumer_int.h"
 #include "counters/partial.h" /* ccp_partial_ref */
@@ -106,11 +107,6 @@ static void run_command(ccp__worker_t *w) {
   pthread_mutex_unlock(&w->mu);
 }
 
-static void nap_us(long us) {
-  struct timespec ts = {0, us * 1000};
-  nanosleep(&ts, NULL);
-}
-
 /* @locality worker thread: the publish barrier of epoch e. */
 static void export_epoch(ccp__worker_t *w, uint64_t e) {
   struct ccp_consumer *c = w->c;
@@ -129,7 +125,7 @@ static void export_epoch(ccp__worker_t *w, uint64_t e) {
       return;
     if (atomic_load_explicit(&w->has_cmd, memory_order_relaxed))
       run_command(w); /* the main thread may be waiting for us */
-    nap_us(20);
+    ccp_clock_sleep_us(20);
   }
   int64_t target = atomic_load_explicit(&c->target_now, memory_order_relaxed);
   ccp_publisher_bundle_t *b = ccp_calloc(1, sizeof *b);
@@ -319,7 +315,7 @@ void *ccp__worker_main(void *arg) {
       continue;
     }
     if (atomic_load_explicit(&c->paused, memory_order_relaxed)) {
-      nap_us(1000);
+      ccp_clock_sleep_us(1000);
       continue;
     }
     rd_kafka_message_t *m = rd_kafka_consume_queue(w->q, 100);

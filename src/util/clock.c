@@ -20,9 +20,14 @@ int64_t ccp_clock_mono_ns(void) { return ns_of(CLOCK_MONOTONIC); }
 
 double ccp_clock_mono_s(void) { return (double)ns_of(CLOCK_MONOTONIC) * 1e-9; }
 
-void ccp_clock_sleep_ms(int64_t ms) {
-  if (ms <= 0)
+void ccp_clock_sleep_us(int64_t us) {
+  if (us <= 0)
     return;
-  struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+  struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000L};
   nanosleep(&ts, NULL);
+}
+
+void ccp_clock_sleep_ms(int64_t ms) {
+  if (ms > 0)
+    ccp_clock_sleep_us(ms * 1000);
 }
