@@ -91,11 +91,7 @@ ccp_partial_t *ccp_engine_export_header(const ccp_engine_t *e) {
 ccp_partial_t *ccp_engine_export(ccp_engine_t *e, int64_t now_ms) {
   const ccp_config_t *cfg = e->cfg;
   export_advance(e, now_ms);
-  ccp_partial_t *p = ccp_calloc(1, sizeof *p);
-  p->now = e->now;
-  p->nwindows = cfg->nwindows;
-  memcpy(p->cur_b, e->cur_b, sizeof p->cur_b);
-  memcpy(p->start_b, e->start_b, sizeof p->start_b);
+  ccp_partial_t *p = ccp_engine_export_header(e); /* then the scopes */
   if (e->now != INT64_MIN)
     for (uint32_t i = 0; i < e->nscopes; i++)
       ccp__scope_advance(e, e->scopes[i]);
