@@ -103,6 +103,7 @@ static void test_defaults(void) {
   T_EQ_INT(c.ticket_ttl_ms, 30LL * 86400000);
   T_EQ_INT(c.max_tickets, 10000000);
   T_EQ_INT(c.max_dedup, 16000000);
+  T_EQ_INT(c.alerts_dedup_window_ms, 86400000);
   T_EQ_INT(c.log_level, CCP_LOG_INFO);
   T_EQ_INT(c.log_format, CCP_LOG_TEXT);
   T_EQ_INT(ccp_config_finish(&c, err, sizeof err), 0);
@@ -157,6 +158,10 @@ static void test_durations(void) {
   T_EQ_INT(c.retention_period_ms, 7 * 86400000LL);
   T_EQ_INT(ccp_config_set(&c, "tickets.ttl", "12h", NULL, err, sizeof err), 0);
   T_EQ_INT(c.ticket_ttl_ms, 12 * 3600000LL);
+  T_EQ_INT(ccp_config_set(&c, "alerts.dedup_window", "0", NULL, err, sizeof err), 0);
+  T_EQ_INT(c.alerts_dedup_window_ms, 0);
+  T_EQ_INT(ccp_config_set(&c, "alerts.dedup_window", "7d", NULL, err, sizeof err), 0);
+  T_EQ_INT(c.alerts_dedup_window_ms, 7 * 86400000LL);
   /* a failed set leaves the old value */
   T_TRUE(ccp_config_set(&c, "sla.CHAT", "soon", NULL, err, sizeof err) < 0);
   T_EQ_INT(c.sla_ms[CCP_CH_CHAT], 90000);
@@ -179,6 +184,9 @@ static void test_durations(void) {
   T_SET_FAILS_KEY("backlog_age", "0s");
   T_SET_FAILS_KEY("retention.period", "0");
   T_SET_FAILS_KEY("tickets.ttl", "1.5d");
+  T_SET_FAILS("alerts.dedup_window", "1 day",
+              "config key 'alerts.dedup_window': invalid duration '1 day' (use ms, s, m, h or d)");
+  T_SET_FAILS_KEY("alerts.dedup_window", "-1h");
 }
 
 static void test_numbers(void) {

@@ -3,6 +3,7 @@
  * its edge. Each test feeds events, takes the snapshot document and reads it
  * back with jansson, so the assertions are on the contract's output.
  */
+#include "ccpulse/alerts.h"
 #include "engine_testutil.h"
 #include "gen/gen.h"
 
@@ -576,6 +577,135 @@ static void test_batch_equals_single(void) {
   ccp_buf_release(&snap[1]);
 }
 
+/* Alert ids of one run, in the order raised. */
+typedef struct idlist {
+  char **id;
+  int64_t *now;
+  int n, cap;
+} idlist_t;
+
+static void collect_id(void *opaque, const ccp_alert_t *a) {
+  idlist_t *l = opaque;
+  if (l->n == l->cap) {
+    l->cap = l->cap ? 2 * l->cap : 64;
+    l->id = realloc(l->id, (size_t)l->cap * sizeof *l->id);
+    l->now = realloc(l->now, (size_t)l->cap * sizeof *l->now);
+  }
+  ccp_buf_t b;
+  ccp_buf_init(&b);
+  ccp_alert_id(a, &b);
+  l->id[l->n] = strdup(b.data);
+  l->now[l->n++] = a->now_ms;
+  ccp_buf_release(&b);
+}
+
+static void idlist_free(idlist_t *l) {
+  for (int i = 0; i < l->n; i++)
+    free(l->id[i]);
+  free(l->id);
+  free(l->now);
+  memset(l, 0, sizeof *l);
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Number of ids that occur more than once. */
+static int repeated_ids(const idlist_t *l) {
+  char **s = malloc((size_t)(l->n ? l->n : 1) * sizeof *s);
+  memcpy(s, l->id, (size_t)l->n * sizeof *s);
+  qsort(s, (size_t)l->n, sizeof *s, cmp_str);
+  int rep = 0;
+  for (int i = 1; i < l->n; i++)
+    rep += strcmp(s[i - 1], s[i]) == 0;
+  free(s);
+  return rep;
+}
+
+/* A deadline alert's id (docs/alerts.md) is a pure function of the deadline:
+ * the same events give the same ids in the same order, however time
+ * advances between them (now_ms differs, the id does not), and distinct
+ * deadlines — at risk and breach, other tickets, a ticket's new life whose
+ * deadline falls on the same millisecond as its old one's — get distinct
+ * ids. The Redis publisher writes each id once on the strength of this. */
+static void test_alert_ids_stable_and_distinct(void) {
+  /* a generated day, twice: equal id sequences, no id twice */
+  idlist_t run[2] = {{0}, {0}};
+  for (int round = 0; round < 2; round++) {
+    setup();
+    ccp_engine_set_alert_cb(eng, collect_id, &run[round]);
+    ccp_gen_opts_t go = {.events = 20000, .seed = 11};
+    ccp_gen_t *g = ccp_gen_new(&go);
+    ccp_event_t ev;
+    while (ccp_gen_next(g, &ev) == 0)
+      ccp_engine_process(eng, &ev);
+    ccp_gen_free(g);
+    ccp_engine_advance(eng, T0 + 1000LL * 86400000);
+    teardown();
+  }
+  T_TRUE(run[0].n > 100);
+  T_EQ_INT(run[1].n, run[0].n);
+  for (int i = 0; i < run[0].n && i < run[1].n; i++)
+    if (strcmp(run[0].id[i], run[1].id[i]) != 0) {
+      T_FAIL_("alert %d: id '%s' in the first run, '%s' in the second", i, run[0].id[i],
+              run[1].id[i]);
+      break;
+    }
+  T_EQ_INT(repeated_ids(&run[0]), 0);
+  idlist_free(&run[0]);
+  idlist_free(&run[1]);
+
+  /* the same ticket, time advanced in one jump or in steps: same ids */
+  for (int round = 0; round < 2; round++) {
+    setup();
+    ccp_engine_set_alert_cb(eng, collect_id, &run[round]);
+    send(CCP_EV_OPENED, T0, "t");
+    if (round) {
+      ccp_engine_advance(eng, T0 + 96000);
+      ccp_engine_advance(eng, T0 + 2 * MIN + 1);
+    } else {
+      ccp_engine_advance(eng, T0 + 10 * MIN);
+    }
+    teardown();
+  }
+  T_EQ_INT(run[0].n, 2);
+  T_EQ_INT(run[1].n, 2);
+  if (run[0].n == 2 && run[1].n == 2) {
+    T_EQ_STR(run[0].id[0], "sla_at_risk:t:1795000000000:1795000096000");
+    T_EQ_STR(run[0].id[1], "sla_breach:t:1795000000000:1795000120000");
+    T_EQ_STR(run[1].id[0], run[0].id[0]);
+    T_EQ_STR(run[1].id[1], run[0].id[1]);
+    T_TRUE(run[1].now[0] != run[0].now[0]); /* fired at other stream times */
+  }
+  idlist_free(&run[0]);
+  idlist_free(&run[1]);
+
+  /* a new life of "v" opened (late, within lateness) so that its at-risk
+   * point is the old life's (T0 + 24 s): 30 s * 0.8 = 6 s + 22.5 s * 0.8 */
+  const char *kv[] = {"sla.queue.vip.CHAT", "30s", "sla.queue.mid.CHAT", "22500ms", NULL};
+  setup_with(kv);
+  ccp_engine_set_alert_cb(eng, collect_id, &run[0]);
+  evb_t b;
+  ccp_event_t *ev = mk(&b, CCP_EV_OPENED, T0, "v");
+  ev->queue = S("vip");
+  T_EQ_INT(ccp_engine_process(eng, ev), CCP_ACCEPTED);
+  send(CCP_EV_CUSTOMER_REPLY, T0 + 30001, "other"); /* at risk and breach of life 1 */
+  T_EQ_INT(send(CCP_EV_ABANDONED, T0 + 30001, "v"), CCP_ACCEPTED);
+  ev = mk(&b, CCP_EV_OPENED, T0 + 6000, "v");
+  ev->queue = S("mid");
+  T_EQ_INT(ccp_engine_process(eng, ev), CCP_ACCEPTED);
+  ccp_engine_advance(eng, T0 + 40000); /* at risk and breach of life 2 */
+  teardown();
+  T_EQ_INT(run[0].n, 4);
+  if (run[0].n == 4) {
+    T_EQ_STR(run[0].id[0], "sla_at_risk:v:1795000000000:1795000024000");
+    T_EQ_STR(run[0].id[2], "sla_at_risk:v:1795000006000:1795000024000");
+  }
+  T_EQ_INT(repeated_ids(&run[0]), 0);
+  idlist_free(&run[0]);
+}
+
 /* A batch copies strings into its arena; it refuses what does not fit. */
 static void test_event_batch_arena(void) {
   static ccp_event_batch_t b;
@@ -622,5 +752,6 @@ int main(void) {
   T_RUN(test_zone_must_be_set_first);
   T_RUN(test_batch_equals_single);
   T_RUN(test_event_batch_arena);
+  T_RUN(test_alert_ids_stable_and_distinct);
   return T_DONE();
 }

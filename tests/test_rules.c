@@ -310,7 +310,8 @@ static void test_sla_alert_json(void) {
   ccp_buf_t b;
   ccp_buf_init(&b);
   ccp_alert_json(&a, &b);
-  T_EQ_STR(b.data, "{\"id\":\"sla_breach:t\\\"2:1795347250000\",\"type\":\"sla_breach\","
+  T_EQ_STR(b.data, "{\"id\":\"sla_breach:t\\\"2:1795347010000:1795347250000\","
+                   "\"type\":\"sla_breach\","
                    "\"ticket_id\":\"t\\\"2\",\"queue\":\"tech\",\"channel\":\"PHONE\","
                    "\"agent_id\":null,\"at_ms\":1795347250000,\"now_ms\":1795347300000,"
                    "\"opened_ms\":1795347010000,\"threshold_ms\":240000}");

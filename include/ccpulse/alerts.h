@@ -4,8 +4,8 @@
  *
  * Every alert is one JSON object on one line (no newline inside) with a
  * stable "id" and a "type": sla_at_risk, sla_breach, threshold or
- * threshold_resolved. The publisher (redis_pub.h) delivers them at least
- * once; consumers dedupe on "id".
+ * threshold_resolved. The publisher (redis_pub.h) writes each id once to the
+ * alerts stream (de-duplicated in Redis, docs/redis.md).
  *
  * Threshold rules are parsed once from text (config key alerts.rules) and
  * evaluated once per publish cycle against the merged view. A rule set keeps
@@ -29,11 +29,19 @@ extern "C" {
 #endif
 
 /**
+ * Appends the stable id of an engine deadline alert,
+ * "<type>:<ticket_id>:<opened_ms>:<at_ms>" (e.g.
+ * "sla_breach:t2:1795347010000:1795347250000"): the same every time the same
+ * deadline of the same ticket life fires (replay, restart, re-read), another
+ * for any other deadline. Any thread (pure function).
+ */
+void ccp_alert_id(const ccp_alert_t *a, ccp_buf_t *out);
+
+/**
  * Appends the JSON object of an engine deadline alert (no newline):
- * {"id":"sla_breach:<ticket_id>:<at_ms>","type":"sla_breach","ticket_id":..,
- * "queue":..,"channel":..,"agent_id":..,"at_ms":..,"now_ms":..,"opened_ms":..,
- * "threshold_ms":..}. The id is the same every time the same deadline fires.
- * Any thread (pure function).
+ * {"id":<ccp_alert_id>,"type":"sla_breach","ticket_id":..,"queue":..,
+ * "channel":..,"agent_id":..,"at_ms":..,"now_ms":..,"opened_ms":..,
+ * "threshold_ms":..}. Any thread (pure function).
  */
 void ccp_alert_json(const ccp_alert_t *a, ccp_buf_t *out);
 

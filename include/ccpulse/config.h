@@ -114,6 +114,7 @@ typedef struct ccp_config {
   int nschema_registry;              /**< number of registry entries */
   char dlq_topic[256];               /**< dead-letter topic; "" = <topic>.dlq */
   char *alerts_rules;                /**< threshold rules text (owned; "" = none) */
+  int64_t alerts_dedup_window_ms;    /**< alert ids remembered this long in Redis; 0 = off */
   int64_t idle_advance_ms;           /**< quiet period after which stream time follows the clock */
 
   /* logs (docs/live.md) */

@@ -6,7 +6,10 @@
  * Guarantees (docs/redis.md): a cycle is applied whole or not at all; tiles
  * are absolute values, so a failed cycle needs no repair — the next one
  * rewrites them; alerts of a failed cycle stay queued here and go out with
- * the next cycle that succeeds (at least once, with stable ids). When Redis
+ * the next cycle that succeeds. Alerts are de-duplicated by their "id" in
+ * Redis, inside the cycle's transaction: an id already on the stream (sent
+ * again after a lost reply, a restart, a re-read, by a second instance) is
+ * not written again while it is remembered (dedup_window_ms). When Redis
  * is away a cycle returns at once with an error; reconnects follow an
  * exponential backoff; errors go to stderr, one line each, rate-limited.
  *
@@ -40,6 +43,10 @@ typedef struct ccp_redis_pub_opts {
                                    longest_wait_ms is rewritten once it is this far behind; 0: at
                                    once */
   int64_t alerts_maxlen;        /**< XADD MAXLEN ~ of <prefix>alerts; 0: 100000 */
+  int64_t dedup_window_ms;      /**< alert ids are remembered while their due time (at_ms, else
+                                   now_ms) is within this much stream time (and at least
+                                   lateness) of the view's now; 0: 24 h; < 0: no
+                                   de-duplication (plain XADD and PUBLISH, at least once) */
   int connect_timeout_ms;       /**< 0: 500 */
   int command_timeout_ms;       /**< 0: 2000 (a whole cycle's replies) */
   int backoff_min_ms;           /**< first reconnect delay; 0: 100 */
@@ -56,7 +63,8 @@ typedef enum ccp_redis_kind {
   CCP_RK_SCOPES,   /**< SET v1:scopes */
   CCP_RK_DEL,      /**< DEL of a scope's keys */
   CCP_RK_SNAPSHOT, /**< XADD of the snapshot stream */
-  CCP_RK_ALERT,    /**< XADD and PUBLISH of an alert */
+  CCP_RK_ALERT,    /**< the alerts: one EVAL of the de-duplicating script per 10,000 (without
+                        de-duplication an XADD and a PUBLISH each) */
   CCP_RK_META,     /**< HSET v1:meta */
   CCP_RK__COUNT
 } ccp_redis_kind_t;
@@ -66,7 +74,9 @@ typedef struct ccp_redis_pub_stats {
   uint64_t cycles_ok;         /**< cycles whose EXEC succeeded */
   uint64_t cycles_failed;     /**< cycles not applied (Redis away, error, skipped in backoff) */
   uint64_t reconnects;        /**< successful connects after the first */
-  uint64_t alerts_published;  /**< alerts written by successful cycles */
+  uint64_t alerts_published;  /**< alerts written to the stream (with de-duplication also by
+                                 a cycle that failed after its alerts landed) */
+  uint64_t alerts_repeated;   /**< alerts not written because Redis remembered their id */
   uint64_t alerts_dropped;    /**< oldest queued alerts dropped because the queue was full */
   size_t alerts_queued;       /**< alerts waiting for the next successful cycle */
   uint64_t tiles_written;     /**< tiles and scope lists set by successful cycles */
@@ -107,8 +117,11 @@ ccp_redis_pub_t *ccp_redis_pub_new(const ccp_redis_pub_opts_t *opts, char *errbu
 void ccp_redis_pub_free(ccp_redis_pub_t *p);
 
 /**
- * Queues one alert JSON (one line, copied) for the next cycle. When the queue
- * is full the oldest queued alert is dropped and counted.
+ * Queues one alert JSON (one line, copied) for the next cycle. Its string
+ * "id" (an alert without one is never de-duplicated) and its due time, the
+ * integer "at_ms" or else "now_ms" (else the stream time of the cycle that
+ * sends it), are read from it here. When the queue is full the oldest queued
+ * alert is dropped and counted.
  */
 void ccp_redis_pub_queue_alert(ccp_redis_pub_t *p, const char *json, size_t len);
 
@@ -117,7 +130,8 @@ void ccp_redis_pub_queue_alert(ccp_redis_pub_t *p, const char *json, size_t len)
  * they were last written (all of them after a failure or a connect), the
  * snapshot when one is due (snapshot_interval_ms; always for a final view;
  * NULL view: alerts only), then every queued alert plus alerts[0..nalerts)
- * (NUL-terminated JSON, copied into the queue first). Returns 0 when EXEC
+ * (NUL-terminated JSON, copied into the queue first) whose id Redis does not
+ * remember, in order, to the stream and the channel. Returns 0 when EXEC
  * succeeded (the queue is then empty), else a negative code (-CCP_EIO: not
  * connected or connection lost; -CCP_EINVAL: Redis refused a command) with
  * the alerts still queued and nothing half-applied (except a runtime error

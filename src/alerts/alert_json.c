@@ -2,10 +2,19 @@
  * Alert JSON for engine deadline alerts (sla_at_risk, sla_breach), and the
  * line splitter shared by the rule evaluator and the publisher's callers.
  *
- * The id "<type>:<ticket_id>:<at_ms>" depends only on the ticket and the
- * deadline, so a deadline re-fired after a restart from a checkpoint, or an
- * alert re-sent after a failed Redis cycle, carries the same id: consumers
- * dedupe on it. Pure functions; any thread.
+ * The id "<type>:<ticket_id>:<opened_ms>:<at_ms>" is a pure function of
+ * what the alert is about: which deadline (at-risk point or breach) of which
+ * ticket life. A life is known by its open time and threshold (both fixed
+ * when the open time becomes known), which opened_ms and at_ms together
+ * give (at_ms - opened_ms is the threshold or its at-risk part), so the
+ * deadlines of a ticket id opened again (a new life) never share an id with
+ * the old ones unless that life opened at the same millisecond with the same
+ * threshold, i.e. its deadlines are the same moments. Fields that depend on
+ * when the alert fired (now_ms, the current queue, channel and agent) stay
+ * out: a deadline re-fired after a restart from a checkpoint, a re-read, or
+ * a second instance carries the same id, and the publisher writes it once
+ * (docs/redis.md). ticket_id may hold ':' (the two numbers after it are
+ * always last). Pure functions; any thread.
  */
 #include <string.h>
 
@@ -18,12 +27,25 @@ static void put_cstr(ccp_buf_t *b, const char *s) {
     ccp_buf_puts(b, "null");
 }
 
+static const char *type_name(const ccp_alert_t *a) {
+  return a->kind == CCP_ALERT_SLA_BREACH ? "sla_breach" : "sla_at_risk";
+}
+
+void ccp_alert_id(const ccp_alert_t *a, ccp_buf_t *out) {
+  ccp_buf_puts(out, type_name(a));
+  ccp_buf_putc(out, ':');
+  ccp_buf_puts(out, a->ticket_id ? a->ticket_id : "");
+  ccp_buf_putc(out, ':');
+  ccp_buf_put_i64(out, a->opened_ms);
+  ccp_buf_putc(out, ':');
+  ccp_buf_put_i64(out, a->at_ms);
+}
+
 void ccp_alert_json(const ccp_alert_t *a, ccp_buf_t *out) {
-  const char *type = a->kind == CCP_ALERT_SLA_BREACH ? "sla_breach" : "sla_at_risk";
+  const char *type = type_name(a);
   ccp_buf_t id;
   ccp_buf_init(&id);
-  ccp_buf_printf(&id, "%s:%s:", type, a->ticket_id ? a->ticket_id : "");
-  ccp_buf_put_i64(&id, a->at_ms);
+  ccp_alert_id(a, &id);
 
   ccp_buf_puts(out, "{\"id\":");
   ccp_buf_put_json_str(out, id.data, id.len);

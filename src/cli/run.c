@@ -183,6 +183,7 @@ int ccp_cli_live(const ccp_config_t *cfg, const ccp_cli_live_opts_t *o) {
   ro.snapshot_maxlen = cfg->redis_snapshots_maxlen ? cfg->redis_snapshots_maxlen : -1;
   ro.snapshot_interval_ms = cfg->snapshot_interval_ms;
   ro.wait_refresh_ms = cfg->wait_refresh_ms;
+  ro.dedup_window_ms = cfg->alerts_dedup_window_ms ? cfg->alerts_dedup_window_ms : -1;
   if (!(l.pub = ccp_redis_pub_new(&ro, err, sizeof err))) {
     ccp_log(CCP_LOG_ERROR, "run", "%s", err);
     goto done;

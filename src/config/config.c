@@ -826,6 +826,13 @@ static const prop_t props[] = {
           "headers); empty = `<kafka.topic>.dlq`."},
   {.key = "alerts.rules", .type = "string", .set = set_heap_str, .off = OFF(alerts_rules),
    .def = "", .doc = "Threshold alert rules on windowed KPIs (syntax in docs/live.md); empty = none."},
+  {.key = "alerts.dedup_window", DURATION, .off = OFF(alerts_dedup_window_ms), .def = "24h",
+   .max = DUR_MAX,
+   .doc = "`ccpulse run` writes each alert id once to the Redis alerts stream: ids are "
+          "remembered while the alert's due time is within this much stream time (and at least "
+          "`lateness`) of the newest publish cycle, so alerts fired again by events read again "
+          "after a crash, restart or rebalance are not repeated; about 100 bytes of Redis memory "
+          "plus the id per alert (docs/redis.md); 0 = no de-duplication (at least once)."},
   {.key = "live.idle_advance", DURATION, .off = OFF(idle_advance_ms), .def = "500ms", .min = 0,
    .max = DUR_MAX,
    .doc = "In `ccpulse run`, while the stream is live (its stream time within `lateness` of the "

@@ -32,10 +32,19 @@
  * hash is forgotten and the next cycle writes everything.
  *
  * Alerts wait in a bounded ring until a cycle with them succeeds; a failed
- * cycle leaves the ring as it was. Tiles are absolute values: nothing to
- * redo. Redis away: the context is dropped, and a connect is tried only when
- * the backoff delay (doubling from backoff_min to backoff_max) has passed, so
- * a cycle in between returns at once. Errors are logged one line each
+ * cycle leaves the ring as it was. Each alert id goes out once: one EVAL of
+ * a small Lua script (alerts_lua, below) inside the cycle's MULTI writes the
+ * alerts whose id is not in the sorted set <prefix>v1:alert_ids (id -> due
+ * time) to the stream and the channel and adds their ids, after trimming the
+ * ids whose due time has left the window. So a failed cycle de-duplicates
+ * nothing, and an alert sent again — after a lost EXEC reply, a runtime
+ * error in another command of a cycle whose script ran, a restart that
+ * re-reads events, by a second instance — finds its id and is not written
+ * twice. Tiles are absolute values: nothing to redo.
+ *
+ * Redis away: the context is dropped, and a connect is tried only when the
+ * backoff delay (doubling from backoff_min to backoff_max) has passed, so a
+ * cycle in between returns at once. Errors are logged one line each
  * through ccp_log (component "redis"), whose per-call-site rate limit keeps
  * an outage from flooding the log and counts what it suppressed; the
  * counters of the outage (reconnects, cycles_failed, alerts_dropped) go to
@@ -79,6 +88,12 @@ typedef struct known {
   int64_t gauges_now, scope_now;
 } known_t;
 
+/* What the publisher reads from a queued alert for de-duplication. */
+typedef struct alert_meta {
+  size_t id_len; /* 0: no string "id": never de-duplicated */
+  int64_t due;   /* at_ms, else now_ms; INT64_MIN: neither (the cycle's now) */
+} alert_meta_t;
+
 typedef struct url {
   char host[256];
   int port;
@@ -99,10 +114,14 @@ struct ccp_redis_pub {
   int64_t next_attempt_ms; /* monotonic; connect allowed from then on */
   int64_t backoff_ms;      /* delay after the next failure */
 
-  /* alert ring: oldest at head */
+  /* alert ring: oldest at head; ring[i] holds the JSON (ring_len[i] bytes), a
+   * NUL, the id (ring_meta[i].id_len bytes) and a NUL */
   char **ring;
   size_t *ring_len;
+  struct alert_meta *ring_meta;
   size_t ring_cap, ring_head, ring_n;
+  int alert_cmd_first, alert_cmd_n; /* the cycle's EVALs: commands [first, first + n) */
+  uint64_t cycle_alerts_new;        /* alerts the cycle's EVALs wrote (their replies) */
 
   /* scopes written by the last successful cycle (sorted bytewise, names
    * owned), plus those found in Redis at connect: their tiles are deleted
@@ -441,6 +460,31 @@ fail:
 
 /* ---- alert ring --------------------------------------------------------- */
 
+/* Copies an alert for the ring: its JSON, a NUL, its string "id" (none:
+ * *m says id_len 0, never de-duplicated) and a NUL; m->due is the integer
+ * "at_ms", else "now_ms", else INT64_MIN. */
+static char *alert_copy(const char *json, size_t len, alert_meta_t *m) {
+  m->id_len = 0;
+  m->due = INT64_MIN;
+  json_t *o = json_loadb(json, len, 0, NULL);
+  const json_t *id = json_object_get(o, "id"); /* NULL for a non-object */
+  const json_t *due = json_object_get(o, "at_ms");
+  if (!json_is_integer(due))
+    due = json_object_get(o, "now_ms");
+  if (json_is_integer(due))
+    m->due = (int64_t)json_integer_value(due);
+  if (json_is_string(id))
+    m->id_len = json_string_length(id);
+  char *q = ccp_malloc(len + m->id_len + 2);
+  memcpy(q, json, len);
+  q[len] = '\0';
+  if (m->id_len)
+    memcpy(q + len + 1, json_string_value(id), m->id_len);
+  q[len + 1 + m->id_len] = '\0';
+  json_decref(o);
+  return q;
+}
+
 void ccp_redis_pub_queue_alert(ccp_redis_pub_t *p, const char *json, size_t len) {
   if (p->ring_n == p->ring_cap) { /* full: drop the oldest */
     ccp_free(p->ring[p->ring_head]);
@@ -455,7 +499,7 @@ void ccp_redis_pub_queue_alert(ccp_redis_pub_t *p, const char *json, size_t len)
     }
   }
   size_t at = (p->ring_head + p->ring_n) % p->ring_cap;
-  p->ring[at] = ccp_strndup(json, len);
+  p->ring[at] = alert_copy(json, len, &p->ring_meta[at]);
   p->ring_len[at] = len;
   p->ring_n++;
   p->st.alerts_queued = p->ring_n;
@@ -791,10 +835,123 @@ static void commit_written(ccp_redis_pub_t *p) {
   p->scopes_hash = p->next_scopes_hash;
 }
 
+/* The de-duplicating alert script (docs/redis.md). KEYS[1]: the ids (sorted
+ * set, score = due time); KEYS[2]: the alerts stream, also the channel's name.
+ * ARGV[1]: ids due before this are forgotten first ('' = none); ARGV[2]: the
+ * stream's MAXLEN ~; then per alert its id ('' = always written), due time
+ * and JSON. An alert is written when its id is absent, and its id added after
+ * its XADD: a command that fails on a key of the wrong type (the script then
+ * stops, keeping what it did) fails before the alert's first write, so no id
+ * is ever kept without its entry. Returns the number of alerts written. */
+static const char alerts_lua[] =
+    "if ARGV[1] ~= '' then redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1]) end\n"
+    "local n = 0\n"
+    "for i = 3, #ARGV, 3 do\n"
+    "  local id = ARGV[i]\n"
+    "  if id == '' or not redis.call('ZSCORE', KEYS[1], id) then\n"
+    "    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'json', ARGV[i + 2])\n"
+    "    redis.call('PUBLISH', KEYS[2], ARGV[i + 2])\n"
+    "    if id ~= '' then redis.call('ZADD', KEYS[1], ARGV[i + 1], id) end\n"
+    "    n = n + 1\n"
+    "  end\n"
+    "end\n"
+    "return n\n";
+
+/* Alerts per EVAL: 3 arguments each, far below the 1024 * 1024 arguments
+ * older servers accept in one command. */
+#define ALERTS_PER_EVAL 10000
+
+/* Appends the queued alerts, in order: one EVAL of alerts_lua per
+ * ALERTS_PER_EVAL (EVAL, not EVALSHA: the script travels with the cycle, so
+ * it cannot be missing — a NOSCRIPT after a Redis restart or SCRIPT FLUSH
+ * would be a runtime error inside EXEC that lets the rest of the cycle land
+ * without its alerts; Redis compiles it once and finds it by its SHA1 after),
+ * or without de-duplication an XADD and a PUBLISH each. Records which
+ * commands they are for alerts_tally(). The ids window: the view's now minus
+ * the larger of dedup_window_ms and lateness (an alert can be due up to
+ * lateness before the stream time that fires it); an alert without a due time
+ * takes the view's now (without a view the wall clock). */
+static void append_alerts(ccp_redis_pub_t *p, int *ncmds, const ccp_view_t *v) {
+  ccp_buf_clear(&p->key);
+  ccp_buf_printf(&p->key, "%salerts", p->prefix);
+  p->alert_cmd_first = *ncmds;
+  p->alert_cmd_n = 0;
+  p->cycle_alerts_new = 0;
+  if (p->o.dedup_window_ms < 0) {
+    for (size_t i = 0; i < p->ring_n; i++) {
+      size_t at = (p->ring_head + i) % p->ring_cap;
+      cmd_xadd(p, ncmds, CCP_RK_ALERT, &p->key, p->o.alerts_maxlen, p->ring[at], p->ring_len[at]);
+      const char *argv[3] = {"PUBLISH", p->key.data, p->ring[at]};
+      size_t lens[3] = {7, p->key.len, p->ring_len[at]};
+      cmd(p, ncmds, CCP_RK_ALERT, 3, argv, lens);
+    }
+    return;
+  }
+  if (!p->ring_n)
+    return;
+  int64_t now = v ? ccp_view_now(v) : INT64_MIN;
+  char horizon[24] = "", maxlen[24], due[24];
+  if (now != INT64_MIN)
+    snprintf(horizon, sizeof horizon, "%lld",
+             (long long)(now - CCP_MAX(p->o.dedup_window_ms, p->o.cfg->lateness_ms)));
+  int64_t due_default = now != INT64_MIN ? now : ccp_clock_wall_ms();
+  snprintf(maxlen, sizeof maxlen, "%lld", (long long)p->o.alerts_maxlen);
+  ccp_buf_clear(&p->val);
+  ccp_buf_printf(&p->val, "%sv1:alert_ids", p->prefix);
+  ccp_buf_t *o = &p->out;
+  for (size_t first = 0; first < p->ring_n; first += ALERTS_PER_EVAL) {
+    size_t n = CCP_MIN((size_t)ALERTS_PER_EVAL, p->ring_n - first);
+    ccp_buf_putc(o, '*');
+    ccp_buf_put_i64(o, 7 + 3 * (int64_t)n);
+    ccp_buf_append(o, "\r\n", 2);
+    size_t start = o->len;
+    bulk(o, "EVAL", 4);
+    bulk(o, alerts_lua, sizeof alerts_lua - 1);
+    bulk(o, "2", 1);
+    bulk(o, p->val.data, p->val.len);
+    bulk(o, p->key.data, p->key.len);
+    bulk(o, horizon, strlen(horizon));
+    bulk(o, maxlen, strlen(maxlen));
+    for (size_t i = first; i < first + n; i++) {
+      size_t at = (p->ring_head + i) % p->ring_cap;
+      const alert_meta_t *m = &p->ring_meta[at];
+      snprintf(due, sizeof due, "%lld", (long long)(m->due != INT64_MIN ? m->due : due_default));
+      bulk(o, p->ring[at] + p->ring_len[at] + 1, m->id_len);
+      bulk(o, due, strlen(due));
+      bulk(o, p->ring[at], p->ring_len[at]);
+    }
+    (*ncmds)++;
+    p->alert_cmd_n++;
+    uint64_t bytes = o->len - start; /* framing included: close enough for a counter */
+    p->cycle_bytes += bytes;
+    p->cycle_kind_cmds[CCP_RK_ALERT]++;
+    p->cycle_kind_bytes[CCP_RK_ALERT] += bytes;
+  }
+}
+
+/* Adds up the replies of the cycle's EVALs (EXEC's array): alerts written. */
+static void alerts_tally(ccp_redis_pub_t *p, const redisReply *exec) {
+  for (int k = p->alert_cmd_first; k < p->alert_cmd_first + p->alert_cmd_n; k++)
+    if ((size_t)k < exec->elements && exec->element[k]->type == REDIS_REPLY_INTEGER)
+      p->cycle_alerts_new += (uint64_t)exec->element[k]->integer;
+}
+
+/* After a cycle: counts the alerts written and those Redis already had.
+ * Without de-duplication only a successful cycle wrote its alerts. */
+static void alerts_account(ccp_redis_pub_t *p, int ok) {
+  if (p->o.dedup_window_ms < 0) {
+    p->st.alerts_published += ok ? p->ring_n : 0;
+    return;
+  }
+  p->st.alerts_published += p->cycle_alerts_new;
+  if (ok)
+    p->st.alerts_repeated += p->ring_n - CCP_MIN(p->cycle_alerts_new, (uint64_t)p->ring_n);
+}
+
 static void append_meta(ccp_redis_pub_t *p, int *ncmds, const ccp_view_t *v) {
   char f[9][32];
-  const char *argv[20];
-  size_t lens[20];
+  const char *argv[24];
+  size_t lens[24];
   int argc = 0;
   ccp_buf_clear(&p->key);
   ccp_buf_printf(&p->key, "%sv1:meta", p->prefix);
@@ -823,6 +980,9 @@ static void append_meta(ccp_redis_pub_t *p, int *ncmds, const ccp_view_t *v) {
     argv[argc++] = names[i];
     argv[argc++] = f[i + 1];
   }
+  snprintf(f[7], sizeof f[7], "%llu", (unsigned long long)p->st.alerts_repeated);
+  argv[argc++] = "alerts_repeated";
+  argv[argc++] = f[7];
   for (int i = 0; i < argc; i++)
     lens[i] = strlen(argv[i]);
   cmd(p, ncmds, CCP_RK_META, argc, argv, lens);
@@ -850,6 +1010,7 @@ static int read_replies(ccp_redis_pub_t *p, int ncmds, char *what, size_t wlen) 
           snprintf(what, wlen, "transaction aborted");
         rc = -CCP_EINVAL;
       } else {
+        alerts_tally(p, r);
         for (size_t k = 0; k < r->elements; k++)
           if (r->element[k]->type == REDIS_REPLY_ERROR) {
             if (!rc)
@@ -901,15 +1062,7 @@ int ccp_redis_pub_cycle(ccp_redis_pub_t *p, const ccp_view_t *view, const char *
   if (view)
     append_tiles(p, &ncmds, view);
   flush_sets(p, &ncmds);
-  ccp_buf_clear(&p->key);
-  ccp_buf_printf(&p->key, "%salerts", p->prefix);
-  for (size_t i = 0; i < p->ring_n; i++) {
-    size_t at = (p->ring_head + i) % p->ring_cap;
-    cmd_xadd(p, &ncmds, CCP_RK_ALERT, &p->key, p->o.alerts_maxlen, p->ring[at], p->ring_len[at]);
-    const char *argv[3] = {"PUBLISH", p->key.data, p->ring[at]};
-    size_t lens[3] = {7, p->key.len, p->ring_len[at]};
-    cmd(p, &ncmds, CCP_RK_ALERT, 3, argv, lens);
-  }
+  append_alerts(p, &ncmds, view);
   append_meta(p, &ncmds, view);
   ccp_buf_puts(&p->out, "*1\r\n$4\r\nEXEC\r\n");
   int arc = redisAppendFormattedCommand(p->ctx, p->out.data, p->out.len);
@@ -921,6 +1074,7 @@ int ccp_redis_pub_cycle(ccp_redis_pub_t *p, const ccp_view_t *view, const char *
   sigpipe_block(&g);
   int rc = read_replies(p, ncmds, what, sizeof what);
   sigpipe_unblock(&g);
+  alerts_account(p, rc == 0);
   if (rc != 0) {
     p->nnext = 0;
     forget_written(p); /* part of it may have landed: write everything next time */
@@ -956,7 +1110,6 @@ int ccp_redis_pub_cycle(ccp_redis_pub_t *p, const ccp_view_t *view, const char *
             "publishing to '%s' again after %llu failed cycle(s); %zu queued alert(s) delivered",
             p->addr, (unsigned long long)p->fail_streak, p->ring_n);
   p->fail_streak = 0;
-  p->st.alerts_published += p->ring_n;
   ring_clear(p);
   p->st.cycles_ok++;
   p->backoff_ms = p->o.backoff_min_ms;
@@ -1001,6 +1154,7 @@ ccp_redis_pub_t *ccp_redis_pub_new(const ccp_redis_pub_opts_t *opts, char *errbu
   /* 0 = the default of ccp_redis_pub_opts_t */
   p->o.snapshot_maxlen = or_default(p->o.snapshot_maxlen, 1000);
   p->o.alerts_maxlen = or_default(p->o.alerts_maxlen, 100000);
+  p->o.dedup_window_ms = or_default(p->o.dedup_window_ms, 24 * 3600000LL);
   p->o.connect_timeout_ms = (int)or_default(p->o.connect_timeout_ms, 500);
   p->o.command_timeout_ms = (int)or_default(p->o.command_timeout_ms, 2000);
   p->o.backoff_min_ms = (int)or_default(p->o.backoff_min_ms, 100);
@@ -1012,6 +1166,7 @@ ccp_redis_pub_t *ccp_redis_pub_new(const ccp_redis_pub_opts_t *opts, char *errbu
   p->ring_cap = p->o.max_queued_alerts;
   p->ring = ccp_calloc(p->ring_cap, sizeof *p->ring);
   p->ring_len = ccp_calloc(p->ring_cap, sizeof *p->ring_len);
+  p->ring_meta = ccp_calloc(p->ring_cap, sizeof *p->ring_meta);
   if (strchr(u.host, ':'))
     snprintf(p->addr, sizeof p->addr, "[%s]:%d", u.host, u.port);
   else
@@ -1032,6 +1187,7 @@ void ccp_redis_pub_free(ccp_redis_pub_t *p) {
   ring_clear(p);
   ccp_free(p->ring);
   ccp_free(p->ring_len);
+  ccp_free(p->ring_meta);
   prev_clear(p);
   ccp_free(p->next);
   ccp_buf_release(&p->key);
