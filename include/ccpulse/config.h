@@ -115,6 +115,7 @@ typedef struct ccp_config {
   char dlq_topic[256];               /**< dead-letter topic; "" = <topic>.dlq */
   char *alerts_rules;                /**< threshold rules text (owned; "" = none) */
   int64_t idle_advance_ms;           /**< quiet period after which stream time follows the clock */
+  int64_t checkpoint_interval_ms;    /**< period of partition checkpoints; 0 = none */
 
   /* logs (docs/live.md) */
   int log_level;  /**< ccp_log_level_t of log.level */
