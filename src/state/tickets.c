@@ -223,10 +223,9 @@ int ccp_tickets_load(ccp_tickets_t *t, ccp_ser_rd_t *r) {
   t->chunks = t->nchunks ? ccp_malloc(t->nchunks * sizeof *t->chunks) : NULL;
   for (uint32_t c = 0; c < t->nchunks; c++) {
     uint32_t n = CCP_MIN(CCP_TCHUNK, used - c * CCP_TCHUNK);
-    t->chunks[c] = ccp_malloc(CCP_TCHUNK * sizeof(ccp_ticket_t));
+    t->chunks[c] = ccp_calloc(CCP_TCHUNK, sizeof(ccp_ticket_t)); /* the unused tail zero, as live */
     memcpy(t->chunks[c], recs + (size_t)c * CCP_TCHUNK * sizeof(ccp_ticket_t),
            (size_t)n * sizeof(ccp_ticket_t));
-    memset(t->chunks[c] + n, 0, (size_t)(CCP_TCHUNK - n) * sizeof(ccp_ticket_t)); /* as calloc */
   }
   t->used = used;
   t->free_head = free_head;

@@ -255,9 +255,10 @@ static int heap_load(ccp_tm_heap_t *q, ccp_ser_rd_t *r, uint32_t nrec) {
   const unsigned char *h = ccp_ser_get_array(r, n, sizeof(ccp_timer_key_t));
   if (r->bad)
     return -1;
-  if (cap)
+  if (cap) {
     heap_resize(q, (size_t)cap);
-  memcpy(q->h, h, (size_t)n * sizeof *q->h);
+    memcpy(q->h, h, (size_t)n * sizeof *q->h);
+  }
   q->n = (size_t)n;
   for (size_t i = 0; i < q->n; i++)
     if (!lo_ok(q->h[i].lo, nrec))

@@ -51,14 +51,14 @@ static inline void ccp_ser_put_u64(ccp_buf_t *b, uint64_t v) { ccp_ser_put(b, &v
 /** Appends an int64_t. */
 static inline void ccp_ser_put_i64(ccp_buf_t *b, int64_t v) { ccp_ser_put(b, &v, sizeof v); }
 
-/** The next n bytes (NULL and bad when fewer are left; NULL for n == 0). */
+/** The next n bytes (NULL and bad when fewer are left; never NULL otherwise, even for 0). */
 static inline const void *ccp_ser_get(ccp_ser_rd_t *r, size_t n) {
   if (r->bad || n > r->left) {
     if (!r->bad)
       ccp_ser_fail(r, "truncated");
     return NULL;
   }
-  const void *p = n ? r->p : NULL;
+  const void *p = r->p;
   r->p += n;
   r->left -= n;
   return p;
