@@ -16,12 +16,17 @@
  *      ccp_engine_process_batch (default config), then one
  *      ccp_engine_snapshot_json. Every K events (default 65536) the
  *      open-ticket count is sampled; at each new peak VmRSS and
- *      ccp_mem_used() are read (a few dozen /proc reads in all: noise).
+ *      ccp_mem_used() are read (a few dozen /proc reads in all: noise);
+ *   4. checkpoint: the engine as the replay left it is saved
+ *      (ccp_engine_save), a memcpy of the same bytes into a fresh buffer
+ *      is timed beside it, the bytes are loaded into a new engine
+ *      (ccp_engine_load) and its snapshot must equal the original's.
  *
  * Figures (bench/README.md explains each): decode and replay events/s, their
  * ratio, the engine's own ns/event (replay time minus decode time, per
  * event), peak open tickets, RSS before the replay and at the peak, bytes per
- * open ticket, the snapshot's diagnostics. A human summary goes to stdout,
+ * open ticket, the snapshot's diagnostics, checkpoint bytes per open ticket
+ * and save/load speed next to memcpy. A human summary goes to stdout,
  * the same figures as JSON to --json.
  *
  * Single thread, pinned to CPU 0 by default (--cpu -1 leaves the affinity
@@ -356,6 +361,38 @@ int main(int argc, char **argv) {
     return 1;
   }
 
+  /* 4. checkpoint: save, a memcpy of as many bytes, load, compare */
+  ccp_buf_t ck, snap2;
+  ccp_buf_init(&ck);
+  ccp_buf_init(&snap2);
+  double t_ck = ccp_clock_mono_s();
+  ccp_engine_save(e, &ck);
+  double save_s = ccp_clock_mono_s() - t_ck;
+  char *copy = malloc(ck.len); /* fresh pages, as the save's buffer had */
+  t_ck = ccp_clock_mono_s();
+  memcpy(copy, ck.data, ck.len);
+  double memcpy_s = ccp_clock_mono_s() - t_ck;
+  t_ck = ccp_clock_mono_s();
+  ccp_engine_t *loaded = ccp_engine_load(&cfg, copy, ck.len, err, sizeof err);
+  double load_s = ccp_clock_mono_s() - t_ck;
+  if (!loaded) {
+    fprintf(stderr, "bench_engine: cannot load the checkpoint: %s\n", err);
+    return 1;
+  }
+  ccp_engine_snapshot_json(loaded, &snap2);
+  int ck_equal = snap2.len == snap.len && memcmp(snap2.data, snap.data, snap.len) == 0;
+  ccp_engine_free(loaded);
+  free(copy);
+  double ck_bytes = (double)ck.len;
+  double ck_per_open = open_end > 0 ? ck_bytes / (double)open_end : 0;
+  double ck_per_held = tickets_end > 0 ? ck_bytes / (double)tickets_end : 0;
+  ccp_buf_release(&snap2);
+  ccp_buf_release(&ck);
+  if (!ck_equal) {
+    fprintf(stderr, "bench_engine: the loaded engine's snapshot differs from the original's\n");
+    return 1;
+  }
+
   double n = (double)dec.events;
   double decode_eps = n / dec.seconds, replay_eps = n / rep.seconds;
   double ratio = replay_eps / decode_eps;
@@ -405,6 +442,13 @@ int main(int argc, char **argv) {
   printf("  bytes per open ticket: %.1f RSS, %.1f ccp_mem_used; marginal %.1f (ccp_mem_used slope "
          "from half the peak to the peak)\n",
          per_open, mem_per_open, marginal);
+  printf("  checkpoint: %.0f bytes (%.1f per open ticket at the end, %.1f per ticket held), "
+         "snapshot of the load equal: %s\n",
+         ck_bytes, ck_per_open, ck_per_held, ck_equal ? "yes" : "NO");
+  printf("  checkpoint save %.3f s (%.0f MB/s), load %.3f s (%.0f MB/s); memcpy of the same "
+         "bytes %.3f s (%.0f MB/s)\n",
+         save_s, ck_bytes / save_s / 1e6, load_s, ck_bytes / load_s / 1e6, memcpy_s,
+         ck_bytes / memcpy_s / 1e6);
   printf("  verdicts: %llu accepted, %llu invalid, %llu late, %llu duplicate\n",
          (unsigned long long)verdicts[CCP_ACCEPTED], (unsigned long long)verdicts[CCP_INVALID],
          (unsigned long long)verdicts[CCP_LATE], (unsigned long long)verdicts[CCP_DUPLICATE]);
@@ -478,6 +522,23 @@ int main(int argc, char **argv) {
         (unsigned long long)verdicts[CCP_ACCEPTED], (unsigned long long)verdicts[CCP_INVALID],
         (unsigned long long)verdicts[CCP_LATE], (unsigned long long)verdicts[CCP_DUPLICATE]);
     ccp_buf_printf(&j, "\"diagnostics\":%s,", diag);
+    ccp_buf_printf(&j, "\"checkpoint\":{\"bytes\":%.0f,\"bytes_per_open\":", ck_bytes);
+    ccp_buf_put_double(&j, ck_per_open);
+    ccp_buf_puts(&j, ",\"bytes_per_held\":");
+    ccp_buf_put_double(&j, ck_per_held);
+    ccp_buf_puts(&j, ",\"save_s\":");
+    ccp_buf_put_double(&j, save_s);
+    ccp_buf_puts(&j, ",\"load_s\":");
+    ccp_buf_put_double(&j, load_s);
+    ccp_buf_puts(&j, ",\"memcpy_s\":");
+    ccp_buf_put_double(&j, memcpy_s);
+    ccp_buf_puts(&j, ",\"save_mb_s\":");
+    ccp_buf_put_double(&j, ck_bytes / save_s / 1e6);
+    ccp_buf_puts(&j, ",\"load_mb_s\":");
+    ccp_buf_put_double(&j, ck_bytes / load_s / 1e6);
+    ccp_buf_puts(&j, ",\"memcpy_mb_s\":");
+    ccp_buf_put_double(&j, ck_bytes / memcpy_s / 1e6);
+    ccp_buf_printf(&j, ",\"snapshot_equal\":%s},", ck_equal ? "true" : "false");
     ccp_buf_puts(&j, "\"goals\":{\"replay_eps_min\":");
     ccp_buf_put_double(&j, GOAL_EPS);
     ccp_buf_printf(

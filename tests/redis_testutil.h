@@ -13,6 +13,7 @@
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -55,6 +56,20 @@ static inline redisContext *connect_plain(int timeout_ms) {
   if (c)
     redisSetTimeout(c, (struct timeval){5, 0});
   return c;
+}
+
+/** Runs a command on c; on a connection error prints it and exits 2 (the
+ * server child is killed at exit). The caller frees the reply. */
+static inline redisReply *redis_cmd(redisContext *c, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  redisReply *r = redisvCommand(c, fmt, ap);
+  va_end(ap);
+  if (!r) {
+    fprintf(stderr, "redis command failed: %s\n", c->errstr);
+    exit(2);
+  }
+  return r;
 }
 
 /** Kills the child and reaps it (no-op when none runs). */
@@ -131,6 +146,21 @@ static inline void redis_child_start_or_skip(void) {
   port = free_port();
   server_start();
   atexit(server_stop);
+}
+
+/**
+ * redis_child_start_or_skip(), then url = "redis://127.0.0.1:<port>/0" and
+ * a connection of the test to it; exits 2 when it cannot connect.
+ */
+static inline redisContext *redis_child_connect_or_skip(char *url, size_t len) {
+  redis_child_start_or_skip();
+  snprintf(url, len, "redis://127.0.0.1:%d/0", port);
+  redisContext *c = connect_plain(1000);
+  if (!c) {
+    fprintf(stderr, "cannot connect to redis '127.0.0.1:%d'\n", port);
+    exit(2);
+  }
+  return c;
 }
 
 #endif

@@ -42,18 +42,8 @@ static char url[64];
 
 static redisContext *rc; /* the test's own reader */
 
-static redisReply *cmd(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  redisReply *r = redisvCommand(rc, fmt, ap);
-  va_end(ap);
-  if (!r) {
-    fprintf(stderr, "redis command failed: %s\n", rc->errstr);
-    server_stop();
-    exit(2);
-  }
-  return r;
-}
+/* a command on the reader (redis_testutil.h: a connection error ends the test) */
+#define cmd(...) redis_cmd(rc, __VA_ARGS__)
 
 /* GET key as a malloc'd string, NULL when absent. */
 static char *get(const char *key) {
@@ -1160,13 +1150,7 @@ int main(void) {
   T_RUN(test_url);
   if (ccp_t_failed) /* report a failure rather than a skip */
     return T_DONE();
-  redis_child_start_or_skip();
-  snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", port);
-  rc = connect_plain(1000);
-  if (!rc) {
-    fprintf(stderr, "cannot connect to redis '127.0.0.1:%d'\n", port);
-    return 2;
-  }
+  rc = redis_child_connect_or_skip(url, sizeof url);
 
   T_RUN(test_cycle);
   T_RUN(test_one_transaction);

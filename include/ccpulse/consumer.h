@@ -19,6 +19,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "ccpulse/ckpt_store.h"
 #include "ccpulse/config.h"
 #include "ccpulse/engine.h"
 #include "ccpulse/view.h"
@@ -56,15 +57,28 @@ void ccp_kafka_conf_set_logger(rd_kafka_conf_t *conf);
 typedef int (*ccp_publish_fn)(void *opaque, const ccp_view_t *view, const ccp_alert_t *alerts,
                               int nalerts);
 
+/**
+ * ccp_publish_fn plus the partitions' checkpoints of the cycle (nckpts 0
+ * outside checkpoint cycles, docs/checkpoints.md), to be written in the
+ * same transaction as the view; sets ckpts[i].stored for each one written.
+ * The offsets of a stored checkpoint are committed once the function
+ * returned 0. Runs on the publisher thread.
+ */
+typedef int (*ccp_publish_ckpt_fn)(void *opaque, const ccp_view_t *view, const ccp_alert_t *alerts,
+                                   int nalerts, ccp_checkpoint_t *ckpts, int nckpts);
+
 /** Options of a consumer. */
 typedef struct ccp_consumer_opts {
-  const ccp_config_t *cfg;   /**< finished configuration (borrowed, outlives the consumer) */
-  const char *brokers;       /**< bootstrap servers; NULL = cfg->kafka_brokers */
-  int workers;               /**< worker threads; 0 = cfg->workers, and 0 there = cores */
-  ccp_publish_fn publish;    /**< called every cycle; NULL = publish nothing, commit */
-  void *opaque;              /**< passed to publish */
-  int64_t (*clock_ms)(void); /**< wall clock for the time rule; NULL = CLOCK_REALTIME */
-  int64_t final_timeout_ms;  /**< how long the final cycle is retried; 0 = 10 s */
+  const ccp_config_t *cfg;          /**< finished configuration (borrowed, outlives the consumer) */
+  const char *brokers;              /**< bootstrap servers; NULL = cfg->kafka_brokers */
+  int workers;                      /**< worker threads; 0 = cfg->workers, and 0 there = cores */
+  ccp_publish_fn publish;           /**< called every cycle; NULL = publish nothing, commit */
+  ccp_publish_ckpt_fn publish_ckpt; /**< instead of publish: with checkpoints, which also are
+                                         restored from cfg->redis at assignment; used when
+                                         checkpoint.interval > 0 (else publish is) */
+  void *opaque;                     /**< passed to publish */
+  int64_t (*clock_ms)(void);        /**< wall clock for the time rule; NULL = CLOCK_REALTIME */
+  int64_t final_timeout_ms;         /**< how long the final cycle is retried; 0 = 10 s */
 } ccp_consumer_opts_t;
 
 typedef struct ccp_consumer ccp_consumer_t;

@@ -155,6 +155,30 @@ ccp_partial_t *ccp_engine_export_header(const ccp_engine_t *e);
  */
 void ccp_engine_snapshot_json(ccp_engine_t *e, ccp_buf_t *out);
 
+/**
+ * Appends the engine's whole state (tickets, timers, duplicate filter, scopes
+ * with their windows and customer maps, waiting lists, retention activity,
+ * alert ids, diagnostics, stream times) to out in a versioned, checksummed
+ * binary format (docs/checkpoints.md); the alert callback is not state.
+ * Returns 0 (out of memory ends the process, as every allocation does).
+ * Engine's thread; the engine is unchanged.
+ */
+int ccp_engine_save(ccp_engine_t *e, ccp_buf_t *out);
+
+/**
+ * Creates an engine from the bytes of ccp_engine_save() (borrowed, any
+ * alignment) that continues exactly as the saved one would have, under cfg
+ * (borrowed; must outlive the engine), which must be equivalent in every
+ * setting the state depends on (windows, time zone, lateness, SLA
+ * thresholds, at-risk fraction, short abandon, backlog age, retention
+ * period, tickets.ttl, tickets.max, dedup.max). Returns NULL with errbuf
+ * naming the problem on another configuration, another format version or
+ * build layout, a bad checksum, or truncated or corrupt bytes (never a
+ * crash, never a half-built engine). Set the alert callback again.
+ */
+ccp_engine_t *ccp_engine_load(const ccp_config_t *cfg, const void *data, size_t len, char *errbuf,
+                              size_t errlen);
+
 /** Number of tickets held (open and recently closed). */
 int64_t ccp_engine_ticket_count(const ccp_engine_t *e);
 /** Number of open tickets. */

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ccpulse/ckpt_store.h"
 #include "ccpulse/config.h"
 #include "ccpulse/view.h"
 
@@ -87,6 +88,9 @@ typedef struct ccp_redis_pub_stats {
                                          alert commands, meta writes */
   uint64_t kind_bytes[CCP_RK__COUNT]; /**< their bytes (keys and values; the other commands'
                                          arguments) */
+  uint64_t ckpts_written;             /**< checkpoints stored (ccp_redis_pub_cycle_ckpt) */
+  uint64_t ckpts_refused;             /**< checkpoints refused by the fence (a newer owner) */
+  uint64_t ckpt_bytes;                /**< argument bytes of the checkpoint commands of EXECs */
   int connected;                      /**< 1 while a connection is up */
   int64_t retry_in_ms;                /**< when disconnected: ms until the next connect attempt */
   char last_error[256];               /**< last error text, "" when none yet */
@@ -141,6 +145,16 @@ void ccp_redis_pub_queue_alert(ccp_redis_pub_t *p, const char *json, size_t len)
  */
 int ccp_redis_pub_cycle(ccp_redis_pub_t *p, const ccp_view_t *view, const char *const *alerts,
                         size_t nalerts);
+
+/**
+ * ccp_redis_pub_cycle() plus the checkpoints ckpts[0..nckpts) of the same
+ * cycle, written in its MULTI/EXEC (ckpt_store.h: each conditional on its
+ * fencing epoch, a stale owner's refused and logged). Sets ckpts[i].stored;
+ * a checkpoint is stored only when it landed, which with a runtime error
+ * inside EXEC can be so even though the cycle returns an error.
+ */
+int ccp_redis_pub_cycle_ckpt(ccp_redis_pub_t *p, const ccp_view_t *view, const char *const *alerts,
+                             size_t nalerts, ccp_checkpoint_t *ckpts, int nckpts);
 
 /** Copies the counters into *out. */
 void ccp_redis_pub_stats(const ccp_redis_pub_t *p, ccp_redis_pub_stats_t *out);

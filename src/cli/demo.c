@@ -73,15 +73,12 @@ static const ccp_cli_opt_t demo_opts[] = {
 };
 
 /* The demo's settings: short SLAs so that breaches come within a minute. */
-static const char *const demo_sets[] = {"sla.PHONE=30s",
-                                        "sla.CHAT=45s",
-                                        "sla.SOCIAL=2m",
-                                        "sla.EMAIL=10m",
-                                        "kafka.topic=tickets",
-                                        "workers=2",
-                                        "kafka.fetch.wait.max.ms=5",
-                                        "kafka.log_level=3",
-                                        NULL};
+static const char *const demo_sets[] = {"sla.PHONE=30s", "sla.CHAT=45s", "sla.SOCIAL=2m",
+                                        "sla.EMAIL=10m", "kafka.topic=tickets", "workers=2",
+                                        "kafka.fetch.wait.max.ms=5", "kafka.log_level=3",
+                                        /* a new mock cluster each run: offsets of
+                                         * an older run's checkpoints mean nothing */
+                                        "checkpoint.interval=off", NULL};
 
 const ccp_cli_spec_t ccp_cli_demo_spec = {
     .name = "demo",

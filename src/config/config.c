@@ -245,6 +245,16 @@ static int set_duration(const prop_t *p, ccp_config_t *cfg, const char *key, con
   return 0;
 }
 
+/* checkpoint.interval: a duration, or `off` (= 0: no checkpoints). */
+static int set_duration_or_off(const prop_t *p, ccp_config_t *cfg, const char *key,
+                               const char *value, char *msg, size_t msglen) {
+  if (strcmp(value, "off") == 0) {
+    *FIELD(cfg, p, int64_t) = 0;
+    return 0;
+  }
+  return set_duration(p, cfg, key, value, msg, msglen);
+}
+
 static int set_int(const prop_t *p, ccp_config_t *cfg, const char *key, const char *value,
                    char *msg, size_t msglen) {
   const char *c = value;
@@ -833,6 +843,13 @@ static const prop_t props[] = {
           "`lateness`) of the newest publish cycle, so alerts fired again by events read again "
           "after a crash, restart or rebalance are not repeated; about 100 bytes of Redis memory "
           "plus the id per alert (docs/redis.md); 0 = no de-duplication (at least once)."},
+  {.key = "checkpoint.interval", .type = "duration", .set = set_duration_or_off,
+   .off = OFF(checkpoint_interval_ms), .def = "5s", .min = 0, .max = 3600000,
+   .doc = "In `ccpulse run`, every partition's engine state and next offset are written to Redis "
+          "this often (and at shutdown), in the transaction of a publish cycle; a partition "
+          "assigned later, to this or another instance, continues from its checkpoint; offsets "
+          "committed to Kafka are those of the last stored checkpoint; `0` or `off` = no "
+          "checkpoints, commit every cycle (docs/checkpoints.md)."},
   {.key = "live.idle_advance", DURATION, .off = OFF(idle_advance_ms), .def = "500ms", .min = 0,
    .max = DUR_MAX,
    .doc = "In `ccpulse run`, while the stream is live (its stream time within `lateness` of the "
@@ -1032,8 +1049,8 @@ int64_t ccp_config_sla_ms(const ccp_config_t *cfg, const char *queue, size_t que
 static void range_text(const prop_t *p, char *out, size_t len) {
   int dur = strcmp(p->type, "duration") == 0;
   out[0] = '\0';
-  if (p->set != set_duration && p->set != set_sla_queue && p->set != set_int &&
-      p->set != set_double)
+  if (p->set != set_duration && p->set != set_duration_or_off && p->set != set_sla_queue &&
+      p->set != set_int && p->set != set_double)
     return;
   char lo[32], hi[32];
   bounds_text(p, dur, lo, hi);

@@ -22,6 +22,17 @@
  *    assigned in the same generation; pub_end serves the dead-letter
  *    producer's delivery reports. A failed publish commits nothing and is
  *    retried at the next interval with fresh exports.
+ *
+ * Checkpoints (checkpoint.interval > 0 and a publish_ckpt function;
+ * docs/checkpoints.md): on assignment the main thread takes each
+ * partition's fencing epoch and reads its checkpoint from Redis on a
+ * connection of its own (ccp_ckpt_reader_*: hiredis is not thread-safe and
+ * the publisher's connection belongs to the publisher thread), loads the
+ * engine from it and assigns the partition at the checkpoint's offset;
+ * pub_checkpoint tells the workers that a cycle is a checkpoint cycle;
+ * pub_commit then commits only the offsets of checkpoints that were stored
+ * (a partition whose epoch could not be taken runs without checkpoints and
+ * is committed as without them).
  */
 #include <sched.h>
 #include <signal.h>
@@ -124,9 +135,70 @@ static void set_assigned(ccp_consumer_t *c, int32_t partition, uint32_t gen) {
   pthread_mutex_unlock(&c->assign_mu);
 }
 
-/* @locality main thread (rebalance callback): engine, worker, forwarding. */
-static void add_partition(ccp_consumer_t *c, int32_t partition) {
-  char err[CCP_ERRBUF_SIZE];
+/* How long a rebalance waits for Redis to restore checkpoints. */
+#define RESTORE_WAIT_MS 10000
+
+/* @locality main thread (rebalance callback): p's engine. With a reader
+ * (checkpoints on): takes p's fencing epoch and reads its checkpoint; when
+ * one is stored and the engine accepts it, the engine continues from it and
+ * *offset is where consumption resumes; otherwise a new engine (at the
+ * committed offset). One log line says which and why. */
+static ccp_engine_t *restore(ccp_consumer_t *c, ccp_ckpt_reader_t *r, ccp__part_t *p,
+                             int64_t *offset) {
+  char err[CCP_ERRBUF_SIZE], why[CCP_ERRBUF_SIZE];
+  ccp_engine_t *e = NULL;
+  if (!r)
+    goto fresh;
+  int64_t t0 = ccp_clock_mono_ms();
+  ccp_ckpt_found_t f;
+  int rc = ccp_ckpt_reader_claim(r, c->topic, p->partition, &f, why, sizeof why);
+  if (rc == -CCP_EIO) {
+    ccp_log(CCP_LOG_ERROR, "checkpoint",
+            "partition %d of '%s': %s; a new engine from the committed offset, without "
+            "checkpoints until the partition is assigned again",
+            (int)p->partition, c->topic, why);
+  } else if (rc != 0) {
+    p->epoch = f.epoch;
+    ccp_log(CCP_LOG_WARN, "checkpoint",
+            "partition %d of '%s': %s; a new engine from the "
+            "committed offset",
+            (int)p->partition, c->topic, why);
+  } else if (!f.present) {
+    p->epoch = f.epoch;
+    ccp_log(CCP_LOG_INFO, "checkpoint",
+            "partition %d of '%s': no checkpoint stored; a new engine from the committed offset "
+            "(epoch %lld)",
+            (int)p->partition, c->topic, (long long)f.epoch);
+  } else if (!(e = ccp_engine_load(c->cfg, f.state.data, f.state.len, err, sizeof err))) {
+    p->epoch = f.epoch;
+    ccp_log(CCP_LOG_WARN, "checkpoint",
+            "partition %d of '%s': checkpoint at offset %lld refused: %s; a new engine from the "
+            "committed offset",
+            (int)p->partition, c->topic, (long long)f.offset, err);
+  } else {
+    p->epoch = f.epoch;
+    p->next_offset = *offset = f.offset;
+    p->evicted = ccp_engine_evicted(e);
+    ccp_log(CCP_LOG_INFO, "checkpoint",
+            "partition %d of '%s': restored %zu bytes at offset %lld in %lld ms (saved %lld ms "
+            "ago; epoch %lld)",
+            (int)p->partition, c->topic, f.state.len, (long long)f.offset,
+            (long long)(ccp_clock_mono_ms() - t0), (long long)(ccp_clock_wall_ms() - f.saved_ms),
+            (long long)f.epoch);
+  }
+  ccp_ckpt_found_release(&f);
+  if (e)
+    return e;
+fresh:
+  if (!(e = ccp_engine_new(c->cfg, err, sizeof err))) /* the config was checked: a bug */
+    ccp__fatal(__FILE__, __LINE__, err);
+  return e;
+}
+
+/* @locality main thread (rebalance callback): engine, worker, forwarding.
+ * tp->offset is set when the partition resumes from a checkpoint. */
+static void add_partition(ccp_consumer_t *c, ccp_ckpt_reader_t *r, rd_kafka_topic_partition_t *tp) {
+  int32_t partition = tp->partition;
   if (partition < 0)
     return;
   if (partition >= c->parts_cap) {
@@ -141,9 +213,7 @@ static void add_partition(ccp_consumer_t *c, int32_t partition) {
   p->partition = partition;
   p->gen = ++c->next_gen;
   p->next_offset = -1;
-  p->engine = ccp_engine_new(c->cfg, err, sizeof err);
-  if (!p->engine) /* the config was checked at start-up: a bug */
-    ccp__fatal(__FILE__, __LINE__, err);
+  p->engine = restore(c, r, p, &tp->offset);
   /* least loaded worker */
   int counts[1024] = {0};
   for (int i = 0; i < c->parts_cap; i++)
@@ -194,9 +264,16 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     n += strcmp(parts->elems[i].topic, c->topic) == 0;
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     c->ever_assigned = 1;
+    char rerr[CCP_ERRBUF_SIZE];
+    ccp_ckpt_reader_t *r = NULL; /* one connection for the whole assignment */
+    if (c->ckpt_on && n > 0 &&
+        !(r = ccp_ckpt_reader_new(c->cfg->redis_url, c->cfg->redis_prefix, RESTORE_WAIT_MS, rerr,
+                                  sizeof rerr)))
+      ccp_log(CCP_LOG_ERROR, "checkpoint", "config key 'redis': %s", rerr);
     for (int i = 0; i < parts->cnt; i++)
       if (strcmp(parts->elems[i].topic, c->topic) == 0)
-        add_partition(c, parts->elems[i].partition);
+        add_partition(c, r, &parts->elems[i]);
+    ccp_ckpt_reader_free(r);
     ccp_log(CCP_LOG_INFO, "consumer", "assigned %d partition(s) of '%s'; %lld held", n, c->topic,
             (long long)atomic_load(&c->nassigned));
     if (cooperative) {
@@ -278,9 +355,24 @@ static void pub_collect(void *opaque, int64_t now_ms, ccp_publisher_bundle_t **b
   }
 }
 
+/* Before collect: tells the workers whether this cycle saves checkpoints
+ * (relaxed: pub_collect's release store of target_epoch publishes it). */
+static void pub_checkpoint(void *opaque, int on) {
+  ccp_consumer_t *c = opaque;
+  atomic_store_explicit(&c->target_ckpt, on && c->ckpt_on, memory_order_relaxed);
+}
+
+/* Whether an export's offset may be committed: with checkpoints, only the
+ * offset of a checkpoint that was stored (a partition without a fencing
+ * epoch has none: it is committed as without checkpoints). */
+static int commit_allowed(const ccp_consumer_t *c, const ccp_publisher_export_t *x) {
+  return !c->ckpt_on || x->epoch <= 0 || x->ckpt_stored;
+}
+
 /* After a published cycle: dead letters first (a committed offset never
  * skips an undelivered one), then the next offsets of the partitions still
- * assigned in the generation they were exported in. Takes assign_mu. */
+ * assigned in the generation they were exported in (with checkpoints: of
+ * the checkpoints stored). Takes assign_mu. */
 static void pub_commit(void *opaque, ccp_publisher_bundle_t *const *bundles) {
   ccp_consumer_t *c = opaque;
   if (rd_kafka_outq_len(c->dlq) > 0 && rd_kafka_flush(c->dlq, 10000) != 0) {
@@ -295,7 +387,7 @@ static void pub_commit(void *opaque, ccp_publisher_bundle_t *const *bundles) {
   for (int i = 0; i < c->nworkers; i++)
     for (int j = 0; j < bundles[i]->n; j++) {
       const ccp_publisher_export_t *x = &bundles[i]->items[j];
-      if (x->next_offset < 0 || x->partition >= c->assigned_cap ||
+      if (x->next_offset < 0 || !commit_allowed(c, x) || x->partition >= c->assigned_cap ||
           c->assigned_gen[x->partition] != x->gen)
         continue;
       if (x->partition < c->committed_cap && c->committed[x->partition] == x->next_offset)
@@ -351,6 +443,7 @@ ccp_consumer_t *ccp_consumer_new(const ccp_consumer_opts_t *opts, char *errbuf, 
   else
     snprintf(c->dlq_topic, sizeof c->dlq_topic, "%s.dlq", cfg->kafka_topic);
 
+  c->ckpt_on = cfg->checkpoint_interval_ms > 0 && opts->publish_ckpt != NULL;
   int w = opts->workers > 0 ? opts->workers : (int)cfg->workers;
   if (w <= 0) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -430,12 +523,14 @@ ccp_consumer_t *ccp_consumer_new(const ccp_consumer_opts_t *opts, char *errbuf, 
 
   ccp_publisher_opts_t po = {.cfg = cfg,
                              .publish = opts->publish,
+                             .publish_ckpt = opts->publish_ckpt,
                              .opaque = opts->opaque,
                              .clock_ms = opts->clock_ms,
                              .final_timeout_ms = opts->final_timeout_ms,
                              .src = {.opaque = c,
                                      .nbundles = w,
                                      .report = pub_report,
+                                     .checkpoint = pub_checkpoint,
                                      .collect = pub_collect,
                                      .commit = pub_commit,
                                      .end = pub_end}};

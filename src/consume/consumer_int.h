@@ -40,6 +40,7 @@ typedef struct ccp__part {
   rd_kafka_queue_t *pq; /* main thread only: the partition's queue, forwarded */
   ccp_engine_t *engine; /* the owning worker only (after the ADD hand-over) */
   int64_t next_offset;  /* the owning worker only: last processed + 1; -1 none */
+  int64_t epoch;        /* immutable: checkpoint fencing epoch taken at assignment; 0 none */
   int64_t evicted;      /* the owning worker only: evictions already reported */
   ccp_partial_t *last;  /* the owning worker only: a reference to its last export */
 } ccp__part_t;
@@ -110,7 +111,9 @@ struct ccp_consumer {
   uint32_t *assigned_gen;
   int assigned_cap;
 
-  ccp_publisher_t *pub; /* the publisher thread (src/publish/publisher.c) */
+  ccp_publisher_t *pub;   /* the publisher thread (src/publish/publisher.c) */
+  int ckpt_on;            /* immutable: checkpoints stored and restored (docs/checkpoints.md) */
+  atomic_int target_ckpt; /* publisher writes before target_epoch: a checkpoint cycle */
 
   /* publish barrier (publisher writes, workers read) */
   _Atomic uint64_t epoch;        /* a new value asks workers to report */

@@ -107,6 +107,27 @@ static void run_command(ccp__worker_t *w) {
   pthread_mutex_unlock(&w->mu);
 }
 
+/* @locality worker thread: in a checkpoint cycle, the engine's state right
+ * after the cycle's export, at the partition's next offset
+ * (docs/checkpoints.md). Not for a partition without a fencing epoch (its
+ * checkpoint could not be claimed) or without an offset yet. */
+static void save_checkpoint(ccp__part_t *p, ccp_publisher_export_t *x) {
+  if (p->epoch <= 0 || p->next_offset < 0)
+    return;
+  int64_t t0 = ccp_clock_mono_ms();
+  if (ccp_engine_save(p->engine, &x->ckpt) != 0) {
+    ccp_log(CCP_LOG_ERROR, "checkpoint",
+            "cannot save the state of partition %d; its offsets are not committed this cycle",
+            (int)p->partition);
+    ccp_buf_release(&x->ckpt);
+    return;
+  }
+  x->has_ckpt = 1;
+  ccp_log(CCP_LOG_DEBUG, "checkpoint", "partition %d: %zu bytes at offset %lld saved in %lld ms",
+          (int)p->partition, x->ckpt.len, (long long)p->next_offset,
+          (long long)(ccp_clock_mono_ms() - t0));
+}
+
 /* @locality worker thread: the publish barrier of epoch e. */
 static void export_epoch(ccp__worker_t *w, uint64_t e) {
   struct ccp_consumer *c = w->c;
@@ -128,6 +149,8 @@ static void export_epoch(ccp__worker_t *w, uint64_t e) {
     ccp_clock_sleep_us(20);
   }
   int64_t target = atomic_load_explicit(&c->target_now, memory_order_relaxed);
+  /* relaxed: written before the release store of target_epoch acquired above */
+  int ckpt = atomic_load_explicit(&c->target_ckpt, memory_order_relaxed);
   ccp_publisher_bundle_t *b = ccp_calloc(1, sizeof *b);
   b->epoch = e;
   b->items = ccp_calloc((size_t)(w->nparts ? w->nparts : 1), sizeof *b->items);
@@ -148,6 +171,9 @@ static void export_epoch(ccp__worker_t *w, uint64_t e) {
       ccp_partial_free(p->last);
       p->last = ccp_partial_ref(x->partial);
     }
+    x->epoch = p->epoch;
+    if (ckpt)
+      save_checkpoint(p, x);
     int64_t evicted = ccp_engine_evicted(p->engine);
     if (evicted > p->evicted) {
       ccp_log(CCP_LOG_WARN, "worker",

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "ccpulse/common.h"
+#include "util/ser.h"
 
 #define GAMMA 1.02
 #define EXACT 128
@@ -285,4 +286,64 @@ void ccp_hist_percentiles(const ccp_hist_t *h, const int *pct, int npct, double 
   ccp_hist_each(h, pct_step, &pw);
   while (pw.j < npct)
     out[pw.j++] = ccp_sketch_value(CCP_SKETCH_BINS - 1);
+}
+
+/* -------------------------------------------------------- checkpoints */
+
+static void put_word(void *opaque, uint16_t bin, uint32_t count) {
+  ccp_ser_put_u64(opaque, (uint64_t)bin << 48 | count);
+}
+
+void ccp_hist_save(const ccp_hist_t *h, ccp_buf_t *out) {
+  ccp_ser_put_u8(out, h->dense);
+  ccp_ser_put_u64(out, h->n);
+  ccp_ser_put_u16(out, h->cap);
+  ccp_ser_put_u8(out, h->p != NULL);
+  uint32_t nz = h->dense ? (uint32_t)ccp_hist_nonzero(h) : h->ns;
+  ccp_ser_put_u32(out, nz);
+  if (h->dense)
+    ccp_hist_each(h, put_word, out);
+  else
+    ccp_ser_put(out, h->p, (size_t)h->ns * sizeof *h->p);
+}
+
+int ccp_hist_load(ccp_hist_t *h, ccp_ser_rd_t *r) {
+  uint8_t dense = ccp_ser_get_u8(r);
+  uint64_t n = ccp_ser_get_u64(r);
+  uint16_t cap = ccp_ser_get_u16(r);
+  uint8_t has_p = ccp_ser_get_u8(r);
+  uint32_t nz = ccp_ser_get_u32(r);
+  if (!CCP_SER_CHECK(r,
+                     dense <= 1 && has_p <= 1 &&
+                         (dense ? has_p && nz <= CCP_SKETCH_BINS && !cap
+                                : cap <= CCP_HIST_SPARSE_MAX && nz <= cap && has_p == (cap != 0)),
+                     "bad histogram"))
+    return -1;
+  const unsigned char *w = ccp_ser_get_array(r, nz, sizeof(uint64_t));
+  if (r->bad)
+    return -1;
+  memset(h, 0, sizeof *h);
+  if (dense) {
+    h->p = ccp_calloc(NZW + CCP_SKETCH_BINS / 2, sizeof *h->p);
+    h->dense = 1;
+  } else if (cap) {
+    h->p = ccp_malloc(cap * sizeof *h->p);
+    h->cap = cap;
+  }
+  uint16_t prev = 0;
+  for (uint32_t i = 0; i < nz; i++) { /* bins ascending in both forms */
+    uint64_t wd;
+    memcpy(&wd, w + (size_t)i * sizeof wd, sizeof wd);
+    uint16_t b = SP_BIN(wd);
+    uint64_t c = SP_CNT(wd);
+    if (b >= CCP_SKETCH_BINS || !c || (i && b <= prev) || (dense && c > UINT32_MAX))
+      return ccp_ser_fail(r, "bad histogram bin %u", b), -1;
+    prev = b;
+    if (dense)
+      dense_add(h, b, (int64_t)c);
+    else
+      h->p[h->ns++] = wd;
+  }
+  h->n = n; /* as written: the live counts wrap the same way */
+  return 0;
 }

@@ -60,6 +60,14 @@ void ccp_hist_clear(ccp_hist_t *h);
 /** Frees the bins. */
 void ccp_hist_release(ccp_hist_t *h);
 
+struct ccp_ser_rd;
+struct ccp_buf;
+/** Appends the histogram (form, total, capacity, non-zero bins) to out. */
+void ccp_hist_save(const ccp_hist_t *h, struct ccp_buf *out);
+/** Reads a histogram of ccp_hist_save() into h (empty), in the same form; marks r bad
+ * and returns -1 on bad bins. */
+int ccp_hist_load(ccp_hist_t *h, struct ccp_ser_rd *r);
+
 /**
  * A histogram in sparse form: its non-zero bins only. Partials carry these
  * (a window's values fall in a few dozen bins, against 1024 dense); views

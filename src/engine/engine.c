@@ -42,16 +42,16 @@
 
 /* ---------------------------------------------------------------- scopes */
 
-static const char *const kind_prefix[] = {"", "queue:", "channel:", "agent:"};
+const char *const ccp__scope_prefix[] = {"", "queue:", "channel:", "agent:"};
 
 static uint32_t scope_add(ccp_engine_t *e, uint8_t kind, const char *name, size_t len) {
   if (e->nscopes == e->scopes_cap) {
     e->scopes_cap = e->scopes_cap ? e->scopes_cap * 2 : 16;
     e->scopes = ccp_realloc(e->scopes, e->scopes_cap * sizeof *e->scopes);
   }
-  size_t plen = strlen(kind_prefix[kind]);
+  size_t plen = strlen(ccp__scope_prefix[kind]);
   ccp_scope_t *s = ccp_calloc(1, sizeof *s + plen + len + 1);
-  memcpy(s->name, kind_prefix[kind], plen);
+  memcpy(s->name, ccp__scope_prefix[kind], plen);
   memcpy(s->name + plen, name, len);
   s->name[plen + len] = 0;
   s->name_len = (uint32_t)(plen + len);
@@ -78,7 +78,7 @@ static inline uint64_t scope_key(uint8_t kind, ccp_str_t name) {
  * name). Hash collisions between different names are resolved by probing
  * with the next seed. */
 static uint32_t scope_intern(ccp_engine_t *e, uint8_t kind, ccp_str_t name, uint64_t k) {
-  size_t plen = strlen(kind_prefix[kind]);
+  size_t plen = strlen(ccp__scope_prefix[kind]);
   for (uint64_t seed = SEED_SCOPE + kind;; seed += 0x100) {
     if (seed != SEED_SCOPE + kind)
       k = ccp_u64map_key(ccp_hash64(name.ptr, name.len, seed));
@@ -1005,7 +1005,7 @@ enum { AHEAD_SLOT = 8, AHEAD_REC = 4, AHEAD_LINK = 2, AHEAD_SCOPE = 2 };
 
 /* Scope id of (kind, name) if it exists, else CCP_NIL (creates nothing). */
 static uint32_t scope_find(const ccp_engine_t *e, uint8_t kind, ccp_str_t name) {
-  size_t plen = strlen(kind_prefix[kind]);
+  size_t plen = strlen(ccp__scope_prefix[kind]);
   for (uint64_t seed = SEED_SCOPE + kind;; seed += 0x100) {
     uint64_t k = ccp_u64map_key(ccp_hash64(name.ptr, name.len, seed));
     const uint64_t *v = ccp_u64map_get(&e->scope_index, k);
@@ -1116,7 +1116,7 @@ void ccp_engine_count_undecodable(ccp_engine_t *e) {
 
 /* ------------------------------------------------------------- lifecycle */
 
-ccp_engine_t *ccp_engine_new(const ccp_config_t *cfg, char *errbuf, size_t errlen) {
+ccp_engine_t *ccp__engine_alloc(const ccp_config_t *cfg, char *errbuf, size_t errlen) {
   for (int w = 0; w < cfg->nwindows; w++) {
     const ccp_window_conf_t *wc = &cfg->windows[w];
     if (wc->granularity_ms <= 0 ||
@@ -1159,6 +1159,13 @@ ccp_engine_t *ccp_engine_new(const ccp_config_t *cfg, char *errbuf, size_t errle
   for (int c = 0; c < CCP_CH__COUNT; c++)
     if (!isnan(cfg->cost_per_hour[c]))
       e->has_cost = 1;
+  return e;
+}
+
+ccp_engine_t *ccp_engine_new(const ccp_config_t *cfg, char *errbuf, size_t errlen) {
+  ccp_engine_t *e = ccp__engine_alloc(cfg, errbuf, errlen);
+  if (!e)
+    return NULL;
   scope_add(e, CCP_SC_ALL, "all", 3);
   for (int c = 0; c < CCP_CH__COUNT; c++) {
     const char *n = ccp_channel_name(c);

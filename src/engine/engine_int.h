@@ -132,6 +132,18 @@ struct ccp_engine {
   ccp__export_key_t last_export; /**< export.c only: what the last export depended on */
 };
 
+/** Bytes of a checkpoint's header (magic 8, version 4, layout 4, body length 8,
+ * body checksum 8), and the seed of the checksum: ccp_hash64() of the body
+ * (checkpoint.c; the corruption tests reseal bytes they altered with it). */
+#define CCP__CKPT_HEADER 32
+#define CCP__CKPT_SEED 0x636b707431ULL
+
+/** Name prefix of each scope kind (CCP_SC_*): "", "queue:", "channel:", "agent:". */
+extern const char *const ccp__scope_prefix[];
+/** An engine for cfg with everything derived from the configuration set up
+ * and no state at all, not even the `all` and channel scopes (ccp_engine_new
+ * adds them; a checkpoint load reads them); NULL and errbuf on a bad config. */
+ccp_engine_t *ccp__engine_alloc(const ccp_config_t *cfg, char *errbuf, size_t errlen);
 /** Applies every scope's delta log to its windows (before any read). */
 void ccp__engine_flush(ccp_engine_t *e);
 /** Moves every window of a scope to the engine's current buckets. */

@@ -6,6 +6,14 @@
  * pending alerts, G and the bundles of the cycle; the owner thread only
  * starts, finishes and frees it. The counters are atomics any thread reads.
  *
+ * Checkpoints (publish_ckpt and checkpoint.interval > 0; docs/checkpoints.md):
+ * a cycle is a checkpoint cycle when the interval has passed since the last
+ * checkpoint cycle that was published, and the final cycle always is; the
+ * source is told before collect, so every worker saves its engines right
+ * after that cycle's export (state and next offset match exactly), and the
+ * publish function gets the states to write in the cycle's transaction; the
+ * exports whose checkpoint it stored are marked for the commit.
+ *
  * Invariants: the source's commit runs only after the publish function
  * returned 0 for the same cycle; G never decreases; every bundle is freed in
  * the cycle that collected it.
@@ -36,7 +44,10 @@ struct ccp_publisher {
   ccp_publisher_bundle_t **bundles; /* the cycle's, one per source bundle */
   ccp_publisher_export_t *last;     /* the exports merged into the view, partials referenced */
   int nlast, last_cap;
-  int trimmed; /* free heap looked at since the view last changed */
+  int trimmed;             /* free heap looked at since the view last changed */
+  int64_t ckpt_next_ms;    /* wall clock: the next checkpoint cycle is due (0: at once) */
+  ccp_checkpoint_t *ckpts; /* the cycle's checkpoints handed to publish_ckpt */
+  int ckpts_cap;
 
   atomic_int final_req; /* the owner asks for the final cycle */
   atomic_int final_rc;  /* result of the final cycle; 1 = pending */
@@ -66,6 +77,7 @@ void ccp_publisher_bundle_free(ccp_publisher_bundle_t *b) {
   for (int i = 0; i < b->n; i++) {
     ccp_partial_free(b->items[i].partial);
     ccp_partial_free(b->items[i].header);
+    ccp_buf_release(&b->items[i].ckpt);
   }
   ccp_free(b->items);
   ccp_publisher_alerts_free(b->alerts, b->nalerts);
@@ -120,8 +132,54 @@ static void keep_last(ccp_publisher_t *p) {
       *l = b->items[j];
       l->partial = ccp_partial_ref(b->items[j].partial);
       l->header = NULL;
+      ccp_buf_init(&l->ckpt); /* the bundle owns it */
     }
   }
+}
+
+/* Whether this cycle is a checkpoint cycle: checkpoints on, and the final
+ * cycle or the interval passed since the last published one. */
+static int checkpoint_due(const ccp_publisher_t *p, int final) {
+  int64_t every = p->o.cfg->checkpoint_interval_ms;
+  if (!p->o.publish_ckpt || every <= 0)
+    return 0;
+  return final || ccp_clock_wall_ms() >= p->ckpt_next_ms;
+}
+
+/* Calls the publish function; in a checkpoint cycle, with the bundles'
+ * checkpoints, and marks the exports whose checkpoint was stored. */
+static int publish(ccp_publisher_t *p, int ckpt) {
+  if (!p->o.publish_ckpt)
+    return p->o.publish ? p->o.publish(p->o.opaque, p->view, p->pending, p->npending) : 0;
+  int n = 0;
+  for (int i = 0; ckpt && i < p->o.src.nbundles; i++)
+    for (int j = 0; j < p->bundles[i]->n; j++) {
+      const ccp_publisher_export_t *x = &p->bundles[i]->items[j];
+      if (!x->has_ckpt)
+        continue;
+      if (n == p->ckpts_cap) {
+        p->ckpts_cap = p->ckpts_cap ? 2 * p->ckpts_cap : 16;
+        p->ckpts = ccp_realloc(p->ckpts, (size_t)p->ckpts_cap * sizeof *p->ckpts);
+      }
+      p->ckpts[n++] = (ccp_checkpoint_t){.topic = p->o.cfg->kafka_topic,
+                                         .partition = x->partition,
+                                         .offset = x->next_offset,
+                                         .epoch = x->epoch,
+                                         .saved_ms = ccp_clock_wall_ms(),
+                                         .state = x->ckpt.data,
+                                         .len = x->ckpt.len};
+    }
+  int rc = p->o.publish_ckpt(p->o.opaque, p->view, p->pending, p->npending, p->ckpts, n);
+  int k = 0;
+  for (int i = 0; ckpt && i < p->o.src.nbundles; i++)
+    for (int j = 0; j < p->bundles[i]->n; j++) {
+      ccp_publisher_export_t *x = &p->bundles[i]->items[j];
+      if (x->has_ckpt)
+        x->ckpt_stored = p->ckpts[k++].stored;
+    }
+  if (rc == 0 && ckpt)
+    p->ckpt_next_ms = ccp_clock_wall_ms() + p->o.cfg->checkpoint_interval_ms;
+  return rc;
 }
 
 /* One cycle; returns 0 when published (and committed), else non-zero. */
@@ -136,6 +194,9 @@ static int cycle(ccp_publisher_t *p, int final) {
       g = CCP_MAX(g, wall - cfg->idle_advance_ms);
   }
   p->g = g;
+  int ckpt = checkpoint_due(p, final);
+  if (src->checkpoint)
+    src->checkpoint(src->opaque, ckpt);
   src->collect(src->opaque, g, p->bundles);
 
   /* nothing changed anywhere: the merged figures stay, only time moves */
@@ -168,7 +229,7 @@ static int cycle(ccp_publisher_t *p, int final) {
   if (final) /* the publish function writes everything it was holding back */
     ccp_view_set_final(p->view);
 
-  int rc = p->o.publish ? p->o.publish(p->o.opaque, p->view, p->pending, p->npending) : 0;
+  int rc = publish(p, ckpt);
   /* the publish function took the alerts (it queues them until a cycle succeeds) */
   ccp_publisher_alerts_free(p->pending, p->npending);
   p->npending = 0;
@@ -259,6 +320,7 @@ void ccp_publisher_free(ccp_publisher_t *p) {
   for (int k = 0; k < p->nlast; k++)
     ccp_partial_free(p->last[k].partial);
   ccp_free(p->last);
+  ccp_free(p->ckpts);
   ccp_publisher_alerts_free(p->pending, p->npending);
   ccp_free(p->pending);
   ccp_view_free(p->view);

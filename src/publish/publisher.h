@@ -53,6 +53,11 @@ typedef struct ccp_publisher_export {
   ccp_partial_t *partial; /**< one reference (the worker may hold another) */
   ccp_partial_t *header;  /**< owned; non-NULL: partial is the partition's last export,
                                unchanged, and this its time header of this cycle */
+  int has_ckpt;           /**< a checkpoint cycle: ckpt holds the engine's state after
+                               this export, at next_offset */
+  int ckpt_stored;        /**< set by the publisher: the checkpoint was written */
+  int64_t epoch;          /**< the partition's fencing epoch (0: none, not written) */
+  ccp_buf_t ckpt;         /**< owned: ccp_engine_save() bytes */
 } ccp_publisher_export_t;
 
 /**
@@ -82,11 +87,14 @@ typedef struct ccp_publisher_source {
   /** Barrier, first half: every worker reports; returns the largest stream
    * time of all partitions (INT64_MIN: none yet). */
   int64_t (*report)(void *opaque);
+  /** Before collect: whether the coming export is a checkpoint cycle (may be NULL). */
+  void (*checkpoint)(void *opaque, int on);
   /** Barrier, second half: every partition is exported at now_ms; fills
    * bundles[0..nbundles) (the publisher then owns them). */
   void (*collect)(void *opaque, int64_t now_ms, ccp_publisher_bundle_t **bundles);
   /** Called only after the publish function returned 0 for this cycle: make
-   * what the bundles cover durable (commit their offsets). */
+   * what the bundles cover durable (commit their offsets; with checkpoints,
+   * of the exports whose ckpt_stored is set). */
   void (*commit)(void *opaque, ccp_publisher_bundle_t *const *bundles);
   /** End of every cycle, published or not (may be NULL). */
   void (*end)(void *opaque);
@@ -94,11 +102,13 @@ typedef struct ccp_publisher_source {
 
 /** Options of a publisher. */
 typedef struct ccp_publisher_opts {
-  const ccp_config_t *cfg;   /**< publish.interval, lateness, live.idle_advance (borrowed) */
-  ccp_publish_fn publish;    /**< NULL: publish nothing, commit */
-  void *opaque;              /**< passed to publish */
-  int64_t (*clock_ms)(void); /**< wall clock of the time rule; NULL = CLOCK_REALTIME */
-  int64_t final_timeout_ms;  /**< how long the final cycle is retried; 0 = 10 s */
+  const ccp_config_t *cfg;          /**< publish.interval, lateness, live.idle_advance (borrowed) */
+  ccp_publish_fn publish;           /**< NULL: publish nothing, commit */
+  ccp_publish_ckpt_fn publish_ckpt; /**< instead of publish when set; with checkpoints every
+                                         cfg->checkpoint_interval_ms (> 0) and in the final cycle */
+  void *opaque;                     /**< passed to publish */
+  int64_t (*clock_ms)(void);        /**< wall clock of the time rule; NULL = CLOCK_REALTIME */
+  int64_t final_timeout_ms;         /**< how long the final cycle is retried; 0 = 10 s */
   ccp_publisher_source_t src;
 } ccp_publisher_opts_t;
 

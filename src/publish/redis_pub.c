@@ -72,6 +72,7 @@
 #include "ccpulse/clock.h"
 #include "ccpulse/common.h"
 #include "ccpulse/log.h"
+#include "publish/ckpt_int.h"
 
 /** Schema of the key layout; bumped with any incompatible change (docs/redis.md). */
 #define LAYOUT_SCHEMA "ccpulse.redis.v1"
@@ -387,11 +388,11 @@ static void prev_merge_json(ccp_redis_pub_t *p, const char *text, size_t len) {
 
 /* Runs one command synchronously during connect; returns the reply or NULL
  * (what filled). */
-static redisReply *connect_cmd(ccp_redis_pub_t *p, char *what, size_t wlen, int argc,
+static redisReply *connect_cmd(redisContext *ctx, char *what, size_t wlen, int argc,
                                const char **argv) {
-  redisReply *r = redisCommandArgv(p->ctx, argc, argv, NULL);
+  redisReply *r = redisCommandArgv(ctx, argc, argv, NULL);
   if (!r) {
-    ctx_errstr(p->ctx, what, wlen);
+    ctx_errstr(ctx, what, wlen);
     return NULL;
   }
   if (r->type == REDIS_REPLY_ERROR) {
@@ -402,45 +403,79 @@ static redisReply *connect_cmd(ccp_redis_pub_t *p, char *what, size_t wlen, int 
   return r;
 }
 
-static int do_connect(ccp_redis_pub_t *p) {
-  char what[200];
-  struct timeval ctv = {p->o.connect_timeout_ms / 1000, (p->o.connect_timeout_ms % 1000) * 1000};
-  struct timeval ktv = {p->o.command_timeout_ms / 1000, (p->o.command_timeout_ms % 1000) * 1000};
-  p->ctx = redisConnectWithTimeout(p->url.host, p->url.port, ctv);
-  if (!p->ctx || p->ctx->err) {
-    ctx_errstr(p->ctx, what, sizeof what);
-    goto fail;
-  }
-  if (redisSetTimeout(p->ctx, ktv) != REDIS_OK) {
-    ctx_errstr(p->ctx, what, sizeof what);
-    goto fail;
-  }
-  redisEnableKeepAlive(p->ctx);
+/* A connection to u's server: connect and command timeouts, keep-alive,
+ * AUTH and SELECT as the url says; NULL with what filled. */
+static redisContext *open_ctx(const url_t *u, int connect_timeout_ms, int command_timeout_ms,
+                              char *what, size_t wlen) {
+  struct timeval ctv = {connect_timeout_ms / 1000, (connect_timeout_ms % 1000) * 1000};
+  struct timeval ktv = {command_timeout_ms / 1000, (command_timeout_ms % 1000) * 1000};
+  redisContext *ctx = redisConnectWithTimeout(u->host, u->port, ctv);
   redisReply *r;
-  if (p->url.password[0]) {
-    const char *argv[3] = {"AUTH", p->url.user, p->url.password};
-    if (p->url.user[0]) {
-      r = connect_cmd(p, what, sizeof what, 3, argv);
+  if (!ctx || ctx->err || redisSetTimeout(ctx, ktv) != REDIS_OK) {
+    ctx_errstr(ctx, what, wlen);
+    goto fail;
+  }
+  redisEnableKeepAlive(ctx);
+  if (u->password[0]) {
+    const char *argv[3] = {"AUTH", u->user, u->password};
+    if (u->user[0]) {
+      r = connect_cmd(ctx, what, wlen, 3, argv);
     } else {
-      argv[1] = p->url.password;
-      r = connect_cmd(p, what, sizeof what, 2, argv);
+      argv[1] = u->password;
+      r = connect_cmd(ctx, what, wlen, 2, argv);
     }
     if (!r)
       goto fail;
     freeReplyObject(r);
   }
-  if (p->url.db) {
+  if (u->db) {
     char db[16];
-    snprintf(db, sizeof db, "%d", p->url.db);
+    snprintf(db, sizeof db, "%d", u->db);
     const char *argv[2] = {"SELECT", db};
-    if (!(r = connect_cmd(p, what, sizeof what, 2, argv)))
+    if (!(r = connect_cmd(ctx, what, wlen, 2, argv)))
       goto fail;
     freeReplyObject(r);
   }
+  return ctx;
+fail:
+  if (ctx)
+    redisFree(ctx);
+  return NULL;
+}
+
+/* "host:port" (IPv6 in brackets) of u. */
+static void addr_of(const url_t *u, char *addr, size_t len) {
+  if (strchr(u->host, ':'))
+    snprintf(addr, len, "[%s]:%d", u->host, u->port);
+  else
+    snprintf(addr, len, "%s:%d", u->host, u->port);
+}
+
+redisContext *ccp__redis_connect(const char *url, int connect_timeout_ms, int command_timeout_ms,
+                                 char *addr, size_t addrlen, char *what, size_t wlen) {
+  url_t u;
+  if (url_parse(url, &u, what, wlen) != 0)
+    return NULL;
+  if (addr)
+    addr_of(&u, addr, addrlen);
+  sigpipe_guard_t g;
+  sigpipe_block(&g);
+  redisContext *ctx = open_ctx(&u, connect_timeout_ms, command_timeout_ms, what, wlen);
+  sigpipe_unblock(&g);
+  memset(&u, 0, sizeof u); /* the password */
+  return ctx;
+}
+
+static int do_connect(ccp_redis_pub_t *p) {
+  char what[200];
+  redisReply *r;
+  if (!(p->ctx =
+            open_ctx(&p->url, p->o.connect_timeout_ms, p->o.command_timeout_ms, what, sizeof what)))
+    goto fail;
   ccp_buf_clear(&p->key);
   ccp_buf_printf(&p->key, "%sv1:scopes", p->prefix);
   const char *argv[2] = {"GET", p->key.data};
-  if (!(r = connect_cmd(p, what, sizeof what, 2, argv)))
+  if (!(r = connect_cmd(p->ctx, what, sizeof what, 2, argv)))
     goto fail;
   if (r->type == REDIS_REPLY_STRING)
     prev_merge_json(p, r->str, r->len);
@@ -514,31 +549,6 @@ static void ring_clear(ccp_redis_pub_t *p) {
 
 /* ---- the cycle ---------------------------------------------------------- */
 
-/* Appends one command of kind `kind` to the cycle's RESP buffer; counts it
- * and its argument bytes. The buffer goes to hiredis whole at the end of the
- * cycle (one copy, no per-command formatting there). */
-static void cmd(ccp_redis_pub_t *p, int *ncmds, ccp_redis_kind_t kind, int argc, const char **argv,
-                const size_t *lens) {
-  ccp_buf_t *o = &p->out;
-  ccp_buf_putc(o, '*');
-  ccp_buf_put_i64(o, argc);
-  ccp_buf_append(o, "\r\n", 2);
-  uint64_t bytes = 0;
-  for (int i = 0; i < argc; i++) {
-    size_t len = lens ? lens[i] : strlen(argv[i]);
-    ccp_buf_putc(o, '$');
-    ccp_buf_put_i64(o, (int64_t)len);
-    ccp_buf_append(o, "\r\n", 2);
-    ccp_buf_append(o, argv[i], len);
-    ccp_buf_append(o, "\r\n", 2);
-    bytes += len;
-  }
-  (*ncmds)++;
-  p->cycle_bytes += bytes;
-  p->cycle_kind_cmds[kind]++;
-  p->cycle_kind_bytes[kind] += bytes;
-}
-
 /* Appends one RESP bulk string. */
 static void bulk(ccp_buf_t *o, const char *data, size_t len) {
   ccp_buf_putc(o, '$');
@@ -546,6 +556,29 @@ static void bulk(ccp_buf_t *o, const char *data, size_t len) {
   ccp_buf_append(o, "\r\n", 2);
   ccp_buf_append(o, data ? data : "", len);
   ccp_buf_append(o, "\r\n", 2);
+}
+
+void ccp__resp_argv(ccp_buf_t *o, int argc, const char *const *argv, const size_t *lens) {
+  ccp_buf_putc(o, '*');
+  ccp_buf_put_i64(o, argc);
+  ccp_buf_append(o, "\r\n", 2);
+  for (int i = 0; i < argc; i++)
+    bulk(o, argv[i], lens ? lens[i] : strlen(argv[i]));
+}
+
+/* Appends one command of kind `kind` to the cycle's RESP buffer; counts it
+ * and its argument bytes. The buffer goes to hiredis whole at the end of the
+ * cycle (one copy, no per-command formatting there). */
+static void cmd(ccp_redis_pub_t *p, int *ncmds, ccp_redis_kind_t kind, int argc, const char **argv,
+                const size_t *lens) {
+  ccp__resp_argv(&p->out, argc, argv, lens);
+  uint64_t bytes = 0;
+  for (int i = 0; i < argc; i++)
+    bytes += lens ? lens[i] : strlen(argv[i]);
+  (*ncmds)++;
+  p->cycle_bytes += bytes;
+  p->cycle_kind_cmds[kind]++;
+  p->cycle_kind_bytes[kind] += bytes;
 }
 
 /* Keys per MSET or DEL: older servers refuse more than 1024 * 1024 arguments
@@ -988,18 +1021,39 @@ static void append_meta(ccp_redis_pub_t *p, int *ncmds, const ccp_view_t *v) {
   cmd(p, ncmds, CCP_RK_META, argc, argv, lens);
 }
 
-/* Reads the replies of a cycle of ncmds commands between MULTI and EXEC.
- * Returns 0, -CCP_EIO (connection lost: context dropped) or -CCP_EINVAL
- * (Redis refused: what filled). */
-static int read_replies(ccp_redis_pub_t *p, int ncmds, char *what, size_t wlen) {
+/* Reads the replies of a cycle: SCRIPT LOAD of the checkpoint script when
+ * load (pipelined ahead of MULTI), then ncmds commands between MULTI and
+ * EXEC. Returns 0, -CCP_EIO (connection lost: context dropped) or
+ * -CCP_EINVAL (Redis refused: what filled). *exec receives EXEC's reply
+ * (the caller frees it) when the cycle had checkpoints and EXEC answered. */
+static int read_replies(ccp_redis_pub_t *p, int load, int ncmds, char *what, size_t wlen,
+                        redisReply **exec) {
   int rc = 0;
   void *rv;
+  if (load) {
+    if (redisGetReply(p->ctx, &rv) != REDIS_OK) {
+      ctx_errstr(p->ctx, what, wlen);
+      return -CCP_EIO;
+    }
+    rc = ccp__ckpt_check_load(rv, what, wlen);
+    freeReplyObject(rv);
+  }
   for (int i = 0; i < ncmds + 2; i++) {
     if (redisGetReply(p->ctx, &rv) != REDIS_OK) {
       ctx_errstr(p->ctx, what, wlen);
       return -CCP_EIO;
     }
     redisReply *r = rv;
+    if (i == ncmds + 1 && load && r->type == REDIS_REPLY_ARRAY) {
+      *exec = r; /* checked below, freed by the caller */
+      alerts_tally(p, r);
+      for (size_t k = 0; k < r->elements && !rc; k++)
+        if (r->element[k]->type == REDIS_REPLY_ERROR) {
+          snprintf(what, wlen, "command %zu of the cycle failed: %s", k + 1, r->element[k]->str);
+          rc = -CCP_EINVAL;
+        }
+      continue;
+    }
     if (i == ncmds + 1) { /* EXEC */
       if (r->type == REDIS_REPLY_ERROR) {
         if (!rc)
@@ -1031,6 +1085,13 @@ static int read_replies(ccp_redis_pub_t *p, int ncmds, char *what, size_t wlen) 
 
 int ccp_redis_pub_cycle(ccp_redis_pub_t *p, const ccp_view_t *view, const char *const *alerts,
                         size_t nalerts) {
+  return ccp_redis_pub_cycle_ckpt(p, view, alerts, nalerts, NULL, 0);
+}
+
+int ccp_redis_pub_cycle_ckpt(ccp_redis_pub_t *p, const ccp_view_t *view, const char *const *alerts,
+                             size_t nalerts, ccp_checkpoint_t *ckpts, int nckpts) {
+  for (int i = 0; i < nckpts; i++)
+    ckpts[i].stored = 0;
   for (size_t i = 0; i < nalerts; i++)
     ccp_redis_pub_queue_alert(p, alerts[i], strlen(alerts[i]));
 
@@ -1058,11 +1119,16 @@ int ccp_redis_pub_cycle(ccp_redis_pub_t *p, const ccp_view_t *view, const char *
   p->slow_pending_due = -1;
   p->snap_pending = 0;
   ccp_buf_clear(&p->out);
+  if (nckpts) /* the fencing script, ahead of the MULTI that runs it */
+    ccp__ckpt_append_load(&p->out);
   ccp_buf_puts(&p->out, "*1\r\n$5\r\nMULTI\r\n");
   if (view)
     append_tiles(p, &ncmds, view);
   flush_sets(p, &ncmds);
   append_alerts(p, &ncmds, view);
+  int ckpt_base = ncmds;
+  uint64_t ckpt_bytes = 0;
+  ccp__ckpt_append(&p->out, p->prefix, ckpts, nckpts, &ncmds, &ckpt_bytes);
   append_meta(p, &ncmds, view);
   ccp_buf_puts(&p->out, "*1\r\n$4\r\nEXEC\r\n");
   int arc = redisAppendFormattedCommand(p->ctx, p->out.data, p->out.len);
@@ -1072,9 +1138,18 @@ int ccp_redis_pub_cycle(ccp_redis_pub_t *p, const ccp_view_t *view, const char *
   char what[300];
   sigpipe_guard_t g;
   sigpipe_block(&g);
-  int rc = read_replies(p, ncmds, what, sizeof what);
+  redisReply *exec = NULL;
+  int rc = read_replies(p, nckpts > 0, ncmds, what, sizeof what, &exec);
   sigpipe_unblock(&g);
   alerts_account(p, rc == 0);
+  if (exec) { /* the checkpoints that landed (also when another command failed) */
+    int refused = ccp__ckpt_results(exec, ckpt_base, ckpts, nckpts, p->o.quiet);
+    for (int i = 0; i < nckpts; i++)
+      p->st.ckpts_written += (uint64_t)ckpts[i].stored;
+    p->st.ckpts_refused += (uint64_t)refused;
+    p->st.ckpt_bytes += ckpt_bytes;
+    freeReplyObject(exec);
+  }
   if (rc != 0) {
     p->nnext = 0;
     forget_written(p); /* part of it may have landed: write everything next time */
@@ -1167,10 +1242,7 @@ ccp_redis_pub_t *ccp_redis_pub_new(const ccp_redis_pub_opts_t *opts, char *errbu
   p->ring = ccp_calloc(p->ring_cap, sizeof *p->ring);
   p->ring_len = ccp_calloc(p->ring_cap, sizeof *p->ring_len);
   p->ring_meta = ccp_calloc(p->ring_cap, sizeof *p->ring_meta);
-  if (strchr(u.host, ':'))
-    snprintf(p->addr, sizeof p->addr, "[%s]:%d", u.host, u.port);
-  else
-    snprintf(p->addr, sizeof p->addr, "%s:%d", u.host, u.port);
+  addr_of(&u, p->addr, sizeof p->addr);
   ccp_buf_init(&p->key);
   ccp_buf_init(&p->val);
   ccp_buf_init(&p->snap);

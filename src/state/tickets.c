@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ccpulse/common.h"
+#include "util/ser.h"
 
 _Static_assert(sizeof(ccp_ticket_t) == 56, "ticket record must stay 56 bytes");
 
@@ -179,4 +180,80 @@ void ccp_tickets_touch(ccp_tickets_t *t, uint32_t i, int64_t now) {
 size_t ccp_tickets_bytes(const ccp_tickets_t *t) {
   return (size_t)t->nchunks * CCP_TCHUNK * sizeof(ccp_ticket_t) + t->index_cap * sizeof(uint32_t) +
          t->nchunks * sizeof(ccp_ticket_t *);
+}
+
+/* -------------------------------------------------------- checkpoints */
+
+void ccp_tickets_save(const ccp_tickets_t *t, ccp_buf_t *out) {
+  ccp_ser_put_u32(out, t->used);
+  ccp_ser_put_u32(out, t->free_head);
+  ccp_ser_put_u32(out, t->index_bits);
+  ccp_ser_put_u32(out, t->lru_head);
+  ccp_ser_put_u32(out, t->lru_tail);
+  ccp_ser_put_u64(out, t->count);
+  ccp_buf_reserve(out, (size_t)t->used * sizeof(ccp_ticket_t));
+  for (uint32_t done = 0; done < t->used; done += CCP_TCHUNK) { /* one copy per chunk */
+    uint32_t n = CCP_MIN(CCP_TCHUNK, t->used - done);
+    ccp_ser_put(out, t->chunks[done >> CCP_TCHUNK_BITS], (size_t)n * sizeof(ccp_ticket_t));
+  }
+}
+
+static inline int link_ok(uint32_t l, uint32_t used) { return l == CCP_NIL || l < used; }
+
+int ccp_tickets_load(ccp_tickets_t *t, ccp_ser_rd_t *r) {
+  uint32_t used = ccp_ser_get_u32(r), free_head = ccp_ser_get_u32(r);
+  uint32_t bits = ccp_ser_get_u32(r), lru_head = ccp_ser_get_u32(r);
+  uint32_t lru_tail = ccp_ser_get_u32(r);
+  uint64_t count = ccp_ser_get_u64(r);
+  /* record numbers + 1 must fit under the tag: used < 2^bits */
+  if (!CCP_SER_CHECK(r,
+                     (bits == 0 && used == 0) || (bits >= 10 && bits <= 31 && used < (1u << bits) &&
+                                                  (1u << bits) <= 4 * (uint64_t)used + 1024),
+                     "%u records for an index of %u bits", used, bits) ||
+      !CCP_SER_CHECK(r, count <= used, "%llu tickets in %u records", (unsigned long long)count,
+                     used) ||
+      !CCP_SER_CHECK(r,
+                     link_ok(free_head, used) && link_ok(lru_head, used) && link_ok(lru_tail, used),
+                     "list ends beyond %u records", used))
+    return -1;
+  const unsigned char *recs = ccp_ser_get_array(r, used, sizeof(ccp_ticket_t));
+  if (r->bad)
+    return -1;
+  t->nchunks = (used + CCP_TCHUNK - 1) / CCP_TCHUNK;
+  t->chunks = t->nchunks ? ccp_malloc(t->nchunks * sizeof *t->chunks) : NULL;
+  for (uint32_t c = 0; c < t->nchunks; c++) {
+    uint32_t n = CCP_MIN(CCP_TCHUNK, used - c * CCP_TCHUNK);
+    t->chunks[c] = ccp_calloc(CCP_TCHUNK, sizeof(ccp_ticket_t)); /* the unused tail zero, as live */
+    memcpy(t->chunks[c], recs + (size_t)c * CCP_TCHUNK * sizeof(ccp_ticket_t),
+           (size_t)n * sizeof(ccp_ticket_t));
+  }
+  t->used = used;
+  t->free_head = free_head;
+  t->lru_head = lru_head;
+  t->lru_tail = lru_tail;
+  t->index_bits = bits;
+  t->index_cap = bits ? (size_t)1 << bits : 0;
+  t->index = bits ? ccp_calloc(t->index_cap, sizeof *t->index) : NULL;
+  size_t live = 0;
+  for (uint32_t i = 0; i < used; i++) {
+    const ccp_ticket_t *x = ccp_tickets_at(t, i);
+    if (!link_ok(x->lru_next, used) || (x->key && !link_ok(x->lru_prev, used)))
+      return ccp_ser_fail(r, "record %u links beyond %u records", i, used), -1;
+    if (!x->key)
+      continue;
+    if (!link_ok(x->w_prev, used) || !link_ok(x->w_next, used))
+      return ccp_ser_fail(r, "record %u links beyond %u records", i, used), -1;
+    if (++live > count || (live + 1) * 4 > t->index_cap * 3 + 4)
+      return ccp_ser_fail(r, "more live records than %llu tickets", (unsigned long long)count), -1;
+    index_insert(t, x->key, i);
+  }
+  if (!CCP_SER_CHECK(r, live == count, "%zu live records for %llu tickets", live,
+                     (unsigned long long)count))
+    return -1;
+  t->count = live;
+  if ((lru_head == CCP_NIL) != (live == 0) || (lru_tail == CCP_NIL) != (live == 0) ||
+      (live && (!ccp_tickets_at(t, lru_head)->key || !ccp_tickets_at(t, lru_tail)->key)) ||
+      (free_head != CCP_NIL && ccp_tickets_at(t, free_head)->key))
+    return ccp_ser_fail(r, "list ends do not match the records"), -1;
+  return 0;
 }

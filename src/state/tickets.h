@@ -163,6 +163,22 @@ uint32_t ccp_tickets_create(ccp_tickets_t *t, uint64_t key);
 void ccp_tickets_remove(ccp_tickets_t *t, uint32_t i);
 /** Moves a ticket to the LRU tail and sets its touch time. */
 void ccp_tickets_touch(ccp_tickets_t *t, uint32_t i, int64_t now);
+struct ccp_ser_rd;
+struct ccp_buf;
+/**
+ * Appends the table to out: its counters and list ends, then the records
+ * handed out so far as they are (free ones too: their life numbers and the
+ * free list keep the order of record reuse). The index is not written: a
+ * load rebuilds it.
+ */
+void ccp_tickets_save(const ccp_tickets_t *t, struct ccp_buf *out);
+/**
+ * Reads a table of ccp_tickets_save() into t (initialised, empty), checking
+ * that every link stays inside the table and the live records number
+ * count; marks r bad and returns -1 otherwise (t then holds what was read:
+ * release it).
+ */
+int ccp_tickets_load(ccp_tickets_t *t, struct ccp_ser_rd *r);
 /** Bytes held (records + index). */
 size_t ccp_tickets_bytes(const ccp_tickets_t *t);
 

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "ccpulse/common.h"
+#include "util/ser.h"
 
 #define W ((int64_t)1 << CCP_TM_BUCKET_BITS)
 #define SPAN ((uint64_t)CCP_TM_RING << CCP_TM_BUCKET_BITS)
@@ -208,4 +209,100 @@ size_t ccp_timers_bytes(const ccp_timers_t *t) {
       b += t->ring[j].cap * sizeof(uint64_t);
   }
   return b;
+}
+
+/* -------------------------------------------------------- checkpoints */
+
+static void heap_save(const ccp_tm_heap_t *q, ccp_buf_t *out) {
+  ccp_ser_put_u64(out, q->n);
+  ccp_ser_put_u64(out, q->cap);
+  ccp_ser_put(out, q->h, q->n * sizeof *q->h);
+}
+
+void ccp_timers_save(const ccp_timers_t *t, ccp_buf_t *out) {
+  ccp_ser_put_i64(out, t->loaded);
+  heap_save(&t->near, out);
+  heap_save(&t->far, out);
+  uint32_t nb = 0;
+  if (t->ring)
+    for (size_t j = 0; j < CCP_TM_RING; j++)
+      nb += t->ring[j].cap != 0;
+  ccp_ser_put_u8(out, t->ring != NULL);
+  ccp_ser_put_u32(out, nb);
+  ccp_buf_reserve(out, nb * 12 + t->nring * sizeof(uint64_t));
+  for (size_t j = 0; t->ring && j < CCP_TM_RING; j++) {
+    const ccp_tm_bucket_t *b = &t->ring[j];
+    if (!b->cap)
+      continue;
+    ccp_ser_put_u32(out, (uint32_t)j);
+    ccp_ser_put_u32(out, b->n);
+    ccp_ser_put_u32(out, b->cap);
+    ccp_ser_put(out, b->e, b->n * sizeof *b->e);
+  }
+}
+
+/* A packed timer's kind and ticket are sane. */
+static inline int lo_ok(uint64_t lo, uint32_t nrec) {
+  return (lo >> 48 & 3) <= CCP_TM_AGED && (lo >> 50) == 0 && (uint32_t)(lo >> 16) < nrec;
+}
+
+static int heap_load(ccp_tm_heap_t *q, ccp_ser_rd_t *r, uint32_t nrec) {
+  uint64_t n = ccp_ser_get_u64(r), cap = ccp_ser_get_u64(r);
+  /* heap_pop() halves the array below a quarter full: a larger one is corrupt */
+  if (!CCP_SER_CHECK(r, n <= cap && cap <= 8 * n + 8192, "timer heap of %llu in %llu",
+                     (unsigned long long)n, (unsigned long long)cap))
+    return -1;
+  const unsigned char *h = ccp_ser_get_array(r, n, sizeof(ccp_timer_key_t));
+  if (r->bad)
+    return -1;
+  if (cap) {
+    heap_resize(q, (size_t)cap);
+    memcpy(q->h, h, (size_t)n * sizeof *q->h);
+  }
+  q->n = (size_t)n;
+  for (size_t i = 0; i < q->n; i++)
+    if (!lo_ok(q->h[i].lo, nrec))
+      return ccp_ser_fail(r, "timer of a ticket beyond %u records", nrec), -1;
+  return 0;
+}
+
+int ccp_timers_load(ccp_timers_t *t, ccp_ser_rd_t *r, uint32_t nrec) {
+  t->loaded = ccp_ser_get_i64(r);
+  if (heap_load(&t->near, r, nrec) || heap_load(&t->far, r, nrec))
+    return -1;
+  int has_ring = ccp_ser_get_u8(r);
+  uint32_t nb = ccp_ser_get_u32(r);
+  if (!CCP_SER_CHECK(r, has_ring <= 1 && nb <= (has_ring ? CCP_TM_RING : 0), "bad timer ring"))
+    return -1;
+  if (has_ring)
+    t->ring = ccp_calloc(CCP_TM_RING, sizeof *t->ring);
+  for (uint32_t k = 0; k < nb; k++) {
+    uint32_t j = ccp_ser_get_u32(r), n = ccp_ser_get_u32(r), cap = ccp_ser_get_u32(r);
+    if (!CCP_SER_CHECK(
+            r, j < CCP_TM_RING && !t->ring[j].cap && n <= cap && cap && cap <= 2 * (uint64_t)n + 16,
+            "bad timer bucket %u", j))
+      return -1;
+    const uint64_t *e = ccp_ser_get_array(r, n, sizeof *e);
+    if (r->bad)
+      return -1;
+    ccp_tm_bucket_t *b = &t->ring[j];
+    b->e = ccp_malloc(cap * sizeof *b->e);
+    b->cap = cap;
+    b->n = n;
+    memcpy(b->e, e, n * sizeof *b->e);
+    for (uint32_t i = 0; i < n; i++)
+      if (!lo_ok(b->e[i] & ((1ULL << LO_BITS) - 1), nrec))
+        return ccp_ser_fail(r, "timer of a ticket beyond %u records", nrec), -1;
+    t->nring += n;
+  }
+  if (!CCP_SER_CHECK(r, t->near.n || !(t->nring || t->far.n), "timers pending but none near"))
+    return -1;
+  if (t->near.n) { /* the unpacked top, as settle() leaves it */
+    const ccp_timer_key_t *k = &t->near.h[0];
+    t->top.fire_at = fire_of(k);
+    t->top.kind = (uint8_t)(k->lo >> 48);
+    t->top.ticket = (uint32_t)(k->lo >> 16);
+    t->top.life = (uint16_t)k->lo;
+  }
+  return 0;
 }

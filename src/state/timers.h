@@ -91,6 +91,17 @@ static inline const ccp_timer_t *ccp_timers_top(const ccp_timers_t *t) {
 }
 /** Removes the earliest timer (there must be one) into *out. */
 void ccp_timers_pop(ccp_timers_t *t, ccp_timer_t *out);
+struct ccp_ser_rd;
+struct ccp_buf;
+/** Appends the queue as it is (both heaps in array order, the ring's
+ * non-empty buckets, their capacities) to out. */
+void ccp_timers_save(const ccp_timers_t *t, struct ccp_buf *out);
+/**
+ * Reads a queue of ccp_timers_save() into t (initialised, empty), checking
+ * kinds, bucket places and that every timer's ticket is below nrec; marks r
+ * bad and returns -1 otherwise (release t then).
+ */
+int ccp_timers_load(ccp_timers_t *t, struct ccp_ser_rd *r, uint32_t nrec);
 /** Bytes held. */
 size_t ccp_timers_bytes(const ccp_timers_t *t);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ccpulse/common.h"
+#include "util/ser.h"
 
 void ccp_u32map_init(ccp_u32map_t *m) { memset(m, 0, sizeof *m); }
 
@@ -82,4 +83,54 @@ void ccp_u32map_filter(ccp_u32map_t *m, int (*keep)(void *, uint32_t, uint32_t),
     ncap /= 2;
   if (ncap != m->cap)
     rebuild(m, ncap, NULL, NULL);
+}
+
+/* -------------------------------------------------------- checkpoints */
+
+void ccp_u32map_save(const ccp_u32map_t *m, ccp_buf_t *out) {
+  ccp_ser_put_u64(out, m->cap);
+  ccp_ser_put_u64(out, m->count);
+  if (!m->count)
+    return;
+  size_t mask = m->cap - 1, start = 0;
+  while (m->slots[start]) /* load <= 3/4: an empty slot exists */
+    start++;
+  ccp_buf_reserve(out, m->count * sizeof(uint64_t));
+  for (size_t k = 1; k <= m->cap; k++) {
+    uint64_t w = m->slots[(start + k) & mask];
+    if (w)
+      ccp_ser_put_u64(out, w);
+  }
+}
+
+int ccp_u32map_load(ccp_u32map_t *m, ccp_ser_rd_t *r) {
+  uint64_t cap = ccp_ser_get_u64(r), count = ccp_ser_get_u64(r);
+  /* growth stops at load 3/4 and ccp_u32map_filter() shrinks to load >= 1/8: a larger
+   * table is corrupt */
+  if (!CCP_SER_CHECK(r,
+                     (cap & (cap - 1)) == 0 && count < (cap ? cap : 1) &&
+                         cap <= CCP_MAX(64, 16 * count + 16),
+                     "bad map: %llu entries in %llu slots", (unsigned long long)count,
+                     (unsigned long long)cap))
+    return -1;
+  const unsigned char *words = ccp_ser_get_array(r, count, sizeof(uint64_t));
+  if (r->bad)
+    return -1;
+  ccp_u32map_release(m);
+  m->cap = (size_t)cap;
+  m->slots = cap ? ccp_calloc((size_t)cap, sizeof *m->slots) : NULL;
+  for (uint64_t j = 0; j < count; j++) {
+    uint64_t w;
+    memcpy(&w, words + j * sizeof w, sizeof w);
+    uint32_t key = (uint32_t)(w >> 32);
+    if (!key)
+      return ccp_ser_fail(r, "bad map: zero key"), -1;
+    size_t i = home(m->cap, key);
+    for (; m->slots[i]; i = (i + 1) & (m->cap - 1))
+      if ((uint32_t)(m->slots[i] >> 32) == key)
+        return ccp_ser_fail(r, "bad map: repeated key %u", key), -1;
+    m->slots[i] = w;
+    m->count++;
+  }
+  return 0;
 }

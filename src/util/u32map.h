@@ -50,6 +50,14 @@ void ccp_u32map_filter(ccp_u32map_t *m, int (*keep)(void *opaque, uint32_t key, 
 static inline int ccp_u32map_would_grow(const ccp_u32map_t *m) {
   return (m->count + 1) * 4 > m->cap * 3;
 }
+struct ccp_ser_rd;
+struct ccp_buf;
+/** Appends the map (capacity, count, words in slot order from after an empty slot, so
+ * that reinserting them in that order rebuilds the same table) to out. */
+void ccp_u32map_save(const ccp_u32map_t *m, struct ccp_buf *out);
+/** Reads a map of ccp_u32map_save() into m (initialised, empty); marks r bad on a
+ * malformed map. Returns 0 or -1. */
+int ccp_u32map_load(ccp_u32map_t *m, struct ccp_ser_rd *r);
 /** Bytes held. */
 static inline size_t ccp_u32map_bytes(const ccp_u32map_t *m) { return m->cap * sizeof(uint64_t); }
 

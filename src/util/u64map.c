@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ccpulse/common.h"
+#include "util/ser.h"
 
 void ccp_u64map_init(ccp_u64map_t *m) { memset(m, 0, sizeof *m); }
 
@@ -130,4 +131,77 @@ size_t ccp_u64map_filter(ccp_u64map_t *m, int (*keep)(void *, uint64_t, uint64_t
   }
   ccp_free(old);
   return removed;
+}
+
+/* -------------------------------------------------------- checkpoints */
+
+size_t ccp_u64map_each_ordered(const ccp_u64map_t *m,
+                               void (*fn)(void *opaque, const ccp_u64map_entry_t *ent),
+                               void *opaque) {
+  if (!m->count)
+    return 0;
+  size_t mask = m->cap - 1, start = 0, n = 0;
+  while (m->slots[start].key) /* load < 1: an empty slot exists */
+    start++;
+  for (size_t k = 1; k <= m->cap; k++) {
+    const ccp_u64map_entry_t *e = &m->slots[(start + k) & mask];
+    if (e->key) {
+      fn(opaque, e);
+      n++;
+    }
+  }
+  return n;
+}
+
+void ccp_u64map_restore_init(ccp_u64map_t *m, size_t cap) {
+  ccp_free(m->slots);
+  m->slots = cap ? ccp_calloc(cap, sizeof *m->slots) : NULL;
+  m->cap = cap;
+  m->count = 0;
+}
+
+int ccp_u64map_restore_put(ccp_u64map_t *m, uint64_t key, uint64_t val) {
+  if (!key || m->count + 1 >= m->cap)
+    return -1;
+  size_t i = home(m, key);
+  while (m->slots[i].key) {
+    if (m->slots[i].key == key)
+      return -1;
+    i = (i + 1) & (m->cap - 1);
+  }
+  m->slots[i].key = key;
+  m->slots[i].val = val;
+  m->count++;
+  return 0;
+}
+
+static void put_entry(void *opaque, const ccp_u64map_entry_t *e) {
+  ccp_ser_put(opaque, e, sizeof *e);
+}
+
+void ccp_u64map_save(const ccp_u64map_t *m, ccp_buf_t *out) {
+  ccp_ser_put_u64(out, m->cap);
+  ccp_ser_put_u64(out, m->count);
+  ccp_buf_reserve(out, m->count * sizeof(ccp_u64map_entry_t));
+  ccp_u64map_each_ordered(m, put_entry, out);
+}
+
+int ccp_u64map_load(ccp_u64map_t *m, ccp_ser_rd_t *r, uint64_t max_cap) {
+  uint64_t cap = ccp_ser_get_u64(r), count = ccp_ser_get_u64(r);
+  if (!CCP_SER_CHECK(r, (cap & (cap - 1)) == 0 && count < (cap ? cap : 1) && cap <= max_cap,
+                     "bad map: %llu entries in %llu slots", (unsigned long long)count,
+                     (unsigned long long)cap))
+    return -1;
+  const ccp_u64map_entry_t *ents = ccp_ser_get_array(r, count, sizeof *ents);
+  if (r->bad)
+    return -1;
+  ccp_u64map_restore_init(m, (size_t)cap);
+  for (uint64_t i = 0; i < count; i++) {
+    ccp_u64map_entry_t e;
+    memcpy(&e, &ents[i], sizeof e); /* the bytes need not be aligned */
+    if (ccp_u64map_restore_put(m, e.key, e.val) != 0)
+      return ccp_ser_fail(r, "bad map: key %llu is zero or repeated", (unsigned long long)e.key),
+             -1;
+  }
+  return 0;
 }

@@ -60,6 +60,34 @@ size_t ccp_u64map_filter(ccp_u64map_t *m, int (*keep)(void *opaque, uint64_t key
 static inline int ccp_u64map_would_grow(const ccp_u64map_t *m) {
   return m->dense ? (m->count + 1) * 4 > m->cap * 3 : (m->count + 1) * 2 > m->cap;
 }
+/**
+ * Calls fn(opaque, entry) for every entry in checkpoint order: slot order
+ * starting after an empty slot, so that inserting the keys in this order
+ * into an empty table of the same capacity puts each in the slot it holds
+ * now (linear probing: the slots from a key's home to its own are filled by
+ * keys that come earlier in this order). Returns the entries visited.
+ */
+size_t ccp_u64map_each_ordered(const ccp_u64map_t *m,
+                               void (*fn)(void *opaque, const ccp_u64map_entry_t *ent),
+                               void *opaque);
+/** Empties m into a table of cap slots (a power of two, or 0) for ccp_u64map_restore_put(). */
+void ccp_u64map_restore_init(ccp_u64map_t *m, size_t cap);
+/**
+ * Inserts key (non-zero, absent) with val without growing: for keys in the
+ * order of ccp_u64map_each_ordered(). Returns 0, or -1 when the key is 0,
+ * already present, or the table is full.
+ */
+int ccp_u64map_restore_put(ccp_u64map_t *m, uint64_t key, uint64_t val);
+
+struct ccp_ser_rd;
+struct ccp_buf;
+/** Appends the map (capacity, count, entries in checkpoint order) to out. */
+void ccp_u64map_save(const ccp_u64map_t *m, struct ccp_buf *out);
+/** Reads a map of ccp_u64map_save() into m (initialised, empty; its dense flag is kept);
+ * marks r bad on a malformed map or one of more than max_cap slots (the caller's bound on
+ * what the map can have grown to: maps never shrink). Returns 0 or -1. */
+int ccp_u64map_load(ccp_u64map_t *m, struct ccp_ser_rd *r, uint64_t max_cap);
+
 /** Bytes held by the map. */
 static inline size_t ccp_u64map_bytes(const ccp_u64map_t *m) {
   return m->cap * sizeof(ccp_u64map_entry_t);

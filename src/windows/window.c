@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "ccpulse/common.h"
+#include "util/ser.h"
 
 void ccp_wgeom_init(ccp_wgeom_t *g, const ccp_config_t *cfg) {
   memset(g, 0, sizeof *g);
@@ -563,4 +564,90 @@ size_t ccp_wset_bytes(const ccp_wset_t *s, const ccp_wgeom_t *g) {
       n += ccp_hist_bytes(&s->hist[i]);
   }
   return n;
+}
+
+/* -------------------------------------------------------- checkpoints */
+
+void ccp_wset_save(const ccp_wset_t *s, const ccp_wgeom_t *g, ccp_buf_t *out) {
+  size_t nw = (size_t)g->nw;
+  ccp_ser_put_u32(out, s->cols);
+  ccp_ser_put_u8(out, s->wide);
+  ccp_ser_put_u32(out, s->nent);
+  ccp_ser_put_u32(out, s->ecap);
+  ccp_ser_put_u32(out, s->ndead);
+  ccp_ser_put_u32(out, s->nhr);
+  ccp_ser_put_u32(out, s->hcap);
+  ccp_ser_put_u32(out, s->hmerged);
+  ccp_ser_put(out, s->ecur, nw * sizeof *s->ecur);
+  ccp_ser_put(out, s->hcur, nw * sizeof *s->hcur);
+  ccp_ser_put(out, s->edge, nw * sizeof *s->edge);
+  if (s->nc)
+    ccp_ser_put(out, s->tot, nw * s->nc * sizeof *s->tot);
+  ccp_ser_put(out, s->ent, s->nent * sizeof *s->ent);
+  ccp_ser_put(out, s->val, s->nent * rsize(s));
+  ccp_ser_put(out, s->hr, s->nhr * sizeof *s->hr);
+  ccp_ser_put_u8(out, s->hist != NULL);
+  for (size_t i = 0; s->hist && i < nw * CCP_H__COUNT; i++)
+    ccp_hist_save(&s->hist[i], out);
+}
+
+int ccp_wset_load(ccp_wset_t *s, const ccp_wgeom_t *g, ccp_ser_rd_t *r) {
+  size_t nw = (size_t)g->nw;
+  s->cols = ccp_ser_get_u32(r);
+  s->nc = (uint32_t)__builtin_popcount(s->cols);
+  s->wide = ccp_ser_get_u8(r);
+  uint32_t nent = ccp_ser_get_u32(r), ecap = ccp_ser_get_u32(r), ndead = ccp_ser_get_u32(r);
+  uint32_t nhr = ccp_ser_get_u32(r), hcap = ccp_ser_get_u32(r), hmerged = ccp_ser_get_u32(r);
+  ccp_ser_get_into(r, s->ecur, nw * sizeof *s->ecur);
+  ccp_ser_get_into(r, s->hcur, nw * sizeof *s->hcur);
+  ccp_ser_get_into(r, s->edge, nw * sizeof *s->edge);
+  if (!CCP_SER_CHECK(r,
+                     s->cols < (1ull << CCP_F__COUNT) && s->wide <= 1 && nent <= ecap &&
+                         ndead <= nent && nhr <= hcap && (s->nc || !ecap) &&
+                         ecap <= 2 * (uint64_t)nent + 8 && hcap <= 2 * (uint64_t)nhr + 8,
+                     "bad window set"))
+    return -1;
+  for (size_t w = 0; w < nw; w++)
+    if (!CCP_SER_CHECK(r, s->ecur[w] <= nent && s->hcur[w] <= nhr, "window cursor out of range"))
+      return -1;
+  const void *tot = ccp_ser_get_array(r, nw * s->nc, sizeof *s->tot);
+  const void *ent = ccp_ser_get_array(r, nent, sizeof *s->ent);
+  const void *val = ccp_ser_get_array(r, (uint64_t)nent * s->nc, vsize(s));
+  const void *hr = ccp_ser_get_array(r, nhr, sizeof *s->hr);
+  if (r->bad)
+    return -1;
+  if (s->nc) {
+    s->tot = ccp_malloc(nw * s->nc * sizeof *s->tot);
+    memcpy(s->tot, tot, nw * s->nc * sizeof *s->tot);
+  }
+  if (ecap) {
+    s->ent = ccp_malloc(ecap * sizeof *s->ent);
+    s->val = ccp_malloc(ecap * rsize(s));
+    memcpy(s->ent, ent, nent * sizeof *s->ent);
+    memcpy(s->val, val, nent * rsize(s));
+  }
+  if (hcap) {
+    s->hr = ccp_malloc(hcap * sizeof *s->hr);
+    memcpy(s->hr, hr, nhr * sizeof *s->hr);
+  }
+  s->nent = nent;
+  s->ecap = ecap;
+  s->ndead = ndead;
+  s->nhr = nhr;
+  s->hcap = hcap;
+  s->hmerged = hmerged;
+  for (uint32_t i = 0; i < nhr; i++)
+    if (!CCP_SER_CHECK(r, s->hr[i].which < CCP_H__COUNT && s->hr[i].bin < CCP_SKETCH_BINS,
+                       "bad histogram record"))
+      return -1;
+  uint8_t has_hist = ccp_ser_get_u8(r);
+  if (!CCP_SER_CHECK(r, has_hist <= 1 && (has_hist || !nhr), "bad window histograms"))
+    return -1;
+  if (has_hist) {
+    s->hist = ccp_calloc(nw * CCP_H__COUNT, sizeof *s->hist);
+    for (size_t i = 0; i < nw * CCP_H__COUNT; i++)
+      if (ccp_hist_load(&s->hist[i], r) != 0)
+        return -1;
+  }
+  return 0;
 }

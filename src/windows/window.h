@@ -162,6 +162,14 @@ int ccp_wset_zero(const ccp_wset_t *s, int w);
 static inline const ccp_hist_t *ccp_wset_hist(const ccp_wset_t *s, int w, int which) {
   return s->hist ? &s->hist[w * CCP_H__COUNT + which] : NULL;
 }
+struct ccp_ser_rd;
+struct ccp_buf;
+/** Appends the set as it is (columns, totals, histograms, entries with their rows,
+ * records, cursors, edges and the arrays' capacities) to out; g gives the windows. */
+void ccp_wset_save(const ccp_wset_t *s, const ccp_wgeom_t *g, struct ccp_buf *out);
+/** Reads a set of ccp_wset_save() into s (initialised, empty), checking that counts and
+ * cursors stay inside its arrays; marks r bad and returns -1 otherwise (release s then). */
+int ccp_wset_load(ccp_wset_t *s, const ccp_wgeom_t *g, struct ccp_ser_rd *r);
 /** Bytes allocated by the set (without its struct). */
 size_t ccp_wset_bytes(const ccp_wset_t *s, const ccp_wgeom_t *g);
 

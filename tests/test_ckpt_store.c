@@ -1,0 +1,285 @@
+/* labels: redis */
+/*
+ * The checkpoint store (src/publish/ckpt_store.c, written through the Redis
+ * publisher's cycle, src/publish/redis_pub.c) against a real redis-server
+ * that this test starts (redis_testutil.h).
+ *
+ * Covers: a checkpoint written in a cycle's transaction reads back whole
+ * (offset, bytes, epoch, state) with the claim that takes the next epoch;
+ * fencing: after a newer claim the older owner's write is refused, counted,
+ * leaves the newer checkpoint and no staging key; a state of several chunks
+ * (CCP_CKPT_CHUNK) round-trips; a failed cycle (transaction refused: Redis
+ * out of memory) leaves the previous checkpoint intact; SCRIPT FLUSH does not
+ * break writes; an epoch key Redis lost is set again by the writer; a
+ * malformed checkpoint is reported while its epoch is still taken; an
+ * unreachable Redis fails the claim within the reader's wait.
+ *
+ * Skipped (exit 77) when redis-server is not installed.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ccpulse/ckpt_store.h"
+#include "ccpulse/clock.h"
+#include "ccpulse/redis_pub.h"
+#include "config_testutil.h"
+#include "redis_testutil.h"
+
+static ccp_config_t cfg;
+static char url[64];
+static redisContext *rc; /* the test's own connection */
+
+#define cmd(...) redis_cmd(rc, __VA_ARGS__)
+
+static int64_t exists(const char *key) {
+  redisReply *r = cmd("EXISTS %s", key);
+  int64_t n = r->integer;
+  freeReplyObject(r);
+  return n;
+}
+
+static ccp_redis_pub_t *new_pub(void) {
+  ccp_redis_pub_opts_t o = {.url = url, .prefix = "ck:", .cfg = &cfg, .quiet = 1};
+  char err[CCP_ERRBUF_SIZE];
+  ccp_redis_pub_t *p = ccp_redis_pub_new(&o, err, sizeof err);
+  if (!p) {
+    fprintf(stderr, "%s\n", err);
+    exit(2);
+  }
+  return p;
+}
+
+/* Claims topic/partition with a fresh reader; returns the claim's rc. */
+static int claim(const char *topic, int32_t partition, ccp_ckpt_found_t *f) {
+  char err[CCP_ERRBUF_SIZE];
+  ccp_ckpt_reader_t *r = ccp_ckpt_reader_new(url, "ck:", 2000, err, sizeof err);
+  T_TRUE(r != NULL);
+  int rc2 = ccp_ckpt_reader_claim(r, topic, partition, f, err, sizeof err);
+  if (rc2 != 0)
+    fprintf(stderr, "  claim: %s\n", err);
+  ccp_ckpt_reader_free(r);
+  return rc2;
+}
+
+/* Claims topic/partition and returns the epoch taken. */
+static int64_t claim_epoch(const char *topic, int32_t partition) {
+  ccp_ckpt_found_t f;
+  T_EQ_INT(claim(topic, partition, &f), 0);
+  int64_t e = f.epoch;
+  ccp_ckpt_found_release(&f);
+  return e;
+}
+
+/* Writes one checkpoint in a cycle; returns the cycle's rc, *stored. */
+static int write1(ccp_redis_pub_t *p, const char *topic, int32_t partition, int64_t epoch,
+                  int64_t offset, const void *state, size_t len, int *stored) {
+  ccp_checkpoint_t c = {.topic = topic,
+                        .partition = partition,
+                        .offset = offset,
+                        .epoch = epoch,
+                        .saved_ms = ccp_clock_wall_ms(),
+                        .state = state,
+                        .len = len};
+  int r = ccp_redis_pub_cycle_ckpt(p, NULL, NULL, 0, &c, 1);
+  *stored = c.stored;
+  return r;
+}
+
+static void test_write_read(void) {
+  ccp_redis_pub_t *p = new_pub();
+  ccp_ckpt_found_t f;
+  T_EQ_INT(claim("t", 0, &f), 0);
+  T_EQ_INT(f.present, 0);
+  T_EQ_INT(f.epoch, 1);
+  ccp_ckpt_found_release(&f);
+
+  static const char state[] = "engine\0state\x01\xff bytes";
+  int stored = -1;
+  T_EQ_INT(write1(p, "t", 0, 1, 1234, state, sizeof state, &stored), 0);
+  T_EQ_INT(stored, 1);
+  T_EQ_INT(exists("ck:ckpt:t:0:new"), 0); /* renamed, nothing left behind */
+
+  T_EQ_INT(claim("t", 0, &f), 0);
+  T_EQ_INT(f.present, 1);
+  T_EQ_INT(f.epoch, 2);
+  T_EQ_INT(f.epoch_of, 1);
+  T_EQ_INT(f.offset, 1234);
+  T_EQ_INT(f.state.len, sizeof state);
+  T_TRUE(f.state.len == sizeof state && memcmp(f.state.data, state, sizeof state) == 0);
+  T_TRUE(f.saved_ms > 0);
+  ccp_ckpt_found_release(&f);
+
+  /* another partition is another key */
+  T_EQ_INT(claim("t", 1, &f), 0);
+  T_EQ_INT(f.present, 0);
+  ccp_ckpt_found_release(&f);
+  ccp_redis_pub_free(p);
+}
+
+static void test_fencing(void) {
+  ccp_redis_pub_t *old = new_pub(), *cur = new_pub();
+  int64_t e_old = claim_epoch("fence", 3); /* the old owner's */
+  ccp_ckpt_found_t f;
+  int stored;
+  T_EQ_INT(write1(old, "fence", 3, e_old, 10, "old-a", 5, &stored), 0);
+  T_EQ_INT(stored, 1);
+
+  T_EQ_INT(claim("fence", 3, &f), 0); /* a new owner takes the partition */
+  int64_t e_new = f.epoch;
+  T_TRUE(e_new > e_old);
+  T_EQ_INT(f.offset, 10);
+  ccp_ckpt_found_release(&f);
+  T_EQ_INT(write1(cur, "fence", 3, e_new, 20, "new-b", 5, &stored), 0);
+  T_EQ_INT(stored, 1);
+
+  /* the stale owner writes again: the cycle succeeds, its checkpoint does not land */
+  T_EQ_INT(write1(old, "fence", 3, e_old, 30, "old-c", 5, &stored), 0);
+  T_EQ_INT(stored, 0);
+  ccp_redis_pub_stats_t st;
+  ccp_redis_pub_stats(old, &st);
+  T_EQ_U64(st.ckpts_refused, 1);
+  T_EQ_U64(st.ckpts_written, 1);
+  T_EQ_INT(exists("ck:ckpt:fence:3:new"), 0);
+
+  T_EQ_INT(claim("fence", 3, &f), 0);
+  T_EQ_INT(f.offset, 20);
+  T_EQ_INT(f.epoch_of, e_new);
+  T_TRUE(f.state.len == 5 && memcmp(f.state.data, "new-b", 5) == 0);
+  ccp_ckpt_found_release(&f);
+  /* ... and now `cur` is stale too */
+  T_EQ_INT(write1(cur, "fence", 3, e_new, 40, "new-d", 5, &stored), 0);
+  T_EQ_INT(stored, 0);
+  ccp_redis_pub_free(old);
+  ccp_redis_pub_free(cur);
+}
+
+static void test_big_state(void) {
+  ccp_redis_pub_t *p = new_pub();
+  size_t len = 2 * CCP_CKPT_CHUNK + 12345;
+  unsigned char *big = malloc(len);
+  uint64_t x = 88172645463325252ULL;
+  for (size_t i = 0; i < len; i++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    big[i] = (unsigned char)x;
+  }
+  int64_t e = claim_epoch("big", 0);
+  ccp_ckpt_found_t f;
+  int stored;
+  T_EQ_INT(write1(p, "big", 0, e, 777, big, len, &stored), 0);
+  T_EQ_INT(stored, 1);
+  redisReply *r = cmd("HGET ck:ckpt:big:0 chunks");
+  T_EQ_STR(r->str, "3");
+  freeReplyObject(r);
+  T_EQ_INT(claim("big", 0, &f), 0);
+  T_EQ_INT(f.present, 1);
+  T_EQ_INT(f.offset, 777);
+  T_TRUE(f.state.len == len && memcmp(f.state.data, big, len) == 0);
+  ccp_ckpt_found_release(&f);
+  /* a smaller state replaces every chunk of the bigger one */
+  e = e + 1;
+  T_EQ_INT(write1(p, "big", 0, e, 778, "tiny", 4, &stored), 0);
+  T_EQ_INT(stored, 1);
+  r = cmd("HEXISTS ck:ckpt:big:0 state:2");
+  T_EQ_INT(r->integer, 0);
+  freeReplyObject(r);
+  free(big);
+  ccp_redis_pub_free(p);
+}
+
+static void test_failed_cycle(void) {
+  ccp_redis_pub_t *p = new_pub();
+  int64_t e = claim_epoch("fail", 0);
+  ccp_ckpt_found_t f;
+  int stored;
+  T_EQ_INT(write1(p, "fail", 0, e, 50, "before", 6, &stored), 0);
+  T_EQ_INT(stored, 1);
+  /* Redis refuses writes (out of memory): the transaction is discarded */
+  freeReplyObject(cmd("CONFIG SET maxmemory-policy noeviction"));
+  freeReplyObject(cmd("CONFIG SET maxmemory 1"));
+  int r = write1(p, "fail", 0, e, 60, "after!", 6, &stored);
+  freeReplyObject(cmd("CONFIG SET maxmemory 0"));
+  T_TRUE(r != 0);
+  T_EQ_INT(stored, 0);
+  T_EQ_INT(claim("fail", 0, &f), 0);
+  T_EQ_INT(f.offset, 50);
+  T_TRUE(f.state.len == 6 && memcmp(f.state.data, "before", 6) == 0);
+  e = f.epoch;
+  ccp_ckpt_found_release(&f);
+  /* the next cycle writes it */
+  T_EQ_INT(write1(p, "fail", 0, e, 60, "after!", 6, &stored), 0);
+  T_EQ_INT(stored, 1);
+  ccp_redis_pub_free(p);
+}
+
+static void test_script_flush_and_lost_epoch(void) {
+  ccp_redis_pub_t *p = new_pub();
+  int64_t e = claim_epoch("lost", 0);
+  ccp_ckpt_found_t f;
+  int stored;
+  T_EQ_INT(write1(p, "lost", 0, e, 5, "a", 1, &stored), 0);
+  freeReplyObject(cmd("SCRIPT FLUSH"));
+  T_EQ_INT(write1(p, "lost", 0, e, 6, "b", 1, &stored), 0);
+  T_EQ_INT(stored, 1);
+  /* Redis lost the epoch (and the checkpoint): the next write restores both */
+  freeReplyObject(cmd("DEL ck:ckpt:lost:0 ck:ckpt:lost:0:epoch"));
+  T_EQ_INT(write1(p, "lost", 0, e, 7, "c", 1, &stored), 0);
+  T_EQ_INT(stored, 1);
+  redisReply *r = cmd("GET ck:ckpt:lost:0:epoch");
+  char want[24];
+  snprintf(want, sizeof want, "%lld", (long long)e);
+  T_EQ_STR(r->str, want);
+  freeReplyObject(r);
+  T_EQ_INT(claim("lost", 0, &f), 0);
+  T_EQ_INT(f.offset, 7);
+  T_EQ_INT(f.epoch, e + 1);
+  ccp_ckpt_found_release(&f);
+  ccp_redis_pub_free(p);
+}
+
+static void test_malformed(void) {
+  freeReplyObject(cmd("HSET ck:ckpt:bad:0 offset 9 bytes 10 chunks 2 state abcde"));
+  ccp_ckpt_found_t f;
+  T_EQ_INT(claim("bad", 0, &f), -CCP_EPARSE);
+  T_EQ_INT(f.present, 0);
+  T_EQ_INT(f.epoch, 1); /* taken all the same: the owner writes a good one */
+  ccp_ckpt_found_release(&f);
+  freeReplyObject(cmd("HSET ck:ckpt:bad:0 offset x"));
+  T_EQ_INT(claim("bad", 0, &f), -CCP_EPARSE);
+  ccp_ckpt_found_release(&f);
+}
+
+static void test_unreachable(void) {
+  char u[64], err[CCP_ERRBUF_SIZE];
+  snprintf(u, sizeof u, "redis://127.0.0.1:%d", free_port());
+  ccp_ckpt_reader_t *r = ccp_ckpt_reader_new(u, "ck:", 300, err, sizeof err);
+  T_TRUE(r != NULL);
+  int64_t t0 = ccp_clock_mono_ms();
+  ccp_ckpt_found_t f;
+  T_EQ_INT(ccp_ckpt_reader_claim(r, "t", 0, &f, err, sizeof err), -CCP_EIO);
+  ccp_ckpt_found_release(&f);
+  int64_t took = ccp_clock_mono_ms() - t0;
+  T_LE_INT(took, 3000);
+  T_TRUE(strstr(err, "cannot reach redis") != NULL);
+  /* after the wait: one attempt per call */
+  t0 = ccp_clock_mono_ms();
+  T_EQ_INT(ccp_ckpt_reader_claim(r, "t", 1, &f, err, sizeof err), -CCP_EIO);
+  ccp_ckpt_found_release(&f);
+  T_LE_INT(ccp_clock_mono_ms() - t0, 1500);
+  ccp_ckpt_reader_free(r);
+  T_TRUE(ccp_ckpt_reader_new("http://x", "ck:", 10, err, sizeof err) == NULL);
+}
+
+int main(void) {
+  tu_default_config(&cfg);
+  rc = redis_child_connect_or_skip(url, sizeof url);
+  T_RUN(test_write_read);
+  T_RUN(test_fencing);
+  T_RUN(test_big_state);
+  T_RUN(test_failed_cycle);
+  T_RUN(test_script_flush_and_lost_epoch);
+  T_RUN(test_malformed);
+  T_RUN(test_unreachable);
+  redisFree(rc);
+  ccp_config_release(&cfg);
+  return T_DONE();
+}
