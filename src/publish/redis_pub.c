@@ -116,6 +116,7 @@ struct ccp_redis_pub {
   int64_t slow_next_ms;     /* monotonic: the next slow cycle is due; 0: now */
   int64_t slow_pending_due; /* the due time this cycle answers as a slow one; -1: not slow */
   int snap_pending;         /* this cycle carries a snapshot entry */
+  int64_t snap_next_ms;     /* monotonic: no snapshot entry due before (pacing); 0: none */
 
   /* scratch buffers, kept between cycles; out: the cycle's commands (RESP) */
   ccp_buf_t key, val, snap, out;
@@ -635,6 +636,39 @@ static void gauges_tile(ccp_redis_pub_t *p, const ccp_view_t *v, int i,
   }
 }
 
+/* Whether a slow cycle carries a snapshot entry: always the final one,
+ * otherwise once the pacing of the last entry (snap_paced) has passed. */
+static int snap_due(const ccp_redis_pub_t *p, int final) {
+  return final || !p->snap_next_ms || ccp_clock_mono_ms() >= p->snap_next_ms;
+}
+
+/* MAXLEN of a snapshot entry of len bytes: snapshot_maxlen, lowered so that
+ * about snapshot_max_mb of entries this size are kept (at least 1): Redis
+ * cannot cap a stream by bytes, and at 20,000 agents one document is tens of
+ * MB. */
+static int64_t snap_maxlen(const ccp_redis_pub_t *p, size_t len) {
+  int64_t maxlen = p->o.snapshot_maxlen;
+  if (p->o.snapshot_max_mb < 0 || !len)
+    return maxlen;
+  double fit = p->o.snapshot_max_mb * 1e6 / (double)len;
+  return fit >= (double)maxlen ? maxlen : CCP_MAX((int64_t)fit, 1);
+}
+
+/* After a successful cycle that wrote a snapshot entry of len bytes: the
+ * next entry is due no sooner than len / snapshot_mb_per_s after this one's
+ * due time, in the first slow cycle from then on (the slow cycles stay on
+ * their grid). A pace within the snapshot interval or one publish interval
+ * changes nothing: a small document goes with every slow cycle. */
+static void snap_paced(ccp_redis_pub_t *p, size_t len) {
+  p->snap_next_ms = 0;
+  if (p->o.snapshot_mb_per_s <= 0 || p->slow_pending_due < 0)
+    return;
+  double pace_ms = (double)len / (p->o.snapshot_mb_per_s * 1e6) * 1000.0;
+  double within = (double)CCP_MAX(p->o.snapshot_interval_ms, p->o.cfg->publish_interval_ms);
+  if (pace_ms > within)
+    p->snap_next_ms = p->slow_pending_due + (int64_t)pace_ms;
+}
+
 /* Appends the commands of the view's tiles that changed since they were last
  * written, the DELs of scopes that left, and in a slow cycle (due by
  * snapshot_interval_ms, or final) the scope documents and the scope list
@@ -757,14 +791,14 @@ static void append_tiles(ccp_redis_pub_t *p, int *ncmds, const ccp_view_t *v) {
 
   /* the snapshot document, in slow cycles */
   p->snap_pending = 0;
-  if (!slow || p->o.snapshot_maxlen < 0)
+  if (!slow || p->o.snapshot_maxlen < 0 || !snap_due(p, final))
     return; /* not due, or no snapshot stream */
   p->snap_pending = 1;
   ccp_buf_clear(&p->snap);
   ccp_view_snapshot_json(v, &p->snap);
   ccp_buf_clear(&p->key);
   ccp_buf_printf(&p->key, "%ssnapshots", p->prefix);
-  cmd_xadd(p, ncmds, CCP_RK_SNAPSHOT, &p->key, p->o.snapshot_maxlen,
+  cmd_xadd(p, ncmds, CCP_RK_SNAPSHOT, &p->key, snap_maxlen(p, p->snap.len),
            p->snap.data ? p->snap.data : "", p->snap.len);
 }
 
@@ -944,6 +978,8 @@ int ccp_redis_pub_cycle(ccp_redis_pub_t *p, const ccp_view_t *view, const char *
     if (p->slow_next_ms <= mono)
       p->slow_next_ms = mono + p->o.snapshot_interval_ms;
   }
+  if (p->snap_pending)
+    snap_paced(p, p->snap.len);
   p->st.snapshots_written += p->snap_pending;
   p->st.tiles_written += p->cycle_sets;
   p->st.bytes_written += p->cycle_bytes;
@@ -1001,6 +1037,8 @@ ccp_redis_pub_t *ccp_redis_pub_new(const ccp_redis_pub_opts_t *opts, char *errbu
   /* 0 = the default of ccp_redis_pub_opts_t */
   p->o.snapshot_maxlen = or_default(p->o.snapshot_maxlen, 1000);
   p->o.alerts_maxlen = or_default(p->o.alerts_maxlen, 100000);
+  p->o.snapshot_max_mb = p->o.snapshot_max_mb ? p->o.snapshot_max_mb : 512;
+  p->o.snapshot_mb_per_s = p->o.snapshot_mb_per_s ? p->o.snapshot_mb_per_s : 1.5;
   p->o.connect_timeout_ms = (int)or_default(p->o.connect_timeout_ms, 500);
   p->o.command_timeout_ms = (int)or_default(p->o.command_timeout_ms, 2000);
   p->o.backoff_min_ms = (int)or_default(p->o.backoff_min_ms, 100);
