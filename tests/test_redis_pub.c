@@ -8,10 +8,10 @@
  * stream entry (field json); gauges whose only change is longest_wait_ms
  * rewritten after publish.wait_refresh, exact waiting_since_ms; scope
  * documents and the scope list only in slow cycles (snapshot interval,
- * final); the per-kind counters; alerts on pub/sub and on the stream; one
- * MULTI/EXEC per cycle (MONITOR); tiles of vanished scopes deleted (also by a
- * fresh publisher); Redis killed -> fast failures, alerts queued; restarted
- * on the same port -> delivered exactly once; bounded queue; a refused cycle
+ * final); the snapshot stream paced by its bytes and capped to a byte budget; the per-kind
+ * counters; alerts on pub/sub and on the stream; one MULTI/EXEC per cycle (MONITOR); tiles of
+ * vanished scopes deleted (also by a fresh publisher); Redis killed -> fast failures, alerts
+ * queued; restarted on the same port -> delivered exactly once; bounded queue; a refused cycle
  * (WRONGTYPE) keeps its alerts; alerts effectively once: an id already on
  * the stream is not written again (sent twice, fired again at other stream
  * times, by a second publisher, after SCRIPT FLUSH, after a cycle that
@@ -618,6 +618,55 @@ static void test_snapshot_interval(void) {
   ccp_engine_free(e);
 }
 
+/* redis.snapshots.mb_per_s: after an entry of S MB the next waits S / rate
+ * seconds (here ~1 s for a few-KB document); redis.snapshots.max_mb: the
+ * stream's MAXLEN is lowered to what fits (here 2 entries). */
+static void test_snapshot_pacing(void) {
+  char err[CCP_ERRBUF_SIZE];
+  ccp_engine_t *e = ccp_engine_new(&cfg, err, sizeof err);
+  send_event(e, CCP_EV_OPENED, T0, "t1", "billing", CCP_CH_PHONE, NULL);
+  ccp_view_t *v = tu_view_of(&cfg, e, T0 + 1000);
+  ccp_buf_t doc;
+  ccp_buf_init(&doc);
+  ccp_view_snapshot_json(v, &doc);
+  double mb = (double)doc.len / 1e6;
+  ccp_redis_pub_opts_t o = {.url = url,
+                            .prefix = "t13:",
+                            .cfg = &cfg,
+                            .snapshot_interval_ms = 50,
+                            .snapshot_mb_per_s = mb, /* one entry per second */
+                            .snapshot_max_mb = 2.5 * mb,
+                            .quiet = getenv("CCP_TEST_VERBOSE") == NULL};
+  ccp_redis_pub_t *p = ccp_redis_pub_new(&o, err, sizeof err);
+  T_TRUE(p != NULL);
+  freeReplyObject(cmd("CONFIG SET stream-node-max-entries 1")); /* MAXLEN ~ trims exactly */
+  int64_t t0 = ccp_clock_mono_ms();
+  T_EQ_INT(ccp_redis_pub_cycle(p, v, NULL, 0), 0);
+  T_EQ_INT(integer("XLEN %s", "t13:snapshots"), 1);
+  /* 600 ms of cycles 60 ms apart: every one is slow, none carries an entry */
+  while (ccp_clock_mono_ms() - t0 < 600) {
+    ccp_clock_sleep_ms(60);
+    T_EQ_INT(ccp_redis_pub_cycle(p, v, NULL, 0), 0);
+  }
+  if (ccp_clock_mono_ms() - t0 < 950)
+    T_EQ_INT(integer("XLEN %s", "t13:snapshots"), 1);
+  ccp_clock_sleep_ms(1000 - (ccp_clock_mono_ms() - t0) + 60);
+  T_EQ_INT(ccp_redis_pub_cycle(p, v, NULL, 0), 0);
+  T_EQ_INT(integer("XLEN %s", "t13:snapshots"), 2);
+  /* the final cycle writes one whatever the pacing; the cap keeps two */
+  ccp_view_set_final(v);
+  T_EQ_INT(ccp_redis_pub_cycle(p, v, NULL, 0), 0);
+  T_EQ_INT(integer("XLEN %s", "t13:snapshots"), 2);
+  ccp_redis_pub_stats_t st;
+  ccp_redis_pub_stats(p, &st);
+  T_EQ_INT(st.snapshots_written, 3);
+  freeReplyObject(cmd("CONFIG SET stream-node-max-entries 100"));
+  ccp_redis_pub_free(p);
+  ccp_buf_release(&doc);
+  ccp_view_free(v);
+  ccp_engine_free(e);
+}
+
 /* Scopes that leave the view lose their tiles, also across publishers. */
 static void test_vanished_scopes(void) {
   char err[CCP_ERRBUF_SIZE];
@@ -1157,6 +1206,7 @@ int main(void) {
   T_RUN(test_vanished_scopes);
   T_RUN(test_changed_tiles_only);
   T_RUN(test_snapshot_interval);
+  T_RUN(test_snapshot_pacing);
   T_RUN(test_wait_refresh);
   T_RUN(test_slow_cycle);
   T_RUN(test_refused_cycle);

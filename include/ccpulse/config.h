@@ -107,6 +107,8 @@ typedef struct ccp_config {
   int64_t publish_interval_ms;    /**< publish cycle period */
   int64_t snapshot_interval_ms;   /**< least period of snapshot stream entries; 0 = every cycle */
   int64_t redis_snapshots_maxlen; /**< MAXLEN ~ of the snapshot stream; 0 = no stream */
+  double redis_snap_max_mb;       /**< MB of snapshot entries the stream keeps; 0 = no cap */
+  double redis_snap_mb_per_s;     /**< pacing of the snapshot stream in MB/s; 0 = none */
   int64_t wait_refresh_ms;        /**< longest_wait_ms alone: tile rewritten this late */
   int64_t workers;                /**< worker threads; 0 = number of cores */
   char schema_writer[1024];       /**< writer schema file; "" = built-in v1 */

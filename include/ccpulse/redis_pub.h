@@ -43,6 +43,12 @@ typedef struct ccp_redis_pub_opts {
   int64_t wait_refresh_ms;      /**< a gauges tile or scope document whose only change is
                                    longest_wait_ms is rewritten once it is this far behind; 0: at
                                    once */
+  double snapshot_max_mb;       /**< the snapshot stream keeps about this many MB (10^6 bytes):
+                                   an entry of S bytes goes with MAXLEN ~ min(snapshot_maxlen,
+                                   max(1, this / S)); 0: 512; < 0: no byte cap */
+  double snapshot_mb_per_s;     /**< after an entry of S MB the next is due no sooner than S / this
+                                   seconds later (and on the snapshot_interval grid); 0: 1.5;
+                                   < 0: no pacing */
   int64_t alerts_maxlen;        /**< XADD MAXLEN ~ of <prefix>alerts; 0: 100000 */
   int64_t dedup_window_ms;      /**< alert ids are remembered while their due time (at_ms, else
                                    now_ms) is within this much stream time (and at least
@@ -132,7 +138,8 @@ void ccp_redis_pub_queue_alert(ccp_redis_pub_t *p, const char *json, size_t len)
 /**
  * Writes one cycle as one MULTI/EXEC: the tiles of view that changed since
  * they were last written (all of them after a failure or a connect), the
- * snapshot when one is due (snapshot_interval_ms; always for a final view;
+ * snapshot when one is due (snapshot_interval_ms, paced by snapshot_mb_per_s;
+ * always for a final view;
  * NULL view: alerts only), then every queued alert plus alerts[0..nalerts)
  * (NUL-terminated JSON, copied into the queue first) whose id Redis does not
  * remember, in order, to the stream and the channel. Returns 0 when EXEC

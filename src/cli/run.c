@@ -185,6 +185,8 @@ int ccp_cli_live(const ccp_config_t *cfg, const ccp_cli_live_opts_t *o) {
   ro.snapshot_interval_ms = cfg->snapshot_interval_ms;
   ro.wait_refresh_ms = cfg->wait_refresh_ms;
   ro.dedup_window_ms = cfg->alerts_dedup_window_ms ? cfg->alerts_dedup_window_ms : -1;
+  ro.snapshot_max_mb = cfg->redis_snap_max_mb ? cfg->redis_snap_max_mb : -1;
+  ro.snapshot_mb_per_s = cfg->redis_snap_mb_per_s ? cfg->redis_snap_mb_per_s : -1;
   if (!(l.pub = ccp_redis_pub_new(&ro, err, sizeof err))) {
     ccp_log(CCP_LOG_ERROR, "run", "%s", err);
     goto done;

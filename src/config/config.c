@@ -805,6 +805,16 @@ static const prop_t props[] = {
    .off = OFF(redis_snapshots_maxlen), .def = "1000", .max = 100000000,
    .doc = "Approximate cap (`XADD MAXLEN ~`) of the snapshot stream `<prefix>snapshots`; "
           "0 = no snapshot stream (tiles only; docs/redis.md)."},
+  {.key = "redis.snapshots.max_mb", .type = "number", .set = set_double,
+   .off = OFF(redis_snap_max_mb), .def = "512", .max = 1e9,
+   .doc = "About this many MB (10^6 bytes) of documents are kept in the snapshot stream: an "
+          "entry of S MB is added with `MAXLEN ~ min(redis.snapshots.maxlen, max(1, this / S))` "
+          "(a 20,000-agent document is tens of MB); 0 = no byte cap (docs/redis.md)."},
+  {.key = "redis.snapshots.mb_per_s", .type = "number", .set = set_double,
+   .off = OFF(redis_snap_mb_per_s), .def = "1.5", .max = 1e9,
+   .doc = "Pacing of the snapshot stream: after an entry of S MB the next one comes no sooner "
+          "than S / this seconds later (on the `publish.snapshot_interval` grid), so large "
+          "documents go out less often than every interval; 0 = no pacing (docs/redis.md)."},
   {.key = "publish.interval", DURATION, .off = OFF(publish_interval_ms), .def = "250ms",
    .min = 10, .max = 3600000,
    .doc = "Period of the publish cycle: export every partition, merge, write the changed Redis "

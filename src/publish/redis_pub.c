@@ -129,13 +129,15 @@ struct ccp_redis_pub {
    * when they leave; h[] are the hashes of what was written (0: unknown) */
   known_t *prev;
   int nprev;
-  known_t *next; /* this cycle's scopes (names borrowed from the view) */
+  int known_next; /* find_known's guess: the entry after the last one found */
+  known_t *next;  /* this cycle's scopes (names borrowed from the view) */
   int nnext, next_cap;
   uint64_t next_scopes_hash;
   uint64_t scopes_hash;     /* of the scope list written last; 0: unknown */
   int64_t slow_next_ms;     /* monotonic: the next slow cycle is due; 0: now */
   int64_t slow_pending_due; /* the due time this cycle answers as a slow one; -1: not slow */
   int snap_pending;         /* this cycle carries a snapshot entry */
+  int64_t snap_next_ms;     /* monotonic: no snapshot entry due before (pacing); 0: none */
 
   /* scratch buffers, kept between cycles; out: the cycle's commands (RESP) */
   ccp_buf_t key, val, snap, out;
@@ -670,11 +672,19 @@ static uint64_t tile_hash(const char *data, size_t len) {
   return h ? h : 1;
 }
 
-static const known_t *find_known(const ccp_redis_pub_t *p, const char *name) {
+/* What was written for scope name, or NULL. The view hands the scopes out
+ * in (nearly) the order of p->prev, so the entry after the last one found
+ * is tried first: one strcmp per scope instead of a binary search. */
+static const known_t *find_known(ccp_redis_pub_t *p, const char *name) {
+  if (p->known_next < p->nprev && strcmp(p->prev[p->known_next].name, name) == 0)
+    return &p->prev[p->known_next++];
   known_t key = {.name = (char *)name};
   if (!p->nprev)
     return NULL; /* bsearch wants a non-NULL base even for no elements */
-  return bsearch(&key, p->prev, (size_t)p->nprev, sizeof *p->prev, cmp_known);
+  const known_t *k = bsearch(&key, p->prev, (size_t)p->nprev, sizeof *p->prev, cmp_known);
+  if (k)
+    p->known_next = (int)(k - p->prev) + 1;
+  return k;
 }
 
 /* Hash of a scope's gauge figures (not now: longest_wait_ms moves with it). */
@@ -710,6 +720,60 @@ static void gauges_tile(ccp_redis_pub_t *p, const ccp_view_t *v, int i,
       ccp_buf_put_i64(&p->val, g->waiting_since);
     ccp_buf_putc(&p->val, '}');
   }
+}
+
+/* Sorts the cycle's scopes bytewise. They come in the view's order, `all`
+ * first and the others sorted, so `all` moves into its place (n strcmp
+ * instead of a sort of 20,000 names per cycle); anything else is sorted. */
+static void sort_known(known_t *k, int n) {
+  int sorted_after_first = 1;
+  for (int i = 2; i < n && sorted_after_first; i++)
+    sorted_after_first = strcmp(k[i - 1].name, k[i].name) < 0;
+  if (!sorted_after_first) {
+    qsort(k, (size_t)n, sizeof *k, cmp_known);
+    return;
+  }
+  known_t first = n ? k[0] : (known_t){0};
+  int at = 0; /* the first's place: after every smaller name */
+  while (at + 1 < n && strcmp(k[at + 1].name, first.name) < 0) {
+    k[at] = k[at + 1];
+    at++;
+  }
+  if (n)
+    k[at] = first;
+}
+
+/* Whether a slow cycle carries a snapshot entry: always the final one,
+ * otherwise once the pacing of the last entry (snap_paced) has passed. */
+static int snap_due(const ccp_redis_pub_t *p, int final) {
+  return final || !p->snap_next_ms || ccp_clock_mono_ms() >= p->snap_next_ms;
+}
+
+/* MAXLEN of a snapshot entry of len bytes: snapshot_maxlen, lowered so that
+ * about snapshot_max_mb of entries this size are kept (at least 1): Redis
+ * cannot cap a stream by bytes, and at 20,000 agents one document is tens of
+ * MB. */
+static int64_t snap_maxlen(const ccp_redis_pub_t *p, size_t len) {
+  int64_t maxlen = p->o.snapshot_maxlen;
+  if (p->o.snapshot_max_mb < 0 || !len)
+    return maxlen;
+  double fit = p->o.snapshot_max_mb * 1e6 / (double)len;
+  return fit >= (double)maxlen ? maxlen : CCP_MAX((int64_t)fit, 1);
+}
+
+/* After a successful cycle that wrote a snapshot entry of len bytes: the
+ * next entry is due no sooner than len / snapshot_mb_per_s after this one's
+ * due time, in the first slow cycle from then on (the slow cycles stay on
+ * their grid). A pace within the snapshot interval or one publish interval
+ * changes nothing: a small document goes with every slow cycle. */
+static void snap_paced(ccp_redis_pub_t *p, size_t len) {
+  p->snap_next_ms = 0;
+  if (p->o.snapshot_mb_per_s <= 0 || p->slow_pending_due < 0)
+    return;
+  double pace_ms = (double)len / (p->o.snapshot_mb_per_s * 1e6) * 1000.0;
+  double within = (double)CCP_MAX(p->o.snapshot_interval_ms, p->o.cfg->publish_interval_ms);
+  if (pace_ms > within)
+    p->snap_next_ms = p->slow_pending_due + (int64_t)pace_ms;
 }
 
 /* Appends the commands of the view's tiles that changed since they were last
@@ -813,7 +877,7 @@ static void append_tiles(ccp_redis_pub_t *p, int *ncmds, const ccp_view_t *v) {
     p->next_scopes_hash = lh;
   }
 
-  qsort(p->next, (size_t)n, sizeof *p->next, cmp_known);
+  sort_known(p->next, n);
   p->nnext = n;
   /* tiles of scopes that left the view (both lists sorted) */
   for (int j = 0, i = 0; j < p->nprev; j++) {
@@ -834,14 +898,14 @@ static void append_tiles(ccp_redis_pub_t *p, int *ncmds, const ccp_view_t *v) {
 
   /* the snapshot document, in slow cycles */
   p->snap_pending = 0;
-  if (!slow || p->o.snapshot_maxlen < 0)
+  if (!slow || p->o.snapshot_maxlen < 0 || !snap_due(p, final))
     return; /* not due, or no snapshot stream */
   p->snap_pending = 1;
   ccp_buf_clear(&p->snap);
   ccp_view_snapshot_json(v, &p->snap);
   ccp_buf_clear(&p->key);
   ccp_buf_printf(&p->key, "%ssnapshots", p->prefix);
-  cmd_xadd(p, ncmds, CCP_RK_SNAPSHOT, &p->key, p->o.snapshot_maxlen,
+  cmd_xadd(p, ncmds, CCP_RK_SNAPSHOT, &p->key, snap_maxlen(p, p->snap.len),
            p->snap.data ? p->snap.data : "", p->snap.len);
 }
 
@@ -1173,6 +1237,8 @@ int ccp_redis_pub_cycle_ckpt(ccp_redis_pub_t *p, const ccp_view_t *view, const c
     if (p->slow_next_ms <= mono)
       p->slow_next_ms = mono + p->o.snapshot_interval_ms;
   }
+  if (p->snap_pending)
+    snap_paced(p, p->snap.len);
   p->st.snapshots_written += p->snap_pending;
   p->st.tiles_written += p->cycle_sets;
   p->st.bytes_written += p->cycle_bytes;
@@ -1230,6 +1296,8 @@ ccp_redis_pub_t *ccp_redis_pub_new(const ccp_redis_pub_opts_t *opts, char *errbu
   p->o.snapshot_maxlen = or_default(p->o.snapshot_maxlen, 1000);
   p->o.alerts_maxlen = or_default(p->o.alerts_maxlen, 100000);
   p->o.dedup_window_ms = or_default(p->o.dedup_window_ms, 24 * 3600000LL);
+  p->o.snapshot_max_mb = p->o.snapshot_max_mb ? p->o.snapshot_max_mb : 512;
+  p->o.snapshot_mb_per_s = p->o.snapshot_mb_per_s ? p->o.snapshot_mb_per_s : 1.5;
   p->o.connect_timeout_ms = (int)or_default(p->o.connect_timeout_ms, 500);
   p->o.command_timeout_ms = (int)or_default(p->o.command_timeout_ms, 2000);
   p->o.backoff_min_ms = (int)or_default(p->o.backoff_min_ms, 100);
