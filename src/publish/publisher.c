@@ -14,6 +14,19 @@
  * publish function gets the states to write in the cycle's transaction; the
  * exports whose checkpoint it stored are marked for the commit.
  *
+ * Several instances (a fetch function and the topic's partition count;
+ * docs/live.md, "Several instances"; several()): only the owner of
+ * partition 0 writes the view, its Redis transaction fenced by that
+ * partition's epoch; per partition it keeps, in slots[], the partial that
+ * covers the most records (largest next offset) among its own export, the
+ * one the partition's owner stored in Redis and the one it merged the cycle
+ * before, so the view never steps back to a restored checkpoint nor to a
+ * partial view; a partition without any partial yet skips the view. An
+ * instance that does not own every partition hands its partials
+ * (ccp_partial_save) to the publish function every cycle and raises the
+ * shared stream time, which the next cycle's time rule follows
+ * (shared_time()).
+ *
  * Invariants: the source's commit runs only after the publish function
  * returned 0 for the same cycle; G never decreases; every bundle is freed in
  * the cycle that collected it.
