@@ -12,7 +12,12 @@
  * out of memory) leaves the previous checkpoint intact; SCRIPT FLUSH does not
  * break writes; an epoch key Redis lost is set again by the writer; a
  * malformed checkpoint is reported while its epoch is still taken; an
- * unreachable Redis fails the claim within the reader's wait.
+ * unreachable Redis fails the claim within the reader's wait. Several
+ * instances (docs/live.md): a partial lands only with the partition's epoch
+ * and never over one with a larger offset, reads back through
+ * ccp_redis_pub_fetch(); the view writer's fence reports a partition 0
+ * taken by another owner, and a cycle after a fetch whose epoch changed
+ * meanwhile is aborted whole (WATCH); the shared stream time keeps the max.
  *
  * Skipped (exit 77) when redis-server is not installed.
  */
@@ -23,6 +28,7 @@
 #include "ccpulse/clock.h"
 #include "ccpulse/redis_pub.h"
 #include "config_testutil.h"
+#include "counters/partial.h"
 #include "redis_testutil.h"
 
 static ccp_config_t cfg;
@@ -269,6 +275,73 @@ static void test_unreachable(void) {
   T_TRUE(ccp_ckpt_reader_new("http://x", "ck:", 10, err, sizeof err) == NULL);
 }
 
+/* Stores one partial (bytes of an empty one, offset given) in a cycle
+ * without a view; returns stored, *shared the shared stream time. */
+static int store_partial(ccp_redis_pub_t *p, int32_t partition, int64_t epoch, int64_t offset,
+                         int64_t t, int64_t *shared) {
+  ccp_partial_t *e = ccp_calloc(1, sizeof *e);
+  e->now = t;
+  e->nwindows = cfg.nwindows;
+  ccp_buf_t b;
+  ccp_buf_init(&b);
+  ccp_partial_save(e, NULL, &cfg, &b);
+  ccp_partial_free(e);
+  ccp_partial_rec_t r = {.partition = partition,
+                         .epoch = epoch,
+                         .offset = offset,
+                         .now = t,
+                         .data = b.data,
+                         .len = b.len};
+  ccp_redis_cycle_t c = {
+      .no_meta = 1, .topic = "tp", .partials = &r, .npartials = 1, .stream_time = t};
+  T_EQ_INT(ccp_redis_pub_cycle_x(p, &c), 0);
+  *shared = c.shared_time;
+  ccp_buf_release(&b);
+  return r.stored;
+}
+
+static void test_several_instances(void) {
+  freeReplyObject(cmd("DEL ck:v1:meta")); /* earlier tests' cycles wrote it */
+  ccp_redis_pub_t *p = new_pub();
+  int64_t e1 = claim_epoch("tp", 1), shared;
+  T_EQ_INT(store_partial(p, 1, e1, 10, 5000, &shared), 1);
+  T_EQ_INT(shared, 5000);
+  T_EQ_INT(store_partial(p, 1, e1, 9, 4000, &shared), 0); /* fewer records: refused */
+  T_EQ_INT(shared, 5000);                                 /* the max stays */
+  T_EQ_INT(exists("ck:v1:partial:tp:1:new"), 0);
+  int64_t e2 = claim_epoch("tp", 1);
+  T_EQ_INT(store_partial(p, 1, e1, 20, 6000, &shared), 0); /* stale owner */
+  T_EQ_INT(shared, 6000);
+  T_EQ_INT(store_partial(p, 1, e2, 10, 6000, &shared), 1); /* new owner, same offset */
+  T_EQ_INT(exists("ck:v1:meta"), 0);                       /* no view, no meta */
+  /* the writer's read: the partial and the fence of partition 0 */
+  int64_t z = claim_epoch("tp", 0);
+  int32_t want[2] = {1, 2};
+  ccp_partial_got_t got[2];
+  int ok = 0;
+  T_EQ_INT(ccp_redis_pub_fetch(p, "tp", 0, z, want, 2, got, &ok), 0);
+  T_EQ_INT(ok, 1);
+  T_EQ_INT(got[0].offset, 10);
+  T_TRUE(got[0].partial != NULL);
+  if (got[0].partial)
+    T_EQ_INT(ccp_partial_now(got[0].partial), 6000);
+  T_TRUE(got[1].partial == NULL); /* none stored */
+  ccp_partial_free(got[0].partial);
+  /* partition 0 taken by another owner between the read and the EXEC: aborted */
+  int64_t z2 = claim_epoch("tp", 0);
+  ccp_redis_cycle_t c = {.no_meta = 0, .stream_time = INT64_MIN};
+  T_TRUE(ccp_redis_pub_cycle_x(p, &c) != 0);
+  T_EQ_INT(exists("ck:v1:meta"), 0);
+  /* the old token is refused by the fence itself, the new one accepted */
+  T_EQ_INT(ccp_redis_pub_fetch(p, "tp", 0, z, want, 0, got, &ok), 0);
+  T_EQ_INT(ok, 0);
+  T_EQ_INT(ccp_redis_pub_cycle_x(p, &c), 0); /* UNWATCHed: goes through */
+  T_EQ_INT(ccp_redis_pub_fetch(p, "tp", 0, z2, want, 0, got, &ok), 0);
+  T_EQ_INT(ok, 1);
+  T_EQ_INT(ccp_redis_pub_cycle_x(p, &c), 0);
+  ccp_redis_pub_free(p);
+}
+
 int main(void) {
   tu_default_config(&cfg);
   rc = redis_child_connect_or_skip(url, sizeof url);
@@ -279,6 +352,7 @@ int main(void) {
   T_RUN(test_script_flush_and_lost_epoch);
   T_RUN(test_malformed);
   T_RUN(test_unreachable);
+  T_RUN(test_several_instances);
   redisFree(rc);
   ccp_config_release(&cfg);
   return T_DONE();

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "ccpulse/buf.h"
+#include "ccpulse/partial.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -48,6 +49,30 @@ typedef struct ccp_checkpoint {
   size_t len;        /**< their length */
   int stored;        /**< out: 1 written, 0 not (fenced, or the cycle failed) */
 } ccp_checkpoint_t;
+
+/**
+ * One partition's partial as its owner stores it for the view writer when
+ * several instances share the topic (docs/live.md, "Several instances"),
+ * under <prefix>v1:partial:<topic>:<partition>: written in the owner's
+ * cycle transaction, fenced by the partition's epoch like a checkpoint, and
+ * never replaced by one that covers fewer records (a lower offset).
+ */
+typedef struct ccp_partial_rec {
+  int32_t partition; /**< Kafka partition */
+  int64_t epoch;     /**< fencing token of the writer (> 0) */
+  int64_t offset;    /**< next offset the partial covers; -1: nothing read yet */
+  int64_t now;       /**< its stream time (informational) */
+  const void *data;  /**< ccp_partial_save() bytes (borrowed) */
+  size_t len;        /**< their length */
+  int stored;        /**< out: 1 written, 0 not (fenced, behind the stored one, or failed) */
+} ccp_partial_rec_t;
+
+/** A stored partial read by ccp_redis_pub_fetch(). */
+typedef struct ccp_partial_got {
+  int32_t partition;      /**< asked for */
+  int64_t offset;         /**< its next offset (INT64_MIN: none stored or refused) */
+  ccp_partial_t *partial; /**< owned by the caller (ccp_partial_free); NULL: none */
+} ccp_partial_got_t;
 
 /** What a reader found for a partition (ccp_ckpt_reader_claim()). */
 typedef struct ccp_ckpt_found {

@@ -57,15 +57,39 @@ void ccp_kafka_conf_set_logger(rd_kafka_conf_t *conf);
 typedef int (*ccp_publish_fn)(void *opaque, const ccp_view_t *view, const ccp_alert_t *alerts,
                               int nalerts);
 
+/** What a cycle writes besides the view and the alerts (ccp_publish_ckpt_fn). */
+typedef struct ccp_publish_extra {
+  ccp_checkpoint_t *ckpts;     /**< the partitions' checkpoints (a checkpoint cycle), stored set */
+  int nckpts;                  /**< 0 outside checkpoint cycles (docs/checkpoints.md) */
+  ccp_partial_rec_t *partials; /**< own partials to store for the view writer (several
+                                    instances, docs/live.md), stored set */
+  int npartials;
+  int64_t stream_time; /**< the cycle's stream time to raise the shared one to; INT64_MIN:
+                            one instance, nothing shared */
+  int64_t shared_time; /**< out: the largest stream time over all instances, as stored
+                            after the cycle (INT64_MIN: unknown) */
+} ccp_publish_extra_t;
+
 /**
- * ccp_publish_fn plus the partitions' checkpoints of the cycle (nckpts 0
- * outside checkpoint cycles, docs/checkpoints.md), to be written in the
- * same transaction as the view; sets ckpts[i].stored for each one written.
- * The offsets of a stored checkpoint are committed once the function
- * returned 0. Runs on the publisher thread.
+ * ccp_publish_fn with checkpoints and several instances: view is NULL when
+ * this instance writes no view this cycle (it does not own partition 0, or
+ * a partition's partial is missing); the function then writes no view keys
+ * and no meta, but the alerts and x's checkpoints and partials, in one
+ * transaction. Sets the stored flags; the offsets of a stored checkpoint are
+ * committed once the function returned 0. Runs on the publisher thread.
  */
 typedef int (*ccp_publish_ckpt_fn)(void *opaque, const ccp_view_t *view, const ccp_alert_t *alerts,
-                                   int nalerts, ccp_checkpoint_t *ckpts, int nckpts);
+                                   int nalerts, ccp_publish_extra_t *x);
+
+/**
+ * The view writer's reads before it merges (several instances, docs/live.md):
+ * the fence of fence_partition's epoch (fence_epoch > 0; *fence_ok 0 when
+ * another owner took it) and the stored partials of want[0..nwant) into got
+ * (ccp_redis_pub_fetch()). Returns 0, or non-zero to fail the cycle. Runs on
+ * the publisher thread.
+ */
+typedef int (*ccp_fetch_fn)(void *opaque, int32_t fence_partition, int64_t fence_epoch,
+                            const int32_t *want, int nwant, ccp_partial_got_t *got, int *fence_ok);
 
 /** Options of a consumer. */
 typedef struct ccp_consumer_opts {
@@ -76,6 +100,9 @@ typedef struct ccp_consumer_opts {
   ccp_publish_ckpt_fn publish_ckpt; /**< instead of publish: with checkpoints, which also are
                                          restored from cfg->redis at assignment; used when
                                          checkpoint.interval > 0 (else publish is) */
+  ccp_fetch_fn fetch;               /**< with publish_ckpt: reads of the view writer when several
+                                         instances share the topic (NULL: every instance
+                                         publishes the view of its own partitions) */
   void *opaque;                     /**< passed to publish */
   int64_t (*clock_ms)(void);        /**< wall clock for the time rule; NULL = CLOCK_REALTIME */
   int64_t final_timeout_ms;         /**< how long the final cycle is retried; 0 = 10 s */

@@ -17,7 +17,11 @@
 #ifndef CCPULSE_PARTIAL_H
 #define CCPULSE_PARTIAL_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#include "ccpulse/buf.h"
+#include "ccpulse/config.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -30,6 +34,21 @@ typedef struct ccp_partial ccp_partial_t;
 void ccp_partial_free(ccp_partial_t *p);
 /** Stream time the partial was exported at (INT64_MIN: the engine saw nothing). */
 int64_t ccp_partial_now(const ccp_partial_t *p);
+/**
+ * Appends the partial as bytes to out (versioned, with a checksum), with the
+ * time header (stream time, window bounds) of hdr, or p's own when hdr is
+ * NULL; cfg is the configuration it was exported under. Any thread holding
+ * a reference.
+ */
+void ccp_partial_save(const ccp_partial_t *p, const ccp_partial_t *hdr, const ccp_config_t *cfg,
+                      ccp_buf_t *out);
+/**
+ * Builds a partial from the bytes of ccp_partial_save() under cfg (same
+ * build and `windows`); NULL with errbuf on any problem (truncated, corrupt,
+ * another version or configuration). The caller owns the result.
+ */
+ccp_partial_t *ccp_partial_load(const ccp_config_t *cfg, const void *data, size_t len, char *errbuf,
+                                size_t errlen);
 
 #ifdef __cplusplus
 }

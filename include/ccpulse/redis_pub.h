@@ -24,6 +24,7 @@
 
 #include "ccpulse/ckpt_store.h"
 #include "ccpulse/config.h"
+#include "ccpulse/partial.h"
 #include "ccpulse/view.h"
 
 #ifdef __cplusplus
@@ -97,6 +98,8 @@ typedef struct ccp_redis_pub_stats {
   uint64_t ckpts_written;             /**< checkpoints stored (ccp_redis_pub_cycle_ckpt) */
   uint64_t ckpts_refused;             /**< checkpoints refused by the fence (a newer owner) */
   uint64_t ckpt_bytes;                /**< argument bytes of the checkpoint commands of EXECs */
+  uint64_t partials_written;          /**< partials stored (several instances) */
+  uint64_t partial_bytes;             /**< their argument bytes */
   int connected;                      /**< 1 while a connection is up */
   int64_t retry_in_ms;                /**< when disconnected: ms until the next connect attempt */
   char last_error[256];               /**< last error text, "" when none yet */
@@ -162,6 +165,43 @@ int ccp_redis_pub_cycle(ccp_redis_pub_t *p, const ccp_view_t *view, const char *
  */
 int ccp_redis_pub_cycle_ckpt(ccp_redis_pub_t *p, const ccp_view_t *view, const char *const *alerts,
                              size_t nalerts, ccp_checkpoint_t *ckpts, int nckpts);
+
+/** Everything one cycle writes (ccp_redis_pub_cycle_x()). */
+typedef struct ccp_redis_cycle {
+  const ccp_view_t *view;    /**< NULL: no tiles, scope documents or snapshot */
+  int no_meta;               /**< 1: no meta either (an instance that does not write the view) */
+  const char *const *alerts; /**< NUL-terminated JSON, as for ccp_redis_pub_cycle() */
+  size_t nalerts;
+  ccp_checkpoint_t *ckpts; /**< the cycle's checkpoints (ccp_redis_pub_cycle_ckpt()) */
+  int nckpts;
+  const char *topic;           /**< Kafka topic of the partials and the stream time */
+  ccp_partial_rec_t *partials; /**< own partials to store (several instances); stored set */
+  int npartials;
+  int64_t stream_time; /**< INT64_MIN: the shared stream time is neither raised nor read */
+  int64_t shared_time; /**< out: the shared stream time after the cycle (INT64_MIN: unknown) */
+} ccp_redis_cycle_t;
+
+/**
+ * ccp_redis_pub_cycle_ckpt() generalised for several instances (docs/live.md,
+ * "Several instances"): besides the view (when c->view is set), alerts and
+ * checkpoints, stores the partials of c->partials, each fenced by its
+ * partition's epoch, and raises the shared stream time to c->stream_time,
+ * all in the cycle's MULTI/EXEC. After ccp_redis_pub_fetch() with a fence
+ * the EXEC is conditional on the fence's epoch key (WATCH).
+ */
+int ccp_redis_pub_cycle_x(ccp_redis_pub_t *p, ccp_redis_cycle_t *c);
+
+/**
+ * Before a cycle of the view writer (docs/live.md, "Several instances"):
+ * in one round trip, WATCHes and reads the checkpoint epoch of
+ * fence_partition when fence_epoch > 0 (*fence_ok = 1 when it is still
+ * fence_epoch, or missing), and reads the stored partials of want[0..nwant)
+ * of topic into got[0..nwant). A fence that failed is UNWATCHed. Returns 0,
+ * or a negative code when Redis could not be read (the cycle then fails).
+ */
+int ccp_redis_pub_fetch(ccp_redis_pub_t *p, const char *topic, int32_t fence_partition,
+                        int64_t fence_epoch, const int32_t *want, int nwant, ccp_partial_got_t *got,
+                        int *fence_ok);
 
 /** Copies the counters into *out. */
 void ccp_redis_pub_stats(const ccp_redis_pub_t *p, ccp_redis_pub_stats_t *out);

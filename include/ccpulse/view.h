@@ -52,6 +52,13 @@ void ccp_view_merge(ccp_view_t *v, const ccp_partial_t *p);
  * partitions, ccp_engine_export_unchanged()).
  */
 void ccp_view_set_time(ccp_view_t *v, const ccp_partial_t *p);
+/**
+ * Adds the figures of p without its time header: a partition of another
+ * instance, exported at that instance's stream time, merged at the view
+ * writer's time (docs/live.md, "Several instances": its windows are counted
+ * as of its own time, at most about a cycle behind or ahead).
+ */
+void ccp_view_merge_figures(ccp_view_t *v, const ccp_partial_t *p);
 
 /** Appends the snapshot JSON document (KPIS.md §5) of the view, one line. */
 void ccp_view_snapshot_json(const ccp_view_t *v, ccp_buf_t *out);

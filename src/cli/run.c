@@ -126,17 +126,19 @@ static void summary(live_t *l, const ccp_view_t *v, int ok) {
   fflush(stdout);
 }
 
-/* @locality publisher thread. In a checkpoint cycle ckpts are written in
- * the same transaction (docs/checkpoints.md). */
+/* @locality publisher thread. In a checkpoint cycle x's checkpoints are
+ * written in the same transaction (docs/checkpoints.md), with several
+ * instances its partials and stream time (docs/live.md); without a view
+ * (not the view writer) neither the view, meta nor the threshold rules. */
 static int live_publish(void *opaque, const ccp_view_t *view, const ccp_alert_t *alerts,
-                        int nalerts, ccp_checkpoint_t *ckpts, int nckpts) {
+                        int nalerts, ccp_publish_extra_t *x) {
   live_t *l = opaque;
   ccp_buf_clear(&l->alerts);
   for (int i = 0; i < nalerts; i++) {
     ccp_alert_json(&alerts[i], &l->alerts);
     ccp_buf_putc(&l->alerts, '\n');
   }
-  if (l->rules)
+  if (l->rules && view) /* rules judge the view: only its writer evaluates them */
     ccp_rules_eval(l->rules, view, &l->alerts);
   /* split the lines in place into NUL-terminated strings */
   size_t n = 0;
@@ -155,10 +157,29 @@ static int live_publish(void *opaque, const ccp_view_t *view, const ccp_alert_t 
       start = i + 1;
     }
   /* the publisher queues the alerts itself until a cycle succeeds */
-  int rc = ccp_redis_pub_cycle_ckpt(l->pub, view, l->ptrs, k, ckpts, nckpts);
-  if (l->opts->summary)
+  ccp_redis_cycle_t rc_ = {.view = view,
+                           .no_meta = view == NULL,
+                           .alerts = l->ptrs,
+                           .nalerts = k,
+                           .ckpts = x->ckpts,
+                           .nckpts = x->nckpts,
+                           .topic = l->cfg->kafka_topic,
+                           .partials = x->partials,
+                           .npartials = x->npartials,
+                           .stream_time = x->stream_time};
+  int rc = ccp_redis_pub_cycle_x(l->pub, &rc_);
+  x->shared_time = rc_.shared_time;
+  if (l->opts->summary && view)
     summary(l, view, rc == 0);
   return rc;
+}
+
+/* @locality publisher thread: the view writer's reads (several instances). */
+static int live_fetch(void *opaque, int32_t fence_partition, int64_t fence_epoch,
+                      const int32_t *want, int nwant, ccp_partial_got_t *got, int *fence_ok) {
+  live_t *l = opaque;
+  return ccp_redis_pub_fetch(l->pub, l->cfg->kafka_topic, fence_partition, fence_epoch, want, nwant,
+                             got, fence_ok);
 }
 
 int ccp_cli_live(const ccp_config_t *cfg, const ccp_cli_live_opts_t *o) {
@@ -196,6 +217,7 @@ int ccp_cli_live(const ccp_config_t *cfg, const ccp_cli_live_opts_t *o) {
   co.cfg = cfg;
   co.brokers = o->brokers;
   co.publish_ckpt = live_publish;
+  co.fetch = live_fetch;
   co.opaque = &l;
   if (!(c = ccp_consumer_new(&co, err, sizeof err))) {
     ccp_log(CCP_LOG_ERROR, "run", "%s", err);

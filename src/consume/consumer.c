@@ -254,6 +254,28 @@ static void remove_partition(ccp_consumer_t *c, int32_t partition, int closing) 
   atomic_fetch_sub(&c->nassigned, 1);
 }
 
+/* @locality main thread (rebalance callback): the topic's partition count
+ * from the brokers' metadata, for the publisher (several instances: does
+ * this instance own every partition? docs/live.md). Keeps the last known
+ * count when the metadata cannot be had within 5 s. */
+static void refresh_partitions(ccp_consumer_t *c) {
+  rd_kafka_topic_t *rkt = rd_kafka_topic_new(c->rk, c->topic, NULL);
+  const struct rd_kafka_metadata *md = NULL;
+  rd_kafka_resp_err_t err =
+      rkt ? rd_kafka_metadata(c->rk, 0, rkt, &md, 5000) : RD_KAFKA_RESP_ERR__FAIL;
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 && !md->topics[0].err)
+    atomic_store(&c->npartitions, md->topics[0].partition_cnt);
+  else
+    ccp_log(CCP_LOG_WARN, "consumer",
+            "cannot read the metadata of '%s': %s; %d partition(s) assumed", c->topic,
+            err ? rd_kafka_err2str(err) : rd_kafka_err2str(md->topics[0].err),
+            atomic_load(&c->npartitions));
+  if (md)
+    rd_kafka_metadata_destroy(md);
+  if (rkt)
+    rd_kafka_topic_destroy(rkt);
+}
+
 /* @locality main thread, inside rd_kafka_consumer_poll / consumer_close. */
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque) {
@@ -264,6 +286,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     n += strcmp(parts->elems[i].topic, c->topic) == 0;
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     c->ever_assigned = 1;
+    if (c->opts.fetch && !c->closing)
+      refresh_partitions(c);
     char rerr[CCP_ERRBUF_SIZE];
     ccp_ckpt_reader_t *r = NULL; /* one connection for the whole assignment */
     if (c->ckpt_on && n > 0 &&
@@ -432,6 +456,12 @@ static void pub_commit(void *opaque, ccp_publisher_bundle_t *const *bundles) {
   rd_kafka_topic_partition_list_destroy(l);
 }
 
+/* The topic's partition count (0: unknown). */
+static int pub_partitions(void *opaque) {
+  ccp_consumer_t *c = opaque;
+  return atomic_load(&c->npartitions);
+}
+
 /* End of every cycle: serve the dead-letter producer's delivery reports. */
 static void pub_end(void *opaque) {
   ccp_consumer_t *c = opaque;
@@ -537,6 +567,7 @@ ccp_consumer_t *ccp_consumer_new(const ccp_consumer_opts_t *opts, char *errbuf, 
   ccp_publisher_opts_t po = {.cfg = cfg,
                              .publish = opts->publish,
                              .publish_ckpt = opts->publish_ckpt,
+                             .fetch = opts->publish_ckpt ? opts->fetch : NULL,
                              .opaque = opts->opaque,
                              .clock_ms = opts->clock_ms,
                              .final_timeout_ms = opts->final_timeout_ms,
@@ -546,7 +577,8 @@ ccp_consumer_t *ccp_consumer_new(const ccp_consumer_opts_t *opts, char *errbuf, 
                                      .checkpoint = pub_checkpoint,
                                      .collect = pub_collect,
                                      .commit = pub_commit,
-                                     .end = pub_end}};
+                                     .end = pub_end,
+                                     .partitions = pub_partitions}};
   c->pub = ccp_publisher_new(&po);
 
   rd_kafka_poll_set_consumer(c->rk);

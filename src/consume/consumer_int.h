@@ -130,6 +130,7 @@ struct ccp_consumer {
   atomic_int workers_stop;
 
   _Atomic int64_t commits, nassigned;
+  atomic_int npartitions; /* partitions of the topic (metadata, main thread writes); 0 unknown */
 };
 
 /* worker.c */

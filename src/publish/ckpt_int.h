@@ -41,4 +41,20 @@ void ccp__ckpt_append(ccp_buf_t *o, const char *prefix, const ccp_checkpoint_t *
  */
 int ccp__ckpt_results(const redisReply *exec, int base, ccp_checkpoint_t *c, int n, int quiet);
 
+/**
+ * Appends the commands storing partials r[0..n) (inside MULTI): per partial
+ * a DEL and an HSET of its staging hash, then an EVAL of the partial fence
+ * (renamed over <prefix>v1:partial:<topic>:<p> only while the partition's
+ * checkpoint epoch is the writer's and the stored partial's offset is not
+ * larger). Adds the commands to *ncmds and their argument bytes to *bytes.
+ * A partial without an epoch (<= 0) is skipped.
+ */
+void ccp__partials_append(ccp_buf_t *o, const char *prefix, const char *topic,
+                          const ccp_partial_rec_t *r, int n, int *ncmds, uint64_t *bytes);
+/** Sets r[i].stored from the EXEC reply of a cycle whose partial commands started at base. */
+void ccp__partials_results(const redisReply *exec, int base, ccp_partial_rec_t *r, int n);
+/** Appends the EVAL raising <prefix>v1:stream_time:<topic> to at least t (one command); its
+ * reply is the stored value after it. */
+void ccp__stream_time_append(ccp_buf_t *o, const char *prefix, const char *topic, int64_t t);
+
 #endif

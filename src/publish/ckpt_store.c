@@ -350,3 +350,93 @@ unreachable:
            r->addr[0] ? r->addr : "?", topic, (int)partition, what);
   return -CCP_EIO;
 }
+
+/* ---- partials of several instances (publisher thread) ------------------ */
+
+/* KEYS: the partial, the partition's checkpoint epoch, the staging hash;
+ * ARGV: the writer's epoch, the partial's offset. Renames the staging hash
+ * over the partial when the epoch is the writer's (or missing) and the
+ * stored partial does not cover more records; returns 1, else deletes the
+ * staging hash and returns 0. EVAL, not EVALSHA: a few hundred bytes, and
+ * no NOSCRIPT after a Redis restart. */
+static const char PARTIAL_LUA[] =
+    "local cur = redis.call('GET', KEYS[2])\n"
+    "local o = redis.call('HGET', KEYS[1], 'offset')\n"
+    "if (cur and cur ~= ARGV[1]) or (o and tonumber(o) > tonumber(ARGV[2])) then\n"
+    "  redis.call('DEL', KEYS[3])\n"
+    "  return 0\n"
+    "end\n"
+    "redis.call('RENAME', KEYS[3], KEYS[1])\n"
+    "return 1\n";
+
+/* KEYS[1]: the shared stream time; ARGV[1]: this instance's. Keeps the
+ * larger and returns it. */
+static const char STREAM_TIME_LUA[] = "local c = tonumber(redis.call('GET', KEYS[1]))\n"
+                                      "local t = tonumber(ARGV[1])\n"
+                                      "if c == nil or t > c then\n"
+                                      "  redis.call('SET', KEYS[1], ARGV[1])\n"
+                                      "  return ARGV[1]\n"
+                                      "end\n"
+                                      "return tostring(c)\n";
+
+void ccp__partials_append(ccp_buf_t *o, const char *prefix, const char *topic,
+                          const ccp_partial_rec_t *r, int n, int *ncmds, uint64_t *bytes) {
+  ccp_buf_t key, ekey, skey;
+  ccp_buf_init(&key);
+  ccp_buf_init(&ekey);
+  ccp_buf_init(&skey);
+  for (int i = 0; i < n; i++) {
+    if (r[i].epoch <= 0)
+      continue;
+    ccp_buf_clear(&key);
+    ccp_buf_printf(&key, "%sv1:partial:%s:%d", prefix, topic, (int)r[i].partition);
+    ccp_buf_clear(&skey);
+    ccp_buf_printf(&skey, "%sv1:partial:%s:%d:new", prefix, topic, (int)r[i].partition);
+    key_of(&ekey, prefix, topic, r[i].partition, ":epoch");
+    const char *del[2] = {"DEL", skey.data};
+    size_t dlens[2] = {3, skey.len};
+    ccp__resp_argv(o, 2, del, dlens);
+    char num[3][24];
+    snprintf(num[0], sizeof num[0], "%lld", (long long)r[i].offset);
+    snprintf(num[1], sizeof num[1], "%lld", (long long)r[i].epoch);
+    snprintf(num[2], sizeof num[2], "%lld", (long long)r[i].now);
+    const char *hs[10] = {"HSET", skey.data, "offset", num[0], "epoch",
+                          num[1], "now_ms",  num[2],   "data", r[i].len ? r[i].data : ""};
+    size_t hl[10] = {4, skey.len,       6, strlen(num[0]), 5, strlen(num[1]),
+                     6, strlen(num[2]), 4, r[i].len};
+    ccp__resp_argv(o, 10, hs, hl);
+    const char *ev[8] = {"EVAL", PARTIAL_LUA, "3", key.data, ekey.data, skey.data, num[1], num[0]};
+    size_t el[8] = {
+        4, sizeof PARTIAL_LUA - 1, 1, key.len, ekey.len, skey.len, strlen(num[1]), strlen(num[0])};
+    ccp__resp_argv(o, 8, ev, el);
+    *ncmds += 3;
+    *bytes += r[i].len + key.len + ekey.len + 2 * skey.len;
+  }
+  ccp_buf_release(&key);
+  ccp_buf_release(&ekey);
+  ccp_buf_release(&skey);
+}
+
+void ccp__partials_results(const redisReply *exec, int base, ccp_partial_rec_t *r, int n) {
+  int at = base;
+  for (int i = 0; i < n; i++) {
+    r[i].stored = 0;
+    if (r[i].epoch <= 0)
+      continue;
+    at += 3; /* DEL, HSET, EVAL */
+    const redisReply *x = exec && at - 1 < (int)exec->elements ? exec->element[at - 1] : NULL;
+    r[i].stored = x && x->type == REDIS_REPLY_INTEGER && x->integer == 1;
+  }
+}
+
+void ccp__stream_time_append(ccp_buf_t *o, const char *prefix, const char *topic, int64_t t) {
+  ccp_buf_t key;
+  ccp_buf_init(&key);
+  ccp_buf_printf(&key, "%sv1:stream_time:%s", prefix, topic);
+  char num[24];
+  snprintf(num, sizeof num, "%lld", (long long)t);
+  const char *ev[5] = {"EVAL", STREAM_TIME_LUA, "1", key.data, num};
+  size_t el[5] = {4, sizeof STREAM_TIME_LUA - 1, 1, key.len, strlen(num)};
+  ccp__resp_argv(o, 5, ev, el);
+  ccp_buf_release(&key);
+}

@@ -14,6 +14,19 @@
  * publish function gets the states to write in the cycle's transaction; the
  * exports whose checkpoint it stored are marked for the commit.
  *
+ * Several instances (a fetch function and the topic's partition count;
+ * docs/live.md, "Several instances"; several()): only the owner of
+ * partition 0 writes the view, its Redis transaction fenced by that
+ * partition's epoch; per partition it keeps, in slots[], the partial that
+ * covers the most records (largest next offset) among its own export, the
+ * one the partition's owner stored in Redis and the one it merged the cycle
+ * before, so the view never steps back to a restored checkpoint nor to a
+ * partial view; a partition without any partial yet skips the view. An
+ * instance that does not own every partition hands its partials
+ * (ccp_partial_save) to the publish function every cycle and raises the
+ * shared stream time, which the next cycle's time rule follows
+ * (shared_time()).
+ *
  * Invariants: the source's commit runs only after the publish function
  * returned 0 for the same cycle; G never decreases; every bundle is freed in
  * the cycle that collected it.
@@ -28,6 +41,7 @@
 #include <string.h>
 
 #include "ccpulse/clock.h"
+#include "ccpulse/log.h"
 #include "ccpulse/view.h"
 #include "counters/partial.h" /* ccp_partial_ref */
 
@@ -48,6 +62,23 @@ struct ccp_publisher {
   int64_t ckpt_next_ms;    /* wall clock: the next checkpoint cycle is due (0: at once) */
   ccp_checkpoint_t *ckpts; /* the cycle's checkpoints handed to publish_ckpt */
   int ckpts_cap;
+
+  /* several instances (docs/live.md): per partition of the topic the
+   * partial that covers the most records known to this publisher */
+  struct slot {
+    ccp_partial_t *partial; /* a reference; NULL: none known */
+    int64_t offset;         /* its next offset; INT64_MIN: none */
+    uint32_t checked_gen;   /* own generation whose stored partial was read (0: none) */
+  } * slots;
+  int nslots;
+  int64_t shared_g;                   /* the shared stream time read by the last cycle */
+  int writer;                         /* the last cycle wrote the view (for the log) */
+  const ccp_publisher_export_t **own; /* scratch: own export by partition */
+  int32_t *want;                      /* scratch: partitions whose stored partial is read */
+  ccp_partial_got_t *got;             /* scratch: what was read */
+  ccp_partial_rec_t *recs;            /* scratch: own partials to store */
+  ccp_buf_t pbuf;                     /* their bytes */
+  int scratch_cap;
 
   atomic_int final_req; /* the owner asks for the final cycle */
   atomic_int final_rc;  /* result of the final cycle; 1 = pending */
@@ -146,60 +177,213 @@ static int checkpoint_due(const ccp_publisher_t *p, int final) {
   return final || ccp_clock_wall_ms() >= p->ckpt_next_ms;
 }
 
-/* Calls the publish function; in a checkpoint cycle, with the bundles'
- * checkpoints, and marks the exports whose checkpoint was stored. */
-static int publish(ccp_publisher_t *p, int ckpt) {
+/* Calls the publish function with view (NULL: no view this cycle); in a
+ * checkpoint cycle with the bundles' checkpoints, and marks the exports
+ * whose checkpoint was stored. x: the partials and stream time of several
+ * instances (NULL: none). */
+static int publish(ccp_publisher_t *p, const ccp_view_t *view, int ckpt, ccp_publish_extra_t *x) {
   if (!p->o.publish_ckpt)
-    return p->o.publish ? p->o.publish(p->o.opaque, p->view, p->pending, p->npending) : 0;
+    return p->o.publish ? p->o.publish(p->o.opaque, view, p->pending, p->npending) : 0;
   int n = 0;
   for (int i = 0; ckpt && i < p->o.src.nbundles; i++)
     for (int j = 0; j < p->bundles[i]->n; j++) {
-      const ccp_publisher_export_t *x = &p->bundles[i]->items[j];
-      if (!x->has_ckpt)
+      const ccp_publisher_export_t *e = &p->bundles[i]->items[j];
+      if (!e->has_ckpt)
         continue;
       if (n == p->ckpts_cap) {
         p->ckpts_cap = p->ckpts_cap ? 2 * p->ckpts_cap : 16;
         p->ckpts = ccp_realloc(p->ckpts, (size_t)p->ckpts_cap * sizeof *p->ckpts);
       }
       p->ckpts[n++] = (ccp_checkpoint_t){.topic = p->o.cfg->kafka_topic,
-                                         .partition = x->partition,
-                                         .offset = x->next_offset,
-                                         .epoch = x->epoch,
+                                         .partition = e->partition,
+                                         .offset = e->next_offset,
+                                         .epoch = e->epoch,
                                          .saved_ms = ccp_clock_wall_ms(),
-                                         .state = x->ckpt.data,
-                                         .len = x->ckpt.len};
+                                         .state = e->ckpt.data,
+                                         .len = e->ckpt.len};
     }
-  int rc = p->o.publish_ckpt(p->o.opaque, p->view, p->pending, p->npending, p->ckpts, n);
+  ccp_publish_extra_t none = {.stream_time = INT64_MIN};
+  if (!x)
+    x = &none;
+  x->ckpts = p->ckpts;
+  x->nckpts = n;
+  x->shared_time = INT64_MIN;
+  int rc = p->o.publish_ckpt(p->o.opaque, view, p->pending, p->npending, x);
   int k = 0;
   for (int i = 0; ckpt && i < p->o.src.nbundles; i++)
     for (int j = 0; j < p->bundles[i]->n; j++) {
-      ccp_publisher_export_t *x = &p->bundles[i]->items[j];
-      if (x->has_ckpt)
-        x->ckpt_stored = p->ckpts[k++].stored;
+      ccp_publisher_export_t *e = &p->bundles[i]->items[j];
+      if (e->has_ckpt)
+        e->ckpt_stored = p->ckpts[k++].stored;
     }
   if (rc == 0 && ckpt)
     p->ckpt_next_ms = ccp_clock_wall_ms() + p->o.cfg->checkpoint_interval_ms;
   return rc;
 }
 
-/* One cycle; returns 0 when published (and committed), else non-zero. */
-static int cycle(ccp_publisher_t *p, int final) {
-  const ccp_config_t *cfg = p->o.cfg;
-  const ccp_publisher_source_t *src = &p->o.src;
-  int64_t reported = src->report(src->opaque);
-  int64_t g = CCP_MAX(p->g, reported);
-  if (g != INT64_MIN) { /* time rule: follow the wall clock while live */
-    int64_t wall = p->o.clock_ms ? p->o.clock_ms() : ccp_clock_wall_ms();
-    if (wall - g <= cfg->lateness_ms)
-      g = CCP_MAX(g, wall - cfg->idle_advance_ms);
-  }
-  p->g = g;
-  int ckpt = checkpoint_due(p, final);
-  if (src->checkpoint)
-    src->checkpoint(src->opaque, ckpt);
-  src->collect(src->opaque, g, p->bundles);
+/* ---- several instances (docs/live.md, "Several instances") ------------ */
 
-  /* nothing changed anywhere: the merged figures stay, only time moves */
+/* The time rule's part for several instances: export at no less than the
+ * largest stream time over every instance's partitions, as the last cycle
+ * read it back from Redis (INT64_MIN while one instance owns everything). */
+static int64_t shared_time(const ccp_publisher_t *p, int64_t g) { return CCP_MAX(g, p->shared_g); }
+
+/* Sizes the per-partition state and the scratch arrays for n partitions. */
+static void several_reserve(ccp_publisher_t *p, int n) {
+  if (n > p->nslots) {
+    p->slots = ccp_realloc(p->slots, (size_t)n * sizeof *p->slots);
+    for (int i = p->nslots; i < n; i++)
+      p->slots[i] = (struct slot){NULL, INT64_MIN, 0};
+    p->nslots = n;
+  }
+  if (n > p->scratch_cap) {
+    p->scratch_cap = n;
+    p->own = ccp_realloc(p->own, (size_t)n * sizeof *p->own);
+    p->want = ccp_realloc(p->want, (size_t)n * sizeof *p->want);
+    p->got = ccp_realloc(p->got, (size_t)n * sizeof *p->got);
+    p->recs = ccp_realloc(p->recs, (size_t)n * sizeof *p->recs);
+  }
+}
+
+/* Makes c the best known partial of partition q (a new reference). */
+static void slot_take(ccp_publisher_t *p, int q, ccp_partial_t *c, int64_t offset) {
+  struct slot *s = &p->slots[q];
+  if (s->partial != c) {
+    ccp_partial_free(s->partial);
+    s->partial = ccp_partial_ref(c);
+  }
+  s->offset = offset;
+}
+
+/* Serialises the own partials into p->recs for the publish function. */
+static int own_partials(ccp_publisher_t *p, int n) {
+  ccp_buf_clear(&p->pbuf);
+  size_t at[n > 0 ? n : 1];
+  int k = 0;
+  for (int q = 0; q < n; q++) {
+    const ccp_publisher_export_t *x = p->own[q];
+    if (!x || x->epoch <= 0)
+      continue; /* no fencing epoch: not stored */
+    at[k] = p->pbuf.len;
+    ccp_partial_save(x->partial, x->header, p->o.cfg, &p->pbuf);
+    const ccp_partial_t *t = x->header ? x->header : x->partial;
+    p->recs[k++] = (ccp_partial_rec_t){.partition = x->partition,
+                                       .epoch = x->epoch,
+                                       .offset = x->next_offset,
+                                       .now = ccp_partial_now(t)};
+  }
+  for (int i = 0; i < k; i++) { /* the buffer has its final address now */
+    size_t end = i + 1 < k ? at[i + 1] : p->pbuf.len;
+    p->recs[i].data = p->pbuf.data + at[i];
+    p->recs[i].len = end - at[i];
+  }
+  return k;
+}
+
+static void merge_own(ccp_publisher_t *p);
+
+/* The cycle with several instances possible (n partitions in the topic):
+ * returns the view to publish (NULL: none this cycle: not the writer, a
+ * partition without a partial, or the writer's reads failed) and fills x. */
+static const ccp_view_t *several(ccp_publisher_t *p, int n, int64_t g, ccp_publish_extra_t *x) {
+  for (int i = 0; i < p->o.src.nbundles; i++) /* metadata may lag a new partition */
+    for (int j = 0; j < p->bundles[i]->n; j++)
+      n = CCP_MAX(n, p->bundles[i]->items[j].partition + 1);
+  several_reserve(p, n);
+  int nown = 0;
+  memset(p->own, 0, (size_t)n * sizeof *p->own);
+  for (int i = 0; i < p->o.src.nbundles; i++)
+    for (int j = 0; j < p->bundles[i]->n; j++) {
+      const ccp_publisher_export_t *e = &p->bundles[i]->items[j];
+      if (e->partition >= 0) {
+        p->own[e->partition] = e;
+        nown++;
+      }
+    }
+  int multi = nown < n;
+  x->npartials = multi ? own_partials(p, n) : 0;
+  x->partials = p->recs;
+  x->stream_time = multi && g != INT64_MIN ? g : INT64_MIN;
+
+  const ccp_publisher_export_t *x0 = p->own[0];
+  int writer = x0 != NULL;
+  int nwant = 0;
+  for (int q = 0; writer && q < n; q++)
+    if (!p->own[q] || p->slots[q].checked_gen != p->own[q]->gen)
+      p->want[nwant++] = q;
+  int fence_ok = 1;
+  int64_t fence = writer ? x0->epoch : 0;
+  if (writer && (nwant || fence > 0)) {
+    if (p->o.fetch(p->o.opaque, 0, fence, p->want, nwant, p->got, &fence_ok) != 0)
+      return NULL; /* Redis away: the publish fails too, or writes no view */
+  } else {
+    nwant = 0;
+  }
+  /* per partition: the partial covering the most records (own on a tie:
+   * its time is this cycle's) */
+  int missing = -1;
+  for (int i = 0, q = 0; writer && q < n; q++) {
+    struct slot *s = &p->slots[q];
+    if (i < nwant && p->want[i] == q) {
+      ccp_partial_got_t *gt = &p->got[i++];
+      if (gt->partial && gt->offset > s->offset)
+        slot_take(p, q, gt->partial, gt->offset);
+      ccp_partial_free(gt->partial);
+      gt->partial = NULL;
+      if (p->own[q] && fence_ok)
+        s->checked_gen = p->own[q]->gen;
+    }
+    const ccp_publisher_export_t *e = p->own[q];
+    if (e && e->next_offset >= s->offset)
+      slot_take(p, q, e->partial, e->next_offset);
+    if (!s->partial && missing < 0)
+      missing = q;
+  }
+  for (int i = 0; i < nwant; i++)
+    ccp_partial_free(p->got[i].partial);
+  writer &= fence_ok;
+  if (writer != p->writer)
+    ccp_log(CCP_LOG_INFO, "publish",
+            writer ? "this instance writes the view (owner of partition 0 of '%s')"
+                   : "this instance no longer writes the view of '%s'",
+            p->o.cfg->kafka_topic);
+  p->writer = writer;
+  if (!writer)
+    return NULL;
+  if (missing >= 0) {
+    ccp_log(CCP_LOG_WARN, "publish",
+            "view of '%s' not written: no partial of partition %d yet (its owner has not "
+            "stored one)",
+            p->o.cfg->kafka_topic, missing);
+    return NULL;
+  }
+  int all_own = !multi;
+  for (int q = 0; q < n && all_own; q++)
+    all_own = p->own[q] && p->slots[q].partial == p->own[q]->partial;
+  if (all_own) { /* one instance, caught up: the view of its own exports */
+    merge_own(p);
+    return p->view;
+  }
+  for (int k = 0; k < p->nlast; k++) /* that path starts afresh next time */
+    ccp_partial_free(p->last[k].partial);
+  p->nlast = 0;
+  ccp_view_reset(p->view);
+  for (int q = 0; q < n; q++) {
+    const ccp_publisher_export_t *e = p->own[q];
+    if (e && p->slots[q].partial == e->partial)
+      ccp_view_merge(p->view, e->partial);
+    else
+      ccp_view_merge_figures(p->view, p->slots[q].partial);
+    if (e) /* the view's time is this instance's */
+      ccp_view_set_time(p->view, e->header ? e->header : e->partial);
+  }
+  return p->view;
+}
+
+/* One instance (or no fetch function): the view of the own partitions.
+ * When nothing changed anywhere the merged figures stay, only time moves. */
+static void merge_own(ccp_publisher_t *p) {
+  const ccp_publisher_source_t *src = &p->o.src;
   int same = same_as_last(p);
   if (!same)
     ccp_view_reset(p->view);
@@ -226,10 +410,41 @@ static int cycle(ccp_publisher_t *p, int final) {
     p->trimmed = 1;
   }
 #endif
-  if (final) /* the publish function writes everything it was holding back */
+}
+
+/* One cycle; returns 0 when published (and committed), else non-zero. */
+static int cycle(ccp_publisher_t *p, int final) {
+  const ccp_config_t *cfg = p->o.cfg;
+  const ccp_publisher_source_t *src = &p->o.src;
+  int64_t reported = src->report(src->opaque);
+  int64_t g = shared_time(p, CCP_MAX(p->g, reported));
+  if (g != INT64_MIN) { /* time rule: follow the wall clock while live */
+    int64_t wall = p->o.clock_ms ? p->o.clock_ms() : ccp_clock_wall_ms();
+    if (wall - g <= cfg->lateness_ms)
+      g = CCP_MAX(g, wall - cfg->idle_advance_ms);
+  }
+  p->g = g;
+  int ckpt = checkpoint_due(p, final);
+  if (src->checkpoint)
+    src->checkpoint(src->opaque, ckpt);
+  src->collect(src->opaque, g, p->bundles);
+
+  int n = p->o.fetch && src->partitions ? src->partitions(src->opaque) : 0;
+  const ccp_view_t *view = p->view;
+  ccp_publish_extra_t x = {.stream_time = INT64_MIN};
+  if (n > 0) { /* possibly several instances */
+    view = several(p, n, g, &x);
+    for (int i = 0; i < src->nbundles; i++)
+      take_alerts(p, p->bundles[i]); /* (merge_own took them already) */
+  } else {
+    merge_own(p);
+  }
+  if (final && view) /* the publish function writes everything it was holding back */
     ccp_view_set_final(p->view);
 
-  int rc = publish(p, ckpt);
+  int rc = publish(p, view, ckpt, &x);
+  if (rc == 0 && x.shared_time != INT64_MIN)
+    p->shared_g = CCP_MAX(p->shared_g, x.shared_time);
   /* the publish function took the alerts (it queues them until a cycle succeeds) */
   ccp_publisher_alerts_free(p->pending, p->npending);
   p->npending = 0;
@@ -288,6 +503,8 @@ ccp_publisher_t *ccp_publisher_new(const ccp_publisher_opts_t *opts) {
   p->o = *opts;
   p->view = ccp_view_new(opts->cfg);
   p->g = INT64_MIN;
+  p->shared_g = INT64_MIN;
+  ccp_buf_init(&p->pbuf);
   p->bundles =
       ccp_calloc((size_t)(opts->src.nbundles ? opts->src.nbundles : 1), sizeof *p->bundles);
   atomic_store(&p->final_rc, 1);
@@ -321,6 +538,14 @@ void ccp_publisher_free(ccp_publisher_t *p) {
     ccp_partial_free(p->last[k].partial);
   ccp_free(p->last);
   ccp_free(p->ckpts);
+  for (int q = 0; q < p->nslots; q++)
+    ccp_partial_free(p->slots[q].partial);
+  ccp_free(p->slots);
+  ccp_free(p->own);
+  ccp_free(p->want);
+  ccp_free(p->got);
+  ccp_free(p->recs);
+  ccp_buf_release(&p->pbuf);
   ccp_publisher_alerts_free(p->pending, p->npending);
   ccp_free(p->pending);
   ccp_view_free(p->view);

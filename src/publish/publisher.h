@@ -23,8 +23,18 @@
  *      partitions still assigned in the same generation);
  *   6. frees the bundles and lets the source do its housekeeping.
  * A failed cycle commits nothing and is retried at the next interval with
- * fresh exports. On ccp_publisher_finish() it runs a final cycle, retried with
- * backoff for final_timeout_ms.
+ * fresh exports.
+ *
+ * Several instances in one group (a fetch function and the topic's
+ * partition count; docs/live.md, "Several instances"): only the owner of
+ * partition 0 writes the view, fenced by that partition's epoch; it merges,
+ * per partition, the partial that covers the most records among its own
+ * export, the partial stored by the partition's owner and the one it merged
+ * last, and writes no view while a partition has none. An instance that
+ * does not own every partition stores the partials of its own partitions
+ * and raises the shared stream time each cycle, and exports at the largest
+ * stream time read back (shared_time()). On ccp_publisher_finish() it runs a final cycle, retried
+ * with backoff for final_timeout_ms.
  *
  * The publisher knows neither Kafka nor the workers: the consumer
  * (src/consume/consumer.c) gives it a ccp_publisher_source_t. Bundles are the
@@ -98,6 +108,9 @@ typedef struct ccp_publisher_source {
   void (*commit)(void *opaque, ccp_publisher_bundle_t *const *bundles);
   /** End of every cycle, published or not (may be NULL). */
   void (*end)(void *opaque);
+  /** Partitions of the topic, from its metadata (may be NULL; 0: unknown). With a fetch
+   * function it decides whether this instance owns every partition. */
+  int (*partitions)(void *opaque);
 } ccp_publisher_source_t;
 
 /** Options of a publisher. */
@@ -106,7 +119,9 @@ typedef struct ccp_publisher_opts {
   ccp_publish_fn publish;           /**< NULL: publish nothing, commit */
   ccp_publish_ckpt_fn publish_ckpt; /**< instead of publish when set; with checkpoints every
                                          cfg->checkpoint_interval_ms (> 0) and in the final cycle */
-  void *opaque;                     /**< passed to publish */
+  ccp_fetch_fn fetch;               /**< several instances (docs/live.md): the view writer's reads;
+                                         NULL: the view of the own partitions, unfenced */
+  void *opaque;                     /**< passed to publish and fetch */
   int64_t (*clock_ms)(void);        /**< wall clock of the time rule; NULL = CLOCK_REALTIME */
   int64_t final_timeout_ms;         /**< how long the final cycle is retried; 0 = 10 s */
   ccp_publisher_source_t src;

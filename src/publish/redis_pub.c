@@ -1089,9 +1089,10 @@ static void append_meta(ccp_redis_pub_t *p, int *ncmds, const ccp_view_t *v) {
  * load (pipelined ahead of MULTI), then ncmds commands between MULTI and
  * EXEC. Returns 0, -CCP_EIO (connection lost: context dropped) or
  * -CCP_EINVAL (Redis refused: what filled). *exec receives EXEC's reply
- * (the caller frees it) when the cycle had checkpoints and EXEC answered. */
-static int read_replies(ccp_redis_pub_t *p, int load, int ncmds, char *what, size_t wlen,
-                        redisReply **exec) {
+ * (the caller frees it) when keep_exec (the cycle had checkpoints, partials
+ * or the stream time) and EXEC answered. */
+static int read_replies(ccp_redis_pub_t *p, int load, int keep_exec, int ncmds, char *what,
+                        size_t wlen, redisReply **exec) {
   int rc = 0;
   void *rv;
   if (load) {
@@ -1108,7 +1109,7 @@ static int read_replies(ccp_redis_pub_t *p, int load, int ncmds, char *what, siz
       return -CCP_EIO;
     }
     redisReply *r = rv;
-    if (i == ncmds + 1 && load && r->type == REDIS_REPLY_ARRAY) {
+    if (i == ncmds + 1 && keep_exec && r->type == REDIS_REPLY_ARRAY) {
       *exec = r; /* checked below, freed by the caller */
       alerts_tally(p, r);
       for (size_t k = 0; k < r->elements && !rc; k++)
@@ -1154,24 +1155,45 @@ int ccp_redis_pub_cycle(ccp_redis_pub_t *p, const ccp_view_t *view, const char *
 
 int ccp_redis_pub_cycle_ckpt(ccp_redis_pub_t *p, const ccp_view_t *view, const char *const *alerts,
                              size_t nalerts, ccp_checkpoint_t *ckpts, int nckpts) {
+  ccp_redis_cycle_t c = {.view = view,
+                         .alerts = alerts,
+                         .nalerts = nalerts,
+                         .ckpts = ckpts,
+                         .nckpts = nckpts,
+                         .stream_time = INT64_MIN};
+  return ccp_redis_pub_cycle_x(p, &c);
+}
+
+/* Connects when not connected and the backoff allows; 0 or -CCP_EIO. */
+static int ensure_connected(ccp_redis_pub_t *p) {
+  if (p->ctx)
+    return 0;
+  int crc = -CCP_EIO;
+  if (ccp_clock_mono_ms() >= p->next_attempt_ms) {
+    sigpipe_guard_t g;
+    sigpipe_block(&g);
+    crc = do_connect(p);
+    sigpipe_unblock(&g);
+  }
+  return crc;
+}
+
+int ccp_redis_pub_cycle_x(ccp_redis_pub_t *p, ccp_redis_cycle_t *c) {
+  const ccp_view_t *view = c->view;
+  ccp_checkpoint_t *ckpts = c->ckpts;
+  int nckpts = c->nckpts;
+  c->shared_time = INT64_MIN;
   for (int i = 0; i < nckpts; i++)
     ckpts[i].stored = 0;
-  for (size_t i = 0; i < nalerts; i++)
-    ccp_redis_pub_queue_alert(p, alerts[i], strlen(alerts[i]));
+  for (int i = 0; i < c->npartials; i++)
+    c->partials[i].stored = 0;
+  for (size_t i = 0; i < c->nalerts; i++)
+    ccp_redis_pub_queue_alert(p, c->alerts[i], strlen(c->alerts[i]));
 
-  if (!p->ctx) {
-    int crc = -CCP_EIO;
-    if (ccp_clock_mono_ms() >= p->next_attempt_ms) {
-      sigpipe_guard_t g;
-      sigpipe_block(&g);
-      crc = do_connect(p);
-      sigpipe_unblock(&g);
-    }
-    if (crc != 0) {
-      p->st.cycles_failed++;
-      p->fail_streak++;
-      return -CCP_EIO;
-    }
+  if (ensure_connected(p) != 0) {
+    p->st.cycles_failed++;
+    p->fail_streak++;
+    return -CCP_EIO;
   }
 
   int ncmds = 0;
@@ -1191,9 +1213,19 @@ int ccp_redis_pub_cycle_ckpt(ccp_redis_pub_t *p, const ccp_view_t *view, const c
   flush_sets(p, &ncmds);
   append_alerts(p, &ncmds, view);
   int ckpt_base = ncmds;
-  uint64_t ckpt_bytes = 0;
+  uint64_t ckpt_bytes = 0, part_bytes = 0;
   ccp__ckpt_append(&p->out, p->prefix, ckpts, nckpts, &ncmds, &ckpt_bytes);
-  append_meta(p, &ncmds, view);
+  int part_base = ncmds;
+  if (c->npartials)
+    ccp__partials_append(&p->out, p->prefix, c->topic, c->partials, c->npartials, &ncmds,
+                         &part_bytes);
+  int time_at = -1;
+  if (c->stream_time != INT64_MIN && c->topic) {
+    ccp__stream_time_append(&p->out, p->prefix, c->topic, c->stream_time);
+    time_at = ncmds++;
+  }
+  if (!c->no_meta)
+    append_meta(p, &ncmds, view);
   ccp_buf_puts(&p->out, "*1\r\n$4\r\nEXEC\r\n");
   int arc = redisAppendFormattedCommand(p->ctx, p->out.data, p->out.len);
   CCP_ASSERT(arc == REDIS_OK); /* fails only when out of memory */
@@ -1203,15 +1235,27 @@ int ccp_redis_pub_cycle_ckpt(ccp_redis_pub_t *p, const ccp_view_t *view, const c
   sigpipe_guard_t g;
   sigpipe_block(&g);
   redisReply *exec = NULL;
-  int rc = read_replies(p, nckpts > 0, ncmds, what, sizeof what, &exec);
+  int keep = nckpts > 0 || c->npartials > 0 || time_at >= 0;
+  int rc = read_replies(p, nckpts > 0, keep, ncmds, what, sizeof what, &exec);
   sigpipe_unblock(&g);
   alerts_account(p, rc == 0);
-  if (exec) { /* the checkpoints that landed (also when another command failed) */
+  if (exec) { /* what landed (also when another command failed) */
     int refused = ccp__ckpt_results(exec, ckpt_base, ckpts, nckpts, p->o.quiet);
     for (int i = 0; i < nckpts; i++)
       p->st.ckpts_written += (uint64_t)ckpts[i].stored;
     p->st.ckpts_refused += (uint64_t)refused;
     p->st.ckpt_bytes += ckpt_bytes;
+    ccp__partials_results(exec, part_base, c->partials, c->npartials);
+    for (int i = 0; i < c->npartials; i++)
+      p->st.partials_written += (uint64_t)c->partials[i].stored;
+    p->st.partial_bytes += part_bytes;
+    if (time_at >= 0 && (size_t)time_at < exec->elements) {
+      const redisReply *t = exec->element[time_at];
+      if (t->type == REDIS_REPLY_STRING)
+        c->shared_time = strtoll(t->str, NULL, 10);
+      else if (t->type == REDIS_REPLY_INTEGER)
+        c->shared_time = t->integer;
+    }
     freeReplyObject(exec);
   }
   if (rc != 0) {
@@ -1255,6 +1299,114 @@ int ccp_redis_pub_cycle_ckpt(ccp_redis_pub_t *p, const ccp_view_t *view, const c
   p->st.cycles_ok++;
   p->backoff_ms = p->o.backoff_min_ms;
   return 0;
+}
+
+/* ---- several instances: the view writer's reads ---------------------- */
+
+/* Fills g from an HGETALL reply of a stored partial; a malformed or refused
+ * one counts as none (logged, rate-limited). */
+static void got_from(ccp_redis_pub_t *p, const redisReply *h, ccp_partial_got_t *g) {
+  g->offset = INT64_MIN;
+  g->partial = NULL;
+  if (h->type != REDIS_REPLY_ARRAY || h->elements == 0)
+    return;
+  const redisReply *data = NULL;
+  int64_t offset = INT64_MIN;
+  for (size_t i = 0; i + 1 < h->elements; i += 2) {
+    const redisReply *k = h->element[i], *v = h->element[i + 1];
+    if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+      continue;
+    if (strcmp(k->str, "offset") == 0) {
+      char *end;
+      long long o = strtoll(v->str, &end, 10);
+      if (end != v->str && !*end)
+        offset = o;
+    } else if (strcmp(k->str, "data") == 0) {
+      data = v;
+    }
+  }
+  char err[CCP_ERRBUF_SIZE];
+  if (!data || offset == INT64_MIN ||
+      !(g->partial = ccp_partial_load(p->o.cfg, data->str, data->len, err, sizeof err))) {
+    if (!p->o.quiet)
+      ccp_log(CCP_LOG_WARN, "redis", "stored partial of partition %d not used: %s",
+              (int)g->partition, data && offset != INT64_MIN ? err : "fields missing");
+    return;
+  }
+  g->offset = offset;
+}
+
+int ccp_redis_pub_fetch(ccp_redis_pub_t *p, const char *topic, int32_t fence_partition,
+                        int64_t fence_epoch, const int32_t *want, int nwant, ccp_partial_got_t *got,
+                        int *fence_ok) {
+  *fence_ok = 1;
+  for (int i = 0; i < nwant; i++)
+    got[i] = (ccp_partial_got_t){.partition = want[i], .offset = INT64_MIN};
+  if (ensure_connected(p) != 0)
+    return -CCP_EIO;
+  ccp_buf_t *o = &p->out;
+  ccp_buf_clear(o);
+  int n = 0;
+  if (fence_epoch > 0) {
+    ccp_buf_clear(&p->key);
+    ccp_buf_printf(&p->key, "%sckpt:%s:%d:epoch", p->prefix, topic, (int)fence_partition);
+    const char *w[2] = {"WATCH", p->key.data}, *gt[2] = {"GET", p->key.data};
+    size_t l1[2] = {5, p->key.len}, l2[2] = {3, p->key.len};
+    ccp__resp_argv(o, 2, w, l1);
+    ccp__resp_argv(o, 2, gt, l2);
+    n += 2;
+  }
+  for (int i = 0; i < nwant; i++) {
+    ccp_buf_clear(&p->key);
+    ccp_buf_printf(&p->key, "%sv1:partial:%s:%d", p->prefix, topic, (int)want[i]);
+    const char *h[2] = {"HGETALL", p->key.data};
+    size_t hl[2] = {7, p->key.len};
+    ccp__resp_argv(o, 2, h, hl);
+    n++;
+  }
+  if (!n)
+    return 0;
+  int arc = redisAppendFormattedCommand(p->ctx, o->data, o->len);
+  CCP_ASSERT(arc == REDIS_OK);
+  (void)arc;
+  char what[300];
+  int rc = 0;
+  sigpipe_guard_t g;
+  sigpipe_block(&g);
+  for (int i = 0; i < n; i++) {
+    void *rv;
+    if (redisGetReply(p->ctx, &rv) != REDIS_OK) {
+      ctx_errstr(p->ctx, what, sizeof what);
+      rc = -CCP_EIO;
+      break;
+    }
+    redisReply *r = rv;
+    if (fence_epoch > 0 && i == 1) { /* GET of the epoch */
+      if (r->type == REDIS_REPLY_STRING)
+        *fence_ok = strtoll(r->str, NULL, 10) == fence_epoch;
+    } else if (i >= (fence_epoch > 0 ? 2 : 0)) {
+      got_from(p, r, &got[i - (fence_epoch > 0 ? 2 : 0)]);
+    }
+    freeReplyObject(r);
+  }
+  if (rc == 0 && !*fence_ok) { /* not ours: the cycle writes no view, nothing watched */
+    redisReply *r = redisCommand(p->ctx, "UNWATCH");
+    if (!r) {
+      ctx_errstr(p->ctx, what, sizeof what);
+      rc = -CCP_EIO;
+    }
+    freeReplyObject(r);
+  }
+  sigpipe_unblock(&g);
+  if (rc != 0) {
+    for (int i = 0; i < nwant; i++) {
+      ccp_partial_free(got[i].partial);
+      got[i].partial = NULL;
+      got[i].offset = INT64_MIN;
+    }
+    fail_connection(p, "lost the connection to", what);
+  }
+  return rc;
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */

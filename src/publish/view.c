@@ -308,6 +308,10 @@ void ccp_view_set_time(ccp_view_t *v, const ccp_partial_t *p) {
 
 void ccp_view_merge(ccp_view_t *v, const ccp_partial_t *p) {
   ccp_view_set_time(v, p);
+  ccp_view_merge_figures(v, p);
+}
+
+void ccp_view_merge_figures(ccp_view_t *v, const ccp_partial_t *p) {
   for (int i = 0; i < p->nscopes; i++) {
     const ccp_partial_scope_t *src = &p->scopes[i];
     vscope_t *dst = view_scope(v, src->name, src->name_len, src->kind);

