@@ -139,12 +139,14 @@ static void export_epoch(ccp__worker_t *w, uint64_t e) {
     x->partition = p->partition;
     x->gen = p->gen;
     x->next_offset = p->next_offset;
+    if (target != INT64_MIN)
+      ccp_engine_advance(p->engine, target); /* deadlines follow G (fires them) */
     if (p->last && ccp_engine_export_unchanged(p->engine, target)) {
       /* nothing but time moved: the last partial again, with this cycle's time */
       x->partial = ccp_partial_ref(p->last);
       x->header = ccp_engine_export_header(p->engine);
     } else {
-      x->partial = ccp_engine_export(p->engine, target); /* fires due deadlines */
+      x->partial = ccp_engine_export(p->engine, target);
       ccp_partial_free(p->last);
       p->last = ccp_partial_ref(x->partial);
     }
