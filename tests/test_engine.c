@@ -4,6 +4,8 @@
  * back with jansson, so the assertions are on the contract's output.
  */
 #include "ccpulse/alerts.h"
+#include "ccpulse/view.h"
+#include "counters/partial.h" /* the partial's time header and diagnostics */
 #include "engine_testutil.h"
 #include "gen/gen.h"
 
@@ -730,11 +732,154 @@ static void test_event_batch_arena(void) {
   T_EQ_INT(ccp_event_batch_add(&b, &ev), -1); /* full */
 }
 
+/* KPIS.md §2: deadlines, backlog age and TTL are judged on the stream time
+ * of the ticket's own partition. Two engines as two partitions: A has read
+ * up to +90 min, B is far behind at +0. Exported at the same G (the view
+ * time), both give windows and gauges at G, but B fires no deadline and
+ * expires no ticket until its own events or an advance (B read to its end)
+ * pass them; then the merge equals one engine fed every event in ts order. */
+typedef struct pev {
+  int part, type;
+  int64_t ts;
+  const char *ticket;
+} pev_t;
+
+static int part_breaches;
+static int64_t part_breach_now;
+static void on_part_alert(void *opaque, const ccp_alert_t *a) {
+  (void)opaque;
+  if (a->kind == CCP_ALERT_SLA_BREACH) {
+    part_breaches++;
+    part_breach_now = a->now_ms;
+  }
+}
+
+/* Exports both partitions at g and merges them; returns the document and
+ * B's diagnostics. */
+static json_t *merged_at(ccp_engine_t *const part[2], int64_t g, ccp_diag_t *b_diag, char **doc) {
+  ccp_view_t *v = ccp_view_new(&cfg);
+  ccp_partial_t *pp[2];
+  for (int i = 0; i < 2; i++) {
+    pp[i] = ccp_engine_export(part[i], g);
+    T_EQ_INT(ccp_partial_now(pp[i]), g);
+    ccp_view_merge(v, pp[i]);
+  }
+  /* the lagging partition's windows are taken at G like the other's */
+  T_TRUE(memcmp(pp[0]->cur_b, pp[1]->cur_b, sizeof pp[0]->cur_b) == 0);
+  T_TRUE(memcmp(pp[0]->start_b, pp[1]->start_b, sizeof pp[0]->start_b) == 0);
+  *b_diag = pp[1]->diag;
+  ccp_partial_free(pp[0]);
+  ccp_partial_free(pp[1]);
+  ccp_buf_t out;
+  ccp_buf_init(&out);
+  ccp_view_snapshot_json(v, &out);
+  ccp_view_free(v);
+  json_t *j = json_loads(out.data, 0, NULL);
+  T_TRUE(j != NULL);
+  if (doc)
+    *doc = ccp_strdup(out.data);
+  ccp_buf_release(&out);
+  return j;
+}
+
+static void test_partition_own_time(void) {
+  const char *kv[] = {"tickets.ttl", "1h", "backlog_age", "10m", NULL};
+  setup_with(kv); /* CHAT: 2m threshold, at risk at 96 s */
+  char err[CCP_ERRBUF_SIZE];
+  ccp_engine_t *part[2] = {eng, ccp_engine_new(&cfg, err, sizeof err)};
+  ccp_engine_t *one = ccp_engine_new(&cfg, err, sizeof err);
+  ccp_engine_set_alert_cb(part[1], on_part_alert, NULL);
+  part_breaches = 0;
+  static const pev_t evs[] = {
+      {0, CCP_EV_OPENED, T0, "a1"},
+      {1, CCP_EV_OPENED, T0, "b1"},
+      {1, CCP_EV_OPENED, T0, "b2"},
+      {0, CCP_EV_AGENT_REPLY, T0 + 30 * MIN, "a1"}, /* breached in A at +2m */
+      {0, CCP_EV_OPENED, T0 + 85 * MIN, "a2"},
+      {0, CCP_EV_CUSTOMER_REPLY, T0 + 90 * MIN, "a2"},
+      /* read by B after the first export */
+      {1, CCP_EV_AGENT_REPLY, T0 + MIN, "b1"},        /* inside its deadline */
+      {1, CCP_EV_CUSTOMER_REPLY, T0 + 3 * MIN, "b3"}, /* b2's deadline passes */
+  };
+  enum { NEV = sizeof evs / sizeof evs[0] };
+  evb_t b;
+  for (int i = 0; i < 6; i++)
+    ccp_engine_process(part[evs[i].part], mk(&b, evs[i].type, evs[i].ts, evs[i].ticket));
+  int64_t g = ccp_engine_now(part[0]);
+  T_EQ_INT(g, T0 + 90 * MIN);
+  T_EQ_INT(ccp_engine_due_now(part[1]), T0);
+
+  /* 1. B has read only +0: at G, 90 min past b1's and b2's deadlines and
+   * past their TTL, B fires nothing; windows and waits are at G */
+  ccp_diag_t bd;
+  json_t *j = merged_at(part, g, &bd, NULL);
+  T_EQ_INT(ccp_engine_now(part[1]), g);
+  T_EQ_INT(ccp_engine_due_now(part[1]), T0); /* an export moves the view time only */
+  T_EQ_INT(bd.alerts_at_risk, 0);
+  T_EQ_INT(bd.alerts_breach, 0);
+  T_EQ_INT(bd.expired, 0);
+  T_EQ_INT(part_breaches, 0);
+  T_EQ_INT(kpi(j, "all", "24h", "sla_breaches"), 2); /* a1 and a2, in A */
+  T_EQ_INT(kpi(j, "all", "24h", "opened"), 4);
+  T_EQ_INT(kpi(j, "all", "1h", "opened"), 1);                /* B's opens slid out of 1h at G */
+  T_EQ_INT(gauge(j, "all", "waiting"), 3);                   /* b1, b2, a2 */
+  T_EQ_DBL(gauge(j, "all", "longest_wait_ms"), 90 * MIN, 0); /* b1, measured at G */
+  T_EQ_INT(gauge(j, "all", "backlog_aged"), 1);              /* a1 only */
+  T_EQ_INT(diag(j, "tickets"), 4);
+  json_decref(j);
+
+  /* 2. B reads on: b1's reply inside its deadline counts as such; b2's
+   * deadline passes on B's own time (+3 min), not on G */
+  for (int i = 6; i < NEV; i++)
+    ccp_engine_process(part[evs[i].part], mk(&b, evs[i].type, evs[i].ts, evs[i].ticket));
+  T_EQ_INT(part_breaches, 1);
+  T_EQ_INT(part_breach_now, T0 + 3 * MIN);
+  j = merged_at(part, g, &bd, NULL);
+  T_EQ_INT(bd.alerts_at_risk, 1); /* b2 (b1 was replied before its at-risk time) */
+  T_EQ_INT(bd.alerts_breach, 1);
+  T_EQ_INT(bd.expired, 0); /* b2 untouched for 90 min on G, 3 min on B's time */
+  T_EQ_INT(kpi(j, "all", "24h", "sla_breaches"), 3);
+  T_EQ_DBL(kpi(j, "all", "24h", "service_level_pct"), 50.0, 1e-9); /* b1 within, a1 not */
+  T_EQ_INT(gauge(j, "all", "backlog_aged"), 1);                    /* b2 is 3 min old on B's time */
+  json_decref(j);
+
+  /* 3. B has read everything: advanced to G, it ages b2 and forgets its
+   * tickets, and the merge equals one engine fed every event in ts order */
+  ccp_engine_advance(part[1], g);
+  T_EQ_INT(ccp_engine_due_now(part[1]), g);
+  char *doc;
+  j = merged_at(part, g, &bd, &doc);
+  T_EQ_INT(bd.expired, 3);
+  json_decref(j);
+  int order[NEV];
+  for (int i = 0; i < NEV; i++) { /* insertion sort by ts, stable */
+    int k = i;
+    while (k > 0 && evs[order[k - 1]].ts > evs[i].ts) {
+      order[k] = order[k - 1];
+      k--;
+    }
+    order[k] = i;
+  }
+  for (int i = 0; i < NEV; i++)
+    ccp_engine_process(one, mk(&b, evs[order[i]].type, evs[order[i]].ts, evs[order[i]].ticket));
+  T_EQ_INT(ccp_engine_now(one), g);
+  ccp_buf_t ref;
+  ccp_buf_init(&ref);
+  ccp_engine_snapshot_json(one, &ref);
+  T_EQ_STR(doc, ref.data);
+  ccp_buf_release(&ref);
+  ccp_free(doc);
+  ccp_engine_free(one);
+  ccp_engine_free(part[1]);
+  teardown();
+}
+
 int main(void) {
   T_RUN(test_no_data_nulls);
   T_RUN(test_frt_at_threshold);
   T_RUN(test_breach_strictly_after_deadline);
   T_RUN(test_breach_by_time_passing);
+  T_RUN(test_partition_own_time);
   T_RUN(test_abandon_short_long);
   T_RUN(test_reopen_and_fcr);
   T_RUN(test_transfer_removes_fcr);

@@ -98,6 +98,7 @@ static void test_merge_equals_single_engine(void) {
   ccp_engine_snapshot_json(one, &a);
   ccp_view_t *v = ccp_view_new(&cfg);
   for (int p = 0; p < NPART; p++) {
+    ccp_engine_advance(part[p], now); /* every partition read to its end */
     ccp_partial_t *pp = ccp_engine_export(part[p], now);
     T_EQ_INT(ccp_partial_now(pp), now);
     ccp_view_merge(v, pp);
@@ -344,6 +345,10 @@ static void rig_collect(void *opaque, int64_t now, ccp_publisher_bundle_t **bund
       ccp_publisher_export_t *x = &b->items[b->n++];
       x->partition = p;
       x->next_offset = -1;
+      /* every partition has read everything: its deadlines follow G, as
+       * the worker advances a partition at its end */
+      ccp_engine_advance(r->a[p], now);
+      ccp_engine_advance(r->b[p], now);
       if (r->last[p] && ccp_engine_export_unchanged(r->a[p], now)) {
         x->partial = ccp_partial_ref(r->last[p]);
         x->header = ccp_engine_export_header(r->a[p]);
@@ -439,7 +444,9 @@ static void test_publisher_reuse_equals_fresh(void) {
 }
 
 /* An engine without events is unchanged until a timer fires or a bucket edge
- * passes: a breach due inside a 5 s bucket is a change. */
+ * passes: a breach due inside a 5 s bucket is a change when the deadline
+ * time passes it (ccp_engine_advance), never when only the view time does
+ * (an export of a partition that has not read that far). */
 static void test_export_unchanged_timers(void) {
   char err[CCP_ERRBUF_SIZE];
   ccp_engine_t *e = ccp_engine_new(&cfg, err, sizeof err);
@@ -455,6 +462,7 @@ static void test_export_unchanged_timers(void) {
   T_TRUE(breach_at % 5000 != 0);
   int unchanged = 0, changed_at_breach = 0;
   for (int64_t t = T0 + 1750; t < breach_at + 2000; t += 250) {
+    ccp_engine_advance(e, t); /* the deadline time too */
     int u = ccp_engine_export_unchanged(e, t);
     int same_bucket = (t - 250) / 5000 == t / 5000;
     if (t - 250 < breach_at && breach_at <= t) {
@@ -471,6 +479,27 @@ static void test_export_unchanged_timers(void) {
   T_TRUE(unchanged > 800);         /* most quarter-seconds change nothing */
   ccp_engine_count_undecodable(e); /* a dead letter counts as a change */
   T_EQ_INT(ccp_engine_export_unchanged(e, breach_at + 2000), 0);
+  ccp_engine_free(e);
+
+  /* the view time alone passing the deadline (a partition that has not read
+   * that far) fires nothing: unchanged inside the breach's bucket until the
+   * deadline time passes it */
+  e = ccp_engine_new(&cfg, err, sizeof err);
+  ccp_engine_process(e, &ev);
+  int64_t edge = breach_at / 5000 * 5000, later = CCP_MIN(breach_at + 100, edge + 4999);
+  ccp_partial_free(ccp_engine_export(e, edge));
+  T_EQ_INT(ccp_engine_export_unchanged(e, later), 1);
+  T_EQ_INT(ccp_engine_now(e), later);
+  T_EQ_INT(ccp_engine_due_now(e), ev.ts);
+  ccp_partial_t *pp = ccp_engine_export(e, later);
+  T_EQ_INT(pp->diag.alerts_breach, 0);
+  ccp_partial_free(pp);
+  ccp_engine_advance(e, later);
+  T_EQ_INT(ccp_engine_due_now(e), later);
+  T_EQ_INT(ccp_engine_export_unchanged(e, later), 0);
+  pp = ccp_engine_export(e, later);
+  T_EQ_INT(pp->diag.alerts_breach, 1);
+  ccp_partial_free(pp);
   ccp_engine_free(e);
 }
 

@@ -2,8 +2,10 @@
  * ccpulse — the KPI engine (no I/O).
  *
  * One engine holds the state of one shard (one Kafka partition, or one replay
- * run): per-ticket state, stream time, the duplicate filter, deadline timers,
- * and the time-bucketed KPI counters of every scope and window. It turns
+ * run): per-ticket state, its stream times (the deadline time that its own
+ * events and explicit advances move, the view time that exports may move
+ * further), the duplicate filter, deadline timers, and the time-bucketed KPI
+ * counters of every scope and window. It turns
  * events (KPIS.md §1) into the KPIs, gauges and diagnostics of KPIS.md §3 and
  * the snapshot document of §5. docs/semantics.md states every rule.
  *
@@ -115,29 +117,40 @@ int ccp_event_batch_add(ccp_event_batch_t *b, const ccp_event_t *ev);
 void ccp_engine_count_undecodable(ccp_engine_t *e);
 
 /**
- * Moves stream time forward to at least now_ms without an event (wall clock
- * in quiet periods, or the largest stream time of other partitions): fires due
- * deadlines and expires tickets. Lateness stays judged on this engine's own
- * event time.
+ * Moves both stream times (view and deadline time) forward to at least
+ * now_ms without an event: fires the deadlines due by then and expires
+ * tickets. The live worker calls it for a partition that has read
+ * everything there is, with the global time (docs/live.md, time rule).
+ * Lateness stays judged on this engine's own event time.
  */
 void ccp_engine_advance(ccp_engine_t *e, int64_t now_ms);
 
-/** Stream time (largest event ts, or advanced time); INT64_MIN before any. */
+/** View time: the largest event ts, advanced or exported time (windows and
+ * gauges are taken at it); INT64_MIN before any. */
 int64_t ccp_engine_now(const ccp_engine_t *e);
 
+/** Deadline time (<= ccp_engine_now()): the largest event ts or advanced
+ * time, never an export's; deadlines, backlog age and TTL are judged at it
+ * (docs/kpis.md §2). INT64_MIN before any. */
+int64_t ccp_engine_due_now(const ccp_engine_t *e);
+
 /**
- * Advances the engine to now_ms (when later than its stream time: fires due
- * deadlines) and exports its aggregates as a partial (partial.h). The caller
- * owns the result; it is immutable and may be handed to another thread.
+ * Moves the view time to now_ms (when later: windows slide, gauges at now
+ * are taken at now_ms) and exports the engine's aggregates as a partial
+ * (partial.h). Fires no deadline beyond the deadline time: a partition read
+ * behind now_ms exports its tickets as its own time judges them (call
+ * ccp_engine_advance() first when it has read everything). The caller owns
+ * the result; it is immutable and may be handed to another thread.
  */
 ccp_partial_t *ccp_engine_export(ccp_engine_t *e, int64_t now_ms);
 
 /**
- * Advances the engine to now_ms as ccp_engine_export() does and returns 1
+ * Moves the view time to now_ms as ccp_engine_export() does and returns 1
  * when an export now would carry exactly what its last export carried except
  * the time header (stream time, current and first buckets), else 0 (also
- * before any export): no event of any verdict, undecodable count, timer,
- * expiry, bucket edge or retention slot change since. Engine's thread.
+ * before any export): no event of any verdict, undecodable count, timer or
+ * expiry fired (also by ccp_engine_advance()), bucket edge or retention slot
+ * change since. Engine's thread.
  */
 int ccp_engine_export_unchanged(ccp_engine_t *e, int64_t now_ms);
 

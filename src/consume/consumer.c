@@ -527,9 +527,12 @@ ccp_consumer_t *ccp_consumer_new(const ccp_consumer_opts_t *opts, char *errbuf, 
     if (!user)
       rd_kafka_conf_set(conf, pre[i].k, pre[i].v, err, sizeof err);
   }
+  /* forced: commits follow publishes; a partition's end moves its deadline
+   * time to G (worker.c, docs/live.md time rule) */
   if (rd_kafka_conf_set(conf, "group.id", cfg->kafka_group, err, sizeof err) ||
       rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err) ||
-      rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", err, sizeof err)) {
+      rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", err, sizeof err) ||
+      rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof err)) {
     snprintf(errbuf, errlen, "kafka consumer: %s", err);
     rd_kafka_conf_destroy(conf);
     goto fail;

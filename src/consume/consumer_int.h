@@ -43,6 +43,8 @@ typedef struct ccp__part {
   int64_t epoch;        /* immutable: checkpoint fencing epoch taken at assignment; 0 none */
   int64_t evicted;      /* the owning worker only: evictions already reported */
   ccp_partial_t *last;  /* the owning worker only: a reference to its last export */
+  int at_end;           /* the owning worker only: read to its end (PARTITION_EOF), no record
+                           since: its deadline time follows G (docs/live.md, time rule) */
 } ccp__part_t;
 
 /* Commands from the main thread to a worker (rebalances). */

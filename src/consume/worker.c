@@ -6,7 +6,11 @@
  *   1. a pending command (ADD/DROP of a partition, from a rebalance)?
  *      execute it under the worker mutex and signal the main thread;
  *   2. a new publish epoch? reach the barrier: report its stream time, wait
- *      for the publisher's target time, export every engine at it (an
+ *      for the publisher's target time G; advance the engine of every
+ *      partition that has read everything there is to G (its deadlines and
+ *      TTL follow G; a partition with records left keeps its own time, so
+ *      it fires no deadline before its records are read: docs/live.md,
+ *      time rule), then export every engine at G (an
  *      engine unchanged since its last export but for time,
  *      ccp_engine_export_unchanged(), hands that partial again, shared by
  *      reference, with a fresh time header), hand the bundle over with one
@@ -24,7 +28,8 @@
  *      and counted, in its place in its partition's order. Offsets advance
  *      per message. A drain ends with every batch applied, so commands and
  *      exports (steps 1 and 2) always see engines that hold every event
- *      consumed.
+ *      consumed. PARTITION_EOF marks the partition as read to its end until
+ *      its next record.
  * Every signal is blocked here (the main thread handles SIGINT/SIGTERM).
  *
  * Invariants: only this thread touches its parts' engines between ADD and
@@ -128,6 +133,20 @@ static void save_checkpoint(ccp__part_t *p, ccp_publisher_export_t *x) {
           (long long)(ccp_clock_mono_ms() - t0));
 }
 
+/* @locality worker thread. Whether p has read everything there is: its end
+ * was reported (PARTITION_EOF) with no record since, or every offset below
+ * the high watermark of its last fetch is processed (known with the fetch
+ * that brought its last records, before the end is reported: a shutdown
+ * right after them still sees it). */
+static int read_to_end(ccp__worker_t *w, const ccp__part_t *p) {
+  if (p->at_end)
+    return 1;
+  int64_t lo, hi;
+  return p->next_offset >= 0 &&
+         rd_kafka_get_watermark_offsets(w->c->rk, w->c->topic, p->partition, &lo, &hi) == 0 &&
+         hi >= 0 && p->next_offset >= hi;
+}
+
 /* @locality worker thread: the publish barrier of epoch e. */
 static void export_epoch(ccp__worker_t *w, uint64_t e) {
   struct ccp_consumer *c = w->c;
@@ -162,12 +181,16 @@ static void export_epoch(ccp__worker_t *w, uint64_t e) {
     x->partition = p->partition;
     x->gen = p->gen;
     x->next_offset = p->next_offset;
+    /* time rule: a partition that has read everything judges its deadlines
+     * and TTL at G; one with records left, on its own events only */
+    if (target != INT64_MIN && read_to_end(w, p))
+      ccp_engine_advance(p->engine, target);
     if (p->last && ccp_engine_export_unchanged(p->engine, target)) {
       /* nothing but time moved: the last partial again, with this cycle's time */
       x->partial = ccp_partial_ref(p->last);
       x->header = ccp_engine_export_header(p->engine);
     } else {
-      x->partial = ccp_engine_export(p->engine, target); /* fires due deadlines */
+      x->partial = ccp_engine_export(p->engine, target);
       ccp_partial_free(p->last);
       p->last = ccp_partial_ref(x->partial);
     }
@@ -281,16 +304,24 @@ static void enqueue(ccp__worker_t *w, pending_t *pd, ccp__part_t *p, const ccp_e
   }
 }
 
-/* @locality worker thread: one record. */
+/* @locality worker thread: one record, or the end of a partition. */
 static void handle(ccp__worker_t *w, pending_t *pd, rd_kafka_message_t *m) {
   struct ccp_consumer *c = w->c;
+  ccp__part_t *p = m->partition >= 0 && m->partition < w->by_id_cap ? w->by_id[m->partition] : NULL;
+  if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+    /* after every record before it (one queue per partition, in order): the
+     * partition has read everything there is, up to a record that reaches it */
+    if (p && (p->next_offset < 0 || m->offset >= p->next_offset))
+      p->at_end = 1;
+    return;
+  }
   if (m->err) {
     ccp__log_consume_error(m);
     return;
   }
-  ccp__part_t *p = m->partition >= 0 && m->partition < w->by_id_cap ? w->by_id[m->partition] : NULL;
   if (!p || m->offset < p->next_offset)
     return; /* from before a revoke, or delivered again */
+  p->at_end = 0;
   atomic_fetch_add_explicit(&w->messages, 1, memory_order_relaxed);
   char reason[CCP_ERRBUF_SIZE];
   ccp_event_t ev;

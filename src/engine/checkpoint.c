@@ -33,7 +33,7 @@
 #include "util/ser.h"
 
 /** Bump on any change of what is written (docs/checkpoints.md, "Versions"). */
-#define CKPT_VERSION 1u
+#define CKPT_VERSION 2u /* 2: the deadline time due_now */
 #define CKPT_MAGIC "CCPCKPT"
 #define CKPT_HEADER CCP__CKPT_HEADER
 #define CKPT_SEED CCP__CKPT_SEED
@@ -58,6 +58,7 @@ static const struct scalar {
   size_t off, size;
 } scalars[] = {
     SCALAR(now),
+    SCALAR(due_now),
     SCALAR(ev_now),
     SCALAR(cur_b),
     SCALAR(start_b),

@@ -6,6 +6,14 @@
  * expiries in due order); apply it to its ticket and to the counters of its
  * scopes; fire timers that the event armed in the past.
  *
+ * Two stream times (docs/kpis.md §2): the deadline time `due_now` (this
+ * engine's own largest event ts, or an explicit ccp_engine_advance()) judges
+ * deadlines, backlog age and TTL, so a partition read behind the others fires
+ * nothing before its own events or an advance pass it; the view time `now`
+ * (the same, or later when an export asked for a later `now`: the global
+ * time of the live view) places the windows' bucket edges and the gauges at
+ * now. due_now <= now; in replay (one engine, no export ahead) they are equal.
+ *
  * Invariants:
  *   - each scope's gauges equal the sum of its tickets' contributions
  *     (gsnap_t below); every change of a ticket goes through
@@ -14,6 +22,8 @@
  *     its open time is known (CCP_T_WAITING);
  *   - timers are lazily cancelled: a timer acts only when its ticket record
  *     still has the same life and the condition still holds.
+ *   - after every call nothing due by due_now is pending (every path that
+ *     moves due_now runs ccp__engine_run_due()).
  *
  * No I/O: what goes wrong is counted in diagnostics (evictions at the ticket
  * cap, dedup ids not remembered) and the caller decides what to log. Local
@@ -592,7 +602,7 @@ static void emit_alert(ccp_engine_t *e, const ccp_ticket_t *r, int kind, int64_t
   ccp_alert_t a = {
       .kind = kind,
       .at_ms = at,
-      .now_ms = e->now,
+      .now_ms = e->due_now,
       .opened_ms = r->open_ts,
       .threshold_ms = r->thr_ms,
       .ticket_id = v ? (const char *)(uintptr_t)*v : "",
@@ -703,7 +713,7 @@ void ccp__engine_run_due(ccp_engine_t *e) {
         x_due = touch + e->cfg->ticket_ttl_ms + 1;
     }
     if (t_due <= x_due) {
-      if (t_due > e->now)
+      if (t_due > e->due_now)
         return;
       ccp_timer_t tm;
       ccp_timers_pop(&e->timers, &tm);
@@ -712,7 +722,7 @@ void ccp__engine_run_due(ccp_engine_t *e) {
         ccp_tickets_prefetch_at(&e->tickets, next->ticket);
       fire_timer(e, &tm);
     } else {
-      if (x_due > e->now)
+      if (x_due > e->due_now)
         return;
       drop_ticket(e, head);
       e->diag.expired++;
@@ -720,12 +730,18 @@ void ccp__engine_run_due(ccp_engine_t *e) {
   }
 }
 
-/* Moves stream time to t (if later) and fires what is due. */
-static void advance_to(ccp_engine_t *e, int64_t t) {
+void ccp__engine_view_to(ccp_engine_t *e, int64_t t) {
   if (t > e->now || e->now == INT64_MIN) {
     e->now = t;
     set_buckets(e);
   }
+}
+
+/* Moves both times to t (each if later) and fires what is due by then. */
+static void advance_to(ccp_engine_t *e, int64_t t) {
+  ccp__engine_view_to(e, t);
+  if (t > e->due_now)
+    e->due_now = t;
   ccp__engine_run_due(e);
 }
 
@@ -955,7 +971,7 @@ static void apply(ccp_engine_t *e, const ccp_event_t *ev, const evkeys_t *keys) 
   if (aid != CCP_NIL)
     r->agent = aid;
   gauges_move(e, ti, r, &before);
-  ccp_tickets_touch(&e->tickets, ti, e->now);
+  ccp_tickets_touch(&e->tickets, ti, e->due_now); /* the TTL runs on the deadline time */
 
   customer_active(e, keys->cust, ts);
 }
@@ -978,7 +994,7 @@ static ccp_verdict_t process(ccp_engine_t *e, const ccp_event_t *ev, const evkey
   if (ev->ts > e->ev_now)
     e->ev_now = ev->ts;
   dedup_remember(e, k);
-  advance_to(e, CCP_MAX(e->now, ev->ts));
+  advance_to(e, ev->ts); /* both times: this engine's own events move its deadlines */
   apply(e, ev, keys);
   ccp__engine_run_due(e); /* timers armed by this event and already due */
   return CCP_ACCEPTED;
@@ -1139,7 +1155,7 @@ ccp_engine_t *ccp__engine_alloc(const ccp_config_t *cfg, char *errbuf, size_t er
     return NULL;
   ccp_engine_t *e = ccp_calloc(1, sizeof *e);
   e->cfg = cfg;
-  e->now = e->ev_now = INT64_MIN;
+  e->now = e->due_now = e->ev_now = INT64_MIN;
   e->day_start = e->day_end = 0;
   ccp_tickets_init(&e->tickets);
   ccp_timers_init(&e->timers);
@@ -1202,6 +1218,8 @@ void ccp_engine_set_alert_cb(ccp_engine_t *e, ccp_alert_cb cb, void *opaque) {
 }
 
 int64_t ccp_engine_now(const ccp_engine_t *e) { return e->now; }
+
+int64_t ccp_engine_due_now(const ccp_engine_t *e) { return e->due_now; }
 
 int64_t ccp_engine_ticket_count(const ccp_engine_t *e) { return (int64_t)e->tickets.count; }
 

@@ -90,7 +90,8 @@ typedef struct ccp__export_key {
 
 struct ccp_engine {
   const ccp_config_t *cfg;
-  int64_t now;                        /**< stream time (largest ts or advanced time) */
+  int64_t now;                        /**< view time: largest ts, advanced or exported time */
+  int64_t due_now;                    /**< deadline time (<= now): largest ts or advanced time */
   int64_t ev_now;                     /**< largest accepted event ts (lateness, dedup) */
   int64_t cur_b[CCP_MAX_WINDOWS];     /**< floor(now / g) per window */
   int64_t start_b[CCP_MAX_WINDOWS];   /**< first covered bucket per window */
@@ -148,7 +149,9 @@ ccp_engine_t *ccp__engine_alloc(const ccp_config_t *cfg, char *errbuf, size_t er
 void ccp__engine_flush(ccp_engine_t *e);
 /** Moves every window of a scope to the engine's current buckets. */
 void ccp__scope_advance(ccp_engine_t *e, ccp_scope_t *s);
-/** Fires due timers and expiries at the current stream time. */
+/** Moves the view time to t when later (the windows' buckets follow); fires nothing. */
+void ccp__engine_view_to(ccp_engine_t *e, int64_t t);
+/** Fires the timers and expiries due by the deadline time. */
 void ccp__engine_run_due(ccp_engine_t *e);
 /** Customers active in the previous period, and of those in both periods. */
 void ccp__engine_retention(ccp_engine_t *e, int64_t *prev, int64_t *both);

@@ -12,17 +12,21 @@
  * Publishing follows change: an export records in the engine what its
  * contents depended on besides the time header (ccp__export_key_t: events
  * counted, the earliest pending timer or expiry, the buckets, the retention
- * slot). ccp_engine_export_unchanged() advances the engine and compares: no
- * event since, nothing due by the new stream time, the same buckets and
- * slot mean the same scopes, windows, gauges, retention counts, diagnostics
- * and tickets, so the live worker hands the publisher its last partial again
+ * slot). ccp_engine_export_unchanged() moves the view time and compares: no
+ * event since, nothing due by the deadline time now (a timer or expiry that
+ * a ccp_engine_advance() fired since), the same buckets and slot mean the
+ * same scopes, windows, gauges, retention counts, diagnostics and tickets,
+ * so the live worker hands the publisher its last partial again
  * with a fresh header (ccp_engine_export_header()) instead of exporting.
  * The check is conservative: any bucket edge counts as a change, whether or
  * not a bucket with data leaves a window.
  *
- * Threads: the engine's thread (export advances the engine: due deadlines
- * fire, windows slide). The partial is immutable afterwards and belongs to
- * the caller.
+ * An export moves only the view time (windows slide, gauges are taken at
+ * the export's `now`); deadlines and TTL follow the deadline time, which
+ * only events and ccp_engine_advance() move (engine.c, docs/kpis.md §2).
+ *
+ * Threads: the engine's thread (export moves the view time). The partial is
+ * immutable afterwards and belongs to the caller.
  */
 #include <string.h>
 
@@ -60,18 +64,18 @@ static int64_t ret_slot(const ccp_engine_t *e) {
   return e->now == INT64_MIN ? INT64_MIN : ccp_floordiv(e->now, e->slot_ms);
 }
 
-/* Advances as an export does. */
+/* Moves the view time as an export does (no deadline fires). */
 static void export_advance(ccp_engine_t *e, int64_t now_ms) {
   if (now_ms != INT64_MIN || e->now != INT64_MIN)
-    ccp_engine_advance(e, CCP_MAX(now_ms, e->now));
+    ccp__engine_view_to(e, CCP_MAX(now_ms, e->now));
 }
 
 int ccp_engine_export_unchanged(ccp_engine_t *e, int64_t now_ms) {
   const ccp__export_key_t *k = &e->last_export;
   if (!k->valid || e->diag.events != k->events)
     return 0; /* events since: the engine moved on its own */
-  if (k->due <= CCP_MAX(now_ms, e->now))
-    return 0; /* a timer or expiry fires in the advance */
+  if (k->due <= e->due_now)
+    return 0; /* a timer or expiry fired since: the deadline time passed it */
   export_advance(e, now_ms);
   int nw = e->cfg->nwindows;
   return e->geom.hi == k->hi && ret_slot(e) == k->slot &&

@@ -9,7 +9,9 @@
  *      while the stream is live, wall - G <= lateness, also
  *      G >= wall - live.idle_advance);
  *   3. has the source export every partition at G and hand over one bundle
- *      per worker (partials, commit positions, deadline alerts);
+ *      per worker (partials, commit positions, deadline alerts): windows and
+ *      gauges are taken at G; deadlines and TTL of a partition follow G only
+ *      once it has read everything there is, else its own events;
  *   4. merges the partials into its view and calls the publish function with
  *      the view and the alerts; a partition whose engine did not change
  *      since its last export comes as that same partial plus a fresh time
