@@ -27,10 +27,12 @@ static inline void tu_default_config(ccp_config_t *cfg) {
   }
 }
 
-/** A view of one engine exported at `now`; the caller frees it with
+/** A view of one engine advanced to `now` (deadlines and TTL fire, as for a
+ * partition read to its end) and exported at it; the caller frees it with
  * ccp_view_free(). */
 static inline ccp_view_t *tu_view_of(const ccp_config_t *cfg, ccp_engine_t *e, int64_t now) {
   ccp_view_t *v = ccp_view_new(cfg);
+  ccp_engine_advance(e, now);
   ccp_partial_t *p = ccp_engine_export(e, now);
   ccp_view_merge(v, p);
   ccp_partial_free(p);
