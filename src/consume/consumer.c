@@ -32,7 +32,10 @@
  * pub_checkpoint tells the workers that a cycle is a checkpoint cycle;
  * pub_commit then commits only the offsets of checkpoints that were stored
  * (a partition whose epoch could not be taken runs without checkpoints and
- * is committed as without them).
+ * is committed as without them). With the cooperative protocol a partition
+ * whose checkpoint cannot be read because Redis is unreachable is not
+ * started empty: it waits outside librdkafka's assignment and the poll loop
+ * retries it (waiting_*), then assigns it at the checkpoint's offset.
  */
 #include <sched.h>
 #include <signal.h>
@@ -135,16 +138,27 @@ static void set_assigned(ccp_consumer_t *c, int32_t partition, uint32_t gen) {
   pthread_mutex_unlock(&c->assign_mu);
 }
 
-/* How long a rebalance waits for Redis to restore checkpoints. */
-#define RESTORE_WAIT_MS 10000
+/* How long a rebalance callback tries to reach Redis to restore
+ * checkpoints: with the cooperative protocol a partition that cannot be
+ * restored then waits (waiting_*); with an eager assignor it starts with a
+ * new engine after the longer wait. */
+#define RESTORE_WAIT_MS 1000
+#define RESTORE_WAIT_EAGER_MS 10000
+/* Retries of waiting partitions: backoff bounds, partitions per attempt. */
+#define WAITING_BACKOFF_MIN_MS 100
+#define WAITING_BACKOFF_MAX_MS 1000
+#define WAITING_BATCH 16
 
-/* @locality main thread (rebalance callback): p's engine. With a reader
- * (checkpoints on): takes p's fencing epoch and reads its checkpoint; when
- * one is stored and the engine accepts it, the engine continues from it and
- * *offset is where consumption resumes; otherwise a new engine (at the
- * committed offset). One log line says which and why. */
+/* @locality main thread (rebalance callback, or waiting_retry): p's
+ * engine. With a reader (checkpoints on): takes p's fencing epoch and reads
+ * its checkpoint; when one is stored and the engine accepts it, the engine
+ * continues from it and *offset is where consumption resumes; otherwise a
+ * new engine (at the committed offset). Redis unreachable: NULL when
+ * can_wait (the caller keeps the partition waiting; *why says why), else a
+ * new engine without checkpoints. One log line says which and why (none
+ * for a NULL). */
 static ccp_engine_t *restore(ccp_consumer_t *c, ccp_ckpt_reader_t *r, ccp__part_t *p,
-                             int64_t *offset) {
+                             int64_t *offset, int can_wait, char *whybuf, size_t whylen) {
   char err[CCP_ERRBUF_SIZE], why[CCP_ERRBUF_SIZE];
   ccp_engine_t *e = NULL;
   if (!r)
@@ -152,7 +166,11 @@ static ccp_engine_t *restore(ccp_consumer_t *c, ccp_ckpt_reader_t *r, ccp__part_
   int64_t t0 = ccp_clock_mono_ms();
   ccp_ckpt_found_t f;
   int rc = ccp_ckpt_reader_claim(r, c->topic, p->partition, &f, why, sizeof why);
-  if (rc == -CCP_EIO) {
+  if (rc == -CCP_EIO && can_wait) {
+    snprintf(whybuf, whylen, "%s", why);
+    ccp_ckpt_found_release(&f);
+    return NULL;
+  } else if (rc == -CCP_EIO) {
     ccp_log(CCP_LOG_ERROR, "checkpoint",
             "partition %d of '%s': %s; a new engine from the committed offset, without "
             "checkpoints until the partition is assigned again",
@@ -195,12 +213,15 @@ fresh:
   return e;
 }
 
-/* @locality main thread (rebalance callback): engine, worker, forwarding.
- * tp->offset is set when the partition resumes from a checkpoint. */
-static void add_partition(ccp_consumer_t *c, ccp_ckpt_reader_t *r, rd_kafka_topic_partition_t *tp) {
+/* @locality main thread (rebalance callback, or waiting_retry): engine,
+ * worker, forwarding. tp->offset is set when the partition resumes from a
+ * checkpoint. Returns 0, or 1 when its checkpoint could not be read and
+ * can_wait: nothing was set up (the caller keeps it waiting; why says why). */
+static int add_partition(ccp_consumer_t *c, ccp_ckpt_reader_t *r, rd_kafka_topic_partition_t *tp,
+                         int can_wait, char *why, size_t whylen) {
   int32_t partition = tp->partition;
   if (partition < 0)
-    return;
+    return 0;
   if (partition >= c->parts_cap) {
     int cap = CCP_MAX(partition + 1, 2 * c->parts_cap);
     c->parts = ccp_realloc(c->parts, (size_t)cap * sizeof *c->parts);
@@ -208,12 +229,15 @@ static void add_partition(ccp_consumer_t *c, ccp_ckpt_reader_t *r, rd_kafka_topi
     c->parts_cap = cap;
   }
   if (c->parts[partition])
-    return; /* already ours */
+    return 0; /* already ours */
   ccp__part_t *p = ccp_calloc(1, sizeof *p);
   p->partition = partition;
-  p->gen = ++c->next_gen;
   p->next_offset = -1;
-  p->engine = restore(c, r, p, &tp->offset);
+  if (!(p->engine = restore(c, r, p, &tp->offset, can_wait, why, whylen))) {
+    ccp_free(p);
+    return 1;
+  }
+  p->gen = ++c->next_gen;
   /* least loaded worker */
   int counts[1024] = {0};
   for (int i = 0; i < c->parts_cap; i++)
@@ -231,6 +255,7 @@ static void add_partition(ccp_consumer_t *c, ccp_ckpt_reader_t *r, rd_kafka_topi
   CCP_ASSERT(p->pq != NULL);
   rd_kafka_queue_forward(p->pq, c->workers[best].q);
   atomic_fetch_add(&c->nassigned, 1);
+  return 0;
 }
 
 /* @locality main thread. closing: the workers are gone (shutdown) and the engines are freed by
@@ -276,6 +301,106 @@ static void refresh_partitions(ccp_consumer_t *c) {
     rd_kafka_topic_destroy(rkt);
 }
 
+/* ---- partitions waiting for their checkpoint (main thread) ------------- */
+
+/* With the cooperative protocol a partition whose checkpoint cannot be read
+ * at assignment (Redis unreachable) is not started with an empty engine: it
+ * stays out of librdkafka's assignment (the group still counts it as ours,
+ * so nobody else reads it, and nothing of it is fetched, consumed or
+ * committed) and is retried from the poll loop; once its checkpoint is
+ * read it is set up and incrementally assigned at the checkpoint's offset,
+ * exactly as at a rebalance. Why not assign it paused and seek later:
+ * rd_kafka_seek_partitions() is for partitions already being fetched (a
+ * seek racing the assignment's committed-offset lookup can be overridden by
+ * it), whereas the offset given to rd_kafka_incremental_assign() is where
+ * fetching starts. librdkafka refuses to unassign a partition it does not
+ * hold, so revocations leave the waiting ones out. */
+
+/* @locality main thread (rebalance callback): partition waits; why: the claim's error. */
+static void waiting_add(ccp_consumer_t *c, int32_t partition, const char *why) {
+  int64_t now = ccp_clock_mono_ms();
+  if (!c->waiting)
+    c->waiting = rd_kafka_topic_partition_list_new(8);
+  if (c->waiting->cnt == 0) {
+    c->waiting_since_ms = now;
+    c->waiting_backoff_ms = WAITING_BACKOFF_MIN_MS;
+  }
+  rd_kafka_topic_partition_list_add(c->waiting, c->topic, partition);
+  c->waiting_next_ms = now + c->waiting_backoff_ms;
+  ccp_log(CCP_LOG_WARN, "checkpoint",
+          "partition %d of '%s': %s; the partition waits (not consumed) until its checkpoint can "
+          "be read",
+          (int)partition, c->topic, why);
+}
+
+/* @locality main thread (rebalance callback): a copy of parts without the
+ * waiting partitions, which leave the waiting list (revoked or lost). */
+static rd_kafka_topic_partition_list_t *waiting_drop(ccp_consumer_t *c,
+                                                     const rd_kafka_topic_partition_list_t *parts) {
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(CCP_MAX(parts->cnt, 1));
+  for (int i = 0; i < parts->cnt; i++) {
+    const rd_kafka_topic_partition_t *tp = &parts->elems[i];
+    if (c->waiting && strcmp(tp->topic, c->topic) == 0 &&
+        rd_kafka_topic_partition_list_del(c->waiting, c->topic, tp->partition)) {
+      ccp_log(CCP_LOG_INFO, "checkpoint", "partition %d of '%s' revoked while it waited for redis",
+              (int)tp->partition, c->topic);
+      continue;
+    }
+    rd_kafka_topic_partition_list_add(l, tp->topic, tp->partition)->offset = tp->offset;
+  }
+  return l;
+}
+
+/* @locality main thread (poll loop). When their time has come, tries the
+ * waiting partitions again: one connection attempt, at most WAITING_BATCH
+ * restores per call; the restored ones are assigned at their checkpoint's
+ * offset. Backs off from 100 ms to 1 s while Redis stays unreachable. */
+static void waiting_retry(ccp_consumer_t *c) {
+  if (!c->waiting || c->waiting->cnt == 0 || ccp_clock_mono_ms() < c->waiting_next_ms)
+    return;
+  char err[CCP_ERRBUF_SIZE], why[CCP_ERRBUF_SIZE];
+  /* wait 0: one connection attempt; NULL (a bad url, refused at start-up
+   * already) makes add_partition start new engines */
+  ccp_ckpt_reader_t *r =
+      ccp_ckpt_reader_new(c->cfg->redis_url, c->cfg->redis_prefix, 0, err, sizeof err);
+  rd_kafka_topic_partition_list_t *ready = rd_kafka_topic_partition_list_new(WAITING_BATCH);
+  int unreachable = 0;
+  while (c->waiting->cnt > 0 && ready->cnt < WAITING_BATCH) {
+    rd_kafka_topic_partition_t tp = {.topic = c->topic,
+                                     .partition = c->waiting->elems[0].partition,
+                                     .offset = RD_KAFKA_OFFSET_INVALID};
+    if (add_partition(c, r, &tp, 1, why, sizeof why)) {
+      unreachable = 1;
+      break;
+    }
+    rd_kafka_topic_partition_list_add(ready, c->topic, tp.partition)->offset = tp.offset;
+    rd_kafka_topic_partition_list_del_by_idx(c->waiting, 0);
+  }
+  ccp_ckpt_reader_free(r);
+  int64_t now = ccp_clock_mono_ms();
+  if (ready->cnt > 0) {
+    rd_kafka_error_t *e = rd_kafka_incremental_assign(c->rk, ready);
+    if (e) {
+      ccp_log(CCP_LOG_ERROR, "consumer", "cannot assign %d partition(s) of '%s': %s", ready->cnt,
+              c->topic, rd_kafka_error_string(e));
+      rd_kafka_error_destroy(e);
+    }
+    ccp_log(CCP_LOG_INFO, "consumer",
+            "assigned %d partition(s) of '%s' after %lld ms waiting for redis; %lld held, %d "
+            "still waiting",
+            ready->cnt, c->topic, (long long)(now - c->waiting_since_ms),
+            (long long)atomic_load(&c->nassigned), c->waiting->cnt);
+  }
+  rd_kafka_topic_partition_list_destroy(ready);
+  if (unreachable) {
+    c->waiting_backoff_ms = CCP_MIN(2 * c->waiting_backoff_ms, WAITING_BACKOFF_MAX_MS);
+    c->waiting_next_ms = now + c->waiting_backoff_ms;
+  } else {
+    c->waiting_backoff_ms = WAITING_BACKOFF_MIN_MS;
+    c->waiting_next_ms = now; /* the rest of the batch, at the next poll */
+  }
+}
+
 /* @locality main thread, inside rd_kafka_consumer_poll / consumer_close. */
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque) {
@@ -291,33 +416,50 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     char rerr[CCP_ERRBUF_SIZE];
     ccp_ckpt_reader_t *r = NULL; /* one connection for the whole assignment */
     if (c->ckpt_on && n > 0 &&
-        !(r = ccp_ckpt_reader_new(c->cfg->redis_url, c->cfg->redis_prefix, RESTORE_WAIT_MS, rerr,
+        !(r = ccp_ckpt_reader_new(c->cfg->redis_url, c->cfg->redis_prefix,
+                                  cooperative ? RESTORE_WAIT_MS : RESTORE_WAIT_EAGER_MS, rerr,
                                   sizeof rerr)))
       ccp_log(CCP_LOG_ERROR, "checkpoint", "config key 'redis': %s", rerr);
-    for (int i = 0; i < parts->cnt; i++)
-      if (strcmp(parts->elems[i].topic, c->topic) == 0)
-        add_partition(c, r, &parts->elems[i]);
+    /* what librdkafka assigns now: all but the partitions left waiting */
+    rd_kafka_topic_partition_list_t *now =
+        rd_kafka_topic_partition_list_new(CCP_MAX(parts->cnt, 1));
+    for (int i = 0; i < parts->cnt; i++) {
+      rd_kafka_topic_partition_t *tp = &parts->elems[i];
+      if (strcmp(tp->topic, c->topic) == 0 &&
+          add_partition(c, r, tp, cooperative, rerr, sizeof rerr)) {
+        waiting_add(c, tp->partition, rerr);
+        continue;
+      }
+      rd_kafka_topic_partition_list_add(now, tp->topic, tp->partition)->offset = tp->offset;
+    }
     ccp_ckpt_reader_free(r);
-    ccp_log(CCP_LOG_INFO, "consumer", "assigned %d partition(s) of '%s'; %lld held", n, c->topic,
-            (long long)atomic_load(&c->nassigned));
+    int nwaiting = c->waiting ? c->waiting->cnt : 0;
+    if (nwaiting > 0)
+      ccp_log(CCP_LOG_INFO, "consumer", "assigned %d partition(s) of '%s'; %lld held, %d waiting",
+              n, c->topic, (long long)atomic_load(&c->nassigned), nwaiting);
+    else
+      ccp_log(CCP_LOG_INFO, "consumer", "assigned %d partition(s) of '%s'; %lld held", n, c->topic,
+              (long long)atomic_load(&c->nassigned));
     if (cooperative) {
-      rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
+      rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, now);
       if (e) {
         ccp_log(CCP_LOG_ERROR, "consumer", "cannot assign %d partition(s) of '%s': %s", n, c->topic,
                 rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
       }
     } else {
-      rd_kafka_assign(rk, parts);
+      rd_kafka_assign(rk, parts); /* eager: nothing waits (can_wait 0) */
     }
+    rd_kafka_topic_partition_list_destroy(now);
   } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
-    for (int i = 0; i < parts->cnt; i++)
-      if (strcmp(parts->elems[i].topic, c->topic) == 0)
-        remove_partition(c, parts->elems[i].partition, c->closing);
+    rd_kafka_topic_partition_list_t *held = waiting_drop(c, parts);
+    for (int i = 0; i < held->cnt; i++)
+      if (strcmp(held->elems[i].topic, c->topic) == 0)
+        remove_partition(c, held->elems[i].partition, c->closing);
     ccp_log(CCP_LOG_INFO, "consumer", "revoked %d partition(s) of '%s'; %lld held", n, c->topic,
             (long long)atomic_load(&c->nassigned));
     if (cooperative) {
-      rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
+      rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, held);
       if (e) {
         ccp_log(CCP_LOG_ERROR, "consumer", "cannot unassign %d partition(s) of '%s': %s", n,
                 c->topic, rd_kafka_error_string(e));
@@ -326,16 +468,19 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     } else {
       rd_kafka_assign(rk, NULL);
     }
+    rd_kafka_topic_partition_list_destroy(held);
   } else {
     ccp_log(CCP_LOG_ERROR, "consumer", "rebalance failed: %s; every partition dropped",
             rd_kafka_err2str(err));
     for (int i = 0; i < c->parts_cap; i++)
       if (c->parts[i])
         remove_partition(c, i, c->closing);
+    rd_kafka_topic_partition_list_t *held = waiting_drop(c, parts);
     if (cooperative)
-      rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
+      rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, held));
     else
       rd_kafka_assign(rk, NULL);
+    rd_kafka_topic_partition_list_destroy(held);
   }
 }
 
@@ -627,6 +772,7 @@ int ccp_consumer_run(ccp_consumer_t *c) {
       ccp__log_consume_error(m);
       rd_kafka_message_destroy(m);
     }
+    waiting_retry(c);
   }
 
   /* shutdown: stop consuming, final publish + commit, close */
@@ -698,6 +844,8 @@ void ccp_consumer_free(ccp_consumer_t *c) {
       ccp_free(c->parts[i]);
     }
   ccp_free(c->parts);
+  if (c->waiting)
+    rd_kafka_topic_partition_list_destroy(c->waiting);
   ccp_publisher_free(c->pub); /* before the workers: it may hold their bundles */
   ccp_free(c->committed);
   if (c->workers) {

@@ -108,6 +108,14 @@ struct ccp_consumer {
   int closing;       /* main thread only: inside rd_kafka_consumer_close */
   int ever_assigned; /* main thread only: a rebalance assign was served */
 
+  /* main thread only (consumer.c, waiting_*): partitions the group gave us
+   * whose checkpoint could not be read yet (Redis unreachable); not yet
+   * assigned to librdkafka, so not fetched; retried from the poll loop */
+  rd_kafka_topic_partition_list_t *waiting;
+  int64_t waiting_since_ms; /* monotonic: when the first of them began to wait */
+  int64_t waiting_next_ms;  /* monotonic: the next attempt */
+  int64_t waiting_backoff_ms;
+
   /* commit filter: assigned_gen[p] (0 = not assigned); guarded by assign_mu */
   pthread_mutex_t assign_mu;
   uint32_t *assigned_gen;
