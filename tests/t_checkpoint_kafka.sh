@@ -39,7 +39,7 @@ committed() {
 }
 
 # scenario NAME PARTITIONS WORKERS COMPARE GEN-ARGS...: one kill-and-restore run
-# (COMPARE: exact, or merged: tests/live_compare.py --merged, extra alerts allowed)
+# (COMPARE: exact, or merged: tests/live_compare.py --merged; alerts exactly once either way)
 scenario() {
   local name=$1 parts=$2 workers=$3 compare=$4
   shift 4
@@ -95,9 +95,7 @@ scenario() {
       fail "$name: merged snapshot after kill and restore differs from replay"
   fi
   alerts_dump "$name:" "$work/$name.alerts"
-  local extra=
-  [ "$compare" = exact ] || extra=--extra-ok
-  check_alerts "$name" "$work/$name.replay.alerts" "$work/$name.alerts" $extra
+  check_alerts "$name" "$work/$name.replay.alerts" "$work/$name.alerts"
   echo "ok: $name, $parts partition(s): killed with $e0 events published, $ck checkpointed, $c committed ($((SECONDS - t))s)"
 }
 
