@@ -45,6 +45,8 @@ typedef struct ccp__part {
   ccp_partial_t *last;  /* the owning worker only: a reference to its last export */
   int at_end;           /* the owning worker only: read to its end (PARTITION_EOF), no record
                            since: its deadline time follows G (docs/live.md, time rule) */
+  int fresh;            /* the owning worker only: a record arrived since the last barrier
+                           (a partition still being written to does not follow G) */
 } ccp__part_t;
 
 /* Commands from the main thread to a worker (rebalances). */

@@ -133,12 +133,20 @@ static void save_checkpoint(ccp__part_t *p, ccp_publisher_export_t *x) {
           (long long)(ccp_clock_mono_ms() - t0));
 }
 
-/* @locality worker thread. Whether p has read everything there is: its end
- * was reported (PARTITION_EOF) with no record since, or every offset below
- * the high watermark of its last fetch is processed (known with the fetch
- * that brought its last records, before the end is reported: a shutdown
- * right after them still sees it). */
+/* @locality worker thread. Whether p has read everything there is and
+ * settled: no record came in the last publish cycle (or this is the final
+ * cycle), and its end was reported (PARTITION_EOF) with no record since, or
+ * every offset below the high watermark of its last fetch is processed
+ * (known with the fetch that brought its last records, before the end is
+ * reported: a shutdown right after them still sees it). */
 static int read_to_end(ccp__worker_t *w, const ccp__part_t *p) {
+  /* settled: no record since the last barrier, or the final cycle (workers
+   * paused: this instance reads nothing more). A partition that reached
+   * its end while a producer is still writing it (a burst of old events
+   * moves event time hours per millisecond) must not follow G yet: the
+   * replies of its tickets may be on their way. */
+  if (p->fresh && !atomic_load_explicit(&w->c->paused, memory_order_relaxed))
+    return 0;
   if (p->at_end)
     return 1;
   int64_t lo, hi;
@@ -185,6 +193,7 @@ static void export_epoch(ccp__worker_t *w, uint64_t e) {
      * and TTL at G; one with records left, on its own events only */
     if (target != INT64_MIN && read_to_end(w, p))
       ccp_engine_advance(p->engine, target);
+    p->fresh = 0;
     if (p->last && ccp_engine_export_unchanged(p->engine, target)) {
       /* nothing but time moved: the last partial again, with this cycle's time */
       x->partial = ccp_partial_ref(p->last);
@@ -322,6 +331,7 @@ static void handle(ccp__worker_t *w, pending_t *pd, rd_kafka_message_t *m) {
   if (!p || m->offset < p->next_offset)
     return; /* from before a revoke, or delivered again */
   p->at_end = 0;
+  p->fresh = 1;
   atomic_fetch_add_explicit(&w->messages, 1, memory_order_relaxed);
   char reason[CCP_ERRBUF_SIZE];
   ccp_event_t ev;
