@@ -277,6 +277,20 @@ ccp_partial_t *ccp_partial_load(const ccp_config_t *cfg, const void *data, size_
   p->nwindows = (int)nw;
   ccp_ser_get_into(&r, p->cur_b, nw * sizeof *p->cur_b);
   ccp_ser_get_into(&r, p->start_b, nw * sizeof *p->start_b);
+  /* window bounds as an export sets them: the view multiplies them out */
+  if (!CCP_SER_CHECK(&r, p->now == INT64_MIN || p->now > INT64_MIN / 2, "stream time %lld",
+                     (long long)p->now))
+    goto fail;
+  for (uint32_t w = 0; w < nw && p->now != INT64_MIN; w++) {
+    const ccp_window_conf_t *wc = &cfg->windows[w];
+    int64_t nb = CCP_MAX(wc->span_ms, 26 * 3600000LL) / wc->granularity_ms; /* today: <= 25 h */
+    if (!CCP_SER_CHECK(&r,
+                       p->cur_b[w] == ccp_floordiv(p->now, wc->granularity_ms) &&
+                           p->start_b[w] <= p->cur_b[w] && p->cur_b[w] - p->start_b[w] <= nb,
+                       "window %u bounds %lld..%lld at %lld", w, (long long)p->start_b[w],
+                       (long long)p->cur_b[w], (long long)p->now))
+      goto fail;
+  }
   p->ret_prev = ccp_ser_get_i64(&r);
   p->ret_both = ccp_ser_get_i64(&r);
   ccp_ser_get_into(&r, &p->diag, sizeof p->diag);
@@ -284,7 +298,10 @@ ccp_partial_t *ccp_partial_load(const ccp_config_t *cfg, const void *data, size_
   p->cust_unit = ccp_ser_get_i64(&r);
   p->rs_c = ccp_ser_get_i64(&r);
   p->rs_l = ccp_ser_get_u8(&r);
-  if (!CCP_SER_CHECK(&r, p->cust_unit >= 0 && p->rs_l <= 64, "customer unit %lld, sample L %d",
+  int unit_ok = p->cust_unit >= 0;
+  for (int w = 0; w < cfg->nwindows && p->cust_unit > 0; w++)
+    unit_ok &= cfg->windows[w].granularity_ms % p->cust_unit == 0;
+  if (!CCP_SER_CHECK(&r, unit_ok && p->rs_l <= 64, "customer unit %lld, sample L %d",
                      (long long)p->cust_unit, p->rs_l))
     goto fail;
   p->rs = read_words(&r, 2, 0, CCP_RS_MAX(p->rs_l), "retention sample");
