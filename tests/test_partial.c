@@ -189,6 +189,13 @@ static void test_refused(void) {
       loaded++;
       ccp_view_t *v = ccp_view_new(&cfg);
       ccp_view_merge(v, x);
+      ccp_partial_t *y = ccp_engine_export(part[0], now_all); /* two runs: united on read */
+      ccp_view_merge(v, y);
+      ccp_partial_free(y);
+      ccp_buf_t j;
+      ccp_buf_init(&j);
+      ccp_view_snapshot_json(v, &j);
+      ccp_buf_release(&j);
       ccp_view_free(v);
     } else {
       refused++;

@@ -380,14 +380,17 @@ static size_t shared_bytes(const ccp_engine_t *e) {
          ccp_u64map_bytes(&e->scope_index) + ccp_u64map_bytes(&e->combo_index) +
          ccp_u64map_bytes(&e->acts) + ccp_u64map_bytes(&e->ids) + ccp_timers_bytes(&e->timers) +
          e->scopes_cap * sizeof *e->scopes + e->combos_cap * sizeof *e->combos +
-         e->wsort_cap * sizeof *e->wsort + e->dirty_cap * sizeof *e->dirty;
+         e->wsort_cap * sizeof *e->wsort + e->dirty_cap * sizeof *e->dirty +
+         ccp_u64map_bytes(&e->rs) + e->xs_cap * sizeof *e->xs +
+         (e->rs_x ? sizeof *e->rs_x + 2 * e->rs_x->n * sizeof(uint64_t) : 0);
 }
 
 /* What a scope says it holds: its block with the name, windows, customer
- * map and delta log. */
+ * map (and its exported entries) and delta log. */
 static size_t scope_bytes(const ccp_engine_t *e, const ccp_scope_t *sc) {
   return sizeof *sc + sc->name_len + 1 + ccp_wset_bytes(&sc->ws, &e->geom) +
-         ccp_u32map_bytes(&sc->cust) + sc->logcap * sizeof *sc->log;
+         ccp_u32map_bytes(&sc->cust) + sc->logcap * sizeof *sc->log +
+         (sc->cust_x ? sizeof *sc->cust_x + sc->cust_x->n * sizeof(uint64_t) : 0);
 }
 
 /* Sum of scope_bytes() over the first n scopes. */

@@ -7,8 +7,8 @@
  * scope and window; ccp_engine_export() in engine.h) and hands it to the
  * publisher. The publisher merges the partials of all partitions into a
  * ccp_view_t — the numbers one engine fed with all partitions would give
- * (docs/semantics.md §11 states the two approximations: distinct customers
- * and retention are summed per partition) — and writes the snapshot document
+ * (docs/semantics.md §11: distinct customers are united exactly; retention
+ * exactly, or on a hash sample within its stated bound) — and writes the snapshot document
  * and the Redis tiles from it. KPIs are computed from the merged counters by
  * the KPI table (src/kpi/kpi.h).
  *

@@ -12,9 +12,12 @@
  * a layout word (the counter and histogram geometry and the configured
  * windows: another build or another `windows` is refused), the body length
  * and a ccp_hash64 checksum of the body — then the body: stream time,
- * window bounds, retention counts, diagnostics, tickets, and per scope its
- * name, kind, gauges and per window the field mask, the non-zero values and
- * the two sparse histograms (bins ascending, counts > 0).
+ * window bounds, retention counts, diagnostics, tickets, the customer base
+ * unit, the retention sample (slot, L, count, then its (hash, activity)
+ * pairs, hashes ascending), and per scope its name, kind, gauges, per
+ * window the field mask, the non-zero values and the two sparse histograms
+ * (bins ascending, counts > 0), then its customer entries (count, then the
+ * 64-bit entries, hashes ascending).
  *
  * Loading trusts nothing: header, length and checksum first, then every
  * count against the bytes left before allocating for it, every bin, mask
@@ -31,13 +34,33 @@
 #include "util/ser.h"
 
 #define PART_MAGIC "CCPPART"
-#define PART_VERSION 1u
+#define PART_VERSION 2u
 #define PART_HEADER 32
 #define PART_SEED 0x70617274ULL
 
 ccp_partial_t *ccp_partial_ref(ccp_partial_t *p) {
   atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
   return p;
+}
+
+ccp_words_t *ccp_words_new(size_t n, size_t stride) {
+  CCP_ASSERT(n <= UINT32_MAX);
+  ccp_words_t *b = ccp_malloc(sizeof *b + n * stride * sizeof(uint64_t));
+  atomic_init(&b->refs, 0);
+  b->n = (uint32_t)n;
+  return b;
+}
+
+ccp_words_t *ccp_words_ref(ccp_words_t *b) {
+  if (b)
+    atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
+  return b;
+}
+
+void ccp_words_free(ccp_words_t *b) {
+  /* acq_rel: the last holder sees every other holder's reads done */
+  if (b && atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 0)
+    ccp_free(b);
 }
 
 void ccp_partial_free(ccp_partial_t *p) {
@@ -49,8 +72,10 @@ void ccp_partial_free(ccp_partial_t *p) {
   for (int i = 0; i < p->nscopes; i++) {
     ccp_free(p->scopes[i].win); /* with the values and histogram bins */
     ccp_free(p->scopes[i].name);
+    ccp_words_free(p->scopes[i].cust);
   }
   ccp_free(p->scopes);
+  ccp_words_free(p->rs);
   ccp_free(p);
 }
 
@@ -91,6 +116,13 @@ void ccp_partial_save(const ccp_partial_t *p, const ccp_partial_t *hdr, const cc
   ccp_ser_put_i64(out, p->ret_both);
   ccp_ser_put(out, &p->diag, sizeof p->diag);
   ccp_ser_put_i64(out, p->tickets);
+  ccp_ser_put_i64(out, p->cust_unit);
+  ccp_ser_put_i64(out, p->rs_c);
+  ccp_ser_put_u8(out, (uint8_t)p->rs_l);
+  uint32_t nrs = p->rs ? p->rs->n : 0;
+  ccp_ser_put_u32(out, nrs);
+  if (nrs)
+    ccp_ser_put(out, p->rs->w, (size_t)nrs * 2 * sizeof *p->rs->w);
   ccp_ser_put_u32(out, (uint32_t)p->nscopes);
   for (int i = 0; i < p->nscopes; i++) {
     const ccp_partial_scope_t *s = &p->scopes[i];
@@ -112,6 +144,10 @@ void ccp_partial_save(const ccp_partial_t *p, const ccp_partial_t *hdr, const cc
         ccp_ser_put(out, sh->count, sh->n * sizeof *sh->count);
       }
     }
+    uint32_t nc = s->cust ? s->cust->n : 0;
+    ccp_ser_put_u32(out, nc);
+    if (nc)
+      ccp_ser_put(out, s->cust->w, (size_t)nc * sizeof *s->cust->w);
   }
   uint64_t blen = out->len - body;
   uint64_t sum = ccp_hash64(out->data + body, blen, PART_SEED);
@@ -174,6 +210,31 @@ static void read_window(ccp_ser_rd_t *r, ccp_partial_win_t *w, int64_t **v, uint
   }
 }
 
+/* Reads n entries of `stride` words into a new block after checking them:
+ * the first word of each ascends strictly (by its bits from `shift` up), is
+ * not 0 there and is at most `max`; a second word, when there is one, is a
+ * non-zero value below 2^CCP_RS_BITS. NULL with r marked bad otherwise. */
+static ccp_words_t *read_words(ccp_ser_rd_t *r, size_t stride, int shift, uint64_t max,
+                               const char *what) {
+  uint32_t n = ccp_ser_get_u32(r);
+  const unsigned char *src = ccp_ser_get_array(r, (uint64_t)n * stride, sizeof(uint64_t));
+  if (r->bad || !n)
+    return NULL;
+  ccp_words_t *b = ccp_words_new(n, stride);
+  memcpy(b->w, src, (size_t)n * stride * sizeof *b->w);
+  for (uint32_t i = 0; i < n; i++) {
+    uint64_t k = b->w[i * stride] >> shift;
+    uint64_t prev = i ? b->w[(i - 1) * stride] >> shift : 0;
+    uint64_t val = stride > 1 ? b->w[i * stride + 1] : 1;
+    if (!CCP_SER_CHECK(r, k > prev && k <= max && val && val >> CCP_RS_BITS == 0,
+                       "%s entry %u of %u out of order or range", what, i, n)) {
+      ccp_words_free(b);
+      return NULL;
+    }
+  }
+  return b;
+}
+
 ccp_partial_t *ccp_partial_load(const ccp_config_t *cfg, const void *data, size_t len, char *errbuf,
                                 size_t errlen) {
   ccp_ser_rd_t r;
@@ -216,10 +277,36 @@ ccp_partial_t *ccp_partial_load(const ccp_config_t *cfg, const void *data, size_
   p->nwindows = (int)nw;
   ccp_ser_get_into(&r, p->cur_b, nw * sizeof *p->cur_b);
   ccp_ser_get_into(&r, p->start_b, nw * sizeof *p->start_b);
+  /* window bounds as an export sets them: the view multiplies them out */
+  if (!CCP_SER_CHECK(&r, p->now == INT64_MIN || p->now > INT64_MIN / 2, "stream time %lld",
+                     (long long)p->now))
+    goto fail;
+  for (uint32_t w = 0; w < nw && p->now != INT64_MIN; w++) {
+    const ccp_window_conf_t *wc = &cfg->windows[w];
+    int64_t nb = CCP_MAX(wc->span_ms, 26 * 3600000LL) / wc->granularity_ms; /* today: <= 25 h */
+    if (!CCP_SER_CHECK(&r,
+                       p->cur_b[w] == ccp_floordiv(p->now, wc->granularity_ms) &&
+                           p->start_b[w] <= p->cur_b[w] && p->cur_b[w] - p->start_b[w] <= nb,
+                       "window %u bounds %lld..%lld at %lld", w, (long long)p->start_b[w],
+                       (long long)p->cur_b[w], (long long)p->now))
+      goto fail;
+  }
   p->ret_prev = ccp_ser_get_i64(&r);
   p->ret_both = ccp_ser_get_i64(&r);
   ccp_ser_get_into(&r, &p->diag, sizeof p->diag);
   p->tickets = ccp_ser_get_i64(&r);
+  p->cust_unit = ccp_ser_get_i64(&r);
+  p->rs_c = ccp_ser_get_i64(&r);
+  p->rs_l = ccp_ser_get_u8(&r);
+  int unit_ok = p->cust_unit >= 0;
+  for (int w = 0; w < cfg->nwindows && p->cust_unit > 0; w++)
+    unit_ok &= cfg->windows[w].granularity_ms % p->cust_unit == 0;
+  if (!CCP_SER_CHECK(&r, unit_ok && p->rs_l <= 64, "customer unit %lld, sample L %d",
+                     (long long)p->cust_unit, p->rs_l))
+    goto fail;
+  p->rs = read_words(&r, 2, 0, CCP_RS_MAX(p->rs_l), "retention sample");
+  if (r.bad)
+    goto fail;
   uint32_t ns = ccp_ser_get_u32(&r);
   /* every scope takes at least its name length, kind and gauges */
   if (!CCP_SER_CHECK(&r, ns <= r.left / (4 + 1 + 32), "%u scopes in %zu bytes", ns, r.left))
@@ -256,6 +343,9 @@ ccp_partial_t *ccp_partial_load(const ccp_config_t *cfg, const void *data, size_
     for (uint32_t w = 0; w < nw; w++)
       read_window(&again, &s->win[w], &v, &count, &bin, NULL, NULL);
     CCP_ASSERT(!again.bad && again.p == r.p);
+    s->cust = read_words(&r, 1, 32, UINT32_MAX, "customer");
+    if (r.bad)
+      goto fail;
   }
   if (!CCP_SER_CHECK(&r, r.left == 0, "%zu bytes after the last scope", r.left))
     goto fail;

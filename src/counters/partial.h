@@ -12,6 +12,11 @@
  * partition, on different threads). A window
  * carries only its non-zero counters (a field mask and their values): a
  * wide center's agents have a few non-zero fields each.
+ * Customers (docs/semantics.md §11): per scope the sorted entries of the
+ * customers that can still count in a window, and for retention a nested
+ * hash sample of every customer's activity; both are ccp_words_t blocks an
+ * engine shares between its successive partials (an unchanged scope hands
+ * the same block again), so a partial frees them by reference too.
  * Scope kinds and the diagnostics counters are defined here because the
  * partial carries them; the engine's own state (engine_int.h) uses the same
  * definitions.
@@ -38,6 +43,36 @@ typedef struct ccp_diag {
   int64_t alerts_at_risk, alerts_breach;
 } ccp_diag_t;
 
+/** An immutable array of 64-bit words shared by reference: the engine's
+ * export cache and every partial holding it (any thread; the last release
+ * frees it). */
+typedef struct ccp_words {
+  _Atomic int refs; /**< references less one */
+  uint32_t n;       /**< entries (an entry is one or two words, by its user) */
+  uint64_t w[];
+} ccp_words_t;
+
+/** A block for n entries of `stride` words, one reference (the caller's). */
+ccp_words_t *ccp_words_new(size_t n, size_t stride);
+/** Takes another reference (NULL stays NULL). */
+ccp_words_t *ccp_words_ref(ccp_words_t *b);
+/** Releases a reference, freeing the block with the last (NULL is fine). */
+void ccp_words_free(ccp_words_t *b);
+
+/** Customer entry of a scope: 32-bit customer hash (high half, never 0) and
+ * its latest HANDLED in base units, mod 2^32 (low half, read near `now` as
+ * the engine reads its map); entries ascend, so by hash. */
+static inline uint32_t ccp_cust_hash(uint64_t ent) { return (uint32_t)(ent >> 32); }
+static inline uint32_t ccp_cust_unit(uint64_t ent) { return (uint32_t)ent; }
+
+/** Retention sample: customers whose 64-bit hash is <= CCP_RS_MAX(L) (a
+ * fraction 2^-L of all, the same ones in every engine). */
+#define CCP_RS_MAX(L) ((L) >= 64 ? 0 : UINT64_MAX >> (L))
+/** Sampled customers an engine exports at most: L grows until it fits. */
+#define CCP_RS_CAP 65536
+/** Activity bits of a sampled customer: bit k = active in slot c - k. */
+#define CCP_RS_BITS 48
+
 /** One window of one scope: its non-zero counters only, and its histograms. */
 typedef struct ccp_partial_win {
   uint32_t fields;                /**< bit f: field f is non-zero (zero fields are not carried) */
@@ -61,6 +96,7 @@ typedef struct ccp_partial_scope {
   int64_t open, waiting, aged; /**< gauges */
   int64_t oldest_open;         /**< open time of the longest waiting; INT64_MAX: none */
   ccp_partial_win_t *win;      /**< nwindows; owns the block with their values and bins */
+  ccp_words_t *cust;           /**< customer entries (ccp_cust_*), a reference; NULL: none */
 } ccp_partial_scope_t;
 
 struct ccp_partial {
@@ -72,6 +108,11 @@ struct ccp_partial {
   ccp_partial_scope_t *scopes;      /**< nscopes, in the engine's order */
   int nscopes;
   int64_t ret_prev, ret_both; /**< customers active in the previous period / in both */
+  int64_t cust_unit;          /**< ms per base unit of the customer entries (0: none carried) */
+  int64_t rs_c;               /**< retention slot of the sample (INT64_MIN: no sample) */
+  int rs_l;                   /**< the sample's L: hashes <= CCP_RS_MAX(rs_l) */
+  ccp_words_t *rs;            /**< (hash, activity bits at rs_c) pairs, hash ascending; a
+                                   reference, NULL: none */
   ccp_diag_t diag;
   int64_t tickets; /**< tickets held */
 };

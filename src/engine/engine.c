@@ -76,6 +76,7 @@ static void scope_free(ccp_engine_t *e, ccp_scope_t *s) {
   ccp_free(s->log);
   ccp_wset_release(&s->ws, &e->geom);
   ccp_u32map_release(&s->cust);
+  ccp_words_free(s->cust_x);
   ccp_free(s);
 }
 
@@ -412,6 +413,10 @@ static void scopes_customer(ccp_engine_t *e, const uint32_t ids[4], int64_t ts, 
     if (had && tu <= prev)
       continue;
     ccp_u32map_set(&s->cust, key, (uint32_t)tu);
+    if (s->cust_x) { /* the exported entries are stale (export.c) */
+      ccp_words_free(s->cust_x);
+      s->cust_x = NULL;
+    }
     /* the customer now counts in tu's bucket and no longer in prev's (the
      * same bucket of a coarse window nets to zero) */
     if (had)
@@ -486,8 +491,11 @@ static void customer_active(ccp_engine_t *e, uint64_t cust, int64_t ts) {
   if (isnew) {
     *v = ((uint64_t)(uint16_t)slot << CCP_ACT_BITS) | 1;
     ret_update(e, now_slot, 0, act_contrib(*v, now_slot));
+    if (cust <= e->rs_max && e->rs_valid)
+      ccp__rs_note(e, cust, *v);
     return;
   }
+  uint64_t old = *v;
   int before = e->ret_c == now_slot ? act_contrib(*v, now_slot) : 0;
   uint64_t bits = *v & ACT_MASK;
   int64_t d = slot_delta16(slot, *v >> CCP_ACT_BITS);
@@ -499,15 +507,11 @@ static void customer_active(ccp_engine_t *e, uint64_t cust, int64_t ts) {
   }
   if (e->ret_c == now_slot)
     ret_update(e, now_slot, before, act_contrib(*v, now_slot));
+  if (*v != old && cust <= e->rs_max && e->rs_valid)
+    ccp__rs_note(e, cust, *v); /* a sampled customer's activity changed */
 }
 
-/* Activity bits of a packed value relative to slot c: bit k = slot c - k. */
-static inline uint64_t act_at(uint64_t v, int64_t c) {
-  int64_t d = slot_delta16(c, v >> CCP_ACT_BITS);
-  if (d < 0)
-    return (v & ACT_MASK) >> -d; /* cannot happen: activity is never after now */
-  return d >= CCP_ACT_BITS ? 0 : ((v & ACT_MASK) << d) & ACT_MASK;
-}
+static inline uint64_t act_at(uint64_t v, int64_t c) { return ccp__act_at(v, c); }
 
 static int act_keep(void *opaque, uint64_t key, uint64_t val) {
   (void)key;
@@ -520,7 +524,8 @@ static void customers_active_gc(ccp_engine_t *e) {
   if (e->now == INT64_MIN || !e->acts.count)
     return;
   int64_t c = ccp_floordiv(e->now, e->slot_ms);
-  ccp_u64map_filter(&e->acts, act_keep, &c);
+  if (ccp_u64map_filter(&e->acts, act_keep, &c))
+    e->rs_valid = 0; /* the sample is chosen anew at the next export */
 }
 
 /* Retention counts at the current slot: a full scan when the slot changed
@@ -1164,7 +1169,8 @@ ccp_engine_t *ccp__engine_alloc(const ccp_config_t *cfg, char *errbuf, size_t er
   ccp_u64map_init(&e->scope_index);
   ccp_u64map_init(&e->combo_index);
   ccp_u64map_init(&e->acts);
-  e->acts.dense = 1; /* nearly every lookup is a returning customer */
+  e->acts.dense = 1;       /* nearly every lookup is a returning customer */
+  ccp_u64map_init(&e->rs); /* rs_valid 0: the first export builds the sample */
   ccp_u64map_init(&e->ids);
   ccp_strpool_init(&e->idpool);
   e->slot_ms = CCP_MAX(1, cfg->retention_period_ms / PERIOD_SLOTS);
@@ -1204,6 +1210,7 @@ void ccp_engine_free(ccp_engine_t *e) {
   ccp_strpool_release(&e->idpool); /* every id string */
   ccp_u64map_release(&e->ids);
   ccp_u64map_release(&e->acts);
+  ccp__export_release(e);
   ccp_u64map_release(&e->combo_index);
   ccp_u64map_release(&e->scope_index);
   ccp_u64map_release(&e->dedup);

@@ -53,6 +53,9 @@ typedef struct ccp_scope {
                                           allocated on the first HANDLED */
   int64_t oldest_open;               /**< scratch for the snapshot */
   int64_t cust_gc_at;                /**< stream time of the last sweep of cust */
+  ccp_words_t *cust_x;               /**< export.c: cust's entries as last exported (a
+                                          reference), NULL: none or stale */
+  int64_t cust_x_min;                /**< the oldest unit in cust_x (a sweep drops it) */
   char name[];                       /**< "all", "queue:billing", ... (NUL-terminated) */
 } ccp_scope_t;
 
@@ -75,6 +78,16 @@ typedef struct ccp_wsort {
 /** Retention activity of a customer, packed in the u64map value: bits
  * 0..47 = activity in slots (last - j), bits 48..63 = last slot mod 2^16. */
 #define CCP_ACT_BITS 48
+_Static_assert(CCP_ACT_BITS == CCP_RS_BITS, "the sample carries the activity bits as they are");
+
+/** Activity bits of a packed value relative to slot c: bit k = slot c - k. */
+static inline uint64_t ccp__act_at(uint64_t v, int64_t c) {
+  const uint64_t mask = (1ULL << CCP_ACT_BITS) - 1;
+  int64_t d = (int16_t)(uint16_t)((uint64_t)c - (v >> CCP_ACT_BITS)); /* c - last, mod 2^16 */
+  if (d < 0)
+    return (v & mask) >> -d; /* cannot happen: activity is never after now */
+  return d >= CCP_ACT_BITS ? 0 : ((v & mask) << d) & mask;
+}
 
 /** What an export carries besides its time header depends on: the events
  * since (any verdict, undecodable ones included), the timers and expiries
@@ -123,6 +136,22 @@ struct ccp_engine {
   int64_t ret_c;              /**< slot the cached retention counts are for */
   int64_t ret_prev, ret_both; /**< cached: active in the previous period / in both */
 
+  /* The retention sample (export.c): the customers of acts whose key is at
+   * most rs_max = CCP_RS_MAX(rs_l), mirrored with their packed activity;
+   * rs_l grows when more than CCP_RS_CAP are sampled. Derived from acts:
+   * rebuilt (and rs_l chosen anew) by the next export after a sweep of
+   * acts or a checkpoint load (rs_valid 0). */
+  ccp_u64map_t rs;
+  uint64_t rs_max;
+  int rs_l;
+  int rs_valid;      /**< rs mirrors acts */
+  int rs_changed;    /**< a sampled customer's activity changed since rs_x was built */
+  ccp_words_t *rs_x; /**< the sample as last exported (a reference), NULL: none */
+  int64_t rs_x_c;    /**< its slot */
+  int rs_x_l;        /**< its L */
+  uint64_t *xs;      /**< export.c: sort scratch */
+  size_t xs_cap;
+
   ccp_u64map_t ids;     /**< ticket key -> id string in idpool (alerts only) */
   ccp_strpool_t idpool; /**< the id strings: no malloc per OPENED */
   ccp_alert_cb alert_cb;
@@ -155,6 +184,11 @@ void ccp__engine_view_to(ccp_engine_t *e, int64_t t);
 void ccp__engine_run_due(ccp_engine_t *e);
 /** Customers active in the previous period, and of those in both periods. */
 void ccp__engine_retention(ccp_engine_t *e, int64_t *prev, int64_t *both);
+/** Mirrors a sampled customer's new packed activity v into the sample
+ * (customer_active, for keys <= rs_max while rs_valid). */
+void ccp__rs_note(ccp_engine_t *e, uint64_t key, uint64_t v);
+/** Releases what export.c caches in the engine (ccp_engine_free). */
+void ccp__export_release(ccp_engine_t *e);
 /** Fills scope->oldest_open from the waiting lists (INT64_MAX: none). */
 void ccp__engine_oldest_waiting(ccp_engine_t *e);
 

@@ -21,6 +21,21 @@
  * The check is conservative: any bucket edge counts as a change, whether or
  * not a bucket with data leaves a window.
  *
+ * Customers across partitions (docs/semantics.md §11): besides its counts
+ * a partial carries, per scope, the entries of its distinct-customer map
+ * that can still count in a window (32-bit hash and latest HANDLED unit,
+ * those at or after the earliest window edge, sorted by hash), and the
+ * retention sample: the activity bits of the customers whose 64-bit hash is
+ * at most CCP_RS_MAX(L), L the smallest that keeps the sample within
+ * CCP_RS_CAP (0, every customer, while that fits). The view unites them
+ * over partitions. Both are ccp_words_t blocks cached in the engine and
+ * handed again while still right: a scope's entries until its map changes
+ * (engine.c drops cust_x) or a sweep leaves them older than every window,
+ * the sample until a sampled customer's activity, the slot or L changes.
+ * The sample itself (e->rs) is kept by customer_active() through
+ * ccp__rs_note() and rebuilt here from acts after a sweep or a load.
+ * ccp_engine_snapshot_json() (one engine, no merge) carries neither.
+ *
  * An export moves only the view time (windows slide, gauges are taken at
  * the export's `now`); deadlines and TTL follow the deadline time, which
  * only events and ccp_engine_advance() move (engine.c, docs/kpis.md §2).
@@ -86,13 +101,186 @@ int ccp_engine_export_unchanged(ccp_engine_t *e, int64_t now_ms) {
 ccp_partial_t *ccp_engine_export_header(const ccp_engine_t *e) {
   ccp_partial_t *p = ccp_calloc(1, sizeof *p);
   p->now = e->now;
+  p->rs_c = INT64_MIN;
   p->nwindows = e->cfg->nwindows;
   memcpy(p->cur_b, e->cur_b, sizeof p->cur_b);
   memcpy(p->start_b, e->start_b, sizeof p->start_b);
   return p;
 }
 
-ccp_partial_t *ccp_engine_export(ccp_engine_t *e, int64_t now_ms) {
+/* ------------------------------------------------------------ customers */
+
+/* Scratch of 2n words (n to sort, n for the radix passes). */
+static uint64_t *scratch(ccp_engine_t *e, size_t n) {
+  if (2 * n > e->xs_cap) {
+    e->xs_cap = CCP_MAX(2 * n, e->xs_cap * 2);
+    ccp_free(e->xs);
+    e->xs = ccp_malloc(e->xs_cap * sizeof *e->xs);
+  }
+  return e->xs;
+}
+
+/* Sorts a[0..n) by bits lo..63 (LSD radix, 8-bit digits; insertion sort
+ * when short), tmp holding n words. Keys there are distinct hashes. */
+static void sort_words(uint64_t *a, uint64_t *tmp, size_t n, int lo) {
+  if (n < 64) {
+    for (size_t i = 1; i < n; i++) {
+      uint64_t x = a[i];
+      size_t j = i;
+      for (; j > 0 && a[j - 1] >> lo > x >> lo; j--)
+        a[j] = a[j - 1];
+      a[j] = x;
+    }
+    return;
+  }
+  uint64_t *src = a, *dst = tmp;
+  for (int sh = lo; sh < 64; sh += 8) {
+    size_t cnt[256] = {0};
+    for (size_t i = 0; i < n; i++)
+      cnt[(src[i] >> sh) & 255]++;
+    if (cnt[(src[0] >> sh) & 255] == n)
+      continue; /* every key has this digit (the sample's top bits) */
+    for (size_t d = 0, at = 0; d < 256; d++) {
+      size_t c = cnt[d];
+      cnt[d] = at;
+      at += c;
+    }
+    for (size_t i = 0; i < n; i++)
+      dst[cnt[(src[i] >> sh) & 255]++] = src[i];
+    uint64_t *t = src;
+    src = dst;
+    dst = t;
+  }
+  if (src != a)
+    memcpy(a, src, n * sizeof *a);
+}
+
+/* The first base unit any window covers (the earliest window edge). */
+static int64_t cust_horizon(const ccp_engine_t *e) {
+  int64_t h = INT64_MAX;
+  for (int w = 0; w < e->cfg->nwindows; w++)
+    h = CCP_MIN(h, e->start_b[w] * (e->cfg->windows[w].granularity_ms / e->cust_unit));
+  return h;
+}
+
+/* The scope's customer entries that can count in a window, sorted by hash
+ * (a reference for the partial; NULL: none). The map's words are the
+ * entries: key (the hash) in the high half, the unit mod 2^32 in the low. */
+static ccp_words_t *cust_entries(ccp_engine_t *e, ccp_scope_t *s, int64_t horizon) {
+  if (!s->cust.count)
+    return NULL;
+  if (!s->cust_x || s->cust_x_min < horizon) {
+    ccp_words_free(s->cust_x);
+    uint64_t *a = scratch(e, s->cust.count);
+    int64_t ref = ccp_floordiv(e->now, e->cust_unit), lo = INT64_MAX;
+    size_t n = 0;
+    for (size_t j = 0; j < s->cust.cap; j++) {
+      uint64_t w = s->cust.slots[j];
+      if (!w)
+        continue;
+      int64_t tu = ref + (int32_t)((uint32_t)w - (uint32_t)ref); /* engine.c cust_abs() */
+      if (tu < horizon)
+        continue;
+      lo = CCP_MIN(lo, tu);
+      a[n++] = w;
+    }
+    sort_words(a, a + n, n, 32);
+    s->cust_x = ccp_words_new(n, 1);
+    memcpy(s->cust_x->w, a, n * sizeof *a);
+    s->cust_x_min = lo;
+  }
+  return s->cust_x->n ? ccp_words_ref(s->cust_x) : NULL;
+}
+
+static int rs_keep(void *opaque, uint64_t key, uint64_t val) {
+  const int64_t *c = opaque; /* c[0] the slot, c[1] the largest key sampled */
+  return key <= (uint64_t)c[1] && ccp__act_at(val, c[0]) != 0;
+}
+
+void ccp__rs_note(ccp_engine_t *e, uint64_t key, uint64_t v) {
+  int isnew;
+  *ccp_u64map_put(&e->rs, key, &isnew) = v;
+  e->rs_changed = 1;
+  if (e->rs.count <= CCP_RS_CAP)
+    return;
+  /* over the cap: drop the customers no longer active, then halve the
+   * sample (L + 1) until it fits */
+  int64_t c[2] = {ccp_floordiv(e->now, e->slot_ms), (int64_t)e->rs_max};
+  ccp_u64map_filter(&e->rs, rs_keep, c);
+  while (e->rs.count > CCP_RS_CAP) {
+    e->rs_max = CCP_RS_MAX(++e->rs_l);
+    c[1] = (int64_t)e->rs_max;
+    ccp_u64map_filter(&e->rs, rs_keep, c);
+  }
+}
+
+/* Chooses L anew (the smallest whose sample fits the cap) and fills the
+ * sample from acts: after a sweep of acts, a load, or the first export. */
+static void rs_rebuild(ccp_engine_t *e, int64_t c) {
+  size_t nz[65] = {0}; /* active customers by leading zeros of their key */
+  const ccp_u64map_t *m = &e->acts;
+  for (size_t j = 0; j < m->cap; j++)
+    if (m->slots[j].key && ccp__act_at(m->slots[j].val, c))
+      nz[__builtin_clzll(m->slots[j].key)]++;
+  int l = 64;
+  for (size_t in = nz[64]; l > 0 && in + nz[l - 1] <= CCP_RS_CAP; l--)
+    in += nz[l - 1]; /* keys <= CCP_RS_MAX(l - 1): those with >= l - 1 leading zeros */
+  e->rs_l = l;
+  e->rs_max = CCP_RS_MAX(l);
+  ccp_u64map_release(&e->rs);
+  ccp_u64map_init(&e->rs);
+  for (size_t j = 0; j < m->cap; j++) {
+    const ccp_u64map_entry_t *x = &m->slots[j];
+    if (x->key && x->key <= e->rs_max && ccp__act_at(x->val, c)) {
+      int isnew;
+      *ccp_u64map_put(&e->rs, x->key, &isnew) = x->val;
+    }
+  }
+  e->rs_valid = 1;
+  e->rs_changed = 1;
+}
+
+/* Puts the retention sample at the export's slot into p (shared block). */
+static void export_sample(ccp_engine_t *e, ccp_partial_t *p) {
+  p->rs_c = INT64_MIN;
+  if (e->now == INT64_MIN)
+    return;
+  int64_t c = ccp_floordiv(e->now, e->slot_ms);
+  if (!e->rs_valid)
+    rs_rebuild(e, c);
+  if (!e->rs_x || e->rs_changed || e->rs_x_c != c || e->rs_x_l != e->rs_l) {
+    ccp_words_free(e->rs_x);
+    uint64_t *a = scratch(e, e->rs.count);
+    size_t n = 0;
+    for (size_t j = 0; j < e->rs.cap; j++)
+      if (e->rs.slots[j].key && ccp__act_at(e->rs.slots[j].val, c))
+        a[n++] = e->rs.slots[j].key;
+    sort_words(a, a + n, n, 0);
+    e->rs_x = ccp_words_new(n, 2);
+    for (size_t i = 0; i < n; i++) {
+      e->rs_x->w[2 * i] = a[i];
+      e->rs_x->w[2 * i + 1] = ccp__act_at(*ccp_u64map_get(&e->rs, a[i]), c);
+    }
+    e->rs_x_c = c;
+    e->rs_x_l = e->rs_l;
+    e->rs_changed = 0;
+  }
+  p->rs_c = c;
+  p->rs_l = e->rs_l;
+  p->rs = e->rs_x->n ? ccp_words_ref(e->rs_x) : NULL;
+}
+
+void ccp__export_release(ccp_engine_t *e) {
+  ccp_words_free(e->rs_x);
+  ccp_u64map_release(&e->rs);
+  ccp_free(e->xs);
+}
+
+/* ---------------------------------------------------------------- export */
+
+/* The export; with customers, the customer entries and the retention
+ * sample too (every export but the single engine's snapshot). */
+static ccp_partial_t *export(ccp_engine_t *e, int64_t now_ms, int customers) {
   const ccp_config_t *cfg = e->cfg;
   export_advance(e, now_ms);
   ccp_partial_t *p = ccp_engine_export_header(e); /* then the scopes */
@@ -105,6 +293,7 @@ ccp_partial_t *ccp_engine_export(ccp_engine_t *e, int64_t now_ms) {
   for (uint32_t i = 0; i < e->nscopes; i++)
     if (scope_has_data(e, e->scopes[i]))
       n++;
+  int64_t horizon = customers && e->now != INT64_MIN ? cust_horizon(e) : INT64_MAX;
   p->scopes = ccp_calloc((size_t)(n ? n : 1), sizeof *p->scopes);
   for (uint32_t i = 0; i < e->nscopes; i++) {
     const ccp_scope_t *s = e->scopes[i];
@@ -118,6 +307,8 @@ ccp_partial_t *ccp_engine_export(ccp_engine_t *e, int64_t now_ms) {
     d->waiting = s->g_waiting;
     d->aged = s->g_aged;
     d->oldest_open = s->oldest_open;
+    if (horizon != INT64_MAX)
+      d->cust = cust_entries(e, e->scopes[i], horizon);
     /* one block: the windows, then their non-zero values, then the bins'
      * counts and the bins of their histograms */
     size_t nw = (size_t)cfg->nwindows, nbins = 0;
@@ -151,6 +342,11 @@ ccp_partial_t *ccp_engine_export(ccp_engine_t *e, int64_t now_ms) {
     }
   }
   ccp__engine_retention(e, &p->ret_prev, &p->ret_both);
+  p->rs_c = INT64_MIN;
+  if (customers) {
+    p->cust_unit = e->cust_unit;
+    export_sample(e, p);
+  }
   p->diag = e->diag;
   p->tickets = (int64_t)e->tickets.count;
   ccp__export_key_t *k = &e->last_export;
@@ -164,8 +360,10 @@ ccp_partial_t *ccp_engine_export(ccp_engine_t *e, int64_t now_ms) {
   return p;
 }
 
+ccp_partial_t *ccp_engine_export(ccp_engine_t *e, int64_t now_ms) { return export(e, now_ms, 1); }
+
 void ccp_engine_snapshot_json(ccp_engine_t *e, ccp_buf_t *out) {
-  ccp_partial_t *p = ccp_engine_export(e, e->now);
+  ccp_partial_t *p = export(e, e->now, 0); /* one engine: its own counts are exact */
   ccp_view_t *v = ccp_view_new(e->cfg);
   ccp_view_merge(v, p);
   ccp_partial_free(p); /* before the document is written: not both at their peak */

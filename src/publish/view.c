@@ -20,6 +20,19 @@
  * rendering. ccp_view_window_hash() gives the hash of the rendered bytes, so
  * the publisher can skip tiles it already wrote.
  *
+ * Customers (docs/semantics.md §11): counts of distinct customers do not
+ * add, so a partial also carries, per scope, its customer entries (hash,
+ * latest HANDLED unit; sorted by hash) and a retention sample (hash,
+ * activity bits; the customers whose 64-bit hash is at most CCP_RS_MAX(L)).
+ * The merge takes references to those blocks; the first read after it
+ * unites them by a k-way merge over the partials (customers_finish()): a
+ * scope with entries from two or more partials gets customers_handled per
+ * window from the latest unit of each distinct hash, which is what one
+ * engine fed every event counts; retention, when two or more partials
+ * carry a sample, comes from the OR of every customer's aligned activity
+ * over the sample at the largest L (L = 0 everywhere: every customer,
+ * exact). With one partial its own counts stand (the same numbers).
+ *
  * Histograms are sparse here (sorted bins and counts): a window's values fall
  * in a few dozen bins, and 20,000 agents x 6 windows x 2 dense 1024-bin
  * histograms would be 1 GB.
@@ -74,7 +87,23 @@ typedef struct vscope {
   int64_t open, waiting, aged;
   int64_t oldest_open; /* INT64_MAX when none waits */
   vwin_t *win;         /* cfg->nwindows (owned) */
+  ccp_words_t **cust;  /* customer entries of the partials merged (references) */
+  int ncust, cust_cap;
 } vscope_t;
+
+/* A partial's retention sample, referenced until customers_finish(). */
+typedef struct vsample {
+  ccp_words_t *w;
+  int64_t c; /* its slot */
+  int l;     /* its L */
+} vsample_t;
+
+/* Cursor of one sorted run in a k-way merge. */
+typedef struct krun {
+  const uint64_t *w; /* entries of `stride` words, their first word's key ascending */
+  uint32_t at, n;
+  int shift; /* bits of the retention sample moved to the view's slot */
+} krun_t;
 
 struct ccp_view {
   const ccp_config_t *cfg;
@@ -90,10 +119,17 @@ struct ccp_view {
   ccp_u64map_t index; /* hash(name) -> scope index */
   int *order;         /* sorted scope indices (those with data) */
   int norder;
-  int sorted;      /* order is up to date */
-  int order_all;   /* order holds every scope, and none came or moved since it was sorted */
-  int final;       /* ccp_view_set_final() */
-  vhist_t scratch; /* merge buffer of the sparse histograms */
+  int sorted;         /* order is up to date */
+  int order_all;      /* order holds every scope, and none came or moved since it was sorted */
+  int final;          /* ccp_view_set_final() */
+  vhist_t scratch;    /* merge buffer of the sparse histograms */
+  int64_t cust_unit;  /* ms per base unit of the customer entries */
+  int cust_pending;   /* entries or samples merged and not yet united */
+  vsample_t *samples; /* the partials' retention samples (non-empty ones) */
+  int nsamples, samples_cap;
+  krun_t *runs; /* k-way merge scratch: cursors and the heap of their indices */
+  int *heap;
+  int runs_cap;
 };
 
 static void vhist_release(vhist_t *h) {
@@ -113,7 +149,22 @@ static void vhist_reserve(vhist_t *h, uint32_t n) {
   h->cap = cap;
 }
 
+/* Drops the references to the customer entries a scope collected. */
+static void vscope_drop_cust(vscope_t *s) {
+  for (int i = 0; i < s->ncust; i++)
+    ccp_words_free(s->cust[i]);
+  s->ncust = 0;
+}
+
+static void drop_samples(ccp_view_t *v) {
+  for (int i = 0; i < v->nsamples; i++)
+    ccp_words_free(v->samples[i].w);
+  v->nsamples = 0;
+}
+
 static void vscope_release(vscope_t *s, int nwindows) {
+  vscope_drop_cust(s);
+  ccp_free(s->cust);
   for (int w = 0; w < nwindows; w++) {
     for (int h = 0; h < CCP_H__COUNT; h++)
       vhist_release(&s->win[w].hist[h]);
@@ -129,6 +180,7 @@ static void vscope_clear(vscope_t *s, int nwindows) {
   s->open = s->waiting = s->aged = 0;
   s->oldest_open = INT64_MAX;
   s->present = 0;
+  vscope_drop_cust(s);
   for (int w = 0; w < nwindows; w++) {
     vwin_t *vw = &s->win[w];
     memset(&vw->total, 0, sizeof vw->total);
@@ -188,6 +240,8 @@ void ccp_view_reset(ccp_view_t *v) {
   memset(v->cur_b, 0, sizeof v->cur_b);
   memset(v->start_b, 0, sizeof v->start_b);
   v->ret_prev = v->ret_both = 0;
+  drop_samples(v);
+  v->cust_pending = 0;
   memset(&v->diag, 0, sizeof v->diag);
   v->tickets = 0;
   v->norder = 0;
@@ -204,6 +258,10 @@ void ccp_view_free(ccp_view_t *v) {
   ccp_free(v->order);
   ccp_u64map_release(&v->index);
   vhist_release(&v->scratch);
+  drop_samples(v);
+  ccp_free(v->samples);
+  ccp_free(v->runs);
+  ccp_free(v->heap);
   ccp_free(v);
 }
 
@@ -327,6 +385,24 @@ void ccp_view_merge_figures(ccp_view_t *v, const ccp_partial_t *p) {
         vhist_add(v, &dst->win[w].hist[h], &src->win[w].hist[h]);
       dst->win[w].fresh = 0; /* checked against its inputs on the next read */
     }
+    if (src->cust) {
+      if (dst->ncust == dst->cust_cap) {
+        dst->cust_cap = dst->cust_cap ? 2 * dst->cust_cap : 4;
+        dst->cust = ccp_realloc(dst->cust, (size_t)dst->cust_cap * sizeof *dst->cust);
+      }
+      dst->cust[dst->ncust++] = ccp_words_ref(src->cust);
+      v->cust_pending = 1;
+    }
+  }
+  if (p->cust_unit > 0)
+    v->cust_unit = p->cust_unit;
+  if (p->rs) {
+    if (v->nsamples == v->samples_cap) {
+      v->samples_cap = v->samples_cap ? 2 * v->samples_cap : 8;
+      v->samples = ccp_realloc(v->samples, (size_t)v->samples_cap * sizeof *v->samples);
+    }
+    v->samples[v->nsamples++] = (vsample_t){ccp_words_ref(p->rs), p->rs_c, p->rs_l};
+    v->cust_pending = 1;
   }
   v->ret_prev += p->ret_prev;
   v->ret_both += p->ret_both;
@@ -336,6 +412,148 @@ void ccp_view_merge_figures(ccp_view_t *v, const ccp_partial_t *p) {
     d[k] += s[k];
   v->tickets += p->tickets;
   v->sorted = 0;
+}
+
+/* ------------------------------------------------------------- customers */
+
+/* Key of a run's current entry: the customer hash of its first word. */
+static inline uint64_t krun_key(const krun_t *r, int stride) {
+  uint64_t w = r->w[(size_t)r->at * stride];
+  return stride == 1 ? w >> 32 : w;
+}
+
+/* Restores the heap (of run indices, smallest key on top) below slot i. */
+static void kheap_down(const krun_t *runs, int *heap, int n, int i, int stride) {
+  for (;;) {
+    int l = 2 * i + 1, m = i;
+    if (l < n && krun_key(&runs[heap[l]], stride) < krun_key(&runs[heap[m]], stride))
+      m = l;
+    if (l + 1 < n && krun_key(&runs[heap[l + 1]], stride) < krun_key(&runs[heap[m]], stride))
+      m = l + 1;
+    if (m == i)
+      return;
+    int t = heap[i];
+    heap[i] = heap[m];
+    heap[m] = t;
+    i = m;
+  }
+}
+
+/* Heap of the non-empty runs v->runs[0..n); returns its size. */
+static int kheap_init(ccp_view_t *v, int n, int stride) {
+  int k = 0;
+  for (int i = 0; i < n; i++)
+    if (v->runs[i].n)
+      v->heap[k++] = i;
+  for (int i = k / 2 - 1; i >= 0; i--)
+    kheap_down(v->runs, v->heap, k, i, stride);
+  return k;
+}
+
+/* Moves the top run past its entry; returns the new heap size. */
+static int kheap_next(ccp_view_t *v, int k, int stride) {
+  krun_t *r = &v->runs[v->heap[0]];
+  if (++r->at == r->n)
+    v->heap[0] = v->heap[--k];
+  kheap_down(v->runs, v->heap, k, 0, stride);
+  return k;
+}
+
+static void runs_reserve(ccp_view_t *v, int n) {
+  if (n <= v->runs_cap)
+    return;
+  v->runs_cap = CCP_MAX(n, 2 * v->runs_cap);
+  v->runs = ccp_realloc(v->runs, (size_t)v->runs_cap * sizeof *v->runs);
+  v->heap = ccp_realloc(v->heap, (size_t)v->runs_cap * sizeof *v->heap);
+}
+
+/* customers_handled of a scope merged from several partials: each distinct
+ * hash counts in the windows whose edge its latest unit reaches. */
+static void cust_union(ccp_view_t *v, vscope_t *s) {
+  const ccp_config_t *cfg = v->cfg;
+  int nw = cfg->nwindows;
+  int64_t edge[CCP_MAX_WINDOWS], count[CCP_MAX_WINDOWS] = {0};
+  for (int w = 0; w < nw; w++)
+    edge[w] = v->start_b[w] * (cfg->windows[w].granularity_ms / v->cust_unit);
+  int64_t ref = ccp_floordiv(v->now, v->cust_unit);
+  runs_reserve(v, s->ncust);
+  for (int i = 0; i < s->ncust; i++)
+    v->runs[i] = (krun_t){s->cust[i]->w, 0, s->cust[i]->n, 0};
+  int k = kheap_init(v, s->ncust, 1);
+  while (k) {
+    uint64_t key = krun_key(&v->runs[v->heap[0]], 1);
+    int64_t latest = INT64_MIN;
+    do { /* every run's entry of this hash: the latest unit */
+      const krun_t *r = &v->runs[v->heap[0]];
+      uint32_t u = ccp_cust_unit(r->w[r->at]);
+      latest = CCP_MAX(latest, ref + (int32_t)(u - (uint32_t)ref));
+      k = kheap_next(v, k, 1);
+    } while (k && krun_key(&v->runs[v->heap[0]], 1) == key);
+    for (int w = 0; w < nw; w++)
+      count[w] += latest >= edge[w];
+  }
+  for (int w = 0; w < nw; w++) {
+    s->win[w].total.v[CCP_F_CUST] = count[w];
+    s->win[w].fresh = 0;
+  }
+}
+
+/* Retention from the partials' samples: at the largest L, every sampled
+ * customer's activity ORed over partitions at the latest slot. */
+static void rs_union(ccp_view_t *v) {
+  const uint64_t mask = (1ULL << CCP_RS_BITS) - 1, cur = (1ULL << CCP_RS_BITS / 2) - 1;
+  int l = 0;
+  int64_t c = INT64_MIN;
+  for (int i = 0; i < v->nsamples; i++) {
+    l = CCP_MAX(l, v->samples[i].l);
+    c = CCP_MAX(c, v->samples[i].c);
+  }
+  uint64_t max = CCP_RS_MAX(l);
+  runs_reserve(v, v->nsamples);
+  for (int i = 0; i < v->nsamples; i++) {
+    const vsample_t *x = &v->samples[i];
+    uint32_t lo = 0, hi = x->w->n; /* the entries at L: hashes <= max */
+    while (lo < hi) {
+      uint32_t mid = lo + (hi - lo) / 2;
+      if (x->w->w[2 * (size_t)mid] <= max)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    int64_t d = c - x->c;
+    v->runs[i] = (krun_t){x->w->w, 0, lo, d >= CCP_RS_BITS ? CCP_RS_BITS : (int)d};
+  }
+  int64_t prev = 0, both = 0;
+  int k = kheap_init(v, v->nsamples, 2);
+  while (k) {
+    uint64_t key = krun_key(&v->runs[v->heap[0]], 2), bits = 0;
+    do {
+      const krun_t *r = &v->runs[v->heap[0]];
+      if (r->shift < CCP_RS_BITS)
+        bits |= (r->w[2 * (size_t)r->at + 1] << r->shift) & mask;
+      k = kheap_next(v, k, 2);
+    } while (k && krun_key(&v->runs[v->heap[0]], 2) == key);
+    if (bits & ~cur) { /* active in the previous period */
+      prev++;
+      both += (bits & cur) != 0;
+    }
+  }
+  v->ret_prev = prev; /* of the sample: only their ratio is published */
+  v->ret_both = both;
+}
+
+/* Unites the customers merged since the last read (see the top). */
+static void customers_finish(ccp_view_t *v) {
+  v->cust_pending = 0;
+  for (int i = 0; i < v->nscopes; i++) {
+    vscope_t *s = &v->scopes[i];
+    if (s->ncust > 1 && v->cust_unit > 0 && v->now != INT64_MIN)
+      cust_union(v, s);
+    vscope_drop_cust(s);
+  }
+  if (v->nsamples > 1)
+    rs_union(v);
+  drop_samples(v);
 }
 
 /* ------------------------------------------------------------------ KPIs */
@@ -504,6 +722,8 @@ static int cmp_scope(const void *a, const void *b, void *ctx) {
  * names every cycle is avoidable work); the view is logically const. */
 static void ensure_sorted(const ccp_view_t *cv) {
   ccp_view_t *v = (ccp_view_t *)cv;
+  if (v->cust_pending)
+    customers_finish(v);
   if (v->sorted)
     return;
   int all_present = 1;
