@@ -26,6 +26,7 @@
 
 #include "ccpulse/ckpt_store.h"
 #include "ccpulse/clock.h"
+#include "ccpulse/engine.h"
 #include "ccpulse/redis_pub.h"
 #include "config_testutil.h"
 #include "counters/partial.h"
@@ -279,13 +280,15 @@ static void test_unreachable(void) {
  * without a view; returns stored, *shared the shared stream time. */
 static int store_partial(ccp_redis_pub_t *p, int32_t partition, int64_t epoch, int64_t offset,
                          int64_t t, int64_t *shared) {
-  ccp_partial_t *e = ccp_calloc(1, sizeof *e);
-  e->now = t;
-  e->nwindows = cfg.nwindows;
+  char err[CCP_ERRBUF_SIZE];
+  ccp_engine_t *eng = ccp_engine_new(&cfg, err, sizeof err); /* an empty engine's export at t */
+  T_TRUE(eng != NULL);
+  ccp_partial_t *e = ccp_engine_export(eng, t);
   ccp_buf_t b;
   ccp_buf_init(&b);
   ccp_partial_save(e, NULL, &cfg, &b);
   ccp_partial_free(e);
+  ccp_engine_free(eng);
   ccp_partial_rec_t r = {.partition = partition,
                          .epoch = epoch,
                          .offset = offset,
