@@ -14,17 +14,25 @@
 #   1. 1 partition: byte for byte; the committed offset after the kill
 #      never passes the checkpoint's;
 #   2. 3 partitions, 2 workers: per the merge guarantees
-#      (tests/live_compare.py --merged), in-order events.
+#      (tests/live_compare.py --merged), in-order events; once on one day
+#      of event time, once on four.
 # The second run must log one "restored" line per partition. The alerts
 # stream must hold every alert of `ccpulse replay --alerts` exactly once
 # (tests/live_alerts.py: 0 lost, 0 repeated; the alerts fired again by the
-# records read again after the kill are the ones de-duplicated), and with 3
-# partitions no other alerts than replay's but breaches that fire early
-# (deadlines on the largest stream time, docs/live.md). The stream spans one
-# day of event time, so what is read again lies within alerts.dedup_window
-# (24 h of stream time; beyond it an alert fired again is written again,
-# docs/checkpoints.md, Failure cases). (The killed member
-# leaves the group after kafka.session.timeout.ms, 6 s here.)
+# records read again after the kill are the ones de-duplicated). On four
+# days of event time (the generator's default: cases 1 and 2b) what is
+# read again after the kill, with what the same cycles catch up after it,
+# spans more than alerts.dedup_window (24 h): the ids of deadline alerts
+# are kept per partition until a stored checkpoint rules them out of any
+# restore, whatever the span read again (docs/redis.md, "Alerts once";
+# before, 99 of 226 alerts were written twice here). With 3 partitions the
+# stream holds no other alerts than replay's on one day (2a); on four days
+# (2b) deadlines that fire early are allowed and counted: the third quarter
+# is produced while the first run reads it, and a partition that has read
+# what was produced of it follows the largest stream time (docs/live.md,
+# time rule), a stream-time step that grows with sparser events. (The
+# killed member leaves the group after kafka.session.timeout.ms, 6 s
+# here.)
 #
 #   bash tests/t_checkpoint_kafka.sh <ccpulse-binary> <build-dir>
 set -uo pipefail
@@ -38,15 +46,16 @@ committed() {
     awk -v t="$2" '$2 == t && $4 ~ /^[0-9]+$/ { s += $4 } END { print s + 0 }'
 }
 
-# scenario NAME PARTITIONS WORKERS COMPARE GEN-ARGS...: one kill-and-restore run
-# (COMPARE: exact, or merged: tests/live_compare.py --merged; alerts exactly once either way)
+# scenario NAME PARTITIONS WORKERS COMPARE EXTRA GEN-ARGS...: one kill-and-restore run
+# (COMPARE: exact, or merged: tests/live_compare.py --merged; alerts exactly once
+# either way, and none that replay has not unless EXTRA is --extra-ok: ck3d, where a
+# burst of 4 days of old events produced into 3 partitions can still breach early a
+# partition that looked settled (docs/live.md, "Time rule": the in-flight skew))
 scenario() {
-  local name=$1 parts=$2 workers=$3 compare=$4
-  shift 4
+  local name=$1 parts=$2 workers=$3 compare=$4 extra=$5
+  shift 5
   local t=$SECONDS
-  # one day of stream time: what is read again stays within
-  # alerts.dedup_window (24 h of stream time), docs/checkpoints.md
-  python3 "$GEN" --events 4000 --seed 21 --days 1 "$@" --out "$work/$name.jsonl" >/dev/null
+  python3 "$GEN" --events 4000 --seed 21 "$@" --out "$work/$name.jsonl" >/dev/null
   local n h q
   n=$(grep -c . "$work/$name.jsonl")
   h=$((n / 2))
@@ -95,12 +104,13 @@ scenario() {
       fail "$name: merged snapshot after kill and restore differs from replay"
   fi
   alerts_dump "$name:" "$work/$name.alerts"
-  check_alerts "$name" "$work/$name.replay.alerts" "$work/$name.alerts"
+  check_alerts "$name" "$work/$name.replay.alerts" "$work/$name.alerts" $extra
   echo "ok: $name, $parts partition(s): killed with $e0 events published, $ck checkpointed, $c committed ($((SECONDS - t))s)"
 }
 
-scenario ck1 1 1 exact
-scenario ck3 3 2 merged --late-frac 0 --shuffle-frac 0 --skew-frac 0 --dup-frac 0 --edge-frac 0 \
-  --gaps 0
+inorder=(--late-frac 0 --shuffle-frac 0 --skew-frac 0 --dup-frac 0 --edge-frac 0 --gaps 0)
+scenario ck1 1 1 exact ""
+scenario ck3 3 2 merged "" --days 1 "${inorder[@]}"
+scenario ck3d 3 2 merged --extra-ok "${inorder[@]}"
 
 live_done t_checkpoint_kafka

@@ -230,6 +230,123 @@ static void test_dedup_sweeps_no_alerts(void) {
   check_stream("dedup sweeps and a full filter, no alert callback", kv, &go, 0);
 }
 
+/* ----------------------------------------------------------- alert floor */
+
+/* What the floor test saw: the floor before the call that fired an alert. */
+typedef struct floor_trace {
+  int64_t floor, ev_now; /* ccp_engine_alert_floor() and ev_now before the call */
+  uint64_t alerts, below_floor, below_ev_now, below_due_now;
+  int64_t due_now; /* deadline time before the call */
+  int64_t min_gap; /* smallest at_ms - floor seen */
+} floor_trace_t;
+
+static void on_floor_alert(void *opaque, const ccp_alert_t *a) {
+  floor_trace_t *t = opaque;
+  t->alerts++;
+  t->below_floor += a->at_ms < t->floor;
+  t->below_ev_now += a->at_ms < t->ev_now;
+  t->below_due_now += a->at_ms < t->due_now;
+  if (a->at_ms - t->floor < t->min_gap)
+    t->min_gap = a->at_ms - t->floor;
+}
+
+static void floor_before(floor_trace_t *t, const ccp_engine_t *e) {
+  t->floor = ccp_engine_alert_floor(e);
+  t->ev_now = e->ev_now;
+  t->due_now = ccp_engine_due_now(e);
+}
+
+/* The alert floor (docs/checkpoints.md, "Alerts after a restore"): an
+ * engine saved at any call boundary (a checkpoint; its load continues as
+ * the original, checked above) never fires an alert due before its floor,
+ * ev_now - lateness. Every call is such a boundary here: events one at a
+ * time, and advances far ahead (a partition read to its end following G).
+ * OPENED delivered late (a 10 s chat SLA whose at-risk point passes within
+ * the generator's delivery jitter; stragglers within a 1 h lateness) fire
+ * alerts due before the event and deadline times of the call: the floor
+ * cannot be either of them, the lateness term is needed. */
+static void test_alert_floor(void) {
+  ccp_t_name = "alert floor";
+  static const char *const kv[] = {"lateness", "1h", "sla.CHAT", "10s", "tickets.ttl", "2h", NULL};
+  ccp_config_t cfg;
+  config_of(&cfg, kv);
+  char err[CCP_ERRBUF_SIZE];
+  ccp_engine_t *e = ccp_engine_new(&cfg, err, sizeof err);
+  T_EQ_INT(ccp_engine_alert_floor(e), INT64_MIN); /* nothing read: no floor */
+  floor_trace_t t = {.min_gap = INT64_MAX};
+  ccp_engine_set_alert_cb(e, on_floor_alert, &t);
+  ccp_gen_opts_t go = {.events = 60000, .seed = 5, .late_frac = 0.02};
+  ccp_gen_t *g = ccp_gen_new(&go);
+  ccp_event_t ev;
+  for (uint64_t i = 0; ccp_gen_next(g, &ev) == 0; i++) {
+    floor_before(&t, e);
+    ccp_engine_process(e, &ev);
+    if (i % 997 == 0) { /* time jumps ahead without events */
+      floor_before(&t, e);
+      ccp_engine_advance(e, ccp_engine_now(e) + (int64_t)(i % 5) * 600000);
+    }
+  }
+  floor_before(&t, e);
+  ccp_engine_advance(e, ccp_engine_now(e) + 48 * 3600000LL); /* everything fires */
+  printf("alert floor: %llu alerts, %llu due before the call's event time, %llu before its "
+         "deadline time, smallest margin over the floor %lld ms\n",
+         (unsigned long long)t.alerts, (unsigned long long)t.below_ev_now,
+         (unsigned long long)t.below_due_now, (long long)t.min_gap);
+  T_TRUE(t.alerts > 1000);
+  T_EQ_INT(t.below_floor, 0);
+  T_TRUE(t.below_ev_now > 0); /* the floor could not be ev_now or due_now */
+  T_TRUE(t.below_due_now > 0);
+  ccp_gen_free(g);
+  ccp_engine_free(e);
+  ccp_config_release(&cfg);
+}
+
+static ccp_event_t opened(const char *id, const char *ticket, int64_t ts) {
+  ccp_event_t ev;
+  ccp_event_clear(&ev);
+  ev.event_id = (ccp_str_t){id, strlen(id)};
+  ev.ticket_id = (ccp_str_t){ticket, strlen(ticket)};
+  ev.customer_id = (ccp_str_t){"c", 1};
+  ev.queue = (ccp_str_t){"q", 1};
+  ev.type = CCP_EV_OPENED;
+  ev.channel = CCP_CH_CHAT;
+  ev.ts = ts;
+  return ev;
+}
+
+/* The floor is exact: after a restore, an OPENED exactly lateness behind
+ * the checkpoint's event time (not late) fires an alert due at the floor
+ * itself (a 1 ms SLA: its at-risk point is its open time); one a
+ * millisecond older is late and fires nothing. */
+static void test_alert_floor_exact(void) {
+  ccp_t_name = "alert floor, exact";
+  static const char *const kv[] = {"sla.CHAT", "1ms", NULL};
+  ccp_config_t cfg;
+  config_of(&cfg, kv);
+  char err[CCP_ERRBUF_SIZE];
+  ccp_engine_t *e = ccp_engine_new(&cfg, err, sizeof err);
+  const int64_t t = 1795000000000LL;
+  ccp_event_t ev = opened("e1", "t1", t);
+  T_EQ_INT(ccp_engine_process(e, &ev), CCP_ACCEPTED);
+  int64_t floor = ccp_engine_alert_floor(e);
+  T_EQ_INT(floor, t - cfg.lateness_ms);
+  size_t bytes;
+  floor_trace_t tr = {.floor = floor, .min_gap = INT64_MAX};
+  trace_t unused;
+  e = reload(e, &cfg, &unused, 0, &bytes); /* a checkpoint, restored */
+  ccp_engine_set_alert_cb(e, on_floor_alert, &tr);
+  ev = opened("e2", "t2", t - cfg.lateness_ms - 1);
+  T_EQ_INT(ccp_engine_process(e, &ev), CCP_LATE);
+  T_EQ_INT(tr.alerts, 0);
+  ev = opened("e3", "t3", t - cfg.lateness_ms);
+  T_EQ_INT(ccp_engine_process(e, &ev), CCP_ACCEPTED);
+  T_EQ_INT(tr.alerts, 2); /* at risk and breach, at once */
+  T_EQ_INT(tr.below_floor, 0);
+  T_EQ_INT(tr.min_gap, 0); /* the at-risk alert is due at the floor */
+  ccp_engine_free(e);
+  ccp_config_release(&cfg);
+}
+
 /* ------------------------------------------------------------ corruption */
 
 /* The default configuration and a small engine's checkpoint under it
@@ -416,6 +533,8 @@ int main(void) {
   T_RUN(test_default_alerts_evictions);
   T_RUN(test_odd_windows_retention);
   T_RUN(test_dedup_sweeps_no_alerts);
+  T_RUN(test_alert_floor);
+  T_RUN(test_alert_floor_exact);
   T_RUN(test_truncated_and_flipped);
   T_RUN(test_version_and_config);
   T_RUN(test_resealed_garbage);

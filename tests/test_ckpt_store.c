@@ -18,6 +18,8 @@
  * ccp_redis_pub_fetch(); the view writer's fence reports a partition 0
  * taken by another owner, and a cycle after a fetch whose epoch changed
  * meanwhile is aborted whole (WATCH); the shared stream time keeps the max.
+ * The alert ids of a partition: forgotten below a checkpoint's alert floor
+ * only when that partition's checkpoint is stored.
  *
  * Skipped (exit 77) when redis-server is not installed.
  */
@@ -345,6 +347,118 @@ static void test_several_instances(void) {
   ccp_redis_pub_free(p);
 }
 
+/* Sends alerts (JSON) of the given partitions (-1: none) in one cycle. */
+static void send_alerts(ccp_redis_pub_t *p, const char *const *json, const int32_t *parts, int n) {
+  ccp_redis_cycle_t c = {
+      .alerts = json, .nalerts = (size_t)n, .alert_partitions = parts, .stream_time = INT64_MIN};
+  T_EQ_INT(ccp_redis_pub_cycle_x(p, &c), 0);
+}
+
+/* Stores a checkpoint of topic/partition with an alert floor; returns stored. */
+static int store_floor(ccp_redis_pub_t *p, const char *topic, int32_t partition, int64_t epoch,
+                       int64_t floor) {
+  ccp_checkpoint_t c = {.topic = topic,
+                        .partition = partition,
+                        .offset = 1,
+                        .epoch = epoch,
+                        .state = "s",
+                        .len = 1,
+                        .alert_floor = floor};
+  ccp_redis_cycle_t cy = {.ckpts = &c, .nckpts = 1, .stream_time = INT64_MIN};
+  T_EQ_INT(ccp_redis_pub_cycle_x(p, &cy), 0);
+  return c.stored;
+}
+
+static int64_t zcard(const char *key) {
+  redisReply *r = cmd("ZCARD %s", key);
+  int64_t n = r->integer;
+  freeReplyObject(r);
+  return n;
+}
+
+static int64_t xlen(const char *key) {
+  redisReply *r = cmd("XLEN %s", key);
+  int64_t n = r->integer;
+  freeReplyObject(r);
+  return n;
+}
+
+/* The pruning rule of the alert ids (docs/redis.md, "Alerts once"): a
+ * partition's deadline alert ids are kept in its own set, and an id due
+ * before a checkpoint's alert floor is forgotten only when a checkpoint of
+ * that partition is stored: not by another partition's checkpoint, not by
+ * a refused (stale) one, not by one without a floor, not by the window; an
+ * id at the floor stays. Alerts without a partition (threshold) stay in the
+ * global set, which no checkpoint trims; an id found there (kept before
+ * the sets per partition) is not written again for a partition. */
+static void test_alert_ids_per_partition(void) {
+  const char *topic = cfg.kafka_topic;
+  char k0[300], k1[300];
+  snprintf(k0, sizeof k0, "ck:v1:alert_ids:%s:0", topic);
+  snprintf(k1, sizeof k1, "ck:v1:alert_ids:%s:1", topic);
+  freeReplyObject(cmd("DEL ck:alerts ck:v1:alert_ids %s %s", k0, k1));
+  ccp_redis_pub_t *p = new_pub();
+  const int64_t t = 1795000000000LL;
+  char js[6][80];
+  const char *al[6];
+  const char *ids[5] = {"a0", "b0", "c0", "a1", "b1"};
+  const int64_t due[5] = {t, t + 10, t + 20, t, t + 20};
+  const int32_t parts[6] = {0, 0, 0, 1, 1, -1};
+  for (int i = 0; i < 5; i++) {
+    snprintf(js[i], sizeof js[i], "{\"id\":\"%s\",\"at_ms\":%lld}", ids[i], (long long)due[i]);
+    al[i] = js[i];
+  }
+  snprintf(js[5], sizeof js[5], "{\"id\":\"th\",\"now_ms\":%lld}", (long long)t);
+  al[5] = js[5];
+  send_alerts(p, al, parts, 6);
+  T_EQ_INT(xlen("ck:alerts"), 6);
+  T_EQ_INT(zcard(k0), 3);
+  T_EQ_INT(zcard(k1), 2);
+  T_EQ_INT(zcard("ck:v1:alert_ids"), 1); /* the threshold alert only */
+
+  int64_t e0 = claim_epoch(topic, 0), e1 = claim_epoch(topic, 1);
+  /* partition 1's checkpoint forgets partition 1's ids below its floor only */
+  T_EQ_INT(store_floor(p, topic, 1, e1, t + 15), 1);
+  T_EQ_INT(zcard(k1), 1);
+  T_EQ_INT(zcard(k0), 3);
+  T_EQ_INT(zcard("ck:v1:alert_ids"), 1);
+  /* a stale owner's checkpoint of partition 0 is refused and forgets nothing */
+  int64_t e0b = claim_epoch(topic, 0);
+  T_EQ_INT(store_floor(p, topic, 0, e0, t + 1000), 0);
+  T_EQ_INT(zcard(k0), 3);
+  /* a stored one without a floor (nothing read yet) neither */
+  T_EQ_INT(store_floor(p, topic, 0, e0b, INT64_MIN), 1);
+  T_EQ_INT(zcard(k0), 3);
+  /* the floor t + 10: a0 goes, b0 (at the floor) and c0 stay */
+  T_EQ_INT(store_floor(p, topic, 0, e0b, t + 10), 1);
+  T_EQ_INT(zcard(k0), 2);
+  redisReply *r = cmd("ZSCORE %s a0", k0);
+  T_TRUE(r->type == REDIS_REPLY_NIL);
+  freeReplyObject(r);
+
+  /* sent again: what a restore can fire again is still known; a0 and a1,
+   * below their partitions' stored floors, no restore fires again (were
+   * they sent, they would be written again) */
+  send_alerts(p, al, parts, 6);
+  T_EQ_INT(xlen("ck:alerts"), 8);
+  r = cmd("XREVRANGE ck:alerts + - COUNT 2");
+  T_EQ_STR(r->element[0]->element[1]->element[1]->str, js[3]);
+  T_EQ_STR(r->element[1]->element[1]->element[1]->str, js[0]);
+  freeReplyObject(r);
+  /* an id the global set holds (written before there were sets per
+   * partition): not written again for its partition */
+  freeReplyObject(cmd("ZADD ck:v1:alert_ids %lld old", (long long)t));
+  const char *old[] = {"{\"id\":\"old\",\"at_ms\":1795000000000}"};
+  const int32_t p0[] = {0};
+  send_alerts(p, old, p0, 1);
+  T_EQ_INT(xlen("ck:alerts"), 8);
+  ccp_redis_pub_stats_t st;
+  ccp_redis_pub_stats(p, &st);
+  T_EQ_INT(st.alerts_published, 8);
+  T_EQ_INT(st.alerts_repeated, 5);
+  ccp_redis_pub_free(p);
+}
+
 int main(void) {
   tu_default_config(&cfg);
   rc = redis_child_connect_or_skip(url, sizeof url);
@@ -356,6 +470,7 @@ int main(void) {
   T_RUN(test_malformed);
   T_RUN(test_unreachable);
   T_RUN(test_several_instances);
+  T_RUN(test_alert_ids_per_partition);
   redisFree(rc);
   ccp_config_release(&cfg);
   return T_DONE();

@@ -17,6 +17,8 @@
  *   <prefix>ckpt:T:P:epoch  the fencing token (INCR by each new owner)
  *   <prefix>ckpt:T:P:new    staging hash of a write, renamed over the first
  *                           key by the fencing script (never left behind)
+ * and, trimmed by the same script when it stores a checkpoint, the
+ * partition's alert ids <prefix>v1:alert_ids:T:P (docs/redis.md).
  *
  * Threads: a reader (and its hiredis context) belongs to the thread that
  * created it; ccp_checkpoint_t is plain data.
@@ -40,14 +42,17 @@ extern "C" {
 
 /** One partition's checkpoint of a publish cycle (borrowed pointers, valid during the call). */
 typedef struct ccp_checkpoint {
-  const char *topic; /**< Kafka topic */
-  int32_t partition; /**< Kafka partition */
-  int64_t offset;    /**< next offset to read once restored */
-  int64_t epoch;     /**< fencing token the writer took at assignment (> 0) */
-  int64_t saved_ms;  /**< wall clock when saved (informational) */
-  const void *state; /**< ccp_engine_save() bytes */
-  size_t len;        /**< their length */
-  int stored;        /**< out: 1 written, 0 not (fenced, or the cycle failed) */
+  const char *topic;   /**< Kafka topic */
+  int32_t partition;   /**< Kafka partition */
+  int64_t offset;      /**< next offset to read once restored */
+  int64_t epoch;       /**< fencing token the writer took at assignment (> 0) */
+  int64_t saved_ms;    /**< wall clock when saved (informational) */
+  const void *state;   /**< ccp_engine_save() bytes */
+  size_t len;          /**< their length */
+  int64_t alert_floor; /**< ccp_engine_alert_floor() of the state: when the checkpoint is
+                            stored, the partition's alert ids due before it are forgotten
+                            (INT64_MIN: none) */
+  int stored;          /**< out: 1 written, 0 not (fenced, or the cycle failed) */
 } ccp_checkpoint_t;
 
 /**

@@ -68,6 +68,9 @@ typedef struct ccp_publish_extra {
                             one instance, nothing shared */
   int64_t shared_time; /**< out: the largest stream time over all instances, as stored
                             after the cycle (INT64_MIN: unknown) */
+  const int32_t *alert_partitions; /**< per alert of the call, the Kafka partition whose engine
+                                        fired it when checkpoints are on (its id is then kept
+                                        per partition, docs/redis.md), else -1 */
 } ccp_publish_extra_t;
 
 /**

@@ -135,6 +135,17 @@ int64_t ccp_engine_now(const ccp_engine_t *e);
 int64_t ccp_engine_due_now(const ccp_engine_t *e);
 
 /**
+ * The alert floor: no deadline alert this engine fires from now on, nor one
+ * loaded from a checkpoint saved now, can have an at_ms below it — the
+ * largest accepted event ts minus lateness (a new deadline belongs to a
+ * ticket opened by a later event, which is not late; a pending one is due
+ * after the deadline time, which is at least that ts). INT64_MIN before any
+ * event. The live publisher forgets a partition's alert ids below the floor
+ * of its stored checkpoint (docs/redis.md, "Alerts once").
+ */
+int64_t ccp_engine_alert_floor(const ccp_engine_t *e);
+
+/**
  * Moves the view time to now_ms (when later: windows slide, gauges at now
  * are taken at now_ms) and exports the engine's aggregates as a partial
  * (partial.h). Fires no deadline beyond the deadline time: a partition read

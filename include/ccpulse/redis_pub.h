@@ -9,7 +9,9 @@
  * the next cycle that succeeds. Alerts are de-duplicated by their "id" in
  * Redis, inside the cycle's transaction: an id already on the stream (sent
  * again after a lost reply, a restart, a re-read, by a second instance) is
- * not written again while it is remembered (dedup_window_ms). When Redis
+ * not written again while it is remembered: a partition's deadline alerts
+ * until a stored checkpoint of the partition rules them out of any restore,
+ * other alerts for dedup_window_ms of stream time (docs/redis.md). When Redis
  * is away a cycle returns at once with an error; reconnects follow an
  * exponential backoff; errors go to stderr, one line each, rate-limited.
  *
@@ -51,9 +53,10 @@ typedef struct ccp_redis_pub_opts {
                                    seconds later (and on the snapshot_interval grid); 0: 1.5;
                                    < 0: no pacing */
   int64_t alerts_maxlen;        /**< XADD MAXLEN ~ of <prefix>alerts; 0: 100000 */
-  int64_t dedup_window_ms;      /**< alert ids are remembered while their due time (at_ms, else
-                                   now_ms) is within this much stream time (and at least
-                                   lateness) of the view's now; 0: 24 h; < 0: no
+  int64_t dedup_window_ms;      /**< ids of alerts without a partition (threshold alerts; all
+                                   alerts with checkpoints off) are remembered while their due
+                                   time (at_ms, else now_ms) is within this much stream time (and
+                                   at least lateness) of the view's now; 0: 24 h; < 0: no
                                    de-duplication (plain XADD and PUBLISH, at least once) */
   int connect_timeout_ms;       /**< 0: 500 */
   int command_timeout_ms;       /**< 0: 2000 (a whole cycle's replies) */
@@ -133,10 +136,13 @@ void ccp_redis_pub_free(ccp_redis_pub_t *p);
  * Queues one alert JSON (one line, copied) for the next cycle. Its string
  * "id" (an alert without one is never de-duplicated) and its due time, the
  * integer "at_ms" or else "now_ms" (else the stream time of the cycle that
- * sends it), are read from it here. When the queue is full the oldest queued
- * alert is dropped and counted.
+ * sends it), are read from it here. partition >= 0: a deadline alert of that
+ * Kafka partition (of the configuration's kafka.topic), whose id is kept in
+ * the partition's ids until a stored checkpoint of it rules the alert out of
+ * any restore; -1: its id is kept in the global ids for the window. When the
+ * queue is full the oldest queued alert is dropped and counted.
  */
-void ccp_redis_pub_queue_alert(ccp_redis_pub_t *p, const char *json, size_t len);
+void ccp_redis_pub_queue_alert(ccp_redis_pub_t *p, const char *json, size_t len, int32_t partition);
 
 /**
  * Writes one cycle as one MULTI/EXEC: the tiles of view that changed since
@@ -172,7 +178,9 @@ typedef struct ccp_redis_cycle {
   int no_meta;               /**< 1: no meta either (an instance that does not write the view) */
   const char *const *alerts; /**< NUL-terminated JSON, as for ccp_redis_pub_cycle() */
   size_t nalerts;
-  ccp_checkpoint_t *ckpts; /**< the cycle's checkpoints (ccp_redis_pub_cycle_ckpt()) */
+  const int32_t *alert_partitions; /**< NULL, or per alert its partition as for
+                                        ccp_redis_pub_queue_alert() (-1: none) */
+  ccp_checkpoint_t *ckpts;         /**< the cycle's checkpoints (ccp_redis_pub_cycle_ckpt()) */
   int nckpts;
   const char *topic;           /**< Kafka topic of the partials and the stream time */
   ccp_partial_rec_t *partials; /**< own partials to store (several instances); stored set */

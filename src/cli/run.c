@@ -73,6 +73,7 @@ typedef struct live {
   ccp_consumer_t *consumer;
   ccp_buf_t alerts;  /* JSON lines of this cycle */
   const char **ptrs; /* into alerts */
+  int32_t *parts;    /* per line: the partition of a deadline alert, -1 (docs/redis.md) */
   size_t ptrs_cap;
   const ccp_cli_live_opts_t *opts;
   int64_t last_summary_ms;
@@ -147,13 +148,16 @@ static int live_publish(void *opaque, const ccp_view_t *view, const ccp_alert_t 
   if (n > l->ptrs_cap) {
     l->ptrs_cap = n * 2;
     l->ptrs = ccp_realloc(l->ptrs, l->ptrs_cap * sizeof *l->ptrs);
+    l->parts = ccp_realloc(l->parts, l->ptrs_cap * sizeof *l->parts);
   }
   size_t k = 0, start = 0;
   for (size_t i = 0; i < l->alerts.len; i++)
     if (l->alerts.data[i] == '\n') {
       l->alerts.data[i] = '\0';
-      if (i > start)
+      if (i > start) { /* the deadline alerts' lines first, then the rules' */
+        l->parts[k] = (int)k < nalerts && x->alert_partitions ? x->alert_partitions[k] : -1;
         l->ptrs[k++] = l->alerts.data + start;
+      }
       start = i + 1;
     }
   /* the publisher queues the alerts itself until a cycle succeeds */
@@ -161,6 +165,7 @@ static int live_publish(void *opaque, const ccp_view_t *view, const ccp_alert_t 
                            .no_meta = view == NULL,
                            .alerts = l->ptrs,
                            .nalerts = k,
+                           .alert_partitions = l->parts,
                            .ckpts = x->ckpts,
                            .nckpts = x->nckpts,
                            .topic = l->cfg->kafka_topic,
@@ -254,6 +259,7 @@ done:
   ccp_rules_free(l.rules);
   ccp_buf_release(&l.alerts);
   ccp_free(l.ptrs);
+  ccp_free(l.parts);
   return rc;
 }
 

@@ -848,11 +848,13 @@ static const prop_t props[] = {
    .def = "", .doc = "Threshold alert rules on windowed KPIs (syntax in docs/live.md); empty = none."},
   {.key = "alerts.dedup_window", DURATION, .off = OFF(alerts_dedup_window_ms), .def = "24h",
    .max = DUR_MAX,
-   .doc = "`ccpulse run` writes each alert id once to the Redis alerts stream: ids are "
-          "remembered while the alert's due time is within this much stream time (and at least "
-          "`lateness`) of the newest publish cycle, so alerts fired again by events read again "
-          "after a crash, restart or rebalance are not repeated; about 100 bytes of Redis memory "
-          "plus the id per alert (docs/redis.md); 0 = no de-duplication (at least once)."},
+   .doc = "`ccpulse run` writes each alert id once to the Redis alerts stream: the ids of "
+          "threshold alerts (with `checkpoint.interval=off` of every alert) are remembered while "
+          "the alert's due time is within this much stream time (and at least `lateness`) of the "
+          "newest publish cycle; with checkpoints, a partition's deadline alert ids are kept until "
+          "a stored checkpoint of the partition rules them out of any restore, whatever span is "
+          "read again; about 100 bytes of Redis memory plus the id per alert (docs/redis.md); 0 = "
+          "no de-duplication (at least once)."},
   {.key = "checkpoint.interval", .type = "duration", .set = set_duration_or_off,
    .off = OFF(checkpoint_interval_ms), .def = "5s", .min = 0, .max = 3600000,
    .doc = "In `ccpulse run`, every partition's engine state and next offset are written to Redis "

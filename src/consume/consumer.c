@@ -854,6 +854,7 @@ void ccp_consumer_free(ccp_consumer_t *c) {
       ccp_publisher_bundle_free(atomic_load(&w->out));
       ccp_publisher_alerts_free(w->alerts, w->nalerts);
       ccp_free(w->alerts);
+      ccp_free(w->alert_parts);
       ccp_free(w->by_id);
       if (w->q)
         rd_kafka_queue_destroy(w->q);

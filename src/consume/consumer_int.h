@@ -35,18 +35,19 @@
 /* One assigned partition. */
 typedef struct ccp__part {
   int32_t partition;
-  uint32_t gen;         /* assignment generation: immutable */
-  int worker;           /* main thread only */
-  rd_kafka_queue_t *pq; /* main thread only: the partition's queue, forwarded */
-  ccp_engine_t *engine; /* the owning worker only (after the ADD hand-over) */
-  int64_t next_offset;  /* the owning worker only: last processed + 1; -1 none */
-  int64_t epoch;        /* immutable: checkpoint fencing epoch taken at assignment; 0 none */
-  int64_t evicted;      /* the owning worker only: evictions already reported */
-  ccp_partial_t *last;  /* the owning worker only: a reference to its last export */
-  int at_end;           /* the owning worker only: read to its end (PARTITION_EOF), no record
-                           since: its deadline time follows G (docs/live.md, time rule) */
-  int fresh;            /* the owning worker only: a record arrived since the last barrier
-                           (a partition still being written to does not follow G) */
+  uint32_t gen;              /* assignment generation: immutable */
+  int worker;                /* main thread only */
+  rd_kafka_queue_t *pq;      /* main thread only: the partition's queue, forwarded */
+  ccp_engine_t *engine;      /* the owning worker only (after the ADD hand-over) */
+  int64_t next_offset;       /* the owning worker only: last processed + 1; -1 none */
+  int64_t epoch;             /* immutable: checkpoint fencing epoch taken at assignment; 0 none */
+  int64_t evicted;           /* the owning worker only: evictions already reported */
+  ccp_partial_t *last;       /* the owning worker only: a reference to its last export */
+  int at_end;                /* the owning worker only: read to its end (PARTITION_EOF), no record
+                                since: its deadline time follows G (docs/live.md, time rule) */
+  int fresh;                 /* the owning worker only: a record arrived since the last barrier
+                                (a partition still being written to does not follow G) */
+  struct ccp__worker *owner; /* set by the ADD: the worker its engine's alerts go to */
 } ccp__part_t;
 
 /* Commands from the main thread to a worker (rebalances). */
@@ -62,7 +63,8 @@ typedef struct ccp__worker {
   ccp__part_t **by_id; /* indexed by partition number */
   int by_id_cap;
   int nparts;
-  ccp_alert_t *alerts; /* alerts fired since the last export */
+  ccp_alert_t *alerts;  /* alerts fired since the last export */
+  int32_t *alert_parts; /* their partitions (-1 with checkpoints off) */
   int nalerts, alerts_cap;
   uint64_t seen_epoch;
 

@@ -46,13 +46,19 @@
 #include "consumer_int.h"
 #include "counters/partial.h" /* ccp_partial_ref */
 
-/* @locality worker thread (engine alert callback): copy it for the next bundle. */
+/* @locality worker thread (engine alert callback of partition p): copy it
+ * for the next bundle, with its partition when checkpoints are on (its id
+ * is then kept per partition until a checkpoint rules it out of any
+ * restore: docs/redis.md, "Alerts once"). */
 static void on_alert(void *opaque, const ccp_alert_t *a) {
-  ccp__worker_t *w = opaque;
+  const ccp__part_t *p = opaque;
+  ccp__worker_t *w = p->owner;
   if (w->nalerts == w->alerts_cap) {
     w->alerts_cap = w->alerts_cap ? 2 * w->alerts_cap : 64;
     w->alerts = ccp_realloc(w->alerts, (size_t)w->alerts_cap * sizeof *w->alerts);
+    w->alert_parts = ccp_realloc(w->alert_parts, (size_t)w->alerts_cap * sizeof *w->alert_parts);
   }
+  w->alert_parts[w->nalerts] = w->c->ckpt_on ? p->partition : -1;
   ccp_publisher_alert_copy(&w->alerts[w->nalerts++], a);
 }
 
@@ -90,7 +96,8 @@ static void run_command(ccp__worker_t *w) {
     CCP_ASSERT(w->by_id[p->partition] == NULL);
     w->by_id[p->partition] = p;
     w->nparts++;
-    ccp_engine_set_alert_cb(p->engine, on_alert, w);
+    p->owner = w;
+    ccp_engine_set_alert_cb(p->engine, on_alert, p);
   } else if (w->cmd == CCP__CMD_DROP) {
     int32_t id = w->cmd_partition;
     ccp__part_t *p = id < w->by_id_cap ? w->by_id[id] : NULL;
@@ -128,6 +135,7 @@ static void save_checkpoint(ccp__part_t *p, ccp_publisher_export_t *x) {
     return;
   }
   x->has_ckpt = 1;
+  x->alert_floor = ccp_engine_alert_floor(p->engine);
   ccp_log(CCP_LOG_DEBUG, "checkpoint", "partition %d: %zu bytes at offset %lld saved in %lld ms",
           (int)p->partition, x->ckpt.len, (long long)p->next_offset,
           (long long)(ccp_clock_mono_ms() - t0));
@@ -219,8 +227,10 @@ static void export_epoch(ccp__worker_t *w, uint64_t e) {
   if (target != INT64_MIN)
     atomic_store_explicit(&w->now, CCP_MAX(mine, target), memory_order_relaxed);
   b->alerts = w->alerts;
+  b->alert_partitions = w->alert_parts;
   b->nalerts = w->nalerts;
   w->alerts = NULL;
+  w->alert_parts = NULL;
   w->nalerts = w->alerts_cap = 0;
   /* acq_rel: release publishes the bundle's contents; acquire because an
    * old bundle the publisher did not take is freed here */

@@ -1228,6 +1228,19 @@ int64_t ccp_engine_now(const ccp_engine_t *e) { return e->now; }
 
 int64_t ccp_engine_due_now(const ccp_engine_t *e) { return e->due_now; }
 
+/* Why nothing below it can fire (docs/checkpoints.md, "Alerts after a
+ * restore"): a deadline armed later has at_ms >= its open ts, the ts of an
+ * accepted OPENED, >= ev_now - lateness (ev_now never decreases); a stage
+ * not yet fired is at or after the ticket's pending timer (push_next_stage
+ * keeps the earliest stage not done), which is due after due_now >= ev_now,
+ * since nothing due by due_now is ever pending between calls; a breach's
+ * at_ms is its timer's fire_at - 1 >= due_now. */
+int64_t ccp_engine_alert_floor(const ccp_engine_t *e) {
+  if (e->ev_now == INT64_MIN)
+    return INT64_MIN;
+  return e->ev_now >= INT64_MIN + e->cfg->lateness_ms ? e->ev_now - e->cfg->lateness_ms : INT64_MIN;
+}
+
 int64_t ccp_engine_ticket_count(const ccp_engine_t *e) { return (int64_t)e->tickets.count; }
 
 int64_t ccp_engine_open_count(const ccp_engine_t *e) { return e->scopes[0]->g_open; }

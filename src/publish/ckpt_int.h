@@ -22,6 +22,9 @@ redisContext *ccp__redis_connect(const char *url, int connect_timeout_ms, int co
 /** Appends one command (argc arguments of lens[i] bytes) as RESP to o. */
 void ccp__resp_argv(ccp_buf_t *o, int argc, const char *const *argv, const size_t *lens);
 
+/** Sets k to the key of the ids of a partition's deadline alerts, <prefix>v1:alert_ids:<topic>:<p>.
+ */
+void ccp__alert_ids_key(ccp_buf_t *k, const char *prefix, const char *topic, int32_t partition);
 /** Appends SCRIPT LOAD of the fencing script (pipelined ahead of a cycle's MULTI). */
 void ccp__ckpt_append_load(ccp_buf_t *o);
 /** Checks the reply to ccp__ckpt_append_load(); 0, or -CCP_EINVAL with what filled. */
@@ -29,8 +32,9 @@ int ccp__ckpt_check_load(const redisReply *r, char *what, size_t wlen);
 /**
  * Appends the commands writing checkpoints c[0..n) (inside MULTI): per
  * checkpoint a DEL and HSETs of its staging hash, then EVALSHA of the
- * fencing script. Adds the commands to *ncmds and their argument bytes to
- * *bytes. A checkpoint without an epoch (<= 0) or offset (< 0) is skipped.
+ * fencing script (which also trims the partition's alert ids below the
+ * checkpoint's alert_floor when it stores it). Adds the commands to *ncmds and their argument bytes
+ * to *bytes. A checkpoint without an epoch (<= 0) or offset (< 0) is skipped.
  */
 void ccp__ckpt_append(ccp_buf_t *o, const char *prefix, const ccp_checkpoint_t *c, int n,
                       int *ncmds, uint64_t *bytes);

@@ -15,6 +15,12 @@
  * finds the script after a Redis restart or SCRIPT FLUSH; its reply is
  * checked against the sha compiled in here.
  *
+ * The same script, when it stores a checkpoint, forgets the ids of the
+ * partition's deadline alerts due before the checkpoint's alert floor
+ * (ccp_engine_alert_floor()): a restore, always of the newest stored
+ * checkpoint, cannot fire them again (docs/redis.md, "Alerts once"). A
+ * refused write forgets nothing.
+ *
  * An epoch key that is missing (Redis lost its data) is set by the first
  * writer: Redis keeps no token to compare with, and refusing every write
  * would stop checkpoints (and commits) for good.
@@ -38,20 +44,25 @@
 #include "ccpulse/redis_pub.h"
 #include "publish/ckpt_int.h"
 
-/* KEYS: the checkpoint, its epoch, the staging hash; ARGV[1]: the writer's
- * epoch. Returns 1 when the staging hash became the checkpoint, 0 when the
- * epoch belongs to another owner (the staging hash is deleted). */
-static const char SCRIPT[] = "local cur = redis.call('GET', KEYS[2])\n"
-                             "if cur == false then\n"
-                             "  redis.call('SET', KEYS[2], ARGV[1])\n"
-                             "elseif cur ~= ARGV[1] then\n"
-                             "  redis.call('DEL', KEYS[3])\n"
-                             "  return 0\n"
-                             "end\n"
-                             "redis.call('RENAME', KEYS[3], KEYS[1])\n"
-                             "return 1\n";
+/* KEYS: the checkpoint, its epoch, the staging hash, the partition's alert
+ * ids; ARGV[1]: the writer's epoch, ARGV[2]: the checkpoint's alert floor
+ * ('' = none). Returns 1 when the staging hash became the checkpoint (and
+ * the ids due before the floor were forgotten: no restore can fire them
+ * again, docs/redis.md), 0 when the epoch belongs to another owner (the
+ * staging hash is deleted, the ids are left alone). */
+static const char SCRIPT[] =
+    "local cur = redis.call('GET', KEYS[2])\n"
+    "if cur == false then\n"
+    "  redis.call('SET', KEYS[2], ARGV[1])\n"
+    "elseif cur ~= ARGV[1] then\n"
+    "  redis.call('DEL', KEYS[3])\n"
+    "  return 0\n"
+    "end\n"
+    "redis.call('RENAME', KEYS[3], KEYS[1])\n"
+    "if ARGV[2] ~= '' then redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', '(' .. ARGV[2]) end\n"
+    "return 1\n";
 /* SHA1 of SCRIPT (what SCRIPT LOAD answers; checked at every load). */
-static const char SCRIPT_SHA[] = "4cc9185fbd0265595ba725fd67f4464b384efb91";
+static const char SCRIPT_SHA[] = "06d6ba8585a741388b020afc857f3e3deff56cb2";
 
 /* ---- write (publisher thread) ------------------------------------------ */
 
@@ -86,18 +97,25 @@ static void key_of(ccp_buf_t *k, const char *prefix, const char *topic, int32_t 
   ccp_buf_printf(k, "%sckpt:%s:%d%s", prefix, topic, (int)partition, suffix);
 }
 
+void ccp__alert_ids_key(ccp_buf_t *k, const char *prefix, const char *topic, int32_t partition) {
+  ccp_buf_clear(k);
+  ccp_buf_printf(k, "%sv1:alert_ids:%s:%d", prefix, topic ? topic : "", (int)partition);
+}
+
 void ccp__ckpt_append(ccp_buf_t *o, const char *prefix, const ccp_checkpoint_t *c, int n,
                       int *ncmds, uint64_t *bytes) {
-  ccp_buf_t key, ekey, skey;
+  ccp_buf_t key, ekey, skey, ikey;
   ccp_buf_init(&key);
   ccp_buf_init(&ekey);
   ccp_buf_init(&skey);
+  ccp_buf_init(&ikey);
   for (int i = 0; i < n; i++) {
     if (!writable(&c[i]))
       continue;
     key_of(&key, prefix, c[i].topic, c[i].partition, "");
     key_of(&ekey, prefix, c[i].topic, c[i].partition, ":epoch");
     key_of(&skey, prefix, c[i].topic, c[i].partition, ":new");
+    ccp__alert_ids_key(&ikey, prefix, c[i].topic, c[i].partition);
     const char *del[2] = {"DEL", skey.data};
     size_t dlens[2] = {3, skey.len};
     ccp__resp_argv(o, 2, del, dlens);
@@ -135,15 +153,28 @@ void ccp__ckpt_append(ccp_buf_t *o, const char *prefix, const ccp_checkpoint_t *
       for (int a = 1; a < argc; a++)
         *bytes += lens[a];
     }
-    const char *ev[7] = {"EVALSHA", SCRIPT_SHA, "3", key.data, ekey.data, skey.data, num[3]};
-    size_t elens[7] = {7, sizeof SCRIPT_SHA - 1, 1, key.len, ekey.len, skey.len, strlen(num[3])};
-    ccp__resp_argv(o, 7, ev, elens);
+    char floor[24] = "";
+    if (c[i].alert_floor != INT64_MIN)
+      snprintf(floor, sizeof floor, "%lld", (long long)c[i].alert_floor);
+    const char *ev[9] = {"EVALSHA", SCRIPT_SHA, "4",    key.data, ekey.data,
+                         skey.data, ikey.data,  num[3], floor};
+    size_t elens[9] = {7,
+                       sizeof SCRIPT_SHA - 1,
+                       1,
+                       key.len,
+                       ekey.len,
+                       skey.len,
+                       ikey.len,
+                       strlen(num[3]),
+                       strlen(floor)};
+    ccp__resp_argv(o, 9, ev, elens);
     *ncmds += 2 + (int)k;
-    *bytes += skey.len + key.len + ekey.len;
+    *bytes += skey.len + key.len + ekey.len + ikey.len;
   }
   ccp_buf_release(&key);
   ccp_buf_release(&ekey);
   ccp_buf_release(&skey);
+  ccp_buf_release(&ikey);
 }
 
 int ccp__ckpt_results(const redisReply *exec, int base, ccp_checkpoint_t *c, int n, int quiet) {

@@ -52,7 +52,8 @@ struct ccp_publisher {
 
   /* publisher thread only */
   ccp_view_t *view;
-  ccp_alert_t *pending; /* alerts not yet handed to the publish function */
+  ccp_alert_t *pending;  /* alerts not yet handed to the publish function */
+  int32_t *pending_part; /* their partitions (bundle->alert_partitions) */
   int npending, pending_cap;
   int64_t g;                        /* global stream time */
   ccp_publisher_bundle_t **bundles; /* the cycle's, one per source bundle */
@@ -113,6 +114,7 @@ void ccp_publisher_bundle_free(ccp_publisher_bundle_t *b) {
   ccp_free(b->items);
   ccp_publisher_alerts_free(b->alerts, b->nalerts);
   ccp_free(b->alerts);
+  ccp_free(b->alert_partitions);
   ccp_free(b);
 }
 
@@ -124,7 +126,10 @@ static void take_alerts(ccp_publisher_t *p, ccp_publisher_bundle_t *b) {
     if (p->npending == p->pending_cap) {
       p->pending_cap = p->pending_cap ? 2 * p->pending_cap : 64;
       p->pending = ccp_realloc(p->pending, (size_t)p->pending_cap * sizeof *p->pending);
+      p->pending_part =
+          ccp_realloc(p->pending_part, (size_t)p->pending_cap * sizeof *p->pending_part);
     }
+    p->pending_part[p->npending] = b->alert_partitions ? b->alert_partitions[j] : -1;
     p->pending[p->npending++] = b->alerts[j];
   }
   b->nalerts = 0;
@@ -200,7 +205,8 @@ static int publish(ccp_publisher_t *p, const ccp_view_t *view, int ckpt, ccp_pub
                                          .epoch = e->epoch,
                                          .saved_ms = ccp_clock_wall_ms(),
                                          .state = e->ckpt.data,
-                                         .len = e->ckpt.len};
+                                         .len = e->ckpt.len,
+                                         .alert_floor = e->alert_floor};
     }
   ccp_publish_extra_t none = {.stream_time = INT64_MIN};
   if (!x)
@@ -208,6 +214,7 @@ static int publish(ccp_publisher_t *p, const ccp_view_t *view, int ckpt, ccp_pub
   x->ckpts = p->ckpts;
   x->nckpts = n;
   x->shared_time = INT64_MIN;
+  x->alert_partitions = p->pending_part;
   int rc = p->o.publish_ckpt(p->o.opaque, view, p->pending, p->npending, x);
   int k = 0;
   for (int i = 0; ckpt && i < p->o.src.nbundles; i++)
@@ -548,6 +555,7 @@ void ccp_publisher_free(ccp_publisher_t *p) {
   ccp_buf_release(&p->pbuf);
   ccp_publisher_alerts_free(p->pending, p->npending);
   ccp_free(p->pending);
+  ccp_free(p->pending_part);
   ccp_view_free(p->view);
   ccp_free(p);
 }

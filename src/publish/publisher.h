@@ -70,6 +70,7 @@ typedef struct ccp_publisher_export {
   int ckpt_stored;        /**< set by the publisher: the checkpoint was written */
   int64_t epoch;          /**< the partition's fencing epoch (0: none, not written) */
   ccp_buf_t ckpt;         /**< owned: ccp_engine_save() bytes */
+  int64_t alert_floor;    /**< with has_ckpt: ccp_engine_alert_floor() of the saved state */
 } ccp_publisher_export_t;
 
 /**
@@ -82,6 +83,8 @@ typedef struct ccp_publisher_bundle {
   int n;
   ccp_publisher_export_t *items; /**< n exports */
   ccp_alert_t *alerts;           /**< deadline alerts since the last bundle; owned strings */
+  int32_t *alert_partitions;     /**< owned, per alert: its partition when checkpoints are on
+                                      (the ids are then kept per partition), else -1 */
   int nalerts;
 } ccp_publisher_bundle_t;
 

@@ -34,13 +34,17 @@
  * Alerts wait in a bounded ring until a cycle with them succeeds; a failed
  * cycle leaves the ring as it was. Each alert id goes out once: one EVAL of
  * a small Lua script (alerts_lua, below) inside the cycle's MULTI writes the
- * alerts whose id is not in the sorted set <prefix>v1:alert_ids (id -> due
- * time) to the stream and the channel and adds their ids, after trimming the
- * ids whose due time has left the window. So a failed cycle de-duplicates
- * nothing, and an alert sent again — after a lost EXEC reply, a runtime
- * error in another command of a cycle whose script ran, a restart that
- * re-reads events, by a second instance — finds its id and is not written
- * twice. Tiles are absolute values: nothing to redo.
+ * alerts whose id is not remembered to the stream and the channel and adds
+ * their ids to a sorted set (id -> due time): a deadline alert of a
+ * partition (with checkpoints) to <prefix>v1:alert_ids:<topic>:<p>, which
+ * only a stored checkpoint of that partition trims, below its alert floor
+ * (ckpt_store.c), so no restore can fire an alert whose id is gone; any
+ * other alert to <prefix>v1:alert_ids, trimmed by the window of stream time.
+ * So a failed cycle de-duplicates nothing, and an alert sent again — after
+ * a lost EXEC reply, a runtime error in another command of a cycle whose
+ * script ran, a restart that re-reads events, by a second instance — finds
+ * its id and is not written twice. Tiles are absolute values: nothing to
+ * redo.
  *
  * Redis away: the context is dropped, and a connect is tried only when the
  * backoff delay (doubling from backoff_min to backoff_max) has passed, so a
@@ -91,8 +95,9 @@ typedef struct known {
 
 /* What the publisher reads from a queued alert for de-duplication. */
 typedef struct alert_meta {
-  size_t id_len; /* 0: no string "id": never de-duplicated */
-  int64_t due;   /* at_ms, else now_ms; INT64_MIN: neither (the cycle's now) */
+  size_t id_len;     /* 0: no string "id": never de-duplicated */
+  int64_t due;       /* at_ms, else now_ms; INT64_MIN: neither (the cycle's now) */
+  int32_t partition; /* whose ids set: the partition's (>= 0), else the global one (-1) */
 } alert_meta_t;
 
 typedef struct url {
@@ -141,6 +146,9 @@ struct ccp_redis_pub {
 
   /* scratch buffers, kept between cycles; out: the cycle's commands (RESP) */
   ccp_buf_t key, val, snap, out;
+  ccp_buf_t pkey; /* a partition's alert ids key */
+  int *pslot;     /* append_alerts: partition -> its KEYS index in the EVAL (0: none yet) */
+  int pslot_cap;
   ccp_buf_t sets, dels; /* the key/value pairs of the cycle's MSET, the keys of its DEL */
   int nsets, ndels;
   uint64_t cycle_no;
@@ -522,7 +530,8 @@ static char *alert_copy(const char *json, size_t len, alert_meta_t *m) {
   return q;
 }
 
-void ccp_redis_pub_queue_alert(ccp_redis_pub_t *p, const char *json, size_t len) {
+void ccp_redis_pub_queue_alert(ccp_redis_pub_t *p, const char *json, size_t len,
+                               int32_t partition) {
   if (p->ring_n == p->ring_cap) { /* full: drop the oldest */
     ccp_free(p->ring[p->ring_head]);
     p->ring_head = (p->ring_head + 1) % p->ring_cap;
@@ -537,6 +546,7 @@ void ccp_redis_pub_queue_alert(ccp_redis_pub_t *p, const char *json, size_t len)
   }
   size_t at = (p->ring_head + p->ring_n) % p->ring_cap;
   p->ring[at] = alert_copy(json, len, &p->ring_meta[at]);
+  p->ring_meta[at].partition = partition >= 0 ? partition : -1;
   p->ring_len[at] = len;
   p->ring_n++;
   p->st.alerts_queued = p->ring_n;
@@ -932,29 +942,37 @@ static void commit_written(ccp_redis_pub_t *p) {
   p->scopes_hash = p->next_scopes_hash;
 }
 
-/* The de-duplicating alert script (docs/redis.md). KEYS[1]: the ids (sorted
- * set, score = due time); KEYS[2]: the alerts stream, also the channel's name.
- * ARGV[1]: ids due before this are forgotten first ('' = none); ARGV[2]: the
- * stream's MAXLEN ~; then per alert its id ('' = always written), due time
- * and JSON. An alert is written when its id is absent, and its id added after
- * its XADD: a command that fails on a key of the wrong type (the script then
- * stops, keeping what it did) fails before the alert's first write, so no id
- * is ever kept without its entry. Returns the number of alerts written. */
+/* The de-duplicating alert script (docs/redis.md). KEYS[1]: the global ids
+ * (sorted set, score = due time: threshold alerts, and every alert with
+ * checkpoints off); KEYS[2]: the alerts stream, also the channel's name;
+ * KEYS[3...]: the ids of the partitions whose deadline alerts are in this
+ * call (trimmed only by the checkpoint script, ckpt_store.c). ARGV[1]: the
+ * global ids due before this are forgotten first ('' = none); ARGV[2]: the
+ * stream's MAXLEN ~; then per alert its id ('' = always written), due time,
+ * JSON and set (0: the global one, k: KEYS[2 + k]). An alert is written when
+ * its id is in neither its set nor the global one (where ids of deadline
+ * alerts were kept before there were sets per partition), and its id added
+ * to its set after its XADD: a command that fails on a key of the wrong type
+ * (the script then stops, keeping what it did) fails before the alert's
+ * first write, so no id is ever kept without its entry. Returns the number
+ * of alerts written. */
 static const char alerts_lua[] =
     "if ARGV[1] ~= '' then redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1]) end\n"
     "local n = 0\n"
-    "for i = 3, #ARGV, 3 do\n"
-    "  local id = ARGV[i]\n"
-    "  if id == '' or not redis.call('ZSCORE', KEYS[1], id) then\n"
+    "for i = 3, #ARGV, 4 do\n"
+    "  local id, k = ARGV[i], KEYS[1]\n"
+    "  if ARGV[i + 3] ~= '0' then k = KEYS[2 + tonumber(ARGV[i + 3])] end\n"
+    "  if id == '' or not (redis.call('ZSCORE', k, id) or\n"
+    "                      (k ~= KEYS[1] and redis.call('ZSCORE', KEYS[1], id))) then\n"
     "    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'json', ARGV[i + 2])\n"
     "    redis.call('PUBLISH', KEYS[2], ARGV[i + 2])\n"
-    "    if id ~= '' then redis.call('ZADD', KEYS[1], ARGV[i + 1], id) end\n"
+    "    if id ~= '' then redis.call('ZADD', k, ARGV[i + 1], id) end\n"
     "    n = n + 1\n"
     "  end\n"
     "end\n"
     "return n\n";
 
-/* Alerts per EVAL: 3 arguments each, far below the 1024 * 1024 arguments
+/* Alerts per EVAL: 4 arguments each, far below the 1024 * 1024 arguments
  * older servers accept in one command. */
 #define ALERTS_PER_EVAL 10000
 
@@ -964,10 +982,12 @@ static const char alerts_lua[] =
  * would be a runtime error inside EXEC that lets the rest of the cycle land
  * without its alerts; Redis compiles it once and finds it by its SHA1 after),
  * or without de-duplication an XADD and a PUBLISH each. Records which
- * commands they are for alerts_tally(). The ids window: the view's now minus
- * the larger of dedup_window_ms and lateness (an alert can be due up to
- * lateness before the stream time that fires it); an alert without a due time
- * takes the view's now (without a view the wall clock). */
+ * commands they are for alerts_tally(). The global ids window: the view's
+ * now minus the larger of dedup_window_ms and lateness (an alert can be due
+ * up to lateness before the stream time that fires it); an alert without a
+ * due time takes the view's now (without a view the wall clock). An alert of
+ * a partition goes to that partition's ids, which only a stored checkpoint
+ * of the partition trims (ckpt_store.c). */
 static void append_alerts(ccp_redis_pub_t *p, int *ncmds, const ccp_view_t *v) {
   ccp_buf_clear(&p->key);
   ccp_buf_printf(&p->key, "%salerts", p->prefix);
@@ -998,15 +1018,41 @@ static void append_alerts(ccp_redis_pub_t *p, int *ncmds, const ccp_view_t *v) {
   ccp_buf_t *o = &p->out;
   for (size_t first = 0; first < p->ring_n; first += ALERTS_PER_EVAL) {
     size_t n = CCP_MIN((size_t)ALERTS_PER_EVAL, p->ring_n - first);
+    /* the partitions of this call, each one key, by partition number */
+    int32_t top = -1;
+    for (size_t i = first; i < first + n; i++)
+      top = CCP_MAX(top, p->ring_meta[(p->ring_head + i) % p->ring_cap].partition);
+    if (top >= p->pslot_cap) {
+      p->pslot_cap = CCP_MAX(top + 1, 2 * p->pslot_cap);
+      p->pslot = ccp_realloc(p->pslot, (size_t)p->pslot_cap * sizeof *p->pslot);
+    }
+    if (top >= 0)
+      memset(p->pslot, 0, (size_t)(top + 1) * sizeof *p->pslot);
+    for (size_t i = first; i < first + n; i++) {
+      int32_t q = p->ring_meta[(p->ring_head + i) % p->ring_cap].partition;
+      if (q >= 0)
+        p->pslot[q] = 1;
+    }
+    int nparts = 0;
+    for (int32_t q = 0; q <= top; q++)
+      if (p->pslot[q])
+        p->pslot[q] = ++nparts;
     ccp_buf_putc(o, '*');
-    ccp_buf_put_i64(o, 7 + 3 * (int64_t)n);
+    ccp_buf_put_i64(o, 7 + nparts + 4 * (int64_t)n);
     ccp_buf_append(o, "\r\n", 2);
     size_t start = o->len;
+    char num[24];
     bulk(o, "EVAL", 4);
     bulk(o, alerts_lua, sizeof alerts_lua - 1);
-    bulk(o, "2", 1);
+    snprintf(num, sizeof num, "%d", 2 + nparts);
+    bulk(o, num, strlen(num));
     bulk(o, p->val.data, p->val.len);
     bulk(o, p->key.data, p->key.len);
+    for (int32_t q = 0; q <= top; q++) /* KEYS[2 + pslot[q]] */
+      if (p->pslot[q]) {
+        ccp__alert_ids_key(&p->pkey, p->prefix, p->o.cfg->kafka_topic, q);
+        bulk(o, p->pkey.data, p->pkey.len);
+      }
     bulk(o, horizon, strlen(horizon));
     bulk(o, maxlen, strlen(maxlen));
     for (size_t i = first; i < first + n; i++) {
@@ -1016,6 +1062,8 @@ static void append_alerts(ccp_redis_pub_t *p, int *ncmds, const ccp_view_t *v) {
       bulk(o, p->ring[at] + p->ring_len[at] + 1, m->id_len);
       bulk(o, due, strlen(due));
       bulk(o, p->ring[at], p->ring_len[at]);
+      snprintf(num, sizeof num, "%d", m->partition >= 0 ? p->pslot[m->partition] : 0);
+      bulk(o, num, strlen(num));
     }
     (*ncmds)++;
     p->alert_cmd_n++;
@@ -1188,7 +1236,8 @@ int ccp_redis_pub_cycle_x(ccp_redis_pub_t *p, ccp_redis_cycle_t *c) {
   for (int i = 0; i < c->npartials; i++)
     c->partials[i].stored = 0;
   for (size_t i = 0; i < c->nalerts; i++)
-    ccp_redis_pub_queue_alert(p, c->alerts[i], strlen(c->alerts[i]));
+    ccp_redis_pub_queue_alert(p, c->alerts[i], strlen(c->alerts[i]),
+                              c->alert_partitions ? c->alert_partitions[i] : -1);
 
   if (ensure_connected(p) != 0) {
     p->st.cycles_failed++;
@@ -1467,6 +1516,7 @@ ccp_redis_pub_t *ccp_redis_pub_new(const ccp_redis_pub_opts_t *opts, char *errbu
   ccp_buf_init(&p->val);
   ccp_buf_init(&p->snap);
   ccp_buf_init(&p->out);
+  ccp_buf_init(&p->pkey);
   ccp_buf_init(&p->sets);
   ccp_buf_init(&p->dels);
   return p;
@@ -1486,6 +1536,8 @@ void ccp_redis_pub_free(ccp_redis_pub_t *p) {
   ccp_buf_release(&p->val);
   ccp_buf_release(&p->snap);
   ccp_buf_release(&p->out);
+  ccp_buf_release(&p->pkey);
+  ccp_free(p->pslot);
   ccp_buf_release(&p->sets);
   ccp_buf_release(&p->dels);
   ccp_free(p->prefix);
