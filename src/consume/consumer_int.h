@@ -45,6 +45,9 @@ typedef struct ccp__part {
   ccp_partial_t *last;  /* the owning worker only: a reference to its last export */
   int at_end;           /* the owning worker only: read to its end (PARTITION_EOF), no record
                            since: its deadline time follows G (docs/live.md, time rule) */
+  int fetched;          /* the owning worker only: a record or the end arrived in this
+                           assignment, so librdkafka's cached watermarks of the partition come
+                           from this assignment's fetches (before, maybe from an earlier one) */
 } ccp__part_t;
 
 /* Commands from the main thread to a worker (rebalances). */

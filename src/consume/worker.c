@@ -137,12 +137,15 @@ static void save_checkpoint(ccp__part_t *p, ccp_publisher_export_t *x) {
  * was reported (PARTITION_EOF) with no record since, or every offset below
  * the high watermark of its last fetch is processed (known with the fetch
  * that brought its last records, before the end is reported: a shutdown
- * right after them still sees it). */
+ * right after them still sees it). Only a fetch of this assignment counts:
+ * librdkafka keeps the watermarks of a partition this process owned before,
+ * and those of the earlier assignment are below what a partition resumed
+ * from a newer checkpoint still has to read. */
 static int read_to_end(ccp__worker_t *w, const ccp__part_t *p) {
   if (p->at_end)
     return 1;
   int64_t lo, hi;
-  return p->next_offset >= 0 &&
+  return p->fetched && p->next_offset >= 0 &&
          rd_kafka_get_watermark_offsets(w->c->rk, w->c->topic, p->partition, &lo, &hi) == 0 &&
          hi >= 0 && p->next_offset >= hi;
 }
@@ -312,7 +315,7 @@ static void handle(ccp__worker_t *w, pending_t *pd, rd_kafka_message_t *m) {
     /* after every record before it (one queue per partition, in order): the
      * partition has read everything there is, up to a record that reaches it */
     if (p && (p->next_offset < 0 || m->offset >= p->next_offset))
-      p->at_end = 1;
+      p->at_end = p->fetched = 1;
     return;
   }
   if (m->err) {
@@ -322,6 +325,7 @@ static void handle(ccp__worker_t *w, pending_t *pd, rd_kafka_message_t *m) {
   if (!p || m->offset < p->next_offset)
     return; /* from before a revoke, or delivered again */
   p->at_end = 0;
+  p->fetched = 1;
   atomic_fetch_add_explicit(&w->messages, 1, memory_order_relaxed);
   char reason[CCP_ERRBUF_SIZE];
   ccp_event_t ev;
