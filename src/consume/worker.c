@@ -133,21 +133,25 @@ static void save_checkpoint(ccp__part_t *p, ccp_publisher_export_t *x) {
           (long long)(ccp_clock_mono_ms() - t0));
 }
 
-/* @locality worker thread. Whether p has read everything there is: its end
- * was reported (PARTITION_EOF) with no record since, or every offset below
- * the high watermark of its last fetch is processed (known with the fetch
- * that brought its last records, before the end is reported: a shutdown
- * right after them still sees it). Only a fetch of this assignment counts:
- * librdkafka keeps the watermarks of a partition this process owned before,
- * and those of the earlier assignment are below what a partition resumed
- * from a newer checkpoint still has to read. */
+/* @locality worker thread. Whether p has read everything there is (its
+ * deadline time then follows G; docs/live.md, time rule): its position (the
+ * next offset to process, or the end librdkafka reported when that is
+ * further) has reached the high watermark of its latest fetch. The
+ * watermark moves with every fetch before its records are queued, so an
+ * end reported earlier no longer counts once a fetch brought records that
+ * are not processed yet (they may wait in the queue behind another
+ * partition's while G moves with that one). Only a fetch of this
+ * assignment counts: librdkafka keeps the watermarks of a partition this
+ * process owned before, and those are below what a partition resumed from
+ * a newer checkpoint still has to read. */
 static int read_to_end(ccp__worker_t *w, const ccp__part_t *p) {
-  if (p->at_end)
-    return 1;
+  if (!p->fetched)
+    return 0;
+  int64_t pos = p->at_end ? CCP_MAX(p->next_offset, p->end_offset) : p->next_offset;
   int64_t lo, hi;
-  return p->fetched && p->next_offset >= 0 &&
-         rd_kafka_get_watermark_offsets(w->c->rk, w->c->topic, p->partition, &lo, &hi) == 0 &&
-         hi >= 0 && p->next_offset >= hi;
+  if (rd_kafka_get_watermark_offsets(w->c->rk, w->c->topic, p->partition, &lo, &hi) != 0 || hi < 0)
+    return p->at_end; /* no watermark known: the reported end */
+  return pos >= 0 && pos >= hi;
 }
 
 /* @locality worker thread: the publish barrier of epoch e. */
@@ -314,8 +318,10 @@ static void handle(ccp__worker_t *w, pending_t *pd, rd_kafka_message_t *m) {
   if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
     /* after every record before it (one queue per partition, in order): the
      * partition has read everything there is, up to a record that reaches it */
-    if (p && (p->next_offset < 0 || m->offset >= p->next_offset))
+    if (p && (p->next_offset < 0 || m->offset >= p->next_offset)) {
       p->at_end = p->fetched = 1;
+      p->end_offset = m->offset;
+    }
     return;
   }
   if (m->err) {
