@@ -4,6 +4,7 @@
  */
 #include <jansson.h>
 #include <math.h>
+#include <stdatomic.h>
 
 #include "ccp_test.h"
 #include "ccpulse/clock.h"
@@ -645,6 +646,230 @@ static void test_publisher_reuse_equals_fresh(void) {
   ccp_view_free(r.ref);
 }
 
+/* ---- the view writer's choice per partition (several instances) ------- */
+
+/* publisher.c several(), driven through the real publisher thread with a
+ * script of cycles: the writer (owner of partition 0) keeps, per
+ * partition, the partial covering the most records (largest next offset)
+ * among its own export, the stored one (read for partitions it does not
+ * own and once per new assignment generation) and the one it merged the
+ * cycle before; on a tie its own export. No view while a partition has no
+ * partial, while the fence of partition 0 fails, or when partition 0 is not
+ * its own. Own exports and stored partials at the same offset are given
+ * different figures here, so the view shows which one was taken. */
+#define SV_NP 3
+#define SV_MAXOFF 24
+enum { SV_NONE = -1 };
+typedef struct sv_step {
+  int own_gen[SV_NP];  /* 0: not own */
+  int own_off[SV_NP];  /* own export's next offset */
+  int stored[SV_NP];   /* offset of the stored partial read back; SV_NONE: none */
+  int fence_ok;        /* what the fetch says about partition 0's epoch */
+  int want[SV_NP + 1]; /* partitions the writer must read, -1 ended; {-2}: no fetch */
+  char pick[SV_NP];    /* 'o' own export, 's' stored, 0: no view expected */
+  int pick_off[SV_NP]; /* offset of the picked partial */
+  int npartials;       /* own partials handed over to be stored */
+} sv_step_t;
+
+static const sv_step_t sv_steps[] = {
+    /* 0: partition 2 has no partial anywhere: no view; 1's stored one covers more */
+    {{1, 1, 0}, {10, 10, 0}, {SV_NONE, 12, SV_NONE}, 1, {0, 1, 2, -1}, {0}, {0}, 2},
+    /* 1: 0 and 1 are not read again (same generation); 1 keeps the stored 12 over own 11 */
+    {{1, 1, 0}, {11, 11, 0}, {0, 0, 5}, 1, {2, -1}, {'o', 's', 's'}, {11, 12, 5}, 2},
+    /* 2: own 12 ties with the kept 12: own */
+    {{1, 1, 0}, {12, 12, 0}, {0, 0, 7}, 1, {2, -1}, {'o', 'o', 's'}, {12, 12, 7}, 2},
+    /* 3: the stored partial of 2 reads behind the one merged before: that one stays */
+    {{1, 1, 0}, {13, 13, 0}, {0, 0, 6}, 1, {2, -1}, {'o', 'o', 's'}, {13, 13, 7}, 2},
+    /* 4: 2 newly assigned, restored behind its stored partial: the stored one */
+    {{1, 1, 2}, {14, 14, 3}, {0, 0, 8}, 1, {2, -1}, {'o', 'o', 's'}, {14, 14, 8}, 0},
+    /* 5: the restored engine reached it: own on the tie (all own: one instance's path) */
+    {{1, 1, 2}, {15, 15, 8}, {0, 0, 0}, 1, {-1}, {'o', 'o', 'o'}, {15, 15, 8}, 0},
+    /* 6: partition 0's epoch taken by another: no view */
+    {{1, 1, 2}, {16, 16, 9}, {0, 0, 0}, 0, {-1}, {0}, {0}, 0},
+    /* 7: partition 1 lost, its new owner stored nothing yet: the last one merged stays */
+    {{1, 0, 2}, {17, 0, 10}, {0, SV_NONE, 0}, 1, {1, -1}, {'o', 'o', 'o'}, {17, 16, 10}, 2},
+    /* 8: its new owner stored one that covers more */
+    {{1, 0, 2}, {18, 0, 11}, {0, 19, 0}, 1, {1, -1}, {'o', 's', 'o'}, {18, 19, 11}, 2},
+    /* 9: partition 0 lost: not the writer, nothing read */
+    {{0, 0, 2}, {0, 0, 12}, {0, 0, 0}, 1, {-2}, {0}, {0}, 1},
+};
+#define SV_NSTEPS ((int)(sizeof sv_steps / sizeof sv_steps[0]))
+
+typedef struct sv_rig {
+  ccp_config_t *cfg;
+  ccp_partial_t *cand[2][SV_NP][SV_MAXOFF]; /* [own 0 / stored 1][partition][offset] */
+  int step;                                 /* the cycle being run (publisher thread) */
+  int fetched;                              /* the fetch ran this cycle */
+  _Atomic int checked;                      /* cycles checked */
+  int bad;
+} sv_rig_t;
+
+/* A partial of partition q after n of its events (own and stored
+ * candidates of one offset get different n). */
+static ccp_partial_t *sv_partial(const ccp_config_t *c, int q, int n) {
+  char err[CCP_ERRBUF_SIZE];
+  ccp_engine_t *e = ccp_engine_new(c, err, sizeof err);
+  ccp_event_t ev;
+  char id[32], ticket[32], cust[32], agent[32];
+  int64_t now = T0;
+  for (int i = 0, got = 0; got < n; i++) {
+    if (!make_event(i, &ev, id, ticket, cust, agent) ||
+        ccp_hash64(ev.ticket_id.ptr, ev.ticket_id.len, 0) % SV_NP != (uint64_t)q)
+      continue;
+    ccp_engine_process(e, &ev);
+    now = CCP_MAX(now, ev.ts);
+    got++;
+  }
+  ccp_partial_t *pp = ccp_engine_export(e, now + 1000);
+  ccp_engine_free(e);
+  return pp;
+}
+
+static ccp_partial_t *sv_cand(sv_rig_t *r, int stored, int q, int off) {
+  if (!r->cand[stored][q][off])
+    r->cand[stored][q][off] = sv_partial(r->cfg, q, 3 * off + stored);
+  return r->cand[stored][q][off];
+}
+
+static const sv_step_t *sv_cur(const sv_rig_t *r) {
+  static const sv_step_t idle = {{0}, {0}, {0}, 1, {-2}, {0}, {0}, 0};
+  return r->step < SV_NSTEPS ? &sv_steps[r->step] : &idle;
+}
+
+static int64_t sv_report(void *opaque) {
+  sv_rig_t *r = opaque;
+  r->step++; /* starts at -1 */
+  r->fetched = 0;
+  return T0;
+}
+
+static void sv_collect(void *opaque, int64_t now, ccp_publisher_bundle_t **bundles) {
+  sv_rig_t *r = opaque;
+  const sv_step_t *st = sv_cur(r);
+  (void)now;
+  ccp_publisher_bundle_t *b = bundles[0] = ccp_calloc(1, sizeof *b);
+  b->items = ccp_calloc(SV_NP, sizeof *b->items);
+  for (int q = 0; q < SV_NP; q++) {
+    if (!st->own_gen[q])
+      continue;
+    ccp_publisher_export_t *x = &b->items[b->n++];
+    x->partition = q;
+    x->gen = (uint32_t)st->own_gen[q];
+    x->next_offset = st->own_off[q];
+    x->epoch = 1;
+    x->partial = ccp_partial_ref(sv_cand(r, 0, q, st->own_off[q]));
+  }
+}
+
+static int sv_partitions(void *opaque) {
+  (void)opaque;
+  return SV_NP;
+}
+
+static int sv_fetch(void *opaque, int32_t fence_partition, int64_t fence_epoch, const int32_t *want,
+                    int nwant, ccp_partial_got_t *got, int *fence_ok) {
+  sv_rig_t *r = opaque;
+  const sv_step_t *st = sv_cur(r);
+  r->fetched = 1;
+  int k = 0;
+  while (st->want[k] >= 0)
+    k++;
+  int same = st->want[0] != -2 && fence_partition == 0 && fence_epoch == 1 && nwant == k;
+  for (int i = 0; same && i < nwant; i++)
+    same = want[i] == st->want[i];
+  if (!same) {
+    fprintf(stderr, "  several step %d: the writer read %d partition(s), not the expected ones\n",
+            r->step, nwant);
+    r->bad++;
+  }
+  for (int i = 0; i < nwant; i++) {
+    int q = want[i], off = q >= 0 && q < SV_NP ? st->stored[q] : SV_NONE;
+    got[i].partition = q;
+    got[i].offset = off == SV_NONE ? INT64_MIN : off;
+    got[i].partial = off == SV_NONE ? NULL : ccp_partial_ref(sv_cand(r, 1, q, off));
+  }
+  *fence_ok = st->fence_ok;
+  return 0;
+}
+
+static int sv_publish(void *opaque, const ccp_view_t *v, const ccp_alert_t *alerts, int n,
+                      ccp_publish_extra_t *x) {
+  sv_rig_t *r = opaque;
+  const sv_step_t *st = sv_cur(r);
+  (void)alerts;
+  (void)n;
+  if (r->step >= SV_NSTEPS)
+    return 0;
+  int bad = (st->want[0] == -2) == r->fetched || x->npartials != st->npartials;
+  if (!st->pick[0] || !v) {
+    bad |= (v != NULL) != (st->pick[0] != 0);
+  } else { /* the view several() builds from the expected picks */
+    ccp_view_t *ref = ccp_view_new(r->cfg);
+    for (int q = 0; q < SV_NP; q++) {
+      ccp_partial_t *pp = sv_cand(r, st->pick[q] == 's', q, st->pick_off[q]);
+      int own = st->own_gen[q] && st->pick[q] == 'o' && st->own_off[q] == st->pick_off[q];
+      if (own)
+        ccp_view_merge(ref, pp);
+      else
+        ccp_view_merge_figures(ref, pp);
+      if (st->own_gen[q])
+        ccp_view_set_time(ref, sv_cand(r, 0, q, st->own_off[q]));
+    }
+    ccp_buf_t a, b;
+    ccp_buf_init(&a);
+    ccp_buf_init(&b);
+    ccp_view_snapshot_json(v, &a);
+    ccp_view_snapshot_json(ref, &b);
+    if (a.len != b.len || memcmp(a.data, b.data, a.len) != 0) {
+      fprintf(stderr, "  several step %d: view with %lld events, want %lld\n", r->step,
+              (long long)ccp_view_events(v), (long long)ccp_view_events(ref));
+      bad = 1;
+    }
+    ccp_buf_release(&a);
+    ccp_buf_release(&b);
+    ccp_view_free(ref);
+  }
+  if (bad)
+    fprintf(stderr, "  several step %d: view %s, fetched %d, %d partial(s) to store\n", r->step,
+            v ? "written" : "none", r->fetched, x->npartials);
+  r->bad += bad;
+  atomic_fetch_add(&r->checked, 1);
+  return 0;
+}
+
+static void test_publisher_several_picks(void) {
+  static sv_rig_t r; /* the publisher thread uses it until finish */
+  memset(&r, 0, sizeof r);
+  ccp_config_t c = cfg;
+  c.publish_interval_ms = 1;
+  c.checkpoint_interval_ms = 0;
+  r.cfg = &c;
+  r.step = -1;
+  ccp_publisher_opts_t o = {.cfg = &c,
+                            .publish_ckpt = sv_publish,
+                            .fetch = sv_fetch,
+                            .opaque = &r,
+                            .clock_ms = rig_clock,
+                            .src = {.opaque = &r,
+                                    .nbundles = 1,
+                                    .report = sv_report,
+                                    .collect = sv_collect,
+                                    .commit = rig_commit,
+                                    .partitions = sv_partitions}};
+  rig_wall = T0;
+  ccp_publisher_t *pub = ccp_publisher_new(&o);
+  T_EQ_INT(ccp_publisher_start(pub), 0);
+  while (atomic_load(&r.checked) < SV_NSTEPS)
+    ccp_clock_sleep_ms(2);
+  T_EQ_INT(ccp_publisher_finish(pub), 0);
+  ccp_publisher_free(pub);
+  T_EQ_INT(r.bad, 0);
+  for (int k = 0; k < 2; k++)
+    for (int q = 0; q < SV_NP; q++)
+      for (int off = 0; off < SV_MAXOFF; off++)
+        ccp_partial_free(r.cand[k][q][off]);
+}
+
 /* An engine without events is unchanged until a timer fires or a bucket edge
  * passes: a breach due inside a 5 s bucket is a change when the deadline
  * time passes it (ccp_engine_advance), never when only the view time does
@@ -718,6 +943,7 @@ int main(void) {
   T_RUN(test_zeros_left_out);
   T_RUN(test_export_unchanged_timers);
   T_RUN(test_publisher_reuse_equals_fresh);
+  T_RUN(test_publisher_several_picks);
   ccp_config_release(&cfg);
   return T_DONE();
 }

@@ -43,8 +43,12 @@ typedef struct ccp__part {
   int64_t epoch;             /* immutable: checkpoint fencing epoch taken at assignment; 0 none */
   int64_t evicted;           /* the owning worker only: evictions already reported */
   ccp_partial_t *last;       /* the owning worker only: a reference to its last export */
-  int at_end;                /* the owning worker only: read to its end (PARTITION_EOF), no record
-                                since: its deadline time follows G (docs/live.md, time rule) */
+  int at_end;                /* the owning worker only: its end was reported (PARTITION_EOF) at
+                                end_offset, no record since */
+  int64_t end_offset;        /* the owning worker only: the offset of that end */
+  int fetched;               /* the owning worker only: a record or the end arrived in this
+                                assignment, so librdkafka's cached watermarks of the partition come
+                                from this assignment's fetches (before, maybe from an earlier one) */
   int fresh;                 /* the owning worker only: a record arrived since the last barrier
                                 (a partition still being written to does not follow G) */
   struct ccp__worker *owner; /* set by the ADD: the worker its engine's alerts go to */

@@ -141,12 +141,18 @@ static void save_checkpoint(ccp__part_t *p, ccp_publisher_export_t *x) {
           (long long)(ccp_clock_mono_ms() - t0));
 }
 
-/* @locality worker thread. Whether p has read everything there is and
- * settled: no record came in the last publish cycle (or this is the final
- * cycle), and its end was reported (PARTITION_EOF) with no record since, or
- * every offset below the high watermark of its last fetch is processed
- * (known with the fetch that brought its last records, before the end is
- * reported: a shutdown right after them still sees it). */
+/* @locality worker thread. Whether p has read everything there is (its
+ * deadline time then follows G; docs/live.md, time rule): its position (the
+ * next offset to process, or the end librdkafka reported when that is
+ * further) has reached the high watermark of its latest fetch. The
+ * watermark moves with every fetch before its records are queued, so an
+ * end reported earlier no longer counts once a fetch brought records that
+ * are not processed yet (they may wait in the queue behind another
+ * partition's while G moves with that one). Only a fetch of this
+ * assignment counts: librdkafka keeps the watermarks of a partition this
+ * process owned before, and those are below what a partition resumed from
+ * a newer checkpoint still has to read. It must also have settled: no
+ * record came in the last publish cycle (or this is the final cycle). */
 static int read_to_end(ccp__worker_t *w, const ccp__part_t *p) {
   /* settled: no record since the last barrier, or the final cycle (workers
    * paused: this instance reads nothing more). A partition that reached
@@ -155,12 +161,13 @@ static int read_to_end(ccp__worker_t *w, const ccp__part_t *p) {
    * replies of its tickets may be on their way. */
   if (p->fresh && !atomic_load_explicit(&w->c->paused, memory_order_relaxed))
     return 0;
-  if (p->at_end)
-    return 1;
+  if (!p->fetched)
+    return 0;
+  int64_t pos = p->at_end ? CCP_MAX(p->next_offset, p->end_offset) : p->next_offset;
   int64_t lo, hi;
-  return p->next_offset >= 0 &&
-         rd_kafka_get_watermark_offsets(w->c->rk, w->c->topic, p->partition, &lo, &hi) == 0 &&
-         hi >= 0 && p->next_offset >= hi;
+  if (rd_kafka_get_watermark_offsets(w->c->rk, w->c->topic, p->partition, &lo, &hi) != 0 || hi < 0)
+    return p->at_end; /* no watermark known: the reported end */
+  return pos >= 0 && pos >= hi;
 }
 
 /* @locality worker thread: the publish barrier of epoch e. */
@@ -330,8 +337,10 @@ static void handle(ccp__worker_t *w, pending_t *pd, rd_kafka_message_t *m) {
   if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
     /* after every record before it (one queue per partition, in order): the
      * partition has read everything there is, up to a record that reaches it */
-    if (p && (p->next_offset < 0 || m->offset >= p->next_offset))
-      p->at_end = 1;
+    if (p && (p->next_offset < 0 || m->offset >= p->next_offset)) {
+      p->at_end = p->fetched = 1;
+      p->end_offset = m->offset;
+    }
     return;
   }
   if (m->err) {
@@ -342,6 +351,7 @@ static void handle(ccp__worker_t *w, pending_t *pd, rd_kafka_message_t *m) {
     return; /* from before a revoke, or delivered again */
   p->at_end = 0;
   p->fresh = 1;
+  p->fetched = 1;
   atomic_fetch_add_explicit(&w->messages, 1, memory_order_relaxed);
   char reason[CCP_ERRBUF_SIZE];
   ccp_event_t ev;

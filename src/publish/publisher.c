@@ -25,7 +25,9 @@
  * instance that does not own every partition hands its partials
  * (ccp_partial_save) to the publish function every cycle and raises the
  * shared stream time, which the next cycle's time rule follows
- * (shared_time()).
+ * (shared_time()). Before its first assignment (no partition count, no
+ * export) such an instance writes no view: it may be joining a group
+ * whose writer publishes.
  *
  * Invariants: the source's commit runs only after the publish function
  * returned 0 for the same cycle; G never decreases; every bundle is freed in
@@ -437,9 +439,17 @@ static int cycle(ccp_publisher_t *p, int final) {
   src->collect(src->opaque, g, p->bundles);
 
   int n = p->o.fetch && src->partitions ? src->partitions(src->opaque) : 0;
+  int nexports = 0;
+  for (int i = 0; i < src->nbundles; i++)
+    nexports += p->bundles[i]->n;
   const ccp_view_t *view = p->view;
   ccp_publish_extra_t x = {.stream_time = INT64_MIN};
-  if (n > 0) { /* possibly several instances */
+  if (n == 0 && nexports == 0 && p->o.fetch && src->partitions) {
+    /* no assignment yet (the partition count comes with the first): an
+     * instance joining a group must not write its empty view over the
+     * writer's, and one alone has nothing to show yet */
+    view = NULL;
+  } else if (n > 0) { /* possibly several instances */
     view = several(p, n, g, &x);
     for (int i = 0; i < src->nbundles; i++)
       take_alerts(p, p->bundles[i]); /* (merge_own took them already) */
