@@ -155,8 +155,9 @@ split_halves() {
 }
 # alerts_dump PREFIX FILE: the alerts stream as it is now (XRANGE --raw)
 alerts_dump() { timeout 10 $R --raw XRANGE "$1alerts" - + >"$2" 2>/dev/null; }
-# check_alerts WHAT REPLAY-ALERTS DUMP... [--extra-ok]: every alert of
-# replay on the stream exactly once (tests/live_alerts.py); counted in $fails
+# check_alerts WHAT REPLAY-ALERTS DUMP...: every alert of replay (of as many
+# partitions as the topic has: `ccpulse replay --partitions N`) on the
+# stream exactly once, and no other (tests/live_alerts.py); counted in $fails
 check_alerts() {
   local what=$1 out rc
   shift

@@ -6,6 +6,8 @@
 #   - the JSONL and its converted Avro (deflate and null) give byte-identical
 #     output, with and without --every; stdin works; runs are deterministic;
 #   - --every prints several snapshots, --alerts writes alert lines;
+#   - --partitions 1 is the default byte for byte; --partitions 3 routes by
+#     the producer's partitioner and judges deadlines per partition;
 #   - unreadable input exits 1 naming file and line/block, stdout empty;
 #   - a bad configuration exits 2 naming the key.
 # Usage: bash t_replay_cli.sh <ccpulse-binary> <build-dir>
@@ -104,6 +106,43 @@ for k in ("at_ms", "now_ms", "opened_ms"):
     assert isinstance(br[k], int), br
 EOF
 check '[ "$(wc -l < "$T/every.json")" -ge 4 ]' "--every printed $(wc -l < "$T/every.json") lines"
+
+# --- --partitions N ------------------------------------------------------
+# 1 is the default byte for byte; N routes as the producer does (keyed by
+# ticket_id, librdkafka's default partitioner: CRC-32 of the key modulo N),
+# each partition judging deadlines on its own events only: PHONE tickets tA
+# (partition 2) and tC (partition 1) opened together, then tB (partition 1)
+# 10 minutes later: one partition breaches both, three only tC
+"$BIN" replay --partitions 1 --every 1m --alerts "$T/alerts1.jsonl" "$T/ev.jsonl" > "$T/every1.json"
+check 'cmp -s "$T/every.json" "$T/every1.json" && cmp -s "$T/alerts.jsonl" "$T/alerts1.jsonl"' \
+  "--partitions 1 differs from the default"
+python3 - "$T/parts.jsonl" <<'EOF'
+import json, sys, zlib
+assert [zlib.crc32(k.encode()) % 3 for k in ("tA", "tB", "tC")] == [2, 1, 1]
+T = 1795347000000
+ev = lambda i, t, typ, ts: dict(event_id="p%d" % i, ticket_id=t, type=typ, ts=ts, channel="PHONE",
+                                 queue="q", customer_id="c" + t)
+with open(sys.argv[1], "w") as f:
+    for e in (ev(1, "tA", "OPENED", T), ev(2, "tC", "OPENED", T + 1), ev(3, "tB", "OPENED", T + 600000)):
+        f.write(json.dumps(e) + "\n")
+EOF
+"$BIN" replay --alerts "$T/pa1.jsonl" "$T/parts.jsonl" > "$T/pa1.json"
+"$BIN" replay --partitions 3 --alerts "$T/pa3.jsonl" "$T/parts.jsonl" > "$T/pa3.json"
+"$BIN" replay --partitions 3 --every 1m "$T/parts.jsonl" > "$T/pa3e.json"
+python3 - "$T/pa1.jsonl" "$T/pa3.jsonl" "$T/pa1.json" "$T/pa3.json" <<'EOF' || fail "--partitions 3: routing or per-partition deadlines not as expected"
+import json, sys
+br = lambda p: sorted(json.loads(l)["ticket_id"] for l in open(p) if '"sla_breach"' in l)
+assert br(sys.argv[1]) == ["tA", "tC"], br(sys.argv[1])
+assert br(sys.argv[2]) == ["tC"], br(sys.argv[2])
+one, three = (json.load(open(p)) for p in sys.argv[3:5])
+assert one["now_ms"] == three["now_ms"] == 1795347600000, (one["now_ms"], three["now_ms"])
+assert three["diagnostics"]["events"] == 3, three["diagnostics"]
+EOF
+check '[ "$(tail -n 1 "$T/pa3e.json")" = "$(cat "$T/pa3.json")" ] && [ "$(wc -l < "$T/pa3e.json")" -eq 2 ]' \
+  "--partitions 3 --every: the last line differs from the final snapshot"
+"$BIN" replay --partitions 0 "$T/ev.jsonl" > "$T/out" 2> "$T/err"
+rc=$?
+check '[ $rc -eq 2 ] && [ ! -s "$T/out" ] && grep -q -- "--partitions" "$T/err"' "--partitions 0: exit $rc"
 
 # --- unreadable input: exit 1, message names the line, stdout empty ------
 head -n 3 "$T/ev.jsonl" > "$T/bad.jsonl"

@@ -537,7 +537,7 @@ static int64_t rig_report(void *opaque) {
   return t;
 }
 
-static void rig_collect(void *opaque, int64_t now, ccp_publisher_bundle_t **bundles) {
+static void rig_collect(void *opaque, int64_t now, int64_t live, ccp_publisher_bundle_t **bundles) {
   reuse_rig_t *r = opaque;
   ccp_view_reset(r->ref);
   int all_reused = 1;
@@ -548,10 +548,14 @@ static void rig_collect(void *opaque, int64_t now, ccp_publisher_bundle_t **bund
       ccp_publisher_export_t *x = &b->items[b->n++];
       x->partition = p;
       x->next_offset = -1;
-      /* every partition has read everything: its deadlines follow G, as
-       * the worker advances a partition at its end */
-      ccp_engine_advance(r->a[p], now);
-      ccp_engine_advance(r->b[p], now);
+      /* every partition has read everything and settled: its deadlines
+       * follow the wall target while live, as the worker advances a
+       * partition at its end (never G) */
+      T_TRUE(live == INT64_MIN || live <= now);
+      if (live != INT64_MIN) {
+        ccp_engine_advance(r->a[p], live);
+        ccp_engine_advance(r->b[p], live);
+      }
       if (r->last[p] && ccp_engine_export_unchanged(r->a[p], now)) {
         x->partial = ccp_partial_ref(r->last[p]);
         x->header = ccp_engine_export_header(r->a[p]);

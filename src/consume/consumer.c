@@ -520,10 +520,12 @@ static int64_t pub_report(void *opaque) {
 
 /* Barrier, second half: publishes the target time; every worker exports its
  * engines at it and hands its bundle over. */
-static void pub_collect(void *opaque, int64_t now_ms, ccp_publisher_bundle_t **bundles) {
+static void pub_collect(void *opaque, int64_t now_ms, int64_t live_ms,
+                        ccp_publisher_bundle_t **bundles) {
   ccp_consumer_t *c = opaque;
   uint64_t e = c->pub_epoch;
   atomic_store_explicit(&c->target_now, now_ms, memory_order_relaxed);
+  atomic_store_explicit(&c->target_live, live_ms, memory_order_relaxed);
   /* release: the target above is visible to a worker that sees the epoch */
   atomic_store_explicit(&c->target_epoch, e, memory_order_release);
   for (int i = 0; i < c->nworkers; i++) {
@@ -672,8 +674,8 @@ ccp_consumer_t *ccp_consumer_new(const ccp_consumer_opts_t *opts, char *errbuf, 
     if (!user)
       rd_kafka_conf_set(conf, pre[i].k, pre[i].v, err, sizeof err);
   }
-  /* forced: commits follow publishes; a partition's end moves its deadline
-   * time to G (worker.c, docs/live.md time rule) */
+  /* forced: commits follow publishes; a partition's end lets its deadline
+   * time follow the wall clock while live (worker.c, docs/live.md time rule) */
   if (rd_kafka_conf_set(conf, "group.id", cfg->kafka_group, err, sizeof err) ||
       rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err) ||
       rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", err, sizeof err) ||

@@ -136,7 +136,9 @@ struct ccp_consumer {
   /* publish barrier (publisher writes, workers read) */
   _Atomic uint64_t epoch;        /* a new value asks workers to report */
   _Atomic uint64_t target_epoch; /* epoch whose target_now is set */
-  _Atomic int64_t target_now;    /* stream time to export at */
+  _Atomic int64_t target_now;    /* stream time to export at (G) */
+  _Atomic int64_t target_live;   /* wall - live.idle_advance while live, else INT64_MIN:
+                                    the deadline time of a settled partition at its end */
   uint64_t pub_epoch;            /* publisher thread only: the cycle's epoch */
 
   /* publisher thread only (pub_commit): last committed next offset by partition */

@@ -6,11 +6,12 @@
  *   1. a pending command (ADD/DROP of a partition, from a rebalance)?
  *      execute it under the worker mutex and signal the main thread;
  *   2. a new publish epoch? reach the barrier: report its stream time, wait
- *      for the publisher's target time G; advance the engine of every
- *      partition that has read everything there is to G (its deadlines and
- *      TTL follow G; a partition with records left keeps its own time, so
- *      it fires no deadline before its records are read: docs/live.md,
- *      time rule), then export every engine at G (an
+ *      for the publisher's target time G and its wall target (wall -
+ *      live.idle_advance, only while the stream is live); advance the
+ *      deadline time of every partition that has read everything there is
+ *      and settled to the wall target (never to G: a partition's deadlines
+ *      and TTL follow its own events, and the wall clock only while live;
+ *      docs/live.md, time rule), then export every engine at G (an
  *      engine unchanged since its last export but for time,
  *      ccp_engine_export_unchanged(), hands that partial again, shared by
  *      reference, with a fresh time header), hand the bundle over with one
@@ -142,7 +143,8 @@ static void save_checkpoint(ccp__part_t *p, ccp_publisher_export_t *x) {
 }
 
 /* @locality worker thread. Whether p has read everything there is (its
- * deadline time then follows G; docs/live.md, time rule): its position (the
+ * deadline time may then follow the wall clock while the stream is live;
+ * docs/live.md, time rule): its position (the
  * next offset to process, or the end librdkafka reported when that is
  * further) has reached the high watermark of its latest fetch. The
  * watermark moves with every fetch before its records are queued, so an
@@ -156,9 +158,8 @@ static void save_checkpoint(ccp__part_t *p, ccp_publisher_export_t *x) {
 static int read_to_end(ccp__worker_t *w, const ccp__part_t *p) {
   /* settled: no record since the last barrier, or the final cycle (workers
    * paused: this instance reads nothing more). A partition that reached
-   * its end while a producer is still writing it (a burst of old events
-   * moves event time hours per millisecond) must not follow G yet: the
-   * replies of its tickets may be on their way. */
+   * its end while a producer is still writing it must not follow the wall
+   * clock yet: the replies of its tickets may be on their way. */
   if (p->fresh && !atomic_load_explicit(&w->c->paused, memory_order_relaxed))
     return 0;
   if (!p->fetched)
@@ -191,6 +192,7 @@ static void export_epoch(ccp__worker_t *w, uint64_t e) {
     ccp_clock_sleep_us(20);
   }
   int64_t target = atomic_load_explicit(&c->target_now, memory_order_relaxed);
+  int64_t live = atomic_load_explicit(&c->target_live, memory_order_relaxed);
   /* relaxed: written before the release store of target_epoch acquired above */
   int ckpt = atomic_load_explicit(&c->target_ckpt, memory_order_relaxed);
   ccp_publisher_bundle_t *b = ccp_calloc(1, sizeof *b);
@@ -204,10 +206,11 @@ static void export_epoch(ccp__worker_t *w, uint64_t e) {
     x->partition = p->partition;
     x->gen = p->gen;
     x->next_offset = p->next_offset;
-    /* time rule: a partition that has read everything judges its deadlines
-     * and TTL at G; one with records left, on its own events only */
-    if (target != INT64_MIN && read_to_end(w, p))
-      ccp_engine_advance(p->engine, target);
+    /* time rule: deadlines and TTL on the partition's own events, and on
+     * the wall clock only while the stream is live and the partition has
+     * read everything and settled; never on G (another partition's events) */
+    if (live != INT64_MIN && read_to_end(w, p))
+      ccp_engine_advance(p->engine, live);
     p->fresh = 0;
     if (p->last && ccp_engine_export_unchanged(p->engine, target)) {
       /* nothing but time moved: the last partial again, with this cycle's time */

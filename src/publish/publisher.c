@@ -427,16 +427,19 @@ static int cycle(ccp_publisher_t *p, int final) {
   const ccp_publisher_source_t *src = &p->o.src;
   int64_t reported = src->report(src->opaque);
   int64_t g = shared_time(p, CCP_MAX(p->g, reported));
-  if (g != INT64_MIN) { /* time rule: follow the wall clock while live */
+  int64_t live = INT64_MIN; /* the wall target of settled partitions */
+  if (g != INT64_MIN) {     /* time rule: follow the wall clock while live */
     int64_t wall = p->o.clock_ms ? p->o.clock_ms() : ccp_clock_wall_ms();
-    if (wall - g <= cfg->lateness_ms)
-      g = CCP_MAX(g, wall - cfg->idle_advance_ms);
+    if (wall - g <= cfg->lateness_ms) {
+      live = wall - cfg->idle_advance_ms;
+      g = CCP_MAX(g, live);
+    }
   }
   p->g = g;
   int ckpt = checkpoint_due(p, final);
   if (src->checkpoint)
     src->checkpoint(src->opaque, ckpt);
-  src->collect(src->opaque, g, p->bundles);
+  src->collect(src->opaque, g, live, p->bundles);
 
   int n = p->o.fetch && src->partitions ? src->partitions(src->opaque) : 0;
   int nexports = 0;

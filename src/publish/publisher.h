@@ -10,8 +10,10 @@
  *      G >= wall - live.idle_advance);
  *   3. has the source export every partition at G and hand over one bundle
  *      per worker (partials, commit positions, deadline alerts): windows and
- *      gauges are taken at G; deadlines and TTL of a partition follow G only
- *      once it has read everything there is, else its own events;
+ *      gauges are taken at G; deadlines and TTL of a partition follow its
+ *      own events and, only while the stream is live and the partition has
+ *      read everything and settled, the wall target wall - live.idle_advance
+ *      (handed over separately from G; never G itself);
  *   4. merges the partials into its view and calls the publish function with
  *      the view and the alerts; a partition whose engine did not change
  *      since its last export comes as that same partial plus a fresh time
@@ -104,9 +106,12 @@ typedef struct ccp_publisher_source {
   int64_t (*report)(void *opaque);
   /** Before collect: whether the coming export is a checkpoint cycle (may be NULL). */
   void (*checkpoint)(void *opaque, int on);
-  /** Barrier, second half: every partition is exported at now_ms; fills
-   * bundles[0..nbundles) (the publisher then owns them). */
-  void (*collect)(void *opaque, int64_t now_ms, ccp_publisher_bundle_t **bundles);
+  /** Barrier, second half: every partition is exported at now_ms (G); a
+   * partition that has read everything and settled first advances its
+   * deadline time to live_ms (wall - live.idle_advance while the stream is
+   * live, else INT64_MIN: no advance); fills bundles[0..nbundles) (the
+   * publisher then owns them). */
+  void (*collect)(void *opaque, int64_t now_ms, int64_t live_ms, ccp_publisher_bundle_t **bundles);
   /** Called only after the publish function returned 0 for this cycle: make
    * what the bundles cover durable (commit their offsets; with checkpoints,
    * of the exports whose ckpt_stored is set). */
