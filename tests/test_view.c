@@ -747,10 +747,11 @@ static int64_t sv_report(void *opaque) {
   return T0;
 }
 
-static void sv_collect(void *opaque, int64_t now, ccp_publisher_bundle_t **bundles) {
+static void sv_collect(void *opaque, int64_t now, int64_t live, ccp_publisher_bundle_t **bundles) {
   sv_rig_t *r = opaque;
   const sv_step_t *st = sv_cur(r);
   (void)now;
+  (void)live;
   ccp_publisher_bundle_t *b = bundles[0] = ccp_calloc(1, sizeof *b);
   b->items = ccp_calloc(SV_NP, sizeof *b->items);
   for (int q = 0; q < SV_NP; q++) {
