@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Side-by-side catch-up: `ccpulse run` binaries (and settings) timed on the
+# same topic, alternating, so a change's cost is a ratio measured in one run
+# on a noisy machine. Starts a broker (scripts/kafka.sh) and Redis
+# (scripts/redis.sh) on loopback, writes N events with `ccpulse gen --seed 1`
+# into an 8-partition topic, then for each round and each variant: FLUSHALL,
+# `ccpulse run --workers 2` in a fresh group, time from its start until
+# `ccpulse:v1:meta` counts all N events (bench/redis_watch.py), VmHWM.
+#
+#   bench/catchup_sbs.sh [--events N] [--rounds R] VARIANT...
+#
+# A VARIANT is `BIN` or `BIN:key=value[,key=value...]` (extra --set flags),
+# e.g. to cost checkpoints and compare with an older build:
+#
+#   bench/catchup_sbs.sh /tmp/old/ccpulse build-bench/ccpulse:checkpoint.interval=off \
+#                        build-bench/ccpulse:checkpoint.interval=5s
+set -euo pipefail
+N=3000000 R=3
+while [ $# -gt 0 ]; do
+  case $1 in
+  --events) N=$2; shift ;;
+  --rounds) R=$2; shift ;;
+  -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+  *) break ;;
+  esac
+  shift
+done
+[ $# -ge 1 ] || { echo "catchup_sbs: give at least one VARIANT (--help)" >&2; exit 2; }
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+work=$(mktemp -d "${TMPDIR:-/tmp}/ccpulse-sbs.XXXXXX")
+kdir=$work/kafka rdir=$work/redis
+cleanup() {
+  bash scripts/kafka.sh stop --dir "$kdir" >/dev/null 2>&1 || true
+  bash scripts/redis.sh stop --dir "$rdir" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+out=$(bash scripts/kafka.sh start --dir "$kdir") || { echo "kafka.sh: $out" >&2; exit 1; }
+B=$(sed -n 's/^BOOTSTRAP=//p' <<<"$out")
+out=$(bash scripts/redis.sh start --dir "$rdir") || { echo "redis.sh: $out" >&2; exit 1; }
+URL=$(sed -n 's/^REDIS=//p' <<<"$out")
+bash scripts/kafka.sh topic create cu --partitions 8 --bootstrap "$B" --dir "$kdir" >/dev/null
+bin1=${1%%:*}
+"$bin1" gen --events "$N" --seed 1 --brokers "$B" --topic cu >/dev/null
+echo "catchup_sbs: $N events, 8 partitions, $R round(s); seconds start -> all counted, VmHWM"
+for r in $(seq "$R"); do
+  k=0
+  for v in "$@"; do
+    k=$((k + 1))
+    bin=${v%%:*} sets=()
+    if [ "$bin" != "$v" ]; then
+      IFS=, read -ra kvs <<<"${v#*:}"
+      for kv in "${kvs[@]}"; do sets+=(--set "$kv"); done
+    fi
+    redis-cli -u "$URL" FLUSHALL >/dev/null
+    t0=$(date +%s%3N)
+    "$bin" run --brokers "$B" --topic cu --group "g$r-$k" --redis "$URL" --workers 2 "${sets[@]}" \
+      >"$work/run.log" 2>&1 &
+    pid=$!
+    python3 bench/redis_watch.py --url "$URL" --events "$N" --timeout 300 --out "$work/w.json" >/dev/null ||
+      { echo "variant $v never counted $N events: $(tail -2 "$work/run.log")" >&2; kill "$pid"; exit 1; }
+    hwm=$(awk '/^VmHWM/ {print int($2 / 1024)}' /proc/$pid/status)
+    kill -TERM "$pid" && wait "$pid" || true
+    done_ms=$(python3 -c 'import json,sys;print(int(json.load(open(sys.argv[1]))["done_wall_ms"]))' "$work/w.json")
+    awk -v r="$r" -v v="$v" -v ms="$((done_ms - t0))" -v h="$hwm" \
+      'BEGIN { printf "round %d  %-60s %6.2f s  %5d MB\n", r, v, ms / 1000, h }'
+  done
+done
