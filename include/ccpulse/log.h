@@ -66,6 +66,20 @@ extern _Atomic int ccp__log_level;
       ccp__log((level), (component), __VA_ARGS__);                                                 \
   } while (0)
 
+/** Flag or-ed into the level by ccp_log_state(): the line is not rate-limited. */
+#define CCP__LOG_NOLIMIT 0x100
+
+/**
+ * As ccp_log(), but never rate-limited: for state changes an operator (or a
+ * test reading the log) must see every one of, such as a partition
+ * assignment or revocation; rebalances bound how often they come.
+ */
+#define ccp_log_state(level, component, ...)                                                       \
+  do {                                                                                             \
+    if ((int)(level) <= atomic_load_explicit(&ccp__log_level, memory_order_relaxed))               \
+      ccp__log((level) | CCP__LOG_NOLIMIT, (component), __VA_ARGS__);                              \
+  } while (0)
+
 /** The function behind ccp_log(); call the macro instead. */
 void ccp__log(int level, const char *component, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

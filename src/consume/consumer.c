@@ -197,12 +197,13 @@ static ccp_engine_t *restore(ccp_consumer_t *c, ccp_ckpt_reader_t *r, ccp__part_
     p->epoch = f.epoch;
     p->next_offset = *offset = f.offset;
     p->evicted = ccp_engine_evicted(e);
-    ccp_log(CCP_LOG_INFO, "checkpoint",
-            "partition %d of '%s': restored %zu bytes at offset %lld in %lld ms (saved %lld ms "
-            "ago; epoch %lld)",
-            (int)p->partition, c->topic, f.state.len, (long long)f.offset,
-            (long long)(ccp_clock_mono_ms() - t0), (long long)(ccp_clock_wall_ms() - f.saved_ms),
-            (long long)f.epoch);
+    ccp_log_state(
+        CCP_LOG_INFO, "checkpoint",
+        "partition %d of '%s': restored %zu bytes at offset %lld in %lld ms (saved %lld ms "
+        "ago; epoch %lld)",
+        (int)p->partition, c->topic, f.state.len, (long long)f.offset,
+        (long long)(ccp_clock_mono_ms() - t0), (long long)(ccp_clock_wall_ms() - f.saved_ms),
+        (long long)f.epoch);
   }
   ccp_ckpt_found_release(&f);
   if (e)
@@ -385,11 +386,11 @@ static void waiting_retry(ccp_consumer_t *c) {
               c->topic, rd_kafka_error_string(e));
       rd_kafka_error_destroy(e);
     }
-    ccp_log(CCP_LOG_INFO, "consumer",
-            "assigned %d partition(s) of '%s' after %lld ms waiting for redis; %lld held, %d "
-            "still waiting",
-            ready->cnt, c->topic, (long long)(now - c->waiting_since_ms),
-            (long long)atomic_load(&c->nassigned), c->waiting->cnt);
+    ccp_log_state(CCP_LOG_INFO, "consumer",
+                  "assigned %d partition(s) of '%s' after %lld ms waiting for redis; %lld held, %d "
+                  "still waiting",
+                  ready->cnt, c->topic, (long long)(now - c->waiting_since_ms),
+                  (long long)atomic_load(&c->nassigned), c->waiting->cnt);
   }
   rd_kafka_topic_partition_list_destroy(ready);
   if (unreachable) {
@@ -435,11 +436,12 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     ccp_ckpt_reader_free(r);
     int nwaiting = c->waiting ? c->waiting->cnt : 0;
     if (nwaiting > 0)
-      ccp_log(CCP_LOG_INFO, "consumer", "assigned %d partition(s) of '%s'; %lld held, %d waiting",
-              n, c->topic, (long long)atomic_load(&c->nassigned), nwaiting);
+      ccp_log_state(CCP_LOG_INFO, "consumer",
+                    "assigned %d partition(s) of '%s'; %lld held, %d waiting", n, c->topic,
+                    (long long)atomic_load(&c->nassigned), nwaiting);
     else
-      ccp_log(CCP_LOG_INFO, "consumer", "assigned %d partition(s) of '%s'; %lld held", n, c->topic,
-              (long long)atomic_load(&c->nassigned));
+      ccp_log_state(CCP_LOG_INFO, "consumer", "assigned %d partition(s) of '%s'; %lld held", n,
+                    c->topic, (long long)atomic_load(&c->nassigned));
     if (cooperative) {
       rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, now);
       if (e) {
@@ -456,8 +458,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     for (int i = 0; i < held->cnt; i++)
       if (strcmp(held->elems[i].topic, c->topic) == 0)
         remove_partition(c, held->elems[i].partition, c->closing);
-    ccp_log(CCP_LOG_INFO, "consumer", "revoked %d partition(s) of '%s'; %lld held", n, c->topic,
-            (long long)atomic_load(&c->nassigned));
+    ccp_log_state(CCP_LOG_INFO, "consumer", "revoked %d partition(s) of '%s'; %lld held", n,
+                  c->topic, (long long)atomic_load(&c->nassigned));
     if (cooperative) {
       rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, held);
       if (e) {
@@ -556,7 +558,7 @@ static int commit_allowed(const ccp_consumer_t *c, const ccp_publisher_export_t 
 /* After a published cycle: dead letters first (a committed offset never
  * skips an undelivered one), then the next offsets of the partitions still
  * assigned in the generation they were exported in (with checkpoints: of
- * the checkpoints stored). Takes assign_mu. */
+ * the checkpoints stored). Takes assign_mu to choose them, not to commit. */
 static void pub_commit(void *opaque, ccp_publisher_bundle_t *const *bundles) {
   ccp_consumer_t *c = opaque;
   if (rd_kafka_outq_len(c->dlq) > 0 && rd_kafka_flush(c->dlq, 10000) != 0) {
@@ -578,6 +580,15 @@ static void pub_commit(void *opaque, ccp_publisher_bundle_t *const *bundles) {
         continue;
       rd_kafka_topic_partition_list_add(l, c->topic, x->partition)->offset = x->next_offset;
     }
+  /* The commit itself runs without assign_mu: a synchronous commit can wait
+   * for the group while a rebalance is in progress, and the rebalance
+   * callback (main thread) takes assign_mu: holding it here deadlocked a
+   * joining instance (t_scale_kafka). A partition revoked meanwhile is
+   * committed once more at an offset this instance has published (and
+   * checkpointed): its next owner restores the checkpoint's own offset, or
+   * without checkpoints starts there with what was published. Only this
+   * thread touches `committed`. */
+  pthread_mutex_unlock(&c->assign_mu);
   if (l->cnt > 0) {
     rd_kafka_resp_err_t ce = rd_kafka_commit(c->rk, l, 0);
     if (ce && ce != RD_KAFKA_RESP_ERR__NO_OFFSET) {
@@ -599,7 +610,6 @@ static void pub_commit(void *opaque, ccp_publisher_bundle_t *const *bundles) {
       }
     }
   }
-  pthread_mutex_unlock(&c->assign_mu);
   rd_kafka_topic_partition_list_destroy(l);
 }
 

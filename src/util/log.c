@@ -214,8 +214,10 @@ void ccp__log(int level, const char *component, const char *fmt, ...) {
   int64_t now = ccp_clock_mono_ms();
   int64_t pending = 0;
   int write_it = 1;
+  int nolimit = level & CCP__LOG_NOLIMIT; /* ccp_log_state() */
+  level &= ~CCP__LOG_NOLIMIT;
   pthread_mutex_lock(&sites_lock);
-  site_t *s = level >= CCP_LOG_DEBUG ? NULL : site_of(fmt, component, level);
+  site_t *s = level >= CCP_LOG_DEBUG || nolimit ? NULL : site_of(fmt, component, level);
   if (s) {
     if (s->window_start == INT64_MIN || now - s->window_start >= CCP_LOG_WINDOW_MS) {
       pending = s->suppressed;
