@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ccpulse/config.h"
+#include "ccpulse/libversions.h"
 #include "cli.h"
 
 static int cmd_help(int argc, char **argv);
@@ -23,7 +24,9 @@ static const ccp_cli_spec_t help_spec = {
 static const ccp_cli_spec_t version_spec = {
     .name = "version",
     .summary = "print the version",
-    .about = "Prints the version of ccpulse.",
+    .about = "Prints the version of ccpulse, then one line per library: librdkafka and\n"
+             "jansson as loaded at run time, hiredis and Avro C as built against\n"
+             "(\"(built with)\"; they report no version at run time).",
 };
 
 /* One row per subcommand: its options and help, and what runs it. */
@@ -93,6 +96,10 @@ static int cmd_version(int argc, char **argv) {
   int rc = ccp_cli_parse(&version_spec, argc, argv, &a);
   if (rc == CCP_CLI_RUN) {
     printf("ccpulse %s\n", CCP_VERSION_STRING);
+    ccp_libversion_t v[8];
+    size_t n = ccp_libversions(v, CCP_ARRAY_LEN(v));
+    for (size_t i = 0; i < n && i < CCP_ARRAY_LEN(v); i++)
+      printf("%s %s%s\n", v[i].name, v[i].version, v[i].built ? " (built with)" : "");
     rc = CCP_EXIT_OK;
   }
   ccp_cli_args_release(&a);
