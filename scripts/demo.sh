@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The main job: a live KPI wall on the embedded default. Installs what is
-# missing (scripts/setup-deps.sh), builds, then runs `ccpulse demo`:
-# librdkafka's mock cluster in process, a generator of contact-center events
-# at the wall clock, the pipeline (one engine per partition, worker threads),
-# and a redis-server on a free loopback port. One KPI line per second; the
+# missing for building and the demo (scripts/setup-deps.sh --for demo: no
+# Java or Maven, which only the integration tests need), builds, then runs
+# `ccpulse demo`: librdkafka's mock cluster in process, a generator of
+# contact-center events at the wall clock, the pipeline (one engine per
+# partition, worker threads), and a redis-server on a free loopback port. One KPI line per second; the
 # redis-cli commands to watch the snapshot and alerts are printed first.
 # Ctrl-C stops it. Extra arguments go to `ccpulse demo` (e.g. --duration 60s,
 # --rate 50, --redis redis://127.0.0.1:6379); docs/live.md.
@@ -13,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/setup-deps.sh
+bash scripts/setup-deps.sh --for demo
 mkdir -p build
 bash scripts/build.sh build >build/demo-build.log 2>&1 || { tail -n 40 build/demo-build.log; exit 1; }
 

@@ -2,11 +2,29 @@
 # Installs the Debian/Ubuntu packages ccpulse needs to build, test and demo.
 # Idempotent: exits at once when everything is present. Works without a
 # terminal (CI): apt runs non-interactively, sudo is used only when not root.
+#
+#   bash scripts/setup-deps.sh [--for test]   everything (CI, scripts/test.sh)
+#   bash scripts/setup-deps.sh --for demo     building and `ccpulse demo` only
+#                                             (scripts/demo.sh): no Java, Maven
+#                                             or test-only tools
 set -euo pipefail
 
+for_what=test
+case "${1:-}" in
+  "") ;;
+  --for=*) for_what=${1#--for=} ;;
+  --for) for_what=${2:-} ;;
+  *) echo "setup-deps: unknown argument '$1' (--for demo|test)" >&2; exit 2 ;;
+esac
+case $for_what in demo | test) ;; *) echo "setup-deps: --for takes demo or test, not '$for_what'" >&2; exit 2 ;; esac
+
+# building and the demo
 pkgs=(build-essential cmake ninja-build pkg-config librdkafka-dev libavro-dev
-      libhiredis-dev libjansson-dev zlib1g-dev redis-server tzdata python3
-      clang-format-14)
+      libhiredis-dev libjansson-dev zlib1g-dev redis-server tzdata python3)
+# the tests only: formatting check, compose file and client example tests,
+# the man page test
+test_pkgs=(clang-format-14 python3-yaml python3-redis man-db curl)
+[ "$for_what" = test ] && pkgs+=("${test_pkgs[@]}")
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -16,10 +34,12 @@ for p in "${pkgs[@]}"; do
 done
 # Java and Maven run the real Kafka broker of the integration tests
 # (scripts/kafka.sh); any java/mvn on PATH will do, else Debian's.
-command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
-command -v mvn >/dev/null 2>&1 || missing+=(maven)
+if [ "$for_what" = test ]; then
+  command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
+  command -v mvn >/dev/null 2>&1 || missing+=(maven)
+fi
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "setup-deps: all ${#pkgs[@]} packages present"
+  echo "setup-deps: all ${#pkgs[@]} packages for $for_what present"
   exit 0
 fi
 
