@@ -7,6 +7,8 @@ set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config librdkafka-dev libavro-dev
       libhiredis-dev libjansson-dev zlib1g-dev redis-server tzdata python3
       clang-format-14)
+# TLS tests: a throwaway CA (openssl), the Redis TLS tunnel (stunnel4)
+pkgs+=(openssl stunnel4)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <hiredis/hiredis.h>
+#include <librdkafka/rdkafka.h>
+
 #include "ccpulse/config.h"
 #include "cli.h"
 
@@ -23,7 +26,9 @@ static const ccp_cli_spec_t help_spec = {
 static const ccp_cli_spec_t version_spec = {
     .name = "version",
     .summary = "print the version",
-    .about = "Prints the version of ccpulse.",
+    .about = "Prints the version of ccpulse, then of the librdkafka it runs with and its\n"
+             "built-in features (ssl, sasl_scram...: what kafka.security.protocol and\n"
+             "kafka.sasl.mechanisms can use), and of hiredis (no TLS: docs/operations.md).",
 };
 
 /* One row per subcommand: its options and help, and what runs it. */
@@ -93,6 +98,14 @@ static int cmd_version(int argc, char **argv) {
   int rc = ccp_cli_parse(&version_spec, argc, argv, &a);
   if (rc == CCP_CLI_RUN) {
     printf("ccpulse %s\n", CCP_VERSION_STRING);
+    char features[512] = "?";
+    size_t flen = sizeof features;
+    rd_kafka_conf_t *kc = rd_kafka_conf_new();
+    if (rd_kafka_conf_get(kc, "builtin.features", features, &flen) != RD_KAFKA_CONF_OK)
+      snprintf(features, sizeof features, "?");
+    rd_kafka_conf_destroy(kc);
+    printf("librdkafka %s (builtin.features %s)\n", rd_kafka_version_str(), features);
+    printf("hiredis %d.%d.%d (no TLS)\n", HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH);
     rc = CCP_EXIT_OK;
   }
   ccp_cli_args_release(&a);
