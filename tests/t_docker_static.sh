@@ -3,6 +3,7 @@
 # Static checks of docker/ (no Docker engine needed):
 #   - every COPY source of docker/Dockerfile exists in the repository;
 #   - both stages are debian:bookworm-slim and the entrypoint is ccpulse;
+#   - the runtime stage installs ca-certificates (TLS to Kafka);
 #   - every package the Dockerfile installs exists in Debian (apt-cache show;
 #     skipped when apt-cache or bookworm package lists are not available);
 #   - docker/docker-compose.yml parses (PyYAML, else a structural grep) and
@@ -58,6 +59,13 @@ pkgs=$(grep -oE 'apt-get install[^&]*' <<<"$joined" | sed 's/apt-get install//' 
 for need in librdkafka-dev libavro-dev libhiredis-dev libjansson-dev librdkafka1 libavro23 libhiredis0.14 libjansson4 tzdata; do
   grep -qx "$need" <<<"$pkgs" || fail "package $need is not installed by the Dockerfile"
 done
+# The runtime stage (after the last FROM) carries the CA bundle for SASL_SSL.
+runtime=$(awk '/^FROM /{s=""} {s=s $0 "\n"} END{printf "%s", s}' <<<"$joined")
+if grep -qE 'apt-get install[^&]* ca-certificates( |$)' <<<"$runtime"; then
+  ok "runtime stage installs ca-certificates"
+else
+  fail "runtime stage does not install ca-certificates (kafka.security.protocol=SASL_SSL against public CAs)"
+fi
 codename=$( (. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}") || true)
 if ! command -v apt-cache >/dev/null 2>&1; then
   echo "skip: apt-cache not available; package names not checked"
