@@ -20,9 +20,11 @@
 #       D/tls, where a throwaway CA and certificate are made (openssl) when
 #       T has no broker.bundle.pem. The SCRAM user $CCPULSE_KAFKA_SCRAM_USER
 #       (default ccpulse) with password $CCPULSE_KAFKA_SCRAM_PASSWORD (default
-#       random) is created when the storage is formatted. Prints also
-#       SASL_SSL_BOOTSTRAP=127.0.0.1:N, CA=T/ca.pem and SASL_CONFIG=F, a
-#       ccpulse config file (mode 600) with the kafka.* keys of that listener.
+#       random) is created when the storage is formatted (with --keep-data
+#       the user of the first format stays). Prints also
+#       SASL_SSL_BOOTSTRAP=127.0.0.1:N (also in D/sasl-bootstrap), CA=T/ca.pem
+#       and SASL_CONFIG=D/sasl-client.conf, a ccpulse config file (mode 600)
+#       with the kafka.* keys of that listener.
 #       BOOTSTRAP stays PLAINTEXT (inter-broker traffic, the topic tools).
 #   bash scripts/kafka.sh stop [--dir D]       SIGTERM, SIGKILL after 30 s
 #   bash scripts/kafka.sh status [--dir D]     prints BOOTSTRAP=... when up, else exits 1
