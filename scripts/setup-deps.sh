@@ -22,8 +22,10 @@ case $for_what in demo | test) ;; *) echo "setup-deps: --for takes demo or test,
 pkgs=(build-essential cmake ninja-build pkg-config librdkafka-dev libavro-dev
       libhiredis-dev libjansson-dev zlib1g-dev redis-server tzdata python3)
 # the tests only: formatting check, compose file and client example tests,
-# the man page test
-test_pkgs=(clang-format-14 python3-yaml python3-redis man-db curl)
+# the man page test; TLS tests: a throwaway CA (openssl), the Redis TLS
+# tunnel (stunnel4)
+test_pkgs=(clang-format-14 python3-yaml python3-redis man-db curl
+           openssl stunnel4)
 [ "$for_what" = test ] && pkgs+=("${test_pkgs[@]}")
 
 missing=()

@@ -7,7 +7,11 @@
 #                               root work kdir rdir B URL RPORT R GEN; exits
 #                               77 (skipped) when java, redis-server or the
 #                               broker's jars (cached, or fetched with mvn)
-#                               are not to be had
+#                               are not to be had; calls live_before_kafka
+#                               first when the test defines it (it may set
+#                               LIVE_KAFKA_OPTS, more kafka.sh start
+#                               arguments); KAFKA_START_OUT holds what
+#                               kafka.sh start printed
 # then: topic NAME PARTITIONS; start_run NAME ARGS... (RUNPID); wait_events
 # PREFIX N SECONDS; wait_cycles PREFIX N; kill_run (SIGKILL); stop_run NAME
 # (SIGTERM, exit 0 within 30 s); last_snapshot PREFIX; snap_events PREFIX;
@@ -57,7 +61,12 @@ live_setup() {
   rm -rf "$work"
   mkdir -p "$work"
   local out
-  out=$(kafka start --dir "$kdir") || die "kafka.sh start failed: $out"
+  # a test may define live_before_kafka: run here (after $work exists), it
+  # may fill LIVE_KAFKA_OPTS with more arguments of kafka.sh start
+  LIVE_KAFKA_OPTS=()
+  if declare -F live_before_kafka >/dev/null; then live_before_kafka || die "live_before_kafka failed"; fi
+  out=$(kafka start --dir "$kdir" "${LIVE_KAFKA_OPTS[@]}") || die "kafka.sh start failed: $out"
+  KAFKA_START_OUT=$out
   B=$(sed -n 's/^BOOTSTRAP=//p' <<<"$out")
   [ -n "$B" ] || die "no BOOTSTRAP from kafka.sh: $out"
   out=$(bash "$root/scripts/redis.sh" start --dir "$rdir") || die "redis.sh start failed: $out"

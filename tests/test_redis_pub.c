@@ -1167,6 +1167,10 @@ static void test_url(void) {
   T_EQ_INT(ccp_redis_url_check("redis://user:secret@h:1", err, sizeof err), 0);
   T_EQ_INT(ccp_redis_url_check("redis://[::1]:6380/", err, sizeof err), 0);
   expect_url_error("http://h:1", "invalid redis url 'http://h:1': must start with redis://");
+  /* no TLS in hiredis 0.14: rediss:// says so and points to the tunnel */
+  expect_url_error("rediss://:s3cret@h:6380", "'rediss://***@h:6380': TLS (rediss://) is not "
+                                              "supported directly: run a TLS tunnel");
+  expect_url_error("rediss://h:6380", "docs/operations.md, TLS and authentication");
   expect_url_error("", "empty");
   expect_url_error("redis://", "missing host");
   expect_url_error("redis://:6379", "missing host");

@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <hiredis/hiredis.h>
+#include <librdkafka/rdkafka.h>
+
 #include "ccpulse/config.h"
 #include "ccpulse/libversions.h"
 #include "cli.h"
@@ -24,9 +27,11 @@ static const ccp_cli_spec_t help_spec = {
 static const ccp_cli_spec_t version_spec = {
     .name = "version",
     .summary = "print the version",
-    .about = "Prints the version of ccpulse, then one line per library: librdkafka and\n"
-             "jansson as loaded at run time, hiredis and Avro C as built against\n"
-             "(\"(built with)\"; they report no version at run time).",
+    .about = "Prints the version of ccpulse, then one line per library: librdkafka\n"
+             "(with its built-in features: ssl, sasl_scram...: what\n"
+             "kafka.security.protocol and kafka.sasl.mechanisms can use) and jansson\n"
+             "as loaded at run time, hiredis (no TLS: docs/operations.md) and Avro C\n"
+             "as built against (\"(built with)\"; they report no version at run time).",
 };
 
 /* One row per subcommand: its options and help, and what runs it. */
@@ -98,8 +103,20 @@ static int cmd_version(int argc, char **argv) {
     printf("ccpulse %s\n", CCP_VERSION_STRING);
     ccp_libversion_t v[8];
     size_t n = ccp_libversions(v, CCP_ARRAY_LEN(v));
-    for (size_t i = 0; i < n && i < CCP_ARRAY_LEN(v); i++)
-      printf("%s %s%s\n", v[i].name, v[i].version, v[i].built ? " (built with)" : "");
+    char features[512] = "?";
+    size_t flen = sizeof features;
+    rd_kafka_conf_t *kc = rd_kafka_conf_new();
+    if (rd_kafka_conf_get(kc, "builtin.features", features, &flen) != RD_KAFKA_CONF_OK)
+      snprintf(features, sizeof features, "?");
+    rd_kafka_conf_destroy(kc);
+    for (size_t i = 0; i < n && i < CCP_ARRAY_LEN(v); i++) {
+      printf("%s %s%s", v[i].name, v[i].version, v[i].built ? " (built with)" : "");
+      if (strcmp(v[i].name, "librdkafka") == 0)
+        printf(" (builtin.features %s)", features);
+      else if (strcmp(v[i].name, "hiredis") == 0)
+        printf(" (no TLS)");
+      putchar('\n');
+    }
     rc = CCP_EXIT_OK;
   }
   ccp_cli_args_release(&a);

@@ -244,6 +244,11 @@ static int url_parse(const char *url, url_t *u, char *errbuf, size_t errlen) {
   u->port = 6379;
   if (!url || !*url)
     return url_err(errbuf, errlen, url ? url : "", "empty (expected redis://host:port[/db])");
+  if (strncmp(url, "rediss://", 9) == 0) /* hiredis 0.14 of Debian 12 has no TLS */
+    return url_err(errbuf, errlen, url,
+                   "TLS (rediss://) is not supported directly: run a TLS tunnel (stunnel) beside "
+                   "ccpulse and give its local end, redis://127.0.0.1:PORT (docs/operations.md, "
+                   "TLS and authentication)");
   if (strncmp(url, "redis://", 8) != 0)
     return url_err(errbuf, errlen, url, "must start with redis:// (e.g. redis://127.0.0.1:6379/0)");
   const char *p = url + 8, *end = p + strlen(p);
