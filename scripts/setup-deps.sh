@@ -6,7 +6,8 @@ set -euo pipefail
 
 pkgs=(build-essential cmake ninja-build pkg-config librdkafka-dev libavro-dev
       libhiredis-dev libjansson-dev zlib1g-dev redis-server tzdata python3
-      clang-format-14)
+      clang-format-14
+      clang libclang-rt-14-dev) # libFuzzer and the sanitizer runtimes: tests/fuzz/run.sh
 
 missing=()
 for p in "${pkgs[@]}"; do
