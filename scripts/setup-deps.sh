@@ -25,7 +25,8 @@ pkgs=(build-essential cmake ninja-build pkg-config librdkafka-dev libavro-dev
 # the man page test; TLS tests: a throwaway CA (openssl), the Redis TLS
 # tunnel (stunnel4)
 test_pkgs=(clang-format-14 python3-yaml python3-redis man-db curl
-           openssl stunnel4)
+           openssl stunnel4
+           clang libclang-rt-14-dev) # libFuzzer, sanitizer runtimes: tests/fuzz/run.sh
 [ "$for_what" = test ] && pkgs+=("${test_pkgs[@]}")
 
 missing=()

@@ -7,6 +7,8 @@
 #   4. an address+undefined sanitizer build in build-asan/ running every test
 #      but those of a real broker, the differential test and the stress test
 #      (that is: unit, redis and kafka-mock tests);
+#   4b. the libFuzzer targets of tests/fuzz/ (clang, build-fuzz/), each run
+#      for CCP_FUZZ_SECONDS (default 20) by tests/fuzz/run.sh;
 #   5. a thread sanitizer build in build-tsan/ running the `threads` label (the
 #      test executables that start threads: the live pipeline on the mock
 #      cluster, the stress test).
@@ -61,6 +63,11 @@ else
   failed+=("build (build-asan/)")
 fi
 
+step "fuzz: each target of tests/fuzz ${CCP_FUZZ_SECONDS:-20}s under address+undefined (build-fuzz/)"
+if ! bash tests/fuzz/run.sh 2>&1 | tee "$logs/fuzz.log"; then
+  failed+=("fuzz (tests/fuzz/run.sh; inputs in $logs/fuzz/)")
+fi
+
 step "build (build-tsan/, thread sanitizer)"
 if bash scripts/build.sh build-tsan -DCCP_SANITIZE=thread -DCCP_WERROR=ON >"$logs/build-tsan.log" 2>&1; then
   step "ctest: threads label (build-tsan/)"
@@ -75,7 +82,7 @@ else
 fi
 
 step "done"
-echo "logs: $logs (build.log, ctest.log, build-asan.log, ctest-asan.log, build-tsan.log, ctest-tsan.log);"
+echo "logs: $logs (build.log, ctest.log, build-asan.log, ctest-asan.log, fuzz.log, fuzz/, build-tsan.log, ctest-tsan.log);"
 echo "      per-test output: build*/Testing/Temporary/LastTest.log"
 if [ ${#failed[@]} -gt 0 ]; then
   printf 'test.sh: FAILED: %s\n' "${failed[@]}" >&2

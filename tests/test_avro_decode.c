@@ -499,11 +499,26 @@ static void test_schema_rejections(void) {
       "writer enum 'Medium' does not match reader enum 'Channel'");
   expect_reject(v1_with("type", "\"string\""),
                 "field 'type': writer type 'string' cannot be read as enum");
+  /* a named type defined twice (Avro C leaks when it sees one): by name, and
+   * by the same full name written with a dot and with "namespace"; a name
+   * without either is in the enclosing record's namespace */
+  expect_reject(v1_with("category", "[\"null\",\"string\",{\"type\":\"fixed\",\"name\":\"F\","
+                                    "\"size\":2},{\"type\":\"fixed\",\"name\":\"F\",\"size\":3}]"),
+                "invalid writer schema: type 'ccpulse.F' is defined twice");
+  expect_reject(v1_with("category", "[\"null\",\"string\",{\"type\":\"enum\",\"name\":\"n.E\","
+                                    "\"symbols\":[\"A\"]},{\"type\":\"record\",\"name\":\"E\","
+                                    "\"namespace\":\"n\",\"fields\":[]}]"),
+                "invalid writer schema: type 'n.E' is defined twice");
   /* ... while these resolve */
   char err[CCP_ERRBUF_SIZE];
-  const char *ok[] = {v1_with("csat", "[\"int\",\"null\",\"string\"]"),
-                      v1_with("talk_ms", "\"int\""), v1_with("qa_errors", NULL),
-                      v1_with("event_id", "\"bytes\""), v1_with("agent_id", "\"null\"")};
+  const char *ok[] = {
+      v1_with("csat", "[\"int\",\"null\",\"string\"]"), v1_with("talk_ms", "\"int\""),
+      v1_with("qa_errors", NULL), v1_with("event_id", "\"bytes\""), v1_with("agent_id", "\"null\""),
+      /* one short name in two namespaces, and a reference by name */
+      v1_with("category", "[\"null\",\"string\",{\"type\":\"fixed\",\"name\":"
+                          "\"F\",\"namespace\":\"m\",\"size\":2},{\"type\":\"fixed\","
+                          "\"name\":\"n.F\",\"size\":3},{\"type\":\"array\",\"items\":"
+                          "\"m.F\"}]")};
   for (size_t i = 0; i < CCP_ARRAY_LEN(ok); i++) {
     char copy[8192];
     snprintf(copy, sizeof copy, "%s", ok[i]);

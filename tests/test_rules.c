@@ -57,6 +57,16 @@ static void test_parse_errors(void) {
   expect_error("bad name: csat_pct all 15m < 80 warn", "invalid rule name");
   expect_error("sl: csat_pct all 15m < 80 warn 3", "unexpected '3' (expected ',')");
   expect_error("sl: hysteresis 2", "unknown KPI 'hysteresis'");
+  /* the scope is copied into alert JSON: text only (a 0xFF byte, an overlong
+   * '/', a surrogate), while any valid UTF-8 is fine */
+  expect_error("sl: waiting queue:b\xff > 3 warn", "alert rule 'sl': scope is not valid UTF-8");
+  expect_error("sl: waiting queue:\xc0\xaf > 3 warn", "scope is not valid UTF-8");
+  expect_error("sl: waiting agent:\xed\xa0\x80 > 3 warn", "scope is not valid UTF-8");
+  char err[CCP_ERRBUF_SIZE] = "";
+  ccp_rules_t *r = ccp_rules_parse("sl: waiting queue:caf\xc3\xa9\xf0\x9f\x93\x9e > 3 warn", &cfg,
+                                   err, sizeof err);
+  T_TRUE(r != NULL);
+  ccp_rules_free(r);
 }
 
 static void test_parse_ok(void) {

@@ -74,8 +74,10 @@ void ccp_alert_json(const ccp_alert_t *a, ccp_buf_t *out) {
 size_t ccp_alert_lines_each(const ccp_buf_t *lines,
                             void (*fn)(void *opaque, const char *line, size_t len), void *opaque) {
   size_t n = 0;
+  if (!lines->data) /* never written to: NULL + 0 is undefined behaviour */
+    return 0;
   const char *p = lines->data, *end = lines->data + lines->len;
-  while (p && p < end) {
+  while (p < end) {
     const char *nl = memchr(p, '\n', (size_t)(end - p));
     const char *e = nl ? nl : end;
     if (e > p) {

@@ -22,6 +22,7 @@
  * as far on the alerting side as warning.
  */
 #include <ctype.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -234,6 +235,12 @@ static int parse_rule(ccp_rules_t *rs, const char *s, const char *end, char *err
   if (!scope_ok)
     return rule_err(errbuf, errlen, name, name_len,
                     "invalid scope '%.*s' (all, queue:<q>, channel:<CH>, agent:<a>)", (int)sl, sc);
+  /* the scope goes into every alert's JSON as it is: it must be text
+   * (jansson's check: no overlong form, surrogate or byte beyond U+10FFFF) */
+  json_t *text = json_stringn(sc, sl);
+  if (!text)
+    return rule_err(errbuf, errlen, name, name_len, "scope is not valid UTF-8");
+  json_decref(text);
 
   /* window */
   lex_next(&lx);

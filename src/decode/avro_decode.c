@@ -28,6 +28,7 @@
  */
 #include <avro.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -371,6 +372,71 @@ static int resolve_one(cc_t *c, const struct rfield *rf, avro_schema_t wt, actio
   return a->node ? 0 : -1;
 }
 
+/* Avro C 1.11.1 leaks the types it has built when a schema defines a named
+ * type twice (it fails with "Cannot save enum schema" and frees nothing; an
+ * OCF header is untrusted input, found by tests/fuzz/fuzz_ocf.c). So such a
+ * schema is refused before Avro C sees it, by Avro C's own rule for full
+ * names: a name with a dot is full; else "namespace" ("" = none) or the
+ * enclosing record's namespace, then ".name". Walks the parsed JSON the way
+ * Avro C does (records' field types, array items, map values, union
+ * branches); anything Avro C would reject otherwise is left to it. Returns 1
+ * and fills errbuf on a duplicate. `seen` is a JSON object used as a set. */
+static int dup_named_type(json_t *j, const char *ns, json_t *seen, char *errbuf, size_t errlen) {
+  if (json_is_array(j)) {
+    for (size_t i = 0; i < json_array_size(j); i++)
+      if (dup_named_type(json_array_get(j, i), ns, seen, errbuf, errlen))
+        return 1;
+    return 0;
+  }
+  const char *t = json_string_value(json_object_get(j, "type"));
+  if (!t)
+    return 0;
+  if (!strcmp(t, "array") || !strcmp(t, "map"))
+    return dup_named_type(json_object_get(j, t[0] == 'a' ? "items" : "values"), ns, seen, errbuf,
+                          errlen);
+  const char *name = json_string_value(json_object_get(j, "name"));
+  if (!name || (strcmp(t, "record") && strcmp(t, "enum") && strcmp(t, "fixed")))
+    return 0;
+  char *own_ns = NULL, *full;
+  const char *dot = strrchr(name, '.'), *space = json_string_value(json_object_get(j, "namespace"));
+  if (dot) {
+    own_ns = ccp_strndup(name, (size_t)(dot - name));
+    full = ccp_strdup(name);
+  } else {
+    if (space)
+      ns = space[0] ? space : NULL;
+    own_ns = ns ? ccp_strdup(ns) : NULL;
+    size_t n = strlen(name) + (ns ? strlen(ns) + 1 : 0) + 1;
+    full = ccp_malloc(n);
+    snprintf(full, n, "%s%s%s", ns ? ns : "", ns ? "." : "", name);
+  }
+  int dup = json_object_get(seen, full) != NULL;
+  if (dup)
+    snprintf(errbuf, errlen, "invalid writer schema: type '%s' is defined twice", full);
+  else
+    json_object_set_new(seen, full, json_true());
+  json_t *fields = json_object_get(j, "fields");
+  if (!dup && !strcmp(t, "record") && json_is_array(fields))
+    for (size_t i = 0; !dup && i < json_array_size(fields); i++)
+      dup = dup_named_type(json_object_get(json_array_get(fields, i), "type"), own_ns, seen, errbuf,
+                           errlen);
+  ccp_free(own_ns);
+  ccp_free(full);
+  return dup;
+}
+
+/* 1 (errbuf filled) when schema_json defines a named type twice; see above. */
+static int schema_has_dup_names(const char *schema_json, size_t len, char *errbuf, size_t errlen) {
+  json_t *root = json_loadb(schema_json, len, JSON_DECODE_ANY, NULL);
+  if (!root)
+    return 0; /* Avro C reports bad JSON */
+  json_t *seen = json_object();
+  int dup = dup_named_type(root, NULL, seen, errbuf, errlen);
+  json_decref(seen);
+  json_decref(root);
+  return dup;
+}
+
 ccp_avro_decoder_t *ccp_avro_decoder_new(const char *schema_json, size_t len, char *errbuf,
                                          size_t errlen) {
   char dummy[CCP_ERRBUF_SIZE];
@@ -380,6 +446,8 @@ ccp_avro_decoder_t *ccp_avro_decoder_new(const char *schema_json, size_t len, ch
   }
   errbuf[0] = 0;
   avro_schema_t s = NULL;
+  if (schema_has_dup_names(schema_json, len, errbuf, errlen))
+    return NULL;
   if (avro_schema_from_json_length(schema_json, len, &s) != 0) {
     snprintf(errbuf, errlen, "invalid writer schema: %s", avro_strerror());
     return NULL;
