@@ -7,6 +7,7 @@ set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config librdkafka-dev libavro-dev
       libhiredis-dev libjansson-dev zlib1g-dev redis-server tzdata python3
       clang-format-14)
+pkgs+=(libcurl4-openssl-dev) # schema registry client (src/decode/registry.c)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -703,6 +703,19 @@ ccp_consumer_t *ccp_consumer_new(const ccp_consumer_opts_t *opts, char *errbuf, 
     }
     c->nreg = cfg->nschema_registry;
   }
+  if (cfg->schema_registry_url[0]) {
+    ccp_registry_opts_t ro = {.url = cfg->schema_registry_url,
+                              .user_info = cfg->schema_registry_user_info,
+                              .connect_timeout_ms = cfg->schema_registry_connect_ms,
+                              .timeout_ms = cfg->schema_registry_timeout_ms,
+                              .retry_ms = cfg->schema_registry_retry_ms};
+    if (!(c->registry = ccp_registry_new(&ro, errbuf, errlen)))
+      goto fail;
+    ccp_log(CCP_LOG_INFO, "consumer",
+            "schema registry '%s': writer schemas of Confluent ids are fetched from it, but "
+            "for the %d id(s) with a schema.registry.<ID> file",
+            ccp_registry_url(c->registry), c->nreg);
+  }
 
   /* the consumer: our protocol settings first, the user's kafka.* may tune
    * the rest, and the commit settings are forced after them */
@@ -910,6 +923,7 @@ void ccp_consumer_free(ccp_consumer_t *c) {
       ccp_publisher_alerts_free(w->alerts, w->nalerts);
       ccp_free(w->alerts);
       ccp_free(w->alert_parts);
+      ccp_free(w->schemas);
       ccp_free(w->by_id);
       if (w->q)
         rd_kafka_queue_destroy(w->q);
@@ -926,6 +940,7 @@ void ccp_consumer_free(ccp_consumer_t *c) {
   for (int i = 0; i < c->nreg; i++)
     ccp_avro_decoder_free(c->reg[i].d);
   ccp_free(c->reg);
+  ccp_registry_free(c->registry); /* after the workers: they hold its decoders */
   ccp_free(c->assigned_gen);
   pthread_mutex_destroy(&c->assign_mu);
   ccp_free(c);
