@@ -15,7 +15,9 @@
  *      id 9 are decoded, with one more request;
  *   3. wrong credentials (in the URL): the records go to the dead-letter
  *      topic with "refused the credentials of user 'ccp' (HTTP 401)", an
- *      ERROR line says the same, and the password is in neither.
+ *      ERROR line says the same, and the password is in neither; records of
+ *      an id with a local schema.registry.<ID> file are decoded and the
+ *      registry is never asked for it (the file wins).
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -354,15 +356,21 @@ static void test_wrong_auth(void) {
   snprintf(logpath, sizeof logpath, "%s/log", dir);
   ccp_config_t cfg;
   config(&cfg, "regauth", "g-auth", url, "");
+  /* a local file for id 5 wins: the registry is never asked for it */
+  char err[256];
+  CCP_ASSERT(ccp_config_set(&cfg, "schema.registry.5", "../schemas/ticket_event.avsc", NULL, err,
+                            sizeof err) == 0);
   produce("regauth", "d", 3, 7, 1);
+  produce("regauth", "f", 2, 5, 0);
   FILE *log = fopen(logpath, "w+");
   CCP_ASSERT(log);
   ccp_log_reset();
   ccp_log_set_fd(fileno(log));
   member_t m;
   member_start(&m, &cfg, 1);
-  T_TRUE(wait_for(&m, 0, 3));
+  T_TRUE(wait_for(&m, 2, 3));
   member_stop(&m);
+  T_EQ_INT(stub_count(5), 0);
   ccp_log_set_fd(2);
   char *reasons[3];
   int n = read_dlq("regauth", 3, reasons);
