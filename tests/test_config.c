@@ -811,6 +811,10 @@ static void test_registry_keys(void) {
   T_SET_FAILS("schema.registry.url", "http://",
               "config key 'schema.registry.url': expected http://host[:port][/path] or "
               "https://..., without spaces");
+  char long_url[1100];
+  snprintf(long_url, sizeof long_url, "http://u:hunter2@h/%01040d", 0);
+  T_SET_FAILS("schema.registry.url", long_url,
+              "config key 'schema.registry.url': value is too long (at most 1023 bytes)");
   T_SET_FAILS("schema.registry.basic.auth.user.info", "hunter2",
               "config key 'schema.registry.basic.auth.user.info': expected user:password");
   T_SET_FAILS("schema.registry.retry", "10ms",

@@ -696,6 +696,10 @@ static int set_registry_url(const prop_t *p, ccp_config_t *cfg, const char *key,
     msgf(msg, msglen, "expected http://host[:port][/path] or https://..., without spaces");
     return -CCP_EINVAL;
   }
+  if (strlen(value) >= p->size) { /* set_str would quote the value */
+    msgf(msg, msglen, "value is too long (at most %zu bytes)", p->size - 1);
+    return -CCP_ERANGE;
+  }
   return set_str(p, cfg, key, value, msg, msglen);
 }
 
