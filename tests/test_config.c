@@ -668,6 +668,160 @@ static void test_env(void) {
   unsetenv("CCPULSE_SHORT_ABANDON");
 }
 
+/* CCPULSE_KAFKA_<PROPERTY> -> kafka.<property> ('_' -> '.', '__' -> '_'),
+ * the table's own CCPULSE_KAFKA_BROKERS/TOPIC/GROUP untouched, origins
+ * kept, and the precedence file < environment < --set. */
+static void test_env_kafka(void) {
+  ccp_config_t c;
+  ccp_config_init(&c);
+  const char *path = write_tmp("kafka.sasl.username = file-user\nkafka.fetch.wait.max.ms = 7\n");
+  char line2[96];
+  snprintf(line2, sizeof line2, "%s:2", path);
+  T_EQ_INT(ccp_config_load_file(&c, path, err, sizeof err), 0);
+  setenv("CCPULSE_KAFKA_SASL_PASSWORD", "s3cret", 1);
+  setenv("CCPULSE_KAFKA_SASL_USERNAME", "env-user", 1);
+  setenv("CCPULSE_KAFKA_LOG__LEVEL", "3", 1);
+  setenv("CCPULSE_KAFKA_TOPIC", "events", 1);       /* the table's kafka.topic */
+  setenv("CCPULSE_KAFKA_SECURITY_PROTOCOL", "", 1); /* empty = unset */
+  T_EQ_INT(ccp_config_load_env(&c, err, sizeof err), 0);
+  T_EQ_STR(c.kafka_topic, "events");
+  T_EQ_INT(c.nkafka_props, 4);
+  const char *want[][3] = {
+      {"sasl.username", "env-user", "environment CCPULSE_KAFKA_SASL_USERNAME"},
+      {"fetch.wait.max.ms", "7", line2},
+      {"log_level", "3", "environment CCPULSE_KAFKA_LOG__LEVEL"},
+      {"sasl.password", "s3cret", "environment CCPULSE_KAFKA_SASL_PASSWORD"},
+  };
+  for (int i = 0; i < 4 && i < c.nkafka_props; i++) {
+    T_EQ_STR(c.kafka_props[i].key, want[i][0]);
+    T_EQ_STR(c.kafka_props[i].value, want[i][1]);
+    T_EQ_STR(c.kafka_props[i].origin, want[i][2]);
+  }
+  /* --set after the environment wins */
+  T_EQ_INT(ccp_config_set(&c, "kafka.sasl.username", "flag-user", "--set", err, sizeof err), 0);
+  T_EQ_STR(c.kafka_props[0].value, "flag-user");
+  T_EQ_STR(c.kafka_props[0].origin, "--set");
+  ccp_config_release(&c);
+  unsetenv("CCPULSE_KAFKA_SASL_PASSWORD");
+  unsetenv("CCPULSE_KAFKA_SASL_USERNAME");
+  unsetenv("CCPULSE_KAFKA_LOG__LEVEL");
+  unsetenv("CCPULSE_KAFKA_TOPIC");
+  unsetenv("CCPULSE_KAFKA_SECURITY_PROTOCOL");
+
+  /* a malformed name is named */
+  ccp_config_init(&c);
+  setenv("CCPULSE_KAFKA_SASL__", "x", 1);
+  T_TRUE(ccp_config_load_env(&c, err, sizeof err) < 0);
+  T_EQ_STR(err, "environment CCPULSE_KAFKA_SASL__: expected CCPULSE_KAFKA_<PROPERTY> ('_' for "
+                "'.', '__' for '_' in the name)");
+  unsetenv("CCPULSE_KAFKA_SASL__");
+  ccp_config_release(&c);
+  unlink(path);
+}
+
+/* kafka.brokers / kafka.group against librdkafka's names for them. */
+static void test_kafka_conflicts(void) {
+  ccp_config_t c;
+  /* one place only: the librdkafka name moves to our key */
+  ccp_config_init(&c);
+  T_EQ_INT(ccp_config_set(&c, "kafka.bootstrap.servers", "b1:9092", "f.conf:1", err, sizeof err),
+           0);
+  T_EQ_INT(ccp_config_set(&c, "kafka.group.id", "g1", "f.conf:2", err, sizeof err), 0);
+  T_EQ_INT(ccp_config_set(&c, "kafka.linger.ms", "5", "f.conf:3", err, sizeof err), 0);
+  T_EQ_INT(ccp_config_finish(&c, err, sizeof err), 0);
+  T_EQ_STR(c.kafka_brokers, "b1:9092");
+  T_EQ_STR(c.kafka_group, "g1");
+  T_EQ_INT(c.nkafka_props, 1);
+  T_EQ_STR(c.kafka_props[0].key, "linger.ms");
+  T_EQ_INT(ccp_config_finish(&c, err, sizeof err), 0); /* again: nothing changes */
+  T_EQ_STR(c.kafka_brokers, "b1:9092");
+  ccp_config_release(&c);
+
+  /* equal values in two places are fine */
+  ccp_config_init(&c);
+  T_EQ_INT(ccp_config_set(&c, "kafka.group.id", "g1", "f.conf:2", err, sizeof err), 0);
+  T_EQ_INT(ccp_config_set(&c, "kafka.group", "g1", "--group", err, sizeof err), 0);
+  T_EQ_INT(ccp_config_finish(&c, err, sizeof err), 0);
+  T_EQ_STR(c.kafka_group, "g1");
+  T_EQ_INT(c.nkafka_props, 0);
+  ccp_config_release(&c);
+
+  /* different values: an error naming both and where they were set */
+  ccp_config_init(&c);
+  T_EQ_INT(ccp_config_set(&c, "kafka.group", "X", "--group", err, sizeof err), 0);
+  T_EQ_INT(ccp_config_set(&c, "kafka.group.id", "Y", "f.conf:4", err, sizeof err), 0);
+  T_EQ_INT(ccp_config_finish(&c, err, sizeof err), -CCP_EINVAL);
+  T_EQ_STR(err, "conflicting settings: 'kafka.group' = 'X' (--group) and 'kafka.group.id' = 'Y' "
+                "(f.conf:4) both set librdkafka's group.id; keep one");
+  ccp_config_release(&c);
+
+  ccp_config_init(&c);
+  T_EQ_INT(ccp_config_set(&c, "kafka.bootstrap.servers", "file:9092", "f.conf:1", err, sizeof err),
+           0);
+  T_EQ_INT(ccp_config_set(&c, "kafka.brokers", "flag:9092", "--brokers", err, sizeof err), 0);
+  T_EQ_INT(ccp_config_finish(&c, err, sizeof err), -CCP_EINVAL);
+  T_EQ_STR(err, "conflicting settings: 'kafka.brokers' = 'flag:9092' (--brokers) and "
+                "'kafka.bootstrap.servers' = 'file:9092' (f.conf:1) both set librdkafka's "
+                "bootstrap.servers; keep one");
+  ccp_config_release(&c);
+
+  /* librdkafka's two names of the brokers, without ours */
+  ccp_config_init(&c);
+  T_EQ_INT(ccp_config_set(&c, "kafka.bootstrap.servers", "a:1", NULL, err, sizeof err), 0);
+  T_EQ_INT(
+      ccp_config_set(&c, "kafka.metadata.broker.list", "b:1", "environment X", err, sizeof err), 0);
+  T_EQ_INT(ccp_config_finish(&c, err, sizeof err), -CCP_EINVAL);
+  T_EQ_STR(err, "conflicting settings: 'kafka.bootstrap.servers' = 'a:1' (set by the program) and "
+                "'kafka.metadata.broker.list' = 'b:1' (environment X) both set librdkafka's "
+                "bootstrap.servers; keep one");
+  ccp_config_release(&c);
+
+  /* the default kafka.brokers is no conflict */
+  ccp_config_init(&c);
+  setenv("CCPULSE_KAFKA_BOOTSTRAP_SERVERS", "env:9092", 1);
+  T_EQ_INT(ccp_config_load_env(&c, err, sizeof err), 0);
+  T_EQ_INT(ccp_config_finish(&c, err, sizeof err), 0);
+  T_EQ_STR(c.kafka_brokers, "env:9092");
+  T_EQ_STR(c.kafka_brokers_origin, "environment CCPULSE_KAFKA_BOOTSTRAP_SERVERS");
+  unsetenv("CCPULSE_KAFKA_BOOTSTRAP_SERVERS");
+  ccp_config_release(&c);
+}
+
+/* schema.registry.*: URL scheme, user:password, never quoting either. */
+static void test_registry_keys(void) {
+  ccp_config_t c;
+  ccp_config_init(&c);
+  T_EQ_STR(c.schema_registry_url, "");
+  T_EQ_INT(c.schema_registry_retry_ms, 30000);
+  T_EQ_INT(c.schema_registry_timeout_ms, 3000);
+  T_EQ_INT(c.schema_registry_connect_ms, 1000);
+  T_EQ_INT(
+      ccp_config_set(&c, "schema.registry.url", "https://u:pw@reg:8081/x", NULL, err, sizeof err),
+      0);
+  T_EQ_STR(c.schema_registry_url, "https://u:pw@reg:8081/x");
+  T_EQ_INT(ccp_config_set(&c, "schema.registry.url", "", NULL, err, sizeof err), 0);
+  setenv("CCPULSE_SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO", "bob:pa:ss", 1);
+  T_EQ_INT(ccp_config_load_env(&c, err, sizeof err), 0);
+  T_EQ_STR(c.schema_registry_user_info, "bob:pa:ss");
+  unsetenv("CCPULSE_SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO");
+  ccp_config_release(&c);
+  T_SET_FAILS("schema.registry.url", "ftp://u:hunter2@x",
+              "config key 'schema.registry.url': expected http://host[:port][/path] or "
+              "https://..., without spaces");
+  T_SET_FAILS("schema.registry.url", "http://",
+              "config key 'schema.registry.url': expected http://host[:port][/path] or "
+              "https://..., without spaces");
+  char long_url[1100];
+  snprintf(long_url, sizeof long_url, "http://u:hunter2@h/%01040d", 0);
+  T_SET_FAILS("schema.registry.url", long_url,
+              "config key 'schema.registry.url': value is too long (at most 1023 bytes)");
+  T_SET_FAILS("schema.registry.basic.auth.user.info", "hunter2",
+              "config key 'schema.registry.basic.auth.user.info': expected user:password");
+  T_SET_FAILS("schema.registry.retry", "10ms",
+              "config key 'schema.registry.retry': duration '10ms' is out of range (must be >= "
+              "100ms)");
+}
+
 static char *generated_docs(void) {
   char *buf = NULL;
   size_t len = 0;
@@ -741,6 +895,9 @@ int main(int argc, char **argv) {
   T_RUN(test_log_keys);
   T_RUN(test_file);
   T_RUN(test_env);
+  T_RUN(test_env_kafka);
+  T_RUN(test_kafka_conflicts);
+  T_RUN(test_registry_keys);
   T_RUN(test_docs_up_to_date);
   return T_DONE();
 }

@@ -57,8 +57,10 @@ typedef struct ccp_score_term {
 
 /** A `kafka.<name> = value` setting passed through to librdkafka. */
 typedef struct ccp_kv {
-  char *key;   /**< librdkafka property name (without `kafka.`), owned */
-  char *value; /**< its value, owned */
+  char *key;    /**< librdkafka property name (without `kafka.`), owned */
+  char *value;  /**< its value, owned */
+  char *origin; /**< where it was set ("cfg.conf:3", "environment CCPULSE_KAFKA_X"), owned;
+                     NULL when unknown */
 } ccp_kv_t;
 
 /** A Confluent schema id and the writer schema file it stands for. */
@@ -123,6 +125,17 @@ typedef struct ccp_config {
   /* logs (docs/live.md) */
   int log_level;  /**< ccp_log_level_t of log.level */
   int log_format; /**< ccp_log_format_t of log.format */
+
+  /* Confluent schema registry (docs/schemas.md) */
+  char schema_registry_url[1024];      /**< http(s)://[user:password@]host[:port][/path]; "" off */
+  char schema_registry_user_info[512]; /**< basic auth `user:password` (a secret); "" none */
+  int64_t schema_registry_retry_ms;    /**< back-off before an id that failed is asked again */
+  int64_t schema_registry_timeout_ms;  /**< longest fetch of one schema, all included */
+  int64_t schema_registry_connect_ms;  /**< longest TCP (and TLS) connect of a fetch */
+
+  /* where the keys librdkafka also knows were set (ccp_config_finish) */
+  char kafka_brokers_origin[96]; /**< where kafka.brokers was set; "" = default */
+  char kafka_group_origin[96];   /**< where kafka.group was set; "" = default */
 } ccp_config_t;
 
 /** Fills cfg with every default. */
@@ -140,9 +153,23 @@ int ccp_config_set(ccp_config_t *cfg, const char *key, const char *value, const 
                    char *errbuf, size_t errlen);
 /** Reads a config file; stops at the first bad line (errbuf names it). */
 int ccp_config_load_file(ccp_config_t *cfg, const char *path, char *errbuf, size_t errlen);
-/** Applies CCPULSE_* environment variables (KEY upper-cased, '.' -> '_'). */
+/**
+ * Applies CCPULSE_* environment variables: CCPULSE_<KEY> for every key of the
+ * table (KEY upper-cased, '.' -> '_'), then CCPULSE_KAFKA_<PROPERTY> for the
+ * librdkafka pass-through (`kafka.<property>`: lower-cased, '_' -> '.', and
+ * '__' -> '_', e.g. CCPULSE_KAFKA_SASL_PASSWORD -> kafka.sasl.password,
+ * CCPULSE_KAFKA_LOG__LEVEL -> kafka.log_level), in name order. An empty
+ * variable counts as unset.
+ */
 int ccp_config_load_env(ccp_config_t *cfg, char *errbuf, size_t errlen);
-/** Cross-key validation (weights sum to 100...); call after all sets. */
+/**
+ * Cross-key validation (weights sum to 100...); call after all sets. Also
+ * settles the keys of ours that name a librdkafka property (kafka.brokers =
+ * bootstrap.servers or metadata.broker.list, kafka.group = group.id): set
+ * in two places with different values is an error naming both and where
+ * each was set; set only as `kafka.<property>`, the value moves to our key
+ * (and leaves kafka_props), so one value reaches librdkafka.
+ */
 int ccp_config_finish(ccp_config_t *cfg, char *errbuf, size_t errlen);
 
 /**

@@ -86,6 +86,7 @@ int ccp_cli_parse(const ccp_cli_spec_t *s, int argc, char **argv, void *args) {
     char err[256] = "";
     if (o->key) {
       ccp_cli_args_add_set(a, o->key, value);
+      a->set_from[a->nsets - 1] = o->name; /* named in conflict messages */
     } else if (o->parse(o, value, (char *)args + o->off, err, sizeof err) != 0) {
       return usage_error(s, "%s '%s': %s", o->name, value ? value : "", err);
     }
@@ -102,6 +103,8 @@ void ccp_cli_args_release(ccp_cli_args_t *a) {
   for (int i = 0; i < a->nsets; i++)
     ccp_free(a->sets[i]);
   ccp_free(a->sets);
+  ccp_free(a->set_from);
+  a->set_from = NULL;
   ccp_free(a->operands);
   a->sets = a->operands = NULL;
   a->nsets = a->sets_cap = a->noperands = 0;
@@ -111,7 +114,9 @@ void ccp_cli_args_add_set(ccp_cli_args_t *a, const char *key, const char *value)
   if (a->nsets == a->sets_cap) {
     a->sets_cap = a->sets_cap ? 2 * a->sets_cap : 8;
     a->sets = ccp_realloc(a->sets, (size_t)a->sets_cap * sizeof *a->sets);
+    a->set_from = ccp_realloc(a->set_from, (size_t)a->sets_cap * sizeof *a->set_from);
   }
+  a->set_from[a->nsets] = NULL;
   size_t n = (key ? strlen(key) + 1 : 0) + strlen(value) + 1;
   char *s = ccp_malloc(n);
   snprintf(s, n, "%s%s%s", key ? key : "", key ? "=" : "", value);
@@ -275,7 +280,8 @@ int ccp_cli_load_config(ccp_config_t *cfg, const ccp_cli_args_t *a) {
     const char *kv = i < nown ? a->spec->config_sets[i] : a->sets[i - nown];
     const char *eq = strchr(kv, '=');
     char *key = ccp_strndup(kv, (size_t)(eq - kv));
-    int rc = ccp_config_set(cfg, key, eq + 1, i < nown ? name : "--set", err, sizeof err);
+    const char *from = i < nown ? name : a->set_from[i - nown] ? a->set_from[i - nown] : "--set";
+    int rc = ccp_config_set(cfg, key, eq + 1, from, err, sizeof err);
     ccp_free(key);
     if (rc != 0)
       goto fail;

@@ -89,6 +89,7 @@ typedef struct ccp_cli_args {
   const ccp_cli_spec_t *spec;
   const char *config_file; /**< --config, or NULL */
   char **sets;             /**< "key=value" of --set and of key options, in order (owned) */
+  const char **set_from;   /**< per set: the option that gave it ("--brokers"); NULL = --set */
   int nsets, sets_cap;
   char **operands; /**< non-option arguments (point into argv) */
   int noperands;

@@ -644,6 +644,7 @@ static int set_kafka_prop(const prop_t *p, ccp_config_t *cfg, const char *key, c
       ccp_realloc(cfg->kafka_props, (size_t)(cfg->nkafka_props + 1) * sizeof *cfg->kafka_props);
   cfg->kafka_props[cfg->nkafka_props].key = ccp_strdup(name);
   cfg->kafka_props[cfg->nkafka_props].value = ccp_strdup(value);
+  cfg->kafka_props[cfg->nkafka_props].origin = NULL; /* ccp_config_set() notes it */
   cfg->nkafka_props++;
   return 0;
 }
@@ -680,6 +681,41 @@ static int set_schema_reg(const prop_t *p, ccp_config_t *cfg, const char *key, c
   cfg->schema_registry[i].path = ccp_strdup(value);
   cfg->nschema_registry++;
   return 0;
+}
+
+/* schema.registry.url: empty (no registry) or an http:// or https:// URL;
+ * the rest is checked when the registry client is built (src/decode/
+ * registry.c). The value may hold a password: messages never quote it. */
+static int set_registry_url(const prop_t *p, ccp_config_t *cfg, const char *key, const char *value,
+                            char *msg, size_t msglen) {
+  int ok = !*value || (strncasecmp(value, "http://", 7) == 0 && value[7]) ||
+           (strncasecmp(value, "https://", 8) == 0 && value[8]);
+  for (const char *c = value; ok && *c; c++)
+    ok = !isspace((unsigned char)*c) && !iscntrl((unsigned char)*c);
+  if (!ok) {
+    msgf(msg, msglen, "expected http://host[:port][/path] or https://..., without spaces");
+    return -CCP_EINVAL;
+  }
+  if (strlen(value) >= p->size) { /* set_str would quote the value */
+    msgf(msg, msglen, "value is too long (at most %zu bytes)", p->size - 1);
+    return -CCP_ERANGE;
+  }
+  return set_str(p, cfg, key, value, msg, msglen);
+}
+
+/* schema.registry.basic.auth.user.info: empty or `user:password` (a secret:
+ * messages never quote it). */
+static int set_user_info(const prop_t *p, ccp_config_t *cfg, const char *key, const char *value,
+                         char *msg, size_t msglen) {
+  if (*value && (value[0] == ':' || !strchr(value, ':'))) {
+    msgf(msg, msglen, "expected user:password");
+    return -CCP_EINVAL;
+  }
+  if (strlen(value) >= p->size) {
+    msgf(msg, msglen, "value is too long (at most %zu bytes)", p->size - 1);
+    return -CCP_ERANGE;
+  }
+  return set_str(p, cfg, key, value, msg, msglen);
 }
 
 /* log.level and log.format: a word the logger parses, stored as an int
@@ -796,7 +832,10 @@ static const prop_t props[] = {
    .flags = PF_PREFIX,
    .doc = "Any other librdkafka property, passed through to the consumer and the dead-letter "
           "producer (e.g. `kafka.fetch.wait.max.ms = 10`); an unknown property or bad value is "
-          "rejected at start-up with librdkafka's message; not read from the environment."},
+          "rejected at start-up with librdkafka's message; from the environment as "
+          "`CCPULSE_KAFKA_<PROPERTY>` ('_' -> '.', '__' -> '_'); `kafka.bootstrap.servers` "
+          "and `kafka.group.id` stand for `kafka.brokers` and `kafka.group` (set both with "
+          "different values: an error)."},
   {.key = "redis", STR(redis_url), .def = "redis://127.0.0.1:6379",
    .doc = "Redis server the snapshots and alerts go to, `redis://host:port[/db]` (`--redis`)."},
   {.key = "redis.prefix", STR(redis_prefix), .def = "ccpulse:",
@@ -841,6 +880,33 @@ static const prop_t props[] = {
    .set = set_schema_reg, .flags = PF_PREFIX,
    .doc = "Writer schema file of Confluent schema id ID: records starting with magic byte 0 and "
           "a 4-byte id are decoded with it; not read from the environment."},
+  /* Confluent schema registry (docs/schemas.md) */
+  {.key = "schema.registry.url", .type = "url", .set = set_registry_url,
+   .off = OFF(schema_registry_url), .size = sizeof(((ccp_config_t *)0)->schema_registry_url),
+   .def = "",
+   .doc = "Confluent Schema Registry, `http(s)://[user:password@]host[:port][/path]`: the writer "
+          "schema of a Confluent-framed record whose id has no `schema.registry.<ID>` file is "
+          "fetched from `GET /schemas/ids/<ID>` on first sight and kept (a local file for an id "
+          "wins); empty = local files only (docs/schemas.md)."},
+  {.key = "schema.registry.basic.auth.user.info", .type = "secret", .set = set_user_info,
+   .off = OFF(schema_registry_user_info),
+   .size = sizeof(((ccp_config_t *)0)->schema_registry_user_info), .def = "",
+   .doc = "HTTP basic auth of the registry as `user:password` (as Confluent clients name it; "
+          "never logged), e.g. from `CCPULSE_SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO`; empty = the "
+          "user and password of the URL, if any."},
+  {.key = "schema.registry.retry", DURATION, .off = OFF(schema_registry_retry_ms), .def = "30s",
+   .min = 100, .max = 3600000,
+   .doc = "After a failed fetch (id not found, registry unreachable, refused credentials) "
+          "records with that id go to the dead-letter topic without asking again for this long; "
+          "the next record after it asks again, so a newly registered id starts working without "
+          "a restart."},
+  {.key = "schema.registry.timeout", DURATION, .off = OFF(schema_registry_timeout_ms),
+   .def = "3s", .min = 100, .max = 60000,
+   .doc = "Longest time one schema fetch may take, connect included; the worker that asks waits "
+          "for it (once per id, or per back-off)."},
+  {.key = "schema.registry.connect_timeout", DURATION, .off = OFF(schema_registry_connect_ms),
+   .def = "1s", .min = 10, .max = 60000,
+   .doc = "Longest TCP (and TLS) connect of a schema fetch."},
   {.key = "dlq.topic", STR(dlq_topic), .def = "",
    .doc = "Dead-letter topic that undecodable records are copied to (with `ccpulse.reason` "
           "headers); empty = `<kafka.topic>.dlq`."},
@@ -890,6 +956,100 @@ static const prop_t *find_prop(const char *key) {
   return NULL;
 }
 
+/* ---- keys of ours that librdkafka knows by another name ----------------- */
+
+/* kafka.brokers and kafka.group are librdkafka's bootstrap.servers (alias
+ * metadata.broker.list) and group.id. Each may come from a flag (--brokers,
+ * --group), a file, the environment, or as `kafka.<name>`: two places with
+ * different values are an error (before, one silently beat the other);
+ * equal values are fine. Origins are kept for the message. */
+static const struct kafka_alias {
+  const char *key;      /* our key */
+  size_t off, size;     /* its value */
+  size_t origin_off;    /* where it was set ("" = default) */
+  const char *names[2]; /* librdkafka's names of the property (NULL-padded) */
+} kafka_aliases[] = {
+    {"kafka.brokers",
+     OFF(kafka_brokers),
+     sizeof(((ccp_config_t *)0)->kafka_brokers),
+     OFF(kafka_brokers_origin),
+     {"bootstrap.servers", "metadata.broker.list"}},
+    {"kafka.group",
+     OFF(kafka_group),
+     sizeof(((ccp_config_t *)0)->kafka_group),
+     OFF(kafka_group_origin),
+     {"group.id", NULL}},
+};
+
+#define ALIAS_FIELD(cfg, off) ((char *)(cfg) + (off))
+
+/* After a successful set: where a kafka.* property or an aliased key of
+ * ours was set (NULL origin: "set by the program"). */
+static void note_origin(ccp_config_t *cfg, const prop_t *p, const char *key, const char *origin) {
+  const char *o = origin ? origin : "set by the program";
+  if (p->set == set_kafka_prop) {
+    const char *name = key + strlen(p->key);
+    for (int i = 0; i < cfg->nkafka_props; i++)
+      if (strcmp(cfg->kafka_props[i].key, name) == 0) {
+        ccp_free(cfg->kafka_props[i].origin);
+        cfg->kafka_props[i].origin = ccp_strdup(o);
+      }
+    return;
+  }
+  for (size_t a = 0; a < CCP_ARRAY_LEN(kafka_aliases); a++)
+    if (strcmp(kafka_aliases[a].key, key) == 0)
+      snprintf(ALIAS_FIELD(cfg, kafka_aliases[a].origin_off), sizeof cfg->kafka_brokers_origin,
+               "%s", o);
+}
+
+/* Settles one alias (ccp_config_finish): at most one value among our key
+ * (when set) and the kafka.<name> properties; the property moves to our key. */
+static int settle_alias(ccp_config_t *cfg, const struct kafka_alias *al, char *errbuf,
+                        size_t errlen) {
+  char *val = ALIAS_FIELD(cfg, al->off), *origin = ALIAS_FIELD(cfg, al->origin_off);
+  /* the value and name of the first place that set it */
+  const char *first = origin[0] ? val : NULL, *first_origin = origin;
+  char first_name[64];
+  snprintf(first_name, sizeof first_name, "%s", al->key);
+  for (int i = 0; i < cfg->nkafka_props;) {
+    ccp_kv_t *kv = &cfg->kafka_props[i];
+    int match = 0;
+    for (size_t n = 0; n < CCP_ARRAY_LEN(al->names) && al->names[n]; n++)
+      match |= strcmp(kv->key, al->names[n]) == 0;
+    if (!match) {
+      i++;
+      continue;
+    }
+    const char *kv_origin = kv->origin ? kv->origin : "set by the program";
+    if (first && strcmp(first, kv->value) != 0) {
+      msgf(errbuf, errlen,
+           "conflicting settings: '%s' = '%.*s%s' (%s) and 'kafka.%s' = '%.*s%s' (%s) both set "
+           "librdkafka's %s; keep one",
+           first_name, QV(first), first_origin, kv->key, QV(kv->value), kv_origin, al->names[0]);
+      return -CCP_EINVAL;
+    }
+    if (!first) {
+      if (strlen(kv->value) >= al->size) {
+        msgf(errbuf, errlen, "%s: config key 'kafka.%s': value is too long (at most %zu bytes)",
+             kv_origin, kv->key, al->size - 1);
+        return -CCP_ERANGE;
+      }
+      memcpy(val, kv->value, strlen(kv->value) + 1);
+      snprintf(origin, sizeof cfg->kafka_brokers_origin, "%s", kv_origin);
+      snprintf(first_name, sizeof first_name, "kafka.%s", kv->key);
+      first = val;
+      first_origin = origin;
+    }
+    /* it reaches librdkafka through our key: drop the property */
+    ccp_free(kv->key);
+    ccp_free(kv->value);
+    ccp_free(kv->origin);
+    memmove(kv, kv + 1, (size_t)(cfg->nkafka_props - i - 1) * sizeof *kv);
+    cfg->nkafka_props--;
+  }
+  return 0;
+}
+
 /* ---- public API ---------------------------------------------------------- */
 
 void ccp_config_init(ccp_config_t *cfg) {
@@ -918,6 +1078,7 @@ void ccp_config_release(ccp_config_t *cfg) {
   for (int i = 0; i < cfg->nkafka_props; i++) {
     ccp_free(cfg->kafka_props[i].key);
     ccp_free(cfg->kafka_props[i].value);
+    ccp_free(cfg->kafka_props[i].origin);
   }
   ccp_free(cfg->kafka_props);
   cfg->kafka_props = NULL;
@@ -956,6 +1117,8 @@ int ccp_config_set(ccp_config_t *cfg, const char *key, const char *value, const 
   ccp_free(v);
   if (rc < 0)
     msgf(errbuf, errlen, "%s%sconfig key '%.*s%s': %s", pre, sep, QV(key), msg);
+  else
+    note_origin(cfg, p, key, origin);
   return rc;
 }
 
@@ -1013,6 +1176,33 @@ static void env_name(const char *key, char *out, size_t len) {
   out[j] = '\0';
 }
 
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The kafka.<property> of CCPULSE_KAFKA_<REST>: REST lower-cased, '_' ->
+ * '.', '__' -> '_' (librdkafka's log_level and enabled_events), into key
+ * (keylen bytes). Returns 0, or -CCP_EINVAL when REST is empty, starts or
+ * ends with '_', or holds more than two '_' in a row. */
+static int env_kafka_key(const char *rest, char *key, size_t keylen) {
+  size_t j = (size_t)snprintf(key, keylen, "kafka.");
+  size_t n = strlen(rest);
+  if (!n || rest[0] == '_' || rest[n - 1] == '_' || strstr(rest, "___"))
+    return -CCP_EINVAL;
+  for (size_t i = 0; i < n && j + 1 < keylen; i++) {
+    if (rest[i] == '_' && rest[i + 1] == '_') {
+      key[j++] = '_';
+      i++;
+    } else {
+      key[j++] = rest[i] == '_' ? '.' : (char)tolower((unsigned char)rest[i]);
+    }
+  }
+  key[j] = '\0';
+  return 0;
+}
+
+extern char **environ;
+
 int ccp_config_load_env(ccp_config_t *cfg, char *errbuf, size_t errlen) {
   for (size_t i = 0; i < CCP_ARRAY_LEN(props); i++) {
     if (props[i].flags & PF_PREFIX)
@@ -1027,10 +1217,57 @@ int ccp_config_load_env(ccp_config_t *cfg, char *errbuf, size_t errlen) {
     if (rc < 0)
       return rc;
   }
-  return 0;
+  /* CCPULSE_KAFKA_<PROPERTY>: every variable but those of the table's own
+   * kafka.* keys (CCPULSE_KAFKA_BROKERS...), in name order */
+  static const char pre[] = "CCPULSE_KAFKA_";
+  size_t n = 0, cap = 0;
+  char **names = NULL;
+  for (char **e = environ; e && *e; e++) {
+    const char *eq = strchr(*e, '=');
+    if (!eq || strncmp(*e, pre, sizeof pre - 1) != 0 || !eq[1])
+      continue;
+    char *name = ccp_strndup(*e, (size_t)(eq - *e)), table[128];
+    int own = 0;
+    for (size_t i = 0; i < CCP_ARRAY_LEN(props) && !own; i++) {
+      env_name(props[i].key, table, sizeof table);
+      own = !(props[i].flags & PF_PREFIX) && strcmp(table, name) == 0;
+    }
+    if (own) {
+      ccp_free(name);
+      continue;
+    }
+    if (n == cap) {
+      cap = cap ? 2 * cap : 8;
+      names = ccp_realloc(names, cap * sizeof *names);
+    }
+    names[n++] = name;
+  }
+  if (n)
+    qsort(names, n, sizeof *names, cmp_str);
+  int rc = 0;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    char key[256], origin[300];
+    snprintf(origin, sizeof origin, "environment %s", names[i]);
+    if (env_kafka_key(names[i] + sizeof pre - 1, key, sizeof key) < 0) {
+      msgf(errbuf, errlen,
+           "%s: expected CCPULSE_KAFKA_<PROPERTY> ('_' for '.', '__' for '_' in the name)", origin);
+      rc = -CCP_EINVAL;
+    } else {
+      rc = ccp_config_set(cfg, key, getenv(names[i]), origin, errbuf, errlen);
+    }
+  }
+  for (size_t i = 0; i < n; i++)
+    ccp_free(names[i]);
+  ccp_free(names);
+  return rc;
 }
 
 int ccp_config_finish(ccp_config_t *cfg, char *errbuf, size_t errlen) {
+  for (size_t a = 0; a < CCP_ARRAY_LEN(kafka_aliases); a++) {
+    int rc = settle_alias(cfg, &kafka_aliases[a], errbuf, errlen);
+    if (rc < 0)
+      return rc;
+  }
   double sum = 0;
   for (int i = 0; i < cfg->nscore_terms; i++)
     sum += cfg->score_terms[i].weight;

@@ -41,6 +41,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -86,12 +87,20 @@ rd_kafka_conf_t *ccp_kafka_conf_new(const ccp_config_t *cfg, const char *brokers
     snprintf(errbuf, errlen, "config key 'kafka.brokers': %s", err);
     goto fail;
   }
-  for (int i = 0; i < cfg->nkafka_props; i++)
-    if (rd_kafka_conf_set(conf, cfg->kafka_props[i].key, cfg->kafka_props[i].value, err,
-                          sizeof err) != RD_KAFKA_CONF_OK) {
-      snprintf(errbuf, errlen, "config key 'kafka.%s': %s", cfg->kafka_props[i].key, err);
+  for (int i = 0; i < cfg->nkafka_props; i++) {
+    const ccp_kv_t *kv = &cfg->kafka_props[i];
+    rd_kafka_conf_res_t r = rd_kafka_conf_set(conf, kv->key, kv->value, err, sizeof err);
+    if (r != RD_KAFKA_CONF_OK) {
+      /* CCPULSE_KAFKA_LOG_LEVEL means log.level: say how to write log_level */
+      int env = kv->origin && strncmp(kv->origin, "environment ", 12) == 0;
+      snprintf(errbuf, errlen, "%s%sconfig key 'kafka.%s': %s%s", kv->origin ? kv->origin : "",
+               kv->origin ? ": " : "", kv->key, err,
+               env && r == RD_KAFKA_CONF_UNKNOWN ? " (in CCPULSE_KAFKA_<PROPERTY>, '_' stands for "
+                                                   "'.' and '__' for '_')"
+                                                 : "");
       goto fail;
     }
+  }
   return conf;
 fail:
   rd_kafka_conf_destroy(conf);
@@ -113,6 +122,34 @@ static ccp_avro_decoder_t *decoder_from(const char *path, char *errbuf, size_t e
     snprintf(errbuf, errlen, "writer schema '%s': %s", path, err);
   ccp_free(text);
   return d;
+}
+
+/* The consumer properties ccpulse sets itself, and why. */
+static const struct {
+  const char *name, *value, *why;
+} forced_props[] = {
+    {"enable.auto.commit", "false", "ccpulse commits offsets itself after each publish"},
+    {"enable.auto.offset.store", "false", "ccpulse commits offsets itself after each publish"},
+    {"enable.partition.eof", "true", "the live time rule needs each partition's end"},
+};
+
+/* 0, or -CCP_EINVAL with errbuf when a kafka.* property contradicts one
+ * that ccpulse forces (the same value is fine). */
+static int check_forced(const ccp_config_t *cfg, char *errbuf, size_t errlen) {
+  for (size_t f = 0; f < CCP_ARRAY_LEN(forced_props); f++)
+    for (int i = 0; i < cfg->nkafka_props; i++) {
+      const ccp_kv_t *kv = &cfg->kafka_props[i];
+      if (strcmp(kv->key, forced_props[f].name) != 0 ||
+          strcasecmp(kv->value, forced_props[f].value) == 0)
+        continue;
+      snprintf(errbuf, errlen,
+               "%s%sconfig key 'kafka.%s': %s, so it is always '%s' (docs/live.md); remove the "
+               "setting",
+               kv->origin ? kv->origin : "", kv->origin ? ": " : "", kv->key, forced_props[f].why,
+               forced_props[f].value);
+      return -CCP_EINVAL;
+    }
+  return 0;
 }
 
 /* @locality the thread polling the DLQ producer: report a record lost. */
@@ -666,6 +703,19 @@ ccp_consumer_t *ccp_consumer_new(const ccp_consumer_opts_t *opts, char *errbuf, 
     }
     c->nreg = cfg->nschema_registry;
   }
+  if (cfg->schema_registry_url[0]) {
+    ccp_registry_opts_t ro = {.url = cfg->schema_registry_url,
+                              .user_info = cfg->schema_registry_user_info,
+                              .connect_timeout_ms = cfg->schema_registry_connect_ms,
+                              .timeout_ms = cfg->schema_registry_timeout_ms,
+                              .retry_ms = cfg->schema_registry_retry_ms};
+    if (!(c->registry = ccp_registry_new(&ro, errbuf, errlen)))
+      goto fail;
+    ccp_log(CCP_LOG_INFO, "consumer",
+            "schema registry '%s': writer schemas of Confluent ids are fetched from it, but "
+            "for the %d id(s) with a schema.registry.<ID> file",
+            ccp_registry_url(c->registry), c->nreg);
+  }
 
   /* the consumer: our protocol settings first, the user's kafka.* may tune
    * the rest, and the commit settings are forced after them */
@@ -685,7 +735,13 @@ ccp_consumer_t *ccp_consumer_new(const ccp_consumer_opts_t *opts, char *errbuf, 
       rd_kafka_conf_set(conf, pre[i].k, pre[i].v, err, sizeof err);
   }
   /* forced: commits follow publishes; a partition's end lets its deadline
-   * time follow the wall clock while live (worker.c, docs/live.md time rule) */
+   * time follow the wall clock while live (worker.c, docs/live.md time rule).
+   * A user's kafka.* with another value would be silently overwritten: it is
+   * rejected instead (group.id is kafka.group: ccp_config_finish) */
+  if (check_forced(cfg, errbuf, errlen) != 0) {
+    rd_kafka_conf_destroy(conf);
+    goto fail;
+  }
   if (rd_kafka_conf_set(conf, "group.id", cfg->kafka_group, err, sizeof err) ||
       rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err) ||
       rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", err, sizeof err) ||
@@ -867,6 +923,7 @@ void ccp_consumer_free(ccp_consumer_t *c) {
       ccp_publisher_alerts_free(w->alerts, w->nalerts);
       ccp_free(w->alerts);
       ccp_free(w->alert_parts);
+      ccp_free(w->schemas);
       ccp_free(w->by_id);
       if (w->q)
         rd_kafka_queue_destroy(w->q);
@@ -883,6 +940,7 @@ void ccp_consumer_free(ccp_consumer_t *c) {
   for (int i = 0; i < c->nreg; i++)
     ccp_avro_decoder_free(c->reg[i].d);
   ccp_free(c->reg);
+  ccp_registry_free(c->registry); /* after the workers: they hold its decoders */
   ccp_free(c->assigned_gen);
   pthread_mutex_destroy(&c->assign_mu);
   ccp_free(c);

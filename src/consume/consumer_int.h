@@ -28,6 +28,7 @@
 
 #include "ccpulse/consumer.h"
 #include "ccpulse/decode.h"
+#include "ccpulse/registry.h"
 #include "publish/publisher.h"
 
 #define CCP_CACHELINE 64
@@ -71,6 +72,11 @@ typedef struct ccp__worker {
   int32_t *alert_parts; /* their partitions (-1 with checkpoints off) */
   int nalerts, alerts_cap;
   uint64_t seen_epoch;
+  struct {
+    uint32_t id;
+    const ccp_avro_decoder_t *d; /* owned by c->registry */
+  } * schemas;                   /* registry schemas this worker has used, sorted by id */
+  int nschemas, schemas_cap;
 
   /* command slot: main thread writes under mu, worker executes and clears */
   pthread_mutex_t mu;
@@ -108,6 +114,7 @@ struct ccp_consumer {
     ccp_avro_decoder_t *d;
   } * reg; /* Confluent ids, sorted */
   int nreg;
+  ccp_registry_t *registry; /* schema.registry.url: ids without a local file; NULL = none */
 
   /* main thread only: parts by partition number */
   ccp__part_t **parts;

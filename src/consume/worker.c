@@ -21,7 +21,10 @@
  *   3. take the messages waiting in its queue, up to DRAIN_MAX: one
  *      rd_kafka_consume_queue with a timeout, then more with timeout 0
  *      (never consume_batch: see docs/live.md); decode each with the writer
- *      schema or its Confluent schema id into a batch of its partition
+ *      schema or its Confluent schema id (a local file, else the schema
+ *      registry: the first record of a new id waits here for its fetch,
+ *      bounded by schema.registry.timeout; docs/schemas.md) into a batch of
+ *      its partition
  *      (ccp_event_batch_t, strings copied), applied with
  *      ccp_engine_process_batch when the next message belongs to another
  *      partition, before a dead letter of the same drain, and at the end of
@@ -298,6 +301,44 @@ static const ccp_avro_decoder_t *find_reg(struct ccp_consumer *c, uint32_t id) {
   return lo < c->nreg && c->reg[lo].id == id ? c->reg[lo].d : NULL;
 }
 
+/* @locality worker thread: the writer schema of Confluent id `id`. A local
+ * schema.registry.<ID> file wins; then the schemas this worker already got
+ * from the registry (no lock); then the registry (src/decode/registry.c:
+ * cached for the process, fetched on first sight, failures retried after
+ * schema.registry.retry). NULL with the reason in errbuf. */
+static const ccp_avro_decoder_t *writer_of(ccp__worker_t *w, uint32_t id, char *errbuf,
+                                           size_t errlen) {
+  struct ccp_consumer *c = w->c;
+  const ccp_avro_decoder_t *d = find_reg(c, id);
+  if (d)
+    return d;
+  if (!c->registry) {
+    snprintf(errbuf, errlen, "unknown Confluent schema id %u", id);
+    return NULL;
+  }
+  int lo = 0, hi = w->nschemas;
+  while (lo < hi) {
+    int mid = (lo + hi) / 2;
+    if (w->schemas[mid].id < id)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  if (lo < w->nschemas && w->schemas[lo].id == id)
+    return w->schemas[lo].d;
+  if (!(d = ccp_registry_get(c->registry, id, errbuf, errlen)))
+    return NULL;
+  if (w->nschemas == w->schemas_cap) {
+    w->schemas_cap = w->schemas_cap ? 2 * w->schemas_cap : 8;
+    w->schemas = ccp_realloc(w->schemas, (size_t)w->schemas_cap * sizeof *w->schemas);
+  }
+  memmove(&w->schemas[lo + 1], &w->schemas[lo], (size_t)(w->nschemas - lo) * sizeof *w->schemas);
+  w->schemas[lo].id = id;
+  w->schemas[lo].d = d;
+  w->nschemas++;
+  return d;
+}
+
 /* Messages one drain takes at most: one engine batch. */
 #define DRAIN_MAX CCP_ENGINE_BATCH
 
@@ -364,17 +405,16 @@ static void handle(ccp__worker_t *w, pending_t *pd, rd_kafka_message_t *m) {
   if (!data) {
     snprintf(reason, sizeof reason, "empty record (null value)");
     rc = -CCP_EPARSE;
-  } else if (c->nreg && len > 0 && data[0] == 0) {
+  } else if ((c->nreg || c->registry) && len > 0 && data[0] == 0) {
     uint32_t id;
     const uint8_t *payload;
     size_t plen;
     const ccp_avro_decoder_t *d = NULL;
     if ((rc = ccp_confluent_unframe(data, len, &id, &payload, &plen)) != 0)
       snprintf(reason, sizeof reason, "truncated Confluent header (%zu bytes)", len);
-    else if (!(d = find_reg(c, id))) {
-      snprintf(reason, sizeof reason, "unknown Confluent schema id %u", id);
+    else if (!(d = writer_of(w, id, reason, sizeof reason)))
       rc = -CCP_ESCHEMA;
-    } else
+    else
       rc = ccp_avro_decode(d, payload, plen, &ev, reason, sizeof reason);
   } else {
     rc = ccp_avro_decode(c->writer, data, len, &ev, reason, sizeof reason);
