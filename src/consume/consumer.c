@@ -89,7 +89,11 @@ rd_kafka_conf_t *ccp_kafka_conf_new(const ccp_config_t *cfg, const char *brokers
   for (int i = 0; i < cfg->nkafka_props; i++)
     if (rd_kafka_conf_set(conf, cfg->kafka_props[i].key, cfg->kafka_props[i].value, err,
                           sizeof err) != RD_KAFKA_CONF_OK) {
-      snprintf(errbuf, errlen, "config key 'kafka.%s': %s", cfg->kafka_props[i].key, err);
+      char key[512];
+      snprintf(key, sizeof key, "kafka.%s", cfg->kafka_props[i].key);
+      snprintf(errbuf, errlen, "config key '%s': %s", key, err);
+      if (ccp_config_is_secret_key(key)) /* librdkafka may quote the value: docs/kpis.md §7 */
+        ccp_config_mask_value(errbuf, errlen, cfg->kafka_props[i].value);
       goto fail;
     }
   return conf;
