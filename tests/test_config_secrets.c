@@ -72,6 +72,7 @@ static void test_set_errors_hide_values(void) {
   T_TRUE(strstr(err, SECRET) == NULL);
   if (strstr(err, SECRET))
     fprintf(stderr, "  message was: %s\n", err);
+  ccp_config_release(&c);
   /* a config line without '=' shows only the first word of a kafka. key */
   T_TRUE(load_text(&c, "kafka.sasl.password " SECRET "\n") < 0);
   T_TRUE(strstr(err, "expected 'key = value'") != NULL);
