@@ -1,12 +1,14 @@
 /*
  * Test helpers shared by the tests that need the default configuration and
- * views of one engine (test_rules.c, test_redis_pub.c). Header-only.
+ * views of one engine (test_rules.c, test_redis_pub.c), and config files
+ * (test_config.c, test_config_secrets.c). Header-only.
  */
 #ifndef CCP_CONFIG_TESTUTIL_H
 #define CCP_CONFIG_TESTUTIL_H
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "ccpulse/config.h"
 #include "ccpulse/engine.h"
@@ -25,6 +27,20 @@ static inline void tu_default_config(ccp_config_t *cfg) {
     fprintf(stderr, "config: %s\n", err);
     exit(1);
   }
+}
+
+/** Writes text to a new file /tmp/ccp_test_config_XXXXXX; returns its path
+ * (a static buffer, overwritten by the next call), NULL when it cannot. */
+static inline char *tu_write_tmp(const char *text) {
+  static char path[64];
+  snprintf(path, sizeof path, "/tmp/ccp_test_config_XXXXXX");
+  int fd = mkstemp(path);
+  if (fd < 0)
+    return NULL;
+  FILE *f = fdopen(fd, "w");
+  fputs(text, f);
+  fclose(f);
+  return path;
 }
 
 /** A view of one engine advanced to `now` (deadlines and TTL fire, as for a

@@ -16,6 +16,7 @@
 #include "ccp_test.h"
 #include "ccpulse/file.h"
 #include "ccpulse/log.h"
+#include "config_testutil.h"
 
 /* The line that separates the hand-written intro from the generated table. */
 #define DOCS_MARKER                                                                                \
@@ -50,18 +51,6 @@ static int set1(const char *key, const char *value) {
     if (strncmp(err, "config key '" key "': ", strlen("config key '" key "': ")) != 0)             \
       fprintf(stderr, "  message was: %s\n", err);                                                 \
   } while (0)
-
-static char *write_tmp(const char *text) {
-  static char path[64];
-  snprintf(path, sizeof path, "/tmp/ccp_test_config_XXXXXX");
-  int fd = mkstemp(path);
-  if (fd < 0)
-    return NULL;
-  FILE *f = fdopen(fd, "w");
-  fputs(text, f);
-  fclose(f);
-  return path;
-}
 
 static void test_defaults(void) {
   ccp_config_t c;
@@ -571,16 +560,16 @@ static void test_log_keys(void) {
 static void test_file(void) {
   ccp_config_t c;
   ccp_config_init(&c);
-  char *path = write_tmp("# ccpulse test config\n"
-                         "\n"
-                         "   lateness = 2m   \n"
-                         "sla.CHAT=90s # faster chat\n"
-                         "\tsla.queue.vip.PHONE = 1m\n"
-                         "timezone = UTC#not-a-comment\n"
-                         "  # indented comment\n"
-                         "windows = 1m:5s, today:1m\r\n"
-                         "scorecard = csat_pct>=85:100\n"
-                         "cost.CHAT = 20");
+  char *path = tu_write_tmp("# ccpulse test config\n"
+                            "\n"
+                            "   lateness = 2m   \n"
+                            "sla.CHAT=90s # faster chat\n"
+                            "\tsla.queue.vip.PHONE = 1m\n"
+                            "timezone = UTC#not-a-comment\n"
+                            "  # indented comment\n"
+                            "windows = 1m:5s, today:1m\r\n"
+                            "scorecard = csat_pct>=85:100\n"
+                            "cost.CHAT = 20");
   T_TRUE(path != NULL);
   /* '#' not after whitespace is part of the value: this zone does not exist */
   T_TRUE(ccp_config_load_file(&c, path, err, sizeof err) < 0);
@@ -595,11 +584,11 @@ static void test_file(void) {
   ccp_config_release(&c);
 
   ccp_config_init(&c);
-  path = write_tmp("lateness = 2m\n"
-                   "sla.CHAT = 90s # faster chat\n"
-                   "windows = 1m:5s, today:1m\r\n"
-                   "scorecard = csat_pct>=85:100\n"
-                   "cost.CHAT = 20");
+  path = tu_write_tmp("lateness = 2m\n"
+                      "sla.CHAT = 90s # faster chat\n"
+                      "windows = 1m:5s, today:1m\r\n"
+                      "scorecard = csat_pct>=85:100\n"
+                      "cost.CHAT = 20");
   T_EQ_INT(ccp_config_load_file(&c, path, err, sizeof err), 0);
   T_EQ_INT(c.nwindows, 2);
   T_EQ_STR(c.windows[1].name, "today");
@@ -624,7 +613,7 @@ static void test_file(void) {
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     ccp_config_init(&c);
-    path = write_tmp(bad[i].text);
+    path = tu_write_tmp(bad[i].text);
     T_TRUE(ccp_config_load_file(&c, path, err, sizeof err) < 0);
     snprintf(want, sizeof want, "%s:%s", path, bad[i].want);
     T_EQ_STR(err, want);
@@ -674,7 +663,7 @@ static void test_env(void) {
 static void test_env_kafka(void) {
   ccp_config_t c;
   ccp_config_init(&c);
-  const char *path = write_tmp("kafka.sasl.username = file-user\nkafka.fetch.wait.max.ms = 7\n");
+  const char *path = tu_write_tmp("kafka.sasl.username = file-user\nkafka.fetch.wait.max.ms = 7\n");
   char line2[96];
   snprintf(line2, sizeof line2, "%s:2", path);
   T_EQ_INT(ccp_config_load_file(&c, path, err, sizeof err), 0);

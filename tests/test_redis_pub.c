@@ -1187,7 +1187,11 @@ static void test_url(void) {
   char shown[128];
   T_EQ_STR(ccp_redis_url_redact("redis://:pw@h:1/2", shown, sizeof shown), "redis://***@h:1/2");
   T_EQ_STR(ccp_redis_url_redact("redis://a@b:c@h", shown, sizeof shown), "redis://***@h");
-  T_EQ_STR(ccp_redis_url_redact("redis://h:1/x@y", shown, sizeof shown), "redis://h:1/x@y");
+  /* everything up to the last '@' is hidden, also past a '/': the password
+   * of "redis://:pa/ss@h" must not show (ccp_config_redact_url) */
+  T_EQ_STR(ccp_redis_url_redact("redis://h:1/x@y", shown, sizeof shown), "redis://***@y");
+  T_EQ_INT(ccp_redis_url_check("redis://:pa/s3cret@h", err, sizeof err), -CCP_EINVAL);
+  T_TRUE(strstr(err, "s3cret") == NULL);
 
   ccp_redis_pub_opts_t o = {.url = "redis://h:0", .cfg = &cfg};
   T_TRUE(ccp_redis_pub_new(&o, err, sizeof err) == NULL);

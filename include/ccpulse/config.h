@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "ccpulse/buf.h"
 #include "ccpulse/common.h"
 #include "ccpulse/event.h"
 
@@ -151,7 +152,19 @@ void ccp_config_release(ccp_config_t *cfg);
  */
 int ccp_config_set(ccp_config_t *cfg, const char *key, const char *value, const char *origin,
                    char *errbuf, size_t errlen);
-/** Reads a config file; stops at the first bad line (errbuf names it). */
+/**
+ * As ccp_config_set(), but a key whose lines add up (alerts.rules) gets
+ * value appended to what it holds, after a newline; any other key is set.
+ * For a key repeated within one source (a file, the `--set` flags).
+ */
+int ccp_config_append(ccp_config_t *cfg, const char *key, const char *value, const char *origin,
+                      char *errbuf, size_t errlen);
+/**
+ * Reads a config file; stops at the first bad line (errbuf names it). A key
+ * may appear once per file, except alerts.rules, whose lines add up
+ * (ccp_config_append); a second line of any other key is an error naming
+ * the key and both lines.
+ */
 int ccp_config_load_file(ccp_config_t *cfg, const char *path, char *errbuf, size_t errlen);
 /**
  * Applies CCPULSE_* environment variables: CCPULSE_<KEY> for every key of the
@@ -184,6 +197,60 @@ int64_t ccp_config_sla_ms(const ccp_config_t *cfg, const char *queue, size_t que
 
 /** Parses a duration ("250ms", "5s", "4m", "1h", "30d", "1500"). */
 int ccp_parse_duration(const char *s, int64_t *out_ms);
+
+/* ---- secrets (docs/kpis.md §7: never in a log line, an error, Redis or /metrics) ---- */
+
+/**
+ * 1 when the value of config key `key` must never be shown: `kafka.sasl.*`,
+ * `kafka.ssl.*` and every `kafka.*` property whose name contains `password`
+ * or `secret`; else 0. The `redis` url is not secret as a whole: show it
+ * through ccp_config_redact_url(). Any thread.
+ */
+int ccp_config_is_secret_key(const char *key);
+
+/**
+ * Writes url into out (outlen bytes, always terminated) with its userinfo,
+ * everything between `://` (or the start) and the last `@`, replaced by
+ * `***` (`redis://:pw@host:6379/0` is shown with `***@host:6379/0` after
+ * the scheme); a url without `@` is copied as it is. Returns out. Any thread.
+ */
+const char *ccp_config_redact_url(const char *url, char *out, size_t outlen);
+
+/**
+ * Replaces every occurrence of value in msg (NUL-terminated, size bytes),
+ * also as a message quotes a long value (its first 77 bytes and "..."), by
+ * `***`: for a message about a secret key's value (librdkafka's "Invalid
+ * value ..."). Any thread.
+ */
+void ccp_config_mask_value(char *msg, size_t size, const char *value);
+
+/**
+ * Hands the logger (ccp_log_add_secret) every secret cfg holds: the password
+ * and userinfo of the `redis` url and the value of every secret key, so that
+ * no later log line shows one whatever wrote it (librdkafka's messages
+ * included); called by ccp_config_apply_log(). Main thread, at start-up.
+ */
+void ccp_config_protect_log(const ccp_config_t *cfg);
+
+/** Called by ccp_config_each() with one key and its value as it may be shown. */
+typedef void (*ccp_config_visit_fn)(void *opaque, const char *key, const char *value);
+
+/**
+ * Calls fn for every key in table order with its effective value as text
+ * that ccp_config_set() accepts back (durations in their largest exact unit;
+ * a family such as `kafka.<property>` once per member; an unset number as
+ * ""), secrets as `***` and the `redis` url redacted: the effective
+ * configuration for a start-up line or a metrics endpoint. Any thread once
+ * cfg is finished.
+ */
+void ccp_config_each(const ccp_config_t *cfg, ccp_config_visit_fn fn, void *opaque);
+
+/**
+ * Appends the effective configuration to out as `key=value` pairs separated
+ * by spaces (ccp_config_each; a value with a space, quote, `=` or control
+ * character, or empty, as a JSON string). Any thread once cfg is finished.
+ */
+void ccp_config_describe(const ccp_config_t *cfg, ccp_buf_t *out);
 
 /** Writes the settings table as markdown (docs/configuration.md). */
 void ccp_config_write_docs(FILE *out);

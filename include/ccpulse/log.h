@@ -27,6 +27,7 @@
 #define CCPULSE_LOG_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -105,6 +106,27 @@ int ccp_log_level_parse(const char *text, ccp_log_level_t *out);
 int ccp_log_format_parse(const char *text, ccp_log_format_t *out);
 /** Lower-case name of a level ("error", ...). */
 const char *ccp_log_level_name(ccp_log_level_t level);
+
+/**
+ * Adds a string no line may show (a password of the configuration, docs/kpis.md
+ * §7): from now on every occurrence in a line, and a prefix of it where a
+ * line is cut, is written as `***`. Strings shorter than 4 bytes are not
+ * added (they would mask ordinary words); an empty or known one is ignored.
+ * At most 64 are kept. Any thread; meant for start-up.
+ */
+void ccp_log_add_secret(const char *secret);
+/** Forgets every secret added (tests). */
+void ccp_log_clear_secrets(void);
+
+/**
+ * Masks text (NUL-terminated, in a buffer of size bytes) as every log line
+ * is masked: each secret added by ccp_log_add_secret(), and the userinfo of
+ * any url (the `user:password` of `scheme://user:password@host`), become
+ * `***`; the result is cut at size - 1 bytes. Returns its length. For text
+ * that leaves by another way than the log (an error shown on stdout). Any
+ * thread.
+ */
+size_t ccp_log_scrub(char *text, size_t size);
 
 /** Writes one line per call site with suppressed lines still unreported (at exit). */
 void ccp_log_flush(void);

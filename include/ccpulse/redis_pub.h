@@ -124,6 +124,20 @@ int ccp_redis_url_check(const char *url, char *errbuf, size_t errlen);
 const char *ccp_redis_url_redact(const char *url, char *out, size_t outlen);
 
 /**
+ * Connects to url once and checks that ccpulse may work there: the
+ * credentials are accepted, and every kind of command it sends is allowed
+ * on its keys under prefix (and those of topic's checkpoints) and on its
+ * alerts channel (queued in a MULTI that is discarded: nothing is written).
+ * Returns 0; -CCP_EINVAL when Redis refuses (wrong password, unknown ACL
+ * user, a password needed, NOPERM, a read-only replica): errbuf names the
+ * problem, never the password, and start-up should stop; -CCP_EIO when
+ * Redis cannot be reached or is not ready (loading): errbuf says so, and a
+ * publisher retries as in any outage. Any thread.
+ */
+int ccp_redis_check_access(const char *url, const char *prefix, const char *topic, char *errbuf,
+                           size_t errlen);
+
+/**
  * Creates a publisher. Does not connect: the first cycle does, so a Redis
  * that is down at start-up is retried like any outage. Returns NULL with
  * errbuf filled on a bad url, prefix or option.

@@ -9,6 +9,9 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <librdkafka/rdkafka.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,8 +20,10 @@
 #include "ccpulse/buf.h"
 #include "ccpulse/consumer.h"
 #include "ccpulse/decode.h"
+#include "ccpulse/libversions.h"
 #include "ccpulse/log.h"
 #include "ccpulse/tz.h"
+#include "ccpulse/version.h"
 
 /* Help layout: option column from 2, text from column HELP_COL. */
 #define HELP_COL 20
@@ -70,8 +75,8 @@ int ccp_cli_parse(const ccp_cli_spec_t *s, int argc, char **argv, void *args) {
       return CCP_EXIT_OK;
     }
     const ccp_cli_opt_t *o = find_opt(s, arg);
-    if (!o)
-      return usage_error(s, "unknown option '%s'", arg);
+    if (!o) /* `--redis=redis://:pw@host` to a command without --redis: the name only */
+      return usage_error(s, "unknown option '%.*s'", (int)strcspn(arg, "="), arg);
     const char *eq = strchr(arg, '='), *value = NULL;
     if (!o->arg) {
       if (eq)
@@ -281,7 +286,12 @@ int ccp_cli_load_config(ccp_config_t *cfg, const ccp_cli_args_t *a) {
     const char *eq = strchr(kv, '=');
     char *key = ccp_strndup(kv, (size_t)(eq - kv));
     const char *from = i < nown ? name : a->set_from[i - nown] ? a->set_from[i - nown] : "--set";
-    int rc = ccp_config_set(cfg, key, eq + 1, from, err, sizeof err);
+    /* the user's flags: a key given again replaces, alerts.rules adds up */
+    int again = 0;
+    for (int j = nown; j < i && !again; j++)
+      again = strncmp(a->sets[j - nown], kv, (size_t)(eq - kv + 1)) == 0;
+    int rc = again ? ccp_config_append(cfg, key, eq + 1, from, err, sizeof err)
+                   : ccp_config_set(cfg, key, eq + 1, from, err, sizeof err);
     ccp_free(key);
     if (rc != 0)
       goto fail;
@@ -297,6 +307,17 @@ fail:
   ccp_log(CCP_LOG_ERROR, name, "%s", err);
   ccp_config_release(cfg);
   return CCP_EXIT_USAGE;
+}
+
+void ccp_cli_log_startup(const ccp_config_t *cfg, const char *component) {
+  ccp_buf_t b;
+  ccp_buf_init(&b);
+  ccp_config_describe(cfg, &b); /* secrets masked */
+  char libs[256];
+  ccp_libversions_format(libs, sizeof libs);
+  ccp_log_state(CCP_LOG_INFO, component, "ccpulse %s (%s) starting; config: %s", CCP_VERSION_STRING,
+                libs, b.data ? b.data : "");
+  ccp_buf_release(&b);
 }
 
 /* ------------------------------------------------------------ producing */

@@ -207,6 +207,15 @@ typedef struct ccp_cli_live_opts {
 } ccp_cli_live_opts_t;
 
 /**
+ * Before a live pipeline starts (run, demo): logs the start-up line
+ * (ccp_cli_log_startup) and checks Redis access (ccp_redis_check_access).
+ * Returns CCP_EXIT_OK, also when Redis cannot be reached yet (a warning:
+ * the publisher retries), or CCP_EXIT_USAGE after logging why Redis refused
+ * (credentials, permissions). Main thread.
+ */
+int ccp_cli_live_begin(const ccp_config_t *cfg, const char *component);
+
+/**
  * Runs the live pipeline with a finished configuration until SIGINT/SIGTERM
  * (or ccp_consumer_stop); returns an exit code. Main thread.
  */
@@ -221,6 +230,14 @@ int ccp_cli_live(const ccp_config_t *cfg, const ccp_cli_live_opts_t *opts);
  * logging the message naming the key (cfg is then released).
  */
 int ccp_cli_load_config(ccp_config_t *cfg, const ccp_cli_args_t *a);
+
+/**
+ * Logs the start-up line of a long-running command (INFO, never
+ * rate-limited): the version of ccpulse and of librdkafka, Avro C, hiredis
+ * and jansson, and the effective configuration with its secrets masked
+ * (ccp_config_describe).
+ */
+void ccp_cli_log_startup(const ccp_config_t *cfg, const char *component);
 
 /** Delivery outcome of a producer (gen, produce); the producer's opaque. */
 typedef struct ccp_cli_delivery {

@@ -225,7 +225,7 @@ static void on_started(void *opaque, struct ccp_consumer *c) {
 int ccp_cli_demo(int argc, char **argv) {
   demo_args_t args = {.rate = 20};
   int have_cfg = 0;
-  char redis_url[128];
+  char redis_url[1024];
   ccp_config_t cfg;
   ccp_mock_t *mk = NULL;
   pid_t rpid = -1;
@@ -262,6 +262,8 @@ int ccp_cli_demo(int argc, char **argv) {
   if ((rc = ccp_cli_load_config(&cfg, &args.base)) != 0)
     goto done;
   have_cfg = 1;
+  if ((rc = ccp_cli_live_begin(&cfg, "demo")) != CCP_EXIT_OK)
+    goto done;
   rc = CCP_EXIT_INPUT;
 
   if (!(mk = ccp_mock_new(err, sizeof err))) {
@@ -289,13 +291,16 @@ int ccp_cli_demo(int argc, char **argv) {
       .rate = args.rate, .seed = (uint64_t)start * 0x9E3779B97F4A7C15ULL, .start_ms = start};
   feed.gen = ccp_gen_live_new(&go); /* the rate was checked by the parser */
 
-  char cli[160];
+  /* the url as it may be shown: a password in it is never printed */
+  char shown[1100], cli[1200];
+  ccp_config_redact_url(cfg.redis_url, shown, sizeof shown);
   if (args.redis)
-    snprintf(cli, sizeof cli, "redis-cli -u %s", args.redis);
+    snprintf(cli, sizeof cli, "redis-cli -u '%s'", shown);
   else
     snprintf(cli, sizeof cli, "redis-cli -p %d", port);
-  printf("ccpulse demo: mock Kafka at %s (topic '%s', 3 partitions), Redis at %s\n",
-         ccp_mock_bootstraps(mk), cfg.kafka_topic, redis_url);
+  printf("ccpulse demo: mock Kafka at %s (topic '%s', 3 partitions), Redis at %s%s\n",
+         ccp_mock_bootstraps(mk), cfg.kafka_topic, shown,
+         strcmp(shown, cfg.redis_url) ? " (*** stands for the credentials of --redis)" : "");
   printf("  generator: ~%.0f new tickets/s at the wall clock; demo SLAs PHONE %llds CHAT %llds\n",
          args.rate, (long long)(cfg.sla_ms[CCP_CH_PHONE] / 1000),
          (long long)(cfg.sla_ms[CCP_CH_CHAT] / 1000));

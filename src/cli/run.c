@@ -187,6 +187,23 @@ static int live_fetch(void *opaque, int32_t fence_partition, int64_t fence_epoch
                              got, fence_ok);
 }
 
+int ccp_cli_live_begin(const ccp_config_t *cfg, const char *component) {
+  char err[CCP_ERRBUF_SIZE];
+  ccp_cli_log_startup(cfg, component);
+  /* refused credentials or permissions stop start-up; a Redis that cannot
+   * be reached yet is retried like any outage */
+  int rc =
+      ccp_redis_check_access(cfg->redis_url, cfg->redis_prefix, cfg->kafka_topic, err, sizeof err);
+  if (rc == -CCP_EINVAL) {
+    ccp_log(CCP_LOG_ERROR, component, "config key 'redis': %s", err);
+    return CCP_EXIT_USAGE;
+  }
+  if (rc != 0)
+    ccp_log(CCP_LOG_WARN, component, "%s; starting anyway, publishing is retried with backoff",
+            err);
+  return CCP_EXIT_OK;
+}
+
 int ccp_cli_live(const ccp_config_t *cfg, const ccp_cli_live_opts_t *o) {
   char err[CCP_ERRBUF_SIZE];
   int rc = CCP_EXIT_USAGE;
@@ -286,6 +303,9 @@ int ccp_cli_run(int argc, char **argv) {
     ccp_log(CCP_LOG_ERROR, "run", "config key 'redis': %s", err);
     goto done;
   }
+  if ((rc = ccp_cli_live_begin(&cfg, "run")) != CCP_EXIT_OK)
+    goto done;
+  rc = CCP_EXIT_USAGE;
 
   ccp_cli_live_opts_t lo;
   memset(&lo, 0, sizeof lo);

@@ -57,6 +57,7 @@
 #define PF_MAX_EXCL 0x02 /* value must be < max (else <= max) */
 #define PF_PREFIX 0x04   /* `key` is a prefix: a family of dynamic keys */
 #define PF_OPTIONAL 0x08 /* default unset; an empty value unsets */
+#define PF_APPEND 0x10   /* lines add up: set again in one source, appended (ccp_config_append) */
 
 typedef struct prop prop_t;
 typedef struct list_kind list_kind_t;
@@ -911,7 +912,10 @@ static const prop_t props[] = {
    .doc = "Dead-letter topic that undecodable records are copied to (with `ccpulse.reason` "
           "headers); empty = `<kafka.topic>.dlq`."},
   {.key = "alerts.rules", .type = "string", .set = set_heap_str, .off = OFF(alerts_rules),
-   .def = "", .doc = "Threshold alert rules on windowed KPIs (syntax in docs/live.md); empty = none."},
+   .def = "", .flags = PF_APPEND,
+   .doc = "Threshold alert rules on windowed KPIs (syntax in docs/alerts.md), separated by `;` or "
+          "newlines; repeated in one config file (or by several `--set`), the lines add up, one "
+          "rule or more each; empty = none."},
   {.key = "alerts.dedup_window", DURATION, .off = OFF(alerts_dedup_window_ms), .def = "24h",
    .max = DUR_MAX,
    .doc = "`ccpulse run` writes each alert id once to the Redis alerts stream: the ids of "
@@ -1092,6 +1096,24 @@ void ccp_config_release(ccp_config_t *cfg) {
   cfg->alerts_rules = NULL;
 }
 
+/* Replaces each occurrence of shown (n > 0 bytes) in msg by "***". */
+static void mask_in(char *msg, size_t size, const char *shown, size_t n) {
+  char *at;
+  while ((at = strstr(msg, shown)) != NULL && strlen(msg) - n + 3 < size) {
+    memmove(at + 3, at + n, strlen(at + n) + 1);
+    memcpy(at, "***", 3);
+  }
+}
+
+void ccp_config_mask_value(char *msg, size_t size, const char *value) {
+  if (!*value)
+    return;
+  mask_in(msg, size, value, strlen(value));
+  char shown[128]; /* as the setters quote a long value (QV) */
+  snprintf(shown, sizeof shown, "%.*s%s", QV(value));
+  mask_in(msg, size, shown, strlen(shown));
+}
+
 int ccp_config_set(ccp_config_t *cfg, const char *key, const char *value, const char *origin,
                    char *errbuf, size_t errlen) {
   const char *pre = origin ? origin : "", *sep = origin ? ": " : "";
@@ -1114,11 +1136,60 @@ int ccp_config_set(ccp_config_t *cfg, const char *key, const char *value, const 
   while (vlen && isspace((unsigned char)v[vlen - 1]))
     v[--vlen] = '\0';
   int rc = p->set(p, cfg, key, skip_ws(v), msg, sizeof msg);
+  if (rc < 0 && (ccp_config_is_secret_key(key) || strcmp(key, "redis") == 0))
+    ccp_config_mask_value(msg, sizeof msg, skip_ws(v));
   ccp_free(v);
   if (rc < 0)
     msgf(errbuf, errlen, "%s%sconfig key '%.*s%s': %s", pre, sep, QV(key), msg);
   else
     note_origin(cfg, p, key, origin);
+  return rc;
+}
+
+int ccp_config_append(ccp_config_t *cfg, const char *key, const char *value, const char *origin,
+                      char *errbuf, size_t errlen) {
+  const prop_t *p = find_prop(key);
+  const char *old = p && (p->flags & PF_APPEND) ? *FIELD(cfg, p, char *) : NULL;
+  if (!old || !*old)
+    return ccp_config_set(cfg, key, value, origin, errbuf, errlen);
+  ccp_buf_t b;
+  ccp_buf_init(&b);
+  ccp_buf_printf(&b, "%s\n%s", old, skip_ws(value ? value : ""));
+  int rc = ccp_config_set(cfg, key, b.data, origin, errbuf, errlen);
+  ccp_buf_release(&b);
+  return rc;
+}
+
+/* The keys a config file has set so far, with their lines. */
+typedef struct seen {
+  char *key;
+  int line;
+} seen_t;
+
+/* Sets key from line `lineno` of a file: the first time with
+ * ccp_config_set(), again only for a PF_APPEND key (appended); any other key
+ * set twice in one file is an error naming both lines. */
+static int file_set(ccp_config_t *cfg, seen_t **seen, int *nseen, const char *key,
+                    const char *value, const char *origin, int lineno, char *errbuf,
+                    size_t errlen) {
+  for (int i = 0; i < *nseen; i++) {
+    if (strcmp((*seen)[i].key, key) != 0)
+      continue;
+    const prop_t *p = find_prop(key);
+    if (p && (p->flags & PF_APPEND))
+      return ccp_config_append(cfg, key, value, origin, errbuf, errlen);
+    msgf(errbuf, errlen,
+         "%s: config key '%.*s%s' is set again (first on line %d); a key may appear once per "
+         "file (only alerts.rules lines add up)",
+         origin, QV(key), (*seen)[i].line);
+    return -CCP_EINVAL;
+  }
+  int rc = ccp_config_set(cfg, key, value, origin, errbuf, errlen);
+  if (rc == 0) {
+    *seen = ccp_realloc(*seen, (size_t)(*nseen + 1) * sizeof **seen);
+    (*seen)[*nseen].key = ccp_strdup(key);
+    (*seen)[(*nseen)++].line = lineno;
+  }
   return rc;
 }
 
@@ -1131,7 +1202,8 @@ int ccp_config_load_file(ccp_config_t *cfg, const char *path, char *errbuf, size
   char *line = NULL;
   size_t cap = 0;
   ssize_t n;
-  int lineno = 0, rc = 0;
+  int lineno = 0, rc = 0, nseen = 0;
+  seen_t *seen = NULL;
   while ((n = getline(&line, &cap, f)) >= 0) {
     lineno++;
     /* Comments: '#' at the start of the line or after whitespace. */
@@ -1152,13 +1224,20 @@ int ccp_config_load_file(ccp_config_t *cfg, const char *path, char *errbuf, size
     if (!eq || !key[0]) {
       char shown[256];
       trim_copy(s, strlen(s), shown, sizeof shown);
+      /* `kafka.sasl.password s3cret`: the first word only */
+      size_t w = strcspn(shown, " \t");
+      if (shown[w] && (strncmp(shown, "redis", 5) == 0 || strncmp(shown, "kafka.", 6) == 0))
+        memcpy(shown + w, " ...", 5);
       msgf(errbuf, errlen, "%s: expected 'key = value', got '%.*s%s'", origin, QV(shown));
       rc = -CCP_EPARSE;
       break;
     }
-    if ((rc = ccp_config_set(cfg, key, eq + 1, origin, errbuf, errlen)) < 0)
+    if ((rc = file_set(cfg, &seen, &nseen, key, eq + 1, origin, lineno, errbuf, errlen)) < 0)
       break;
   }
+  for (int i = 0; i < nseen; i++)
+    ccp_free(seen[i].key);
+  ccp_free(seen);
   if (rc == 0 && ferror(f)) {
     msgf(errbuf, errlen, "cannot read config file '%s': %s", path, strerror(errno));
     rc = -CCP_EIO;
@@ -1281,6 +1360,7 @@ int ccp_config_finish(ccp_config_t *cfg, char *errbuf, size_t errlen) {
 void ccp_config_apply_log(const ccp_config_t *cfg) {
   ccp_log_set_level((ccp_log_level_t)cfg->log_level);
   ccp_log_set_format((ccp_log_format_t)cfg->log_format);
+  ccp_config_protect_log(cfg);
 }
 
 int64_t ccp_config_sla_ms(const ccp_config_t *cfg, const char *queue, size_t queue_len,
@@ -1292,6 +1372,180 @@ int64_t ccp_config_sla_ms(const ccp_config_t *cfg, const char *queue, size_t que
       return cfg->sla_overrides[i].ms;
   }
   return cfg->sla_ms[channel];
+}
+
+/* ---- secrets and the effective configuration ---------------------------- */
+
+int ccp_config_is_secret_key(const char *key) {
+  if (strcmp(key, "schema.registry.basic.auth.user.info") == 0)
+    return 1;
+  if (strncmp(key, "kafka.", 6) != 0)
+    return 0;
+  const char *name = key + 6;
+  return strncmp(name, "sasl.", 5) == 0 || strncmp(name, "ssl.", 4) == 0 ||
+         strstr(name, "password") != NULL || strstr(name, "secret") != NULL;
+}
+
+/* The userinfo of url: [*start, *at) between "://" (or the start) and the
+ * last '@' of the whole url; 0 when it has none. */
+static int url_userinfo(const char *url, size_t *start, size_t *at) {
+  const char *p = strstr(url, "://"), *q = strrchr(url, '@');
+  *start = p ? (size_t)(p - url) + 3 : 0;
+  if (!q || (size_t)(q - url) < *start)
+    return 0;
+  *at = (size_t)(q - url);
+  return 1;
+}
+
+const char *ccp_config_redact_url(const char *url, char *out, size_t outlen) {
+  size_t start, at;
+  if (url_userinfo(url, &start, &at))
+    snprintf(out, outlen, "%.*s***%s", (int)start, url, url + at);
+  else
+    snprintf(out, outlen, "%s", url);
+  return out;
+}
+
+/* Registers the user info of a URL or a "user:password" with the logger:
+ * the whole and the password alone. */
+static void protect_user_info(const char *info, size_t len) {
+  if (!len)
+    return;
+  char *s = ccp_strndup(info, len);
+  char *colon = strchr(s, ':');
+  ccp_log_add_secret(s); /* user:password */
+  if (colon)
+    ccp_log_add_secret(colon + 1); /* the password alone */
+  ccp_free(s);
+}
+
+void ccp_config_protect_log(const ccp_config_t *cfg) {
+  size_t start, at;
+  if (url_userinfo(cfg->redis_url, &start, &at))
+    protect_user_info(cfg->redis_url + start, at - start);
+  if (url_userinfo(cfg->schema_registry_url, &start, &at))
+    protect_user_info(cfg->schema_registry_url + start, at - start);
+  protect_user_info(cfg->schema_registry_user_info, strlen(cfg->schema_registry_user_info));
+  for (int i = 0; i < cfg->nkafka_props; i++) {
+    char key[512];
+    snprintf(key, sizeof key, "kafka.%s", cfg->kafka_props[i].key);
+    if (ccp_config_is_secret_key(key))
+      ccp_log_add_secret(cfg->kafka_props[i].value);
+  }
+}
+
+/* Calls fn with p's value in cfg as text ccp_config_set() takes back. */
+static void visit_prop(const prop_t *p, const ccp_config_t *cfg, ccp_config_visit_fn fn,
+                       void *opaque) {
+  char v[1100], k[512];
+  ccp_buf_t b;
+  v[0] = '\0';
+  if (p->set == set_duration || p->set == set_duration_or_off) {
+    fmt_duration(*FIELD(cfg, p, int64_t), v, sizeof v);
+  } else if (p->set == set_int) {
+    snprintf(v, sizeof v, "%lld", (long long)*FIELD(cfg, p, int64_t));
+  } else if (p->set == set_double) {
+    double d = *FIELD(cfg, p, double);
+    if (d == d)
+      snprintf(v, sizeof v, "%.15g", d);
+  } else if (p->set == set_str || p->set == set_timezone) {
+    if (strcmp(p->key, "redis") == 0)
+      ccp_config_redact_url(FIELD(cfg, p, char), v, sizeof v);
+    else
+      snprintf(v, sizeof v, "%s", FIELD(cfg, p, char));
+  } else if (p->set == set_heap_str) {
+    const char *h = *FIELD(cfg, p, char *);
+    fn(opaque, p->key, h ? h : ""); /* any length */
+    return;
+  } else if (p->set == set_log) {
+    int x = *FIELD(cfg, p, int);
+    snprintf(v, sizeof v, "%s",
+             strcmp(p->key, "log.level") == 0 ? ccp_log_level_name((ccp_log_level_t)x)
+             : x == CCP_LOG_JSON              ? "json"
+                                              : "text");
+  } else if (p->set == set_list && p->list == &lists[L_WINDOWS]) {
+    ccp_buf_init(&b);
+    for (int i = 0; i < cfg->nwindows; i++) {
+      const ccp_window_conf_t *w = &cfg->windows[i];
+      char span[32], gran[32];
+      snprintf(span, sizeof span, "today");
+      if (!w->is_today)
+        fmt_duration(w->span_ms, span, sizeof span);
+      fmt_duration(w->granularity_ms, gran, sizeof gran);
+      int64_t named = -1; /* a name that is the span as the user wrote it: "24h", not "1d" */
+      int own = strcmp(w->name, span) != 0 &&
+                !(!w->is_today && ccp_parse_duration(w->name, &named) == 0 && named == w->span_ms);
+      ccp_buf_printf(&b, "%s%s%s%s:%s", i ? "," : "", own ? w->name : "", own ? "=" : "",
+                     own || w->is_today ? span : w->name, gran);
+    }
+    fn(opaque, p->key, b.len ? b.data : "");
+    ccp_buf_release(&b);
+    return;
+  } else if (p->set == set_list && p->list == &lists[L_SCORECARD]) {
+    ccp_buf_init(&b);
+    for (int i = 0; i < cfg->nscore_terms; i++) {
+      const ccp_score_term_t *t = &cfg->score_terms[i];
+      ccp_buf_printf(&b, "%s%s%s%.15g:%.15g", i ? "," : "", t->kpi,
+                     t->higher_is_better ? ">=" : "<=", t->target, t->weight);
+    }
+    fn(opaque, p->key, b.len ? b.data : "");
+    ccp_buf_release(&b);
+    return;
+  } else if (p->set == set_sla_queue) {
+    for (int i = 0; i < cfg->nsla_overrides; i++) {
+      const ccp_sla_override_t *o = &cfg->sla_overrides[i];
+      snprintf(k, sizeof k, "%s%s.%s", p->key, o->queue, ccp_channel_name(o->channel));
+      fmt_duration(o->ms, v, sizeof v);
+      fn(opaque, k, v);
+    }
+    return;
+  } else if (p->set == set_kafka_prop) {
+    for (int i = 0; i < cfg->nkafka_props; i++) {
+      snprintf(k, sizeof k, "%s%s", p->key, cfg->kafka_props[i].key);
+      fn(opaque, k, ccp_config_is_secret_key(k) ? "***" : cfg->kafka_props[i].value);
+    }
+    return;
+  } else if (p->set == set_schema_reg) {
+    for (int i = 0; i < cfg->nschema_registry; i++) {
+      snprintf(k, sizeof k, "%s%u", p->key, cfg->schema_registry[i].id);
+      fn(opaque, k, cfg->schema_registry[i].path);
+    }
+    return;
+  } else if (p->set == set_registry_url) {
+    ccp_config_redact_url(FIELD(cfg, p, char), v, sizeof v);
+  } else if (p->set == set_user_info) {
+    snprintf(v, sizeof v, "%s", *FIELD(cfg, p, char) ? "***" : "");
+  } else {
+    snprintf(v, sizeof v, "(not shown)"); /* a setter this function does not know yet */
+  }
+  fn(opaque, p->key, v);
+}
+
+void ccp_config_each(const ccp_config_t *cfg, ccp_config_visit_fn fn, void *opaque) {
+  for (size_t i = 0; i < CCP_ARRAY_LEN(props); i++)
+    visit_prop(&props[i], cfg, fn, opaque);
+}
+
+static void describe_one(void *opaque, const char *key, const char *value) {
+  ccp_buf_t *out = opaque;
+  if (out->len)
+    ccp_buf_putc(out, ' ');
+  ccp_buf_printf(out, "%s=", key);
+  int plain = *value != '\0';
+  for (const char *c = value; *c && plain; c++)
+    plain = (unsigned char)*c > ' ' && !strchr("\"\\=", *c);
+  if (plain)
+    ccp_buf_puts(out, value);
+  else
+    ccp_buf_put_json_str(out, value, strlen(value));
+}
+
+void ccp_config_describe(const ccp_config_t *cfg, ccp_buf_t *out) {
+  ccp_buf_t b;
+  ccp_buf_init(&b);
+  ccp_config_each(cfg, describe_one, &b);
+  ccp_buf_append(out, b.data, b.len);
+  ccp_buf_release(&b);
 }
 
 /* Range text of a number or duration row, e.g. "> 0 and < 1"; "" for other types. */

@@ -98,6 +98,10 @@ rd_kafka_conf_t *ccp_kafka_conf_new(const ccp_config_t *cfg, const char *brokers
                env && r == RD_KAFKA_CONF_UNKNOWN ? " (in CCPULSE_KAFKA_<PROPERTY>, '_' stands for "
                                                    "'.' and '__' for '_')"
                                                  : "");
+      char key[512];
+      snprintf(key, sizeof key, "kafka.%s", kv->key);
+      if (ccp_config_is_secret_key(key)) /* librdkafka may quote the value: docs/kpis.md §7 */
+        ccp_config_mask_value(errbuf, errlen, kv->value);
       goto fail;
     }
   }

@@ -19,8 +19,8 @@
  * Secrets: the user and password are parsed out of the URL (or taken from
  * basic.auth.user.info) and handed to libcurl with CURLOPT_USERNAME and
  * CURLOPT_PASSWORD; the URL kept for requests and messages has none.
- * mask_url() hides a password in a URL that could not be parsed (a small
- * local helper until the shared masking of src/config is in).
+ * ccp_config_redact_url() hides the user info of a URL that could not be
+ * parsed.
  *
  * Threads: see registry.h. Counters are relaxed atomics: statistics only.
  */
@@ -36,6 +36,7 @@
 
 #include "ccpulse/buf.h"
 #include "ccpulse/clock.h"
+#include "ccpulse/config.h"
 #include "ccpulse/log.h"
 #include "ccpulse/version.h"
 
@@ -71,24 +72,6 @@ struct ccp_registry {
 };
 
 /* ---- small helpers ------------------------------------------------------- */
-
-/* Copies url into out with the password of its user info (between the ':'
- * after "scheme://user" and the '@') shown as "***". */
-static void mask_url(const char *url, char *out, size_t len) {
-  const char *hier = strstr(url, "://");
-  const char *start = hier ? hier + 3 : url;
-  size_t auth_len = strcspn(start, "/?#");
-  const char *at = NULL;
-  for (const char *p = start; p < start + auth_len; p++)
-    if (*p == '@')
-      at = p; /* the last '@' of the authority ends the user info */
-  const char *colon = at ? memchr(start, ':', (size_t)(at - start)) : NULL;
-  if (!colon) {
-    snprintf(out, len, "%s", url);
-    return;
-  }
-  snprintf(out, len, "%.*s***%s", (int)(colon + 1 - url), url, at);
-}
 
 /* "user:password" (first ':' splits: a password may hold ':'). */
 static void split_user_info(const char *ui, char **user, char **pass) {
@@ -167,7 +150,7 @@ static void error_message(const ccp_buf_t *b, char *out, size_t len) {
 
 ccp_registry_t *ccp_registry_new(const ccp_registry_opts_t *o, char *errbuf, size_t errlen) {
   char shown[1200];
-  mask_url(o->url ? o->url : "", shown, sizeof shown);
+  ccp_config_redact_url(o->url ? o->url : "", shown, sizeof shown);
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
     snprintf(errbuf, errlen, "schema registry: cannot initialise libcurl");
     return NULL;

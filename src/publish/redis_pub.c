@@ -75,6 +75,7 @@
 #include "ccpulse/buf.h"
 #include "ccpulse/clock.h"
 #include "ccpulse/common.h"
+#include "ccpulse/config.h"
 #include "ccpulse/log.h"
 #include "publish/ckpt_int.h"
 
@@ -201,18 +202,7 @@ static void sigpipe_unblock(sigpipe_guard_t *g) {
 /* ---- url -------------------------------------------------------------- */
 
 const char *ccp_redis_url_redact(const char *url, char *out, size_t outlen) {
-  const char *p = strstr(url, "://");
-  p = p ? p + 3 : url;
-  size_t auth = strcspn(p, "/");
-  const char *at = NULL;
-  for (const char *q = p; q < p + auth; q++)
-    if (*q == '@')
-      at = q;
-  if (at)
-    snprintf(out, outlen, "%.*s***%s", (int)(p - url), url, at);
-  else
-    snprintf(out, outlen, "%s", url);
-  return out;
+  return ccp_config_redact_url(url, out, outlen);
 }
 
 static int url_err(char *errbuf, size_t errlen, const char *url, const char *why) {
@@ -421,7 +411,7 @@ static redisReply *connect_cmd(redisContext *ctx, char *what, size_t wlen, int a
 /* A connection to u's server: connect and command timeouts, keep-alive,
  * AUTH and SELECT as the url says; NULL with what filled. */
 static redisContext *open_ctx(const url_t *u, int connect_timeout_ms, int command_timeout_ms,
-                              char *what, size_t wlen) {
+                              char *what, size_t wlen, int *refused) {
   struct timeval ctv = {connect_timeout_ms / 1000, (connect_timeout_ms % 1000) * 1000};
   struct timeval ktv = {command_timeout_ms / 1000, (command_timeout_ms % 1000) * 1000};
   redisContext *ctx = redisConnectWithTimeout(u->host, u->port, ctv);
@@ -440,7 +430,7 @@ static redisContext *open_ctx(const url_t *u, int connect_timeout_ms, int comman
       r = connect_cmd(ctx, what, wlen, 2, argv);
     }
     if (!r)
-      goto fail;
+      goto refused;
     freeReplyObject(r);
   }
   if (u->db) {
@@ -448,10 +438,13 @@ static redisContext *open_ctx(const url_t *u, int connect_timeout_ms, int comman
     snprintf(db, sizeof db, "%d", u->db);
     const char *argv[2] = {"SELECT", db};
     if (!(r = connect_cmd(ctx, what, wlen, 2, argv)))
-      goto fail;
+      goto refused;
     freeReplyObject(r);
   }
   return ctx;
+refused: /* an error reply, unless the connection failed (ctx->err) */
+  if (refused)
+    *refused = !ctx->err;
 fail:
   if (ctx)
     redisFree(ctx);
@@ -475,7 +468,7 @@ redisContext *ccp__redis_connect(const char *url, int connect_timeout_ms, int co
     addr_of(&u, addr, addrlen);
   sigpipe_guard_t g;
   sigpipe_block(&g);
-  redisContext *ctx = open_ctx(&u, connect_timeout_ms, command_timeout_ms, what, wlen);
+  redisContext *ctx = open_ctx(&u, connect_timeout_ms, command_timeout_ms, what, wlen, NULL);
   sigpipe_unblock(&g);
   memset(&u, 0, sizeof u); /* the password */
   return ctx;
@@ -484,8 +477,8 @@ redisContext *ccp__redis_connect(const char *url, int connect_timeout_ms, int co
 static int do_connect(ccp_redis_pub_t *p) {
   char what[200];
   redisReply *r;
-  if (!(p->ctx =
-            open_ctx(&p->url, p->o.connect_timeout_ms, p->o.command_timeout_ms, what, sizeof what)))
+  if (!(p->ctx = open_ctx(&p->url, p->o.connect_timeout_ms, p->o.command_timeout_ms, what,
+                          sizeof what, NULL)))
     goto fail;
   ccp_buf_clear(&p->key);
   ccp_buf_printf(&p->key, "%sv1:scopes", p->prefix);
@@ -1460,6 +1453,114 @@ int ccp_redis_pub_fetch(ccp_redis_pub_t *p, const char *topic, int32_t fence_par
     }
     fail_connection(p, "lost the connection to", what);
   }
+  return rc;
+}
+
+/* ---- access check at start-up ------------------------------------------- */
+
+/* A refusal of a probe that passes by itself (the server is loading,
+ * failing over, busy with a script): retried like an outage. */
+static int transient_error(const char *e) {
+  static const char *const codes[] = {"LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN"};
+  for (size_t i = 0; i < CCP_ARRAY_LEN(codes); i++)
+    if (strncmp(e, codes[i], strlen(codes[i])) == 0 && e[strlen(codes[i])] == ' ')
+      return 1;
+  return 0;
+}
+
+int ccp_redis_check_access(const char *url, const char *prefix, const char *topic, char *errbuf,
+                           size_t errlen) {
+  url_t u;
+  if (url_parse(url, &u, errbuf, errlen) != 0)
+    return -CCP_EINVAL;
+  char addr[300], what[300], user[160];
+  addr_of(&u, addr, sizeof addr);
+  snprintf(user, sizeof user, "user '%s'", u.user[0] ? u.user : "default");
+  int refused = 0, rc = 0;
+  sigpipe_guard_t g;
+  sigpipe_block(&g);
+  redisContext *ctx = open_ctx(&u, 2000, 5000, what, sizeof what, &refused);
+  const char *e = strstr(what, ": ") ? strstr(what, ": ") + 2 : what; /* the server's words */
+  if (!ctx && refused && !transient_error(e)) {
+    rc = -CCP_EINVAL;
+    if (strncmp(what, "AUTH", 4) == 0)
+      snprintf(errbuf, errlen,
+               "redis '%s' refused the credentials of %s (wrong password, or no such ACL user): %s",
+               addr, user, what);
+    else
+      snprintf(errbuf, errlen, "redis '%s' refused the database of the url: %s", addr, what);
+  } else if (!ctx) {
+    rc = -CCP_EIO;
+    snprintf(errbuf, errlen, "cannot connect to redis '%s': %s", addr, what);
+  }
+  if (!ctx)
+    goto done;
+  /* Every kind of command a cycle, a checkpoint and a restore send, on a key
+   * of each family, queued in a MULTI that is discarded: Redis checks the
+   * ACL (command, key, channel) when it queues, and runs nothing. */
+  char k_v1[512], k_snap[512], k_alerts[512], k_ids[512], k_part[512], k_ckpt[512];
+  const char *t = topic ? topic : "";
+  snprintf(k_v1, sizeof k_v1, "%sv1:meta", prefix);
+  snprintf(k_snap, sizeof k_snap, "%ssnapshots", prefix);
+  snprintf(k_alerts, sizeof k_alerts, "%salerts", prefix);
+  snprintf(k_ids, sizeof k_ids, "%sv1:alert_ids", prefix);
+  snprintf(k_part, sizeof k_part, "%sv1:partial:%s:0", prefix, t);
+  snprintf(k_ckpt, sizeof k_ckpt, "%sckpt:%s:0:epoch", prefix, t);
+  static const char sha0[] = "0000000000000000000000000000000000000000";
+  const struct {
+    const char *argv[8];
+    int obj; /* the argument naming the key or channel; 0: none */
+  } probes[] = {
+      {{"MULTI"}, 0},
+      {{"MSET", k_v1, "0"}, 1},
+      {{"DEL", k_v1}, 1},
+      {{"HSET", k_v1, "probe", "0"}, 1},
+      {{"GET", k_v1}, 1},
+      {{"HGETALL", k_part}, 1},
+      {{"XADD", k_snap, "MAXLEN", "~", "1", "*", "probe", "0"}, 1},
+      {{"XADD", k_alerts, "MAXLEN", "~", "1", "*", "probe", "0"}, 1},
+      {{"PUBLISH", k_alerts, "probe"}, 1},
+      {{"EVAL", "return 0", "1", k_ids}, 3},
+      {{"EVALSHA", sha0, "1", k_ckpt}, 3},
+      {{"SCRIPT", "LOAD", "return 0"}, 0},
+      {{"DISCARD"}, 0},
+      {{"WATCH", k_ckpt}, 1},
+      {{"UNWATCH"}, 0},
+  };
+  for (size_t i = 0; i < CCP_ARRAY_LEN(probes) && rc == 0; i++) {
+    const char *argv[8];
+    int argc = 0;
+    while (argc < 8 && probes[i].argv[argc]) {
+      argv[argc] = probes[i].argv[argc];
+      argc++;
+    }
+    redisReply *r = redisCommandArgv(ctx, argc, argv, NULL);
+    const char *cmd_ = probes[i].argv[0], *obj = probes[i].obj ? probes[i].argv[probes[i].obj] : "";
+    if (!r) {
+      ctx_errstr(ctx, what, sizeof what);
+      snprintf(errbuf, errlen, "cannot connect to redis '%s': %s", addr, what);
+      rc = -CCP_EIO;
+    } else if (r->type != REDIS_REPLY_ERROR) {
+    } else if (transient_error(r->str)) {
+      snprintf(errbuf, errlen, "redis '%s' is not ready: %s", addr, r->str);
+      rc = -CCP_EIO;
+    } else if (strncmp(r->str, "NOAUTH", 6) == 0) {
+      snprintf(errbuf, errlen,
+               "redis '%s' requires authentication: put ':PASSWORD@' (or 'USER:PASSWORD@' for an "
+               "ACL user) before the host in the url",
+               addr);
+      rc = -CCP_EINVAL;
+    } else {
+      snprintf(errbuf, errlen, "redis '%s' refuses %s %s%s%s%s: %s (docs/redis.md, access)", addr,
+               user, cmd_, *obj ? " on '" : "", obj, *obj ? "'" : "", r->str);
+      rc = -CCP_EINVAL;
+    }
+    freeReplyObject(r);
+  }
+  redisFree(ctx);
+done:
+  sigpipe_unblock(&g);
+  memset(&u, 0, sizeof u); /* the password */
   return rc;
 }
 

@@ -12,6 +12,14 @@
  * wants every one. Logging is never on the per-event path, so a mutex per
  * written line is cheap enough.
  *
+ * Secrets (docs/kpis.md §7): every message is masked before it is kept or
+ * written (mask()): the strings handed to ccp_log_add_secret() (the
+ * configuration's passwords, ccp_config_protect_log) and the userinfo of any
+ * url become `***`, whoever formatted the message (librdkafka's log lines
+ * too). A message cut at the buffer's end also loses a trailing prefix of a
+ * secret. The secrets are few and added at start-up; a second mutex guards
+ * them.
+ *
  * Invariants: a site's `suppressed` counts lines dropped in its current
  * window; it is reported (and reset) by the first line written in a later
  * window, or by ccp_log_flush(), which quotes the start of the site's last
@@ -24,6 +32,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -92,6 +101,95 @@ int ccp_log_format_parse(const char *text, ccp_log_format_t *out) {
 const char *ccp_log_level_name(ccp_log_level_t level) {
   return (unsigned)level < CCP_ARRAY_LEN(level_names) ? level_names[level] : "?";
 }
+
+/* --------------------------------------------------------------- secrets */
+
+#define SECRETS_MAX 64
+#define SECRET_MIN_LEN 4
+#define MASK "***"
+
+static pthread_mutex_t secrets_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *secrets[SECRETS_MAX]; /* plain malloc: kept for the process's life */
+static int nsecrets;
+
+void ccp_log_add_secret(const char *secret) {
+  if (!secret || strlen(secret) < SECRET_MIN_LEN)
+    return;
+  pthread_mutex_lock(&secrets_lock);
+  int known = 0;
+  for (int i = 0; i < nsecrets; i++)
+    known |= strcmp(secrets[i], secret) == 0;
+  char *copy = known || nsecrets == SECRETS_MAX ? NULL : strdup(secret);
+  if (copy)
+    secrets[nsecrets++] = copy;
+  pthread_mutex_unlock(&secrets_lock);
+}
+
+void ccp_log_clear_secrets(void) {
+  pthread_mutex_lock(&secrets_lock);
+  for (int i = 0; i < nsecrets; i++)
+    free(secrets[i]);
+  nsecrets = 0;
+  pthread_mutex_unlock(&secrets_lock);
+}
+
+/* Replaces text[at, at + n) by MASK in a text of *len bytes held in size
+ * bytes (cut at size - 1); returns the index just past the mask. */
+static size_t splice_mask(char *text, size_t size, size_t *len, size_t at, size_t n) {
+  size_t m = sizeof MASK - 1, tail = *len - at - n;
+  if (at + m + tail > size - 1)
+    tail = at + m > size - 1 ? 0 : size - 1 - at - m;
+  if (at + m > size - 1)
+    m = size - 1 - at;
+  memmove(text + at + m, text + at + n, tail);
+  memcpy(text + at, MASK, m);
+  *len = at + m + tail;
+  text[*len] = '\0';
+  return at + m;
+}
+
+/* The userinfo of every url in text (between "://" and the last '@' of the
+ * url, which ends at a space, a quote or '<', '>') becomes MASK. */
+static void mask_urls(char *text, size_t size, size_t *len) {
+  size_t i = 0;
+  char *p;
+  while ((p = strstr(text + i, "://")) != NULL) {
+    size_t start = (size_t)(p - text) + 3, end = start, at = 0;
+    while (end < *len && !strchr(" \t\r\n\"'<>`", text[end])) {
+      if (text[end] == '@')
+        at = end;
+      end++;
+    }
+    i = at > start && strncmp(text + start, MASK, at - start) != 0
+            ? splice_mask(text, size, len, start, at - start)
+            : start;
+  }
+}
+
+/* Masks text as every line is masked (see the design note); cut: text was
+ * cut at its end, so a trailing prefix of a secret is masked too. */
+static size_t mask(char *text, size_t size, int cut) {
+  size_t len = strlen(text);
+  if (strstr(text, "://"))
+    mask_urls(text, size, &len);
+  pthread_mutex_lock(&secrets_lock);
+  for (int k = 0; k < nsecrets; k++) {
+    const char *s = secrets[k];
+    size_t n = strlen(s), i = 0;
+    char *p;
+    while ((p = strstr(text + i, s)) != NULL)
+      i = splice_mask(text, size, &len, (size_t)(p - text), n);
+    for (size_t j = CCP_MIN(n - 1, len); cut && j >= 2; j--)
+      if (memcmp(text + len - j, s, j) == 0) {
+        splice_mask(text, size, &len, len - j, j);
+        break;
+      }
+  }
+  pthread_mutex_unlock(&secrets_lock);
+  return len;
+}
+
+size_t ccp_log_scrub(char *text, size_t size) { return size ? mask(text, size, 0) : 0; }
 
 /* ------------------------------------------------------------ formatting */
 
@@ -241,7 +339,9 @@ void ccp__log(int level, const char *component, const char *fmt, ...) {
   va_start(ap, fmt);
   int n = vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  size_t len = n < 0 ? 0 : ((size_t)n >= sizeof msg ? sizeof msg - 1 : (size_t)n);
+  if (n < 0)
+    msg[0] = '\0';
+  size_t len = mask(msg, sizeof msg, n >= (int)sizeof msg);
   if (s) { /* remembered for ccp_log_flush(); cut to the field */
     size_t k = CCP_MIN(len, sizeof s->last - 1);
     pthread_mutex_lock(&sites_lock);
@@ -259,7 +359,11 @@ void ccp__log(int level, const char *component, const char *fmt, ...) {
 }
 
 void ccp__log_line(int level, const char *component, const char *msg) {
-  emit(level, component, msg, strlen(msg));
+  char m[LINE_MAX_BYTES];
+  size_t n = strlen(msg);
+  snprintf(m, sizeof m, "%s", msg);
+  size_t len = mask(m, sizeof m, n >= sizeof m);
+  emit(level, component, m, len);
 }
 
 void ccp_log_flush(void) {
