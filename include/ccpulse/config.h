@@ -92,12 +92,13 @@ typedef struct ccp_config {
   int64_t retention_period_ms; /**< P of retention/churn */
 
   /* memory bounds */
-  int64_t ticket_ttl_ms; /**< forget tickets idle this long */
-  int64_t max_tickets;   /**< hard cap; oldest evicted past it */
-  int64_t max_dedup;     /**< cap on remembered event ids */
-  int64_t max_queues;    /**< limits.queues: queue scopes; more go to queue:~other */
-  int64_t max_agents;    /**< limits.agents: agent scopes; more go to agent:~other */
-  int64_t max_customers; /**< limits.customers: customers tracked for retention */
+  int64_t ticket_ttl_ms;    /**< forget tickets idle this long */
+  int64_t max_tickets;      /**< hard cap; oldest evicted past it */
+  int64_t max_dedup;        /**< cap on remembered event ids */
+  int64_t max_queues;       /**< limits.queues: queue scopes; more go to queue:~other */
+  int64_t max_agents;       /**< limits.agents: agent scopes; more go to agent:~other */
+  int64_t max_customers;    /**< limits.customers: customers tracked for retention */
+  int64_t max_cust_entries; /**< limits.customer_entries: customer x scope entries */
 
   /* live pipeline (ccpulse run, docs/live.md) */
   char kafka_brokers[1024];       /**< bootstrap servers */

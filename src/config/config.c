@@ -797,9 +797,14 @@ static const prop_t props[] = {
           "`agent:~other` (docs/limits.md)."},
   {.key = "limits.customers", .type = "integer", .set = set_int, .off = OFF(max_customers),
    .def = "10000000", .min = 1, .max = (double)COUNT_MAX,
-   .doc = "Most customers an engine tracks for `retention_pct` (and 4 x this many "
-          "customer-scope entries for `customers_handled`); a new customer beyond it is not "
-          "tracked, counted in diagnostics.evicted_customers (docs/limits.md)."},
+   .doc = "Most customers an engine tracks for `retention_pct`; a new customer beyond it is "
+          "not tracked, counted in diagnostics.evicted_customers (docs/limits.md)."},
+  {.key = "limits.customer_entries", .type = "integer", .set = set_int,
+   .off = OFF(max_cust_entries), .def = "40000000", .min = 1, .max = (double)COUNT_MAX,
+   .doc = "Most (customer, scope) entries an engine holds for `customers_handled`, all scopes "
+          "together; at the cap the entries older than every window are swept (at most once "
+          "per hour of stream time) and a new one is refused, counted in "
+          "diagnostics.evicted_customers (docs/limits.md)."},
   /* live pipeline (ccpulse run, docs/live.md) */
   {.key = "kafka.brokers", STR(kafka_brokers), .def = "127.0.0.1:9092",
    .doc = "Kafka bootstrap servers, `host:port[,host:port...]` (`ccpulse run --brokers`)."},

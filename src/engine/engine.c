@@ -438,7 +438,7 @@ static inline int64_t cust_abs(const ccp_engine_t *e, uint32_t stored) {
 static void scopes_customer(ccp_engine_t *e, const uint32_t ids[4], int64_t ts, uint64_t cust) {
   uint32_t key = ccp_u32map_key(cust);
   int64_t tu = ccp_floordiv(ts, e->cust_unit);
-  size_t cap = (size_t)(4 * e->cfg->max_customers);
+  size_t cap = (size_t)e->cfg->max_cust_entries;
   for (int i = 0; i < 4; i++) {
     if (ids[i] == CCP_NIL)
       continue;
@@ -453,7 +453,7 @@ static void scopes_customer(ccp_engine_t *e, const uint32_t ids[4], int64_t ts, 
     if (had && tu <= prev)
       continue;
     if (!had && e->cust_entries >= cap) {
-      /* the cap of every scope's entries together: sweep them all, at most
+      /* limits.customer_entries, every scope's entries together: sweep them all, at most
        * once per hour of stream time, before refusing one */
       if (e->now - e->cust_cap_gc_at >= 3600000) {
         for (uint32_t j = 0; j < e->nscopes; j++)
