@@ -213,11 +213,32 @@ static void test_customer_cap(void) {
   teardown();
 }
 
+/* limits.customer_entries: a HANDLED without agent needs 3 entries (all,
+ * its channel, its queue); with 5 the second customer gets 2 of its 3. */
+static void test_customer_entries_cap(void) {
+  const char *kv[] = {"limits.customer_entries", "5", NULL};
+  setup_with(kv);
+  for (int i = 0; i < 2; i++) {
+    evb_t b;
+    ccp_event_t *ev = mk(&b, CCP_EV_HANDLED, T0, i ? "t2" : "t1");
+    ev->customer_id = S(i ? "c2" : "c1");
+    T_EQ_INT(ccp_engine_process(eng, ev), CCP_ACCEPTED);
+  }
+  json_t *j = snap();
+  T_EQ_INT(diag(j, "evicted_customers"), 1);
+  T_EQ_INT(kpi(j, "all", "5m", "customers_handled"), 2);
+  T_EQ_INT(kpi(j, "queue:q1", "5m", "customers_handled"), 1); /* the refused entry */
+  T_EQ_INT(kpi(j, "all", "5m", "handled"), 2);
+  json_decref(j);
+  teardown();
+}
+
 int main(void) {
   T_RUN(test_invalid_text_avro);
   T_RUN(test_time_range);
   T_RUN(test_queue_agent_caps);
   T_RUN(test_view_fold);
   T_RUN(test_customer_cap);
+  T_RUN(test_customer_entries_cap);
   return T_DONE();
 }
