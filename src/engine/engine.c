@@ -552,8 +552,10 @@ static void customer_active(ccp_engine_t *e, uint64_t cust, int64_t ts) {
    * added. At limits.customers the idle ones are swept (once per slot: after
    * that sweep every customer held is active in a period), and the new one
    * is refused if the table is still full. */
-  const uint64_t *held = ccp_u64map_get(&e->acts, cust);
-  if (!held || !ccp__act_at(*held, now_slot)) {
+  const uint64_t *held = NULL;
+  int full = (int64_t)e->acts.count >= e->cfg->max_customers;
+  if ((now_slot - slot >= CCP_ACT_BITS || full) && /* else nothing below applies */
+      (!(held = ccp_u64map_get(&e->acts, cust)) || !ccp__act_at(*held, now_slot))) {
     if (now_slot - slot >= CCP_ACT_BITS)
       return;
     if ((int64_t)e->acts.count >= e->cfg->max_customers) {
