@@ -9,8 +9,10 @@
 #
 #   bash tests/t_differential.sh <ccpulse-binary> <build-dir> [case...]
 #
-# Cases: defaults, berlin, newyork, edge, wide (all when none is named); wide
-# is a large center (3,000 agents, 600 queues) with snapshots every 12 h. The work files
+# Cases: defaults, berlin, newyork, edge, wide, limits (all when none is
+# named); wide is a large center (3,000 agents, 600 queues) with snapshots
+# every 12 h; limits runs under caps below its queues, agents and customers
+# with records that break the text and time rules (docs/kpis.md §7). The work files
 # go to <build-dir>/t_differential/<case>/ and are kept when a case fails.
 # For soak runs: CCP_DIFF_SEED=N shifts every generator seed by N, and
 # CCP_DIFF_SCALE=F multiplies the number of events (e.g. 2.5).
@@ -19,7 +21,7 @@ set -euo pipefail
 CCPULSE=${1:?usage: t_differential.sh <ccpulse-binary> <build-dir> [case...]}
 BUILD=${2:?usage: t_differential.sh <ccpulse-binary> <build-dir> [case...]}
 shift 2
-CASES=${*:-defaults berlin newyork edge wide}
+CASES=${*:-defaults berlin newyork edge wide limits}
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 REF=$HERE/reference
@@ -105,6 +107,18 @@ cost.PHONE = 0
 scorecard = frt_p90_ms<=60000:50,abandon_pct<=5:50
 EOF
       ;;
+    limits)
+      # hostile input and bounds (docs/kpis.md §7, docs/limits.md): caps
+      # below the generated queues, agents and customers (overflow scopes,
+      # refused customers), and records breaking the text and time rules
+      cat >"$2" <<'EOF'
+# t_differential: limits and hostile records
+limits.queues = 4
+limits.agents = 25
+limits.customers = 300
+retention.period = 6h
+EOF
+      ;;
     *) echo "t_differential: unknown case '$1'" >&2; return 1 ;;
   esac
 }
@@ -121,6 +135,7 @@ gen_args() {
     newyork)  seed=13; n=30000; rest="--start-ms 1741305600000 --days 3 --lateness 120000" ;;  # 2025-03-07
     edge)     seed=14; n=20000; rest="--start-ms 1767139200000 --days 2 --lateness 0" ;;  # 2025-12-31
     wide)     seed=15; n=60000; rest="--start-ms 1764547200000 --days 2 --agents 3000 --queues 600" ;;  # 2025-12-01
+    limits)   seed=16; n=20000; rest="--start-ms 1764547200000 --days 2 --queues 8 --hostile-frac 0.01" ;;  # 2025-12-01
   esac
   n=$(awk -v n="$n" -v f="$SCALE" 'BEGIN { printf "%d", n * f }')
   echo "--seed $((seed + SEED_SHIFT)) --events $n $rest"

@@ -95,9 +95,13 @@ typedef struct ccp_config {
   int64_t retention_period_ms; /**< P of retention/churn */
 
   /* memory bounds */
-  int64_t ticket_ttl_ms; /**< forget tickets idle this long */
-  int64_t max_tickets;   /**< hard cap; oldest evicted past it */
-  int64_t max_dedup;     /**< cap on remembered event ids */
+  int64_t ticket_ttl_ms;    /**< forget tickets idle this long */
+  int64_t max_tickets;      /**< hard cap; oldest evicted past it */
+  int64_t max_dedup;        /**< cap on remembered event ids */
+  int64_t max_queues;       /**< limits.queues: queue scopes; more go to queue:~other */
+  int64_t max_agents;       /**< limits.agents: agent scopes; more go to agent:~other */
+  int64_t max_customers;    /**< limits.customers: customers tracked for retention */
+  int64_t max_cust_entries; /**< limits.customer_entries: customer x scope entries */
 
   /* live pipeline (ccpulse run, docs/live.md) */
   char kafka_brokers[1024];       /**< bootstrap servers */
@@ -121,6 +125,8 @@ typedef struct ccp_config {
   char *alerts_rules;                /**< threshold rules text (owned; "" = none) */
   int64_t alerts_dedup_window_ms;    /**< alert ids remembered this long in Redis; 0 = off */
   int64_t idle_advance_ms;           /**< quiet period after which stream time follows the clock */
+  int64_t max_future_ms;             /**< live.max_future: events further ahead of the wall
+                                          clock are invalid */
   int64_t checkpoint_interval_ms;    /**< period of partition checkpoints; 0 = none */
 
   /* logs (docs/live.md) */

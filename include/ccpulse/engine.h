@@ -116,6 +116,11 @@ int ccp_event_batch_add(ccp_event_batch_t *b, const ccp_event_t *ev);
 /** Counts a record that could not be decoded (diagnostics.events too). */
 void ccp_engine_count_undecodable(ccp_engine_t *e);
 
+/** Counts an event a driver found invalid before handing it over (the live
+ * workers' ccp_event_check() with the wall-clock limit): diagnostics.events
+ * and invalid_events, exactly as ccp_engine_process() counts one. */
+void ccp_engine_count_invalid(ccp_engine_t *e);
+
 /**
  * Moves both stream times (view and deadline time) forward to at least
  * now_ms without an event: fires the deadlines due by then and expires

@@ -67,8 +67,48 @@ typedef struct ccp_event {
   uint8_t channel;       /**< ccp_channel_t */
 } ccp_event_t;
 
+/** Longest text field in bytes (docs/kpis.md §7). */
+#define CCP_EVENT_TEXT_MAX 256
+/** Earliest valid ts: 2000-01-01T00:00:00Z (docs/kpis.md §7). */
+#define CCP_EVENT_TS_MIN INT64_C(946684800000)
+/** Latest valid ts: 2100-01-01T00:00:00Z, included (docs/kpis.md §7). */
+#define CCP_EVENT_TS_MAX INT64_C(4102444800000)
+
+/** Why an event is invalid (ccp_event_check); 0 = valid. */
+typedef enum ccp_event_fault {
+  CCP_EVF_NONE = 0,
+  CCP_EVF_RANGE = 1, /**< a number or enum out of range (csat, nps, ces, durations...) */
+  CCP_EVF_TEXT = 2,  /**< a text field empty, over 256 bytes, not UTF-8, or holding NUL */
+  CCP_EVF_TS = 3,    /**< ts outside 2000-01-01..2100-01-01 */
+  CCP_EVF_FUTURE = 4 /**< ts beyond the caller's limit (live: wall clock + live.max_future) */
+} ccp_event_fault_t;
+
 /** Resets every field to "absent" (strings empty, optionals null). */
 void ccp_event_clear(ccp_event_t *ev);
+
+/**
+ * The one validator of decoded events, used by every path (the engine on
+ * each event of replay, convert's files and the live workers; the live
+ * workers also ahead of the engine, for the dead-letter reason): the ranges
+ * of docs/kpis.md §2 and the text and time rules of §7. max_ts is the latest
+ * ts accepted (CCP_EVENT_TS_MAX, or lower: wall clock + live.max_future).
+ * Returns CCP_EVF_NONE or the first fault found. Pure; any thread.
+ */
+int ccp_event_check(const ccp_event_t *ev, int64_t max_ts);
+
+/**
+ * Writes why ccp_event_check(ev, max_ts) failed, naming the field and the
+ * problem ("field 'queue': invalid UTF-8 at byte 3"), into buf (always
+ * NUL-terminated); "" when it did not. Any thread.
+ */
+void ccp_event_explain(const ccp_event_t *ev, int64_t max_ts, char *buf, size_t len);
+
+/**
+ * Offset of the first byte of s[0..len) that is not part of well-formed
+ * UTF-8 (RFC 3629: no overlong form, no surrogate U+D800..U+DFFF, nothing
+ * above U+10FFFF, no truncated sequence), or len when all of it is. Any thread.
+ */
+size_t ccp_utf8_valid_prefix(const char *s, size_t len);
 
 /** Symbol of an event type ("OPENED"...), or NULL when out of range. */
 const char *ccp_event_type_name(int type);

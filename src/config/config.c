@@ -822,6 +822,26 @@ static const prop_t props[] = {
   {.key = "dedup.max", .type = "integer", .set = set_int, .off = OFF(max_dedup),
    .def = "16000000", .min = 1, .max = (double)COUNT_MAX,
    .doc = "Most event ids remembered for duplicate detection."},
+  {.key = "limits.queues", .type = "integer", .set = set_int, .off = OFF(max_queues),
+   .def = "2000", .min = 1, .max = (double)COUNT_MAX,
+   .doc = "Most queue scopes per engine (partition); an event whose new queue would be one more "
+          "is attributed to `queue:~other` (still counted in `all` and its channel) and counted "
+          "in diagnostics.overflow_events; the merged view keeps at most this many too "
+          "(docs/limits.md)."},
+  {.key = "limits.agents", .type = "integer", .set = set_int, .off = OFF(max_agents),
+   .def = "50000", .min = 1, .max = (double)COUNT_MAX,
+   .doc = "Most agent scopes per engine (partition); beyond it as `limits.queues`, into "
+          "`agent:~other` (docs/limits.md)."},
+  {.key = "limits.customers", .type = "integer", .set = set_int, .off = OFF(max_customers),
+   .def = "10000000", .min = 1, .max = (double)COUNT_MAX,
+   .doc = "Most customers an engine tracks for `retention_pct`; a new customer beyond it is "
+          "not tracked, counted in diagnostics.evicted_customers (docs/limits.md)."},
+  {.key = "limits.customer_entries", .type = "integer", .set = set_int,
+   .off = OFF(max_cust_entries), .def = "40000000", .min = 1, .max = (double)COUNT_MAX,
+   .doc = "Most (customer, scope) entries an engine holds for `customers_handled`, all scopes "
+          "together; at the cap the entries older than every window are swept (at most once "
+          "per hour of stream time) and a new one is refused, counted in "
+          "diagnostics.evicted_customers (docs/limits.md)."},
   /* live pipeline (ccpulse run, docs/live.md) */
   {.key = "kafka.brokers", STR(kafka_brokers), .def = "127.0.0.1:9092",
    .doc = "Kafka bootstrap servers, `host:port[,host:port...]` (`ccpulse run --brokers`)."},
@@ -938,6 +958,12 @@ static const prop_t props[] = {
           "wall clock) stream time follows the wall clock minus this delay, so deadline alerts "
           "fire on time in quiet periods while replies in flight this long still count "
           "(docs/live.md)."},
+  {.key = "live.max_future", DURATION, .off = OFF(max_future_ms), .def = "5m", .min = 0,
+   .max = DUR_MAX,
+   .doc = "In `ccpulse run`, an event whose ts is more than this ahead of the wall clock is "
+          "invalid: counted in diagnostics.invalid_events and sent to the dead-letter topic "
+          "with the reason, so one producer with a wrong clock cannot make the rest of the "
+          "stream late (docs/kpis.md §7; replay has no wall clock)."},
   /* logs */
   {.key = "log.level", .type = "level", .set = set_log, .off = OFF(log_level),
    .def = "info",

@@ -29,7 +29,10 @@
  *      ccp_engine_process_batch when the next message belongs to another
  *      partition, before a dead letter of the same drain, and at the end of
  *      the drain; an undecodable message is copied to the dead-letter topic
- *      and counted, in its place in its partition's order. Offsets advance
+ *      and counted, in its place in its partition's order, and so is a
+ *      decoded event that ccp_event_check() finds invalid (text, range,
+ *      ts beyond the wall clock + live.max_future: docs/kpis.md §7), with
+ *      ccp_event_explain()'s reason, counted in invalid_events. Offsets advance
  *      per message. A drain ends with every batch applied, so commands and
  *      exports (steps 1 and 2) always see engines that hold every event
  *      consumed. PARTITION_EOF marks the partition as read to its end until
@@ -346,7 +349,17 @@ static const ccp_avro_decoder_t *writer_of(ccp__worker_t *w, uint32_t id, char *
 typedef struct pending {
   ccp_event_batch_t b;
   ccp__part_t *part; /**< whose events b holds; NULL while empty */
+  int64_t max_ts;    /**< latest valid ts of this drain: wall clock + live.max_future */
 } pending_t;
+
+/* The latest ts a drain accepts (docs/kpis.md §7): the wall clock (the
+ * consumer's injectable one) plus live.max_future, within the fixed range. */
+static int64_t wall_limit(const struct ccp_consumer *c) {
+  int64_t wall = c->opts.clock_ms ? c->opts.clock_ms() : ccp_clock_wall_ms();
+  if (wall >= CCP_EVENT_TS_MAX - c->cfg->max_future_ms)
+    return CCP_EVENT_TS_MAX;
+  return wall + c->cfg->max_future_ms;
+}
 
 /* @locality worker thread: applies the pending events to their engine. */
 static void flush(ccp__worker_t *w, pending_t *pd) {
@@ -420,7 +433,15 @@ static void handle(ccp__worker_t *w, pending_t *pd, rd_kafka_message_t *m) {
     rc = ccp_avro_decode(c->writer, data, len, &ev, reason, sizeof reason);
   }
   p->next_offset = m->offset + 1;
-  if (rc == 0) {
+  if (rc == 0 && ccp_event_check(&ev, pd->max_ts) != CCP_EVF_NONE) {
+    /* decoded but invalid (docs/kpis.md §7): counted as the engine counts
+     * one, and dead-lettered with the reason so that nothing is lost */
+    ccp_event_explain(&ev, pd->max_ts, reason, sizeof reason);
+    flush(w, pd); /* the events before it first */
+    dead_letter(w, m, reason);
+    ccp_engine_count_invalid(p->engine);
+    update_now(w, ccp_engine_now(p->engine));
+  } else if (rc == 0) {
     enqueue(w, pd, p, &ev);
   } else {
     flush(w, pd); /* the events before it first */
@@ -449,6 +470,7 @@ void *ccp__worker_main(void *arg) {
       continue;
     }
     rd_kafka_message_t *m = rd_kafka_consume_queue(w->q, 100);
+    pd->max_ts = wall_limit(c); /* once per drain: it moves little in one */
     int taken = 0;
     while (m) { /* drain what is waiting, without blocking */
       handle(w, pd, m);

@@ -34,7 +34,7 @@
 #include "util/ser.h"
 
 #define PART_MAGIC "CCPPART"
-#define PART_VERSION 2u
+#define PART_VERSION 3u /* 3: diagnostics overflow, evicted_customers */
 #define PART_HEADER 32
 #define PART_SEED 0x70617274ULL
 

@@ -36,11 +36,17 @@
 /** Scope kinds, in the order scopes are attributed. */
 enum { CCP_SC_ALL = 0, CCP_SC_QUEUE = 1, CCP_SC_CHANNEL = 2, CCP_SC_AGENT = 3 };
 
+/** Name of the overflow scopes beyond limits.queues / limits.agents
+ * (`queue:~other`, `agent:~other`: docs/limits.md). */
+#define CCP_OVERFLOW_NAME "~other"
+
 /** Diagnostics counters of an engine (all int64_t: views add them field by field). */
 typedef struct ccp_diag {
   int64_t events, late, duplicate, invalid, expired, evicted, dead_letter;
   int64_t dedup_full; /**< ids not remembered because dedup.max was reached */
   int64_t alerts_at_risk, alerts_breach;
+  int64_t overflow;          /**< events attributed to queue:~other or agent:~other (limits.*) */
+  int64_t evicted_customers; /**< customers not tracked at the limits.customers cap */
 } ccp_diag_t;
 
 /** An immutable array of 64-bit words shared by reference: the engine's

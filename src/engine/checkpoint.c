@@ -33,7 +33,9 @@
 #include "util/ser.h"
 
 /** Bump on any change of what is written (docs/checkpoints.md, "Versions"). */
-#define CKPT_VERSION 2u /* 2: the deadline time due_now */
+#define CKPT_VERSION                                                                               \
+  3u /* 2: the deadline time due_now; 3: limits (overflow and customer                             \
+        diagnostics, cust_cap_gc_at) */
 #define CKPT_MAGIC "CCPCKPT"
 #define CKPT_HEADER CCP__CKPT_HEADER
 #define CKPT_SEED CCP__CKPT_SEED
@@ -69,6 +71,7 @@ static const struct scalar {
     SCALAR(geom.edge),
     SCALAR(geom.hi),
     SCALAR(acts_gc_slot),
+    SCALAR(cust_cap_gc_at),
     SCALAR(ret_c),
     SCALAR(ret_prev),
     SCALAR(ret_both),
@@ -553,7 +556,10 @@ static int load_body(ccp_engine_t *e, ccp_ser_rd_t *r) {
       return -1;
   }
   r->section = "end";
-  return CCP_SER_CHECK(r, r->left == 0, "%zu bytes after the last section", r->left) ? 0 : -1;
+  if (!CCP_SER_CHECK(r, r->left == 0, "%zu bytes after the last section", r->left))
+    return -1;
+  ccp__engine_recount(e); /* scopes under the caps, customer entries */
+  return 0;
 }
 
 ccp_engine_t *ccp_engine_load(const ccp_config_t *cfg, const void *data, size_t len, char *errbuf,

@@ -85,19 +85,37 @@ static inline uint64_t scope_key(uint8_t kind, ccp_str_t name) {
   return ccp_u64map_key(ccp_hash64(name.ptr, name.len, SEED_SCOPE + kind));
 }
 
+static int is_overflow_name(ccp_str_t name) {
+  return name.len == sizeof CCP_OVERFLOW_NAME - 1 &&
+         memcmp(name.ptr, CCP_OVERFLOW_NAME, name.len) == 0;
+}
+
+static uint32_t scope_overflow(ccp_engine_t *e, uint8_t kind);
+
 /* Scope id of (kind, name), created on first sight; k is scope_key(kind,
  * name). Hash collisions between different names are resolved by probing
- * with the next seed. */
-static uint32_t scope_intern(ccp_engine_t *e, uint8_t kind, ccp_str_t name, uint64_t k) {
+ * with the next seed. With `over` (queues and agents): a new scope beyond
+ * its cap (limits.queues, limits.agents) is not created; the overflow scope
+ * `<kind>:~other` stands for it and *over is set (docs/limits.md). A scope
+ * named ~other by the producer is that overflow scope. */
+static uint32_t scope_intern(ccp_engine_t *e, uint8_t kind, ccp_str_t name, uint64_t k, int *over) {
   size_t plen = strlen(ccp__scope_prefix[kind]);
   for (uint64_t seed = SEED_SCOPE + kind;; seed += 0x100) {
     if (seed != SEED_SCOPE + kind)
       k = ccp_u64map_key(ccp_hash64(name.ptr, name.len, seed));
-    int isnew;
-    uint64_t *v = ccp_u64map_put(&e->scope_index, k, &isnew);
-    if (isnew) {
-      uint32_t id = scope_add(e, kind, name.ptr, name.len);
-      /* the map may have grown during scope_add? no: scope_add does not touch it */
+    uint64_t *v = ccp_u64map_get(&e->scope_index, k);
+    if (!v) {
+      int named = over && !is_overflow_name(name);
+      if (named) {
+        int64_t cap = kind == CCP_SC_QUEUE ? e->cfg->max_queues : e->cfg->max_agents;
+        if ((int64_t)e->nnamed[kind] >= cap) {
+          *over = 1;
+          return scope_overflow(e, kind);
+        }
+        e->nnamed[kind]++;
+      }
+      v = ccp_u64map_put(&e->scope_index, k, NULL);
+      uint32_t id = scope_add(e, kind, name.ptr, name.len); /* does not touch the index */
       *v = id;
       return id;
     }
@@ -105,6 +123,27 @@ static uint32_t scope_intern(ccp_engine_t *e, uint8_t kind, ccp_str_t name, uint
     if (s->kind == kind && s->name_len == plen + name.len &&
         memcmp(s->name + plen, name.ptr, name.len) == 0)
       return (uint32_t)*v;
+  }
+}
+
+/* The overflow scope of a kind, created on first use (outside the cap). */
+static uint32_t scope_overflow(ccp_engine_t *e, uint8_t kind) {
+  ccp_str_t n = {CCP_OVERFLOW_NAME, sizeof CCP_OVERFLOW_NAME - 1};
+  return scope_intern(e, kind, n, scope_key(kind, n), NULL);
+}
+
+void ccp__engine_recount(ccp_engine_t *e) {
+  memset(e->nnamed, 0, sizeof e->nnamed);
+  e->cust_entries = 0;
+  size_t olen = sizeof CCP_OVERFLOW_NAME - 1;
+  for (uint32_t i = 0; i < e->nscopes; i++) {
+    const ccp_scope_t *s = e->scopes[i];
+    size_t plen = strlen(ccp__scope_prefix[s->kind]);
+    int overflow =
+        s->name_len == plen + olen && memcmp(s->name + plen, CCP_OVERFLOW_NAME, olen) == 0;
+    if ((s->kind == CCP_SC_QUEUE || s->kind == CCP_SC_AGENT) && !overflow)
+      e->nnamed[s->kind]++;
+    e->cust_entries += s->cust.count;
   }
 }
 
@@ -399,6 +438,7 @@ static inline int64_t cust_abs(const ccp_engine_t *e, uint32_t stored) {
 static void scopes_customer(ccp_engine_t *e, const uint32_t ids[4], int64_t ts, uint64_t cust) {
   uint32_t key = ccp_u32map_key(cust);
   int64_t tu = ccp_floordiv(ts, e->cust_unit);
+  size_t cap = (size_t)e->cfg->max_cust_entries;
   for (int i = 0; i < 4; i++) {
     if (ids[i] == CCP_NIL)
       continue;
@@ -412,6 +452,21 @@ static void scopes_customer(ccp_engine_t *e, const uint32_t ids[4], int64_t ts, 
     int64_t prev = had ? cust_abs(e, old) : INT64_MIN;
     if (had && tu <= prev)
       continue;
+    if (!had && e->cust_entries >= cap) {
+      /* limits.customer_entries, every scope's entries together: sweep them all, at most
+       * once per hour of stream time, before refusing one */
+      if (e->now - e->cust_cap_gc_at >= 3600000) {
+        for (uint32_t j = 0; j < e->nscopes; j++)
+          customers_gc(e, e->scopes[j]);
+        e->cust_cap_gc_at = e->now;
+      }
+      if (e->cust_entries >= cap) {
+        e->diag.evicted_customers++;
+        continue;
+      }
+    }
+    if (!had)
+      e->cust_entries++;
     ccp_u32map_set(&s->cust, key, (uint32_t)tu);
     if (s->cust_x) { /* the exported entries are stale (export.c) */
       ccp_words_free(s->cust_x);
@@ -442,7 +497,11 @@ static void customers_gc(ccp_engine_t *e, ccp_scope_t *s) {
   for (int w = 0; w < e->cfg->nwindows; w++)
     longest = CCP_MAX(longest, e->cfg->windows[w].span_ms + e->cfg->windows[w].granularity_ms);
   cust_gc_t gc = {e, ccp_floordiv(e->now - longest, e->cust_unit)};
+  size_t before = s->cust.count;
+  if (!before)
+    return;
   ccp_u32map_filter(&s->cust, cust_keep, &gc);
+  e->cust_entries -= before - s->cust.count;
 }
 
 /* ------------------------------------------------------------- retention */
@@ -485,6 +544,30 @@ static void customer_active(ccp_engine_t *e, uint64_t cust, int64_t ts) {
       now_slot - e->acts_gc_slot >= 16384) {
     customers_active_gc(e);
     e->acts_gc_slot = now_slot;
+  }
+  /* A customer with no activity in either period (absent, or held but not
+   * swept yet) is new here, so that what the cap admits does not depend on
+   * when sweeps ran (docs/limits.md; the reference engine applies the same
+   * rule). One active only before both periods would count nowhere: not
+   * added. At limits.customers the idle ones are swept (once per slot: after
+   * that sweep every customer held is active in a period), and the new one
+   * is refused if the table is still full. */
+  const uint64_t *held = NULL;
+  int full = (int64_t)e->acts.count >= e->cfg->max_customers;
+  if ((now_slot - slot >= CCP_ACT_BITS || full) && /* else nothing below applies */
+      (!(held = ccp_u64map_get(&e->acts, cust)) || !ccp__act_at(*held, now_slot))) {
+    if (now_slot - slot >= CCP_ACT_BITS)
+      return;
+    if ((int64_t)e->acts.count >= e->cfg->max_customers) {
+      if (now_slot != e->acts_gc_slot) {
+        customers_active_gc(e);
+        e->acts_gc_slot = now_slot;
+      }
+      if ((int64_t)e->acts.count >= e->cfg->max_customers) {
+        e->diag.evicted_customers++;
+        return;
+      }
+    }
   }
   int isnew;
   uint64_t *v = ccp_u64map_put(&e->acts, cust, &isnew);
@@ -758,24 +841,10 @@ void ccp_engine_advance(ccp_engine_t *e, int64_t now_ms) {
 
 /* ---------------------------------------------------------------- events */
 
+/* The fixed rules only: replay has no wall clock (docs/kpis.md §7); the live
+ * workers apply live.max_future before the engine (src/consume/worker.c). */
 static int invalid(const ccp_event_t *ev) {
-  if (ev->csat != CCP_NULL_I32 && (ev->csat < 1 || ev->csat > 5))
-    return 1;
-  if (ev->nps != CCP_NULL_I32 && (ev->nps < 0 || ev->nps > 10))
-    return 1;
-  if (ev->ces != CCP_NULL_I32 && (ev->ces < 1 || ev->ces > 7))
-    return 1;
-  if (ev->talk_ms != CCP_NULL_I64 && ev->talk_ms < 0)
-    return 1;
-  if (ev->hold_ms != CCP_NULL_I64 && ev->hold_ms < 0)
-    return 1;
-  if (ev->acw_ms != CCP_NULL_I64 && ev->acw_ms < 0)
-    return 1;
-  if (ev->qa_errors != CCP_NULL_I32 && ev->qa_errors < 0)
-    return 1;
-  if (ev->type >= CCP_EV__COUNT || ev->channel >= CCP_CH__COUNT)
-    return 1;
-  return 0;
+  return ccp_event_check(ev, CCP_EVENT_TS_MAX) != CCP_EVF_NONE;
 }
 
 static int dedup_keep(void *opaque, uint64_t key, uint64_t val) {
@@ -837,9 +906,12 @@ static inline void keys_of(const ccp_event_t *ev, evkeys_t *k) {
 
 static void apply(ccp_engine_t *e, const ccp_event_t *ev, const evkeys_t *keys) {
   const ccp_config_t *cfg = e->cfg;
-  uint32_t qid = scope_intern(e, CCP_SC_QUEUE, ev->queue, keys->queue);
+  int over = 0;
+  uint32_t qid = scope_intern(e, CCP_SC_QUEUE, ev->queue, keys->queue, &over);
   uint32_t aid =
-      ev->agent_id.ptr ? scope_intern(e, CCP_SC_AGENT, ev->agent_id, keys->agent) : CCP_NIL;
+      ev->agent_id.ptr ? scope_intern(e, CCP_SC_AGENT, ev->agent_id, keys->agent, &over) : CCP_NIL;
+  if (over)
+    e->diag.overflow++; /* once per event, whether its queue, its agent or both overflowed */
   uint64_t tkey = keys->ticket;
   int created;
   uint32_t ti = ticket_get(e, tkey, &created);
@@ -1135,6 +1207,11 @@ void ccp_engine_count_undecodable(ccp_engine_t *e) {
   e->diag.dead_letter++;
 }
 
+void ccp_engine_count_invalid(ccp_engine_t *e) {
+  e->diag.events++;
+  e->diag.invalid++;
+}
+
 /* ------------------------------------------------------------- lifecycle */
 
 ccp_engine_t *ccp__engine_alloc(const ccp_config_t *cfg, char *errbuf, size_t errlen) {
@@ -1175,6 +1252,7 @@ ccp_engine_t *ccp__engine_alloc(const ccp_config_t *cfg, char *errbuf, size_t er
   ccp_strpool_init(&e->idpool);
   e->slot_ms = CCP_MAX(1, cfg->retention_period_ms / PERIOD_SLOTS);
   e->acts_gc_slot = INT64_MIN / 2;
+  e->cust_cap_gc_at = INT64_MIN / 2;
   e->ret_c = INT64_MIN;
   ccp_wgeom_init(&e->geom, cfg);
   e->cust_unit = e->geom.unit; /* gcd of the granularities */
@@ -1192,7 +1270,7 @@ ccp_engine_t *ccp_engine_new(const ccp_config_t *cfg, char *errbuf, size_t errle
   for (int c = 0; c < CCP_CH__COUNT; c++) {
     const char *n = ccp_channel_name(c);
     ccp_str_t s = {n, strlen(n)};
-    uint32_t id = scope_intern(e, CCP_SC_CHANNEL, s, scope_key(CCP_SC_CHANNEL, s));
+    uint32_t id = scope_intern(e, CCP_SC_CHANNEL, s, scope_key(CCP_SC_CHANNEL, s), NULL);
     CCP_ASSERT(id == 1u + (uint32_t)c);
   }
   return e;

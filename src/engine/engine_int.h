@@ -157,6 +157,12 @@ struct ccp_engine {
   ccp_alert_cb alert_cb;
   void *alert_opaque;
 
+  /* Bounds of docs/limits.md (not saved: recounted from the state at a load) */
+  uint32_t nnamed[CCP_SC_AGENT + 1]; /**< queue and agent scopes held, ~other left out */
+  size_t cust_entries;               /**< entries of every scope's cust map together */
+  int64_t cust_cap_gc_at;            /**< stream time of the last sweep of every cust map at
+                                          the 4 x limits.customers cap (saved) */
+
   int has_cost; /**< any cost.<CH> configured */
   ccp_diag_t diag;
   ccp__export_key_t last_export; /**< export.c only: what the last export depended on */
@@ -167,6 +173,9 @@ struct ccp_engine {
  * (checkpoint.c; the corruption tests reseal bytes they altered with it). */
 #define CCP__CKPT_HEADER 32
 #define CCP__CKPT_SEED 0x636b707431ULL
+
+/** Recounts what engine_int.h says is not saved (nnamed, cust_entries), after a load. */
+void ccp__engine_recount(ccp_engine_t *e);
 
 /** Name prefix of each scope kind (CCP_SC_*): "", "queue:", "channel:", "agent:". */
 extern const char *const ccp__scope_prefix[];

@@ -51,6 +51,7 @@
 #include "ccpulse/view.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,6 +123,7 @@ struct ccp_view {
   int sorted;         /* order is up to date */
   int order_all;      /* order holds every scope, and none came or moved since it was sorted */
   int final;          /* ccp_view_set_final() */
+  int folded;         /* fold_overflow() ran since the last merge */
   vhist_t scratch;    /* merge buffer of the sparse histograms */
   int64_t cust_unit;  /* ms per base unit of the customer entries */
   int cust_pending;   /* entries or samples merged and not yet united */
@@ -246,6 +248,7 @@ void ccp_view_reset(ccp_view_t *v) {
   v->tickets = 0;
   v->norder = 0;
   v->sorted = 0;
+  v->folded = 0;
   v->final = 0;
 }
 
@@ -266,6 +269,26 @@ void ccp_view_free(ccp_view_t *v) {
 }
 
 /* The scope named name[0..len), created (empty) on first sight. */
+/* Adds gauges into a scope (present from now on). */
+static void vscope_add_gauges(vscope_t *dst, int64_t open, int64_t waiting, int64_t aged,
+                              int64_t oldest_open) {
+  dst->present = 1;
+  dst->open += open;
+  dst->waiting += waiting;
+  dst->aged += aged;
+  if (oldest_open < dst->oldest_open)
+    dst->oldest_open = oldest_open;
+}
+
+/* Appends a reference to customer entries (taken by the caller) to a scope. */
+static void vscope_add_cust(vscope_t *dst, ccp_words_t *w) {
+  if (dst->ncust == dst->cust_cap) {
+    dst->cust_cap = dst->cust_cap ? 2 * dst->cust_cap : 4;
+    dst->cust = ccp_realloc(dst->cust, (size_t)dst->cust_cap * sizeof *dst->cust);
+  }
+  dst->cust[dst->ncust++] = w;
+}
+
 static vscope_t *view_scope(ccp_view_t *v, const char *name, size_t len, uint8_t kind) {
   for (uint64_t seed = 0x766965;; seed++) {
     uint64_t k = ccp_u64map_key(ccp_hash64(name, len, seed));
@@ -373,12 +396,7 @@ void ccp_view_merge_figures(ccp_view_t *v, const ccp_partial_t *p) {
   for (int i = 0; i < p->nscopes; i++) {
     const ccp_partial_scope_t *src = &p->scopes[i];
     vscope_t *dst = view_scope(v, src->name, src->name_len, src->kind);
-    dst->present = 1;
-    dst->open += src->open;
-    dst->waiting += src->waiting;
-    dst->aged += src->aged;
-    if (src->oldest_open < dst->oldest_open)
-      dst->oldest_open = src->oldest_open;
+    vscope_add_gauges(dst, src->open, src->waiting, src->aged, src->oldest_open);
     for (int w = 0; w < CCP_MIN(p->nwindows, v->cfg->nwindows); w++) {
       ccp_partial_win_add(&dst->win[w].total, &src->win[w]);
       for (int h = 0; h < CCP_H__COUNT; h++)
@@ -386,11 +404,7 @@ void ccp_view_merge_figures(ccp_view_t *v, const ccp_partial_t *p) {
       dst->win[w].fresh = 0; /* checked against its inputs on the next read */
     }
     if (src->cust) {
-      if (dst->ncust == dst->cust_cap) {
-        dst->cust_cap = dst->cust_cap ? 2 * dst->cust_cap : 4;
-        dst->cust = ccp_realloc(dst->cust, (size_t)dst->cust_cap * sizeof *dst->cust);
-      }
-      dst->cust[dst->ncust++] = ccp_words_ref(src->cust);
+      vscope_add_cust(dst, ccp_words_ref(src->cust));
       v->cust_pending = 1;
     }
   }
@@ -412,6 +426,7 @@ void ccp_view_merge_figures(ccp_view_t *v, const ccp_partial_t *p) {
     d[k] += s[k];
   v->tickets += p->tickets;
   v->sorted = 0;
+  v->folded = 0;
 }
 
 /* ------------------------------------------------------------- customers */
@@ -717,11 +732,84 @@ static int cmp_scope(const void *a, const void *b, void *ctx) {
   return strcmp(x->name, y->name);
 }
 
+/* Adds a folded scope's merged figures into the overflow scope dst. */
+static void vscope_fold(ccp_view_t *v, vscope_t *dst, vscope_t *src) {
+  vscope_add_gauges(dst, src->open, src->waiting, src->aged, src->oldest_open);
+  for (int w = 0; w < v->cfg->nwindows; w++) {
+    ccp_counters_t *d = &dst->win[w].total;
+    const ccp_counters_t *x = &src->win[w].total;
+    for (int f = 0; f < CCP_F__COUNT; f++)
+      d->v[f] += x->v[f];
+    for (int h = 0; h < CCP_H__COUNT; h++) {
+      const vhist_t *sh = &src->win[w].hist[h];
+      ccp_shist_t as = {sh->n, sh->bin, sh->count};
+      vhist_add(v, &dst->win[w].hist[h], &as);
+    }
+    dst->win[w].fresh = 0;
+  }
+  /* its customer entries go along: the overflow scope unites them
+   * (customers_finish), so a customer of two folded scopes counts once */
+  for (int i = 0; i < src->ncust; i++)
+    vscope_add_cust(dst, src->cust[i]); /* the reference moves */
+  src->ncust = 0;
+  vscope_clear(src, v->cfg->nwindows); /* not present: left out, freed at the next reset */
+}
+
+static int cmp_index_name(const void *a, const void *b, void *ctx) {
+  const ccp_view_t *v = ctx;
+  return strcmp(v->scopes[*(const int *)a].name, v->scopes[*(const int *)b].name);
+}
+
+/* The caps in the merged view (docs/semantics.md §12): each engine keeps at
+ * most limits.queues queue and limits.agents agent scopes, but the
+ * partitions of a view may hold different ones. When more than the cap of
+ * a kind are present, the cap bytewise-smallest names stay and the others
+ * are folded into `<kind>:~other`: one rule whatever the number of
+ * partitions and the order of the merge, and nothing when one partition
+ * (replay, or any view within its cap) is merged. */
+static void fold_overflow(ccp_view_t *v) {
+  static const uint8_t kinds[2] = {CCP_SC_QUEUE, CCP_SC_AGENT};
+  for (int ki = 0; ki < 2; ki++) {
+    uint8_t kind = kinds[ki];
+    int64_t cap = kind == CCP_SC_QUEUE ? v->cfg->max_queues : v->cfg->max_agents;
+    const char *pre = kind == CCP_SC_QUEUE ? "queue:" : "agent:";
+    char oname[32];
+    int olen = snprintf(oname, sizeof oname, "%s%s", pre, CCP_OVERFLOW_NAME);
+    int n = 0;
+    for (int i = 0; i < v->nscopes; i++) {
+      const vscope_t *s = &v->scopes[i];
+      n += s->present && s->kind == kind &&
+           !(s->name_len == (size_t)olen && memcmp(s->name, oname, (size_t)olen) == 0);
+    }
+    if (n <= cap)
+      continue;
+    int *idx = ccp_malloc((size_t)n * sizeof *idx);
+    n = 0;
+    for (int i = 0; i < v->nscopes; i++) {
+      const vscope_t *s = &v->scopes[i];
+      if (s->present && s->kind == kind &&
+          !(s->name_len == (size_t)olen && memcmp(s->name, oname, (size_t)olen) == 0))
+        idx[n++] = i;
+    }
+    qsort_r(idx, (size_t)n, sizeof *idx, cmp_index_name, v);
+    /* the overflow scope may be created here: v->scopes may move, so by index */
+    int other = (int)(view_scope(v, oname, (size_t)olen, kind) - v->scopes);
+    for (int j = (int)cap; j < n; j++)
+      vscope_fold(v, &v->scopes[other], &v->scopes[idx[j]]);
+    v->cust_pending = 1;
+    ccp_free(idx);
+  }
+}
+
 /* Sorts the scopes once per merge, or keeps the last order when the same
  * scopes are all present again (a live center's usual cycle: sorting 20,000
  * names every cycle is avoidable work); the view is logically const. */
 static void ensure_sorted(const ccp_view_t *cv) {
   ccp_view_t *v = (ccp_view_t *)cv;
+  if (!v->sorted && !v->folded) {
+    v->folded = 1; /* once per merge: before the customers are united */
+    fold_overflow(v);
+  }
   if (v->cust_pending)
     customers_finish(v);
   if (v->sorted)
@@ -955,10 +1043,11 @@ void ccp_view_snapshot_json(const ccp_view_t *v, ccp_buf_t *out) {
       out,
       "},\"diagnostics\":{\"events\":%lld,\"late_events\":%lld,\"duplicate_events\":%lld,"
       "\"invalid_events\":%lld,\"dead_letter\":%lld,\"expired_tickets\":%lld,"
-      "\"evicted_tickets\":%lld,\"tickets\":%lld}}",
+      "\"evicted_tickets\":%lld,\"tickets\":%lld,\"overflow_events\":%lld,"
+      "\"evicted_customers\":%lld}}",
       (long long)dg->events, (long long)dg->late, (long long)dg->duplicate, (long long)dg->invalid,
       (long long)dg->dead_letter, (long long)dg->expired, (long long)dg->evicted,
-      (long long)v->tickets);
+      (long long)v->tickets, (long long)dg->overflow, (long long)dg->evicted_customers);
 }
 
 /* ------------------------------------------------------------- accessors */

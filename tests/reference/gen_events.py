@@ -24,7 +24,11 @@ must cope with:
     (csat 0 or 6, nps 11, ces 8, negative durations or QA errors), some
     re-sent, some sent just before a good record with the same id;
   * events with ts exactly at now - lateness (accepted) and 1 ms before
-    it (late), computed against the stream time the engine will have.
+    it (late), computed against the stream time the engine will have;
+  * with --hostile-frac, copies of records (new ids, the same ts) that
+    break the text and time rules of docs/kpis.md §7 (257 bytes, empty
+    ids, ts before 2000 or after 2100) or sit just inside them (256 bytes,
+    128 two-byte characters): invalid, or valid CUSTOMER_REPLY events.
 
 Usage:
   python3 gen_events.py --events 60000 --seed 7 --start-ms 1761264000000 \
@@ -516,6 +520,48 @@ def dump(e, rng):
     return json.dumps(rec, separators=(",", ":"))
 
 
+def hostile_pass(args, events):
+    """After some records, a copy at the same ts (stream time unchanged)
+    with a new id that breaks or just meets a rule of docs/kpis.md §7."""
+    rng = random.Random(args.seed * 7 + 3)
+    out = []
+    n = 0
+    for e in events:
+        out.append(e)
+        if rng.random() >= args.hostile_frac:
+            continue
+        n += 1
+        h = dict(e)
+        h["event_id"] = "H%d-%06d" % (args.seed, n)
+        kind = rng.randrange(10)
+        if kind >= 6:   # valid ones: a customer reply, no type fields
+            h["type"] = "CUSTOMER_REPLY"
+            for k in OPTIONAL:
+                h[k] = None
+        if kind == 0:
+            h["queue"] = "q" * 257
+        elif kind == 1:
+            h["agent_id"] = "a" * 257
+        elif kind == 2:
+            h["customer_id"] = ""
+        elif kind == 3:
+            h["ticket_id"] = ""
+        elif kind == 4:
+            h["ts"] = rng.choice((946684800000 - 1, 4102444800000 + 1))
+        elif kind == 5:
+            h["queue"] = "\u00e9" * 128 + "x"     # 257 bytes
+        elif kind == 6:
+            h["queue"] = "\u00e9" * 128           # 256 bytes: a new queue
+        elif kind == 7:
+            h["event_id"] = ("H%d-%06d-" % (args.seed, n)).ljust(256, "x")
+        elif kind == 8:
+            h["agent_id"] = "x%d" % rng.randrange(1000)   # agents beyond a cap
+        else:
+            h["customer_id"] = "hc%d" % rng.randrange(100000)  # new customers
+        out.append(h)
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--events", type=int, default=10000,
@@ -564,9 +610,14 @@ def main(argv=None):
     ap.add_argument("--survey-frac", type=float, default=0.35)
     ap.add_argument("--qa-frac", type=float, default=0.10)
     ap.add_argument("--complaint-frac", type=float, default=0.07)
+    ap.add_argument("--hostile-frac", type=float, default=0.0,
+                    help="records followed by a copy breaking (or just "
+                         "meeting) a text or time rule of docs/kpis.md §7")
     args = ap.parse_args(argv)
 
     events = build(args)
+    if args.hostile_frac > 0:
+        events = hostile_pass(args, events)
     out = sys.stdout if args.out == "-" else open(args.out, "w",
                                                    encoding="utf-8")
     rng = random.Random(args.seed + 1)

@@ -124,6 +124,9 @@ class Config:
             "csat_pct>=85:40,fcr_pct>=70:30,aht_avg_ms<=360000:30")
         self.retention_period = 30 * DAY
         self.ticket_ttl = 30 * DAY
+        self.max_queues = 2000         # limits.* (docs/limits.md)
+        self.max_agents = 50000
+        self.max_customers = 10000000
 
     def set(self, key, value):
         if key == "lateness":
@@ -154,6 +157,12 @@ class Config:
             self.retention_period = parse_duration(value)
         elif key == "tickets.ttl":
             self.ticket_ttl = parse_duration(value)
+        elif key == "limits.queues":
+            self.max_queues = int(value)
+        elif key == "limits.agents":
+            self.max_agents = int(value)
+        elif key == "limits.customers":
+            self.max_customers = int(value)
         else:
             # tickets.max, dedup.max, kafka.*, redis.*...: no effect on KPIs
             # (the tests use caps that are never reached).
@@ -222,8 +231,33 @@ def decode(line):
     return ev
 
 
+TS_MIN = 946684800000      # 2000-01-01T00:00:00Z (docs/kpis.md §7)
+TS_MAX = 4102444800000     # 2100-01-01T00:00:00Z, included
+TEXT_MAX = 256             # bytes of UTF-8
+OVERFLOW = "~other"        # overflow scope name (docs/limits.md)
+
+
+def bad_text(v, nullable):
+    """docs/kpis.md §7: 1..256 bytes of valid UTF-8 (no NUL, no surrogate)."""
+    if v is None:
+        return not nullable
+    try:
+        b = v.encode("utf-8")      # a lone surrogate raises
+    except UnicodeEncodeError:
+        return True
+    return not 1 <= len(b) <= TEXT_MAX or "\0" in v
+
+
 def is_invalid(ev):
-    """A field out of range (semantics.md §1 step 1), on any event type."""
+    """A field out of range (semantics.md §1 step 1), on any event type,
+    and the text and time rules of docs/kpis.md §7 (replay: no wall clock)."""
+    if not TS_MIN <= ev["ts"] <= TS_MAX:
+        return True
+    for key, nullable in (("event_id", False), ("ticket_id", False),
+                          ("queue", False), ("agent_id", True),
+                          ("customer_id", False), ("category", True)):
+        if bad_text(ev[key], nullable):
+            return True
     if ev["csat"] is not None and not 1 <= ev["csat"] <= 5:
         return True
     if ev["nps"] is not None and not 0 <= ev["nps"] <= 10:
@@ -433,7 +467,9 @@ class Engine:
         self.slot_ms = cfg.retention_period // 24
         self.diag = {"events": 0, "late_events": 0, "duplicate_events": 0,
                      "invalid_events": 0, "expired_tickets": 0,
-                     "evicted_tickets": 0, "dead_letter": 0}
+                     "evicted_tickets": 0, "dead_letter": 0,
+                     "overflow_events": 0, "evicted_customers": 0}
+        self.named = {"queue": set(), "agent": set()}  # scopes under the caps
 
     # -- input --
 
@@ -515,8 +551,26 @@ class Engine:
             t = Ticket(self.ticket_seq)
             t.tid = tid
             self.tickets[tid] = t
-        agent = ev["agent_id"] if ev["agent_id"] is not None else t.agent
-        scopes = scopes_of(ev["queue"], ev["channel"], agent)
+        # limits.queues / limits.agents: a new name beyond the cap stands as
+        # ~other (queue first, then agent; counted once per event)
+        over = [False]
+
+        def capped(kind, name, cap):
+            known = self.named[kind]
+            if name is None or name == OVERFLOW or name in known:
+                return name
+            if len(known) >= cap:
+                over[0] = True
+                return OVERFLOW
+            known.add(name)
+            return name
+
+        queue = capped("queue", ev["queue"], cfg.max_queues)
+        ev_agent = capped("agent", ev["agent_id"], cfg.max_agents)
+        if over[0]:
+            self.diag["overflow_events"] += 1
+        agent = ev_agent if ev_agent is not None else t.agent
+        scopes = scopes_of(queue, ev["channel"], agent)
 
         def add(kind, a=None, b=None):
             self.add_sample(ts, kind, scopes, a, b)
@@ -591,16 +645,33 @@ class Engine:
         # ASSIGNED, CUSTOMER_REPLY: no counter
 
         # the ticket takes the event's queue, channel and agent
-        t.queue = ev["queue"]
+        t.queue = queue
         t.channel = ev["channel"]
-        if ev["agent_id"] is not None:
-            t.agent = ev["agent_id"]
+        if ev_agent is not None:
+            t.agent = ev_agent
         t.touched = self.now
         self.push_timer(self.now + cfg.ticket_ttl, TTL, t, t.touched)
 
-        # customer activity for retention (any accepted event)
-        slots = self.customer_slots.setdefault(ev["customer_id"], set())
-        slots.add(ts // self.slot_ms)
+        # customer activity for retention (any accepted event), within
+        # limits.customers (docs/limits.md): a customer with no slot in the
+        # two periods is new; one active only before them is not added; at
+        # the cap the idle ones are forgotten and a new one refused if it
+        # is still full
+        c = self.now // self.slot_ms
+        s = ts // self.slot_ms
+        cid = ev["customer_id"]
+        slots = self.customer_slots.get(cid)
+        if not slots or max(slots) <= c - 48:
+            if c - s >= 48:
+                return
+            if len(self.customer_slots) >= cfg.max_customers:
+                self.customer_slots = {
+                    k: v for k, v in self.customer_slots.items()
+                    if v and max(v) > c - 48}
+                if len(self.customer_slots) >= cfg.max_customers:
+                    self.diag["evicted_customers"] += 1
+                    return
+        self.customer_slots.setdefault(cid, set()).add(s)
 
     # -- snapshot (docs/kpis.md §5, docs/semantics.md §5-§10) --
 
