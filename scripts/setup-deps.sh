@@ -6,7 +6,7 @@ set -euo pipefail
 
 pkgs=(build-essential cmake ninja-build pkg-config librdkafka-dev libavro-dev
       libhiredis-dev libjansson-dev zlib1g-dev redis-server tzdata python3
-      clang-format-14)
+      clang-format-14 libmicrohttpd-dev curl)
 
 missing=()
 for p in "${pkgs[@]}"; do
