@@ -119,6 +119,7 @@ typedef struct ccp_config {
   int64_t alerts_dedup_window_ms;    /**< alert ids remembered this long in Redis; 0 = off */
   int64_t idle_advance_ms;           /**< quiet period after which stream time follows the clock */
   int64_t checkpoint_interval_ms;    /**< period of partition checkpoints; 0 = none */
+  char http_listen[256];             /**< HOST:PORT of /metrics, /healthz...; "" = no server */
 
   /* logs (docs/live.md) */
   int log_level;  /**< ccp_log_level_t of log.level */

@@ -21,9 +21,11 @@
 #include "ccpulse/alerts.h"
 #include "ccpulse/clock.h"
 #include "ccpulse/consumer.h"
+#include "ccpulse/http.h"
 #include "ccpulse/log.h"
 #include "ccpulse/redis_pub.h"
 #include "cli.h"
+#include "http/metrics.h"
 
 /* Arguments of `ccpulse run`. */
 typedef struct run_args {
@@ -196,7 +198,13 @@ int ccp_cli_live(const ccp_config_t *cfg, const ccp_cli_live_opts_t *o) {
   l.opts = o;
   ccp_buf_init(&l.alerts);
   ccp_consumer_t *c = NULL;
+  ccp_http_t *http = NULL;
+  ccp_metrics_ctx_t mx = {.cfg = cfg};
 
+  if (cfg->http_listen[0] && ccp_http_listen_check(cfg->http_listen, err, sizeof err) != 0) {
+    ccp_log(CCP_LOG_ERROR, "run", "config key 'http.listen': %s", err);
+    goto done;
+  }
   if (!(l.rules =
             ccp_rules_parse(cfg->alerts_rules ? cfg->alerts_rules : "", cfg, err, sizeof err))) {
     ccp_log(CCP_LOG_ERROR, "run", "config key 'alerts.rules': %s", err);
@@ -229,6 +237,17 @@ int ccp_cli_live(const ccp_config_t *cfg, const ccp_cli_live_opts_t *o) {
     goto done;
   }
   l.consumer = c;
+  if (cfg->http_listen[0]) { /* /metrics, /healthz, /readyz (docs/operations.md) */
+    http = ccp_http_new();
+    mx.h = http;
+    mx.c = c;
+    if (ccp_metrics_routes(&mx) != 0 || ccp_http_start(http, cfg->http_listen, err, sizeof err)) {
+      ccp_log(CCP_LOG_ERROR, "run", "config key 'http.listen': %s", err);
+      goto done;
+    }
+    ccp_log_state(CCP_LOG_INFO, "http", "serving /metrics, /healthz and /readyz on '%s' (port %d)",
+                  cfg->http_listen, ccp_http_port(http));
+  }
 
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
@@ -240,6 +259,7 @@ int ccp_cli_live(const ccp_config_t *cfg, const ccp_cli_live_opts_t *o) {
   if (o->started)
     o->started(o->opaque, c);
   int r = ccp_consumer_run(c);
+  ccp_http_stop(http); /* /readyz says "shutting down" until here */
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
   g_consumer = NULL;
@@ -254,6 +274,7 @@ int ccp_cli_live(const ccp_config_t *cfg, const ccp_cli_live_opts_t *o) {
   }
 
 done:
+  ccp_http_free(http); /* before the consumer its handlers read */
   ccp_consumer_free(c);
   ccp_redis_pub_free(l.pub);
   ccp_rules_free(l.rules);

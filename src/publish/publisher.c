@@ -85,8 +85,23 @@ struct ccp_publisher {
 
   atomic_int final_req; /* the owner asks for the final cycle */
   atomic_int final_rc;  /* result of the final cycle; 1 = pending */
-  _Atomic int64_t cycles, failed_cycles, now_ms;
+  _Atomic int64_t cycles, failed_cycles, now_ms, last_ok_ms;
+  /* relaxed everywhere: independent counters read by scrapes; a reader may
+   * see one cycle in a bucket before its duration in the sum */
+  _Atomic int64_t buckets[CCP_PUBLISH_NBUCKETS], duration_us;
 };
+
+const double ccp_publish_bucket_s[CCP_PUBLISH_NBUCKETS - 1] = {
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
+
+/* Counts one cycle of us microseconds in the duration histogram. */
+static void count_duration(ccp_publisher_t *p, int64_t us) {
+  int b = 0;
+  while (b < CCP_PUBLISH_NBUCKETS - 1 && (double)us > ccp_publish_bucket_s[b] * 1e6)
+    b++;
+  atomic_fetch_add_explicit(&p->buckets[b], 1, memory_order_relaxed);
+  atomic_fetch_add_explicit(&p->duration_us, us, memory_order_relaxed);
+}
 
 /* ---- bundles ----------------------------------------------------------- */
 
@@ -425,6 +440,7 @@ static void merge_own(ccp_publisher_t *p) {
 static int cycle(ccp_publisher_t *p, int final) {
   const ccp_config_t *cfg = p->o.cfg;
   const ccp_publisher_source_t *src = &p->o.src;
+  int64_t t0 = ccp_clock_mono_ns();
   int64_t reported = src->report(src->opaque);
   int64_t g = shared_time(p, CCP_MAX(p->g, reported));
   int64_t live = INT64_MIN; /* the wall target of settled partitions */
@@ -481,6 +497,9 @@ static int cycle(ccp_publisher_t *p, int final) {
   }
   if (src->end)
     src->end(src->opaque);
+  count_duration(p, (ccp_clock_mono_ns() - t0) / 1000);
+  if (rc == 0)
+    atomic_store_explicit(&p->last_ok_ms, ccp_clock_mono_ms(), memory_order_relaxed);
   return rc;
 }
 
@@ -578,4 +597,8 @@ void ccp_publisher_stats(const ccp_publisher_t *cp, ccp_publisher_stats_t *out) 
   out->cycles = atomic_load(&p->cycles);
   out->failed_cycles = atomic_load(&p->failed_cycles);
   out->now_ms = atomic_load(&p->now_ms);
+  out->last_ok_ms = atomic_load_explicit(&p->last_ok_ms, memory_order_relaxed);
+  for (int i = 0; i < CCP_PUBLISH_NBUCKETS; i++)
+    out->buckets[i] = atomic_load_explicit(&p->buckets[i], memory_order_relaxed);
+  out->duration_us = atomic_load_explicit(&p->duration_us, memory_order_relaxed);
 }

@@ -156,6 +156,11 @@ typedef struct ccp_publisher_stats {
   int64_t cycles;        /**< successful cycles */
   int64_t failed_cycles; /**< cycles whose publish failed */
   int64_t now_ms;        /**< G of the last successful cycle */
+  int64_t last_ok_ms;    /**< monotonic ms when the last successful cycle ended; 0 none */
+  /** cycles (successful or not) by duration: buckets[i] counts those taking at most
+   * ccp_publish_bucket_s[i] and more than the bound before; the last, the rest */
+  int64_t buckets[CCP_PUBLISH_NBUCKETS];
+  int64_t duration_us; /**< sum of the durations of the cycles counted in buckets */
 } ccp_publisher_stats_t;
 
 /** Copies the counters (any thread). */
