@@ -55,7 +55,7 @@ if grep -qE 'COPY --from=[a-z]+ /src/build/ccpulse ' <<<"$joined"; then ok "runt
 
 # Packages installed by apt-get install lines.
 pkgs=$(grep -oE 'apt-get install[^&]*' <<<"$joined" | sed 's/apt-get install//' | tr ' ' '\n' | grep -vE '^(-.*|)$' | sort -u)
-for need in librdkafka-dev libavro-dev libhiredis-dev libjansson-dev librdkafka1 libavro23 libhiredis0.14 libjansson4 tzdata; do
+for need in librdkafka-dev libavro-dev libhiredis-dev libjansson-dev libmicrohttpd-dev librdkafka1 libavro23 libhiredis0.14 libjansson4 libmicrohttpd12 tzdata; do
   grep -qx "$need" <<<"$pkgs" || fail "package $need is not installed by the Dockerfile"
 done
 codename=$( (. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}") || true)
@@ -113,6 +113,24 @@ else
   grep -q 'dockerfile: docker/Dockerfile' "$compose" || fail "compose: ccpulse is not built from docker/Dockerfile"
   [ $fails -eq 0 ] && ok "compose file structure"
 fi
+
+# The Grafana dashboard: valid JSON, and every metric its queries use is one
+# that /metrics writes (src/http/metrics.c), so a renamed metric fails here.
+dash=$root/docker/grafana/ccpulse-dashboard.json
+if python3 - "$dash" "$root/src/http/metrics.c" <<'PY'; then ok "grafana dashboard parses and uses only metrics ccpulse writes"; else fail "grafana dashboard ($dash)"; fi
+import json, re, sys
+d = json.load(open(sys.argv[1]))
+src = open(sys.argv[2]).read()
+written = set(re.findall(r'"((?:ccpulse|process)_[a-z_]+)', src))
+exprs = [t["expr"] for p in d["panels"] for t in p["targets"]]
+assert d["panels"] and all(p.get("title") for p in d["panels"]), "panels without titles"
+used = set(re.findall(r"\b((?:ccpulse|process)_[a-z_]+)", " ".join(exprs)))
+hist = {n[: -len(s)] for n in used for s in ("_bucket", "_sum", "_count") if n.endswith(s)}
+missing = {n for n in used if n not in written and not any(n.startswith(h + "_") for h in hist & written)}
+assert not missing, "metrics not written by ccpulse: %s" % sorted(missing)
+for need in ("ccpulse_events_total", "ccpulse_consumer_lag", "ccpulse_publish_duration_seconds_bucket"):
+    assert need in used, need + " not on the dashboard"
+PY
 
 if [ $fails -gt 0 ]; then
   echo "$fails check(s) failed"
