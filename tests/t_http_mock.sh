@@ -6,7 +6,7 @@
 # with curl:
 #   1. Redis not there yet: /healthz 200, /readyz 503 naming the reason, and
 #      /metrics counts failed publish cycles; Redis started: /readyz flips to
-#      200; every line of /metrics parses (tests/prom_check.py: HELP and TYPE
+#      200, the outage's start and end are logged once each; every line of /metrics parses (tests/prom_check.py: HELP and TYPE
 #      per family, _total counters, cumulative histogram), the counters move
 #      as events flow (events_total reaches the count produced; cycles grow),
 #      lag and broker state are there; unknown paths 404;
@@ -74,6 +74,10 @@ t0=$SECONDS
 while [ $((SECONDS - t0)) -lt 30 ]; do [ "$(code /readyz)" = 200 ] && break; sleep 0.1; done
 [ "$(cat "$T/body")" = ready ] || fail "/readyz did not flip to 200: $(cat "$T/body")"
 echo "ok: /readyz 503 then 200 $((SECONDS - t0)) s after Redis started"
+# the outage in the log: one line when it began, one when it ended
+[ "$(grep -c "redis: publishing to '127.0.0.1:$RPORT' stopped" "$T/run.err")" = 1 ] &&
+  grep -q "redis: publishing to '127.0.0.1:$RPORT' again after [0-9.]* s" "$T/run.err" ||
+  fail "redis loss and recovery lines: $(grep redis: "$T/run.err" | head -5)"
 
 # every event consumed, a commit made and the statistics refreshed
 for i in 1 2; do

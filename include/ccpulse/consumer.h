@@ -108,7 +108,8 @@ typedef struct ccp_consumer_opts {
                                          publishes the view of its own partitions) */
   void *opaque;                     /**< passed to publish */
   int64_t (*clock_ms)(void);        /**< wall clock for the time rule; NULL = CLOCK_REALTIME */
-  int64_t final_timeout_ms;         /**< how long the final cycle is retried; 0 = 10 s */
+  int64_t final_timeout_ms;         /**< the final cycle is retried until this long after the
+                                         shutdown began (not after the cycle in flight); 0 = 10 s */
 } ccp_consumer_opts_t;
 
 typedef struct ccp_consumer ccp_consumer_t;
@@ -154,6 +155,8 @@ int ccp_consumer_run(ccp_consumer_t *c);
 
 /** Asks ccp_consumer_run() to finish; async-signal-safe, any thread. */
 void ccp_consumer_stop(ccp_consumer_t *c);
+/** Non-zero once ccp_consumer_stop() was called. Any thread. */
+int ccp_consumer_stopping(const ccp_consumer_t *c);
 
 /** Copies the counters (any thread). */
 void ccp_consumer_stats(const ccp_consumer_t *c, ccp_consumer_stats_t *out);

@@ -80,7 +80,16 @@ typedef struct live {
   const ccp_cli_live_opts_t *opts;
   int64_t last_summary_ms;
   int64_t last_messages;
+  int short_timeouts; /* the shutdown's Redis time-outs are set */
 } live_t;
+
+/* Shutdown within 5 s whatever is down (docs/operations.md, "Stopping"):
+ * the final publish is retried until FINAL_MS after SIGTERM, each attempt
+ * with these Redis time-outs; the consumer's close and flushes take the rest
+ * (src/consume/consumer.c, SHUTDOWN_*). */
+#define FINAL_MS 2000
+#define SHUTDOWN_CONNECT_MS 300
+#define SHUTDOWN_COMMAND_MS 800
 
 static ccp_consumer_t *volatile g_consumer; /* for the signal handler */
 
@@ -136,6 +145,11 @@ static void summary(live_t *l, const ccp_view_t *v, int ok) {
 static int live_publish(void *opaque, const ccp_view_t *view, const ccp_alert_t *alerts,
                         int nalerts, ccp_publish_extra_t *x) {
   live_t *l = opaque;
+  if (!l->short_timeouts && ccp_consumer_stopping(l->consumer)) {
+    /* shutting down: each attempt of the final cycle fits the deadline */
+    ccp_redis_pub_set_timeouts(l->pub, SHUTDOWN_CONNECT_MS, SHUTDOWN_COMMAND_MS);
+    l->short_timeouts = 1;
+  }
   ccp_buf_clear(&l->alerts);
   for (int i = 0; i < nalerts; i++) {
     ccp_alert_json(&alerts[i], &l->alerts);
@@ -231,6 +245,7 @@ int ccp_cli_live(const ccp_config_t *cfg, const ccp_cli_live_opts_t *o) {
   co.brokers = o->brokers;
   co.publish_ckpt = live_publish;
   co.fetch = live_fetch;
+  co.final_timeout_ms = FINAL_MS;
   co.opaque = &l;
   if (!(c = ccp_consumer_new(&co, err, sizeof err))) {
     ccp_log(CCP_LOG_ERROR, "run", "%s", err);

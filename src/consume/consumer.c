@@ -241,6 +241,16 @@ static void set_assigned(ccp_consumer_t *c, int32_t partition, uint32_t gen) {
   pthread_mutex_unlock(&c->assign_mu);
 }
 
+/* Shutdown bounds (docs/operations.md, "Stopping": exit within 5 s whatever
+ * is down): a member that never got its first assignment waits this long
+ * for it before it is destroyed without closing (librdkafka #4312 below);
+ * the group close, the dead-letter flushes of the final cycle and of the
+ * end each get at most these. The final publish has its own deadline
+ * (ccp_consumer_opts_t.final_timeout_ms; `run` gives 3 s). */
+#define SHUTDOWN_JOIN_MS 1000
+#define SHUTDOWN_CLOSE_MS 800
+#define SHUTDOWN_FLUSH_MS 300
+
 /* How long a rebalance callback tries to reach Redis to restore
  * checkpoints: with the cooperative protocol a partition that cannot be
  * restored then waits (waiting_*); with an eager assignor it starts with a
@@ -664,11 +674,13 @@ static int commit_allowed(const ccp_consumer_t *c, const ccp_publisher_export_t 
  * the checkpoints stored). Takes assign_mu to choose them, not to commit. */
 static void pub_commit(void *opaque, ccp_publisher_bundle_t *const *bundles) {
   ccp_consumer_t *c = opaque;
-  if (rd_kafka_outq_len(c->dlq) > 0 && rd_kafka_flush(c->dlq, 10000) != 0) {
+  /* shutting down: the flush shares the 5 s budget (docs/operations.md, Stopping) */
+  int flush_ms = atomic_load(&c->stop) ? SHUTDOWN_FLUSH_MS : 10000;
+  if (rd_kafka_outq_len(c->dlq) > 0 && rd_kafka_flush(c->dlq, flush_ms) != 0) {
     ccp_log(CCP_LOG_ERROR, "publish",
-            "dead-letter topic '%s': records not delivered in 10 s; offsets not committed this "
+            "dead-letter topic '%s': records not delivered in %d ms; offsets not committed this "
             "cycle",
-            c->dlq_topic);
+            c->dlq_topic, flush_ms);
     return;
   }
   rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
@@ -866,6 +878,44 @@ fail:
 /* @locality any thread or a signal handler: one lock-free atomic store. */
 void ccp_consumer_stop(ccp_consumer_t *c) { atomic_store(&c->stop, 1); }
 
+int ccp_consumer_stopping(const ccp_consumer_t *c) {
+  return atomic_load(&((ccp_consumer_t *)c)->stop);
+}
+
+/* @locality main thread, at shutdown: leaves the group (librdkafka's
+ * consumer close, served here so it can be bounded: rd_kafka_consumer_close
+ * of 2.0.2 waits as long as the coordinator is unreachable). A member never
+ * assigned, or a close not done within SHUTDOWN_CLOSE_MS, is left to
+ * rd_kafka_destroy_flags(NO_CONSUMER_CLOSE) in ccp_consumer_free: the group
+ * then notices the member gone after session.timeout.ms, and what was not
+ * committed is read again by the next owner. */
+static void close_bounded(ccp_consumer_t *c) {
+  if (!c->ever_assigned) {
+    ccp_log(CCP_LOG_INFO, "consumer", "never assigned: leaving the group without closing");
+    c->no_close = 1;
+    return;
+  }
+  rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
+  rd_kafka_error_t *e = rd_kafka_consumer_close_queue(c->rk, q);
+  if (e) {
+    ccp_log(CCP_LOG_WARN, "consumer", "cannot close the consumer: %s", rd_kafka_error_string(e));
+    rd_kafka_error_destroy(e);
+    c->no_close = 1;
+  } else {
+    int64_t t0 = ccp_clock_mono_ms();
+    while (!rd_kafka_consumer_closed(c->rk) && ccp_clock_mono_ms() - t0 < SHUTDOWN_CLOSE_MS)
+      rd_kafka_queue_poll_callback(q, 50); /* serves the revocation (on_rebalance) */
+    if (!rd_kafka_consumer_closed(c->rk)) {
+      ccp_log(CCP_LOG_WARN, "consumer",
+              "the group close did not finish in %d ms (coordinator unreachable?): leaving "
+              "without it; uncommitted records are read again by the next owner",
+              SHUTDOWN_CLOSE_MS);
+      c->no_close = 1;
+    }
+  }
+  rd_kafka_queue_destroy(q);
+}
+
 /* @locality the thread that owns the consumer (main). */
 int ccp_consumer_run(ccp_consumer_t *c) {
   /* workers and the publisher block every signal: only this thread takes
@@ -897,9 +947,11 @@ int ccp_consumer_run(ccp_consumer_t *c) {
   /* shutdown: stop consuming, final publish + commit, close */
   atomic_store(&c->paused, 1);
   /* librdkafka 2.0.2 aborts when a cooperative-sticky member that never got
-   * its first assignment is destroyed (assignor_state NULL, librdkafka
-   * #4312, fixed in 2.3.0): let the join finish first (bounded) */
-  for (int i = 0; i < 100 && !c->ever_assigned; i++) {
+   * its first assignment is closed (assignor_state NULL, librdkafka #4312,
+   * fixed in 2.3.0): let the join finish first (bounded); one that still
+   * has none (brokers down) is destroyed without the close below */
+  int64_t join_until = ccp_clock_mono_ms() + SHUTDOWN_JOIN_MS;
+  while (!c->ever_assigned && ccp_clock_mono_ms() < join_until) {
     rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, 100);
     if (m)
       rd_kafka_message_destroy(m);
@@ -914,12 +966,12 @@ int ccp_consumer_run(ccp_consumer_t *c) {
   for (int i = 0; i < c->parts_cap; i++)
     if (c->parts[i])
       rd_kafka_queue_forward(c->parts[i]->pq, NULL);
-  rd_kafka_consumer_close(c->rk); /* revokes: remove_partition(closing) */
+  close_bounded(c); /* revokes: remove_partition(closing) */
   for (int i = 0; i < c->parts_cap; i++)
     if (c->parts[i])
       remove_partition(c, i, 1);
   c->closing = 0;
-  if (rd_kafka_flush(c->dlq, 10000) != 0)
+  if (rd_kafka_flush(c->dlq, SHUTDOWN_FLUSH_MS) != 0)
     ccp_log(CCP_LOG_ERROR, "dlq", "cannot deliver %d dead-letter record(s) to '%s' at shutdown",
             rd_kafka_outq_len(c->dlq), c->dlq_topic);
   int final_ok = final_rc == 0;
@@ -1016,7 +1068,7 @@ void ccp_consumer_free(ccp_consumer_t *c) {
     ccp_free(c->workers);
   }
   if (c->rk)
-    rd_kafka_destroy(c->rk);
+    rd_kafka_destroy_flags(c->rk, c->no_close ? RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE : 0);
   if (c->dlq)
     rd_kafka_destroy(c->dlq);
   ccp_avro_decoder_free(c->writer);

@@ -117,6 +117,7 @@ struct ccp_consumer {
   uint32_t next_gen;
   int closing;       /* main thread only: inside rd_kafka_consumer_close */
   int ever_assigned; /* main thread only: a rebalance assign was served */
+  int no_close;      /* main thread only: destroy without the consumer close (shutdown) */
 
   /* main thread only (consumer.c, waiting_*): partitions the group gave us
    * whose checkpoint could not be read yet (Redis unreachable); not yet

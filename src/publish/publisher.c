@@ -83,8 +83,9 @@ struct ccp_publisher {
   ccp_buf_t pbuf;                     /* their bytes */
   int scratch_cap;
 
-  atomic_int final_req; /* the owner asks for the final cycle */
-  atomic_int final_rc;  /* result of the final cycle; 1 = pending */
+  atomic_int final_req;              /* the owner asks for the final cycle */
+  _Atomic int64_t final_deadline_ms; /* monotonic: no final attempt starts after it */
+  atomic_int final_rc;               /* result of the final cycle; 1 = pending */
   _Atomic int64_t cycles, failed_cycles, now_ms, last_ok_ms;
   /* relaxed everywhere: independent counters read by scrapes; a reader may
    * see one cycle in a bucket before its duration in the sum */
@@ -522,14 +523,14 @@ static void *publisher_main(void *arg) {
       next = ccp_clock_wall_ms() + cfg->publish_interval_ms;
     }
   }
-  /* final cycle: retried for at most final_timeout_ms */
-  int64_t deadline =
-      ccp_clock_wall_ms() + (p->o.final_timeout_ms > 0 ? p->o.final_timeout_ms : 10000);
+  /* final cycle: retried until final_timeout_ms after the owner asked
+   * (ccp_publisher_finish), the cycle in flight then included */
+  int64_t deadline = atomic_load(&p->final_deadline_ms);
   int rc;
   long backoff = 100;
-  while ((rc = cycle(p, 1)) != 0 && ccp_clock_wall_ms() < deadline) {
+  while ((rc = cycle(p, 1)) != 0 && ccp_clock_mono_ms() + backoff < deadline) {
     ccp_clock_sleep_ms(backoff);
-    backoff = CCP_MIN(backoff * 2, 2000);
+    backoff = CCP_MIN(backoff * 2, 1000);
   }
   atomic_store(&p->final_rc, rc == 0 ? 0 : -1);
   return NULL;
@@ -560,7 +561,9 @@ int ccp_publisher_start(ccp_publisher_t *p) {
 int ccp_publisher_finish(ccp_publisher_t *p) {
   if (!p->started)
     return -CCP_EIO;
-  atomic_store(&p->final_req, 1);
+  atomic_store(&p->final_deadline_ms,
+               ccp_clock_mono_ms() + (p->o.final_timeout_ms > 0 ? p->o.final_timeout_ms : 10000));
+  atomic_store(&p->final_req, 1); /* seq_cst: the deadline is seen with the request */
   pthread_join(p->thread, NULL);
   p->started = 0;
   return atomic_load(&p->final_rc) == 0 ? 0 : -CCP_EIO;

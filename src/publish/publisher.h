@@ -133,7 +133,9 @@ typedef struct ccp_publisher_opts {
                                          NULL: the view of the own partitions, unfenced */
   void *opaque;                     /**< passed to publish and fetch */
   int64_t (*clock_ms)(void);        /**< wall clock of the time rule; NULL = CLOCK_REALTIME */
-  int64_t final_timeout_ms;         /**< how long the final cycle is retried; 0 = 10 s */
+  int64_t final_timeout_ms;         /**< the final cycle is retried until this long after
+                                         ccp_publisher_finish() (the cycle in flight included);
+                                         0 = 10 s */
   ccp_publisher_source_t src;
 } ccp_publisher_opts_t;
 
