@@ -18,8 +18,8 @@
 #       and SCRAM-SHA-256) with the certificate T/broker.bundle.pem (PEM
 #       keystore: key, then certificate) signed by T/ca.pem; T defaults to
 #       D/tls, where a throwaway CA and certificate are made (openssl) when
-#       T has no broker.bundle.pem. The SCRAM user $CCPULSE_KAFKA_SCRAM_USER
-#       (default ccpulse) with password $CCPULSE_KAFKA_SCRAM_PASSWORD (default
+#       T has no broker.bundle.pem. The SCRAM user $KAFKA_SH_SCRAM_USER
+#       (default ccpulse) with password $KAFKA_SH_SCRAM_PASSWORD (default
 #       random) is created when the storage is formatted (with --keep-data
 #       the user of the first format stays). Prints also
 #       SASL_SSL_BOOTSTRAP=127.0.0.1:N (also in D/sasl-bootstrap), CA=T/ca.pem
@@ -223,14 +223,14 @@ sasl_setup() {
     { tls_make_ca "$t" && tls_make_cert "$t" broker; } || die "cannot make a CA and broker certificate in '$t'"
   fi
   [ -s "$t/ca.pem" ] || die "no CA certificate '$t/ca.pem' beside '$t/broker.bundle.pem'"
-  scram_user=${CCPULSE_KAFKA_SCRAM_USER:-ccpulse}
-  scram_pass=${CCPULSE_KAFKA_SCRAM_PASSWORD:-$(python3 -c 'import secrets; print(secrets.token_hex(12))')}
-  [[ $scram_user =~ ^[A-Za-z0-9._-]+$ ]] || die "bad CCPULSE_KAFKA_SCRAM_USER '$scram_user': letters, digits, '.', '_', '-'"
+  scram_user=${KAFKA_SH_SCRAM_USER:-ccpulse}
+  scram_pass=${KAFKA_SH_SCRAM_PASSWORD:-$(python3 -c 'import secrets; print(secrets.token_hex(12))')}
+  [[ $scram_user =~ ^[A-Za-z0-9._-]+$ ]] || die "bad KAFKA_SH_SCRAM_USER '$scram_user': letters, digits, '.', '_', '-'"
   # kafka-storage --add-scram parses name=...,password=... inside [...]
-  [ -n "$scram_pass" ] || die "CCPULSE_KAFKA_SCRAM_PASSWORD is empty"
+  [ -n "$scram_pass" ] || die "KAFKA_SH_SCRAM_PASSWORD is empty"
   local c
   for c in ',' '=' '[' ']' '\' ' ' '"'; do
-    [[ $scram_pass != *"$c"* ]] || die "CCPULSE_KAFKA_SCRAM_PASSWORD may not hold '$c' (kafka-storage --add-scram syntax)"
+    [[ $scram_pass != *"$c"* ]] || die "KAFKA_SH_SCRAM_PASSWORD may not hold '$c' (kafka-storage --add-scram syntax)"
   done
 }
 

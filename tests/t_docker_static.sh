@@ -263,6 +263,24 @@ else
   grep -q 'dockerfile: docker/Dockerfile' "$compose" || fail "compose: ccpulse is not built from docker/Dockerfile"
 fi
 
+# The Grafana dashboard: valid JSON, and every metric its queries use is one
+# that /metrics writes (src/http/metrics.c), so a renamed metric fails here.
+dash=$root/docker/grafana/ccpulse-dashboard.json
+if python3 - "$dash" "$root/src/http/metrics.c" <<'PY'; then ok "grafana dashboard parses and uses only metrics ccpulse writes"; else fail "grafana dashboard ($dash)"; fi
+import json, re, sys
+d = json.load(open(sys.argv[1]))
+src = open(sys.argv[2]).read()
+written = set(re.findall(r'"((?:ccpulse|process)_[a-z_]+)', src))
+exprs = [t["expr"] for p in d["panels"] for t in p["targets"]]
+assert d["panels"] and all(p.get("title") for p in d["panels"]), "panels without titles"
+used = set(re.findall(r"\b((?:ccpulse|process)_[a-z_]+)", " ".join(exprs)))
+hist = {n[: -len(s)] for n in used for s in ("_bucket", "_sum", "_count") if n.endswith(s)}
+missing = {n for n in used if n not in written and not any(n.startswith(h + "_") for h in hist & written)}
+assert not missing, "metrics not written by ccpulse: %s" % sorted(missing)
+for need in ("ccpulse_events_total", "ccpulse_consumer_lag", "ccpulse_publish_duration_seconds_bucket"):
+    assert need in used, need + " not on the dashboard"
+PY
+
 if [ $fails -gt 0 ]; then
   echo "$fails check(s) failed"
   exit 1

@@ -43,7 +43,7 @@ USER_=ccp-sasl-test
 live_before_kafka() {
   tls_make_ca "$work/tls" && tls_make_cert "$work/tls" broker || return 1
   tls_make_ca "$work/other-ca" || return 1
-  export CCPULSE_KAFKA_SCRAM_USER=$USER_ CCPULSE_KAFKA_SCRAM_PASSWORD=$PW
+  export KAFKA_SH_SCRAM_USER=$USER_ KAFKA_SH_SCRAM_PASSWORD=$PW
   LIVE_KAFKA_OPTS=(--sasl-ssl --tls-dir "$work/tls")
 }
 live_setup t_kafka_sasl "${1:?usage: t_kafka_sasl.sh <ccpulse-binary> <build-dir>}" \

@@ -20,7 +20,8 @@
  * ts = T0 + offset * STEP, so each published view tells, per partition, how
  * many events its current owner counted (opened, waiting, open) and from
  * which offset (longest_wait_ms = now - ts of the oldest). The stream time
- * rule's wall clock is pinned far in the past (clock_ms), so only events
+ * rule's wall clock is pinned far in the past (clock_ms; live.max_future is
+ * set to the whole valid range so the §7 future rule accepts every ts), so only events
  * move time.
  *
  * Checked in every published cycle of every member: per partition
@@ -56,6 +57,7 @@
 #include "ccpulse/clock.h"
 #include "ccpulse/consumer.h"
 #include "ccpulse/decode.h"
+#include "ccpulse/event.h"
 #include "ccpulse/redis_pub.h"
 #include "ccpulse/tz.h"
 #include "redis_testutil.h"
@@ -396,6 +398,9 @@ static void setup_config(void) {
                                    NULL};
   char err[CCP_ERRBUF_SIZE];
   ccp_config_init(&cfg);
+  /* the wall clock is pinned at 0 (clock_zero): live.max_future reaches the
+   * end of the valid range so that no event is "from the future" */
+  cfg.max_future_ms = CCP_EVENT_TS_MAX;
   for (int i = 0; kv[i]; i += 2)
     if (ccp_config_set(&cfg, kv[i], kv[i + 1], NULL, err, sizeof err) != 0) {
       fprintf(stderr, "config: %s\n", err);

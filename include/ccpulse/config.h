@@ -128,6 +128,7 @@ typedef struct ccp_config {
   int64_t max_future_ms;             /**< live.max_future: events further ahead of the wall
                                           clock are invalid */
   int64_t checkpoint_interval_ms;    /**< period of partition checkpoints; 0 = none */
+  char http_listen[256];             /**< HOST:PORT of /metrics, /healthz...; "" = no server */
 
   /* logs (docs/live.md) */
   int log_level;  /**< ccp_log_level_t of log.level */

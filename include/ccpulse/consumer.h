@@ -108,20 +108,34 @@ typedef struct ccp_consumer_opts {
                                          publishes the view of its own partitions) */
   void *opaque;                     /**< passed to publish */
   int64_t (*clock_ms)(void);        /**< wall clock for the time rule; NULL = CLOCK_REALTIME */
-  int64_t final_timeout_ms;         /**< how long the final cycle is retried; 0 = 10 s */
+  int64_t final_timeout_ms;         /**< the final cycle is retried until this long after the
+                                         shutdown began (not after the cycle in flight); 0 = 10 s */
 } ccp_consumer_opts_t;
 
 typedef struct ccp_consumer ccp_consumer_t;
 
+/** Buckets of the publish cycle duration histogram (the last one unbounded). */
+#define CCP_PUBLISH_NBUCKETS 12
+/** Upper bounds in seconds of the first CCP_PUBLISH_NBUCKETS - 1 buckets. */
+extern const double ccp_publish_bucket_s[CCP_PUBLISH_NBUCKETS - 1];
+
 /** Counters of a consumer (read with ccp_consumer_stats, any thread). */
 typedef struct ccp_consumer_stats {
-  int64_t messages;      /**< records consumed */
-  int64_t dead_letters;  /**< records sent to the dead-letter topic */
-  int64_t cycles;        /**< successful publish cycles */
-  int64_t failed_cycles; /**< publish attempts that failed */
-  int64_t commits;       /**< successful offset commits */
-  int64_t partitions;    /**< partitions currently assigned */
-  int64_t now_ms;        /**< global stream time of the last cycle */
+  int64_t messages;        /**< records consumed */
+  int64_t dead_letters;    /**< records sent to the dead-letter topic */
+  int64_t late;            /**< events dropped as late (by this process's engines) */
+  int64_t duplicate;       /**< events dropped as duplicates */
+  int64_t invalid;         /**< events dropped with a field out of range */
+  int64_t open_tickets;    /**< open tickets in this process's engines at the last export */
+  int64_t cycles;          /**< successful publish cycles */
+  int64_t failed_cycles;   /**< publish attempts that failed */
+  int64_t commits;         /**< successful offset commits */
+  int64_t partitions;      /**< partitions currently assigned */
+  int64_t now_ms;          /**< global stream time of the last cycle */
+  int64_t last_publish_ms; /**< monotonic ms of the last successful cycle; 0 none */
+  int64_t publish_buckets[CCP_PUBLISH_NBUCKETS]; /**< cycles by duration (not cumulative) */
+  int64_t publish_us;                            /**< their summed duration */
+  int stopping; /**< ccp_consumer_stop() was called: shutting down */
 } ccp_consumer_stats_t;
 
 /**
@@ -141,12 +155,49 @@ int ccp_consumer_run(ccp_consumer_t *c);
 
 /** Asks ccp_consumer_run() to finish; async-signal-safe, any thread. */
 void ccp_consumer_stop(ccp_consumer_t *c);
+/** Non-zero once ccp_consumer_stop() was called. Any thread. */
+int ccp_consumer_stopping(const ccp_consumer_t *c);
 
 /** Copies the counters (any thread). */
 void ccp_consumer_stats(const ccp_consumer_t *c, ccp_consumer_stats_t *out);
 
+/** One assigned partition's lag in librdkafka's last statistics. */
+typedef struct ccp_kafka_lag {
+  int32_t partition;
+  int64_t lag; /**< high watermark - committed offset (records a restart would read again) */
+} ccp_kafka_lag_t;
+
+/** One broker's connection state in librdkafka's last statistics. */
+typedef struct ccp_kafka_broker {
+  char name[256]; /**< "host:port/id" as librdkafka names it */
+  char state[24]; /**< "UP", "DOWN", "CONNECT", "INIT", ... */
+} ccp_kafka_broker_t;
+
+/** What the consumer learnt from librdkafka's statistics (statistics.interval.ms). */
+typedef struct ccp_kafka_stats {
+  ccp_kafka_lag_t *lag; /**< owned: ccp_kafka_stats_release */
+  int nlag;
+  ccp_kafka_broker_t *brokers; /**< owned */
+  int nbrokers;
+  int64_t age_ms; /**< since those statistics came; -1: none yet */
+  int down;       /**< every broker is unreachable right now (process-wide) */
+} ccp_kafka_stats_t;
+
+/** Copies the last statistics into out (any thread); release it after. */
+void ccp_consumer_kafka_stats(const ccp_consumer_t *c, ccp_kafka_stats_t *out);
+/** Frees what ccp_consumer_kafka_stats copied. */
+void ccp_kafka_stats_release(ccp_kafka_stats_t *s);
+
 /** Frees the consumer (after ccp_consumer_run returned, or instead of it). */
 void ccp_consumer_free(ccp_consumer_t *c);
+
+/**
+ * How many librdkafka consumer handles ccp_consumer_free() had to abandon
+ * because their destroy did not return in time (a librdkafka 2.0.2 defect;
+ * their threads still run): a process should then leave with _exit().
+ * Any thread.
+ */
+int ccp_consumer_abandoned(void);
 
 /* ---- in-process mock cluster (tests, `ccpulse demo`, `run --mock`) ---- */
 

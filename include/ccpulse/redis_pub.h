@@ -231,6 +231,13 @@ void ccp_redis_pub_stats(const ccp_redis_pub_t *p, ccp_redis_pub_stats_t *out);
 /** "host:port" of the publisher, as its log lines name it. */
 const char *ccp_redis_pub_addr(const ccp_redis_pub_t *p);
 
+/**
+ * Changes the connect and command time-outs (a value <= 0 keeps the old
+ * one); the open connection takes the new command time-out at once. For
+ * the shutdown's deadline. Publisher thread.
+ */
+void ccp_redis_pub_set_timeouts(ccp_redis_pub_t *p, int connect_timeout_ms, int command_timeout_ms);
+
 #ifdef __cplusplus
 }
 #endif

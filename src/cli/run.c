@@ -17,13 +17,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ccpulse/alerts.h"
 #include "ccpulse/clock.h"
 #include "ccpulse/consumer.h"
+#include "ccpulse/http.h"
 #include "ccpulse/log.h"
 #include "ccpulse/redis_pub.h"
 #include "cli.h"
+#include "http/metrics.h"
 
 /* Arguments of `ccpulse run`. */
 typedef struct run_args {
@@ -78,7 +81,16 @@ typedef struct live {
   const ccp_cli_live_opts_t *opts;
   int64_t last_summary_ms;
   int64_t last_messages;
+  int short_timeouts; /* the shutdown's Redis time-outs are set */
 } live_t;
+
+/* Shutdown within 5 s whatever is down (docs/operations.md, "Stopping"):
+ * the final publish is retried until FINAL_MS after SIGTERM, each attempt
+ * with these Redis time-outs; the consumer's close and flushes take the rest
+ * (src/consume/consumer.c, SHUTDOWN_*). */
+#define FINAL_MS 2000
+#define SHUTDOWN_CONNECT_MS 300
+#define SHUTDOWN_COMMAND_MS 800
 
 static ccp_consumer_t *volatile g_consumer; /* for the signal handler */
 
@@ -134,6 +146,11 @@ static void summary(live_t *l, const ccp_view_t *v, int ok) {
 static int live_publish(void *opaque, const ccp_view_t *view, const ccp_alert_t *alerts,
                         int nalerts, ccp_publish_extra_t *x) {
   live_t *l = opaque;
+  if (!l->short_timeouts && ccp_consumer_stopping(l->consumer)) {
+    /* shutting down: each attempt of the final cycle fits the deadline */
+    ccp_redis_pub_set_timeouts(l->pub, SHUTDOWN_CONNECT_MS, SHUTDOWN_COMMAND_MS);
+    l->short_timeouts = 1;
+  }
   ccp_buf_clear(&l->alerts);
   for (int i = 0; i < nalerts; i++) {
     ccp_alert_json(&alerts[i], &l->alerts);
@@ -213,7 +230,13 @@ int ccp_cli_live(const ccp_config_t *cfg, const ccp_cli_live_opts_t *o) {
   l.opts = o;
   ccp_buf_init(&l.alerts);
   ccp_consumer_t *c = NULL;
+  ccp_http_t *http = NULL;
+  ccp_metrics_ctx_t mx = {.cfg = cfg};
 
+  if (cfg->http_listen[0] && ccp_http_listen_check(cfg->http_listen, err, sizeof err) != 0) {
+    ccp_log(CCP_LOG_ERROR, "run", "config key 'http.listen': %s", err);
+    goto done;
+  }
   if (!(l.rules =
             ccp_rules_parse(cfg->alerts_rules ? cfg->alerts_rules : "", cfg, err, sizeof err))) {
     ccp_log(CCP_LOG_ERROR, "run", "config key 'alerts.rules': %s", err);
@@ -240,12 +263,24 @@ int ccp_cli_live(const ccp_config_t *cfg, const ccp_cli_live_opts_t *o) {
   co.brokers = o->brokers;
   co.publish_ckpt = live_publish;
   co.fetch = live_fetch;
+  co.final_timeout_ms = FINAL_MS;
   co.opaque = &l;
   if (!(c = ccp_consumer_new(&co, err, sizeof err))) {
     ccp_log(CCP_LOG_ERROR, "run", "%s", err);
     goto done;
   }
   l.consumer = c;
+  if (cfg->http_listen[0]) { /* /metrics, /healthz, /readyz (docs/operations.md) */
+    http = ccp_http_new();
+    mx.h = http;
+    mx.c = c;
+    if (ccp_metrics_routes(&mx) != 0 || ccp_http_start(http, cfg->http_listen, err, sizeof err)) {
+      ccp_log(CCP_LOG_ERROR, "run", "config key 'http.listen': %s", err);
+      goto done;
+    }
+    ccp_log_state(CCP_LOG_INFO, "http", "serving /metrics, /healthz and /readyz on '%s' (port %d)",
+                  cfg->http_listen, ccp_http_port(http));
+  }
 
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
@@ -257,6 +292,7 @@ int ccp_cli_live(const ccp_config_t *cfg, const ccp_cli_live_opts_t *o) {
   if (o->started)
     o->started(o->opaque, c);
   int r = ccp_consumer_run(c);
+  ccp_http_stop(http); /* /readyz says "shutting down" until here */
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
   g_consumer = NULL;
@@ -271,7 +307,12 @@ int ccp_cli_live(const ccp_config_t *cfg, const ccp_cli_live_opts_t *o) {
   }
 
 done:
+  ccp_http_free(http); /* before the consumer its handlers read */
   ccp_consumer_free(c);
+  if (ccp_consumer_abandoned()) { /* its threads still use the handle (and the mock cluster) */
+    fflush(NULL);
+    _exit(rc);
+  }
   ccp_redis_pub_free(l.pub);
   ccp_rules_free(l.rules);
   ccp_buf_release(&l.alerts);

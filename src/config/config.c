@@ -964,6 +964,11 @@ static const prop_t props[] = {
           "invalid: counted in diagnostics.invalid_events and sent to the dead-letter topic "
           "with the reason, so one producer with a wrong clock cannot make the rest of the "
           "stream late (docs/kpis.md §7; replay has no wall clock)."},
+  {.key = "http.listen", STR(http_listen), .def = "127.0.0.1:9464",
+   .doc = "`HOST:PORT` of the HTTP endpoint of `ccpulse run` and `ccpulse demo`: `/metrics` "
+          "(Prometheus), `/healthz`, `/readyz` (docs/operations.md, Monitoring); `[::1]:9464` "
+          "for IPv6, `0.0.0.0:9464` or `:9464` for every interface, port 0 for any free port; "
+          "empty = no HTTP server. A port in use stops the start-up (exit 2)."},
   /* logs */
   {.key = "log.level", .type = "level", .set = set_log, .off = OFF(log_level),
    .def = "info",

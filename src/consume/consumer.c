@@ -37,6 +37,7 @@
  * started empty: it waits outside librdkafka's assignment and the poll loop
  * retries it (waiting_*), then assigns it at the checkpoint's offset.
  */
+#include <jansson.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -52,23 +53,125 @@
 #include "consumer_int.h"
 #include "publish/publisher.h"
 
+/* Connection state of the process's Kafka clients: monotonic ms since when
+ * every broker is unreachable (librdkafka's ALL_BROKERS_DOWN), 0 while
+ * reachable. Set by the error callback of any handle (the consumer or a
+ * producer), cleared by the consumer's probe (probe_brokers). Process-wide
+ * because the callbacks are shared by every handle and one outage is one
+ * outage; seq_cst: rare. */
+static _Atomic int64_t kafka_down_since;
+
+/* librdkafka's per-attempt connection failures: its "FAIL" log lines and
+ * the transport/resolve errors of the error callback. */
+static int is_connect_noise(const char *fac, int err) {
+  return (fac && strcmp(fac, "FAIL") == 0) || err == RD_KAFKA_RESP_ERR__TRANSPORT ||
+         err == RD_KAFKA_RESP_ERR__RESOLVE;
+}
+
 /* @locality any librdkafka thread (or the caller of rd_kafka_new). Syslog
  * levels: 0-3 (emerg..err) -> ERROR, 4 warning -> WARN, 5-6 notice and info
- * -> INFO, 7 debug -> DEBUG. The level is checked before formatting. */
+ * -> INFO, 7 debug -> DEBUG. The level is checked before formatting. A
+ * broker's repeated connection failures while every broker is down are
+ * debug lines: the loss was said once (on_kafka_error), the recovery will
+ * be (probe_brokers). */
 static void on_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
   ccp_log_level_t lv = level <= 3   ? CCP_LOG_ERROR
                        : level == 4 ? CCP_LOG_WARN
                        : level <= 6 ? CCP_LOG_INFO
                                     : CCP_LOG_DEBUG;
+  if (is_connect_noise(fac, 0))
+    lv = atomic_load(&kafka_down_since) ? CCP_LOG_DEBUG : CCP_LOG_WARN;
   ccp_log(lv, "kafka", "%s [%s]: %s", fac, rk ? rd_kafka_name(rk) : "-", buf);
 }
 
 /* @locality the thread serving the handle's queue (poll). librdkafka recovers
- * from every error but a fatal one by itself: those are warnings. */
+ * from every error but a fatal one by itself: those are warnings. Every
+ * broker down is logged once per outage (a state line); single connection
+ * failures are rate-limited warnings, debug lines during an outage. */
 static void on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
   (void)opaque;
-  ccp_log(err == RD_KAFKA_RESP_ERR__FATAL ? CCP_LOG_ERROR : CCP_LOG_WARN, "kafka", "%s [%s]: %s",
-          rd_kafka_err2name((rd_kafka_resp_err_t)err), rd_kafka_name(rk), reason);
+  if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+    int64_t zero = 0, now = ccp_clock_mono_ms();
+    if (atomic_compare_exchange_strong(&kafka_down_since, &zero, now ? now : 1))
+      ccp_log_state(CCP_LOG_WARN, "kafka",
+                    "lost the connection to every broker (%s); consuming paused, retrying until "
+                    "they are back",
+                    reason);
+    return;
+  }
+  ccp_log_level_t lv = err == RD_KAFKA_RESP_ERR__FATAL ? CCP_LOG_ERROR : CCP_LOG_WARN;
+  if (is_connect_noise(NULL, err) && atomic_load(&kafka_down_since))
+    lv = CCP_LOG_DEBUG;
+  ccp_log(lv, "kafka", "%s [%s]: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err),
+          rd_kafka_name(rk), reason);
+}
+
+/* @locality main thread (its poll loop), while every broker is down: asks
+ * for the cluster's brokers (a short metadata request); an answer means a
+ * broker is reachable again, which is logged once with the outage's
+ * length. At most one probe a second, 200 ms each. */
+static void probe_brokers(ccp_consumer_t *c) {
+  int64_t since = atomic_load(&kafka_down_since), now = ccp_clock_mono_ms();
+  if (!since || now < c->next_probe_ms)
+    return;
+  c->next_probe_ms = now + 1000;
+  const struct rd_kafka_metadata *md = NULL;
+  if (rd_kafka_metadata(c->rk, 0, NULL, &md, 200) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return;
+  int nb = md->broker_cnt;
+  rd_kafka_metadata_destroy(md);
+  if (nb > 0 && atomic_compare_exchange_strong(&kafka_down_since, &since, 0))
+    ccp_log_state(CCP_LOG_INFO, "kafka", "brokers reachable again after %.1f s (%d known)",
+                  (double)(ccp_clock_mono_ms() - since) / 1000.0, nb);
+}
+
+/* @locality main thread (librdkafka serves statistics on the consumer's
+ * queue, polled there): keeps the lag of the partitions assigned here and
+ * every real broker's state for scrapes (ccp_consumer_kafka_stats). The
+ * JSON is librdkafka's STATISTICS.md; a part missing is skipped. */
+static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque) {
+  ccp_consumer_t *c = opaque;
+  json_error_t je;
+  json_t *root = json_loadb(json, len, 0, &je);
+  if (!root)
+    return 0;
+  pthread_mutex_lock(&c->stats_mu);
+  c->nlag = c->nbrokers = 0;
+  const char *key;
+  json_t *b;
+  json_object_foreach(json_object_get(root, "brokers"), key, b) {
+    const char *src = json_string_value(json_object_get(b, "source"));
+    const char *st = json_string_value(json_object_get(b, "state"));
+    if (!st || (src && (strcmp(src, "internal") == 0 || strcmp(src, "logical") == 0)))
+      continue;
+    if (c->nbrokers == c->brokers_cap) {
+      c->brokers_cap = c->brokers_cap ? 2 * c->brokers_cap : 4;
+      c->brokers = ccp_realloc(c->brokers, (size_t)c->brokers_cap * sizeof *c->brokers);
+    }
+    ccp_kafka_broker_t *kb = &c->brokers[c->nbrokers++];
+    snprintf(kb->name, sizeof kb->name, "%s", key);
+    snprintf(kb->state, sizeof kb->state, "%s", st);
+  }
+  json_t *parts =
+      json_object_get(json_object_get(json_object_get(root, "topics"), c->topic), "partitions");
+  json_t *tp;
+  json_object_foreach(parts, key, tp) {
+    json_int_t id = json_integer_value(json_object_get(tp, "partition"));
+    json_int_t lag = json_integer_value(json_object_get(tp, "consumer_lag"));
+    if (id < 0 || id >= c->parts_cap || !c->parts[id] ||
+        !json_is_integer(json_object_get(tp, "consumer_lag")) || lag < 0)
+      continue; /* not ours, or nothing committed yet */
+    if (c->nlag == c->lag_cap) {
+      c->lag_cap = c->lag_cap ? 2 * c->lag_cap : 8;
+      c->lag = ccp_realloc(c->lag, (size_t)c->lag_cap * sizeof *c->lag);
+    }
+    c->lag[c->nlag].partition = (int32_t)id;
+    c->lag[c->nlag++].lag = lag;
+  }
+  c->stats_ms = ccp_clock_mono_ms();
+  pthread_mutex_unlock(&c->stats_mu);
+  json_decref(root);
+  return 0; /* librdkafka frees json */
 }
 
 void ccp_kafka_conf_set_logger(rd_kafka_conf_t *conf) {
@@ -178,6 +281,17 @@ static void set_assigned(ccp_consumer_t *c, int32_t partition, uint32_t gen) {
   c->assigned_gen[partition] = gen;
   pthread_mutex_unlock(&c->assign_mu);
 }
+
+/* Shutdown bounds (docs/operations.md, "Stopping": exit within 5 s whatever
+ * is down): a member that never got its first assignment waits this long
+ * for it before it is destroyed without closing (librdkafka #4312 below);
+ * the group close, the dead-letter flushes of the final cycle and of the
+ * end each get at most these. The final publish has its own deadline
+ * (ccp_consumer_opts_t.final_timeout_ms; `run` gives 3 s). */
+#define SHUTDOWN_JOIN_MS 1000
+#define SHUTDOWN_CLOSE_MS 800
+#define SHUTDOWN_FLUSH_MS 300
+#define SHUTDOWN_DESTROY_MS 1500
 
 /* How long a rebalance callback tries to reach Redis to restore
  * checkpoints: with the cooperative protocol a partition that cannot be
@@ -602,11 +716,13 @@ static int commit_allowed(const ccp_consumer_t *c, const ccp_publisher_export_t 
  * the checkpoints stored). Takes assign_mu to choose them, not to commit. */
 static void pub_commit(void *opaque, ccp_publisher_bundle_t *const *bundles) {
   ccp_consumer_t *c = opaque;
-  if (rd_kafka_outq_len(c->dlq) > 0 && rd_kafka_flush(c->dlq, 10000) != 0) {
+  /* shutting down: the flush shares the 5 s budget (docs/operations.md, Stopping) */
+  int flush_ms = atomic_load(&c->stop) ? SHUTDOWN_FLUSH_MS : 10000;
+  if (rd_kafka_outq_len(c->dlq) > 0 && rd_kafka_flush(c->dlq, flush_ms) != 0) {
     ccp_log(CCP_LOG_ERROR, "publish",
-            "dead-letter topic '%s': records not delivered in 10 s; offsets not committed this "
+            "dead-letter topic '%s': records not delivered in %d ms; offsets not committed this "
             "cycle",
-            c->dlq_topic);
+            c->dlq_topic, flush_ms);
     return;
   }
   rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
@@ -678,6 +794,7 @@ ccp_consumer_t *ccp_consumer_new(const ccp_consumer_opts_t *opts, char *errbuf, 
   c->opts = *opts;
   c->cfg = cfg;
   pthread_mutex_init(&c->assign_mu, NULL);
+  pthread_mutex_init(&c->stats_mu, NULL);
   snprintf(c->topic, sizeof c->topic, "%s", cfg->kafka_topic);
   if (cfg->dlq_topic[0])
     snprintf(c->dlq_topic, sizeof c->dlq_topic, "%s", cfg->dlq_topic);
@@ -726,7 +843,8 @@ ccp_consumer_t *ccp_consumer_new(const ccp_consumer_opts_t *opts, char *errbuf, 
   struct {
     const char *k, *v;
   } pre[] = {{"partition.assignment.strategy", "cooperative-sticky"},
-             {"auto.offset.reset", "earliest"}};
+             {"auto.offset.reset", "earliest"},
+             {"statistics.interval.ms", "5000"}}; /* lag and broker states (/metrics) */
   rd_kafka_conf_t *conf;
   if (!(conf = ccp_kafka_conf_new(cfg, opts->brokers, errbuf, errlen)))
     goto fail;
@@ -755,6 +873,7 @@ ccp_consumer_t *ccp_consumer_new(const ccp_consumer_opts_t *opts, char *errbuf, 
     goto fail;
   }
   rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+  rd_kafka_conf_set_stats_cb(conf, on_stats);
   rd_kafka_conf_set_opaque(conf, c);
   if (!(c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err))) {
     snprintf(errbuf, errlen, "cannot create a Kafka consumer: %s", err);
@@ -820,6 +939,44 @@ fail:
 /* @locality any thread or a signal handler: one lock-free atomic store. */
 void ccp_consumer_stop(ccp_consumer_t *c) { atomic_store(&c->stop, 1); }
 
+int ccp_consumer_stopping(const ccp_consumer_t *c) {
+  return atomic_load(&((ccp_consumer_t *)c)->stop);
+}
+
+/* @locality main thread, at shutdown: leaves the group (librdkafka's
+ * consumer close, served here so it can be bounded: rd_kafka_consumer_close
+ * of 2.0.2 waits as long as the coordinator is unreachable). A member never
+ * assigned, or a close not done within SHUTDOWN_CLOSE_MS, is left to
+ * rd_kafka_destroy_flags(NO_CONSUMER_CLOSE) in ccp_consumer_free: the group
+ * then notices the member gone after session.timeout.ms, and what was not
+ * committed is read again by the next owner. */
+static void close_bounded(ccp_consumer_t *c) {
+  if (!c->ever_assigned) {
+    ccp_log(CCP_LOG_INFO, "consumer", "never assigned: leaving the group without closing");
+    c->no_close = 1;
+    return;
+  }
+  rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
+  rd_kafka_error_t *e = rd_kafka_consumer_close_queue(c->rk, q);
+  if (e) {
+    ccp_log(CCP_LOG_WARN, "consumer", "cannot close the consumer: %s", rd_kafka_error_string(e));
+    rd_kafka_error_destroy(e);
+    c->no_close = 1;
+  } else {
+    int64_t t0 = ccp_clock_mono_ms();
+    while (!rd_kafka_consumer_closed(c->rk) && ccp_clock_mono_ms() - t0 < SHUTDOWN_CLOSE_MS)
+      rd_kafka_queue_poll_callback(q, 50); /* serves the revocation (on_rebalance) */
+    if (!rd_kafka_consumer_closed(c->rk)) {
+      ccp_log(CCP_LOG_WARN, "consumer",
+              "the group close did not finish in %d ms (coordinator unreachable?): leaving "
+              "without it; uncommitted records are read again by the next owner",
+              SHUTDOWN_CLOSE_MS);
+      c->no_close = 1;
+    }
+  }
+  rd_kafka_queue_destroy(q);
+}
+
 /* @locality the thread that owns the consumer (main). */
 int ccp_consumer_run(ccp_consumer_t *c) {
   /* workers and the publisher block every signal: only this thread takes
@@ -845,14 +1002,17 @@ int ccp_consumer_run(ccp_consumer_t *c) {
       rd_kafka_message_destroy(m);
     }
     waiting_retry(c);
+    probe_brokers(c);
   }
 
   /* shutdown: stop consuming, final publish + commit, close */
   atomic_store(&c->paused, 1);
   /* librdkafka 2.0.2 aborts when a cooperative-sticky member that never got
-   * its first assignment is destroyed (assignor_state NULL, librdkafka
-   * #4312, fixed in 2.3.0): let the join finish first (bounded) */
-  for (int i = 0; i < 100 && !c->ever_assigned; i++) {
+   * its first assignment is closed (assignor_state NULL, librdkafka #4312,
+   * fixed in 2.3.0): let the join finish first (bounded); one that still
+   * has none (brokers down) is destroyed without the close below */
+  int64_t join_until = ccp_clock_mono_ms() + SHUTDOWN_JOIN_MS;
+  while (!c->ever_assigned && ccp_clock_mono_ms() < join_until) {
     rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, 100);
     if (m)
       rd_kafka_message_destroy(m);
@@ -867,12 +1027,12 @@ int ccp_consumer_run(ccp_consumer_t *c) {
   for (int i = 0; i < c->parts_cap; i++)
     if (c->parts[i])
       rd_kafka_queue_forward(c->parts[i]->pq, NULL);
-  rd_kafka_consumer_close(c->rk); /* revokes: remove_partition(closing) */
+  close_bounded(c); /* revokes: remove_partition(closing) */
   for (int i = 0; i < c->parts_cap; i++)
     if (c->parts[i])
       remove_partition(c, i, 1);
   c->closing = 0;
-  if (rd_kafka_flush(c->dlq, 10000) != 0)
+  if (rd_kafka_flush(c->dlq, SHUTDOWN_FLUSH_MS) != 0)
     ccp_log(CCP_LOG_ERROR, "dlq", "cannot deliver %d dead-letter record(s) to '%s' at shutdown",
             rd_kafka_outq_len(c->dlq), c->dlq_topic);
   int final_ok = final_rc == 0;
@@ -894,6 +1054,10 @@ void ccp_consumer_stats(const ccp_consumer_t *c, ccp_consumer_stats_t *out) {
   for (int i = 0; i < c->nworkers; i++) {
     out->messages += atomic_load_explicit(&m->workers[i].messages, memory_order_relaxed);
     out->dead_letters += atomic_load_explicit(&m->workers[i].dead, memory_order_relaxed);
+    out->late += atomic_load_explicit(&m->workers[i].late, memory_order_relaxed);
+    out->duplicate += atomic_load_explicit(&m->workers[i].duplicate, memory_order_relaxed);
+    out->invalid += atomic_load_explicit(&m->workers[i].invalid, memory_order_relaxed);
+    out->open_tickets += atomic_load_explicit(&m->workers[i].open, memory_order_relaxed);
   }
   ccp_publisher_stats_t ps;
   ccp_publisher_stats(c->pub, &ps);
@@ -902,7 +1066,117 @@ void ccp_consumer_stats(const ccp_consumer_t *c, ccp_consumer_stats_t *out) {
   out->commits = atomic_load(&m->commits);
   out->partitions = atomic_load(&m->nassigned);
   out->now_ms = ps.now_ms;
+  out->last_publish_ms = ps.last_ok_ms;
+  memcpy(out->publish_buckets, ps.buckets, sizeof out->publish_buckets);
+  out->publish_us = ps.duration_us;
+  out->stopping = atomic_load(&m->stop);
 }
+
+void ccp_consumer_kafka_stats(const ccp_consumer_t *cc, ccp_kafka_stats_t *out) {
+  ccp_consumer_t *c = (ccp_consumer_t *)cc; /* the mutex only */
+  memset(out, 0, sizeof *out);
+  pthread_mutex_lock(&c->stats_mu);
+  if (c->nlag) {
+    out->lag = ccp_malloc((size_t)c->nlag * sizeof *out->lag);
+    memcpy(out->lag, c->lag, (size_t)c->nlag * sizeof *out->lag);
+    out->nlag = c->nlag;
+  }
+  if (c->nbrokers) {
+    out->brokers = ccp_malloc((size_t)c->nbrokers * sizeof *out->brokers);
+    memcpy(out->brokers, c->brokers, (size_t)c->nbrokers * sizeof *out->brokers);
+    out->nbrokers = c->nbrokers;
+  }
+  out->age_ms = c->stats_ms ? ccp_clock_mono_ms() - c->stats_ms : -1;
+  pthread_mutex_unlock(&c->stats_mu);
+  out->down = atomic_load(&kafka_down_since) != 0;
+}
+
+void ccp_kafka_stats_release(ccp_kafka_stats_t *s) {
+  ccp_free(s->lag);
+  ccp_free(s->brokers);
+  memset(s, 0, sizeof *s);
+}
+
+/* Handles whose destroy did not return in time (ccp_consumer_abandoned). */
+static atomic_int abandoned_handles;
+
+/* A destroy run on a thread of its own; the last of the two sides frees it. */
+typedef struct destroy_job {
+  rd_kafka_t *rk;
+  int flags;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int done, abandoned;
+} destroy_job_t;
+
+static void destroy_job_free(destroy_job_t *j) {
+  pthread_mutex_destroy(&j->mu);
+  pthread_cond_destroy(&j->cv);
+  ccp_free(j);
+}
+
+static void *destroy_main(void *arg) {
+  destroy_job_t *j = arg;
+  rd_kafka_destroy_flags(j->rk, j->flags);
+  pthread_mutex_lock(&j->mu);
+  j->done = 1;
+  int abandoned = j->abandoned;
+  pthread_cond_signal(&j->cv);
+  pthread_mutex_unlock(&j->mu);
+  if (abandoned)
+    destroy_job_free(j);
+  return NULL;
+}
+
+/* @locality the consumer's thread, at shutdown: rd_kafka_destroy_flags with
+ * a bound. librdkafka 2.0.2 can fail to return from the destroy of a member
+ * caught in the middle of its first join (destroyed with NO_CONSUMER_CLOSE:
+ * its main thread spins; seen once under load, a `run --mock` whose member
+ * was not yet assigned 1 s after SIGTERM). Past SHUTDOWN_DESTROY_MS the
+ * handle is abandoned to its thread, logged and counted, so that the
+ * process can still exit (ccp_consumer_abandoned: `run` then leaves with
+ * _exit). Nothing is lost: what was not committed is read again. */
+static void destroy_bounded(rd_kafka_t *rk, int flags) {
+  destroy_job_t *j = ccp_calloc(1, sizeof *j);
+  j->rk = rk;
+  j->flags = flags;
+  pthread_mutex_init(&j->mu, NULL);
+  pthread_cond_init(&j->cv, NULL);
+  pthread_t t;
+  if (pthread_create(&t, NULL, destroy_main, j) != 0) {
+    destroy_job_free(j);
+    rd_kafka_destroy_flags(rk, flags);
+    return;
+  }
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += SHUTDOWN_DESTROY_MS / 1000;
+  until.tv_nsec += (long)(SHUTDOWN_DESTROY_MS % 1000) * 1000000L;
+  if (until.tv_nsec >= 1000000000L) {
+    until.tv_sec++;
+    until.tv_nsec -= 1000000000L;
+  }
+  pthread_mutex_lock(&j->mu);
+  while (!j->done && pthread_cond_timedwait(&j->cv, &j->mu, &until) == 0)
+    ;
+  int done = j->done;
+  j->abandoned = !done;
+  pthread_mutex_unlock(&j->mu);
+  if (done) {
+    pthread_join(t, NULL);
+    destroy_job_free(j);
+  } else {
+    pthread_detach(t);
+    atomic_fetch_add(&abandoned_handles, 1);
+    ccp_log(CCP_LOG_WARN, "consumer",
+            "librdkafka did not finish destroying the consumer in %d ms (a defect of 2.0.2 "
+            "when a member is stopped during its first join): leaving it; uncommitted records "
+            "are read again",
+            SHUTDOWN_DESTROY_MS);
+  }
+}
+
+int ccp_consumer_abandoned(void) { return atomic_load(&abandoned_handles); }
 
 void ccp_consumer_free(ccp_consumer_t *c) {
   if (!c)
@@ -937,7 +1211,7 @@ void ccp_consumer_free(ccp_consumer_t *c) {
     ccp_free(c->workers);
   }
   if (c->rk)
-    rd_kafka_destroy(c->rk);
+    destroy_bounded(c->rk, c->no_close ? RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE : 0);
   if (c->dlq)
     rd_kafka_destroy(c->dlq);
   ccp_avro_decoder_free(c->writer);
@@ -947,5 +1221,8 @@ void ccp_consumer_free(ccp_consumer_t *c) {
   ccp_registry_free(c->registry); /* after the workers: they hold its decoders */
   ccp_free(c->assigned_gen);
   pthread_mutex_destroy(&c->assign_mu);
+  ccp_free(c->lag);
+  ccp_free(c->brokers);
+  pthread_mutex_destroy(&c->stats_mu);
   ccp_free(c);
 }

@@ -90,11 +90,13 @@ typedef struct ccp__worker {
   /* padding, not alignas: ccp_malloc gives no 64-byte alignment; the
    * fields below (written per message) stay off the lines above */
   char pad0[CCP_CACHELINE];
-  _Atomic(ccp_publisher_bundle_t *) out; /* hand-over to the publisher */
-  _Atomic uint64_t reported;             /* epoch whose barrier this worker reached */
-  _Atomic int64_t now;                   /* largest stream time of its partitions */
-  _Atomic int64_t messages;              /* records consumed */
-  _Atomic int64_t dead;                  /* records sent to the DLQ */
+  _Atomic(ccp_publisher_bundle_t *) out;    /* hand-over to the publisher */
+  _Atomic uint64_t reported;                /* epoch whose barrier this worker reached */
+  _Atomic int64_t now;                      /* largest stream time of its partitions */
+  _Atomic int64_t messages;                 /* records consumed */
+  _Atomic int64_t dead;                     /* records sent to the DLQ */
+  _Atomic int64_t late, duplicate, invalid; /* events its engines dropped (metrics) */
+  _Atomic int64_t open;                     /* open tickets of its engines at the last export */
   char pad[CCP_CACHELINE];
 } ccp__worker_t;
 
@@ -122,6 +124,7 @@ struct ccp_consumer {
   uint32_t next_gen;
   int closing;       /* main thread only: inside rd_kafka_consumer_close */
   int ever_assigned; /* main thread only: a rebalance assign was served */
+  int no_close;      /* main thread only: destroy without the consumer close (shutdown) */
 
   /* main thread only (consumer.c, waiting_*): partitions the group gave us
    * whose checkpoint could not be read yet (Redis unreachable); not yet
@@ -155,6 +158,15 @@ struct ccp_consumer {
   atomic_int stop;   /* ccp_consumer_stop() was called */
   atomic_int paused; /* workers stop taking messages */
   atomic_int workers_stop;
+
+  /* librdkafka statistics (on_stats, main thread) for scrapes: under stats_mu */
+  pthread_mutex_t stats_mu;
+  ccp_kafka_lag_t *lag;
+  int nlag, lag_cap;
+  ccp_kafka_broker_t *brokers;
+  int nbrokers, brokers_cap;
+  int64_t stats_ms;      /* monotonic ms of the last statistics; 0 none */
+  int64_t next_probe_ms; /* main thread: next reachability probe while Kafka is down */
 
   _Atomic int64_t commits, nassigned;
   atomic_int npartitions; /* partitions of the topic (metadata, main thread writes); 0 unknown */

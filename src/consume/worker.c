@@ -204,10 +204,12 @@ static void export_epoch(ccp__worker_t *w, uint64_t e) {
   ccp_publisher_bundle_t *b = ccp_calloc(1, sizeof *b);
   b->epoch = e;
   b->items = ccp_calloc((size_t)(w->nparts ? w->nparts : 1), sizeof *b->items);
+  int64_t open = 0;
   for (int i = 0; i < w->by_id_cap; i++) {
     ccp__part_t *p = w->by_id[i];
     if (!p)
       continue;
+    open += ccp_engine_open_count(p->engine);
     ccp_publisher_export_t *x = &b->items[b->n++];
     x->partition = p->partition;
     x->gen = p->gen;
@@ -240,6 +242,7 @@ static void export_epoch(ccp__worker_t *w, uint64_t e) {
       p->evicted = evicted;
     }
   }
+  atomic_store_explicit(&w->open, open, memory_order_relaxed); /* a gauge for scrapes */
   if (target != INT64_MIN)
     atomic_store_explicit(&w->now, CCP_MAX(mine, target), memory_order_relaxed);
   b->alerts = w->alerts;
@@ -361,11 +364,31 @@ static int64_t wall_limit(const struct ccp_consumer *c) {
   return wall + c->cfg->max_future_ms;
 }
 
+/* @locality worker thread: counts the dropped events of a batch (relaxed:
+ * independent counters read by scrapes). */
+static void count_verdicts(ccp__worker_t *w, const ccp_verdict_t *v, size_t n) {
+  int64_t late = 0, dup = 0, inv = 0;
+  for (size_t i = 0; i < n; i++) {
+    late += v[i] == CCP_LATE;
+    dup += v[i] == CCP_DUPLICATE;
+    inv += v[i] == CCP_INVALID;
+  }
+  if (late)
+    atomic_fetch_add_explicit(&w->late, late, memory_order_relaxed);
+  if (dup)
+    atomic_fetch_add_explicit(&w->duplicate, dup, memory_order_relaxed);
+  if (inv)
+    atomic_fetch_add_explicit(&w->invalid, inv, memory_order_relaxed);
+}
+
 /* @locality worker thread: applies the pending events to their engine. */
 static void flush(ccp__worker_t *w, pending_t *pd) {
   if (!pd->b.n)
     return;
-  ccp_engine_process_batch(pd->part->engine, pd->b.ev, pd->b.n, NULL);
+  ccp_verdict_t v[CCP_ENGINE_BATCH];
+  size_t n = pd->b.n;
+  ccp_engine_process_batch(pd->part->engine, pd->b.ev, n, v);
+  count_verdicts(w, v, n);
   ccp_event_batch_clear(&pd->b);
   update_now(w, ccp_engine_now(pd->part->engine));
   pd->part = NULL;
@@ -381,7 +404,8 @@ static void enqueue(ccp__worker_t *w, pending_t *pd, ccp__part_t *p, const ccp_e
   flush(w, pd);
   pd->part = p;
   if (ccp_event_batch_add(&pd->b, ev) != 0) { /* strings larger than a batch */
-    ccp_engine_process(p->engine, ev);
+    ccp_verdict_t v = ccp_engine_process(p->engine, ev);
+    count_verdicts(w, &v, 1);
     update_now(w, ccp_engine_now(p->engine));
     pd->part = NULL;
   }
@@ -440,6 +464,8 @@ static void handle(ccp__worker_t *w, pending_t *pd, rd_kafka_message_t *m) {
     flush(w, pd); /* the events before it first */
     dead_letter(w, m, reason);
     ccp_engine_count_invalid(p->engine);
+    atomic_fetch_add_explicit(&w->invalid, 1,
+                              memory_order_relaxed); /* ccpulse_events_dropped_total */
     update_now(w, ccp_engine_now(p->engine));
   } else if (rc == 0) {
     enqueue(w, pd, p, &ev);

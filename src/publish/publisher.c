@@ -83,10 +83,26 @@ struct ccp_publisher {
   ccp_buf_t pbuf;                     /* their bytes */
   int scratch_cap;
 
-  atomic_int final_req; /* the owner asks for the final cycle */
-  atomic_int final_rc;  /* result of the final cycle; 1 = pending */
-  _Atomic int64_t cycles, failed_cycles, now_ms;
+  atomic_int final_req;              /* the owner asks for the final cycle */
+  _Atomic int64_t final_deadline_ms; /* monotonic: no final attempt starts after it */
+  atomic_int final_rc;               /* result of the final cycle; 1 = pending */
+  _Atomic int64_t cycles, failed_cycles, now_ms, last_ok_ms;
+  /* relaxed everywhere: independent counters read by scrapes; a reader may
+   * see one cycle in a bucket before its duration in the sum */
+  _Atomic int64_t buckets[CCP_PUBLISH_NBUCKETS], duration_us;
 };
+
+const double ccp_publish_bucket_s[CCP_PUBLISH_NBUCKETS - 1] = {
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
+
+/* Counts one cycle of us microseconds in the duration histogram. */
+static void count_duration(ccp_publisher_t *p, int64_t us) {
+  int b = 0;
+  while (b < CCP_PUBLISH_NBUCKETS - 1 && (double)us > ccp_publish_bucket_s[b] * 1e6)
+    b++;
+  atomic_fetch_add_explicit(&p->buckets[b], 1, memory_order_relaxed);
+  atomic_fetch_add_explicit(&p->duration_us, us, memory_order_relaxed);
+}
 
 /* ---- bundles ----------------------------------------------------------- */
 
@@ -425,6 +441,7 @@ static void merge_own(ccp_publisher_t *p) {
 static int cycle(ccp_publisher_t *p, int final) {
   const ccp_config_t *cfg = p->o.cfg;
   const ccp_publisher_source_t *src = &p->o.src;
+  int64_t t0 = ccp_clock_mono_ns();
   int64_t reported = src->report(src->opaque);
   int64_t g = shared_time(p, CCP_MAX(p->g, reported));
   int64_t live = INT64_MIN; /* the wall target of settled partitions */
@@ -481,6 +498,9 @@ static int cycle(ccp_publisher_t *p, int final) {
   }
   if (src->end)
     src->end(src->opaque);
+  count_duration(p, (ccp_clock_mono_ns() - t0) / 1000);
+  if (rc == 0)
+    atomic_store_explicit(&p->last_ok_ms, ccp_clock_mono_ms(), memory_order_relaxed);
   return rc;
 }
 
@@ -503,14 +523,14 @@ static void *publisher_main(void *arg) {
       next = ccp_clock_wall_ms() + cfg->publish_interval_ms;
     }
   }
-  /* final cycle: retried for at most final_timeout_ms */
-  int64_t deadline =
-      ccp_clock_wall_ms() + (p->o.final_timeout_ms > 0 ? p->o.final_timeout_ms : 10000);
+  /* final cycle: retried until final_timeout_ms after the owner asked
+   * (ccp_publisher_finish), the cycle in flight then included */
+  int64_t deadline = atomic_load(&p->final_deadline_ms);
   int rc;
   long backoff = 100;
-  while ((rc = cycle(p, 1)) != 0 && ccp_clock_wall_ms() < deadline) {
+  while ((rc = cycle(p, 1)) != 0 && ccp_clock_mono_ms() + backoff < deadline) {
     ccp_clock_sleep_ms(backoff);
-    backoff = CCP_MIN(backoff * 2, 2000);
+    backoff = CCP_MIN(backoff * 2, 1000);
   }
   atomic_store(&p->final_rc, rc == 0 ? 0 : -1);
   return NULL;
@@ -541,7 +561,9 @@ int ccp_publisher_start(ccp_publisher_t *p) {
 int ccp_publisher_finish(ccp_publisher_t *p) {
   if (!p->started)
     return -CCP_EIO;
-  atomic_store(&p->final_req, 1);
+  atomic_store(&p->final_deadline_ms,
+               ccp_clock_mono_ms() + (p->o.final_timeout_ms > 0 ? p->o.final_timeout_ms : 10000));
+  atomic_store(&p->final_req, 1); /* seq_cst: the deadline is seen with the request */
   pthread_join(p->thread, NULL);
   p->started = 0;
   return atomic_load(&p->final_rc) == 0 ? 0 : -CCP_EIO;
@@ -578,4 +600,8 @@ void ccp_publisher_stats(const ccp_publisher_t *cp, ccp_publisher_stats_t *out) 
   out->cycles = atomic_load(&p->cycles);
   out->failed_cycles = atomic_load(&p->failed_cycles);
   out->now_ms = atomic_load(&p->now_ms);
+  out->last_ok_ms = atomic_load_explicit(&p->last_ok_ms, memory_order_relaxed);
+  for (int i = 0; i < CCP_PUBLISH_NBUCKETS; i++)
+    out->buckets[i] = atomic_load_explicit(&p->buckets[i], memory_order_relaxed);
+  out->duration_us = atomic_load_explicit(&p->duration_us, memory_order_relaxed);
 }

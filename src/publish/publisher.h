@@ -133,7 +133,9 @@ typedef struct ccp_publisher_opts {
                                          NULL: the view of the own partitions, unfenced */
   void *opaque;                     /**< passed to publish and fetch */
   int64_t (*clock_ms)(void);        /**< wall clock of the time rule; NULL = CLOCK_REALTIME */
-  int64_t final_timeout_ms;         /**< how long the final cycle is retried; 0 = 10 s */
+  int64_t final_timeout_ms;         /**< the final cycle is retried until this long after
+                                         ccp_publisher_finish() (the cycle in flight included);
+                                         0 = 10 s */
   ccp_publisher_source_t src;
 } ccp_publisher_opts_t;
 
@@ -156,6 +158,11 @@ typedef struct ccp_publisher_stats {
   int64_t cycles;        /**< successful cycles */
   int64_t failed_cycles; /**< cycles whose publish failed */
   int64_t now_ms;        /**< G of the last successful cycle */
+  int64_t last_ok_ms;    /**< monotonic ms when the last successful cycle ended; 0 none */
+  /** cycles (successful or not) by duration: buckets[i] counts those taking at most
+   * ccp_publish_bucket_s[i] and more than the bound before; the last, the rest */
+  int64_t buckets[CCP_PUBLISH_NBUCKETS];
+  int64_t duration_us; /**< sum of the durations of the cycles counted in buckets */
 } ccp_publisher_stats_t;
 
 /** Copies the counters (any thread). */

@@ -155,7 +155,8 @@ struct ccp_redis_pub {
   uint64_t cycle_no;
   uint64_t cycle_bytes, cycle_sets; /* of the cycle being built */
   uint64_t cycle_kind_cmds[CCP_RK__COUNT], cycle_kind_bytes[CCP_RK__COUNT];
-  uint64_t fail_streak; /* cycles failed since the last one that succeeded */
+  uint64_t fail_streak;  /* cycles failed since the last one that succeeded */
+  int64_t down_since_ms; /* monotonic: the first failed cycle of the streak */
   ccp_redis_pub_stats_t st;
 };
 
@@ -1210,6 +1211,32 @@ int ccp_redis_pub_cycle_ckpt(ccp_redis_pub_t *p, const ccp_view_t *view, const c
   return ccp_redis_pub_cycle_x(p, &c);
 }
 
+void ccp_redis_pub_set_timeouts(ccp_redis_pub_t *p, int connect_timeout_ms,
+                                int command_timeout_ms) {
+  if (connect_timeout_ms > 0)
+    p->o.connect_timeout_ms = connect_timeout_ms;
+  if (command_timeout_ms > 0) {
+    p->o.command_timeout_ms = command_timeout_ms;
+    struct timeval tv = {command_timeout_ms / 1000, (command_timeout_ms % 1000) * 1000};
+    if (p->ctx)
+      redisSetTimeout(p->ctx, tv);
+  }
+}
+
+/* Counts a failed cycle; the first of a streak is one state line (never
+ * rate-limited), the failures' own lines are (pub_error). */
+static void streak_fail(ccp_redis_pub_t *p) {
+  p->st.cycles_failed++;
+  if (p->fail_streak++ == 0) {
+    p->down_since_ms = ccp_clock_mono_ms();
+    if (!p->o.quiet)
+      ccp_log_state(CCP_LOG_WARN, "redis",
+                    "publishing to '%s' stopped: alerts are queued and offsets not committed "
+                    "until a cycle succeeds",
+                    p->addr);
+  }
+}
+
 /* Connects when not connected and the backoff allows; 0 or -CCP_EIO. */
 static int ensure_connected(ccp_redis_pub_t *p) {
   if (p->ctx)
@@ -1238,8 +1265,7 @@ int ccp_redis_pub_cycle_x(ccp_redis_pub_t *p, ccp_redis_cycle_t *c) {
                               c->alert_partitions ? c->alert_partitions[i] : -1);
 
   if (ensure_connected(p) != 0) {
-    p->st.cycles_failed++;
-    p->fail_streak++;
+    streak_fail(p);
     return -CCP_EIO;
   }
 
@@ -1309,8 +1335,7 @@ int ccp_redis_pub_cycle_x(ccp_redis_pub_t *p, ccp_redis_cycle_t *c) {
     p->nnext = 0;
     forget_written(p); /* part of it may have landed: write everything next time */
     p->cycle_no--;
-    p->st.cycles_failed++;
-    p->fail_streak++;
+    streak_fail(p);
     if (rc == -CCP_EIO)
       fail_connection(p, "lost the connection to", what);
     else
@@ -1338,9 +1363,11 @@ int ccp_redis_pub_cycle_x(ccp_redis_pub_t *p, ccp_redis_cycle_t *c) {
     p->st.kind_bytes[k] += p->cycle_kind_bytes[k];
   }
   if (p->fail_streak && !p->o.quiet)
-    ccp_log(CCP_LOG_INFO, "redis",
-            "publishing to '%s' again after %llu failed cycle(s); %zu queued alert(s) delivered",
-            p->addr, (unsigned long long)p->fail_streak, p->ring_n);
+    ccp_log_state(CCP_LOG_INFO, "redis",
+                  "publishing to '%s' again after %.1f s and %llu failed cycle(s); %zu queued "
+                  "alert(s) delivered",
+                  p->addr, (double)(ccp_clock_mono_ms() - p->down_since_ms) / 1000.0,
+                  (unsigned long long)p->fail_streak, p->ring_n);
   p->fail_streak = 0;
   ring_clear(p);
   p->st.cycles_ok++;
