@@ -195,6 +195,11 @@ int ccp_cli_demo(int argc, char **argv);
 /** Options and help of `ccpulse demo`. */
 extern const ccp_cli_spec_t ccp_cli_demo_spec;
 
+/** `ccpulse wall`: the live KPI page, served from Redis (docs/wall.md). */
+int ccp_cli_wall(int argc, char **argv);
+/** Options and help of `ccpulse wall`. */
+extern const ccp_cli_spec_t ccp_cli_wall_spec;
+
 struct ccp_consumer;
 /** Options of ccp_cli_live() (zero = defaults). */
 typedef struct ccp_cli_live_opts {

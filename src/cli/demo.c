@@ -38,6 +38,7 @@
 #include "ccpulse/consumer.h"
 #include "ccpulse/decode.h"
 #include "ccpulse/log.h"
+#include "ccpulse/wall.h"
 #include "cli.h"
 #include "gen/gen.h"
 
@@ -47,6 +48,7 @@ typedef struct demo_args {
   int64_t duration_ms; /* --duration, 0 = until Ctrl-C */
   double rate;         /* --rate: new tickets per second */
   const char *redis;   /* --redis URL, NULL = start a redis-server */
+  const char *listen;  /* --listen HOST:PORT of the wall, NULL = the default */
 } demo_args_t;
 
 static int parse_rate(const ccp_cli_opt_t *o, const char *value, void *target, char *err,
@@ -69,6 +71,9 @@ static const ccp_cli_opt_t demo_opts[] = {
     {"--redis", "URL", ccp_cli_str, offsetof(demo_args_t, redis),
      .help = "use this Redis instead of starting one"},
     {"--workers", "N", .key = "workers", .help = "worker threads (default 2)"},
+    {"--listen", "HOST:PORT", ccp_cli_str, offsetof(demo_args_t, listen),
+     .help = "serve the wall page there (default 127.0.0.1:9464, or a\n"
+             "free port when 9464 is taken; docs/wall.md)"},
     CCP_CLI_CONFIG_OPTS,
 };
 
@@ -228,6 +233,8 @@ int ccp_cli_demo(int argc, char **argv) {
   char redis_url[128];
   ccp_config_t cfg;
   ccp_mock_t *mk = NULL;
+  ccp_http_t *wall_http = NULL;
+  ccp_wall_t *wall = NULL;
   pid_t rpid = -1;
   feed_t feed;
   memset(&feed, 0, sizeof feed);
@@ -262,7 +269,28 @@ int ccp_cli_demo(int argc, char **argv) {
   if ((rc = ccp_cli_load_config(&cfg, &args.base)) != 0)
     goto done;
   have_cfg = 1;
+  rc = CCP_EXIT_USAGE;
+  if (args.listen && ccp_http_listen_check(args.listen, err, sizeof err) != 0) {
+    ccp_log(CCP_LOG_ERROR, "demo", "option '--listen': %s", err);
+    goto done;
+  }
   rc = CCP_EXIT_INPUT;
+  {
+    const char *listen = args.listen ? args.listen : "127.0.0.1:9464";
+    ccp_wall_opts_t wo = {.redis_url = cfg.redis_url, .prefix = cfg.redis_prefix};
+    char wurl[300];
+    if (ccp_wall_serve(listen, &wo, &wall_http, &wall, err, sizeof err) != 0 && !args.listen) {
+      ccp_log(CCP_LOG_INFO, "demo", "%s; serving the wall on a free port", err);
+      listen = "127.0.0.1:0";
+      ccp_wall_serve(listen, &wo, &wall_http, &wall, err, sizeof err);
+    }
+    if (!wall) {
+      ccp_log(CCP_LOG_ERROR, "demo", "%s", err);
+      goto done;
+    }
+    printf("ccpulse demo: wall at %s\n",
+           ccp_wall_url(listen, ccp_http_port(wall_http), wurl, sizeof wurl));
+  }
 
   if (!(mk = ccp_mock_new(err, sizeof err))) {
     ccp_log(CCP_LOG_ERROR, "demo", "%s", err);
@@ -340,6 +368,7 @@ done:
     rd_kafka_destroy(feed.rk);
   ccp_gen_free(feed.gen);
   ccp_mock_free(mk);
+  ccp_wall_serve_end(wall_http, wall);
   if (rpid > 0) {
     kill(rpid, SIGTERM);
     waitpid(rpid, NULL, 0);

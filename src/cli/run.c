@@ -23,6 +23,7 @@
 #include "ccpulse/consumer.h"
 #include "ccpulse/log.h"
 #include "ccpulse/redis_pub.h"
+#include "ccpulse/wall.h"
 #include "cli.h"
 
 /* Arguments of `ccpulse run`. */
@@ -31,6 +32,7 @@ typedef struct run_args {
   int mock;            /* --mock */
   int64_t partitions;  /* of the mock topic */
   int64_t schema_id;   /* --confluent, -1 = none */
+  const char *listen;  /* --listen: serve the wall there (docs/wall.md), NULL = no */
 } run_args_t;
 
 static const ccp_cli_opt_t run_opts[] = {
@@ -46,6 +48,8 @@ static const ccp_cli_opt_t run_opts[] = {
      .help = "partitions of the mock topic (default 1)"},
     {"--confluent", "ID", ccp_cli_schema_id, offsetof(run_args_t, schema_id),
      .help = "with --mock: produce the files Confluent-framed with ID"},
+    {"--listen", "HOST:PORT", ccp_cli_str, offsetof(run_args_t, listen),
+     .help = "serve the wall page at http://HOST:PORT/wall/ (docs/wall.md)"},
 };
 
 const ccp_cli_spec_t ccp_cli_run_spec = {
@@ -78,6 +82,9 @@ typedef struct live {
   const ccp_cli_live_opts_t *opts;
   int64_t last_summary_ms;
   int64_t last_messages;
+  ccp_buf_t wall_settings;     /* <prefix>v1:wall (docs/redis.md), written per connection */
+  int wall_settings_ok;        /* written on the current connection */
+  uint64_t wall_settings_conn; /* the publisher's reconnects when it was written */
 } live_t;
 
 static ccp_consumer_t *volatile g_consumer; /* for the signal handler */
@@ -127,6 +134,23 @@ static void summary(live_t *l, const ccp_view_t *v, int ok) {
   fflush(stdout);
 }
 
+/* @locality publisher thread: after a successful cycle, the wall's settings
+ * document once per connection (a Redis that restarted empty gets it again). */
+static void write_wall_settings(live_t *l) {
+  ccp_redis_pub_stats_t st;
+  ccp_redis_pub_stats(l->pub, &st);
+  if (l->wall_settings_ok && st.reconnects == l->wall_settings_conn)
+    return;
+  char err[CCP_ERRBUF_SIZE];
+  if (ccp_wall_settings_write(l->cfg->redis_url, l->cfg->redis_prefix, l->wall_settings.data, err,
+                              sizeof err) != 0) {
+    ccp_log(CCP_LOG_WARN, "run", "cannot write the wall settings: %s; retrying", err);
+    return;
+  }
+  l->wall_settings_ok = 1;
+  l->wall_settings_conn = st.reconnects;
+}
+
 /* @locality publisher thread. In a checkpoint cycle x's checkpoints are
  * written in the same transaction (docs/checkpoints.md), with several
  * instances its partials and stream time (docs/live.md); without a view
@@ -174,6 +198,8 @@ static int live_publish(void *opaque, const ccp_view_t *view, const ccp_alert_t 
                            .stream_time = x->stream_time};
   int rc = ccp_redis_pub_cycle_x(l->pub, &rc_);
   x->shared_time = rc_.shared_time;
+  if (rc == 0 && view)
+    write_wall_settings(l);
   if (l->opts->summary && view)
     summary(l, view, rc == 0);
   return rc;
@@ -195,12 +221,23 @@ int ccp_cli_live(const ccp_config_t *cfg, const ccp_cli_live_opts_t *o) {
   l.cfg = cfg;
   l.opts = o;
   ccp_buf_init(&l.alerts);
+  ccp_buf_init(&l.wall_settings);
   ccp_consumer_t *c = NULL;
 
   if (!(l.rules =
             ccp_rules_parse(cfg->alerts_rules ? cfg->alerts_rules : "", cfg, err, sizeof err))) {
     ccp_log(CCP_LOG_ERROR, "run", "config key 'alerts.rules': %s", err);
     goto done;
+  }
+  {
+    ccp_buf_t rj;
+    ccp_buf_init(&rj);
+    ccp_rules_json(l.rules, &rj);
+    const char *wn[CCP_MAX_WINDOWS];
+    for (int i = 0; i < cfg->nwindows; i++)
+      wn[i] = cfg->windows[i].name;
+    ccp_wall_settings_json(cfg->publish_interval_ms, wn, cfg->nwindows, rj.data, &l.wall_settings);
+    ccp_buf_release(&rj);
   }
   ccp_redis_pub_opts_t ro;
   memset(&ro, 0, sizeof ro);
@@ -258,6 +295,7 @@ done:
   ccp_redis_pub_free(l.pub);
   ccp_rules_free(l.rules);
   ccp_buf_release(&l.alerts);
+  ccp_buf_release(&l.wall_settings);
   ccp_free(l.ptrs);
   ccp_free(l.parts);
   return rc;
@@ -268,6 +306,8 @@ int ccp_cli_run(int argc, char **argv) {
   int have_cfg = 0;
   ccp_config_t cfg;
   ccp_mock_t *mk = NULL;
+  ccp_http_t *wall_http = NULL;
+  ccp_wall_t *wall = NULL;
   char err[CCP_ERRBUF_SIZE];
 
   int rc = ccp_cli_parse(&ccp_cli_run_spec, argc, argv, &args);
@@ -335,9 +375,21 @@ int ccp_cli_run(int argc, char **argv) {
       }
     }
   }
+  if (args.listen) { /* until h-http's http.listen: the wall alone on --listen */
+    ccp_wall_opts_t wo = {.redis_url = cfg.redis_url, .prefix = cfg.redis_prefix};
+    char wurl[300];
+    if (ccp_http_listen_check(args.listen, err, sizeof err) != 0 ||
+        ccp_wall_serve(args.listen, &wo, &wall_http, &wall, err, sizeof err) != 0) {
+      ccp_log(CCP_LOG_ERROR, "run", "option '--listen': %s", err);
+      goto done;
+    }
+    ccp_log(CCP_LOG_INFO, "run", "wall at %s",
+            ccp_wall_url(args.listen, ccp_http_port(wall_http), wurl, sizeof wurl));
+  }
   rc = ccp_cli_live(&cfg, &lo);
 
 done:
+  ccp_wall_serve_end(wall_http, wall);
   if (have_cfg)
     ccp_config_release(&cfg);
   ccp_mock_free(mk);
