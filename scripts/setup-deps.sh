@@ -6,7 +6,8 @@ set -euo pipefail
 
 pkgs=(build-essential cmake ninja-build pkg-config librdkafka-dev libavro-dev
       libhiredis-dev libjansson-dev zlib1g-dev redis-server tzdata python3
-      clang-format-14 libmicrohttpd-dev curl)
+      clang-format-14 libmicrohttpd-dev curl
+      chromium chromium-driver)
 
 missing=()
 for p in "${pkgs[@]}"; do
