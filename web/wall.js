@@ -232,7 +232,8 @@
 
   // ---- alerts ----
   function alertText(a) {
-    const s = (x) => (x === null || x === undefined ? '\u2014' : String(x));
+    const s = (x) => (x === null || x === undefined ? '\u2014'
+      : typeof x === 'number' && !Number.isInteger(x) ? x.toFixed(1) : String(x));
     if (a.type === 'threshold' || a.type === 'threshold_resolved') {
       return [s(a.level).toUpperCase(), s(a.rule) + ': ' + s(a.kpi) + ' ' + s(a.scope) +
         (a.window ? ' ' + a.window : '') + ' = ' + s(a.value) + ' (' + s(a.op) + ' ' + s(a.threshold) + ')'];
