@@ -27,7 +27,8 @@ pkgs=(build-essential cmake ninja-build pkg-config librdkafka-dev libavro-dev
 # tunnel (stunnel4)
 test_pkgs=(clang-format-14 python3-yaml python3-redis man-db curl
            openssl stunnel4
-           clang libclang-rt-14-dev) # libFuzzer, sanitizer runtimes: tests/fuzz/run.sh
+           clang libclang-rt-14-dev # libFuzzer, sanitizer runtimes: tests/fuzz/run.sh
+           chromium chromium-driver) # the wall's browser test
 [ "$for_what" = test ] && pkgs+=("${test_pkgs[@]}")
 
 missing=()

@@ -77,6 +77,14 @@ const char *ccp_rules_name(const ccp_rules_t *r, int i);
 int ccp_rules_level(const ccp_rules_t *r, int i);
 
 /**
+ * Appends the rules as a JSON array (the wall's colours, docs/wall.md):
+ * [{"name":..,"kpi":..,"scope":..,"window":.. or null,"warning":{"op":"<",
+ * "threshold":80} or null,"critical":..,"hysteresis":..}]. Any thread that
+ * may read the rule set.
+ */
+void ccp_rules_json(const ccp_rules_t *r, ccp_buf_t *out);
+
+/**
  * Evaluates every rule against the view at its stream time and appends one
  * alert JSON line ('\n'-terminated) per level change to out: "threshold"
  * when a rule enters warning/critical or changes level, "threshold_resolved"

@@ -493,3 +493,40 @@ int ccp_rules_eval(ccp_rules_t *rs, const ccp_view_t *v, ccp_buf_t *out) {
     return 0; /* no event yet: nothing to judge */
   return ccp_rules_eval_with(rs, now, view_lookup, (void *)v, out);
 }
+
+/* One condition as {"op":..,"threshold":..} or null when the level is not set. */
+static void put_cond(ccp_buf_t *out, const cond_t *c) {
+  if (!c->set) {
+    ccp_buf_puts(out, "null");
+    return;
+  }
+  ccp_buf_printf(out, "{\"op\":\"%s\",\"threshold\":", op_text[c->op]);
+  ccp_buf_put_double(out, c->threshold);
+  ccp_buf_putc(out, '}');
+}
+
+void ccp_rules_json(const ccp_rules_t *rs, ccp_buf_t *out) {
+  ccp_buf_putc(out, '[');
+  for (int i = 0; i < rs->n; i++) {
+    const rule_t *r = &rs->rules[i];
+    ccp_buf_puts(out, i ? ",{\"name\":" : "{\"name\":");
+    put_cstr(out, r->name);
+    ccp_buf_puts(out, ",\"kpi\":");
+    put_cstr(out, r->kpi->name);
+    ccp_buf_puts(out, ",\"scope\":");
+    put_cstr(out, r->scope);
+    ccp_buf_puts(out, ",\"window\":");
+    if (r->window >= 0)
+      put_cstr(out, rs->cfg->windows[r->window].name);
+    else
+      ccp_buf_puts(out, "null");
+    ccp_buf_puts(out, ",\"warning\":");
+    put_cond(out, &r->conds[CCP_RULE_WARNING]);
+    ccp_buf_puts(out, ",\"critical\":");
+    put_cond(out, &r->conds[CCP_RULE_CRITICAL]);
+    ccp_buf_puts(out, ",\"hysteresis\":");
+    ccp_buf_put_double(out, r->hysteresis);
+    ccp_buf_putc(out, '}');
+  }
+  ccp_buf_putc(out, ']');
+}

@@ -196,6 +196,11 @@ int ccp_cli_demo(int argc, char **argv);
 /** Options and help of `ccpulse demo`. */
 extern const ccp_cli_spec_t ccp_cli_demo_spec;
 
+/** `ccpulse wall`: the live KPI page, served from Redis (docs/wall.md). */
+int ccp_cli_wall(int argc, char **argv);
+/** Options and help of `ccpulse wall`. */
+extern const ccp_cli_spec_t ccp_cli_wall_spec;
+
 struct ccp_consumer;
 /** Options of ccp_cli_live() (zero = defaults). */
 typedef struct ccp_cli_live_opts {
@@ -204,6 +209,12 @@ typedef struct ccp_cli_live_opts {
   /** called on the main thread once the consumer exists, before it runs */
   void (*started)(void *opaque, struct ccp_consumer *c);
   void *opaque; /**< passed to started */
+  /** demo: when http.listen's port is taken, serve on a free port instead of stopping */
+  int http_any_port;
+  /** out: the wall's URL (http.listen, docs/wall.md), filled before started is called;
+   *  "" when there is no HTTP server */
+  char *wall_url;
+  size_t wall_url_len;
 } ccp_cli_live_opts_t;
 
 /**

@@ -38,6 +38,7 @@
 #include "ccpulse/consumer.h"
 #include "ccpulse/decode.h"
 #include "ccpulse/log.h"
+#include "ccpulse/wall.h"
 #include "cli.h"
 #include "gen/gen.h"
 
@@ -47,6 +48,7 @@ typedef struct demo_args {
   int64_t duration_ms; /* --duration, 0 = until Ctrl-C */
   double rate;         /* --rate: new tickets per second */
   const char *redis;   /* --redis URL, NULL = start a redis-server */
+  const char *listen;  /* --listen: http.listen (the wall, docs/wall.md), NULL = the key's */
 } demo_args_t;
 
 static int parse_rate(const ccp_cli_opt_t *o, const char *value, void *target, char *err,
@@ -69,6 +71,10 @@ static const ccp_cli_opt_t demo_opts[] = {
     {"--redis", "URL", ccp_cli_str, offsetof(demo_args_t, redis),
      .help = "use this Redis instead of starting one"},
     {"--workers", "N", .key = "workers", .help = "worker threads (default 2)"},
+    {"--listen", "HOST:PORT", ccp_cli_str, offsetof(demo_args_t, listen),
+     .help = "the same as --set http.listen=HOST:PORT: the wall page, /metrics,\n"
+             "/healthz, /readyz (default 127.0.0.1:9464, or a free port when\n"
+             "9464 is taken; docs/wall.md)"},
     CCP_CLI_CONFIG_OPTS,
 };
 
@@ -193,6 +199,8 @@ typedef struct timer {
   int done;
   pthread_t th;
   int started;
+  char wall_url[300]; /* filled by ccp_cli_live before on_started */
+  ccp_buf_t banner;   /* printed by on_started, after the wall's URL */
 } timer_t_;
 
 static void *timer_main(void *arg) {
@@ -213,6 +221,11 @@ static void *timer_main(void *arg) {
 static void on_started(void *opaque, struct ccp_consumer *c) {
   timer_t_ *t = opaque;
   t->c = c;
+  /* the wall's URL first (docs/wall.md), then how to watch Redis */
+  if (t->wall_url[0])
+    printf("ccpulse demo: wall at %s\n", t->wall_url);
+  fputs(t->banner.data ? t->banner.data : "", stdout);
+  fflush(stdout);
   if (t->ms > 0) {
     sigset_t all, old;
     sigfillset(&all);
@@ -237,6 +250,7 @@ int ccp_cli_demo(int argc, char **argv) {
   memset(&tm, 0, sizeof tm);
   pthread_mutex_init(&tm.mu, NULL);
   pthread_cond_init(&tm.cv, NULL);
+  ccp_buf_init(&tm.banner);
   char err[CCP_ERRBUF_SIZE];
 
   int rc = ccp_cli_parse(&ccp_cli_demo_spec, argc, argv, &args);
@@ -259,6 +273,8 @@ int ccp_cli_demo(int argc, char **argv) {
     snprintf(redis_url, sizeof redis_url, "%s", args.redis);
   }
   ccp_cli_args_add_set(&args.base, "redis", redis_url);
+  if (args.listen) /* --listen is http.listen */
+    ccp_cli_args_add_set(&args.base, "http.listen", args.listen);
   if ((rc = ccp_cli_load_config(&cfg, &args.base)) != 0)
     goto done;
   have_cfg = 1;
@@ -298,21 +314,24 @@ int ccp_cli_demo(int argc, char **argv) {
     snprintf(cli, sizeof cli, "redis-cli -u '%s'", shown);
   else
     snprintf(cli, sizeof cli, "redis-cli -p %d", port);
-  printf("ccpulse demo: mock Kafka at %s (topic '%s', 3 partitions), Redis at %s%s\n",
-         ccp_mock_bootstraps(mk), cfg.kafka_topic, shown,
-         strcmp(shown, cfg.redis_url) ? " (*** stands for the credentials of --redis)" : "");
-  printf("  generator: ~%.0f new tickets/s at the wall clock; demo SLAs PHONE %llds CHAT %llds\n",
-         args.rate, (long long)(cfg.sla_ms[CCP_CH_PHONE] / 1000),
-         (long long)(cfg.sla_ms[CCP_CH_CHAT] / 1000));
-  printf("watch it from another terminal:\n"
-         "  %s --raw XREVRANGE %ssnapshots + - COUNT 1     # latest snapshot JSON\n"
-         "  %s GET %sv1:gauges:all                            # live gauges (JSON)\n"
-         "  %s SUBSCRIBE %salerts                              # alerts as they fire\n"
-         "  %s XREVRANGE %salerts + - COUNT 10                 # the last 10 alerts\n"
-         "Ctrl-C stops.\n",
-         cli, cfg.redis_prefix, cli, cfg.redis_prefix, cli, cfg.redis_prefix, cli,
-         cfg.redis_prefix);
-  fflush(stdout);
+  ccp_buf_printf(
+      &tm.banner, "ccpulse demo: mock Kafka at %s (topic '%s', 3 partitions), Redis at %s%s\n",
+      ccp_mock_bootstraps(mk), cfg.kafka_topic, shown,
+      strcmp(shown, cfg.redis_url) ? " (*** stands for the credentials of --redis)" : "");
+  ccp_buf_printf(
+      &tm.banner,
+      "  generator: ~%.0f new tickets/s at the wall clock; demo SLAs PHONE %llds CHAT %llds\n",
+      args.rate, (long long)(cfg.sla_ms[CCP_CH_PHONE] / 1000),
+      (long long)(cfg.sla_ms[CCP_CH_CHAT] / 1000));
+  ccp_buf_printf(&tm.banner,
+                 "watch it from another terminal:\n"
+                 "  %s --raw XREVRANGE %ssnapshots + - COUNT 1     # latest snapshot JSON\n"
+                 "  %s GET %sv1:gauges:all                            # live gauges (JSON)\n"
+                 "  %s SUBSCRIBE %salerts                              # alerts as they fire\n"
+                 "  %s XREVRANGE %salerts + - COUNT 10                 # the last 10 alerts\n"
+                 "Ctrl-C stops.\n",
+                 cli, cfg.redis_prefix, cli, cfg.redis_prefix, cli, cfg.redis_prefix, cli,
+                 cfg.redis_prefix);
 
   {
     sigset_t all, old;
@@ -327,6 +346,9 @@ int ccp_cli_demo(int argc, char **argv) {
   lo.summary = 1;
   lo.started = on_started;
   lo.opaque = &tm;
+  lo.http_any_port = !args.listen; /* 9464 taken: a free port (two demos side by side) */
+  lo.wall_url = tm.wall_url;
+  lo.wall_url_len = sizeof tm.wall_url;
   rc = ccp_cli_live(&cfg, &lo);
 
 done:
@@ -345,6 +367,7 @@ done:
     rd_kafka_destroy(feed.rk);
   ccp_gen_free(feed.gen);
   ccp_mock_free(mk);
+  ccp_buf_release(&tm.banner);
   if (rpid > 0) {
     kill(rpid, SIGTERM);
     waitpid(rpid, NULL, 0);

@@ -45,6 +45,7 @@ static const struct {
     {&ccp_cli_run_spec, ccp_cli_run},
     {&ccp_cli_gen_spec, ccp_cli_gen},
     {&ccp_cli_demo_spec, ccp_cli_demo},
+    {&ccp_cli_wall_spec, ccp_cli_wall},
     {&help_spec, cmd_help},
     {&version_spec, cmd_version},
 };

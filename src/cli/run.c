@@ -25,6 +25,7 @@
 #include "ccpulse/http.h"
 #include "ccpulse/log.h"
 #include "ccpulse/redis_pub.h"
+#include "ccpulse/wall.h"
 #include "cli.h"
 #include "http/metrics.h"
 
@@ -34,6 +35,7 @@ typedef struct run_args {
   int mock;            /* --mock */
   int64_t partitions;  /* of the mock topic */
   int64_t schema_id;   /* --confluent, -1 = none */
+  const char *listen;  /* --listen: http.listen (docs/wall.md), NULL = the key's */
 } run_args_t;
 
 static const ccp_cli_opt_t run_opts[] = {
@@ -49,6 +51,9 @@ static const ccp_cli_opt_t run_opts[] = {
      .help = "partitions of the mock topic (default 1)"},
     {"--confluent", "ID", ccp_cli_schema_id, offsetof(run_args_t, schema_id),
      .help = "with --mock: produce the files Confluent-framed with ID"},
+    {"--listen", "HOST:PORT", ccp_cli_str, offsetof(run_args_t, listen),
+     .help = "the same as --set http.listen=HOST:PORT: /metrics, /healthz,\n"
+             "/readyz and the wall page at http://HOST:PORT/wall/ (docs/wall.md)"},
 };
 
 const ccp_cli_spec_t ccp_cli_run_spec = {
@@ -81,7 +86,10 @@ typedef struct live {
   const ccp_cli_live_opts_t *opts;
   int64_t last_summary_ms;
   int64_t last_messages;
-  int short_timeouts; /* the shutdown's Redis time-outs are set */
+  int short_timeouts;          /* the shutdown's Redis time-outs are set */
+  ccp_buf_t wall_settings;     /* <prefix>v1:wall (docs/redis.md), written per connection */
+  int wall_settings_ok;        /* written on the current connection */
+  uint64_t wall_settings_conn; /* the publisher's reconnects when it was written */
 } live_t;
 
 /* Shutdown within 5 s whatever is down (docs/operations.md, "Stopping"):
@@ -139,6 +147,23 @@ static void summary(live_t *l, const ccp_view_t *v, int ok) {
   fflush(stdout);
 }
 
+/* @locality publisher thread: after a successful cycle, the wall's settings
+ * document once per connection (a Redis that restarted empty gets it again). */
+static void write_wall_settings(live_t *l) {
+  ccp_redis_pub_stats_t st;
+  ccp_redis_pub_stats(l->pub, &st);
+  if (l->wall_settings_ok && st.reconnects == l->wall_settings_conn)
+    return;
+  char err[CCP_ERRBUF_SIZE];
+  if (ccp_wall_settings_write(l->cfg->redis_url, l->cfg->redis_prefix, l->wall_settings.data, err,
+                              sizeof err) != 0) {
+    ccp_log(CCP_LOG_WARN, "run", "cannot write the wall settings: %s; retrying", err);
+    return;
+  }
+  l->wall_settings_ok = 1;
+  l->wall_settings_conn = st.reconnects;
+}
+
 /* @locality publisher thread. In a checkpoint cycle x's checkpoints are
  * written in the same transaction (docs/checkpoints.md), with several
  * instances its partials and stream time (docs/live.md); without a view
@@ -191,6 +216,8 @@ static int live_publish(void *opaque, const ccp_view_t *view, const ccp_alert_t 
                            .stream_time = x->stream_time};
   int rc = ccp_redis_pub_cycle_x(l->pub, &rc_);
   x->shared_time = rc_.shared_time;
+  if (rc == 0 && view)
+    write_wall_settings(l);
   if (l->opts->summary && view)
     summary(l, view, rc == 0);
   return rc;
@@ -229,8 +256,10 @@ int ccp_cli_live(const ccp_config_t *cfg, const ccp_cli_live_opts_t *o) {
   l.cfg = cfg;
   l.opts = o;
   ccp_buf_init(&l.alerts);
+  ccp_buf_init(&l.wall_settings);
   ccp_consumer_t *c = NULL;
   ccp_http_t *http = NULL;
+  ccp_wall_t *wall = NULL;
   ccp_metrics_ctx_t mx = {.cfg = cfg};
 
   if (cfg->http_listen[0] && ccp_http_listen_check(cfg->http_listen, err, sizeof err) != 0) {
@@ -241,6 +270,16 @@ int ccp_cli_live(const ccp_config_t *cfg, const ccp_cli_live_opts_t *o) {
             ccp_rules_parse(cfg->alerts_rules ? cfg->alerts_rules : "", cfg, err, sizeof err))) {
     ccp_log(CCP_LOG_ERROR, "run", "config key 'alerts.rules': %s", err);
     goto done;
+  }
+  {
+    ccp_buf_t rj;
+    ccp_buf_init(&rj);
+    ccp_rules_json(l.rules, &rj);
+    const char *wn[CCP_MAX_WINDOWS];
+    for (int i = 0; i < cfg->nwindows; i++)
+      wn[i] = cfg->windows[i].name;
+    ccp_wall_settings_json(cfg->publish_interval_ms, wn, cfg->nwindows, rj.data, &l.wall_settings);
+    ccp_buf_release(&rj);
   }
   ccp_redis_pub_opts_t ro;
   memset(&ro, 0, sizeof ro);
@@ -270,16 +309,35 @@ int ccp_cli_live(const ccp_config_t *cfg, const ccp_cli_live_opts_t *o) {
     goto done;
   }
   l.consumer = c;
-  if (cfg->http_listen[0]) { /* /metrics, /healthz, /readyz (docs/operations.md) */
+  if (o->wall_url && o->wall_url_len)
+    o->wall_url[0] = '\0';
+  if (cfg->http_listen[0]) { /* /metrics, /healthz, /readyz (docs/operations.md), the wall */
+    const char *listen = cfg->http_listen;
     http = ccp_http_new();
     mx.h = http;
     mx.c = c;
-    if (ccp_metrics_routes(&mx) != 0 || ccp_http_start(http, cfg->http_listen, err, sizeof err)) {
-      ccp_log(CCP_LOG_ERROR, "run", "config key 'http.listen': %s", err);
-      goto done;
+    ccp_wall_opts_t wo = {.redis_url = cfg->redis_url, .prefix = cfg->redis_prefix};
+    if (ccp_metrics_routes(&mx) != 0 || !(wall = ccp_wall_new(http, &wo, err, sizeof err)))
+      goto http_fail;
+    if (ccp_http_start(http, listen, err, sizeof err) != 0) {
+      if (!o->http_any_port)
+        goto http_fail;
+      ccp_log(CCP_LOG_INFO, "run", "%s; serving HTTP on a free port", err);
+      listen = "127.0.0.1:0";
+      if (ccp_http_start(http, listen, err, sizeof err) != 0)
+        goto http_fail;
     }
-    ccp_log_state(CCP_LOG_INFO, "http", "serving /metrics, /healthz and /readyz on '%s' (port %d)",
-                  cfg->http_listen, ccp_http_port(http));
+    if (ccp_wall_start(wall) != 0) {
+      snprintf(err, sizeof err, "cannot start the wall's reader thread");
+      goto http_fail;
+    }
+    char wurl[300];
+    ccp_wall_url(listen, ccp_http_port(http), wurl, sizeof wurl);
+    if (o->wall_url && o->wall_url_len)
+      snprintf(o->wall_url, o->wall_url_len, "%s", wurl);
+    ccp_log_state(CCP_LOG_INFO, "http",
+                  "serving /metrics, /healthz, /readyz and the wall on '%s' (port %d): %s", listen,
+                  ccp_http_port(http), wurl);
   }
 
   struct sigaction sa;
@@ -293,6 +351,7 @@ int ccp_cli_live(const ccp_config_t *cfg, const ccp_cli_live_opts_t *o) {
     o->started(o->opaque, c);
   int r = ccp_consumer_run(c);
   ccp_http_stop(http); /* /readyz says "shutting down" until here */
+  ccp_wall_stop(wall);
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
   g_consumer = NULL;
@@ -307,7 +366,9 @@ int ccp_cli_live(const ccp_config_t *cfg, const ccp_cli_live_opts_t *o) {
   }
 
 done:
+  ccp_wall_stop(wall);
   ccp_http_free(http); /* before the consumer its handlers read */
+  ccp_wall_free(wall); /* after the server: its routes point into it */
   ccp_consumer_free(c);
   if (ccp_consumer_abandoned()) { /* its threads still use the handle (and the mock cluster) */
     fflush(NULL);
@@ -316,9 +377,14 @@ done:
   ccp_redis_pub_free(l.pub);
   ccp_rules_free(l.rules);
   ccp_buf_release(&l.alerts);
+  ccp_buf_release(&l.wall_settings);
   ccp_free(l.ptrs);
   ccp_free(l.parts);
   return rc;
+http_fail:
+  ccp_log(CCP_LOG_ERROR, "run", "config key 'http.listen': %s", err);
+  rc = CCP_EXIT_USAGE;
+  goto done;
 }
 
 int ccp_cli_run(int argc, char **argv) {
@@ -331,6 +397,8 @@ int ccp_cli_run(int argc, char **argv) {
   int rc = ccp_cli_parse(&ccp_cli_run_spec, argc, argv, &args);
   if (rc != CCP_CLI_RUN)
     goto done;
+  if (args.listen) /* --listen is http.listen */
+    ccp_cli_args_add_set(&args.base, "http.listen", args.listen);
   rc = CCP_EXIT_USAGE;
   if (args.base.noperands && !args.mock) {
     ccp_log(CCP_LOG_ERROR, "run", "files are only read with --mock");

@@ -41,7 +41,19 @@ static ssize_t unread_read(void *c_, char *buf, size_t size) {
     c->pos += k;
     return (ssize_t)k;
   }
-  size_t k = fread(buf, 1, size, c->f);
+  /* Up to the end of a line, not a full buffer: fread would wait for `size`
+   * bytes, so events piped in one at a time (`ccpulse produce -`) would sit
+   * here until more came. getc_unlocked reads f's own buffer (this cookie is
+   * the only reader of f). */
+  size_t k = 0;
+  while (k < size) {
+    int ch = getc_unlocked(c->f);
+    if (ch == EOF)
+      break;
+    buf[k++] = (char)ch;
+    if (ch == '\n')
+      break;
+  }
   if (k == 0 && ferror(c->f))
     return -1;
   return (ssize_t)k;
