@@ -149,7 +149,9 @@ ccp_consumer_t *ccp_consumer_new(const ccp_consumer_opts_t *opts, char *errbuf, 
  * Runs until ccp_consumer_stop(): starts the workers and the publisher,
  * serves rebalances; on stop, stops consuming, publishes a final cycle
  * (retried for final_timeout_ms), commits, and closes the consumer. Returns 0,
- * or -CCP_EIO when the final cycle could not be published.
+ * -CCP_EIO when the final cycle could not be published, or -CCP_EINVAL when
+ * it stopped by itself because the brokers refused the SASL credentials
+ * before the first assignment.
  */
 int ccp_consumer_run(ccp_consumer_t *c);
 

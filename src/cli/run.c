@@ -355,7 +355,9 @@ int ccp_cli_live(const ccp_config_t *cfg, const ccp_cli_live_opts_t *o) {
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
   g_consumer = NULL;
-  if (r != 0) {
+  if (r == -CCP_EINVAL) {
+    rc = CCP_EXIT_USAGE; /* the brokers refused the credentials: logged by the consumer */
+  } else if (r != 0) {
     char shown[1100];
     ccp_log(CCP_LOG_ERROR, "run",
             "the final publish to '%s' failed; uncommitted events will be read again",

@@ -61,6 +61,14 @@
  * outage; seq_cst: rare. */
 static _Atomic int64_t kafka_down_since;
 
+/* The first authentication failure librdkafka reported (SASL: a wrong
+ * password, an unknown user), and its text (written once, before the flag is
+ * set). A TLS handshake failure is not taken as one: it also happens while a
+ * broker restarts. */
+static atomic_int kafka_auth_failed;
+static char kafka_auth_reason[512];
+static atomic_int kafka_auth_claim;
+
 /* librdkafka's per-attempt connection failures: its "FAIL" log lines and
  * the transport/resolve errors of the error callback. */
 static int is_connect_noise(const char *fac, int err) {
@@ -98,6 +106,10 @@ static void on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *op
                     "they are back",
                     reason);
     return;
+  }
+  if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION && atomic_exchange(&kafka_auth_claim, 1) == 0) {
+    snprintf(kafka_auth_reason, sizeof kafka_auth_reason, "%s", reason);
+    atomic_store(&kafka_auth_failed, 1);
   }
   ccp_log_level_t lv = err == RD_KAFKA_RESP_ERR__FATAL ? CCP_LOG_ERROR : CCP_LOG_WARN;
   if (is_connect_noise(NULL, err) && atomic_load(&kafka_down_since))
@@ -1003,6 +1015,16 @@ int ccp_consumer_run(ccp_consumer_t *c) {
     }
     waiting_retry(c);
     probe_brokers(c);
+    if (!c->ever_assigned && atomic_load(&kafka_auth_failed)) {
+      /* refused before the first assignment: a configuration error (docs/
+       * operations.md, TLS and authentication), not an outage to wait out */
+      ccp_log_state(CCP_LOG_ERROR, "consumer",
+                    "the brokers refused ccpulse's credentials at start-up: %s; stopping "
+                    "(check kafka.sasl.*)",
+                    kafka_auth_reason);
+      c->auth_failed = 1;
+      break;
+    }
   }
 
   /* shutdown: stop consuming, final publish + commit, close */
@@ -1045,7 +1067,7 @@ int ccp_consumer_run(ccp_consumer_t *c) {
           (long long)st.messages, (long long)st.dead_letters, (long long)st.cycles,
           (long long)st.commits);
   ccp_log_flush();
-  return final_ok ? 0 : -CCP_EIO;
+  return c->auth_failed ? -CCP_EINVAL : final_ok ? 0 : -CCP_EIO;
 }
 
 void ccp_consumer_stats(const ccp_consumer_t *c, ccp_consumer_stats_t *out) {

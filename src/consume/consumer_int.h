@@ -124,6 +124,7 @@ struct ccp_consumer {
   uint32_t next_gen;
   int closing;       /* main thread only: inside rd_kafka_consumer_close */
   int ever_assigned; /* main thread only: a rebalance assign was served */
+  int auth_failed;   /* main thread only: stopped on an authentication failure at start-up */
   int no_close;      /* main thread only: destroy without the consumer close (shutdown) */
 
   /* main thread only (consumer.c, waiting_*): partitions the group gave us
