@@ -1500,7 +1500,7 @@ int ccp_redis_check_access(const char *url, const char *prefix, const char *topi
   url_t u;
   if (url_parse(url, &u, errbuf, errlen) != 0)
     return -CCP_EINVAL;
-  char addr[300], what[300], user[160];
+  char addr[300], what[300] = "", user[160]; /* what: set by open_ctx on failure only */
   addr_of(&u, addr, sizeof addr);
   snprintf(user, sizeof user, "user '%s'", u.user[0] ? u.user : "default");
   int refused = 0, rc = 0;
