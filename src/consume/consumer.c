@@ -803,6 +803,9 @@ ccp_consumer_t *ccp_consumer_new(const ccp_consumer_opts_t *opts, char *errbuf, 
     return NULL;
   ccp_consumer_t *c = ccp_calloc(1, sizeof *c);
   char err[CCP_ERRBUF_SIZE];
+  /* no outage known yet for this consumer (the flag is process-wide: an
+   * earlier handle's outage, never probed away, would mute its lines) */
+  atomic_store(&kafka_down_since, 0);
   c->opts = *opts;
   c->cfg = cfg;
   pthread_mutex_init(&c->assign_mu, NULL);
