@@ -30,6 +30,12 @@
 #   4. when the last chunk is read, the snapshot equals replay of the whole
 #      stream, and after SIGTERM of both (exit 0) still.
 #
+# The generated streams hold invalid events (kpis.md §7: the generator's
+# --invalid-frac), which go to the dead-letter topic <topic>.dlq; the broker
+# creates no topic by itself, so the test creates it: without it every cycle
+# after a dead letter waits 10 s for a delivery that cannot happen, commits
+# nothing, and a SIGTERM can take longer than the 30 s allowed.
+#
 # In case 2 the alerts stream holds every alert of `ccpulse replay
 # --alerts` exactly once (tests/live_alerts.py: 0 lost, 0 repeated, 0
 # extra). In both, a reader polling `v1:meta` every 50 ms checks what the docs
@@ -222,6 +228,7 @@ tail -n +"$((h + q + 1))" "$work/all.jsonl" >"$work/half2b.jsonl"
 "$BIN" replay --partitions 4 "$work/half1.jsonl" >"$work/replay1.json"
 "$BIN" replay --partitions 4 "$work/all.jsonl" >"$work/replay.json"
 topic "$T" 4
+topic "$T.dlq" 1 # the stream has invalid events (gen --invalid-frac)
 
 poll "$work/meta_events.txt"
 start a
@@ -272,6 +279,7 @@ python3 "$GEN" --events 4000 --seed 44 --days 1 --late-frac 0 --shuffle-frac 0 -
 split -n l/16 -d -a 2 "$work/jn.jsonl" "$work/jn.chunk."
 "$BIN" replay --partitions 4 --alerts "$work/jn.replay.alerts" "$work/jn.jsonl" >"$work/jn.replay.json"
 topic "$T" 4
+topic "$T.dlq" 1 # the stream has invalid events (gen --invalid-frac)
 
 # the producer: chunk after chunk; before chunks 5, 10 and 13 it waits
 # (90 s at most) for the gate of the step before, so every step happens

@@ -660,9 +660,13 @@ static void test_publisher_reuse_equals_fresh(void) {
  * cycle before; on a tie its own export. No view while a partition has no
  * partial, while the fence of partition 0 fails, or when partition 0 is not
  * its own. Own exports and stored partials at the same offset are given
- * different figures here, so the view shows which one was taken. */
+ * different figures here, so the view shows which one was taken. A stored
+ * partial at the offset of the one merged before replaces it when it was
+ * exported later (its owner re-exports the same records as the stream time
+ * moves on): the same events exported SV_LATER_MS later. */
 #define SV_NP 3
 #define SV_MAXOFF 24
+#define SV_LATER_MS (2 * 3600 * 1000LL) /* past the 1h window */
 enum { SV_NONE = -1 };
 typedef struct sv_step {
   int own_gen[SV_NP];  /* 0: not own */
@@ -673,35 +677,40 @@ typedef struct sv_step {
   char pick[SV_NP];    /* 'o' own export, 's' stored, 0: no view expected */
   int pick_off[SV_NP]; /* offset of the picked partial */
   int npartials;       /* own partials handed over to be stored */
+  int later;           /* bit q: partition q's stored partial is the later export */
 } sv_step_t;
 
 static const sv_step_t sv_steps[] = {
     /* 0: partition 2 has no partial anywhere: no view; 1's stored one covers more */
-    {{1, 1, 0}, {10, 10, 0}, {SV_NONE, 12, SV_NONE}, 1, {0, 1, 2, -1}, {0}, {0}, 2},
+    {{1, 1, 0}, {10, 10, 0}, {SV_NONE, 12, SV_NONE}, 1, {0, 1, 2, -1}, {0}, {0}, 2, 0},
     /* 1: 0 and 1 are not read again (same generation); 1 keeps the stored 12 over own 11 */
-    {{1, 1, 0}, {11, 11, 0}, {0, 0, 5}, 1, {2, -1}, {'o', 's', 's'}, {11, 12, 5}, 2},
+    {{1, 1, 0}, {11, 11, 0}, {0, 0, 5}, 1, {2, -1}, {'o', 's', 's'}, {11, 12, 5}, 2, 0},
     /* 2: own 12 ties with the kept 12: own */
-    {{1, 1, 0}, {12, 12, 0}, {0, 0, 7}, 1, {2, -1}, {'o', 'o', 's'}, {12, 12, 7}, 2},
+    {{1, 1, 0}, {12, 12, 0}, {0, 0, 7}, 1, {2, -1}, {'o', 'o', 's'}, {12, 12, 7}, 2, 0},
     /* 3: the stored partial of 2 reads behind the one merged before: that one stays */
-    {{1, 1, 0}, {13, 13, 0}, {0, 0, 6}, 1, {2, -1}, {'o', 'o', 's'}, {13, 13, 7}, 2},
+    {{1, 1, 0}, {13, 13, 0}, {0, 0, 6}, 1, {2, -1}, {'o', 'o', 's'}, {13, 13, 7}, 2, 0},
+    /* 3a: the stored partial of 2 at the offset merged before, exported later: taken */
+    {{1, 1, 0}, {13, 13, 0}, {0, 0, 7}, 1, {2, -1}, {'o', 'o', 'l'}, {13, 13, 7}, 2, 1 << 2},
+    /* 3b: the same offset exported earlier again: the later one stays */
+    {{1, 1, 0}, {13, 13, 0}, {0, 0, 7}, 1, {2, -1}, {'o', 'o', 'l'}, {13, 13, 7}, 2, 0},
     /* 4: 2 newly assigned, restored behind its stored partial: the stored one */
-    {{1, 1, 2}, {14, 14, 3}, {0, 0, 8}, 1, {2, -1}, {'o', 'o', 's'}, {14, 14, 8}, 0},
+    {{1, 1, 2}, {14, 14, 3}, {0, 0, 8}, 1, {2, -1}, {'o', 'o', 's'}, {14, 14, 8}, 0, 0},
     /* 5: the restored engine reached it: own on the tie (all own: one instance's path) */
-    {{1, 1, 2}, {15, 15, 8}, {0, 0, 0}, 1, {-1}, {'o', 'o', 'o'}, {15, 15, 8}, 0},
+    {{1, 1, 2}, {15, 15, 8}, {0, 0, 0}, 1, {-1}, {'o', 'o', 'o'}, {15, 15, 8}, 0, 0},
     /* 6: partition 0's epoch taken by another: no view */
-    {{1, 1, 2}, {16, 16, 9}, {0, 0, 0}, 0, {-1}, {0}, {0}, 0},
+    {{1, 1, 2}, {16, 16, 9}, {0, 0, 0}, 0, {-1}, {0}, {0}, 0, 0},
     /* 7: partition 1 lost, its new owner stored nothing yet: the last one merged stays */
-    {{1, 0, 2}, {17, 0, 10}, {0, SV_NONE, 0}, 1, {1, -1}, {'o', 'o', 'o'}, {17, 16, 10}, 2},
+    {{1, 0, 2}, {17, 0, 10}, {0, SV_NONE, 0}, 1, {1, -1}, {'o', 'o', 'o'}, {17, 16, 10}, 2, 0},
     /* 8: its new owner stored one that covers more */
-    {{1, 0, 2}, {18, 0, 11}, {0, 19, 0}, 1, {1, -1}, {'o', 's', 'o'}, {18, 19, 11}, 2},
+    {{1, 0, 2}, {18, 0, 11}, {0, 19, 0}, 1, {1, -1}, {'o', 's', 'o'}, {18, 19, 11}, 2, 0},
     /* 9: partition 0 lost: not the writer, nothing read */
-    {{0, 0, 2}, {0, 0, 12}, {0, 0, 0}, 1, {-2}, {0}, {0}, 1},
+    {{0, 0, 2}, {0, 0, 12}, {0, 0, 0}, 1, {-2}, {0}, {0}, 1, 0},
 };
 #define SV_NSTEPS ((int)(sizeof sv_steps / sizeof sv_steps[0]))
 
 typedef struct sv_rig {
   ccp_config_t *cfg;
-  ccp_partial_t *cand[2][SV_NP][SV_MAXOFF]; /* [own 0 / stored 1][partition][offset] */
+  ccp_partial_t *cand[3][SV_NP][SV_MAXOFF]; /* [own 0 / stored 1 / stored later 2][q][offset] */
   int step;                                 /* the cycle being run (publisher thread) */
   int fetched;                              /* the fetch ran this cycle */
   _Atomic int checked;                      /* cycles checked */
@@ -709,8 +718,9 @@ typedef struct sv_rig {
 } sv_rig_t;
 
 /* A partial of partition q after n of its events (own and stored
- * candidates of one offset get different n). */
-static ccp_partial_t *sv_partial(const ccp_config_t *c, int q, int n) {
+ * candidates of one offset get different n), exported later ms after the
+ * last of them and a second. */
+static ccp_partial_t *sv_partial(const ccp_config_t *c, int q, int n, int64_t later) {
   char err[CCP_ERRBUF_SIZE];
   ccp_engine_t *e = ccp_engine_new(c, err, sizeof err);
   ccp_event_t ev;
@@ -724,19 +734,24 @@ static ccp_partial_t *sv_partial(const ccp_config_t *c, int q, int n) {
     now = CCP_MAX(now, ev.ts);
     got++;
   }
-  ccp_partial_t *pp = ccp_engine_export(e, now + 1000);
+  ccp_partial_t *pp = ccp_engine_export(e, now + 1000 + later);
   ccp_engine_free(e);
   return pp;
 }
 
-static ccp_partial_t *sv_cand(sv_rig_t *r, int stored, int q, int off) {
-  if (!r->cand[stored][q][off])
-    r->cand[stored][q][off] = sv_partial(r->cfg, q, 3 * off + stored);
-  return r->cand[stored][q][off];
+/* kind: 0 own, 1 stored, 2 the stored one exported SV_LATER_MS later */
+static ccp_partial_t *sv_cand(sv_rig_t *r, int kind, int q, int off) {
+  if (!r->cand[kind][q][off])
+    r->cand[kind][q][off] =
+        sv_partial(r->cfg, q, 3 * off + (kind > 0), kind == 2 ? SV_LATER_MS : 0);
+  return r->cand[kind][q][off];
 }
 
+/* The candidate kind of a pick. */
+static int sv_kind(char pick) { return pick == 'l' ? 2 : pick == 's'; }
+
 static const sv_step_t *sv_cur(const sv_rig_t *r) {
-  static const sv_step_t idle = {{0}, {0}, {0}, 1, {-2}, {0}, {0}, 0};
+  static const sv_step_t idle = {{0}, {0}, {0}, 1, {-2}, {0}, {0}, 0, 0};
   return r->step < SV_NSTEPS ? &sv_steps[r->step] : &idle;
 }
 
@@ -791,7 +806,8 @@ static int sv_fetch(void *opaque, int32_t fence_partition, int64_t fence_epoch, 
     int q = want[i], off = q >= 0 && q < SV_NP ? st->stored[q] : SV_NONE;
     got[i].partition = q;
     got[i].offset = off == SV_NONE ? INT64_MIN : off;
-    got[i].partial = off == SV_NONE ? NULL : ccp_partial_ref(sv_cand(r, 1, q, off));
+    got[i].partial =
+        off == SV_NONE ? NULL : ccp_partial_ref(sv_cand(r, st->later >> q & 1 ? 2 : 1, q, off));
   }
   *fence_ok = st->fence_ok;
   return 0;
@@ -811,7 +827,7 @@ static int sv_publish(void *opaque, const ccp_view_t *v, const ccp_alert_t *aler
   } else { /* the view several() builds from the expected picks */
     ccp_view_t *ref = ccp_view_new(r->cfg);
     for (int q = 0; q < SV_NP; q++) {
-      ccp_partial_t *pp = sv_cand(r, st->pick[q] == 's', q, st->pick_off[q]);
+      ccp_partial_t *pp = sv_cand(r, sv_kind(st->pick[q]), q, st->pick_off[q]);
       int own = st->own_gen[q] && st->pick[q] == 'o' && st->own_off[q] == st->pick_off[q];
       if (own)
         ccp_view_merge(ref, pp);
@@ -869,7 +885,7 @@ static void test_publisher_several_picks(void) {
   T_EQ_INT(ccp_publisher_finish(pub), 0);
   ccp_publisher_free(pub);
   T_EQ_INT(r.bad, 0);
-  for (int k = 0; k < 2; k++)
+  for (int k = 0; k < 3; k++)
     for (int q = 0; q < SV_NP; q++)
       for (int off = 0; off < SV_MAXOFF; off++)
         ccp_partial_free(r.cand[k][q][off]);

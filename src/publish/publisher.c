@@ -20,8 +20,10 @@
  * partition's epoch; per partition it keeps, in slots[], the partial that
  * covers the most records (largest next offset) among its own export, the
  * one the partition's owner stored in Redis and the one it merged the cycle
- * before, so the view never steps back to a restored checkpoint nor to a
- * partial view; a partition without any partial yet skips the view. An
+ * before (on a tie its own, else the later export: an owner re-exports the
+ * same records as the stream time moves), so the view never steps back to
+ * a restored checkpoint nor to a partial view, and shows every partition
+ * at its latest time; a partition without any partial yet skips the view. An
  * instance that does not own every partition hands its partials
  * (ccp_partial_save) to the publish function every cycle and raises the
  * shared stream time, which the next cycle's time rule follows
@@ -71,6 +73,7 @@ struct ccp_publisher {
   struct slot {
     ccp_partial_t *partial; /* a reference; NULL: none known */
     int64_t offset;         /* its next offset; INT64_MIN: none */
+    int64_t now;            /* the stream time it was exported at */
     uint32_t checked_gen;   /* own generation whose stored partial was read (0: none) */
   } * slots;
   int nslots;
@@ -258,7 +261,7 @@ static void several_reserve(ccp_publisher_t *p, int n) {
   if (n > p->nslots) {
     p->slots = ccp_realloc(p->slots, (size_t)n * sizeof *p->slots);
     for (int i = p->nslots; i < n; i++)
-      p->slots[i] = (struct slot){NULL, INT64_MIN, 0};
+      p->slots[i] = (struct slot){NULL, INT64_MIN, INT64_MIN, 0};
     p->nslots = n;
   }
   if (n > p->scratch_cap) {
@@ -270,14 +273,16 @@ static void several_reserve(ccp_publisher_t *p, int n) {
   }
 }
 
-/* Makes c the best known partial of partition q (a new reference). */
-static void slot_take(ccp_publisher_t *p, int q, ccp_partial_t *c, int64_t offset) {
+/* Makes c, exported at now, the best known partial of partition q (a new
+ * reference). */
+static void slot_take(ccp_publisher_t *p, int q, ccp_partial_t *c, int64_t offset, int64_t now) {
   struct slot *s = &p->slots[q];
   if (s->partial != c) {
     ccp_partial_free(s->partial);
     s->partial = ccp_partial_ref(c);
   }
   s->offset = offset;
+  s->now = now;
 }
 
 /* Serialises the own partials into p->recs for the publish function. */
@@ -345,14 +350,17 @@ static const ccp_view_t *several(ccp_publisher_t *p, int n, int64_t g, ccp_publi
     nwant = 0;
   }
   /* per partition: the partial covering the most records (own on a tie:
-   * its time is this cycle's) */
+   * its time is this cycle's; a stored one on a tie when exported later:
+   * the same records, the windows at a later time, as its owner re-exports
+   * them while the stream time moves on without new records of it) */
   int missing = -1;
   for (int i = 0, q = 0; writer && q < n; q++) {
     struct slot *s = &p->slots[q];
     if (i < nwant && p->want[i] == q) {
       ccp_partial_got_t *gt = &p->got[i++];
-      if (gt->partial && gt->offset > s->offset)
-        slot_take(p, q, gt->partial, gt->offset);
+      int64_t gnow = gt->partial ? ccp_partial_now(gt->partial) : INT64_MIN;
+      if (gt->partial && (gt->offset > s->offset || (gt->offset == s->offset && gnow > s->now)))
+        slot_take(p, q, gt->partial, gt->offset, gnow);
       ccp_partial_free(gt->partial);
       gt->partial = NULL;
       if (p->own[q] && fence_ok)
@@ -360,7 +368,8 @@ static const ccp_view_t *several(ccp_publisher_t *p, int n, int64_t g, ccp_publi
     }
     const ccp_publisher_export_t *e = p->own[q];
     if (e && e->next_offset >= s->offset)
-      slot_take(p, q, e->partial, e->next_offset);
+      slot_take(p, q, e->partial, e->next_offset,
+                ccp_partial_now(e->header ? e->header : e->partial));
     if (!s->partial && missing < 0)
       missing = q;
   }
