@@ -32,7 +32,8 @@
 #
 # The generated streams hold invalid events (kpis.md §7: the generator's
 # --invalid-frac), which go to the dead-letter topic <topic>.dlq; the broker
-# creates no topic by itself, so the test creates it: without it every cycle
+# creates no topic by itself, so topic() (tests/live_kafka_lib.sh) creates it
+# with every topic: without it every cycle
 # after a dead letter waits 10 s for a delivery that cannot happen, commits
 # nothing, and a SIGTERM can take longer than the 30 s allowed.
 #
@@ -228,7 +229,6 @@ tail -n +"$((h + q + 1))" "$work/all.jsonl" >"$work/half2b.jsonl"
 "$BIN" replay --partitions 4 "$work/half1.jsonl" >"$work/replay1.json"
 "$BIN" replay --partitions 4 "$work/all.jsonl" >"$work/replay.json"
 topic "$T" 4
-topic "$T.dlq" 1 # the stream has invalid events (gen --invalid-frac)
 
 poll "$work/meta_events.txt"
 start a
@@ -279,7 +279,6 @@ python3 "$GEN" --events 4000 --seed 44 --days 1 --late-frac 0 --shuffle-frac 0 -
 split -n l/16 -d -a 2 "$work/jn.jsonl" "$work/jn.chunk."
 "$BIN" replay --partitions 4 --alerts "$work/jn.replay.alerts" "$work/jn.jsonl" >"$work/jn.replay.json"
 topic "$T" 4
-topic "$T.dlq" 1 # the stream has invalid events (gen --invalid-frac)
 
 # the producer: chunk after chunk; before chunks 5, 10 and 13 it waits
 # (90 s at most) for the gate of the step before, so every step happens
