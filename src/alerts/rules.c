@@ -410,6 +410,19 @@ static int next_level(const rule_t *r, double v) {
 
 static void put_cstr(ccp_buf_t *b, const char *s) { ccp_buf_put_json_str(b, s, strlen(s)); }
 
+/* The rule's "kpi" value, then its "scope" and "window" members (the alert
+ * and the rules' JSON share them). */
+static void put_target(ccp_buf_t *out, const ccp_rules_t *rs, const rule_t *r) {
+  put_cstr(out, r->kpi->name);
+  ccp_buf_puts(out, ",\"scope\":");
+  put_cstr(out, r->scope);
+  ccp_buf_puts(out, ",\"window\":");
+  if (r->window >= 0)
+    put_cstr(out, rs->cfg->windows[r->window].name);
+  else
+    ccp_buf_puts(out, "null");
+}
+
 static void emit(ccp_rules_t *rs, rule_t *r, int prev, double v, int64_t now, ccp_buf_t *out) {
   int level = r->level;
   const char *tag = level == CCP_RULE_OK ? "resolved" : level_text[level];
@@ -436,14 +449,7 @@ static void emit(ccp_rules_t *rs, rule_t *r, int prev, double v, int64_t now, cc
   put_cstr(out, r->name);
   ccp_buf_printf(out, ",\"level\":\"%s\",\"previous\":\"%s\",\"kpi\":", level_text[level],
                  level_text[prev]);
-  put_cstr(out, r->kpi->name);
-  ccp_buf_puts(out, ",\"scope\":");
-  put_cstr(out, r->scope);
-  ccp_buf_puts(out, ",\"window\":");
-  if (r->window >= 0)
-    put_cstr(out, rs->cfg->windows[r->window].name);
-  else
-    ccp_buf_puts(out, "null");
+  put_target(out, rs, r);
   ccp_buf_puts(out, ",\"value\":");
   ccp_buf_put_double(out, v);
   ccp_buf_printf(out, ",\"op\":\"%s\",\"threshold\":", op_text[c->op]);
@@ -512,14 +518,7 @@ void ccp_rules_json(const ccp_rules_t *rs, ccp_buf_t *out) {
     ccp_buf_puts(out, i ? ",{\"name\":" : "{\"name\":");
     put_cstr(out, r->name);
     ccp_buf_puts(out, ",\"kpi\":");
-    put_cstr(out, r->kpi->name);
-    ccp_buf_puts(out, ",\"scope\":");
-    put_cstr(out, r->scope);
-    ccp_buf_puts(out, ",\"window\":");
-    if (r->window >= 0)
-      put_cstr(out, rs->cfg->windows[r->window].name);
-    else
-      ccp_buf_puts(out, "null");
+    put_target(out, rs, r);
     ccp_buf_puts(out, ",\"warning\":");
     put_cond(out, &r->conds[CCP_RULE_WARNING]);
     ccp_buf_puts(out, ",\"critical\":");
