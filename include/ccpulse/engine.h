@@ -121,6 +121,13 @@ void ccp_engine_count_undecodable(ccp_engine_t *e);
  * and invalid_events, exactly as ccp_engine_process() counts one. */
 void ccp_engine_count_invalid(ccp_engine_t *e);
 
+/** Tells e that its driver runs ccp_event_check() on every event before
+ * handing it over (counting the invalid ones with ccp_engine_count_invalid):
+ * e then skips its own check, a second pass over the same bytes. Not saved
+ * in checkpoints: set after ccp_engine_new() or ccp_engine_load(). The
+ * owning thread. */
+void ccp_engine_set_prechecked(ccp_engine_t *e);
+
 /**
  * Moves both stream times (view and deadline time) forward to at least
  * now_ms without an event: fires the deadlines due by then and expires

@@ -374,10 +374,12 @@ static ccp_engine_t *restore(ccp_consumer_t *c, ccp_ckpt_reader_t *r, ccp__part_
   }
   ccp_ckpt_found_release(&f);
   if (e)
-    return e;
+    goto ready;
 fresh:
   if (!(e = ccp_engine_new(c->cfg, err, sizeof err))) /* the config was checked: a bug */
     ccp__fatal(__FILE__, __LINE__, err);
+ready:
+  ccp_engine_set_prechecked(e); /* the workers validate every event (worker.c handle()) */
   return e;
 }
 

@@ -842,7 +842,8 @@ void ccp_engine_advance(ccp_engine_t *e, int64_t now_ms) {
 /* ---------------------------------------------------------------- events */
 
 /* The fixed rules only: replay has no wall clock (docs/kpis.md §7); the live
- * workers apply live.max_future before the engine (src/consume/worker.c). */
+ * workers apply live.max_future before the engine (src/consume/worker.c),
+ * which then skips this check (ccp_engine_set_prechecked). */
 static int invalid(const ccp_event_t *ev) {
   return ccp_event_check(ev, CCP_EVENT_TS_MAX) != CCP_EVF_NONE;
 }
@@ -1055,7 +1056,7 @@ static void apply(ccp_engine_t *e, const ccp_event_t *ev, const evkeys_t *keys) 
 
 static ccp_verdict_t process(ccp_engine_t *e, const ccp_event_t *ev, const evkeys_t *keys) {
   e->diag.events++;
-  if (invalid(ev)) {
+  if (!e->prechecked && invalid(ev)) {
     e->diag.invalid++;
     return CCP_INVALID;
   }
@@ -1211,6 +1212,8 @@ void ccp_engine_count_invalid(ccp_engine_t *e) {
   e->diag.events++;
   e->diag.invalid++;
 }
+
+void ccp_engine_set_prechecked(ccp_engine_t *e) { e->prechecked = 1; }
 
 /* ------------------------------------------------------------- lifecycle */
 

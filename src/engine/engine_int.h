@@ -103,9 +103,10 @@ typedef struct ccp__export_key {
 
 struct ccp_engine {
   const ccp_config_t *cfg;
-  int64_t now;                        /**< view time: largest ts, advanced or exported time */
-  int64_t due_now;                    /**< deadline time (<= now): largest ts or advanced time */
-  int64_t ev_now;                     /**< largest accepted event ts (lateness, dedup) */
+  int prechecked;  /**< the driver ran ccp_event_check() (ccp_engine_set_prechecked) */
+  int64_t now;     /**< view time: largest ts, advanced or exported time */
+  int64_t due_now; /**< deadline time (<= now): largest ts or advanced time */
+  int64_t ev_now;  /**< largest accepted event ts (lateness, dedup) */
   int64_t cur_b[CCP_MAX_WINDOWS];     /**< floor(now / g) per window */
   int64_t start_b[CCP_MAX_WINDOWS];   /**< first covered bucket per window */
   int64_t cur_start[CCP_MAX_WINDOWS]; /**< start ms of the current bucket */
