@@ -2,10 +2,10 @@
  * Event type and channel symbols (KPIS.md §1), in Avro enum order, and the
  * one validator of decoded events (docs/kpis.md §2 ranges, §7 text and
  * time; docs/semantics.md §1 step 1): the engine runs ccp_event_check() on
- * every event whatever its source (Avro, OCF, JSON Lines, live), the live
- * workers run it ahead of the engine with the wall-clock limit so that an
- * invalid record goes to the dead-letter topic with ccp_event_explain()'s
- * reason. Text checks cost a pass over the bytes: eight ASCII bytes at a
+ * every event of replay (Avro, OCF, JSON Lines); the live workers run it
+ * instead, with the wall-clock limit, so that an invalid record goes to the
+ * dead-letter topic with ccp_event_explain()'s reason (their engines skip
+ * it: ccp_engine_set_prechecked). Text checks cost a pass over the bytes: eight ASCII bytes at a
  * time, byte by byte only where a byte >= 0x80 appears.
  * Pure functions; any thread.
  */
