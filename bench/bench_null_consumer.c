@@ -11,7 +11,8 @@
  *   {"events":N,"seconds":S,"eps":R,"bytes":B}
  * where seconds run from the first message to the last (group join and
  * metadata are not counted; "join_seconds" gives them, "total_seconds" is
- * from start to the last message, as bench/run times `ccpulse run`).
+ * from start to the last message, as bench/run times `ccpulse run`;
+ * "cpu_seconds" the process's user + system CPU from its start to then).
  *
  *   bench_null_consumer --brokers B --topic T [--events N] [--group G]
  *                       [--timeout S] [-X key=value]...
@@ -22,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <sys/resource.h>
 
 #include <librdkafka/rdkafka.h>
 
@@ -149,10 +152,17 @@ int main(int argc, char **argv) {
     rd_kafka_message_destroy(m);
   }
   double secs = t_last - t_first;
+  /* CPU of the whole process (user + system, all threads) from its start to
+   * here: the per-core figure bench/run sets beside ccpulse run's */
+  struct rusage ru;
+  double cpu = 0;
+  if (getrusage(RUSAGE_SELF, &ru) == 0)
+    cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+          ru.ru_stime.tv_usec / 1e6;
   printf("{\"events\":%lld,\"seconds\":%.3f,\"eps\":%.0f,\"bytes\":%lld,\"join_seconds\":%.3f,"
-         "\"total_seconds\":%.3f,\"partitions\":%d}\n",
+         "\"total_seconds\":%.3f,\"partitions\":%d,\"cpu_seconds\":%.3f}\n",
          n, secs, secs > 0 ? (double)n / secs : 0.0, bytes, t_first > 0 ? t_first - t_start : 0.0,
-         t_last > 0 ? t_last - t_start : 0.0, nparts);
+         t_last > 0 ? t_last - t_start : 0.0, nparts, cpu);
   fflush(stdout);
   free(eof);
   rd_kafka_consumer_close(rk);

@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.ByteArrayInputStream;
 import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.time.Instant;
@@ -418,6 +419,15 @@ public final class KpiPeer {
     return def;
   }
 
+  /** User + system CPU of this JVM in nanoseconds, or -1 where the JVM does not say. */
+  static long processCpuNanos() {
+    java.lang.management.OperatingSystemMXBean os = ManagementFactory.getOperatingSystemMXBean();
+    if (os instanceof com.sun.management.OperatingSystemMXBean) {
+      return ((com.sun.management.OperatingSystemMXBean) os).getProcessCpuTime();
+    }
+    return -1;
+  }
+
   public static void main(String[] args) throws Exception {
     String bootstrap = arg(args, "--bootstrap", null);
     String topic = arg(args, "--topic", null);
@@ -478,6 +488,7 @@ public final class KpiPeer {
       return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
     });
     long t0 = System.nanoTime();
+    long cpu0 = processCpuNanos();
     ks.start();
     long deadline = t0 + timeoutS * 1_000_000_000L;
     boolean done = false;
@@ -492,6 +503,11 @@ public final class KpiPeer {
       Thread.sleep(5);
     }
     double secs = (System.nanoTime() - t0) / 1e9;
+    // CPU of the whole JVM (user + system, all threads, GC and JIT included)
+    // over the same span as secs (JVM start-up and topology building left
+    // out): the per-core figure bench/run sets beside ccpulse run's
+    long cpu1 = processCpuNanos();
+    double cpuSecs = cpu0 >= 0 && cpu1 >= 0 ? (cpu1 - cpu0) / 1e9 : -1;
     System.err.printf(Locale.ROOT, "ks-peer: input=%d forwarded=%d repartitioned=%d aggregated=%d (window-late %d) invalid=%d late=%d dup=%d undecodable=%d%n",
         INPUT.get(), FORWARDED.get(), REPARTITIONED.get(), AGGREGATED.get(), REPARTITIONED.get() - AGGREGATED.get(),
         DROPPED_INVALID.get(), DROPPED_LATE.get(), DROPPED_DUP.get(), AvroDeserializer.UNDECODABLE.get());
@@ -514,8 +530,8 @@ public final class KpiPeer {
       System.err.printf(Locale.ROOT, "ks-peer: not done after %.1fs (processed %d of %d)%n", secs, INPUT.get(), events);
       System.exit(1);
     }
-    System.out.printf(Locale.ROOT, "{\"peer\":\"kafka-streams\",\"events\":%d,\"seconds\":%.3f,\"events_per_s\":%.0f}%n",
-        events, secs, events / secs);
+    System.out.printf(Locale.ROOT, "{\"peer\":\"kafka-streams\",\"events\":%d,\"seconds\":%.3f,\"events_per_s\":%.0f,\"cpu_seconds\":%.3f}%n",
+        events, secs, events / secs, cpuSecs);
     System.exit(0);
   }
 }
