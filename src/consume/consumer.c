@@ -305,6 +305,10 @@ static void set_assigned(ccp_consumer_t *c, int32_t partition, uint32_t gen) {
 #define SHUTDOWN_FLUSH_MS 300
 #define SHUTDOWN_DESTROY_MS 1500
 
+/* How long a publish cycle waits for the dead letters in flight before it
+ * commits; past it the commit waits for a later cycle (pub_commit). */
+#define DLQ_CYCLE_FLUSH_MS 100
+
 /* How long a rebalance callback tries to reach Redis to restore
  * checkpoints: with the cooperative protocol a partition that cannot be
  * restored then waits (waiting_*); with an eager assignor it starts with a
@@ -730,8 +734,12 @@ static int commit_allowed(const ccp_consumer_t *c, const ccp_publisher_export_t 
  * the checkpoints stored). Takes assign_mu to choose them, not to commit. */
 static void pub_commit(void *opaque, ccp_publisher_bundle_t *const *bundles) {
   ccp_consumer_t *c = opaque;
-  /* shutting down: the flush shares the 5 s budget (docs/operations.md, Stopping) */
-  int flush_ms = atomic_load(&c->stop) ? SHUTDOWN_FLUSH_MS : 10000;
+  /* shutting down: the flush shares the 5 s budget (docs/operations.md,
+   * Stopping); otherwise a short wait: dead letters in flight are delivered
+   * within librdkafka's linger, and a dead-letter topic that does not take
+   * them (missing, unreachable) must not hold the view back: the offsets
+   * wait for a later cycle, the publishing goes on (docs/live.md) */
+  int flush_ms = atomic_load(&c->stop) ? SHUTDOWN_FLUSH_MS : DLQ_CYCLE_FLUSH_MS;
   if (rd_kafka_outq_len(c->dlq) > 0 && rd_kafka_flush(c->dlq, flush_ms) != 0) {
     ccp_log(CCP_LOG_ERROR, "publish",
             "dead-letter topic '%s': records not delivered in %d ms; offsets not committed this "
