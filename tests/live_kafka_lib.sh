@@ -164,6 +164,11 @@ wait_ckpt() {
   echo "  checkpoints of '$2' cover $got records, want $4" >&2
   return 1
 }
+# committed GROUP TOPIC: the committed offsets summed (kafka-consumer-groups; 0: none)
+committed() {
+  kafka tool consumer-groups --bootstrap-server "$B" --describe --group "$1" 2>/dev/null |
+    awk -v t="$2" '$2 == t && $4 ~ /^[0-9]+$/ { s += $4 } END { print s + 0 }'
+}
 # split_halves NAME: $work/NAME.jsonl into NAME.1.jsonl and NAME.2.jsonl; sets N and H
 split_halves() {
   N=$(grep -c . "$work/$1.jsonl")

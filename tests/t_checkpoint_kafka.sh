@@ -41,12 +41,6 @@ set -uo pipefail
 live_setup t_checkpoint_kafka "${1:?usage: t_checkpoint_kafka.sh <ccpulse-binary> <build-dir>}" \
   "${2:?usage: t_checkpoint_kafka.sh <ccpulse-binary> <build-dir>}"
 
-# committed GROUP TOPIC: the committed offsets summed (kafka-consumer-groups)
-committed() {
-  kafka tool consumer-groups --bootstrap-server "$B" --describe --group "$1" 2>/dev/null |
-    awk -v t="$2" '$2 == t && $4 ~ /^[0-9]+$/ { s += $4 } END { print s + 0 }'
-}
-
 # scenario NAME PARTITIONS WORKERS GEN-ARGS...: one kill-and-restore run; the
 # snapshot byte for byte and the alerts (exactly once, no other) against
 # `ccpulse replay --partitions PARTITIONS`

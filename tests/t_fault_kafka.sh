@@ -25,6 +25,12 @@
 #      first attempts), then comes back with its data: the partition waited
 #      (not consumed, no empty engine), restores the checkpoint and resumes
 #      at its offset.
+#   4. The dead-letter topic missing (docs/live.md, the publish cycle): the
+#      stream holds events §7 refuses, and `<topic>.dlq` does not exist; the
+#      view still counts every event and keeps publishing (a cycle waits at
+#      most 100 ms for dead letters), nothing is committed while the dead
+#      letters are undelivered; once the topic is created they are
+#      delivered, every one, and the offsets are committed.
 #
 #   bash tests/t_fault_kafka.sh <ccpulse-binary> <build-dir>
 set -uo pipefail
@@ -135,5 +141,37 @@ same_snapshot rd "Redis unreachable at assignment"
 alerts_dump rd: "$work/rd.alerts"
 check_alerts "rd" "$work/rd.replay.alerts" "$work/rd.alerts"
 echo "ok: Redis unreachable at assignment ($((SECONDS - t))s)"
+
+# 4. the dead-letter topic missing, then created
+t=$SECONDS
+python3 "$GEN" --events 2000 --seed 34 --out "$work/dl.jsonl" >/dev/null
+# five events with a time before 2000-01-01: invalid (docs/kpis.md §7), dead-lettered
+head -n 5 "$work/dl.jsonl" | python3 -c 'import json, sys
+for i, line in enumerate(sys.stdin):
+    e = json.loads(line)
+    e["event_id"], e["ts"] = "E-before-2000-%d" % i, 900000000000
+    print(json.dumps(e))' >>"$work/dl.jsonl"
+N=$(grep -c . "$work/dl.jsonl")
+kafka topic create dl --partitions 1 --bootstrap "$B" --dir "$kdir" >/dev/null || die "dl: cannot create the topic"
+"$BIN" produce --brokers "$B" --topic dl "$work/dl.jsonl" >/dev/null || fail "dl: produce"
+start_run dl $(args dl)
+wait_events dl: "$N" 30 || fail "dl: the view did not count every event while dl.dlq is missing"
+wait_cycles dl: 10 || fail "dl: publishing stopped while dl.dlq is missing"
+grep -q "dead-letter topic 'dl.dlq': records not delivered in 100 ms" "$work/dl.err" ||
+  fail "dl: no line about the undelivered dead letters ($(tail -2 "$work/dl.err"))"
+got=$(committed g-dl dl)
+[ "$got" = 0 ] || fail "dl: offsets committed ($got) while dead letters were undelivered"
+kafka topic create dl.dlq --partitions 1 --bootstrap "$B" --dir "$kdir" >/dev/null || die "dl: cannot create dl.dlq"
+wait_cycles dl: 20 || fail "dl: publishing stopped after dl.dlq was created"
+stop_run dl
+got=$(committed g-dl dl)
+[ "$got" = "$N" ] || fail "dl: committed offset $got after the dead letters were delivered, want $N"
+want=$(sed -n 's/.*shutdown done: .* \([0-9][0-9]*\) dead-lettered.*/\1/p' "$work/dl.err")
+[ "${want:-0}" -ge 5 ] || fail "dl: $want record(s) dead-lettered, want at least the 5 planted"
+# one line per record (the values are binary)
+got=$(kafka tool console-consumer --bootstrap-server "$B" --topic dl.dlq --from-beginning \
+  --property print.value=false --property print.offset=true --timeout-ms 10000 2>/dev/null | grep -c Offset)
+[ "$got" = "$want" ] || fail "dl: dl.dlq holds $got dead letters, want $want (each once)"
+echo "ok: dead-letter topic missing, then created ($((SECONDS - t))s)"
 
 live_done t_fault_kafka
