@@ -25,6 +25,7 @@
  * half-hour offset, an advance across midnight without events, and a 25-hour
  * day. (tests/test_engine.c covers the 23-hour day in Europe/Berlin.)
  */
+#include "ccpulse/buf.h"
 #include "engine/engine_int.h" /* the engine-wide tables, to tell them from a scope's bytes */
 #include "engine_testutil.h"
 #include "windows/window.h"
@@ -310,6 +311,64 @@ static void test_randomized_same_span(void) {
 
 /* `today`: the same edge accumulates, a new edge resets the counters and
  * histograms; adds before the edge are ignored; nothing goes to the store. */
+/* ccp_wset_add_run (what the engine's delta-log flush uses) leaves the set
+ * exactly as the same values added one by one with ccp_wset_add: the saved
+ * bytes are compared (entries, rows, widening, cursors, totals), over runs of
+ * one base unit with zeros, new columns in the middle of a run and sums that
+ * leave the int32 range. */
+static void test_add_run_same_as_adds(void) {
+  static const int64_t w[][2] = {{60000, 5000},    {300000, 10000},    {900000, 30000},
+                                 {3600000, 60000}, {86400000, 900000}, {0, 60000}};
+  ccp_config_t wc;
+  ccp_wgeom_t g;
+  geom(&g, &wc, w, 6);
+  ccp_wset_t a, b;
+  ccp_wset_init(&a);
+  ccp_wset_init(&b);
+  uint64_t rng = 4242;
+  int64_t now = 1000000007LL, day = now - 1000;
+  long differ = 0;
+  for (int step = 0; step < 20000; step++) {
+    if (t_rand_below(&rng, 4) == 0) {
+      now += (int64_t)t_rand_below(&rng, 15000);
+      at_now(&g, &wc, now, day);
+      ccp_wset_advance(&a, &g);
+      ccp_wset_advance(&b, &g);
+    }
+    int64_t at = ccp_floordiv(now - (int64_t)t_rand_below(&rng, 200000), g.unit);
+    uint8_t f[12];
+    int64_t amt[12];
+    uint32_t n = 1 + (uint32_t)t_rand_below(&rng, 12);
+    for (uint32_t i = 0; i < n; i++) {
+      f[i] = (uint8_t)t_rand_below(&rng, CCP_F__COUNT);
+      amt[i] = t_rand_below(&rng, 5) == 0 ? 0 : (int64_t)t_rand_below(&rng, 1000) - 100;
+      if (t_rand_below(&rng, 5000) == 0)
+        amt[i] *= 5000000; /* past int32: the rows widen in the middle of a run */
+      ccp_wset_add(&a, &g, at, f[i], amt[i]);
+    }
+    ccp_wset_add_run(&b, &g, at, f, amt, n);
+    if (step % 97)
+      continue;
+    ccp_buf_t sa, sb;
+    ccp_buf_init(&sa);
+    ccp_buf_init(&sb);
+    ccp_wset_save(&a, &g, &sa);
+    ccp_wset_save(&b, &g, &sb);
+    if (sa.len != sb.len || memcmp(sa.data, sb.data, sa.len) != 0) {
+      fprintf(stderr, "step %d: the sets differ (%zu and %zu bytes saved)\n", step, sa.len, sb.len);
+      differ++;
+    }
+    ccp_buf_release(&sa);
+    ccp_buf_release(&sb);
+    if (differ >= 3)
+      break;
+  }
+  T_EQ_INT(differ, 0);
+  T_TRUE(a.wide); /* the run reached a widening */
+  ccp_wset_release(&a, &g);
+  ccp_wset_release(&b, &g);
+}
+
 static void test_today_window_reset(void) {
   static const int64_t w[][2] = {{0, 60000}};
   ccp_config_t wc;
@@ -545,6 +604,7 @@ int main(void) {
   T_RUN(test_randomized_default_windows);
   T_RUN(test_randomized_odd_windows);
   T_RUN(test_randomized_same_span);
+  T_RUN(test_add_run_same_as_adds);
   T_RUN(test_today_window_reset);
   T_RUN(test_quiet_scope_is_small);
   T_RUN(test_quiet_agent_is_small);

@@ -326,10 +326,26 @@ static void gauges_move(ccp_engine_t *e, uint32_t ti, ccp_ticket_t *r, const gsn
   gsnap_t after = gsnap(r);
   if (memcmp(before, &after, sizeof after) == 0)
     return;
-  gauges_add(e, before, -1);
-  gauges_add(e, &after, +1);
   int same_combo = before->queue == after.queue && before->channel == after.channel &&
                    before->agent == after.agent;
+  if (same_combo) { /* the same scopes: one pass with the differences, none if all are 0 */
+    int64_t dopen = after.open - before->open, dwait = after.waiting - before->waiting,
+            daged = after.aged - before->aged;
+    if (dopen | dwait | daged) {
+      uint32_t ids[4] = {0, 1u + after.channel, after.queue, after.agent};
+      for (int i = 0; i < 4; i++) {
+        if (ids[i] == CCP_NIL)
+          continue;
+        ccp_scope_t *sc = e->scopes[ids[i]];
+        sc->g_open += dopen;
+        sc->g_waiting += dwait;
+        sc->g_aged += daged;
+      }
+    }
+  } else {
+    gauges_add(e, before, -1);
+    gauges_add(e, &after, +1);
+  }
   if (before->listed && (!after.listed || !same_combo))
     list_remove(e, before, r);
   if (after.listed && !(r->flags & CCP_T_WAITING))
@@ -352,20 +368,28 @@ static void flush_scope(ccp_engine_t *e, ccp_scope_t *s) {
     if (s->log[i].kind == CCP_WD_FIELD && s->log[i].amt)
       fields |= 1u << s->log[i].f;
   ccp_wset_reserve(&s->ws, g, fields);
-  for (uint32_t i = 0; i < s->nlog; i++) {
-    const ccp_wdelta_t *d = &s->log[i];
-    int64_t at = s->log_base + d->dbase;
-    switch (d->kind) {
-    case CCP_WD_FIELD:
-      ccp_wset_add(&s->ws, g, at, d->f, d->amt);
-      break;
-    case CCP_WD_FRT:
-      ccp_wset_add_bin(&s->ws, g, at, CCP_H_FRT, (uint16_t)d->amt);
-      break;
-    default:
-      ccp_wset_add_bin(&s->ws, g, at, CCP_H_RES, (uint16_t)d->amt);
-      break;
+  /* A run of deltas of one base unit (most of a busy scope's log) goes to
+   * the store in one ccp_wset_add_run; the histogram samples in between
+   * touch other arrays than the fields, so taking them first keeps the
+   * result of applying the log in order. */
+  uint8_t f[CCP_DELTA_CAP];
+  int64_t amt[CCP_DELTA_CAP];
+  for (uint32_t i = 0, j; i < s->nlog; i = j) {
+    int32_t dbase = s->log[i].dbase;
+    int64_t at = s->log_base + dbase;
+    uint32_t n = 0;
+    for (j = i; j < s->nlog && s->log[j].dbase == dbase; j++) {
+      const ccp_wdelta_t *d = &s->log[j];
+      if (d->kind == CCP_WD_FIELD) {
+        f[n] = d->f;
+        amt[n++] = d->amt;
+      } else {
+        ccp_wset_add_bin(&s->ws, g, at, d->kind == CCP_WD_FRT ? CCP_H_FRT : CCP_H_RES,
+                         (uint16_t)d->amt);
+      }
     }
+    if (n)
+      ccp_wset_add_run(&s->ws, g, at, f, amt, n);
   }
   s->nlog = 0;
 }

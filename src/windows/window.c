@@ -116,7 +116,7 @@ void ccp_wset_reserve(ccp_wset_t *s, const ccp_wgeom_t *g, uint32_t mask) {
 static inline uint32_t column(ccp_wset_t *s, const ccp_wgeom_t *g, int f) {
   if (!(s->cols >> f & 1))
     ccp_wset_reserve(s, g, 1u << f);
-  return (uint32_t)__builtin_popcount(s->cols & ((1u << f) - 1));
+  return ccp_pop32(s->cols & ((1u << f) - 1));
 }
 
 /* Rows turn from int32_t to int64_t values, for good. */
@@ -258,6 +258,36 @@ void ccp_wset_add(ccp_wset_t *s, const ccp_wgeom_t *g, int64_t at, int f, int64_
     cell_add(s, entry_at(s, g, at), c, amt);
   for (; m; m &= m - 1)
     s->tot[(size_t)__builtin_ctz(m) * s->nc + c] += amt;
+}
+
+void ccp_wset_add_run(ccp_wset_t *s, const ccp_wgeom_t *g, int64_t at, const uint8_t *f,
+                      const int64_t *amt, uint32_t n) {
+  uint32_t m = inside(g, at);
+  if (!m)
+    return;
+  int64_t acc[32]; /* per field: what the run adds to every window's total */
+  uint32_t touched = 0, k = UINT32_MAX;
+  for (uint32_t i = 0; i < n; i++) {
+    if (!amt[i])
+      continue;
+    uint32_t c = column(s, g, f[i]); /* a new column renumbers later ones: acc is per field */
+    if (touched >> f[i] & 1) {
+      acc[f[i]] += amt[i];
+    } else {
+      acc[f[i]] = amt[i];
+      touched |= 1u << f[i];
+    }
+    if (m & g->trailing) {
+      if (k == UINT32_MAX)
+        k = entry_at(s, g, at);  /* the first value finds, grows or makes the entry */
+      cell_add(s, k, c, amt[i]); /* in order: the rows widen when ccp_wset_add's would */
+    }
+  }
+  for (uint32_t t = touched; t; t &= t - 1) {
+    uint32_t fi = (uint32_t)__builtin_ctz(t), c = ccp_pop32(s->cols & ((1u << fi) - 1));
+    for (uint32_t mm = m; mm; mm &= mm - 1)
+      s->tot[(size_t)__builtin_ctz(mm) * s->nc + c] += acc[fi];
+  }
 }
 
 void ccp_wset_add_bin(ccp_wset_t *s, const ccp_wgeom_t *g, int64_t at, int which, uint16_t bin) {

@@ -141,13 +141,24 @@ static inline void ccp_wset_advance(ccp_wset_t *s, const ccp_wgeom_t *g) {
 void ccp_wset_reserve(ccp_wset_t *s, const ccp_wgeom_t *g, uint32_t mask);
 /** Adds amt to field f at base unit at (the set must be advanced to g). */
 void ccp_wset_add(ccp_wset_t *s, const ccp_wgeom_t *g, int64_t at, int f, int64_t amt);
+/** Adds amt[i] to field f[i] at base unit at for i < n, in that order: the
+ * same as n ccp_wset_add() calls, but the unit's windows and entry are found
+ * once and each window's totals get one sum per field. */
+void ccp_wset_add_run(ccp_wset_t *s, const ccp_wgeom_t *g, int64_t at, const uint8_t *f,
+                      const int64_t *amt, uint32_t n);
 /** Adds one sample of histogram `which` (CCP_H_*) in bin at base unit at. */
 void ccp_wset_add_bin(ccp_wset_t *s, const ccp_wgeom_t *g, int64_t at, int which, uint16_t bin);
+/** Bits set in x (without -mpopcnt, __builtin_popcount is a library call). */
+static inline uint32_t ccp_pop32(uint32_t x) {
+  x = x - ((x >> 1) & 0x55555555u);
+  x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+  return (((x + (x >> 4)) & 0x0f0f0f0fu) * 0x01010101u) >> 24;
+}
 /** Window w's value of field f. */
 static inline int64_t ccp_wset_get(const ccp_wset_t *s, int w, int f) {
   if (!(s->cols >> f & 1))
     return 0;
-  return s->tot[(size_t)w * s->nc + (uint32_t)__builtin_popcount(s->cols & ((1u << f) - 1))];
+  return s->tot[(size_t)w * s->nc + ccp_pop32(s->cols & ((1u << f) - 1))];
 }
 /** Value of column c in entry k's row. */
 static inline int64_t ccp_wset_cell(const ccp_wset_t *s, uint32_t k, uint32_t c) {
