@@ -3,17 +3,38 @@
  * "Where checkpoints live and how they are used"; keys in docs/redis.md).
  *
  * Write (publisher thread, inside the Redis publisher's MULTI/EXEC of the
- * cycle whose offsets the checkpoint covers): the state goes into a staging
- * hash <key>:new (DEL, then HSETs of at most CCP_CKPT_CHUNK bytes of state
- * each, so no command carries one huge argument and the bytes never pass
- * through Lua), then EVALSHA of the fencing script renames the staging hash
- * over <key> when <key>:epoch still holds the writer's epoch, and deletes it
- * otherwise. So a stale owner (a rebalance in flight, a zombie instance)
- * never overwrites a newer owner's checkpoint, and a checkpoint changes only
- * as a whole, with the view of the same cycle. SCRIPT LOAD is pipelined
- * ahead of the cycle's MULTI (idempotent, no extra round trip), so EVALSHA
- * finds the script after a Redis restart or SCRIPT FLUSH; its reply is
- * checked against the sha compiled in here.
+ * cycle whose offsets the checkpoint covers). A checkpoint is stored as a
+ * base (the state, zstd-compressed) and at most one delta (the state
+ * compressed with the base state as zstd prefix), store format 2
+ * (docs/checkpoints.md, "Stored as a base and a delta"): at 1,000 events/s
+ * a partition's state changes a little in nearly every scope, so a delta is
+ * 2-5 % of the state where chunk-level deduplication still rewrote most of
+ * it. A whole write (a new base) goes into a staging hash <key>:new (DEL,
+ * then HSETs of at most CCP_CKPT_CHUNK bytes each, so no command carries
+ * one huge argument and those bytes never pass through Lua), then EVALSHA
+ * of the fencing script renames the staging hash over <key> when
+ * <key>:epoch still holds the writer's epoch, and deletes it otherwise. A
+ * delta write is the script alone with the delta (at most CCP_CKPT_CHUNK)
+ * as an argument: set in <key> in place, under the same epoch check and
+ * only when <key> holds the delta's base whole (else it answers 2 and
+ * changes nothing). So a stale owner (a rebalance in flight, a zombie
+ * instance) never overwrites a newer owner's checkpoint, and a checkpoint
+ * changes only as a whole, with the view of the same cycle. SCRIPT LOAD is
+ * pipelined ahead of the cycle's MULTI (idempotent, no extra round trip),
+ * so EVALSHA finds the script after a Redis restart or SCRIPT FLUSH; its
+ * reply is checked against the sha compiled in here.
+ *
+ * What Redis holds: the writer (ccp__ckpt_writer_t, owned by the Redis
+ * publisher) keeps each partition's base state (a delta's prefix) and its
+ * epoch. It writes a partition whole when it knows nothing (first write, a
+ * new epoch: a takeover), after the partition's write was not stored, when
+ * the delta would exceed half the base's compressed size, and after every
+ * failed or unanswered cycle and every reconnect (the publisher calls
+ * ccp__ckpt_writer_forget() then). A delta whose base Redis lost (flush,
+ * restart without a reconnect seen) is reported by the script; the
+ * publisher counts that cycle as failed, so the next one writes it whole.
+ * Partitions that have no checkpoint in a cycle (no longer ours) lose
+ * their base copy.
  *
  * The same script, when it stores a checkpoint, forgets the ids of the
  * partition's deadline alerts due before the checkpoint's alert floor
@@ -29,7 +50,10 @@
  * publisher's context belongs to the publisher thread): INCR of the epoch
  * and HGETALL of the checkpoint in one MULTI/EXEC, so the new owner's token
  * is taken before it reads, and no older owner can write after the read.
- * Connection attempts are bounded by the reader's wait.
+ * Connection attempts are bounded by the reader's wait. The base and delta
+ * are decompressed and checked (lengths, the base's id, the state's sum);
+ * any mismatch makes the checkpoint malformed. Format 1 (the state
+ * uncompressed in state, state:1, ...) is still read.
  */
 #include "ccpulse/ckpt_store.h"
 
@@ -92,6 +116,7 @@ typedef struct ckw_part {
   uint64_t base_id; /* ccp_hash64 of the base state */
   ccp_buf_t base;   /* the base state (uncompressed): a delta's prefix */
   size_t base_z;    /* its compressed size */
+  int seen;         /* has a checkpoint in the cycle being written */
 } ckw_part_t;
 
 /* One checkpoint of the cycle being written. */
@@ -289,6 +314,8 @@ void ccp__ckpt_append(ccp_buf_t *o, ccp__ckpt_writer_t *w, const char *prefix,
     w->plan = ccp_realloc(w->plan, (size_t)n * sizeof *w->plan);
   }
   w->nplan = n;
+  for (int i = 0; i < w->nparts; i++)
+    w->parts[i].seen = 0;
   for (int i = 0; i < n; i++) {
     ckw_plan_t *pl = &w->plan[i];
     memset(pl, 0, sizeof *pl);
@@ -297,6 +324,7 @@ void ccp__ckpt_append(ccp_buf_t *o, ccp__ckpt_writer_t *w, const char *prefix,
       continue;
     pl->part = part_of(w, c[i].topic, c[i].partition);
     ckw_part_t *e = &w->parts[pl->part];
+    e->seen = 1;
     if (e->epoch != c[i].epoch) { /* a new owner's epoch: Redis may hold anything */
       part_forget(e);
       e->epoch = c[i].epoch;
@@ -358,6 +386,9 @@ void ccp__ckpt_append(ccp_buf_t *o, ccp__ckpt_writer_t *w, const char *prefix,
     }
     *ncmds += pl->ncmds;
   }
+  for (int i = 0; i < w->nparts; i++) /* no longer this instance's: keep no copy of its base */
+    if (!w->parts[i].seen)
+      part_forget(&w->parts[i]);
   ccp_buf_release(&key);
   ccp_buf_release(&ekey);
   ccp_buf_release(&skey);
