@@ -171,8 +171,11 @@ static void part_forget(ckw_part_t *e) {
 }
 
 void ccp__ckpt_writer_forget(ccp__ckpt_writer_t *w) {
-  for (int i = 0; w && i < w->nparts; i++)
+  if (!w)
+    return;
+  for (int i = 0; i < w->nparts; i++)
     part_forget(&w->parts[i]);
+  w->lost = 0;
 }
 
 int ccp__ckpt_writer_lost(const ccp__ckpt_writer_t *w) { return w ? w->lost : 0; }

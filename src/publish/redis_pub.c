@@ -1320,7 +1320,8 @@ int ccp_redis_pub_cycle_x(ccp_redis_pub_t *p, ccp_redis_cycle_t *c) {
   if (exec) { /* what landed (also when another command failed) */
     int refused =
         nckpts ? ccp__ckpt_results(exec, ckpt_base, p->ckw, ckpts, nckpts, p->o.quiet) : 0;
-    if (rc == 0 && ccp__ckpt_writer_lost(p->ckw)) { /* Redis lost data: write all again now */
+    if (rc == 0 && nckpts &&
+        ccp__ckpt_writer_lost(p->ckw)) { /* Redis lost data: write all again now */
       snprintf(what, sizeof what, "%d checkpoint(s) found their base gone from redis",
                ccp__ckpt_writer_lost(p->ckw));
       rc = -CCP_EINVAL;
