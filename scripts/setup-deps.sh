@@ -21,7 +21,8 @@ case $for_what in demo | test) ;; *) echo "setup-deps: --for takes demo or test,
 # building and the demo
 pkgs=(build-essential cmake ninja-build pkg-config librdkafka-dev libavro-dev
       libhiredis-dev libjansson-dev zlib1g-dev redis-server tzdata python3
-      libmicrohttpd-dev libcurl4-openssl-dev) # libmicrohttpd: the HTTP endpoint (src/http); libcurl: the schema registry client (src/decode/registry.c)
+      libmicrohttpd-dev libcurl4-openssl-dev
+      libzstd-dev) # libzstd: checkpoints stored compressed (src/publish/ckpt_store.c); libmicrohttpd: the HTTP endpoint (src/http); libcurl: the schema registry client (src/decode/registry.c)
 # the tests only: formatting check, compose file and client example tests,
 # the man page test; TLS tests: a throwaway CA (openssl), the Redis TLS
 # tunnel (stunnel4)

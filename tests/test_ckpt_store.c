@@ -32,6 +32,7 @@
 #include "ccpulse/redis_pub.h"
 #include "config_testutil.h"
 #include "counters/partial.h"
+#include "gen/gen.h"
 #include "redis_testutil.h"
 
 static ccp_config_t cfg;
@@ -176,8 +177,11 @@ static void test_big_state(void) {
   int stored;
   T_EQ_INT(write1(p, "big", 0, e, 777, big, len, &stored), 0);
   T_EQ_INT(stored, 1);
-  redisReply *r = cmd("HGET ck:ckpt:big:0 chunks");
+  redisReply *r = cmd("HGET ck:ckpt:big:0 base_parts"); /* random bytes: zstd cannot shrink them */
   T_EQ_STR(r->str, "3");
+  freeReplyObject(r);
+  r = cmd("HGET ck:ckpt:big:0 format");
+  T_EQ_STR(r->str, "2");
   freeReplyObject(r);
   T_EQ_INT(claim("big", 0, &f), 0);
   T_EQ_INT(f.present, 1);
@@ -188,7 +192,7 @@ static void test_big_state(void) {
   e = e + 1;
   T_EQ_INT(write1(p, "big", 0, e, 778, "tiny", 4, &stored), 0);
   T_EQ_INT(stored, 1);
-  r = cmd("HEXISTS ck:ckpt:big:0 state:2");
+  r = cmd("HEXISTS ck:ckpt:big:0 base:2");
   T_EQ_INT(r->integer, 0);
   freeReplyObject(r);
   free(big);
@@ -229,7 +233,8 @@ static void test_script_flush_and_lost_epoch(void) {
   freeReplyObject(cmd("SCRIPT FLUSH"));
   T_EQ_INT(write1(p, "lost", 0, e, 6, "b", 1, &stored), 0);
   T_EQ_INT(stored, 1);
-  /* Redis lost the epoch (and the checkpoint): the next write restores both */
+  /* Redis lost the epoch (and the checkpoint): the next write restores both
+   * (a state this small is always written whole; test_lost_base: a delta) */
   freeReplyObject(cmd("DEL ck:ckpt:lost:0 ck:ckpt:lost:0:epoch"));
   T_EQ_INT(write1(p, "lost", 0, e, 7, "c", 1, &stored), 0);
   T_EQ_INT(stored, 1);
@@ -459,6 +464,206 @@ static void test_alert_ids_per_partition(void) {
   ccp_redis_pub_free(p);
 }
 
+/* The engine after n events of the generator (seed 3), saved into out. */
+static void engine_state(ccp_engine_t *e, ccp_gen_t *g, int n, ccp_buf_t *out) {
+  static ccp_event_batch_t batch;
+  ccp_verdict_t v[CCP_ENGINE_BATCH];
+  ccp_event_t ev;
+  ccp_event_batch_clear(&batch);
+  for (int i = 0; i < n && ccp_gen_next(g, &ev) == 0; i++) {
+    if (batch.n == CCP_ENGINE_BATCH || ccp_event_batch_add(&batch, &ev) != 0) {
+      ccp_engine_process_batch(e, batch.ev, batch.n, v);
+      ccp_event_batch_clear(&batch);
+      T_EQ_INT(ccp_event_batch_add(&batch, &ev), 0);
+    }
+  }
+  ccp_engine_process_batch(e, batch.ev, batch.n, v);
+  ccp_buf_clear(out);
+  T_EQ_INT(ccp_engine_save(e, out), 0);
+}
+
+static int64_t hexists(const char *key, const char *field) {
+  redisReply *r = cmd("HEXISTS %s %s", key, field);
+  int64_t n = r->integer;
+  freeReplyObject(r);
+  return n;
+}
+
+/* Deltas: after a whole first write, a checkpoint cycle writes only a small
+ * delta against the stored base, and the claim gives the very bytes of the
+ * engine, which load into an engine that saves the same bytes again. */
+static void test_delta(void) {
+  ccp_redis_pub_t *p = new_pub();
+  char err[CCP_ERRBUF_SIZE];
+  ccp_engine_t *e = ccp_engine_new(&cfg, err, sizeof err);
+  T_TRUE(e != NULL);
+  ccp_gen_opts_t go = {.events = 60000, .seed = 3};
+  ccp_gen_t *g = ccp_gen_new(&go);
+  T_TRUE(g != NULL);
+  ccp_buf_t st, again;
+  ccp_buf_init(&st);
+  ccp_buf_init(&again);
+  int64_t ep = claim_epoch("dl", 0);
+  int stored;
+  engine_state(e, g, 20000, &st);
+  T_EQ_INT(write1(p, "dl", 0, ep, 20000, st.data, st.len, &stored), 0);
+  T_EQ_INT(stored, 1);
+  T_EQ_INT(hexists("ck:ckpt:dl:0", "delta"), 0);
+  redisReply *r = cmd("HGET ck:ckpt:dl:0 base_id");
+  char base_id[24];
+  snprintf(base_id, sizeof base_id, "%s", r->str);
+  freeReplyObject(r);
+  ccp_redis_pub_stats_t s0, s1;
+  for (int k = 1; k <= 3; k++) {
+    ccp_redis_pub_stats(p, &s0);
+    engine_state(e, g, 300, &st);
+    T_EQ_INT(write1(p, "dl", 0, ep, 20000 + 300 * k, st.data, st.len, &stored), 0);
+    T_EQ_INT(stored, 1);
+    ccp_redis_pub_stats(p, &s1);
+    T_LE_INT((int64_t)(s1.ckpt_bytes - s0.ckpt_bytes), (int64_t)st.len / 10); /* a delta */
+    T_EQ_INT(hexists("ck:ckpt:dl:0", "delta"), 1);
+    r = cmd("HGET ck:ckpt:dl:0 base_id"); /* the base stays */
+    T_EQ_STR(r->str, base_id);
+    freeReplyObject(r);
+  }
+  ccp_ckpt_found_t f;
+  T_EQ_INT(claim("dl", 0, &f), 0);
+  T_EQ_INT(f.present, 1);
+  T_EQ_INT(f.offset, 20900);
+  T_TRUE(f.state.len == st.len && memcmp(f.state.data, st.data, st.len) == 0);
+  ccp_engine_t *l = ccp_engine_load(&cfg, f.state.data, f.state.len, err, sizeof err);
+  T_TRUE(l != NULL);
+  T_EQ_INT(ccp_engine_save(l, &again), 0);
+  T_TRUE(again.len == st.len && memcmp(again.data, st.data, st.len) == 0);
+  ccp_engine_free(l);
+  /* the new owner (epoch f.epoch) knows nothing of the base: it writes whole,
+   * and nothing of the old checkpoint (its delta) is left behind */
+  int64_t ep2 = f.epoch;
+  ccp_ckpt_found_release(&f);
+  engine_state(e, g, 300, &st);
+  T_EQ_INT(write1(p, "dl", 0, ep2, 21200, st.data, st.len, &stored), 0);
+  T_EQ_INT(stored, 1);
+  T_EQ_INT(hexists("ck:ckpt:dl:0", "delta"), 0);
+  r = cmd("HGET ck:ckpt:dl:0 base_id");
+  T_TRUE(strcmp(r->str, base_id) != 0);
+  freeReplyObject(r);
+  /* a state that is all new: a new base, not a delta as big as it */
+  uint64_t x = 88172645463325252ULL;
+  for (size_t i = 0; i < st.len; i++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    st.data[i] = (char)x;
+  }
+  T_EQ_INT(write1(p, "dl", 0, ep2, 21300, st.data, st.len, &stored), 0);
+  T_EQ_INT(stored, 1);
+  T_EQ_INT(hexists("ck:ckpt:dl:0", "delta"), 0);
+  T_EQ_INT(claim("dl", 0, &f), 0);
+  T_TRUE(f.state.len == st.len && memcmp(f.state.data, st.data, st.len) == 0);
+  ccp_ckpt_found_release(&f);
+  ccp_gen_free(g);
+  ccp_engine_free(e);
+  ccp_buf_release(&st);
+  ccp_buf_release(&again);
+  ccp_redis_pub_free(p);
+}
+
+/* Redis loses the base (a part of it deleted, the whole database flushed)
+ * while the writer believes it stored: the next checkpoint cycle finds it
+ * gone, stores nothing and fails; the one after writes the state whole. */
+static void test_lost_base(void) {
+  static const char *const loss[] = {"HDEL ck:ckpt:lb:0 base", "FLUSHALL",
+                                     "HSET ck:ckpt:lb:0 base_id 0000000000000000"};
+  ccp_redis_pub_t *p = new_pub();
+  char st[4000];
+  for (size_t i = 0; i < sizeof st; i++)
+    st[i] = (char)(i % 97);
+  for (size_t k = 0; k < sizeof loss / sizeof *loss; k++) {
+    int64_t ep = claim_epoch("lb", 0);
+    int stored;
+    T_EQ_INT(write1(p, "lb", 0, ep, 1, st, sizeof st, &stored), 0); /* whole (a new epoch) */
+    T_EQ_INT(stored, 1);
+    st[100] ^= 1;
+    T_EQ_INT(write1(p, "lb", 0, ep, 2, st, sizeof st, &stored), 0); /* a delta */
+    T_EQ_INT(stored, 1);
+    T_EQ_INT(hexists("ck:ckpt:lb:0", "delta"), 1);
+    freeReplyObject(cmd(loss[k]));
+    st[200] ^= 1;
+    T_TRUE(write1(p, "lb", 0, ep, 3, st, sizeof st, &stored) != 0);
+    T_EQ_INT(stored, 0);
+    T_EQ_INT(write1(p, "lb", 0, ep, 3, st, sizeof st, &stored), 0);
+    T_EQ_INT(stored, 1);
+    T_EQ_INT(hexists("ck:ckpt:lb:0", "delta"), 0);
+    ccp_ckpt_found_t f;
+    T_EQ_INT(claim("lb", 0, &f), 0);
+    T_EQ_INT(f.offset, 3);
+    T_TRUE(f.state.len == sizeof st && memcmp(f.state.data, st, sizeof st) == 0);
+    ccp_ckpt_found_release(&f);
+  }
+  ccp_redis_pub_free(p);
+}
+
+/* A stored checkpoint whose base, delta, ids or sums are damaged is refused
+ * (malformed: the partition starts from its committed offset), never loaded. */
+static void test_corrupt_v2(void) {
+  static const char *const dmg[] = {
+      "HSET ck:ckpt:cv:0 delta garbage",            /* not a zstd frame */
+      "HSET ck:ckpt:cv:0 sum 0123456789abcdef",     /* the state's sum */
+      "HSET ck:ckpt:cv:0 base_id 0123456789abcdef", /* the base's id */
+      "HSET ck:ckpt:cv:0 bytes 100",                /* the state's length */
+      "HSET ck:ckpt:cv:0 base_bytes 100",           /* the base's length */
+      "HDEL ck:ckpt:cv:0 base",                     /* a part of the base */
+      "HSET ck:ckpt:cv:0 base_parts 2",             /* a part too many */
+      "HSET ck:ckpt:cv:0 format 3",                 /* another store format */
+  };
+  ccp_redis_pub_t *p = new_pub();
+  char st[4000];
+  for (size_t i = 0; i < sizeof st; i++)
+    st[i] = (char)(i % 89);
+  for (size_t k = 0; k < sizeof dmg / sizeof *dmg; k++) {
+    ccp_ckpt_found_t f;
+    claim("cv", 0, &f); /* the previous round left a damaged one: refused, the epoch is taken */
+    int64_t ep = f.epoch;
+    ccp_ckpt_found_release(&f);
+    int stored;
+    T_EQ_INT(write1(p, "cv", 0, ep, 1, st, sizeof st, &stored), 0);
+    st[7] ^= 1;
+    T_EQ_INT(write1(p, "cv", 0, ep, 2, st, sizeof st, &stored), 0);
+    T_EQ_INT(stored, 1);
+    T_EQ_INT(hexists("ck:ckpt:cv:0", "delta"), 1);
+    freeReplyObject(cmd(dmg[k]));
+    T_EQ_INT(claim("cv", 0, &f), -CCP_EPARSE);
+    T_EQ_INT(f.present, 0);
+    T_EQ_INT(f.state.len, 0);
+    ccp_ckpt_found_release(&f);
+  }
+  /* a bit flipped inside the compressed delta: refused as well */
+  ccp_ckpt_found_t f0;
+  claim("cv", 0, &f0);
+  int64_t ep = f0.epoch;
+  ccp_ckpt_found_release(&f0);
+  int stored;
+  T_EQ_INT(write1(p, "cv", 0, ep, 1, st, sizeof st, &stored), 0);
+  st[9] ^= 1;
+  T_EQ_INT(write1(p, "cv", 0, ep, 2, st, sizeof st, &stored), 0);
+  redisReply *r = cmd("HGET ck:ckpt:cv:0 delta");
+  T_TRUE(r->type == REDIS_REPLY_STRING && r->len > 4);
+  char *d = malloc(r->len);
+  memcpy(d, r->str, r->len);
+  size_t dl = r->len;
+  freeReplyObject(r);
+  for (size_t at = 0; at < dl; at++) {
+    d[at] ^= 0x10;
+    freeReplyObject(cmd("HSET ck:ckpt:cv:0 delta %b", d, dl));
+    ccp_ckpt_found_t f;
+    int rc2 = claim("cv", 0, &f);
+    T_TRUE(rc2 == -CCP_EPARSE ||
+           (f.state.len == sizeof st && memcmp(f.state.data, st, sizeof st) == 0));
+    ccp_ckpt_found_release(&f);
+    d[at] ^= 0x10;
+  }
+  free(d);
+  ccp_redis_pub_free(p);
+}
+
 int main(void) {
   tu_default_config(&cfg);
   rc = redis_child_connect_or_skip(url, sizeof url);
@@ -468,6 +673,9 @@ int main(void) {
   T_RUN(test_failed_cycle);
   T_RUN(test_script_flush_and_lost_epoch);
   T_RUN(test_malformed);
+  T_RUN(test_delta);
+  T_RUN(test_lost_base);
+  T_RUN(test_corrupt_v2);
   T_RUN(test_unreachable);
   T_RUN(test_several_instances);
   T_RUN(test_alert_ids_per_partition);

@@ -12,10 +12,12 @@
  * own short-lived connection.
  *
  * Keys, for topic T and partition P under the prefix:
- *   <prefix>ckpt:T:P        hash: offset, bytes, saved_ms, epoch, chunks,
- *                           state (first chunk), state:1... (further chunks)
+ *   <prefix>ckpt:T:P        hash: format (2), offset, bytes, saved_ms, epoch,
+ *                           sum, base_id, base_bytes, base_parts, base,
+ *                           base:1... (the state zstd-compressed: the base),
+ *                           delta (the state against the base; optional)
  *   <prefix>ckpt:T:P:epoch  the fencing token (INCR by each new owner)
- *   <prefix>ckpt:T:P:new    staging hash of a write, renamed over the first
+ *   <prefix>ckpt:T:P:new    staging hash of a whole write, renamed over the first
  *                           key by the fencing script (never left behind)
  * and, trimmed by the same script when it stores a checkpoint, the
  * partition's alert ids <prefix>v1:alert_ids:T:P (docs/redis.md).
@@ -36,8 +38,8 @@
 extern "C" {
 #endif
 
-/** Largest field a checkpoint's state is split into (4 MiB): no command carries one huge argument.
- */
+/** Largest field a checkpoint's compressed base is split into, and the largest delta (4 MiB): no
+ * command carries one huge argument. */
 #define CCP_CKPT_CHUNK ((size_t)4 << 20)
 
 /** One partition's checkpoint of a publish cycle (borrowed pointers, valid during the call). */

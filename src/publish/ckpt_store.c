@@ -3,17 +3,38 @@
  * "Where checkpoints live and how they are used"; keys in docs/redis.md).
  *
  * Write (publisher thread, inside the Redis publisher's MULTI/EXEC of the
- * cycle whose offsets the checkpoint covers): the state goes into a staging
- * hash <key>:new (DEL, then HSETs of at most CCP_CKPT_CHUNK bytes of state
- * each, so no command carries one huge argument and the bytes never pass
- * through Lua), then EVALSHA of the fencing script renames the staging hash
- * over <key> when <key>:epoch still holds the writer's epoch, and deletes it
- * otherwise. So a stale owner (a rebalance in flight, a zombie instance)
- * never overwrites a newer owner's checkpoint, and a checkpoint changes only
- * as a whole, with the view of the same cycle. SCRIPT LOAD is pipelined
- * ahead of the cycle's MULTI (idempotent, no extra round trip), so EVALSHA
- * finds the script after a Redis restart or SCRIPT FLUSH; its reply is
- * checked against the sha compiled in here.
+ * cycle whose offsets the checkpoint covers). A checkpoint is stored as a
+ * base (the state, zstd-compressed) and at most one delta (the state
+ * compressed with the base state as zstd prefix), store format 2
+ * (docs/checkpoints.md, "Stored as a base and a delta"): at 1,000 events/s
+ * a partition's state changes a little in nearly every scope, so a delta is
+ * 2-5 % of the state where chunk-level deduplication still rewrote most of
+ * it. A whole write (a new base) goes into a staging hash <key>:new (DEL,
+ * then HSETs of at most CCP_CKPT_CHUNK bytes each, so no command carries
+ * one huge argument and those bytes never pass through Lua), then EVALSHA
+ * of the fencing script renames the staging hash over <key> when
+ * <key>:epoch still holds the writer's epoch, and deletes it otherwise. A
+ * delta write is the script alone with the delta (at most CCP_CKPT_CHUNK)
+ * as an argument: set in <key> in place, under the same epoch check and
+ * only when <key> holds the delta's base whole (else it answers 2 and
+ * changes nothing). So a stale owner (a rebalance in flight, a zombie
+ * instance) never overwrites a newer owner's checkpoint, and a checkpoint
+ * changes only as a whole, with the view of the same cycle. SCRIPT LOAD is
+ * pipelined ahead of the cycle's MULTI (idempotent, no extra round trip),
+ * so EVALSHA finds the script after a Redis restart or SCRIPT FLUSH; its
+ * reply is checked against the sha compiled in here.
+ *
+ * What Redis holds: the writer (ccp__ckpt_writer_t, owned by the Redis
+ * publisher) keeps each partition's base state (a delta's prefix) and its
+ * epoch. It writes a partition whole when it knows nothing (first write, a
+ * new epoch: a takeover), after the partition's write was not stored, when
+ * the delta would exceed half the base's compressed size, and after every
+ * failed or unanswered cycle and every reconnect (the publisher calls
+ * ccp__ckpt_writer_forget() then). A delta whose base Redis lost (flush,
+ * restart without a reconnect seen) is reported by the script; the
+ * publisher counts that cycle as failed, so the next one writes it whole.
+ * Partitions that have no checkpoint in a cycle (no longer ours) lose
+ * their base copy.
  *
  * The same script, when it stores a checkpoint, forgets the ids of the
  * partition's deadline alerts due before the checkpoint's alert floor
@@ -29,7 +50,10 @@
  * publisher's context belongs to the publisher thread): INCR of the epoch
  * and HGETALL of the checkpoint in one MULTI/EXEC, so the new owner's token
  * is taken before it reads, and no older owner can write after the read.
- * Connection attempts are bounded by the reader's wait.
+ * Connection attempts are bounded by the reader's wait. The base and delta
+ * are decompressed and checked (lengths, the base's id, the state's sum);
+ * any mismatch makes the checkpoint malformed. Format 1 (the state
+ * uncompressed in state, state:1, ...) is still read.
  */
 #include "ccpulse/ckpt_store.h"
 
@@ -37,6 +61,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zstd.h>
 
 #include "ccpulse/clock.h"
 #include "ccpulse/common.h"
@@ -46,10 +71,15 @@
 
 /* KEYS: the checkpoint, its epoch, the staging hash, the partition's alert
  * ids; ARGV[1]: the writer's epoch, ARGV[2]: the checkpoint's alert floor
- * ('' = none). Returns 1 when the staging hash became the checkpoint (and
- * the ids due before the floor were forgotten: no restore can fire them
- * again, docs/redis.md), 0 when the epoch belongs to another owner (the
- * staging hash is deleted, the ids are left alone). */
+ * ('' = none), ARGV[3]: 'f' (a full write: the staging hash becomes the
+ * checkpoint) or 'd' (a delta: ARGV[4] the id of the base it needs, then
+ * offset, bytes, saved_ms, sum and the delta itself, set in the checkpoint
+ * in place). Returns 1 when the checkpoint was stored (and the ids due
+ * before the floor were forgotten: no restore can fire them again,
+ * docs/redis.md), 0 when the epoch belongs to another owner (the staging
+ * hash is deleted, the ids are left alone), 2 when a delta's base is not
+ * stored whole (Redis lost it: nothing is changed; the writer writes the
+ * whole state next time). */
 static const char SCRIPT[] =
     "local cur = redis.call('GET', KEYS[2])\n"
     "if cur == false then\n"
@@ -58,13 +88,144 @@ static const char SCRIPT[] =
     "  redis.call('DEL', KEYS[3])\n"
     "  return 0\n"
     "end\n"
-    "redis.call('RENAME', KEYS[3], KEYS[1])\n"
+    "if ARGV[3] == 'd' then\n"
+    "  local h = redis.call('HMGET', KEYS[1], 'format', 'base_id', 'base_parts')\n"
+    "  if h[1] ~= '2' or h[2] ~= ARGV[4] or not h[3] then return 2 end\n"
+    "  if redis.call('HEXISTS', KEYS[1], 'base') == 0 then return 2 end\n"
+    "  for j = 1, tonumber(h[3]) - 1 do\n"
+    "    if redis.call('HEXISTS', KEYS[1], 'base:' .. j) == 0 then return 2 end\n"
+    "  end\n"
+    "  redis.call('HSET', KEYS[1], 'offset', ARGV[5], 'bytes', ARGV[6], 'saved_ms', ARGV[7],\n"
+    "             'epoch', ARGV[1], 'sum', ARGV[8], 'delta', ARGV[9])\n"
+    "else\n"
+    "  redis.call('RENAME', KEYS[3], KEYS[1])\n"
+    "end\n"
     "if ARGV[2] ~= '' then redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', '(' .. ARGV[2]) end\n"
     "return 1\n";
 /* SHA1 of SCRIPT (what SCRIPT LOAD answers; checked at every load). */
-static const char SCRIPT_SHA[] = "06d6ba8585a741388b020afc857f3e3deff56cb2";
+static const char SCRIPT_SHA[] = "44c9169fa42421b3e7bc3762ac0612d4bc8785d4";
 
 /* ---- write (publisher thread) ------------------------------------------ */
+
+/* What the writer knows Redis holds for one partition. */
+typedef struct ckw_part {
+  char *topic;
+  int32_t partition;
+  int64_t epoch;    /* the epoch of the writes it describes */
+  int valid;        /* Redis holds base_id's base whole (as far as the writer knows) */
+  uint64_t base_id; /* ccp_hash64 of the base state */
+  ccp_buf_t base;   /* the base state (uncompressed): a delta's prefix */
+  size_t base_z;    /* its compressed size */
+  int seen;         /* has a checkpoint in the cycle being written */
+} ckw_part_t;
+
+/* One checkpoint of the cycle being written. */
+typedef struct ckw_plan {
+  int part;     /* index into parts; -1: not written (no epoch or offset) */
+  int full;     /* 1: the whole state (a new base), 0: a delta */
+  int ncmds;    /* its commands inside MULTI */
+  uint64_t id;  /* full: the new base's id */
+  size_t z;     /* compressed bytes written (base or delta) */
+  int64_t code; /* the script's reply (results) */
+} ckw_plan_t;
+
+struct ccp__ckpt_writer {
+  ckw_part_t *parts;
+  int nparts, parts_cap;
+  ckw_plan_t *plan;
+  int nplan, plan_cap;
+  ZSTD_CCtx *cctx;
+  ccp_buf_t z; /* compressed bytes of the checkpoint being appended */
+  ccp__ckpt_writer_stats_t st;
+  int lost; /* checkpoints of the last results whose base was gone */
+};
+
+ccp__ckpt_writer_t *ccp__ckpt_writer_new(void) {
+  ccp__ckpt_writer_t *w = ccp_calloc(1, sizeof *w);
+  w->cctx = ZSTD_createCCtx();
+  CCP_ASSERT(w->cctx);
+  ccp_buf_init(&w->z);
+  return w;
+}
+
+void ccp__ckpt_writer_free(ccp__ckpt_writer_t *w) {
+  if (!w)
+    return;
+  for (int i = 0; i < w->nparts; i++) {
+    ccp_free(w->parts[i].topic);
+    ccp_buf_release(&w->parts[i].base);
+  }
+  ccp_free(w->parts);
+  ccp_free(w->plan);
+  ZSTD_freeCCtx(w->cctx);
+  ccp_buf_release(&w->z);
+  ccp_free(w);
+}
+
+/* Forgets a partition's base: its next checkpoint is written whole. */
+static void part_forget(ckw_part_t *e) {
+  e->valid = 0;
+  e->base_z = 0;
+  ccp_buf_release(&e->base);
+  ccp_buf_init(&e->base);
+}
+
+void ccp__ckpt_writer_forget(ccp__ckpt_writer_t *w) {
+  if (!w)
+    return;
+  for (int i = 0; i < w->nparts; i++)
+    part_forget(&w->parts[i]);
+  w->lost = 0;
+}
+
+int ccp__ckpt_writer_lost(const ccp__ckpt_writer_t *w) { return w ? w->lost : 0; }
+
+const ccp__ckpt_writer_stats_t *ccp__ckpt_writer_stats(const ccp__ckpt_writer_t *w) {
+  return &w->st;
+}
+
+/* The entry of topic/partition (created unknown). */
+static int part_of(ccp__ckpt_writer_t *w, const char *topic, int32_t partition) {
+  for (int i = 0; i < w->nparts; i++)
+    if (w->parts[i].partition == partition && strcmp(w->parts[i].topic, topic) == 0)
+      return i;
+  if (w->nparts == w->parts_cap) {
+    w->parts_cap = w->parts_cap ? 2 * w->parts_cap : 8;
+    w->parts = ccp_realloc(w->parts, (size_t)w->parts_cap * sizeof *w->parts);
+  }
+  ckw_part_t *e = &w->parts[w->nparts];
+  memset(e, 0, sizeof *e);
+  e->topic = ccp_strdup(topic);
+  e->partition = partition;
+  ccp_buf_init(&e->base);
+  return w->nparts++;
+}
+
+/* Compresses src into w->z, with prefix (a base state) when not NULL;
+ * returns the compressed length. */
+static size_t compress(ccp__ckpt_writer_t *w, const void *src, size_t len,
+                       const ccp_buf_t *prefix) {
+  size_t cap = ZSTD_compressBound(len);
+  ccp_buf_clear(&w->z);
+  ccp_buf_reserve(&w->z, cap);
+  ZSTD_CCtx_reset(w->cctx, ZSTD_reset_session_and_parameters);
+  ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, 1);
+  if (prefix) {
+    /* the window must reach back over the whole prefix */
+    int wl = 10; /* zstd's smallest window */
+    while (wl < CCP_CKPT_WINDOWLOG_MAX && ((size_t)1 << wl) < prefix->len + len)
+      wl++;
+    ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_windowLog, wl);
+    /* long-distance matching indexes the whole prefix (the regular tables of
+     * level 1 keep only its last MiB or so), as zstd --patch-from does */
+    ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_enableLongDistanceMatching, 1);
+    ZSTD_CCtx_refPrefix(w->cctx, prefix->data, prefix->len);
+  }
+  size_t n = ZSTD_compress2(w->cctx, w->z.data, cap, src, len);
+  CCP_ASSERT(!ZSTD_isError(n)); /* fails only when out of memory: the bound is enough */
+  w->z.len = n;
+  return n;
+}
 
 void ccp__ckpt_append_load(ccp_buf_t *o) {
   const char *argv[3] = {"SCRIPT", "LOAD", SCRIPT};
@@ -85,9 +246,6 @@ int ccp__ckpt_check_load(const redisReply *r, char *what, size_t wlen) {
   return 0;
 }
 
-/* Number of state chunks of a checkpoint of len bytes (at least one field). */
-static size_t nchunks(size_t len) { return len ? (len + CCP_CKPT_CHUNK - 1) / CCP_CKPT_CHUNK : 1; }
-
 static int writable(const ccp_checkpoint_t *c) { return c->epoch > 0 && c->offset >= 0; }
 
 /* Its key, with `suffix` ("", ":epoch", ":new"). */
@@ -102,92 +260,185 @@ void ccp__alert_ids_key(ccp_buf_t *k, const char *prefix, const char *topic, int
   ccp_buf_printf(k, "%sv1:alert_ids:%s:%d", prefix, topic ? topic : "", (int)partition);
 }
 
-void ccp__ckpt_append(ccp_buf_t *o, const char *prefix, const ccp_checkpoint_t *c, int n,
-                      int *ncmds, uint64_t *bytes) {
+/* Appends the HSETs of a full write of c (its compressed state in w->z) to
+ * the staging hash skey; returns the commands. */
+static int append_full(ccp_buf_t *o, const ccp__ckpt_writer_t *w, const ccp_buf_t *skey,
+                       const ccp_checkpoint_t *c, uint64_t id, uint64_t sum, uint64_t *bytes) {
+  size_t zlen = w->z.len, parts = zlen ? (zlen + CCP_CKPT_CHUNK - 1) / CCP_CKPT_CHUNK : 1;
+  char num[9][24];
+  snprintf(num[0], sizeof num[0], "%lld", (long long)c->offset);
+  snprintf(num[1], sizeof num[1], "%zu", c->len);
+  snprintf(num[2], sizeof num[2], "%lld", (long long)c->saved_ms);
+  snprintf(num[3], sizeof num[3], "%lld", (long long)c->epoch);
+  snprintf(num[4], sizeof num[4], "%d", CCP_CKPT_STORE_FORMAT);
+  snprintf(num[5], sizeof num[5], "%016llx", (unsigned long long)id);
+  snprintf(num[6], sizeof num[6], "%zu", parts);
+  snprintf(num[7], sizeof num[7], "%zu", c->len);
+  snprintf(num[8], sizeof num[8], "%016llx", (unsigned long long)sum);
+  const char *names[9] = {"offset",  "bytes",      "saved_ms",   "epoch", "format",
+                          "base_id", "base_parts", "base_bytes", "sum"};
+  const char *argv[22];
+  size_t lens[22];
+  int ncmds = 0;
+  for (size_t j = 0; j < parts; j++) {
+    char field[32];
+    int argc = 0;
+    argv[argc] = "HSET", lens[argc++] = 4;
+    argv[argc] = skey->data, lens[argc++] = skey->len;
+    if (j == 0) {
+      for (int f = 0; f < 9; f++) {
+        argv[argc] = names[f], lens[argc++] = strlen(names[f]);
+        argv[argc] = num[f], lens[argc++] = strlen(num[f]);
+      }
+      snprintf(field, sizeof field, "base");
+    } else {
+      snprintf(field, sizeof field, "base:%zu", j);
+    }
+    size_t at = j * CCP_CKPT_CHUNK, len = CCP_MIN(CCP_CKPT_CHUNK, zlen - at);
+    argv[argc] = field, lens[argc++] = strlen(field);
+    argv[argc] = zlen ? w->z.data + at : "", lens[argc++] = len;
+    ccp__resp_argv(o, argc, argv, lens);
+    for (int a = 1; a < argc; a++)
+      *bytes += lens[a];
+    ncmds++;
+  }
+  return ncmds;
+}
+
+void ccp__ckpt_append(ccp_buf_t *o, ccp__ckpt_writer_t *w, const char *prefix,
+                      const ccp_checkpoint_t *c, int n, int *ncmds, uint64_t *bytes) {
   ccp_buf_t key, ekey, skey, ikey;
   ccp_buf_init(&key);
   ccp_buf_init(&ekey);
   ccp_buf_init(&skey);
   ccp_buf_init(&ikey);
+  if (n > w->plan_cap) {
+    w->plan_cap = n;
+    w->plan = ccp_realloc(w->plan, (size_t)n * sizeof *w->plan);
+  }
+  w->nplan = n;
+  for (int i = 0; i < w->nparts; i++)
+    w->parts[i].seen = 0;
   for (int i = 0; i < n; i++) {
+    ckw_plan_t *pl = &w->plan[i];
+    memset(pl, 0, sizeof *pl);
+    pl->part = -1;
     if (!writable(&c[i]))
       continue;
+    pl->part = part_of(w, c[i].topic, c[i].partition);
+    ckw_part_t *e = &w->parts[pl->part];
+    e->seen = 1;
+    if (e->epoch != c[i].epoch) { /* a new owner's epoch: Redis may hold anything */
+      part_forget(e);
+      e->epoch = c[i].epoch;
+    }
     key_of(&key, prefix, c[i].topic, c[i].partition, "");
     key_of(&ekey, prefix, c[i].topic, c[i].partition, ":epoch");
     key_of(&skey, prefix, c[i].topic, c[i].partition, ":new");
     ccp__alert_ids_key(&ikey, prefix, c[i].topic, c[i].partition);
-    const char *del[2] = {"DEL", skey.data};
-    size_t dlens[2] = {3, skey.len};
-    ccp__resp_argv(o, 2, del, dlens);
-    char num[5][24];
-    size_t k = nchunks(c[i].len);
-    snprintf(num[0], sizeof num[0], "%lld", (long long)c[i].offset);
-    snprintf(num[1], sizeof num[1], "%zu", c[i].len);
-    snprintf(num[2], sizeof num[2], "%lld", (long long)c[i].saved_ms);
-    snprintf(num[3], sizeof num[3], "%lld", (long long)c[i].epoch);
-    snprintf(num[4], sizeof num[4], "%zu", k);
-    const char *names[5] = {"offset", "bytes", "saved_ms", "epoch", "chunks"};
-    const char *argv[14];
-    size_t lens[14];
-    int argc = 0;
-    argv[argc] = "HSET", lens[argc++] = 4;
-    argv[argc] = skey.data, lens[argc++] = skey.len;
-    for (int f = 0; f < 5; f++) {
-      argv[argc] = names[f], lens[argc++] = strlen(names[f]);
-      argv[argc] = num[f], lens[argc++] = strlen(num[f]);
-    }
-    for (size_t j = 0; j < k; j++) {
-      char field[32];
-      size_t at = j * CCP_CKPT_CHUNK, len = CCP_MIN(CCP_CKPT_CHUNK, c[i].len - at);
-      if (j == 0) {
-        snprintf(field, sizeof field, "state");
-      } else {
-        argc = 0;
-        argv[argc] = "HSET", lens[argc++] = 4;
-        argv[argc] = skey.data, lens[argc++] = skey.len;
-        snprintf(field, sizeof field, "state:%zu", j);
-      }
-      argv[argc] = field, lens[argc++] = strlen(field);
-      argv[argc] = c[i].len ? (const char *)c[i].state + at : "", lens[argc++] = len;
-      ccp__resp_argv(o, argc, argv, lens);
-      for (int a = 1; a < argc; a++)
-        *bytes += lens[a];
-    }
-    char floor[24] = "";
+    uint64_t sum = ccp_hash64(c[i].state, c[i].len, CCP_CKPT_SUM_SEED);
+    char num[6][24];
+    snprintf(num[0], sizeof num[0], "%lld", (long long)c[i].epoch);
+    num[1][0] = '\0';
     if (c[i].alert_floor != INT64_MIN)
-      snprintf(floor, sizeof floor, "%lld", (long long)c[i].alert_floor);
-    const char *ev[9] = {"EVALSHA", SCRIPT_SHA, "4",    key.data, ekey.data,
-                         skey.data, ikey.data,  num[3], floor};
-    size_t elens[9] = {7,
-                       sizeof SCRIPT_SHA - 1,
-                       1,
-                       key.len,
-                       ekey.len,
-                       skey.len,
-                       ikey.len,
-                       strlen(num[3]),
-                       strlen(floor)};
-    ccp__resp_argv(o, 9, ev, elens);
-    *ncmds += 2 + (int)k;
-    *bytes += skey.len + key.len + ekey.len + ikey.len;
+      snprintf(num[1], sizeof num[1], "%lld", (long long)c[i].alert_floor);
+    int delta = 0;
+    if (e->valid) { /* a delta against the stored base, when small enough */
+      size_t z = compress(w, c[i].state, c[i].len, &e->base);
+      delta = z <= CCP_CKPT_CHUNK && z <= e->base_z / CCP_CKPT_DELTA_DIV;
+    }
+    if (delta) {
+      snprintf(num[2], sizeof num[2], "%016llx", (unsigned long long)e->base_id);
+      snprintf(num[3], sizeof num[3], "%lld", (long long)c[i].offset);
+      snprintf(num[4], sizeof num[4], "%zu", c[i].len);
+      snprintf(num[5], sizeof num[5], "%lld", (long long)c[i].saved_ms);
+      char sumx[24];
+      snprintf(sumx, sizeof sumx, "%016llx", (unsigned long long)sum);
+      const char *ev[15] = {"EVALSHA", SCRIPT_SHA, "4",    key.data, ekey.data,
+                            skey.data, ikey.data,  num[0], num[1],   "d",
+                            num[2],    num[3],     num[4], num[5],   sumx};
+      size_t el[16];
+      for (int a = 0; a < 15; a++)
+        el[a] = strlen(ev[a]);
+      const char *ev16[16];
+      memcpy(ev16, ev, sizeof ev);
+      ev16[15] = w->z.len ? w->z.data : "";
+      el[15] = w->z.len;
+      ccp__resp_argv(o, 16, ev16, el);
+      for (int a = 3; a < 16; a++)
+        *bytes += el[a];
+      pl->ncmds = 1;
+      pl->z = w->z.len;
+    } else {
+      const char *del[2] = {"DEL", skey.data};
+      size_t dlens[2] = {3, skey.len};
+      ccp__resp_argv(o, 2, del, dlens);
+      pl->full = 1;
+      pl->id = ccp_hash64(c[i].state, c[i].len, CCP_CKPT_SUM_SEED ^ 1);
+      pl->z = compress(w, c[i].state, c[i].len, NULL);
+      int k = append_full(o, w, &skey, &c[i], pl->id, sum, bytes);
+      const char *ev[10] = {"EVALSHA", SCRIPT_SHA, "4",    key.data, ekey.data,
+                            skey.data, ikey.data,  num[0], num[1],   "f"};
+      size_t el[10];
+      for (int a = 0; a < 10; a++)
+        el[a] = strlen(ev[a]);
+      ccp__resp_argv(o, 10, ev, el);
+      for (int a = 3; a < 10; a++)
+        *bytes += el[a];
+      pl->ncmds = 2 + k;
+    }
+    *ncmds += pl->ncmds;
   }
+  for (int i = 0; i < w->nparts; i++) /* no longer this instance's: keep no copy of its base */
+    if (!w->parts[i].seen)
+      part_forget(&w->parts[i]);
   ccp_buf_release(&key);
   ccp_buf_release(&ekey);
   ccp_buf_release(&skey);
   ccp_buf_release(&ikey);
 }
 
-int ccp__ckpt_results(const redisReply *exec, int base, ccp_checkpoint_t *c, int n, int quiet) {
+int ccp__ckpt_results(const redisReply *exec, int base, ccp__ckpt_writer_t *w, ccp_checkpoint_t *c,
+                      int n, int quiet) {
   int at = base, refused = 0;
+  CCP_ASSERT(n == w->nplan);
+  w->lost = 0;
   for (int i = 0; i < n; i++) {
     c[i].stored = 0;
-    if (!writable(&c[i]))
+    ckw_plan_t *pl = &w->plan[i];
+    if (pl->part < 0)
       continue;
-    at += 2 + (int)nchunks(c[i].len); /* DEL, HSET x chunks, EVALSHA */
+    ckw_part_t *e = &w->parts[pl->part];
+    at += pl->ncmds; /* the script is the checkpoint's last command */
     const redisReply *r = exec && at - 1 < (int)exec->elements ? exec->element[at - 1] : NULL;
-    if (r && r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
+    pl->code = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+    if (pl->code == 1) {
       c[i].stored = 1;
-    } else if (r && r->type == REDIS_REPLY_INTEGER) {
+      if (pl->full) { /* the state is the new base */
+        ccp_buf_clear(&e->base);
+        ccp_buf_append(&e->base, c[i].state, c[i].len);
+        e->base_id = pl->id;
+        e->base_z = pl->z;
+        e->valid = 1;
+        w->st.full++;
+        w->st.full_bytes += pl->z;
+      } else {
+        w->st.delta++;
+        w->st.delta_bytes += pl->z;
+      }
+      w->st.state_bytes += c[i].len;
+      continue;
+    }
+    part_forget(e); /* not stored: Redis may hold anything of it */
+    if (pl->code == 2) {
+      w->st.base_lost++;
+      w->lost++;
+      if (!quiet)
+        ccp_log(CCP_LOG_WARN, "checkpoint",
+                "checkpoint of '%s' [%d] at offset %lld not written: its base is no longer in "
+                "redis (lost or replaced); the cycle counts as failed and the next writes it whole",
+                c[i].topic, (int)c[i].partition, (long long)c[i].offset);
+    } else if (pl->code == 0) {
       refused++;
       if (!quiet)
         ccp_log(CCP_LOG_WARN, "checkpoint",
@@ -266,9 +517,103 @@ static int parse_i64(const char *s, size_t len, int64_t *out) {
   return 0;
 }
 
-/* Fills f from an HGETALL reply (field, value pairs); 0 or -CCP_EPARSE with what. */
+/* The value of field name in an HGETALL reply; NULL when absent. */
+static const redisReply *field_of(const redisReply *h, const char *name) {
+  for (size_t i = 0; i + 1 < h->elements; i += 2)
+    if (h->element[i]->type == REDIS_REPLY_STRING && strcmp(h->element[i]->str, name) == 0)
+      return h->element[i + 1]->type == REDIS_REPLY_STRING ? h->element[i + 1] : NULL;
+  return NULL;
+}
+
+/* A 64-bit id written as 16 hex digits; 0 or -1. */
+static int parse_hex64(const redisReply *v, uint64_t *out) {
+  if (!v || v->len != 16)
+    return -1;
+  char *end;
+  errno = 0;
+  unsigned long long x = strtoull(v->str, &end, 16);
+  if (*end || errno)
+    return -1;
+  *out = x;
+  return 0;
+}
+
+/* Format 2 (docs/checkpoints.md, "Stored as a base and a delta"): the base
+ * (zstd, in base_parts fields) and, when present, the delta (zstd with the
+ * base as its prefix) give the state; every length and id is checked. */
+static int parse_v2(const redisReply *h, ccp_ckpt_found_t *f, int64_t bytes, char *what,
+                    size_t wlen) {
+  int64_t parts = -1, base_bytes = -1;
+  uint64_t base_id, sum;
+  const redisReply *v;
+  if ((v = field_of(h, "base_parts")) == NULL || parse_i64(v->str, v->len, &parts) != 0 ||
+      (v = field_of(h, "base_bytes")) == NULL || parse_i64(v->str, v->len, &base_bytes) != 0 ||
+      parse_hex64(field_of(h, "base_id"), &base_id) != 0 ||
+      parse_hex64(field_of(h, "sum"), &sum) != 0 || parts < 1 || parts > (int64_t)1 << 20 ||
+      base_bytes < 0 || base_bytes > CCP_CKPT_MAX_BYTES || bytes > CCP_CKPT_MAX_BYTES) {
+    snprintf(what, wlen, "fields base_parts, base_bytes, base_id or sum missing or out of range");
+    return -CCP_EPARSE;
+  }
+  ccp_buf_t z, b;
+  ccp_buf_init(&z);
+  ccp_buf_init(&b);
+  ZSTD_DCtx *d = ZSTD_createDCtx();
+  CCP_ASSERT(d);
+  ZSTD_DCtx_setParameter(d, ZSTD_d_windowLogMax, CCP_CKPT_WINDOWLOG_MAX);
+  int rc = -CCP_EPARSE;
+  for (int64_t j = 0; j < parts; j++) {
+    char field[32];
+    snprintf(field, sizeof field, j ? "base:%lld" : "base", (long long)j);
+    if ((v = field_of(h, field)) == NULL) {
+      snprintf(what, wlen, "part '%s' of the base (%lld parts) missing", field, (long long)parts);
+      goto out;
+    }
+    ccp_buf_append(&z, v->str, v->len);
+  }
+  ccp_buf_reserve(&b, (size_t)base_bytes);
+  size_t got = ZSTD_decompressDCtx(d, b.data, (size_t)base_bytes, z.data ? z.data : "", z.len);
+  if (ZSTD_isError(got) || got != (size_t)base_bytes ||
+      ccp_hash64(b.data, got, CCP_CKPT_SUM_SEED ^ 1) != base_id) {
+    snprintf(what, wlen, "the base does not decompress to its %lld bytes of id %016llx%s%s",
+             (long long)base_bytes, (unsigned long long)base_id, ZSTD_isError(got) ? ": " : "",
+             ZSTD_isError(got) ? ZSTD_getErrorName(got) : "");
+    goto out;
+  }
+  b.len = got;
+  const redisReply *delta = field_of(h, "delta");
+  if (!delta) {
+    ccp_buf_append(&f->state, b.data, b.len);
+  } else {
+    ccp_buf_reserve(&f->state, (size_t)bytes);
+    ZSTD_DCtx_reset(d, ZSTD_reset_session_only);
+    ZSTD_DCtx_refPrefix(d, b.data, b.len);
+    got = ZSTD_decompressDCtx(d, f->state.data, (size_t)bytes, delta->str, delta->len);
+    if (ZSTD_isError(got) || got != (size_t)bytes) {
+      snprintf(what, wlen, "the delta does not decompress to %lld bytes%s%s", (long long)bytes,
+               ZSTD_isError(got) ? ": " : "", ZSTD_isError(got) ? ZSTD_getErrorName(got) : "");
+      goto out;
+    }
+    f->state.len = got;
+  }
+  if ((int64_t)f->state.len != bytes ||
+      ccp_hash64(f->state.data, f->state.len, CCP_CKPT_SUM_SEED) != sum) {
+    snprintf(what, wlen, "%zu bytes of state with another sum, the checkpoint says %lld bytes",
+             f->state.len, (long long)bytes);
+    goto out;
+  }
+  rc = 0;
+out:
+  ZSTD_freeDCtx(d);
+  ccp_buf_release(&z);
+  ccp_buf_release(&b);
+  return rc;
+}
+
+/* Fills f from an HGETALL reply (field, value pairs); 0 or -CCP_EPARSE with
+ * what. Reads format 2 (a base and a delta) and format 1 (the state in
+ * fields state, state:1, ...: written before format 2). */
 static int parse_found(const redisReply *h, ccp_ckpt_found_t *f, char *what, size_t wlen) {
-  int64_t bytes = -1, chunks = -1;
+  int64_t bytes = -1, chunks = -1, format = 1;
   const redisReply *state0 = NULL;
   f->offset = f->epoch_of = f->saved_ms = -1;
   for (size_t i = 0; i + 1 < h->elements; i += 2) {
@@ -280,6 +625,7 @@ static int parse_found(const redisReply *h, ccp_ckpt_found_t *f, char *what, siz
                    : strcmp(k->str, "epoch") == 0    ? &f->epoch_of
                    : strcmp(k->str, "saved_ms") == 0 ? &f->saved_ms
                    : strcmp(k->str, "chunks") == 0   ? &chunks
+                   : strcmp(k->str, "format") == 0   ? &format
                                                      : NULL;
     if (num && parse_i64(v->str, v->len, num) != 0) {
       snprintf(what, wlen, "field '%s' is not an integer", k->str);
@@ -287,6 +633,18 @@ static int parse_found(const redisReply *h, ccp_ckpt_found_t *f, char *what, siz
     }
     if (strcmp(k->str, "state") == 0)
       state0 = v;
+  }
+  if (format == CCP_CKPT_STORE_FORMAT) {
+    if (f->offset < 0 || bytes < 0) {
+      snprintf(what, wlen, "fields offset or bytes missing or out of range");
+      return -CCP_EPARSE;
+    }
+    return parse_v2(h, f, bytes, what, wlen);
+  }
+  if (format != 1) {
+    snprintf(what, wlen, "store format %lld, this build reads 1 and %d", (long long)format,
+             CCP_CKPT_STORE_FORMAT);
+    return -CCP_EPARSE;
   }
   if (f->offset < 0 || bytes < 0 || chunks < 1 || chunks > (int64_t)1 << 20 || !state0) {
     snprintf(what, wlen, "fields offset, bytes, chunks or state missing or out of range");
@@ -297,11 +655,8 @@ static int parse_found(const redisReply *h, ccp_ckpt_found_t *f, char *what, siz
   for (int64_t j = 1; j < chunks; j++) {
     char field[32];
     snprintf(field, sizeof field, "state:%lld", (long long)j);
-    const redisReply *v = NULL;
-    for (size_t i = 0; i + 1 < h->elements && !v; i += 2)
-      if (h->element[i]->type == REDIS_REPLY_STRING && strcmp(h->element[i]->str, field) == 0)
-        v = h->element[i + 1];
-    if (!v || v->type != REDIS_REPLY_STRING) {
+    const redisReply *v = field_of(h, field);
+    if (!v) {
       snprintf(what, wlen, "chunk '%s' of %lld missing", field, (long long)chunks);
       return -CCP_EPARSE;
     }

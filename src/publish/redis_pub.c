@@ -158,6 +158,7 @@ struct ccp_redis_pub {
   uint64_t fail_streak;  /* cycles failed since the last one that succeeded */
   int64_t down_since_ms; /* monotonic: the first failed cycle of the streak */
   ccp_redis_pub_stats_t st;
+  ccp__ckpt_writer_t *ckw; /* what Redis holds of each partition's checkpoint (ckpt_store.c) */
 };
 
 /* Writing to a socket the server reset raises SIGPIPE, which would end the
@@ -361,6 +362,7 @@ static void forget_written(ccp_redis_pub_t *p) {
   for (int i = 0; i < p->nprev; i++)
     memset(p->prev[i].h, 0, sizeof p->prev[i].h);
   p->scopes_hash = 0;
+  ccp__ckpt_writer_forget(p->ckw); /* and every checkpoint is written whole */
 }
 
 /* Adds the scopes of the stored scope list (a JSON array) to p->prev, so that
@@ -1287,7 +1289,10 @@ int ccp_redis_pub_cycle_x(ccp_redis_pub_t *p, ccp_redis_cycle_t *c) {
   append_alerts(p, &ncmds, view);
   int ckpt_base = ncmds;
   uint64_t ckpt_bytes = 0, part_bytes = 0;
-  ccp__ckpt_append(&p->out, p->prefix, ckpts, nckpts, &ncmds, &ckpt_bytes);
+  if (nckpts && !p->ckw)
+    p->ckw = ccp__ckpt_writer_new();
+  if (nckpts)
+    ccp__ckpt_append(&p->out, p->ckw, p->prefix, ckpts, nckpts, &ncmds, &ckpt_bytes);
   int part_base = ncmds;
   if (c->npartials)
     ccp__partials_append(&p->out, p->prefix, c->topic, c->partials, c->npartials, &ncmds,
@@ -1313,7 +1318,14 @@ int ccp_redis_pub_cycle_x(ccp_redis_pub_t *p, ccp_redis_cycle_t *c) {
   sigpipe_unblock(&g);
   alerts_account(p, rc == 0);
   if (exec) { /* what landed (also when another command failed) */
-    int refused = ccp__ckpt_results(exec, ckpt_base, ckpts, nckpts, p->o.quiet);
+    int refused =
+        nckpts ? ccp__ckpt_results(exec, ckpt_base, p->ckw, ckpts, nckpts, p->o.quiet) : 0;
+    if (rc == 0 && nckpts &&
+        ccp__ckpt_writer_lost(p->ckw)) { /* Redis lost data: write all again now */
+      snprintf(what, sizeof what, "%d checkpoint(s) found their base gone from redis",
+               ccp__ckpt_writer_lost(p->ckw));
+      rc = -CCP_EINVAL;
+    }
     for (int i = 0; i < nckpts; i++)
       p->st.ckpts_written += (uint64_t)ckpts[i].stored;
     p->st.ckpts_refused += (uint64_t)refused;
@@ -1674,6 +1686,7 @@ void ccp_redis_pub_free(ccp_redis_pub_t *p) {
   ccp_buf_release(&p->sets);
   ccp_buf_release(&p->dels);
   ccp_free(p->prefix);
+  ccp__ckpt_writer_free(p->ckw);
   memset(&p->url, 0, sizeof p->url);
   ccp_free(p);
 }
