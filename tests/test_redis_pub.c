@@ -1102,6 +1102,49 @@ static void test_alert_dedup_many(void) {
   freeReplyObject(cmd("DEL d3:alerts d3:v1:alert_ids"));
 }
 
+/* Alerts whose id and due time the caller gives (ccp_redis_cycle_t
+ * alert_ids / alert_due, as `ccpulse run` gives its deadline alerts') are
+ * remembered as if read from their JSON: the same alert parsed later is
+ * held back, an entry NULL is parsed, and the ids' scores are the due times
+ * given (not what the JSON says). */
+static void test_alert_known_ids(void) {
+  char err[CCP_ERRBUF_SIZE];
+  ccp_engine_t *e = ccp_engine_new(&cfg, err, sizeof err);
+  send_event(e, CCP_EV_OPENED, T0, "t0", "billing", CCP_CH_PHONE, NULL);
+  ccp_view_t *v = tu_view_of(&cfg, e, T0 + MIN);
+  ccp_engine_free(e);
+  ccp_redis_pub_t *p = pub_new("d6:", NULL);
+  char a[96], b[96];
+  snprintf(a, sizeof a, "{\"id\":\"k:a\",\"at_ms\":%lld}", T0);
+  snprintf(b, sizeof b, "{\"id\":\"k:b\",\"at_ms\":%lld}", T0 + 2);
+  const char *json[] = {a, b};
+  const char *ids[] = {"k:a", NULL};   /* b: read from its JSON */
+  int64_t due[] = {T0 + 1, INT64_MIN}; /* a: the score given wins */
+  ccp_redis_cycle_t c = {
+      .view = v, .alerts = json, .nalerts = 2, .alert_ids = ids, .alert_due = due};
+  T_EQ_INT(ccp_redis_pub_cycle_x(p, &c), 0);
+  T_EQ_INT(integer("XLEN %s", "d6:alerts"), 2);
+  redisReply *r = cmd("ZSCORE d6:v1:alert_ids %s", "k:a");
+  T_TRUE(r && r->type == REDIS_REPLY_STRING && atoll(r->str) == T0 + 1);
+  freeReplyObject(r);
+  r = cmd("ZSCORE d6:v1:alert_ids %s", "k:b");
+  T_TRUE(r && r->type == REDIS_REPLY_STRING && atoll(r->str) == T0 + 2);
+  freeReplyObject(r);
+  /* the same two, parsed this time, and a given id again: held back */
+  T_EQ_INT(ccp_redis_pub_cycle(p, v, json, 2), 0);
+  const char *ids2[] = {"k:b"};
+  ccp_redis_cycle_t c2 = {
+      .view = v, .alerts = json + 1, .nalerts = 1, .alert_ids = ids2, .alert_due = due};
+  T_EQ_INT(ccp_redis_pub_cycle_x(p, &c2), 0);
+  T_EQ_INT(integer("XLEN %s", "d6:alerts"), 2);
+  ccp_redis_pub_stats_t st;
+  ccp_redis_pub_stats(p, &st);
+  T_EQ_INT(st.alerts_repeated, 3);
+  ccp_redis_pub_free(p);
+  ccp_view_free(v);
+  freeReplyObject(cmd("DEL d6:alerts d6:v1:alert_ids"));
+}
+
 /* Ids are remembered while their due time is within the window (at least
  * lateness, 5 m here) of the view's now; then trimmed, and an alert sent
  * again that late is written again (at least once). dedup_window_ms < 0
@@ -1222,6 +1265,7 @@ int main(void) {
   T_RUN(test_alert_dedup_failed_cycle);
   T_RUN(test_alert_dedup_many);
   T_RUN(test_alert_dedup_window);
+  T_RUN(test_alert_known_ids);
   T_RUN(test_queue_bound);
   T_RUN(test_hung_server);
   T_RUN(test_outage);

@@ -194,6 +194,10 @@ typedef struct ccp_redis_cycle {
   size_t nalerts;
   const int32_t *alert_partitions; /**< NULL, or per alert its partition as for
                                         ccp_redis_pub_queue_alert() (-1: none) */
+  const char *const *alert_ids;    /**< NULL, or per alert its id (NUL-terminated) as the
+                                         JSON's string "id" holds it, with alert_due: the JSON
+                                         is then not parsed (an entry NULL: it is) */
+  const int64_t *alert_due;        /**< with alert_ids: per alert its due time ("at_ms") */
   ccp_checkpoint_t *ckpts;         /**< the cycle's checkpoints (ccp_redis_pub_cycle_ckpt()) */
   int nckpts;
   const char *topic;           /**< Kafka topic of the partials and the stream time */

@@ -82,6 +82,9 @@ typedef struct live {
   ccp_buf_t alerts;  /* JSON lines of this cycle */
   const char **ptrs; /* into alerts */
   int32_t *parts;    /* per line: the partition of a deadline alert, -1 (docs/redis.md) */
+  ccp_buf_t ids;     /* the deadline alerts' ids, NUL-terminated */
+  const char **idp;  /* per line: its id in ids (NULL: a rule's alert) */
+  int64_t *due;      /* per line: a deadline alert's at_ms */
   size_t ptrs_cap;
   const ccp_cli_live_opts_t *opts;
   int64_t last_summary_ms;
@@ -177,9 +180,12 @@ static int live_publish(void *opaque, const ccp_view_t *view, const ccp_alert_t 
     l->short_timeouts = 1;
   }
   ccp_buf_clear(&l->alerts);
+  ccp_buf_clear(&l->ids);
   for (int i = 0; i < nalerts; i++) {
     ccp_alert_json(&alerts[i], &l->alerts);
     ccp_buf_putc(&l->alerts, '\n');
+    ccp_alert_id(&alerts[i], &l->ids); /* what the JSON's "id" holds: Redis need not parse it */
+    ccp_buf_putc(&l->ids, '\0');
   }
   if (l->rules && view) /* rules judge the view: only its writer evaluates them */
     ccp_rules_eval(l->rules, view, &l->alerts);
@@ -191,13 +197,20 @@ static int live_publish(void *opaque, const ccp_view_t *view, const ccp_alert_t 
     l->ptrs_cap = n * 2;
     l->ptrs = ccp_realloc(l->ptrs, l->ptrs_cap * sizeof *l->ptrs);
     l->parts = ccp_realloc(l->parts, l->ptrs_cap * sizeof *l->parts);
+    l->idp = ccp_realloc(l->idp, l->ptrs_cap * sizeof *l->idp);
+    l->due = ccp_realloc(l->due, l->ptrs_cap * sizeof *l->due);
   }
+  const char *id = l->ids.data;
   size_t k = 0, start = 0;
   for (size_t i = 0; i < l->alerts.len; i++)
     if (l->alerts.data[i] == '\n') {
       l->alerts.data[i] = '\0';
       if (i > start) { /* the deadline alerts' lines first, then the rules' */
         l->parts[k] = (int)k < nalerts && x->alert_partitions ? x->alert_partitions[k] : -1;
+        l->idp[k] = (int)k < nalerts ? id : NULL;
+        l->due[k] = (int)k < nalerts ? alerts[k].at_ms : INT64_MIN;
+        if ((int)k < nalerts)
+          id += strlen(id) + 1;
         l->ptrs[k++] = l->alerts.data + start;
       }
       start = i + 1;
@@ -208,6 +221,8 @@ static int live_publish(void *opaque, const ccp_view_t *view, const ccp_alert_t 
                            .alerts = l->ptrs,
                            .nalerts = k,
                            .alert_partitions = l->parts,
+                           .alert_ids = l->idp,
+                           .alert_due = l->due,
                            .ckpts = x->ckpts,
                            .nckpts = x->nckpts,
                            .topic = l->cfg->kafka_topic,
@@ -256,6 +271,7 @@ int ccp_cli_live(const ccp_config_t *cfg, const ccp_cli_live_opts_t *o) {
   l.cfg = cfg;
   l.opts = o;
   ccp_buf_init(&l.alerts);
+  ccp_buf_init(&l.ids);
   ccp_buf_init(&l.wall_settings);
   ccp_consumer_t *c = NULL;
   ccp_http_t *http = NULL;
@@ -379,6 +395,9 @@ done:
   ccp_redis_pub_free(l.pub);
   ccp_rules_free(l.rules);
   ccp_buf_release(&l.alerts);
+  ccp_buf_release(&l.ids);
+  ccp_free(l.idp);
+  ccp_free(l.due);
   ccp_buf_release(&l.wall_settings);
   ccp_free(l.ptrs);
   ccp_free(l.parts);

@@ -869,7 +869,15 @@ ccp_consumer_t *ccp_consumer_new(const ccp_consumer_opts_t *opts, char *errbuf, 
     const char *k, *v;
   } pre[] = {{"partition.assignment.strategy", "cooperative-sticky"},
              {"auto.offset.reset", "earliest"},
-             {"statistics.interval.ms", "5000"}}; /* lag and broker states (/metrics) */
+             {"statistics.interval.ms", "5000"}, /* lag and broker states (/metrics) */
+             /* a fetch answers once 64 KiB wait or after 25 ms, not at the
+              * first byte: at 10,000 events/s librdkafka's defaults (1 byte,
+              * 500 ms) mean hundreds of small fetches a second, each waking
+              * the broker thread and a worker, about two thirds of the CPU
+              * of `ccpulse run` (bench/README.md); 25 ms is a tenth of a
+              * publish interval */
+             {"fetch.min.bytes", "65536"},
+             {"fetch.wait.max.ms", "25"}};
   rd_kafka_conf_t *conf;
   if (!(conf = ccp_kafka_conf_new(cfg, opts->brokers, errbuf, errlen)))
     goto fail;

@@ -134,6 +134,10 @@ static void save_checkpoint(ccp__part_t *p, ccp_publisher_export_t *x) {
   if (p->epoch <= 0 || p->next_offset < 0)
     return;
   int64_t t0 = ccp_clock_mono_ms();
+  /* room for the size of the last one and some growth at once: the save's
+   * own estimate leaves out the windows, and each doubling of a buffer of
+   * megabytes copies it again into fresh pages */
+  ccp_buf_reserve(&x->ckpt, p->ckpt_len + p->ckpt_len / 8);
   if (ccp_engine_save(p->engine, &x->ckpt) != 0) {
     ccp_log(CCP_LOG_ERROR, "checkpoint",
             "cannot save the state of partition %d; its offsets are not committed this cycle",
@@ -142,6 +146,7 @@ static void save_checkpoint(ccp__part_t *p, ccp_publisher_export_t *x) {
     return;
   }
   x->has_ckpt = 1;
+  p->ckpt_len = x->ckpt.len;
   x->alert_floor = ccp_engine_alert_floor(p->engine);
   ccp_log(CCP_LOG_DEBUG, "checkpoint", "partition %d: %zu bytes at offset %lld saved in %lld ms",
           (int)p->partition, x->ckpt.len, (long long)p->next_offset,

@@ -531,8 +531,23 @@ static char *alert_copy(const char *json, size_t len, alert_meta_t *m) {
   return q;
 }
 
-void ccp_redis_pub_queue_alert(ccp_redis_pub_t *p, const char *json, size_t len,
-                               int32_t partition) {
+/* The ring entry of an alert whose id (NUL-terminated) and due time the
+ * caller knows: what alert_copy() makes of its JSON, without parsing it. */
+static char *alert_copy_known(const char *json, size_t len, const char *id, int64_t due,
+                              alert_meta_t *m) {
+  m->id_len = strlen(id);
+  m->due = due;
+  char *q = ccp_malloc(len + m->id_len + 2);
+  memcpy(q, json, len);
+  q[len] = '\0';
+  memcpy(q + len + 1, id, m->id_len + 1);
+  return q;
+}
+
+/* ccp_redis_pub_queue_alert(), with the alert's id and due time when id is
+ * not NULL. */
+static void queue_alert(ccp_redis_pub_t *p, const char *json, size_t len, int32_t partition,
+                        const char *id, int64_t due) {
   if (p->ring_n == p->ring_cap) { /* full: drop the oldest */
     ccp_free(p->ring[p->ring_head]);
     p->ring_head = (p->ring_head + 1) % p->ring_cap;
@@ -546,11 +561,17 @@ void ccp_redis_pub_queue_alert(ccp_redis_pub_t *p, const char *json, size_t len,
     }
   }
   size_t at = (p->ring_head + p->ring_n) % p->ring_cap;
-  p->ring[at] = alert_copy(json, len, &p->ring_meta[at]);
+  p->ring[at] = id ? alert_copy_known(json, len, id, due, &p->ring_meta[at])
+                   : alert_copy(json, len, &p->ring_meta[at]);
   p->ring_meta[at].partition = partition >= 0 ? partition : -1;
   p->ring_len[at] = len;
   p->ring_n++;
   p->st.alerts_queued = p->ring_n;
+}
+
+void ccp_redis_pub_queue_alert(ccp_redis_pub_t *p, const char *json, size_t len,
+                               int32_t partition) {
+  queue_alert(p, json, len, partition, NULL, INT64_MIN);
 }
 
 static void ring_clear(ccp_redis_pub_t *p) {
@@ -1263,8 +1284,9 @@ int ccp_redis_pub_cycle_x(ccp_redis_pub_t *p, ccp_redis_cycle_t *c) {
   for (int i = 0; i < c->npartials; i++)
     c->partials[i].stored = 0;
   for (size_t i = 0; i < c->nalerts; i++)
-    ccp_redis_pub_queue_alert(p, c->alerts[i], strlen(c->alerts[i]),
-                              c->alert_partitions ? c->alert_partitions[i] : -1);
+    queue_alert(p, c->alerts[i], strlen(c->alerts[i]),
+                c->alert_partitions ? c->alert_partitions[i] : -1,
+                c->alert_ids ? c->alert_ids[i] : NULL, c->alert_due ? c->alert_due[i] : INT64_MIN);
 
   if (ensure_connected(p) != 0) {
     streak_fail(p);
