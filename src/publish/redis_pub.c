@@ -155,6 +155,8 @@ struct ccp_redis_pub {
   uint64_t cycle_no;
   uint64_t cycle_bytes, cycle_sets; /* of the cycle being built */
   uint64_t cycle_kind_cmds[CCP_RK__COUNT], cycle_kind_bytes[CCP_RK__COUNT];
+  int64_t bw_at_ms; /* monotonic: start of the byte report's window; 0: none */
+  uint64_t bw_cycles, bw_kind_cmds[CCP_RK__COUNT], bw_kind_bytes[CCP_RK__COUNT];
   uint64_t fail_streak;  /* cycles failed since the last one that succeeded */
   int64_t down_since_ms; /* monotonic: the first failed cycle of the streak */
   ccp_redis_pub_stats_t st;
@@ -754,6 +756,23 @@ static void gauges_tile(ccp_redis_pub_t *p, const ccp_view_t *v, int i,
   }
 }
 
+/* Adds waiting_since_ms (as in the gauges tile) to the gauges object of the
+ * scope document in p->val, which comes first and is flat: its first '}'
+ * ends it. */
+static void scope_doc_since(ccp_redis_pub_t *p, const ccp_view_gauges_t *g) {
+  char *end = p->val.data ? memchr(p->val.data, '}', p->val.len) : NULL;
+  if (!end)
+    return;
+  char ins[48];
+  int n = g->waiting_since == INT64_MIN ? snprintf(ins, sizeof ins, ",\"waiting_since_ms\":null")
+                                        : snprintf(ins, sizeof ins, ",\"waiting_since_ms\":%lld",
+                                                   (long long)g->waiting_since);
+  size_t at = (size_t)(end - p->val.data);
+  ccp_buf_append(&p->val, ins, (size_t)n); /* grows the buffer; then moved into place */
+  memmove(p->val.data + at + n, p->val.data + at, p->val.len - (size_t)n - at);
+  memcpy(p->val.data + at, ins, (size_t)n);
+}
+
 /* Sorts the cycle's scopes bytewise. They come in the view's order, `all`
  * first and the others sorted, so `all` moves into its place (n strcmp
  * instead of a sort of 20,000 names per cycle); anything else is sorted. */
@@ -820,6 +839,9 @@ static void append_tiles(ccp_redis_pub_t *p, int *ncmds, const ccp_view_t *v) {
   int final = ccp_view_final(v);
   int64_t now = ccp_view_now(v);
   int64_t refresh = final ? 0 : p->o.wait_refresh_ms; /* the last state is exact */
+  /* a scope document is not rewritten for longest_wait_ms alone (its gauges
+   * carry waiting_since_ms), but for the final cycle and with wait_refresh 0 */
+  int64_t doc_refresh = final || !p->o.wait_refresh_ms ? 0 : INT64_MAX;
   int64_t mono = ccp_clock_mono_ms();
   int slow = final || p->o.snapshot_interval_ms == 0 || !p->slow_next_ms || mono >= p->slow_next_ms;
   p->slow_pending_due = slow ? (p->slow_next_ms ? p->slow_next_ms : mono) : -1;
@@ -878,11 +900,12 @@ static void append_tiles(ccp_redis_pub_t *p, int *ncmds, const ccp_view_t *v) {
       parts[nw + 1] = tile_hash(p->val.data + off, p->val.len - off);
     }
     uint64_t sh = tile_hash((const char *)parts, (size_t)(nw + 2) * sizeof *parts);
-    if (!old || tile_due(old->h[H_SCOPE], sh, old->scope_now, now, waits, refresh)) {
+    if (!old || tile_due(old->h[H_SCOPE], sh, old->scope_now, now, waits, doc_refresh)) {
       if (!is_all) {
         ccp_buf_clear(&p->val);
         ccp_view_scope_json(v, i, &p->val);
       }
+      scope_doc_since(p, &g);
       key_of(p, "scope", sc, NULL);
       cmd_set(p, ncmds, CCP_RK_SCOPE, &p->key, &p->val);
       nk->h[H_SCOPE] = sh;
@@ -1274,6 +1297,8 @@ static int ensure_connected(ccp_redis_pub_t *p) {
   return crc;
 }
 
+static void bw_report(ccp_redis_pub_t *p);
+
 int ccp_redis_pub_cycle_x(ccp_redis_pub_t *p, ccp_redis_cycle_t *c) {
   const ccp_view_t *view = c->view;
   ccp_checkpoint_t *ckpts = c->ckpts;
@@ -1406,7 +1431,48 @@ int ccp_redis_pub_cycle_x(ccp_redis_pub_t *p, ccp_redis_cycle_t *c) {
   ring_clear(p);
   p->st.cycles_ok++;
   p->backoff_ms = p->o.backoff_min_ms;
+  bw_report(p);
   return 0;
+}
+
+/* With log.level=debug, one line per BW_REPORT_MS: the bytes per second of
+ * each key kind written by the successful cycles since the last line, for
+ * docs/redis.md "Load" without a MONITOR (which slows the server). */
+#define BW_REPORT_MS 10000
+
+static void bw_report(ccp_redis_pub_t *p) {
+  if (CCP_LOG_DEBUG > ccp_log_get_level())
+    return;
+  int64_t mono = ccp_clock_mono_ms();
+  if (!p->bw_at_ms) {
+    p->bw_at_ms = mono;
+    p->bw_cycles = 0;
+    memcpy(p->bw_kind_cmds, p->st.kind_cmds, sizeof p->bw_kind_cmds);
+    memcpy(p->bw_kind_bytes, p->st.kind_bytes, sizeof p->bw_kind_bytes);
+    return;
+  }
+  p->bw_cycles++;
+  if (mono - p->bw_at_ms < BW_REPORT_MS)
+    return;
+  static const char *const names[CCP_RK__COUNT] = {"kpi", "gauges",   "scope",  "scopes",
+                                                   "del", "snapshot", "alerts", "meta"};
+  double secs = (double)(mono - p->bw_at_ms) / 1000.0;
+  char line[600];
+  size_t at = 0;
+  uint64_t total = 0;
+  for (int k = 0; k < CCP_RK__COUNT; k++) {
+    uint64_t b = p->st.kind_bytes[k] - p->bw_kind_bytes[k];
+    uint64_t c = p->st.kind_cmds[k] - p->bw_kind_cmds[k];
+    total += b;
+    at += (size_t)snprintf(line + at, sizeof line - at, " %s %.0f B/s (%.1f/s)", names[k],
+                           (double)b / secs, (double)c / secs);
+    if (at >= sizeof line)
+      break;
+  }
+  ccp_log(CCP_LOG_DEBUG, "redis", "written over %.1f s, %llu cycles: %.0f B/s;%s", secs,
+          (unsigned long long)p->bw_cycles, (double)total / secs, line);
+  p->bw_at_ms = 0;
+  bw_report(p); /* starts the next window */
 }
 
 /* ---- several instances: the view writer's reads ---------------------- */
