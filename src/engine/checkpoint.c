@@ -34,8 +34,9 @@
 
 /** Bump on any change of what is written (docs/checkpoints.md, "Versions"). */
 #define CKPT_VERSION                                                                               \
-  3u /* 2: the deadline time due_now; 3: limits (overflow and customer                             \
-        diagnostics, cust_cap_gc_at) */
+  4u /* 2: the deadline time due_now; 3: limits (overflow and customer                             \
+        diagnostics, cust_cap_gc_at); 4: the retention map grows by 1/4                            \
+        (acts_sweep_cap) */
 #define CKPT_MAGIC "CCPCKPT"
 #define CKPT_HEADER CCP__CKPT_HEADER
 #define CKPT_SEED CCP__CKPT_SEED
@@ -71,6 +72,7 @@ static const struct scalar {
     SCALAR(geom.edge),
     SCALAR(geom.hi),
     SCALAR(acts_gc_slot),
+    SCALAR(acts_sweep_cap),
     SCALAR(cust_cap_gc_at),
     SCALAR(ret_c),
     SCALAR(ret_prev),
@@ -487,7 +489,17 @@ static int load_dedup(ccp_engine_t *e, ccp_ser_rd_t *r) {
 }
 
 static int load_acts(ccp_engine_t *e, ccp_ser_rd_t *r) {
-  return ccp_u64map_load(&e->acts, r, map_bound(e->diag.events)); /* a customer per event */
+  uint64_t bound = map_bound(e->diag.events); /* a customer per event */
+  size_t sc = e->acts_sweep_cap;              /* read with the engine's scalars */
+  if (ccp_u64map_load(&e->acts, r, bound))
+    return -1;
+  /* a doubling map's capacity: 0 or a power of two from 64, above 4/3 of the entries */
+  return CCP_SER_CHECK(r,
+                       (sc == 0 || (sc >= 64 && (sc & (sc - 1)) == 0)) && sc <= bound &&
+                           e->acts.count * 4 <= (uint64_t)sc * 3,
+                       "retention sweep capacity %zu for %zu customers", sc, e->acts.count)
+             ? 0
+             : -1;
 }
 
 /*

@@ -559,12 +559,17 @@ static inline void ret_update(ccp_engine_t *e, int64_t c, int before, int after)
   e->ret_both += ((after >> 1) & 1) - ((before >> 1) & 1);
 }
 
+/* 1 when acts, were it a doubling map (acts_sweep_cap), would grow at the next put. */
+static inline int acts_would_double(const ccp_engine_t *e) {
+  return (e->acts.count + 1) * 4 > e->acts_sweep_cap * 3;
+}
+
 static void customer_active(ccp_engine_t *e, uint64_t cust, int64_t ts) {
   int64_t slot = ccp_floordiv(ts, e->slot_ms);
   int64_t now_slot = ccp_floordiv(e->now, e->slot_ms);
   /* sweep before growing (at most once per slot), and at least every 2^14
    * slots so the 16-bit slot numbers stay unambiguous */
-  if ((ccp_u64map_would_grow(&e->acts) && now_slot != e->acts_gc_slot) ||
+  if ((acts_would_double(e) && now_slot != e->acts_gc_slot) ||
       now_slot - e->acts_gc_slot >= 16384) {
     customers_active_gc(e);
     e->acts_gc_slot = now_slot;
@@ -594,6 +599,8 @@ static void customer_active(ccp_engine_t *e, uint64_t cust, int64_t ts) {
     }
   }
   int isnew;
+  if (acts_would_double(e)) /* where a doubling map grew: at any put, as ccp_u64map_put */
+    e->acts_sweep_cap = e->acts_sweep_cap ? 2 * e->acts_sweep_cap : 64;
   uint64_t *v = ccp_u64map_put(&e->acts, cust, &isnew);
   if (isnew) {
     *v = ((uint64_t)(uint16_t)slot << CCP_ACT_BITS) | 1;
@@ -1274,6 +1281,7 @@ ccp_engine_t *ccp__engine_alloc(const ccp_config_t *cfg, char *errbuf, size_t er
   ccp_u64map_init(&e->combo_index);
   ccp_u64map_init(&e->acts);
   e->acts.dense = 1;       /* nearly every lookup is a returning customer */
+  e->acts.fine = 1;        /* the largest map: load 3/5..3/4, not 3/8..3/4 */
   ccp_u64map_init(&e->rs); /* rs_valid 0: the first export builds the sample */
   ccp_u64map_init(&e->ids);
   ccp_strpool_init(&e->idpool);

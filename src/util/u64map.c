@@ -29,12 +29,12 @@ uint64_t *ccp_u64map_get(const ccp_u64map_t *m, uint64_t key) {
       return &e->val;
     if (e->key == 0)
       return NULL;
-    i = (i + 1) & (m->cap - 1);
+    i = ccp_u64map_next(m, i);
   }
 }
 
 static void grow(ccp_u64map_t *m) {
-  size_t ncap = m->cap ? m->cap * 2 : 64;
+  size_t ncap = !m->cap ? 64 : m->fine ? m->cap + m->cap / 4 : m->cap * 2;
   ccp_u64map_entry_t *old = m->slots;
   size_t ocap = m->cap;
   m->slots = ccp_calloc(ncap, sizeof *m->slots);
@@ -44,7 +44,7 @@ static void grow(ccp_u64map_t *m) {
       continue;
     size_t i = home(m, old[j].key);
     while (m->slots[i].key)
-      i = (i + 1) & (ncap - 1);
+      i = ccp_u64map_next(m, i);
     m->slots[i] = old[j];
   }
   ccp_free(old);
@@ -69,15 +69,14 @@ uint64_t *ccp_u64map_put(ccp_u64map_t *m, uint64_t key, int *isnew) {
         *isnew = 1;
       return &e->val;
     }
-    i = (i + 1) & (m->cap - 1);
+    i = ccp_u64map_next(m, i);
   }
 }
 
 static void del_at(ccp_u64map_t *m, size_t i) {
-  size_t mask = m->cap - 1;
   size_t j = i;
   for (;;) {
-    j = (j + 1) & mask;
+    j = ccp_u64map_next(m, j);
     if (!m->slots[j].key)
       break;
     size_t k = home(m, m->slots[j].key);
@@ -103,7 +102,7 @@ int ccp_u64map_del(ccp_u64map_t *m, uint64_t key) {
     }
     if (!m->slots[i].key)
       return 0;
-    i = (i + 1) & (m->cap - 1);
+    i = ccp_u64map_next(m, i);
   }
 }
 
@@ -125,7 +124,7 @@ size_t ccp_u64map_filter(ccp_u64map_t *m, int (*keep)(void *, uint64_t, uint64_t
     }
     size_t i = home(m, old[j].key);
     while (m->slots[i].key)
-      i = (i + 1) & (ocap - 1);
+      i = ccp_u64map_next(m, i);
     m->slots[i] = old[j];
     m->count++;
   }
@@ -140,11 +139,12 @@ size_t ccp_u64map_each_ordered(const ccp_u64map_t *m,
                                void *opaque) {
   if (!m->count)
     return 0;
-  size_t mask = m->cap - 1, start = 0, n = 0;
+  size_t start = 0, n = 0;
   while (m->slots[start].key) /* load < 1: an empty slot exists */
     start++;
-  for (size_t k = 1; k <= m->cap; k++) {
-    const ccp_u64map_entry_t *e = &m->slots[(start + k) & mask];
+  for (size_t k = 1, i = start; k <= m->cap; k++) {
+    i = ccp_u64map_next(m, i);
+    const ccp_u64map_entry_t *e = &m->slots[i];
     if (e->key) {
       fn(opaque, e);
       n++;
@@ -167,7 +167,7 @@ int ccp_u64map_restore_put(ccp_u64map_t *m, uint64_t key, uint64_t val) {
   while (m->slots[i].key) {
     if (m->slots[i].key == key)
       return -1;
-    i = (i + 1) & (m->cap - 1);
+    i = ccp_u64map_next(m, i);
   }
   m->slots[i].key = key;
   m->slots[i].val = val;
@@ -188,7 +188,9 @@ void ccp_u64map_save(const ccp_u64map_t *m, ccp_buf_t *out) {
 
 int ccp_u64map_load(ccp_u64map_t *m, ccp_ser_rd_t *r, uint64_t max_cap) {
   uint64_t cap = ccp_ser_get_u64(r), count = ccp_ser_get_u64(r);
-  if (!CCP_SER_CHECK(r, (cap & (cap - 1)) == 0 && count < (cap ? cap : 1) && cap <= max_cap,
+  /* a fine map's capacity is 0, or 64 grown by 1/4 at a time: any size from 64 up */
+  int shape_ok = m->fine ? cap == 0 || cap >= 64 : (cap & (cap - 1)) == 0;
+  if (!CCP_SER_CHECK(r, shape_ok && count < (cap ? cap : 1) && cap <= max_cap,
                      "bad map: %llu entries in %llu slots", (unsigned long long)count,
                      (unsigned long long)cap))
     return -1;
