@@ -457,15 +457,21 @@ static int load_ids(ccp_engine_t *e, ccp_ser_rd_t *r) {
   return 0;
 }
 
-/* Cross-checks between sections: live tickets name scopes of the right kind. */
+/* Cross-checks between sections: live tickets name scopes of the right kind,
+ * one of the configuration's thresholds and an open time an event can have. */
 static int check_tickets(const ccp_engine_t *e, ccp_ser_rd_t *r) {
   const ccp_tickets_t *t = &e->tickets;
   for (uint32_t i = 0; i < t->used; i++) {
     const ccp_ticket_t *x = ccp_tickets_at(t, i);
-    if (x->key && !(scope_ok(e, x->queue, CCP_SC_QUEUE) &&
-                    (x->agent == CCP_NIL || scope_ok(e, x->agent, CCP_SC_AGENT)) &&
-                    x->channel < CCP_CH__COUNT))
+    uint32_t agent = ccp_ticket_agent(x);
+    if (x->key &&
+        !(scope_ok(e, ccp_ticket_queue(x), CCP_SC_QUEUE) &&
+          (agent == CCP_NIL || scope_ok(e, agent, CCP_SC_AGENT)) && x->channel < CCP_CH__COUNT))
       return ccp_ser_fail(r, "ticket record %u names a bad queue, agent or channel", i), -1;
+    if (x->key && !(x->thr < (uint64_t)e->nthr &&
+                    (x->open_ == CCP_T_NO_OPEN ||
+                     x->open_ <= (uint64_t)(CCP_EVENT_TS_MAX - CCP_EVENT_TS_MIN))))
+      return ccp_ser_fail(r, "ticket record %u has a bad threshold or open time", i), -1;
   }
   return 0;
 }

@@ -113,6 +113,10 @@ struct ccp_engine {
   int64_t day_start, day_end;         /**< local day containing now */
 
   ccp_tickets_t tickets;
+  uint32_t thr_ms[CCP_TICKET_THRESHOLDS]; /**< the configuration's distinct SLA thresholds
+                                               (ms, at most UINT32_MAX), ascending: a ticket's
+                                               thr indexes them */
+  int nthr;                               /**< entries of thr_ms */
   ccp_timers_t timers;
   ccp_u64map_t dedup;    /**< event id hash -> stream time accepted */
   size_t dedup_sweep_at; /**< sweep stale ids when count reaches this */

@@ -14,7 +14,9 @@
 #include "ccpulse/common.h"
 #include "util/ser.h"
 
-_Static_assert(sizeof(ccp_ticket_t) == 56, "ticket record must stay 56 bytes");
+_Static_assert(sizeof(ccp_ticket_t) == 48, "ticket record must stay 48 bytes");
+_Static_assert(CCP_EVENT_TS_MAX - CCP_EVENT_TS_MIN < (int64_t)CCP_T_NO_OPEN,
+               "an accepted event's ts must fit the 42-bit open time");
 
 void ccp_tickets_init(ccp_tickets_t *t) {
   memset(t, 0, sizeof *t);
@@ -144,12 +146,12 @@ uint32_t ccp_tickets_create(ccp_tickets_t *t, uint64_t key) {
     i = t->used++;
   }
   ccp_ticket_t *r = ccp_tickets_at(t, i);
-  uint16_t life = r->life;
+  uint16_t life = (uint16_t)r->life;
   memset(r, 0, sizeof *r);
   r->life = (uint16_t)(life + 1); /* stale timers of the slot's old owner no longer match */
   r->key = key;
-  r->open_ts = CCP_NO_TS;
-  r->agent = CCP_NIL;
+  ccp_ticket_set_open(r, CCP_NO_TS);
+  ccp_ticket_set_agent(r, CCP_NIL);
   r->w_prev = r->w_next = CCP_NIL;
   index_insert(t, key, i);
   lru_append(t, i, r);
