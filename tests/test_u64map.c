@@ -8,13 +8,15 @@
  * remaining key must still be found and sit where a lookup finds it), filter,
  * and a randomized sequence of operations (fixed seed) against a plain
  * reference array, in all three modes (sparse, dense, fine: grows by 1/4,
- * any capacity, home by multiplication), and a fine map's save and load.
+ * any capacity, home by multiplication), a fine map's save and load, and
+ * large slot arrays (ccp_calloc_big) counted in ccp_mem_used.
  *
  * Home slots are found by experiment (the slot a key takes in an empty
  * table), so the tests do not copy the hash folding of u64map.c.
  */
 #include "ccp_test.h"
 #include "ccpulse/buf.h"
+#include "ccpulse/common.h"
 #include "util/ser.h"
 #include "util/u64map.h"
 
@@ -448,6 +450,37 @@ static void test_fine_save_load(void) {
   ccp_u64map_release(&m);
 }
 
+/* A table of more than 1 MiB (its own mapping outside AddressSanitizer) is
+ * zeroed, counted in ccp_mem_used while held and uncounted when replaced or
+ * released, like any other. */
+static void test_big_slots_counted(void) {
+  size_t base = ccp_mem_used();
+  ccp_u64map_t m;
+  ccp_u64map_init(&m);
+  m.dense = 1;
+  uint64_t rng = 3;
+  for (int i = 0; i < 200000; i++)
+    *ccp_u64map_put(&m, ccp_u64map_key(t_rand(&rng)), NULL) = 1;
+  T_TRUE(ccp_u64map_bytes(&m) > (1u << 20));
+  T_EQ_INT(ccp_mem_used() - base, ccp_u64map_bytes(&m));
+  T_TRUE(map_consistent(&m));
+  size_t zero = 0;
+  for (size_t j = 0; j < m.cap; j++)
+    zero += !m.slots[j].key && !m.slots[j].val;
+  T_EQ_INT(zero, m.cap - m.count);
+  ccp_u64map_release(&m);
+  T_EQ_INT(ccp_mem_used(), base);
+  unsigned char *b = ccp_calloc_big(3u << 20, 1);
+  T_EQ_INT(ccp_mem_used() - base, 3u << 20);
+  int nonzero = 0;
+  for (size_t j = 0; j < (3u << 20); j += 4096)
+    nonzero |= b[j];
+  T_EQ_INT(nonzero, 0);
+  ccp_free_big(b);
+  ccp_free_big(NULL);
+  T_EQ_INT(ccp_mem_used(), base);
+}
+
 int main(void) {
   T_RUN(test_empty_and_basic);
   T_RUN(test_growth);
@@ -459,5 +492,6 @@ int main(void) {
   T_RUN(test_randomized_dense);
   T_RUN(test_randomized_fine);
   T_RUN(test_fine_save_load);
+  T_RUN(test_big_slots_counted);
   return T_DONE();
 }

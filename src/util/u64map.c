@@ -1,7 +1,8 @@
 /*
  * Open-addressing u64 -> u64 map; see u64map.h. Linear probing keeps probes
  * in one or two cache lines; deletion shifts the following cluster back so
- * no tombstones accumulate.
+ * no tombstones accumulate. Slot arrays are ccp_calloc_big blocks: a large
+ * table replaced by its growth or a filter goes back to the system at once.
  */
 #include "util/u64map.h"
 
@@ -13,7 +14,7 @@
 void ccp_u64map_init(ccp_u64map_t *m) { memset(m, 0, sizeof *m); }
 
 void ccp_u64map_release(ccp_u64map_t *m) {
-  ccp_free(m->slots);
+  ccp_free_big(m->slots);
   memset(m, 0, sizeof *m);
 }
 
@@ -37,7 +38,7 @@ static void grow(ccp_u64map_t *m) {
   size_t ncap = !m->cap ? 64 : m->fine ? m->cap + m->cap / 4 : m->cap * 2;
   ccp_u64map_entry_t *old = m->slots;
   size_t ocap = m->cap;
-  m->slots = ccp_calloc(ncap, sizeof *m->slots);
+  m->slots = ccp_calloc_big(ncap, sizeof *m->slots);
   m->cap = ncap;
   for (size_t j = 0; j < ocap; j++) {
     if (!old[j].key)
@@ -47,7 +48,7 @@ static void grow(ccp_u64map_t *m) {
       i = ccp_u64map_next(m, i);
     m->slots[i] = old[j];
   }
-  ccp_free(old);
+  ccp_free_big(old);
 }
 
 uint64_t *ccp_u64map_put(ccp_u64map_t *m, uint64_t key, int *isnew) {
@@ -113,7 +114,7 @@ size_t ccp_u64map_filter(ccp_u64map_t *m, int (*keep)(void *, uint64_t, uint64_t
   size_t removed = 0;
   ccp_u64map_entry_t *old = m->slots;
   size_t ocap = m->cap;
-  m->slots = ccp_calloc(ocap, sizeof *m->slots);
+  m->slots = ccp_calloc_big(ocap, sizeof *m->slots);
   m->count = 0;
   for (size_t j = 0; j < ocap; j++) {
     if (!old[j].key)
@@ -128,7 +129,7 @@ size_t ccp_u64map_filter(ccp_u64map_t *m, int (*keep)(void *, uint64_t, uint64_t
     m->slots[i] = old[j];
     m->count++;
   }
-  ccp_free(old);
+  ccp_free_big(old);
   return removed;
 }
 
@@ -154,8 +155,8 @@ size_t ccp_u64map_each_ordered(const ccp_u64map_t *m,
 }
 
 void ccp_u64map_restore_init(ccp_u64map_t *m, size_t cap) {
-  ccp_free(m->slots);
-  m->slots = cap ? ccp_calloc(cap, sizeof *m->slots) : NULL;
+  ccp_free_big(m->slots);
+  m->slots = cap ? ccp_calloc_big(cap, sizeof *m->slots) : NULL;
   m->cap = cap;
   m->count = 0;
 }
