@@ -7,7 +7,7 @@
  * the end of the table with deletes at the head, middle and tail (every
  * remaining key must still be found and sit where a lookup finds it), filter,
  * and a randomized sequence of operations (fixed seed) against a plain
- * reference array, in all three modes (sparse, dense, fine: grows by 1/4,
+ * reference array, in every mode (sparse, dense, and fine: grows by 1/4,
  * any capacity, home by multiplication), a fine map's save and load, and
  * large slot arrays (ccp_calloc_big) counted in ccp_mem_used.
  *
@@ -107,9 +107,9 @@ static void test_empty_and_basic(void) {
 
 /* Growth keeps every entry, doubles the capacity, and never exceeds the
  * load bound; would_grow predicts exactly when the capacity changes. */
-/* mode: 0 sparse, 1 dense, 2 fine (dense too) */
+/* mode: 0 sparse, 1 dense, 2 fine and dense, 3 fine and sparse */
 static void growth_mode(int mode) {
-  int dense = mode >= 1, fine = mode == 2;
+  int dense = mode == 1 || mode == 2, fine = mode >= 2;
   ccp_u64map_t m;
   ccp_u64map_init(&m);
   m.dense = dense;
@@ -129,8 +129,8 @@ static void growth_mode(int mode) {
     if (m.cap != cap) {
       grew++;
       T_EQ_INT(m.cap, !cap ? 64 : fine ? cap + cap / 4 : cap * 2);
-      if (fine && cap) /* right after growing by 1/4: load about 3/5 */
-        T_LE_INT(m.cap * 3, m.count * 5 + 5);
+      if (fine && cap) /* right after growing by 1/4: load about 3/5 (dense) or 2/5 */
+        T_LE_INT(m.cap * (dense ? 3 : 2), m.count * 5 + 5);
     }
     /* load bound: count <= cap/2 (or 3/4 dense) */
     if (dense)
@@ -159,6 +159,7 @@ static void growth_mode(int mode) {
 static void test_growth(void) { growth_mode(0); }
 static void test_growth_dense(void) { growth_mode(1); }
 static void test_growth_fine(void) { growth_mode(2); }
+static void test_growth_fine_sparse(void) { growth_mode(3); }
 
 /* A cluster that wraps: keys whose homes are 60, 62, 63 and 0 in a 64-slot
  * table, inserted so that the run of occupied slots goes 60..63, 0..n. */
@@ -331,7 +332,7 @@ static void test_filter(void) {
  * (keys j*4096 + 4088..4095: homes at the very end of any table up to 4096
  * slots, so the runs wrap), half is random 64-bit. */
 static void randomized(int mode, uint64_t seed) {
-  int dense = mode >= 1, fine = mode == 2;
+  int dense = mode == 1 || mode == 2, fine = mode >= 2;
   enum { U = 3000, OPS = 200000 };
   static uint64_t key[U], val[U];
   static int present[U];
@@ -415,6 +416,7 @@ static void randomized(int mode, uint64_t seed) {
 static void test_randomized(void) { randomized(0, 12345); }
 static void test_randomized_dense(void) { randomized(1, 54321); }
 static void test_randomized_fine(void) { randomized(2, 24680); }
+static void test_randomized_fine_sparse(void) { randomized(3, 13579); }
 
 /* A fine map saved and loaded into a fine map: the same capacity, every
  * entry in the slot it had; a capacity below 64 is refused. */
@@ -486,11 +488,13 @@ int main(void) {
   T_RUN(test_growth);
   T_RUN(test_growth_dense);
   T_RUN(test_growth_fine);
+  T_RUN(test_growth_fine_sparse);
   T_RUN(test_wrapping_cluster);
   T_RUN(test_filter);
   T_RUN(test_randomized);
   T_RUN(test_randomized_dense);
   T_RUN(test_randomized_fine);
+  T_RUN(test_randomized_fine_sparse);
   T_RUN(test_fine_save_load);
   T_RUN(test_big_slots_counted);
   return T_DONE();

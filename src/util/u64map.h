@@ -4,11 +4,12 @@
  * most 1/2, or 3/4 for a "dense" map whose lookups mostly hit). Keys are expected to be good hashes
  * already; key 0 is reserved (callers map it to 1 with ccp_u64map_key()).
  *
- * A "fine" map (dense only) grows by 1/4 instead of doubling, so its load
- * stays between 3/5 and 3/4 (a doubling map's falls to 3/8 after each
- * growth): its capacity is any number of slots, and a key's home slot is
- * the high word of (folded key x capacity) instead of its low bits. For the
- * large maps whose bytes matter more than the rare rehash (retention).
+ * A "fine" map grows by 1/4 instead of doubling, so its load stays between
+ * 3/5 and 3/4 when dense, 2/5 and 1/2 when not (a doubling map's halves
+ * after each growth): its capacity is any number of slots, and a key's home
+ * slot is the high word of (folded key x capacity) instead of its low bits.
+ * For the large maps whose bytes matter more than the rare rehash
+ * (retention, duplicate filter).
  *
  * Single-threaded: a map belongs to its embedder.
  */
@@ -30,7 +31,7 @@ typedef struct ccp_u64map {
   size_t cap;                /**< power of two, or 0 */
   size_t count;              /**< entries in use */
   int dense;                 /**< 1: grow at load 3/4 (maps whose lookups mostly hit), else 1/2 */
-  int fine;                  /**< 1 (with dense): grow by 1/4, any capacity (see above) */
+  int fine;                  /**< 1: grow by 1/4, any capacity (see above) */
 } ccp_u64map_t;
 
 /** Maps a raw hash to a usable key (0 becomes 1). */
