@@ -1313,7 +1313,6 @@ ccp_engine_t *ccp__engine_alloc(const ccp_config_t *cfg, char *errbuf, size_t er
   ccp_tickets_init(&e->tickets);
   ccp_timers_init(&e->timers);
   ccp_u64map_init(&e->dedup);
-  e->dedup.fine = 1; /* load 2/5..1/2 (lookups mostly miss: not dense) */
   e->dedup_sweep_at = 65536;
   ccp_u64map_init(&e->scope_index);
   ccp_u64map_init(&e->combo_index);

@@ -9,7 +9,7 @@
  * after each growth): its capacity is any number of slots, and a key's home
  * slot is the high word of (folded key x capacity) instead of its low bits.
  * For the large maps whose bytes matter more than the rare rehash
- * (retention, duplicate filter).
+ * (retention).
  *
  * Single-threaded: a map belongs to its embedder.
  */
