@@ -26,8 +26,10 @@
  * ratio, the engine's own ns/event (replay time minus decode time, per
  * event), peak open tickets, RSS before the replay and at the peak, bytes per
  * open ticket, the snapshot's diagnostics, checkpoint bytes per open ticket
- * and save/load speed next to memcpy. A human summary goes to stdout,
- * the same figures as JSON to --json.
+ * and save/load speed next to memcpy, and what each structure of the engine
+ * holds at the peak per open ticket (engine_int.h: tickets, retention map,
+ * timers, duplicate filter, scopes' windows, scopes' customer maps, other). A human summary goes to
+ * stdout, the same figures as JSON to --json.
  *
  * Single thread, pinned to CPU 0 by default (--cpu -1 leaves the affinity
  * alone). Timing uses CLOCK_MONOTONIC.
@@ -49,10 +51,38 @@
 #include "ccpulse/engine.h"
 #include "ccpulse/ocf.h"
 #include "ccpulse/tz.h"
+#include "engine/engine_int.h"
 #include "gen/gen.h"
 
 #define GOAL_EPS 2000000.0        /* replay events/s on one core */
 #define GOAL_BYTES_PER_OPEN 100.0 /* RSS growth per open ticket */
+
+/* Bytes held per structure (the parts of ccp_mem_used() an engine owns):
+ * read at the peak of open tickets, reported per open ticket. */
+enum { P_TICKETS, P_ACTS, P_TIMERS, P_DEDUP, P_SCOPES, P_CUST, P_OTHER, P_N };
+static const char *const part_name[P_N] = {"tickets",       "retention",       "timers", "dedup",
+                                           "scope_windows", "scope_customers", "other"};
+
+static void mem_parts(const ccp_engine_t *e, size_t out[P_N]) {
+  memset(out, 0, P_N * sizeof *out);
+  out[P_TICKETS] = ccp_tickets_bytes(&e->tickets);
+  out[P_ACTS] = ccp_u64map_bytes(&e->acts);
+  out[P_TIMERS] = ccp_timers_bytes(&e->timers);
+  out[P_DEDUP] = ccp_u64map_bytes(&e->dedup);
+  for (uint32_t i = 0; i < e->nscopes; i++) {
+    const ccp_scope_t *sc = e->scopes[i];
+    out[P_SCOPES] += sizeof *sc + sc->name_len + 1 + ccp_wset_bytes(&sc->ws, &e->geom) +
+                     sc->logcap * sizeof *sc->log;
+    out[P_CUST] += ccp_u32map_bytes(&sc->cust) +
+                   (sc->cust_x ? sizeof *sc->cust_x + sc->cust_x->n * sizeof(uint64_t) : 0);
+  }
+  out[P_OTHER] = ccp_u64map_bytes(&e->scope_index) + ccp_u64map_bytes(&e->combo_index) +
+                 ccp_u64map_bytes(&e->ids) + ccp_u64map_bytes(&e->rs) +
+                 e->scopes_cap * sizeof *e->scopes + e->combos_cap * sizeof *e->combos +
+                 e->wsort_cap * sizeof *e->wsort + e->dirty_cap * sizeof *e->dirty +
+                 e->xs_cap * sizeof *e->xs +
+                 (e->rs_x ? sizeof *e->rs_x + 2 * e->rs_x->n * sizeof(uint64_t) : 0);
+}
 
 /* A "Key:   123 kB" line of /proc/self/status, in bytes; -1 if absent. */
 static long long proc_status_bytes(const char *key) {
@@ -277,6 +307,7 @@ int main(int argc, char **argv) {
   uint64_t peak_at = 0;
   long long rss_peak = -1;
   size_t mem_peak = 0;
+  size_t parts[P_N] = {0};
   uint64_t verdicts[4] = {0};
   uint64_t next_sample = sample;
   /* (open tickets, ccp_mem_used) samples before the peak: the slope between
@@ -322,6 +353,7 @@ int main(int argc, char **argv) {
         peak_at = rep.events;
         rss_peak = proc_status_bytes("VmRSS");
         mem_peak = ccp_mem_used();
+        mem_parts(e, parts);
       }
     }
   }
@@ -341,6 +373,7 @@ int main(int argc, char **argv) {
     peak_at = rep.events;
     rss_peak = proc_status_bytes("VmRSS");
     mem_peak = ccp_mem_used();
+    mem_parts(e, parts);
   }
   long long hwm = proc_status_bytes("VmHWM");
   int64_t open_end = ccp_engine_open_count(e);
@@ -442,6 +475,10 @@ int main(int argc, char **argv) {
   printf("  bytes per open ticket: %.1f RSS, %.1f ccp_mem_used; marginal %.1f (ccp_mem_used slope "
          "from half the peak to the peak)\n",
          per_open, mem_per_open, marginal);
+  printf("  at the peak, per open ticket:");
+  for (int p = 0; p < P_N; p++)
+    printf(" %s %.1f", part_name[p], peak_open > 0 ? (double)parts[p] / (double)peak_open : 0);
+  printf("\n");
   printf("  checkpoint: %.0f bytes (%.1f per open ticket at the end, %.1f per ticket held), "
          "snapshot of the load equal: %s\n",
          ck_bytes, ck_per_open, ck_per_held, ck_equal ? "yes" : "NO");
@@ -515,6 +552,12 @@ int main(int argc, char **argv) {
     ccp_buf_put_double(&j, marginal);
     ccp_buf_puts(&j, ",\"mem_used_bytes_per_open_ticket\":");
     ccp_buf_put_double(&j, mem_per_open);
+    ccp_buf_puts(&j, ",\"mem_parts_per_open_ticket\":{");
+    for (int p = 0; p < P_N; p++) {
+      ccp_buf_printf(&j, "%s\"%s\":", p ? "," : "", part_name[p]);
+      ccp_buf_put_double(&j, peak_open > 0 ? (double)parts[p] / (double)peak_open : 0);
+    }
+    ccp_buf_puts(&j, "}");
     ccp_buf_printf(
         &j,
         ",\"verdicts\":{\"accepted\":%llu,\"invalid\":%llu,\"late\":%llu,"

@@ -221,6 +221,12 @@ static void test_numbers(void) {
       "config key 'dedup.max': integer '2147483648' is out of range (must be <= 2147483647)");
   T_SET_FAILS("dedup.max", "99999999999999999999",
               "config key 'dedup.max': integer '99999999999999999999' is too large");
+  /* scope caps: every scope id fits a ticket record's 24 bits */
+  T_SET_FAILS("limits.queues", "1000001",
+              "config key 'limits.queues': integer '1000001' is out of range (must be <= 1000000)");
+  T_SET_FAILS(
+      "limits.agents", "15000001",
+      "config key 'limits.agents': integer '15000001' is out of range (must be <= 15000000)");
 }
 
 static void test_timezone(void) {
@@ -474,6 +480,31 @@ static void test_overrides(void) {
     T_EQ_INT(ccp_config_sla_ms(&c, q, (size_t)n, i % 4), 1000LL * (1 + (i * 37) % 200));
     T_EQ_INT(ccp_config_sla_ms(&c, q, (size_t)n, (i + 1) % 4), c.sla_ms[(i + 1) % 4]);
   }
+  ccp_config_release(&c);
+
+  /* the distinct thresholds (ascending), and at most CCP_CONFIG_SLA_DISTINCT_MAX of them */
+  ccp_config_init(&c);
+  int64_t thr[CCP_CONFIG_SLA_DISTINCT_MAX];
+  T_EQ_INT(ccp_config_sla_distinct(&c, thr), 4); /* the channels' defaults differ */
+  T_TRUE(thr[0] < thr[1] && thr[1] < thr[2] && thr[2] < thr[3]);
+  T_EQ_INT(ccp_config_set(&c, "sla.queue.x.CHAT", "2m", NULL, err, sizeof err), 0); /* = CHAT's */
+  T_EQ_INT(ccp_config_sla_distinct(&c, thr), 4);
+  for (int i = 0; i < CCP_CONFIG_SLA_DISTINCT_MAX - 4; i++) {
+    char k[64], v[32];
+    snprintf(k, sizeof k, "sla.queue.d%d.PHONE", i);
+    snprintf(v, sizeof v, "%dms", 1 + i);
+    T_EQ_INT(ccp_config_set(&c, k, v, NULL, err, sizeof err), 0);
+  }
+  T_EQ_INT(ccp_config_sla_distinct(&c, thr), CCP_CONFIG_SLA_DISTINCT_MAX);
+  T_EQ_INT(thr[0], 1);
+  T_EQ_INT(ccp_config_finish(&c, err, sizeof err), 0);
+  T_EQ_INT(ccp_config_set(&c, "sla.queue.one.more.SOCIAL", "7ms", NULL, err, sizeof err), 0);
+  T_EQ_INT(ccp_config_sla_distinct(&c, thr), CCP_CONFIG_SLA_DISTINCT_MAX); /* 7ms was there */
+  T_EQ_INT(ccp_config_set(&c, "sla.queue.one.more.SOCIAL", "99h", NULL, err, sizeof err), 0);
+  T_EQ_INT(ccp_config_sla_distinct(&c, thr), -1);
+  T_TRUE(ccp_config_finish(&c, err, sizeof err) < 0);
+  T_EQ_STR(err, "config key 'sla.queue.*': more than 256 distinct first-response thresholds "
+                "(sla.<CHANNEL> and sla.queue.* together)");
   ccp_config_release(&c);
 
   T_SET_FAILS("sla.queue.billing.FAX", "1m",

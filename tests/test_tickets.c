@@ -11,7 +11,8 @@
  * whose touch order differs from their creation order.
  *
  * Table level: create/find/remove, fresh record fields, life bumps on reuse,
- * LRU order and links (both directions), removal at head/middle/tail,
+ * LRU order and links (both directions), removal at head/middle/tail, the
+ * packed fields of the 48-byte record over their whole range,
  * records that never move across chunk and index growth, and a randomized
  * sequence (fixed seed, colliding keys) against a reference, including the
  * engine's two uses of the head: expire while touch < cutoff, evict at a cap.
@@ -78,8 +79,8 @@ static void test_create_find_fields(void) {
   T_EQ_INT(ccp_tickets_find(&t, 300), CCP_NIL);
   const ccp_ticket_t *r = ccp_tickets_at(&t, a);
   T_EQ_U64(r->key, 100);
-  T_EQ_INT(r->open_ts, CCP_NO_TS);
-  T_EQ_INT(r->agent, CCP_NIL);
+  T_EQ_INT(ccp_ticket_open(r), CCP_NO_TS);
+  T_EQ_INT(ccp_ticket_agent(r), CCP_NIL);
   T_EQ_INT(r->w_prev, CCP_NIL);
   T_EQ_INT(r->w_next, CCP_NIL);
   T_EQ_INT(r->flags, 0);
@@ -95,8 +96,8 @@ static void test_create_find_fields(void) {
    * fields reset, so stale timers of the old owner no longer match */
   ccp_ticket_t *ra = ccp_tickets_at(&t, a);
   ra->flags = CCP_T_OPEN | CCP_T_BREACHED;
-  ra->open_ts = T0;
-  ra->agent = 7;
+  ccp_ticket_set_open(ra, T0);
+  ccp_ticket_set_agent(ra, 7);
   ra->replies = 2;
   ccp_tickets_remove(&t, a);
   T_EQ_INT(t.count, 1);
@@ -109,8 +110,8 @@ static void test_create_find_fields(void) {
   T_EQ_INT(r->life, 2);
   T_EQ_U64(r->key, 300);
   T_EQ_INT(r->flags, 0);
-  T_EQ_INT(r->open_ts, CCP_NO_TS);
-  T_EQ_INT(r->agent, CCP_NIL);
+  T_EQ_INT(ccp_ticket_open(r), CCP_NO_TS);
+  T_EQ_INT(ccp_ticket_agent(r), CCP_NIL);
   T_EQ_INT(r->replies, 0);
   T_EQ_INT(t.lru_tail, c); /* a new ticket is the most recent */
   T_EQ_INT(t.lru_head, b);
@@ -212,6 +213,45 @@ static void test_index_wrap(void) {
   }
 }
 
+/* The packed fields keep what they are given over their whole range: open
+ * times of accepted events and "unknown", scope ids up to the 24-bit bound
+ * and "no agent", every threshold index; neighbours are untouched. */
+static void test_packed_fields(void) {
+  ccp_tickets_t t;
+  ccp_tickets_init(&t);
+  ccp_ticket_t *r = ccp_tickets_at(&t, ccp_tickets_create(&t, 42));
+  r->flags = CCP_T_OPEN | CCP_T_RECENT;
+  r->channel = 3;
+  r->replies = CCP_REPLIES_MAX;
+  uint16_t life = (uint16_t)r->life;
+  const int64_t ts[] = {CCP_EVENT_TS_MIN, CCP_EVENT_TS_MIN + 1, T0, CCP_EVENT_TS_MAX, CCP_NO_TS};
+  for (size_t k = 0; k < sizeof ts / sizeof ts[0]; k++) {
+    ccp_ticket_set_open(r, ts[k]);
+    T_EQ_INT(ccp_ticket_open(r), ts[k]);
+  }
+  const uint32_t ids[] = {0, 1, 4, 65536, CCP_T_NO_SCOPE - 1};
+  for (size_t k = 0; k < sizeof ids / sizeof ids[0]; k++) {
+    ccp_ticket_set_queue(r, ids[k]);
+    ccp_ticket_set_agent(r, ids[k]);
+    T_EQ_INT(ccp_ticket_queue(r), ids[k]);
+    T_EQ_INT(ccp_ticket_agent(r), ids[k]);
+  }
+  ccp_ticket_set_agent(r, CCP_NIL);
+  T_EQ_INT(ccp_ticket_agent(r), CCP_NIL);
+  T_EQ_INT(ccp_ticket_queue(r), CCP_T_NO_SCOPE - 1);
+  for (int k = 0; k < CCP_TICKET_THRESHOLDS; k++) {
+    r->thr = (uint8_t)k;
+    T_EQ_INT(r->thr, k);
+  }
+  T_EQ_INT(r->flags, CCP_T_OPEN | CCP_T_RECENT);
+  T_EQ_INT(r->channel, 3);
+  T_EQ_INT(r->replies, CCP_REPLIES_MAX);
+  T_EQ_INT(r->life, life);
+  T_EQ_INT(r->key, 42);
+  T_EQ_INT(sizeof(ccp_ticket_t), 48);
+  ccp_tickets_release(&t);
+}
+
 /* More than one chunk of records and several index growths: record numbers
  * and addresses never change. */
 static void test_growth_keeps_records(void) {
@@ -220,20 +260,20 @@ static void test_growth_keeps_records(void) {
   ccp_tickets_init(&t);
   uint32_t first = ccp_tickets_create(&t, 1);
   ccp_ticket_t *addr = ccp_tickets_at(&t, first);
-  addr->open_ts = 1234;
+  ccp_ticket_set_open(addr, CCP_EVENT_TS_MIN + 1234);
   for (uint64_t k = 2; k <= N; k++) {
     uint32_t i = ccp_tickets_create(&t, k * 0x9e3779b97f4a7c15ULL);
-    ccp_tickets_at(&t, i)->open_ts = (int64_t)k;
+    ccp_ticket_set_open(ccp_tickets_at(&t, i), CCP_EVENT_TS_MIN + (int64_t)k);
   }
   T_EQ_INT(t.nchunks, 2);
   T_EQ_INT(t.count, N);
   T_TRUE(ccp_tickets_at(&t, first) == addr);
-  T_EQ_INT(addr->open_ts, 1234);
+  T_EQ_INT(ccp_ticket_open(addr), CCP_EVENT_TS_MIN + 1234);
   T_LE_INT(t.count * 4, t.index_cap * 3); /* index load <= 3/4 */
   int bad = 0;
   for (uint64_t k = 2; k <= N; k++) {
     uint32_t i = ccp_tickets_find(&t, k * 0x9e3779b97f4a7c15ULL);
-    bad += i == CCP_NIL || ccp_tickets_at(&t, i)->open_ts != (int64_t)k;
+    bad += i == CCP_NIL || ccp_ticket_open(ccp_tickets_at(&t, i)) != CCP_EVENT_TS_MIN + (int64_t)k;
   }
   T_EQ_INT(bad, 0);
   T_EQ_INT(lru_walk(&t, NULL, N), N);
@@ -470,6 +510,7 @@ int main(void) {
   T_RUN(test_create_find_fields);
   T_RUN(test_touch_order);
   T_RUN(test_index_wrap);
+  T_RUN(test_packed_fields);
   T_RUN(test_growth_keeps_records);
   T_RUN(test_randomized);
   T_RUN(test_engine_cap_evicts_lru);

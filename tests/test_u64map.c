@@ -7,12 +7,17 @@
  * the end of the table with deletes at the head, middle and tail (every
  * remaining key must still be found and sit where a lookup finds it), filter,
  * and a randomized sequence of operations (fixed seed) against a plain
- * reference array, in both load modes.
+ * reference array, in every mode (sparse, dense, and fine: grows by 1/4,
+ * any capacity, home by multiplication), a fine map's save and load, and
+ * large slot arrays (ccp_calloc_big) counted in ccp_mem_used.
  *
  * Home slots are found by experiment (the slot a key takes in an empty
  * table), so the tests do not copy the hash folding of u64map.c.
  */
 #include "ccp_test.h"
+#include "ccpulse/buf.h"
+#include "ccpulse/common.h"
+#include "util/ser.h"
 #include "util/u64map.h"
 
 /* Slot index of key in m, or -1. */
@@ -102,11 +107,14 @@ static void test_empty_and_basic(void) {
 
 /* Growth keeps every entry, doubles the capacity, and never exceeds the
  * load bound; would_grow predicts exactly when the capacity changes. */
-static void growth_mode(int dense) {
+/* mode: 0 sparse, 1 dense, 2 fine and dense, 3 fine and sparse */
+static void growth_mode(int mode) {
+  int dense = mode == 1 || mode == 2, fine = mode >= 2;
   ccp_u64map_t m;
   ccp_u64map_init(&m);
   m.dense = dense;
-  uint64_t rng = 99 + (uint64_t)dense;
+  m.fine = fine;
+  uint64_t rng = 99 + (uint64_t)mode;
   enum { N = 20000 };
   static uint64_t keys[N];
   int grew = 0;
@@ -120,7 +128,9 @@ static void growth_mode(int dense) {
     T_EQ_INT(m.cap != cap, predicted);
     if (m.cap != cap) {
       grew++;
-      T_EQ_INT(m.cap, cap ? cap * 2 : 64);
+      T_EQ_INT(m.cap, !cap ? 64 : fine ? cap + cap / 4 : cap * 2);
+      if (fine && cap) /* right after growing by 1/4: load about 3/5 (dense) or 2/5 */
+        T_LE_INT(m.cap * (dense ? 3 : 2), m.count * 5 + 5);
     }
     /* load bound: count <= cap/2 (or 3/4 dense) */
     if (dense)
@@ -130,10 +140,10 @@ static void growth_mode(int dense) {
   }
   T_EQ_INT(m.count, N);
   T_TRUE(grew >= 8);
-  /* the smallest power of two that holds N at the bound */
+  /* the first capacity of the growth sequence that holds N at the bound */
   size_t want = 64;
   while (dense ? N * 4 > want * 3 : N * 2 > want)
-    want *= 2;
+    want = fine ? want + want / 4 : want * 2;
   T_EQ_INT(m.cap, want);
   int missing = 0;
   for (int i = 0; i < N; i++) {
@@ -148,6 +158,8 @@ static void growth_mode(int dense) {
 
 static void test_growth(void) { growth_mode(0); }
 static void test_growth_dense(void) { growth_mode(1); }
+static void test_growth_fine(void) { growth_mode(2); }
+static void test_growth_fine_sparse(void) { growth_mode(3); }
 
 /* A cluster that wraps: keys whose homes are 60, 62, 63 and 0 in a 64-slot
  * table, inserted so that the run of occupied slots goes 60..63, 0..n. */
@@ -319,19 +331,23 @@ static void test_filter(void) {
  * array over a fixed universe of keys. Half the universe collides on purpose
  * (keys j*4096 + 4088..4095: homes at the very end of any table up to 4096
  * slots, so the runs wrap), half is random 64-bit. */
-static void randomized(int dense, uint64_t seed) {
+static void randomized(int mode, uint64_t seed) {
+  int dense = mode == 1 || mode == 2, fine = mode >= 2;
   enum { U = 3000, OPS = 200000 };
   static uint64_t key[U], val[U];
   static int present[U];
   uint64_t rng = seed;
   for (int i = 0; i < U; i++) {
-    key[i] =
-        i < U / 2 ? (uint64_t)i * 4096 + 4088 + (uint64_t)(i % 8) : ccp_u64map_key(t_rand(&rng));
+    /* the first half collides near the end of the table: in the low bits (sparse, dense),
+     * in the high bits (fine: every home is the last slot) */
+    uint64_t near = (uint64_t)i * 4096 + 4088 + (uint64_t)(i % 8);
+    key[i] = i < U / 2 ? (fine ? ~near : near) : ccp_u64map_key(t_rand(&rng));
     present[i] = 0;
   }
   ccp_u64map_t m;
   ccp_u64map_init(&m);
   m.dense = dense;
+  m.fine = fine;
   size_t count = 0;
   long errors = 0;
   for (int op = 0; op < OPS && errors < 10; op++) {
@@ -399,14 +415,87 @@ static void randomized(int dense, uint64_t seed) {
 
 static void test_randomized(void) { randomized(0, 12345); }
 static void test_randomized_dense(void) { randomized(1, 54321); }
+static void test_randomized_fine(void) { randomized(2, 24680); }
+static void test_randomized_fine_sparse(void) { randomized(3, 13579); }
+
+/* A fine map saved and loaded into a fine map: the same capacity, every
+ * entry in the slot it had; a capacity below 64 is refused. */
+static void test_fine_save_load(void) {
+  ccp_u64map_t m, n;
+  ccp_u64map_init(&m);
+  m.dense = m.fine = 1;
+  uint64_t rng = 7;
+  for (int i = 0; i < 5000; i++)
+    *ccp_u64map_put(&m, ccp_u64map_key(t_rand(&rng)), NULL) = (uint64_t)i;
+  T_TRUE((m.cap & (m.cap - 1)) != 0); /* not a power of two */
+  ccp_buf_t b;
+  ccp_buf_init(&b);
+  ccp_u64map_save(&m, &b);
+  ccp_ser_rd_t r;
+  ccp_ser_rd_init(&r, b.data, b.len);
+  ccp_u64map_init(&n);
+  n.dense = n.fine = 1;
+  T_EQ_INT(ccp_u64map_load(&n, &r, 1u << 20), 0);
+  T_EQ_INT(n.cap, m.cap);
+  T_EQ_INT(n.count, m.count);
+  T_EQ_INT(memcmp(n.slots, m.slots, m.cap * sizeof *m.slots), 0);
+  ccp_u64map_release(&n);
+  ccp_buf_clear(&b);
+  ccp_ser_put_u64(&b, 48); /* capacity 48 (never reached by growth from 64), no entries */
+  ccp_ser_put_u64(&b, 0);
+  ccp_ser_rd_init(&r, b.data, b.len);
+  ccp_u64map_init(&n);
+  n.dense = n.fine = 1;
+  T_EQ_INT(ccp_u64map_load(&n, &r, 1u << 20), -1);
+  ccp_u64map_release(&n);
+  ccp_buf_release(&b);
+  ccp_u64map_release(&m);
+}
+
+/* A table of more than 1 MiB (its own mapping outside AddressSanitizer) is
+ * zeroed, counted in ccp_mem_used while held and uncounted when replaced or
+ * released, like any other. */
+static void test_big_slots_counted(void) {
+  size_t base = ccp_mem_used();
+  ccp_u64map_t m;
+  ccp_u64map_init(&m);
+  m.dense = 1;
+  uint64_t rng = 3;
+  for (int i = 0; i < 200000; i++)
+    *ccp_u64map_put(&m, ccp_u64map_key(t_rand(&rng)), NULL) = 1;
+  T_TRUE(ccp_u64map_bytes(&m) > (1u << 20));
+  T_EQ_INT(ccp_mem_used() - base, ccp_u64map_bytes(&m));
+  T_TRUE(map_consistent(&m));
+  size_t zero = 0;
+  for (size_t j = 0; j < m.cap; j++)
+    zero += !m.slots[j].key && !m.slots[j].val;
+  T_EQ_INT(zero, m.cap - m.count);
+  ccp_u64map_release(&m);
+  T_EQ_INT(ccp_mem_used(), base);
+  unsigned char *b = ccp_calloc_big(3u << 20, 1);
+  T_EQ_INT(ccp_mem_used() - base, 3u << 20);
+  int nonzero = 0;
+  for (size_t j = 0; j < (3u << 20); j += 4096)
+    nonzero |= b[j];
+  T_EQ_INT(nonzero, 0);
+  ccp_free_big(b);
+  ccp_free_big(NULL);
+  T_EQ_INT(ccp_mem_used(), base);
+}
 
 int main(void) {
   T_RUN(test_empty_and_basic);
   T_RUN(test_growth);
   T_RUN(test_growth_dense);
+  T_RUN(test_growth_fine);
+  T_RUN(test_growth_fine_sparse);
   T_RUN(test_wrapping_cluster);
   T_RUN(test_filter);
   T_RUN(test_randomized);
   T_RUN(test_randomized_dense);
+  T_RUN(test_randomized_fine);
+  T_RUN(test_randomized_fine_sparse);
+  T_RUN(test_fine_save_load);
+  T_RUN(test_big_slots_counted);
   return T_DONE();
 }

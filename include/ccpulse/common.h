@@ -63,6 +63,17 @@ void *ccp_calloc(size_t nmemb, size_t n);
 void *ccp_realloc(void *p, size_t n);
 /** Frees memory from ccp_malloc/ccp_calloc/ccp_realloc (NULL is fine). */
 void ccp_free(void *p);
+/**
+ * ccp_calloc for a large table that lives long and is replaced whole (hash
+ * table slots, record chunks): from 1 MiB up its own mapping, so freeing it
+ * returns the pages to the system at once instead of leaving a hole in the
+ * heap (glibc raises its mmap threshold after such frees, and the next
+ * tables would then come from the heap); below, ccp_calloc. Free it with
+ * ccp_free_big only. Under AddressSanitizer always ccp_calloc.
+ */
+void *ccp_calloc_big(size_t nmemb, size_t n);
+/** Frees a block of ccp_calloc_big (NULL is fine). */
+void ccp_free_big(void *p);
 /** Duplicates a NUL-terminated string with ccp_malloc. */
 char *ccp_strdup(const char *s);
 /** Duplicates len bytes into a new NUL-terminated string. */

@@ -202,6 +202,22 @@ void ccp_config_apply_log(const ccp_config_t *cfg);
 int64_t ccp_config_sla_ms(const ccp_config_t *cfg, const char *queue, size_t queue_len,
                           int channel);
 
+/** Most distinct values ccp_config_sla_ms() may return under one configuration
+ * (sla.<CHANNEL> and sla.queue.* together; ccp_config_finish() refuses more):
+ * an engine keeps a ticket's threshold as an index into their table. */
+#define CCP_CONFIG_SLA_DISTINCT_MAX 256
+/** Most limits.queues and limits.agents: every scope id of an engine then fits
+ * 24 bits (a ticket record holds two). */
+#define CCP_CONFIG_QUEUES_MAX 1000000
+#define CCP_CONFIG_AGENTS_MAX 15000000
+
+/**
+ * Fills out (room for CCP_CONFIG_SLA_DISTINCT_MAX) with the distinct values
+ * ccp_config_sla_ms() can return, ascending; returns how many, or -1 when
+ * there are more than fit (nothing then is meaningful in out).
+ */
+int ccp_config_sla_distinct(const ccp_config_t *cfg, int64_t *out);
+
 /** Parses a duration ("250ms", "5s", "4m", "1h", "30d", "1500"). */
 int ccp_parse_duration(const char *s, int64_t *out_ms);
 

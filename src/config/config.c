@@ -786,7 +786,8 @@ static const prop_t props[] = {
    .set = set_sla_queue, .max = DUR_MAX, .flags = PF_PREFIX | PF_MIN_EXCL,
    .doc = "First-response SLA threshold for one queue x channel, overriding `sla.<CHANNEL>` "
           "(QUEUE is everything between `sla.queue.` and the last `.`; CHANNEL is PHONE, CHAT, "
-          "EMAIL or SOCIAL); not read from the environment."},
+          "EMAIL or SOCIAL); not read from the environment. At most 256 distinct thresholds "
+          "together with `sla.<CHANNEL>`."},
   {.key = "sla.at_risk", .type = "number", .set = set_double, .off = OFF(sla_at_risk_fraction),
    .def = "0.8", .max = 1, .flags = PF_MIN_EXCL | PF_MAX_EXCL,
    .doc = "An `sla_at_risk` alert fires when a waiting ticket has used this fraction of its SLA "
@@ -823,13 +824,13 @@ static const prop_t props[] = {
    .def = "16000000", .min = 1, .max = (double)COUNT_MAX,
    .doc = "Most event ids remembered for duplicate detection."},
   {.key = "limits.queues", .type = "integer", .set = set_int, .off = OFF(max_queues),
-   .def = "2000", .min = 1, .max = (double)COUNT_MAX,
+   .def = "2000", .min = 1, .max = (double)CCP_CONFIG_QUEUES_MAX,
    .doc = "Most queue scopes per engine (partition); an event whose new queue would be one more "
           "is attributed to `queue:~other` (still counted in `all` and its channel) and counted "
           "in diagnostics.overflow_events; the merged view keeps at most this many too "
           "(docs/limits.md)."},
   {.key = "limits.agents", .type = "integer", .set = set_int, .off = OFF(max_agents),
-   .def = "50000", .min = 1, .max = (double)COUNT_MAX,
+   .def = "50000", .min = 1, .max = (double)CCP_CONFIG_AGENTS_MAX,
    .doc = "Most agent scopes per engine (partition); beyond it as `limits.queues`, into "
           "`agent:~other` (docs/limits.md)."},
   {.key = "limits.customers", .type = "integer", .set = set_int, .off = OFF(max_customers),
@@ -1385,7 +1386,37 @@ int ccp_config_finish(ccp_config_t *cfg, char *errbuf, size_t errlen) {
     msgf(errbuf, errlen, "config key 'scorecard': weights sum to %.15g, not 100", sum);
     return -CCP_EINVAL;
   }
+  int64_t thr[CCP_CONFIG_SLA_DISTINCT_MAX];
+  if (ccp_config_sla_distinct(cfg, thr) < 0) {
+    msgf(errbuf, errlen,
+         "config key 'sla.queue.*': more than %d distinct first-response thresholds "
+         "(sla.<CHANNEL> and sla.queue.* together)",
+         CCP_CONFIG_SLA_DISTINCT_MAX);
+    return -CCP_EINVAL;
+  }
   return 0;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+int ccp_config_sla_distinct(const ccp_config_t *cfg, int64_t *out) {
+  int n = 0;
+  for (int i = 0; i < CCP_CH__COUNT + cfg->nsla_overrides; i++) {
+    int64_t v = i < CCP_CH__COUNT ? cfg->sla_ms[i] : cfg->sla_overrides[i - CCP_CH__COUNT].ms;
+    int seen = 0;
+    for (int k = 0; k < n && !seen; k++)
+      seen = out[k] == v;
+    if (seen)
+      continue;
+    if (n == CCP_CONFIG_SLA_DISTINCT_MAX)
+      return -1;
+    out[n++] = v;
+  }
+  qsort(out, (size_t)n, sizeof *out, cmp_i64);
+  return n;
 }
 
 void ccp_config_apply_log(const ccp_config_t *cfg) {

@@ -34,8 +34,9 @@
 
 /** Bump on any change of what is written (docs/checkpoints.md, "Versions"). */
 #define CKPT_VERSION                                                                               \
-  3u /* 2: the deadline time due_now; 3: limits (overflow and customer                             \
-        diagnostics, cust_cap_gc_at) */
+  4u /* 2: the deadline time due_now; 3: limits (overflow and customer                             \
+        diagnostics, cust_cap_gc_at); 4: the retention map grows by 1/4                            \
+        (acts_sweep_cap) */
 #define CKPT_MAGIC "CCPCKPT"
 #define CKPT_HEADER CCP__CKPT_HEADER
 #define CKPT_SEED CCP__CKPT_SEED
@@ -71,6 +72,7 @@ static const struct scalar {
     SCALAR(geom.edge),
     SCALAR(geom.hi),
     SCALAR(acts_gc_slot),
+    SCALAR(acts_sweep_cap),
     SCALAR(cust_cap_gc_at),
     SCALAR(ret_c),
     SCALAR(ret_prev),
@@ -455,15 +457,21 @@ static int load_ids(ccp_engine_t *e, ccp_ser_rd_t *r) {
   return 0;
 }
 
-/* Cross-checks between sections: live tickets name scopes of the right kind. */
+/* Cross-checks between sections: live tickets name scopes of the right kind,
+ * one of the configuration's thresholds and an open time an event can have. */
 static int check_tickets(const ccp_engine_t *e, ccp_ser_rd_t *r) {
   const ccp_tickets_t *t = &e->tickets;
   for (uint32_t i = 0; i < t->used; i++) {
     const ccp_ticket_t *x = ccp_tickets_at(t, i);
-    if (x->key && !(scope_ok(e, x->queue, CCP_SC_QUEUE) &&
-                    (x->agent == CCP_NIL || scope_ok(e, x->agent, CCP_SC_AGENT)) &&
-                    x->channel < CCP_CH__COUNT))
+    uint32_t agent = ccp_ticket_agent(x);
+    if (x->key &&
+        !(scope_ok(e, ccp_ticket_queue(x), CCP_SC_QUEUE) &&
+          (agent == CCP_NIL || scope_ok(e, agent, CCP_SC_AGENT)) && x->channel < CCP_CH__COUNT))
       return ccp_ser_fail(r, "ticket record %u names a bad queue, agent or channel", i), -1;
+    if (x->key && !(x->thr < (uint64_t)e->nthr &&
+                    (x->open_ == CCP_T_NO_OPEN ||
+                     x->open_ <= (uint64_t)(CCP_EVENT_TS_MAX - CCP_EVENT_TS_MIN))))
+      return ccp_ser_fail(r, "ticket record %u has a bad threshold or open time", i), -1;
   }
   return 0;
 }
@@ -487,7 +495,17 @@ static int load_dedup(ccp_engine_t *e, ccp_ser_rd_t *r) {
 }
 
 static int load_acts(ccp_engine_t *e, ccp_ser_rd_t *r) {
-  return ccp_u64map_load(&e->acts, r, map_bound(e->diag.events)); /* a customer per event */
+  uint64_t bound = map_bound(e->diag.events); /* a customer per event */
+  size_t sc = e->acts_sweep_cap;              /* read with the engine's scalars */
+  if (ccp_u64map_load(&e->acts, r, bound))
+    return -1;
+  /* a doubling map's capacity: 0 or a power of two from 64, above 4/3 of the entries */
+  return CCP_SER_CHECK(r,
+                       (sc == 0 || (sc >= 64 && (sc & (sc - 1)) == 0)) && sc <= bound &&
+                           e->acts.count * 4 <= (uint64_t)sc * 3,
+                       "retention sweep capacity %zu for %zu customers", sc, e->acts.count)
+             ? 0
+             : -1;
 }
 
 /*

@@ -50,6 +50,28 @@
 #define SEED_CUST 0x637573746f6dULL
 #define SEED_SCOPE 0x73636f7065ULL
 
+/* Every scope id (`all`, the channels, the queues and agents under their caps
+ * and the two overflow scopes) fits a ticket record's 24-bit fields. */
+_Static_assert(1 + CCP_CH__COUNT + (CCP_CONFIG_QUEUES_MAX + 1) + (CCP_CONFIG_AGENTS_MAX + 1) <
+                   CCP_T_NO_SCOPE,
+               "scope ids must fit 24 bits");
+_Static_assert(CCP_CONFIG_SLA_DISTINCT_MAX <= CCP_TICKET_THRESHOLDS,
+               "a ticket's threshold index must fit its field");
+
+/* The index of threshold ms (one of the configuration's) in e->thr_ms. */
+static uint8_t thr_index(const ccp_engine_t *e, uint32_t ms) {
+  int lo = 0, hi = e->nthr - 1;
+  while (lo < hi) {
+    int mid = (lo + hi) / 2;
+    if (e->thr_ms[mid] < ms)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  CCP_ASSERT(e->nthr > 0 && e->thr_ms[lo] == ms);
+  return (uint8_t)lo;
+}
+
 /* ---------------------------------------------------------------- scopes */
 
 const char *const ccp__scope_prefix[] = {"", "queue:", "channel:", "agent:"};
@@ -192,13 +214,13 @@ typedef struct gsnap {
 static gsnap_t gsnap(const ccp_ticket_t *r) {
   gsnap_t g;
   memset(&g, 0, sizeof g);
-  g.queue = r->queue;
-  g.agent = r->agent;
+  g.queue = ccp_ticket_queue(r);
+  g.agent = ccp_ticket_agent(r);
   g.channel = r->channel;
   g.open = (r->flags & CCP_T_OPEN) != 0;
   g.waiting = g.open && r->replies == 0;
   g.aged = (r->flags & CCP_T_AGED) != 0;
-  g.listed = g.waiting && r->open_ts != CCP_NO_TS;
+  g.listed = g.waiting && r->open_ != CCP_T_NO_OPEN;
   g.recent = (r->flags & CCP_T_RECENT) != 0;
   return g;
 }
@@ -266,7 +288,8 @@ static void list_remove(ccp_engine_t *e, const gsnap_t *g, ccp_ticket_t *r) {
  * sorting it in by open time waits for the next export (sort_recent), the
  * only reader of the order. */
 static void list_insert(ccp_engine_t *e, uint32_t ti, ccp_ticket_t *r) {
-  uint32_t cid = combo_of(e, r->queue, r->channel, r->agent); /* may move e->combos */
+  uint32_t cid = combo_of(e, ccp_ticket_queue(r), (uint8_t)r->channel,
+                          ccp_ticket_agent(r)); /* may move e->combos */
   ccp_combo_t *c = &e->combos[cid];
   r->w_prev = c->rtail;
   r->w_next = CCP_NIL;
@@ -296,7 +319,7 @@ static void sort_recent(ccp_engine_t *e, ccp_combo_t *c) {
       e->wsort_cap = e->wsort_cap ? 2 * e->wsort_cap : 256;
       e->wsort = ccp_realloc(e->wsort, e->wsort_cap * sizeof *e->wsort);
     }
-    e->wsort[k].open_ts = ccp_tickets_at(t, i)->open_ts;
+    e->wsort[k].open_ts = ccp_ticket_open(ccp_tickets_at(t, i));
     e->wsort[k++].rec = i;
   }
   qsort(e->wsort, k, sizeof *e->wsort, wsort_cmp);
@@ -304,7 +327,8 @@ static void sort_recent(ccp_engine_t *e, ccp_combo_t *c) {
   for (size_t j = k; j-- > 0;) {
     uint32_t ti = e->wsort[j].rec;
     ccp_ticket_t *r = ccp_tickets_at(t, ti);
-    while (pos != CCP_NIL && ccp_tickets_at(t, pos)->open_ts > r->open_ts)
+    while (pos != CCP_NIL &&
+           ccp_tickets_at(t, pos)->open_ > r->open_) /* open times order as their offsets */
       pos = ccp_tickets_at(t, pos)->w_prev;
     r->w_prev = pos;
     r->w_next = pos == CCP_NIL ? c->head : ccp_tickets_at(t, pos)->w_next;
@@ -559,12 +583,17 @@ static inline void ret_update(ccp_engine_t *e, int64_t c, int before, int after)
   e->ret_both += ((after >> 1) & 1) - ((before >> 1) & 1);
 }
 
+/* 1 when acts, were it a doubling map (acts_sweep_cap), would grow at the next put. */
+static inline int acts_would_double(const ccp_engine_t *e) {
+  return (e->acts.count + 1) * 4 > e->acts_sweep_cap * 3;
+}
+
 static void customer_active(ccp_engine_t *e, uint64_t cust, int64_t ts) {
   int64_t slot = ccp_floordiv(ts, e->slot_ms);
   int64_t now_slot = ccp_floordiv(e->now, e->slot_ms);
   /* sweep before growing (at most once per slot), and at least every 2^14
    * slots so the 16-bit slot numbers stay unambiguous */
-  if ((ccp_u64map_would_grow(&e->acts) && now_slot != e->acts_gc_slot) ||
+  if ((acts_would_double(e) && now_slot != e->acts_gc_slot) ||
       now_slot - e->acts_gc_slot >= 16384) {
     customers_active_gc(e);
     e->acts_gc_slot = now_slot;
@@ -594,6 +623,8 @@ static void customer_active(ccp_engine_t *e, uint64_t cust, int64_t ts) {
     }
   }
   int isnew;
+  if (acts_would_double(e)) /* where a doubling map grew: at any put, as ccp_u64map_put */
+    e->acts_sweep_cap = e->acts_sweep_cap ? 2 * e->acts_sweep_cap : 64;
   uint64_t *v = ccp_u64map_put(&e->acts, cust, &isnew);
   if (isnew) {
     *v = ((uint64_t)(uint16_t)slot << CCP_ACT_BITS) | 1;
@@ -669,7 +700,7 @@ void ccp__engine_oldest_waiting(ccp_engine_t *e) {
       sort_recent(e, cb);
     if (cb->head == CCP_NIL)
       continue;
-    int64_t o = ccp_tickets_at(&e->tickets, cb->head)->open_ts; /* lists are sorted */
+    int64_t o = ccp_ticket_open(ccp_tickets_at(&e->tickets, cb->head)); /* lists are sorted */
     uint32_t ids[4] = {0, 1u + cb->channel, cb->queue, cb->agent};
     for (int i = 0; i < 4; i++) {
       if (ids[i] == CCP_NIL)
@@ -715,11 +746,13 @@ static void emit_alert(ccp_engine_t *e, const ccp_ticket_t *r, int kind, int64_t
       .kind = kind,
       .at_ms = at,
       .now_ms = e->due_now,
-      .opened_ms = r->open_ts,
-      .threshold_ms = r->thr_ms,
+      .opened_ms = ccp_ticket_open(r),
+      .threshold_ms = e->thr_ms[r->thr],
       .ticket_id = v ? (const char *)(uintptr_t)*v : "",
-      .queue = e->scopes[r->queue]->name + strlen("queue:"),
-      .agent_id = r->agent != CCP_NIL ? e->scopes[r->agent]->name + strlen("agent:") : NULL,
+      .queue = e->scopes[ccp_ticket_queue(r)]->name + strlen("queue:"),
+      .agent_id = ccp_ticket_agent(r) != CCP_NIL
+                      ? e->scopes[ccp_ticket_agent(r)]->name + strlen("agent:")
+                      : NULL,
       .channel = r->channel,
   };
   e->alert_cb(e->alert_opaque, &a);
@@ -734,11 +767,12 @@ static void emit_alert(ccp_engine_t *e, const ccp_ticket_t *r, int kind, int64_t
 static int64_t stage_at(const ccp_engine_t *e, const ccp_ticket_t *r, int kind) {
   switch (kind) {
   case CCP_TM_AT_RISK:
-    return r->open_ts + (int64_t)floor((double)r->thr_ms * e->cfg->sla_at_risk_fraction);
+    return ccp_ticket_open(r) +
+           (int64_t)floor((double)e->thr_ms[r->thr] * e->cfg->sla_at_risk_fraction);
   case CCP_TM_BREACH:
-    return r->open_ts + r->thr_ms + 1; /* strictly after the deadline */
+    return ccp_ticket_open(r) + e->thr_ms[r->thr] + 1; /* strictly after the deadline */
   default:
-    return r->open_ts + e->cfg->backlog_age_ms + 1; /* strictly older than the age */
+    return ccp_ticket_open(r) + e->cfg->backlog_age_ms + 1; /* strictly older than the age */
   }
 }
 
@@ -787,7 +821,7 @@ static void fire_timer(ccp_engine_t *e, const ccp_timer_t *tm) {
         ccp_delta_t d;
         ccp_delta_init(&d);
         ccp_delta_add(&d, CCP_F_BREACHES, 1);
-        uint32_t ids[4] = {0, 1u + r->channel, r->queue, r->agent};
+        uint32_t ids[4] = {0, 1u + (uint32_t)r->channel, ccp_ticket_queue(r), ccp_ticket_agent(r)};
         scopes_apply(e, ids, deadline, &d);
         emit_alert(e, r, CCP_ALERT_SLA_BREACH, deadline);
       }
@@ -796,7 +830,7 @@ static void fire_timer(ccp_engine_t *e, const ccp_timer_t *tm) {
     break;
   case CCP_TM_AGED:
     r->flags |= CCP_T_AGE_DONE;
-    if ((r->flags & CCP_T_OPEN) && r->open_ts != CCP_NO_TS)
+    if ((r->flags & CCP_T_OPEN) && r->open_ != CCP_T_NO_OPEN)
       r->flags |= CCP_T_AGED;
     break;
   }
@@ -944,12 +978,12 @@ static void apply(ccp_engine_t *e, const ccp_event_t *ev, const evkeys_t *keys) 
   gsnap_t before = gnone;
   if (created) {
     r->flags = CCP_T_OPEN; /* opened before the stream began, unless OPENED */
-    r->queue = qid;
+    ccp_ticket_set_queue(r, qid);
     r->channel = ev->channel;
   } else {
     before = gsnap(r);
   }
-  uint32_t attr_agent = aid != CCP_NIL ? aid : r->agent;
+  uint32_t attr_agent = aid != CCP_NIL ? aid : ccp_ticket_agent(r);
   int64_t ts = ev->ts;
   ccp_delta_t d;
   ccp_delta_init(&d);
@@ -963,24 +997,24 @@ static void apply(ccp_engine_t *e, const ccp_event_t *ev, const evkeys_t *keys) 
       r->life++;
       r->flags = CCP_T_OPEN;
       r->replies = 0;
-      r->open_ts = CCP_NO_TS;
+      ccp_ticket_set_open(r, CCP_NO_TS);
       forget_id(e, r);
     }
-    if (r->open_ts == CCP_NO_TS) {
-      r->open_ts = ts;
+    if (r->open_ == CCP_T_NO_OPEN) {
+      ccp_ticket_set_open(r, ts);
       int64_t thr = ccp_config_sla_ms(cfg, ev->queue.ptr, ev->queue.len, ev->channel);
-      r->thr_ms = (uint32_t)CCP_MIN(thr, (int64_t)UINT32_MAX);
+      r->thr = thr_index(e, (uint32_t)CCP_MIN(thr, (int64_t)UINT32_MAX));
       if (r->replies == 0)
         remember_id(e, r, ev->ticket_id);
       arm_timers(e, ti, r);
     }
     break;
   case CCP_EV_AGENT_REPLY:
-    if (r->replies == 0 && r->open_ts != CCP_NO_TS) {
-      int64_t frt = CCP_MAX(0, ts - r->open_ts);
+    if (r->replies == 0 && r->open_ != CCP_T_NO_OPEN) {
+      int64_t frt = CCP_MAX(0, ts - ccp_ticket_open(r));
       ccp_delta_add(&d, CCP_F_FRT_N, 1);
       ccp_delta_add(&d, CCP_F_FRT_SUM, frt);
-      if (frt <= (int64_t)r->thr_ms)
+      if (frt <= (int64_t)e->thr_ms[r->thr])
         ccp_delta_add(&d, CCP_F_FRT_WITHIN, 1);
       d.frt_bin = ccp_sketch_bin(frt);
     }
@@ -1002,8 +1036,8 @@ static void apply(ccp_engine_t *e, const ccp_event_t *ev, const evkeys_t *keys) 
   case CCP_EV_RESOLVED:
     if (r->flags & CCP_T_OPEN) {
       ccp_delta_add(&d, CCP_F_RESOLVED, 1);
-      if (r->open_ts != CCP_NO_TS) {
-        int64_t res = CCP_MAX(0, ts - r->open_ts);
+      if (r->open_ != CCP_T_NO_OPEN) {
+        int64_t res = CCP_MAX(0, ts - ccp_ticket_open(r));
         ccp_delta_add(&d, CCP_F_RES_N, 1);
         ccp_delta_add(&d, CCP_F_RES_SUM, res);
         d.res_bin = ccp_sketch_bin(res);
@@ -1022,15 +1056,15 @@ static void apply(ccp_engine_t *e, const ccp_event_t *ev, const evkeys_t *keys) 
     if (!(r->flags & CCP_T_OPEN)) {
       r->flags |= CCP_T_OPEN;
       /* the age timer popped while it was closed, or is still pending */
-      if (r->open_ts != CCP_NO_TS && (r->flags & CCP_T_AGE_DONE))
+      if (r->open_ != CCP_T_NO_OPEN && (r->flags & CCP_T_AGE_DONE))
         r->flags |= CCP_T_AGED;
     }
     break;
   case CCP_EV_ABANDONED:
     if ((r->flags & CCP_T_OPEN) && r->replies == 0) {
       ccp_delta_add(&d, CCP_F_ABANDONED, 1);
-      if (r->open_ts != CCP_NO_TS) {
-        int64_t wait = CCP_MAX(0, ts - r->open_ts);
+      if (r->open_ != CCP_T_NO_OPEN) {
+        int64_t wait = CCP_MAX(0, ts - ccp_ticket_open(r));
         ccp_delta_add(&d, wait < cfg->short_abandon_ms ? CCP_F_AB_SHORT : CCP_F_AB_LONG, 1);
       }
     }
@@ -1068,10 +1102,10 @@ static void apply(ccp_engine_t *e, const ccp_event_t *ev, const evkeys_t *keys) 
   if (ev->type == CCP_EV_HANDLED)
     scopes_customer(e, ids, ts, keys->cust);
 
-  r->queue = qid;
+  ccp_ticket_set_queue(r, qid);
   r->channel = ev->channel;
   if (aid != CCP_NIL)
-    r->agent = aid;
+    ccp_ticket_set_agent(r, aid);
   gauges_move(e, ti, r, &before);
   ccp_tickets_touch(&e->tickets, ti, e->due_now); /* the TTL runs on the deadline time */
 
@@ -1262,8 +1296,18 @@ ccp_engine_t *ccp__engine_alloc(const ccp_config_t *cfg, char *errbuf, size_t er
   /* local midnights use the process zone: set once before threads start */
   if (ccp_tz_check(cfg->timezone, errbuf, errlen) != 0)
     return NULL;
+  int64_t thr[CCP_CONFIG_SLA_DISTINCT_MAX];
+  int nthr = ccp_config_sla_distinct(cfg, thr);
+  if (nthr < 0) {
+    snprintf(errbuf, errlen, "config key 'sla.queue.*': more than %d distinct thresholds",
+             CCP_CONFIG_SLA_DISTINCT_MAX);
+    return NULL;
+  }
   ccp_engine_t *e = ccp_calloc(1, sizeof *e);
   e->cfg = cfg;
+  for (int i = 0; i < nthr; i++)
+    e->thr_ms[i] = (uint32_t)CCP_MIN(thr[i], (int64_t)UINT32_MAX);
+  e->nthr = nthr;
   e->now = e->due_now = e->ev_now = INT64_MIN;
   e->day_start = e->day_end = 0;
   ccp_tickets_init(&e->tickets);
@@ -1274,6 +1318,7 @@ ccp_engine_t *ccp__engine_alloc(const ccp_config_t *cfg, char *errbuf, size_t er
   ccp_u64map_init(&e->combo_index);
   ccp_u64map_init(&e->acts);
   e->acts.dense = 1;       /* nearly every lookup is a returning customer */
+  e->acts.fine = 1;        /* the largest map: load 3/5..3/4, not 3/8..3/4 */
   ccp_u64map_init(&e->rs); /* rs_valid 0: the first export builds the sample */
   ccp_u64map_init(&e->ids);
   ccp_strpool_init(&e->idpool);

@@ -113,6 +113,10 @@ struct ccp_engine {
   int64_t day_start, day_end;         /**< local day containing now */
 
   ccp_tickets_t tickets;
+  uint32_t thr_ms[CCP_TICKET_THRESHOLDS]; /**< the configuration's distinct SLA thresholds
+                                               (ms, at most UINT32_MAX), ascending: a ticket's
+                                               thr indexes them */
+  int nthr;                               /**< entries of thr_ms */
   ccp_timers_t timers;
   ccp_u64map_t dedup;    /**< event id hash -> stream time accepted */
   size_t dedup_sweep_at; /**< sweep stale ids when count reaches this */
@@ -127,11 +131,15 @@ struct ccp_engine {
   ccp_wsort_t *wsort;       /**< scratch of ccp__engine_oldest_waiting */
   size_t wsort_cap;
 
-  ccp_u64map_t acts; /**< customer hash -> packed activity */
-  int64_t slot_ms;   /**< retention slot: period / 24 */
-  int64_t cust_unit; /**< gcd of window granularities (ms): the base bucket */
-  ccp_wgeom_t geom;  /**< the windows' edges at now, shared by every scope */
-  uint32_t *dirty;   /**< scopes with a non-empty delta log */
+  ccp_u64map_t acts;     /**< customer hash -> packed activity (a fine map: grows by 1/4) */
+  size_t acts_sweep_cap; /**< the capacity acts would have if it doubled at load 3/4 (as it
+                              did before it grew by 1/4): a sweep runs when this would double,
+                              so sweeps, and the retention sample chosen after one, come at
+                              the same events as they did then */
+  int64_t slot_ms;       /**< retention slot: period / 24 */
+  int64_t cust_unit;     /**< gcd of window granularities (ms): the base bucket */
+  ccp_wgeom_t geom;      /**< the windows' edges at now, shared by every scope */
+  uint32_t *dirty;       /**< scopes with a non-empty delta log */
   uint32_t ndirty, dirty_cap;
   int64_t acts_gc_slot;       /**< slot of the last sweep of acts */
   int64_t ret_c;              /**< slot the cached retention counts are for */

@@ -5,7 +5,8 @@
  *     LRU list exactly once; free records are on the free list only;
  *   - the LRU list is ordered by touch (touch only ever grows per engine).
  * Records live in 64K-record chunks, so growth never moves a record and the
- * peak memory is the live set plus one partly used chunk.
+ * peak memory is the live set plus one partly used chunk. Chunks and the
+ * index are ccp_calloc_big blocks: a replaced index goes back to the system.
  */
 #include "state/tickets.h"
 
@@ -14,7 +15,9 @@
 #include "ccpulse/common.h"
 #include "util/ser.h"
 
-_Static_assert(sizeof(ccp_ticket_t) == 56, "ticket record must stay 56 bytes");
+_Static_assert(sizeof(ccp_ticket_t) == 48, "ticket record must stay 48 bytes");
+_Static_assert(CCP_EVENT_TS_MAX - CCP_EVENT_TS_MIN < (int64_t)CCP_T_NO_OPEN,
+               "an accepted event's ts must fit the 42-bit open time");
 
 void ccp_tickets_init(ccp_tickets_t *t) {
   memset(t, 0, sizeof *t);
@@ -24,9 +27,9 @@ void ccp_tickets_init(ccp_tickets_t *t) {
 
 void ccp_tickets_release(ccp_tickets_t *t) {
   for (uint32_t c = 0; c < t->nchunks; c++)
-    ccp_free(t->chunks[c]);
+    ccp_free_big(t->chunks[c]);
   ccp_free(t->chunks);
-  ccp_free(t->index);
+  ccp_free_big(t->index);
   ccp_tickets_init(t);
 }
 
@@ -73,14 +76,14 @@ static void index_grow(ccp_tickets_t *t) {
   uint32_t *old = t->index;
   t->index_cap = ocap ? ocap * 2 : 1024;
   t->index_bits = ocap ? t->index_bits + 1 : 10;
-  t->index = ccp_calloc(t->index_cap, sizeof *t->index);
+  t->index = ccp_calloc_big(t->index_cap, sizeof *t->index);
   for (size_t j = 0; j < ocap; j++) {
     if (!old[j])
       continue;
     uint32_t rec = (uint32_t)(old[j] & (ocap - 1)) - 1;
     index_insert(t, ccp_tickets_at(t, rec)->key, rec);
   }
-  ccp_free(old);
+  ccp_free_big(old);
 }
 
 static void index_delete(ccp_tickets_t *t, uint64_t key, uint32_t rec) {
@@ -139,17 +142,17 @@ uint32_t ccp_tickets_create(ccp_tickets_t *t, uint64_t key) {
       if (t->nchunks == (CCP_NIL >> CCP_TCHUNK_BITS))
         ccp__fatal(__FILE__, __LINE__, "ticket table full");
       t->chunks = ccp_realloc(t->chunks, (t->nchunks + 1) * sizeof *t->chunks);
-      t->chunks[t->nchunks++] = ccp_calloc(CCP_TCHUNK, sizeof(ccp_ticket_t));
+      t->chunks[t->nchunks++] = ccp_calloc_big(CCP_TCHUNK, sizeof(ccp_ticket_t));
     }
     i = t->used++;
   }
   ccp_ticket_t *r = ccp_tickets_at(t, i);
-  uint16_t life = r->life;
+  uint16_t life = (uint16_t)r->life;
   memset(r, 0, sizeof *r);
   r->life = (uint16_t)(life + 1); /* stale timers of the slot's old owner no longer match */
   r->key = key;
-  r->open_ts = CCP_NO_TS;
-  r->agent = CCP_NIL;
+  ccp_ticket_set_open(r, CCP_NO_TS);
+  ccp_ticket_set_agent(r, CCP_NIL);
   r->w_prev = r->w_next = CCP_NIL;
   index_insert(t, key, i);
   lru_append(t, i, r);
@@ -223,7 +226,7 @@ int ccp_tickets_load(ccp_tickets_t *t, ccp_ser_rd_t *r) {
   t->chunks = t->nchunks ? ccp_malloc(t->nchunks * sizeof *t->chunks) : NULL;
   for (uint32_t c = 0; c < t->nchunks; c++) {
     uint32_t n = CCP_MIN(CCP_TCHUNK, used - c * CCP_TCHUNK);
-    t->chunks[c] = ccp_calloc(CCP_TCHUNK, sizeof(ccp_ticket_t)); /* the unused tail zero, as live */
+    t->chunks[c] = ccp_calloc_big(CCP_TCHUNK, sizeof(ccp_ticket_t)); /* the unused tail zero */
     memcpy(t->chunks[c], recs + (size_t)c * CCP_TCHUNK * sizeof(ccp_ticket_t),
            (size_t)n * sizeof(ccp_ticket_t));
   }
@@ -233,7 +236,7 @@ int ccp_tickets_load(ccp_tickets_t *t, ccp_ser_rd_t *r) {
   t->lru_tail = lru_tail;
   t->index_bits = bits;
   t->index_cap = bits ? (size_t)1 << bits : 0;
-  t->index = bits ? ccp_calloc(t->index_cap, sizeof *t->index) : NULL;
+  t->index = bits ? ccp_calloc_big(t->index_cap, sizeof *t->index) : NULL;
   size_t live = 0;
   for (uint32_t i = 0; i < used; i++) {
     const ccp_ticket_t *x = ccp_tickets_at(t, i);

@@ -1,5 +1,5 @@
 /*
- * Per-ticket state: a compact record per ticket id (56 bytes), stored in
+ * Per-ticket state: a compact record per ticket id (48 bytes), stored in
  * chunked arrays so a record's index never changes, found through an
  * open-addressing index keyed by the 64-bit id hash (load at most 3/4).
  * An index slot of a table with 2^k slots holds the record number + 1 in
@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ccpulse/common.h"
+#include "ccpulse/event.h"
 #include "util/prefetch.h"
 
 /** "No record" link value. */
@@ -41,21 +43,66 @@ enum {
   CCP_T_RECENT = 1 << 8         /**< waiting, in its list's unsorted recent part */
 };
 
-/** One ticket (56 bytes). */
+/** Most distinct SLA thresholds (ccp_config_sla_ms values) a configuration can
+ * have: a record holds its threshold as an index into the engine's sorted
+ * table of them (ccp_config_finish refuses more). */
+#define CCP_TICKET_THRESHOLDS 256
+/** open_ of a ticket whose open time is unknown. */
+#define CCP_T_NO_OPEN ((UINT64_C(1) << 42) - 1)
+/** The 24-bit scope-id fields' "none" (agent_); scope ids stay below it
+ * under the caps on limits.queues and limits.agents (engine.c). */
+#define CCP_T_NO_SCOPE 0xFFFFFFu
+
+/** One ticket (48 bytes): the SLA threshold is an index into the engine's
+ * table, the open time an offset from CCP_EVENT_TS_MIN (accepted events lie
+ * within 42 bits of it), the scope ids 24 bits each. Read and write the
+ * packed fields through the accessors below. */
 typedef struct ccp_ticket {
   uint64_t key;                /**< hash of ticket_id (0 = free record) */
-  int64_t open_ts;             /**< OPENED ts, CCP_NO_TS when unknown */
   int64_t touch;               /**< stream time when its latest event was applied */
   uint32_t lru_prev, lru_next; /**< touch-order links (free list when free) */
   uint32_t w_prev, w_next;     /**< waiting-list links */
-  uint32_t queue;              /**< scope id of the current queue */
-  uint32_t agent;              /**< scope id of the current agent, CCP_NIL if none */
-  uint32_t thr_ms;             /**< SLA threshold fixed at open */
-  uint16_t life;               /**< generation: bumps on reuse and on a new life */
-  uint16_t flags : 9;          /**< CCP_T_* */
-  uint16_t replies : 2;        /**< AGENT_REPLY count, saturating at 3 */
-  uint16_t channel : 3;        /**< current channel */
+  uint64_t open_ : 42;         /**< OPENED ts - CCP_EVENT_TS_MIN, CCP_T_NO_OPEN: unknown */
+  uint64_t flags : 9;          /**< CCP_T_* */
+  uint64_t thr : 8;            /**< SLA threshold fixed at open: index in the engine's table */
+  uint64_t channel : 3;        /**< current channel */
+  uint64_t replies : 2;        /**< AGENT_REPLY count, saturating at 3 */
+  uint64_t queue_ : 24;        /**< scope id of the current queue */
+  uint64_t agent_ : 24;        /**< scope id of the current agent, CCP_T_NO_SCOPE if none */
+  uint64_t life : 16;          /**< generation: bumps on reuse and on a new life */
 } ccp_ticket_t;
+
+/** The OPENED ts of r, CCP_NO_TS when unknown. */
+static inline int64_t ccp_ticket_open(const ccp_ticket_t *r) {
+  return r->open_ == CCP_T_NO_OPEN ? CCP_NO_TS : CCP_EVENT_TS_MIN + (int64_t)r->open_;
+}
+
+/** Sets the OPENED ts of r: CCP_NO_TS, or the ts of an accepted event
+ * (CCP_EVENT_TS_MIN..CCP_EVENT_TS_MAX). */
+static inline void ccp_ticket_set_open(ccp_ticket_t *r, int64_t ts) {
+  CCP_ASSERT(ts == CCP_NO_TS || (ts >= CCP_EVENT_TS_MIN && ts <= CCP_EVENT_TS_MAX));
+  r->open_ = ts == CCP_NO_TS ? CCP_T_NO_OPEN : (uint64_t)(ts - CCP_EVENT_TS_MIN);
+}
+
+/** Scope id of r's current queue. */
+static inline uint32_t ccp_ticket_queue(const ccp_ticket_t *r) { return (uint32_t)r->queue_; }
+
+/** Sets r's queue scope id (below CCP_T_NO_SCOPE). */
+static inline void ccp_ticket_set_queue(ccp_ticket_t *r, uint32_t id) {
+  CCP_ASSERT(id < CCP_T_NO_SCOPE);
+  r->queue_ = id;
+}
+
+/** Scope id of r's current agent, CCP_NIL if none. */
+static inline uint32_t ccp_ticket_agent(const ccp_ticket_t *r) {
+  return r->agent_ == CCP_T_NO_SCOPE ? CCP_NIL : (uint32_t)r->agent_;
+}
+
+/** Sets r's agent scope id (below CCP_T_NO_SCOPE, or CCP_NIL: none). */
+static inline void ccp_ticket_set_agent(ccp_ticket_t *r, uint32_t id) {
+  CCP_ASSERT(id == CCP_NIL || id < CCP_T_NO_SCOPE);
+  r->agent_ = id == CCP_NIL ? CCP_T_NO_SCOPE : id;
+}
 
 /** Most replies a ticket counts (only 0, 1 and "more" matter). */
 #define CCP_REPLIES_MAX 3

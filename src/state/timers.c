@@ -122,7 +122,7 @@ static inline size_t bucket_of(int64_t fire_at) {
 static void ring_push(ccp_timers_t *t, int64_t fire_at, uint64_t lo) {
   ccp_tm_bucket_t *b = &t->ring[bucket_of(fire_at)];
   if (b->n == b->cap) {
-    b->cap = b->cap ? b->cap + b->cap / 2 : 16; /* 1.5x: a bucket holds ~1,000s at a busy time */
+    b->cap = b->cap ? b->cap + b->cap / 8 : 16; /* 1.125x: little slack; ~1,000s at a busy time */
     b->e = ccp_realloc(b->e, b->cap * sizeof *b->e);
   }
   b->e[b->n++] = (uint64_t)(fire_at & (W - 1)) << LO_BITS | lo;

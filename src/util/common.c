@@ -4,8 +4,9 @@
  * All allocation goes through ccp_malloc & co. so that memory in use is a
  * metric (ccp_mem_used). Each block carries a 16-byte header with its size.
  * The counter is a relaxed atomic: it is a statistic, read without ordering
- * needs, and any thread may allocate. The fatal message is one line of the
- * logging facility (log.c), written whatever the level.
+ * needs, and any thread may allocate. Large long-lived tables may take their
+ * own mappings (ccp_calloc_big), with the same header and count. The fatal message is one line of
+ * the logging facility (log.c), written whatever the level.
  */
 #include "ccpulse/common.h"
 
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "ccpulse/log.h"
 
@@ -96,6 +98,41 @@ void ccp_free(void *ptr) {
   memcpy(&n, p, sizeof n);
   atomic_fetch_sub_explicit(&mem_used, n, memory_order_relaxed);
   free(p);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define BIG_MIN SIZE_MAX /* the sanitizer watches heap blocks, not mappings */
+#else
+#define BIG_MIN ((size_t)1 << 20)
+#endif
+
+void *ccp_calloc_big(size_t nmemb, size_t n) {
+  if (n && nmemb > SIZE_MAX / n)
+    ccp__fatal(__FILE__, __LINE__, "allocation size overflow");
+  size_t total = nmemb * n;
+  if (total < BIG_MIN)
+    return ccp_calloc(nmemb, n);
+  unsigned char *p =
+      mmap(NULL, total + HDR, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    ccp__fatal(__FILE__, __LINE__, "out of memory");
+  memcpy(p, &total, sizeof total); /* fresh pages are zero: nothing else to clear */
+  atomic_fetch_add_explicit(&mem_used, total, memory_order_relaxed);
+  return p + HDR;
+}
+
+void ccp_free_big(void *ptr) {
+  if (!ptr)
+    return;
+  unsigned char *p = (unsigned char *)ptr - HDR;
+  size_t n;
+  memcpy(&n, p, sizeof n);
+  if (n < BIG_MIN) {
+    ccp_free(ptr);
+    return;
+  }
+  atomic_fetch_sub_explicit(&mem_used, n, memory_order_relaxed);
+  munmap(p, n + HDR);
 }
 
 char *ccp_strndup(const char *s, size_t len) {

@@ -1,5 +1,6 @@
 /*
- * Compact u32 -> u32 map; see u32map.h.
+ * Compact u32 -> u32 map; see u32map.h. Slot arrays are ccp_calloc_big
+ * blocks (a large one replaced by a rebuild goes back to the system).
  */
 #include "util/u32map.h"
 
@@ -11,7 +12,7 @@
 void ccp_u32map_init(ccp_u32map_t *m) { memset(m, 0, sizeof *m); }
 
 void ccp_u32map_release(ccp_u32map_t *m) {
-  ccp_free(m->slots);
+  ccp_free_big(m->slots);
   memset(m, 0, sizeof *m);
 }
 
@@ -42,7 +43,7 @@ static void rebuild(ccp_u32map_t *m, size_t ncap, int (*keep)(void *, uint32_t, 
                     void *opaque) {
   uint64_t *old = m->slots;
   size_t ocap = m->cap;
-  m->slots = ccp_calloc(ncap, sizeof *m->slots);
+  m->slots = ccp_calloc_big(ncap, sizeof *m->slots);
   m->cap = ncap;
   m->count = 0;
   for (size_t j = 0; j < ocap; j++) {
@@ -52,7 +53,7 @@ static void rebuild(ccp_u32map_t *m, size_t ncap, int (*keep)(void *, uint32_t, 
     place(m->slots, ncap, w);
     m->count++;
   }
-  ccp_free(old);
+  ccp_free_big(old);
 }
 
 void ccp_u32map_set(ccp_u32map_t *m, uint32_t key, uint32_t val) {
@@ -118,7 +119,7 @@ int ccp_u32map_load(ccp_u32map_t *m, ccp_ser_rd_t *r) {
     return -1;
   ccp_u32map_release(m);
   m->cap = (size_t)cap;
-  m->slots = cap ? ccp_calloc((size_t)cap, sizeof *m->slots) : NULL;
+  m->slots = cap ? ccp_calloc_big((size_t)cap, sizeof *m->slots) : NULL;
   for (uint64_t j = 0; j < count; j++) {
     uint64_t w;
     memcpy(&w, words + j * sizeof w, sizeof w);

@@ -1,7 +1,8 @@
 /*
  * Open-addressing u64 -> u64 map; see u64map.h. Linear probing keeps probes
  * in one or two cache lines; deletion shifts the following cluster back so
- * no tombstones accumulate.
+ * no tombstones accumulate. Slot arrays are ccp_calloc_big blocks: a large
+ * table replaced by its growth or a filter goes back to the system at once.
  */
 #include "util/u64map.h"
 
@@ -13,7 +14,7 @@
 void ccp_u64map_init(ccp_u64map_t *m) { memset(m, 0, sizeof *m); }
 
 void ccp_u64map_release(ccp_u64map_t *m) {
-  ccp_free(m->slots);
+  ccp_free_big(m->slots);
   memset(m, 0, sizeof *m);
 }
 
@@ -29,25 +30,25 @@ uint64_t *ccp_u64map_get(const ccp_u64map_t *m, uint64_t key) {
       return &e->val;
     if (e->key == 0)
       return NULL;
-    i = (i + 1) & (m->cap - 1);
+    i = ccp_u64map_next(m, i);
   }
 }
 
 static void grow(ccp_u64map_t *m) {
-  size_t ncap = m->cap ? m->cap * 2 : 64;
+  size_t ncap = !m->cap ? 64 : m->fine ? m->cap + m->cap / 4 : m->cap * 2;
   ccp_u64map_entry_t *old = m->slots;
   size_t ocap = m->cap;
-  m->slots = ccp_calloc(ncap, sizeof *m->slots);
+  m->slots = ccp_calloc_big(ncap, sizeof *m->slots);
   m->cap = ncap;
   for (size_t j = 0; j < ocap; j++) {
     if (!old[j].key)
       continue;
     size_t i = home(m, old[j].key);
     while (m->slots[i].key)
-      i = (i + 1) & (ncap - 1);
+      i = ccp_u64map_next(m, i);
     m->slots[i] = old[j];
   }
-  ccp_free(old);
+  ccp_free_big(old);
 }
 
 uint64_t *ccp_u64map_put(ccp_u64map_t *m, uint64_t key, int *isnew) {
@@ -69,15 +70,14 @@ uint64_t *ccp_u64map_put(ccp_u64map_t *m, uint64_t key, int *isnew) {
         *isnew = 1;
       return &e->val;
     }
-    i = (i + 1) & (m->cap - 1);
+    i = ccp_u64map_next(m, i);
   }
 }
 
 static void del_at(ccp_u64map_t *m, size_t i) {
-  size_t mask = m->cap - 1;
   size_t j = i;
   for (;;) {
-    j = (j + 1) & mask;
+    j = ccp_u64map_next(m, j);
     if (!m->slots[j].key)
       break;
     size_t k = home(m, m->slots[j].key);
@@ -103,7 +103,7 @@ int ccp_u64map_del(ccp_u64map_t *m, uint64_t key) {
     }
     if (!m->slots[i].key)
       return 0;
-    i = (i + 1) & (m->cap - 1);
+    i = ccp_u64map_next(m, i);
   }
 }
 
@@ -114,7 +114,7 @@ size_t ccp_u64map_filter(ccp_u64map_t *m, int (*keep)(void *, uint64_t, uint64_t
   size_t removed = 0;
   ccp_u64map_entry_t *old = m->slots;
   size_t ocap = m->cap;
-  m->slots = ccp_calloc(ocap, sizeof *m->slots);
+  m->slots = ccp_calloc_big(ocap, sizeof *m->slots);
   m->count = 0;
   for (size_t j = 0; j < ocap; j++) {
     if (!old[j].key)
@@ -125,11 +125,11 @@ size_t ccp_u64map_filter(ccp_u64map_t *m, int (*keep)(void *, uint64_t, uint64_t
     }
     size_t i = home(m, old[j].key);
     while (m->slots[i].key)
-      i = (i + 1) & (ocap - 1);
+      i = ccp_u64map_next(m, i);
     m->slots[i] = old[j];
     m->count++;
   }
-  ccp_free(old);
+  ccp_free_big(old);
   return removed;
 }
 
@@ -140,11 +140,12 @@ size_t ccp_u64map_each_ordered(const ccp_u64map_t *m,
                                void *opaque) {
   if (!m->count)
     return 0;
-  size_t mask = m->cap - 1, start = 0, n = 0;
+  size_t start = 0, n = 0;
   while (m->slots[start].key) /* load < 1: an empty slot exists */
     start++;
-  for (size_t k = 1; k <= m->cap; k++) {
-    const ccp_u64map_entry_t *e = &m->slots[(start + k) & mask];
+  for (size_t k = 1, i = start; k <= m->cap; k++) {
+    i = ccp_u64map_next(m, i);
+    const ccp_u64map_entry_t *e = &m->slots[i];
     if (e->key) {
       fn(opaque, e);
       n++;
@@ -154,8 +155,8 @@ size_t ccp_u64map_each_ordered(const ccp_u64map_t *m,
 }
 
 void ccp_u64map_restore_init(ccp_u64map_t *m, size_t cap) {
-  ccp_free(m->slots);
-  m->slots = cap ? ccp_calloc(cap, sizeof *m->slots) : NULL;
+  ccp_free_big(m->slots);
+  m->slots = cap ? ccp_calloc_big(cap, sizeof *m->slots) : NULL;
   m->cap = cap;
   m->count = 0;
 }
@@ -167,7 +168,7 @@ int ccp_u64map_restore_put(ccp_u64map_t *m, uint64_t key, uint64_t val) {
   while (m->slots[i].key) {
     if (m->slots[i].key == key)
       return -1;
-    i = (i + 1) & (m->cap - 1);
+    i = ccp_u64map_next(m, i);
   }
   m->slots[i].key = key;
   m->slots[i].val = val;
@@ -188,7 +189,9 @@ void ccp_u64map_save(const ccp_u64map_t *m, ccp_buf_t *out) {
 
 int ccp_u64map_load(ccp_u64map_t *m, ccp_ser_rd_t *r, uint64_t max_cap) {
   uint64_t cap = ccp_ser_get_u64(r), count = ccp_ser_get_u64(r);
-  if (!CCP_SER_CHECK(r, (cap & (cap - 1)) == 0 && count < (cap ? cap : 1) && cap <= max_cap,
+  /* a fine map's capacity is 0, or 64 grown by 1/4 at a time: any size from 64 up */
+  int shape_ok = m->fine ? cap == 0 || cap >= 64 : (cap & (cap - 1)) == 0;
+  if (!CCP_SER_CHECK(r, shape_ok && count < (cap ? cap : 1) && cap <= max_cap,
                      "bad map: %llu entries in %llu slots", (unsigned long long)count,
                      (unsigned long long)cap))
     return -1;

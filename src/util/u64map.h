@@ -4,6 +4,13 @@
  * most 1/2, or 3/4 for a "dense" map whose lookups mostly hit). Keys are expected to be good hashes
  * already; key 0 is reserved (callers map it to 1 with ccp_u64map_key()).
  *
+ * A "fine" map grows by 1/4 instead of doubling, so its load stays between
+ * 3/5 and 3/4 when dense, 2/5 and 1/2 when not (a doubling map's halves
+ * after each growth): its capacity is any number of slots, and a key's home
+ * slot is the high word of (folded key x capacity) instead of its low bits.
+ * For the large maps whose bytes matter more than the rare rehash
+ * (retention).
+ *
  * Single-threaded: a map belongs to its embedder.
  */
 #ifndef CCP_U64MAP_H
@@ -24,6 +31,7 @@ typedef struct ccp_u64map {
   size_t cap;                /**< power of two, or 0 */
   size_t count;              /**< entries in use */
   int dense;                 /**< 1: grow at load 3/4 (maps whose lookups mostly hit), else 1/2 */
+  int fine;                  /**< 1: grow by 1/4, any capacity (see above) */
 } ccp_u64map_t;
 
 /** Maps a raw hash to a usable key (0 becomes 1). */
@@ -31,7 +39,15 @@ static inline uint64_t ccp_u64map_key(uint64_t h) { return h ? h : 1; }
 
 /** Slot where a lookup of key starts (map not empty). */
 static inline size_t ccp_u64map_home(const ccp_u64map_t *m, uint64_t key) {
-  return (size_t)(key ^ (key >> 29)) & (m->cap - 1); /* keys are hashes; fold high bits in */
+  uint64_t x = key ^ (key >> 29); /* keys are hashes; fold high bits in */
+  if (m->fine)
+    return (size_t)(((unsigned __int128)x * m->cap) >> 64);
+  return (size_t)x & (m->cap - 1);
+}
+
+/** The slot after slot i (wrapping at the capacity). */
+static inline size_t ccp_u64map_next(const ccp_u64map_t *m, size_t i) {
+  return i + 1 == m->cap ? 0 : i + 1;
 }
 
 /** Prefetches the slot where a lookup of key starts (a hint; no effect on the map). */
@@ -83,7 +99,7 @@ struct ccp_ser_rd;
 struct ccp_buf;
 /** Appends the map (capacity, count, entries in checkpoint order) to out. */
 void ccp_u64map_save(const ccp_u64map_t *m, struct ccp_buf *out);
-/** Reads a map of ccp_u64map_save() into m (initialised, empty; its dense flag is kept);
+/** Reads a map of ccp_u64map_save() into m (initialised, empty; its dense and fine flags are kept);
  * marks r bad on a malformed map or one of more than max_cap slots (the caller's bound on
  * what the map can have grown to: maps never shrink). Returns 0 or -1. */
 int ccp_u64map_load(ccp_u64map_t *m, struct ccp_ser_rd *r, uint64_t max_cap);
