@@ -308,6 +308,8 @@ static void set_assigned(ccp_consumer_t *c, int32_t partition, uint32_t gen) {
 /* How long a publish cycle waits for the dead letters in flight before it
  * commits; past it the commit waits for a later cycle (pub_commit). */
 #define DLQ_CYCLE_FLUSH_MS 100
+/* Dead letters undelivered this long are logged as an error (pub_commit). */
+#define DLQ_LATE_MS 5000
 
 /* How long a rebalance callback tries to reach Redis to restore
  * checkpoints: with the cooperative protocol a partition that cannot be
@@ -741,12 +743,19 @@ static void pub_commit(void *opaque, ccp_publisher_bundle_t *const *bundles) {
    * wait for a later cycle, the publishing goes on (docs/live.md) */
   int flush_ms = atomic_load(&c->stop) ? SHUTDOWN_FLUSH_MS : DLQ_CYCLE_FLUSH_MS;
   if (rd_kafka_outq_len(c->dlq) > 0 && rd_kafka_flush(c->dlq, flush_ms) != 0) {
-    ccp_log(CCP_LOG_ERROR, "publish",
-            "dead-letter topic '%s': records not delivered in %d ms; offsets not committed this "
-            "cycle",
-            c->dlq_topic, flush_ms);
+    /* the first dead letters to a topic wait for its metadata: an error only
+     * once they have waited DLQ_LATE_MS (every cycle then; repeats folded) */
+    int64_t now = ccp_clock_mono_ms();
+    if (!c->dlq_waiting_since)
+      c->dlq_waiting_since = now;
+    if (now - c->dlq_waiting_since >= DLQ_LATE_MS || atomic_load(&c->stop))
+      ccp_log(CCP_LOG_ERROR, "publish",
+              "dead-letter topic '%s': records not delivered for %lld ms; offsets not committed "
+              "until they are",
+              c->dlq_topic, (long long)(now - c->dlq_waiting_since));
     return;
   }
+  c->dlq_waiting_since = 0;
   rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
   pthread_mutex_lock(&c->assign_mu);
   for (int i = 0; i < c->nworkers; i++)

@@ -156,6 +156,9 @@ struct ccp_consumer {
   /* publisher thread only (pub_commit): last committed next offset by partition */
   int64_t *committed;
   int committed_cap;
+  /* publisher thread only: monotonic ms since which dead letters wait to be
+   * delivered (0: none waiting at the last commit) */
+  int64_t dlq_waiting_since;
 
   atomic_int stop;   /* ccp_consumer_stop() was called */
   atomic_int paused; /* workers stop taking messages */
