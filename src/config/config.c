@@ -888,10 +888,11 @@ static const prop_t props[] = {
           "this cadence (docs/redis.md)."},
   {.key = "publish.wait_refresh", DURATION, .off = OFF(wait_refresh_ms), .def = "5s", .min = 0,
    .max = 3600000,
-   .doc = "A Redis `gauges` tile or `scope` document whose only change is `longest_wait_ms` "
-          "(it grows while tickets wait) is rewritten once the value it holds is this far "
-          "behind; `gauges` tiles carry `waiting_since_ms` for an exact wait at any time "
-          "(docs/redis.md); 0 = rewritten whenever it changes."},
+   .doc = "A Redis `gauges` tile whose only change is `longest_wait_ms` (it grows while "
+          "tickets wait) is rewritten once the value it holds is this far behind; a `scope` "
+          "document is not rewritten for `longest_wait_ms` alone. Both carry "
+          "`waiting_since_ms` for an exact wait at any time (docs/redis.md); 0 = both rewritten "
+          "whenever it changes."},
   {.key = "workers", .type = "integer", .set = set_int, .off = OFF(workers), .def = "0",
    .max = 1024,
    .doc = "Worker threads that own the partitions' engines; 0 = the number of cores."},
