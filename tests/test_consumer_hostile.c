@@ -28,6 +28,7 @@
 #include "ccpulse/decode.h"
 #include "ccpulse/tz.h"
 #include "ccpulse/view.h"
+#include "dlq_testutil.h"
 #include "tsan_c11_threads.h"
 
 #define WALL 1795347000000LL /* the injected wall clock */
@@ -131,38 +132,6 @@ static json_t *diag_of(json_t *j) { return json_object_get(j, "diagnostics"); }
 
 static int64_t jint(json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
 
-/* The dead-letter records' reasons, concatenated with '|'. */
-static void read_dlq(const char *dlq, int want, char *reasons, size_t len, int *got) {
-  char err[256];
-  rd_kafka_conf_t *conf = rd_kafka_conf_new();
-  rd_kafka_conf_set(conf, "bootstrap.servers", ccp_mock_bootstraps(mock), err, sizeof err);
-  rd_kafka_conf_set(conf, "group.id", "hostile-dlq-reader", err, sizeof err);
-  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(l, dlq, 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
-  rd_kafka_assign(rk, l);
-  rd_kafka_topic_partition_list_destroy(l);
-  *got = 0;
-  reasons[0] = 0;
-  for (int i = 0; i < 100 && *got < want; i++) {
-    rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
-    if (!m)
-      continue;
-    rd_kafka_headers_t *h = NULL;
-    const void *hv;
-    size_t hl;
-    if (!m->err && rd_kafka_message_headers(m, &h) == 0 &&
-        rd_kafka_header_get_last(h, "ccpulse.reason", &hv, &hl) == 0) {
-      size_t at = strlen(reasons);
-      snprintf(reasons + at, len - at, "%.*s|", (int)hl, (const char *)hv);
-      (*got)++;
-    }
-    rd_kafka_message_destroy(m);
-  }
-  rd_kafka_consumer_close(rk);
-  rd_kafka_destroy(rk);
-}
-
 static void test_hostile_live(void) {
   const char *topic = "hostile";
   ccp_mock_topic(mock, topic, 1);
@@ -214,9 +183,8 @@ static void test_hostile_live(void) {
   }
   /* the dead letters, read while the consumer runs: a cycle waits only
    * briefly for them (docs/live.md), later cycles deliver the rest */
-  char reasons[4096];
-  int got;
-  read_dlq("hostile.dlq", 7, reasons, sizeof reasons, &got);
+  char *dead[7];
+  int got = dlq_reasons(mock, "hostile.dlq", 7, dead);
   ccp_consumer_stop(c);
   pthread_join(th, NULL);
   ccp_consumer_free(c);
@@ -242,6 +210,12 @@ static void test_hostile_live(void) {
   }
 
   T_EQ_INT(got, 7);
+  char reasons[4096] = ""; /* the reasons, each followed by '|' */
+  for (int i = 0; i < got; i++) {
+    size_t at = strlen(reasons);
+    snprintf(reasons + at, sizeof reasons - at, "%s|", dead[i]);
+    ccp_free(dead[i]);
+  }
   static const char *const want[] = {"live.max_future", "257 bytes", "'agent_id': invalid UTF-8",
                                      "'queue': invalid UTF-8", "'customer_id': empty"};
   for (size_t i = 0; i < CCP_ARRAY_LEN(want); i++) {

@@ -45,6 +45,7 @@
 #include "ccpulse/partial.h"
 #include "ccpulse/tz.h"
 #include "ccpulse/view.h"
+#include "dlq_testutil.h"
 #include "tsan_c11_threads.h"
 
 #define NTICKETS 200
@@ -338,16 +339,9 @@ static void test_merge_and_dlq(void) {
   ccp_free(m.json);
 
   /* the dead-letter topic has the record with its headers */
-  char err[256], dlq[128];
+  char dlq[128];
   snprintf(dlq, sizeof dlq, "%s.dlq", topic);
-  rd_kafka_conf_t *conf = rd_kafka_conf_new();
-  rd_kafka_conf_set(conf, "bootstrap.servers", ccp_mock_bootstraps(mock), err, sizeof err);
-  rd_kafka_conf_set(conf, "group.id", "dlq-reader", err, sizeof err);
-  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(l, dlq, 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
-  rd_kafka_assign(rk, l);
-  rd_kafka_topic_partition_list_destroy(l);
+  rd_kafka_t *rk = dlq_reader(mock, dlq);
   rd_kafka_message_t *msg = NULL;
   for (int i = 0; i < 100 && !msg; i++) {
     msg = rd_kafka_consumer_poll(rk, 100);
@@ -372,8 +366,7 @@ static void test_merge_and_dlq(void) {
     T_EQ_INT(rd_kafka_header_get_last(h, "ccpulse.offset", &hv, &hl), 0);
     rd_kafka_message_destroy(msg);
   }
-  rd_kafka_consumer_close(rk);
-  rd_kafka_destroy(rk);
+  dlq_reader_free(rk);
   ccp_config_release(&cfg);
 }
 

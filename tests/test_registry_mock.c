@@ -40,6 +40,7 @@
 #include "ccpulse/log.h"
 #include "ccpulse/tz.h"
 #include "ccpulse/view.h"
+#include "dlq_testutil.h"
 #include "tsan_c11_threads.h"
 
 #define T0 1795347000000LL
@@ -179,37 +180,6 @@ static void produce(const char *topic, const char *prefix, int n, uint32_t id, i
   rd_kafka_destroy(p);
 }
 
-/* The ccpulse.reason headers of the first n records of topic's dead-letter
- * topic, into reasons[] (ccp_free each); returns how many were read. */
-static int read_dlq(const char *topic, int n, char **reasons) {
-  char err[256], dlq[128];
-  snprintf(dlq, sizeof dlq, "%s.dlq", topic);
-  rd_kafka_conf_t *conf = rd_kafka_conf_new();
-  rd_kafka_conf_set(conf, "bootstrap.servers", ccp_mock_bootstraps(mock), err, sizeof err);
-  rd_kafka_conf_set(conf, "group.id", "dlq-reader", err, sizeof err);
-  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(l, dlq, 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
-  rd_kafka_assign(rk, l);
-  rd_kafka_topic_partition_list_destroy(l);
-  int got = 0;
-  for (int i = 0; i < 200 && got < n; i++) {
-    rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 50);
-    if (!m)
-      continue;
-    rd_kafka_headers_t *h = NULL;
-    const void *v;
-    size_t len;
-    if (!m->err && rd_kafka_message_headers(m, &h) == 0 &&
-        rd_kafka_header_get_last(h, "ccpulse.reason", &v, &len) == 0)
-      reasons[got++] = ccp_strndup(v, len);
-    rd_kafka_message_destroy(m);
-  }
-  rd_kafka_consumer_close(rk);
-  rd_kafka_destroy(rk);
-  return got;
-}
-
 /* ---- the consumer ----------------------------------------------------------- */
 
 typedef struct member {
@@ -326,7 +296,7 @@ static void test_fetch_dlq_retry(void) {
   int asked = stub_count(9);
   T_TRUE(asked >= 1 && asked <= 2); /* 2 only if the batch straddled the 1 s back-off */
   char *reasons[10];
-  int n = read_dlq("reg", 10, reasons);
+  int n = dlq_reasons(mock, "reg.dlq", 10, reasons);
   T_EQ_INT(n, 10);
   char want[256];
   snprintf(want, sizeof want,
@@ -372,7 +342,7 @@ static void test_wrong_auth(void) {
   /* read while the member runs: a cycle waits only briefly for its dead
    * letters (docs/live.md), later cycles deliver the rest */
   char *reasons[3];
-  int n = read_dlq("regauth", 3, reasons);
+  int n = dlq_reasons(mock, "regauth.dlq", 3, reasons);
   member_stop(&m);
   T_EQ_INT(stub_count(5), 0);
   ccp_log_set_fd(2);
