@@ -1,4 +1,4 @@
-/* labels: redis */
+/* labels: redis threads */
 /*
  * The checkpoint store (src/publish/ckpt_store.c, written through the Redis
  * publisher's cycle, src/publish/redis_pub.c) against a real redis-server
@@ -19,7 +19,10 @@
  * taken by another owner, and a cycle after a fetch whose epoch changed
  * meanwhile is aborted whole (WATCH); the shared stream time keeps the max.
  * The alert ids of a partition: forgotten below a checkpoint's alert floor
- * only when that partition's checkpoint is stored.
+ * only when that partition's checkpoint is stored. Checkpoints prepared off
+ * the cycle (a batch id): written by a later cycle, read back as the very
+ * states; dropped when a cycle no longer gives them; made again whole when
+ * a failed cycle made the writer forget the bases of its deltas.
  *
  * Skipped (exit 77) when redis-server is not installed.
  */
@@ -664,6 +667,134 @@ static void test_corrupt_v2(void) {
   ccp_redis_pub_free(p);
 }
 
+/* Checkpoints written off the view cycle (docs/checkpoints.md, "Off the view
+ * cycle"): a batch given with an id is compressed on the writer's thread
+ * while cycles go on, written by the first cycle that finds it done; a
+ * batch not given again is dropped (its states may be freed at once); a
+ * delta whose base was forgotten while it was made is written whole. */
+static int cycle_batch(ccp_redis_pub_t *p, ccp_checkpoint_t *c, int n, uint64_t batch,
+                       int *pending) {
+  ccp_redis_cycle_t cy = {.ckpts = c, .nckpts = n, .ckpt_batch = batch, .stream_time = INT64_MIN};
+  int r = ccp_redis_pub_cycle_x(p, &cy);
+  *pending = cy.ckpt_pending;
+  return r;
+}
+
+/* Cycles with batch until it is written (at most 10 s); returns the cycles it took. */
+static int until_written(ccp_redis_pub_t *p, ccp_checkpoint_t *c, int n, uint64_t batch) {
+  int pending = 1, cycles = 0;
+  int64_t end = ccp_clock_mono_ms() + 10000;
+  while (pending && ccp_clock_mono_ms() < end) {
+    T_EQ_INT(cycle_batch(p, c, n, batch, &pending), 0);
+    cycles++;
+    if (pending) {
+      for (int i = 0; i < n; i++)
+        T_EQ_INT(c[i].stored, 0);
+      ccp_clock_sleep_ms(1);
+    }
+  }
+  T_EQ_INT(pending, 0);
+  return cycles;
+}
+
+static void test_async(void) {
+  ccp_redis_pub_t *p = new_pub();
+  char err[CCP_ERRBUF_SIZE];
+  ccp_engine_t *e[2];
+  ccp_gen_t *g[2];
+  ccp_buf_t st[2];
+  ccp_checkpoint_t c[2];
+  int64_t ep[2];
+  for (int i = 0; i < 2; i++) {
+    e[i] = ccp_engine_new(&cfg, err, sizeof err);
+    T_TRUE(e[i] != NULL);
+    ccp_gen_opts_t go = {.events = 60000, .seed = 5 + (uint64_t)i};
+    g[i] = ccp_gen_new(&go);
+    ccp_buf_init(&st[i]);
+    ep[i] = claim_epoch("as", i);
+  }
+#define SAVE(n, off)                                                                               \
+  for (int i = 0; i < 2; i++) {                                                                    \
+    engine_state(e[i], g[i], (n), &st[i]);                                                         \
+    c[i] = (ccp_checkpoint_t){.topic = "as",                                                       \
+                              .partition = i,                                                      \
+                              .offset = (off),                                                     \
+                              .epoch = ep[i],                                                      \
+                              .saved_ms = ccp_clock_wall_ms(),                                     \
+                              .state = st[i].data,                                                 \
+                              .len = st[i].len,                                                    \
+                              .alert_floor = INT64_MIN};                                           \
+  }
+  /* batch 1: not written by the cycle that hands it over, written whole later */
+  SAVE(20000, 100);
+  int pending;
+  T_EQ_INT(cycle_batch(p, c, 2, 1, &pending), 0);
+  T_EQ_INT(pending, 1);
+  T_EQ_INT(exists("ck:ckpt:as:0"), 0);
+  T_TRUE(until_written(p, c, 2, 1) >= 1);
+  for (int i = 0; i < 2; i++)
+    T_EQ_INT(c[i].stored, 1);
+  T_EQ_INT(hexists("ck:ckpt:as:0", "delta"), 0);
+  /* batch 2: deltas, read back as the very states */
+  SAVE(300, 200);
+  T_EQ_INT(cycle_batch(p, c, 2, 2, &pending), 0);
+  T_EQ_INT(pending, 1);
+  until_written(p, c, 2, 2);
+  for (int i = 0; i < 2; i++) {
+    T_EQ_INT(c[i].stored, 1);
+    char key[32];
+    snprintf(key, sizeof key, "ck:ckpt:as:%d", i);
+    T_EQ_INT(hexists(key, "delta"), 1);
+    ccp_ckpt_found_t f;
+    T_EQ_INT(claim("as", i, &f), 0);
+    T_EQ_INT(f.offset, 200);
+    T_TRUE(f.state.len == st[i].len && memcmp(f.state.data, st[i].data, st[i].len) == 0);
+    ep[i] = f.epoch; /* the claim took a new epoch: written whole next */
+    ccp_ckpt_found_release(&f);
+  }
+  /* batch 3: a cycle without it drops it; its states may be overwritten at once */
+  SAVE(300, 300);
+  T_EQ_INT(cycle_batch(p, c, 2, 3, &pending), 0);
+  T_EQ_INT(pending, 1);
+  T_EQ_INT(cycle_batch(p, NULL, 0, 0, &pending), 0);
+  T_EQ_INT(pending, 0);
+  SAVE(300, 400);
+  until_written(p, c, 2, 4);
+  T_EQ_INT(c[0].stored, 1);
+  T_EQ_INT(hexists("ck:ckpt:as:0", "delta"), 0);
+  /* batch 5: deltas planned, then a failed cycle makes the writer forget
+   * every base: the batch is made again, whole */
+  SAVE(300, 500);
+  T_EQ_INT(cycle_batch(p, c, 2, 5, &pending), 0);
+  T_EQ_INT(pending, 1);
+  ccp_redis_cycle_t none = {.stream_time = INT64_MIN};
+  freeReplyObject(cmd("CONFIG SET maxmemory-policy noeviction"));
+  freeReplyObject(cmd("CONFIG SET maxmemory 1"));
+  none.nckpts = 2, none.ckpts = c, none.ckpt_batch = 5; /* still given: kept */
+  T_TRUE(ccp_redis_pub_cycle_x(p, &none) != 0 || none.ckpt_pending == 0);
+  freeReplyObject(cmd("CONFIG SET maxmemory 0"));
+  if (none.ckpt_pending) { /* still compressing when the cycle failed */
+    until_written(p, c, 2, 5);
+    T_EQ_INT(c[0].stored, 1);
+    T_EQ_INT(hexists("ck:ckpt:as:0", "delta"), 0);
+  }
+  for (int i = 0; i < 2; i++) {
+    ccp_ckpt_found_t f;
+    T_EQ_INT(claim("as", i, &f), 0);
+    T_TRUE(f.offset == 500 || f.offset == 400);
+    if (f.offset == 500)
+      T_TRUE(f.state.len == st[i].len && memcmp(f.state.data, st[i].data, st[i].len) == 0);
+    ccp_ckpt_found_release(&f);
+  }
+#undef SAVE
+  for (int i = 0; i < 2; i++) {
+    ccp_engine_free(e[i]);
+    ccp_gen_free(g[i]);
+    ccp_buf_release(&st[i]);
+  }
+  ccp_redis_pub_free(p);
+}
+
 int main(void) {
   tu_default_config(&cfg);
   rc = redis_child_connect_or_skip(url, sizeof url);
@@ -674,6 +805,7 @@ int main(void) {
   T_RUN(test_script_flush_and_lost_epoch);
   T_RUN(test_malformed);
   T_RUN(test_delta);
+  T_RUN(test_async);
   T_RUN(test_lost_base);
   T_RUN(test_corrupt_v2);
   T_RUN(test_unreachable);

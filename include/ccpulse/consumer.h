@@ -61,6 +61,10 @@ typedef int (*ccp_publish_fn)(void *opaque, const ccp_view_t *view, const ccp_al
 typedef struct ccp_publish_extra {
   ccp_checkpoint_t *ckpts;     /**< the partitions' checkpoints (a checkpoint cycle), stored set */
   int nckpts;                  /**< 0 outside checkpoint cycles (docs/checkpoints.md) */
+  uint64_t ckpt_batch;         /**< 0: write ckpts in this cycle; else they are a batch saved in
+                                    an earlier cycle or this one, given again every cycle until
+                                    written (ccp_redis_cycle_t.ckpt_batch) */
+  int ckpt_pending;            /**< out: the batch is not written yet (compressing) */
   ccp_partial_rec_t *partials; /**< own partials to store for the view writer (several
                                     instances, docs/live.md), stored set */
   int npartials;

@@ -200,7 +200,14 @@ typedef struct ccp_redis_cycle {
   const int64_t *alert_due;        /**< with alert_ids: per alert its due time ("at_ms") */
   ccp_checkpoint_t *ckpts;         /**< the cycle's checkpoints (ccp_redis_pub_cycle_ckpt()) */
   int nckpts;
-  const char *topic;           /**< Kafka topic of the partials and the stream time */
+  uint64_t ckpt_batch; /**< 0: ckpts are compressed and written in this cycle; else the id of a
+                            batch prepared ahead (docs/checkpoints.md, "Off the view cycle"):
+                            the first cycle given it starts compressing it on the writer's own
+                            thread and writes none of it, and each cycle given it again writes
+                            it once prepared; its states must stay valid until a cycle returns
+                            with ckpt_pending 0, or one is called with another batch or none */
+  int ckpt_pending;    /**< out: the batch is not written yet (stored flags all 0) */
+  const char *topic;   /**< Kafka topic of the partials and the stream time */
   ccp_partial_rec_t *partials; /**< own partials to store (several instances); stored set */
   int npartials;
   int64_t stream_time; /**< INT64_MIN: the shared stream time is neither raised nor read */

@@ -225,12 +225,14 @@ static int live_publish(void *opaque, const ccp_view_t *view, const ccp_alert_t 
                            .alert_due = l->due,
                            .ckpts = x->ckpts,
                            .nckpts = x->nckpts,
+                           .ckpt_batch = x->ckpt_batch,
                            .topic = l->cfg->kafka_topic,
                            .partials = x->partials,
                            .npartials = x->npartials,
                            .stream_time = x->stream_time};
   int rc = ccp_redis_pub_cycle_x(l->pub, &rc_);
   x->shared_time = rc_.shared_time;
+  x->ckpt_pending = rc_.ckpt_pending;
   if (rc == 0 && view)
     write_wall_settings(l);
   if (l->opts->summary && view)

@@ -39,8 +39,10 @@ void ccp__alert_ids_key(ccp_buf_t *k, const char *prefix, const char *topic, int
 
 /**
  * What the checkpoint writer knows Redis holds (opaque): per partition the
- * base of its stored checkpoint, so that a checkpoint cycle writes only a
- * delta against it. Owned by the Redis publisher, publisher thread only.
+ * base of its stored checkpoint (compressed), so that a checkpoint cycle
+ * writes only a delta against it. Owned by the Redis publisher: every call
+ * on the publisher thread; it runs one thread of its own that compresses
+ * batches prepared ahead (ccp__ckpt_prepare()).
  */
 typedef struct ccp__ckpt_writer ccp__ckpt_writer_t;
 /** What a writer wrote (stored checkpoints only). */
@@ -67,6 +69,20 @@ void ccp__ckpt_append_load(ccp_buf_t *o);
 /** Checks the reply to ccp__ckpt_append_load(); 0, or -CCP_EINVAL with what filled. */
 int ccp__ckpt_check_load(const redisReply *r, char *what, size_t wlen);
 /**
+ * Prepares checkpoints c[0..n) for ccp__ckpt_append(): per checkpoint its
+ * sum and its compressed bytes (a delta against the base w knows Redis
+ * holds, or the whole state). batch 0: at once, here; returns 1. Else on
+ * the writer's own thread: the first call with a new batch id starts it
+ * (a batch in preparation is dropped first) and returns 0; later calls with
+ * the same id and c return 1 once it is prepared (and its deltas' bases are
+ * still known; if not it starts again, whole). c's states must stay valid
+ * until ccp__ckpt_results() or ccp__ckpt_drop(). Publisher thread.
+ */
+int ccp__ckpt_prepare(ccp__ckpt_writer_t *w, const ccp_checkpoint_t *c, int n, uint64_t batch);
+/** Forgets the batch being prepared or prepared (waits while it is being compressed): its
+ * states may be freed afterwards. Publisher thread. */
+void ccp__ckpt_drop(ccp__ckpt_writer_t *w);
+/**
  * Appends the commands writing checkpoints c[0..n) (inside MULTI): per
  * checkpoint either one EVALSHA of the fencing script carrying a delta
  * against the base w knows Redis holds, or (nothing known, or the delta too
@@ -74,7 +90,8 @@ int ccp__ckpt_check_load(const redisReply *r, char *what, size_t wlen);
  * compressed, then EVALSHA. The script also trims the partition's alert ids
  * below the checkpoint's alert_floor when it stores it. Adds the commands
  * to *ncmds and their argument bytes to *bytes. A checkpoint without an
- * epoch (<= 0) or offset (< 0) is skipped. The states must stay valid until
+ * epoch (<= 0) or offset (< 0) is skipped. Uses what ccp__ckpt_prepare()
+ * prepared for c, else prepares it at once. The states must stay valid until
  * ccp__ckpt_results() of the same cycle.
  */
 void ccp__ckpt_append(ccp_buf_t *o, ccp__ckpt_writer_t *w, const char *prefix,
@@ -82,8 +99,9 @@ void ccp__ckpt_append(ccp_buf_t *o, ccp__ckpt_writer_t *w, const char *prefix,
 /**
  * Sets c[i].stored from the EXEC reply (NULL: none) of a cycle whose
  * checkpoint commands (ccp__ckpt_append() with the same w, c, n) started at
- * command index base, and updates what w knows; logs (unless quiet) each
- * one refused by the fence. Returns how many were refused.
+ * command index base, and updates what w knows (a stored whole state's
+ * compressed bytes become its partition's base); logs (unless quiet) each
+ * one refused by the fence; forgets the batch. Returns how many were refused.
  */
 int ccp__ckpt_results(const redisReply *exec, int base, ccp__ckpt_writer_t *w, ccp_checkpoint_t *c,
                       int n, int quiet);

@@ -2,8 +2,9 @@
  * The checkpoint store: partition checkpoints in Redis (docs/checkpoints.md,
  * "Where checkpoints live and how they are used"; keys in docs/redis.md).
  *
- * Write (publisher thread, inside the Redis publisher's MULTI/EXEC of the
- * cycle whose offsets the checkpoint covers). A checkpoint is stored as a
+ * Write (publisher thread, inside the MULTI/EXEC of the cycle that saved
+ * the checkpoint or of a later one, whose commit then covers its offsets;
+ * docs/checkpoints.md, "Off the view cycle"). A checkpoint is stored as a
  * base (the state, zstd-compressed) and at most one delta (the state
  * compressed with the base state as zstd prefix), store format 2
  * (docs/checkpoints.md, "Stored as a base and a delta"): at 1,000 events/s
@@ -24,13 +25,27 @@
  * so EVALSHA finds the script after a Redis restart or SCRIPT FLUSH; its
  * reply is checked against the sha compiled in here.
  *
+ * Compression (the costly part: a delta is zstd with long-distance
+ * matching over base and state) runs before the commands are appended:
+ * ccp__ckpt_prepare() with a batch id hands the batch to the writer's own
+ * thread and the publisher goes on with its cycles, appending the batch
+ * in the first cycle that finds it prepared; with batch 0 (the final
+ * cycle, the tests) it runs at once. The thread and the publisher thread
+ * share the batch (its states, the plans) and the partitions' bases
+ * through `job` under `mu`: while a job is QUEUED or RUNNING the
+ * publisher thread reads or writes none of them (only parts[].valid and
+ * epoch, which the thread never reads), and it frees a batch's states only
+ * after settle() (ccp__ckpt_results(), ccp__ckpt_drop(), a new batch).
+ *
  * What Redis holds: the writer (ccp__ckpt_writer_t, owned by the Redis
- * publisher) keeps each partition's base state (a delta's prefix) and its
+ * publisher) keeps each partition's base as stored (compressed; it is
+ * decompressed into a scratch prefix while a delta is made) and its
  * epoch. It writes a partition whole when it knows nothing (first write, a
  * new epoch: a takeover), after the partition's write was not stored, when
  * the delta would exceed half the base's compressed size, and after every
  * failed or unanswered cycle and every reconnect (the publisher calls
- * ccp__ckpt_writer_forget() then). A delta whose base Redis lost (flush,
+ * ccp__ckpt_writer_forget() then; a delta made against a base forgotten
+ * meanwhile is made again, whole, before it is written). A delta whose base Redis lost (flush,
  * restart without a reconnect seen) is reported by the script; the
  * publisher counts that cycle as failed, so the next one writes it whole.
  * Partitions that have no checkpoint in a cycle (no longer ours) lose
@@ -58,6 +73,7 @@
 #include "ccpulse/ckpt_store.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,7 +121,7 @@ static const char SCRIPT[] =
 /* SHA1 of SCRIPT (what SCRIPT LOAD answers; checked at every load). */
 static const char SCRIPT_SHA[] = "44c9169fa42421b3e7bc3762ac0612d4bc8785d4";
 
-/* ---- write (publisher thread) ------------------------------------------ */
+/* ---- write (publisher thread; compression on the writer's own thread) --- */
 
 /* What the writer knows Redis holds for one partition. */
 typedef struct ckw_part {
@@ -114,60 +130,133 @@ typedef struct ckw_part {
   int64_t epoch;    /* the epoch of the writes it describes */
   int valid;        /* Redis holds base_id's base whole (as far as the writer knows) */
   uint64_t base_id; /* ccp_hash64 of the base state */
-  ccp_buf_t base;   /* the base state (uncompressed): a delta's prefix */
-  size_t base_z;    /* its compressed size */
-  int seen;         /* has a checkpoint in the cycle being written */
+  ccp_buf_t base;   /* the base as stored (compressed): decompressed, a delta's prefix */
+  size_t base_len;  /* the base state's length (uncompressed) */
+  int seen;         /* has a checkpoint in the batch being planned */
 } ckw_part_t;
 
-/* One checkpoint of the cycle being written. */
+/* One checkpoint of the batch being written. */
 typedef struct ckw_plan {
-  int part;     /* index into parts; -1: not written (no epoch or offset) */
-  int full;     /* 1: the whole state (a new base), 0: a delta */
-  int ncmds;    /* its commands inside MULTI */
-  uint64_t id;  /* full: the new base's id */
-  size_t z;     /* compressed bytes written (base or delta) */
-  int64_t code; /* the script's reply (results) */
+  int part;         /* index into parts; -1: not written (no epoch or offset) */
+  int try_delta;    /* planned: a delta against the base `against`, when small enough */
+  uint64_t against; /* that base's id */
+  int full;         /* prepared: 1 the whole state (a new base), 0 a delta */
+  int ncmds;        /* its commands inside MULTI */
+  uint64_t id;      /* full: the new base's id */
+  uint64_t sum;     /* ccp_hash64 of the state (field sum) */
+  ccp_buf_t zb;     /* prepared: the compressed base or delta */
+  int64_t code;     /* the script's reply (results) */
+  int64_t prep_us;  /* time the preparation took */
 } ckw_plan_t;
 
+/* The batch's preparation (job): IDLE nothing, QUEUED handed to the thread,
+ * RUNNING being prepared, DONE prepared (the publisher thread appends it). */
+enum { JOB_IDLE, JOB_QUEUED, JOB_RUNNING, JOB_DONE };
+
 struct ccp__ckpt_writer {
+  /* publisher thread, and the preparation while the job runs (below) */
   ckw_part_t *parts;
   int nparts, parts_cap;
   ckw_plan_t *plan;
   int nplan, plan_cap;
-  ZSTD_CCtx *cctx;
-  ccp_buf_t z; /* compressed bytes of the checkpoint being appended */
+  const ccp_checkpoint_t *jc; /* the batch (borrowed; valid until settled) */
+  uint64_t batch;             /* its id (ccp__ckpt_prepare()); 0: a synchronous one or none */
   ccp__ckpt_writer_stats_t st;
   int lost; /* checkpoints of the last results whose base was gone */
+  /* the preparation's (one at a time: publisher thread inline, or the thread) */
+  ZSTD_CCtx *cctx;
+  ZSTD_DCtx *dctx;
+  ccp_buf_t prefix; /* a decompressed base (released after each batch) */
+  /* the thread: `job` and `quit` under mu. While the job is QUEUED or
+   * RUNNING the thread owns plan[].zb/full/id/sum/prep_us, cctx, dctx and
+   * prefix, and reads jc, plan[].part/try_delta and parts[].base/base_len;
+   * the publisher thread touches none of them (only parts[].valid and
+   * epoch, which the thread never reads) until it sees DONE under mu. */
+  pthread_t th;
+  int th_started;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int job, quit;
 };
 
 ccp__ckpt_writer_t *ccp__ckpt_writer_new(void) {
   ccp__ckpt_writer_t *w = ccp_calloc(1, sizeof *w);
   w->cctx = ZSTD_createCCtx();
-  CCP_ASSERT(w->cctx);
-  ccp_buf_init(&w->z);
+  w->dctx = ZSTD_createDCtx();
+  CCP_ASSERT(w->cctx && w->dctx);
+  ZSTD_DCtx_setParameter(w->dctx, ZSTD_d_windowLogMax, CCP_CKPT_WINDOWLOG_MAX);
+  ccp_buf_init(&w->prefix);
+  pthread_mutex_init(&w->mu, NULL);
+  pthread_cond_init(&w->cv, NULL);
   return w;
+}
+
+/* The job's state (under mu). */
+static int job_get(ccp__ckpt_writer_t *w) {
+  pthread_mutex_lock(&w->mu);
+  int j = w->job;
+  pthread_mutex_unlock(&w->mu);
+  return j;
+}
+
+static void job_set(ccp__ckpt_writer_t *w, int j) {
+  pthread_mutex_lock(&w->mu);
+  w->job = j;
+  pthread_cond_broadcast(&w->cv);
+  pthread_mutex_unlock(&w->mu);
+}
+
+/* Waits until no preparation runs; a prepared one is discarded (the batch
+ * is forgotten: its states may be freed once this returns). */
+static void settle(ccp__ckpt_writer_t *w) {
+  pthread_mutex_lock(&w->mu);
+  while (w->job == JOB_QUEUED || w->job == JOB_RUNNING)
+    pthread_cond_wait(&w->cv, &w->mu);
+  w->job = JOB_IDLE;
+  pthread_mutex_unlock(&w->mu);
+  w->batch = 0;
+  w->jc = NULL;
 }
 
 void ccp__ckpt_writer_free(ccp__ckpt_writer_t *w) {
   if (!w)
     return;
+  settle(w);
+  if (w->th_started) {
+    pthread_mutex_lock(&w->mu);
+    w->quit = 1;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->th, NULL);
+  }
+  pthread_mutex_destroy(&w->mu);
+  pthread_cond_destroy(&w->cv);
   for (int i = 0; i < w->nparts; i++) {
     ccp_free(w->parts[i].topic);
     ccp_buf_release(&w->parts[i].base);
   }
   ccp_free(w->parts);
+  for (int i = 0; i < w->plan_cap; i++)
+    ccp_buf_release(&w->plan[i].zb);
   ccp_free(w->plan);
   ZSTD_freeCCtx(w->cctx);
-  ccp_buf_release(&w->z);
+  ZSTD_freeDCtx(w->dctx);
+  ccp_buf_release(&w->prefix);
   ccp_free(w);
 }
 
-/* Forgets a partition's base: its next checkpoint is written whole. */
-static void part_forget(ckw_part_t *e) {
-  e->valid = 0;
-  e->base_z = 0;
-  ccp_buf_release(&e->base);
-  ccp_buf_init(&e->base);
+/* Forgets a partition's base: its next checkpoint is written whole. Only
+ * `valid` while a preparation may read the base; the bytes go when the
+ * next batch is planned. */
+static void part_forget(ckw_part_t *e) { e->valid = 0; }
+
+/* Releases the base bytes of a partition that has none (no preparation runs). */
+static void part_trim(ckw_part_t *e) {
+  if (!e->valid && e->base.cap) {
+    ccp_buf_release(&e->base);
+    ccp_buf_init(&e->base);
+    e->base_len = 0;
+  }
 }
 
 void ccp__ckpt_writer_forget(ccp__ckpt_writer_t *w) {
@@ -201,13 +290,12 @@ static int part_of(ccp__ckpt_writer_t *w, const char *topic, int32_t partition) 
   return w->nparts++;
 }
 
-/* Compresses src into w->z, with prefix (a base state) when not NULL;
- * returns the compressed length. */
-static size_t compress(ccp__ckpt_writer_t *w, const void *src, size_t len,
-                       const ccp_buf_t *prefix) {
+/* Compresses src into dst, with prefix (a base state) when not NULL. */
+static void compress(ccp__ckpt_writer_t *w, ccp_buf_t *dst, const void *src, size_t len,
+                     const ccp_buf_t *prefix) {
   size_t cap = ZSTD_compressBound(len);
-  ccp_buf_clear(&w->z);
-  ccp_buf_reserve(&w->z, cap);
+  ccp_buf_clear(dst);
+  ccp_buf_reserve(dst, cap);
   ZSTD_CCtx_reset(w->cctx, ZSTD_reset_session_and_parameters);
   ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, 1);
   if (prefix) {
@@ -221,10 +309,163 @@ static size_t compress(ccp__ckpt_writer_t *w, const void *src, size_t len,
     ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_enableLongDistanceMatching, 1);
     ZSTD_CCtx_refPrefix(w->cctx, prefix->data, prefix->len);
   }
-  size_t n = ZSTD_compress2(w->cctx, w->z.data, cap, src, len);
+  size_t n = ZSTD_compress2(w->cctx, dst->data, cap, src, len);
   CCP_ASSERT(!ZSTD_isError(n)); /* fails only when out of memory: the bound is enough */
-  w->z.len = n;
-  return n;
+  dst->len = n;
+}
+
+/* Decompresses part e's base into w->prefix; 0, or -1 (cannot happen with
+ * bytes this writer compressed; the checkpoint is then written whole). */
+static int base_state(ccp__ckpt_writer_t *w, const ckw_part_t *e) {
+  ccp_buf_clear(&w->prefix);
+  ccp_buf_reserve(&w->prefix, e->base_len ? e->base_len : 1);
+  ZSTD_DCtx_reset(w->dctx, ZSTD_reset_session_only);
+  size_t got = ZSTD_decompressDCtx(w->dctx, w->prefix.data, e->base_len,
+                                   e->base.data ? e->base.data : "", e->base.len);
+  if (ZSTD_isError(got) || got != e->base_len)
+    return -1;
+  w->prefix.len = got;
+  return 0;
+}
+
+/* Prepares the checkpoints of the planned batch c (any one thread at a
+ * time): per checkpoint its sum, and a delta against its base when planned
+ * and small enough, else the whole state compressed (a new base). */
+static void prepare(ccp__ckpt_writer_t *w, const ccp_checkpoint_t *c) {
+  for (int i = 0; i < w->nplan; i++) {
+    ckw_plan_t *pl = &w->plan[i];
+    if (pl->part < 0)
+      continue;
+    int64_t t0 = ccp_clock_mono_ns();
+    const ckw_part_t *e = &w->parts[pl->part];
+    pl->sum = ccp_hash64(c[i].state, c[i].len, CCP_CKPT_SUM_SEED);
+    pl->full = 1;
+    if (pl->try_delta && base_state(w, e) == 0) {
+      compress(w, &pl->zb, c[i].state, c[i].len, &w->prefix);
+      pl->full = !(pl->zb.len <= CCP_CKPT_CHUNK && pl->zb.len <= e->base.len / CCP_CKPT_DELTA_DIV);
+    }
+    if (pl->full) {
+      pl->id = ccp_hash64(c[i].state, c[i].len, CCP_CKPT_SUM_SEED ^ 1);
+      compress(w, &pl->zb, c[i].state, c[i].len, NULL);
+    }
+    pl->prep_us = (ccp_clock_mono_ns() - t0) / 1000;
+  }
+  ccp_buf_release(&w->prefix); /* a state's size, needed again only next interval */
+  ccp_buf_init(&w->prefix);
+}
+
+static void *prepare_main(void *arg) {
+  ccp__ckpt_writer_t *w = arg;
+  pthread_mutex_lock(&w->mu);
+  for (;;) {
+    while (w->job != JOB_QUEUED && !w->quit)
+      pthread_cond_wait(&w->cv, &w->mu);
+    if (w->quit)
+      break;
+    w->job = JOB_RUNNING;
+    pthread_mutex_unlock(&w->mu);
+    prepare(w, w->jc);
+    pthread_mutex_lock(&w->mu);
+    w->job = JOB_DONE;
+    pthread_cond_broadcast(&w->cv);
+  }
+  pthread_mutex_unlock(&w->mu);
+  return NULL;
+}
+
+static int writable(const ccp_checkpoint_t *c) { return c->epoch > 0 && c->offset >= 0; }
+
+/* Plans batch c[0..n) (no preparation runs): which partition each one is,
+ * whether a delta is tried and against which base; forgets the bases of a
+ * new epoch and of partitions no longer in a batch. */
+static void plan(ccp__ckpt_writer_t *w, const ccp_checkpoint_t *c, int n) {
+  if (n > w->plan_cap) {
+    w->plan = ccp_realloc(w->plan, (size_t)n * sizeof *w->plan);
+    for (int i = w->plan_cap; i < n; i++)
+      ccp_buf_init(&w->plan[i].zb);
+    w->plan_cap = n;
+  }
+  w->nplan = n;
+  for (int i = 0; i < w->nparts; i++)
+    w->parts[i].seen = 0;
+  for (int i = 0; i < n; i++) {
+    ckw_plan_t *pl = &w->plan[i];
+    ccp_buf_t zb = pl->zb;
+    memset(pl, 0, sizeof *pl);
+    pl->zb = zb;
+    ccp_buf_clear(&pl->zb);
+    pl->part = -1;
+    if (!writable(&c[i]))
+      continue;
+    pl->part = part_of(w, c[i].topic, c[i].partition);
+    ckw_part_t *e = &w->parts[pl->part];
+    e->seen = 1;
+    if (e->epoch != c[i].epoch) { /* a new owner's epoch: Redis may hold anything */
+      part_forget(e);
+      e->epoch = c[i].epoch;
+    }
+    pl->try_delta = e->valid;
+    pl->against = e->base_id;
+  }
+  for (int i = 0; i < w->nparts; i++) { /* no longer this instance's: keep no copy of its base */
+    if (!w->parts[i].seen)
+      part_forget(&w->parts[i]);
+    part_trim(&w->parts[i]);
+  }
+  w->jc = c;
+}
+
+/* Whether every delta of the prepared batch still has the base it was made
+ * against (a failed cycle or a reconnect meanwhile makes the writer forget). */
+static int still_good(const ccp__ckpt_writer_t *w) {
+  for (int i = 0; i < w->nplan; i++) {
+    const ckw_plan_t *pl = &w->plan[i];
+    if (pl->part >= 0 && !pl->full &&
+        (!w->parts[pl->part].valid || w->parts[pl->part].base_id != pl->against))
+      return 0;
+  }
+  return 1;
+}
+
+/* Hands the planned batch to the thread (started on first use). */
+static void queue_job(ccp__ckpt_writer_t *w) {
+  if (!w->th_started) {
+    if (pthread_create(&w->th, NULL, prepare_main, w) != 0) {
+      prepare(w, w->jc); /* no thread: prepared here, at once */
+      job_set(w, JOB_DONE);
+      return;
+    }
+    w->th_started = 1;
+  }
+  job_set(w, JOB_QUEUED);
+}
+
+int ccp__ckpt_prepare(ccp__ckpt_writer_t *w, const ccp_checkpoint_t *c, int n, uint64_t batch) {
+  if (batch == 0 || batch != w->batch || c != w->jc) { /* a new batch: prepare it */
+    settle(w);
+    plan(w, c, n);
+    w->batch = batch;
+    if (batch == 0) { /* synchronous */
+      prepare(w, c);
+      job_set(w, JOB_DONE);
+      return 1;
+    }
+    queue_job(w);
+  }
+  if (job_get(w) != JOB_DONE)
+    return 0;
+  if (!still_good(w)) { /* a delta's base is gone: prepare it again (whole) */
+    job_set(w, JOB_IDLE);
+    plan(w, c, n);
+    queue_job(w);
+    return 0;
+  }
+  return 1;
+}
+
+void ccp__ckpt_drop(ccp__ckpt_writer_t *w) {
+  if (w)
+    settle(w);
 }
 
 void ccp__ckpt_append_load(ccp_buf_t *o) {
@@ -246,8 +487,6 @@ int ccp__ckpt_check_load(const redisReply *r, char *what, size_t wlen) {
   return 0;
 }
 
-static int writable(const ccp_checkpoint_t *c) { return c->epoch > 0 && c->offset >= 0; }
-
 /* Its key, with `suffix` ("", ":epoch", ":new"). */
 static void key_of(ccp_buf_t *k, const char *prefix, const char *topic, int32_t partition,
                    const char *suffix) {
@@ -262,9 +501,9 @@ void ccp__alert_ids_key(ccp_buf_t *k, const char *prefix, const char *topic, int
 
 /* Appends the HSETs of a full write of c (its compressed state in w->z) to
  * the staging hash skey; returns the commands. */
-static int append_full(ccp_buf_t *o, const ccp__ckpt_writer_t *w, const ccp_buf_t *skey,
+static int append_full(ccp_buf_t *o, const ccp_buf_t *zb, const ccp_buf_t *skey,
                        const ccp_checkpoint_t *c, uint64_t id, uint64_t sum, uint64_t *bytes) {
-  size_t zlen = w->z.len, parts = zlen ? (zlen + CCP_CKPT_CHUNK - 1) / CCP_CKPT_CHUNK : 1;
+  size_t zlen = zb->len, parts = zlen ? (zlen + CCP_CKPT_CHUNK - 1) / CCP_CKPT_CHUNK : 1;
   char num[9][24];
   snprintf(num[0], sizeof num[0], "%lld", (long long)c->offset);
   snprintf(num[1], sizeof num[1], "%zu", c->len);
@@ -296,7 +535,7 @@ static int append_full(ccp_buf_t *o, const ccp__ckpt_writer_t *w, const ccp_buf_
     }
     size_t at = j * CCP_CKPT_CHUNK, len = CCP_MIN(CCP_CKPT_CHUNK, zlen - at);
     argv[argc] = field, lens[argc++] = strlen(field);
-    argv[argc] = zlen ? w->z.data + at : "", lens[argc++] = len;
+    argv[argc] = zlen ? zb->data + at : "", lens[argc++] = len;
     ccp__resp_argv(o, argc, argv, lens);
     for (int a = 1; a < argc; a++)
       *bytes += lens[a];
@@ -307,76 +546,51 @@ static int append_full(ccp_buf_t *o, const ccp__ckpt_writer_t *w, const ccp_buf_
 
 void ccp__ckpt_append(ccp_buf_t *o, ccp__ckpt_writer_t *w, const char *prefix,
                       const ccp_checkpoint_t *c, int n, int *ncmds, uint64_t *bytes) {
+  if (c != w->jc || n != w->nplan || job_get(w) != JOB_DONE)
+    ccp__ckpt_prepare(w, c, n, 0); /* not prepared ahead: here, at once */
   ccp_buf_t key, ekey, skey, ikey;
   ccp_buf_init(&key);
   ccp_buf_init(&ekey);
   ccp_buf_init(&skey);
   ccp_buf_init(&ikey);
-  if (n > w->plan_cap) {
-    w->plan_cap = n;
-    w->plan = ccp_realloc(w->plan, (size_t)n * sizeof *w->plan);
-  }
-  w->nplan = n;
-  for (int i = 0; i < w->nparts; i++)
-    w->parts[i].seen = 0;
   for (int i = 0; i < n; i++) {
     ckw_plan_t *pl = &w->plan[i];
-    memset(pl, 0, sizeof *pl);
-    pl->part = -1;
-    if (!writable(&c[i]))
+    if (pl->part < 0)
       continue;
-    pl->part = part_of(w, c[i].topic, c[i].partition);
-    ckw_part_t *e = &w->parts[pl->part];
-    e->seen = 1;
-    if (e->epoch != c[i].epoch) { /* a new owner's epoch: Redis may hold anything */
-      part_forget(e);
-      e->epoch = c[i].epoch;
-    }
+    const ckw_part_t *e = &w->parts[pl->part];
     key_of(&key, prefix, c[i].topic, c[i].partition, "");
     key_of(&ekey, prefix, c[i].topic, c[i].partition, ":epoch");
     key_of(&skey, prefix, c[i].topic, c[i].partition, ":new");
     ccp__alert_ids_key(&ikey, prefix, c[i].topic, c[i].partition);
-    uint64_t sum = ccp_hash64(c[i].state, c[i].len, CCP_CKPT_SUM_SEED);
     char num[6][24];
     snprintf(num[0], sizeof num[0], "%lld", (long long)c[i].epoch);
     num[1][0] = '\0';
     if (c[i].alert_floor != INT64_MIN)
       snprintf(num[1], sizeof num[1], "%lld", (long long)c[i].alert_floor);
-    int delta = 0;
-    if (e->valid) { /* a delta against the stored base, when small enough */
-      size_t z = compress(w, c[i].state, c[i].len, &e->base);
-      delta = z <= CCP_CKPT_CHUNK && z <= e->base_z / CCP_CKPT_DELTA_DIV;
-    }
-    if (delta) {
+    if (!pl->full) {
       snprintf(num[2], sizeof num[2], "%016llx", (unsigned long long)e->base_id);
       snprintf(num[3], sizeof num[3], "%lld", (long long)c[i].offset);
       snprintf(num[4], sizeof num[4], "%zu", c[i].len);
       snprintf(num[5], sizeof num[5], "%lld", (long long)c[i].saved_ms);
       char sumx[24];
-      snprintf(sumx, sizeof sumx, "%016llx", (unsigned long long)sum);
-      const char *ev[15] = {"EVALSHA", SCRIPT_SHA, "4",    key.data, ekey.data,
-                            skey.data, ikey.data,  num[0], num[1],   "d",
-                            num[2],    num[3],     num[4], num[5],   sumx};
+      snprintf(sumx, sizeof sumx, "%016llx", (unsigned long long)pl->sum);
+      const char *ev[16] = {"EVALSHA", SCRIPT_SHA, "4",       key.data,
+                            ekey.data, skey.data,  ikey.data, num[0],
+                            num[1],    "d",        num[2],    num[3],
+                            num[4],    num[5],     sumx,      pl->zb.len ? pl->zb.data : ""};
       size_t el[16];
       for (int a = 0; a < 15; a++)
         el[a] = strlen(ev[a]);
-      const char *ev16[16];
-      memcpy(ev16, ev, sizeof ev);
-      ev16[15] = w->z.len ? w->z.data : "";
-      el[15] = w->z.len;
-      ccp__resp_argv(o, 16, ev16, el);
+      el[15] = pl->zb.len;
+      ccp__resp_argv(o, 16, ev, el);
       for (int a = 3; a < 16; a++)
         *bytes += el[a];
       pl->ncmds = 1;
-      pl->z = w->z.len;
     } else {
       const char *del[2] = {"DEL", skey.data};
       size_t dlens[2] = {3, skey.len};
       ccp__resp_argv(o, 2, del, dlens);
-      pl->full = 1;
-      pl->id = ccp_hash64(c[i].state, c[i].len, CCP_CKPT_SUM_SEED ^ 1);
-      pl->z = compress(w, c[i].state, c[i].len, NULL);
-      int k = append_full(o, w, &skey, &c[i], pl->id, sum, bytes);
+      int k = append_full(o, &pl->zb, &skey, &c[i], pl->id, pl->sum, bytes);
       const char *ev[10] = {"EVALSHA", SCRIPT_SHA, "4",    key.data, ekey.data,
                             skey.data, ikey.data,  num[0], num[1],   "f"};
       size_t el[10];
@@ -389,9 +603,6 @@ void ccp__ckpt_append(ccp_buf_t *o, ccp__ckpt_writer_t *w, const char *prefix,
     }
     *ncmds += pl->ncmds;
   }
-  for (int i = 0; i < w->nparts; i++) /* no longer this instance's: keep no copy of its base */
-    if (!w->parts[i].seen)
-      part_forget(&w->parts[i]);
   ccp_buf_release(&key);
   ccp_buf_release(&ekey);
   ccp_buf_release(&skey);
@@ -414,17 +625,19 @@ int ccp__ckpt_results(const redisReply *exec, int base, ccp__ckpt_writer_t *w, c
     pl->code = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
     if (pl->code == 1) {
       c[i].stored = 1;
-      if (pl->full) { /* the state is the new base */
-        ccp_buf_clear(&e->base);
-        ccp_buf_append(&e->base, c[i].state, c[i].len);
+      if (pl->full) { /* the state is the new base: keep its compressed bytes */
+        ccp_buf_t old = e->base;
+        e->base = pl->zb;
+        pl->zb = old;
+        ccp_buf_clear(&pl->zb);
+        e->base_len = c[i].len;
         e->base_id = pl->id;
-        e->base_z = pl->z;
         e->valid = 1;
         w->st.full++;
-        w->st.full_bytes += pl->z;
+        w->st.full_bytes += e->base.len;
       } else {
         w->st.delta++;
-        w->st.delta_bytes += pl->z;
+        w->st.delta_bytes += pl->zb.len;
       }
       w->st.state_bytes += c[i].len;
       continue;
@@ -447,6 +660,7 @@ int ccp__ckpt_results(const redisReply *exec, int base, ccp__ckpt_writer_t *w, c
                 c[i].topic, (int)c[i].partition, (long long)c[i].offset, (long long)c[i].epoch);
     }
   }
+  settle(w); /* the batch is written: the caller may free its states */
   return refused;
 }
 

@@ -7,12 +7,16 @@
  * starts, finishes and frees it. The counters are atomics any thread reads.
  *
  * Checkpoints (publish_ckpt and checkpoint.interval > 0; docs/checkpoints.md):
- * a cycle is a checkpoint cycle when the interval has passed since the last
- * checkpoint cycle that was published, and the final cycle always is; the
- * source is told before collect, so every worker saves its engines right
- * after that cycle's export (state and next offset match exactly), and the
- * publish function gets the states to write in the cycle's transaction; the
- * exports whose checkpoint it stored are marked for the commit.
+ * a cycle is a checkpoint cycle when the interval has passed since the
+ * saving cycle of the last batch written and no batch is being written, and
+ * the final cycle always is; the source is told before collect, so every
+ * worker saves its engines right after that cycle's export (state and next
+ * offset match exactly). The states go into a batch that the publish
+ * function gets every cycle until it is written (it compresses it on its
+ * own thread meanwhile: "Off the view cycle"); the saving cycle's bundles
+ * are kept (offsets only) and, once the batch is written, their exports
+ * whose checkpoint was stored are marked and committed. The final cycle's
+ * batch is written in that cycle; it replaces one still being written.
  *
  * Several instances (a fetch function and the topic's partition count;
  * docs/live.md, "Several instances"; several()): only the owner of
@@ -32,8 +36,10 @@
  * whose writer publishes.
  *
  * Invariants: the source's commit runs only after the publish function
- * returned 0 for the same cycle; G never decreases; every bundle is freed in
- * the cycle that collected it.
+ * returned 0 for the same cycle, and for a batch only in the cycle that
+ * wrote it; G never decreases; every bundle is freed in the cycle that
+ * collected it, but those of a batch, freed with it; a batch's states are
+ * freed only after a publish call that did not leave it pending.
  */
 #include "publish/publisher.h"
 
@@ -63,10 +69,23 @@ struct ccp_publisher {
   ccp_publisher_bundle_t **bundles; /* the cycle's, one per source bundle */
   ccp_publisher_export_t *last;     /* the exports merged into the view, partials referenced */
   int nlast, last_cap;
-  int trimmed;             /* free heap looked at since the view last changed */
-  int64_t ckpt_next_ms;    /* wall clock: the next checkpoint cycle is due (0: at once) */
-  ccp_checkpoint_t *ckpts; /* the cycle's checkpoints handed to publish_ckpt */
-  int ckpts_cap;
+  int trimmed;          /* free heap looked at since the view last changed */
+  int64_t ckpt_next_ms; /* wall clock: the next checkpoint cycle is due (0: at once) */
+  /* the checkpoints being written (docs/checkpoints.md, "Off the view
+   * cycle"): saved in one cycle, handed to publish_ckpt every cycle until
+   * written (compressed meanwhile on the checkpoint writer's thread), then
+   * the offsets of the stored ones committed */
+  struct batch {
+    int active;
+    uint64_t id;         /* 0: written in the cycle that saved it (the final cycle) */
+    ccp_checkpoint_t *c; /* handed to publish_ckpt */
+    int n;
+    ccp_buf_t *states;             /* owned: the states, taken from the exports */
+    ccp_publisher_bundle_t **held; /* the saving cycle's bundles (offsets, generations), for
+                                      the commit; NULL entries during that cycle */
+    int64_t saved_ms;              /* wall clock of the saving cycle */
+  } batch;
+  uint64_t batch_seq;
 
   /* several instances (docs/live.md): per partition of the topic the
    * partial that covers the most records known to this publisher */
@@ -195,58 +214,115 @@ static void keep_last(ccp_publisher_t *p) {
 }
 
 /* Whether this cycle is a checkpoint cycle: checkpoints on, and the final
- * cycle or the interval passed since the last published one. */
+ * cycle, or the interval passed since the last checkpoint written and none
+ * is being written. */
 static int checkpoint_due(const ccp_publisher_t *p, int final) {
   int64_t every = p->o.cfg->checkpoint_interval_ms;
   if (!p->o.publish_ckpt || every <= 0)
     return 0;
-  return final || ccp_clock_wall_ms() >= p->ckpt_next_ms;
+  return final || (!p->batch.active && ccp_clock_wall_ms() >= p->ckpt_next_ms);
 }
 
-/* Calls the publish function with view (NULL: no view this cycle); in a
- * checkpoint cycle with the bundles' checkpoints, and marks the exports
- * whose checkpoint was stored. x: the partials and stream time of several
- * instances (NULL: none). */
-static int publish(ccp_publisher_t *p, const ccp_view_t *view, int ckpt, ccp_publish_extra_t *x) {
-  if (!p->o.publish_ckpt)
-    return p->o.publish ? p->o.publish(p->o.opaque, view, p->pending, p->npending) : 0;
+/* Frees a batch (and the bundles it holds); it must not be in publish_ckpt's hands. */
+static void batch_free(ccp_publisher_t *p, struct batch *b) {
+  for (int i = 0; i < b->n; i++)
+    ccp_buf_release(&b->states[i]);
+  ccp_free(b->states);
+  ccp_free(b->c);
+  for (int i = 0; b->held && i < p->o.src.nbundles; i++)
+    ccp_publisher_bundle_free(b->held[i]);
+  ccp_free(b->held);
+  memset(b, 0, sizeof *b);
+}
+
+/* A checkpoint cycle: takes the states out of the bundles' exports into a
+ * new batch (none when no export has one). The final cycle's is written in
+ * the cycle itself (id 0), any other's on a later one once compressed. */
+static void batch_new(ccp_publisher_t *p, int final) {
+  struct batch *b = &p->batch;
   int n = 0;
-  for (int i = 0; ckpt && i < p->o.src.nbundles; i++)
+  for (int i = 0; i < p->o.src.nbundles; i++)
+    for (int j = 0; j < p->bundles[i]->n; j++)
+      n += p->bundles[i]->items[j].has_ckpt;
+  if (n == 0)
+    return;
+  b->active = 1;
+  b->id = final ? 0 : ++p->batch_seq;
+  b->n = n;
+  b->c = ccp_calloc((size_t)n, sizeof *b->c);
+  b->states = ccp_calloc((size_t)n, sizeof *b->states);
+  b->held = ccp_calloc((size_t)p->o.src.nbundles, sizeof *b->held);
+  b->saved_ms = ccp_clock_wall_ms();
+  int k = 0;
+  for (int i = 0; i < p->o.src.nbundles; i++)
     for (int j = 0; j < p->bundles[i]->n; j++) {
-      const ccp_publisher_export_t *e = &p->bundles[i]->items[j];
+      ccp_publisher_export_t *e = &p->bundles[i]->items[j];
       if (!e->has_ckpt)
         continue;
-      if (n == p->ckpts_cap) {
-        p->ckpts_cap = p->ckpts_cap ? 2 * p->ckpts_cap : 16;
-        p->ckpts = ccp_realloc(p->ckpts, (size_t)p->ckpts_cap * sizeof *p->ckpts);
-      }
-      p->ckpts[n++] = (ccp_checkpoint_t){.topic = p->o.cfg->kafka_topic,
-                                         .partition = e->partition,
-                                         .offset = e->next_offset,
-                                         .epoch = e->epoch,
-                                         .saved_ms = ccp_clock_wall_ms(),
-                                         .state = e->ckpt.data,
-                                         .len = e->ckpt.len,
-                                         .alert_floor = e->alert_floor};
+      b->states[k] = e->ckpt; /* moved: the batch owns it now */
+      ccp_buf_init(&e->ckpt);
+      b->c[k] = (ccp_checkpoint_t){.topic = p->o.cfg->kafka_topic,
+                                   .partition = e->partition,
+                                   .offset = e->next_offset,
+                                   .epoch = e->epoch,
+                                   .saved_ms = b->saved_ms,
+                                   .state = b->states[k].data,
+                                   .len = b->states[k].len,
+                                   .alert_floor = e->alert_floor};
+      k++;
     }
+}
+
+/* Sets ckpt_stored on the exports of bundles (the batch's saving cycle) from
+ * the written batch. */
+static void batch_mark(ccp_publisher_t *p, ccp_publisher_bundle_t *const *bundles) {
+  int k = 0;
+  for (int i = 0; i < p->o.src.nbundles; i++)
+    for (int j = 0; j < bundles[i]->n; j++) {
+      ccp_publisher_export_t *e = &bundles[i]->items[j];
+      if (e->has_ckpt)
+        e->ckpt_stored = p->batch.c[k++].stored;
+    }
+}
+
+/* Keeps the saving cycle's bundles in the batch, for its commit: only the
+ * offsets (their partials and alerts are freed). */
+static void batch_hold(ccp_publisher_t *p) {
+  for (int i = 0; i < p->o.src.nbundles; i++) {
+    ccp_publisher_bundle_t *b = p->bundles[i];
+    for (int j = 0; j < b->n; j++) {
+      ccp_partial_free(b->items[j].partial);
+      ccp_partial_free(b->items[j].header);
+      b->items[j].partial = b->items[j].header = NULL;
+    }
+    ccp_publisher_alerts_free(b->alerts, b->nalerts);
+    ccp_free(b->alerts);
+    ccp_free(b->alert_partitions);
+    b->alerts = NULL;
+    b->alert_partitions = NULL;
+    b->nalerts = 0;
+    p->batch.held[i] = b;
+    p->bundles[i] = NULL;
+  }
+}
+
+/* Calls the publish function with view (NULL: no view this cycle) and the
+ * batch being written, if any. x: the partials and stream time of several
+ * instances (NULL: none); x->ckpt_pending says whether the batch is still
+ * being written. */
+static int publish(ccp_publisher_t *p, const ccp_view_t *view, ccp_publish_extra_t *x) {
+  if (!p->o.publish_ckpt)
+    return p->o.publish ? p->o.publish(p->o.opaque, view, p->pending, p->npending) : 0;
   ccp_publish_extra_t none = {.stream_time = INT64_MIN};
   if (!x)
     x = &none;
-  x->ckpts = p->ckpts;
-  x->nckpts = n;
+  x->ckpts = p->batch.active ? p->batch.c : NULL;
+  x->nckpts = p->batch.active ? p->batch.n : 0;
+  x->ckpt_batch = p->batch.id;
+  x->ckpt_pending = 0;
   x->shared_time = INT64_MIN;
   x->alert_partitions = p->pending_part;
-  int rc = p->o.publish_ckpt(p->o.opaque, view, p->pending, p->npending, x);
-  int k = 0;
-  for (int i = 0; ckpt && i < p->o.src.nbundles; i++)
-    for (int j = 0; j < p->bundles[i]->n; j++) {
-      ccp_publisher_export_t *e = &p->bundles[i]->items[j];
-      if (e->has_ckpt)
-        e->ckpt_stored = p->ckpts[k++].stored;
-    }
-  if (rc == 0 && ckpt)
-    p->ckpt_next_ms = ccp_clock_wall_ms() + p->o.cfg->checkpoint_interval_ms;
-  return rc;
+  return p->o.publish_ckpt(p->o.opaque, view, p->pending, p->npending, x);
 }
 
 /* ---- several instances (docs/live.md, "Several instances") ------------ */
@@ -466,6 +542,14 @@ static int cycle(ccp_publisher_t *p, int final) {
   if (src->checkpoint)
     src->checkpoint(src->opaque, ckpt);
   src->collect(src->opaque, g, live, p->bundles);
+  struct batch old = {0};
+  int fresh = 0; /* the batch was saved in this cycle */
+  if (ckpt) {
+    old = p->batch; /* the final cycle's replaces one still being written */
+    memset(&p->batch, 0, sizeof p->batch);
+    batch_new(p, final);
+    fresh = p->batch.active;
+  }
 
   int n = p->o.fetch && src->partitions ? src->partitions(src->opaque) : 0;
   int nexports = 0;
@@ -488,7 +572,11 @@ static int cycle(ccp_publisher_t *p, int final) {
   if (final && view) /* the publish function writes everything it was holding back */
     ccp_view_set_final(p->view);
 
-  int rc = publish(p, view, ckpt, &x);
+  int rc = publish(p, view, &x);
+  batch_free(p, &old); /* the publish function dropped it */
+  int written = p->batch.active && !x.ckpt_pending;
+  if (written) /* stored or not: the commit may take the offsets of the stored ones */
+    batch_mark(p, fresh ? p->bundles : p->batch.held);
   if (rc == 0 && x.shared_time != INT64_MIN)
     p->shared_g = CCP_MAX(p->shared_g, x.shared_time);
   /* the publish function took the alerts (it queues them until a cycle succeeds) */
@@ -498,9 +586,20 @@ static int cycle(ccp_publisher_t *p, int final) {
     atomic_store(&p->now_ms, g);
     atomic_fetch_add(&p->cycles, 1);
     src->commit(src->opaque, p->bundles); /* only now: the view is durable */
+    if (written && !fresh)                /* the offsets of checkpoints saved in an earlier cycle */
+      src->commit(src->opaque, p->batch.held);
+    if (written || (ckpt && !p->batch.active)) /* (none to write: no partition has one) */
+      p->ckpt_next_ms =
+          (written ? p->batch.saved_ms : ccp_clock_wall_ms()) + cfg->checkpoint_interval_ms;
   } else {
     atomic_fetch_add(&p->failed_cycles, 1);
   }
+  /* written (a failed one stays due: ckpt_next_ms unchanged), or kept for
+   * the cycles to come with the offsets of its saving cycle */
+  if (written)
+    batch_free(p, &p->batch);
+  else if (fresh)
+    batch_hold(p);
   for (int i = 0; i < src->nbundles; i++) {
     ccp_publisher_bundle_free(p->bundles[i]);
     p->bundles[i] = NULL;
@@ -588,7 +687,7 @@ void ccp_publisher_free(ccp_publisher_t *p) {
   for (int k = 0; k < p->nlast; k++)
     ccp_partial_free(p->last[k].partial);
   ccp_free(p->last);
-  ccp_free(p->ckpts);
+  batch_free(p, &p->batch);
   for (int q = 0; q < p->nslots; q++)
     ccp_partial_free(p->slots[q].partial);
   ccp_free(p->slots);

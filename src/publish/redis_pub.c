@@ -1302,10 +1302,19 @@ static void bw_report(ccp_redis_pub_t *p);
 int ccp_redis_pub_cycle_x(ccp_redis_pub_t *p, ccp_redis_cycle_t *c) {
   const ccp_view_t *view = c->view;
   ccp_checkpoint_t *ckpts = c->ckpts;
-  int nckpts = c->nckpts;
   c->shared_time = INT64_MIN;
-  for (int i = 0; i < nckpts; i++)
+  c->ckpt_pending = 0;
+  for (int i = 0; i < c->nckpts; i++)
     ckpts[i].stored = 0;
+  /* checkpoints prepared ahead are written once their compression is done;
+   * a batch not given again is forgotten (its states may be freed) */
+  if (c->nckpts && !p->ckw)
+    p->ckw = ccp__ckpt_writer_new();
+  if (c->nckpts && c->ckpt_batch)
+    c->ckpt_pending = !ccp__ckpt_prepare(p->ckw, ckpts, c->nckpts, c->ckpt_batch);
+  else if (p->ckw && !c->nckpts)
+    ccp__ckpt_drop(p->ckw);
+  int nckpts = c->ckpt_pending ? 0 : c->nckpts; /* written in this cycle */
   for (int i = 0; i < c->npartials; i++)
     c->partials[i].stored = 0;
   for (size_t i = 0; i < c->nalerts; i++)
@@ -1314,6 +1323,8 @@ int ccp_redis_pub_cycle_x(ccp_redis_pub_t *p, ccp_redis_cycle_t *c) {
                 c->alert_ids ? c->alert_ids[i] : NULL, c->alert_due ? c->alert_due[i] : INT64_MIN);
 
   if (ensure_connected(p) != 0) {
+    if (nckpts)
+      ccp__ckpt_drop(p->ckw); /* not written: the caller frees the batch */
     streak_fail(p);
     return -CCP_EIO;
   }
@@ -1336,8 +1347,6 @@ int ccp_redis_pub_cycle_x(ccp_redis_pub_t *p, ccp_redis_cycle_t *c) {
   append_alerts(p, &ncmds, view);
   int ckpt_base = ncmds;
   uint64_t ckpt_bytes = 0, part_bytes = 0;
-  if (nckpts && !p->ckw)
-    p->ckw = ccp__ckpt_writer_new();
   if (nckpts)
     ccp__ckpt_append(&p->out, p->ckw, p->prefix, ckpts, nckpts, &ncmds, &ckpt_bytes);
   int part_base = ncmds;
@@ -1389,6 +1398,8 @@ int ccp_redis_pub_cycle_x(ccp_redis_pub_t *p, ccp_redis_cycle_t *c) {
         c->shared_time = t->integer;
     }
     freeReplyObject(exec);
+  } else if (nckpts) {
+    ccp__ckpt_drop(p->ckw); /* no answer: none stored, the caller frees the batch */
   }
   if (rc != 0) {
     p->nnext = 0;
