@@ -6,7 +6,9 @@
  * A checkpoint is one partition's engine state (ccp_engine_save()) and the
  * offset of the next record to read. The Redis publisher writes the
  * checkpoints of a cycle inside that cycle's MULTI/EXEC
- * (ccp_redis_pub_cycle_ckpt()), each conditional on the partition's fencing
+ * (ccp_redis_pub_cycle_ckpt()), or, given as a batch prepared ahead, inside
+ * the first later cycle's once compressed on the checkpoint writer's own
+ * thread (ccp_redis_cycle_t.ckpt_batch), each conditional on the partition's fencing
  * epoch still being the writer's; a new owner takes the epoch and reads the
  * checkpoint in one transaction with a reader (ccp_ckpt_reader_*()), on its
  * own short-lived connection.
