@@ -181,8 +181,10 @@ ccp_partial_t *ccp_engine_export_next(ccp_engine_t *e, int64_t now_ms, const ccp
  * when an export now would carry exactly what its last export carried except
  * the time header (stream time, current and first buckets), else 0 (also
  * before any export): no event of any verdict, undecodable count, timer or
- * expiry fired (also by ccp_engine_advance()), bucket edge or retention slot
- * change since. Engine's thread.
+ * expiry fired (also by ccp_engine_advance()) or retention slot change
+ * since, and no bucket edge moved unless every window of every scope was
+ * all zero and no scope carried customer entries at that export (zero
+ * windows stay zero). Engine's thread.
  */
 int ccp_engine_export_unchanged(ccp_engine_t *e, int64_t now_ms);
 

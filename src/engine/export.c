@@ -18,8 +18,10 @@
  * same scopes, windows, gauges, retention counts, diagnostics and tickets,
  * so the live worker hands the publisher its last partial again
  * with a fresh header (ccp_engine_export_header()) instead of exporting.
- * The check is conservative: any bucket edge counts as a change, whether or
- * not a bucket with data leaves a window.
+ * The check is conservative: a bucket edge counts as a change, whether or
+ * not a bucket with data leaves a window, unless every scope's windows were
+ * all zero and no scope carried customer entries (an idle center whose data
+ * has aged out: zero windows stay zero, so nothing is exported again).
  *
  * Per scope the same (ccp_engine_export_next(), given the caller's previous
  * export): a scope's windows and name are one block (ccp_words_t, shared by
@@ -27,7 +29,7 @@
  * export hands its block again instead of reading its windows and
  * histograms out. Changed are the scopes in the dirty list (deltas since;
  * taken before the flush empties it) and, when a window edge moved, every
- * scope. The engine keeps only the index of each scope's entry in its last
+ * scope whose windows held data. The engine keeps only the index of each scope's entry in its last
  * export (x_at), not the block: the caller's reference keeps it alive, so
  * the cache costs no memory when nobody exports again (replay, tests).
  *
@@ -81,17 +83,40 @@ static void export_advance(ccp_engine_t *e, int64_t now_ms) {
     ccp__engine_view_to(e, CCP_MAX(now_ms, e->now));
 }
 
-int ccp_engine_export_unchanged(ccp_engine_t *e, int64_t now_ms) {
+/* Whether a window edge (or the base unit) moved since the last export. */
+static int edges_moved(const ccp_engine_t *e) {
   const ccp__export_key_t *k = &e->last_export;
+  size_t nw = (size_t)e->cfg->nwindows;
+  return !k->valid || e->geom.hi != k->hi ||
+         memcmp(e->cur_b, k->cur_b, nw * sizeof *k->cur_b) != 0 ||
+         memcmp(e->start_b, k->start_b, nw * sizeof *k->start_b) != 0;
+}
+
+int ccp_engine_export_unchanged(ccp_engine_t *e, int64_t now_ms) {
+  ccp__export_key_t *k = &e->last_export;
   if (!k->valid || e->diag.events != k->events)
     return 0; /* events since: the engine moved on its own */
   if (k->due <= e->due_now)
     return 0; /* a timer or expiry fired since: the deadline time passed it */
   export_advance(e, now_ms);
-  int nw = e->cfg->nwindows;
-  return e->geom.hi == k->hi && ret_slot(e) == k->slot &&
-         memcmp(e->cur_b, k->cur_b, (size_t)nw * sizeof *k->cur_b) == 0 &&
-         memcmp(e->start_b, k->start_b, (size_t)nw * sizeof *k->start_b) == 0;
+  if (ret_slot(e) != k->slot)
+    return 0;
+  if (!edges_moved(e))
+    return 1;
+  /* an edge moved: nothing changes when no scope's windows held data and
+   * no scope carried customer entries (the windows stay all zero) */
+  for (uint32_t i = 0; i < e->nscopes; i++) {
+    const ccp_scope_t *s = e->scopes[i];
+    if (!s->x_at || s->x_wdata || (s->cust_x && s->cust_x->n))
+      return 0;
+  }
+  if (e->now != INT64_MIN) /* the windows follow the edges, as an export moves them */
+    for (uint32_t i = 0; i < e->nscopes; i++)
+      ccp__scope_advance(e, e->scopes[i]);
+  k->hi = e->geom.hi;
+  memcpy(k->cur_b, e->cur_b, sizeof k->cur_b);
+  memcpy(k->start_b, e->start_b, sizeof k->start_b);
+  return 1;
 }
 
 ccp_partial_t *ccp_engine_export_header(const ccp_engine_t *e) {
@@ -321,22 +346,25 @@ static ccp_words_t *scope_block(ccp_engine_t *e, const ccp_scope_t *s, int *data
 }
 
 /* Marks stale what prev (the caller's previous export of e, or NULL) cannot
- * give again: the windows of a scope with new deltas (the dirty list, before
- * the flush), and every scope's when prev is not e's last export or a
- * window edge moved since (buckets may have left the windows). */
-static void blocks_invalidate(ccp_engine_t *e, const ccp_partial_t *prev) {
+ * give again: every scope's block when prev is not e's last export; the
+ * windows of a scope with new deltas (the dirty list, before the flush);
+ * and when a window edge moved since, those of every scope whose windows
+ * held data (buckets may have left; all-zero windows stay all zero).
+ * Returns whether an edge moved. */
+static int blocks_invalidate(ccp_engine_t *e, const ccp_partial_t *prev) {
   const ccp__export_key_t *k = &e->last_export;
-  size_t nw = (size_t)e->cfg->nwindows;
-  int all = !k->valid || !prev || prev->xsrc != (const void *)e || prev->serial != k->serial ||
-            e->geom.hi != k->hi || memcmp(e->cur_b, k->cur_b, nw * sizeof *k->cur_b) != 0 ||
-            memcmp(e->start_b, k->start_b, nw * sizeof *k->start_b) != 0;
-  if (all) {
+  int moved = edges_moved(e);
+  if (!k->valid || !prev || prev->xsrc != (const void *)e || prev->serial != k->serial) {
     for (uint32_t i = 0; i < e->nscopes; i++)
       e->scopes[i]->x_at = 0;
-    return;
+    return moved;
   }
+  for (uint32_t i = 0; moved && i < e->nscopes; i++)
+    if (e->scopes[i]->x_wdata)
+      e->scopes[i]->x_at = 0;
   for (uint32_t i = 0; i < e->ndirty; i++)
     e->scopes[e->dirty[i]]->x_at = 0;
+  return moved;
 }
 
 /* The export; with customers, the customer entries and the retention
@@ -348,10 +376,10 @@ static ccp_partial_t *export(ccp_engine_t *e, int64_t now_ms, int customers,
                              const ccp_partial_t *prev) {
   export_advance(e, now_ms);
   ccp_partial_t *p = ccp_engine_export_header(e); /* then the scopes */
-  blocks_invalidate(e, prev);
+  int moved = blocks_invalidate(e, prev);
   if (e->now != INT64_MIN)
     for (uint32_t i = 0; i < e->nscopes; i++)
-      if (!e->scopes[i]->x_at)
+      if (moved || !e->scopes[i]->x_at)
         ccp__scope_advance(e, e->scopes[i]);
   ccp__engine_flush(e);
   ccp__engine_oldest_waiting(e);
