@@ -124,7 +124,8 @@ struct ccp_partial {
   ccp_words_t *rs;            /**< (hash, activity bits at rs_c) pairs, hash ascending; a
                                    reference, NULL: none */
   ccp_diag_t diag;
-  int64_t tickets;  /**< tickets held */
+  int64_t tickets; /**< tickets held */
+
   const void *xsrc; /**< the engine that exported it (an identity, never dereferenced) */
   uint64_t serial;  /**< that engine's export count at it */
 };

@@ -100,13 +100,13 @@ static inline uint64_t ccp__act_at(uint64_t v, int64_t c) {
  * since (any verdict, undecodable ones included), the timers and expiries
  * due, the buckets and the retention slot (export.c). */
 typedef struct ccp__export_key {
-  int valid;       /**< an export happened */
-  int64_t events;  /**< diag.events at that export */
-  int64_t due;     /**< earliest timer or expiry then pending; INT64_MAX: none */
-  int64_t hi;      /**< geom.hi (base unit of now) */
-  int64_t slot;    /**< retention slot of now */
-  uint64_t serial; /**< the export's ccp_partial_t serial (the scopes' x_at refer to it) */
+  int valid;      /**< an export happened */
+  int64_t events; /**< diag.events at that export */
+  int64_t due;    /**< earliest timer or expiry then pending; INT64_MAX: none */
+  int64_t hi;     /**< geom.hi (base unit of now) */
+  int64_t slot;   /**< retention slot of now */
   int64_t cur_b[CCP_MAX_WINDOWS], start_b[CCP_MAX_WINDOWS];
+  uint64_t xid; /**< the export's ccp_partial_t serial (the scopes' x_at refer to it) */
 } ccp__export_key_t;
 
 struct ccp_engine {

@@ -354,7 +354,7 @@ static ccp_words_t *scope_block(ccp_engine_t *e, const ccp_scope_t *s, int *data
 static int blocks_invalidate(ccp_engine_t *e, const ccp_partial_t *prev) {
   const ccp__export_key_t *k = &e->last_export;
   int moved = edges_moved(e);
-  if (!k->valid || !prev || prev->xsrc != (const void *)e || prev->serial != k->serial) {
+  if (!k->valid || !prev || prev->xsrc != (const void *)e || prev->serial != k->xid) {
     for (uint32_t i = 0; i < e->nscopes; i++)
       e->scopes[i]->x_at = 0;
     return moved;
@@ -443,9 +443,9 @@ static ccp_partial_t *export(ccp_engine_t *e, int64_t now_ms, int customers,
   k->slot = ret_slot(e);
   memcpy(k->cur_b, e->cur_b, sizeof k->cur_b);
   memcpy(k->start_b, e->start_b, sizeof k->start_b);
-  k->serial++;
+  k->xid++;
   p->xsrc = e;
-  p->serial = k->serial;
+  p->serial = k->xid;
   return p;
 }
 
