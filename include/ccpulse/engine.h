@@ -168,12 +168,23 @@ int64_t ccp_engine_alert_floor(const ccp_engine_t *e);
 ccp_partial_t *ccp_engine_export(ccp_engine_t *e, int64_t now_ms);
 
 /**
+ * ccp_engine_export() given prev, the caller's previous export of e (held,
+ * or NULL): the scopes whose windows did not change since prev hand prev's
+ * blocks again instead of reading their windows out (publishing follows
+ * change); the same partial as ccp_engine_export() otherwise. A prev that is
+ * not e's last export is ignored. Engine's thread; prev stays the caller's.
+ */
+ccp_partial_t *ccp_engine_export_next(ccp_engine_t *e, int64_t now_ms, const ccp_partial_t *prev);
+
+/**
  * Moves the view time to now_ms as ccp_engine_export() does and returns 1
  * when an export now would carry exactly what its last export carried except
  * the time header (stream time, current and first buckets), else 0 (also
  * before any export): no event of any verdict, undecodable count, timer or
- * expiry fired (also by ccp_engine_advance()), bucket edge or retention slot
- * change since. Engine's thread.
+ * expiry fired (also by ccp_engine_advance()) or retention slot change
+ * since, and no bucket edge moved unless every window of every scope was
+ * all zero and no scope carried customer entries at that export (zero
+ * windows stay zero). Engine's thread.
  */
 int ccp_engine_export_unchanged(ccp_engine_t *e, int64_t now_ms);
 

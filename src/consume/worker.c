@@ -230,7 +230,7 @@ static void export_epoch(ccp__worker_t *w, uint64_t e) {
       x->partial = ccp_partial_ref(p->last);
       x->header = ccp_engine_export_header(p->engine);
     } else {
-      x->partial = ccp_engine_export(p->engine, target);
+      x->partial = ccp_engine_export_next(p->engine, target, p->last);
       ccp_partial_free(p->last);
       p->last = ccp_partial_ref(x->partial);
     }

@@ -70,8 +70,12 @@ void ccp_partial_free(ccp_partial_t *p) {
   if (atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) > 0)
     return;
   for (int i = 0; i < p->nscopes; i++) {
-    ccp_free(p->scopes[i].win); /* with the values and histogram bins */
-    ccp_free(p->scopes[i].name);
+    if (p->scopes[i].blk) { /* win and name live in the shared block */
+      ccp_words_free(p->scopes[i].blk);
+    } else {
+      ccp_free(p->scopes[i].win); /* with the values and histogram bins */
+      ccp_free(p->scopes[i].name);
+    }
     ccp_words_free(p->scopes[i].cust);
   }
   ccp_free(p->scopes);

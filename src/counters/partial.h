@@ -101,7 +101,11 @@ typedef struct ccp_partial_scope {
   uint8_t kind;                /**< CCP_SC_* */
   int64_t open, waiting, aged; /**< gauges */
   int64_t oldest_open;         /**< open time of the longest waiting; INT64_MAX: none */
-  ccp_partial_win_t *win;      /**< nwindows; owns the block with their values and bins */
+  ccp_partial_win_t *win;      /**< nwindows; owns the block with their values and bins,
+                                    unless blk holds it */
+  ccp_words_t *blk;            /**< when set: the block holding win and name, shared by
+                                    reference between an engine's successive partials
+                                    (an unchanged scope hands the same block again) */
   ccp_words_t *cust;           /**< customer entries (ccp_cust_*), a reference; NULL: none */
 } ccp_partial_scope_t;
 
@@ -121,6 +125,9 @@ struct ccp_partial {
                                    reference, NULL: none */
   ccp_diag_t diag;
   int64_t tickets; /**< tickets held */
+
+  const void *xsrc; /**< the engine that exported it (an identity, never dereferenced) */
+  uint64_t serial;  /**< that engine's export count at it */
 };
 
 /** Takes another reference to p (any thread); ccp_partial_free() releases it. */

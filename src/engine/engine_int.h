@@ -56,6 +56,10 @@ typedef struct ccp_scope {
   ccp_words_t *cust_x;               /**< export.c: cust's entries as last exported (a
                                           reference), NULL: none or stale */
   int64_t cust_x_min;                /**< the oldest unit in cust_x (a sweep drops it) */
+  uint32_t x_at;                     /**< export.c: 1 + its entry in the last export, whose
+                                          block is still right; CCP__X_NODATA: its windows
+                                          are still all zero; 0: stale */
+  uint8_t x_wdata;                   /**< export.c: its windows held data at that export */
   char name[];                       /**< "all", "queue:billing", ... (NUL-terminated) */
 } ccp_scope_t;
 
@@ -89,6 +93,9 @@ static inline uint64_t ccp__act_at(uint64_t v, int64_t c) {
   return d >= CCP_ACT_BITS ? 0 : ((v & mask) << d) & mask;
 }
 
+/** ccp_scope_t.x_at of a scope known to have no window data. */
+#define CCP__X_NODATA UINT32_MAX
+
 /** What an export carries besides its time header depends on: the events
  * since (any verdict, undecodable ones included), the timers and expiries
  * due, the buckets and the retention slot (export.c). */
@@ -99,6 +106,7 @@ typedef struct ccp__export_key {
   int64_t hi;     /**< geom.hi (base unit of now) */
   int64_t slot;   /**< retention slot of now */
   int64_t cur_b[CCP_MAX_WINDOWS], start_b[CCP_MAX_WINDOWS];
+  uint64_t xid; /**< the export's ccp_partial_t serial (the scopes' x_at refer to it) */
 } ccp__export_key_t;
 
 struct ccp_engine {

@@ -18,8 +18,20 @@
  * same scopes, windows, gauges, retention counts, diagnostics and tickets,
  * so the live worker hands the publisher its last partial again
  * with a fresh header (ccp_engine_export_header()) instead of exporting.
- * The check is conservative: any bucket edge counts as a change, whether or
- * not a bucket with data leaves a window.
+ * The check is conservative: a bucket edge counts as a change, whether or
+ * not a bucket with data leaves a window, unless every scope's windows were
+ * all zero and no scope carried customer entries (an idle center whose data
+ * has aged out: zero windows stay zero, so nothing is exported again).
+ *
+ * Per scope the same (ccp_engine_export_next(), given the caller's previous
+ * export): a scope's windows and name are one block (ccp_words_t, shared by
+ * reference), and a scope whose windows cannot have changed since that
+ * export hands its block again instead of reading its windows and
+ * histograms out. Changed are the scopes in the dirty list (deltas since;
+ * taken before the flush empties it) and, when a window edge moved, every
+ * scope whose windows held data. The engine keeps only the index of each scope's entry in its last
+ * export (x_at), not the block: the caller's reference keeps it alive, so
+ * the cache costs no memory when nobody exports again (replay, tests).
  *
  * Customers across partitions (docs/semantics.md §11): besides its counts
  * a partial carries, per scope, the entries of its distinct-customer map
@@ -48,20 +60,6 @@
 #include "ccpulse/view.h"
 #include "engine/engine_int.h"
 
-/* `all` always; another scope when it holds a gauge or a counter. */
-static int scope_has_data(const ccp_engine_t *e, const ccp_scope_t *s) {
-  if (s->kind == CCP_SC_ALL)
-    return 1;
-  if (s->g_open || s->g_waiting || s->g_aged)
-    return 1;
-  if (!s->ws.nc) /* no field ever occurred: nothing to look at */
-    return 0;
-  for (int w = 0; w < e->cfg->nwindows; w++)
-    if (!ccp_wset_zero(&s->ws, w))
-      return 1;
-  return 0;
-}
-
 /* When ccp__engine_run_due() acts next: the earliest timer or expiry. */
 static int64_t next_due(const ccp_engine_t *e) {
   const ccp_timer_t *top = ccp_timers_top(&e->timers);
@@ -85,17 +83,40 @@ static void export_advance(ccp_engine_t *e, int64_t now_ms) {
     ccp__engine_view_to(e, CCP_MAX(now_ms, e->now));
 }
 
-int ccp_engine_export_unchanged(ccp_engine_t *e, int64_t now_ms) {
+/* Whether a window edge (or the base unit) moved since the last export. */
+static int edges_moved(const ccp_engine_t *e) {
   const ccp__export_key_t *k = &e->last_export;
+  size_t nw = (size_t)e->cfg->nwindows;
+  return !k->valid || e->geom.hi != k->hi ||
+         memcmp(e->cur_b, k->cur_b, nw * sizeof *k->cur_b) != 0 ||
+         memcmp(e->start_b, k->start_b, nw * sizeof *k->start_b) != 0;
+}
+
+int ccp_engine_export_unchanged(ccp_engine_t *e, int64_t now_ms) {
+  ccp__export_key_t *k = &e->last_export;
   if (!k->valid || e->diag.events != k->events)
     return 0; /* events since: the engine moved on its own */
   if (k->due <= e->due_now)
     return 0; /* a timer or expiry fired since: the deadline time passed it */
   export_advance(e, now_ms);
-  int nw = e->cfg->nwindows;
-  return e->geom.hi == k->hi && ret_slot(e) == k->slot &&
-         memcmp(e->cur_b, k->cur_b, (size_t)nw * sizeof *k->cur_b) == 0 &&
-         memcmp(e->start_b, k->start_b, (size_t)nw * sizeof *k->start_b) == 0;
+  if (ret_slot(e) != k->slot)
+    return 0;
+  if (!edges_moved(e))
+    return 1;
+  /* an edge moved: nothing changes when no scope's windows held data and
+   * no scope carried customer entries (the windows stay all zero) */
+  for (uint32_t i = 0; i < e->nscopes; i++) {
+    const ccp_scope_t *s = e->scopes[i];
+    if (!s->x_at || s->x_wdata || (s->cust_x && s->cust_x->n))
+      return 0;
+  }
+  if (e->now != INT64_MIN) /* the windows follow the edges, as an export moves them */
+    for (uint32_t i = 0; i < e->nscopes; i++)
+      ccp__scope_advance(e, e->scopes[i]);
+  k->hi = e->geom.hi;
+  memcpy(k->cur_b, e->cur_b, sizeof k->cur_b);
+  memcpy(k->start_b, e->start_b, sizeof k->start_b);
+  return 1;
 }
 
 ccp_partial_t *ccp_engine_export_header(const ccp_engine_t *e) {
@@ -278,29 +299,124 @@ void ccp__export_release(ccp_engine_t *e) {
 
 /* ---------------------------------------------------------------- export */
 
-/* The export; with customers, the customer entries and the retention
- * sample too (every export but the single engine's snapshot). */
-static ccp_partial_t *export(ccp_engine_t *e, int64_t now_ms, int customers) {
+/* The scope's windows and name in one new block (see the top); *data: a
+ * window holds data. */
+static ccp_words_t *scope_block(ccp_engine_t *e, const ccp_scope_t *s, int *data) {
   const ccp_config_t *cfg = e->cfg;
+  /* the windows, the name (padded to 8 bytes), the windows' non-zero values,
+   * then the bins' counts and the bins of their histograms */
+  size_t nw = (size_t)cfg->nwindows, nbins = 0;
+  for (int k = 0; k < cfg->nwindows * CCP_H__COUNT; k++) {
+    const ccp_hist_t *src = ccp_wset_hist(&s->ws, k / CCP_H__COUNT, k % CCP_H__COUNT);
+    nbins += src ? (size_t)ccp_hist_nonzero(src) : 0;
+  }
+  size_t name8 = (s->name_len + 8) / 8 * 8;
+  size_t bytes = nw * sizeof(ccp_partial_win_t) + name8 + nw * s->ws.nc * sizeof(int64_t) +
+                 nbins * (sizeof(uint32_t) + sizeof(uint16_t));
+  ccp_words_t *b = ccp_words_new((bytes + 7) / 8, 1);
+  memset(b->w, 0, (bytes + 7) / 8 * sizeof(uint64_t));
+  ccp_partial_win_t *win = (ccp_partial_win_t *)b->w;
+  char *name = (char *)(win + nw);
+  memcpy(name, s->name, s->name_len + 1);
+  int64_t *v = (int64_t *)(name + name8);
+  uint32_t *count = (uint32_t *)(v + nw * s->ws.nc);
+  uint16_t *bin = (uint16_t *)(count + nbins);
+  *data = 0;
+  for (int w = 0; w < cfg->nwindows; w++) {
+    win[w].val = v; /* the non-zero totals, in field order */
+    for (uint32_t m = s->ws.cols; m; m &= m - 1) {
+      int f = __builtin_ctz(m);
+      int64_t x = ccp_wset_get(&s->ws, w, f);
+      if (x) {
+        win[w].fields |= 1u << f;
+        *v++ = x;
+      }
+    }
+    for (int h = 0; h < CCP_H__COUNT; h++) {
+      const ccp_hist_t *src = ccp_wset_hist(&s->ws, w, h);
+      if (!src)
+        continue;
+      uint32_t nb = ccp_shist_fill(&win[w].hist[h], src, count, bin);
+      count += nb;
+      bin += nb;
+    }
+    *data |= s->ws.nc && !ccp_wset_zero(&s->ws, w);
+  }
+  return b;
+}
+
+/* Marks stale what prev (the caller's previous export of e, or NULL) cannot
+ * give again: every scope's block when prev is not e's last export; the
+ * windows of a scope with new deltas (the dirty list, before the flush);
+ * and when a window edge moved since, those of every scope whose windows
+ * held data (buckets may have left; all-zero windows stay all zero).
+ * Returns whether an edge moved. */
+static int blocks_invalidate(ccp_engine_t *e, const ccp_partial_t *prev) {
+  const ccp__export_key_t *k = &e->last_export;
+  int moved = edges_moved(e);
+  if (!k->valid || !prev || prev->xsrc != (const void *)e || prev->serial != k->xid) {
+    for (uint32_t i = 0; i < e->nscopes; i++)
+      e->scopes[i]->x_at = 0;
+    return moved;
+  }
+  for (uint32_t i = 0; moved && i < e->nscopes; i++)
+    if (e->scopes[i]->x_wdata)
+      e->scopes[i]->x_at = 0;
+  for (uint32_t i = 0; i < e->ndirty; i++)
+    e->scopes[e->dirty[i]]->x_at = 0;
+  return moved;
+}
+
+/* The export; with customers, the customer entries and the retention
+ * sample too (every export but the single engine's snapshot). With prev,
+ * the caller's last export of e, a scope whose windows did not change since
+ * (no delta, no window edge moved) hands prev's block again: its windows
+ * and histograms are not read out. */
+static ccp_partial_t *export(ccp_engine_t *e, int64_t now_ms, int customers,
+                             const ccp_partial_t *prev) {
   export_advance(e, now_ms);
   ccp_partial_t *p = ccp_engine_export_header(e); /* then the scopes */
+  int moved = blocks_invalidate(e, prev);
   if (e->now != INT64_MIN)
     for (uint32_t i = 0; i < e->nscopes; i++)
-      ccp__scope_advance(e, e->scopes[i]);
+      if (moved || !e->scopes[i]->x_at)
+        ccp__scope_advance(e, e->scopes[i]);
   ccp__engine_flush(e);
   ccp__engine_oldest_waiting(e);
+  /* every scope's block (NULL: no window data), then those with data */
+  ccp_words_t **blk = ccp_malloc((size_t)(e->nscopes ? e->nscopes : 1) * sizeof *blk);
   int n = 0;
-  for (uint32_t i = 0; i < e->nscopes; i++)
-    if (scope_has_data(e, e->scopes[i]))
+  for (uint32_t i = 0; i < e->nscopes; i++) {
+    ccp_scope_t *s = e->scopes[i];
+    if (s->x_at == CCP__X_NODATA) {
+      blk[i] = NULL;
+    } else if (s->x_at) {
+      blk[i] = ccp_words_ref(prev->scopes[s->x_at - 1].blk);
+    } else {
+      int data;
+      blk[i] = scope_block(e, s, &data);
+      s->x_wdata = (uint8_t)data;
+    }
+    int has = s->kind == CCP_SC_ALL || s->g_open || s->g_waiting || s->g_aged || s->x_wdata;
+    if (!has) { /* left out; its windows stay all zero until a delta or an edge */
+      ccp_words_free(blk[i]);
+      blk[i] = NULL;
+      s->x_at = CCP__X_NODATA;
+    } else {
       n++;
+    }
+  }
   int64_t horizon = customers && e->now != INT64_MIN ? cust_horizon(e) : INT64_MAX;
   p->scopes = ccp_calloc((size_t)(n ? n : 1), sizeof *p->scopes);
   for (uint32_t i = 0; i < e->nscopes; i++) {
-    const ccp_scope_t *s = e->scopes[i];
-    if (!scope_has_data(e, s))
+    ccp_scope_t *s = e->scopes[i];
+    if (!blk[i])
       continue;
+    s->x_at = (uint32_t)p->nscopes + 1;
     ccp_partial_scope_t *d = &p->scopes[p->nscopes++];
-    d->name = ccp_strndup(s->name, s->name_len);
+    d->blk = blk[i]; /* the reference moves */
+    d->win = (ccp_partial_win_t *)d->blk->w;
+    d->name = (char *)(d->win + e->cfg->nwindows); /* scope_block()'s layout */
     d->name_len = s->name_len;
     d->kind = s->kind;
     d->open = s->g_open;
@@ -308,39 +424,9 @@ static ccp_partial_t *export(ccp_engine_t *e, int64_t now_ms, int customers) {
     d->aged = s->g_aged;
     d->oldest_open = s->oldest_open;
     if (horizon != INT64_MAX)
-      d->cust = cust_entries(e, e->scopes[i], horizon);
-    /* one block: the windows, then their non-zero values, then the bins'
-     * counts and the bins of their histograms */
-    size_t nw = (size_t)cfg->nwindows, nbins = 0;
-    for (int k = 0; k < cfg->nwindows * CCP_H__COUNT; k++) {
-      const ccp_hist_t *src = ccp_wset_hist(&s->ws, k / CCP_H__COUNT, k % CCP_H__COUNT);
-      nbins += src ? (size_t)ccp_hist_nonzero(src) : 0;
-    }
-    d->win = ccp_calloc(1, nw * sizeof *d->win + nw * s->ws.nc * sizeof(int64_t) +
-                               nbins * (sizeof(uint32_t) + sizeof(uint16_t)));
-    int64_t *v = (int64_t *)(d->win + nw);
-    uint32_t *count = (uint32_t *)(v + nw * s->ws.nc);
-    uint16_t *bin = (uint16_t *)(count + nbins);
-    for (int w = 0; w < cfg->nwindows; w++) {
-      d->win[w].val = v; /* the non-zero totals, in field order */
-      for (uint32_t m = s->ws.cols; m; m &= m - 1) {
-        int f = __builtin_ctz(m);
-        int64_t x = ccp_wset_get(&s->ws, w, f);
-        if (x) {
-          d->win[w].fields |= 1u << f;
-          *v++ = x;
-        }
-      }
-      for (int h = 0; h < CCP_H__COUNT; h++) {
-        const ccp_hist_t *src = ccp_wset_hist(&s->ws, w, h);
-        if (!src)
-          continue;
-        uint32_t nb = ccp_shist_fill(&d->win[w].hist[h], src, count, bin);
-        count += nb;
-        bin += nb;
-      }
-    }
+      d->cust = cust_entries(e, s, horizon);
   }
+  ccp_free(blk);
   ccp__engine_retention(e, &p->ret_prev, &p->ret_both);
   p->rs_c = INT64_MIN;
   if (customers) {
@@ -357,13 +443,22 @@ static ccp_partial_t *export(ccp_engine_t *e, int64_t now_ms, int customers) {
   k->slot = ret_slot(e);
   memcpy(k->cur_b, e->cur_b, sizeof k->cur_b);
   memcpy(k->start_b, e->start_b, sizeof k->start_b);
+  k->xid++;
+  p->xsrc = e;
+  p->serial = k->xid;
   return p;
 }
 
-ccp_partial_t *ccp_engine_export(ccp_engine_t *e, int64_t now_ms) { return export(e, now_ms, 1); }
+ccp_partial_t *ccp_engine_export(ccp_engine_t *e, int64_t now_ms) {
+  return export(e, now_ms, 1, NULL);
+}
+
+ccp_partial_t *ccp_engine_export_next(ccp_engine_t *e, int64_t now_ms, const ccp_partial_t *prev) {
+  return export(e, now_ms, 1, prev);
+}
 
 void ccp_engine_snapshot_json(ccp_engine_t *e, ccp_buf_t *out) {
-  ccp_partial_t *p = export(e, e->now, 0); /* one engine: its own counts are exact */
+  ccp_partial_t *p = export(e, e->now, 0, NULL); /* one engine: its own counts are exact */
   ccp_view_t *v = ccp_view_new(e->cfg);
   ccp_view_merge(v, p);
   ccp_partial_free(p); /* before the document is written: not both at their peak */

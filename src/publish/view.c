@@ -99,6 +99,12 @@ typedef struct vsample {
   int l;     /* its L */
 } vsample_t;
 
+/* A heap entry of a k-way merge: a run's current key, and the run. */
+typedef struct kent {
+  uint64_t key;
+  int run;
+} kent_t;
+
 /* Cursor of one sorted run in a k-way merge. */
 typedef struct krun {
   const uint64_t *w; /* entries of `stride` words, their first word's key ascending */
@@ -129,8 +135,8 @@ struct ccp_view {
   int cust_pending;   /* entries or samples merged and not yet united */
   vsample_t *samples; /* the partials' retention samples (non-empty ones) */
   int nsamples, samples_cap;
-  krun_t *runs; /* k-way merge scratch: cursors and the heap of their indices */
-  int *heap;
+  krun_t *runs; /* k-way merge scratch: cursors and the heap of their keys */
+  kent_t *heap;
   int runs_cap;
 };
 
@@ -318,7 +324,9 @@ static vscope_t *view_scope(ccp_view_t *v, const char *name, size_t len, uint8_t
 }
 
 /* Adds a partial's sparse histogram into a merged one (a merge of two
- * ascending lists). */
+ * ascending lists into the view's merge buffer, whose arrays then trade
+ * places with dst's unless the buffer is much larger than the result:
+ * every histogram keeps a capacity of at most about twice its bins). */
 static void vhist_add(ccp_view_t *v, vhist_t *dst, const ccp_shist_t *src) {
   if (!src->n)
     return;
@@ -346,10 +354,23 @@ static void vhist_add(ccp_view_t *v, vhist_t *dst, const ccp_shist_t *src) {
       m->count[n++] = dst->count[i++] + src->count[j++];
     }
   }
-  vhist_reserve(dst, n);
-  memcpy(dst->bin, m->bin, n * sizeof *dst->bin);
-  memcpy(dst->count, m->count, n * sizeof *dst->count);
+  if (m->cap > 2 * n + 16) { /* a buffer grown by a larger histogram stays the buffer */
+    vhist_reserve(dst, n);
+    memcpy(dst->bin, m->bin, n * sizeof *dst->bin);
+    memcpy(dst->count, m->count, n * sizeof *dst->count);
+    dst->n = n;
+    for (uint32_t k = 0; k < src->n; k++)
+      dst->total += src->count[k];
+    return;
+  }
+  vhist_t t = *dst; /* the merge buffer becomes dst's arrays, dst's the buffer: no copy */
+  dst->bin = m->bin;
+  dst->count = m->count;
+  dst->cap = m->cap;
   dst->n = n;
+  m->bin = t.bin;
+  m->count = t.count;
+  m->cap = t.cap;
   for (uint32_t k = 0; k < src->n; k++)
     dst->total += src->count[k];
 }
@@ -437,21 +458,22 @@ static inline uint64_t krun_key(const krun_t *r, int stride) {
   return stride == 1 ? w >> 32 : w;
 }
 
-/* Restores the heap (of run indices, smallest key on top) below slot i. */
-static void kheap_down(const krun_t *runs, int *heap, int n, int i, int stride) {
+/* Restores the heap (smallest key on top) below slot i. The keys are in
+ * the heap itself: a comparison reads no run. */
+static void kheap_down(kent_t *heap, int n, int i) {
+  kent_t x = heap[i];
   for (;;) {
-    int l = 2 * i + 1, m = i;
-    if (l < n && krun_key(&runs[heap[l]], stride) < krun_key(&runs[heap[m]], stride))
-      m = l;
-    if (l + 1 < n && krun_key(&runs[heap[l + 1]], stride) < krun_key(&runs[heap[m]], stride))
-      m = l + 1;
-    if (m == i)
-      return;
-    int t = heap[i];
-    heap[i] = heap[m];
-    heap[m] = t;
-    i = m;
+    int l = 2 * i + 1;
+    if (l >= n)
+      break;
+    if (l + 1 < n && heap[l + 1].key < heap[l].key)
+      l++;
+    if (heap[l].key >= x.key)
+      break;
+    heap[i] = heap[l];
+    i = l;
   }
+  heap[i] = x;
 }
 
 /* Heap of the non-empty runs v->runs[0..n); returns its size. */
@@ -459,18 +481,20 @@ static int kheap_init(ccp_view_t *v, int n, int stride) {
   int k = 0;
   for (int i = 0; i < n; i++)
     if (v->runs[i].n)
-      v->heap[k++] = i;
+      v->heap[k++] = (kent_t){krun_key(&v->runs[i], stride), i};
   for (int i = k / 2 - 1; i >= 0; i--)
-    kheap_down(v->runs, v->heap, k, i, stride);
+    kheap_down(v->heap, k, i);
   return k;
 }
 
 /* Moves the top run past its entry; returns the new heap size. */
 static int kheap_next(ccp_view_t *v, int k, int stride) {
-  krun_t *r = &v->runs[v->heap[0]];
+  krun_t *r = &v->runs[v->heap[0].run];
   if (++r->at == r->n)
     v->heap[0] = v->heap[--k];
-  kheap_down(v->runs, v->heap, k, 0, stride);
+  else
+    v->heap[0].key = krun_key(r, stride);
+  kheap_down(v->heap, k, 0);
   return k;
 }
 
@@ -496,14 +520,14 @@ static void cust_union(ccp_view_t *v, vscope_t *s) {
     v->runs[i] = (krun_t){s->cust[i]->w, 0, s->cust[i]->n, 0};
   int k = kheap_init(v, s->ncust, 1);
   while (k) {
-    uint64_t key = krun_key(&v->runs[v->heap[0]], 1);
+    uint64_t key = v->heap[0].key;
     int64_t latest = INT64_MIN;
     do { /* every run's entry of this hash: the latest unit */
-      const krun_t *r = &v->runs[v->heap[0]];
+      const krun_t *r = &v->runs[v->heap[0].run];
       uint32_t u = ccp_cust_unit(r->w[r->at]);
       latest = CCP_MAX(latest, ref + (int32_t)(u - (uint32_t)ref));
       k = kheap_next(v, k, 1);
-    } while (k && krun_key(&v->runs[v->heap[0]], 1) == key);
+    } while (k && v->heap[0].key == key);
     for (int w = 0; w < nw; w++)
       count[w] += latest >= edge[w];
   }
@@ -541,13 +565,13 @@ static void rs_union(ccp_view_t *v) {
   int64_t prev = 0, both = 0;
   int k = kheap_init(v, v->nsamples, 2);
   while (k) {
-    uint64_t key = krun_key(&v->runs[v->heap[0]], 2), bits = 0;
+    uint64_t key = v->heap[0].key, bits = 0;
     do {
-      const krun_t *r = &v->runs[v->heap[0]];
+      const krun_t *r = &v->runs[v->heap[0].run];
       if (r->shift < CCP_RS_BITS)
         bits |= (r->w[2 * (size_t)r->at + 1] << r->shift) & mask;
       k = kheap_next(v, k, 2);
-    } while (k && krun_key(&v->runs[v->heap[0]], 2) == key);
+    } while (k && v->heap[0].key == key);
     if (bits & ~cur) { /* active in the previous period */
       prev++;
       both += (bits & cur) != 0;
