@@ -457,20 +457,46 @@ static void log_delta(ccp_engine_t *e, uint32_t id, int64_t base, int kind, int 
   d->kind = (uint8_t)kind;
 }
 
+/* Appends one event's deltas (all for base bucket `base`) to scope id's
+ * log: the checks of log_delta() once for all of them. */
+static void log_event(ccp_engine_t *e, uint32_t id, int64_t base, const ccp_delta_t *d) {
+  ccp_scope_t *s = e->scopes[id];
+  uint32_t need = (uint32_t)d->nf + (d->frt_bin >= 0) + (d->res_bin >= 0);
+  if (s->nlog && (s->nlog + need > CCP_DELTA_CAP || base - s->log_base > INT32_MAX / 2 ||
+                  s->log_base - base > INT32_MAX / 2))
+    flush_scope(e, s); /* stays in the dirty list */
+  if (!s->nlog)
+    s->log_base = base;
+  while (s->nlog + need > s->logcap) {
+    s->logcap = s->logcap ? CCP_MIN(2 * s->logcap, CCP_DELTA_CAP) : CCP_DELTA_MIN;
+    s->log = ccp_realloc(s->log, s->logcap * sizeof *s->log);
+  }
+  if (!s->in_dirty) {
+    s->in_dirty = 1;
+    if (e->ndirty == e->dirty_cap) {
+      e->dirty_cap = e->dirty_cap ? e->dirty_cap * 2 : 64;
+      e->dirty = ccp_realloc(e->dirty, e->dirty_cap * sizeof *e->dirty);
+    }
+    e->dirty[e->ndirty++] = id;
+  }
+  int32_t dbase = (int32_t)(base - s->log_base);
+  ccp_wdelta_t *out = &s->log[s->nlog];
+  for (int k = 0; k < d->nf; k++)
+    *out++ = (ccp_wdelta_t){.amt = d->amt[k], .dbase = dbase, .f = d->f[k], .kind = CCP_WD_FIELD};
+  if (d->frt_bin >= 0)
+    *out++ = (ccp_wdelta_t){.amt = d->frt_bin, .dbase = dbase, .kind = CCP_WD_FRT};
+  if (d->res_bin >= 0)
+    *out++ = (ccp_wdelta_t){.amt = d->res_bin, .dbase = dbase, .kind = CCP_WD_RES};
+  s->nlog += need;
+}
+
 /* Adds a delta at time ts to the given scopes (CCP_NIL entries skipped),
  * through their delta logs. */
 static void scopes_apply(ccp_engine_t *e, const uint32_t ids[4], int64_t ts, const ccp_delta_t *d) {
   int64_t base = ccp_floordiv(ts, e->cust_unit);
-  for (int i = 0; i < 4; i++) {
-    if (ids[i] == CCP_NIL)
-      continue;
-    for (int k = 0; k < d->nf; k++)
-      log_delta(e, ids[i], base, CCP_WD_FIELD, d->f[k], d->amt[k]);
-    if (d->frt_bin >= 0)
-      log_delta(e, ids[i], base, CCP_WD_FRT, 0, d->frt_bin);
-    if (d->res_bin >= 0)
-      log_delta(e, ids[i], base, CCP_WD_RES, 0, d->res_bin);
-  }
+  for (int i = 0; i < 4; i++)
+    if (ids[i] != CCP_NIL)
+      log_event(e, ids[i], base, d);
 }
 
 static void customers_gc(ccp_engine_t *e, ccp_scope_t *s);
