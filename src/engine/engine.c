@@ -430,38 +430,11 @@ void ccp__engine_flush(ccp_engine_t *e) {
   e->ndirty = 0;
 }
 
-/* Appends a delta for base bucket `base` to scope id's log. */
-static void log_delta(ccp_engine_t *e, uint32_t id, int64_t base, int kind, int f, int64_t amt) {
+/* Scope id, its log ready for `need` more deltas of base bucket `base`: a
+ * full log (or one whose base is too far) is applied first, the log grows,
+ * and the scope is in the dirty list. */
+static ccp_scope_t *log_room(ccp_engine_t *e, uint32_t id, int64_t base, uint32_t need) {
   ccp_scope_t *s = e->scopes[id];
-  if (s->nlog && (s->nlog == CCP_DELTA_CAP || base - s->log_base > INT32_MAX / 2 ||
-                  s->log_base - base > INT32_MAX / 2))
-    flush_scope(e, s); /* stays in the dirty list */
-  if (!s->nlog)
-    s->log_base = base;
-  if (s->nlog == s->logcap) {
-    s->logcap = s->logcap ? CCP_MIN(2 * s->logcap, CCP_DELTA_CAP) : CCP_DELTA_MIN;
-    s->log = ccp_realloc(s->log, s->logcap * sizeof *s->log);
-  }
-  if (!s->in_dirty) {
-    s->in_dirty = 1;
-    if (e->ndirty == e->dirty_cap) {
-      e->dirty_cap = e->dirty_cap ? e->dirty_cap * 2 : 64;
-      e->dirty = ccp_realloc(e->dirty, e->dirty_cap * sizeof *e->dirty);
-    }
-    e->dirty[e->ndirty++] = id;
-  }
-  ccp_wdelta_t *d = &s->log[s->nlog++];
-  d->amt = amt;
-  d->dbase = (int32_t)(base - s->log_base);
-  d->f = (uint8_t)f;
-  d->kind = (uint8_t)kind;
-}
-
-/* Appends one event's deltas (all for base bucket `base`) to scope id's
- * log: the checks of log_delta() once for all of them. */
-static void log_event(ccp_engine_t *e, uint32_t id, int64_t base, const ccp_delta_t *d) {
-  ccp_scope_t *s = e->scopes[id];
-  uint32_t need = (uint32_t)d->nf + (d->frt_bin >= 0) + (d->res_bin >= 0);
   if (s->nlog && (s->nlog + need > CCP_DELTA_CAP || base - s->log_base > INT32_MAX / 2 ||
                   s->log_base - base > INT32_MAX / 2))
     flush_scope(e, s); /* stays in the dirty list */
@@ -479,6 +452,21 @@ static void log_event(ccp_engine_t *e, uint32_t id, int64_t base, const ccp_delt
     }
     e->dirty[e->ndirty++] = id;
   }
+  return s;
+}
+
+/* Appends a delta for base bucket `base` to scope id's log. */
+static void log_delta(ccp_engine_t *e, uint32_t id, int64_t base, int kind, int f, int64_t amt) {
+  ccp_scope_t *s = log_room(e, id, base, 1);
+  s->log[s->nlog++] = (ccp_wdelta_t){
+      .amt = amt, .dbase = (int32_t)(base - s->log_base), .f = (uint8_t)f, .kind = (uint8_t)kind};
+}
+
+/* Appends one event's deltas (all for base bucket `base`) to scope id's
+ * log, with one log_room() for all of them. */
+static void log_event(ccp_engine_t *e, uint32_t id, int64_t base, const ccp_delta_t *d) {
+  uint32_t need = (uint32_t)d->nf + (d->frt_bin >= 0) + (d->res_bin >= 0);
+  ccp_scope_t *s = log_room(e, id, base, need);
   int32_t dbase = (int32_t)(base - s->log_base);
   ccp_wdelta_t *out = &s->log[s->nlog];
   for (int k = 0; k < d->nf; k++)
