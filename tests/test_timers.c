@@ -17,10 +17,16 @@
  * Also: empty heap (top NULL), pops interleaved with pushes against a sorted
  * reference (fixed seed), the same over spans far wider than the ring
  * (negative times, bucket edges, timers beyond the ring and absurdly late
- * ones), and memory given back after a burst.
+ * ones), memory given back after a burst, and a save and load of buckets
+ * longer than a segment (also as an older build wrote them: the capacity of
+ * an array, not the count).
  */
+#include <string.h>
+
 #include "ccp_test.h"
+#include "ccpulse/buf.h"
 #include "state/timers.h"
+#include "util/ser.h"
 
 static int cmp_timer(const void *pa, const void *pb) {
   const ccp_timer_t *a = pa, *b = pb;
@@ -269,6 +275,83 @@ static void test_wide_spans(void) {
 
 /* A burst: many pushes (capacity grows), then pops down to a few (capacity
  * shrinks) — order intact through both; the heap does not pin the burst. */
+/* Buckets of up to a few hundred timers (several segments each) saved and
+ * loaded pop in the same order as the original; so do they when the first
+ * bucket's capacity field says 2n + 16, as an array grown by realloc may
+ * have (older builds), and a capacity beyond that is refused. */
+static void test_save_load_segments(void) {
+  enum { N = 3000 };
+  uint64_t rng = 5;
+  ccp_timers_t t;
+  ccp_timers_init(&t);
+  for (int i = 0; i < N; i++) /* ~ 90 buckets of 16.4 s: ~33 timers each, some far more */
+    ccp_timers_push(&t, 1000000 + (int64_t)t_rand_below(&rng, i % 3 ? 1500000 : 50000),
+                    (uint8_t)(i % 3), (uint32_t)i, 1);
+  ccp_buf_t b;
+  ccp_buf_init(&b);
+  ccp_timers_save(&t, &b);
+  /* the first bucket's capacity field: after loaded (8), two heaps (16 + 16 n
+   * each), the ring flag (1), the bucket count (4), its index and count (8) */
+  uint64_t near_n, far_n;
+  memcpy(&near_n, (const char *)b.data + 8, 8);
+  size_t off = 8 + 16 + near_n * 16;
+  memcpy(&far_n, (const char *)b.data + off, 8);
+  off += 16 + far_n * 16 + 1 + 4 + 8;
+  uint32_t n;
+  memcpy(&n, (const char *)b.data + off - 4, 4);
+  T_TRUE(n > 0);
+  for (int variant = 0; variant < 3; variant++) {
+    uint32_t cap = variant == 0 ? n : variant == 1 ? 2 * n + 16 : 2 * n + 17;
+    memcpy((char *)b.data + off, &cap, 4);
+    ccp_ser_rd_t r;
+    ccp_ser_rd_init(&r, b.data, b.len);
+    ccp_timers_t u;
+    ccp_timers_init(&u);
+    int rc = ccp_timers_load(&u, &r, N);
+    if (variant == 2) {
+      T_TRUE(rc != 0);
+      ccp_timers_release(&u);
+      continue;
+    }
+    T_EQ_INT(rc, 0);
+    T_EQ_INT(ccp_timers_count(&u), ccp_timers_count(&t));
+    ccp_timers_t c; /* a copy of the original to pop against */
+    ccp_ser_rd_t r2;
+    ccp_buf_t b2;
+    ccp_buf_init(&b2);
+    ccp_timers_save(&u, &b2); /* the loaded queue saves the count as the capacity */
+    memcpy((char *)b.data + off, &n, 4);
+    T_TRUE(b2.len == b.len && memcmp(b2.data, b.data, b.len) == 0);
+    ccp_ser_rd_init(&r2, b.data, b.len);
+    ccp_timers_init(&c);
+    T_EQ_INT(ccp_timers_load(&c, &r2, N), 0);
+    int bad = 0;
+    while (ccp_timers_top(&c)) {
+      ccp_timer_t x, y;
+      ccp_timers_pop(&c, &x);
+      ccp_timers_pop(&u, &y);
+      bad += !same(&x, &y);
+    }
+    T_EQ_INT(bad, 0);
+    T_TRUE(ccp_timers_top(&u) == NULL);
+    ccp_buf_release(&b2);
+    ccp_timers_release(&c);
+    ccp_timers_release(&u);
+  }
+  /* and the original pops in sorted order through its segments */
+  ccp_timer_t prev = {0}, out;
+  int bad = 0, first = 1;
+  while (ccp_timers_top(&t)) {
+    ccp_timers_pop(&t, &out);
+    bad += !first && cmp_timer(&prev, &out) > 0;
+    prev = out;
+    first = 0;
+  }
+  T_EQ_INT(bad, 0);
+  ccp_buf_release(&b);
+  ccp_timers_release(&t);
+}
+
 static void test_burst_and_shrink(void) {
   enum { N = 100000 };
   static ccp_timer_t all[N];
@@ -315,5 +398,6 @@ int main(void) {
   T_RUN(test_against_sort);
   T_RUN(test_wide_spans);
   T_RUN(test_burst_and_shrink);
+  T_RUN(test_save_load_segments);
   return T_DONE();
 }

@@ -430,15 +430,17 @@ void ccp__engine_flush(ccp_engine_t *e) {
   e->ndirty = 0;
 }
 
-/* Appends a delta for base bucket `base` to scope id's log. */
-static void log_delta(ccp_engine_t *e, uint32_t id, int64_t base, int kind, int f, int64_t amt) {
+/* Scope id, its log ready for `need` more deltas of base bucket `base`: a
+ * full log (or one whose base is too far) is applied first, the log grows,
+ * and the scope is in the dirty list. */
+static ccp_scope_t *log_room(ccp_engine_t *e, uint32_t id, int64_t base, uint32_t need) {
   ccp_scope_t *s = e->scopes[id];
-  if (s->nlog && (s->nlog == CCP_DELTA_CAP || base - s->log_base > INT32_MAX / 2 ||
+  if (s->nlog && (s->nlog + need > CCP_DELTA_CAP || base - s->log_base > INT32_MAX / 2 ||
                   s->log_base - base > INT32_MAX / 2))
     flush_scope(e, s); /* stays in the dirty list */
   if (!s->nlog)
     s->log_base = base;
-  if (s->nlog == s->logcap) {
+  while (s->nlog + need > s->logcap) {
     s->logcap = s->logcap ? CCP_MIN(2 * s->logcap, CCP_DELTA_CAP) : CCP_DELTA_MIN;
     s->log = ccp_realloc(s->log, s->logcap * sizeof *s->log);
   }
@@ -450,27 +452,39 @@ static void log_delta(ccp_engine_t *e, uint32_t id, int64_t base, int kind, int 
     }
     e->dirty[e->ndirty++] = id;
   }
-  ccp_wdelta_t *d = &s->log[s->nlog++];
-  d->amt = amt;
-  d->dbase = (int32_t)(base - s->log_base);
-  d->f = (uint8_t)f;
-  d->kind = (uint8_t)kind;
+  return s;
+}
+
+/* Appends a delta for base bucket `base` to scope id's log. */
+static void log_delta(ccp_engine_t *e, uint32_t id, int64_t base, int kind, int f, int64_t amt) {
+  ccp_scope_t *s = log_room(e, id, base, 1);
+  s->log[s->nlog++] = (ccp_wdelta_t){
+      .amt = amt, .dbase = (int32_t)(base - s->log_base), .f = (uint8_t)f, .kind = (uint8_t)kind};
+}
+
+/* Appends one event's deltas (all for base bucket `base`) to scope id's
+ * log, with one log_room() for all of them. */
+static void log_event(ccp_engine_t *e, uint32_t id, int64_t base, const ccp_delta_t *d) {
+  uint32_t need = (uint32_t)d->nf + (d->frt_bin >= 0) + (d->res_bin >= 0);
+  ccp_scope_t *s = log_room(e, id, base, need);
+  int32_t dbase = (int32_t)(base - s->log_base);
+  ccp_wdelta_t *out = &s->log[s->nlog];
+  for (int k = 0; k < d->nf; k++)
+    *out++ = (ccp_wdelta_t){.amt = d->amt[k], .dbase = dbase, .f = d->f[k], .kind = CCP_WD_FIELD};
+  if (d->frt_bin >= 0)
+    *out++ = (ccp_wdelta_t){.amt = d->frt_bin, .dbase = dbase, .kind = CCP_WD_FRT};
+  if (d->res_bin >= 0)
+    *out++ = (ccp_wdelta_t){.amt = d->res_bin, .dbase = dbase, .kind = CCP_WD_RES};
+  s->nlog += need;
 }
 
 /* Adds a delta at time ts to the given scopes (CCP_NIL entries skipped),
  * through their delta logs. */
 static void scopes_apply(ccp_engine_t *e, const uint32_t ids[4], int64_t ts, const ccp_delta_t *d) {
   int64_t base = ccp_floordiv(ts, e->cust_unit);
-  for (int i = 0; i < 4; i++) {
-    if (ids[i] == CCP_NIL)
-      continue;
-    for (int k = 0; k < d->nf; k++)
-      log_delta(e, ids[i], base, CCP_WD_FIELD, d->f[k], d->amt[k]);
-    if (d->frt_bin >= 0)
-      log_delta(e, ids[i], base, CCP_WD_FRT, 0, d->frt_bin);
-    if (d->res_bin >= 0)
-      log_delta(e, ids[i], base, CCP_WD_RES, 0, d->res_bin);
-  }
+  for (int i = 0; i < 4; i++)
+    if (ids[i] != CCP_NIL)
+      log_event(e, ids[i], base, d);
 }
 
 static void customers_gc(ccp_engine_t *e, ccp_scope_t *s);

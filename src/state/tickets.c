@@ -47,7 +47,7 @@ static inline uint32_t slot_of(const ccp_tickets_t *t, uint64_t key, uint32_t re
 uint32_t ccp_tickets_find(const ccp_tickets_t *t, uint64_t key) {
   if (!t->index_cap)
     return CCP_NIL;
-  size_t mask = t->index_cap - 1;
+  uint32_t mask = ccp_tickets_rec_mask(t);
   uint32_t bits = t->index_bits;
   uint32_t tag = tag_of(key, bits);
   size_t i = home(t, key);
@@ -56,45 +56,66 @@ uint32_t ccp_tickets_find(const ccp_tickets_t *t, uint64_t key) {
     if (!s)
       return CCP_NIL;
     if ((bits >= 32 ? 0 : s >> bits) == tag) {
-      uint32_t r = (uint32_t)(s & mask) - 1;
+      uint32_t r = (s & mask) - 1;
       if (ccp_tickets_at(t, r)->key == key)
         return r;
     }
-    i = (i + 1) & mask;
+    i = ccp_tickets_next(t, i);
   }
 }
 
 static void index_insert(ccp_tickets_t *t, uint64_t key, uint32_t rec) {
   size_t i = home(t, key);
   while (t->index[i])
-    i = (i + 1) & (t->index_cap - 1);
+    i = ccp_tickets_next(t, i);
   t->index[i] = slot_of(t, key, rec);
+}
+
+/* The index capacity after cap: 1024, then 1/4 more. */
+static size_t index_next_cap(size_t cap) { return cap ? cap + cap / 4 : 1024; }
+
+/* Smallest k with 2^k >= cap. */
+static uint32_t index_bits_for(size_t cap) {
+  uint32_t k = 0;
+  while (((size_t)1 << k) < cap)
+    k++;
+  return k;
+}
+
+/* An empty index of cap slots (records and their keys are not touched). */
+static void index_alloc(ccp_tickets_t *t, size_t cap) {
+  t->index_cap = cap;
+  t->index_bits = index_bits_for(cap);
+  t->index = cap ? ccp_calloc_big(cap, sizeof *t->index) : NULL;
 }
 
 static void index_grow(ccp_tickets_t *t) {
   size_t ocap = t->index_cap;
-  uint32_t *old = t->index;
-  t->index_cap = ocap ? ocap * 2 : 1024;
-  t->index_bits = ocap ? t->index_bits + 1 : 10;
-  t->index = ccp_calloc_big(t->index_cap, sizeof *t->index);
+  uint32_t *old = t->index, omask = ccp_tickets_rec_mask(t);
+  index_alloc(t, index_next_cap(ocap));
+  /* Every record's key is read, in index order: a cache miss each, so the
+   * records a few slots ahead are fetched meanwhile (the new slots are
+   * written nearly in order: a home is monotonic in the key's low bits). */
+  enum { AHEAD = 16 };
   for (size_t j = 0; j < ocap; j++) {
+    if (j + AHEAD < ocap && old[j + AHEAD])
+      ccp_prefetch(&ccp_tickets_at(t, (old[j + AHEAD] & omask) - 1)->key);
     if (!old[j])
       continue;
-    uint32_t rec = (uint32_t)(old[j] & (ocap - 1)) - 1;
+    uint32_t rec = (old[j] & omask) - 1;
     index_insert(t, ccp_tickets_at(t, rec)->key, rec);
   }
   ccp_free_big(old);
 }
 
 static void index_delete(ccp_tickets_t *t, uint64_t key, uint32_t rec) {
-  size_t mask = t->index_cap - 1;
   size_t i = home(t, key);
   uint32_t want = slot_of(t, key, rec);
   while (t->index[i] != want)
-    i = (i + 1) & mask;
+    i = ccp_tickets_next(t, i);
   size_t j = i;
   for (;;) { /* backward-shift deletion */
-    j = (j + 1) & mask;
+    j = ccp_tickets_next(t, j);
     if (!t->index[j])
       break;
     size_t k = home(t, ccp_tickets_at(t, ccp_tickets_slot_rec(t, j))->key);
@@ -130,7 +151,7 @@ static void lru_append(ccp_tickets_t *t, uint32_t i, ccp_ticket_t *r) {
 
 uint32_t ccp_tickets_create(ccp_tickets_t *t, uint64_t key) {
   if ((t->count + 1) * 4 > t->index_cap * 3)
-    index_grow(t); /* load <= 3/4: 4-byte slots, hits probe ~2.5 */
+    index_grow(t); /* load 3/5..3/4: 4-byte slots, hits probe ~2.5 */
   uint32_t i;
   if (t->free_head != CCP_NIL) {
     i = t->free_head;
@@ -234,9 +255,13 @@ int ccp_tickets_load(ccp_tickets_t *t, ccp_ser_rd_t *r) {
   t->free_head = free_head;
   t->lru_head = lru_head;
   t->lru_tail = lru_tail;
-  t->index_bits = bits;
-  t->index_cap = bits ? (size_t)1 << bits : 0;
-  t->index = bits ? ccp_calloc_big(t->index_cap, sizeof *t->index) : NULL;
+  /* The capacity the table grew to: the first of the growth sequence that
+   * held its most tickets at once (used, the records handed out); the saved
+   * bits (of a doubling index before) only bound the records above. */
+  size_t cap = 0;
+  while (used && (uint64_t)used * 4 > (uint64_t)cap * 3)
+    cap = index_next_cap(cap);
+  index_alloc(t, cap);
   size_t live = 0;
   for (uint32_t i = 0; i < used; i++) {
     const ccp_ticket_t *x = ccp_tickets_at(t, i);

@@ -1,11 +1,13 @@
 /*
  * Per-ticket state: a compact record per ticket id (48 bytes), stored in
  * chunked arrays so a record's index never changes, found through an
- * open-addressing index keyed by the 64-bit id hash (load at most 3/4).
- * An index slot of a table with 2^k slots holds the record number + 1 in
- * its low k bits and the top 32 - k bits of the key above them (a tag), so
- * a lookup reads only the record whose tag matches: one index line and one
- * record per hit, instead of one record per probed slot.
+ * open-addressing index keyed by the 64-bit id hash (load at most 3/4; it
+ * grows by 1/4, not 2x, so it holds 4/3 to 5/3 slots per ticket: any number
+ * of slots, a key's home slot is the high word of its low 32 bits x the
+ * capacity). An index slot of a table of at most 2^k slots holds the record
+ * number + 1 in its low k bits and the top 32 - k bits of the key above
+ * them (a tag), so a lookup reads only the record whose tag matches: one
+ * index line and one record per hit, instead of one record per probed slot.
  *
  * Records are linked in touch order (LRU list; touch = stream time of the
  * ticket's latest event, non-decreasing), which gives TTL expiry and cap
@@ -110,11 +112,11 @@ static inline void ccp_ticket_set_agent(ccp_ticket_t *r, uint32_t id) {
 typedef struct ccp_tickets {
   ccp_ticket_t **chunks; /**< CCP_TCHUNK records each */
   uint32_t nchunks;
-  uint32_t used;      /**< records handed out so far (high-water mark) */
-  uint32_t free_head; /**< free records, linked through lru_next */
-  uint32_t *index;    /**< tag << index_bits | record number + 1; 0 = empty */
-  size_t index_cap;   /**< 2^index_bits slots, or 0 */
-  uint32_t index_bits;
+  uint32_t used;               /**< records handed out so far (high-water mark) */
+  uint32_t free_head;          /**< free records, linked through lru_next */
+  uint32_t *index;             /**< tag << index_bits | record number + 1; 0 = empty */
+  size_t index_cap;            /**< slots (1024, then growing by 1/4), or 0 */
+  uint32_t index_bits;         /**< smallest k with 2^k >= index_cap: the record number's bits */
   size_t count;                /**< live tickets */
   uint32_t lru_head, lru_tail; /**< least / most recently touched */
 } ccp_tickets_t;
@@ -127,20 +129,30 @@ static inline ccp_ticket_t *ccp_tickets_at(const ccp_tickets_t *t, uint32_t i) {
   return &t->chunks[i >> CCP_TCHUNK_BITS][i & (CCP_TCHUNK - 1)];
 }
 
+/** Mask of the record-number bits of an index slot. */
+static inline uint32_t ccp_tickets_rec_mask(const ccp_tickets_t *t) {
+  return t->index_bits >= 32 ? UINT32_MAX : (1u << t->index_bits) - 1;
+}
+
 /** Record number held by index slot j, or CCP_NIL when the slot is empty. */
 static inline uint32_t ccp_tickets_slot_rec(const ccp_tickets_t *t, size_t j) {
   uint32_t s = t->index[j];
-  return s ? (uint32_t)((s & (t->index_cap - 1)) - 1) : CCP_NIL;
+  return s ? (s & ccp_tickets_rec_mask(t)) - 1 : CCP_NIL;
 }
 
-/** Index slot where a lookup of key starts (table not empty). */
+/** Index slot where a lookup of key starts (table not empty): the high word
+ * of key's low 32 bits x the capacity. */
 static inline size_t ccp_tickets_home(const ccp_tickets_t *t, uint64_t key) {
-  return (size_t)(key ^ (key >> 31)) & (t->index_cap - 1);
+  return (size_t)(((uint64_t)(uint32_t)key * t->index_cap) >> 32);
 }
 
-/** The tag of key in an index of 2^bits slots: its top 32 - bits bits (the
- * home slot uses bits 0..bits-1 and 31..30+bits, so the two are nearly
- * independent). */
+/** The index slot after slot i (wrapping at the capacity). */
+static inline size_t ccp_tickets_next(const ccp_tickets_t *t, size_t i) {
+  return i + 1 == t->index_cap ? 0 : i + 1;
+}
+
+/** The tag of key in an index of at most 2^bits slots: its top 32 - bits
+ * bits (the home slot uses bits 0..31, so the two are independent). */
 static inline uint32_t ccp_tickets_tag(uint64_t key, uint32_t bits) {
   return bits >= 32 ? 0 : (uint32_t)(key >> (32 + bits));
 }
@@ -163,14 +175,15 @@ static inline void ccp_tickets_prefetch_at(const ccp_tickets_t *t, uint32_t i) {
 static inline const ccp_ticket_t *ccp_tickets_peek(const ccp_tickets_t *t, uint64_t key) {
   if (!t->index_cap)
     return NULL;
-  size_t mask = t->index_cap - 1, i = ccp_tickets_home(t, key);
+  size_t i = ccp_tickets_home(t, key);
   uint32_t bits = t->index_bits, tag = ccp_tickets_tag(key, bits);
-  for (int k = 0; k < 4; k++, i = (i + 1) & mask) {
+  uint32_t mask = ccp_tickets_rec_mask(t);
+  for (int k = 0; k < 4; k++, i = ccp_tickets_next(t, i)) {
     uint32_t s = t->index[i];
     if (!s)
       return NULL;
     if ((bits >= 32 ? 0 : s >> bits) == tag)
-      return ccp_tickets_at(t, (uint32_t)(s & mask) - 1);
+      return ccp_tickets_at(t, (s & mask) - 1);
   }
   return NULL;
 }

@@ -14,8 +14,8 @@
  * order is one two-word unsigned comparison; the top is kept unpacked for
  * readers. A heap array is placed so that entry 1 starts a cache line: the
  * children of entry i (4i+1 .. 4i+4, 16 bytes each) fill exactly one line.
- * A ring bucket's array is freed when the bucket moves into the near heap,
- * so memory follows the timers pending.
+ * A ring bucket's segments are freed when the bucket moves into the near
+ * heap, so memory follows the timers pending.
  */
 #include "state/timers.h"
 
@@ -39,12 +39,40 @@ void ccp_timers_init(ccp_timers_t *t) {
   t->loaded = INT64_MIN;
 }
 
+/* Appends entry x to bucket b (a new segment when the last is full). */
+static inline void bucket_append(ccp_tm_bucket_t *b, uint64_t x) {
+  uint32_t k = b->n % CCP_TM_SEG;
+  if (k == 0) {
+    ccp_tm_seg_t *sg = ccp_malloc(sizeof *sg);
+    sg->next = NULL;
+    if (b->tail)
+      b->tail->next = sg;
+    else
+      b->head = sg;
+    b->tail = sg;
+  }
+  b->tail->e[k] = x;
+  b->n++;
+}
+
+/* Frees a bucket's segments and empties it. */
+static void bucket_free(ccp_tm_bucket_t *b) {
+  for (ccp_tm_seg_t *sg = b->head, *next; sg; sg = next) {
+    next = sg->next;
+    ccp_free(sg);
+  }
+  memset(b, 0, sizeof *b);
+}
+
+/* Segments of a bucket of n entries. */
+static inline size_t bucket_segs(uint32_t n) { return (n + CCP_TM_SEG - 1) / CCP_TM_SEG; }
+
 void ccp_timers_release(ccp_timers_t *t) {
   ccp_free(t->near.raw);
   ccp_free(t->far.raw);
   if (t->ring) {
     for (size_t j = 0; j < CCP_TM_RING; j++)
-      ccp_free(t->ring[j].e);
+      bucket_free(&t->ring[j]);
     ccp_free(t->ring);
   }
   ccp_timers_init(t);
@@ -120,12 +148,7 @@ static inline size_t bucket_of(int64_t fire_at) {
 }
 
 static void ring_push(ccp_timers_t *t, int64_t fire_at, uint64_t lo) {
-  ccp_tm_bucket_t *b = &t->ring[bucket_of(fire_at)];
-  if (b->n == b->cap) {
-    b->cap = b->cap ? b->cap + b->cap / 8 : 16; /* 1.125x: little slack; ~1,000s at a busy time */
-    b->e = ccp_realloc(b->e, b->cap * sizeof *b->e);
-  }
-  b->e[b->n++] = (uint64_t)(fire_at & (W - 1)) << LO_BITS | lo;
+  bucket_append(&t->ring[bucket_of(fire_at)], (uint64_t)(fire_at & (W - 1)) << LO_BITS | lo);
   t->nring++;
 }
 
@@ -146,14 +169,16 @@ static void load_next(ccp_timers_t *t) {
       t->loaded = start;
   }
   ccp_tm_bucket_t *b = &t->ring[bucket_of(t->loaded)];
-  for (uint32_t i = 0; i < b->n; i++) {
-    uint64_t e = b->e[i];
-    ccp_timer_key_t k = {hi_of(t->loaded + (int64_t)(e >> LO_BITS)), e & ((1ULL << LO_BITS) - 1)};
-    heap_push(&t->near, k);
-  }
+  uint32_t i = 0;
+  for (const ccp_tm_seg_t *sg = b->head; sg; sg = sg->next)
+    for (uint32_t k = 0; k < CCP_TM_SEG && i < b->n; k++, i++) {
+      uint64_t e = sg->e[k];
+      ccp_timer_key_t key = {hi_of(t->loaded + (int64_t)(e >> LO_BITS)),
+                             e & ((1ULL << LO_BITS) - 1)};
+      heap_push(&t->near, key);
+    }
   t->nring -= b->n;
-  ccp_free(b->e);
-  memset(b, 0, sizeof *b);
+  bucket_free(b);
   t->loaded += W;
   while (t->far.n && fire_of(&t->far.h[0]) < t->loaded) {
     heap_push(&t->near, t->far.h[0]);
@@ -206,7 +231,7 @@ size_t ccp_timers_bytes(const ccp_timers_t *t) {
   if (t->ring) {
     b += CCP_TM_RING * sizeof *t->ring;
     for (size_t j = 0; j < CCP_TM_RING; j++)
-      b += t->ring[j].cap * sizeof(uint64_t);
+      b += bucket_segs(t->ring[j].n) * sizeof(ccp_tm_seg_t);
   }
   return b;
 }
@@ -226,18 +251,23 @@ void ccp_timers_save(const ccp_timers_t *t, ccp_buf_t *out) {
   uint32_t nb = 0;
   if (t->ring)
     for (size_t j = 0; j < CCP_TM_RING; j++)
-      nb += t->ring[j].cap != 0;
+      nb += t->ring[j].n != 0;
   ccp_ser_put_u8(out, t->ring != NULL);
   ccp_ser_put_u32(out, nb);
   ccp_buf_reserve(out, nb * 12 + t->nring * sizeof(uint64_t));
   for (size_t j = 0; t->ring && j < CCP_TM_RING; j++) {
     const ccp_tm_bucket_t *b = &t->ring[j];
-    if (!b->cap)
+    if (!b->n)
       continue;
     ccp_ser_put_u32(out, (uint32_t)j);
     ccp_ser_put_u32(out, b->n);
-    ccp_ser_put_u32(out, b->cap);
-    ccp_ser_put(out, b->e, b->n * sizeof *b->e);
+    ccp_ser_put_u32(out, b->n); /* the capacity of the arrays of old: a segmented bucket has none */
+    uint32_t left = b->n;
+    for (const ccp_tm_seg_t *sg = b->head; sg; sg = sg->next) {
+      uint32_t k = CCP_MIN(left, CCP_TM_SEG);
+      ccp_ser_put(out, sg->e, k * sizeof *sg->e);
+      left -= k;
+    }
   }
 }
 
@@ -279,20 +309,20 @@ int ccp_timers_load(ccp_timers_t *t, ccp_ser_rd_t *r, uint32_t nrec) {
   for (uint32_t k = 0; k < nb; k++) {
     uint32_t j = ccp_ser_get_u32(r), n = ccp_ser_get_u32(r), cap = ccp_ser_get_u32(r);
     if (!CCP_SER_CHECK(
-            r, j < CCP_TM_RING && !t->ring[j].cap && n <= cap && cap && cap <= 2 * (uint64_t)n + 16,
+            r, j < CCP_TM_RING && !t->ring[j].n && n && n <= cap && cap <= 2 * (uint64_t)n + 16,
             "bad timer bucket %u", j))
       return -1;
-    const uint64_t *e = ccp_ser_get_array(r, n, sizeof *e);
+    const unsigned char *e = ccp_ser_get_array(r, n, sizeof(uint64_t));
     if (r->bad)
       return -1;
     ccp_tm_bucket_t *b = &t->ring[j];
-    b->e = ccp_malloc(cap * sizeof *b->e);
-    b->cap = cap;
-    b->n = n;
-    memcpy(b->e, e, n * sizeof *b->e);
-    for (uint32_t i = 0; i < n; i++)
-      if (!lo_ok(b->e[i] & ((1ULL << LO_BITS) - 1), nrec))
+    for (uint32_t i = 0; i < n; i++) {
+      uint64_t x;
+      memcpy(&x, e + (size_t)i * sizeof x, sizeof x); /* the bytes need not be aligned */
+      if (!lo_ok(x & ((1ULL << LO_BITS) - 1), nrec))
         return ccp_ser_fail(r, "timer of a ticket beyond %u records", nrec), -1;
+      bucket_append(b, x);
+    }
     t->nring += n;
   }
   if (!CCP_SER_CHECK(r, t->near.n || !(t->nring || t->far.n), "timers pending but none near"))

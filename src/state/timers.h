@@ -8,7 +8,8 @@
  * Two tiers (a calendar queue in front of a heap): timers due within the
  * current bucket of CCP_TM_BUCKET_MS (or earlier) sit in a small 4-ary
  * min-heap of 16-byte entries; later ones wait unsorted in 8-byte entries,
- * one array per bucket of a ring that covers CCP_TM_RING buckets (~37 h);
+ * one chain of fixed-size segments per bucket of a ring that covers
+ * CCP_TM_RING buckets (~37 h);
  * the rare ones beyond the ring sit in a second heap. A bucket moves into
  * the near heap when the near heap's earliest timer is not before the
  * bucket's start, so pops and pushes work on a few cache-hot lines instead
@@ -49,11 +50,25 @@ typedef struct ccp_timer_key {
   uint64_t lo; /**< kind << 48 | ticket << 16 | life */
 } ccp_timer_key_t;
 
-/** A ring bucket: timers of one bucket, unsorted, each packed in 8 bytes
- * (offset in the bucket << 50 | kind << 48 | ticket << 16 | life). */
+/** Entries of a ring bucket's segment: with its link, a segment takes 504
+ * bytes (a 512-byte block of the allocator). */
+#define CCP_TM_SEG 62
+
+/** A fixed-size piece of a ring bucket. Buckets are chains of equal
+ * segments instead of arrays grown by realloc, so the blocks a drained
+ * bucket frees fit the next bucket's segments exactly and leave no holes of
+ * odd sizes in the heap. */
+typedef struct ccp_tm_seg {
+  struct ccp_tm_seg *next;
+  uint64_t e[CCP_TM_SEG];
+} ccp_tm_seg_t;
+
+/** A ring bucket: timers of one bucket, unsorted, in push order, each packed
+ * in 8 bytes (offset in the bucket << 50 | kind << 48 | ticket << 16 |
+ * life), in a chain of segments (the last one partly filled). */
 typedef struct ccp_tm_bucket {
-  uint64_t *e; /**< cap entries, NULL while empty */
-  uint32_t n, cap;
+  ccp_tm_seg_t *head, *tail; /**< NULL while empty */
+  uint32_t n;                /**< entries */
 } ccp_tm_bucket_t;
 
 /** A 4-ary min-heap of packed timers. */
