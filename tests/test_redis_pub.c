@@ -15,7 +15,8 @@
  * (WRONGTYPE) keeps its alerts; alerts effectively once: an id already on
  * the stream is not written again (sent twice, fired again at other stream
  * times, by a second publisher, after SCRIPT FLUSH, after a cycle that
- * failed once its alerts had landed, after a hung server), different ids
+ * failed once its alerts had landed, after a hung server, also one hung while
+ * a cycle bigger than the socket buffers is sent), different ids
  * never merged, the ids window trimmed by stream time, de-duplication off;
  * URL parsing.
  *
@@ -743,13 +744,11 @@ static void test_vanished_scopes(void) {
   ccp_engine_free(e);
 }
 
-/* A hung server (SIGSTOP): the cycle gives up after the command timeout;
- * once it runs again, publishing resumes and the alert is there once (the
- * abandoned transaction may have been applied too: then the alert sent
- * again finds its id). */
-static void test_hung_server(void) {
+/* A publisher with short timeouts (200 ms) whose first cycle succeeded;
+ * NULL on failure. */
+static ccp_redis_pub_t *hung_pub(const char *prefix) {
   ccp_redis_pub_opts_t o = {.url = url,
-                            .prefix = "t7:",
+                            .prefix = prefix,
                             .cfg = &cfg,
                             .command_timeout_ms = 200,
                             .connect_timeout_ms = 200,
@@ -759,31 +758,69 @@ static void test_hung_server(void) {
   char err[CCP_ERRBUF_SIZE];
   ccp_redis_pub_t *p = ccp_redis_pub_new(&o, err, sizeof err);
   T_TRUE(p != NULL);
+  if (p && ccp_redis_pub_cycle(p, NULL, NULL, 0) != 0) {
+    T_FAIL_("the first cycle of '%s' failed", prefix);
+    ccp_redis_pub_free(p);
+    p = NULL;
+  }
+  return p;
+}
+
+/* Cycles until one succeeds (2 s at most); 1 when one did. */
+static int resume(ccp_redis_pub_t *p) {
+  for (int i = 0; i < 100; i++) {
+    if (ccp_redis_pub_cycle(p, NULL, NULL, 0) == 0)
+      return 1;
+    ccp_clock_sleep_ms(20);
+  }
+  return 0;
+}
+
+/* A hung server (SIGSTOP) during a cycle with n alerts of about pad bytes
+ * each: the cycle gives up after the command timeout, the alerts stay
+ * queued; once the server runs again, publishing resumes and each alert is
+ * there once (the abandoned transaction may have been applied too: then an
+ * alert sent again finds its id). */
+static void hung_server(const char *prefix, int n, int pad) {
+  ccp_redis_pub_t *p = hung_pub(prefix);
   if (!p)
     return;
-  T_EQ_INT(ccp_redis_pub_cycle(p, NULL, NULL, 0), 0);
+  char **al = calloc((size_t)n, sizeof *al);
+  for (int i = 0; i < n; i++) {
+    al[i] = malloc((size_t)pad + 64);
+    int k = snprintf(al[i], 64, "{\"id\":\"h%d\",\"pad\":\"", i);
+    memset(al[i] + k, 'x', (size_t)pad);
+    memcpy(al[i] + k + pad, "\"}", 3);
+  }
   kill(server_pid, SIGSTOP);
-  const char *al[] = {"{\"id\":\"h1\"}"};
   int64_t t = ccp_clock_mono_ms();
-  T_EQ_INT(ccp_redis_pub_cycle(p, NULL, al, 1), -CCP_EIO);
+  T_EQ_INT(ccp_redis_pub_cycle(p, NULL, (const char *const *)al, (size_t)n), -CCP_EIO);
   int64_t took = ccp_clock_mono_ms() - t;
   if (took > 1500)
     T_FAIL_("a cycle against a hung server took %lld ms", (long long)took);
   ccp_redis_pub_stats_t st;
   ccp_redis_pub_stats(p, &st);
   T_TRUE(strstr(st.last_error, "timed out") != NULL);
-  T_EQ_INT(st.alerts_queued, 1);
+  T_EQ_INT(st.alerts_queued, n);
   kill(server_pid, SIGCONT);
-  int ok = 0;
-  for (int i = 0; i < 100 && !ok; i++) {
-    ok = ccp_redis_pub_cycle(p, NULL, NULL, 0) == 0;
-    if (!ok)
-      ccp_clock_sleep_ms(20);
-  }
-  T_TRUE(ok);
-  T_EQ_INT(integer("XLEN %s", "t7:alerts"), 1);
+  T_TRUE(resume(p));
+  char key[64];
+  snprintf(key, sizeof key, "%salerts", prefix);
+  T_EQ_INT(integer("XLEN %s", key), n);
+  ccp_redis_pub_stats(p, &st);
+  T_EQ_INT(st.alerts_queued, 0);
+  for (int i = 0; i < n; i++)
+    free(al[i]);
+  free(al);
   ccp_redis_pub_free(p);
 }
+
+/* Hung while the reply is awaited (a small cycle). */
+static void test_hung_server(void) { hung_server("t7:", 1, 0); }
+
+/* Hung while a cycle bigger than the socket buffers is being sent (the
+ * publisher writes it to the socket itself): ~2 x 16 MB of RESP. */
+static void test_hung_server_big_cycle(void) { hung_server("t7b:", 1000, 16000); }
 
 /* Redis killed: cycles fail fast, alerts wait; restarted: delivered once. */
 static void test_outage(void) {
@@ -1307,6 +1344,7 @@ int main(void) {
   T_RUN(test_alert_known_ids);
   T_RUN(test_queue_bound);
   T_RUN(test_hung_server);
+  T_RUN(test_hung_server_big_cycle);
   T_RUN(test_outage);
 
   if (rc)

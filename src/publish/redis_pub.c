@@ -6,8 +6,10 @@
  * list that changed), a DEL of the tiles of scopes that left the view (one
  * of each per 100,000 keys), in a slow cycle the snapshot's XADD, an XADD
  * and a PUBLISH per queued alert, and the meta hash. Commands are written as
- * RESP into one buffer handed to hiredis at once, and all replies are read
- * after EXEC, so a cycle costs one round trip. Redis applies a transaction
+ * RESP into one buffer, kept from cycle to cycle, sent to the socket at once
+ * (send_cmds: not through hiredis' output buffer, a fresh copy each cycle),
+ * and all replies are read with hiredis after EXEC, so a cycle costs one
+ * round trip. Redis applies a transaction
  * whole (PUBLISH inside it is delivered at EXEC); when a queued command is
  * refused Redis discards the transaction (EXECABORT); a runtime error inside
  * EXEC (WRONGTYPE on a key another program wrote) is the one case where part
@@ -62,6 +64,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <hiredis/hiredis.h>
+#include <hiredis/sds.h> /* sdslen of the context's output buffer */
 #include <jansson.h>
 #include <limits.h>
 #include <pthread.h>
@@ -70,6 +73,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "ccpulse/buf.h"
@@ -323,6 +327,37 @@ static void ctx_errstr(const redisContext *c, char *out, size_t outlen) {
   snprintf(out, outlen, "%s", e);
   if (out[0])
     out[0] = (char)tolower((unsigned char)out[0]);
+}
+
+/* Sends the RESP commands data[0..len) on c, whose replies the caller then
+ * reads with redisGetReply. hiredis would copy them into its output buffer,
+ * a fresh sds of the cycle's size that it frees once written: at catch-up
+ * tens of MB a cycle, each time new pages the kernel must fault in and
+ * clear. So the bytes go from the caller's reused buffer straight to the
+ * socket (blocking, bounded by the command timeout, SO_SNDTIMEO); only
+ * while hiredis still holds unsent bytes do they queue behind them. A
+ * failed send marks the context broken (REDIS_ERR_IO, errno's text), so the
+ * first redisGetReply fails as it would after hiredis' own write. */
+static void send_cmds(redisContext *c, const char *data, size_t len) {
+  if (c->err || sdslen(c->obuf) > 0) {
+    int arc = redisAppendFormattedCommand(c, data, len);
+    CCP_ASSERT(arc == REDIS_OK); /* fails only when out of memory */
+    (void)arc;
+    return;
+  }
+  size_t off = 0;
+  while (off < len) {
+    ssize_t n = send(c->fd, data + off, len - off, MSG_NOSIGNAL);
+    if (n > 0) {
+      off += (size_t)n;
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      c->err = REDIS_ERR_IO;
+      snprintf(c->errstr, sizeof c->errstr, "%s", n < 0 ? strerror(errno) : "connection lost");
+      return;
+    }
+  }
 }
 
 /* ---- connection --------------------------------------------------------- */
@@ -1361,13 +1396,10 @@ int ccp_redis_pub_cycle_x(ccp_redis_pub_t *p, ccp_redis_cycle_t *c) {
   if (!c->no_meta)
     append_meta(p, &ncmds, view);
   ccp_buf_puts(&p->out, "*1\r\n$4\r\nEXEC\r\n");
-  int arc = redisAppendFormattedCommand(p->ctx, p->out.data, p->out.len);
-  CCP_ASSERT(arc == REDIS_OK); /* fails only when out of memory */
-  (void)arc;
-
   char what[300];
   sigpipe_guard_t g;
   sigpipe_block(&g);
+  send_cmds(p->ctx, p->out.data, p->out.len);
   redisReply *exec = NULL;
   int keep = nckpts > 0 || c->npartials > 0 || time_at >= 0;
   int rc = read_replies(p, nckpts > 0, keep, ncmds, what, sizeof what, &exec);
@@ -1551,13 +1583,11 @@ int ccp_redis_pub_fetch(ccp_redis_pub_t *p, const char *topic, int32_t fence_par
   }
   if (!n)
     return 0;
-  int arc = redisAppendFormattedCommand(p->ctx, o->data, o->len);
-  CCP_ASSERT(arc == REDIS_OK);
-  (void)arc;
   char what[300];
   int rc = 0;
   sigpipe_guard_t g;
   sigpipe_block(&g);
+  send_cmds(p->ctx, o->data, o->len);
   for (int i = 0; i < n; i++) {
     void *rv;
     if (redisGetReply(p->ctx, &rv) != REDIS_OK) {
