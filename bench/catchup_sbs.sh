@@ -5,7 +5,9 @@
 # (scripts/redis.sh) on loopback, writes N events with `ccpulse gen --seed 1`
 # into an 8-partition topic, then for each round and each variant: FLUSHALL,
 # `ccpulse run --workers 2` in a fresh group, time from its start until
-# `ccpulse:v1:meta` counts all N events (bench/redis_watch.py), VmHWM.
+# `ccpulse:v1:meta` counts all N events (bench/redis_watch.py), VmHWM, and
+# the CPU seconds (user + system) and minor page faults of `run` up to that
+# point (/proc/PID/stat: less sensitive to a noisy machine than seconds).
 #
 #   bench/catchup_sbs.sh [--events N] [--rounds R] VARIANT...
 #
@@ -46,7 +48,7 @@ bash scripts/kafka.sh topic create cu --partitions 8 --bootstrap "$B" --dir "$kd
 bash scripts/kafka.sh topic create cu.dlq --partitions 1 --bootstrap "$B" --dir "$kdir" >/dev/null
 bin1=${1%%:*}
 "$bin1" gen --events "$N" --seed 1 --brokers "$B" --topic cu >/dev/null
-echo "catchup_sbs: $N events, 8 partitions, $R round(s); seconds start -> all counted, VmHWM"
+echo "catchup_sbs: $N events, 8 partitions, $R round(s); seconds start -> all counted, VmHWM, CPU seconds and minor faults of run"
 for r in $(seq "$R"); do
   k=0
   for v in "$@"; do
@@ -64,9 +66,12 @@ for r in $(seq "$R"); do
     python3 bench/redis_watch.py --url "$URL" --events "$N" --timeout 300 --out "$work/w.json" >/dev/null ||
       { echo "variant $v never counted $N events: $(tail -2 "$work/run.log")" >&2; kill "$pid"; exit 1; }
     hwm=$(awk '/^VmHWM/ {print int($2 / 1024)}' /proc/$pid/status)
+    # fields 10, 14, 15 of stat (the name in field 2 has no blank: "(ccpulse)")
+    read -r flt ut st < <(awk '{print $10, $14, $15}' /proc/$pid/stat)
     kill -TERM "$pid" && wait "$pid" || true
     done_ms=$(python3 -c 'import json,sys;print(int(json.load(open(sys.argv[1]))["done_wall_ms"]))' "$work/w.json")
-    awk -v r="$r" -v v="$v" -v ms="$((done_ms - t0))" -v h="$hwm" \
-      'BEGIN { printf "round %d  %-60s %6.2f s  %5d MB\n", r, v, ms / 1000, h }'
+    awk -v r="$r" -v v="$v" -v ms="$((done_ms - t0))" -v h="$hwm" -v f="$flt" -v c="$((ut + st))" \
+      -v tk="$(getconf CLK_TCK)" \
+      'BEGIN { printf "round %d  %-60s %6.2f s  %5d MB  %6.2f cpu-s  %7d minflt\n", r, v, ms / 1000, h, c / tk, f }'
   done
 done
