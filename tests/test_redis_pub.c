@@ -11,7 +11,8 @@
  * final); the snapshot stream paced by its bytes and capped to a byte budget; the per-kind
  * counters; alerts on pub/sub and on the stream; one MULTI/EXEC per cycle (MONITOR); tiles of
  * vanished scopes deleted (also by a fresh publisher); Redis killed -> fast failures, alerts
- * queued; restarted on the same port -> delivered exactly once; bounded queue; a refused cycle
+ * queued; restarted on the same port -> delivered exactly once; bounded queue (also
+ * with alerts the caller skipped); a refused cycle
  * (WRONGTYPE) keeps its alerts; alerts effectively once: an id already on
  * the stream is not written again (sent twice, fired again at other stream
  * times, by a second publisher, after SCRIPT FLUSH, after a cycle that
@@ -972,6 +973,36 @@ static void entries_free(entries_t *en) {
   free(en->json);
 }
 
+/* Alerts a caller left out (alerts_skipped: the queue would drop them on
+ * arrival) are dropped and counted as if given, after the ones already
+ * queued; the cycle sends exactly its own alerts. */
+static void test_queue_skipped(void) {
+  ccp_redis_pub_opts_t o = {
+      .url = url, .prefix = "t5s:", .cfg = &cfg, .max_queued_alerts = 3, .quiet = 1};
+  char err[CCP_ERRBUF_SIZE];
+  ccp_redis_pub_t *p = ccp_redis_pub_new(&o, err, sizeof err);
+  T_TRUE(p != NULL);
+  if (!p)
+    return;
+  T_EQ_INT(ccp_redis_pub_alert_cap(p), 3);
+  const char *old_ = "{\"id\":\"q0\"}";
+  ccp_redis_pub_queue_alert(p, old_, strlen(old_), -1);
+  ccp_redis_pub_queue_alert(p, old_, strlen(old_), -1);
+  const char *al[] = {"{\"id\":\"q1\"}", "{\"id\":\"q2\"}", "{\"id\":\"q3\"}"};
+  ccp_redis_cycle_t c = {.alerts = al, .nalerts = 3, .alerts_skipped = 4, .stream_time = INT64_MIN};
+  T_EQ_INT(ccp_redis_pub_cycle_x(p, &c), 0);
+  ccp_redis_pub_stats_t st;
+  ccp_redis_pub_stats(p, &st);
+  T_EQ_INT(st.alerts_dropped, 6);
+  T_EQ_INT(st.alerts_queued, 0);
+  entries_t en = stream_entries("t5s:alerts");
+  T_EQ_INT(en.n, 3);
+  for (size_t i = 0; i < en.n && i < 3; i++)
+    T_EQ_STR(en.json[i], al[i]);
+  entries_free(&en);
+  ccp_redis_pub_free(p);
+}
+
 /* The "id" of each entry, checked present; returns how many ids occur more
  * than once. */
 static int entries_repeated_ids(const entries_t *en) {
@@ -1344,6 +1375,7 @@ int main(void) {
   T_RUN(test_alert_dedup_window);
   T_RUN(test_alert_known_ids);
   T_RUN(test_queue_bound);
+  T_RUN(test_queue_skipped);
   T_RUN(test_hung_server);
   T_RUN(test_hung_server_big_cycle);
   T_RUN(test_outage);

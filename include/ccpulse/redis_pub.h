@@ -192,6 +192,10 @@ typedef struct ccp_redis_cycle {
   int no_meta;               /**< 1: no meta either (an instance that does not write the view) */
   const char *const *alerts; /**< NUL-terminated JSON, as for ccp_redis_pub_cycle() */
   size_t nalerts;
+  size_t alerts_skipped; /**< alerts of the cycle, older than alerts[0], that the caller did
+                              not render because the queue would drop them anyway: only when
+                              nalerts >= ccp_redis_pub_alert_cap(); queued as empty entries, so
+                              they are dropped and counted (and logged) exactly as if given */
   const int32_t *alert_partitions; /**< NULL, or per alert its partition as for
                                         ccp_redis_pub_queue_alert() (-1: none) */
   const char *const *alert_ids;    /**< NULL, or per alert its id (NUL-terminated) as the
@@ -238,6 +242,9 @@ int ccp_redis_pub_fetch(ccp_redis_pub_t *p, const char *topic, int32_t fence_par
 
 /** Copies the counters into *out. */
 void ccp_redis_pub_stats(const ccp_redis_pub_t *p, ccp_redis_pub_stats_t *out);
+
+/** How many alerts the queue holds at most (max_queued_alerts); any thread (never changes). */
+size_t ccp_redis_pub_alert_cap(const ccp_redis_pub_t *p);
 
 /** "host:port" of the publisher, as its log lines name it. */
 const char *ccp_redis_pub_addr(const ccp_redis_pub_t *p);

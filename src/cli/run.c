@@ -181,6 +181,14 @@ static int live_publish(void *opaque, const ccp_view_t *view, const ccp_alert_t 
   }
   ccp_buf_clear(&l->alerts);
   ccp_buf_clear(&l->ids);
+  /* more deadline alerts than the publisher's queue holds (a catch-up): the
+   * oldest would be dropped on arrival, so they are not rendered, only
+   * counted (rc_.alerts_skipped) */
+  size_t cap = ccp_redis_pub_alert_cap(l->pub);
+  int skip = (size_t)nalerts > cap ? nalerts - (int)cap : 0;
+  alerts += skip;
+  nalerts -= skip;
+  const int32_t *alert_parts = x->alert_partitions ? x->alert_partitions + skip : NULL;
   for (int i = 0; i < nalerts; i++) {
     ccp_alert_json(&alerts[i], &l->alerts);
     ccp_buf_putc(&l->alerts, '\n');
@@ -206,7 +214,7 @@ static int live_publish(void *opaque, const ccp_view_t *view, const ccp_alert_t 
     if (l->alerts.data[i] == '\n') {
       l->alerts.data[i] = '\0';
       if (i > start) { /* the deadline alerts' lines first, then the rules' */
-        l->parts[k] = (int)k < nalerts && x->alert_partitions ? x->alert_partitions[k] : -1;
+        l->parts[k] = (int)k < nalerts && alert_parts ? alert_parts[k] : -1;
         l->idp[k] = (int)k < nalerts ? id : NULL;
         l->due[k] = (int)k < nalerts ? alerts[k].at_ms : INT64_MIN;
         if ((int)k < nalerts)
@@ -220,6 +228,7 @@ static int live_publish(void *opaque, const ccp_view_t *view, const ccp_alert_t 
                            .no_meta = view == NULL,
                            .alerts = l->ptrs,
                            .nalerts = k,
+                           .alerts_skipped = (size_t)skip,
                            .alert_partitions = l->parts,
                            .alert_ids = l->idp,
                            .alert_due = l->due,

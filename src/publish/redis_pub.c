@@ -583,8 +583,9 @@ static char *alert_copy_known(const char *json, size_t len, const char *id, int6
 
 /* ccp_redis_pub_queue_alert(), with the alert's id and due time when id is
  * not NULL. */
-static void queue_alert(ccp_redis_pub_t *p, const char *json, size_t len, int32_t partition,
-                        const char *id, int64_t due) {
+/* Room for one more entry in the ring: when full, the oldest is dropped,
+ * counted and logged. */
+static void ring_room(ccp_redis_pub_t *p) {
   if (p->ring_n == p->ring_cap) { /* full: drop the oldest */
     ccp_free(p->ring[p->ring_head]);
     p->ring_head = (p->ring_head + 1) % p->ring_cap;
@@ -597,6 +598,25 @@ static void queue_alert(ccp_redis_pub_t *p, const char *json, size_t len, int32_
       pub_error(p, "cannot publish to", what, "");
     }
   }
+}
+
+/* An alert the caller did not render (ccp_redis_cycle_t.alerts_skipped):
+ * an empty entry where queue_alert() would have put it, pushed out (and
+ * counted as dropped) by the ring_cap alerts of the same cycle that follow
+ * it, before anything is sent. */
+static void skip_alert(ccp_redis_pub_t *p) {
+  ring_room(p);
+  size_t at = (p->ring_head + p->ring_n) % p->ring_cap;
+  p->ring[at] = NULL;
+  p->ring_meta[at] = (alert_meta_t){.due = INT64_MIN, .partition = -1};
+  p->ring_len[at] = 0;
+  p->ring_n++;
+  p->st.alerts_queued = p->ring_n;
+}
+
+static void queue_alert(ccp_redis_pub_t *p, const char *json, size_t len, int32_t partition,
+                        const char *id, int64_t due) {
+  ring_room(p);
   size_t at = (p->ring_head + p->ring_n) % p->ring_cap;
   p->ring[at] = id ? alert_copy_known(json, len, id, due, &p->ring_meta[at])
                    : alert_copy(json, len, &p->ring_meta[at]);
@@ -605,6 +625,8 @@ static void queue_alert(ccp_redis_pub_t *p, const char *json, size_t len, int32_
   p->ring_n++;
   p->st.alerts_queued = p->ring_n;
 }
+
+size_t ccp_redis_pub_alert_cap(const ccp_redis_pub_t *p) { return p->ring_cap; }
 
 void ccp_redis_pub_queue_alert(ccp_redis_pub_t *p, const char *json, size_t len,
                                int32_t partition) {
@@ -1352,6 +1374,9 @@ int ccp_redis_pub_cycle_x(ccp_redis_pub_t *p, ccp_redis_cycle_t *c) {
   int nckpts = c->ckpt_pending ? 0 : c->nckpts; /* written in this cycle */
   for (int i = 0; i < c->npartials; i++)
     c->partials[i].stored = 0;
+  CCP_ASSERT(!c->alerts_skipped || c->nalerts >= p->ring_cap); /* none of them is sent */
+  for (size_t i = 0; i < c->alerts_skipped; i++)
+    skip_alert(p);
   for (size_t i = 0; i < c->nalerts; i++)
     queue_alert(p, c->alerts[i], strlen(c->alerts[i]),
                 c->alert_partitions ? c->alert_partitions[i] : -1,
