@@ -14,6 +14,7 @@
 #include "ccpulse/tz.h"
 #include "ccpulse/view.h"
 #include "counters/partial.h"
+#include "gen/gen.h"
 
 #define T0 1795000000000LL
 #define NPART 3
@@ -321,6 +322,126 @@ static void test_export_next(void) {
   ccp_buf_release(&y);
 }
 
+/* export_next against a plain export on the generator's stream (40 agents,
+ * sparse per agent), exported every 13 events: byte for byte every cycle */
+static void test_export_next_stream(void) {
+  char err[CCP_ERRBUF_SIZE];
+  ccp_engine_t *a = ccp_engine_new(&cfg, err, sizeof err);
+  ccp_engine_t *b = ccp_engine_new(&cfg, err, sizeof err);
+  ccp_gen_opts_t go = {.events = 4000, .seed = 11, .agents = 60, .queues = 4};
+  ccp_gen_t *g = ccp_gen_new(&go);
+  T_TRUE(g != NULL);
+  ccp_partial_t *last = NULL;
+  ccp_buf_t x, y;
+  ccp_buf_init(&x);
+  ccp_buf_init(&y);
+  ccp_event_t ev;
+  int n = 0, cycles = 0, diff = 0;
+  for (int more = 1; more;) {
+    more = ccp_gen_next(g, &ev) == 0;
+    if (more) {
+      ccp_engine_process(a, &ev);
+      ccp_engine_process(b, &ev);
+    }
+    if (!more || ++n % 13 == 0) {
+      int64_t now = ccp_engine_now(a);
+      ccp_partial_t *pa = ccp_engine_export_next(a, now, last);
+      ccp_partial_t *pb = ccp_engine_export(b, now);
+      ccp_buf_clear(&x);
+      ccp_buf_clear(&y);
+      ccp_partial_save(pa, NULL, &cfg, &x);
+      ccp_partial_save(pb, NULL, &cfg, &y);
+      diff += !(x.len == y.len && memcmp(x.data, y.data, x.len) == 0);
+      ccp_partial_free(last);
+      ccp_partial_free(pb);
+      last = pa;
+      cycles++;
+    }
+  }
+  fprintf(stderr, "  %d cycles, %d differ\n", cycles, diff);
+  T_EQ_INT(diff, 0);
+  ccp_partial_free(last);
+  ccp_gen_free(g);
+  ccp_engine_free(a);
+  ccp_engine_free(b);
+  ccp_buf_release(&x);
+  ccp_buf_release(&y);
+}
+
+/* One event of ticket tk at ts on both engines (agent NULL: none). */
+static void ev2(ccp_engine_t *a, ccp_engine_t *b, int type, const char *tk, const char *agent,
+                int64_t ts) {
+  static int k;
+  char id[32];
+  snprintf(id, sizeof id, "x%d", ++k);
+  ccp_event_t ev;
+  ccp_event_clear(&ev);
+  ev.event_id = (ccp_str_t){id, strlen(id)};
+  ev.ticket_id = (ccp_str_t){tk, strlen(tk)};
+  ev.customer_id = (ccp_str_t){"c1", 2};
+  ev.queue = (ccp_str_t){"q1", 2};
+  ev.channel = 1;
+  ev.type = (uint8_t)type;
+  ev.ts = ts;
+  if (agent)
+    ev.agent_id = (ccp_str_t){agent, strlen(agent)};
+  ccp_engine_process(a, &ev);
+  ccp_engine_process(b, &ev);
+}
+
+/* export_next of a against a plain export of b at now: byte for byte;
+ * *last becomes the new export */
+static int same_export(ccp_engine_t *a, ccp_engine_t *b, int64_t now, ccp_partial_t **last) {
+  ccp_buf_t x, y;
+  ccp_buf_init(&x);
+  ccp_buf_init(&y);
+  ccp_partial_t *pa = ccp_engine_export_next(a, now, *last);
+  ccp_partial_t *pb = ccp_engine_export(b, now);
+  ccp_partial_save(pa, NULL, &cfg, &x);
+  ccp_partial_save(pb, NULL, &cfg, &y);
+  int same = x.len == y.len && memcmp(x.data, y.data, x.len) == 0;
+  ccp_partial_free(*last);
+  ccp_partial_free(pb);
+  *last = pa;
+  ccp_buf_release(&x);
+  ccp_buf_release(&y);
+  return same;
+}
+
+/* A scope left out as empty (its data aged out of every window, no gauge)
+ * whose gauges then move with no delta in its windows: a ticket handed to
+ * it, a ticket of it aged by the backlog timer. It must come back in the
+ * next export (a live run once lost an agent's open ticket so). */
+static void test_export_next_gauges_only(void) {
+  static const int types[] = {CCP_EV_ASSIGNED, CCP_EV_TRANSFERRED};
+  for (int c = 0; c < 2; c++) {
+    char err[CCP_ERRBUF_SIZE];
+    ccp_engine_t *a = ccp_engine_new(&cfg, err, sizeof err);
+    ccp_engine_t *b = ccp_engine_new(&cfg, err, sizeof err);
+    ccp_partial_t *last = NULL;
+    int64_t t = T0, day = 86400000;
+    ev2(a, b, CCP_EV_OPENED, "t1", NULL, t);
+    ev2(a, b, CCP_EV_ASSIGNED, "t1", "x", t + 1000);
+    ev2(a, b, CCP_EV_RESOLVED, "t1", "x", t + 2000);
+    ev2(a, b, CCP_EV_OPENED, "t2", NULL, t + 3000);
+    ev2(a, b, CCP_EV_ASSIGNED, "t2", "y", t + 4000);
+    T_TRUE(same_export(a, b, t + 5000, &last));
+    t += 3 * day; /* x's data leaves every window; x is left out */
+    ev2(a, b, CCP_EV_OPENED, "t3", NULL, t);
+    T_TRUE(same_export(a, b, t, &last));
+    ev2(a, b, types[c], "t2", "x", t + 1000); /* t2 (open) to x */
+    T_TRUE(same_export(a, b, t + 1000, &last));
+    T_TRUE(same_export(a, b, t + 1250, &last));
+    ev2(a, b, CCP_EV_ASSIGNED, "t3", "z", t + 2000);
+    T_TRUE(same_export(a, b, t + 2000, &last));
+    for (int h = 1; h <= 30; h++) /* t3 ages under z (backlog_age 1 d) */
+      T_TRUE(same_export(a, b, t + 2000 + (int64_t)h * 3600000, &last));
+    ccp_partial_free(last);
+    ccp_engine_free(a);
+    ccp_engine_free(b);
+  }
+}
+
 int main(void) {
   char err[CCP_ERRBUF_SIZE];
   ccp_config_init(&cfg);
@@ -331,6 +452,8 @@ int main(void) {
   T_RUN(test_header_and_lag);
   T_RUN(test_refused);
   T_RUN(test_export_next);
+  T_RUN(test_export_next_stream);
+  T_RUN(test_export_next_gauges_only);
   for (int p = 0; p < NPART; p++)
     ccp_engine_free(part[p]);
   ccp_config_release(&cfg);

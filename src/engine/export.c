@@ -388,16 +388,19 @@ static ccp_partial_t *export(ccp_engine_t *e, int64_t now_ms, int customers,
   int n = 0;
   for (uint32_t i = 0; i < e->nscopes; i++) {
     ccp_scope_t *s = e->scopes[i];
-    if (s->x_at == CCP__X_NODATA) {
+    /* gauges move without a delta in the windows (a ticket handed over,
+     * aged by its timer): a scope left out as empty comes back with them */
+    int gauges = s->kind == CCP_SC_ALL || s->g_open || s->g_waiting || s->g_aged;
+    if (s->x_at == CCP__X_NODATA && !gauges) {
       blk[i] = NULL;
-    } else if (s->x_at) {
+    } else if (s->x_at && s->x_at != CCP__X_NODATA) {
       blk[i] = ccp_words_ref(prev->scopes[s->x_at - 1].blk);
-    } else {
+    } else { /* its windows are all zero when it was left out: read anew */
       int data;
       blk[i] = scope_block(e, s, &data);
       s->x_wdata = (uint8_t)data;
     }
-    int has = s->kind == CCP_SC_ALL || s->g_open || s->g_waiting || s->g_aged || s->x_wdata;
+    int has = gauges || s->x_wdata;
     if (!has) { /* left out; its windows stay all zero until a delta or an edge */
       ccp_words_free(blk[i]);
       blk[i] = NULL;
