@@ -14,8 +14,12 @@
  *      docs/live.md, time rule), then export every engine at G (an
  *      engine unchanged since its last export but for time,
  *      ccp_engine_export_unchanged(), hands that partial again, shared by
- *      reference, with a fresh time header), hand the bundle over with one
- *      atomic exchange; a partition whose engine
+ *      reference, with a fresh time header); in a checkpoint cycle save
+ *      each engine right after its export, but for one that read no record
+ *      and saw only time move since its last save (ccp_engine_saved_unchanged()),
+ *      unless the cycle asks for every partition: that one names its last
+ *      save instead (docs/checkpoints.md, "Idle partitions"); hand the
+ *      bundle over with one atomic exchange; a partition whose engine
  *      evicted tickets at the tickets.max cap since the last cycle gets one
  *      WARN line here (once per cycle, never on the per-event path);
  *   3. take the messages waiting in its queue, up to DRAIN_MAX: one

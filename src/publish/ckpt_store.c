@@ -49,7 +49,10 @@
  * restart without a reconnect seen) is reported by the script; the
  * publisher counts that cycle as failed, so the next one writes it whole.
  * Partitions that have no checkpoint in a cycle (no longer ours) lose
- * their base copy.
+ * their base copy. An idle partition's checkpoint is kept (c->same, no
+ * state): nothing is written; the script (mode 'k') checks that Redis holds
+ * the checkpoint this writer stored last (epoch, base, offset, sum, delta),
+ * else answers 2 as for a lost base (docs/checkpoints.md, "Idle partitions").
  *
  * The same script, when it stores a checkpoint, forgets the ids of the
  * partition's deadline alerts due before the checkpoint's alert floor

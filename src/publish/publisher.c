@@ -17,6 +17,12 @@
  * are kept (offsets only) and, once the batch is written, their exports
  * whose checkpoint was stored are marked and committed. The final cycle's
  * batch is written in that cycle; it replaces one still being written.
+ * An idle partition's export names its last save instead of a state
+ * (ckpt_same); the batch carries it as kept (ccp_checkpoint_t.same) only
+ * when that save is the one this publisher saw stored last (known[]);
+ * after a failed cycle, a checkpoint not stored or a kept one not
+ * accepted, the next checkpoint cycle asks for every partition
+ * (CCP_CKPT_ALL), and so does the final cycle ("Idle partitions").
  *
  * Several instances (a fetch function and the topic's partition count;
  * docs/live.md, "Several instances"; several()): only the owner of
