@@ -347,6 +347,189 @@ static void test_alert_floor_exact(void) {
   ccp_config_release(&cfg);
 }
 
+/* ------------------------------------------------------------ idle saves */
+
+/* The live worker's cycle as the test runs it: the deadline time follows
+ * the clock, then an export (the last partial again when unchanged). */
+static void idle_cycle(ccp_engine_t *e, int64_t at, ccp_partial_t **last) {
+  ccp_engine_advance(e, at);
+  if (*last && ccp_engine_export_unchanged(e, at))
+    return;
+  ccp_partial_t *p = ccp_engine_export_next(e, at, *last);
+  ccp_partial_free(*last);
+  *last = p;
+}
+
+/* What an engine shows: its snapshot (at its view time), then the alerts
+ * and verdicts of 400 more events starting at its view time and the
+ * snapshot two days later, everything due by then fired. Frees e. */
+static uint64_t future_of(ccp_engine_t *e, uint64_t seed) {
+  trace_t t;
+  memset(&t, 0, sizeof t);
+  ccp_engine_set_alert_cb(e, on_alert, &t);
+  ccp_buf_t snap;
+  ccp_buf_init(&snap);
+  ccp_engine_snapshot_json(e, &snap);
+  uint64_t h = ccp_hash64(snap.data, snap.len, 1);
+  ccp_gen_opts_t go = {.events = 400, .seed = seed, .start_ms = ccp_engine_now(e)};
+  ccp_gen_t *g = ccp_gen_new(&go);
+  ccp_event_t ev;
+  while (ccp_gen_next(g, &ev) == 0)
+    fold(&t.verdicts, ccp_engine_process(e, &ev));
+  ccp_gen_free(g);
+  ccp_engine_advance(e, ccp_engine_now(e) + 2 * 86400000LL);
+  ccp_buf_clear(&snap);
+  ccp_engine_snapshot_json(e, &snap);
+  fold(&h, ccp_hash64(snap.data, snap.len, 2));
+  fold(&h, t.alerts);
+  fold(&h, t.nalerts);
+  fold(&h, t.verdicts);
+  ccp_buf_release(&snap);
+  ccp_engine_free(e);
+  return h;
+}
+
+/* Whether the checkpoint `ck`, loaded and moved to e's times as a restore
+ * is (an advance to e's deadline time, an export at its view time), fires
+ * no alert on the way (none fired since the save) and shows what e shows (future_of: the same
+ * snapshot, then the same alerts, verdicts and snapshots on the same events). The bytes of the two
+ * states may differ where they do not show: a window set slid in several steps keeps other dead
+ * entries and capacities than one slid in one jump, as an engine restored from any checkpoint does.
+ * e itself is left as it was. */
+static int restores_to(const ccp_config_t *cfg, const ccp_buf_t *ck, ccp_engine_t *e,
+                       uint64_t seed) {
+  char err[CCP_ERRBUF_SIZE] = "";
+  ccp_engine_t *x = ccp_engine_load(cfg, ck->data, ck->len, err, sizeof err);
+  T_TRUE(x != NULL);
+  if (!x)
+    return 0;
+  trace_t caught;
+  memset(&caught, 0, sizeof caught);
+  ccp_engine_set_alert_cb(x, on_alert, &caught);
+  ccp_engine_advance(x, ccp_engine_due_now(e));
+  ccp_partial_free(ccp_engine_export(x, ccp_engine_now(e)));
+  T_EQ_INT(caught.nalerts, 0); /* catching up in time fires nothing e did not */
+  T_EQ_INT(ccp_engine_now(x), ccp_engine_now(e));
+  T_EQ_INT(ccp_engine_due_now(x), ccp_engine_due_now(e));
+  ccp_buf_t a;
+  ccp_buf_init(&a);
+  __typeof__(e->last_save) keep = e->last_save;
+  ccp_engine_save(e, &a);
+  e->last_save = keep;
+  ccp_engine_t *y = ccp_engine_load(cfg, a.data, a.len, err, sizeof err); /* e, as it is */
+  T_TRUE(y != NULL);
+  ccp_buf_release(&a);
+  if (!y) {
+    ccp_engine_free(x);
+    return 0;
+  }
+  return caught.nalerts == 0 && future_of(x, seed) == future_of(y, seed);
+}
+
+/*
+ * Idle saves (docs/checkpoints.md, "Idle partitions"): a partition whose
+ * engine ccp_engine_saved_unchanged() says only time moved since its last
+ * save is not saved again; its stored checkpoint, restored and moved to the
+ * same time, must then be the engine itself. Chunks of a generated stream,
+ * each followed by cycles whose clock moves by steps from 250 ms (the
+ * publish interval) to 13 min, every fourth a checkpoint cycle: across
+ * bucket edges, window slides, local days, retention slots, TTL expiries
+ * and deadlines. Every skipped save is checked; the first checkpoint cycle
+ * after events, and one after a fired timer, must save.
+ */
+static void check_idle(const char *name, const char *const *kv, const ccp_gen_opts_t *go) {
+  ccp_t_name = name;
+  ccp_config_t cfg;
+  config_of(&cfg, kv);
+  char err[CCP_ERRBUF_SIZE];
+  ccp_engine_t *e = ccp_engine_new(&cfg, err, sizeof err);
+  T_TRUE(e != NULL);
+  T_EQ_INT(ccp_engine_saved_unchanged(e), 0); /* never saved */
+  ccp_gen_t *g = ccp_gen_new(go);
+  ccp_event_t ev;
+  ccp_buf_t stored;
+  ccp_buf_init(&stored);
+  ccp_partial_t *last = NULL;
+  static const int64_t steps[] = {250, 250, 1000, 5000, 250, 70000, 250, 780000, 3000, 250};
+  int64_t skipped = 0, saved_events = 0, saved_fired = 0, k = 0;
+  int more = 1;
+  while (more) {
+    int n = 0;
+    while (n < 1800 && (more = ccp_gen_next(g, &ev) == 0)) {
+      ccp_engine_process(e, &ev);
+      n++;
+    }
+    int64_t at = ccp_engine_now(e);
+    int after_events = n > 0;
+    for (int c = 0; c < 48; c++, k++) {
+      at += steps[k % CCP_ARRAY_LEN(steps)];
+      idle_cycle(e, at, &last);
+      if (c % 4 != 3)
+        continue; /* a checkpoint cycle every fourth */
+      int64_t fired = e->diag.expired + e->diag.alerts_at_risk + e->diag.alerts_breach;
+      if (ccp_engine_saved_unchanged(e)) {
+        T_TRUE(!after_events);
+        skipped++;
+        if (!restores_to(&cfg, &stored, e, (uint64_t)k)) {
+          T_FAIL_("skipped save %lld: the stored checkpoint does not restore to the engine",
+                  (long long)skipped);
+          break;
+        }
+        continue;
+      }
+      if (!after_events && stored.len) /* no event since: a timer or expiry fired */
+        saved_fired += fired != e->last_save.diag.expired + e->last_save.diag.alerts_at_risk +
+                                    e->last_save.diag.alerts_breach ||
+                       e->last_save.due <= ccp_engine_due_now(e);
+      saved_events += after_events;
+      after_events = 0;
+      ccp_buf_clear(&stored);
+      ccp_engine_save(e, &stored);
+      T_EQ_INT(ccp_engine_saved_unchanged(e), 1); /* nothing since */
+    }
+  }
+  printf("%s: %lld saves skipped (each checked), %lld after events, %lld after a timer or "
+         "expiry\n",
+         name, (long long)skipped, (long long)saved_events, (long long)saved_fired);
+  T_TRUE(skipped > 30);
+  T_TRUE(saved_events > 5);
+  T_TRUE(saved_fired > 5);
+  /* a loaded engine was not saved by itself: its first checkpoint cycle saves */
+  char lerr[CCP_ERRBUF_SIZE] = "";
+  ccp_engine_t *l = ccp_engine_load(&cfg, stored.data, stored.len, lerr, sizeof lerr);
+  T_TRUE(l != NULL);
+  T_EQ_INT(ccp_engine_saved_unchanged(l), 0);
+  ccp_engine_free(l);
+  ccp_partial_free(last);
+  ccp_buf_release(&stored);
+  ccp_gen_free(g);
+  ccp_engine_free(e);
+  ccp_config_release(&cfg);
+}
+
+static void test_idle_default(void) {
+  static const char *const kv[] = {"tickets.ttl", "20m", NULL};
+  ccp_gen_opts_t go = {.events = 20000, .seed = 17};
+  check_idle("idle saves, default windows", kv, &go);
+}
+
+static void test_idle_odd(void) {
+  static const char *const kv[] = {"windows",
+                                   "1m:1s,7m:7s,1h:1h,today:5m,2d:1h",
+                                   "retention.period",
+                                   "2h",
+                                   "timezone",
+                                   "America/New_York",
+                                   "sla.CHAT",
+                                   "3m",
+                                   "backlog_age",
+                                   "30m",
+                                   NULL};
+  ccp_gen_opts_t go = {
+      .events = 20000, .seed = 19, .daily = 1, .start_ms = 1795046400000LL - 3600000};
+  check_idle("idle saves, odd windows, retention, local day", kv, &go);
+}
+
 /* ------------------------------------------------------------ corruption */
 
 /* The default configuration and a small engine's checkpoint under it
@@ -535,6 +718,8 @@ int main(void) {
   T_RUN(test_dedup_sweeps_no_alerts);
   T_RUN(test_alert_floor);
   T_RUN(test_alert_floor_exact);
+  T_RUN(test_idle_default);
+  T_RUN(test_idle_odd);
   T_RUN(test_truncated_and_flipped);
   T_RUN(test_version_and_config);
   T_RUN(test_resealed_garbage);

@@ -569,6 +569,93 @@ static void test_delta(void) {
   ccp_redis_pub_free(p);
 }
 
+/* One kept checkpoint (an idle partition's, docs/checkpoints.md "Idle
+ * partitions") in a cycle; returns the cycle's rc, *stored. */
+static int keep1(ccp_redis_pub_t *p, const char *topic, int32_t partition, int64_t epoch,
+                 int64_t offset, int64_t floor, int *stored) {
+  ccp_checkpoint_t c = {.topic = topic,
+                        .partition = partition,
+                        .offset = offset,
+                        .epoch = epoch,
+                        .saved_ms = ccp_clock_wall_ms(),
+                        .alert_floor = floor,
+                        .same = 1};
+  int r = ccp_redis_pub_cycle_ckpt(p, NULL, NULL, 0, &c, 1);
+  *stored = c.stored;
+  return r;
+}
+
+static void hget(const char *key, const char *field, char *out, size_t n) {
+  redisReply *r = cmd("HGET %s %s", key, field);
+  snprintf(out, n, "%s", r->type == REDIS_REPLY_STRING ? r->str : "(nil)");
+  freeReplyObject(r);
+}
+
+/* An idle partition's checkpoint is kept, not written: the cycle checks that
+ * Redis holds it as the writer stored it (epoch, base, offset, sum, delta),
+ * writes nothing of it (saved_ms stays) and trims the partition's alert ids
+ * below its floor; a checkpoint found changed or gone (a field deleted, a
+ * flush, another sum or offset) is not stored and fails the cycle, after
+ * which the writer knows nothing: the next keep stores nothing and the
+ * state is written whole again. Also after a new epoch. */
+static void test_keep(void) {
+  static const char *const loss[] = {"HDEL ck:ckpt:kp:0 delta", "FLUSHALL",
+                                     "HSET ck:ckpt:kp:0 sum 0000000000000000",
+                                     "HSET ck:ckpt:kp:0 offset 7", "HDEL ck:ckpt:kp:0 base"};
+  ccp_redis_pub_t *p = new_pub();
+  char st[4000], saved[32], now[32];
+  for (size_t i = 0; i < sizeof st; i++)
+    st[i] = (char)(i % 89);
+  for (size_t k = 0; k < sizeof loss / sizeof *loss; k++) {
+    int64_t ep = claim_epoch("kp", 0);
+    int stored;
+    T_EQ_INT(write1(p, "kp", 0, ep, 1, st, sizeof st, &stored), 0); /* whole */
+    T_EQ_INT(stored, 1);
+    st[100] ^= 1;
+    T_EQ_INT(write1(p, "kp", 0, ep, 2, st, sizeof st, &stored), 0); /* a delta */
+    T_EQ_INT(stored, 1);
+    hget("ck:ckpt:kp:0", "saved_ms", saved, sizeof saved);
+    ccp_redis_pub_stats_t s0, s1;
+    ccp_redis_pub_stats(p, &s0);
+    freeReplyObject(cmd("ZADD ck:v1:alert_ids:kp:0 5 below 50 above"));
+    ccp_clock_sleep_ms(2);
+    T_EQ_INT(keep1(p, "kp", 0, ep, 2, 10, &stored), 0);
+    T_EQ_INT(stored, 1);
+    ccp_redis_pub_stats(p, &s1);
+    T_EQ_U64(s1.ckpts_written, s0.ckpts_written); /* nothing written */
+    hget("ck:ckpt:kp:0", "saved_ms", now, sizeof now);
+    T_EQ_STR(now, saved);
+    T_EQ_INT(zcard("ck:v1:alert_ids:kp:0"), 1); /* below the floor: forgotten */
+    freeReplyObject(cmd("DEL ck:v1:alert_ids:kp:0"));
+    /* another offset than the stored one: not kept (the caller's mistake) */
+    T_EQ_INT(keep1(p, "kp", 0, ep, 3, INT64_MIN, &stored), 0);
+    T_EQ_INT(stored, 0);
+    T_EQ_INT(write1(p, "kp", 0, ep, 2, st, sizeof st, &stored), 0); /* whole again */
+    T_EQ_INT(stored, 1);
+    st[300] ^= 1;
+    T_EQ_INT(write1(p, "kp", 0, ep, 2, st, sizeof st, &stored), 0); /* a delta */
+    T_EQ_INT(hexists("ck:ckpt:kp:0", "delta"), 1);
+    freeReplyObject(cmd(loss[k]));
+    T_TRUE(keep1(p, "kp", 0, ep, 2, INT64_MIN, &stored) != 0); /* found changed: fails */
+    T_EQ_INT(stored, 0);
+    T_EQ_INT(keep1(p, "kp", 0, ep, 2, INT64_MIN, &stored), 0); /* the writer knows nothing */
+    T_EQ_INT(stored, 0);
+    T_EQ_INT(write1(p, "kp", 0, ep, 2, st, sizeof st, &stored), 0); /* written whole */
+    T_EQ_INT(stored, 1);
+    T_EQ_INT(hexists("ck:ckpt:kp:0", "delta"), 0);
+    T_EQ_INT(keep1(p, "kp", 0, ep, 2, INT64_MIN, &stored), 0); /* kept again */
+    T_EQ_INT(stored, 1);
+    ccp_ckpt_found_t f;
+    T_EQ_INT(claim("kp", 0, &f), 0); /* a new epoch: the old owner's keep is refused */
+    T_EQ_INT(f.offset, 2);
+    T_TRUE(f.state.len == sizeof st && memcmp(f.state.data, st, sizeof st) == 0);
+    ccp_ckpt_found_release(&f);
+    T_EQ_INT(keep1(p, "kp", 0, ep, 2, INT64_MIN, &stored), 0);
+    T_EQ_INT(stored, 0);
+  }
+  ccp_redis_pub_free(p);
+}
+
 /* Redis loses the base (a part of it deleted, the whole database flushed)
  * while the writer believes it stored: the next checkpoint cycle finds it
  * gone, stores nothing and fails; the one after writes the state whole. */
@@ -807,6 +894,7 @@ int main(void) {
   T_RUN(test_delta);
   T_RUN(test_async);
   T_RUN(test_lost_base);
+  T_RUN(test_keep);
   T_RUN(test_corrupt_v2);
   T_RUN(test_unreachable);
   T_RUN(test_several_instances);

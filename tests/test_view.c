@@ -891,6 +891,143 @@ static void test_publisher_several_picks(void) {
         ccp_partial_free(r.cand[k][q][off]);
 }
 
+/* ---- idle partitions' checkpoints (docs/checkpoints.md, "Idle partitions") */
+
+/* Two partitions as the workers save them: partition 0 idle (it saves only
+ * when the cycle asks for every partition, or before its first save),
+ * partition 1 changed every cycle. The publish function stores what it is
+ * given, or fails the cycle or leaves a kept checkpoint unstored when the
+ * script says so; the test checks which cycle asks for what. */
+#define IC_STEPS 8
+typedef struct idle_rig {
+  ccp_partial_t *part;     /* an empty engine's export */
+  uint64_t id[2];          /* each partition's last save */
+  int step;                /* checkpoint cycles seen */
+  int mode[IC_STEPS];      /* the mode each asked for */
+  int given[IC_STEPS][2];  /* per partition: 0 none, 1 a state, 2 kept (same) */
+  int committed[IC_STEPS]; /* partition 0's export committed (ckpt_stored) */
+  int cur_mode;
+  int last_k; /* the checkpoint cycle the publish function just saw (-1: none) */
+  _Atomic int done;
+} idle_rig_t;
+
+/* what the publish function does in checkpoint cycle k: 0 store all, 1 fail
+ * the cycle, 2 leave partition 0's kept checkpoint unstored (lost) */
+static const int ic_action[IC_STEPS] = {0, 0, 1, 0, 0, 2, 0, 0};
+
+static int64_t ic_report(void *opaque) {
+  (void)opaque;
+  return T0;
+}
+
+static void ic_checkpoint(void *opaque, int on) { ((idle_rig_t *)opaque)->cur_mode = on; }
+
+static void ic_collect(void *opaque, int64_t now, int64_t live, ccp_publisher_bundle_t **bundles) {
+  idle_rig_t *r = opaque;
+  (void)now;
+  (void)live;
+  ccp_publisher_bundle_t *b = bundles[0] = ccp_calloc(1, sizeof *b);
+  b->items = ccp_calloc(2, sizeof *b->items);
+  for (int q = 0; q < 2; q++) {
+    ccp_publisher_export_t *x = &b->items[b->n++];
+    x->partition = q;
+    x->gen = 1;
+    x->next_offset = 10 + (q ? r->step : 0);
+    x->epoch = 1;
+    x->partial = ccp_partial_ref(r->part);
+    if (!r->cur_mode || r->step >= IC_STEPS)
+      continue;
+    if (q == 0 && r->cur_mode == CCP_CKPT_CHANGED && r->id[0]) { /* idle: not saved */
+      x->ckpt_same = 1;
+      x->ckpt_id = r->id[0];
+      continue;
+    }
+    x->has_ckpt = 1;
+    x->ckpt_id = ++r->id[q];
+    ccp_buf_init(&x->ckpt);
+    ccp_buf_append(&x->ckpt, "state", 5);
+  }
+}
+
+static void ic_commit(void *opaque, ccp_publisher_bundle_t *const *bundles) {
+  idle_rig_t *r = opaque;
+  if (r->last_k >= 0)
+    r->committed[r->last_k] = bundles[0]->items[0].ckpt_stored;
+  r->last_k = -1;
+}
+
+static int ic_publish(void *opaque, const ccp_view_t *v, const ccp_alert_t *alerts, int n,
+                      ccp_publish_extra_t *x) {
+  idle_rig_t *r = opaque;
+  (void)v;
+  (void)alerts;
+  (void)n;
+  x->ckpt_pending = 0; /* written at once */
+  r->last_k = -1;
+  if (!x->nckpts || r->step >= IC_STEPS) {
+    if (r->step >= IC_STEPS)
+      atomic_store(&r->done, 1);
+    return 0;
+  }
+  int k = r->last_k = r->step++;
+  r->mode[k] = r->cur_mode;
+  for (int i = 0; i < x->nckpts; i++) {
+    ccp_checkpoint_t *c = &x->ckpts[i];
+    r->given[k][c->partition] = c->same ? 2 : 1;
+    T_EQ_INT(c->same ? c->len : 5, c->len);
+    c->stored = ic_action[k] == 0 || (ic_action[k] == 2 && !(c->same && c->partition == 0));
+  }
+  return ic_action[k] == 1 ? -1 : 0;
+}
+
+/* The publisher's side of idle partitions: a partition that skipped its save
+ * is handed on as kept (same) while the save it names is the one stored,
+ * and committed as stored when the cycle keeps it; after a failed cycle, or
+ * a kept checkpoint not found stored, the next checkpoint cycle saves every
+ * partition; the final cycle saves every partition. */
+static void test_publisher_idle_checkpoints(void) {
+  static idle_rig_t r;
+  memset(&r, 0, sizeof r);
+  r.last_k = -1;
+  char err[CCP_ERRBUF_SIZE];
+  ccp_engine_t *e = ccp_engine_new(&cfg, err, sizeof err);
+  r.part = ccp_engine_export(e, T0);
+  ccp_engine_free(e);
+  ccp_config_t c = cfg;
+  c.publish_interval_ms = 1;
+  c.checkpoint_interval_ms = 1;
+  ccp_publisher_opts_t o = {.cfg = &c,
+                            .publish_ckpt = ic_publish,
+                            .opaque = &r,
+                            .src = {.opaque = &r,
+                                    .nbundles = 1,
+                                    .report = ic_report,
+                                    .checkpoint = ic_checkpoint,
+                                    .collect = ic_collect,
+                                    .commit = ic_commit}};
+  ccp_publisher_t *pub = ccp_publisher_new(&o);
+  T_EQ_INT(ccp_publisher_start(pub), 0);
+  while (!atomic_load(&r.done))
+    ccp_clock_sleep_ms(2);
+  T_EQ_INT(ccp_publisher_finish(pub), 0);
+  T_EQ_INT(r.cur_mode, CCP_CKPT_ALL); /* the final cycle's */
+  ccp_publisher_free(pub);
+  /* per checkpoint cycle: the mode, what partition 0 handed, committed */
+  static const int want_mode[IC_STEPS] = {CCP_CKPT_CHANGED, CCP_CKPT_CHANGED, CCP_CKPT_CHANGED,
+                                          CCP_CKPT_ALL,     CCP_CKPT_CHANGED, CCP_CKPT_CHANGED,
+                                          CCP_CKPT_ALL,     CCP_CKPT_CHANGED};
+  static const int want_p0[IC_STEPS] = {1, 2, 2, 1, 2, 2, 1, 2};
+  static const int want_commit[IC_STEPS] = {1, 1, 0, 1, 1, 0, 1, 1};
+  for (int k = 0; k < IC_STEPS; k++) {
+    T_EQ_INT(r.mode[k], want_mode[k]);
+    T_EQ_INT(r.given[k][0], want_p0[k]);
+    T_EQ_INT(r.given[k][1], 1); /* the changed partition: a state every time */
+    if (r.committed[k] != want_commit[k])
+      T_FAIL_("checkpoint cycle %d: committed %d, want %d", k, r.committed[k], want_commit[k]);
+  }
+  ccp_partial_free(r.part);
+}
+
 /* An engine without events is unchanged until a timer fires or a bucket edge
  * passes: a breach due inside a 5 s bucket is a change when the deadline
  * time passes it (ccp_engine_advance), never when only the view time does
@@ -957,6 +1094,7 @@ int main(void) {
   if (ccp_config_finish(&cfg, err, sizeof err) != 0 || ccp_tz_use(cfg.timezone, err, sizeof err))
     return 2;
   T_RUN(test_merge_equals_single_engine);
+  T_RUN(test_publisher_idle_checkpoints);
   T_RUN(test_customers_across_partitions);
   T_RUN(test_retention_sample);
   T_RUN(test_empty_view);

@@ -56,7 +56,12 @@ typedef struct ccp_checkpoint {
   int64_t alert_floor; /**< ccp_engine_alert_floor() of the state: when the checkpoint is
                             stored, the partition's alert ids due before it are forgotten
                             (INT64_MIN: none) */
-  int stored;          /**< out: 1 written, 0 not (fenced, or the cycle failed) */
+  int stored;          /**< out: 1 written (same: still stored), 0 not (fenced, lost, or the
+                            cycle failed) */
+  int same;            /**< 1: no state (NULL, 0): the partition's checkpoint this writer
+                            stored last is still exact for it (only time moved); the cycle
+                            checks that Redis still holds it, unchanged, under the epoch
+                            (docs/checkpoints.md, "Idle partitions") */
 } ccp_checkpoint_t;
 
 /**

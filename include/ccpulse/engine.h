@@ -208,9 +208,19 @@ void ccp_engine_snapshot_json(ccp_engine_t *e, ccp_buf_t *out);
  * alert ids, diagnostics, stream times) to out in a versioned, checksummed
  * binary format (docs/checkpoints.md); the alert callback is not state.
  * Returns 0 (out of memory ends the process, as every allocation does).
- * Engine's thread; the engine is unchanged.
+ * Engine's thread; the state is unchanged (the engine notes what the save
+ * depended on, for ccp_engine_saved_unchanged()).
  */
 int ccp_engine_save(ccp_engine_t *e, ccp_buf_t *out);
+
+/**
+ * 1 when nothing but time moved since the last ccp_engine_save() of e: no
+ * event or record counted, no timer or expiry fired, so that checkpoint,
+ * loaded and moved to the same time (ccp_engine_advance(), an export), is
+ * this engine (docs/checkpoints.md, "Idle partitions"); 0 otherwise, and
+ * before the first save (also of a loaded engine). Engine's thread.
+ */
+int ccp_engine_saved_unchanged(const ccp_engine_t *e);
 
 /**
  * Creates an engine from the bytes of ccp_engine_save() (borrowed, any

@@ -950,7 +950,8 @@ static const prop_t props[] = {
   {.key = "checkpoint.interval", .type = "duration", .set = set_duration_or_off,
    .off = OFF(checkpoint_interval_ms), .def = "5s", .min = 0, .max = 3600000,
    .doc = "In `ccpulse run`, every partition's engine state and next offset are written to Redis "
-          "this often (and at shutdown), in the transaction of a publish cycle; a partition "
+          "this often (and at shutdown), in the transaction of a publish cycle (one that read "
+          "nothing and saw only time move keeps its stored checkpoint); a partition "
           "assigned later, to this or another instance, continues from its checkpoint; offsets "
           "committed to Kafka are those of the last stored checkpoint; `0` or `off` = no "
           "checkpoints, commit every cycle (docs/checkpoints.md)."},

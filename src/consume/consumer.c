@@ -716,11 +716,12 @@ static void pub_collect(void *opaque, int64_t now_ms, int64_t live_ms,
   }
 }
 
-/* Before collect: tells the workers whether this cycle saves checkpoints
- * (relaxed: pub_collect's release store of target_epoch publishes it). */
+/* Before collect: tells the workers whether this cycle saves checkpoints,
+ * of every partition or of those that changed (relaxed: pub_collect's
+ * release store of target_epoch publishes it). */
 static void pub_checkpoint(void *opaque, int on) {
   ccp_consumer_t *c = opaque;
-  atomic_store_explicit(&c->target_ckpt, on && c->ckpt_on, memory_order_relaxed);
+  atomic_store_explicit(&c->target_ckpt, c->ckpt_on ? on : 0, memory_order_relaxed);
 }
 
 /* Whether an export's offset may be committed: with checkpoints, only the

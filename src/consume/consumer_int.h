@@ -45,6 +45,8 @@ typedef struct ccp__part {
   int64_t evicted;           /* the owning worker only: evictions already reported */
   ccp_partial_t *last;       /* the owning worker only: a reference to its last export */
   size_t ckpt_len;           /* the owning worker only: bytes of its last checkpoint (0: none) */
+  uint64_t ckpt_id;          /* the owning worker only: id of its last save (0: none) */
+  int64_t ckpt_offset;       /* the owning worker only: the next offset of that save */
   int at_end;                /* the owning worker only: its end was reported (PARTITION_EOF) at
                                 end_offset, no record since */
   int64_t end_offset;        /* the owning worker only: the offset of that end */

@@ -14,8 +14,12 @@
  *      docs/live.md, time rule), then export every engine at G (an
  *      engine unchanged since its last export but for time,
  *      ccp_engine_export_unchanged(), hands that partial again, shared by
- *      reference, with a fresh time header), hand the bundle over with one
- *      atomic exchange; a partition whose engine
+ *      reference, with a fresh time header); in a checkpoint cycle save
+ *      each engine right after its export, but for one that read no record
+ *      and saw only time move since its last save (ccp_engine_saved_unchanged()),
+ *      unless the cycle asks for every partition: that one names its last
+ *      save instead (docs/checkpoints.md, "Idle partitions"); hand the
+ *      bundle over with one atomic exchange; a partition whose engine
  *      evicted tickets at the tickets.max cap since the last cycle gets one
  *      WARN line here (once per cycle, never on the per-event path);
  *   3. take the messages waiting in its queue, up to DRAIN_MAX: one
@@ -129,10 +133,21 @@ static void run_command(ccp__worker_t *w) {
 /* @locality worker thread: in a checkpoint cycle, the engine's state right
  * after the cycle's export, at the partition's next offset
  * (docs/checkpoints.md). Not for a partition without a fencing epoch (its
- * checkpoint could not be claimed) or without an offset yet. */
-static void save_checkpoint(ccp__part_t *p, ccp_publisher_export_t *x) {
+ * checkpoint could not be claimed) or without an offset yet. With
+ * CCP_CKPT_CHANGED, a partition that read no record and whose engine saw
+ * only time move since its last save is not saved again: the export says
+ * which save still holds (ckpt_same, ckpt_id), and the publisher keeps that
+ * one if it is the one stored ("Idle partitions"). */
+static void save_checkpoint(ccp__part_t *p, ccp_publisher_export_t *x, int mode) {
   if (p->epoch <= 0 || p->next_offset < 0)
     return;
+  if (mode == CCP_CKPT_CHANGED && p->ckpt_id && p->ckpt_offset == p->next_offset &&
+      ccp_engine_saved_unchanged(p->engine)) {
+    x->ckpt_same = 1;
+    x->ckpt_id = p->ckpt_id;
+    x->alert_floor = ccp_engine_alert_floor(p->engine);
+    return;
+  }
   int64_t t0 = ccp_clock_mono_ms();
   /* room for the size of the last one and some growth at once: the save's
    * own estimate leaves out the windows, and each doubling of a buffer of
@@ -147,6 +162,11 @@ static void save_checkpoint(ccp__part_t *p, ccp_publisher_export_t *x) {
   }
   x->has_ckpt = 1;
   p->ckpt_len = x->ckpt.len;
+  /* unique per partition in this process: a partition assigned again gets
+   * a new generation (and a new engine, never saved) */
+  p->ckpt_id = p->ckpt_id ? p->ckpt_id + 1 : (uint64_t)p->gen << 32 | 1;
+  p->ckpt_offset = p->next_offset;
+  x->ckpt_id = p->ckpt_id;
   x->alert_floor = ccp_engine_alert_floor(p->engine);
   ccp_log(CCP_LOG_DEBUG, "checkpoint", "partition %d: %zu bytes at offset %lld saved in %lld ms",
           (int)p->partition, x->ckpt.len, (long long)p->next_offset,
@@ -236,7 +256,7 @@ static void export_epoch(ccp__worker_t *w, uint64_t e) {
     }
     x->epoch = p->epoch;
     if (ckpt)
-      save_checkpoint(p, x);
+      save_checkpoint(p, x, ckpt);
     int64_t evicted = ccp_engine_evicted(p->engine);
     if (evicted > p->evicted) {
       ccp_log(CCP_LOG_WARN, "worker",

@@ -560,7 +560,25 @@ int ccp_engine_save(ccp_engine_t *e, ccp_buf_t *out) {
   memcpy(h + 12, &layout, 4);
   memcpy(h + 16, &body, 8);
   memcpy(h + 24, &sum, 8);
+  e->last_save.valid = 1;
+  e->last_save.diag = e->diag;
+  e->last_save.due = ccp__engine_next_due(e);
   return 0;
+}
+
+/* Only time moved since the last save when no counter moved (every event
+ * and record counted is one: events, invalid, dead letters...; every alert,
+ * expiry and eviction too) and the deadline time has not reached what was
+ * due next then (no timer or expiry fired, not even a cancelled timer's
+ * pop). Time alone then changes only what follows from time: the view and
+ * deadline times, the buckets and windows' edges (a slide over k steps
+ * leaves the windows a slide in one jump leaves), the cached retention
+ * counts of the slot, the last export's key; a checkpoint of the saved
+ * state, loaded and advanced to the same time, is the engine now
+ * (tests/test_checkpoint.c, "idle saves"). */
+int ccp_engine_saved_unchanged(const ccp_engine_t *e) {
+  return e->last_save.valid && memcmp(&e->last_save.diag, &e->diag, sizeof e->diag) == 0 &&
+         e->last_save.due > e->due_now;
 }
 
 /* Reads the sections after the settings into e; r is bad with a message on failure. */

@@ -183,6 +183,14 @@ struct ccp_engine {
   int has_cost; /**< any cost.<CH> configured */
   ccp_diag_t diag;
   ccp__export_key_t last_export; /**< export.c only: what the last export depended on */
+
+  /* what the last ccp_engine_save() depended on (not saved: a loaded engine
+   * has none, so its first save is never skipped) */
+  struct {
+    int valid;
+    ccp_diag_t diag; /**< the counters then: any event or record since changes one */
+    int64_t due;     /**< the earliest timer or expiry then (ccp__engine_next_due) */
+  } last_save;
 };
 
 /** Bytes of a checkpoint's header (magic 8, version 4, layout 4, body length 8,
@@ -190,6 +198,10 @@ struct ccp_engine {
  * (checkpoint.c; the corruption tests reseal bytes they altered with it). */
 #define CCP__CKPT_HEADER 32
 #define CCP__CKPT_SEED 0x636b707431ULL
+
+/** When ccp__engine_run_due() acts next: the earliest timer or ticket
+ * expiry (INT64_MAX: none). export.c. */
+int64_t ccp__engine_next_due(const ccp_engine_t *e);
 
 /** Recounts what engine_int.h says is not saved (nnamed, cust_entries), after a load. */
 void ccp__engine_recount(ccp_engine_t *e);

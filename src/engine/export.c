@@ -60,8 +60,7 @@
 #include "ccpulse/view.h"
 #include "engine/engine_int.h"
 
-/* When ccp__engine_run_due() acts next: the earliest timer or expiry. */
-static int64_t next_due(const ccp_engine_t *e) {
+int64_t ccp__engine_next_due(const ccp_engine_t *e) {
   const ccp_timer_t *top = ccp_timers_top(&e->timers);
   int64_t due = top ? top->fire_at : INT64_MAX;
   uint32_t head = e->tickets.lru_head;
@@ -441,7 +440,7 @@ static ccp_partial_t *export(ccp_engine_t *e, int64_t now_ms, int customers,
   ccp__export_key_t *k = &e->last_export;
   k->valid = 1;
   k->events = e->diag.events;
-  k->due = next_due(e);
+  k->due = ccp__engine_next_due(e);
   k->hi = e->geom.hi;
   k->slot = ret_slot(e);
   memcpy(k->cur_b, e->cur_b, sizeof k->cur_b);

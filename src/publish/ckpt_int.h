@@ -51,6 +51,8 @@ typedef struct ccp__ckpt_writer_stats {
   uint64_t full_bytes, delta_bytes; /**< their compressed bytes */
   uint64_t state_bytes;             /**< the uncompressed states they stored */
   uint64_t base_lost;               /**< deltas refused because Redis no longer held their base */
+  uint64_t kept;                    /**< idle partitions' checkpoints found still stored as
+                                         written, and not written again */
 } ccp__ckpt_writer_stats_t;
 /** Creates a writer that knows nothing yet (every partition is written whole first). */
 ccp__ckpt_writer_t *ccp__ckpt_writer_new(void);

@@ -49,7 +49,10 @@
  * restart without a reconnect seen) is reported by the script; the
  * publisher counts that cycle as failed, so the next one writes it whole.
  * Partitions that have no checkpoint in a cycle (no longer ours) lose
- * their base copy.
+ * their base copy. An idle partition's checkpoint is kept (c->same, no
+ * state): nothing is written; the script (mode 'k') checks that Redis holds
+ * the checkpoint this writer stored last (epoch, base, offset, sum, delta),
+ * else answers 2 as for a lost base (docs/checkpoints.md, "Idle partitions").
  *
  * The same script, when it stores a checkpoint, forgets the ids of the
  * partition's deadline alerts due before the checkpoint's alert floor
@@ -88,14 +91,17 @@
 /* KEYS: the checkpoint, its epoch, the staging hash, the partition's alert
  * ids; ARGV[1]: the writer's epoch, ARGV[2]: the checkpoint's alert floor
  * ('' = none), ARGV[3]: 'f' (a full write: the staging hash becomes the
- * checkpoint) or 'd' (a delta: ARGV[4] the id of the base it needs, then
+ * checkpoint), 'd' (a delta: ARGV[4] the id of the base it needs, then
  * offset, bytes, saved_ms, sum and the delta itself, set in the checkpoint
- * in place). Returns 1 when the checkpoint was stored (and the ids due
- * before the floor were forgotten: no restore can fire them again,
- * docs/redis.md), 0 when the epoch belongs to another owner (the staging
- * hash is deleted, the ids are left alone), 2 when a delta's base is not
- * stored whole (Redis lost it: nothing is changed; the writer writes the
- * whole state next time). */
+ * in place) or 'k' (keep: an idle partition's checkpoint, written before,
+ * is still exact; ARGV[4] its base's id, then its offset, sum and whether
+ * it has a delta ('1'/'0'): nothing is written). Returns 1 when the
+ * checkpoint was stored, or kept as it is (and the ids due before the floor
+ * were forgotten: no restore can fire them again, docs/redis.md), 0 when
+ * the epoch belongs to another owner (the staging hash is deleted, the ids
+ * are left alone), 2 when a delta's base is not stored whole, or a kept
+ * checkpoint is not the one the writer stored (Redis lost it: nothing is
+ * changed; the writer writes the whole state next time). */
 static const char SCRIPT[] =
     "local cur = redis.call('GET', KEYS[2])\n"
     "if cur == false then\n"
@@ -104,22 +110,28 @@ static const char SCRIPT[] =
     "  redis.call('DEL', KEYS[3])\n"
     "  return 0\n"
     "end\n"
-    "if ARGV[3] == 'd' then\n"
+    "if ARGV[3] ~= 'f' then\n"
     "  local h = redis.call('HMGET', KEYS[1], 'format', 'base_id', 'base_parts')\n"
     "  if h[1] ~= '2' or h[2] ~= ARGV[4] or not h[3] then return 2 end\n"
     "  if redis.call('HEXISTS', KEYS[1], 'base') == 0 then return 2 end\n"
     "  for j = 1, tonumber(h[3]) - 1 do\n"
     "    if redis.call('HEXISTS', KEYS[1], 'base:' .. j) == 0 then return 2 end\n"
     "  end\n"
+    "end\n"
+    "if ARGV[3] == 'd' then\n"
     "  redis.call('HSET', KEYS[1], 'offset', ARGV[5], 'bytes', ARGV[6], 'saved_ms', ARGV[7],\n"
     "             'epoch', ARGV[1], 'sum', ARGV[8], 'delta', ARGV[9])\n"
+    "elseif ARGV[3] == 'k' then\n"
+    "  local k = redis.call('HMGET', KEYS[1], 'offset', 'sum', 'epoch')\n"
+    "  if k[1] ~= ARGV[5] or k[2] ~= ARGV[6] or k[3] ~= ARGV[1] or\n"
+    "     redis.call('HEXISTS', KEYS[1], 'delta') ~= tonumber(ARGV[7]) then return 2 end\n"
     "else\n"
     "  redis.call('RENAME', KEYS[3], KEYS[1])\n"
     "end\n"
     "if ARGV[2] ~= '' then redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', '(' .. ARGV[2]) end\n"
     "return 1\n";
 /* SHA1 of SCRIPT (what SCRIPT LOAD answers; checked at every load). */
-static const char SCRIPT_SHA[] = "44c9169fa42421b3e7bc3762ac0612d4bc8785d4";
+static const char SCRIPT_SHA[] = "289913f6e3b82c5108f9f4b804070340ab7dfdc3";
 
 /* ---- write (publisher thread; compression on the writer's own thread) --- */
 
@@ -133,6 +145,10 @@ typedef struct ckw_part {
   ccp_buf_t base;   /* the base as stored (compressed): decompressed, a delta's prefix */
   size_t base_len;  /* the base state's length (uncompressed) */
   int seen;         /* has a checkpoint in the batch being planned */
+  /* the checkpoint stored last (with valid): what a kept one is checked against */
+  int64_t offset;
+  uint64_t sum;
+  int has_delta;
 } ckw_part_t;
 
 /* One checkpoint of the batch being written. */
@@ -141,6 +157,7 @@ typedef struct ckw_plan {
   int try_delta;    /* planned: a delta against the base `against`, when small enough */
   uint64_t against; /* that base's id */
   int full;         /* prepared: 1 the whole state (a new base), 0 a delta */
+  int keep;         /* planned: the checkpoint stored last is kept (c->same) */
   int ncmds;        /* its commands inside MULTI */
   uint64_t id;      /* full: the new base's id */
   uint64_t sum;     /* ccp_hash64 of the state (field sum) */
@@ -334,7 +351,7 @@ static int base_state(ccp__ckpt_writer_t *w, const ckw_part_t *e) {
 static void prepare(ccp__ckpt_writer_t *w, const ccp_checkpoint_t *c) {
   for (int i = 0; i < w->nplan; i++) {
     ckw_plan_t *pl = &w->plan[i];
-    if (pl->part < 0)
+    if (pl->part < 0 || pl->keep)
       continue;
     int64_t t0 = ccp_clock_mono_ns();
     const ckw_part_t *e = &w->parts[pl->part];
@@ -404,6 +421,7 @@ static void plan(ccp__ckpt_writer_t *w, const ccp_checkpoint_t *c, int n) {
       part_forget(e);
       e->epoch = c[i].epoch;
     }
+    pl->keep = c[i].same;
     pl->try_delta = e->valid;
     pl->against = e->base_id;
   }
@@ -420,7 +438,7 @@ static void plan(ccp__ckpt_writer_t *w, const ccp_checkpoint_t *c, int n) {
 static int still_good(const ccp__ckpt_writer_t *w) {
   for (int i = 0; i < w->nplan; i++) {
     const ckw_plan_t *pl = &w->plan[i];
-    if (pl->part >= 0 && !pl->full &&
+    if (pl->part >= 0 && !pl->full && !pl->keep &&
         (!w->parts[pl->part].valid || w->parts[pl->part].base_id != pl->against))
       return 0;
   }
@@ -567,7 +585,24 @@ void ccp__ckpt_append(ccp_buf_t *o, ccp__ckpt_writer_t *w, const char *prefix,
     num[1][0] = '\0';
     if (c[i].alert_floor != INT64_MIN)
       snprintf(num[1], sizeof num[1], "%lld", (long long)c[i].alert_floor);
-    if (!pl->full) {
+    if (pl->keep) {
+      pl->ncmds = 0;
+      if (!e->valid || e->offset != c[i].offset)
+        continue; /* the writer knows no stored checkpoint to keep: not stored */
+      snprintf(num[2], sizeof num[2], "%016llx", (unsigned long long)e->base_id);
+      snprintf(num[3], sizeof num[3], "%lld", (long long)c[i].offset);
+      snprintf(num[4], sizeof num[4], "%016llx", (unsigned long long)e->sum);
+      const char *ev[14] = {
+          "EVALSHA", SCRIPT_SHA, "4", key.data, ekey.data, skey.data, ikey.data,
+          num[0],    num[1],     "k", num[2],   num[3],    num[4],    e->has_delta ? "1" : "0"};
+      size_t el[14];
+      for (int a = 0; a < 14; a++)
+        el[a] = strlen(ev[a]);
+      ccp__resp_argv(o, 14, ev, el);
+      for (int a = 3; a < 14; a++)
+        *bytes += el[a];
+      pl->ncmds = 1;
+    } else if (!pl->full) {
       snprintf(num[2], sizeof num[2], "%016llx", (unsigned long long)e->base_id);
       snprintf(num[3], sizeof num[3], "%lld", (long long)c[i].offset);
       snprintf(num[4], sizeof num[4], "%zu", c[i].len);
@@ -621,10 +656,19 @@ int ccp__ckpt_results(const redisReply *exec, int base, ccp__ckpt_writer_t *w, c
       continue;
     ckw_part_t *e = &w->parts[pl->part];
     at += pl->ncmds; /* the script is the checkpoint's last command */
-    const redisReply *r = exec && at - 1 < (int)exec->elements ? exec->element[at - 1] : NULL;
+    const redisReply *r =
+        pl->ncmds && exec && at - 1 < (int)exec->elements ? exec->element[at - 1] : NULL;
     pl->code = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+    if (pl->code == 1 && pl->keep) { /* still stored as written: nothing to note */
+      c[i].stored = 1;
+      w->st.kept++;
+      continue;
+    }
     if (pl->code == 1) {
       c[i].stored = 1;
+      e->offset = c[i].offset;
+      e->sum = pl->sum;
+      e->has_delta = !pl->full;
       if (pl->full) { /* the state is the new base: keep its compressed bytes */
         ccp_buf_t old = e->base;
         e->base = pl->zb;
@@ -648,9 +692,10 @@ int ccp__ckpt_results(const redisReply *exec, int base, ccp__ckpt_writer_t *w, c
       w->lost++;
       if (!quiet)
         ccp_log(CCP_LOG_WARN, "checkpoint",
-                "checkpoint of '%s' [%d] at offset %lld not written: its base is no longer in "
+                "checkpoint of '%s' [%d] at offset %lld not %s: its base is no longer in "
                 "redis (lost or replaced); the cycle counts as failed and the next writes it whole",
-                c[i].topic, (int)c[i].partition, (long long)c[i].offset);
+                c[i].topic, (int)c[i].partition, (long long)c[i].offset,
+                pl->keep ? "kept (idle partition)" : "written");
     } else if (pl->code == 0) {
       refused++;
       if (!quiet)

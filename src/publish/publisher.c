@@ -17,6 +17,12 @@
  * are kept (offsets only) and, once the batch is written, their exports
  * whose checkpoint was stored are marked and committed. The final cycle's
  * batch is written in that cycle; it replaces one still being written.
+ * An idle partition's export names its last save instead of a state
+ * (ckpt_same); the batch carries it as kept (ccp_checkpoint_t.same) only
+ * when that save is the one this publisher saw stored last (known[]);
+ * after a failed cycle, a checkpoint not stored or a kept one not
+ * accepted, the next checkpoint cycle asks for every partition
+ * (CCP_CKPT_ALL), and so does the final cycle ("Idle partitions").
  *
  * Several instances (a fetch function and the topic's partition count;
  * docs/live.md, "Several instances"; several()): only the owner of
@@ -86,6 +92,15 @@ struct ccp_publisher {
     int64_t saved_ms;              /* wall clock of the saving cycle */
   } batch;
   uint64_t batch_seq;
+  /* idle partitions (docs/checkpoints.md): per partition the save whose
+   * checkpoint was stored last (id 0: none known), and whether the next
+   * checkpoint cycle saves every partition (after anything not stored) */
+  struct known {
+    int64_t epoch;
+    uint64_t id;
+  } * known;
+  int nknown;
+  int ckpt_all;
 
   /* several instances (docs/live.md): per partition of the topic the
    * partial that covers the most records known to this publisher */
@@ -215,12 +230,45 @@ static void keep_last(ccp_publisher_t *p) {
 
 /* Whether this cycle is a checkpoint cycle: checkpoints on, and the final
  * cycle, or the interval passed since the last checkpoint written and none
- * is being written. */
+ * is being written. Then CCP_CKPT_ALL (the final cycle, and the first after
+ * a checkpoint or a cycle that was not stored) or CCP_CKPT_CHANGED. */
 static int checkpoint_due(const ccp_publisher_t *p, int final) {
   int64_t every = p->o.cfg->checkpoint_interval_ms;
   if (!p->o.publish_ckpt || every <= 0)
     return 0;
-  return final || (!p->batch.active && ccp_clock_wall_ms() >= p->ckpt_next_ms);
+  if (final)
+    return CCP_CKPT_ALL;
+  if (p->batch.active || ccp_clock_wall_ms() < p->ckpt_next_ms)
+    return 0;
+  return p->ckpt_all ? CCP_CKPT_ALL : CCP_CKPT_CHANGED;
+}
+
+/* The save of partition q whose checkpoint was stored last (NULL: none known). */
+static struct known *known_of(ccp_publisher_t *p, int32_t q) {
+  if (q < 0)
+    return NULL;
+  if (q >= p->nknown) {
+    int n = CCP_MAX(q + 1, 2 * p->nknown);
+    p->known = ccp_realloc(p->known, (size_t)n * sizeof *p->known);
+    memset(p->known + p->nknown, 0, (size_t)(n - p->nknown) * sizeof *p->known);
+    p->nknown = n;
+  }
+  return &p->known[q];
+}
+
+/* Forgets every stored save: the next checkpoint cycle saves every partition
+ * (a failed cycle, a checkpoint not stored: Redis may hold anything). */
+static void known_forget(ccp_publisher_t *p) {
+  if (p->known)
+    memset(p->known, 0, (size_t)p->nknown * sizeof *p->known);
+  p->ckpt_all = 1;
+}
+
+/* Whether export e skipped its save (ckpt_same) and its save is the one
+ * whose checkpoint this publisher saw stored last, under the same epoch. */
+static int same_stored(ccp_publisher_t *p, const ccp_publisher_export_t *e) {
+  const struct known *k = e->ckpt_same ? known_of(p, e->partition) : NULL;
+  return k && k->id == e->ckpt_id && k->epoch == e->epoch;
 }
 
 /* Frees a batch (and the bundles it holds); it must not be in publish_ckpt's hands. */
@@ -242,8 +290,14 @@ static void batch_new(ccp_publisher_t *p, int final) {
   struct batch *b = &p->batch;
   int n = 0;
   for (int i = 0; i < p->o.src.nbundles; i++)
-    for (int j = 0; j < p->bundles[i]->n; j++)
-      n += p->bundles[i]->items[j].has_ckpt;
+    for (int j = 0; j < p->bundles[i]->n; j++) {
+      ccp_publisher_export_t *e = &p->bundles[i]->items[j];
+      if (e->ckpt_same && !same_stored(p, e)) { /* its last save is not the stored one */
+        e->ckpt_same = 0;                       /* no checkpoint this cycle; all saved next */
+        p->ckpt_all = 1;
+      }
+      n += e->has_ckpt || e->ckpt_same;
+    }
   if (n == 0)
     return;
   b->active = 1;
@@ -257,9 +311,9 @@ static void batch_new(ccp_publisher_t *p, int final) {
   for (int i = 0; i < p->o.src.nbundles; i++)
     for (int j = 0; j < p->bundles[i]->n; j++) {
       ccp_publisher_export_t *e = &p->bundles[i]->items[j];
-      if (!e->has_ckpt)
+      if (!e->has_ckpt && !e->ckpt_same)
         continue;
-      b->states[k] = e->ckpt; /* moved: the batch owns it now */
+      b->states[k] = e->ckpt; /* moved: the batch owns it now (none when same) */
       ccp_buf_init(&e->ckpt);
       b->c[k] = (ccp_checkpoint_t){.topic = p->o.cfg->kafka_topic,
                                    .partition = e->partition,
@@ -268,20 +322,32 @@ static void batch_new(ccp_publisher_t *p, int final) {
                                    .saved_ms = b->saved_ms,
                                    .state = b->states[k].data,
                                    .len = b->states[k].len,
-                                   .alert_floor = e->alert_floor};
+                                   .alert_floor = e->alert_floor,
+                                   .same = !e->has_ckpt};
       k++;
     }
 }
 
 /* Sets ckpt_stored on the exports of bundles (the batch's saving cycle) from
- * the written batch. */
+ * the written batch, and notes which saves are stored; anything not stored
+ * makes the next checkpoint cycle save every partition. */
 static void batch_mark(ccp_publisher_t *p, ccp_publisher_bundle_t *const *bundles) {
   int k = 0;
   for (int i = 0; i < p->o.src.nbundles; i++)
     for (int j = 0; j < bundles[i]->n; j++) {
       ccp_publisher_export_t *e = &bundles[i]->items[j];
-      if (e->has_ckpt)
-        e->ckpt_stored = p->batch.c[k++].stored;
+      if (!e->has_ckpt && !e->ckpt_same)
+        continue;
+      const ccp_checkpoint_t *c = &p->batch.c[k++];
+      e->ckpt_stored = c->stored;
+      struct known *kn = known_of(p, e->partition);
+      if (c->stored) {
+        kn->epoch = e->epoch;
+        kn->id = e->ckpt_id;
+      } else {
+        kn->id = 0;
+        p->ckpt_all = 1;
+      }
     }
 }
 
@@ -545,7 +611,9 @@ static int cycle(ccp_publisher_t *p, int final) {
   struct batch old = {0};
   int fresh = 0; /* the batch was saved in this cycle */
   if (ckpt) {
-    old = p->batch; /* the final cycle's replaces one still being written */
+    if (ckpt == CCP_CKPT_ALL)
+      p->ckpt_all = 0; /* set again by anything of this batch not stored */
+    old = p->batch;    /* the final cycle's replaces one still being written */
     memset(&p->batch, 0, sizeof p->batch);
     batch_new(p, final);
     fresh = p->batch.active;
@@ -593,6 +661,8 @@ static int cycle(ccp_publisher_t *p, int final) {
           (written ? p->batch.saved_ms : ccp_clock_wall_ms()) + cfg->checkpoint_interval_ms;
   } else {
     atomic_fetch_add(&p->failed_cycles, 1);
+    if (p->o.publish_ckpt)
+      known_forget(p); /* part of it may have landed, or Redis lost data */
   }
   /* written (a failed one stays due: ckpt_next_ms unchanged), or kept for
    * the cycles to come with the offsets of its saving cycle */
@@ -688,6 +758,7 @@ void ccp_publisher_free(ccp_publisher_t *p) {
     ccp_partial_free(p->last[k].partial);
   ccp_free(p->last);
   batch_free(p, &p->batch);
+  ccp_free(p->known);
   for (int q = 0; q < p->nslots; q++)
     ccp_partial_free(p->slots[q].partial);
   ccp_free(p->slots);

@@ -59,6 +59,9 @@
 #include "ccpulse/engine.h"   /* ccp_alert_t */
 #include "ccpulse/partial.h"
 
+/** Checkpoint cycles (ccp_publisher_source_t.checkpoint). */
+enum { CCP_CKPT_CHANGED = 1, CCP_CKPT_ALL = 2 };
+
 /** One partition's export of one cycle. */
 typedef struct ccp_publisher_export {
   int32_t partition;      /**< Kafka partition */
@@ -69,6 +72,11 @@ typedef struct ccp_publisher_export {
                                unchanged, and this its time header of this cycle */
   int has_ckpt;           /**< a checkpoint cycle: ckpt holds the engine's state after
                                this export, at next_offset */
+  int ckpt_same;          /**< a checkpoint cycle that may skip: not saved, only time moved
+                               since the save ckpt_id at this next_offset
+                               (ccp_engine_saved_unchanged(); docs/checkpoints.md) */
+  uint64_t ckpt_id;       /**< with has_ckpt or ckpt_same: the save's id, unique per
+                               partition in this process (assignment generation, count) */
   int ckpt_stored;        /**< set by the publisher: the checkpoint was written */
   int64_t epoch;          /**< the partition's fencing epoch (0: none, not written) */
   ccp_buf_t ckpt;         /**< owned: ccp_engine_save() bytes */
@@ -104,7 +112,9 @@ typedef struct ccp_publisher_source {
   /** Barrier, first half: every worker reports; returns the largest stream
    * time of all partitions (INT64_MIN: none yet). */
   int64_t (*report)(void *opaque);
-  /** Before collect: whether the coming export is a checkpoint cycle (may be NULL). */
+  /** Before collect: whether the coming export is a checkpoint cycle (may be NULL): 0 no,
+   * CCP_CKPT_CHANGED the partitions whose engine changed since its last save are saved,
+   * CCP_CKPT_ALL every partition is. */
   void (*checkpoint)(void *opaque, int on);
   /** Barrier, second half: every partition is exported at now_ms (G); a
    * partition that has read everything and settled first advances its

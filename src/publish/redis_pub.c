@@ -1440,7 +1440,7 @@ int ccp_redis_pub_cycle_x(ccp_redis_pub_t *p, ccp_redis_cycle_t *c) {
       rc = -CCP_EINVAL;
     }
     for (int i = 0; i < nckpts; i++)
-      p->st.ckpts_written += (uint64_t)ckpts[i].stored;
+      p->st.ckpts_written += (uint64_t)(ckpts[i].stored && !ckpts[i].same);
     p->st.ckpts_refused += (uint64_t)refused;
     p->st.ckpt_bytes += ckpt_bytes;
     ccp__partials_results(exec, part_base, c->partials, c->npartials);
