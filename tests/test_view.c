@@ -441,6 +441,125 @@ static void test_persistent_view_equals_fresh(void) {
     ccp_engine_free(part[p]);
 }
 
+/* The customer union a kept view carries from cycle to cycle (cust_sync):
+ * hand-made partials of an `all` scope whose entries change at random
+ * (latest units move on and back, customers come and go, a partition's
+ * block is handed again unchanged, a partition leaves and comes back, the
+ * merge order changes, time steps back as after a restore) give the counts
+ * a brute-force union of the entries merged gives, cycle after cycle. */
+#define UP 4   /* partitions */
+#define UH 300 /* customer hashes */
+static ccp_partial_t *union_partial(const int64_t *unit, ccp_words_t *blk, int64_t now, int64_t cu,
+                                    const int64_t *start_b) {
+  ccp_partial_t *p = ccp_calloc(1, sizeof *p);
+  p->now = now;
+  p->nwindows = cfg.nwindows;
+  p->rs_c = INT64_MIN;
+  p->cust_unit = cu;
+  memcpy(p->start_b, start_b, sizeof p->start_b);
+  memcpy(p->cur_b, start_b, sizeof p->cur_b);
+  p->scopes = ccp_calloc(1, sizeof *p->scopes);
+  p->nscopes = 1;
+  ccp_partial_scope_t *s = &p->scopes[0];
+  s->name = ccp_strndup("all", 3);
+  s->name_len = 3;
+  s->kind = CCP_SC_ALL;
+  s->oldest_open = INT64_MAX;
+  /* the windows and their one value (this partition's own count) in one allocation */
+  s->win = ccp_calloc(1, (size_t)cfg.nwindows * (sizeof *s->win + sizeof(int64_t)));
+  int64_t *val = (int64_t *)(s->win + cfg.nwindows);
+  for (int w = 0; w < cfg.nwindows; w++) {
+    int64_t edge = start_b[w] * (cfg.windows[w].granularity_ms / cu);
+    for (int h = 0; h < UH; h++)
+      val[w] += unit[h] != INT64_MIN && unit[h] >= edge;
+    s->win[w].fields = val[w] ? 1u << CCP_F_CUST : 0;
+    s->win[w].val = &val[w];
+  }
+  s->cust = blk && blk->n ? ccp_words_ref(blk) : NULL;
+  return p;
+}
+
+static void test_customer_union_kept(void) {
+  int64_t cu = 0; /* the gcd of the granularities, as the engine's unit */
+  for (int w = 0; w < cfg.nwindows; w++)
+    for (int64_t x = cfg.windows[w].granularity_ms, y; x; cu = x, x = y)
+      y = cu % x;
+  static int64_t unit[UP][UH]; /* INT64_MIN: no entry */
+  ccp_words_t *blk[UP] = {0};
+  for (int p = 0; p < UP; p++)
+    for (int h = 0; h < UH; h++)
+      unit[p][h] = INT64_MIN;
+  uint64_t seed = 12345;
+#define URND() (seed = seed * 6364136223846793005ULL + 1442695040888963407ULL, (int)(seed >> 33))
+  ccp_view_t *v = ccp_view_new(&cfg);
+  int64_t now = T0;
+  int checked = 0;
+  for (int cycle = 0; cycle < 300; cycle++) {
+    int back = cycle % 37 == 36; /* time steps back (a restore) */
+    now += back ? -2500 * cu : cycle % 29 == 28 ? 2000 * cu : (URND() % 4) * cu / 2;
+    int64_t ref = now / cu;
+    for (int p = 0; p < UP; p++) {
+      if (URND() % 3 == 0)
+        continue; /* unchanged: its block is handed again */
+      int nch = URND() % 40;
+      for (int k = 0; k < nch; k++) {
+        int h = URND() % UH, r = URND() % 10;
+        if (r < 6)
+          unit[p][h] = ref - URND() % 5; /* handled now, or a little late */
+        else if (r < 8)
+          unit[p][h] = INT64_MIN; /* evicted, or swept */
+        else if (unit[p][h] != INT64_MIN)
+          unit[p][h] -= 1 + URND() % 3000; /* an older one (a restored state) */
+      }
+      ccp_words_free(blk[p]);
+      int n = 0;
+      for (int h = 0; h < UH; h++)
+        n += unit[p][h] != INT64_MIN;
+      blk[p] = ccp_words_new((size_t)n, 1);
+      n = 0;
+      for (int h = 0; h < UH; h++) /* ascending hashes, spread over 32 bits */
+        if (unit[p][h] != INT64_MIN)
+          blk[p]->w[n++] = ((uint64_t)(h + 1) * 14000000u) << 32 | (uint32_t)unit[p][h];
+    }
+    /* this cycle's partitions, in a rotating order; sometimes one is lost */
+    int order[UP], np = 0, lost = cycle % 11 == 5 ? URND() % UP : -1;
+    for (int k = 0; k < UP; k++)
+      if ((k + cycle / 7) % UP != lost)
+        order[np++] = (k + cycle / 7) % UP;
+    int64_t start_b[CCP_MAX_WINDOWS] = {0}, want[CCP_MAX_WINDOWS];
+    for (int w = 0; w < cfg.nwindows; w++) {
+      int64_t g = cfg.windows[w].granularity_ms;
+      start_b[w] = ccp_floordiv(now, g) - (w + 1) * (g == cu ? 20 : 2);
+      int64_t edge = start_b[w] * (g / cu);
+      want[w] = 0;
+      for (int h = 0; h < UH; h++) {
+        int64_t best = INT64_MIN;
+        for (int k = 0; k < np; k++)
+          best = CCP_MAX(best, unit[order[k]][h]);
+        want[w] += best != INT64_MIN && best >= edge;
+      }
+    }
+    ccp_view_reset(v);
+    for (int k = 0; k < np; k++) {
+      ccp_partial_t *pp = union_partial(unit[order[k]], blk[order[k]], now, cu, start_b);
+      ccp_view_merge(v, pp);
+      ccp_partial_free(pp);
+    }
+    int all = ccp_view_find_scope(v, "all");
+    for (int w = 0; w < cfg.nwindows; w++) {
+      double x = 0;
+      ccp_view_value(v, all, w, "customers_handled", &x);
+      T_EQ_DBL(x, (double)want[w], 0);
+      checked += want[w] > 0;
+    }
+  }
+  T_TRUE(checked > 300);
+  for (int p = 0; p < UP; p++)
+    ccp_words_free(blk[p]);
+  ccp_view_free(v);
+#undef URND
+}
+
 /* KPIS.md §5 as the view writes it: zero counts and null values left out of
  * window objects, a non-count 0 kept, gauges complete. */
 static void test_zeros_left_out(void) {
@@ -961,6 +1080,7 @@ int main(void) {
   T_RUN(test_retention_sample);
   T_RUN(test_empty_view);
   T_RUN(test_persistent_view_equals_fresh);
+  T_RUN(test_customer_union_kept);
   T_RUN(test_zeros_left_out);
   T_RUN(test_export_unchanged_timers);
   T_RUN(test_publisher_reuse_equals_fresh);

@@ -25,13 +25,30 @@
  * latest HANDLED unit; sorted by hash) and a retention sample (hash,
  * activity bits; the customers whose 64-bit hash is at most CCP_RS_MAX(L)).
  * The merge takes references to those blocks; the first read after it
- * unites them by a k-way merge over the partials (customers_finish()): a
- * scope with entries from two or more partials gets customers_handled per
- * window from the latest unit of each distinct hash, which is what one
- * engine fed every event counts; retention, when two or more partials
- * carry a sample, comes from the OR of every customer's aligned activity
- * over the sample at the largest L (L = 0 everywhere: every customer,
- * exact). With one partial its own counts stand (the same numbers).
+ * unites them (customers_finish()): a scope with entries from two or more
+ * partials gets customers_handled per window from the latest unit of each
+ * distinct hash, which is what one engine fed every event counts;
+ * retention, when two or more partials carry a sample, comes from the OR of
+ * every customer's aligned activity over the sample at the largest L (L = 0
+ * everywhere: every customer, exact), by a k-way merge over the samples.
+ * With one partial its own counts stand (the same numbers).
+ *
+ * The customer union is kept from cycle to cycle (cust_sync()): per scope a
+ * map of customer hash -> latest unit over the blocks it holds (by merge
+ * index: the i-th partial merged), the count per window, and those blocks.
+ * A cycle compares each partial's block with the one held at its index
+ * (engines hand an unchanged scope's block again: the same pointer costs
+ * nothing) and applies the entries that differ, found by one walk of the
+ * two sorted lists, to the map and the counts; an entry whose latest unit
+ * went down or away is looked up again in every held block. Which partial
+ * a block came from does not matter for the result (the union is a
+ * function of the blocks held), so a partition lost or gained, a restored
+ * engine or a new merge order need no special case, only more differences.
+ * The counts are taken again from the map when a window edge moves (entries
+ * below the earliest edge, counting nowhere, are dropped then), and the map
+ * is rebuilt when an edge moves back (an older time after a restore) or
+ * the unit changes. A scope that other scopes were folded into this cycle
+ * (fold_overflow()) is united by the k-way merge (cust_union()) instead.
  *
  * Histograms are sparse here (sorted bins and counts): a window's values fall
  * in a few dozen bins, and 20,000 agents x 6 windows x 2 dense 1024-bin
@@ -89,7 +106,16 @@ typedef struct vscope {
   int64_t oldest_open; /* INT64_MAX when none waits */
   vwin_t *win;         /* cfg->nwindows (owned) */
   ccp_words_t **cust;  /* customer entries of the partials merged (references) */
+  int *cust_src;       /* merge index of the partial each came from (-1: folded in) */
   int ncust, cust_cap;
+  int cust_fold; /* entries folded in this merge: united afresh (cust_union) */
+  /* the union kept from cycle to cycle (cust_sync()): valid when uvalid */
+  int uvalid;
+  int nprev;
+  ccp_words_t **prev;    /* by merge index: the entries the union holds (references) */
+  ccp_u64map_t umap;     /* customer hash -> latest unit over prev (at least ufloor) */
+  int64_t uunit, ufloor; /* the entries' ms per unit; the smallest edge counted at */
+  int64_t uedge[CCP_MAX_WINDOWS], ucount[CCP_MAX_WINDOWS]; /* umap's count per window */
 } vscope_t;
 
 /* A partial's retention sample, referenced until customers_finish(). */
@@ -138,6 +164,9 @@ struct ccp_view {
   krun_t *runs; /* k-way merge scratch: cursors and the heap of their keys */
   kent_t *heap;
   int runs_cap;
+  int nmerged;        /* partials merged since the reset (the next one's merge index) */
+  ccp_words_t **ucur; /* cust_sync() scratch: a scope's entries by merge index */
+  int ucur_cap;
 };
 
 static void vhist_release(vhist_t *h) {
@@ -162,6 +191,18 @@ static void vscope_drop_cust(vscope_t *s) {
   for (int i = 0; i < s->ncust; i++)
     ccp_words_free(s->cust[i]);
   s->ncust = 0;
+  s->cust_fold = 0;
+}
+
+/* Forgets the union a scope kept (cust_sync() starts afresh next time). */
+static void vscope_drop_union(vscope_t *s) {
+  for (int i = 0; i < s->nprev; i++)
+    ccp_words_free(s->prev[i]);
+  ccp_free(s->prev);
+  s->prev = NULL;
+  s->nprev = 0;
+  ccp_u64map_release(&s->umap);
+  s->uvalid = 0;
 }
 
 static void drop_samples(ccp_view_t *v) {
@@ -172,7 +213,9 @@ static void drop_samples(ccp_view_t *v) {
 
 static void vscope_release(vscope_t *s, int nwindows) {
   vscope_drop_cust(s);
+  vscope_drop_union(s);
   ccp_free(s->cust);
+  ccp_free(s->cust_src);
   for (int w = 0; w < nwindows; w++) {
     for (int h = 0; h < CCP_H__COUNT; h++)
       vhist_release(&s->win[w].hist[h]);
@@ -250,6 +293,7 @@ void ccp_view_reset(ccp_view_t *v) {
   v->ret_prev = v->ret_both = 0;
   drop_samples(v);
   v->cust_pending = 0;
+  v->nmerged = 0;
   memset(&v->diag, 0, sizeof v->diag);
   v->tickets = 0;
   v->norder = 0;
@@ -271,6 +315,7 @@ void ccp_view_free(ccp_view_t *v) {
   ccp_free(v->samples);
   ccp_free(v->runs);
   ccp_free(v->heap);
+  ccp_free(v->ucur);
   ccp_free(v);
 }
 
@@ -286,12 +331,15 @@ static void vscope_add_gauges(vscope_t *dst, int64_t open, int64_t waiting, int6
     dst->oldest_open = oldest_open;
 }
 
-/* Appends a reference to customer entries (taken by the caller) to a scope. */
-static void vscope_add_cust(vscope_t *dst, ccp_words_t *w) {
+/* Appends a reference to customer entries (taken by the caller) to a
+ * scope, with the merge index of their partial (-1: folded in). */
+static void vscope_add_cust(vscope_t *dst, ccp_words_t *w, int src) {
   if (dst->ncust == dst->cust_cap) {
     dst->cust_cap = dst->cust_cap ? 2 * dst->cust_cap : 4;
     dst->cust = ccp_realloc(dst->cust, (size_t)dst->cust_cap * sizeof *dst->cust);
+    dst->cust_src = ccp_realloc(dst->cust_src, (size_t)dst->cust_cap * sizeof *dst->cust_src);
   }
+  dst->cust_src[dst->ncust] = src;
   dst->cust[dst->ncust++] = w;
 }
 
@@ -425,7 +473,7 @@ void ccp_view_merge_figures(ccp_view_t *v, const ccp_partial_t *p) {
       dst->win[w].fresh = 0; /* checked against its inputs on the next read */
     }
     if (src->cust) {
-      vscope_add_cust(dst, ccp_words_ref(src->cust));
+      vscope_add_cust(dst, ccp_words_ref(src->cust), v->nmerged);
       v->cust_pending = 1;
     }
   }
@@ -448,6 +496,7 @@ void ccp_view_merge_figures(ccp_view_t *v, const ccp_partial_t *p) {
   v->tickets += p->tickets;
   v->sorted = 0;
   v->folded = 0;
+  v->nmerged++;
 }
 
 /* ------------------------------------------------------------- customers */
@@ -537,6 +586,172 @@ static void cust_union(ccp_view_t *v, vscope_t *s) {
   }
 }
 
+/* An entry's latest unit, read near ref (as the engine reads its map). */
+static inline int64_t cust_abs(uint64_t ent, int64_t ref) {
+  return ref + (int32_t)(ccp_cust_unit(ent) - (uint32_t)ref);
+}
+
+/* Moves one customer's latest unit in a scope's union from `from` to `to`
+ * (INT64_MIN: none) in the counts per window. */
+static void union_move(vscope_t *s, int nw, int64_t from, int64_t to) {
+  for (int w = 0; w < nw; w++)
+    s->ucount[w] += (to >= s->uedge[w]) - (from >= s->uedge[w]);
+}
+
+/* The latest unit of hash h over the entries the union holds (INT64_MIN:
+ * none), by a binary search in each. */
+static int64_t union_latest(const vscope_t *s, uint32_t h, int64_t ref) {
+  int64_t best = INT64_MIN;
+  for (int i = 0; i < s->nprev; i++) {
+    const ccp_words_t *b = s->prev[i];
+    if (!b)
+      continue;
+    uint32_t lo = 0, hi = b->n;
+    while (lo < hi) {
+      uint32_t mid = lo + (hi - lo) / 2;
+      if (ccp_cust_hash(b->w[mid]) < h)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    if (lo < b->n && ccp_cust_hash(b->w[lo]) == h)
+      best = CCP_MAX(best, cust_abs(b->w[lo], ref));
+  }
+  return best;
+}
+
+/* One customer's entry in one partial changed from a to b (units;
+ * INT64_MIN: none); s->prev already holds the new entries. Keeps
+ * umap[h] = the latest over prev whenever that is at least ufloor (below
+ * it, counting in no window, the entry may be missing or stale). */
+static void union_change(vscope_t *s, int nw, uint32_t h, int64_t a, int64_t b, int64_t ref) {
+  uint64_t *m = ccp_u64map_get(&s->umap, h);
+  int64_t cur = m ? (int64_t)*m : INT64_MIN;
+  if (b > cur) { /* a new latest */
+    if (!m) {
+      if (b < s->ufloor)
+        return;
+      int isnew;
+      m = ccp_u64map_put(&s->umap, h, &isnew);
+    }
+    *m = (uint64_t)b;
+    union_move(s, nw, cur, b);
+  } else if (m && a == cur && b < a) { /* the latest may have gone: look again */
+    int64_t x = union_latest(s, h, ref);
+    if (x < s->ufloor) {
+      ccp_u64map_del(&s->umap, h);
+      x = INT64_MIN;
+    } else {
+      *m = (uint64_t)x;
+    }
+    union_move(s, nw, cur, x);
+  }
+}
+
+/* Applies the difference between one partial's previous entries o and its
+ * current ones c (either NULL) to the union: a walk of two sorted lists. */
+static void union_diff(vscope_t *s, int nw, const ccp_words_t *o, const ccp_words_t *c,
+                       int64_t ref) {
+  uint32_t i = 0, j = 0, no = o ? o->n : 0, nc = c ? c->n : 0;
+  while (i < no || j < nc) {
+    if (i < no && j < nc && o->w[i] == c->w[j]) {
+      i++, j++;
+      continue;
+    }
+    uint32_t ho = i < no ? ccp_cust_hash(o->w[i]) : UINT32_MAX;
+    uint32_t hc = j < nc ? ccp_cust_hash(c->w[j]) : UINT32_MAX;
+    if (j == nc || (i < no && ho < hc)) { /* gone */
+      union_change(s, nw, ho, cust_abs(o->w[i++], ref), INT64_MIN, ref);
+    } else if (i == no || hc < ho) { /* new */
+      union_change(s, nw, hc, INT64_MIN, cust_abs(c->w[j++], ref), ref);
+    } else { /* moved */
+      union_change(s, nw, ho, cust_abs(o->w[i++], ref), cust_abs(c->w[j++], ref), ref);
+    }
+  }
+}
+
+/* ccp_u64map_filter() callback of a recount: drops the entries below the
+ * floor, counts the others per window. */
+static int union_recount(void *opaque, uint64_t key, uint64_t val) {
+  vscope_t *s = opaque;
+  (void)key;
+  int64_t u = (int64_t)val;
+  if (u < s->ufloor)
+    return 0;
+  for (int w = 0; w < CCP_MAX_WINDOWS; w++)
+    s->ucount[w] += u >= s->uedge[w];
+  return 1;
+}
+
+/* customers_handled of a scope merged from several partials, from the union
+ * kept since the last cycle: the partials' entries that differ from the
+ * ones the union holds (by merge index; an engine hands an unchanged
+ * scope's block again) are applied as changes, so a cycle walks the changed
+ * blocks once instead of a k-way merge of all. The same counts as
+ * cust_union() (the union is a function of the entries held, whichever
+ * partial they came from); afresh when the unit changes or an edge moves
+ * back (a restored or lost partition's older time). */
+static void cust_sync(ccp_view_t *v, vscope_t *s) {
+  const ccp_config_t *cfg = v->cfg;
+  int nw = cfg->nwindows;
+  int64_t edge[CCP_MAX_WINDOWS], floor = INT64_MAX;
+  for (int w = 0; w < CCP_MAX_WINDOWS; w++)
+    edge[w] = INT64_MAX; /* unused windows count nothing */
+  for (int w = 0; w < nw; w++) {
+    edge[w] = v->start_b[w] * (cfg->windows[w].granularity_ms / v->cust_unit);
+    floor = CCP_MIN(floor, edge[w]);
+  }
+  int64_t ref = ccp_floordiv(v->now, v->cust_unit);
+  if (s->uvalid && (s->uunit != v->cust_unit || floor < s->ufloor))
+    vscope_drop_union(s);
+  if (!s->uvalid) {
+    ccp_u64map_init(&s->umap);
+    s->uvalid = 1;
+    s->uunit = v->cust_unit;
+    s->ufloor = floor;
+    memcpy(s->uedge, edge, sizeof edge);
+    memset(s->ucount, 0, sizeof s->ucount);
+  } else if (memcmp(s->uedge, edge, sizeof edge) != 0) { /* edges moved on */
+    s->ufloor = floor;
+    memcpy(s->uedge, edge, sizeof edge);
+    memset(s->ucount, 0, sizeof s->ucount);
+    ccp_u64map_filter(&s->umap, union_recount, s);
+  }
+  /* the current entries by merge index */
+  int n = CCP_MAX(v->nmerged, s->nprev);
+  if (n > v->ucur_cap) {
+    v->ucur_cap = CCP_MAX(n, 2 * v->ucur_cap);
+    v->ucur = ccp_realloc(v->ucur, (size_t)v->ucur_cap * sizeof *v->ucur);
+  }
+  memset(v->ucur, 0, (size_t)n * sizeof *v->ucur);
+  for (int i = 0; i < s->ncust; i++) {
+    CCP_ASSERT(s->cust_src[i] >= 0 && s->cust_src[i] < v->nmerged && !v->ucur[s->cust_src[i]]);
+    v->ucur[s->cust_src[i]] = s->cust[i]; /* the reference moves to prev below */
+  }
+  s->ncust = 0;
+  if (n > s->nprev) {
+    s->prev = ccp_realloc(s->prev, (size_t)n * sizeof *s->prev);
+    memset(s->prev + s->nprev, 0, (size_t)(n - s->nprev) * sizeof *s->prev);
+    s->nprev = n;
+  }
+  for (int i = 0; i < n; i++) {
+    ccp_words_t *o = s->prev[i], *c = v->ucur[i];
+    if (o == c) {
+      ccp_words_free(c); /* the union holds it already */
+      continue;
+    }
+    s->prev[i] = c; /* before the diff: a lookup reads the entries now held */
+    union_diff(s, nw, o, c, ref);
+    ccp_words_free(o);
+  }
+  while (s->nprev && !s->prev[s->nprev - 1])
+    s->nprev--;
+  for (int w = 0; w < nw; w++) {
+    s->win[w].total.v[CCP_F_CUST] = s->ucount[w];
+    s->win[w].fresh = 0;
+  }
+}
+
 /* Retention from the partials' samples: at the largest L, every sampled
  * customer's activity ORed over partitions at the latest slot. */
 static void rs_union(ccp_view_t *v) {
@@ -586,6 +801,11 @@ static void customers_finish(ccp_view_t *v) {
   v->cust_pending = 0;
   for (int i = 0; i < v->nscopes; i++) {
     vscope_t *s = &v->scopes[i];
+    if (s->ncust > 1 && v->cust_unit > 0 && v->now != INT64_MIN && !s->cust_fold) {
+      cust_sync(v, s);
+      continue;
+    }
+    vscope_drop_union(s); /* one partial's own counts stand, or entries were folded in */
     if (s->ncust > 1 && v->cust_unit > 0 && v->now != INT64_MIN)
       cust_union(v, s);
     vscope_drop_cust(s);
@@ -774,8 +994,9 @@ static void vscope_fold(ccp_view_t *v, vscope_t *dst, vscope_t *src) {
   /* its customer entries go along: the overflow scope unites them
    * (customers_finish), so a customer of two folded scopes counts once */
   for (int i = 0; i < src->ncust; i++)
-    vscope_add_cust(dst, src->cust[i]); /* the reference moves */
+    vscope_add_cust(dst, src->cust[i], -1); /* the reference moves */
   src->ncust = 0;
+  dst->cust_fold = 1;
   vscope_clear(src, v->cfg->nwindows); /* not present: left out, freed at the next reset */
 }
 
