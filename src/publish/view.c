@@ -20,6 +20,17 @@
  * rendering. ccp_view_window_hash() gives the hash of the rendered bytes, so
  * the publisher can skip tiles it already wrote.
  *
+ * The window figures are kept from cycle to cycle as well: a scope's totals
+ * and histograms are the sums of the partials' scope blocks it holds, by
+ * merge index (the i-th partial merged since the reset). A partial that
+ * hands the block already held (an engine's unchanged scope) costs nothing;
+ * another block replaces it by one walk that subtracts the old windows and
+ * adds the new (figures_merge()), and the first read takes out the blocks
+ * no partial merged again (figures_finish()). Sums of integers: the same
+ * totals as a fresh merge, whatever the order. A scope that holds figures
+ * no block accounts for (a partial without a block, a fold into
+ * `<kind>:~other`) is marked stale and summed afresh from the next reset.
+ *
  * Customers (docs/semantics.md §11): counts of distinct customers do not
  * add, so a partial also carries, per scope, its customer entries (hash,
  * latest HANDLED unit; sorted by hash) and a retention sample (hash,
@@ -95,6 +106,8 @@ typedef struct vwin {
   char *json;       /* the window's KPI object, NULL until rendered */
   size_t json_len;
   uint64_t json_hash; /* hash of json's bytes */
+  int cust_over;      /* total's customers_handled is the union's, not the blocks' sum */
+  int64_t cust_sum;   /* the blocks' sum meanwhile */
 } vwin_t;
 
 typedef struct vscope {
@@ -116,6 +129,12 @@ typedef struct vscope {
   ccp_u64map_t umap;     /* customer hash -> latest unit over prev (at least ufloor) */
   int64_t uunit, ufloor; /* the entries' ms per unit; the smallest edge counted at */
   int64_t uedge[CCP_MAX_WINDOWS], ucount[CCP_MAX_WINDOWS]; /* umap's count per window */
+  /* the window figures kept from cycle to cycle (figures_*): by merge index
+   * the block whose windows the totals hold, and the cycle it came in */
+  ccp_words_t **fblk;
+  uint32_t *fseen;
+  int nfblk;
+  int fstale; /* the totals hold figures no block accounts for: zeroed at the next reset */
 } vscope_t;
 
 /* A partial's retention sample, referenced until customers_finish(). */
@@ -165,6 +184,8 @@ struct ccp_view {
   kent_t *heap;
   int runs_cap;
   int nmerged;        /* partials merged since the reset (the next one's merge index) */
+  uint32_t cycle;     /* resets so far (fseen) */
+  int fpending;       /* blocks may have left since figures_finish() */
   ccp_words_t **ucur; /* cust_sync() scratch: a scope's entries by merge index */
   int ucur_cap;
 };
@@ -211,9 +232,21 @@ static void drop_samples(ccp_view_t *v) {
   v->nsamples = 0;
 }
 
+/* Releases the blocks whose windows a scope's totals hold. */
+static void vscope_drop_fblk(vscope_t *s) {
+  for (int i = 0; i < s->nfblk; i++)
+    ccp_words_free(s->fblk[i]);
+  ccp_free(s->fblk);
+  ccp_free(s->fseen);
+  s->fblk = NULL;
+  s->fseen = NULL;
+  s->nfblk = 0;
+}
+
 static void vscope_release(vscope_t *s, int nwindows) {
   vscope_drop_cust(s);
   vscope_drop_union(s);
+  vscope_drop_fblk(s);
   ccp_free(s->cust);
   ccp_free(s->cust_src);
   for (int w = 0; w < nwindows; w++) {
@@ -226,18 +259,50 @@ static void vscope_release(vscope_t *s, int nwindows) {
   ccp_free(s->name);
 }
 
-/* Zeroes the merged values of a scope, keeping its caches. */
+/* Keeps the blocks' customers_handled sum before the union's count replaces it. */
+static inline void vwin_cust_keep(vwin_t *vw) {
+  if (!vw->cust_over) {
+    vw->cust_sum = vw->total.v[CCP_F_CUST];
+    vw->cust_over = 1;
+  }
+}
+
+/* Gives a window's customers_handled back the blocks' sum. */
+static inline void vwin_cust_restore(vwin_t *vw) {
+  if (vw->cust_over) {
+    vw->total.v[CCP_F_CUST] = vw->cust_sum;
+    vw->cust_over = 0;
+  }
+}
+
+/* Zeroes a scope's window figures and forgets the blocks they came from. */
+static void vscope_zero_figures(vscope_t *s, int nwindows) {
+  vscope_drop_fblk(s);
+  s->fstale = 0;
+  for (int w = 0; w < nwindows; w++) {
+    vwin_t *vw = &s->win[w];
+    memset(&vw->total, 0, sizeof vw->total);
+    vw->cust_over = 0;
+    for (int h = 0; h < CCP_H__COUNT; h++)
+      vw->hist[h].n = 0, vw->hist[h].total = 0;
+    vw->fresh = 0;
+  }
+}
+
+/* Zeroes the merged values of a scope for a new cycle, keeping its caches
+ * and the window figures of the blocks it holds (see figures_merge()). */
 static void vscope_clear(vscope_t *s, int nwindows) {
   s->open = s->waiting = s->aged = 0;
   s->oldest_open = INT64_MAX;
   s->present = 0;
   vscope_drop_cust(s);
+  if (s->fstale) {
+    vscope_zero_figures(s, nwindows);
+    return;
+  }
   for (int w = 0; w < nwindows; w++) {
-    vwin_t *vw = &s->win[w];
-    memset(&vw->total, 0, sizeof vw->total);
-    for (int h = 0; h < CCP_H__COUNT; h++)
-      vw->hist[h].n = 0, vw->hist[h].total = 0;
-    vw->fresh = 0;
+    vwin_cust_restore(&s->win[w]);
+    s->win[w].fresh = 0;
   }
 }
 
@@ -294,6 +359,8 @@ void ccp_view_reset(ccp_view_t *v) {
   drop_samples(v);
   v->cust_pending = 0;
   v->nmerged = 0;
+  v->cycle++;
+  v->fpending = 1;
   memset(&v->diag, 0, sizeof v->diag);
   v->tickets = 0;
   v->norder = 0;
@@ -371,6 +438,26 @@ static vscope_t *view_scope(ccp_view_t *v, const char *name, size_t len, uint8_t
   }
 }
 
+/* Makes the first n entries of the merge buffer dst's bins and counts. */
+static void vhist_take(ccp_view_t *v, vhist_t *dst, uint32_t n) {
+  vhist_t *m = &v->scratch;
+  if (m->cap > 2 * n + 16) { /* a buffer grown by a larger histogram stays the buffer */
+    vhist_reserve(dst, n);
+    memcpy(dst->bin, m->bin, n * sizeof *dst->bin);
+    memcpy(dst->count, m->count, n * sizeof *dst->count);
+    dst->n = n;
+    return;
+  }
+  vhist_t t = *dst; /* the merge buffer becomes dst's arrays, dst's the buffer: no copy */
+  dst->bin = m->bin;
+  dst->count = m->count;
+  dst->cap = m->cap;
+  dst->n = n;
+  m->bin = t.bin;
+  m->count = t.count;
+  m->cap = t.cap;
+}
+
 /* Adds a partial's sparse histogram into a merged one (a merge of two
  * ascending lists into the view's merge buffer, whose arrays then trade
  * places with dst's unless the buffer is much larger than the result:
@@ -402,25 +489,44 @@ static void vhist_add(ccp_view_t *v, vhist_t *dst, const ccp_shist_t *src) {
       m->count[n++] = dst->count[i++] + src->count[j++];
     }
   }
-  if (m->cap > 2 * n + 16) { /* a buffer grown by a larger histogram stays the buffer */
-    vhist_reserve(dst, n);
-    memcpy(dst->bin, m->bin, n * sizeof *dst->bin);
-    memcpy(dst->count, m->count, n * sizeof *dst->count);
-    dst->n = n;
-    for (uint32_t k = 0; k < src->n; k++)
-      dst->total += src->count[k];
-    return;
-  }
-  vhist_t t = *dst; /* the merge buffer becomes dst's arrays, dst's the buffer: no copy */
-  dst->bin = m->bin;
-  dst->count = m->count;
-  dst->cap = m->cap;
-  dst->n = n;
-  m->bin = t.bin;
-  m->count = t.count;
-  m->cap = t.cap;
   for (uint32_t k = 0; k < src->n; k++)
     dst->total += src->count[k];
+  vhist_take(v, dst, n);
+}
+
+/* Moves a partition's histogram in a merged one from sub (the one added
+ * before, its bins all in dst) to add: one walk of the three lists. */
+static void vhist_move(ccp_view_t *v, vhist_t *dst, const ccp_shist_t *sub,
+                       const ccp_shist_t *add) {
+  if (!sub->n) {
+    vhist_add(v, dst, add);
+    return;
+  }
+  vhist_t *m = &v->scratch;
+  vhist_reserve(m, dst->n + add->n);
+  uint32_t i = 0, j = 0, k = 0, n = 0;
+  while (i < dst->n || k < add->n) {
+    uint16_t b =
+        k == add->n || (i < dst->n && dst->bin[i] < add->bin[k]) ? dst->bin[i] : add->bin[k];
+    int64_t c = 0;
+    if (i < dst->n && dst->bin[i] == b)
+      c += dst->count[i++];
+    if (k < add->n && add->bin[k] == b)
+      c += add->count[k++];
+    if (j < sub->n && sub->bin[j] == b)
+      c -= sub->count[j++];
+    CCP_ASSERT(c >= 0);
+    if (c) {
+      m->bin[n] = b;
+      m->count[n++] = (uint32_t)c;
+    }
+  }
+  CCP_ASSERT(j == sub->n);
+  for (uint32_t x = 0; x < add->n; x++)
+    dst->total += add->count[x];
+  for (uint32_t x = 0; x < sub->n; x++)
+    dst->total -= sub->count[x];
+  vhist_take(v, dst, n);
 }
 
 /* Nearest-rank percentiles of a sparse histogram, as ccp_hist_percentiles()
@@ -448,6 +554,75 @@ static void vhist_percentiles(const vhist_t *h, const int *pct, int npct, double
     out[j++] = ccp_sketch_value(CCP_SKETCH_BINS - 1);
 }
 
+/* Subtracts the fields a partial window carries from dst. */
+static inline void partial_win_sub(ccp_counters_t *dst, const ccp_partial_win_t *w) {
+  const int64_t *x = w->val;
+  for (uint32_t m = w->fields; m; m &= m - 1)
+    dst->v[__builtin_ctz(m)] -= *x++;
+}
+
+/* Moves a scope's window figures from the windows old (a block merged
+ * before from the same merge index; NULL: none) to src's. */
+static void figures_move(ccp_view_t *v, vscope_t *dst, const ccp_partial_win_t *old,
+                         const ccp_partial_win_t *src, int nwin) {
+  static const ccp_shist_t none = {0, NULL, NULL};
+  for (int w = 0; w < nwin; w++) {
+    vwin_t *vw = &dst->win[w];
+    vwin_cust_restore(vw);
+    if (old)
+      partial_win_sub(&vw->total, &old[w]);
+    if (src)
+      ccp_partial_win_add(&vw->total, &src[w]);
+    for (int h = 0; h < CCP_H__COUNT; h++)
+      vhist_move(v, &vw->hist[h], old ? &old[w].hist[h] : &none, src ? &src[w].hist[h] : &none);
+    vw->fresh = 0; /* checked against its inputs on the next read */
+  }
+}
+
+/* Adds a partial scope's windows to a merged scope (see the top): a block
+ * already held at this merge index costs nothing, another replaces it. */
+static void figures_merge(ccp_view_t *v, vscope_t *dst, const ccp_partial_scope_t *src, int nwin) {
+  int i = v->nmerged;
+  if (dst->fstale) { /* figures no block accounts for: plain sums until the reset */
+    figures_move(v, dst, NULL, src->win, nwin);
+    return;
+  }
+  if (i >= dst->nfblk) {
+    int n = CCP_MAX(i + 1, 2 * dst->nfblk);
+    dst->fblk = ccp_realloc(dst->fblk, (size_t)n * sizeof *dst->fblk);
+    dst->fseen = ccp_realloc(dst->fseen, (size_t)n * sizeof *dst->fseen);
+    memset(dst->fblk + dst->nfblk, 0, (size_t)(n - dst->nfblk) * sizeof *dst->fblk);
+    memset(dst->fseen + dst->nfblk, 0, (size_t)(n - dst->nfblk) * sizeof *dst->fseen);
+    dst->nfblk = n;
+  }
+  ccp_words_t *old = dst->fblk[i];
+  dst->fseen[i] = v->cycle;
+  if (src->blk && old == src->blk)
+    return; /* the same windows as merged the cycle before */
+  figures_move(v, dst, old ? (const ccp_partial_win_t *)old->w : NULL, src->win, nwin);
+  ccp_words_free(old);
+  dst->fblk[i] = ccp_words_ref(src->blk);
+  if (!src->blk)
+    dst->fstale = 1; /* windows of their own: nothing to subtract them by later */
+}
+
+/* Takes out of every scope the windows of the blocks not merged again
+ * since the reset (a partial gone, or a scope it no longer carries). */
+static void figures_finish(ccp_view_t *v) {
+  v->fpending = 0;
+  for (int k = 0; k < v->nscopes; k++) {
+    vscope_t *s = &v->scopes[k];
+    if (s->fstale)
+      continue;
+    for (int i = 0; i < s->nfblk; i++)
+      if (s->fblk[i] && s->fseen[i] != v->cycle) {
+        figures_move(v, s, (const ccp_partial_win_t *)s->fblk[i]->w, NULL, v->cfg->nwindows);
+        ccp_words_free(s->fblk[i]);
+        s->fblk[i] = NULL;
+      }
+  }
+}
+
 void ccp_view_set_time(ccp_view_t *v, const ccp_partial_t *p) {
   if (p->now != INT64_MIN && (v->now == INT64_MIN || p->now > v->now)) {
     v->now = p->now;
@@ -466,12 +641,7 @@ void ccp_view_merge_figures(ccp_view_t *v, const ccp_partial_t *p) {
     const ccp_partial_scope_t *src = &p->scopes[i];
     vscope_t *dst = view_scope(v, src->name, src->name_len, src->kind);
     vscope_add_gauges(dst, src->open, src->waiting, src->aged, src->oldest_open);
-    for (int w = 0; w < CCP_MIN(p->nwindows, v->cfg->nwindows); w++) {
-      ccp_partial_win_add(&dst->win[w].total, &src->win[w]);
-      for (int h = 0; h < CCP_H__COUNT; h++)
-        vhist_add(v, &dst->win[w].hist[h], &src->win[w].hist[h]);
-      dst->win[w].fresh = 0; /* checked against its inputs on the next read */
-    }
+    figures_merge(v, dst, src, CCP_MIN(p->nwindows, v->cfg->nwindows));
     if (src->cust) {
       vscope_add_cust(dst, ccp_words_ref(src->cust), v->nmerged);
       v->cust_pending = 1;
@@ -581,6 +751,7 @@ static void cust_union(ccp_view_t *v, vscope_t *s) {
       count[w] += latest >= edge[w];
   }
   for (int w = 0; w < nw; w++) {
+    vwin_cust_keep(&s->win[w]);
     s->win[w].total.v[CCP_F_CUST] = count[w];
     s->win[w].fresh = 0;
   }
@@ -747,6 +918,7 @@ static void cust_sync(ccp_view_t *v, vscope_t *s) {
   while (s->nprev && !s->prev[s->nprev - 1])
     s->nprev--;
   for (int w = 0; w < nw; w++) {
+    vwin_cust_keep(&s->win[w]);
     s->win[w].total.v[CCP_F_CUST] = s->ucount[w];
     s->win[w].fresh = 0;
   }
@@ -997,7 +1169,10 @@ static void vscope_fold(ccp_view_t *v, vscope_t *dst, vscope_t *src) {
     vscope_add_cust(dst, src->cust[i], -1); /* the reference moves */
   src->ncust = 0;
   dst->cust_fold = 1;
+  dst->fstale = 1;                     /* its totals hold the folded figures now */
   vscope_clear(src, v->cfg->nwindows); /* not present: left out, freed at the next reset */
+  vscope_zero_figures(src, v->cfg->nwindows);
+  src->fstale = 1;
 }
 
 static int cmp_index_name(const void *a, const void *b, void *ctx) {
@@ -1051,6 +1226,8 @@ static void fold_overflow(ccp_view_t *v) {
  * names every cycle is avoidable work); the view is logically const. */
 static void ensure_sorted(const ccp_view_t *cv) {
   ccp_view_t *v = (ccp_view_t *)cv;
+  if (v->fpending)
+    figures_finish(v);
   if (!v->sorted && !v->folded) {
     v->folded = 1; /* once per merge: before the customers are united */
     fold_overflow(v);
