@@ -494,12 +494,43 @@ static void vhist_add(ccp_view_t *v, vhist_t *dst, const ccp_shist_t *src) {
   vhist_take(v, dst, n);
 }
 
+/* The change from sub to add (both in dst's merge) in place, when no bin
+ * comes or goes: with apply 0 whether it does, with apply 1 done (a walk
+ * of the three lists that writes only the counts that change). */
+static int vhist_delta(vhist_t *dst, const ccp_shist_t *sub, const ccp_shist_t *add, int apply) {
+  uint32_t i = 0, j = 0, k = 0;
+  while (j < sub->n || k < add->n) {
+    uint16_t b =
+        k == add->n || (j < sub->n && sub->bin[j] < add->bin[k]) ? sub->bin[j] : add->bin[k];
+    int64_t d = 0;
+    if (j < sub->n && sub->bin[j] == b)
+      d -= sub->count[j++];
+    if (k < add->n && add->bin[k] == b)
+      d += add->count[k++];
+    if (!d)
+      continue;
+    while (i < dst->n && dst->bin[i] < b)
+      i++;
+    if (i == dst->n || dst->bin[i] != b || (int64_t)dst->count[i] + d <= 0)
+      return 0; /* a new bin, or one that empties */
+    if (apply) {
+      dst->count[i] = (uint32_t)((int64_t)dst->count[i] + d);
+      dst->total = (uint64_t)((int64_t)dst->total + d);
+    }
+  }
+  return 1;
+}
+
 /* Moves a partition's histogram in a merged one from sub (the one added
  * before, its bins all in dst) to add: one walk of the three lists. */
 static void vhist_move(ccp_view_t *v, vhist_t *dst, const ccp_shist_t *sub,
                        const ccp_shist_t *add) {
   if (!sub->n) {
     vhist_add(v, dst, add);
+    return;
+  }
+  if (vhist_delta(dst, sub, add, 0)) { /* the usual case: counts move, bins stay */
+    vhist_delta(dst, sub, add, 1);
     return;
   }
   vhist_t *m = &v->scratch;
