@@ -642,9 +642,7 @@ static void figures_merge(ccp_view_t *v, vscope_t *dst, const ccp_partial_scope_
 static void figures_finish(ccp_view_t *v) {
   v->fpending = 0;
   for (int k = 0; k < v->nscopes; k++) {
-    vscope_t *s = &v->scopes[k];
-    if (s->fstale)
-      continue;
+    vscope_t *s = &v->scopes[k]; /* stale or not: its totals hold those blocks */
     for (int i = 0; i < s->nfblk; i++)
       if (s->fblk[i] && s->fseen[i] != v->cycle) {
         figures_move(v, s, (const ccp_partial_win_t *)s->fblk[i]->w, NULL, v->cfg->nwindows);
