@@ -579,6 +579,138 @@ static void test_customer_union_kept(void) {
 #undef URND
 }
 
+/* The retention union a kept view carries from cycle to cycle (rs_sync):
+ * hand-made partials whose samples change at random (activity bits come
+ * and go, customers leave the sample, a partition's slot lags or its L
+ * grows, a partition is lost for a cycle, a block is handed again) give the
+ * retention a brute-force union of the samples merged gives. */
+#define RH 200 /* sampled customers */
+static void rs_counts(const uint64_t *bits, int64_t *prev, int64_t *both) {
+  const uint64_t cur = (1ULL << CCP_RS_BITS / 2) - 1;
+  *prev = *both = 0;
+  for (int h = 0; h < RH; h++)
+    if (bits[h] & ~cur) {
+      (*prev)++;
+      *both += (bits[h] & cur) != 0;
+    }
+}
+
+static void test_retention_union_kept(void) {
+  const uint64_t mask = (1ULL << CCP_RS_BITS) - 1;
+  static uint64_t act[UP][RH]; /* activity at the partition's slot; 0: not sampled */
+  int64_t slot[UP];
+  int lv[UP];
+  ccp_words_t *blk[UP] = {0};
+  uint64_t key[RH];
+  for (int h = 0; h < RH; h++) /* ascending 64-bit hashes, half above CCP_RS_MAX(1) */
+    key[h] = (uint64_t)(h + 1) * (UINT64_MAX / (RH + 1));
+  uint64_t seed = 777;
+#define URND() (seed = seed * 6364136223846793005ULL + 1442695040888963407ULL, (int)(seed >> 33))
+  ccp_view_t *v = ccp_view_new(&cfg);
+  int64_t start_b[CCP_MAX_WINDOWS] = {0}, no_units[UH];
+  for (int h = 0; h < UH; h++)
+    no_units[h] = INT64_MIN;
+  json_error_t jerr;
+  ccp_buf_t out;
+  ccp_buf_init(&out);
+  int checked = 0;
+  for (int p = 0; p < UP; p++) {
+    slot[p] = 1000, lv[p] = 0;
+    blk[p] = ccp_words_new(0, 2);
+  }
+  for (int cycle = 0; cycle < 300; cycle++) {
+    for (int p = 0; p < UP; p++) {
+      if (URND() % 3 == 0)
+        continue; /* unchanged: its block is handed again */
+      int nch = URND() % 30;
+      for (int k = 0; k < nch; k++) {
+        int h = URND() % RH, r = URND() % 10;
+        if (r < 6)
+          act[p][h] |= 1ULL << (URND() % CCP_RS_BITS); /* active in some slot */
+        else if (r < 8)
+          act[p][h] = 0; /* left the sample */
+        else
+          act[p][h] &= ~(1ULL << (URND() % CCP_RS_BITS)); /* bits gone (a restored state) */
+      }
+      if (URND() % 25 == 0)
+        slot[p] += 1 + URND() % 2; /* its slot moves on */
+      if (URND() % 40 == 0)
+        lv[p] = !lv[p]; /* its L grows, or shrinks after a sweep */
+      ccp_words_free(blk[p]);
+      int n = 0;
+      for (int h = 0; h < RH; h++)
+        n += act[p][h] != 0 && key[h] <= CCP_RS_MAX(lv[p]);
+      blk[p] = ccp_words_new((size_t)n, 2);
+      n = 0;
+      for (int h = 0; h < RH; h++)
+        if (act[p][h] && key[h] <= CCP_RS_MAX(lv[p])) {
+          blk[p]->w[2 * n] = key[h];
+          blk[p]->w[2 * n++ + 1] = act[p][h] & mask;
+        }
+    }
+    int order[UP], np = 0, lost = cycle % 9 == 4 ? URND() % UP : -1;
+    for (int k = 0; k < UP; k++)
+      if ((k + cycle / 5) % UP != lost)
+        order[np++] = (k + cycle / 5) % UP;
+    /* brute force: the largest slot and L, every sample's bits moved there */
+    int64_t c = INT64_MIN, want_prev, want_both;
+    int l = 0, nsamp = 0;
+    for (int k = 0; k < np; k++)
+      if (blk[order[k]]->n) {
+        c = CCP_MAX(c, slot[order[k]]);
+        l = CCP_MAX(l, lv[order[k]]);
+        nsamp++;
+      }
+    uint64_t bits[RH] = {0};
+    for (int k = 0; k < np; k++) {
+      int p = order[k];
+      for (uint32_t e = 0; blk[p]->n && e < blk[p]->n; e++) {
+        int64_t d = c - slot[p];
+        int h = (int)(blk[p]->w[2 * e] / (UINT64_MAX / (RH + 1))) - 1;
+        if (d < CCP_RS_BITS && key[h] <= CCP_RS_MAX(l))
+          bits[h] |= (blk[p]->w[2 * e + 1] << d) & mask;
+      }
+    }
+    rs_counts(bits, &want_prev, &want_both);
+    ccp_view_reset(v);
+    for (int k = 0; k < np; k++) {
+      int p = order[k];
+      ccp_partial_t *pp = union_partial(no_units, NULL, T0, 1000, start_b);
+      if (blk[p]->n) {
+        pp->rs = ccp_words_ref(blk[p]);
+        pp->rs_c = slot[p];
+        pp->rs_l = lv[p];
+        uint64_t own[RH] = {0}; /* its own counts: what stands when it is the only sample */
+        for (uint32_t e = 0; e < blk[p]->n; e++)
+          own[(int)(blk[p]->w[2 * e] / (UINT64_MAX / (RH + 1))) - 1] = blk[p]->w[2 * e + 1];
+        rs_counts(own, &pp->ret_prev, &pp->ret_both);
+      }
+      ccp_view_merge(v, pp);
+      ccp_partial_free(pp);
+    }
+    ccp_buf_clear(&out);
+    ccp_view_snapshot_json(v, &out);
+    json_t *j = json_loadb(out.data, out.len, 0, &jerr);
+    json_t *ret = json_object_get(
+        json_object_get(json_object_get(json_object_get(j, "scopes"), "all"), "customers"),
+        "retention_pct");
+    if (want_prev) {
+      T_TRUE(json_is_number(ret));
+      T_EQ_DBL(json_number_value(ret), 100.0 * (double)want_both / (double)want_prev, 0);
+      checked += nsamp > 1;
+    } else {
+      T_TRUE(json_is_null(ret));
+    }
+    json_decref(j);
+  }
+  T_TRUE(checked > 200);
+  for (int p = 0; p < UP; p++)
+    ccp_words_free(blk[p]);
+  ccp_buf_release(&out);
+  ccp_view_free(v);
+#undef URND
+}
+
 /* KPIS.md §5 as the view writes it: zero counts and null values left out of
  * window objects, a non-count 0 kept, gauges complete. */
 static void test_zeros_left_out(void) {
@@ -1100,6 +1232,7 @@ int main(void) {
   T_RUN(test_empty_view);
   T_RUN(test_persistent_view_equals_fresh);
   T_RUN(test_customer_union_kept);
+  T_RUN(test_retention_union_kept);
   T_RUN(test_zeros_left_out);
   T_RUN(test_export_unchanged_timers);
   T_RUN(test_publisher_reuse_equals_fresh);

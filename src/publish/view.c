@@ -41,8 +41,8 @@
  * distinct hash, which is what one engine fed every event counts;
  * retention, when two or more partials carry a sample, comes from the OR of
  * every customer's aligned activity over the sample at the largest L (L = 0
- * everywhere: every customer, exact), by a k-way merge over the samples.
- * With one partial its own counts stand (the same numbers).
+ * everywhere: every customer, exact). With one partial its own counts
+ * stand (the same numbers).
  *
  * The customer union is kept from cycle to cycle (cust_sync()): per scope a
  * map of customer hash -> latest unit over the blocks it holds (by merge
@@ -60,6 +60,10 @@
  * is rebuilt when an edge moves back (an older time after a restore) or
  * the unit changes. A scope that other scopes were folded into this cycle
  * (fold_overflow()) is united by the k-way merge (cust_union()) instead.
+ * The retention union is kept the same way (rs_sync()): a map of sampled
+ * customer -> activity ORed over the samples held (by merge index), and its
+ * two counts; a customer whose bits went away in a sample is ORed again
+ * over every sample held; rebuilt when the union's slot or L changes.
  *
  * Histograms are sparse here (sorted bins and counts): a window's values fall
  * in a few dozen bins, and 20,000 agents x 6 windows x 2 dense 1024-bin
@@ -142,6 +146,7 @@ typedef struct vsample {
   ccp_words_t *w;
   int64_t c; /* its slot */
   int l;     /* its L */
+  int src;   /* merge index of its partial */
 } vsample_t;
 
 /* A heap entry of a k-way merge: a run's current key, and the run. */
@@ -183,8 +188,15 @@ struct ccp_view {
   krun_t *runs; /* k-way merge scratch: cursors and the heap of their keys */
   kent_t *heap;
   int runs_cap;
-  int nmerged;        /* partials merged since the reset (the next one's merge index) */
-  uint32_t cycle;     /* resets so far (fseen) */
+  int nmerged;    /* partials merged since the reset (the next one's merge index) */
+  uint32_t cycle; /* resets so far (fseen) */
+  /* the retention union kept from cycle to cycle (rs_sync()), valid when rvalid */
+  int rvalid, r_l, nrprev;
+  int64_t r_c, r_prev, r_both; /* its slot and L; its counts */
+  vsample_t *rprev;            /* by merge index: the samples it holds (w NULL: none) */
+  ccp_u64map_t rmap;           /* customer hash -> activity ORed over rprev (non-zero) */
+  vsample_t *rcur;             /* rs_sync() scratch: this cycle's samples by merge index */
+  int rcur_cap;
   int fpending;       /* blocks may have left since figures_finish() */
   ccp_words_t **ucur; /* cust_sync() scratch: a scope's entries by merge index */
   int ucur_cap;
@@ -230,6 +242,15 @@ static void drop_samples(ccp_view_t *v) {
   for (int i = 0; i < v->nsamples; i++)
     ccp_words_free(v->samples[i].w);
   v->nsamples = 0;
+}
+
+static void rs_drop(ccp_view_t *v);
+
+/* An array of `from` elements of `size` bytes grown to `to`, the new ones zero. */
+static void *grow_zeroed(void *a, int from, int to, size_t size) {
+  a = ccp_realloc(a, (size_t)to * size);
+  memset((char *)a + (size_t)from * size, 0, (size_t)(to - from) * size);
+  return a;
 }
 
 /* Releases the blocks whose windows a scope's totals hold. */
@@ -383,6 +404,8 @@ void ccp_view_free(ccp_view_t *v) {
   ccp_free(v->runs);
   ccp_free(v->heap);
   ccp_free(v->ucur);
+  rs_drop(v);
+  ccp_free(v->rcur);
   ccp_free(v);
 }
 
@@ -620,10 +643,8 @@ static void figures_merge(ccp_view_t *v, vscope_t *dst, const ccp_partial_scope_
   }
   if (i >= dst->nfblk) {
     int n = CCP_MAX(i + 1, 2 * dst->nfblk);
-    dst->fblk = ccp_realloc(dst->fblk, (size_t)n * sizeof *dst->fblk);
-    dst->fseen = ccp_realloc(dst->fseen, (size_t)n * sizeof *dst->fseen);
-    memset(dst->fblk + dst->nfblk, 0, (size_t)(n - dst->nfblk) * sizeof *dst->fblk);
-    memset(dst->fseen + dst->nfblk, 0, (size_t)(n - dst->nfblk) * sizeof *dst->fseen);
+    dst->fblk = grow_zeroed(dst->fblk, dst->nfblk, n, sizeof *dst->fblk);
+    dst->fseen = grow_zeroed(dst->fseen, dst->nfblk, n, sizeof *dst->fseen);
     dst->nfblk = n;
   }
   ccp_words_t *old = dst->fblk[i];
@@ -683,7 +704,7 @@ void ccp_view_merge_figures(ccp_view_t *v, const ccp_partial_t *p) {
       v->samples_cap = v->samples_cap ? 2 * v->samples_cap : 8;
       v->samples = ccp_realloc(v->samples, (size_t)v->samples_cap * sizeof *v->samples);
     }
-    v->samples[v->nsamples++] = (vsample_t){ccp_words_ref(p->rs), p->rs_c, p->rs_l};
+    v->samples[v->nsamples++] = (vsample_t){ccp_words_ref(p->rs), p->rs_c, p->rs_l, v->nmerged};
     v->cust_pending = 1;
   }
   v->ret_prev += p->ret_prev;
@@ -930,8 +951,7 @@ static void cust_sync(ccp_view_t *v, vscope_t *s) {
   }
   s->ncust = 0;
   if (n > s->nprev) {
-    s->prev = ccp_realloc(s->prev, (size_t)n * sizeof *s->prev);
-    memset(s->prev + s->nprev, 0, (size_t)(n - s->nprev) * sizeof *s->prev);
+    s->prev = grow_zeroed(s->prev, s->nprev, n, sizeof *s->prev);
     s->nprev = n;
   }
   for (int i = 0; i < n; i++) {
@@ -953,48 +973,132 @@ static void cust_sync(ccp_view_t *v, vscope_t *s) {
   }
 }
 
-/* Retention from the partials' samples: at the largest L, every sampled
- * customer's activity ORed over partitions at the latest slot. */
-static void rs_union(ccp_view_t *v) {
-  const uint64_t mask = (1ULL << CCP_RS_BITS) - 1, cur = (1ULL << CCP_RS_BITS / 2) - 1;
+/* Forgets the retention union kept (rs_sync() starts afresh next time). */
+static void rs_drop(ccp_view_t *v) {
+  for (int i = 0; i < v->nrprev; i++)
+    ccp_words_free(v->rprev[i].w);
+  ccp_free(v->rprev);
+  v->rprev = NULL;
+  v->nrprev = 0;
+  ccp_u64map_release(&v->rmap);
+  v->rvalid = 0;
+}
+
+/* A sampled customer's activity bits in a sample, moved to the union's slot
+ * (0 when it is not in the sample at the union's L). */
+static inline uint64_t rs_bits(const ccp_view_t *v, const vsample_t *x, uint32_t at) {
+  const uint64_t mask = (1ULL << CCP_RS_BITS) - 1;
+  int64_t d = v->r_c - x->c;
+  if (d >= CCP_RS_BITS || x->w->w[2 * (size_t)at] > CCP_RS_MAX(v->r_l))
+    return 0;
+  return (x->w->w[2 * (size_t)at + 1] << d) & mask;
+}
+
+/* The activity of hash h ORed over the samples held, by a binary search in each. */
+static uint64_t rs_or(const ccp_view_t *v, uint64_t h) {
+  uint64_t bits = 0;
+  for (int i = 0; i < v->nrprev; i++) {
+    const vsample_t *x = &v->rprev[i];
+    if (!x->w)
+      continue;
+    uint32_t lo = 0, hi = x->w->n;
+    while (lo < hi) {
+      uint32_t mid = lo + (hi - lo) / 2;
+      if (x->w->w[2 * (size_t)mid] < h)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    if (lo < x->w->n && x->w->w[2 * (size_t)lo] == h)
+      bits |= rs_bits(v, x, lo);
+  }
+  return bits;
+}
+
+/* One customer's aligned activity in one sample went from a to b. */
+static void rs_change(ccp_view_t *v, uint64_t h, uint64_t a, uint64_t b) {
+  const uint64_t cur = (1ULL << CCP_RS_BITS / 2) - 1;
+  uint64_t *m = ccp_u64map_get(&v->rmap, h);
+  uint64_t old = m ? *m : 0, now = a & ~b ? rs_or(v, h) : old | b;
+  if (now == old)
+    return;
+  v->r_prev += (int64_t)((now & ~cur) != 0) - (int64_t)((old & ~cur) != 0);
+  v->r_both += (int64_t)((now & ~cur) && (now & cur)) - (int64_t)((old & ~cur) && (old & cur));
+  if (!now) {
+    ccp_u64map_del(&v->rmap, h);
+  } else {
+    if (!m) {
+      int isnew;
+      m = ccp_u64map_put(&v->rmap, h, &isnew);
+    }
+    *m = now;
+  }
+}
+
+/* Retention from the partials' samples, kept from cycle to cycle as the
+ * customer union is (cust_sync()): a sample that differs from the one held
+ * at its merge index is applied as changes (one walk of the two sorted
+ * lists); a customer whose bits went away is ORed again over every sample
+ * held. The same counts as rs_union(): the union is a function of the
+ * samples held. Afresh when the slot or L of the union changes. */
+static void rs_sync(ccp_view_t *v) {
   int l = 0;
   int64_t c = INT64_MIN;
   for (int i = 0; i < v->nsamples; i++) {
     l = CCP_MAX(l, v->samples[i].l);
     c = CCP_MAX(c, v->samples[i].c);
   }
-  uint64_t max = CCP_RS_MAX(l);
-  runs_reserve(v, v->nsamples);
+  if (v->rvalid && (v->r_c != c || v->r_l != l))
+    rs_drop(v);
+  if (!v->rvalid) {
+    ccp_u64map_init(&v->rmap);
+    v->rvalid = 1;
+    v->r_c = c;
+    v->r_l = l;
+    v->r_prev = v->r_both = 0;
+  }
+  int n = CCP_MAX(v->nmerged, v->nrprev);
+  if (n > v->rcur_cap) {
+    v->rcur_cap = CCP_MAX(n, 2 * v->rcur_cap);
+    v->rcur = ccp_realloc(v->rcur, (size_t)v->rcur_cap * sizeof *v->rcur);
+  }
+  memset(v->rcur, 0, (size_t)n * sizeof *v->rcur);
   for (int i = 0; i < v->nsamples; i++) {
-    const vsample_t *x = &v->samples[i];
-    uint32_t lo = 0, hi = x->w->n; /* the entries at L: hashes <= max */
-    while (lo < hi) {
-      uint32_t mid = lo + (hi - lo) / 2;
-      if (x->w->w[2 * (size_t)mid] <= max)
-        lo = mid + 1;
-      else
-        hi = mid;
-    }
-    int64_t d = c - x->c;
-    v->runs[i] = (krun_t){x->w->w, 0, lo, d >= CCP_RS_BITS ? CCP_RS_BITS : (int)d};
+    CCP_ASSERT(v->samples[i].src < v->nmerged && !v->rcur[v->samples[i].src].w);
+    v->rcur[v->samples[i].src] = v->samples[i]; /* the reference moves to rprev below */
   }
-  int64_t prev = 0, both = 0;
-  int k = kheap_init(v, v->nsamples, 2);
-  while (k) {
-    uint64_t key = v->heap[0].key, bits = 0;
-    do {
-      const krun_t *r = &v->runs[v->heap[0].run];
-      if (r->shift < CCP_RS_BITS)
-        bits |= (r->w[2 * (size_t)r->at + 1] << r->shift) & mask;
-      k = kheap_next(v, k, 2);
-    } while (k && v->heap[0].key == key);
-    if (bits & ~cur) { /* active in the previous period */
-      prev++;
-      both += (bits & cur) != 0;
-    }
+  v->nsamples = 0;
+  if (n > v->nrprev) {
+    v->rprev = grow_zeroed(v->rprev, v->nrprev, n, sizeof *v->rprev);
+    v->nrprev = n;
   }
-  v->ret_prev = prev; /* of the sample: only their ratio is published */
-  v->ret_both = both;
+  for (int i = 0; i < n; i++) {
+    vsample_t o = v->rprev[i], x = v->rcur[i];
+    if (o.w == x.w && o.c == x.c) {
+      ccp_words_free(x.w); /* held already */
+      continue;
+    }
+    v->rprev[i] = x; /* before the walk: a lookup reads the samples now held */
+    uint32_t j = 0, k = 0, no = o.w ? o.w->n : 0, nx = x.w ? x.w->n : 0;
+    while (j < no || k < nx) {
+      uint64_t ho = j < no ? o.w->w[2 * (size_t)j] : UINT64_MAX;
+      uint64_t hx = k < nx ? x.w->w[2 * (size_t)k] : UINT64_MAX;
+      if (k == nx || (j < no && ho < hx)) {
+        rs_change(v, ho, rs_bits(v, &o, j++), 0);
+      } else if (j == no || hx < ho) {
+        rs_change(v, hx, 0, rs_bits(v, &x, k++));
+      } else {
+        uint64_t a = rs_bits(v, &o, j++), b = rs_bits(v, &x, k++);
+        if (a != b)
+          rs_change(v, ho, a, b);
+      }
+    }
+    ccp_words_free(o.w);
+  }
+  while (v->nrprev && !v->rprev[v->nrprev - 1].w)
+    v->nrprev--;
+  v->ret_prev = v->r_prev; /* of the sample: only their ratio is published */
+  v->ret_both = v->r_both;
 }
 
 /* Unites the customers merged since the last read (see the top). */
@@ -1012,7 +1116,9 @@ static void customers_finish(ccp_view_t *v) {
     vscope_drop_cust(s);
   }
   if (v->nsamples > 1)
-    rs_union(v);
+    rs_sync(v);
+  else
+    rs_drop(v);
   drop_samples(v);
 }
 
