@@ -360,6 +360,7 @@ static void test_persistent_view_equals_fresh(void) {
   for (int p = 0; p < NPART; p++)
     part[p] = ccp_engine_new(&cfg, err, sizeof err);
   ccp_view_t *kept = ccp_view_new(&cfg);
+  ccp_partial_t *last[NPART] = {0};
   ccp_event_t ev;
   char id[32], ticket[32], cust[32], agent[32];
   ccp_buf_t a, b;
@@ -384,11 +385,27 @@ static void test_persistent_view_equals_fresh(void) {
     now += cycle % 3 == 0 ? 1000 : 7000;
     ccp_view_t *fresh = ccp_view_new(&cfg);
     ccp_view_reset(kept);
-    for (int p = 0; p < NPART; p++) {
-      ccp_partial_t *pp = ccp_engine_export(part[p], now);
-      ccp_view_merge(kept, pp);
-      ccp_view_merge(fresh, pp);
-      ccp_partial_free(pp);
+    /* exported against the last export (unchanged scopes hand their block
+     * again), merged in a rotating order, one partition left out at times */
+    for (int k = 0; k < NPART; k++) {
+      int p = (k + cycle / 4) % NPART;
+      ccp_partial_t *pp = ccp_engine_export_next(part[p], now, last[p]);
+      ccp_partial_free(last[p]);
+      last[p] = pp;
+      if (cycle % 5 == 4 && p == (cycle / 5) % NPART)
+        continue;
+      ccp_partial_t *copy = NULL; /* at times as a peer's: loaded from bytes, no blocks */
+      if (cycle % 7 == 3 && p == (cycle / 7) % NPART) {
+        ccp_buf_t x;
+        ccp_buf_init(&x);
+        ccp_partial_save(pp, NULL, &cfg, &x);
+        copy = ccp_partial_load(&cfg, x.data, x.len, err, sizeof err);
+        T_TRUE(copy != NULL && copy->scopes[0].blk == NULL);
+        ccp_buf_release(&x);
+      }
+      ccp_view_merge(kept, copy ? copy : pp);
+      ccp_view_merge(fresh, copy ? copy : pp);
+      ccp_partial_free(copy);
     }
     ccp_buf_clear(&a);
     ccp_buf_clear(&b);
@@ -435,10 +452,263 @@ static void test_persistent_view_equals_fresh(void) {
   ccp_engine_free(one);
   ccp_view_free(empty);
   ccp_view_free(kept);
+  for (int p = 0; p < NPART; p++)
+    ccp_partial_free(last[p]);
   ccp_buf_release(&a);
   ccp_buf_release(&b);
   for (int p = 0; p < NPART; p++)
     ccp_engine_free(part[p]);
+}
+
+/* The customer union a kept view carries from cycle to cycle (cust_sync):
+ * hand-made partials of an `all` scope whose entries change at random
+ * (latest units move on and back, customers come and go, a partition's
+ * block is handed again unchanged, a partition leaves and comes back, the
+ * merge order changes, time steps back as after a restore) give the counts
+ * a brute-force union of the entries merged gives, cycle after cycle. */
+#define UP 4   /* partitions */
+#define UH 300 /* customer hashes */
+static ccp_partial_t *union_partial(const int64_t *unit, ccp_words_t *blk, int64_t now, int64_t cu,
+                                    const int64_t *start_b) {
+  ccp_partial_t *p = ccp_calloc(1, sizeof *p);
+  p->now = now;
+  p->nwindows = cfg.nwindows;
+  p->rs_c = INT64_MIN;
+  p->cust_unit = cu;
+  memcpy(p->start_b, start_b, sizeof p->start_b);
+  memcpy(p->cur_b, start_b, sizeof p->cur_b);
+  p->scopes = ccp_calloc(1, sizeof *p->scopes);
+  p->nscopes = 1;
+  ccp_partial_scope_t *s = &p->scopes[0];
+  s->name = ccp_strndup("all", 3);
+  s->name_len = 3;
+  s->kind = CCP_SC_ALL;
+  s->oldest_open = INT64_MAX;
+  /* the windows and their one value (this partition's own count) in one allocation */
+  s->win = ccp_calloc(1, (size_t)cfg.nwindows * (sizeof *s->win + sizeof(int64_t)));
+  int64_t *val = (int64_t *)(s->win + cfg.nwindows);
+  for (int w = 0; w < cfg.nwindows; w++) {
+    int64_t edge = start_b[w] * (cfg.windows[w].granularity_ms / cu);
+    for (int h = 0; h < UH; h++)
+      val[w] += unit[h] != INT64_MIN && unit[h] >= edge;
+    s->win[w].fields = val[w] ? 1u << CCP_F_CUST : 0;
+    s->win[w].val = &val[w];
+  }
+  s->cust = blk && blk->n ? ccp_words_ref(blk) : NULL;
+  return p;
+}
+
+static void test_customer_union_kept(void) {
+  int64_t cu = 0; /* the gcd of the granularities, as the engine's unit */
+  for (int w = 0; w < cfg.nwindows; w++)
+    for (int64_t x = cfg.windows[w].granularity_ms, y; x; cu = x, x = y)
+      y = cu % x;
+  static int64_t unit[UP][UH]; /* INT64_MIN: no entry */
+  ccp_words_t *blk[UP] = {0};
+  for (int p = 0; p < UP; p++)
+    for (int h = 0; h < UH; h++)
+      unit[p][h] = INT64_MIN;
+  uint64_t seed = 12345;
+#define URND() (seed = seed * 6364136223846793005ULL + 1442695040888963407ULL, (int)(seed >> 33))
+  ccp_view_t *v = ccp_view_new(&cfg);
+  int64_t now = T0;
+  int checked = 0;
+  for (int cycle = 0; cycle < 300; cycle++) {
+    int back = cycle % 37 == 36; /* time steps back (a restore) */
+    now += back ? -2500 * cu : cycle % 29 == 28 ? 2000 * cu : (URND() % 4) * cu / 2;
+    int64_t ref = now / cu;
+    for (int p = 0; p < UP; p++) {
+      if (URND() % 3 == 0)
+        continue; /* unchanged: its block is handed again */
+      int nch = URND() % 40;
+      for (int k = 0; k < nch; k++) {
+        int h = URND() % UH, r = URND() % 10;
+        if (r < 6)
+          unit[p][h] = ref - URND() % 5; /* handled now, or a little late */
+        else if (r < 8)
+          unit[p][h] = INT64_MIN; /* evicted, or swept */
+        else if (unit[p][h] != INT64_MIN)
+          unit[p][h] -= 1 + URND() % 3000; /* an older one (a restored state) */
+      }
+      ccp_words_free(blk[p]);
+      int n = 0;
+      for (int h = 0; h < UH; h++)
+        n += unit[p][h] != INT64_MIN;
+      blk[p] = ccp_words_new((size_t)n, 1);
+      n = 0;
+      for (int h = 0; h < UH; h++) /* ascending hashes, spread over 32 bits */
+        if (unit[p][h] != INT64_MIN)
+          blk[p]->w[n++] = ((uint64_t)(h + 1) * 14000000u) << 32 | (uint32_t)unit[p][h];
+    }
+    /* this cycle's partitions, in a rotating order; sometimes one is lost */
+    int order[UP], np = 0, lost = cycle % 11 == 5 ? URND() % UP : -1;
+    for (int k = 0; k < UP; k++)
+      if ((k + cycle / 7) % UP != lost)
+        order[np++] = (k + cycle / 7) % UP;
+    int64_t start_b[CCP_MAX_WINDOWS] = {0}, want[CCP_MAX_WINDOWS];
+    for (int w = 0; w < cfg.nwindows; w++) {
+      int64_t g = cfg.windows[w].granularity_ms;
+      start_b[w] = ccp_floordiv(now, g) - (w + 1) * (g == cu ? 20 : 2);
+      int64_t edge = start_b[w] * (g / cu);
+      want[w] = 0;
+      for (int h = 0; h < UH; h++) {
+        int64_t best = INT64_MIN;
+        for (int k = 0; k < np; k++)
+          best = CCP_MAX(best, unit[order[k]][h]);
+        want[w] += best != INT64_MIN && best >= edge;
+      }
+    }
+    ccp_view_reset(v);
+    for (int k = 0; k < np; k++) {
+      ccp_partial_t *pp = union_partial(unit[order[k]], blk[order[k]], now, cu, start_b);
+      ccp_view_merge(v, pp);
+      ccp_partial_free(pp);
+    }
+    int all = ccp_view_find_scope(v, "all");
+    for (int w = 0; w < cfg.nwindows; w++) {
+      double x = 0;
+      ccp_view_value(v, all, w, "customers_handled", &x);
+      T_EQ_DBL(x, (double)want[w], 0);
+      checked += want[w] > 0;
+    }
+  }
+  T_TRUE(checked > 300);
+  for (int p = 0; p < UP; p++)
+    ccp_words_free(blk[p]);
+  ccp_view_free(v);
+#undef URND
+}
+
+/* The retention union a kept view carries from cycle to cycle (rs_sync):
+ * hand-made partials whose samples change at random (activity bits come
+ * and go, customers leave the sample, a partition's slot lags or its L
+ * grows, a partition is lost for a cycle, a block is handed again) give the
+ * retention a brute-force union of the samples merged gives. */
+#define RH 200 /* sampled customers */
+static void rs_counts(const uint64_t *bits, int64_t *prev, int64_t *both) {
+  const uint64_t cur = (1ULL << CCP_RS_BITS / 2) - 1;
+  *prev = *both = 0;
+  for (int h = 0; h < RH; h++)
+    if (bits[h] & ~cur) {
+      (*prev)++;
+      *both += (bits[h] & cur) != 0;
+    }
+}
+
+static void test_retention_union_kept(void) {
+  const uint64_t mask = (1ULL << CCP_RS_BITS) - 1;
+  static uint64_t act[UP][RH]; /* activity at the partition's slot; 0: not sampled */
+  int64_t slot[UP];
+  int lv[UP];
+  ccp_words_t *blk[UP] = {0};
+  uint64_t key[RH];
+  for (int h = 0; h < RH; h++) /* ascending 64-bit hashes, half above CCP_RS_MAX(1) */
+    key[h] = (uint64_t)(h + 1) * (UINT64_MAX / (RH + 1));
+  uint64_t seed = 777;
+#define URND() (seed = seed * 6364136223846793005ULL + 1442695040888963407ULL, (int)(seed >> 33))
+  ccp_view_t *v = ccp_view_new(&cfg);
+  int64_t start_b[CCP_MAX_WINDOWS] = {0}, no_units[UH];
+  for (int h = 0; h < UH; h++)
+    no_units[h] = INT64_MIN;
+  json_error_t jerr;
+  ccp_buf_t out;
+  ccp_buf_init(&out);
+  int checked = 0;
+  for (int p = 0; p < UP; p++) {
+    slot[p] = 1000, lv[p] = 0;
+    blk[p] = ccp_words_new(0, 2);
+  }
+  for (int cycle = 0; cycle < 300; cycle++) {
+    for (int p = 0; p < UP; p++) {
+      if (URND() % 3 == 0)
+        continue; /* unchanged: its block is handed again */
+      int nch = URND() % 30;
+      for (int k = 0; k < nch; k++) {
+        int h = URND() % RH, r = URND() % 10;
+        if (r < 6)
+          act[p][h] |= 1ULL << (URND() % CCP_RS_BITS); /* active in some slot */
+        else if (r < 8)
+          act[p][h] = 0; /* left the sample */
+        else
+          act[p][h] &= ~(1ULL << (URND() % CCP_RS_BITS)); /* bits gone (a restored state) */
+      }
+      if (URND() % 25 == 0)
+        slot[p] += 1 + URND() % 2; /* its slot moves on */
+      if (URND() % 40 == 0)
+        lv[p] = !lv[p]; /* its L grows, or shrinks after a sweep */
+      ccp_words_free(blk[p]);
+      int n = 0;
+      for (int h = 0; h < RH; h++)
+        n += act[p][h] != 0 && key[h] <= CCP_RS_MAX(lv[p]);
+      blk[p] = ccp_words_new((size_t)n, 2);
+      n = 0;
+      for (int h = 0; h < RH; h++)
+        if (act[p][h] && key[h] <= CCP_RS_MAX(lv[p])) {
+          blk[p]->w[2 * n] = key[h];
+          blk[p]->w[2 * n++ + 1] = act[p][h] & mask;
+        }
+    }
+    int order[UP], np = 0, lost = cycle % 9 == 4 ? URND() % UP : -1;
+    for (int k = 0; k < UP; k++)
+      if ((k + cycle / 5) % UP != lost)
+        order[np++] = (k + cycle / 5) % UP;
+    /* brute force: the largest slot and L, every sample's bits moved there */
+    int64_t c = INT64_MIN, want_prev, want_both;
+    int l = 0, nsamp = 0;
+    for (int k = 0; k < np; k++)
+      if (blk[order[k]]->n) {
+        c = CCP_MAX(c, slot[order[k]]);
+        l = CCP_MAX(l, lv[order[k]]);
+        nsamp++;
+      }
+    uint64_t bits[RH] = {0};
+    for (int k = 0; k < np; k++) {
+      int p = order[k];
+      for (uint32_t e = 0; blk[p]->n && e < blk[p]->n; e++) {
+        int64_t d = c - slot[p];
+        int h = (int)(blk[p]->w[2 * e] / (UINT64_MAX / (RH + 1))) - 1;
+        if (d < CCP_RS_BITS && key[h] <= CCP_RS_MAX(l))
+          bits[h] |= (blk[p]->w[2 * e + 1] << d) & mask;
+      }
+    }
+    rs_counts(bits, &want_prev, &want_both);
+    ccp_view_reset(v);
+    for (int k = 0; k < np; k++) {
+      int p = order[k];
+      ccp_partial_t *pp = union_partial(no_units, NULL, T0, 1000, start_b);
+      if (blk[p]->n) {
+        pp->rs = ccp_words_ref(blk[p]);
+        pp->rs_c = slot[p];
+        pp->rs_l = lv[p];
+        uint64_t own[RH] = {0}; /* its own counts: what stands when it is the only sample */
+        for (uint32_t e = 0; e < blk[p]->n; e++)
+          own[(int)(blk[p]->w[2 * e] / (UINT64_MAX / (RH + 1))) - 1] = blk[p]->w[2 * e + 1];
+        rs_counts(own, &pp->ret_prev, &pp->ret_both);
+      }
+      ccp_view_merge(v, pp);
+      ccp_partial_free(pp);
+    }
+    ccp_buf_clear(&out);
+    ccp_view_snapshot_json(v, &out);
+    json_t *j = json_loadb(out.data, out.len, 0, &jerr);
+    json_t *ret = json_object_get(
+        json_object_get(json_object_get(json_object_get(j, "scopes"), "all"), "customers"),
+        "retention_pct");
+    if (want_prev) {
+      T_TRUE(json_is_number(ret));
+      T_EQ_DBL(json_number_value(ret), 100.0 * (double)want_both / (double)want_prev, 0);
+      checked += nsamp > 1;
+    } else {
+      T_TRUE(json_is_null(ret));
+    }
+    json_decref(j);
+  }
+  T_TRUE(checked > 200);
+  for (int p = 0; p < UP; p++)
+    ccp_words_free(blk[p]);
+  ccp_buf_release(&out);
+  ccp_view_free(v);
+#undef URND
 }
 
 /* KPIS.md §5 as the view writes it: zero counts and null values left out of
@@ -1099,6 +1369,8 @@ int main(void) {
   T_RUN(test_retention_sample);
   T_RUN(test_empty_view);
   T_RUN(test_persistent_view_equals_fresh);
+  T_RUN(test_customer_union_kept);
+  T_RUN(test_retention_union_kept);
   T_RUN(test_zeros_left_out);
   T_RUN(test_export_unchanged_timers);
   T_RUN(test_publisher_reuse_equals_fresh);

@@ -20,18 +20,50 @@
  * rendering. ccp_view_window_hash() gives the hash of the rendered bytes, so
  * the publisher can skip tiles it already wrote.
  *
+ * The window figures are kept from cycle to cycle as well: a scope's totals
+ * and histograms are the sums of the partials' scope blocks it holds, by
+ * merge index (the i-th partial merged since the reset). A partial that
+ * hands the block already held (an engine's unchanged scope) costs nothing;
+ * another block replaces it by one walk that subtracts the old windows and
+ * adds the new (figures_merge()), and the first read takes out the blocks
+ * no partial merged again (figures_finish()). Sums of integers: the same
+ * totals as a fresh merge, whatever the order. A scope that holds figures
+ * no block accounts for (a partial without a block, a fold into
+ * `<kind>:~other`) is marked stale and summed afresh from the next reset.
+ *
  * Customers (docs/semantics.md §11): counts of distinct customers do not
  * add, so a partial also carries, per scope, its customer entries (hash,
  * latest HANDLED unit; sorted by hash) and a retention sample (hash,
  * activity bits; the customers whose 64-bit hash is at most CCP_RS_MAX(L)).
  * The merge takes references to those blocks; the first read after it
- * unites them by a k-way merge over the partials (customers_finish()): a
- * scope with entries from two or more partials gets customers_handled per
- * window from the latest unit of each distinct hash, which is what one
- * engine fed every event counts; retention, when two or more partials
- * carry a sample, comes from the OR of every customer's aligned activity
- * over the sample at the largest L (L = 0 everywhere: every customer,
- * exact). With one partial its own counts stand (the same numbers).
+ * unites them (customers_finish()): a scope with entries from two or more
+ * partials gets customers_handled per window from the latest unit of each
+ * distinct hash, which is what one engine fed every event counts;
+ * retention, when two or more partials carry a sample, comes from the OR of
+ * every customer's aligned activity over the sample at the largest L (L = 0
+ * everywhere: every customer, exact). With one partial its own counts
+ * stand (the same numbers).
+ *
+ * The customer union is kept from cycle to cycle (cust_sync()): per scope a
+ * map of customer hash -> latest unit over the blocks it holds (by merge
+ * index: the i-th partial merged), the count per window, and those blocks.
+ * A cycle compares each partial's block with the one held at its index
+ * (engines hand an unchanged scope's block again: the same pointer costs
+ * nothing) and applies the entries that differ, found by one walk of the
+ * two sorted lists, to the map and the counts; an entry whose latest unit
+ * went down or away is looked up again in every held block. Which partial
+ * a block came from does not matter for the result (the union is a
+ * function of the blocks held), so a partition lost or gained, a restored
+ * engine or a new merge order need no special case, only more differences.
+ * The counts are taken again from the map when a window edge moves (entries
+ * below the earliest edge, counting nowhere, are dropped then), and the map
+ * is rebuilt when an edge moves back (an older time after a restore) or
+ * the unit changes. A scope that other scopes were folded into this cycle
+ * (fold_overflow()) is united by the k-way merge (cust_union()) instead.
+ * The retention union is kept the same way (rs_sync()): a map of sampled
+ * customer -> activity ORed over the samples held (by merge index), and its
+ * two counts; a customer whose bits went away in a sample is ORed again
+ * over every sample held; rebuilt when the union's slot or L changes.
  *
  * Histograms are sparse here (sorted bins and counts): a window's values fall
  * in a few dozen bins, and 20,000 agents x 6 windows x 2 dense 1024-bin
@@ -78,6 +110,8 @@ typedef struct vwin {
   char *json;       /* the window's KPI object, NULL until rendered */
   size_t json_len;
   uint64_t json_hash; /* hash of json's bytes */
+  int cust_over;      /* total's customers_handled is the union's, not the blocks' sum */
+  int64_t cust_sum;   /* the blocks' sum meanwhile */
 } vwin_t;
 
 typedef struct vscope {
@@ -89,7 +123,22 @@ typedef struct vscope {
   int64_t oldest_open; /* INT64_MAX when none waits */
   vwin_t *win;         /* cfg->nwindows (owned) */
   ccp_words_t **cust;  /* customer entries of the partials merged (references) */
+  int *cust_src;       /* merge index of the partial each came from (-1: folded in) */
   int ncust, cust_cap;
+  int cust_fold; /* entries folded in this merge: united afresh (cust_union) */
+  /* the union kept from cycle to cycle (cust_sync()): valid when uvalid */
+  int uvalid;
+  int nprev;
+  ccp_words_t **prev;    /* by merge index: the entries the union holds (references) */
+  ccp_u64map_t umap;     /* customer hash -> latest unit over prev (at least ufloor) */
+  int64_t uunit, ufloor; /* the entries' ms per unit; the smallest edge counted at */
+  int64_t uedge[CCP_MAX_WINDOWS], ucount[CCP_MAX_WINDOWS]; /* umap's count per window */
+  /* the window figures kept from cycle to cycle (figures_*): by merge index
+   * the block whose windows the totals hold, and the cycle it came in */
+  ccp_words_t **fblk;
+  uint32_t *fseen;
+  int nfblk;
+  int fstale; /* the totals hold figures no block accounts for: zeroed at the next reset */
 } vscope_t;
 
 /* A partial's retention sample, referenced until customers_finish(). */
@@ -97,6 +146,7 @@ typedef struct vsample {
   ccp_words_t *w;
   int64_t c; /* its slot */
   int l;     /* its L */
+  int src;   /* merge index of its partial */
 } vsample_t;
 
 /* A heap entry of a k-way merge: a run's current key, and the run. */
@@ -138,6 +188,18 @@ struct ccp_view {
   krun_t *runs; /* k-way merge scratch: cursors and the heap of their keys */
   kent_t *heap;
   int runs_cap;
+  int nmerged;    /* partials merged since the reset (the next one's merge index) */
+  uint32_t cycle; /* resets so far (fseen) */
+  /* the retention union kept from cycle to cycle (rs_sync()), valid when rvalid */
+  int rvalid, r_l, nrprev;
+  int64_t r_c, r_prev, r_both; /* its slot and L; its counts */
+  vsample_t *rprev;            /* by merge index: the samples it holds (w NULL: none) */
+  ccp_u64map_t rmap;           /* customer hash -> activity ORed over rprev (non-zero) */
+  vsample_t *rcur;             /* rs_sync() scratch: this cycle's samples by merge index */
+  int rcur_cap;
+  int fpending;       /* blocks may have left since figures_finish() */
+  ccp_words_t **ucur; /* cust_sync() scratch: a scope's entries by merge index */
+  int ucur_cap;
 };
 
 static void vhist_release(vhist_t *h) {
@@ -162,6 +224,18 @@ static void vscope_drop_cust(vscope_t *s) {
   for (int i = 0; i < s->ncust; i++)
     ccp_words_free(s->cust[i]);
   s->ncust = 0;
+  s->cust_fold = 0;
+}
+
+/* Forgets the union a scope kept (cust_sync() starts afresh next time). */
+static void vscope_drop_union(vscope_t *s) {
+  for (int i = 0; i < s->nprev; i++)
+    ccp_words_free(s->prev[i]);
+  ccp_free(s->prev);
+  s->prev = NULL;
+  s->nprev = 0;
+  ccp_u64map_release(&s->umap);
+  s->uvalid = 0;
 }
 
 static void drop_samples(ccp_view_t *v) {
@@ -170,9 +244,32 @@ static void drop_samples(ccp_view_t *v) {
   v->nsamples = 0;
 }
 
+static void rs_drop(ccp_view_t *v);
+
+/* An array of `from` elements of `size` bytes grown to `to`, the new ones zero. */
+static void *grow_zeroed(void *a, int from, int to, size_t size) {
+  a = ccp_realloc(a, (size_t)to * size);
+  memset((char *)a + (size_t)from * size, 0, (size_t)(to - from) * size);
+  return a;
+}
+
+/* Releases the blocks whose windows a scope's totals hold. */
+static void vscope_drop_fblk(vscope_t *s) {
+  for (int i = 0; i < s->nfblk; i++)
+    ccp_words_free(s->fblk[i]);
+  ccp_free(s->fblk);
+  ccp_free(s->fseen);
+  s->fblk = NULL;
+  s->fseen = NULL;
+  s->nfblk = 0;
+}
+
 static void vscope_release(vscope_t *s, int nwindows) {
   vscope_drop_cust(s);
+  vscope_drop_union(s);
+  vscope_drop_fblk(s);
   ccp_free(s->cust);
+  ccp_free(s->cust_src);
   for (int w = 0; w < nwindows; w++) {
     for (int h = 0; h < CCP_H__COUNT; h++)
       vhist_release(&s->win[w].hist[h]);
@@ -183,18 +280,50 @@ static void vscope_release(vscope_t *s, int nwindows) {
   ccp_free(s->name);
 }
 
-/* Zeroes the merged values of a scope, keeping its caches. */
+/* Keeps the blocks' customers_handled sum before the union's count replaces it. */
+static inline void vwin_cust_keep(vwin_t *vw) {
+  if (!vw->cust_over) {
+    vw->cust_sum = vw->total.v[CCP_F_CUST];
+    vw->cust_over = 1;
+  }
+}
+
+/* Gives a window's customers_handled back the blocks' sum. */
+static inline void vwin_cust_restore(vwin_t *vw) {
+  if (vw->cust_over) {
+    vw->total.v[CCP_F_CUST] = vw->cust_sum;
+    vw->cust_over = 0;
+  }
+}
+
+/* Zeroes a scope's window figures and forgets the blocks they came from. */
+static void vscope_zero_figures(vscope_t *s, int nwindows) {
+  vscope_drop_fblk(s);
+  s->fstale = 0;
+  for (int w = 0; w < nwindows; w++) {
+    vwin_t *vw = &s->win[w];
+    memset(&vw->total, 0, sizeof vw->total);
+    vw->cust_over = 0;
+    for (int h = 0; h < CCP_H__COUNT; h++)
+      vw->hist[h].n = 0, vw->hist[h].total = 0;
+    vw->fresh = 0;
+  }
+}
+
+/* Zeroes the merged values of a scope for a new cycle, keeping its caches
+ * and the window figures of the blocks it holds (see figures_merge()). */
 static void vscope_clear(vscope_t *s, int nwindows) {
   s->open = s->waiting = s->aged = 0;
   s->oldest_open = INT64_MAX;
   s->present = 0;
   vscope_drop_cust(s);
+  if (s->fstale) {
+    vscope_zero_figures(s, nwindows);
+    return;
+  }
   for (int w = 0; w < nwindows; w++) {
-    vwin_t *vw = &s->win[w];
-    memset(&vw->total, 0, sizeof vw->total);
-    for (int h = 0; h < CCP_H__COUNT; h++)
-      vw->hist[h].n = 0, vw->hist[h].total = 0;
-    vw->fresh = 0;
+    vwin_cust_restore(&s->win[w]);
+    s->win[w].fresh = 0;
   }
 }
 
@@ -250,6 +379,9 @@ void ccp_view_reset(ccp_view_t *v) {
   v->ret_prev = v->ret_both = 0;
   drop_samples(v);
   v->cust_pending = 0;
+  v->nmerged = 0;
+  v->cycle++;
+  v->fpending = 1;
   memset(&v->diag, 0, sizeof v->diag);
   v->tickets = 0;
   v->norder = 0;
@@ -271,6 +403,9 @@ void ccp_view_free(ccp_view_t *v) {
   ccp_free(v->samples);
   ccp_free(v->runs);
   ccp_free(v->heap);
+  ccp_free(v->ucur);
+  rs_drop(v);
+  ccp_free(v->rcur);
   ccp_free(v);
 }
 
@@ -286,12 +421,15 @@ static void vscope_add_gauges(vscope_t *dst, int64_t open, int64_t waiting, int6
     dst->oldest_open = oldest_open;
 }
 
-/* Appends a reference to customer entries (taken by the caller) to a scope. */
-static void vscope_add_cust(vscope_t *dst, ccp_words_t *w) {
+/* Appends a reference to customer entries (taken by the caller) to a
+ * scope, with the merge index of their partial (-1: folded in). */
+static void vscope_add_cust(vscope_t *dst, ccp_words_t *w, int src) {
   if (dst->ncust == dst->cust_cap) {
     dst->cust_cap = dst->cust_cap ? 2 * dst->cust_cap : 4;
     dst->cust = ccp_realloc(dst->cust, (size_t)dst->cust_cap * sizeof *dst->cust);
+    dst->cust_src = ccp_realloc(dst->cust_src, (size_t)dst->cust_cap * sizeof *dst->cust_src);
   }
+  dst->cust_src[dst->ncust] = src;
   dst->cust[dst->ncust++] = w;
 }
 
@@ -321,6 +459,26 @@ static vscope_t *view_scope(ccp_view_t *v, const char *name, size_t len, uint8_t
     s->win = ccp_calloc((size_t)v->cfg->nwindows, sizeof *s->win);
     return s;
   }
+}
+
+/* Makes the first n entries of the merge buffer dst's bins and counts. */
+static void vhist_take(ccp_view_t *v, vhist_t *dst, uint32_t n) {
+  vhist_t *m = &v->scratch;
+  if (m->cap > 2 * n + 16) { /* a buffer grown by a larger histogram stays the buffer */
+    vhist_reserve(dst, n);
+    memcpy(dst->bin, m->bin, n * sizeof *dst->bin);
+    memcpy(dst->count, m->count, n * sizeof *dst->count);
+    dst->n = n;
+    return;
+  }
+  vhist_t t = *dst; /* the merge buffer becomes dst's arrays, dst's the buffer: no copy */
+  dst->bin = m->bin;
+  dst->count = m->count;
+  dst->cap = m->cap;
+  dst->n = n;
+  m->bin = t.bin;
+  m->count = t.count;
+  m->cap = t.cap;
 }
 
 /* Adds a partial's sparse histogram into a merged one (a merge of two
@@ -354,25 +512,75 @@ static void vhist_add(ccp_view_t *v, vhist_t *dst, const ccp_shist_t *src) {
       m->count[n++] = dst->count[i++] + src->count[j++];
     }
   }
-  if (m->cap > 2 * n + 16) { /* a buffer grown by a larger histogram stays the buffer */
-    vhist_reserve(dst, n);
-    memcpy(dst->bin, m->bin, n * sizeof *dst->bin);
-    memcpy(dst->count, m->count, n * sizeof *dst->count);
-    dst->n = n;
-    for (uint32_t k = 0; k < src->n; k++)
-      dst->total += src->count[k];
-    return;
-  }
-  vhist_t t = *dst; /* the merge buffer becomes dst's arrays, dst's the buffer: no copy */
-  dst->bin = m->bin;
-  dst->count = m->count;
-  dst->cap = m->cap;
-  dst->n = n;
-  m->bin = t.bin;
-  m->count = t.count;
-  m->cap = t.cap;
   for (uint32_t k = 0; k < src->n; k++)
     dst->total += src->count[k];
+  vhist_take(v, dst, n);
+}
+
+/* The change from sub to add (both in dst's merge) in place, when no bin
+ * comes or goes: with apply 0 whether it does, with apply 1 done (a walk
+ * of the three lists that writes only the counts that change). */
+static int vhist_delta(vhist_t *dst, const ccp_shist_t *sub, const ccp_shist_t *add, int apply) {
+  uint32_t i = 0, j = 0, k = 0;
+  while (j < sub->n || k < add->n) {
+    uint16_t b =
+        k == add->n || (j < sub->n && sub->bin[j] < add->bin[k]) ? sub->bin[j] : add->bin[k];
+    int64_t d = 0;
+    if (j < sub->n && sub->bin[j] == b)
+      d -= sub->count[j++];
+    if (k < add->n && add->bin[k] == b)
+      d += add->count[k++];
+    if (!d)
+      continue;
+    while (i < dst->n && dst->bin[i] < b)
+      i++;
+    if (i == dst->n || dst->bin[i] != b || (int64_t)dst->count[i] + d <= 0)
+      return 0; /* a new bin, or one that empties */
+    if (apply) {
+      dst->count[i] = (uint32_t)((int64_t)dst->count[i] + d);
+      dst->total = (uint64_t)((int64_t)dst->total + d);
+    }
+  }
+  return 1;
+}
+
+/* Moves a partition's histogram in a merged one from sub (the one added
+ * before, its bins all in dst) to add: one walk of the three lists. */
+static void vhist_move(ccp_view_t *v, vhist_t *dst, const ccp_shist_t *sub,
+                       const ccp_shist_t *add) {
+  if (!sub->n) {
+    vhist_add(v, dst, add);
+    return;
+  }
+  if (vhist_delta(dst, sub, add, 0)) { /* the usual case: counts move, bins stay */
+    vhist_delta(dst, sub, add, 1);
+    return;
+  }
+  vhist_t *m = &v->scratch;
+  vhist_reserve(m, dst->n + add->n);
+  uint32_t i = 0, j = 0, k = 0, n = 0;
+  while (i < dst->n || k < add->n) {
+    uint16_t b =
+        k == add->n || (i < dst->n && dst->bin[i] < add->bin[k]) ? dst->bin[i] : add->bin[k];
+    int64_t c = 0;
+    if (i < dst->n && dst->bin[i] == b)
+      c += dst->count[i++];
+    if (k < add->n && add->bin[k] == b)
+      c += add->count[k++];
+    if (j < sub->n && sub->bin[j] == b)
+      c -= sub->count[j++];
+    CCP_ASSERT(c >= 0);
+    if (c) {
+      m->bin[n] = b;
+      m->count[n++] = (uint32_t)c;
+    }
+  }
+  CCP_ASSERT(j == sub->n);
+  for (uint32_t x = 0; x < add->n; x++)
+    dst->total += add->count[x];
+  for (uint32_t x = 0; x < sub->n; x++)
+    dst->total -= sub->count[x];
+  vhist_take(v, dst, n);
 }
 
 /* Nearest-rank percentiles of a sparse histogram, as ccp_hist_percentiles()
@@ -400,6 +608,71 @@ static void vhist_percentiles(const vhist_t *h, const int *pct, int npct, double
     out[j++] = ccp_sketch_value(CCP_SKETCH_BINS - 1);
 }
 
+/* Subtracts the fields a partial window carries from dst. */
+static inline void partial_win_sub(ccp_counters_t *dst, const ccp_partial_win_t *w) {
+  const int64_t *x = w->val;
+  for (uint32_t m = w->fields; m; m &= m - 1)
+    dst->v[__builtin_ctz(m)] -= *x++;
+}
+
+/* Moves a scope's window figures from the windows old (a block merged
+ * before from the same merge index; NULL: none) to src's. */
+static void figures_move(ccp_view_t *v, vscope_t *dst, const ccp_partial_win_t *old,
+                         const ccp_partial_win_t *src, int nwin) {
+  static const ccp_shist_t none = {0, NULL, NULL};
+  for (int w = 0; w < nwin; w++) {
+    vwin_t *vw = &dst->win[w];
+    vwin_cust_restore(vw);
+    if (old)
+      partial_win_sub(&vw->total, &old[w]);
+    if (src)
+      ccp_partial_win_add(&vw->total, &src[w]);
+    for (int h = 0; h < CCP_H__COUNT; h++)
+      vhist_move(v, &vw->hist[h], old ? &old[w].hist[h] : &none, src ? &src[w].hist[h] : &none);
+    vw->fresh = 0; /* checked against its inputs on the next read */
+  }
+}
+
+/* Adds a partial scope's windows to a merged scope (see the top): a block
+ * already held at this merge index costs nothing, another replaces it. */
+static void figures_merge(ccp_view_t *v, vscope_t *dst, const ccp_partial_scope_t *src, int nwin) {
+  int i = v->nmerged;
+  if (dst->fstale) { /* figures no block accounts for: plain sums until the reset */
+    figures_move(v, dst, NULL, src->win, nwin);
+    return;
+  }
+  if (i >= dst->nfblk) {
+    int n = CCP_MAX(i + 1, 2 * dst->nfblk);
+    dst->fblk = grow_zeroed(dst->fblk, dst->nfblk, n, sizeof *dst->fblk);
+    dst->fseen = grow_zeroed(dst->fseen, dst->nfblk, n, sizeof *dst->fseen);
+    dst->nfblk = n;
+  }
+  ccp_words_t *old = dst->fblk[i];
+  dst->fseen[i] = v->cycle;
+  if (src->blk && old == src->blk)
+    return; /* the same windows as merged the cycle before */
+  figures_move(v, dst, old ? (const ccp_partial_win_t *)old->w : NULL, src->win, nwin);
+  ccp_words_free(old);
+  dst->fblk[i] = ccp_words_ref(src->blk);
+  if (!src->blk)
+    dst->fstale = 1; /* windows of their own: nothing to subtract them by later */
+}
+
+/* Takes out of every scope the windows of the blocks not merged again
+ * since the reset (a partial gone, or a scope it no longer carries). */
+static void figures_finish(ccp_view_t *v) {
+  v->fpending = 0;
+  for (int k = 0; k < v->nscopes; k++) {
+    vscope_t *s = &v->scopes[k]; /* stale or not: its totals hold those blocks */
+    for (int i = 0; i < s->nfblk; i++)
+      if (s->fblk[i] && s->fseen[i] != v->cycle) {
+        figures_move(v, s, (const ccp_partial_win_t *)s->fblk[i]->w, NULL, v->cfg->nwindows);
+        ccp_words_free(s->fblk[i]);
+        s->fblk[i] = NULL;
+      }
+  }
+}
+
 void ccp_view_set_time(ccp_view_t *v, const ccp_partial_t *p) {
   if (p->now != INT64_MIN && (v->now == INT64_MIN || p->now > v->now)) {
     v->now = p->now;
@@ -418,14 +691,9 @@ void ccp_view_merge_figures(ccp_view_t *v, const ccp_partial_t *p) {
     const ccp_partial_scope_t *src = &p->scopes[i];
     vscope_t *dst = view_scope(v, src->name, src->name_len, src->kind);
     vscope_add_gauges(dst, src->open, src->waiting, src->aged, src->oldest_open);
-    for (int w = 0; w < CCP_MIN(p->nwindows, v->cfg->nwindows); w++) {
-      ccp_partial_win_add(&dst->win[w].total, &src->win[w]);
-      for (int h = 0; h < CCP_H__COUNT; h++)
-        vhist_add(v, &dst->win[w].hist[h], &src->win[w].hist[h]);
-      dst->win[w].fresh = 0; /* checked against its inputs on the next read */
-    }
+    figures_merge(v, dst, src, CCP_MIN(p->nwindows, v->cfg->nwindows));
     if (src->cust) {
-      vscope_add_cust(dst, ccp_words_ref(src->cust));
+      vscope_add_cust(dst, ccp_words_ref(src->cust), v->nmerged);
       v->cust_pending = 1;
     }
   }
@@ -436,7 +704,7 @@ void ccp_view_merge_figures(ccp_view_t *v, const ccp_partial_t *p) {
       v->samples_cap = v->samples_cap ? 2 * v->samples_cap : 8;
       v->samples = ccp_realloc(v->samples, (size_t)v->samples_cap * sizeof *v->samples);
     }
-    v->samples[v->nsamples++] = (vsample_t){ccp_words_ref(p->rs), p->rs_c, p->rs_l};
+    v->samples[v->nsamples++] = (vsample_t){ccp_words_ref(p->rs), p->rs_c, p->rs_l, v->nmerged};
     v->cust_pending = 1;
   }
   v->ret_prev += p->ret_prev;
@@ -448,6 +716,7 @@ void ccp_view_merge_figures(ccp_view_t *v, const ccp_partial_t *p) {
   v->tickets += p->tickets;
   v->sorted = 0;
   v->folded = 0;
+  v->nmerged++;
 }
 
 /* ------------------------------------------------------------- customers */
@@ -532,53 +801,304 @@ static void cust_union(ccp_view_t *v, vscope_t *s) {
       count[w] += latest >= edge[w];
   }
   for (int w = 0; w < nw; w++) {
+    vwin_cust_keep(&s->win[w]);
     s->win[w].total.v[CCP_F_CUST] = count[w];
     s->win[w].fresh = 0;
   }
 }
 
-/* Retention from the partials' samples: at the largest L, every sampled
- * customer's activity ORed over partitions at the latest slot. */
-static void rs_union(ccp_view_t *v) {
-  const uint64_t mask = (1ULL << CCP_RS_BITS) - 1, cur = (1ULL << CCP_RS_BITS / 2) - 1;
+/* An entry's latest unit, read near ref (as the engine reads its map). */
+static inline int64_t cust_abs(uint64_t ent, int64_t ref) {
+  return ref + (int32_t)(ccp_cust_unit(ent) - (uint32_t)ref);
+}
+
+/* Moves one customer's latest unit in a scope's union from `from` to `to`
+ * (INT64_MIN: none) in the counts per window. */
+static void union_move(vscope_t *s, int nw, int64_t from, int64_t to) {
+  for (int w = 0; w < nw; w++)
+    s->ucount[w] += (to >= s->uedge[w]) - (from >= s->uedge[w]);
+}
+
+/* The latest unit of hash h over the entries the union holds (INT64_MIN:
+ * none), by a binary search in each. */
+static int64_t union_latest(const vscope_t *s, uint32_t h, int64_t ref) {
+  int64_t best = INT64_MIN;
+  for (int i = 0; i < s->nprev; i++) {
+    const ccp_words_t *b = s->prev[i];
+    if (!b)
+      continue;
+    uint32_t lo = 0, hi = b->n;
+    while (lo < hi) {
+      uint32_t mid = lo + (hi - lo) / 2;
+      if (ccp_cust_hash(b->w[mid]) < h)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    if (lo < b->n && ccp_cust_hash(b->w[lo]) == h)
+      best = CCP_MAX(best, cust_abs(b->w[lo], ref));
+  }
+  return best;
+}
+
+/* One customer's entry in one partial changed from a to b (units;
+ * INT64_MIN: none); s->prev already holds the new entries. Keeps
+ * umap[h] = the latest over prev whenever that is at least ufloor (below
+ * it, counting in no window, the entry may be missing or stale). */
+static void union_change(vscope_t *s, int nw, uint32_t h, int64_t a, int64_t b, int64_t ref) {
+  uint64_t *m = ccp_u64map_get(&s->umap, h);
+  int64_t cur = m ? (int64_t)*m : INT64_MIN;
+  if (b > cur) { /* a new latest */
+    if (!m) {
+      if (b < s->ufloor)
+        return;
+      int isnew;
+      m = ccp_u64map_put(&s->umap, h, &isnew);
+    }
+    *m = (uint64_t)b;
+    union_move(s, nw, cur, b);
+  } else if (m && a == cur && b < a) { /* the latest may have gone: look again */
+    int64_t x = union_latest(s, h, ref);
+    if (x < s->ufloor) {
+      ccp_u64map_del(&s->umap, h);
+      x = INT64_MIN;
+    } else {
+      *m = (uint64_t)x;
+    }
+    union_move(s, nw, cur, x);
+  }
+}
+
+/* Applies the difference between one partial's previous entries o and its
+ * current ones c (either NULL) to the union: a walk of two sorted lists. */
+static void union_diff(vscope_t *s, int nw, const ccp_words_t *o, const ccp_words_t *c,
+                       int64_t ref) {
+  uint32_t i = 0, j = 0, no = o ? o->n : 0, nc = c ? c->n : 0;
+  while (i < no || j < nc) {
+    if (i < no && j < nc && o->w[i] == c->w[j]) {
+      i++, j++;
+      continue;
+    }
+    uint32_t ho = i < no ? ccp_cust_hash(o->w[i]) : UINT32_MAX;
+    uint32_t hc = j < nc ? ccp_cust_hash(c->w[j]) : UINT32_MAX;
+    if (j == nc || (i < no && ho < hc)) { /* gone */
+      union_change(s, nw, ho, cust_abs(o->w[i++], ref), INT64_MIN, ref);
+    } else if (i == no || hc < ho) { /* new */
+      union_change(s, nw, hc, INT64_MIN, cust_abs(c->w[j++], ref), ref);
+    } else { /* moved */
+      union_change(s, nw, ho, cust_abs(o->w[i++], ref), cust_abs(c->w[j++], ref), ref);
+    }
+  }
+}
+
+/* ccp_u64map_filter() callback of a recount: drops the entries below the
+ * floor, counts the others per window. */
+static int union_recount(void *opaque, uint64_t key, uint64_t val) {
+  vscope_t *s = opaque;
+  (void)key;
+  int64_t u = (int64_t)val;
+  if (u < s->ufloor)
+    return 0;
+  for (int w = 0; w < CCP_MAX_WINDOWS; w++)
+    s->ucount[w] += u >= s->uedge[w];
+  return 1;
+}
+
+/* customers_handled of a scope merged from several partials, from the union
+ * kept since the last cycle: the partials' entries that differ from the
+ * ones the union holds (by merge index; an engine hands an unchanged
+ * scope's block again) are applied as changes, so a cycle walks the changed
+ * blocks once instead of a k-way merge of all. The same counts as
+ * cust_union() (the union is a function of the entries held, whichever
+ * partial they came from); afresh when the unit changes or an edge moves
+ * back (a restored or lost partition's older time). */
+static void cust_sync(ccp_view_t *v, vscope_t *s) {
+  const ccp_config_t *cfg = v->cfg;
+  int nw = cfg->nwindows;
+  int64_t edge[CCP_MAX_WINDOWS], floor = INT64_MAX;
+  for (int w = 0; w < CCP_MAX_WINDOWS; w++)
+    edge[w] = INT64_MAX; /* unused windows count nothing */
+  for (int w = 0; w < nw; w++) {
+    edge[w] = v->start_b[w] * (cfg->windows[w].granularity_ms / v->cust_unit);
+    floor = CCP_MIN(floor, edge[w]);
+  }
+  int64_t ref = ccp_floordiv(v->now, v->cust_unit);
+  if (s->uvalid && (s->uunit != v->cust_unit || floor < s->ufloor))
+    vscope_drop_union(s);
+  if (!s->uvalid) {
+    ccp_u64map_init(&s->umap);
+    s->uvalid = 1;
+    s->uunit = v->cust_unit;
+    s->ufloor = floor;
+    memcpy(s->uedge, edge, sizeof edge);
+    memset(s->ucount, 0, sizeof s->ucount);
+  } else if (memcmp(s->uedge, edge, sizeof edge) != 0) { /* edges moved on */
+    s->ufloor = floor;
+    memcpy(s->uedge, edge, sizeof edge);
+    memset(s->ucount, 0, sizeof s->ucount);
+    ccp_u64map_filter(&s->umap, union_recount, s);
+  }
+  /* the current entries by merge index */
+  int n = CCP_MAX(v->nmerged, s->nprev);
+  if (n > v->ucur_cap) {
+    v->ucur_cap = CCP_MAX(n, 2 * v->ucur_cap);
+    v->ucur = ccp_realloc(v->ucur, (size_t)v->ucur_cap * sizeof *v->ucur);
+  }
+  memset(v->ucur, 0, (size_t)n * sizeof *v->ucur);
+  for (int i = 0; i < s->ncust; i++) {
+    CCP_ASSERT(s->cust_src[i] >= 0 && s->cust_src[i] < v->nmerged && !v->ucur[s->cust_src[i]]);
+    v->ucur[s->cust_src[i]] = s->cust[i]; /* the reference moves to prev below */
+  }
+  s->ncust = 0;
+  if (n > s->nprev) {
+    s->prev = grow_zeroed(s->prev, s->nprev, n, sizeof *s->prev);
+    s->nprev = n;
+  }
+  for (int i = 0; i < n; i++) {
+    ccp_words_t *o = s->prev[i], *c = v->ucur[i];
+    if (o == c) {
+      ccp_words_free(c); /* the union holds it already */
+      continue;
+    }
+    s->prev[i] = c; /* before the diff: a lookup reads the entries now held */
+    union_diff(s, nw, o, c, ref);
+    ccp_words_free(o);
+  }
+  while (s->nprev && !s->prev[s->nprev - 1])
+    s->nprev--;
+  for (int w = 0; w < nw; w++) {
+    vwin_cust_keep(&s->win[w]);
+    s->win[w].total.v[CCP_F_CUST] = s->ucount[w];
+    s->win[w].fresh = 0;
+  }
+}
+
+/* Forgets the retention union kept (rs_sync() starts afresh next time). */
+static void rs_drop(ccp_view_t *v) {
+  for (int i = 0; i < v->nrprev; i++)
+    ccp_words_free(v->rprev[i].w);
+  ccp_free(v->rprev);
+  v->rprev = NULL;
+  v->nrprev = 0;
+  ccp_u64map_release(&v->rmap);
+  v->rvalid = 0;
+}
+
+/* A sampled customer's activity bits in a sample, moved to the union's slot
+ * (0 when it is not in the sample at the union's L). */
+static inline uint64_t rs_bits(const ccp_view_t *v, const vsample_t *x, uint32_t at) {
+  const uint64_t mask = (1ULL << CCP_RS_BITS) - 1;
+  int64_t d = v->r_c - x->c;
+  if (d >= CCP_RS_BITS || x->w->w[2 * (size_t)at] > CCP_RS_MAX(v->r_l))
+    return 0;
+  return (x->w->w[2 * (size_t)at + 1] << d) & mask;
+}
+
+/* The activity of hash h ORed over the samples held, by a binary search in each. */
+static uint64_t rs_or(const ccp_view_t *v, uint64_t h) {
+  uint64_t bits = 0;
+  for (int i = 0; i < v->nrprev; i++) {
+    const vsample_t *x = &v->rprev[i];
+    if (!x->w)
+      continue;
+    uint32_t lo = 0, hi = x->w->n;
+    while (lo < hi) {
+      uint32_t mid = lo + (hi - lo) / 2;
+      if (x->w->w[2 * (size_t)mid] < h)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    if (lo < x->w->n && x->w->w[2 * (size_t)lo] == h)
+      bits |= rs_bits(v, x, lo);
+  }
+  return bits;
+}
+
+/* One customer's aligned activity in one sample went from a to b. */
+static void rs_change(ccp_view_t *v, uint64_t h, uint64_t a, uint64_t b) {
+  const uint64_t cur = (1ULL << CCP_RS_BITS / 2) - 1;
+  uint64_t *m = ccp_u64map_get(&v->rmap, h);
+  uint64_t old = m ? *m : 0, now = a & ~b ? rs_or(v, h) : old | b;
+  if (now == old)
+    return;
+  v->r_prev += (int64_t)((now & ~cur) != 0) - (int64_t)((old & ~cur) != 0);
+  v->r_both += (int64_t)((now & ~cur) && (now & cur)) - (int64_t)((old & ~cur) && (old & cur));
+  if (!now) {
+    ccp_u64map_del(&v->rmap, h);
+  } else {
+    if (!m) {
+      int isnew;
+      m = ccp_u64map_put(&v->rmap, h, &isnew);
+    }
+    *m = now;
+  }
+}
+
+/* Retention from the partials' samples, kept from cycle to cycle as the
+ * customer union is (cust_sync()): a sample that differs from the one held
+ * at its merge index is applied as changes (one walk of the two sorted
+ * lists); a customer whose bits went away is ORed again over every sample
+ * held. The same counts as rs_union(): the union is a function of the
+ * samples held. Afresh when the slot or L of the union changes. */
+static void rs_sync(ccp_view_t *v) {
   int l = 0;
   int64_t c = INT64_MIN;
   for (int i = 0; i < v->nsamples; i++) {
     l = CCP_MAX(l, v->samples[i].l);
     c = CCP_MAX(c, v->samples[i].c);
   }
-  uint64_t max = CCP_RS_MAX(l);
-  runs_reserve(v, v->nsamples);
+  if (v->rvalid && (v->r_c != c || v->r_l != l))
+    rs_drop(v);
+  if (!v->rvalid) {
+    ccp_u64map_init(&v->rmap);
+    v->rvalid = 1;
+    v->r_c = c;
+    v->r_l = l;
+    v->r_prev = v->r_both = 0;
+  }
+  int n = CCP_MAX(v->nmerged, v->nrprev);
+  if (n > v->rcur_cap) {
+    v->rcur_cap = CCP_MAX(n, 2 * v->rcur_cap);
+    v->rcur = ccp_realloc(v->rcur, (size_t)v->rcur_cap * sizeof *v->rcur);
+  }
+  memset(v->rcur, 0, (size_t)n * sizeof *v->rcur);
   for (int i = 0; i < v->nsamples; i++) {
-    const vsample_t *x = &v->samples[i];
-    uint32_t lo = 0, hi = x->w->n; /* the entries at L: hashes <= max */
-    while (lo < hi) {
-      uint32_t mid = lo + (hi - lo) / 2;
-      if (x->w->w[2 * (size_t)mid] <= max)
-        lo = mid + 1;
-      else
-        hi = mid;
-    }
-    int64_t d = c - x->c;
-    v->runs[i] = (krun_t){x->w->w, 0, lo, d >= CCP_RS_BITS ? CCP_RS_BITS : (int)d};
+    CCP_ASSERT(v->samples[i].src < v->nmerged && !v->rcur[v->samples[i].src].w);
+    v->rcur[v->samples[i].src] = v->samples[i]; /* the reference moves to rprev below */
   }
-  int64_t prev = 0, both = 0;
-  int k = kheap_init(v, v->nsamples, 2);
-  while (k) {
-    uint64_t key = v->heap[0].key, bits = 0;
-    do {
-      const krun_t *r = &v->runs[v->heap[0].run];
-      if (r->shift < CCP_RS_BITS)
-        bits |= (r->w[2 * (size_t)r->at + 1] << r->shift) & mask;
-      k = kheap_next(v, k, 2);
-    } while (k && v->heap[0].key == key);
-    if (bits & ~cur) { /* active in the previous period */
-      prev++;
-      both += (bits & cur) != 0;
-    }
+  v->nsamples = 0;
+  if (n > v->nrprev) {
+    v->rprev = grow_zeroed(v->rprev, v->nrprev, n, sizeof *v->rprev);
+    v->nrprev = n;
   }
-  v->ret_prev = prev; /* of the sample: only their ratio is published */
-  v->ret_both = both;
+  for (int i = 0; i < n; i++) {
+    vsample_t o = v->rprev[i], x = v->rcur[i];
+    if (o.w == x.w && o.c == x.c) {
+      ccp_words_free(x.w); /* held already */
+      continue;
+    }
+    v->rprev[i] = x; /* before the walk: a lookup reads the samples now held */
+    uint32_t j = 0, k = 0, no = o.w ? o.w->n : 0, nx = x.w ? x.w->n : 0;
+    while (j < no || k < nx) {
+      uint64_t ho = j < no ? o.w->w[2 * (size_t)j] : UINT64_MAX;
+      uint64_t hx = k < nx ? x.w->w[2 * (size_t)k] : UINT64_MAX;
+      if (k == nx || (j < no && ho < hx)) {
+        rs_change(v, ho, rs_bits(v, &o, j++), 0);
+      } else if (j == no || hx < ho) {
+        rs_change(v, hx, 0, rs_bits(v, &x, k++));
+      } else {
+        uint64_t a = rs_bits(v, &o, j++), b = rs_bits(v, &x, k++);
+        if (a != b)
+          rs_change(v, ho, a, b);
+      }
+    }
+    ccp_words_free(o.w);
+  }
+  while (v->nrprev && !v->rprev[v->nrprev - 1].w)
+    v->nrprev--;
+  v->ret_prev = v->r_prev; /* of the sample: only their ratio is published */
+  v->ret_both = v->r_both;
 }
 
 /* Unites the customers merged since the last read (see the top). */
@@ -586,12 +1106,19 @@ static void customers_finish(ccp_view_t *v) {
   v->cust_pending = 0;
   for (int i = 0; i < v->nscopes; i++) {
     vscope_t *s = &v->scopes[i];
+    if (s->ncust > 1 && v->cust_unit > 0 && v->now != INT64_MIN && !s->cust_fold) {
+      cust_sync(v, s);
+      continue;
+    }
+    vscope_drop_union(s); /* one partial's own counts stand, or entries were folded in */
     if (s->ncust > 1 && v->cust_unit > 0 && v->now != INT64_MIN)
       cust_union(v, s);
     vscope_drop_cust(s);
   }
   if (v->nsamples > 1)
-    rs_union(v);
+    rs_sync(v);
+  else
+    rs_drop(v);
   drop_samples(v);
 }
 
@@ -774,9 +1301,13 @@ static void vscope_fold(ccp_view_t *v, vscope_t *dst, vscope_t *src) {
   /* its customer entries go along: the overflow scope unites them
    * (customers_finish), so a customer of two folded scopes counts once */
   for (int i = 0; i < src->ncust; i++)
-    vscope_add_cust(dst, src->cust[i]); /* the reference moves */
+    vscope_add_cust(dst, src->cust[i], -1); /* the reference moves */
   src->ncust = 0;
+  dst->cust_fold = 1;
+  dst->fstale = 1;                     /* its totals hold the folded figures now */
   vscope_clear(src, v->cfg->nwindows); /* not present: left out, freed at the next reset */
+  vscope_zero_figures(src, v->cfg->nwindows);
+  src->fstale = 1;
 }
 
 static int cmp_index_name(const void *a, const void *b, void *ctx) {
@@ -830,6 +1361,8 @@ static void fold_overflow(ccp_view_t *v) {
  * names every cycle is avoidable work); the view is logically const. */
 static void ensure_sorted(const ccp_view_t *cv) {
   ccp_view_t *v = (ccp_view_t *)cv;
+  if (v->fpending)
+    figures_finish(v);
   if (!v->sorted && !v->folded) {
     v->folded = 1; /* once per merge: before the customers are united */
     fold_overflow(v);
