@@ -83,19 +83,25 @@ static int64_t claim_epoch(const char *topic, int32_t partition) {
   return e;
 }
 
-/* Writes one checkpoint in a cycle; returns the cycle's rc, *stored. */
-static int write1(ccp_redis_pub_t *p, const char *topic, int32_t partition, int64_t epoch,
-                  int64_t offset, const void *state, size_t len, int *stored) {
-  ccp_checkpoint_t c = {.topic = topic,
-                        .partition = partition,
-                        .offset = offset,
-                        .epoch = epoch,
-                        .saved_ms = ccp_clock_wall_ms(),
-                        .state = state,
-                        .len = len};
+/* Hands checkpoint c alone to a cycle; returns the cycle's rc, *stored. */
+static int cycle1(ccp_redis_pub_t *p, ccp_checkpoint_t c, int *stored) {
+  c.saved_ms = ccp_clock_wall_ms();
   int r = ccp_redis_pub_cycle_ckpt(p, NULL, NULL, 0, &c, 1);
   *stored = c.stored;
   return r;
+}
+
+/* Writes one checkpoint in a cycle; returns the cycle's rc, *stored. */
+static int write1(ccp_redis_pub_t *p, const char *topic, int32_t partition, int64_t epoch,
+                  int64_t offset, const void *state, size_t len, int *stored) {
+  return cycle1(p,
+                (ccp_checkpoint_t){.topic = topic,
+                                   .partition = partition,
+                                   .offset = offset,
+                                   .epoch = epoch,
+                                   .state = state,
+                                   .len = len},
+                stored);
 }
 
 static void test_write_read(void) {
@@ -573,16 +579,14 @@ static void test_delta(void) {
  * partitions") in a cycle; returns the cycle's rc, *stored. */
 static int keep1(ccp_redis_pub_t *p, const char *topic, int32_t partition, int64_t epoch,
                  int64_t offset, int64_t floor, int *stored) {
-  ccp_checkpoint_t c = {.topic = topic,
-                        .partition = partition,
-                        .offset = offset,
-                        .epoch = epoch,
-                        .saved_ms = ccp_clock_wall_ms(),
-                        .alert_floor = floor,
-                        .same = 1};
-  int r = ccp_redis_pub_cycle_ckpt(p, NULL, NULL, 0, &c, 1);
-  *stored = c.stored;
-  return r;
+  return cycle1(p,
+                (ccp_checkpoint_t){.topic = topic,
+                                   .partition = partition,
+                                   .offset = offset,
+                                   .epoch = epoch,
+                                   .alert_floor = floor,
+                                   .same = 1},
+                stored);
 }
 
 static void hget(const char *key, const char *field, char *out, size_t n) {
