@@ -203,15 +203,15 @@ def cli(*args):
     return r.stdout.split("\n")
 scopes = list(doc["scopes"])
 bad = []
-got = cli("GET", prefix + "v1:scopes")[0]
-if sorted(json.loads(got or "[]")) != sorted(scopes):
-    bad.append("scope list %s" % got[:200])
+got = [s for s in cli("ZRANGE", prefix + "v1:scope_set", "0", "-1") if s]
+if sorted(got) != sorted(scopes):
+    bad.append("scope set %s" % " ".join(got)[:200])
 keys = [(s, w) for s in scopes for w in doc["scopes"][s]["windows"]]
 vals = cli("MGET", *[prefix + "v1:kpi:%s:%s" % k for k in keys])
 for (s, w), v in zip(keys, vals):
     if not v or json.loads(v) != doc["scopes"][s]["windows"][w]:
         bad.append("tile %s:%s = %s" % (s, w, (v or "(missing)")[:120]))
-print("%d tile(s) and the scope list compared, %d differ" % (len(keys), len(bad)))
+print("%d tile(s) and the scope set compared, %d differ" % (len(keys), len(bad)))
 for b in bad[:8]:
     print("  " + b)
 sys.exit(1 if bad else 0)

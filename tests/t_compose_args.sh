@@ -121,10 +121,10 @@ GENPID=$!
 # 4. tiles in Redis; the HTTP endpoint when the binary has it
 prefix=ccpulse:
 events=0 scopes=
-for _ in $(seq 600); do # 60 s at most; the scope list follows within a snapshot interval (1 s)
+for _ in $(seq 600); do # 60 s at most; the scope set follows in the same cycle
   events=$(timeout 5 $R --raw HGET "${prefix}v1:meta" events 2>/dev/null)
-  scopes=$(timeout 5 $R --raw GET "${prefix}v1:scopes" 2>/dev/null)
-  [ -n "$events" ] && [ "$events" -ge 200 ] && grep -q '"queue:' <<<"$scopes" && break
+  scopes=$(timeout 5 $R --raw ZRANGE "${prefix}v1:scope_set" 0 -1 2>/dev/null)
+  [ -n "$events" ] && [ "$events" -ge 200 ] && grep -q '^queue:' <<<"$scopes" && break
   kill -0 "$RUNPID" 2>/dev/null || break
   sleep 0.1
 done
@@ -137,8 +137,8 @@ kill -0 "$RUNPID" 2>/dev/null || die "ccpulse run exited: $(tail -5 "$work/run.e
 tile=$(timeout 5 $R --raw GET "${prefix}v1:kpi:all:1m" 2>/dev/null)
 opened=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1] or "{}").get("opened", 0))' "$tile" 2>/dev/null || echo 0)
 [ "${opened:-0}" -gt 0 ] || fail "tile ${prefix}v1:kpi:all:1m counts no opened ticket: '$tile'"
-grep -q '"queue:' <<<"$scopes" || fail "no queue scope in ${prefix}v1:scopes: '$scopes'"
-echo "  Redis: meta.events=$events, all/1m opened=$opened, $(grep -o '"' <<<"$scopes" | wc -l | awk '{print $1 / 2}') scopes ($((SECONDS - t_all))s)"
+grep -q '^queue:' <<<"$scopes" || fail "no queue scope in ${prefix}v1:scope_set: '$scopes'"
+echo "  Redis: meta.events=$events, all/1m opened=$opened, $(grep -c . <<<"$scopes") scopes ($((SECONDS - t_all))s)"
 
 if [ $http -eq 1 ]; then
   code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HPORT/healthz")

@@ -10,7 +10,9 @@
  * documents and the scope list only in slow cycles (snapshot interval,
  * final); the snapshot stream paced by its bytes and capped to a byte budget; the per-kind
  * counters; alerts on pub/sub and on the stream; one MULTI/EXEC per cycle (MONITOR); tiles of
- * vanished scopes deleted (also by a fresh publisher); Redis killed -> fast failures, alerts
+ * vanished scopes deleted (also by a fresh publisher); the scope set written
+ * whole at connect, then by its changes, and an earlier version's list read
+ * and deleted; Redis killed -> fast failures, alerts
  * queued; restarted on the same port -> delivered exactly once; bounded queue (also
  * with alerts the caller skipped); a refused cycle
  * (WRONGTYPE) keeps its alerts; alerts effectively once: an id already on
@@ -208,12 +210,12 @@ static void test_cycle(void) {
   json_decref(j);
   free(tile);
 
-  tile = get("t1:v1:scopes");
-  j = tile ? json_loads(tile, 0, NULL) : NULL;
-  T_EQ_INT(json_array_size(j), ccp_view_nscopes(v));
-  T_EQ_STR(json_string_value(json_array_get(j, 0)), "all");
-  json_decref(j);
-  free(tile);
+  /* the scope set lists the view's scopes in its order: all first */
+  r = cmd("ZRANGE %s 0 -1", "t1:v1:scope_set");
+  T_EQ_INT(r->elements, ccp_view_nscopes(v));
+  for (size_t i = 0; i < r->elements && i < (size_t)ccp_view_nscopes(v); i++)
+    T_EQ_STR(r->element[i]->str, ccp_view_scope_name(v, (int)i));
+  freeReplyObject(r);
 
   r = cmd("HGET t1:v1:meta %s", "schema");
   T_EQ_STR(r->str, "ccpulse.redis.v1");
@@ -363,11 +365,13 @@ static void test_changed_tiles_only(void) {
   ccp_redis_pub_stats_t st;
   T_EQ_INT(ccp_redis_pub_cycle(p, v, NULL, 0), 0);
   ccp_redis_pub_stats(p, &st);
-  T_EQ_INT(st.tiles_written, nsc * (nw + 2) + 1); /* + the scope list */
+  T_EQ_INT(st.tiles_written, nsc * (nw + 2));
+  T_EQ_INT(st.kind_cmds[CCP_RK_SCOPES], nsc); /* each scope added to the scope set */
   uint64_t before = st.tiles_written;
   T_EQ_INT(ccp_redis_pub_cycle(p, v, NULL, 0), 0);
   ccp_redis_pub_stats(p, &st);
   T_EQ_INT(st.tiles_written, before);
+  T_EQ_INT(st.kind_cmds[CCP_RK_SCOPES], nsc);
   redisReply *r = cmd("HGET t8:v1:meta %s", "events");
   T_EQ_STR(r->str, "2");
   freeReplyObject(r);
@@ -550,9 +554,9 @@ static void test_wait_refresh(void) {
   ccp_engine_free(e);
 }
 
-/* Scope documents and the scope list follow the snapshot interval: a cycle
- * between two due times writes the KPI tiles of a new event but neither; the
- * next due cycle writes both. */
+/* Scope documents follow the snapshot interval: a cycle between two due
+ * times writes the KPI tiles of a new event (and adds its scopes to the
+ * scope set) but not its scope documents; the next due cycle writes them. */
 static void test_slow_cycle(void) {
   char err[CCP_ERRBUF_SIZE];
   ccp_engine_t *e = ccp_engine_new(&cfg, err, sizeof err);
@@ -568,9 +572,9 @@ static void test_slow_cycle(void) {
   ccp_view_t *v = tu_view_of(&cfg, e, T0 + 1000);
   int64_t t0 = ccp_clock_mono_ms();
   T_EQ_INT(ccp_redis_pub_cycle(p, v, NULL, 0), 0);
-  char *t = get("t12:v1:scopes");
-  T_TRUE(t && strstr(t, "queue:billing") && !strstr(t, "queue:tech"));
-  free(t);
+  T_TRUE(integer("ZRANK t12:v1:scope_set %s", "queue:billing") >= 0);
+  T_EQ_INT(integer("ZRANK t12:v1:scope_set %s", "queue:tech"), -1); /* nil */
+  char *t;
 
   send_event(e, CCP_EV_OPENED, T0 + 1100, "t2", "tech", CCP_CH_CHAT, NULL);
   ccp_view_free(v);
@@ -580,10 +584,8 @@ static void test_slow_cycle(void) {
     T_EQ_INT(integer("EXISTS %s", "t12:v1:kpi:queue:tech:5m"), 1);
     T_EQ_INT(integer("EXISTS %s", "t12:v1:gauges:queue:tech"), 1);
     T_EQ_INT(integer("EXISTS %s", "t12:v1:scope:queue:tech"), 0);
-    t = get("t12:v1:scopes");
-    T_TRUE(t && !strstr(t, "queue:tech"));
-    free(t);
   }
+  T_TRUE(integer("ZRANK t12:v1:scope_set %s", "queue:tech") >= 0); /* every cycle */
   ccp_clock_sleep_ms(420);
   T_EQ_INT(ccp_redis_pub_cycle(p, v, NULL, 0), 0);
   ccp_buf_t want;
@@ -592,13 +594,10 @@ static void test_slow_cycle(void) {
   t = get("t12:v1:scope:queue:tech");
   T_EQ_STR(t, want.data);
   free(t);
-  t = get("t12:v1:scopes");
-  T_TRUE(t && strstr(t, "queue:tech"));
-  free(t);
   T_EQ_INT(integer("EXISTS %s", "t12:snapshots"), 0);
   ccp_redis_pub_stats_t st;
   ccp_redis_pub_stats(p, &st);
-  T_EQ_INT(st.kind_cmds[CCP_RK_SCOPES], 2);
+  T_EQ_INT(st.kind_cmds[CCP_RK_SCOPES], ccp_view_nscopes(v)); /* each scope added once */
   T_EQ_INT(st.kind_cmds[CCP_RK_SNAPSHOT], 0);
   T_EQ_INT(st.snapshots_written, 0);
   uint64_t sum = 0;
@@ -743,6 +742,94 @@ static void test_vanished_scopes(void) {
   ccp_view_free(big);
   ccp_view_free(small);
   ccp_engine_free(e);
+}
+
+/* The members of sorted set `key` from ZRANGE (args: "0 -1") or
+ * ZRANGEBYSCORE, joined by spaces into out. */
+static void zmembers(const char *fmt, const char *key, char *out, size_t len) {
+  redisReply *r = cmd(fmt, key);
+  size_t at = 0;
+  out[0] = '\0';
+  for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements && at < len; i++)
+    at += (size_t)snprintf(out + at, len - at, "%s%s", i ? " " : "", r->element[i]->str);
+  freeReplyObject(r);
+}
+
+/* The scope set: written whole by the first cycle (a connect), then only the
+ * scopes that came (ZADD) and left (ZREM), in the cycle their tiles come and
+ * go; its scores put `all` first and keep the agents apart; a scope named
+ * only by the set (a process that died) or by the JSON list of earlier
+ * versions (an upgrade) has its tiles deleted by the next process, which
+ * deletes that list too. */
+static void test_scope_set(void) {
+  char err[CCP_ERRBUF_SIZE], got[512];
+  ccp_engine_t *e = ccp_engine_new(&cfg, err, sizeof err);
+  send_event(e, CCP_EV_OPENED, T0, "t1", "billing", CCP_CH_PHONE, "a-1");
+  ccp_view_t *v = tu_view_of(&cfg, e, T0 + 1000);
+  /* an earlier version's list and tiles of a scope gone since */
+  freeReplyObject(cmd("SET ts1:v1:scopes %s", "[\"all\",\"queue:old\"]"));
+  freeReplyObject(cmd("SET ts1:v1:kpi:queue:old:5m %s", "{}"));
+  ccp_redis_pub_t *p = pub_new("ts1:", NULL);
+  T_EQ_INT(ccp_redis_pub_cycle(p, v, NULL, 0), 0);
+  zmembers("ZRANGE %s 0 -1", "ts1:v1:scope_set", got, sizeof got);
+  T_EQ_STR(got, "all agent:a-1 channel:PHONE queue:billing");
+  zmembers("ZRANGEBYSCORE %s 2 3", "ts1:v1:scope_set", got, sizeof got);
+  T_EQ_STR(got, "channel:PHONE queue:billing"); /* what the wall reads */
+  T_EQ_INT(integer("EXISTS %s", "ts1:v1:kpi:queue:old:5m"), 0);
+  T_EQ_INT(integer("EXISTS %s", "ts1:v1:scopes"), 0);
+  ccp_redis_pub_stats_t st;
+  ccp_redis_pub_stats(p, &st);
+  uint64_t added = st.kind_cmds[CCP_RK_SCOPES], bytes = st.kind_bytes[CCP_RK_SCOPES];
+  T_EQ_INT(added, 4);
+
+  /* a new queue and agent: only they are added */
+  send_event(e, CCP_EV_OPENED, T0 + 2000, "t2", "tech", CCP_CH_PHONE, "a-2");
+  ccp_view_free(v);
+  v = tu_view_of(&cfg, e, T0 + 2000);
+  T_EQ_INT(ccp_redis_pub_cycle(p, v, NULL, 0), 0);
+  ccp_redis_pub_stats(p, &st);
+  T_EQ_INT(st.kind_cmds[CCP_RK_SCOPES] - added, 2);
+  T_EQ_INT(st.kind_bytes[CCP_RK_SCOPES] - bytes, 2 + strlen("queue:tech") + strlen("agent:a-2"));
+  zmembers("ZRANGE %s 0 -1", "ts1:v1:scope_set", got, sizeof got);
+  T_EQ_STR(got, "all agent:a-1 agent:a-2 channel:PHONE queue:billing queue:tech");
+
+  /* queue:billing's data gone (another engine): removed with its tiles */
+  ccp_engine_t *e2 = ccp_engine_new(&cfg, err, sizeof err);
+  send_event(e2, CCP_EV_OPENED, T0 + 2000, "t2", "tech", CCP_CH_PHONE, "a-2");
+  ccp_view_t *small = tu_view_of(&cfg, e2, T0 + 2000);
+  T_EQ_INT(ccp_redis_pub_cycle(p, small, NULL, 0), 0);
+  zmembers("ZRANGE %s 0 -1", "ts1:v1:scope_set", got, sizeof got);
+  T_EQ_STR(got, "all agent:a-2 channel:PHONE queue:tech");
+  T_EQ_INT(integer("EXISTS %s", "ts1:v1:kpi:queue:billing:5m"), 0);
+
+  /* a process that died after writing queue:billing (its scope in the set,
+   * its tiles there): the next process deletes both */
+  T_EQ_INT(ccp_redis_pub_cycle(p, v, NULL, 0), 0);
+  ccp_redis_pub_free(p); /* no final cycle here: as if it died */
+  T_EQ_INT(integer("EXISTS %s", "ts1:v1:kpi:queue:billing:5m"), 1);
+  p = pub_new("ts1:", NULL);
+  T_EQ_INT(ccp_redis_pub_cycle(p, small, NULL, 0), 0);
+  T_EQ_INT(integer("EXISTS %s", "ts1:v1:kpi:queue:billing:5m"), 0);
+  zmembers("ZRANGE %s 0 -1", "ts1:v1:scope_set", got, sizeof got);
+  T_EQ_STR(got, "all agent:a-2 channel:PHONE queue:tech");
+
+  /* another program changed the set: a reconnect writes it whole again */
+  freeReplyObject(cmd("ZREM ts1:v1:scope_set %s", "queue:tech"));
+  freeReplyObject(cmd("CLIENT KILL TYPE normal SKIPME yes"));
+  int res = ccp_redis_pub_cycle(p, small, NULL, 0);
+  for (int i = 0; i < 50 && res != 0; i++) {
+    ccp_clock_sleep_ms(20);
+    res = ccp_redis_pub_cycle(p, small, NULL, 0);
+  }
+  T_EQ_INT(res, 0);
+  zmembers("ZRANGE %s 0 -1", "ts1:v1:scope_set", got, sizeof got);
+  T_EQ_STR(got, "all agent:a-2 channel:PHONE queue:tech");
+
+  ccp_redis_pub_free(p);
+  ccp_view_free(v);
+  ccp_view_free(small);
+  ccp_engine_free(e);
+  ccp_engine_free(e2);
 }
 
 /* A publisher with short timeouts (200 ms) whose first cycle succeeded;
@@ -1363,6 +1450,7 @@ int main(void) {
   T_RUN(test_cycle);
   T_RUN(test_one_transaction);
   T_RUN(test_vanished_scopes);
+  T_RUN(test_scope_set);
   T_RUN(test_changed_tiles_only);
   T_RUN(test_snapshot_interval);
   T_RUN(test_snapshot_pacing);

@@ -149,7 +149,7 @@ static void test_stream(int hport) {
 static void test_wall(void) {
   const char *cmds[] = {
       "FLUSHALL",
-      "SET ccpulse:v1:scopes [\"all\",\"agent:a1\",\"queue:<b>x</b>\"]",
+      "ZADD ccpulse:v1:scope_set 0 all 1 agent:a1 3 queue:<b>x</b>",
       "SET ccpulse:v1:gauges:all {\"open\":3,\"waiting\":2}",
       "SET ccpulse:v1:kpi:all:15m {\"opened\":5,\"service_level_pct\":87.5}",
       "HSET ccpulse:v1:meta cycle 1 published_ms 1000 now_ms 1000",

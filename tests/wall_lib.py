@@ -164,8 +164,9 @@ WINDOWS = ["5m", "15m", "1h", "today"]
 def read_tiles(r, prefix="ccpulse:"):
     """One publish cycle's tiles, read in one MULTI/EXEC like the wall server:
     (cycle, now_ms, {scope: {"gauges": dict|None, "windows": {w: dict}}})."""
-    scopes = json.loads(r.call("GET", prefix + "v1:scopes") or '["all"]')
-    scopes = [s for s in scopes if not s.startswith("agent:")]
+    # the scope set's scores keep agents at 1: channels and queues are 2 and up
+    scopes = ["all"] + [s for s in r.call("ZRANGEBYSCORE", prefix + "v1:scope_set", "2", "+inf") or []
+                        if not s.startswith("agent:") and s != "all"]
     keys = []
     for s in scopes:
         keys.append(prefix + "v1:gauges:" + s)

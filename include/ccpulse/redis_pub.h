@@ -41,8 +41,7 @@ typedef struct ccp_redis_pub_opts {
   int64_t
       snapshot_maxlen; /**< XADD MAXLEN ~ of <prefix>snapshots; 0: 1000; < 0: no snapshot stream */
   int64_t snapshot_interval_ms; /**< at most one snapshot entry per this (and one in a final view);
-                                   0: every cycle; also the cadence of the scope documents and the
-                                   scope list */
+                                   0: every cycle; also the cadence of the scope documents */
   int64_t wait_refresh_ms;      /**< a gauges tile or scope document whose only change is
                                    longest_wait_ms is rewritten once it is this far behind; 0: at
                                    once */
@@ -71,7 +70,7 @@ typedef enum ccp_redis_kind {
   CCP_RK_KPI,      /**< SET v1:kpi:<scope>:<window> */
   CCP_RK_GAUGES,   /**< SET v1:gauges:<scope> */
   CCP_RK_SCOPE,    /**< SET v1:scope:<scope> */
-  CCP_RK_SCOPES,   /**< SET v1:scopes */
+  CCP_RK_SCOPES,   /**< ZADD / ZREM v1:scope_set (a member each) */
   CCP_RK_DEL,      /**< DEL of a scope's keys */
   CCP_RK_SNAPSHOT, /**< XADD of the snapshot stream */
   CCP_RK_ALERT,    /**< the alerts: one EVAL of the de-duplicating script per 10,000 (without
@@ -90,7 +89,7 @@ typedef struct ccp_redis_pub_stats {
   uint64_t alerts_repeated;   /**< alerts not written because Redis remembered their id */
   uint64_t alerts_dropped;    /**< oldest queued alerts dropped because the queue was full */
   size_t alerts_queued;       /**< alerts waiting for the next successful cycle */
-  uint64_t tiles_written;     /**< tiles and scope lists set by successful cycles */
+  uint64_t tiles_written;     /**< tiles and scope documents set by successful cycles */
   uint64_t snapshots_written; /**< snapshot stream entries of successful cycles */
   uint64_t bytes_written;     /**< argument bytes of the commands of successful cycles */
   uint64_t kind_cmds[CCP_RK__COUNT];  /**< per ccp_redis_kind_t, in successful cycles: keys set

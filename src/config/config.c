@@ -884,7 +884,7 @@ static const prop_t props[] = {
    .min = 0, .max = 3600000,
    .doc = "The snapshot stream gets a document at most this often (on the first publish cycle "
           "at or after each due time, and in the final cycle); 0 = with every cycle. The tiles "
-          "keep the `publish.interval` cadence; the `scope` documents and the scope list follow "
+          "and the scope set keep the `publish.interval` cadence; the `scope` documents follow "
           "this cadence (docs/redis.md)."},
   {.key = "publish.wait_refresh", DURATION, .off = OFF(wait_refresh_ms), .def = "5s", .min = 0,
    .max = 3600000,

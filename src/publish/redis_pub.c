@@ -2,9 +2,10 @@
  * The Redis publisher (docs/redis.md is the consumer contract).
  *
  * One cycle = one pipelined MULTI ... EXEC: an MSET of the KPI tiles and
- * gauges that changed (in a slow cycle also the scope documents and scope
- * list that changed), a DEL of the tiles of scopes that left the view (one
- * of each per 100,000 keys), in a slow cycle the snapshot's XADD, an XADD
+ * gauges that changed (in a slow cycle also the scope documents that
+ * changed), a DEL of the tiles of scopes that left the view, a ZADD of the
+ * scopes that came and a ZREM of those that left to the scope set (one of
+ * each per 100,000 keys), in a slow cycle the snapshot's XADD, an XADD
  * and a PUBLISH per queued alert, and the meta hash. Commands are written as
  * RESP into one buffer, kept from cycle to cycle, sent to the socket at once
  * (send_cmds: not through hiredis' output buffer, a fresh copy each cycle),
@@ -27,11 +28,15 @@
  * behind; the gauges tile carries waiting_since_ms, from which a reader
  * gets the exact wait. Slow cycles, at most one per snapshot_interval_ms (on
  * a grid: the first cycle at or after each due time) and the final one,
- * also write the scope documents and the scope list that changed and the
- * snapshot entry; the scope documents repeat the tiles and were most of the
- * bytes when written every cycle. The final cycle writes every value exact.
+ * also write the scope documents that changed and the snapshot entry; the
+ * scope documents repeat the tiles and were most of the bytes when written
+ * every cycle. The scope set (a sorted set: scopes change one at a time, and
+ * a whole JSON list of 20,000 names rewritten for each was 280 KB a second)
+ * gets only the scopes that came or left, in the cycle their tiles come or
+ * go. The final cycle writes every value exact.
  * meta goes out every cycle. After a failed cycle or a (re)connect every
- * hash is forgotten and the next cycle writes everything.
+ * hash is forgotten and the next cycle writes everything, the scope set
+ * whole (a DEL, then a ZADD of every scope).
  *
  * Alerts wait in a bounded ring until a cycle with them succeeds; a failed
  * cycle leaves the ring as it was. Each alert id goes out once: one EVAL of
@@ -142,9 +147,8 @@ struct ccp_redis_pub {
   int known_next; /* find_known's guess: the entry after the last one found */
   known_t *next;  /* this cycle's scopes (names borrowed from the view) */
   int nnext, next_cap;
-  uint64_t next_scopes_hash;
-  uint64_t scopes_hash;     /* of the scope list written last; 0: unknown */
-  int64_t slow_next_ms;     /* monotonic: the next slow cycle is due; 0: now */
+  int set_known;        /* Redis' scope set (v1:scope_set) holds exactly prev's names; 0: unknown */
+  int64_t slow_next_ms; /* monotonic: the next slow cycle is due; 0: now */
   int64_t slow_pending_due; /* the due time this cycle answers as a slow one; -1: not slow */
   int snap_pending;         /* this cycle carries a snapshot entry */
   int64_t snap_next_ms;     /* monotonic: no snapshot entry due before (pacing); 0: none */
@@ -156,13 +160,18 @@ struct ccp_redis_pub {
   int pslot_cap;
   ccp_buf_t sets, dels; /* the key/value pairs of the cycle's MSET, the keys of its DEL */
   int nsets, ndels;
+  ccp_buf_t zadds, zrems; /* the score/name pairs of its ZADD, the names of its ZREM */
+  ccp_buf_t setkey;       /* <prefix>v1:scope_set */
+  int nzadds, nzrems;
   uint64_t cycle_no;
   uint64_t cycle_bytes, cycle_sets; /* of the cycle being built */
   uint64_t cycle_kind_cmds[CCP_RK__COUNT], cycle_kind_bytes[CCP_RK__COUNT];
   int64_t bw_at_ms; /* monotonic: start of the byte report's window; 0: none */
   uint64_t bw_cycles, bw_kind_cmds[CCP_RK__COUNT], bw_kind_bytes[CCP_RK__COUNT];
-  uint64_t fail_streak;  /* cycles failed since the last one that succeeded */
-  int64_t down_since_ms; /* monotonic: the first failed cycle of the streak */
+  uint64_t bw_ckpt_bytes;          /* st.ckpt_bytes at its start */
+  ccp__ckpt_writer_stats_t bw_ckw; /* the checkpoint writer's counters at its start */
+  uint64_t fail_streak;            /* cycles failed since the last one that succeeded */
+  int64_t down_since_ms;           /* monotonic: the first failed cycle of the streak */
   ccp_redis_pub_stats_t st;
   ccp__ckpt_writer_t *ckw; /* what Redis holds of each partition's checkpoint (ckpt_store.c) */
 };
@@ -398,29 +407,27 @@ static void prev_clear(ccp_redis_pub_t *p) {
 static void forget_written(ccp_redis_pub_t *p) {
   for (int i = 0; i < p->nprev; i++)
     memset(p->prev[i].h, 0, sizeof p->prev[i].h);
-  p->scopes_hash = 0;
+  p->set_known = 0;
   ccp__ckpt_writer_forget(p->ckw); /* and every checkpoint is written whole */
 }
 
-/* Adds the scopes of the stored scope list (a JSON array) to p->prev, so that
- * tiles written by an earlier process are deleted when their scope is gone. */
-static void prev_merge_json(ccp_redis_pub_t *p, const char *text, size_t len) {
-  json_t *arr = json_loadb(text, len, 0, NULL);
-  if (!json_is_array(arr)) {
-    json_decref(arr);
-    return;
+/* Adds scope `name` to p->prev (unsorted until prev_settle). */
+static void prev_add(ccp_redis_pub_t *p, const char *name, size_t len, size_t *cap) {
+  if ((size_t)p->nprev == *cap) {
+    *cap = *cap ? 2 * *cap : 64;
+    p->prev = ccp_realloc(p->prev, *cap * sizeof *p->prev);
   }
-  size_t n = json_array_size(arr);
-  p->prev = ccp_realloc(p->prev, ((size_t)p->nprev + n + 1) * sizeof *p->prev);
-  for (size_t i = 0; i < n; i++) {
-    const char *s = json_string_value(json_array_get(arr, i));
-    if (s) {
-      memset(&p->prev[p->nprev], 0, sizeof p->prev[p->nprev]);
-      p->prev[p->nprev++].name = ccp_strdup(s);
-    }
-  }
-  qsort(p->prev, (size_t)p->nprev, sizeof *p->prev, cmp_known);
-  int k = 0; /* drop duplicates */
+  memset(&p->prev[p->nprev], 0, sizeof p->prev[p->nprev]);
+  p->prev[p->nprev].name = ccp_malloc(len + 1);
+  memcpy(p->prev[p->nprev].name, name, len);
+  p->prev[p->nprev++].name[len] = '\0';
+}
+
+/* Sorts p->prev bytewise and drops duplicates. */
+static void prev_settle(ccp_redis_pub_t *p) {
+  if (p->nprev)
+    qsort(p->prev, (size_t)p->nprev, sizeof *p->prev, cmp_known);
+  int k = 0;
   for (int i = 0; i < p->nprev; i++) {
     if (k && strcmp(p->prev[k - 1].name, p->prev[i].name) == 0)
       ccp_free(p->prev[i].name);
@@ -428,7 +435,28 @@ static void prev_merge_json(ccp_redis_pub_t *p, const char *text, size_t len) {
       p->prev[k++] = p->prev[i];
   }
   p->nprev = k;
+}
+
+/* Adds to p->prev the scopes Redis names at connect: the members of the scope
+ * set (a ZRANGE reply) and those of the scope list of earlier versions (a
+ * GET reply: a JSON array string, or nil), so that tiles written by an
+ * earlier process are deleted when their scope is gone. */
+static void prev_merge(ccp_redis_pub_t *p, const redisReply *set, const redisReply *legacy) {
+  size_t cap = (size_t)p->nprev;
+  for (size_t i = 0; set && set->type == REDIS_REPLY_ARRAY && i < set->elements; i++)
+    if (set->element[i]->type == REDIS_REPLY_STRING)
+      prev_add(p, set->element[i]->str, set->element[i]->len, &cap);
+  json_t *arr = legacy && legacy->type == REDIS_REPLY_STRING
+                    ? json_loadb(legacy->str, legacy->len, 0, NULL)
+                    : NULL;
+  size_t i;
+  json_t *v;
+  json_array_foreach(arr, i, v) { /* nothing for a non-array */
+    if (json_is_string(v))
+      prev_add(p, json_string_value(v), json_string_length(v), &cap);
+  }
   json_decref(arr);
+  prev_settle(p);
 }
 
 /* Runs one command synchronously during connect; returns the reply or NULL
@@ -520,14 +548,20 @@ static int do_connect(ccp_redis_pub_t *p) {
   if (!(p->ctx = open_ctx(&p->url, p->o.connect_timeout_ms, p->o.command_timeout_ms, what,
                           sizeof what, NULL)))
     goto fail;
-  ccp_buf_clear(&p->key);
-  ccp_buf_printf(&p->key, "%sv1:scopes", p->prefix);
-  const char *argv[2] = {"GET", p->key.data};
-  if (!(r = connect_cmd(p->ctx, what, sizeof what, 2, argv)))
+  const char *zr[4] = {"ZRANGE", p->setkey.data, "0", "-1"};
+  if (!(r = connect_cmd(p->ctx, what, sizeof what, 4, zr)))
     goto fail;
-  if (r->type == REDIS_REPLY_STRING)
-    prev_merge_json(p, r->str, r->len);
+  ccp_buf_clear(&p->key);
+  ccp_buf_printf(&p->key, "%sv1:scopes", p->prefix); /* the list of earlier versions */
+  const char *gt[2] = {"GET", p->key.data};
+  redisReply *legacy = connect_cmd(p->ctx, what, sizeof what, 2, gt);
+  if (!legacy) {
+    freeReplyObject(r);
+    goto fail;
+  }
+  prev_merge(p, r, legacy);
   freeReplyObject(r);
+  freeReplyObject(legacy);
   forget_written(p); /* a new connection: write every tile once */
 
   if (p->ever_connected)
@@ -706,7 +740,45 @@ static void cmd_del(ccp_redis_pub_t *p, int *ncmds, const ccp_buf_t *k) {
   p->cycle_kind_bytes[CCP_RK_DEL] += k->len;
 }
 
-/* Appends the MSET and DEL of the keys gathered so far, when there are any. */
+/* Score of scope `name` in the scope set: `all` 0, then by kind in the
+ * bytewise order of the kinds' prefixes, so a ZRANGE lists `all` first and
+ * the others sorted bytewise (members of one score come in bytewise order),
+ * and ZRANGEBYSCORE 2 3 gives the channels and queues without the agents. */
+static const char *scope_score(const char *name) {
+  if (strcmp(name, "all") == 0)
+    return "0";
+  if (strncmp(name, "agent:", 6) == 0)
+    return "1";
+  if (strncmp(name, "channel:", 8) == 0)
+    return "2";
+  if (strncmp(name, "queue:", 6) == 0)
+    return "3";
+  return "4";
+}
+
+/* Adds scope `name` to the scope set in this cycle (a pair of its ZADD), or
+ * with `gone` removes it (a member of its ZREM). */
+static void cmd_zset(ccp_redis_pub_t *p, int *ncmds, const char *name, int gone) {
+  if ((gone ? p->nzrems : p->nzadds) == BATCH_MAX)
+    flush_sets(p, ncmds);
+  size_t len = strlen(name);
+  if (gone) {
+    bulk(&p->zrems, name, len);
+    p->nzrems++;
+  } else {
+    bulk(&p->zadds, scope_score(name), 1);
+    bulk(&p->zadds, name, len);
+    p->nzadds++;
+    len++;
+  }
+  p->cycle_bytes += len;
+  p->cycle_kind_cmds[CCP_RK_SCOPES]++;
+  p->cycle_kind_bytes[CCP_RK_SCOPES] += len;
+}
+
+/* Appends the MSET, DEL, ZADD and ZREM of the keys and scopes gathered so far,
+ * when there are any (in this order: a DEL of the scope set comes before the
+ * ZADD that writes it again). */
 static void flush_sets(ccp_redis_pub_t *p, int *ncmds) {
   ccp_buf_t *o = &p->out;
   if (p->nsets) {
@@ -723,9 +795,27 @@ static void flush_sets(ccp_redis_pub_t *p, int *ncmds) {
     ccp_buf_append(o, p->dels.data, p->dels.len);
     (*ncmds)++;
   }
+  if (p->nzadds) {
+    ccp_buf_putc(o, '*');
+    ccp_buf_put_i64(o, 2 + 2 * (int64_t)p->nzadds);
+    ccp_buf_puts(o, "\r\n$4\r\nZADD\r\n");
+    bulk(o, p->setkey.data, p->setkey.len);
+    ccp_buf_append(o, p->zadds.data, p->zadds.len);
+    (*ncmds)++;
+  }
+  if (p->nzrems) {
+    ccp_buf_putc(o, '*');
+    ccp_buf_put_i64(o, 2 + (int64_t)p->nzrems);
+    ccp_buf_puts(o, "\r\n$4\r\nZREM\r\n");
+    bulk(o, p->setkey.data, p->setkey.len);
+    ccp_buf_append(o, p->zrems.data, p->zrems.len);
+    (*ncmds)++;
+  }
   ccp_buf_clear(&p->sets);
   ccp_buf_clear(&p->dels);
-  p->nsets = p->ndels = 0;
+  ccp_buf_clear(&p->zadds);
+  ccp_buf_clear(&p->zrems);
+  p->nsets = p->ndels = p->nzadds = p->nzrems = 0;
 }
 
 static void cmd_xadd(ccp_redis_pub_t *p, int *ncmds, ccp_redis_kind_t kind, const ccp_buf_t *stream,
@@ -885,9 +975,9 @@ static void snap_paced(ccp_redis_pub_t *p, size_t len) {
 }
 
 /* Appends the commands of the view's tiles that changed since they were last
- * written, the DELs of scopes that left, and in a slow cycle (due by
- * snapshot_interval_ms, or final) the scope documents and the scope list
- * that changed and the snapshot. Fills p->next with this cycle's scopes
+ * written, the DELs of scopes that left, the changes of the scope set, and
+ * in a slow cycle (due by snapshot_interval_ms, or final) the scope
+ * documents that changed and the snapshot. Fills p->next with this cycle's scopes
  * (sorted bytewise) and what Redis holds for them after it. */
 static void append_tiles(ccp_redis_pub_t *p, int *ncmds, const ccp_view_t *v) {
   const ccp_config_t *cfg = p->o.cfg;
@@ -969,28 +1059,23 @@ static void append_tiles(ccp_redis_pub_t *p, int *ncmds, const ccp_view_t *v) {
       nk->scope_now = now;
     }
   }
-  /* scope list, in the view's order (all first), in slow cycles when it changed */
-  p->next_scopes_hash = p->scopes_hash;
-  if (slow) {
-    ccp_buf_clear(&p->val);
-    ccp_buf_putc(&p->val, '[');
-    for (int i = 0; i < n; i++) {
-      if (i)
-        ccp_buf_putc(&p->val, ',');
-      ccp_buf_put_json_str(&p->val, p->next[i].name, strlen(p->next[i].name));
-    }
-    ccp_buf_putc(&p->val, ']');
-    uint64_t lh = tile_hash(p->val.data, p->val.len);
-    if (lh != p->scopes_hash) {
-      ccp_buf_clear(&p->key);
-      ccp_buf_printf(&p->key, "%sv1:scopes", p->prefix);
-      cmd_set(p, ncmds, CCP_RK_SCOPES, &p->key, &p->val);
-    }
-    p->next_scopes_hash = lh;
-  }
-
   sort_known(p->next, n);
   p->nnext = n;
+  /* the scope set: when Redis holds prev's names, the scopes that came are
+   * added and those that left removed below; else it is written whole (and
+   * the scope list of earlier versions deleted) */
+  if (!p->set_known) {
+    cmd_del(p, ncmds, &p->setkey);
+    ccp_buf_clear(&p->key);
+    ccp_buf_printf(&p->key, "%sv1:scopes", p->prefix);
+    cmd_del(p, ncmds, &p->key);
+  }
+  for (int i = 0, j = 0; i < n; i++) {
+    while (p->set_known && j < p->nprev && strcmp(p->prev[j].name, p->next[i].name) < 0)
+      j++;
+    if (!p->set_known || j == p->nprev || strcmp(p->prev[j].name, p->next[i].name) != 0)
+      cmd_zset(p, ncmds, p->next[i].name, 0);
+  }
   /* tiles of scopes that left the view (both lists sorted) */
   for (int j = 0, i = 0; j < p->nprev; j++) {
     const char *gone = p->prev[j].name;
@@ -998,6 +1083,8 @@ static void append_tiles(ccp_redis_pub_t *p, int *ncmds, const ccp_view_t *v) {
       i++;
     if (i < n && strcmp(p->next[i].name, gone) == 0)
       continue;
+    if (p->set_known)
+      cmd_zset(p, ncmds, gone, 1);
     for (int w = 0; w < nw; w++) {
       key_of(p, "kpi", gone, cfg->windows[w].name);
       cmd_del(p, ncmds, &p->key);
@@ -1041,7 +1128,7 @@ static void commit_written(ccp_redis_pub_t *p) {
   p->prev = nw;
   p->nprev = p->nnext;
   p->nnext = 0;
-  p->scopes_hash = p->next_scopes_hash;
+  p->set_known = 1;
 }
 
 /* The de-duplicating alert script (docs/redis.md). KEYS[1]: the global ids
@@ -1504,7 +1591,8 @@ int ccp_redis_pub_cycle_x(ccp_redis_pub_t *p, ccp_redis_cycle_t *c) {
 }
 
 /* With log.level=debug, one line per BW_REPORT_MS: the bytes per second of
- * each key kind written by the successful cycles since the last line, for
+ * each key kind written by the successful cycles since the last line (the
+ * total is of these kinds), then apart those of the checkpoints, for
  * docs/redis.md "Load" without a MONITOR (which slows the server). */
 #define BW_REPORT_MS 10000
 
@@ -1517,6 +1605,9 @@ static void bw_report(ccp_redis_pub_t *p) {
     p->bw_cycles = 0;
     memcpy(p->bw_kind_cmds, p->st.kind_cmds, sizeof p->bw_kind_cmds);
     memcpy(p->bw_kind_bytes, p->st.kind_bytes, sizeof p->bw_kind_bytes);
+    p->bw_ckpt_bytes = p->st.ckpt_bytes;
+    if (p->ckw)
+      p->bw_ckw = *ccp__ckpt_writer_stats(p->ckw);
     return;
   }
   p->bw_cycles++;
@@ -1525,7 +1616,7 @@ static void bw_report(ccp_redis_pub_t *p) {
   static const char *const names[CCP_RK__COUNT] = {"kpi", "gauges",   "scope",  "scopes",
                                                    "del", "snapshot", "alerts", "meta"};
   double secs = (double)(mono - p->bw_at_ms) / 1000.0;
-  char line[600];
+  char line[800];
   size_t at = 0;
   uint64_t total = 0;
   for (int k = 0; k < CCP_RK__COUNT; k++) {
@@ -1536,6 +1627,16 @@ static void bw_report(ccp_redis_pub_t *p) {
                            (double)b / secs, (double)c / secs);
     if (at >= sizeof line)
       break;
+  }
+  if (at < sizeof line && p->ckw) { /* checkpoints: their own commands, not a kind above */
+    const ccp__ckpt_writer_stats_t *cs = ccp__ckpt_writer_stats(p->ckw);
+    uint64_t nf = cs->full - p->bw_ckw.full, nd = cs->delta - p->bw_ckw.delta;
+    snprintf(line + at, sizeof line - at,
+             " ckpt %.0f B/s (%llu whole of %.0f B, %llu deltas of %.0f B)",
+             (double)(p->st.ckpt_bytes - p->bw_ckpt_bytes) / secs, (unsigned long long)nf,
+             nf ? (double)(cs->full_bytes - p->bw_ckw.full_bytes) / (double)nf : 0.0,
+             (unsigned long long)nd,
+             nd ? (double)(cs->delta_bytes - p->bw_ckw.delta_bytes) / (double)nd : 0.0);
   }
   ccp_log(CCP_LOG_DEBUG, "redis", "written over %.1f s, %llu cycles: %.0f B/s;%s", secs,
           (unsigned long long)p->bw_cycles, (double)total / secs, line);
@@ -1691,9 +1792,10 @@ int ccp_redis_check_access(const char *url, const char *prefix, const char *topi
   /* Every kind of command a cycle, a checkpoint and a restore send, on a key
    * of each family, queued in a MULTI that is discarded: Redis checks the
    * ACL (command, key, channel) when it queues, and runs nothing. */
-  char k_v1[512], k_snap[512], k_alerts[512], k_ids[512], k_part[512], k_ckpt[512];
+  char k_v1[512], k_set[512], k_snap[512], k_alerts[512], k_ids[512], k_part[512], k_ckpt[512];
   const char *t = topic ? topic : "";
   snprintf(k_v1, sizeof k_v1, "%sv1:meta", prefix);
+  snprintf(k_set, sizeof k_set, "%sv1:scope_set", prefix);
   snprintf(k_snap, sizeof k_snap, "%ssnapshots", prefix);
   snprintf(k_alerts, sizeof k_alerts, "%salerts", prefix);
   snprintf(k_ids, sizeof k_ids, "%sv1:alert_ids", prefix);
@@ -1709,6 +1811,9 @@ int ccp_redis_check_access(const char *url, const char *prefix, const char *topi
       {{"DEL", k_v1}, 1},
       {{"HSET", k_v1, "probe", "0"}, 1},
       {{"GET", k_v1}, 1},
+      {{"ZADD", k_set, "0", "all"}, 1},
+      {{"ZREM", k_set, "all"}, 1},
+      {{"ZRANGE", k_set, "0", "-1"}, 1},
       {{"HGETALL", k_part}, 1},
       {{"XADD", k_snap, "MAXLEN", "~", "1", "*", "probe", "0"}, 1},
       {{"XADD", k_alerts, "MAXLEN", "~", "1", "*", "probe", "0"}, 1},
@@ -1817,6 +1922,10 @@ ccp_redis_pub_t *ccp_redis_pub_new(const ccp_redis_pub_opts_t *opts, char *errbu
   ccp_buf_init(&p->out);
   ccp_buf_init(&p->pkey);
   ccp_buf_init(&p->sets);
+  ccp_buf_init(&p->zadds);
+  ccp_buf_init(&p->zrems);
+  ccp_buf_init(&p->setkey);
+  ccp_buf_printf(&p->setkey, "%sv1:scope_set", p->prefix);
   ccp_buf_init(&p->dels);
   return p;
 }
@@ -1838,6 +1947,9 @@ void ccp_redis_pub_free(ccp_redis_pub_t *p) {
   ccp_buf_release(&p->pkey);
   ccp_free(p->pslot);
   ccp_buf_release(&p->sets);
+  ccp_buf_release(&p->zadds);
+  ccp_buf_release(&p->zrems);
+  ccp_buf_release(&p->setkey);
   ccp_buf_release(&p->dels);
   ccp_free(p->prefix);
   ccp__ckpt_writer_free(p->ckw);

@@ -350,34 +350,30 @@ static int read_alerts(ccp_wall_t *w) {
   return 0;
 }
 
-/* The non-agent scopes of <prefix>v1:scopes ("all" when there is none yet). */
+/* "all" and the non-agent scopes of the scope set <prefix>v1:scope_set:
+ * its scores (docs/redis.md) keep the agents at 1, so the channels and the
+ * queues are those scored 2 and up, and 20,000 agents are not read. */
 static json_t *read_scopes(ccp_wall_t *w, int *err) {
   char k[600];
-  key(k, sizeof k, w, "v1:scopes");
-  const char *argv[] = {"GET", k};
-  redisReply *r = cmd(w, 2, argv);
+  key(k, sizeof k, w, "v1:scope_set");
+  const char *argv[] = {"ZRANGEBYSCORE", k, "2", "+inf"};
+  redisReply *r = cmd(w, 4, argv);
   *err = r == NULL;
-  json_t *out = json_array(), *list = parse_tile(r);
-  if (r)
-    freeReplyObject(r);
-  size_t i;
-  json_t *v;
-  int has_all = 0;
-  json_array_foreach(list, i, v) {
-    const char *s = json_string_value(v);
-    if (!s || strncmp(s, "agent:", 6) == 0)
+  json_t *out = json_array();
+  json_array_append_new(out, json_string("all"));
+  for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+    const char *s = r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->str : NULL;
+    if (!s || strncmp(s, "agent:", 6) == 0 || strcmp(s, "all") == 0)
       continue;
     if (json_array_size(out) == MAX_SCOPES) {
       ccp_log(CCP_LOG_WARN, "wall", "more than %d scopes: the wall shows the first %d", MAX_SCOPES,
               MAX_SCOPES);
       break;
     }
-    has_all |= strcmp(s, "all") == 0;
-    json_array_append(out, v);
+    json_array_append_new(out, json_string(s));
   }
-  if (!has_all)
-    json_array_insert_new(out, 0, json_string("all"));
-  json_decref(list);
+  if (r)
+    freeReplyObject(r);
   return out;
 }
 

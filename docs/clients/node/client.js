@@ -43,7 +43,7 @@ async function cmdTiles(r, a) {
   }
   const age = (Date.now() - Number(meta.published_ms)) / 1000;
   console.log(`meta now_ms=${meta.now_ms} events=${meta.events} cycle=${meta.cycle} published ${age.toFixed(1)}s ago`);
-  const scopes = JSON.parse((await r.get(a.prefix + 'v1:scopes')) || '[]');
+  const scopes = await r.zrange(a.prefix + 'v1:scope_set', 0, -1); // all first, then bytewise
   console.log(`scopes ${scopes.length}: ${scopes.slice(0, 6).join(' ')}${scopes.length > 6 ? ' ...' : ''}`);
   for (const [w, kpis] of Object.entries(windows)) {
     console.log(`tile ${a.scope} ${w} ${JSON.stringify(kpis)}`);

@@ -45,7 +45,7 @@ def cmd_tiles(r, a):
     age_s = (time.time() * 1000 - int(meta["published_ms"])) / 1000
     print("meta now_ms=%s events=%s cycle=%s published %.1fs ago"
           % (meta["now_ms"], meta["events"], meta["cycle"], age_s))
-    scopes = json.loads(r.get(a.prefix + "v1:scopes") or "[]")
+    scopes = r.zrange(a.prefix + "v1:scope_set", 0, -1)  # all first, then bytewise
     print("scopes %d: %s%s" % (len(scopes), " ".join(scopes[:6]), " ..." if len(scopes) > 6 else ""))
     for w, kpis in windows.items():
         print("tile %s %s %s" % (a.scope, w, json.dumps(kpis, separators=(",", ":"))))
