@@ -881,7 +881,7 @@ static const prop_t props[] = {
    .doc = "Period of the publish cycle: export every partition, merge, write the changed Redis "
           "tiles atomically, then commit the offsets covered."},
   {.key = "publish.catchup_interval", .type = "duration", .set = set_duration_or_off,
-   .off = OFF(catchup_interval_ms), .def = "2s", .min = 0, .max = 3600000,
+   .off = OFF(catchup_interval_ms), .def = "1s", .min = 0, .max = 3600000,
    .doc = "While `ccpulse run` catches up old data (the stream is not live and the records "
           "not yet read would take more than two publish intervals to read at the current "
           "pace), a publish cycle comes only this often: each cycle exports, merges and "
