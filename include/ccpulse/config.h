@@ -112,6 +112,7 @@ typedef struct ccp_config {
   char redis_url[1024];           /**< redis://host:port[/db] */
   char redis_prefix[128];         /**< prefix of every Redis key */
   int64_t publish_interval_ms;    /**< publish cycle period */
+  int64_t catchup_interval_ms;    /**< cycle period while catching up old data; 0 = none */
   int64_t snapshot_interval_ms;   /**< least period of snapshot stream entries; 0 = every cycle */
   int64_t redis_snapshots_maxlen; /**< MAXLEN ~ of the snapshot stream; 0 = no stream */
   double redis_snap_max_mb;       /**< MB of snapshot entries the stream keeps; 0 = no cap */

@@ -880,6 +880,15 @@ static const prop_t props[] = {
    .min = 10, .max = 3600000,
    .doc = "Period of the publish cycle: export every partition, merge, write the changed Redis "
           "tiles atomically, then commit the offsets covered."},
+  {.key = "publish.catchup_interval", .type = "duration", .set = set_duration_or_off,
+   .off = OFF(catchup_interval_ms), .def = "1s", .min = 0, .max = 3600000,
+   .doc = "While `ccpulse run` catches up old data (the stream is not live and the records "
+          "not yet read would take more than two publish intervals to read at the current "
+          "pace), a publish cycle comes only this often: each cycle exports, merges and "
+          "renders everything that changed, which far behind is every scope; back to "
+          "`publish.interval` as soon as the rest is within two intervals of reading, so the "
+          "last records are published as promptly as ever; `0` or `off`: always "
+          "`publish.interval` (docs/live.md, \"Catching up\")."},
   {.key = "publish.snapshot_interval", DURATION, .off = OFF(snapshot_interval_ms), .def = "1s",
    .min = 0, .max = 3600000,
    .doc = "The snapshot stream gets a document at most this often (on the first publish cycle "

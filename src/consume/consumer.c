@@ -16,6 +16,8 @@
  *    pub_report and pub_collect run the barrier (workers report their
  *    stream time; the publisher sets the global `now`; workers export every
  *    engine at it and hand the bundles over with an atomic exchange);
+ *    pub_consumed counts the records read (the publisher paces its cycles
+ *    by it while catching up);
  *    pub_commit, called only when the publish succeeded, flushes the
  *    dead-letter producer and commits the next offsets the bundles cover
  *    (synchronous rd_kafka_commit: thread-safe) for the partitions still
@@ -808,6 +810,16 @@ static int pub_partitions(void *opaque) {
   return atomic_load(&c->npartitions);
 }
 
+/* Records the workers have read so far (the publisher paces its cycles
+ * while catching up; relaxed: a running count, compared with itself). */
+static int64_t pub_consumed(void *opaque) {
+  ccp_consumer_t *c = opaque;
+  int64_t n = 0;
+  for (int i = 0; i < c->nworkers; i++)
+    n += atomic_load_explicit(&c->workers[i].messages, memory_order_relaxed);
+  return n;
+}
+
 /* End of every cycle: serve the dead-letter producer's delivery reports. */
 static void pub_end(void *opaque) {
   ccp_consumer_t *c = opaque;
@@ -960,7 +972,8 @@ ccp_consumer_t *ccp_consumer_new(const ccp_consumer_opts_t *opts, char *errbuf, 
                                      .collect = pub_collect,
                                      .commit = pub_commit,
                                      .end = pub_end,
-                                     .partitions = pub_partitions}};
+                                     .partitions = pub_partitions,
+                                     .consumed = pub_consumed}};
   c->pub = ccp_publisher_new(&po);
 
   rd_kafka_poll_set_consumer(c->rk);

@@ -21,7 +21,9 @@
  *      save instead (docs/checkpoints.md, "Idle partitions"); hand the
  *      bundle over with one atomic exchange; a partition whose engine
  *      evicted tickets at the tickets.max cap since the last cycle gets one
- *      WARN line here (once per cycle, never on the per-event path);
+ *      WARN line here (once per cycle, never on the per-event path); the
+ *      bundle also carries its partitions' backlog (records not read yet),
+ *      by which the publisher paces its cycles while catching up;
  *   3. take the messages waiting in its queue, up to DRAIN_MAX: one
  *      rd_kafka_consume_queue with a timeout, then more with timeout 0
  *      (never consume_batch: see docs/live.md); decode each with the writer
@@ -202,6 +204,18 @@ static int read_to_end(ccp__worker_t *w, const ccp__part_t *p) {
   return pos >= 0 && pos >= hi;
 }
 
+/* @locality worker thread: records of p not read yet (the high watermark of
+ * its latest fetch - its next offset; 0 while either is unknown): the
+ * publisher paces its cycles by the sum while catching up (docs/live.md,
+ * "Catching up"). A hint: the watermark may be one fetch old. */
+static int64_t backlog_of(ccp__worker_t *w, const ccp__part_t *p) {
+  int64_t lo, hi;
+  if (!p->fetched || p->next_offset < 0 ||
+      rd_kafka_get_watermark_offsets(w->c->rk, w->c->topic, p->partition, &lo, &hi) != 0)
+    return 0;
+  return hi > p->next_offset ? hi - p->next_offset : 0;
+}
+
 /* @locality worker thread: the publish barrier of epoch e. */
 static void export_epoch(ccp__worker_t *w, uint64_t e) {
   struct ccp_consumer *c = w->c;
@@ -255,6 +269,7 @@ static void export_epoch(ccp__worker_t *w, uint64_t e) {
       p->last = ccp_partial_ref(x->partial);
     }
     x->epoch = p->epoch;
+    b->backlog += backlog_of(w, p);
     if (ckpt)
       save_checkpoint(p, x, ckpt);
     int64_t evicted = ccp_engine_evicted(p->engine);

@@ -120,6 +120,14 @@ struct ccp_publisher {
   ccp_buf_t pbuf;                     /* their bytes */
   int scratch_cap;
 
+  /* catching up (docs/live.md): what the last cycle saw, for pacing the
+   * next; backlog 0 after a failed cycle (retried at the normal cadence) */
+  int64_t pace_backlog;  /* records not read yet at its export, over all bundles */
+  int64_t pace_consumed; /* src.consumed() at its export */
+  int64_t pace_wall_ms;  /* wall clock at its export */
+  int pace_live;         /* its stream was live */
+  int pacing;            /* the cycles are paced now (for the log) */
+
   atomic_int final_req;              /* the owner asks for the final cycle */
   _Atomic int64_t final_deadline_ms; /* monotonic: no final attempt starts after it */
   atomic_int final_rc;               /* result of the final cycle; 1 = pending */
@@ -589,6 +597,54 @@ static void merge_own(ccp_publisher_t *p) {
 }
 
 /* One cycle; returns 0 when published (and committed), else non-zero. */
+/* Catching up (docs/live.md): right after collect, what the next cycle's
+ * pacing needs (the workers wait at the barrier: the count read now is the
+ * one the bundles' backlog was taken at). */
+static void pace_note(ccp_publisher_t *p, int live) {
+  const ccp_publisher_source_t *src = &p->o.src;
+  int64_t backlog = 0;
+  for (int i = 0; i < src->nbundles; i++)
+    backlog += p->bundles[i]->backlog;
+  p->pace_backlog = backlog;
+  p->pace_consumed = src->consumed ? src->consumed(src->opaque) : 0;
+  p->pace_wall_ms = ccp_clock_wall_ms();
+  p->pace_live = live;
+}
+
+/* Whether the cycle due at wall time `now` waits (docs/live.md, "Catching
+ * up"): only while the last cycle's stream was not live (no verdict then
+ * depends on the wall clock or on when a cycle runs), for at most
+ * publish.catchup_interval since that cycle, and while what was not read
+ * at its export, less what was read since, would take more than two
+ * publish intervals at the pace measured since (read so far per
+ * interval). So a consumer that reaches the end of its backlog publishes
+ * within about an interval, and a live one, whose backlog is a fetch or
+ * two, never waits. */
+static int pace_wait(ccp_publisher_t *p, int64_t now) {
+  const ccp_config_t *cfg = p->o.cfg;
+  const ccp_publisher_source_t *src = &p->o.src;
+  int64_t since = now - p->pace_wall_ms;
+  int wait = 0;
+  if (src->consumed && cfg->catchup_interval_ms > cfg->publish_interval_ms && !p->pace_live &&
+      p->pace_backlog > 0 && since > 0 && since < cfg->catchup_interval_ms) {
+    int64_t read = src->consumed(src->opaque) - p->pace_consumed;
+    int64_t left = p->pace_backlog - read;
+    /* left > 2 x (read / since) x interval, without the division */
+    wait = left > 0 &&
+           (double)left * (double)since > 2.0 * (double)read * (double)cfg->publish_interval_ms;
+  }
+  if (wait != p->pacing) {
+    p->pacing = wait;
+    if (wait)
+      ccp_log(CCP_LOG_DEBUG, "publisher",
+              "catching up (%lld records behind): a cycle every publish.catchup_interval",
+              (long long)p->pace_backlog);
+    else
+      ccp_log(CCP_LOG_DEBUG, "publisher", "a cycle every publish.interval again");
+  }
+  return wait;
+}
+
 static int cycle(ccp_publisher_t *p, int final) {
   const ccp_config_t *cfg = p->o.cfg;
   const ccp_publisher_source_t *src = &p->o.src;
@@ -608,6 +664,7 @@ static int cycle(ccp_publisher_t *p, int final) {
   if (src->checkpoint)
     src->checkpoint(src->opaque, ckpt);
   src->collect(src->opaque, g, live, p->bundles);
+  pace_note(p, live != INT64_MIN);
   struct batch old = {0};
   int fresh = 0; /* the batch was saved in this cycle */
   if (ckpt) {
@@ -660,6 +717,7 @@ static int cycle(ccp_publisher_t *p, int final) {
       p->ckpt_next_ms =
           (written ? p->batch.saved_ms : ccp_clock_wall_ms()) + cfg->checkpoint_interval_ms;
   } else {
+    p->pace_backlog = 0; /* retried at the normal cadence */
     atomic_fetch_add(&p->failed_cycles, 1);
     if (p->o.publish_ckpt)
       known_forget(p); /* part of it may have landed, or Redis lost data */
@@ -690,6 +748,10 @@ static void *publisher_main(void *arg) {
     int64_t now = ccp_clock_wall_ms();
     if (now < next) {
       ccp_clock_sleep_ms(CCP_MIN(next - now, 20));
+      continue;
+    }
+    if (pace_wait(p, now)) { /* catching up: looked at again an interval later */
+      next += cfg->publish_interval_ms;
       continue;
     }
     int rc = cycle(p, 0);

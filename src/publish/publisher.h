@@ -27,7 +27,10 @@
  *      partitions still assigned in the same generation);
  *   6. frees the bundles and lets the source do its housekeeping.
  * A failed cycle commits nothing and is retried at the next interval with
- * fresh exports.
+ * fresh exports. While catching up old data (the stream not live, and the
+ * bundles' backlog more than two intervals of reading at the pace measured
+ * since the last cycle) a cycle comes only every publish.catchup_interval
+ * (docs/live.md, "Catching up").
  *
  * Several instances in one group (a fetch function and the topic's
  * partition count; docs/live.md, "Several instances"): only the owner of
@@ -96,6 +99,8 @@ typedef struct ccp_publisher_bundle {
   int32_t *alert_partitions;     /**< owned, per alert: its partition when checkpoints are on
                                       (the ids are then kept per partition), else -1 */
   int nalerts;
+  int64_t backlog; /**< records of its partitions not read yet at the export (each one's high
+                        watermark of its latest fetch - next offset, summed; 0 where unknown) */
 } ccp_publisher_bundle_t;
 
 /** Frees a bundle and what it owns (partials, alerts); NULL is fine. */
@@ -131,6 +136,9 @@ typedef struct ccp_publisher_source {
   /** Partitions of the topic, from its metadata (may be NULL; 0: unknown). With a fetch
    * function it decides whether this instance owns every partition. */
   int (*partitions)(void *opaque);
+  /** Records read so far, a running total over the workers (may be NULL: the cycles are
+   * never paced for a catch-up). Called between cycles too. */
+  int64_t (*consumed)(void *opaque);
 } ccp_publisher_source_t;
 
 /** Options of a publisher. */

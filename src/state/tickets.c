@@ -86,7 +86,7 @@ static uint32_t index_bits_for(size_t cap) {
 static void index_alloc(ccp_tickets_t *t, size_t cap) {
   t->index_cap = cap;
   t->index_bits = index_bits_for(cap);
-  t->index = cap ? ccp_calloc_big(cap, sizeof *t->index) : NULL;
+  t->index = cap ? ccp_calloc_big_filled(cap, sizeof *t->index) : NULL;
 }
 
 static void index_grow(ccp_tickets_t *t) {
@@ -153,11 +153,13 @@ uint32_t ccp_tickets_create(ccp_tickets_t *t, uint64_t key) {
   if ((t->count + 1) * 4 > t->index_cap * 3)
     index_grow(t); /* load 3/5..3/4: 4-byte slots, hits probe ~2.5 */
   uint32_t i;
+  uint16_t life = 0; /* a record never used: its chunk's pages are not read before written */
   if (t->free_head != CCP_NIL) {
     i = t->free_head;
     t->free_head = ccp_tickets_at(t, i)->lru_next;
     if (t->free_head != CCP_NIL) /* the next create's record, long cold */
       ccp_tickets_prefetch_at(t, t->free_head);
+    life = (uint16_t)ccp_tickets_at(t, i)->life;
   } else {
     if (t->used == t->nchunks * CCP_TCHUNK) {
       if (t->nchunks == (CCP_NIL >> CCP_TCHUNK_BITS))
@@ -168,7 +170,6 @@ uint32_t ccp_tickets_create(ccp_tickets_t *t, uint64_t key) {
     i = t->used++;
   }
   ccp_ticket_t *r = ccp_tickets_at(t, i);
-  uint16_t life = (uint16_t)r->life;
   memset(r, 0, sizeof *r);
   r->life = (uint16_t)(life + 1); /* stale timers of the slot's old owner no longer match */
   r->key = key;

@@ -6,7 +6,9 @@
  * The counter is a relaxed atomic: it is a statistic, read without ordering
  * needs, and any thread may allocate. Large long-lived tables may take their
  * own mappings (ccp_calloc_big: from 2 MiB on aligned to 2 MiB and backed by transparent huge
- * pages where the system allows), with the same header and count. The fatal message is one line of
+ * pages where the system allows), with the same header and count; a table
+ * that a rehash fills right away has its pages mapped writable at once
+ * (ccp_calloc_big_filled: why in common.h). The fatal message is one line of
  * the logging facility (log.c), written whatever the level.
  */
 #include "ccpulse/common.h"
@@ -149,6 +151,28 @@ void *ccp_calloc_big(size_t nmemb, size_t n) {
   memcpy(p, &total, sizeof total); /* fresh pages are zero: nothing else to clear */
   atomic_fetch_add_explicit(&mem_used, total, memory_order_relaxed);
   return p + HDR;
+}
+
+void *ccp_calloc_big_filled(size_t nmemb, size_t n) {
+  if (n && nmemb > SIZE_MAX / n)
+    ccp__fatal(__FILE__, __LINE__, "allocation size overflow");
+  size_t total = nmemb * n;
+  if (total < BIG_MIN) { /* written, not calloc'd: fresh heap pages would be read first too */
+    void *q = ccp_malloc(total);
+    memset(q, 0, total);
+    return q;
+  }
+  unsigned char *p = ccp_calloc_big(nmemb, n);
+  unsigned char *base = p - HDR; /* the mapping (page-aligned) */
+#ifdef MADV_POPULATE_WRITE
+  if (madvise(base, total + HDR, MADV_POPULATE_WRITE) == 0)
+    return p;
+#endif
+  /* an older kernel (before 5.14): one write per page does the same */
+  long pg = sysconf(_SC_PAGESIZE);
+  for (size_t off = (size_t)pg; off < total + HDR; off += (size_t)pg)
+    base[off] = 0;
+  return p;
 }
 
 void ccp_free_big(void *ptr) {

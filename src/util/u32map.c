@@ -1,5 +1,5 @@
 /*
- * Compact u32 -> u32 map; see u32map.h. Slot arrays are ccp_calloc_big
+ * Compact u32 -> u32 map; see u32map.h. Slot arrays are ccp_calloc_big_filled
  * blocks (a large one replaced by a rebuild goes back to the system).
  */
 #include "util/u32map.h"
@@ -43,7 +43,7 @@ static void rebuild(ccp_u32map_t *m, size_t ncap, int (*keep)(void *, uint32_t, 
                     void *opaque) {
   uint64_t *old = m->slots;
   size_t ocap = m->cap;
-  m->slots = ccp_calloc_big(ncap, sizeof *m->slots);
+  m->slots = ccp_calloc_big_filled(ncap, sizeof *m->slots);
   m->cap = ncap;
   m->count = 0;
   for (size_t j = 0; j < ocap; j++) {
@@ -119,7 +119,7 @@ int ccp_u32map_load(ccp_u32map_t *m, ccp_ser_rd_t *r) {
     return -1;
   ccp_u32map_release(m);
   m->cap = (size_t)cap;
-  m->slots = cap ? ccp_calloc_big((size_t)cap, sizeof *m->slots) : NULL;
+  m->slots = cap ? ccp_calloc_big_filled((size_t)cap, sizeof *m->slots) : NULL;
   for (uint64_t j = 0; j < count; j++) {
     uint64_t w;
     memcpy(&w, words + j * sizeof w, sizeof w);

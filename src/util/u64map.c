@@ -1,7 +1,7 @@
 /*
  * Open-addressing u64 -> u64 map; see u64map.h. Linear probing keeps probes
  * in one or two cache lines; deletion shifts the following cluster back so
- * no tombstones accumulate. Slot arrays are ccp_calloc_big blocks: a large
+ * no tombstones accumulate. Slot arrays are ccp_calloc_big_filled blocks: a large
  * table replaced by its growth or a filter goes back to the system at once.
  */
 #include "util/u64map.h"
@@ -38,7 +38,7 @@ static void grow(ccp_u64map_t *m) {
   size_t ncap = !m->cap ? 64 : m->fine ? m->cap + m->cap / 4 : m->cap * 2;
   ccp_u64map_entry_t *old = m->slots;
   size_t ocap = m->cap;
-  m->slots = ccp_calloc_big(ncap, sizeof *m->slots);
+  m->slots = ccp_calloc_big_filled(ncap, sizeof *m->slots);
   m->cap = ncap;
   for (size_t j = 0; j < ocap; j++) {
     if (!old[j].key)
@@ -114,7 +114,7 @@ size_t ccp_u64map_filter(ccp_u64map_t *m, int (*keep)(void *, uint64_t, uint64_t
   size_t removed = 0;
   ccp_u64map_entry_t *old = m->slots;
   size_t ocap = m->cap;
-  m->slots = ccp_calloc_big(ocap, sizeof *m->slots);
+  m->slots = ccp_calloc_big_filled(ocap, sizeof *m->slots);
   m->count = 0;
   for (size_t j = 0; j < ocap; j++) {
     if (!old[j].key)
@@ -156,7 +156,7 @@ size_t ccp_u64map_each_ordered(const ccp_u64map_t *m,
 
 void ccp_u64map_restore_init(ccp_u64map_t *m, size_t cap) {
   ccp_free_big(m->slots);
-  m->slots = cap ? ccp_calloc_big(cap, sizeof *m->slots) : NULL;
+  m->slots = cap ? ccp_calloc_big_filled(cap, sizeof *m->slots) : NULL;
   m->cap = cap;
   m->count = 0;
 }
