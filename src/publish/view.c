@@ -517,14 +517,18 @@ static void vhist_add(ccp_view_t *v, vhist_t *dst, const ccp_shist_t *src) {
   vhist_take(v, dst, n);
 }
 
-/* The change from sub to add (both in dst's merge) in place, when no bin
- * comes or goes: with apply 0 whether it does, with apply 1 done (a walk
- * of the three lists that writes only the counts that change). */
-static int vhist_delta(vhist_t *dst, const ccp_shist_t *sub, const ccp_shist_t *add, int apply) {
+/* Moves dst's counts by sign x (add - sub) in place, bin by bin in one walk
+ * of the three lists, for the bins below `stop`; returns the first bin at
+ * which that cannot be done in place (a new bin, or one that empties; left
+ * as it was), UINT32_MAX when every bin was moved. */
+static uint32_t vhist_shift(vhist_t *dst, const ccp_shist_t *sub, const ccp_shist_t *add, int sign,
+                            uint32_t stop) {
   uint32_t i = 0, j = 0, k = 0;
   while (j < sub->n || k < add->n) {
     uint16_t b =
         k == add->n || (j < sub->n && sub->bin[j] < add->bin[k]) ? sub->bin[j] : add->bin[k];
+    if (b >= stop)
+      break;
     int64_t d = 0;
     if (j < sub->n && sub->bin[j] == b)
       d -= sub->count[j++];
@@ -532,16 +536,15 @@ static int vhist_delta(vhist_t *dst, const ccp_shist_t *sub, const ccp_shist_t *
       d += add->count[k++];
     if (!d)
       continue;
+    d *= sign;
     while (i < dst->n && dst->bin[i] < b)
       i++;
     if (i == dst->n || dst->bin[i] != b || (int64_t)dst->count[i] + d <= 0)
-      return 0; /* a new bin, or one that empties */
-    if (apply) {
-      dst->count[i] = (uint32_t)((int64_t)dst->count[i] + d);
-      dst->total = (uint64_t)((int64_t)dst->total + d);
-    }
+      return b;
+    dst->count[i] = (uint32_t)((int64_t)dst->count[i] + d);
+    dst->total = (uint64_t)((int64_t)dst->total + d);
   }
-  return 1;
+  return UINT32_MAX;
 }
 
 /* Moves a partition's histogram in a merged one from sub (the one added
@@ -552,10 +555,11 @@ static void vhist_move(ccp_view_t *v, vhist_t *dst, const ccp_shist_t *sub,
     vhist_add(v, dst, add);
     return;
   }
-  if (vhist_delta(dst, sub, add, 0)) { /* the usual case: counts move, bins stay */
-    vhist_delta(dst, sub, add, 1);
+  /* the usual case: counts move, bins stay; else the bins moved go back */
+  uint32_t at = vhist_shift(dst, sub, add, 1, UINT32_MAX);
+  if (at == UINT32_MAX)
     return;
-  }
+  vhist_shift(dst, sub, add, -1, at);
   vhist_t *m = &v->scratch;
   vhist_reserve(m, dst->n + add->n);
   uint32_t i = 0, j = 0, k = 0, n = 0;
