@@ -264,10 +264,11 @@ static ccp_words_t *merge_block(const ccp_words_t *o, const uint64_t *c, size_t 
  * Read out of the map when none are cached or the horizon passed the oldest
  * (a sweep drops only entries older than every window: below it too);
  * else the keys set since (ccp__cust_note()) are merged into the cached
- * block: a customer's unit only moves up, so those are all that changed. */
-static ccp_words_t *cust_entries(ccp_engine_t *e, ccp_scope_t *s, int64_t horizon) {
+ * block: a customer's unit only moves up, so those are all that changed;
+ * then d also names the block they were merged into and carries them. */
+static void cust_entries(ccp_engine_t *e, ccp_scope_t *s, int64_t horizon, ccp_partial_scope_t *d) {
   if (!s->cust.count)
-    return NULL;
+    return;
   int64_t ref = ccp_floordiv(e->now, e->cust_unit);
   if (!s->cust_x || s->cust_x_min < horizon) {
     ccp_words_free(s->cust_x);
@@ -304,11 +305,16 @@ static ccp_words_t *cust_entries(ccp_engine_t *e, ccp_scope_t *s, int64_t horizo
       a[m++] = (uint64_t)key << 32 | u;
     }
     ccp_words_t *b = merge_block(s->cust_x, a, m, 1, 32);
+    if (s->cust_x->n && b->n) { /* the hint for the view (partial.h) */
+      d->cust_from = ccp_words_ref(s->cust_x);
+      d->cust_chg = ccp_words_new(m, 1);
+      memcpy(d->cust_chg->w, a, m * sizeof *a);
+    }
     ccp_words_free(s->cust_x);
     s->cust_x = b;
   }
   s->cust_nchg = 0;
-  return s->cust_x->n ? ccp_words_ref(s->cust_x) : NULL;
+  d->cust = s->cust_x->n ? ccp_words_ref(s->cust_x) : NULL;
 }
 
 static int rs_keep(void *opaque, uint64_t key, uint64_t val) {
@@ -369,9 +375,9 @@ static void rs_rebuild(ccp_engine_t *e, int64_t c) {
 }
 
 /* Merges the customers noted since rs_x was built (the same slot and L)
- * into it; 0 when one of them has no activity at slot c (then the sample is
- * built afresh: activity only grows within a slot, so that is not expected). */
-static int rs_merge(ccp_engine_t *e, int64_t c) {
+ * into it, and tells p (rs_from, rs_chg); 0 when one of them has no activity at slot c (then the
+ * sample is built afresh: activity only grows within a slot, so that is not expected). */
+static int rs_merge(ccp_engine_t *e, int64_t c, ccp_partial_t *p) {
   uint64_t *a = scratch(e, 2 * e->rs_nchg); /* the keys, the radix passes, the entries */
   memcpy(a, e->rs_chg, e->rs_nchg * sizeof *a);
   size_t nk = sort_unique(a, e->rs_nchg, 0);
@@ -383,6 +389,11 @@ static int rs_merge(ccp_engine_t *e, int64_t c) {
       return 0;
   }
   ccp_words_t *b = merge_block(e->rs_x, ent, nk, 2, 0);
+  if (e->rs_x->n) { /* the hint for the view (partial.h) */
+    p->rs_from = ccp_words_ref(e->rs_x);
+    p->rs_chg = ccp_words_new(nk, 2);
+    memcpy(p->rs_chg->w, ent, 2 * nk * sizeof *ent);
+  }
   ccp_words_free(e->rs_x);
   e->rs_x = b;
   return 1;
@@ -399,7 +410,7 @@ static void export_sample(ccp_engine_t *e, ccp_partial_t *p) {
   if (!e->rs_valid)
     rs_rebuild(e, c);
   if (!e->rs_x || e->rs_changed || e->rs_x_c != c || e->rs_x_l != e->rs_l ||
-      (e->rs_nchg && !rs_merge(e, c))) {
+      (e->rs_nchg && !rs_merge(e, c, p))) {
     ccp_words_free(e->rs_x);
     uint64_t *a = scratch(e, e->rs.count);
     size_t n = 0;
@@ -559,7 +570,7 @@ static ccp_partial_t *export(ccp_engine_t *e, int64_t now_ms, int customers,
     d->aged = s->g_aged;
     d->oldest_open = s->oldest_open;
     if (horizon != INT64_MAX)
-      d->cust = cust_entries(e, s, horizon);
+      cust_entries(e, s, horizon, d);
   }
   ccp_free(blk);
   ccp__engine_retention(e, &p->ret_prev, &p->ret_both);
