@@ -583,6 +583,10 @@ static uint32_t vhist_shift(vhist_t *dst, const ccp_shist_t *sub, const ccp_shis
  * before, its bins all in dst) to add: one walk of the three lists. */
 static void vhist_move(ccp_view_t *v, vhist_t *dst, const ccp_shist_t *sub,
                        const ccp_shist_t *add) {
+  if (sub->n == add->n &&
+      (sub->n == 0 || (!memcmp(sub->bin, add->bin, sub->n * sizeof *sub->bin) &&
+                       !memcmp(sub->count, add->count, sub->n * sizeof *sub->count))))
+    return; /* the same histogram (often: a window's FRT or resolution bins not touched) */
   if (!sub->n) {
     vhist_add(v, dst, add);
     return;
