@@ -276,6 +276,39 @@ static void test_hist_each(void) {
   ccp_hist_release(&h);
 }
 
+/* ccp_shist_fill() gives the bins ccp_hist_get() reads, ascending, sparse
+ * and dense (past CCP_HIST_SPARSE_MAX bins), and nothing for an empty one. */
+static void test_shist_fill(void) {
+  static uint32_t count[CCP_SKETCH_BINS];
+  static uint16_t bin[CCP_SKETCH_BINS];
+  ccp_hist_t h;
+  memset(&h, 0, sizeof h);
+  ccp_shist_t d;
+  T_EQ_INT(ccp_shist_fill(&d, &h, count, bin), 0);
+  T_TRUE(d.n == 0 && d.bin == NULL && d.count == NULL);
+  uint64_t x = 7;
+  for (int round = 0; round < 3; round++) { /* 20 bins (sparse), 200, 900 (dense) */
+    int adds = round == 0 ? 20 : round == 1 ? 200 : 900;
+    for (int i = 0; i < adds; i++) {
+      x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+      ccp_hist_add(&h, (uint16_t)((x >> 33) % CCP_SKETCH_BINS), 1 + (int64_t)(x >> 60));
+    }
+    uint32_t n = ccp_shist_fill(&d, &h, count, bin), seen = 0;
+    T_TRUE(n == d.n && d.bin == bin && d.count == count);
+    int ok = 1;
+    for (int b = 0; b < CCP_SKETCH_BINS; b++) {
+      uint32_t c = ccp_hist_get(&h, (uint16_t)b);
+      if (!c)
+        continue;
+      ok &= seen < n && bin[seen] == b && count[seen] == c;
+      seen++;
+    }
+    T_TRUE(ok && seen == n && n == (uint32_t)ccp_hist_nonzero(&h));
+    T_TRUE(round == 0 ? n < CCP_HIST_SPARSE_MAX : n > CCP_HIST_SPARSE_MAX);
+  }
+  ccp_hist_release(&h);
+}
+
 int main(void) {
   T_RUN(test_exact_below_128);
   T_RUN(test_bound_every_integer);
@@ -284,5 +317,6 @@ int main(void) {
   T_RUN(test_percentiles_vs_exact);
   T_RUN(test_hist_ops);
   T_RUN(test_hist_each);
+  T_RUN(test_shist_fill);
   return T_DONE();
 }

@@ -178,6 +178,71 @@ static double cust_in(const ccp_view_t *v, int w) {
   return x;
 }
 
+/* A partition's histogram whose bins stay and whose counts move between
+ * two exports (first replies of 2 s and 60 s, then two more of 60 s: the
+ * median moves from one bin to the other): a view kept from the first
+ * export shows what a fresh view of the second shows. */
+static void test_kept_histogram_counts_move(void) {
+  char err[CCP_ERRBUF_SIZE];
+  ccp_engine_t *one = ccp_engine_new(&cfg, err, sizeof err), *part[1];
+  part[0] = ccp_engine_new(&cfg, err, sizeof err);
+  ccp_view_t *kept = ccp_view_new(&cfg), *fresh = ccp_view_new(&cfg);
+  static const int64_t frt[4] = {2000, 60000, 60000, 60000};
+  ccp_partial_t *last = NULL;
+  ccp_buf_t a, b;
+  ccp_buf_init(&a);
+  ccp_buf_init(&b);
+  for (int t = 0; t < 4; t++) {
+    char ticket[32];
+    snprintf(ticket, sizeof ticket, "h%d", t);
+    int64_t ts = T0 + t * 1000;
+    feed_both(one, part, 1, CCP_EV_OPENED, ts, ticket, "c1", "a1", 2 * t);
+    feed_both(one, part, 1, CCP_EV_AGENT_REPLY, ts + frt[t], ticket, "c1", "a1", 2 * t + 1);
+    if (t == 0)
+      continue;
+    ccp_partial_t *pp = ccp_engine_export_next(part[0], T0 + 70000, last);
+    ccp_partial_free(last);
+    last = pp;
+    ccp_view_reset(kept);
+    ccp_view_merge(kept, pp);
+  }
+  ccp_view_merge(fresh, last);
+  ccp_view_snapshot_json(kept, &a);
+  ccp_view_snapshot_json(fresh, &b);
+  T_EQ_STR(a.data, b.data);
+  T_TRUE(strstr(b.data, "\"frt_p50_ms\":59") != NULL); /* the median moved: ~60 s */
+  ccp_buf_release(&a);
+  ccp_buf_release(&b);
+  ccp_partial_free(last);
+  ccp_view_free(kept);
+  ccp_view_free(fresh);
+  ccp_engine_free(one);
+  ccp_engine_free(part[0]);
+}
+
+/* The default configuration with a retention period of 20 minutes. */
+static void config_20m(ccp_config_t *c) {
+  char err[CCP_ERRBUF_SIZE];
+  ccp_config_init(c);
+  T_EQ_INT(ccp_config_set(c, "retention.period", "20m", NULL, err, sizeof err), 0);
+  T_EQ_INT(ccp_config_finish(c, err, sizeof err), 0);
+}
+
+/* Ticket t, 3 s after ticket t - 1, into one and its partition: OPENED,
+ * then HANDLED within the same second unless t % 4 == 3; customer
+ * (7 t) mod ncust, so customer k has tickets ncust apart, hashed apart. */
+static void cust_ticket(ccp_engine_t *one, ccp_engine_t **part, int np, int t, int ncust,
+                        int *seq) {
+  char ticket[32], cust[32], agent[32];
+  int64_t ts = T0 + (int64_t)t * 3000;
+  snprintf(ticket, sizeof ticket, "t%d", t);
+  snprintf(cust, sizeof cust, "c%d", (t * 7) % ncust);
+  snprintf(agent, sizeof agent, "a%d", t % 5);
+  feed_both(one, part, np, CCP_EV_OPENED, ts, ticket, cust, agent, (*seq)++);
+  if (t % 4 != 3)
+    feed_both(one, part, np, CCP_EV_HANDLED, ts + 1, ticket, cust, agent, (*seq)++);
+}
+
 /* Customers whose tickets land in 2-4 partitions: the merged view equals one
  * engine fed every event, customers_handled and retention included, in
  * memory and through the partials' bytes; the per-partition counts summed
@@ -186,24 +251,13 @@ static void test_customers_across_partitions(void) {
   enum { NP = 4, NT = 3000, NCUST = 300 };
   char err[CCP_ERRBUF_SIZE];
   ccp_config_t c2;
-  ccp_config_init(&c2);
-  T_EQ_INT(ccp_config_set(&c2, "retention.period", "20m", NULL, err, sizeof err), 0);
-  T_EQ_INT(ccp_config_finish(&c2, err, sizeof err), 0);
+  config_20m(&c2);
   ccp_engine_t *one = ccp_engine_new(&c2, err, sizeof err), *part[NP];
   for (int p = 0; p < NP; p++)
     part[p] = ccp_engine_new(&c2, err, sizeof err);
-  char ticket[32], cust[32], agent[32];
   int seq = 0;
-  for (int t = 0; t < NT; t++) { /* a ticket every 3 s: 2.5 hours */
-    int64_t ts = T0 + (int64_t)t * 3000;
-    snprintf(ticket, sizeof ticket, "t%d", t);
-    /* customer k has tickets k, k + NCUST, ...: ten tickets, hashed apart */
-    snprintf(cust, sizeof cust, "c%d", (t * 7) % NCUST);
-    snprintf(agent, sizeof agent, "a%d", t % 5);
-    feed_both(one, part, NP, CCP_EV_OPENED, ts, ticket, cust, agent, seq++);
-    if (t % 4 != 3) /* handled; within the same second as its opening */
-      feed_both(one, part, NP, CCP_EV_HANDLED, ts + 1, ticket, cust, agent, seq++);
-  }
+  for (int t = 0; t < NT; t++) /* a ticket every 3 s: 2.5 hours */
+    cust_ticket(one, part, NP, t, NCUST, &seq);
   int64_t now = ccp_engine_now(one);
   ccp_buf_t a, b, bytes;
   ccp_buf_init(&a);
@@ -253,6 +307,62 @@ static void test_customers_across_partitions(void) {
   ccp_engine_free(one);
   for (int p = 0; p < NP; p++)
     ccp_engine_free(part[p]);
+  ccp_config_release(&c2);
+}
+
+/* A stream like the one above, each customer back after 30 min (the
+ * period is 20 min), exported every 5 tickets (15 s: three exports a
+ * retention slot; customers come and come back between exports)
+ * into one view kept from cycle to cycle: the partitions hand their
+ * customer entries and samples as the previous ones with the changes put
+ * in (partial.h), and the view applies just those; every cycle's snapshot
+ * is the one engine's. */
+static void test_customers_kept_across_cycles(void) {
+  enum { NP = 4, NT = 2000, NCUST = 600 }; /* a customer every 30 min: a period apart */
+  char err[CCP_ERRBUF_SIZE];
+  ccp_config_t c2;
+  config_20m(&c2);
+  ccp_engine_t *one = ccp_engine_new(&c2, err, sizeof err), *part[NP];
+  ccp_partial_t *last[NP] = {0};
+  for (int p = 0; p < NP; p++)
+    part[p] = ccp_engine_new(&c2, err, sizeof err);
+  ccp_view_t *v = ccp_view_new(&c2);
+  ccp_buf_t a, b;
+  ccp_buf_init(&a);
+  ccp_buf_init(&b);
+  int seq = 0, cycles = 0, differ = 0, retained = 0;
+  for (int t = 0; t < NT; t++) {
+    cust_ticket(one, part, NP, t, NCUST, &seq);
+    if (t % 5 != 4)
+      continue;
+    int64_t now = ccp_engine_now(one);
+    ccp_view_reset(v);
+    for (int p = 0; p < NP; p++) {
+      ccp_engine_advance(part[p], now);
+      ccp_partial_t *pp = ccp_engine_export_next(part[p], now, last[p]);
+      ccp_view_merge(v, pp);
+      ccp_partial_free(last[p]);
+      last[p] = pp;
+    }
+    ccp_buf_clear(&a);
+    ccp_buf_clear(&b);
+    ccp_engine_snapshot_json(one, &a);
+    ccp_view_snapshot_json(v, &b);
+    differ += a.len != b.len || memcmp(a.data, b.data, a.len) != 0;
+    retained += strstr(b.data, "\"retention_pct\":null") == NULL;
+    cycles++;
+  }
+  fprintf(stderr, "  %d cycles, %d differ, %d with a retention figure\n", cycles, differ, retained);
+  T_EQ_INT(differ, 0);
+  T_TRUE(retained > cycles / 2);
+  for (int p = 0; p < NP; p++) {
+    ccp_partial_free(last[p]);
+    ccp_engine_free(part[p]);
+  }
+  ccp_view_free(v);
+  ccp_buf_release(&a);
+  ccp_buf_release(&b);
+  ccp_engine_free(one);
   ccp_config_release(&c2);
 }
 
@@ -1366,6 +1476,8 @@ int main(void) {
   T_RUN(test_merge_equals_single_engine);
   T_RUN(test_publisher_idle_checkpoints);
   T_RUN(test_customers_across_partitions);
+  T_RUN(test_customers_kept_across_cycles);
+  T_RUN(test_kept_histogram_counts_move);
   T_RUN(test_retention_sample);
   T_RUN(test_empty_view);
   T_RUN(test_persistent_view_equals_fresh);

@@ -77,9 +77,13 @@ void ccp_partial_free(ccp_partial_t *p) {
       ccp_free(p->scopes[i].name);
     }
     ccp_words_free(p->scopes[i].cust);
+    ccp_words_free(p->scopes[i].cust_chg);
+    ccp_words_free(p->scopes[i].cust_from);
   }
   ccp_free(p->scopes);
   ccp_words_free(p->rs);
+  ccp_words_free(p->rs_chg);
+  ccp_words_free(p->rs_from);
   ccp_free(p);
 }
 

@@ -16,7 +16,10 @@
  * customers that can still count in a window, and for retention a nested
  * hash sample of every customer's activity; both are ccp_words_t blocks an
  * engine shares between its successive partials (an unchanged scope hands
- * the same block again), so a partial frees them by reference too.
+ * the same block again), so a partial frees them by reference too. An
+ * engine that built a block from its previous one and the customers that
+ * changed says so (cust_from/cust_chg, rs_from/rs_chg): a view that holds
+ * the previous block applies just those (a hint, never written to bytes).
  * Scope kinds and the diagnostics counters are defined here because the
  * partial carries them; the engine's own state (engine_int.h) uses the same
  * definitions.
@@ -107,6 +110,12 @@ typedef struct ccp_partial_scope {
                                     reference between an engine's successive partials
                                     (an unchanged scope hands the same block again) */
   ccp_words_t *cust;           /**< customer entries (ccp_cust_*), a reference; NULL: none */
+  ccp_words_t *cust_from;      /**< with cust_chg: cust is this block (the engine's previous
+                                    entries; a reference, so that a block at the same
+                                    address is this one) with the entries of cust_chg put
+                                    in (new or later) */
+  ccp_words_t *cust_chg;       /**< those entries, hash ascending (a reference); NULL: no
+                                    such hint (cust is to be compared whole) */
 } ccp_partial_scope_t;
 
 struct ccp_partial {
@@ -123,6 +132,10 @@ struct ccp_partial {
   int rs_l;                   /**< the sample's L: hashes <= CCP_RS_MAX(rs_l) */
   ccp_words_t *rs;            /**< (hash, activity bits at rs_c) pairs, hash ascending; a
                                    reference, NULL: none */
+  ccp_words_t *rs_from;       /**< with rs_chg: rs is this block (the engine's previous
+                                   sample at the same slot and L; a reference) with the
+                                   pairs of rs_chg put in */
+  ccp_words_t *rs_chg;        /**< those pairs, hash ascending (a reference); NULL: none */
   ccp_diag_t diag;
   int64_t tickets; /**< tickets held */
 

@@ -213,20 +213,33 @@ void ccp_hist_release(ccp_hist_t *h) {
   memset(h, 0, sizeof *h);
 }
 
-static void shist_put(void *opaque, uint16_t bin, uint32_t count) {
-  ccp_shist_t *d = opaque;
-  d->bin[d->n] = bin;
-  d->count[d->n++] = count;
-}
-
 uint32_t ccp_shist_fill(ccp_shist_t *dst, const ccp_hist_t *src, uint32_t *count, uint16_t *bin) {
+  /* ccp_hist_each() written out with a local count: the export fills every
+   * histogram of every changed scope (src/engine/export.c) */
   memset(dst, 0, sizeof *dst);
-  if (!ccp_hist_nonzero(src))
+  if (!src->n)
     return 0;
-  dst->count = count;
-  dst->bin = bin;
-  ccp_hist_each(src, shist_put, dst);
-  return dst->n;
+  uint32_t n = 0;
+  if (!src->dense) {
+    for (; n < src->ns; n++) {
+      bin[n] = SP_BIN(src->p[n]);
+      count[n] = (uint32_t)SP_CNT(src->p[n]);
+    }
+  } else {
+    const uint32_t *bins = dbins(src);
+    for (int w = 0; w < NZW; w++)
+      for (uint64_t m = dnz(src)[w]; m; m &= m - 1) {
+        uint16_t b = (uint16_t)(w * 64 + __builtin_ctzll(m));
+        bin[n] = b;
+        count[n++] = bins[b];
+      }
+  }
+  if (n) {
+    dst->count = count;
+    dst->bin = bin;
+    dst->n = n;
+  }
+  return n;
 }
 
 void ccp_shist_from(ccp_shist_t *dst, const ccp_hist_t *src) {

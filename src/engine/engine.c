@@ -99,6 +99,7 @@ static void scope_free(ccp_engine_t *e, ccp_scope_t *s) {
   ccp_wset_release(&s->ws, &e->geom);
   ccp_u32map_release(&s->cust);
   ccp_words_free(s->cust_x);
+  ccp_free(s->cust_chg);
   ccp_free(s);
 }
 
@@ -530,10 +531,8 @@ static void scopes_customer(ccp_engine_t *e, const uint32_t ids[4], int64_t ts, 
     if (!had)
       e->cust_entries++;
     ccp_u32map_set(&s->cust, key, (uint32_t)tu);
-    if (s->cust_x) { /* the exported entries are stale (export.c) */
-      ccp_words_free(s->cust_x);
-      s->cust_x = NULL;
-    }
+    if (s->cust_x) /* the exported entries miss it (export.c) */
+      ccp__cust_note(e, s, key);
     /* the customer now counts in tu's bucket and no longer in prev's (the
      * same bucket of a coarse window nets to zero) */
     if (had)
@@ -564,6 +563,11 @@ static void customers_gc(ccp_engine_t *e, ccp_scope_t *s) {
     return;
   ccp_u32map_filter(&s->cust, cust_keep, &gc);
   e->cust_entries -= before - s->cust.count;
+  if (s->cust_x && s->cust.count != before) { /* read out anew (export.c) */
+    ccp_words_free(s->cust_x);
+    s->cust_x = NULL;
+    s->cust_nchg = 0;
+  }
 }
 
 /* ------------------------------------------------------------- retention */

@@ -56,6 +56,9 @@ typedef struct ccp_scope {
   ccp_words_t *cust_x;               /**< export.c: cust's entries as last exported (a
                                           reference), NULL: none or stale */
   int64_t cust_x_min;                /**< the oldest unit in cust_x (a sweep drops it) */
+  uint32_t *cust_chg;                /**< export.c: keys set in cust since cust_x was built
+                                          (ccp__cust_note(); repeats possible) */
+  uint32_t cust_nchg, cust_chg_cap;  /**< keys in cust_chg; allocated */
   uint32_t x_at;                     /**< export.c: 1 + its entry in the last export, whose
                                           block is still right; CCP__X_NODATA: its windows
                                           are still all zero; 0: stale */
@@ -162,7 +165,11 @@ struct ccp_engine {
   uint64_t rs_max;
   int rs_l;
   int rs_valid;      /**< rs mirrors acts */
-  int rs_changed;    /**< a sampled customer's activity changed since rs_x was built */
+  int rs_changed;    /**< rs_x is to be built afresh (a new sample, or too many changes) */
+  uint64_t *rs_chg;  /**< sampled keys whose activity changed since rs_x was built (repeats
+                          possible; export.c merges them in) */
+  size_t rs_nchg;    /**< keys in rs_chg */
+  size_t rs_chg_cap; /**< allocated */
   ccp_words_t *rs_x; /**< the sample as last exported (a reference), NULL: none */
   int64_t rs_x_c;    /**< its slot */
   int rs_x_l;        /**< its L */
@@ -222,6 +229,10 @@ void ccp__engine_view_to(ccp_engine_t *e, int64_t t);
 void ccp__engine_run_due(ccp_engine_t *e);
 /** Customers active in the previous period, and of those in both periods. */
 void ccp__engine_retention(ccp_engine_t *e, int64_t *prev, int64_t *both);
+/** Notes that scope s's customer key changed in its map while s->cust_x is held, so the
+ * next export merges the change into the entries instead of reading the map out again
+ * (scopes_customer; the engine's thread). */
+void ccp__cust_note(ccp_engine_t *e, ccp_scope_t *s, uint32_t key);
 /** Mirrors a sampled customer's new packed activity v into the sample
  * (customer_active, for keys <= rs_max while rs_valid). */
 void ccp__rs_note(ccp_engine_t *e, uint64_t key, uint64_t v);

@@ -41,11 +41,21 @@
  * at most CCP_RS_MAX(L), L the smallest that keeps the sample within
  * CCP_RS_CAP (0, every customer, while that fits). The view unites them
  * over partitions. Both are ccp_words_t blocks cached in the engine and
- * handed again while still right: a scope's entries until its map changes
- * (engine.c drops cust_x) or a sweep leaves them older than every window,
- * the sample until a sampled customer's activity, the slot or L changes.
- * The sample itself (e->rs) is kept by customer_active() through
- * ccp__rs_note() and rebuilt here from acts after a sweep or a load.
+ * handed again while still right, and otherwise rebuilt from the changes:
+ * the engine notes each customer key it sets in a scope's map while that
+ * scope's entries are cached (ccp__cust_note()), and each sampled customer
+ * whose activity changed (ccp__rs_note()); the next export sorts the few
+ * keys noted and merges their current entries into a copy of the cached
+ * block (merge_block(): one walk copying the unchanged runs) instead of
+ * reading the whole map out and sorting it again. Exact because nothing
+ * else changes those entries: a customer's latest unit only moves up, and
+ * within one slot activity bits only grow. The block is read out of the
+ * map afresh when there is none, when the horizon passed its oldest entry
+ * or a sweep dropped entries (engine.c drops cust_x), when more keys were
+ * noted than half the block, and for the sample when the slot or L changed
+ * or a noted customer has no activity at the slot. The sample itself
+ * (e->rs) is kept by customer_active() through ccp__rs_note() and rebuilt
+ * here from acts after a sweep or a load.
  * ccp_engine_snapshot_json() (one engine, no merge) carries neither.
  *
  * An export moves only the view time (windows slide, gauges are taken at
@@ -183,16 +193,87 @@ static int64_t cust_horizon(const ccp_engine_t *e) {
   return h;
 }
 
+/* Changes noted past this many (of a block of n entries) are no longer
+ * kept: the block is read out anew (about as costly as merging them). */
+static inline int chg_full(size_t nchg, size_t n) { return nchg >= n / 2 + 64; }
+
+/* Grows a change list of 8- or 4-byte keys to hold one more. */
+static void *chg_grow(void *a, size_t *cap, size_t size) {
+  *cap = *cap ? 2 * *cap : 16;
+  return ccp_realloc(a, *cap * size);
+}
+
+void ccp__cust_note(ccp_engine_t *e, ccp_scope_t *s, uint32_t key) {
+  (void)e;
+  if (chg_full(s->cust_nchg, s->cust_x->n)) { /* read out anew at the next export */
+    ccp_words_free(s->cust_x);
+    s->cust_x = NULL;
+    s->cust_nchg = 0;
+    return;
+  }
+  if (s->cust_nchg == s->cust_chg_cap) {
+    size_t cap = s->cust_chg_cap;
+    s->cust_chg = chg_grow(s->cust_chg, &cap, sizeof *s->cust_chg);
+    s->cust_chg_cap = (uint32_t)cap;
+  }
+  s->cust_chg[s->cust_nchg++] = key;
+}
+
+/* Sorts the n keys (in the high half of a's words) and drops repeats;
+ * returns how many are left. a holds 2n words (the radix passes). */
+static size_t sort_unique(uint64_t *a, size_t n, int lo) {
+  sort_words(a, a + n, n, lo);
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++)
+    if (!m || a[i] >> lo != a[m - 1] >> lo)
+      a[m++] = a[i];
+  return m;
+}
+
+/* The block o of entries of `stride` words (key first, ascending) with the
+ * m entries of c (same layout, keys ascending and distinct) merged in, an
+ * entry of c replacing the one of o with its key: one walk that copies the
+ * unchanged runs. Keys are compared from bit lo. */
+static ccp_words_t *merge_block(const ccp_words_t *o, const uint64_t *c, size_t m, size_t stride,
+                                int lo) {
+  ccp_words_t *b = ccp_words_new(o->n + m, stride);
+  const uint64_t *ow = o->w;
+  uint64_t *bw = b->w;
+  size_t i = 0, n = 0, on = o->n;
+  for (size_t j = 0; j < m; j++) {
+    uint64_t k = c[j * stride] >> lo;
+    size_t run = i;
+    while (run < on && ow[run * stride] >> lo < k)
+      run++;
+    memcpy(bw + n * stride, ow + i * stride, (run - i) * stride * sizeof *bw);
+    n += run - i;
+    i = run;
+    if (i < on && ow[i * stride] >> lo == k)
+      i++; /* replaced */
+    memcpy(bw + n * stride, c + j * stride, stride * sizeof *bw);
+    n++;
+  }
+  memcpy(bw + n * stride, ow + i * stride, (on - i) * stride * sizeof *bw);
+  b->n = (uint32_t)(n + on - i);
+  return b;
+}
+
 /* The scope's customer entries that can count in a window, sorted by hash
  * (a reference for the partial; NULL: none). The map's words are the
- * entries: key (the hash) in the high half, the unit mod 2^32 in the low. */
-static ccp_words_t *cust_entries(ccp_engine_t *e, ccp_scope_t *s, int64_t horizon) {
+ * entries: key (the hash) in the high half, the unit mod 2^32 in the low.
+ * Read out of the map when none are cached or the horizon passed the oldest
+ * (a sweep drops only entries older than every window: below it too);
+ * else the keys set since (ccp__cust_note()) are merged into the cached
+ * block: a customer's unit only moves up, so those are all that changed;
+ * then d also names the block they were merged into and carries them. */
+static void cust_entries(ccp_engine_t *e, ccp_scope_t *s, int64_t horizon, ccp_partial_scope_t *d) {
   if (!s->cust.count)
-    return NULL;
+    return;
+  int64_t ref = ccp_floordiv(e->now, e->cust_unit);
   if (!s->cust_x || s->cust_x_min < horizon) {
     ccp_words_free(s->cust_x);
     uint64_t *a = scratch(e, s->cust.count);
-    int64_t ref = ccp_floordiv(e->now, e->cust_unit), lo = INT64_MAX;
+    int64_t lo = INT64_MAX;
     size_t n = 0;
     for (size_t j = 0; j < s->cust.cap; j++) {
       uint64_t w = s->cust.slots[j];
@@ -208,8 +289,32 @@ static ccp_words_t *cust_entries(ccp_engine_t *e, ccp_scope_t *s, int64_t horizo
     s->cust_x = ccp_words_new(n, 1);
     memcpy(s->cust_x->w, a, n * sizeof *a);
     s->cust_x_min = lo;
+  } else if (s->cust_nchg) {
+    uint64_t *a = scratch(e, s->cust_nchg);
+    for (size_t i = 0; i < s->cust_nchg; i++)
+      a[i] = (uint64_t)s->cust_chg[i] << 32;
+    size_t m = 0, nk = sort_unique(a, s->cust_nchg, 32);
+    for (size_t i = 0; i < nk; i++) { /* the keys' entries now (m <= i: in place) */
+      uint32_t key = (uint32_t)(a[i] >> 32), u;
+      if (!ccp_u32map_get(&s->cust, key, &u))
+        continue;
+      int64_t tu = ref + (int32_t)(u - (uint32_t)ref);
+      if (tu < horizon)
+        continue; /* a late HANDLED of a new customer, counting nowhere */
+      s->cust_x_min = CCP_MIN(s->cust_x_min, tu);
+      a[m++] = (uint64_t)key << 32 | u;
+    }
+    ccp_words_t *b = merge_block(s->cust_x, a, m, 1, 32);
+    if (s->cust_x->n && b->n) { /* the hint for the view (partial.h) */
+      d->cust_from = ccp_words_ref(s->cust_x);
+      d->cust_chg = ccp_words_new(m, 1);
+      memcpy(d->cust_chg->w, a, m * sizeof *a);
+    }
+    ccp_words_free(s->cust_x);
+    s->cust_x = b;
   }
-  return s->cust_x->n ? ccp_words_ref(s->cust_x) : NULL;
+  s->cust_nchg = 0;
+  d->cust = s->cust_x->n ? ccp_words_ref(s->cust_x) : NULL;
 }
 
 static int rs_keep(void *opaque, uint64_t key, uint64_t val) {
@@ -220,9 +325,18 @@ static int rs_keep(void *opaque, uint64_t key, uint64_t val) {
 void ccp__rs_note(ccp_engine_t *e, uint64_t key, uint64_t v) {
   int isnew;
   *ccp_u64map_put(&e->rs, key, &isnew) = v;
-  e->rs_changed = 1;
+  if (!e->rs_changed) { /* noted for the next export's merge (export_sample()) */
+    if (!e->rs_x || chg_full(e->rs_nchg, e->rs_x->n)) {
+      e->rs_changed = 1;
+    } else {
+      if (e->rs_nchg == e->rs_chg_cap)
+        e->rs_chg = chg_grow(e->rs_chg, &e->rs_chg_cap, sizeof *e->rs_chg);
+      e->rs_chg[e->rs_nchg++] = key;
+    }
+  }
   if (e->rs.count <= CCP_RS_CAP)
     return;
+  e->rs_changed = 1; /* customers leave the sample below: built afresh */
   /* over the cap: drop the customers no longer active, then halve the
    * sample (L + 1) until it fits */
   int64_t c[2] = {ccp_floordiv(e->now, e->slot_ms), (int64_t)e->rs_max};
@@ -260,7 +374,34 @@ static void rs_rebuild(ccp_engine_t *e, int64_t c) {
   e->rs_changed = 1;
 }
 
-/* Puts the retention sample at the export's slot into p (shared block). */
+/* Merges the customers noted since rs_x was built (the same slot and L)
+ * into it, and tells p (rs_from, rs_chg); 0 when one of them has no activity at slot c (then the
+ * sample is built afresh: activity only grows within a slot, so that is not expected). */
+static int rs_merge(ccp_engine_t *e, int64_t c, ccp_partial_t *p) {
+  uint64_t *a = scratch(e, 2 * e->rs_nchg); /* the keys, the radix passes, the entries */
+  memcpy(a, e->rs_chg, e->rs_nchg * sizeof *a);
+  size_t nk = sort_unique(a, e->rs_nchg, 0);
+  uint64_t *ent = a + 2 * e->rs_nchg;
+  for (size_t i = 0; i < nk; i++) {
+    const uint64_t *val = ccp_u64map_get(&e->rs, a[i]);
+    ent[2 * i] = a[i];
+    if (!val || !(ent[2 * i + 1] = ccp__act_at(*val, c)))
+      return 0;
+  }
+  ccp_words_t *b = merge_block(e->rs_x, ent, nk, 2, 0);
+  if (e->rs_x->n) { /* the hint for the view (partial.h) */
+    p->rs_from = ccp_words_ref(e->rs_x);
+    p->rs_chg = ccp_words_new(nk, 2);
+    memcpy(p->rs_chg->w, ent, 2 * nk * sizeof *ent);
+  }
+  ccp_words_free(e->rs_x);
+  e->rs_x = b;
+  return 1;
+}
+
+/* Puts the retention sample at the export's slot into p (shared block):
+ * the cached one, the changes noted since merged into it (rs_merge()), or
+ * built afresh from rs. */
 static void export_sample(ccp_engine_t *e, ccp_partial_t *p) {
   p->rs_c = INT64_MIN;
   if (e->now == INT64_MIN)
@@ -268,7 +409,8 @@ static void export_sample(ccp_engine_t *e, ccp_partial_t *p) {
   int64_t c = ccp_floordiv(e->now, e->slot_ms);
   if (!e->rs_valid)
     rs_rebuild(e, c);
-  if (!e->rs_x || e->rs_changed || e->rs_x_c != c || e->rs_x_l != e->rs_l) {
+  if (!e->rs_x || e->rs_changed || e->rs_x_c != c || e->rs_x_l != e->rs_l ||
+      (e->rs_nchg && !rs_merge(e, c, p))) {
     ccp_words_free(e->rs_x);
     uint64_t *a = scratch(e, e->rs.count);
     size_t n = 0;
@@ -285,6 +427,7 @@ static void export_sample(ccp_engine_t *e, ccp_partial_t *p) {
     e->rs_x_l = e->rs_l;
     e->rs_changed = 0;
   }
+  e->rs_nchg = 0;
   p->rs_c = c;
   p->rs_l = e->rs_l;
   p->rs = e->rs_x->n ? ccp_words_ref(e->rs_x) : NULL;
@@ -292,6 +435,7 @@ static void export_sample(ccp_engine_t *e, ccp_partial_t *p) {
 
 void ccp__export_release(ccp_engine_t *e) {
   ccp_words_free(e->rs_x);
+  ccp_free(e->rs_chg);
   ccp_u64map_release(&e->rs);
   ccp_free(e->xs);
 }
@@ -426,7 +570,7 @@ static ccp_partial_t *export(ccp_engine_t *e, int64_t now_ms, int customers,
     d->aged = s->g_aged;
     d->oldest_open = s->oldest_open;
     if (horizon != INT64_MAX)
-      d->cust = cust_entries(e, s, horizon);
+      cust_entries(e, s, horizon, d);
   }
   ccp_free(blk);
   ccp__engine_retention(e, &p->ret_prev, &p->ret_both);

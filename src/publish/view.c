@@ -49,9 +49,12 @@
  * index: the i-th partial merged), the count per window, and those blocks.
  * A cycle compares each partial's block with the one held at its index
  * (engines hand an unchanged scope's block again: the same pointer costs
- * nothing) and applies the entries that differ, found by one walk of the
- * two sorted lists, to the map and the counts; an entry whose latest unit
- * went down or away is looked up again in every held block. Which partial
+ * nothing) and applies the entries that differ to the map and the counts:
+ * when the partial says its block is the one held with some entries put in
+ * (partial.h: cust_from/cust_chg, what an engine's export merged), just
+ * those, each looked up in the held block (union_apply()); else the ones
+ * one walk of the two sorted lists finds (union_diff()). An entry whose
+ * latest unit went down or away is looked up again in every held block. Which partial
  * a block came from does not matter for the result (the union is a
  * function of the blocks held), so a partition lost or gained, a restored
  * engine or a new merge order need no special case, only more differences.
@@ -63,7 +66,9 @@
  * The retention union is kept the same way (rs_sync()): a map of sampled
  * customer -> activity ORed over the samples held (by merge index), and its
  * two counts; a customer whose bits went away in a sample is ORed again
- * over every sample held; rebuilt when the union's slot or L changes.
+ * over every sample held; rebuilt when the union's slot or L changes. A
+ * sample that says it is the one held with some pairs put in (rs_from,
+ * rs_chg) is applied as just those pairs.
  *
  * Histograms are sparse here (sorted bins and counts): a window's values fall
  * in a few dozen bins, and 20,000 agents x 6 windows x 2 dense 1024-bin
@@ -120,10 +125,12 @@ typedef struct vscope {
   uint8_t kind; /* CCP_SC_* */
   int present;  /* merged since the last reset (or `all`) */
   int64_t open, waiting, aged;
-  int64_t oldest_open; /* INT64_MAX when none waits */
-  vwin_t *win;         /* cfg->nwindows (owned) */
-  ccp_words_t **cust;  /* customer entries of the partials merged (references) */
-  int *cust_src;       /* merge index of the partial each came from (-1: folded in) */
+  int64_t oldest_open;     /* INT64_MAX when none waits */
+  vwin_t *win;             /* cfg->nwindows (owned) */
+  ccp_words_t **cust;      /* customer entries of the partials merged (references) */
+  int *cust_src;           /* merge index of the partial each came from (-1: folded in) */
+  ccp_words_t **cust_hint; /* per entry 2 references, NULL: none: the block those entries
+                              were merged from and the entries merged (partial.h) */
   int ncust, cust_cap;
   int cust_fold; /* entries folded in this merge: united afresh (cust_union) */
   /* the union kept from cycle to cycle (cust_sync()): valid when uvalid */
@@ -144,10 +151,16 @@ typedef struct vscope {
 /* A partial's retention sample, referenced until customers_finish(). */
 typedef struct vsample {
   ccp_words_t *w;
-  int64_t c; /* its slot */
-  int l;     /* its L */
-  int src;   /* merge index of its partial */
+  int64_t c;               /* its slot */
+  int l;                   /* its L */
+  int src;                 /* merge index of its partial */
+  ccp_words_t *from, *chg; /* the partial's hint (rs_from, rs_chg: references), NULL: none */
 } vsample_t;
+
+/* A scope's customer entries from one partial, and the hint they came with. */
+typedef struct ucur {
+  ccp_words_t *w, *from, *chg; /* references (from, chg: NULL when no hint) */
+} ucur_t;
 
 /* A heap entry of a k-way merge: a run's current key, and the run. */
 typedef struct kent {
@@ -197,8 +210,8 @@ struct ccp_view {
   ccp_u64map_t rmap;           /* customer hash -> activity ORed over rprev (non-zero) */
   vsample_t *rcur;             /* rs_sync() scratch: this cycle's samples by merge index */
   int rcur_cap;
-  int fpending;       /* blocks may have left since figures_finish() */
-  ccp_words_t **ucur; /* cust_sync() scratch: a scope's entries by merge index */
+  int fpending; /* blocks may have left since figures_finish() */
+  ucur_t *ucur; /* cust_sync() scratch: a scope's entries by merge index */
   int ucur_cap;
 };
 
@@ -221,8 +234,11 @@ static void vhist_reserve(vhist_t *h, uint32_t n) {
 
 /* Drops the references to the customer entries a scope collected. */
 static void vscope_drop_cust(vscope_t *s) {
-  for (int i = 0; i < s->ncust; i++)
+  for (int i = 0; i < s->ncust; i++) {
     ccp_words_free(s->cust[i]);
+    ccp_words_free(s->cust_hint[2 * i]);
+    ccp_words_free(s->cust_hint[2 * i + 1]);
+  }
   s->ncust = 0;
   s->cust_fold = 0;
 }
@@ -238,9 +254,18 @@ static void vscope_drop_union(vscope_t *s) {
   s->uvalid = 0;
 }
 
+/* Releases a sample's hint. */
+static void vsample_drop_hint(vsample_t *x) {
+  ccp_words_free(x->from);
+  ccp_words_free(x->chg);
+  x->from = x->chg = NULL;
+}
+
 static void drop_samples(ccp_view_t *v) {
-  for (int i = 0; i < v->nsamples; i++)
+  for (int i = 0; i < v->nsamples; i++) {
     ccp_words_free(v->samples[i].w);
+    vsample_drop_hint(&v->samples[i]);
+  }
   v->nsamples = 0;
 }
 
@@ -270,6 +295,7 @@ static void vscope_release(vscope_t *s, int nwindows) {
   vscope_drop_fblk(s);
   ccp_free(s->cust);
   ccp_free(s->cust_src);
+  ccp_free(s->cust_hint);
   for (int w = 0; w < nwindows; w++) {
     for (int h = 0; h < CCP_H__COUNT; h++)
       vhist_release(&s->win[w].hist[h]);
@@ -422,14 +448,20 @@ static void vscope_add_gauges(vscope_t *dst, int64_t open, int64_t waiting, int6
 }
 
 /* Appends a reference to customer entries (taken by the caller) to a
- * scope, with the merge index of their partial (-1: folded in). */
-static void vscope_add_cust(vscope_t *dst, ccp_words_t *w, int src) {
+ * scope, with the merge index of their partial (-1: folded in) and its
+ * hint (references taken by the caller; NULL: none). */
+static void vscope_add_cust(vscope_t *dst, ccp_words_t *w, int src, ccp_words_t *from,
+                            ccp_words_t *chg) {
   if (dst->ncust == dst->cust_cap) {
     dst->cust_cap = dst->cust_cap ? 2 * dst->cust_cap : 4;
     dst->cust = ccp_realloc(dst->cust, (size_t)dst->cust_cap * sizeof *dst->cust);
     dst->cust_src = ccp_realloc(dst->cust_src, (size_t)dst->cust_cap * sizeof *dst->cust_src);
+    dst->cust_hint =
+        ccp_realloc(dst->cust_hint, (size_t)dst->cust_cap * 2 * sizeof *dst->cust_hint);
   }
   dst->cust_src[dst->ncust] = src;
+  dst->cust_hint[2 * dst->ncust] = from;
+  dst->cust_hint[2 * dst->ncust + 1] = chg;
   dst->cust[dst->ncust++] = w;
 }
 
@@ -517,14 +549,18 @@ static void vhist_add(ccp_view_t *v, vhist_t *dst, const ccp_shist_t *src) {
   vhist_take(v, dst, n);
 }
 
-/* The change from sub to add (both in dst's merge) in place, when no bin
- * comes or goes: with apply 0 whether it does, with apply 1 done (a walk
- * of the three lists that writes only the counts that change). */
-static int vhist_delta(vhist_t *dst, const ccp_shist_t *sub, const ccp_shist_t *add, int apply) {
+/* Moves dst's counts by sign x (add - sub) in place, bin by bin in one walk
+ * of the three lists, for the bins below `stop`; returns the first bin at
+ * which that cannot be done in place (a new bin, or one that empties; left
+ * as it was), UINT32_MAX when every bin was moved. */
+static uint32_t vhist_shift(vhist_t *dst, const ccp_shist_t *sub, const ccp_shist_t *add, int sign,
+                            uint32_t stop) {
   uint32_t i = 0, j = 0, k = 0;
   while (j < sub->n || k < add->n) {
     uint16_t b =
         k == add->n || (j < sub->n && sub->bin[j] < add->bin[k]) ? sub->bin[j] : add->bin[k];
+    if (b >= stop)
+      break;
     int64_t d = 0;
     if (j < sub->n && sub->bin[j] == b)
       d -= sub->count[j++];
@@ -532,30 +568,34 @@ static int vhist_delta(vhist_t *dst, const ccp_shist_t *sub, const ccp_shist_t *
       d += add->count[k++];
     if (!d)
       continue;
+    d *= sign;
     while (i < dst->n && dst->bin[i] < b)
       i++;
     if (i == dst->n || dst->bin[i] != b || (int64_t)dst->count[i] + d <= 0)
-      return 0; /* a new bin, or one that empties */
-    if (apply) {
-      dst->count[i] = (uint32_t)((int64_t)dst->count[i] + d);
-      dst->total = (uint64_t)((int64_t)dst->total + d);
-    }
+      return b;
+    dst->count[i] = (uint32_t)((int64_t)dst->count[i] + d);
+    dst->total = (uint64_t)((int64_t)dst->total + d);
   }
-  return 1;
+  return UINT32_MAX;
 }
 
 /* Moves a partition's histogram in a merged one from sub (the one added
  * before, its bins all in dst) to add: one walk of the three lists. */
 static void vhist_move(ccp_view_t *v, vhist_t *dst, const ccp_shist_t *sub,
                        const ccp_shist_t *add) {
+  if (sub->n == add->n &&
+      (sub->n == 0 || (!memcmp(sub->bin, add->bin, sub->n * sizeof *sub->bin) &&
+                       !memcmp(sub->count, add->count, sub->n * sizeof *sub->count))))
+    return; /* the same histogram (often: a window's FRT or resolution bins not touched) */
   if (!sub->n) {
     vhist_add(v, dst, add);
     return;
   }
-  if (vhist_delta(dst, sub, add, 0)) { /* the usual case: counts move, bins stay */
-    vhist_delta(dst, sub, add, 1);
+  /* the usual case: counts move, bins stay; else the bins moved go back */
+  uint32_t at = vhist_shift(dst, sub, add, 1, UINT32_MAX);
+  if (at == UINT32_MAX)
     return;
-  }
+  vhist_shift(dst, sub, add, -1, at);
   vhist_t *m = &v->scratch;
   vhist_reserve(m, dst->n + add->n);
   uint32_t i = 0, j = 0, k = 0, n = 0;
@@ -693,7 +733,8 @@ void ccp_view_merge_figures(ccp_view_t *v, const ccp_partial_t *p) {
     vscope_add_gauges(dst, src->open, src->waiting, src->aged, src->oldest_open);
     figures_merge(v, dst, src, CCP_MIN(p->nwindows, v->cfg->nwindows));
     if (src->cust) {
-      vscope_add_cust(dst, ccp_words_ref(src->cust), v->nmerged);
+      vscope_add_cust(dst, ccp_words_ref(src->cust), v->nmerged, ccp_words_ref(src->cust_from),
+                      ccp_words_ref(src->cust_chg));
       v->cust_pending = 1;
     }
   }
@@ -704,7 +745,9 @@ void ccp_view_merge_figures(ccp_view_t *v, const ccp_partial_t *p) {
       v->samples_cap = v->samples_cap ? 2 * v->samples_cap : 8;
       v->samples = ccp_realloc(v->samples, (size_t)v->samples_cap * sizeof *v->samples);
     }
-    v->samples[v->nsamples++] = (vsample_t){ccp_words_ref(p->rs), p->rs_c, p->rs_l, v->nmerged};
+    v->samples[v->nsamples++] = (vsample_t){
+        ccp_words_ref(p->rs),    p->rs_c, p->rs_l, v->nmerged, ccp_words_ref(p->rs_from),
+        ccp_words_ref(p->rs_chg)};
     v->cust_pending = 1;
   }
   v->ret_prev += p->ret_prev;
@@ -812,6 +855,20 @@ static inline int64_t cust_abs(uint64_t ent, int64_t ref) {
   return ref + (int32_t)(ccp_cust_unit(ent) - (uint32_t)ref);
 }
 
+/* The index of the entry of hash h in a block of customer entries (its
+ * n when none). */
+static uint32_t cust_find(const ccp_words_t *b, uint32_t h) {
+  uint32_t lo = 0, hi = b->n;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (ccp_cust_hash(b->w[mid]) < h)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < b->n && ccp_cust_hash(b->w[lo]) == h ? lo : b->n;
+}
+
 /* Moves one customer's latest unit in a scope's union from `from` to `to`
  * (INT64_MIN: none) in the counts per window. */
 static void union_move(vscope_t *s, int nw, int64_t from, int64_t to) {
@@ -825,18 +882,9 @@ static int64_t union_latest(const vscope_t *s, uint32_t h, int64_t ref) {
   int64_t best = INT64_MIN;
   for (int i = 0; i < s->nprev; i++) {
     const ccp_words_t *b = s->prev[i];
-    if (!b)
-      continue;
-    uint32_t lo = 0, hi = b->n;
-    while (lo < hi) {
-      uint32_t mid = lo + (hi - lo) / 2;
-      if (ccp_cust_hash(b->w[mid]) < h)
-        lo = mid + 1;
-      else
-        hi = mid;
-    }
-    if (lo < b->n && ccp_cust_hash(b->w[lo]) == h)
-      best = CCP_MAX(best, cust_abs(b->w[lo], ref));
+    uint32_t at = b ? cust_find(b, h) : 0;
+    if (b && at < b->n)
+      best = CCP_MAX(best, cust_abs(b->w[at], ref));
   }
   return best;
 }
@@ -888,6 +936,22 @@ static void union_diff(vscope_t *s, int nw, const ccp_words_t *o, const ccp_word
     } else { /* moved */
       union_change(s, nw, ho, cust_abs(o->w[i++], ref), cust_abs(c->w[j++], ref), ref);
     }
+  }
+}
+
+/* Applies one partial's entries that changed to the union: the current
+ * entries are its previous ones o with the entries of chg put in (a new
+ * customer, or a later unit: partial.h), so only those differ from o; each
+ * is looked up in o by a binary search. The same changes as union_diff()
+ * of o and the current entries finds by walking both whole. */
+static void union_apply(vscope_t *s, int nw, const ccp_words_t *o, const ccp_words_t *chg,
+                        int64_t ref) {
+  for (uint32_t k = 0; k < chg->n; k++) {
+    uint32_t h = ccp_cust_hash(chg->w[k]), at = cust_find(o, h);
+    if (at < o->n && o->w[at] == chg->w[k])
+      continue;
+    union_change(s, nw, h, at < o->n ? cust_abs(o->w[at], ref) : INT64_MIN,
+                 cust_abs(chg->w[k], ref), ref);
   }
 }
 
@@ -946,8 +1010,9 @@ static void cust_sync(ccp_view_t *v, vscope_t *s) {
   }
   memset(v->ucur, 0, (size_t)n * sizeof *v->ucur);
   for (int i = 0; i < s->ncust; i++) {
-    CCP_ASSERT(s->cust_src[i] >= 0 && s->cust_src[i] < v->nmerged && !v->ucur[s->cust_src[i]]);
-    v->ucur[s->cust_src[i]] = s->cust[i]; /* the reference moves to prev below */
+    CCP_ASSERT(s->cust_src[i] >= 0 && s->cust_src[i] < v->nmerged && !v->ucur[s->cust_src[i]].w);
+    /* the references move: the entries to prev below, the hint is released there */
+    v->ucur[s->cust_src[i]] = (ucur_t){s->cust[i], s->cust_hint[2 * i], s->cust_hint[2 * i + 1]};
   }
   s->ncust = 0;
   if (n > s->nprev) {
@@ -955,14 +1020,20 @@ static void cust_sync(ccp_view_t *v, vscope_t *s) {
     s->nprev = n;
   }
   for (int i = 0; i < n; i++) {
-    ccp_words_t *o = s->prev[i], *c = v->ucur[i];
+    ucur_t *u = &v->ucur[i];
+    ccp_words_t *o = s->prev[i], *c = u->w;
     if (o == c) {
       ccp_words_free(c); /* the union holds it already */
-      continue;
+    } else {
+      s->prev[i] = c; /* before the diff: a lookup reads the entries now held */
+      if (o && c && u->chg && u->from == o)
+        union_apply(s, nw, o, u->chg, ref); /* c is o with these put in */
+      else
+        union_diff(s, nw, o, c, ref);
+      ccp_words_free(o);
     }
-    s->prev[i] = c; /* before the diff: a lookup reads the entries now held */
-    union_diff(s, nw, o, c, ref);
-    ccp_words_free(o);
+    ccp_words_free(u->from);
+    ccp_words_free(u->chg);
   }
   while (s->nprev && !s->prev[s->nprev - 1])
     s->nprev--;
@@ -986,12 +1057,30 @@ static void rs_drop(ccp_view_t *v) {
 
 /* A sampled customer's activity bits in a sample, moved to the union's slot
  * (0 when it is not in the sample at the union's L). */
-static inline uint64_t rs_bits(const ccp_view_t *v, const vsample_t *x, uint32_t at) {
+static inline uint64_t rs_bits_of(const ccp_view_t *v, int64_t c, const uint64_t *pair) {
   const uint64_t mask = (1ULL << CCP_RS_BITS) - 1;
-  int64_t d = v->r_c - x->c;
-  if (d >= CCP_RS_BITS || x->w->w[2 * (size_t)at] > CCP_RS_MAX(v->r_l))
+  int64_t d = v->r_c - c;
+  if (d >= CCP_RS_BITS || pair[0] > CCP_RS_MAX(v->r_l))
     return 0;
-  return (x->w->w[2 * (size_t)at + 1] << d) & mask;
+  return (pair[1] << d) & mask;
+}
+
+/* The same for the pair at index `at` of a sample. */
+static inline uint64_t rs_bits(const ccp_view_t *v, const vsample_t *x, uint32_t at) {
+  return rs_bits_of(v, x->c, &x->w->w[2 * (size_t)at]);
+}
+
+/* The index of hash h's pair in a sample's block (its n when none). */
+static uint32_t rs_find(const ccp_words_t *b, uint64_t h) {
+  uint32_t lo = 0, hi = b->n;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (b->w[2 * (size_t)mid] < h)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < b->n && b->w[2 * (size_t)lo] == h ? lo : b->n;
 }
 
 /* The activity of hash h ORed over the samples held, by a binary search in each. */
@@ -999,18 +1088,9 @@ static uint64_t rs_or(const ccp_view_t *v, uint64_t h) {
   uint64_t bits = 0;
   for (int i = 0; i < v->nrprev; i++) {
     const vsample_t *x = &v->rprev[i];
-    if (!x->w)
-      continue;
-    uint32_t lo = 0, hi = x->w->n;
-    while (lo < hi) {
-      uint32_t mid = lo + (hi - lo) / 2;
-      if (x->w->w[2 * (size_t)mid] < h)
-        lo = mid + 1;
-      else
-        hi = mid;
-    }
-    if (lo < x->w->n && x->w->w[2 * (size_t)lo] == h)
-      bits |= rs_bits(v, x, lo);
+    uint32_t at = x->w ? rs_find(x->w, h) : 0;
+    if (x->w && at < x->w->n)
+      bits |= rs_bits(v, x, at);
   }
   return bits;
 }
@@ -1074,12 +1154,29 @@ static void rs_sync(ccp_view_t *v) {
   }
   for (int i = 0; i < n; i++) {
     vsample_t o = v->rprev[i], x = v->rcur[i];
+    ccp_words_t *from = x.from, *chg = x.chg; /* released below: rprev holds no hint */
+    x.from = x.chg = NULL;
     if (o.w == x.w && o.c == x.c) {
       ccp_words_free(x.w); /* held already */
+      ccp_words_free(from);
+      ccp_words_free(chg);
       continue;
     }
     v->rprev[i] = x; /* before the walk: a lookup reads the samples now held */
     uint32_t j = 0, k = 0, no = o.w ? o.w->n : 0, nx = x.w ? x.w->n : 0;
+    if (o.w && x.w && chg && from == o.w && o.c == x.c && o.l == x.l) {
+      /* x is o with chg's pairs put in (partial.h): only those differ */
+      for (uint32_t q = 0; q < chg->n; q++) {
+        const uint64_t *pair = &chg->w[2 * (size_t)q];
+        uint32_t at = rs_find(o.w, pair[0]);
+        uint64_t a = at < no ? rs_bits(v, &o, at) : 0, b = rs_bits_of(v, x.c, pair);
+        if (a != b)
+          rs_change(v, pair[0], a, b);
+      }
+      j = no, k = nx; /* no walk */
+    }
+    ccp_words_free(from);
+    ccp_words_free(chg);
     while (j < no || k < nx) {
       uint64_t ho = j < no ? o.w->w[2 * (size_t)j] : UINT64_MAX;
       uint64_t hx = k < nx ? x.w->w[2 * (size_t)k] : UINT64_MAX;
@@ -1300,8 +1397,11 @@ static void vscope_fold(ccp_view_t *v, vscope_t *dst, vscope_t *src) {
   }
   /* its customer entries go along: the overflow scope unites them
    * (customers_finish), so a customer of two folded scopes counts once */
-  for (int i = 0; i < src->ncust; i++)
-    vscope_add_cust(dst, src->cust[i], -1); /* the reference moves */
+  for (int i = 0; i < src->ncust; i++) { /* the reference moves; a hint is of no use there */
+    vscope_add_cust(dst, src->cust[i], -1, NULL, NULL);
+    ccp_words_free(src->cust_hint[2 * i]);
+    ccp_words_free(src->cust_hint[2 * i + 1]);
+  }
   src->ncust = 0;
   dst->cust_fold = 1;
   dst->fstale = 1;                     /* its totals hold the folded figures now */
