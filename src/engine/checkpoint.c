@@ -34,9 +34,11 @@
 
 /** Bump on any change of what is written (docs/checkpoints.md, "Versions"). */
 #define CKPT_VERSION                                                                               \
-  4u /* 2: the deadline time due_now; 3: limits (overflow and customer                             \
+  5u /* 2: the deadline time due_now; 3: limits (overflow and customer                             \
         diagnostics, cust_cap_gc_at); 4: the retention map grows by 1/4                            \
-        (acts_sweep_cap) */
+        (acts_sweep_cap); 5: window sets in the compact form (ccp_wset_save) */
+/** The oldest format version still read: 4 differs only in the window sets' full form. */
+#define CKPT_VERSION_OLDEST 4u
 #define CKPT_MAGIC "CCPCKPT"
 #define CKPT_HEADER CCP__CKPT_HEADER
 #define CKPT_SEED CCP__CKPT_SEED
@@ -191,7 +193,10 @@ static void save_scope(const ccp_engine_t *e, const ccp_scope_t *s, ccp_buf_t *o
     ccp_ser_put_u8(out, d->f);
     ccp_ser_put_u8(out, d->kind);
   }
-  ccp_wset_save(&s->ws, &e->geom, out);
+  if (e->ckpt_version == 4)
+    ccp_wset_save_full(&s->ws, &e->geom, out);
+  else
+    ccp_wset_save(&s->ws, &e->geom, out);
   ccp_u32map_save(&s->cust, out);
 }
 
@@ -332,7 +337,7 @@ static ccp_scope_t *load_scope(ccp_engine_t *e, ccp_ser_rd_t *r) {
     }
   }
   if (!r->bad)
-    ccp_wset_load(&s->ws, &e->geom, r);
+    ccp_wset_load(&s->ws, &e->geom, r, e->ckpt_version == 4);
   if (!r->bad)
     ccp_u32map_load(&s->cust, r);
   return s; /* the caller frees it when r is bad */
@@ -533,6 +538,12 @@ static const struct section {
 };
 
 int ccp_engine_save(ccp_engine_t *e, ccp_buf_t *out) {
+  return ccp__engine_save_version(e, out, CKPT_VERSION);
+}
+
+int ccp__engine_save_version(ccp_engine_t *e, ccp_buf_t *out, uint32_t version) {
+  CCP_ASSERT(version >= CKPT_VERSION_OLDEST && version <= CKPT_VERSION);
+  e->ckpt_version = version;
   size_t base = out->len;
   /* one reservation for the bulk (the records, heaps and maps), so the
    * buffer does not move while they are copied */
@@ -552,7 +563,7 @@ int ccp_engine_save(ccp_engine_t *e, ccp_buf_t *out) {
   }
 
   /* the header: magic, version, layout, body length and checksum */
-  uint32_t version = CKPT_VERSION, layout = layout_word();
+  uint32_t layout = layout_word();
   uint64_t body = out->len - base - CKPT_HEADER;
   uint64_t sum = ccp_hash64(out->data + base + CKPT_HEADER, (size_t)body, CKPT_SEED);
   char *h = out->data + base;
@@ -612,9 +623,10 @@ ccp_engine_t *ccp_engine_load(const ccp_config_t *cfg, const void *data, size_t 
   memcpy(&layout, p + 12, 4);
   memcpy(&body, p + 16, 8);
   memcpy(&sum, p + 24, 8);
-  if (version != CKPT_VERSION) {
-    snprintf(errbuf, errlen, "cannot restore checkpoint: format version %u, this build reads %u",
-             version, CKPT_VERSION);
+  if (version < CKPT_VERSION_OLDEST || version > CKPT_VERSION) {
+    snprintf(errbuf, errlen,
+             "cannot restore checkpoint: format version %u, this build reads %u to %u", version,
+             CKPT_VERSION_OLDEST, CKPT_VERSION);
     return NULL;
   }
   if (layout != layout_word()) {
@@ -657,6 +669,7 @@ ccp_engine_t *ccp_engine_load(const ccp_config_t *cfg, const void *data, size_t 
     e = ccp__engine_alloc(cfg, errbuf, errlen);
     if (!e)
       return NULL;
+    e->ckpt_version = version;
     if (load_body(e, &r) == 0)
       return e;
   }

@@ -598,8 +598,8 @@ size_t ccp_wset_bytes(const ccp_wset_t *s, const ccp_wgeom_t *g) {
 
 /* -------------------------------------------------------- checkpoints */
 
-void ccp_wset_save(const ccp_wset_t *s, const ccp_wgeom_t *g, ccp_buf_t *out) {
-  size_t nw = (size_t)g->nw;
+/* The columns, the row width and the arrays' counts and capacities (both forms). */
+static void put_counts(const ccp_wset_t *s, ccp_buf_t *out) {
   ccp_ser_put_u32(out, s->cols);
   ccp_ser_put_u8(out, s->wide);
   ccp_ser_put_u32(out, s->nent);
@@ -608,47 +608,140 @@ void ccp_wset_save(const ccp_wset_t *s, const ccp_wgeom_t *g, ccp_buf_t *out) {
   ccp_ser_put_u32(out, s->nhr);
   ccp_ser_put_u32(out, s->hcap);
   ccp_ser_put_u32(out, s->hmerged);
+}
+
+/* The entries, their rows and the records, then whether histograms exist (both forms). */
+static void put_store(const ccp_wset_t *s, ccp_buf_t *out) {
+  ccp_ser_put(out, s->ent, s->nent * sizeof *s->ent);
+  ccp_ser_put(out, s->val, s->nent * rsize(s));
+  ccp_ser_put(out, s->hr, s->nhr * sizeof *s->hr);
+  ccp_ser_put_u8(out, s->hist != NULL);
+}
+
+/* Windows (bit w) that are trailing and have a cursor. */
+static inline uint32_t trailing_of(const ccp_wgeom_t *g) {
+  return g->trailing & (g->nw >= 32 ? UINT32_MAX : (1u << g->nw) - 1);
+}
+
+/*
+ * The compact form (checkpoint format 5) writes only what time alone does
+ * not move: the cursors, the totals and the histograms of the trailing
+ * windows follow from the edges, the entries and the records (the
+ * invariants in window.h), so they are rebuilt at load; the edges are one
+ * byte when they are the geometry's (every set an export advanced). A set
+ * that only slid between two saves then changes in its bytes only where an
+ * entry merged or was compacted away, not in every cursor, total and edge.
+ * The full form (format 4) wrote them as they were.
+ */
+void ccp_wset_save(const ccp_wset_t *s, const ccp_wgeom_t *g, ccp_buf_t *out) {
+  size_t nw = (size_t)g->nw;
+  uint32_t tr = trailing_of(g);
+  put_counts(s, out);
+  int same = memcmp(s->edge, g->edge, nw * sizeof *s->edge) == 0;
+  ccp_ser_put_u8(out, (uint8_t)same);
+  if (!same)
+    ccp_ser_put(out, s->edge, nw * sizeof *s->edge);
+  for (size_t w = 0; s->nc && w < nw; w++) /* the calendar windows' totals only */
+    if (!(tr >> w & 1))
+      ccp_ser_put(out, s->tot + w * s->nc, s->nc * sizeof *s->tot);
+  put_store(s, out);
+  for (size_t w = 0; s->hist && w < nw; w++)
+    if (!(tr >> w & 1))
+      for (int i = 0; i < CCP_H__COUNT; i++)
+        ccp_hist_save(&s->hist[w * CCP_H__COUNT + (size_t)i], out);
+}
+
+void ccp_wset_save_full(const ccp_wset_t *s, const ccp_wgeom_t *g, ccp_buf_t *out) {
+  size_t nw = (size_t)g->nw;
+  put_counts(s, out);
   ccp_ser_put(out, s->ecur, nw * sizeof *s->ecur);
   ccp_ser_put(out, s->hcur, nw * sizeof *s->hcur);
   ccp_ser_put(out, s->edge, nw * sizeof *s->edge);
   if (s->nc)
     ccp_ser_put(out, s->tot, nw * s->nc * sizeof *s->tot);
-  ccp_ser_put(out, s->ent, s->nent * sizeof *s->ent);
-  ccp_ser_put(out, s->val, s->nent * rsize(s));
-  ccp_ser_put(out, s->hr, s->nhr * sizeof *s->hr);
-  ccp_ser_put_u8(out, s->hist != NULL);
+  put_store(s, out);
   for (size_t i = 0; s->hist && i < nw * CCP_H__COUNT; i++)
     ccp_hist_save(&s->hist[i], out);
 }
 
-int ccp_wset_load(ccp_wset_t *s, const ccp_wgeom_t *g, ccp_ser_rd_t *r) {
+/* First entry whose first unit is at or after edge (lo never decreases). */
+static uint32_t entry_lb(const ccp_wset_t *s, int64_t edge) {
+  uint32_t from = 0, to = s->nent;
+  while (from < to) {
+    uint32_t mid = from + (to - from) / 2;
+    if (s->ent[mid].lo < edge)
+      from = mid + 1;
+    else
+      to = mid;
+  }
+  return from;
+}
+
+/* Rebuilds what the compact form leaves out: each trailing window's cursors
+ * at its edge, its totals (the rows from its cursor on; wrapping sums, so
+ * altered bytes cannot overflow) and its histograms (the records from its
+ * record cursor on). */
+static void rebuild_trailing(ccp_wset_t *s, const ccp_wgeom_t *g) {
+  uint32_t tr = trailing_of(g);
+  for (uint32_t m = tr; m; m &= m - 1) {
+    int w = __builtin_ctz(m);
+    s->ecur[w] = entry_lb(s, s->edge[w]);
+    s->hcur[w] = record_at(s, 0, s->nhr, s->edge[w]);
+    uint64_t *t = (uint64_t *)(s->tot + (size_t)w * s->nc);
+    for (uint32_t k = s->ecur[w]; k < s->nent; k++)
+      for (uint32_t c = 0; c < s->nc; c++)
+        t[c] += (uint64_t)ccp_wset_cell(s, k, c);
+    if (s->hist)
+      for (uint32_t k = s->hcur[w]; k < s->nhr; k++)
+        ccp_hist_add(&s->hist[(size_t)w * CCP_H__COUNT + s->hr[k].which], s->hr[k].bin,
+                     s->hr[k].count);
+  }
+}
+
+int ccp_wset_load(ccp_wset_t *s, const ccp_wgeom_t *g, ccp_ser_rd_t *r, int full) {
   size_t nw = (size_t)g->nw;
+  uint32_t tr = full ? 0 : trailing_of(g); /* windows left out of the bytes */
   s->cols = ccp_ser_get_u32(r);
   s->nc = (uint32_t)__builtin_popcount(s->cols);
   s->wide = ccp_ser_get_u8(r);
   uint32_t nent = ccp_ser_get_u32(r), ecap = ccp_ser_get_u32(r), ndead = ccp_ser_get_u32(r);
   uint32_t nhr = ccp_ser_get_u32(r), hcap = ccp_ser_get_u32(r), hmerged = ccp_ser_get_u32(r);
-  ccp_ser_get_into(r, s->ecur, nw * sizeof *s->ecur);
-  ccp_ser_get_into(r, s->hcur, nw * sizeof *s->hcur);
-  ccp_ser_get_into(r, s->edge, nw * sizeof *s->edge);
+  if (full) {
+    ccp_ser_get_into(r, s->ecur, nw * sizeof *s->ecur);
+    ccp_ser_get_into(r, s->hcur, nw * sizeof *s->hcur);
+    ccp_ser_get_into(r, s->edge, nw * sizeof *s->edge);
+  } else {
+    uint8_t same = ccp_ser_get_u8(r);
+    if (!CCP_SER_CHECK(r, same <= 1, "bad window edges"))
+      return -1;
+    if (same)
+      memcpy(s->edge, g->edge, nw * sizeof *s->edge);
+    else
+      ccp_ser_get_into(r, s->edge, nw * sizeof *s->edge);
+  }
   if (!CCP_SER_CHECK(r,
                      s->cols < (1ull << CCP_F__COUNT) && s->wide <= 1 && nent <= ecap &&
                          ndead <= nent && nhr <= hcap && (s->nc || !ecap) &&
                          ecap <= 2 * (uint64_t)nent + 8 && hcap <= 2 * (uint64_t)nhr + 8,
                      "bad window set"))
     return -1;
-  for (size_t w = 0; w < nw; w++)
+  for (size_t w = 0; full && w < nw; w++)
     if (!CCP_SER_CHECK(r, s->ecur[w] <= nent && s->hcur[w] <= nhr, "window cursor out of range"))
       return -1;
-  const void *tot = ccp_ser_get_array(r, nw * s->nc, sizeof *s->tot);
+  size_t ntot = (nw - (size_t)ccp_pop32(tr)) * s->nc; /* totals in the bytes */
+  const unsigned char *tot = ccp_ser_get_array(r, ntot, sizeof *s->tot);
   const void *ent = ccp_ser_get_array(r, nent, sizeof *s->ent);
   const void *val = ccp_ser_get_array(r, (uint64_t)nent * s->nc, vsize(s));
   const void *hr = ccp_ser_get_array(r, nhr, sizeof *s->hr);
   if (r->bad)
     return -1;
   if (s->nc) {
-    s->tot = ccp_malloc(nw * s->nc * sizeof *s->tot);
-    memcpy(s->tot, tot, nw * s->nc * sizeof *s->tot);
+    s->tot = ccp_calloc(nw * s->nc, sizeof *s->tot);
+    for (size_t w = 0; w < nw; w++)
+      if (!(tr >> w & 1)) {
+        memcpy(s->tot + w * s->nc, tot, s->nc * sizeof *s->tot);
+        tot += s->nc * sizeof *s->tot;
+      }
   }
   if (ecap) {
     s->ent = ccp_malloc(ecap * sizeof *s->ent);
@@ -675,9 +768,12 @@ int ccp_wset_load(ccp_wset_t *s, const ccp_wgeom_t *g, ccp_ser_rd_t *r) {
     return -1;
   if (has_hist) {
     s->hist = ccp_calloc(nw * CCP_H__COUNT, sizeof *s->hist);
-    for (size_t i = 0; i < nw * CCP_H__COUNT; i++)
-      if (ccp_hist_load(&s->hist[i], r) != 0)
-        return -1;
+    for (size_t w = 0; w < nw; w++)
+      for (size_t i = 0; !(tr >> w & 1) && i < CCP_H__COUNT; i++)
+        if (ccp_hist_load(&s->hist[w * CCP_H__COUNT + i], r) != 0)
+          return -1;
   }
+  if (!full)
+    rebuild_trailing(s, g);
   return 0;
 }

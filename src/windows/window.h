@@ -175,12 +175,19 @@ static inline const ccp_hist_t *ccp_wset_hist(const ccp_wset_t *s, int w, int wh
 }
 struct ccp_ser_rd;
 struct ccp_buf;
-/** Appends the set as it is (columns, totals, histograms, entries with their rows,
- * records, cursors, edges and the arrays' capacities) to out; g gives the windows. */
+/** Appends the set to out in the compact form (columns, entries with their rows, records,
+ * the calendar windows' totals and histograms, the edges as one byte when they are g's, the
+ * arrays' capacities; not what the edges and entries give: cursors, trailing totals and
+ * histograms); g gives the windows. */
 void ccp_wset_save(const ccp_wset_t *s, const ccp_wgeom_t *g, struct ccp_buf *out);
-/** Reads a set of ccp_wset_save() into s (initialised, empty), checking that counts and
- * cursors stay inside its arrays; marks r bad and returns -1 otherwise (release s then). */
-int ccp_wset_load(ccp_wset_t *s, const ccp_wgeom_t *g, struct ccp_ser_rd *r);
+/** Appends the set in the full form of checkpoint format 4 (also its cursors, every total and
+ * histogram, its edges as they are): for tests of the loader of old checkpoints. */
+void ccp_wset_save_full(const ccp_wset_t *s, const ccp_wgeom_t *g, struct ccp_buf *out);
+/** Reads a set of ccp_wset_save() (full 0), or of the full form of checkpoint format 4 that
+ * also held cursors, every total and histogram (full 1), into s (initialised, empty), checking
+ * that counts and cursors stay inside its arrays and rebuilding what the compact form leaves
+ * out; marks r bad and returns -1 otherwise (release s then). */
+int ccp_wset_load(ccp_wset_t *s, const ccp_wgeom_t *g, struct ccp_ser_rd *r, int full);
 /** Bytes allocated by the set (without its struct). */
 size_t ccp_wset_bytes(const ccp_wset_t *s, const ccp_wgeom_t *g);
 
