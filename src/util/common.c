@@ -5,11 +5,11 @@
  * metric (ccp_mem_used). Each block carries a 16-byte header with its size.
  * The counter is a relaxed atomic: it is a statistic, read without ordering
  * needs, and any thread may allocate. Large long-lived tables may take their
- * own mappings (ccp_calloc_big: from 2 MiB on aligned to 2 MiB and backed by transparent huge
- * pages where the system allows), with the same header and count; a table
- * that a rehash fills right away has its pages mapped writable at once
- * (ccp_calloc_big_filled: why in common.h). The fatal message is one line of
- * the logging facility (log.c), written whatever the level.
+ * own mappings (ccp_calloc_big), with the same header and count; a table
+ * that a rehash fills right away has its pages mapped writable at once and,
+ * from 2 MiB on, aligned to 2 MiB and backed by transparent huge pages where
+ * the system allows (ccp_calloc_big_filled: why in common.h and below). The fatal message is one
+ * line of the logging facility (log.c), written whatever the level.
  */
 #include "ccpulse/common.h"
 
@@ -110,17 +110,21 @@ void ccp_free(void *ptr) {
 #define BIG_MIN ((size_t)1 << 20)
 #endif
 
-/* A mapping of len bytes for ccp_calloc_big. From 2 MiB on it starts on a
- * 2 MiB boundary (mapped with 2 MiB of slack, the slack unmapped again) and
- * asks for transparent huge pages: the engine's big tables are read at
- * random, one cache line per event each, and with 4 KiB pages nearly every
- * such read also missed the TLB and walked the page tables (bench/README.md,
- * "huge pages"). The tail past the last whole 2 MiB stays in small pages, so
- * a table takes no more memory than it touches, rounded to 2 MiB. */
-static unsigned char *big_map(size_t len) {
+/* A mapping of len bytes for ccp_calloc_big. With huge set (a table filled
+ * across its whole length at once, ccp_calloc_big_filled) from 2 MiB on it
+ * starts on a 2 MiB boundary (mapped with 2 MiB of slack, the slack unmapped
+ * again) and asks for transparent huge pages: the engine's hash tables are
+ * read at random, one cache line per event each, and with 4 KiB pages nearly
+ * every such read also missed the TLB and walked the page tables
+ * (bench/README.md, "huge pages"). Such a table is resident whole anyway, so
+ * huge pages cost no memory; a table filled from its start (record chunks)
+ * keeps small pages, or a partition with a few tickets would hold a whole
+ * 2 MiB page of a chunk (32 partitions idle: +60-90 MB VmHWM). The tail past
+ * the last whole 2 MiB stays in small pages. */
+static unsigned char *big_map(size_t len, int huge) {
   const size_t align = (size_t)2 << 20;
   int flags = MAP_PRIVATE | MAP_ANONYMOUS;
-  if (len < align) {
+  if (!huge || len < align) {
     unsigned char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, flags, -1, 0);
     if (p == MAP_FAILED)
       ccp__fatal(__FILE__, __LINE__, "out of memory");
@@ -141,17 +145,19 @@ static unsigned char *big_map(size_t len) {
   return (unsigned char *)a;
 }
 
-void *ccp_calloc_big(size_t nmemb, size_t n) {
+static void *calloc_big(size_t nmemb, size_t n, int huge) {
   if (n && nmemb > SIZE_MAX / n)
     ccp__fatal(__FILE__, __LINE__, "allocation size overflow");
   size_t total = nmemb * n;
   if (total < BIG_MIN)
     return ccp_calloc(nmemb, n);
-  unsigned char *p = big_map(total + HDR);
+  unsigned char *p = big_map(total + HDR, huge);
   memcpy(p, &total, sizeof total); /* fresh pages are zero: nothing else to clear */
   atomic_fetch_add_explicit(&mem_used, total, memory_order_relaxed);
   return p + HDR;
 }
+
+void *ccp_calloc_big(size_t nmemb, size_t n) { return calloc_big(nmemb, n, 0); }
 
 void *ccp_calloc_big_filled(size_t nmemb, size_t n) {
   if (n && nmemb > SIZE_MAX / n)
@@ -162,7 +168,7 @@ void *ccp_calloc_big_filled(size_t nmemb, size_t n) {
     memset(q, 0, total);
     return q;
   }
-  unsigned char *p = ccp_calloc_big(nmemb, n);
+  unsigned char *p = calloc_big(nmemb, n, 1);
   unsigned char *base = p - HDR; /* the mapping (page-aligned) */
 #ifdef MADV_POPULATE_WRITE
   if (madvise(base, total + HDR, MADV_POPULATE_WRITE) == 0)
