@@ -63,6 +63,18 @@ void ccp_words_free(ccp_words_t *b) {
     ccp_free(b);
 }
 
+uint32_t ccp_words_find(const ccp_words_t *b, size_t stride, int lo, uint64_t key) {
+  uint32_t from = 0, to = b->n;
+  while (from < to) {
+    uint32_t mid = from + (to - from) / 2;
+    if (b->w[mid * stride] >> lo < key)
+      from = mid + 1;
+    else
+      to = mid;
+  }
+  return from < b->n && b->w[from * stride] >> lo == key ? from : b->n;
+}
+
 void ccp_partial_free(ccp_partial_t *p) {
   if (!p)
     return;

@@ -67,6 +67,9 @@ ccp_words_t *ccp_words_new(size_t n, size_t stride);
 ccp_words_t *ccp_words_ref(ccp_words_t *b);
 /** Releases a reference, freeing the block with the last (NULL is fine). */
 void ccp_words_free(ccp_words_t *b);
+/** The index of the entry whose key is `key` in block b of entries of `stride` words, keys
+ * (an entry's first word from bit lo) ascending; b->n when there is none. */
+uint32_t ccp_words_find(const ccp_words_t *b, size_t stride, int lo, uint64_t key);
 
 /** Customer entry of a scope: 32-bit customer hash (high half, never 0) and
  * its latest HANDLED in base units, mod 2^32 (low half, read near `now` as

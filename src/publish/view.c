@@ -855,20 +855,6 @@ static inline int64_t cust_abs(uint64_t ent, int64_t ref) {
   return ref + (int32_t)(ccp_cust_unit(ent) - (uint32_t)ref);
 }
 
-/* The index of the entry of hash h in a block of customer entries (its
- * n when none). */
-static uint32_t cust_find(const ccp_words_t *b, uint32_t h) {
-  uint32_t lo = 0, hi = b->n;
-  while (lo < hi) {
-    uint32_t mid = lo + (hi - lo) / 2;
-    if (ccp_cust_hash(b->w[mid]) < h)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo < b->n && ccp_cust_hash(b->w[lo]) == h ? lo : b->n;
-}
-
 /* Moves one customer's latest unit in a scope's union from `from` to `to`
  * (INT64_MIN: none) in the counts per window. */
 static void union_move(vscope_t *s, int nw, int64_t from, int64_t to) {
@@ -882,7 +868,7 @@ static int64_t union_latest(const vscope_t *s, uint32_t h, int64_t ref) {
   int64_t best = INT64_MIN;
   for (int i = 0; i < s->nprev; i++) {
     const ccp_words_t *b = s->prev[i];
-    uint32_t at = b ? cust_find(b, h) : 0;
+    uint32_t at = b ? ccp_words_find(b, 1, 32, h) : 0;
     if (b && at < b->n)
       best = CCP_MAX(best, cust_abs(b->w[at], ref));
   }
@@ -947,7 +933,7 @@ static void union_diff(vscope_t *s, int nw, const ccp_words_t *o, const ccp_word
 static void union_apply(vscope_t *s, int nw, const ccp_words_t *o, const ccp_words_t *chg,
                         int64_t ref) {
   for (uint32_t k = 0; k < chg->n; k++) {
-    uint32_t h = ccp_cust_hash(chg->w[k]), at = cust_find(o, h);
+    uint32_t h = ccp_cust_hash(chg->w[k]), at = ccp_words_find(o, 1, 32, h);
     if (at < o->n && o->w[at] == chg->w[k])
       continue;
     union_change(s, nw, h, at < o->n ? cust_abs(o->w[at], ref) : INT64_MIN,
@@ -1070,25 +1056,12 @@ static inline uint64_t rs_bits(const ccp_view_t *v, const vsample_t *x, uint32_t
   return rs_bits_of(v, x->c, &x->w->w[2 * (size_t)at]);
 }
 
-/* The index of hash h's pair in a sample's block (its n when none). */
-static uint32_t rs_find(const ccp_words_t *b, uint64_t h) {
-  uint32_t lo = 0, hi = b->n;
-  while (lo < hi) {
-    uint32_t mid = lo + (hi - lo) / 2;
-    if (b->w[2 * (size_t)mid] < h)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo < b->n && b->w[2 * (size_t)lo] == h ? lo : b->n;
-}
-
 /* The activity of hash h ORed over the samples held, by a binary search in each. */
 static uint64_t rs_or(const ccp_view_t *v, uint64_t h) {
   uint64_t bits = 0;
   for (int i = 0; i < v->nrprev; i++) {
     const vsample_t *x = &v->rprev[i];
-    uint32_t at = x->w ? rs_find(x->w, h) : 0;
+    uint32_t at = x->w ? ccp_words_find(x->w, 2, 0, h) : 0;
     if (x->w && at < x->w->n)
       bits |= rs_bits(v, x, at);
   }
@@ -1168,7 +1141,7 @@ static void rs_sync(ccp_view_t *v) {
       /* x is o with chg's pairs put in (partial.h): only those differ */
       for (uint32_t q = 0; q < chg->n; q++) {
         const uint64_t *pair = &chg->w[2 * (size_t)q];
-        uint32_t at = rs_find(o.w, pair[0]);
+        uint32_t at = ccp_words_find(o.w, 2, 0, pair[0]);
         uint64_t a = at < no ? rs_bits(v, &o, at) : 0, b = rs_bits_of(v, x.c, pair);
         if (a != b)
           rs_change(v, pair[0], a, b);
