@@ -418,9 +418,7 @@ static void prev_add(ccp_redis_pub_t *p, const char *name, size_t len, size_t *c
     p->prev = ccp_realloc(p->prev, *cap * sizeof *p->prev);
   }
   memset(&p->prev[p->nprev], 0, sizeof p->prev[p->nprev]);
-  p->prev[p->nprev].name = ccp_malloc(len + 1);
-  memcpy(p->prev[p->nprev].name, name, len);
-  p->prev[p->nprev++].name[len] = '\0';
+  p->prev[p->nprev++].name = ccp_strndup(name, len);
 }
 
 /* Sorts p->prev bytewise and drops duplicates. */
@@ -776,41 +774,31 @@ static void cmd_zset(ccp_redis_pub_t *p, int *ncmds, const char *name, int gone)
   p->cycle_kind_bytes[CCP_RK_SCOPES] += len;
 }
 
+/* Appends to the cycle's commands one `verb` [key] with the nargs arguments
+ * gathered in args (RESP bulk strings), when there are any. */
+static void put_batch(ccp_redis_pub_t *p, int *ncmds, const char *verb, const ccp_buf_t *key,
+                      int64_t nargs, const ccp_buf_t *args) {
+  if (!nargs)
+    return;
+  ccp_buf_t *o = &p->out;
+  ccp_buf_putc(o, '*');
+  ccp_buf_put_i64(o, 1 + (key != NULL) + nargs);
+  ccp_buf_append(o, "\r\n", 2);
+  bulk(o, verb, strlen(verb));
+  if (key)
+    bulk(o, key->data, key->len);
+  ccp_buf_append(o, args->data, args->len);
+  (*ncmds)++;
+}
+
 /* Appends the MSET, DEL, ZADD and ZREM of the keys and scopes gathered so far,
  * when there are any (in this order: a DEL of the scope set comes before the
  * ZADD that writes it again). */
 static void flush_sets(ccp_redis_pub_t *p, int *ncmds) {
-  ccp_buf_t *o = &p->out;
-  if (p->nsets) {
-    ccp_buf_putc(o, '*');
-    ccp_buf_put_i64(o, 1 + 2 * (int64_t)p->nsets);
-    ccp_buf_puts(o, "\r\n$4\r\nMSET\r\n");
-    ccp_buf_append(o, p->sets.data, p->sets.len);
-    (*ncmds)++;
-  }
-  if (p->ndels) {
-    ccp_buf_putc(o, '*');
-    ccp_buf_put_i64(o, 1 + (int64_t)p->ndels);
-    ccp_buf_puts(o, "\r\n$3\r\nDEL\r\n");
-    ccp_buf_append(o, p->dels.data, p->dels.len);
-    (*ncmds)++;
-  }
-  if (p->nzadds) {
-    ccp_buf_putc(o, '*');
-    ccp_buf_put_i64(o, 2 + 2 * (int64_t)p->nzadds);
-    ccp_buf_puts(o, "\r\n$4\r\nZADD\r\n");
-    bulk(o, p->setkey.data, p->setkey.len);
-    ccp_buf_append(o, p->zadds.data, p->zadds.len);
-    (*ncmds)++;
-  }
-  if (p->nzrems) {
-    ccp_buf_putc(o, '*');
-    ccp_buf_put_i64(o, 2 + (int64_t)p->nzrems);
-    ccp_buf_puts(o, "\r\n$4\r\nZREM\r\n");
-    bulk(o, p->setkey.data, p->setkey.len);
-    ccp_buf_append(o, p->zrems.data, p->zrems.len);
-    (*ncmds)++;
-  }
+  put_batch(p, ncmds, "MSET", NULL, 2 * (int64_t)p->nsets, &p->sets);
+  put_batch(p, ncmds, "DEL", NULL, (int64_t)p->ndels, &p->dels);
+  put_batch(p, ncmds, "ZADD", &p->setkey, 2 * (int64_t)p->nzadds, &p->zadds);
+  put_batch(p, ncmds, "ZREM", &p->setkey, (int64_t)p->nzrems, &p->zrems);
   ccp_buf_clear(&p->sets);
   ccp_buf_clear(&p->dels);
   ccp_buf_clear(&p->zadds);
