@@ -596,7 +596,6 @@ static void merge_own(ccp_publisher_t *p) {
 #endif
 }
 
-/* One cycle; returns 0 when published (and committed), else non-zero. */
 /* Catching up (docs/live.md): right after collect, what the next cycle's
  * pacing needs (the workers wait at the barrier: the count read now is the
  * one the bundles' backlog was taken at). */
@@ -645,6 +644,7 @@ static int pace_wait(ccp_publisher_t *p, int64_t now) {
   return wait;
 }
 
+/* One cycle; returns 0 when published (and committed), else non-zero. */
 static int cycle(ccp_publisher_t *p, int final) {
   const ccp_config_t *cfg = p->o.cfg;
   const ccp_publisher_source_t *src = &p->o.src;
