@@ -532,7 +532,7 @@ static void scopes_customer(ccp_engine_t *e, const uint32_t ids[4], int64_t ts, 
       e->cust_entries++;
     ccp_u32map_set(&s->cust, key, (uint32_t)tu);
     if (s->cust_x) /* the exported entries miss it (export.c) */
-      ccp__cust_note(e, s, key);
+      ccp__cust_note(s, key);
     /* the customer now counts in tu's bucket and no longer in prev's (the
      * same bucket of a coarse window nets to zero) */
     if (had)
@@ -563,11 +563,8 @@ static void customers_gc(ccp_engine_t *e, ccp_scope_t *s) {
     return;
   ccp_u32map_filter(&s->cust, cust_keep, &gc);
   e->cust_entries -= before - s->cust.count;
-  if (s->cust_x && s->cust.count != before) { /* read out anew (export.c) */
-    ccp_words_free(s->cust_x);
-    s->cust_x = NULL;
-    s->cust_nchg = 0;
-  }
+  if (s->cust_x && s->cust.count != before) /* read out anew (export.c) */
+    ccp__cust_x_drop(s);
 }
 
 /* ------------------------------------------------------------- retention */

@@ -236,7 +236,10 @@ void ccp__engine_retention(ccp_engine_t *e, int64_t *prev, int64_t *both);
 /** Notes that scope s's customer key changed in its map while s->cust_x is held, so the
  * next export merges the change into the entries instead of reading the map out again
  * (scopes_customer; the engine's thread). */
-void ccp__cust_note(ccp_engine_t *e, ccp_scope_t *s, uint32_t key);
+void ccp__cust_note(ccp_scope_t *s, uint32_t key);
+/** Drops scope s's cached export entries and the keys noted since: the next export reads
+ * its map out anew (export.c). */
+void ccp__cust_x_drop(ccp_scope_t *s);
 /** Mirrors a sampled customer's new packed activity v into the sample
  * (customer_active, for keys <= rs_max while rs_valid). */
 void ccp__rs_note(ccp_engine_t *e, uint64_t key, uint64_t v);

@@ -203,12 +203,15 @@ static void *chg_grow(void *a, size_t *cap, size_t size) {
   return ccp_realloc(a, *cap * size);
 }
 
-void ccp__cust_note(ccp_engine_t *e, ccp_scope_t *s, uint32_t key) {
-  (void)e;
+void ccp__cust_x_drop(ccp_scope_t *s) {
+  ccp_words_free(s->cust_x);
+  s->cust_x = NULL;
+  s->cust_nchg = 0;
+}
+
+void ccp__cust_note(ccp_scope_t *s, uint32_t key) {
   if (chg_full(s->cust_nchg, s->cust_x->n)) { /* read out anew at the next export */
-    ccp_words_free(s->cust_x);
-    s->cust_x = NULL;
-    s->cust_nchg = 0;
+    ccp__cust_x_drop(s);
     return;
   }
   if (s->cust_nchg == s->cust_chg_cap) {
