@@ -444,6 +444,78 @@ static void test_rebalance(void) {
   ccp_config_release(&cfg);
 }
 
+/* ---- a queue full of records (catching up) ---------------------------- */
+
+#define FULLQ_N 3000  /* events of the topic "fullq" (2 partitions) */
+#define FULLQ_MIN 100 /* kafka.queued.min.messages of the member */
+
+/* One worker whose queue librdkafka finds full after every fetch (each
+ * brings two batches of 150 records, queued.min.messages is 100; the events
+ * open a ticket each, in ts order): librdkafka
+ * 2.0.2 looks at the partitions again only when its broker thread wakes,
+ * up to a second later, so ten fetches took ten seconds; the main thread's
+ * nudges (consumer.c, nudge_fetchers) make it a fraction of one. The view
+ * counts every event. */
+static void test_full_queue(void) {
+  char err[256];
+  char saved_topic[64];
+  snprintf(saved_topic, sizeof saved_topic, "%s", topic);
+  snprintf(topic, sizeof topic, "fullq");
+  ccp_mock_topic(mock, topic, 2);
+  ccp_mock_topic(mock, "fullq.dlq", 1);
+  rd_kafka_conf_t *pc = rd_kafka_conf_new();
+  rd_kafka_conf_set(pc, "bootstrap.servers", ccp_mock_bootstraps(mock), err, sizeof err);
+  rd_kafka_conf_set(pc, "batch.num.messages", "150", err, sizeof err);
+  rd_kafka_conf_set(pc, "linger.ms", "50", err, sizeof err);
+  rd_kafka_t *p = rd_kafka_new(RD_KAFKA_PRODUCER, pc, err, sizeof err);
+  CCP_ASSERT(p);
+  ccp_buf_t val;
+  ccp_buf_init(&val);
+  char a[32], b[32], c[32];
+  ccp_event_t ev;
+  for (int i = 0; i < FULLQ_N; i++) {
+    make_event(3 * i, &ev, a, b, c); /* ticket i opened at T0 + i s: in ts order */
+    ccp_buf_clear(&val);
+    CCP_ASSERT(ccp_avro_encode(&ev, &val) == 0);
+    CCP_ASSERT(rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(i % 2),
+                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                 RD_KAFKA_V_VALUE(val.data, val.len), RD_KAFKA_V_END) == 0);
+  }
+  CCP_ASSERT(rd_kafka_flush(p, 10000) == 0);
+  rd_kafka_destroy(p);
+  ccp_buf_release(&val);
+
+  ccp_config_t cfg;
+  config(&cfg, "g-fullq");
+  char qmin[16];
+  snprintf(qmin, sizeof qmin, "%d", FULLQ_MIN);
+  CCP_ASSERT(ccp_config_set(&cfg, "kafka.queued.min.messages", qmin, NULL, err, sizeof err) == 0);
+  member_t m;
+  member_start(&m, &cfg, 1);
+  ccp_consumer_stats_t st = {0};
+  int64_t t0 = 0; /* from the assignment (the group join takes seconds on a busy machine) */
+  for (int i = 0; i < 1200 && st.messages < FULLQ_N; i++) {
+    ccp_clock_sleep_ms(20);
+    ccp_consumer_stats(m.c, &st);
+    if (!t0 && st.partitions > 0)
+      t0 = ccp_clock_mono_ms();
+  }
+  int64_t ms = ccp_clock_mono_ms() - t0;
+  T_EQ_INT(st.messages, FULLQ_N);
+  /* ten fetches or more: over ten seconds without the nudges */
+  if (ms >= 5000 || st.fetch_nudges == 0)
+    fprintf(stderr, "full queue: %d records read in %lld ms, %lld nudge(s)\n", FULLQ_N,
+            (long long)ms, (long long)st.fetch_nudges);
+  T_TRUE(ms < 5000);
+  T_TRUE(st.fetch_nudges > 0);
+  T_TRUE(wait_events(&m, FULLQ_N));
+  member_stop(&m);
+  T_EQ_INT(m.rc, 0);
+  ccp_free(m.json);
+  ccp_config_release(&cfg);
+  snprintf(topic, sizeof topic, "%s", saved_topic);
+}
+
 /* ---- partitions read at very different speeds ------------------------- */
 
 /* Two partitions on a cluster of two brokers: partition 0 ("s" tickets) on
@@ -617,6 +689,7 @@ int main(void) {
   ccp_mock_topic(mock, "tickets.dlq", 1);
   produce_range(0, NEVENTS, 1);
   T_RUN(test_merge_and_dlq);
+  T_RUN(test_full_queue);
   T_RUN(test_no_commit_without_publish);
   T_RUN(test_rebalance);
   T_RUN(test_uneven_speed);

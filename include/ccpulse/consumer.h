@@ -134,6 +134,7 @@ typedef struct ccp_consumer_stats {
   int64_t cycles;          /**< successful publish cycles */
   int64_t failed_cycles;   /**< publish attempts that failed */
   int64_t commits;         /**< successful offset commits */
+  int64_t fetch_nudges;    /**< fetchers woken after a full queue (docs/live.md, Catching up) */
   int64_t partitions;      /**< partitions currently assigned */
   int64_t now_ms;          /**< global stream time of the last cycle */
   int64_t last_publish_ms; /**< monotonic ms of the last successful cycle; 0 none */

@@ -9,7 +9,9 @@
  *    least loaded worker, then forwards the partition's queue to that
  *    worker's queue; on revoke stops the forwarding first, then has the
  *    worker drop the engine (its uncommitted events are read again by the
- *    next owner). It also waits for ccp_consumer_stop() (signals).
+ *    next owner). Between polls it wakes librdkafka's fetchers of a worker
+ *    whose queue was full (nudge_fetchers). It also waits for
+ *    ccp_consumer_stop() (signals).
  *  - W workers (worker.c): decode, engines, dead-letter topic.
  *  - publisher (src/publish/publisher.c: cadence, time rule, merge,
  *    publish) calls back into this file through a ccp_publisher_source_t:
@@ -43,6 +45,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -118,6 +121,55 @@ static void on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *op
     lv = CCP_LOG_DEBUG;
   ccp_log(lv, "kafka", "%s [%s]: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err),
           rd_kafka_name(rk), reason);
+}
+
+/* Fetch nudges (docs/live.md, "Catching up"). librdkafka 2.0.2 stops fetching
+ * a partition whose queue holds queued.min.messages (a worker's queue: the
+ * partition queues forward into it, and librdkafka counts the queue they
+ * forward to) and looks at it again only when its broker thread next wakes
+ * up: when a fetch of another partition comes back, or after up to a second
+ * (librdkafka #2879; 2.2.0 added fetch.queue.backoff.ms for it). While
+ * catching up every queue of a broker fills, nothing is in flight, and a
+ * worker that reads its queue empty in 200 ms then waits the rest of the
+ * second: half the wall clock of a 3M-event catch-up. So when a worker saw
+ * its queue near queued.min.messages and it is below it again, the main
+ * thread asks the leaders of that worker's partitions for their end offsets
+ * (rd_kafka_offsets_for_times, the answer is not used): the request is
+ * handed to each leader's broker thread, which wakes up, finds the
+ * partitions fetchable again and fetches them. At most one nudge per worker
+ * every NUDGE_MS; none while the queues stay short (live, caught up). */
+#define NUDGE_MS 20
+/* How long a nudge waits for the end offsets (the main thread's poll loop). */
+#define NUDGE_TIMEOUT_MS 200
+
+/* @locality main thread (poll loop). Returns whether a worker's queue is
+ * near full (the loop then looks again within NUDGE_MS). */
+static int nudge_fetchers(ccp_consumer_t *c) {
+  int near = 0;
+  rd_kafka_topic_partition_list_t *l = NULL;
+  for (int i = 0; i < c->nworkers; i++) {
+    ccp__worker_t *w = &c->workers[i];
+    if (!atomic_load_explicit(&w->near_full, memory_order_relaxed))
+      continue;
+    if ((int64_t)rd_kafka_queue_length(w->q) >= c->queued_min) {
+      near = 1; /* still full: librdkafka does not fetch it yet anyway */
+      continue;
+    }
+    atomic_store_explicit(&w->near_full, 0, memory_order_relaxed);
+    for (int p = 0; p < c->parts_cap; p++)
+      if (c->parts[p] && c->parts[p]->worker == i) {
+        if (!l)
+          l = rd_kafka_topic_partition_list_new(8);
+        rd_kafka_topic_partition_list_add(l, c->topic, p)->offset = RD_KAFKA_OFFSET_END;
+      }
+  }
+  if (l) {
+    rd_kafka_offsets_for_times(c->rk, l, NUDGE_TIMEOUT_MS); /* only its request matters */
+    rd_kafka_topic_partition_list_destroy(l);
+    atomic_fetch_add_explicit(&c->nudges, 1, memory_order_relaxed);
+    c->nudged_ms = ccp_clock_mono_ms();
+  }
+  return near;
 }
 
 /* @locality main thread (its poll loop), while every broker is down: asks
@@ -935,6 +987,11 @@ ccp_consumer_t *ccp_consumer_new(const ccp_consumer_opts_t *opts, char *errbuf, 
     rd_kafka_conf_destroy(conf);
     goto fail;
   }
+  char qmin[32];
+  size_t qmin_len = sizeof qmin;
+  if (rd_kafka_conf_get(rd_kafka_conf(c->rk), "queued.min.messages", qmin, &qmin_len) ==
+      RD_KAFKA_CONF_OK)
+    c->queued_min = atoi(qmin);
 
   /* the dead-letter producer */
   if (!(conf = ccp_kafka_conf_new(cfg, opts->brokers, errbuf, errlen)))
@@ -1051,14 +1108,19 @@ int ccp_consumer_run(ccp_consumer_t *c) {
           c->topic, c->cfg->kafka_group, c->opts.brokers ? c->opts.brokers : c->cfg->kafka_brokers,
           c->nworkers, c->dlq_topic);
 
+  int poll_ms = 100;
   while (!atomic_load(&c->stop)) {
-    rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, 100);
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, poll_ms);
     if (m) { /* errors only: every partition is forwarded to a worker */
       ccp__log_consume_error(m);
       rd_kafka_message_destroy(m);
     }
     waiting_retry(c);
     probe_brokers(c);
+    /* catching up (a queue near full, or a nudge within the last second): a
+     * look every NUDGE_MS; else the poll's 100 ms */
+    int near = c->queued_min > 0 && nudge_fetchers(c);
+    poll_ms = near || (c->nudged_ms && ccp_clock_mono_ms() - c->nudged_ms < 1000) ? NUDGE_MS : 100;
     if (!c->ever_assigned && atomic_load(&kafka_auth_failed)) {
       /* refused before the first assignment: a configuration error (docs/
        * operations.md, TLS and authentication), not an outage to wait out */
@@ -1130,6 +1192,7 @@ void ccp_consumer_stats(const ccp_consumer_t *c, ccp_consumer_stats_t *out) {
   out->cycles = ps.cycles;
   out->failed_cycles = ps.failed_cycles;
   out->commits = atomic_load(&m->commits);
+  out->fetch_nudges = atomic_load_explicit(&m->nudges, memory_order_relaxed);
   out->partitions = atomic_load(&m->nassigned);
   out->now_ms = ps.now_ms;
   out->last_publish_ms = ps.last_ok_ms;

@@ -100,6 +100,10 @@ typedef struct ccp__worker {
   _Atomic int64_t dead;                     /* records sent to the DLQ */
   _Atomic int64_t late, duplicate, invalid; /* events its engines dropped (metrics) */
   _Atomic int64_t open;                     /* open tickets of its engines at the last export */
+  /* the worker sets it when its queue is within a drain of queued.min.messages (librdkafka
+   * may then stop fetching its partitions); the main thread clears it when it wakes the
+   * fetchers (consumer.c, nudge_fetchers) */
+  atomic_int near_full;
   char pad[CCP_CACHELINE];
 } ccp__worker_t;
 
@@ -172,8 +176,11 @@ struct ccp_consumer {
   int nlag, lag_cap;
   ccp_kafka_broker_t *brokers;
   int nbrokers, brokers_cap;
-  int64_t stats_ms;      /* monotonic ms of the last statistics; 0 none */
-  int64_t next_probe_ms; /* main thread: next reachability probe while Kafka is down */
+  int64_t stats_ms;       /* monotonic ms of the last statistics; 0 none */
+  int64_t next_probe_ms;  /* main thread: next reachability probe while Kafka is down */
+  int queued_min;         /* immutable: librdkafka's queued.min.messages of the consumer */
+  int64_t nudged_ms;      /* main thread: monotonic ms of the last fetch nudge (0: none) */
+  _Atomic int64_t nudges; /* fetch nudges sent (nudge_fetchers), for tests and the log */
 
   _Atomic int64_t commits, nassigned;
   atomic_int npartitions; /* partitions of the topic (metadata, main thread writes); 0 unknown */

@@ -24,7 +24,10 @@
  *      WARN line here (once per cycle, never on the per-event path); the
  *      bundle also carries its partitions' backlog (records not read yet),
  *      by which the publisher paces its cycles while catching up;
- *   3. take the messages waiting in its queue, up to DRAIN_MAX: one
+ *   3. mark its queue near full when it is within a drain of
+ *      queued.min.messages (the main thread then wakes librdkafka's fetchers
+ *      once it is below: consumer.c, nudge_fetchers); take the messages
+ *      waiting in its queue, up to DRAIN_MAX: one
  *      rd_kafka_consume_queue with a timeout, then more with timeout 0
  *      (never consume_batch: see docs/live.md); decode each with the writer
  *      schema or its Confluent schema id (a local file, else the schema
@@ -535,6 +538,13 @@ void *ccp__worker_main(void *arg) {
       ccp_clock_sleep_us(1000);
       continue;
     }
+    /* near queued.min.messages (within a drain, at most half of it): librdkafka may have
+     * stopped fetching for this queue; relaxed: a hint for the main thread's next look
+     * (consumer.c, nudge_fetchers) */
+    if (c->queued_min > 0 && !atomic_load_explicit(&w->near_full, memory_order_relaxed) &&
+        (int64_t)rd_kafka_queue_length(w->q) >=
+            c->queued_min - CCP_MIN(DRAIN_MAX, c->queued_min / 2))
+      atomic_store_explicit(&w->near_full, 1, memory_order_relaxed);
     rd_kafka_message_t *m = rd_kafka_consume_queue(w->q, 100);
     pd->max_ts = wall_limit(c); /* once per drain: it moves little in one */
     int taken = 0;
