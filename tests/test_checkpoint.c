@@ -55,8 +55,9 @@ static void config_of(ccp_config_t *cfg, const char *const *kv) {
 
 /* Saves e, loads it back (checking save -> load -> save gives the same
  * bytes, and that e saved in format 4, whose window sets held their
- * cursors, totals and histograms, loads into an engine that saves those
- * same bytes too), frees e and returns the loaded engine with the callback
+ * cursors, totals and histograms, and in format 5, whose duplicate filter
+ * was in slot order, loads into an engine that saves those same bytes
+ * too), frees e and returns the loaded engine with the callback
  * again. */
 static ccp_engine_t *reload(ccp_engine_t *e, const ccp_config_t *cfg, trace_t *t, int alerts,
                             size_t *bytes) {
@@ -81,6 +82,20 @@ static ccp_engine_t *reload(ccp_engine_t *e, const ccp_config_t *cfg, trace_t *t
   ccp_engine_t *old = ccp_engine_load(cfg, b.data, b.len, err, sizeof err);
   if (!old) {
     T_FAIL_("load of format 4 failed: %s", err);
+    exit(1);
+  }
+  ccp_buf_clear(&b);
+  T_EQ_INT(ccp_engine_save(old, &b), 0);
+  T_TRUE(a.len == b.len && memcmp(a.data, b.data, a.len) == 0);
+  ccp_engine_free(old);
+  /* format 5 (the duplicate filter in slot order) loads into the same state too */
+  ccp_buf_clear(&b);
+  T_EQ_INT(ccp__engine_save_version(e, &b, 5), 0);
+  e->last_save = keep;
+  T_EQ_INT(b.len, a.len);
+  old = ccp_engine_load(cfg, b.data, b.len, err, sizeof err);
+  if (!old) {
+    T_FAIL_("load of format 5 failed: %s", err);
     exit(1);
   }
   ccp_buf_clear(&b);

@@ -452,6 +452,61 @@ static void test_fine_save_load(void) {
   ccp_u64map_release(&m);
 }
 
+/* ccp_u64map_save_by_val: entries by value then key (values spanning more
+ * than one radix digit, many ties, one huge value), whatever the layout:
+ * the same entries inserted in another order, or loaded, save the same
+ * bytes; the load holds every entry. */
+static void test_save_by_val(void) {
+  ccp_u64map_t m, n;
+  ccp_u64map_init(&m);
+  ccp_u64map_init(&n);
+  uint64_t rng = 11;
+  enum { N = 20000 };
+  static uint64_t key[N], val[N];
+  for (int i = 0; i < N; i++) {
+    key[i] = ccp_u64map_key(t_rand(&rng));
+    val[i] = i == 7 ? UINT64_MAX - 3 : (uint64_t)(i / 5) * 977 % 3000000;
+    *ccp_u64map_put(&m, key[i], NULL) = val[i];
+  }
+  for (int i = N - 1; i >= 0; i--) /* reverse order: another layout */
+    *ccp_u64map_put(&n, key[i], NULL) = val[i];
+  ccp_buf_t a, b;
+  ccp_buf_init(&a);
+  ccp_buf_init(&b);
+  ccp_u64map_save_by_val(&m, &a);
+  ccp_u64map_save_by_val(&n, &b);
+  T_EQ_INT(a.len, 16 + (size_t)N * sizeof(ccp_u64map_entry_t));
+  T_TRUE(a.len == b.len && memcmp(a.data, b.data, a.len) == 0);
+  int unsorted = 0;
+  for (int i = 1; i < N; i++) {
+    ccp_u64map_entry_t p, q;
+    memcpy(&p, a.data + 16 + (size_t)(i - 1) * sizeof p, sizeof p);
+    memcpy(&q, a.data + 16 + (size_t)i * sizeof q, sizeof q);
+    unsorted += p.val > q.val || (p.val == q.val && p.key >= q.key);
+  }
+  T_EQ_INT(unsorted, 0);
+  ccp_u64map_release(&n);
+  ccp_u64map_init(&n);
+  ccp_ser_rd_t r;
+  ccp_ser_rd_init(&r, a.data, a.len);
+  T_EQ_INT(ccp_u64map_load(&n, &r, 1u << 20), 0);
+  T_EQ_INT(n.cap, m.cap);
+  T_EQ_INT(n.count, m.count);
+  int wrong = 0;
+  for (int i = 0; i < N; i++) {
+    uint64_t *v = ccp_u64map_get(&n, key[i]);
+    wrong += !v || *v != val[i];
+  }
+  T_EQ_INT(wrong, 0);
+  ccp_buf_clear(&b);
+  ccp_u64map_save_by_val(&n, &b);
+  T_TRUE(a.len == b.len && memcmp(a.data, b.data, a.len) == 0);
+  ccp_buf_release(&a);
+  ccp_buf_release(&b);
+  ccp_u64map_release(&n);
+  ccp_u64map_release(&m);
+}
+
 /* A table of more than 1 MiB (its own mapping outside AddressSanitizer) is
  * zeroed, counted in ccp_mem_used while held and uncounted when replaced or
  * released, like any other. */
@@ -496,6 +551,7 @@ int main(void) {
   T_RUN(test_randomized_fine);
   T_RUN(test_randomized_fine_sparse);
   T_RUN(test_fine_save_load);
+  T_RUN(test_save_by_val);
   T_RUN(test_big_slots_counted);
   return T_DONE();
 }

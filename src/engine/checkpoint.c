@@ -11,7 +11,9 @@
  * break timer ties), the free list (the order records are reused), the LRU
  * and waiting lists, heap arrays, the delta logs, the dirty list. Hash tables
  * are written without their empty slots, their entries in an order that
- * rebuilds the very same table (ccp_u64map_each_ordered); the ticket index
+ * rebuilds the very same table (ccp_u64map_each_ordered), except the
+ * duplicate filter, written by time remembered (only its entries can show:
+ * save_dedup); the ticket index
  * is not written at all (rebuilt from the records: it is only ever looked
  * up). Pointers are never written: the alert ids map ticket keys to strings
  * of the engine's string pool, written as strings. Scratch (the waiting-list
@@ -34,10 +36,12 @@
 
 /** Bump on any change of what is written (docs/checkpoints.md, "Versions"). */
 #define CKPT_VERSION                                                                               \
-  5u /* 2: the deadline time due_now; 3: limits (overflow and customer                             \
+  6u /* 2: the deadline time due_now; 3: limits (overflow and customer                             \
         diagnostics, cust_cap_gc_at); 4: the retention map grows by 1/4                            \
-        (acts_sweep_cap); 5: window sets in the compact form (ccp_wset_save) */
-/** The oldest format version still read: 4 differs only in the window sets' full form. */
+        (acts_sweep_cap); 5: window sets in the compact form (ccp_wset_save);                      \
+        6: the duplicate filter by time remembered (ccp_u64map_save_by_val) */
+/** The oldest format version still read: 4 differs only in the window sets' full form, 4 and
+ * 5 in the duplicate filter's order (slot order; the same entries). */
 #define CKPT_VERSION_OLDEST 4u
 #define CKPT_MAGIC "CCPCKPT"
 #define CKPT_HEADER CCP__CKPT_HEADER
@@ -249,7 +253,18 @@ static void save_combos(const ccp_engine_t *e, ccp_buf_t *out) {
   ccp_u64map_save(&e->combo_index, out);
 }
 
-static void save_dedup(const ccp_engine_t *e, ccp_buf_t *out) { ccp_u64map_save(&e->dedup, out); }
+/* From format 6 by the time each id was last remembered (then its key):
+ * new ids come last and a sweep removes a prefix, so two checkpoints share
+ * the filter as one long run where slot order broke it at every insert
+ * (a delta against the previous state, docs/checkpoints.md). The loaded
+ * table holds the same entries in the same capacity, in another layout:
+ * only membership and the count can show, and a save sorts again. */
+static void save_dedup(const ccp_engine_t *e, ccp_buf_t *out) {
+  if (e->ckpt_version >= 6)
+    ccp_u64map_save_by_val(&e->dedup, out);
+  else
+    ccp_u64map_save(&e->dedup, out);
+}
 
 static void save_acts(const ccp_engine_t *e, ccp_buf_t *out) { ccp_u64map_save(&e->acts, out); }
 

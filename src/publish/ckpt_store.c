@@ -42,7 +42,9 @@
  * decompressed into a scratch prefix while a delta is made) and its
  * epoch. It writes a partition whole when it knows nothing (first write, a
  * new epoch: a takeover), after the partition's write was not stored, when
- * the delta would exceed half the base's compressed size, and after every
+ * the delta would exceed half the base's compressed size (zstd stops at
+ * the block that overflows it), or is expected to (delta_doomed(): the
+ * deltas stored against the base so far grew towards it), and after every
  * failed or unanswered cycle and every reconnect (the publisher calls
  * ccp__ckpt_writer_forget() then; a delta made against a base forgotten
  * meanwhile is made again, whole, before it is written). A delta whose base Redis lost (flush,
@@ -81,6 +83,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include "ccpulse/clock.h"
 #include "ccpulse/common.h"
@@ -149,6 +152,7 @@ typedef struct ckw_part {
   int64_t offset;
   uint64_t sum;
   int has_delta;
+  size_t d_last, d_prev; /* compressed sizes of the last two deltas stored against this base */
 } ckw_part_t;
 
 /* One checkpoint of the batch being written. */
@@ -307,10 +311,32 @@ static int part_of(ccp__ckpt_writer_t *w, const char *topic, int32_t partition) 
   return w->nparts++;
 }
 
-/* Compresses src into dst, with prefix (a base state) when not NULL. */
-static void compress(ccp__ckpt_writer_t *w, ccp_buf_t *dst, const void *src, size_t len,
-                     const ccp_buf_t *prefix) {
+/* The largest delta written against part e's base: a larger one makes a new base. */
+static size_t delta_limit(const ckw_part_t *e) {
+  return CCP_MIN((size_t)CCP_CKPT_CHUNK, e->base.len / CCP_CKPT_DELTA_DIV);
+}
+
+/* Whether the next delta against e's base is expected to exceed the limit:
+ * what changed since the base accumulates, so deltas grow about linearly
+ * with the intervals since it; the next is estimated as the last plus its
+ * growth (half of it after the first delta). Trying one that comes out too
+ * large cost the base's decompression and a compression with long matching
+ * over base and state (most of the writer's time) for nothing. */
+static int delta_doomed(const ckw_part_t *e) {
+  if (!e->d_last)
+    return 0;
+  size_t grow = !e->d_prev ? e->d_last / 2 : e->d_last > e->d_prev ? e->d_last - e->d_prev : 0;
+  return e->d_last + grow > delta_limit(e);
+}
+
+/* Compresses src into dst, with prefix (a base state) when not NULL; 0, or
+ * -1 when the result would exceed limit bytes (0: no limit; zstd stops at
+ * the block that overflows). */
+static int compress(ccp__ckpt_writer_t *w, ccp_buf_t *dst, const void *src, size_t len,
+                    const ccp_buf_t *prefix, size_t limit) {
   size_t cap = ZSTD_compressBound(len);
+  if (limit && limit < cap)
+    cap = limit;
   ccp_buf_clear(dst);
   ccp_buf_reserve(dst, cap);
   ZSTD_CCtx_reset(w->cctx, ZSTD_reset_session_and_parameters);
@@ -327,8 +353,11 @@ static void compress(ccp__ckpt_writer_t *w, ccp_buf_t *dst, const void *src, siz
     ZSTD_CCtx_refPrefix(w->cctx, prefix->data, prefix->len);
   }
   size_t n = ZSTD_compress2(w->cctx, dst->data, cap, src, len);
-  CCP_ASSERT(!ZSTD_isError(n)); /* fails only when out of memory: the bound is enough */
+  if (ZSTD_isError(n) && limit && ZSTD_getErrorCode(n) == ZSTD_error_dstSize_tooSmall)
+    return -1;
+  CCP_ASSERT(!ZSTD_isError(n)); /* else fails only when out of memory: the bound is enough */
   dst->len = n;
+  return 0;
 }
 
 /* Decompresses part e's base into w->prefix; 0, or -1 (cannot happen with
@@ -358,12 +387,12 @@ static void prepare(ccp__ckpt_writer_t *w, const ccp_checkpoint_t *c) {
     pl->sum = ccp_hash64(c[i].state, c[i].len, CCP_CKPT_SUM_SEED);
     pl->full = 1;
     if (pl->try_delta && base_state(w, e) == 0) {
-      compress(w, &pl->zb, c[i].state, c[i].len, &w->prefix);
-      pl->full = !(pl->zb.len <= CCP_CKPT_CHUNK && pl->zb.len <= e->base.len / CCP_CKPT_DELTA_DIV);
+      size_t limit = delta_limit(e);
+      pl->full = !limit || compress(w, &pl->zb, c[i].state, c[i].len, &w->prefix, limit) != 0;
     }
     if (pl->full) {
       pl->id = ccp_hash64(c[i].state, c[i].len, CCP_CKPT_SUM_SEED ^ 1);
-      compress(w, &pl->zb, c[i].state, c[i].len, NULL);
+      compress(w, &pl->zb, c[i].state, c[i].len, NULL, 0);
     }
     pl->prep_us = (ccp_clock_mono_ns() - t0) / 1000;
   }
@@ -422,7 +451,7 @@ static void plan(ccp__ckpt_writer_t *w, const ccp_checkpoint_t *c, int n) {
       e->epoch = c[i].epoch;
     }
     pl->keep = c[i].same;
-    pl->try_delta = e->valid;
+    pl->try_delta = e->valid && !delta_doomed(e);
     pl->against = e->base_id;
   }
   for (int i = 0; i < w->nparts; i++) { /* no longer this instance's: keep no copy of its base */
@@ -677,11 +706,14 @@ int ccp__ckpt_results(const redisReply *exec, int base, ccp__ckpt_writer_t *w, c
         e->base_len = c[i].len;
         e->base_id = pl->id;
         e->valid = 1;
+        e->d_last = e->d_prev = 0;
         w->st.full++;
         w->st.full_bytes += e->base.len;
       } else {
         w->st.delta++;
         w->st.delta_bytes += pl->zb.len;
+        e->d_prev = e->d_last;
+        e->d_last = pl->zb.len;
       }
       w->st.state_bytes += c[i].len;
       continue;

@@ -6,6 +6,7 @@
  */
 #include "util/u64map.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "ccpulse/common.h"
@@ -185,6 +186,65 @@ void ccp_u64map_save(const ccp_u64map_t *m, ccp_buf_t *out) {
   ccp_ser_put_u64(out, m->count);
   ccp_buf_reserve(out, m->count * sizeof(ccp_u64map_entry_t));
   ccp_u64map_each_ordered(m, put_entry, out);
+}
+
+/* Orders entries by value, then key. */
+static int cmp_key(const void *a, const void *b) {
+  uint64_t x = ((const ccp_u64map_entry_t *)a)->key, y = ((const ccp_u64map_entry_t *)b)->key;
+  return (x > y) - (x < y);
+}
+
+/* Sorts a[0..n) by value, then key: stable LSD radix passes of 11 bits over
+ * val - min (two passes for values spanning up to 4M, such as milliseconds
+ * of a lateness horizon), then each run of equal values by key (runs are
+ * short: entries remembered in the same millisecond). tmp has room for n. */
+static void sort_by_val(ccp_u64map_entry_t *a, ccp_u64map_entry_t *tmp, size_t n) {
+  if (n < 2)
+    return;
+  uint64_t lo = a[0].val, hi = a[0].val;
+  for (size_t i = 1; i < n; i++) {
+    lo = a[i].val < lo ? a[i].val : lo;
+    hi = a[i].val > hi ? a[i].val : hi;
+  }
+  ccp_u64map_entry_t *src = a, *dst = tmp;
+  for (unsigned sh = 0; sh < 64 && (hi - lo) >> sh; sh += 11) {
+    size_t pos[2048] = {0};
+    for (size_t i = 0; i < n; i++)
+      pos[(src[i].val - lo) >> sh & 2047]++;
+    for (size_t d = 0, at = 0; d < 2048; d++) {
+      size_t c = pos[d];
+      pos[d] = at;
+      at += c;
+    }
+    for (size_t i = 0; i < n; i++)
+      dst[pos[(src[i].val - lo) >> sh & 2047]++] = src[i];
+    ccp_u64map_entry_t *t = src;
+    src = dst;
+    dst = t;
+  }
+  if (src != a)
+    memcpy(a, src, n * sizeof *a);
+  for (size_t i = 0, j; i < n; i = j) {
+    for (j = i + 1; j < n && a[j].val == a[i].val; j++)
+      ;
+    if (j - i > 1)
+      qsort(a + i, j - i, sizeof *a, cmp_key);
+  }
+}
+
+void ccp_u64map_save_by_val(const ccp_u64map_t *m, ccp_buf_t *out) {
+  ccp_ser_put_u64(out, m->cap);
+  ccp_ser_put_u64(out, m->count);
+  if (!m->count)
+    return;
+  ccp_u64map_entry_t *a = ccp_malloc(2 * m->count * sizeof *a);
+  size_t n = 0;
+  for (size_t i = 0; i < m->cap; i++)
+    if (m->slots[i].key)
+      a[n++] = m->slots[i];
+  sort_by_val(a, a + n, n);
+  ccp_ser_put(out, a, n * sizeof *a);
+  ccp_free(a);
 }
 
 int ccp_u64map_load(ccp_u64map_t *m, ccp_ser_rd_t *r, uint64_t max_cap) {

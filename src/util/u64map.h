@@ -99,9 +99,15 @@ struct ccp_ser_rd;
 struct ccp_buf;
 /** Appends the map (capacity, count, entries in checkpoint order) to out. */
 void ccp_u64map_save(const ccp_u64map_t *m, struct ccp_buf *out);
-/** Reads a map of ccp_u64map_save() into m (initialised, empty; its dense and fine flags are kept);
- * marks r bad on a malformed map or one of more than max_cap slots (the caller's bound on
- * what the map can have grown to: maps never shrink). Returns 0 or -1. */
+/** Appends the map like ccp_u64map_save() but with its entries sorted by value, then key: an
+ * order that depends on the set of entries only, not on the table's layout (for maps whose
+ * values only grow, such as times, it is the order of their last update, so two saves share
+ * long runs of bytes). Loading it rebuilds a table of the same entries and capacity, whose
+ * layout may differ from m's. */
+void ccp_u64map_save_by_val(const ccp_u64map_t *m, struct ccp_buf *out);
+/** Reads a map of ccp_u64map_save() or ccp_u64map_save_by_val() into m (initialised, empty; its
+ * dense and fine flags are kept); marks r bad on a malformed map or one of more than max_cap slots
+ * (the caller's bound on what the map can have grown to: maps never shrink). Returns 0 or -1. */
 int ccp_u64map_load(ccp_u64map_t *m, struct ccp_ser_rd *r, uint64_t max_cap);
 
 /** Bytes held by the map. */
