@@ -15,10 +15,23 @@
  * "cpu_seconds" the process's user + system CPU from its start to then).
  *
  *   bench_null_consumer --brokers B --topic T [--events N] [--group G]
- *                       [--timeout S] [-X key=value]...
+ *                       [--timeout S] [--no-nudge] [-X key=value]...
+ *
+ * Fetch nudges: like `ccpulse run` (src/consume/consumer.c, nudge_fetchers;
+ * docs/live.md "Full queues"), so that this is the most any consumer of the
+ * topic can read and not librdkafka 2.0.2's full-queue wait (#2879): once
+ * the consumer queue (every partition forwards into it) holds about
+ * queued.min.messages, librdkafka stops fetching and looks again only when
+ * its broker thread wakes up, up to a second later. Every NUDGE_EVERY
+ * messages the loop looks at the queue's length; when it was within
+ * NUDGE_EVERY of the bound and is below it again, it asks the leaders for
+ * the assigned partitions' end offsets (rd_kafka_offsets_for_times, answer
+ * unused), which wakes their broker threads to fetch. "nudges" in the JSON
+ * counts them; --no-nudge leaves librdkafka's wait in (the old baseline).
  *
  * Threads: main thread only.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,9 +43,28 @@
 
 #include "ccpulse/clock.h"
 
+/* messages between two looks at the consumer queue's length, and the margin
+ * below queued.min.messages at which it counts as full */
+#define NUDGE_EVERY 64
+/* how long a nudge waits for the end offsets (its answer is not used) */
+#define NUDGE_TIMEOUT_MS 200
+
+/* Wakes the broker threads of rk's assigned partitions: a ListOffsets
+ * request for their ends goes to each leader's thread. */
+static void nudge_fetchers(rd_kafka_t *rk) {
+  rd_kafka_topic_partition_list_t *l = NULL;
+  if (rd_kafka_assignment(rk, &l) != RD_KAFKA_RESP_ERR_NO_ERROR || !l)
+    return;
+  for (int i = 0; i < l->cnt; i++)
+    l->elems[i].offset = RD_KAFKA_OFFSET_END;
+  if (l->cnt > 0)
+    rd_kafka_offsets_for_times(rk, l, NUDGE_TIMEOUT_MS);
+  rd_kafka_topic_partition_list_destroy(l);
+}
+
 static void usage(void) {
   fputs("usage: bench_null_consumer --brokers B --topic T [--events N] [--group G]\n"
-        "                           [--timeout S] [-X key=value]...\n",
+        "                           [--timeout S] [--no-nudge] [-X key=value]...\n",
         stderr);
   exit(2);
 }
@@ -43,6 +75,7 @@ int main(int argc, char **argv) {
   snprintf(group, sizeof group, "bench-null-%ld", (long)time(NULL));
   long long want = 0;
   double timeout = 600;
+  int nudge = 1;
   char err[512];
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
   static const char *const settings[][2] = {
@@ -54,6 +87,10 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++)
     rd_kafka_conf_set(conf, settings[i][0], settings[i][1], err, sizeof err);
   for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--no-nudge") == 0) {
+      nudge = 0;
+      continue;
+    }
     if (i + 1 >= argc)
       usage();
     const char *a = argv[i], *v = argv[++i];
@@ -96,6 +133,13 @@ int main(int argc, char **argv) {
     return 1;
   }
   rd_kafka_poll_set_consumer(rk);
+  int qmin = 0;
+  char qv[32];
+  size_t qv_len = sizeof qv;
+  if (nudge &&
+      rd_kafka_conf_get(rd_kafka_conf(rk), "queued.min.messages", qv, &qv_len) == RD_KAFKA_CONF_OK)
+    qmin = atoi(qv);
+  rd_kafka_queue_t *cq = rd_kafka_queue_get_consumer(rk);
   rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(subs, topic, RD_KAFKA_PARTITION_UA);
   rd_kafka_resp_err_t e = rd_kafka_subscribe(rk, subs);
@@ -121,8 +165,8 @@ int main(int argc, char **argv) {
   char *eof = calloc((size_t)(nparts > 0 ? nparts : 1), 1);
 
   double t_start = ccp_clock_mono_s(), t_first = 0, t_last = 0;
-  long long n = 0, bytes = 0;
-  int rc = 0;
+  long long n = 0, bytes = 0, nudges = 0;
+  int rc = 0, full = 0;
   for (;;) {
     if (want && n >= want)
       break;
@@ -148,6 +192,16 @@ int main(int argc, char **argv) {
         t_first = ccp_clock_mono_s();
       bytes += (long long)m->len;
       t_last = ccp_clock_mono_s();
+      if (qmin > 0 && n % NUDGE_EVERY == 0) {
+        int64_t len = (int64_t)rd_kafka_queue_length(cq);
+        if (len >= qmin - NUDGE_EVERY) {
+          full = 1;
+        } else if (full) {
+          full = 0;
+          nudge_fetchers(rk);
+          nudges++;
+        }
+      }
     }
     rd_kafka_message_destroy(m);
   }
@@ -160,11 +214,12 @@ int main(int argc, char **argv) {
     cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
           ru.ru_stime.tv_usec / 1e6;
   printf("{\"events\":%lld,\"seconds\":%.3f,\"eps\":%.0f,\"bytes\":%lld,\"join_seconds\":%.3f,"
-         "\"total_seconds\":%.3f,\"partitions\":%d,\"cpu_seconds\":%.3f}\n",
+         "\"total_seconds\":%.3f,\"partitions\":%d,\"cpu_seconds\":%.3f,\"nudges\":%lld}\n",
          n, secs, secs > 0 ? (double)n / secs : 0.0, bytes, t_first > 0 ? t_first - t_start : 0.0,
-         t_last > 0 ? t_last - t_start : 0.0, nparts, cpu);
+         t_last > 0 ? t_last - t_start : 0.0, nparts, cpu, nudges);
   fflush(stdout);
   free(eof);
+  rd_kafka_queue_destroy(cq);
   rd_kafka_consumer_close(rk);
   rd_kafka_destroy(rk);
   return rc;
