@@ -456,27 +456,42 @@ static ccp_scope_t *log_room(ccp_engine_t *e, uint32_t id, int64_t base, uint32_
   return s;
 }
 
-/* Appends a delta for base bucket `base` to scope id's log. */
-static void log_delta(ccp_engine_t *e, uint32_t id, int64_t base, int kind, int f, int64_t amt) {
-  ccp_scope_t *s = log_room(e, id, base, 1);
-  s->log[s->nlog++] = (ccp_wdelta_t){
-      .amt = amt, .dbase = (int32_t)(base - s->log_base), .f = (uint8_t)f, .kind = (uint8_t)kind};
+/* Adds amt to field f of base bucket dbase in s's log (room for one more
+ * entry made): to the entry of that bucket and field when log_at names one,
+ * else in a new entry. Summing in place is what flush_scope would do with
+ * the two entries: the windows add every field of a bucket alike. */
+static inline void log_add(ccp_scope_t *s, int32_t dbase, int f, int64_t amt) {
+  uint8_t *at = &s->log_at[(uint32_t)dbase % CCP_DELTA_WAYS][f];
+  if (*at < s->nlog) {
+    ccp_wdelta_t *d = &s->log[*at];
+    if (d->kind == CCP_WD_FIELD && d->f == f && d->dbase == dbase) {
+      d->amt += amt;
+      return;
+    }
+  }
+  *at = (uint8_t)s->nlog;
+  s->log[s->nlog++] =
+      (ccp_wdelta_t){.amt = amt, .dbase = dbase, .f = (uint8_t)f, .kind = CCP_WD_FIELD};
 }
 
-/* Appends one event's deltas (all for base bucket `base`) to scope id's
- * log, with one log_room() for all of them. */
+/* Adds a field delta for base bucket `base` to scope id's log. */
+static void log_delta(ccp_engine_t *e, uint32_t id, int64_t base, int f, int64_t amt) {
+  ccp_scope_t *s = log_room(e, id, base, 1);
+  log_add(s, (int32_t)(base - s->log_base), f, amt);
+}
+
+/* Adds one event's deltas (all for base bucket `base`) to scope id's log,
+ * with one log_room() for all of them. */
 static void log_event(ccp_engine_t *e, uint32_t id, int64_t base, const ccp_delta_t *d) {
   uint32_t need = (uint32_t)d->nf + (d->frt_bin >= 0) + (d->res_bin >= 0);
   ccp_scope_t *s = log_room(e, id, base, need);
   int32_t dbase = (int32_t)(base - s->log_base);
-  ccp_wdelta_t *out = &s->log[s->nlog];
   for (int k = 0; k < d->nf; k++)
-    *out++ = (ccp_wdelta_t){.amt = d->amt[k], .dbase = dbase, .f = d->f[k], .kind = CCP_WD_FIELD};
+    log_add(s, dbase, d->f[k], d->amt[k]);
   if (d->frt_bin >= 0)
-    *out++ = (ccp_wdelta_t){.amt = d->frt_bin, .dbase = dbase, .kind = CCP_WD_FRT};
+    s->log[s->nlog++] = (ccp_wdelta_t){.amt = d->frt_bin, .dbase = dbase, .kind = CCP_WD_FRT};
   if (d->res_bin >= 0)
-    *out++ = (ccp_wdelta_t){.amt = d->res_bin, .dbase = dbase, .kind = CCP_WD_RES};
-  s->nlog += need;
+    s->log[s->nlog++] = (ccp_wdelta_t){.amt = d->res_bin, .dbase = dbase, .kind = CCP_WD_RES};
 }
 
 /* Adds a delta at time ts to the given scopes (CCP_NIL entries skipped),
@@ -536,8 +551,8 @@ static void scopes_customer(ccp_engine_t *e, const uint32_t ids[4], int64_t ts, 
     /* the customer now counts in tu's bucket and no longer in prev's (the
      * same bucket of a coarse window nets to zero) */
     if (had)
-      log_delta(e, ids[i], prev, CCP_WD_FIELD, CCP_F_CUST, -1);
-    log_delta(e, ids[i], tu, CCP_WD_FIELD, CCP_F_CUST, +1);
+      log_delta(e, ids[i], prev, CCP_F_CUST, -1);
+    log_delta(e, ids[i], tu, CCP_F_CUST, +1);
   }
 }
 

@@ -22,6 +22,11 @@
 #define CCP_DELTA_CAP 256
 #define CCP_DELTA_MIN 8
 
+/** Base buckets of one log whose field deltas can be summed in place at once
+ * (ccp_scope_t.log_at): events land within a few base buckets of the newest. */
+#define CCP_DELTA_WAYS 8
+_Static_assert(CCP_DELTA_CAP <= 256, "log_at holds log indices in a byte");
+
 /** Delta kinds. */
 enum { CCP_WD_FIELD = 0, CCP_WD_FRT = 1, CCP_WD_RES = 2 };
 
@@ -63,7 +68,13 @@ typedef struct ccp_scope {
                                           block is still right; CCP__X_NODATA: its windows
                                           are still all zero; 0: stale */
   uint8_t x_wdata;                   /**< export.c: its windows held data at that export */
-  char name[];                       /**< "all", "queue:billing", ... (NUL-terminated) */
+  /* Where the log may already hold a field delta of base bucket dbase (its
+   * index, by dbase mod CCP_DELTA_WAYS and field): a later delta of the same
+   * bucket and field adds to that entry (log_add) instead of taking one, so a
+   * busy scope's log holds about one entry per bucket and field instead of
+   * one per event. A hint, checked against the entry it names, never saved. */
+  uint8_t log_at[CCP_DELTA_WAYS][CCP_F__COUNT];
+  char name[]; /**< "all", "queue:billing", ... (NUL-terminated) */
 } ccp_scope_t;
 
 /** Waiting tickets of one queue x channel x agent: a list sorted by open
