@@ -197,7 +197,8 @@ static int cmp_key(const void *a, const void *b) {
 /* Sorts a[0..n) by value, then key: stable LSD radix passes of 11 bits over
  * val - min (two passes for values spanning up to 4M, such as milliseconds
  * of a lateness horizon), then each run of equal values by key (runs are
- * short: entries remembered in the same millisecond). tmp has room for n. */
+ * short: entries remembered in the same millisecond; insertion up to 32,
+ * qsort beyond). tmp has room for n. */
 static void sort_by_val(ccp_u64map_entry_t *a, ccp_u64map_entry_t *tmp, size_t n) {
   if (n < 2)
     return;
@@ -227,8 +228,17 @@ static void sort_by_val(ccp_u64map_entry_t *a, ccp_u64map_entry_t *tmp, size_t n
   for (size_t i = 0, j; i < n; i = j) {
     for (j = i + 1; j < n && a[j].val == a[i].val; j++)
       ;
-    if (j - i > 1)
+    if (j - i > 32) {
       qsort(a + i, j - i, sizeof *a, cmp_key);
+    } else { /* a short run (most are 1-3 entries): insertion, no call per comparison */
+      for (size_t k = i + 1; k < j; k++) {
+        ccp_u64map_entry_t x = a[k];
+        size_t at = k;
+        for (; at > i && a[at - 1].key > x.key; at--)
+          a[at] = a[at - 1];
+        a[at] = x;
+      }
+    }
   }
 }
 
