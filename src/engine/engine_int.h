@@ -20,7 +20,7 @@
 /** Entries of a scope's delta log at most (it starts at CCP_DELTA_MIN and
  * doubles; it is allocated only while it holds deltas). */
 #define CCP_DELTA_CAP 256
-#define CCP_DELTA_MIN 32 /* a scope that sees a few events between flushes allocates once */
+#define CCP_DELTA_MIN 8
 
 /** Delta kinds. */
 enum { CCP_WD_FIELD = 0, CCP_WD_FRT = 1, CCP_WD_RES = 2 };
