@@ -177,30 +177,15 @@ int ccp_u64map_restore_put(ccp_u64map_t *m, uint64_t key, uint64_t val) {
   return 0;
 }
 
+static void put_entry(void *opaque, const ccp_u64map_entry_t *e) {
+  ccp_ser_put(opaque, e, sizeof *e);
+}
+
 void ccp_u64map_save(const ccp_u64map_t *m, ccp_buf_t *out) {
   ccp_ser_put_u64(out, m->cap);
   ccp_ser_put_u64(out, m->count);
-  if (!m->count)
-    return;
-  /* ccp_u64map_each_ordered()'s order, copied straight into the buffer: the
-   * slots after the first empty one to the end, then those up to it */
   ccp_buf_reserve(out, m->count * sizeof(ccp_u64map_entry_t));
-  size_t start = 0;
-  while (m->slots[start].key) /* load < 1: an empty slot exists */
-    start++;
-  char *o = out->data + out->len;
-  for (size_t i = start + 1; i < m->cap; i++)
-    if (m->slots[i].key) {
-      memcpy(o, &m->slots[i], sizeof m->slots[i]);
-      o += sizeof m->slots[i];
-    }
-  for (size_t i = 0; i < start; i++)
-    if (m->slots[i].key) {
-      memcpy(o, &m->slots[i], sizeof m->slots[i]);
-      o += sizeof m->slots[i];
-    }
-  out->len = (size_t)(o - out->data);
-  out->data[out->len] = 0;
+  ccp_u64map_each_ordered(m, put_entry, out);
 }
 
 /* Orders entries by value, then key. */
