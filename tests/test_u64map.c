@@ -453,7 +453,8 @@ static void test_fine_save_load(void) {
 }
 
 /* ccp_u64map_save_by_val: entries by value then key (values spanning more
- * than one radix digit, many ties, one huge value), whatever the layout:
+ * than one radix digit, many ties, runs of 2,000 and 40 equal values (sorted
+ * by key by a quicksort, not only insertion), one huge value), whatever the layout:
  * the same entries inserted in another order, or loaded, save the same
  * bytes; the load holds every entry. */
 static void test_save_by_val(void) {
@@ -465,7 +466,10 @@ static void test_save_by_val(void) {
   static uint64_t key[N], val[N];
   for (int i = 0; i < N; i++) {
     key[i] = ccp_u64map_key(t_rand(&rng));
-    val[i] = i == 7 ? UINT64_MAX - 3 : (uint64_t)(i / 5) * 977 % 3000000;
+    val[i] = i == 7                  ? UINT64_MAX - 3
+             : i >= 1000 && i < 3000 ? 123456
+             : i >= 3000 && i < 3040 ? 654321
+                                     : (uint64_t)(i / 5) * 977 % 3000000;
     *ccp_u64map_put(&m, key[i], NULL) = val[i];
   }
   for (int i = N - 1; i >= 0; i--) /* reverse order: another layout */

@@ -112,8 +112,10 @@ typedef struct vwin {
   int fresh;        /* kpis (and json, when set) belong to the current merge */
   uint64_t in_hash; /* hash of the inputs kpis and json were computed from */
   double *kpis;     /* CCP_K__WINDOWED computed KPIs, NULL until first read */
-  char *json;       /* the window's KPI object, NULL until rendered */
+  char *json;       /* the window's KPI object (json_len bytes when json_ok), NULL until rendered */
   size_t json_len;
+  size_t json_cap;    /* bytes allocated at json: kept for the next rendering */
+  int json_ok;        /* json belongs to kpis */
   uint64_t json_hash; /* hash of json's bytes */
   int cust_over;      /* total's customers_handled is the union's, not the blocks' sum */
   int64_t cust_sum;   /* the blocks' sum meanwhile */
@@ -178,6 +180,7 @@ typedef struct krun {
 struct ccp_view {
   const ccp_config_t *cfg;
   int has_cost;
+  int score_ki[CCP_MAX_SCORE_TERMS]; /* the KPI index of each scorecard term (ccp_kpi_index) */
   /* merged values */
   int64_t now; /* INT64_MIN when empty */
   int64_t cur_b[CCP_MAX_WINDOWS], start_b[CCP_MAX_WINDOWS];
@@ -361,6 +364,8 @@ ccp_view_t *ccp_view_new(const ccp_config_t *cfg) {
   for (int c = 0; c < CCP_CH__COUNT; c++)
     if (!isnan(cfg->cost_per_hour[c]))
       v->has_cost = 1;
+  for (int i = 0; i < cfg->nscore_terms; i++)
+    v->score_ki[i] = ccp_kpi_index(cfg->score_terms[i].kpi, strlen(cfg->score_terms[i].kpi));
   ccp_u64map_init(&v->index);
   v->now = INT64_MIN;
   return v;
@@ -1288,19 +1293,19 @@ static const double *kpis_of(const ccp_view_t *v, const vscope_t *s, int wi) {
       w->kpis = ccp_malloc(CCP_K__WINDOWED * sizeof *w->kpis);
     compute(v, w, w->kpis);
     w->in_hash = h;
-    ccp_free(w->json);
-    w->json = NULL;
+    w->json_ok = 0; /* its bytes are rendered again over the same allocation */
   }
   w->fresh = 1;
   return w->kpis;
 }
 
 /* Agent scorecard (semantics.md §8) over the window's KPIs k. */
-static double score(const ccp_config_t *cfg, const double *k) {
+static double score(const ccp_view_t *v, const double *k) {
+  const ccp_config_t *cfg = v->cfg;
   double num = 0, den = 0;
   for (int i = 0; i < cfg->nscore_terms; i++) {
     const ccp_score_term_t *t = &cfg->score_terms[i];
-    int ki = ccp_kpi_index(t->kpi, strlen(t->kpi)); /* a CCP_KPI_SCORECARD one: windowed */
+    int ki = v->score_ki[i]; /* a CCP_KPI_SCORECARD one: windowed */
     if (ki < 0 || ki >= CCP_K__WINDOWED || isnan(k[ki]))
       continue;
     double a;
@@ -1542,7 +1547,7 @@ static void window_kpis_render(const ccp_view_t *v, const vscope_t *s, int w, cc
       ccp_buf_putc(out, '}');
     }
   }
-  double sc = s->kind == CCP_SC_AGENT ? score(v->cfg, k) : NAN;
+  double sc = s->kind == CCP_SC_AGENT ? score(v, k) : NAN;
   if (!isnan(sc)) { /* agents only; null: left out */
     if (!first)
       ccp_buf_putc(out, ',');
@@ -1558,13 +1563,14 @@ static void window_kpis_render(const ccp_view_t *v, const vscope_t *s, int w, cc
  * the cost). */
 static const vwin_t *window_rendered(const ccp_view_t *v, const vscope_t *s, int w) {
   vwin_t *pw = (vwin_t *)&s->win[w]; /* a cache: the view is logically const */
-  kpis_of(v, s, w);                  /* drops json when the inputs changed */
-  if (!pw->json) {
-    ccp_buf_t b;
-    ccp_buf_init(&b);
+  kpis_of(v, s, w);                  /* json stale when the inputs changed */
+  if (!pw->json_ok) {
+    ccp_buf_t b = {pw->json, 0, pw->json_cap}; /* the last rendering's room */
     window_kpis_render(v, s, w, &b);
     pw->json = b.data; /* ownership moves from the buffer */
     pw->json_len = b.len;
+    pw->json_cap = b.cap;
+    pw->json_ok = 1;
     pw->json_hash = ccp_hash64(pw->json, pw->json_len, 0x6a736f6e);
   }
   return pw;
@@ -1744,7 +1750,7 @@ int ccp_view_value(const ccp_view_t *v, int i, int w, const char *id, double *ou
   if (d->kind == CCP_KPI_SCORE) {
     if (s->kind != CCP_SC_AGENT)
       return -CCP_ENOTFOUND;
-    *out = score(v->cfg, k);
+    *out = score(v, k);
     return 0;
   }
   *out = k[ki];

@@ -194,6 +194,48 @@ static int cmp_key(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+/* Sorts a[0..n) by key (keys are distinct): a quicksort on the middle
+ * key, insertion below 24 entries, qsort when `depth` splits did not do
+ * (keys are hashes: not expected). Inline compares: the runs of equal
+ * values are sorted at every save of the duplicate filter. */
+static void sort_by_key(ccp_u64map_entry_t *a, size_t n, int depth) {
+  while (n > 24) {
+    if (!depth--) {
+      qsort(a, n, sizeof *a, cmp_key);
+      return;
+    }
+    uint64_t p = a[(n - 1) / 2].key; /* the lower middle: both sides non-empty */
+    size_t i = 0, j = n - 1;
+    for (;;) { /* Hoare: a[0..j] <= p <= a[j+1..n) */
+      while (a[i].key < p)
+        i++;
+      while (a[j].key > p)
+        j--;
+      if (i >= j)
+        break;
+      ccp_u64map_entry_t t = a[i];
+      a[i++] = a[j];
+      a[j--] = t;
+    }
+    size_t left = j + 1;
+    if (left < n - left) {
+      sort_by_key(a, left, depth);
+      a += left;
+      n -= left;
+    } else {
+      sort_by_key(a + left, n - left, depth);
+      n = left;
+    }
+  }
+  for (size_t k = 1; k < n; k++) {
+    ccp_u64map_entry_t x = a[k];
+    size_t at = k;
+    for (; at > 0 && a[at - 1].key > x.key; at--)
+      a[at] = a[at - 1];
+    a[at] = x;
+  }
+}
+
 /* Sorts a[0..n) by value, then key: stable LSD radix passes of 11 bits over
  * val - min (two passes for values spanning up to 4M, such as milliseconds
  * of a lateness horizon), then each run of equal values by key (runs are
@@ -228,7 +270,7 @@ static void sort_by_val(ccp_u64map_entry_t *a, ccp_u64map_entry_t *tmp, size_t n
     for (j = i + 1; j < n && a[j].val == a[i].val; j++)
       ;
     if (j - i > 1)
-      qsort(a + i, j - i, sizeof *a, cmp_key);
+      sort_by_key(a + i, j - i, 64);
   }
 }
 
