@@ -694,7 +694,10 @@ static void test_resealed_garbage(void) {
   for (size_t i = CCP__CKPT_HEADER; i < ck.len; i += 5) {
     memcpy(copy, ck.data, ck.len);
     copy[i] = vals[i % sizeof vals] == copy[i] ? (unsigned char)~copy[i] : vals[i % sizeof vals];
-    uint64_t sum = ccp_hash64(copy + CCP__CKPT_HEADER, ck.len - CCP__CKPT_HEADER, CCP__CKPT_SEED);
+    uint32_t version;
+    memcpy(&version, copy + 8, 4);
+    uint64_t sum =
+        ccp_hash64(copy + CCP__CKPT_HEADER, ck.len - CCP__CKPT_HEADER, CCP__CKPT_SEED_OF(version));
     memcpy(copy + 24, &sum, 8);
     ccp_engine_t *e = ccp_engine_load(&cfg, copy, ck.len, err, sizeof err);
     if (!e) {

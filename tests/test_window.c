@@ -69,7 +69,7 @@ static void test_bucket_leaves_exactly(void) {
   at_now(&g, &wc, 1000, 0); /* buckets 96..100 */
   ccp_wset_advance(&s, &g);
   ccp_wset_add(&s, &g, 100, CCP_F_OPENED, 1);
-  ccp_wset_add_bin(&s, &g, 100, CCP_H_FRT, 7);
+  ccp_wset_add_bin(&s, &g, 100, CCP_H_FRT, 7, 1);
   at_now(&g, &wc, 1020, 0);
   ccp_wset_advance(&s, &g);
   ccp_wset_add(&s, &g, 102, CCP_F_OPENED, 10);
@@ -96,13 +96,13 @@ static void test_bucket_leaves_exactly(void) {
   /* adds outside the window: before it and in the future */
   ccp_wset_add(&s, &g, 102, CCP_F_OPENED, 1000);
   ccp_wset_add(&s, &g, 108, CCP_F_OPENED, 1000);
-  ccp_wset_add_bin(&s, &g, 108, CCP_H_RES, 3);
+  ccp_wset_add_bin(&s, &g, 108, CCP_H_RES, 3, 1);
   T_EQ_INT(ccp_wset_get(&s, 0, CCP_F_OPENED), 0);
   T_EQ_INT(ccp_wset_hist(&s, 0, CCP_H_RES)->n, 0);
   /* a jump longer than the span empties everything */
   ccp_wset_add(&s, &g, 107, CCP_F_RESOLVED, 5);
   ccp_wset_add(&s, &g, 105, CCP_F_RESOLVED, 6);
-  ccp_wset_add_bin(&s, &g, 106, CCP_H_RES, 200);
+  ccp_wset_add_bin(&s, &g, 106, CCP_H_RES, 200, 1);
   T_EQ_INT(ccp_wset_get(&s, 0, CCP_F_RESOLVED), 11);
   T_EQ_INT(ccp_wset_hist(&s, 0, CCP_H_RES)->n, 1);
   at_now(&g, &wc, 1070 + 50, 0);
@@ -240,8 +240,8 @@ static void randomized(const int64_t (*wins)[2], int nw, uint64_t seed, int64_t 
       } else {
         m->f = -1 - (int)t_rand_below(&rng, 2);
         m->bin = bins[t_rand_below(&rng, 4)];
-        m->amt = 1;
-        ccp_wset_add_bin(&s, &g, at, -1 - m->f, (uint16_t)m->bin);
+        m->amt = t_rand_below(&rng, 4) ? 1 : 2 + (int64_t)t_rand_below(&rng, 3); /* samples */
+        ccp_wset_add_bin(&s, &g, at, -1 - m->f, (uint16_t)m->bin, (uint32_t)m->amt);
       }
     }
     if (step % 7)
@@ -258,7 +258,7 @@ static void randomized(const int64_t (*wins)[2], int nw, uint64_t seed, int64_t 
         if (!in)
           continue;
         for (int k = 0; k < 4 && m->f < 0; k++)
-          want_bins[-1 - m->f][k] += m->bin == bins[k];
+          want_bins[-1 - m->f][k] += m->bin == bins[k] ? (uint32_t)m->amt : 0;
         for (int k = 0; k < NF && m->f >= 0; k++)
           want[k] += m->f == fields[k] ? m->amt : 0;
       }
@@ -383,7 +383,7 @@ static void test_today_window_reset(void) {
   ccp_wset_add(&s, &g, u0 + 5, CCP_F_OPENED, 2);
   ccp_wset_add(&s, &g, u0, CCP_F_OPENED, 3);
   ccp_wset_add(&s, &g, u0 - 1, CCP_F_OPENED, 100); /* yesterday: ignored */
-  ccp_wset_add_bin(&s, &g, u0 + 1, CCP_H_RES, 9);
+  ccp_wset_add_bin(&s, &g, u0 + 1, CCP_H_RES, 9, 1);
   T_EQ_INT(ccp_wset_get(&s, 0, CCP_F_OPENED), 5);
   T_EQ_INT(ccp_wset_hist(&s, 0, CCP_H_RES)->n, 1);
   T_EQ_INT(s.nent, 0);
@@ -420,7 +420,7 @@ static void test_quiet_scope_is_small(void) {
       ccp_wset_advance(&s, &g);
       for (int i = step * 4; i < step * 4 + 4; i++)
         ccp_wset_add(&s, &g, ccp_floordiv(t, g.unit), f[i], 1000 + i);
-      ccp_wset_add_bin(&s, &g, ccp_floordiv(t, g.unit), step % 2, (uint16_t)(300 + ticket));
+      ccp_wset_add_bin(&s, &g, ccp_floordiv(t, g.unit), step % 2, (uint16_t)(300 + ticket), 1);
     }
   }
   at_now(&g, &wc, t0 + 12 * HOUR, t0);

@@ -36,12 +36,14 @@
 
 /** Bump on any change of what is written (docs/checkpoints.md, "Versions"). */
 #define CKPT_VERSION                                                                               \
-  6u /* 2: the deadline time due_now; 3: limits (overflow and customer                             \
+  7u /* 2: the deadline time due_now; 3: limits (overflow and customer                             \
         diagnostics, cust_cap_gc_at); 4: the retention map grows by 1/4                            \
         (acts_sweep_cap); 5: window sets in the compact form (ccp_wset_save);                      \
-        6: the duplicate filter by time remembered (ccp_u64map_save_by_val) */
+        6: the duplicate filter by time remembered (ccp_u64map_save_by_val);                       \
+        7: a sample delta of the log counts samples (CCP_WD_COUNT) */
 /** The oldest format version still read: 4 differs only in the window sets' full form, 4 and
- * 5 in the duplicate filter's order (slot order; the same entries). */
+ * 5 in the duplicate filter's order (slot order; the same entries); before 7 a sample delta
+ * was one sample, its amt the bin alone, which is how 7 reads such an amt. */
 #define CKPT_VERSION_OLDEST 4u
 #define CKPT_MAGIC "CCPCKPT"
 #define CKPT_HEADER CCP__CKPT_HEADER
@@ -345,7 +347,8 @@ static ccp_scope_t *load_scope(ccp_engine_t *e, ccp_ser_rd_t *r) {
       d->kind = ccp_ser_get_u8(r);
       int ok = d->kind == CCP_WD_FIELD
                    ? d->f < CCP_F__COUNT
-                   : d->kind <= CCP_WD_RES && d->amt >= 0 && d->amt < CCP_SKETCH_BINS;
+                   : d->kind <= CCP_WD_RES && d->amt >= 0 && CCP_WD_BIN(d->amt) < CCP_SKETCH_BINS &&
+                         (d->amt >> 16) < UINT32_MAX;
       if (!CCP_SER_CHECK(r, ok, "bad delta %u", i))
         break;
       s->nlog++;
@@ -580,7 +583,8 @@ int ccp__engine_save_version(ccp_engine_t *e, ccp_buf_t *out, uint32_t version) 
   /* the header: magic, version, layout, body length and checksum */
   uint32_t layout = layout_word();
   uint64_t body = out->len - base - CKPT_HEADER;
-  uint64_t sum = ccp_hash64(out->data + base + CKPT_HEADER, (size_t)body, CKPT_SEED);
+  uint64_t sum =
+      ccp_hash64(out->data + base + CKPT_HEADER, (size_t)body, CCP__CKPT_SEED_OF(version));
   char *h = out->data + base;
   memcpy(h + 8, &version, 4);
   memcpy(h + 12, &layout, 4);
@@ -656,7 +660,7 @@ ccp_engine_t *ccp_engine_load(const ccp_config_t *cfg, const void *data, size_t 
              (unsigned long long)(body + CKPT_HEADER));
     return NULL;
   }
-  if (ccp_hash64(p + CKPT_HEADER, (size_t)body, CKPT_SEED) != sum) {
+  if (ccp_hash64(p + CKPT_HEADER, (size_t)body, CCP__CKPT_SEED_OF(version)) != sum) {
     snprintf(errbuf, errlen, "cannot restore checkpoint: checksum mismatch (corrupt bytes)");
     return NULL;
   }

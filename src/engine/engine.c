@@ -410,7 +410,7 @@ static void flush_scope(ccp_engine_t *e, ccp_scope_t *s) {
         amt[n++] = d->amt;
       } else {
         ccp_wset_add_bin(&s->ws, g, at, d->kind == CCP_WD_FRT ? CCP_H_FRT : CCP_H_RES,
-                         (uint16_t)d->amt);
+                         CCP_WD_BIN(d->amt), CCP_WD_COUNT(d->amt));
       }
     }
     if (n)
@@ -474,6 +474,24 @@ static inline void log_add(ccp_scope_t *s, int32_t dbase, int f, int64_t amt) {
       (ccp_wdelta_t){.amt = amt, .dbase = dbase, .f = (uint8_t)f, .kind = CCP_WD_FIELD};
 }
 
+/* Adds one sample of histogram delta kind `kind` in bin to base bucket dbase
+ * in s's log (room made): one more in the entry of that bucket, kind and bin
+ * when log_bin names one, else a new entry. Counting it there is what
+ * flush_scope would do with two entries: a bin's samples of one unit are one
+ * record and one count per window. */
+static inline void log_sample(ccp_scope_t *s, int32_t dbase, uint8_t kind, int bin) {
+  uint8_t *at = &s->log_bin[((uint32_t)dbase * 7u + (uint32_t)bin * 2u + kind) % CCP_DELTA_BINS];
+  if (*at < s->nlog) {
+    ccp_wdelta_t *d = &s->log[*at];
+    if (d->kind == kind && d->dbase == dbase && CCP_WD_BIN(d->amt) == bin) {
+      d->amt += CCP_WD_ONE;
+      return;
+    }
+  }
+  *at = (uint8_t)s->nlog;
+  s->log[s->nlog++] = (ccp_wdelta_t){.amt = bin, .dbase = dbase, .kind = kind};
+}
+
 /* Adds a field delta for base bucket `base` to scope id's log. */
 static void log_delta(ccp_engine_t *e, uint32_t id, int64_t base, int f, int64_t amt) {
   ccp_scope_t *s = log_room(e, id, base, 1);
@@ -489,9 +507,9 @@ static void log_event(ccp_engine_t *e, uint32_t id, int64_t base, const ccp_delt
   for (int k = 0; k < d->nf; k++)
     log_add(s, dbase, d->f[k], d->amt[k]);
   if (d->frt_bin >= 0)
-    s->log[s->nlog++] = (ccp_wdelta_t){.amt = d->frt_bin, .dbase = dbase, .kind = CCP_WD_FRT};
+    log_sample(s, dbase, CCP_WD_FRT, d->frt_bin);
   if (d->res_bin >= 0)
-    s->log[s->nlog++] = (ccp_wdelta_t){.amt = d->res_bin, .dbase = dbase, .kind = CCP_WD_RES};
+    log_sample(s, dbase, CCP_WD_RES, d->res_bin);
 }
 
 /* Adds a delta at time ts to the given scopes (CCP_NIL entries skipped),

@@ -30,9 +30,22 @@ _Static_assert(CCP_DELTA_CAP <= 256, "log_at holds log indices in a byte");
 /** Delta kinds. */
 enum { CCP_WD_FIELD = 0, CCP_WD_FRT = 1, CCP_WD_RES = 2 };
 
-/** One logged change: amt to field f (or a histogram bin) of base bucket log_base + dbase. */
+/** Base buckets x bins of one log whose samples can be counted in place at once
+ * (ccp_scope_t.log_bin). */
+#define CCP_DELTA_BINS 64
+
+/** The bin of a sample delta's amt (CCP_WD_FRT / CCP_WD_RES): its low 16 bits. */
+#define CCP_WD_BIN(amt) ((uint16_t)((amt)&0xffff))
+/** The samples a sample delta's amt counts: 1 + its bits from 16 on (so an amt that is a
+ * bin alone, as checkpoints before format 7 wrote it, is one sample). */
+#define CCP_WD_COUNT(amt) ((uint32_t)((amt) >> 16) + 1u)
+/** What one more sample adds to a sample delta's amt. */
+#define CCP_WD_ONE ((int64_t)1 << 16)
+
+/** One logged change: amt to field f (or samples of a histogram bin) of base bucket
+ * log_base + dbase. */
 typedef struct ccp_wdelta {
-  int64_t amt;   /**< amount, or the bin for CCP_WD_FRT / CCP_WD_RES */
+  int64_t amt;   /**< amount; CCP_WD_FRT / CCP_WD_RES: bin + (samples - 1) * CCP_WD_ONE */
   int32_t dbase; /**< base bucket relative to the scope's log_base */
   uint8_t f;     /**< CCP_F_* (CCP_WD_FIELD) */
   uint8_t kind;  /**< CCP_WD_* */
@@ -74,6 +87,11 @@ typedef struct ccp_scope {
    * busy scope's log holds about one entry per bucket and field instead of
    * one per event. A hint, checked against the entry it names, never saved. */
   uint8_t log_at[CCP_DELTA_WAYS][CCP_F__COUNT];
+  /* Where the log may already hold samples of a base bucket, histogram and
+   * bin (its index, by a hash of the three): a later sample of the same adds
+   * one to its count (log_sample), so a busy scope's log holds one entry per
+   * bucket and bin in use, not one per sample. A hint like log_at. */
+  uint8_t log_bin[CCP_DELTA_BINS];
   char name[]; /**< "all", "queue:billing", ... (NUL-terminated) */
 } ccp_scope_t;
 
@@ -217,6 +235,10 @@ struct ccp_engine {
  * (checkpoint.c; the corruption tests reseal bytes they altered with it). */
 #define CCP__CKPT_HEADER 32
 #define CCP__CKPT_SEED 0x636b707431ULL
+/** The checksum's seed in format `version`: from 7 the version goes into it, so a version
+ * field altered to an older one that reads the same bytes (6) cannot pass the check. */
+#define CCP__CKPT_SEED_OF(version)                                                                 \
+  ((version) >= 7 ? CCP__CKPT_SEED ^ (uint64_t)(version) << 40 : CCP__CKPT_SEED)
 
 /** When ccp__engine_run_due() acts next: the earliest timer or ticket
  * expiry (INT64_MAX: none). export.c. */

@@ -290,14 +290,15 @@ void ccp_wset_add_run(ccp_wset_t *s, const ccp_wgeom_t *g, int64_t at, const uin
   }
 }
 
-void ccp_wset_add_bin(ccp_wset_t *s, const ccp_wgeom_t *g, int64_t at, int which, uint16_t bin) {
-  uint32_t m = inside(g, at);
+void ccp_wset_add_bin(ccp_wset_t *s, const ccp_wgeom_t *g, int64_t at, int which, uint16_t bin,
+                      uint32_t count) {
+  uint32_t m = count ? inside(g, at) : 0;
   if (!m)
     return;
   if (!s->hist)
     s->hist = ccp_calloc((size_t)g->nw * CCP_H__COUNT, sizeof *s->hist);
   for (uint32_t mm = m; mm; mm &= mm - 1)
-    ccp_hist_add(&s->hist[__builtin_ctz(mm) * CCP_H__COUNT + which], bin, 1);
+    ccp_hist_add(&s->hist[__builtin_ctz(mm) * CCP_H__COUNT + which], bin, count);
   if (!(m & g->trailing))
     return;
   /* after the records of later units, and among those of this unit by key */
@@ -306,7 +307,7 @@ void ccp_wset_add_bin(ccp_wset_t *s, const ccp_wgeom_t *g, int64_t at, int which
     k--;
   while (k > 0 && s->hr[k - 1].at == at && hkey(&s->hr[k - 1]) >= key) {
     if (hkey(&s->hr[k - 1]) == key) {
-      s->hr[k - 1].count++;
+      s->hr[k - 1].count += count;
       return;
     }
     k--;
@@ -317,7 +318,7 @@ void ccp_wset_add_bin(ccp_wset_t *s, const ccp_wgeom_t *g, int64_t at, int which
   }
   memmove(s->hr + k + 1, s->hr + k, (s->nhr - k) * sizeof *s->hr);
   s->nhr++;
-  s->hr[k] = (ccp_hrec_t){.at = at, .count = 1, .bin = bin, .which = (uint8_t)which};
+  s->hr[k] = (ccp_hrec_t){.at = at, .count = count, .bin = bin, .which = (uint8_t)which};
   for (int w = 0; w < g->nw; w++) {
     if (!(g->trailing >> w & 1))
       continue;

@@ -146,8 +146,10 @@ void ccp_wset_add(ccp_wset_t *s, const ccp_wgeom_t *g, int64_t at, int f, int64_
  * once and each window's totals get one sum per field. */
 void ccp_wset_add_run(ccp_wset_t *s, const ccp_wgeom_t *g, int64_t at, const uint8_t *f,
                       const int64_t *amt, uint32_t n);
-/** Adds one sample of histogram `which` (CCP_H_*) in bin at base unit at. */
-void ccp_wset_add_bin(ccp_wset_t *s, const ccp_wgeom_t *g, int64_t at, int which, uint16_t bin);
+/** Adds count (> 0) samples of histogram `which` (CCP_H_*) in bin at base unit at: the same
+ * as count calls with one sample each, in one record and one count per window. */
+void ccp_wset_add_bin(ccp_wset_t *s, const ccp_wgeom_t *g, int64_t at, int which, uint16_t bin,
+                      uint32_t count);
 /** Bits set in x (without -mpopcnt, __builtin_popcount is a library call). */
 static inline uint32_t ccp_pop32(uint32_t x) {
   x = x - ((x >> 1) & 0x55555555u);
