@@ -884,6 +884,10 @@ static void drop_ticket(ccp_engine_t *e, uint32_t ti) {
   ccp_tickets_remove(&e->tickets, ti);
 }
 
+/* Timers popped ahead of the one whose ticket run_due prefetches; a burst
+ * of due timers then finds each ticket's record on its way. */
+enum { TIMER_AHEAD = 4 };
+
 void ccp__engine_run_due(ccp_engine_t *e) {
   for (;;) {
     const ccp_timer_t *top = ccp_timers_top(&e->timers);
@@ -903,6 +907,9 @@ void ccp__engine_run_due(ccp_engine_t *e) {
       const ccp_timer_t *next = ccp_timers_top(&e->timers);
       if (next) /* the next timer's ticket: due now or at a later event */
         ccp_tickets_prefetch_at(&e->tickets, next->ticket);
+      uint32_t later = ccp_timers_ahead(&e->timers, TIMER_AHEAD); /* each one once, early */
+      if (later != UINT32_MAX)
+        ccp_tickets_prefetch_at(&e->tickets, later);
       fire_timer(e, &tm);
     } else {
       if (x_due > e->due_now)
