@@ -978,6 +978,16 @@ static void dedup_remember(ccp_engine_t *e, uint64_t k) {
   *v = (uint64_t)e->ev_now;
 }
 
+/* 1 when remembering any id now neither sweeps the filter, nor finds it
+ * full, nor grows it: then taking the id's slot before knowing whether it
+ * is a duplicate (ccp_u64map_put: a duplicate's id is there already, and
+ * nothing changes) leaves the filter as dedup_seen() + dedup_remember()
+ * would, with one probe instead of two or three. */
+static inline int dedup_room(const ccp_engine_t *e) {
+  return e->dedup.count < e->dedup_sweep_at && (int64_t)e->dedup.count < e->cfg->max_dedup &&
+         !ccp_u64map_would_grow(&e->dedup);
+}
+
 static inline int64_t opt0(int64_t v) { return v == CCP_NULL_I64 ? 0 : v; }
 
 static uint32_t ticket_get(ccp_engine_t *e, uint64_t key, int *created) {
@@ -1167,13 +1177,25 @@ static ccp_verdict_t process(ccp_engine_t *e, const ccp_event_t *ev, const evkey
     return CCP_LATE;
   }
   uint64_t k = keys->event;
-  if (e->ev_now != INT64_MIN && dedup_seen(e, k)) {
-    e->diag.duplicate++;
-    return CCP_DUPLICATE;
+  if (dedup_room(e)) { /* one probe finds the id or takes its slot */
+    int isnew;
+    uint64_t *v = ccp_u64map_put(&e->dedup, k, &isnew);
+    if (!isnew && e->ev_now != INT64_MIN && (int64_t)*v >= e->ev_now - e->cfg->lateness_ms) {
+      e->diag.duplicate++;
+      return CCP_DUPLICATE;
+    }
+    if (ev->ts > e->ev_now)
+      e->ev_now = ev->ts;
+    *v = (uint64_t)e->ev_now;
+  } else {
+    if (e->ev_now != INT64_MIN && dedup_seen(e, k)) {
+      e->diag.duplicate++;
+      return CCP_DUPLICATE;
+    }
+    if (ev->ts > e->ev_now)
+      e->ev_now = ev->ts;
+    dedup_remember(e, k);
   }
-  if (ev->ts > e->ev_now)
-    e->ev_now = ev->ts;
-  dedup_remember(e, k);
   advance_to(e, ev->ts); /* both times: this engine's own events move its deadlines */
   apply(e, ev, keys);
   ccp__engine_run_due(e); /* timers armed by this event and already due */
@@ -1199,11 +1221,13 @@ ccp_verdict_t ccp_engine_process(ccp_engine_t *e, const ccp_event_t *ev) {
  * the lookups themselves stay exact. */
 enum { AHEAD_SLOT = 8, AHEAD_REC = 4, AHEAD_LINK = 2, AHEAD_SCOPE = 2 };
 
-/* Scope id of (kind, name) if it exists, else CCP_NIL (creates nothing). */
-static uint32_t scope_find(const ccp_engine_t *e, uint8_t kind, ccp_str_t name) {
+/* Scope id of (kind, name) if it exists, else CCP_NIL (creates nothing); k
+ * is scope_key(kind, name). */
+static uint32_t scope_find(const ccp_engine_t *e, uint8_t kind, ccp_str_t name, uint64_t k) {
   size_t plen = strlen(ccp__scope_prefix[kind]);
   for (uint64_t seed = SEED_SCOPE + kind;; seed += 0x100) {
-    uint64_t k = ccp_u64map_key(ccp_hash64(name.ptr, name.len, seed));
+    if (seed != SEED_SCOPE + kind)
+      k = ccp_u64map_key(ccp_hash64(name.ptr, name.len, seed));
     const uint64_t *v = ccp_u64map_get(&e->scope_index, k);
     if (!v)
       return CCP_NIL;
@@ -1223,8 +1247,9 @@ static inline void prefetch_slots(const ccp_engine_t *e, const ccp_event_t *ev, 
     ccp_u64map_prefetch(&e->scope_index, k->agent);
   if (ev->type == CCP_EV_HANDLED && ev->channel < CCP_CH__COUNT) {
     uint32_t key = ccp_u32map_key(k->cust);
-    uint32_t ids[4] = {0, 1u + ev->channel, scope_find(e, CCP_SC_QUEUE, ev->queue),
-                       ev->agent_id.ptr ? scope_find(e, CCP_SC_AGENT, ev->agent_id) : CCP_NIL};
+    uint32_t ids[4] = {0, 1u + ev->channel, scope_find(e, CCP_SC_QUEUE, ev->queue, k->queue),
+                       ev->agent_id.ptr ? scope_find(e, CCP_SC_AGENT, ev->agent_id, k->agent)
+                                        : CCP_NIL};
     for (int i = 0; i < 4; i++)
       if (ids[i] != CCP_NIL)
         ccp_u32map_prefetch(&e->scopes[ids[i]]->cust, key);
