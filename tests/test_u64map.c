@@ -327,72 +327,6 @@ static void test_filter(void) {
   ccp_u64map_release(&m);
 }
 
-static void note_key(void *opaque, const ccp_u64map_entry_t *e) {
-  uint64_t **at = opaque;
-  *(*at)++ = e->key;
-}
-
-/* keep() of test_filter_wrapping: drops the cluster keys marked in gone. */
-typedef struct drop_set {
-  const int *gone;
-  int calls;
-} drop_set_t;
-
-static int keep_unmarked(void *opaque, uint64_t key, uint64_t val) {
-  drop_set_t *d = opaque;
-  (void)val;
-  d->calls++;
-  for (int i = 0; i < NCL; i++)
-    if (cl_keys[i] == key)
-      return !d->gone[i];
-  return 1;
-}
-
-/* A filter of the wrapping cluster (in place: entries move back across the
- * end of the table): every survivor is found, and the table is the one a
- * checkpoint load of the survivors builds (inserted in the order
- * ccp_u64map_each_ordered gave before the filter). */
-static void test_filter_wrapping(void) {
-  T_TRUE(build_cluster_keys());
-  uint64_t rng = 11;
-  for (int trial = 0; trial < 200; trial++) {
-    ccp_u64map_t m;
-    cluster_fill(&m);
-    uint64_t before[NCL], *at = before;
-    ccp_u64map_each_ordered(&m, note_key, &at);
-    int gone[NCL];
-    size_t want = 0;
-    for (int i = 0; i < NCL; i++) { /* trial 0 drops none, trial 1 all, then at random */
-      gone[i] = trial == 0 ? 0 : trial == 1 ? 1 : (int)t_rand_below(&rng, 2);
-      want += (size_t)gone[i];
-    }
-    drop_set_t d = {gone, 0};
-    size_t removed = ccp_u64map_filter(&m, keep_unmarked, &d);
-    T_EQ_INT(d.calls, NCL);
-    T_EQ_INT(removed, want);
-    T_EQ_INT(m.count, NCL - want);
-    if (!cluster_check(&m, gone)) {
-      T_FAIL_("filter of the wrapping cluster, trial %d", trial);
-      break;
-    }
-    /* the same table as the survivors loaded in their checkpoint order */
-    ccp_u64map_t ref;
-    ccp_u64map_init(&ref);
-    ccp_u64map_restore_init(&ref, m.cap);
-    for (int k = 0; k < NCL; k++) {
-      int idx = -1;
-      for (int i = 0; i < NCL; i++)
-        if (cl_keys[i] == before[k])
-          idx = i;
-      if (!gone[idx])
-        T_EQ_INT(ccp_u64map_restore_put(&ref, before[k], 1000 + (uint64_t)idx), 0);
-    }
-    T_TRUE(memcmp(ref.slots, m.slots, m.cap * sizeof *m.slots) == 0);
-    ccp_u64map_release(&ref);
-    ccp_u64map_release(&m);
-  }
-}
-
 /* A randomized sequence of put/get/del/filter against a reference: a plain
  * array over a fixed universe of keys. Half the universe collides on purpose
  * (keys j*4096 + 4088..4095: homes at the very end of any table up to 4096
@@ -612,7 +546,6 @@ int main(void) {
   T_RUN(test_growth_fine_sparse);
   T_RUN(test_wrapping_cluster);
   T_RUN(test_filter);
-  T_RUN(test_filter_wrapping);
   T_RUN(test_randomized);
   T_RUN(test_randomized_dense);
   T_RUN(test_randomized_fine);

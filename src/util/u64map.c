@@ -2,8 +2,7 @@
  * Open-addressing u64 -> u64 map; see u64map.h. Linear probing keeps probes
  * in one or two cache lines; deletion shifts the following cluster back so
  * no tombstones accumulate. Slot arrays are ccp_calloc_big_filled blocks: a large
- * table replaced by its growth goes back to the system at once; a filter
- * works in place.
+ * table replaced by its growth or a filter goes back to the system at once.
  */
 #include "util/u64map.h"
 
@@ -110,40 +109,28 @@ int ccp_u64map_del(ccp_u64map_t *m, uint64_t key) {
 }
 
 size_t ccp_u64map_filter(ccp_u64map_t *m, int (*keep)(void *, uint64_t, uint64_t), void *opaque) {
-  if (!m->count)
+  if (!m->cap)
     return 0;
-  /* In place, one pass: from the slot after an empty one (load < 1: one
-   * exists) around the table, each entry is taken out and, if kept, put
-   * back at the first free slot from its home. Its home and every slot up
-   * to its place were occupied before the pass and are final when it comes,
-   * so it moves back or stays, and the result is the table that inserting
-   * the survivors in ccp_u64map_each_ordered order into an empty one gives
-   * (what a checkpoint load builds). No new table is allocated and filled
-   * per sweep (a duplicate-filter sweep every few thousand events). */
-  size_t removed = 0, start = 0;
-  while (m->slots[start].key)
-    start++;
-  for (size_t k = 1, j = start; k <= m->cap; k++) {
-    j = ccp_u64map_next(m, j);
-    ccp_u64map_entry_t x = m->slots[j];
-    if (!x.key)
+  /* Rebuild: simplest way to stay correct with backward-shift semantics. */
+  size_t removed = 0;
+  ccp_u64map_entry_t *old = m->slots;
+  size_t ocap = m->cap;
+  m->slots = ccp_calloc_big_filled(ocap, sizeof *m->slots);
+  m->count = 0;
+  for (size_t j = 0; j < ocap; j++) {
+    if (!old[j].key)
       continue;
-    if (!keep(opaque, x.key, x.val)) {
-      m->slots[j].key = 0;
-      m->slots[j].val = 0;
+    if (!keep(opaque, old[j].key, old[j].val)) {
       removed++;
       continue;
     }
-    size_t i = home(m, x.key);
-    while (i != j && m->slots[i].key)
+    size_t i = home(m, old[j].key);
+    while (m->slots[i].key)
       i = ccp_u64map_next(m, i);
-    if (i != j) {
-      m->slots[i] = x;
-      m->slots[j].key = 0;
-      m->slots[j].val = 0;
-    }
+    m->slots[i] = old[j];
+    m->count++;
   }
-  m->count -= removed;
+  ccp_free_big(old);
   return removed;
 }
 
