@@ -206,45 +206,39 @@ static void set_buckets(ccp_engine_t *e) {
 
 /* ---------------------------------------------------------------- gauges */
 
-/* What a ticket contributes to gauges and waiting lists, packed in one
- * word (built and compared in registers, a few times per event): bits 0..23
- * its queue scope id, 24..47 its agent's (CCP_T_NO_SCOPE: none), 48..50 its
- * channel, then one bit each for open, waiting (open and unreplied), aged,
- * listed (waiting with a known open time: in a waiting list) and recent. */
-typedef uint64_t gsnap_t;
-#define GS_COMBO ((UINT64_C(1) << 51) - 1) /* queue, agent and channel */
-enum { GS_OPEN = 51, GS_WAITING, GS_AGED, GS_LISTED, GS_RECENT };
+/* What a ticket contributes to gauges and waiting lists. */
+typedef struct gsnap {
+  uint32_t queue, agent;
+  uint8_t channel, open, waiting, aged, listed, recent, pad_[2];
+} gsnap_t;
 
-static inline gsnap_t gsnap(const ccp_ticket_t *r) {
-  uint64_t open = (r->flags & CCP_T_OPEN) != 0, waiting = open & (r->replies == 0);
-  return (uint64_t)r->queue_ | (uint64_t)r->agent_ << 24 | (uint64_t)r->channel << 48 |
-         open << GS_OPEN | waiting << GS_WAITING |
-         (uint64_t)((r->flags & CCP_T_AGED) != 0) << GS_AGED |
-         (waiting & (r->open_ != CCP_T_NO_OPEN)) << GS_LISTED |
-         (uint64_t)((r->flags & CCP_T_RECENT) != 0) << GS_RECENT;
+static gsnap_t gsnap(const ccp_ticket_t *r) {
+  gsnap_t g;
+  memset(&g, 0, sizeof g);
+  g.queue = ccp_ticket_queue(r);
+  g.agent = ccp_ticket_agent(r);
+  g.channel = r->channel;
+  g.open = (r->flags & CCP_T_OPEN) != 0;
+  g.waiting = g.open && r->replies == 0;
+  g.aged = (r->flags & CCP_T_AGED) != 0;
+  g.listed = g.waiting && r->open_ != CCP_T_NO_OPEN;
+  g.recent = (r->flags & CCP_T_RECENT) != 0;
+  return g;
 }
 
-static inline uint32_t gs_queue(gsnap_t g) { return (uint32_t)(g & 0xFFFFFF); }
-static inline uint32_t gs_agent(gsnap_t g) {
-  uint32_t a = (uint32_t)(g >> 24 & 0xFFFFFF);
-  return a == CCP_T_NO_SCOPE ? CCP_NIL : a;
-}
-static inline uint8_t gs_channel(gsnap_t g) { return (uint8_t)(g >> 48 & 7); }
-static inline int64_t gs_bit(gsnap_t g, int bit) { return (int64_t)(g >> bit & 1); }
+static const gsnap_t gnone; /* a ticket that does not exist */
 
-static const gsnap_t gnone = 0; /* a ticket that does not exist */
-
-static void gauges_add(ccp_engine_t *e, gsnap_t g, int sign) {
-  if (!gs_bit(g, GS_OPEN) && !gs_bit(g, GS_AGED))
+static void gauges_add(ccp_engine_t *e, const gsnap_t *g, int sign) {
+  if (!g->open && !g->aged)
     return;
-  uint32_t ids[4] = {0, 1u + gs_channel(g), gs_queue(g), gs_agent(g)};
+  uint32_t ids[4] = {0, 1u + g->channel, g->queue, g->agent};
   for (int i = 0; i < 4; i++) {
     if (ids[i] == CCP_NIL)
       continue;
     ccp_scope_t *s = e->scopes[ids[i]];
-    s->g_open += sign * gs_bit(g, GS_OPEN);
-    s->g_waiting += sign * gs_bit(g, GS_WAITING);
-    s->g_aged += sign * gs_bit(g, GS_AGED);
+    s->g_open += sign * g->open;
+    s->g_waiting += sign * g->waiting;
+    s->g_aged += sign * g->aged;
   }
 }
 
@@ -275,11 +269,10 @@ static uint32_t combo_of(ccp_engine_t *e, uint32_t queue, uint8_t channel, uint3
 }
 
 /* Unlinks r from the part of its waiting list that g says it is in. */
-static void list_remove(ccp_engine_t *e, gsnap_t g, ccp_ticket_t *r) {
-  uint32_t cid = combo_of(e, gs_queue(g), gs_channel(g), gs_agent(g)); /* exists: nothing moves */
+static void list_remove(ccp_engine_t *e, const gsnap_t *g, ccp_ticket_t *r) {
+  uint32_t cid = combo_of(e, g->queue, g->channel, g->agent); /* exists: nothing moves */
   ccp_combo_t *c = &e->combos[cid];
-  int recent = (int)gs_bit(g, GS_RECENT);
-  uint32_t *head = recent ? &c->rhead : &c->head, *tail = recent ? &c->rtail : &c->tail;
+  uint32_t *head = g->recent ? &c->rhead : &c->head, *tail = g->recent ? &c->rtail : &c->tail;
   if (r->w_prev != CCP_NIL)
     ccp_tickets_at(&e->tickets, r->w_prev)->w_next = r->w_next;
   else
@@ -354,17 +347,17 @@ static void sort_recent(ccp_engine_t *e, ccp_combo_t *c) {
 }
 
 /* Moves a ticket's contributions from `before` to its current state. */
-static inline void gauges_move(ccp_engine_t *e, uint32_t ti, ccp_ticket_t *r, gsnap_t before) {
+static void gauges_move(ccp_engine_t *e, uint32_t ti, ccp_ticket_t *r, const gsnap_t *before) {
   gsnap_t after = gsnap(r);
-  if (before == after)
+  if (memcmp(before, &after, sizeof after) == 0)
     return;
-  int same_combo = ((before ^ after) & GS_COMBO) == 0;
+  int same_combo = before->queue == after.queue && before->channel == after.channel &&
+                   before->agent == after.agent;
   if (same_combo) { /* the same scopes: one pass with the differences, none if all are 0 */
-    int64_t dopen = gs_bit(after, GS_OPEN) - gs_bit(before, GS_OPEN),
-            dwait = gs_bit(after, GS_WAITING) - gs_bit(before, GS_WAITING),
-            daged = gs_bit(after, GS_AGED) - gs_bit(before, GS_AGED);
+    int64_t dopen = after.open - before->open, dwait = after.waiting - before->waiting,
+            daged = after.aged - before->aged;
     if (dopen | dwait | daged) {
-      uint32_t ids[4] = {0, 1u + gs_channel(after), gs_queue(after), gs_agent(after)};
+      uint32_t ids[4] = {0, 1u + after.channel, after.queue, after.agent};
       for (int i = 0; i < 4; i++) {
         if (ids[i] == CCP_NIL)
           continue;
@@ -376,11 +369,11 @@ static inline void gauges_move(ccp_engine_t *e, uint32_t ti, ccp_ticket_t *r, gs
     }
   } else {
     gauges_add(e, before, -1);
-    gauges_add(e, after, +1);
+    gauges_add(e, &after, +1);
   }
-  if (gs_bit(before, GS_LISTED) && (!gs_bit(after, GS_LISTED) || !same_combo))
+  if (before->listed && (!after.listed || !same_combo))
     list_remove(e, before, r);
-  if (gs_bit(after, GS_LISTED) && !(r->flags & CCP_T_WAITING))
+  if (after.listed && !(r->flags & CCP_T_WAITING))
     list_insert(e, ti, r);
 }
 
@@ -872,14 +865,14 @@ static void fire_timer(ccp_engine_t *e, const ccp_timer_t *tm) {
     break;
   }
   push_next_stage(e, tm->ticket, r);
-  gauges_move(e, tm->ticket, r, before);
+  gauges_move(e, tm->ticket, r, &before);
 }
 
 static void drop_ticket(ccp_engine_t *e, uint32_t ti) {
   ccp_ticket_t *r = ccp_tickets_at(&e->tickets, ti);
   gsnap_t before = gsnap(r);
   r->flags = 0; /* contributes nothing any more */
-  gauges_move(e, ti, r, before);
+  gauges_move(e, ti, r, &before);
   forget_id(e, r);
   ccp_tickets_remove(&e->tickets, ti);
 }
@@ -1160,7 +1153,7 @@ static void apply(ccp_engine_t *e, const ccp_event_t *ev, const evkeys_t *keys) 
   r->channel = ev->channel;
   if (aid != CCP_NIL)
     ccp_ticket_set_agent(r, aid);
-  gauges_move(e, ti, r, before);
+  gauges_move(e, ti, r, &before);
   ccp_tickets_touch(&e->tickets, ti, e->due_now); /* the TTL runs on the deadline time */
 
   customer_active(e, keys->cust, ts);
