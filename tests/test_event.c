@@ -100,6 +100,34 @@ static void test_utf8(void) {
   T_EQ_INT(with_field(offsetof(ccp_event_t, queue), "a\0b", 3), CCP_EVF_TEXT);
 }
 
+/* Every length up to 24 (the word-at-a-time checks: shorter than a word,
+ * whole words, a tail overlapping the word before) with one odd byte at
+ * every place: a NUL or a lone 0x80 is refused, 0x01 and 0x7F are fine. The
+ * field is copied to a block of exactly its length, so a read past it shows
+ * under AddressSanitizer. */
+static void test_every_length(void) {
+  static const struct {
+    unsigned char b;
+    int want;
+  } odd[] = {
+      {0x00, CCP_EVF_TEXT}, {0x80, CCP_EVF_TEXT}, {0x01, CCP_EVF_NONE}, {0x7F, CCP_EVF_NONE}};
+  int bad = 0;
+  for (size_t len = 1; len <= 24; len++)
+    for (size_t at = 0; at < len; at++)
+      for (size_t k = 0; k < CCP_ARRAY_LEN(odd); k++) {
+        char *b = malloc(len);
+        memset(b, 'x', len);
+        b[at] = (char)odd[k].b;
+        int got = with_field(offsetof(ccp_event_t, event_id), b, len);
+        if (got != odd[k].want) {
+          fprintf(stderr, "len %zu, byte 0x%02x at %zu: verdict %d\n", len, odd[k].b, at, got);
+          bad++;
+        }
+        free(b);
+      }
+  T_EQ_INT(bad, 0);
+}
+
 static void test_time(void) {
   ccp_event_t ev;
   base(&ev);
@@ -159,6 +187,7 @@ static void test_ranges_and_explain(void) {
 
 int main(void) {
   T_RUN(test_length);
+  T_RUN(test_every_length);
   T_RUN(test_utf8);
   T_RUN(test_time);
   T_RUN(test_ranges_and_explain);

@@ -1,6 +1,6 @@
 /*
  * src/state/timers.[ch]: the deadline timer queue (a ring of buckets in
- * front of 4-ary min-heaps).
+ * front of a sorted run of the loaded bucket and 4-ary min-heaps).
  *
  * The contract: pop returns timers in the total order (fire_at, kind, ticket,
  * life), ascending. Ties on fire_at therefore come out by kind
@@ -19,7 +19,8 @@
  * (negative times, bucket edges, timers beyond the ring and absurdly late
  * ones), memory given back after a burst, and a save and load of buckets
  * longer than a segment (also as an older build wrote them: the capacity of
- * an array, not the count).
+ * an array, not the count), and saves and loads while a bucket is part
+ * popped and pushed into (save -> load -> save gives the same bytes).
  */
 #include <string.h>
 
@@ -222,6 +223,57 @@ static void test_against_sort(void) {
   ccp_timers_release(&t);
 }
 
+/* Saved and loaded again and again while a bucket is part popped and timers
+ * are pushed into it (the run and the near heap both hold some): a save of
+ * the loaded queue gives the same bytes, and every pop of the loaded one
+ * matches a sorted reference. */
+static void test_save_load_midway(void) {
+  enum { N = 30000 };
+  static ccp_timer_t ref[N];
+  int nref = 0;
+  uint64_t rng = 4242;
+  ccp_timers_t t;
+  ccp_timers_init(&t);
+  int64_t floor_at = 0;
+  long errors = 0;
+  int reloads = 0;
+  for (int i = 0; i < N && errors < 5; i++) {
+    ccp_timer_t x = {.fire_at = floor_at + (int64_t)t_rand_below(&rng, 40000),
+                     .kind = (uint8_t)t_rand_below(&rng, 3),
+                     .ticket = (uint32_t)t_rand_below(&rng, 5000),
+                     .life = (uint16_t)t_rand_below(&rng, 3)};
+    floor_at += (int64_t)t_rand_below(&rng, 4);
+    push(&t, &x);
+    ref[nref++] = x;
+    int pops = (int)t_rand_below(&rng, 3);
+    for (int p = 0; p < pops && nref > 0; p++)
+      errors += pop_check(&t, ref, &nref, i);
+    if (i % 997 == 500) {
+      ccp_buf_t a, b;
+      ccp_buf_init(&a);
+      ccp_buf_init(&b);
+      ccp_timers_save(&t, &a);
+      ccp_ser_rd_t r;
+      ccp_ser_rd_init(&r, a.data, a.len);
+      ccp_timers_t u;
+      ccp_timers_init(&u);
+      T_EQ_INT(ccp_timers_load(&u, &r, 5000), 0);
+      ccp_timers_save(&u, &b);
+      T_TRUE(a.len == b.len && memcmp(a.data, b.data, a.len) == 0);
+      T_EQ_INT(ccp_timers_count(&u), nref);
+      ccp_timers_release(&t);
+      t = u;
+      reloads++;
+      ccp_buf_release(&a);
+      ccp_buf_release(&b);
+    }
+  }
+  T_EQ_INT(errors, 0);
+  T_TRUE(reloads > 20);
+  T_EQ_INT(drain_sorted(&t, ref, nref), 0);
+  ccp_timers_release(&t);
+}
+
 /* Pushes and pops interleaved over spans far wider than the ring (which
  * covers CCP_TM_RING buckets of 2^CCP_TM_BUCKET_BITS ms): times around zero
  * and bucket edges, steps of days, timers beyond the ring (the far heap) and
@@ -398,6 +450,7 @@ int main(void) {
   T_RUN(test_against_sort);
   T_RUN(test_wide_spans);
   T_RUN(test_burst_and_shrink);
+  T_RUN(test_save_load_midway);
   T_RUN(test_save_load_segments);
   return T_DONE();
 }

@@ -83,6 +83,13 @@ void *ccp_calloc_big(size_t nmemb, size_t n);
  * ccp_free_big. Any thread.
  */
 void *ccp_calloc_big_filled(size_t nmemb, size_t n);
+/**
+ * ccp_calloc_big for a table that fills from its start but is read at random
+ * once filled (a ticket table's later record chunks): from 2 MiB on, aligned
+ * to 2 MiB and backed by transparent huge pages where the system allows, its
+ * pages mapped as they are first written. Free it with ccp_free_big. Any thread.
+ */
+void *ccp_calloc_big_huge(size_t nmemb, size_t n);
 /** Frees a block of ccp_calloc_big (NULL is fine). */
 void ccp_free_big(void *p);
 /** Duplicates a NUL-terminated string with ccp_malloc. */

@@ -895,6 +895,10 @@ static void drop_ticket(ccp_engine_t *e, uint32_t ti) {
   ccp_tickets_remove(&e->tickets, ti);
 }
 
+/* Timers popped ahead of the one whose ticket run_due prefetches; a burst
+ * of due timers then finds each ticket's record on its way. */
+enum { TIMER_AHEAD = 4 };
+
 void ccp__engine_run_due(ccp_engine_t *e) {
   for (;;) {
     const ccp_timer_t *top = ccp_timers_top(&e->timers);
@@ -914,6 +918,9 @@ void ccp__engine_run_due(ccp_engine_t *e) {
       const ccp_timer_t *next = ccp_timers_top(&e->timers);
       if (next) /* the next timer's ticket: due now or at a later event */
         ccp_tickets_prefetch_at(&e->tickets, next->ticket);
+      uint32_t later = ccp_timers_ahead(&e->timers, TIMER_AHEAD); /* each one once, early */
+      if (later != UINT32_MAX)
+        ccp_tickets_prefetch_at(&e->tickets, later);
       fire_timer(e, &tm);
     } else {
       if (x_due > e->due_now)
@@ -980,6 +987,16 @@ static void dedup_remember(ccp_engine_t *e, uint64_t k) {
     v = ccp_u64map_put(&e->dedup, k, NULL);
   }
   *v = (uint64_t)e->ev_now;
+}
+
+/* 1 when remembering any id now neither sweeps the filter, nor finds it
+ * full, nor grows it: then taking the id's slot before knowing whether it
+ * is a duplicate (ccp_u64map_put: a duplicate's id is there already, and
+ * nothing changes) leaves the filter as dedup_seen() + dedup_remember()
+ * would, with one probe instead of two or three. */
+static inline int dedup_room(const ccp_engine_t *e) {
+  return e->dedup.count < e->dedup_sweep_at && (int64_t)e->dedup.count < e->cfg->max_dedup &&
+         !ccp_u64map_would_grow(&e->dedup);
 }
 
 static inline int64_t opt0(int64_t v) { return v == CCP_NULL_I64 ? 0 : v; }
@@ -1171,13 +1188,25 @@ static ccp_verdict_t process(ccp_engine_t *e, const ccp_event_t *ev, const evkey
     return CCP_LATE;
   }
   uint64_t k = keys->event;
-  if (e->ev_now != INT64_MIN && dedup_seen(e, k)) {
-    e->diag.duplicate++;
-    return CCP_DUPLICATE;
+  if (dedup_room(e)) { /* one probe finds the id or takes its slot */
+    int isnew;
+    uint64_t *v = ccp_u64map_put(&e->dedup, k, &isnew);
+    if (!isnew && e->ev_now != INT64_MIN && (int64_t)*v >= e->ev_now - e->cfg->lateness_ms) {
+      e->diag.duplicate++;
+      return CCP_DUPLICATE;
+    }
+    if (ev->ts > e->ev_now)
+      e->ev_now = ev->ts;
+    *v = (uint64_t)e->ev_now;
+  } else {
+    if (e->ev_now != INT64_MIN && dedup_seen(e, k)) {
+      e->diag.duplicate++;
+      return CCP_DUPLICATE;
+    }
+    if (ev->ts > e->ev_now)
+      e->ev_now = ev->ts;
+    dedup_remember(e, k);
   }
-  if (ev->ts > e->ev_now)
-    e->ev_now = ev->ts;
-  dedup_remember(e, k);
   advance_to(e, ev->ts); /* both times: this engine's own events move its deadlines */
   apply(e, ev, keys);
   ccp__engine_run_due(e); /* timers armed by this event and already due */
@@ -1203,11 +1232,13 @@ ccp_verdict_t ccp_engine_process(ccp_engine_t *e, const ccp_event_t *ev) {
  * the lookups themselves stay exact. */
 enum { AHEAD_SLOT = 8, AHEAD_REC = 4, AHEAD_LINK = 2, AHEAD_SCOPE = 2 };
 
-/* Scope id of (kind, name) if it exists, else CCP_NIL (creates nothing). */
-static uint32_t scope_find(const ccp_engine_t *e, uint8_t kind, ccp_str_t name) {
+/* Scope id of (kind, name) if it exists, else CCP_NIL (creates nothing); k
+ * is scope_key(kind, name). */
+static uint32_t scope_find(const ccp_engine_t *e, uint8_t kind, ccp_str_t name, uint64_t k) {
   size_t plen = strlen(ccp__scope_prefix[kind]);
   for (uint64_t seed = SEED_SCOPE + kind;; seed += 0x100) {
-    uint64_t k = ccp_u64map_key(ccp_hash64(name.ptr, name.len, seed));
+    if (seed != SEED_SCOPE + kind)
+      k = ccp_u64map_key(ccp_hash64(name.ptr, name.len, seed));
     const uint64_t *v = ccp_u64map_get(&e->scope_index, k);
     if (!v)
       return CCP_NIL;
@@ -1227,8 +1258,9 @@ static inline void prefetch_slots(const ccp_engine_t *e, const ccp_event_t *ev, 
     ccp_u64map_prefetch(&e->scope_index, k->agent);
   if (ev->type == CCP_EV_HANDLED && ev->channel < CCP_CH__COUNT) {
     uint32_t key = ccp_u32map_key(k->cust);
-    uint32_t ids[4] = {0, 1u + ev->channel, scope_find(e, CCP_SC_QUEUE, ev->queue),
-                       ev->agent_id.ptr ? scope_find(e, CCP_SC_AGENT, ev->agent_id) : CCP_NIL};
+    uint32_t ids[4] = {0, 1u + ev->channel, scope_find(e, CCP_SC_QUEUE, ev->queue, k->queue),
+                       ev->agent_id.ptr ? scope_find(e, CCP_SC_AGENT, ev->agent_id, k->agent)
+                                        : CCP_NIL};
     for (int i = 0; i < 4; i++)
       if (ids[i] != CCP_NIL)
         ccp_u32map_prefetch(&e->scopes[ids[i]]->cust, key);

@@ -69,6 +69,7 @@
 
 #include "ccpulse/view.h"
 #include "engine/engine_int.h"
+#include "util/sort.h"
 
 int64_t ccp__engine_next_due(const ccp_engine_t *e) {
   const ccp_timer_t *top = ccp_timers_top(&e->timers);
@@ -150,41 +151,6 @@ static uint64_t *scratch(ccp_engine_t *e, size_t n) {
   return e->xs;
 }
 
-/* Sorts a[0..n) by bits lo..63 (LSD radix, 8-bit digits; insertion sort
- * when short), tmp holding n words. Keys there are distinct hashes. */
-static void sort_words(uint64_t *a, uint64_t *tmp, size_t n, int lo) {
-  if (n < 64) {
-    for (size_t i = 1; i < n; i++) {
-      uint64_t x = a[i];
-      size_t j = i;
-      for (; j > 0 && a[j - 1] >> lo > x >> lo; j--)
-        a[j] = a[j - 1];
-      a[j] = x;
-    }
-    return;
-  }
-  uint64_t *src = a, *dst = tmp;
-  for (int sh = lo; sh < 64; sh += 8) {
-    size_t cnt[256] = {0};
-    for (size_t i = 0; i < n; i++)
-      cnt[(src[i] >> sh) & 255]++;
-    if (cnt[(src[0] >> sh) & 255] == n)
-      continue; /* every key has this digit (the sample's top bits) */
-    for (size_t d = 0, at = 0; d < 256; d++) {
-      size_t c = cnt[d];
-      cnt[d] = at;
-      at += c;
-    }
-    for (size_t i = 0; i < n; i++)
-      dst[cnt[(src[i] >> sh) & 255]++] = src[i];
-    uint64_t *t = src;
-    src = dst;
-    dst = t;
-  }
-  if (src != a)
-    memcpy(a, src, n * sizeof *a);
-}
-
 /* The first base unit any window covers (the earliest window edge). */
 static int64_t cust_horizon(const ccp_engine_t *e) {
   int64_t h = INT64_MAX;
@@ -225,7 +191,7 @@ void ccp__cust_note(ccp_scope_t *s, uint32_t key) {
 /* Sorts the n keys (in the high half of a's words) and drops repeats;
  * returns how many are left. a holds 2n words (the radix passes). */
 static size_t sort_unique(uint64_t *a, size_t n, int lo) {
-  sort_words(a, a + n, n, lo);
+  ccp_sort_u64(a, a + n, n, lo);
   size_t m = 0;
   for (size_t i = 0; i < n; i++)
     if (!m || a[i] >> lo != a[m - 1] >> lo)
@@ -288,7 +254,7 @@ static void cust_entries(ccp_engine_t *e, ccp_scope_t *s, int64_t horizon, ccp_p
       lo = CCP_MIN(lo, tu);
       a[n++] = w;
     }
-    sort_words(a, a + n, n, 32);
+    ccp_sort_u64(a, a + n, n, 32);
     s->cust_x = ccp_words_new(n, 1);
     memcpy(s->cust_x->w, a, n * sizeof *a);
     s->cust_x_min = lo;
@@ -420,7 +386,7 @@ static void export_sample(ccp_engine_t *e, ccp_partial_t *p) {
     for (size_t j = 0; j < e->rs.cap; j++)
       if (e->rs.slots[j].key && ccp__act_at(e->rs.slots[j].val, c))
         a[n++] = e->rs.slots[j].key;
-    sort_words(a, a + n, n, 0);
+    ccp_sort_u64(a, a + n, n, 0);
     e->rs_x = ccp_words_new(n, 2);
     for (size_t i = 0; i < n; i++) {
       e->rs_x->w[2 * i] = a[i];

@@ -139,6 +139,18 @@ static void lru_unlink(ccp_tickets_t *t, uint32_t i, ccp_ticket_t *r) {
   (void)i;
 }
 
+/* Record chunk c, zeroed. The first chunk keeps small pages: a partition
+ * holding a few thousand tickets maps only what it wrote, not a whole 2 MiB
+ * page (bench/README.md, "huge pages"). Later ones, of a table already past
+ * 65,536 records, ask for huge pages: their records are read at random, a
+ * few per event (the ticket, its LRU and waiting-list neighbours, timers'
+ * tickets), and with small pages nearly each such read also walked the page
+ * tables; what that costs is at most one partly written 2 MiB page. */
+static ccp_ticket_t *chunk_alloc(uint32_t c) {
+  return c ? ccp_calloc_big_huge(CCP_TCHUNK, sizeof(ccp_ticket_t))
+           : ccp_calloc_big(CCP_TCHUNK, sizeof(ccp_ticket_t));
+}
+
 static void lru_append(ccp_tickets_t *t, uint32_t i, ccp_ticket_t *r) {
   r->lru_prev = t->lru_tail;
   r->lru_next = CCP_NIL;
@@ -165,7 +177,8 @@ uint32_t ccp_tickets_create(ccp_tickets_t *t, uint64_t key) {
       if (t->nchunks == (CCP_NIL >> CCP_TCHUNK_BITS))
         ccp__fatal(__FILE__, __LINE__, "ticket table full");
       t->chunks = ccp_realloc(t->chunks, (t->nchunks + 1) * sizeof *t->chunks);
-      t->chunks[t->nchunks++] = ccp_calloc_big(CCP_TCHUNK, sizeof(ccp_ticket_t));
+      t->chunks[t->nchunks] = chunk_alloc(t->nchunks);
+      t->nchunks++;
     }
     i = t->used++;
   }
@@ -248,7 +261,7 @@ int ccp_tickets_load(ccp_tickets_t *t, ccp_ser_rd_t *r) {
   t->chunks = t->nchunks ? ccp_malloc(t->nchunks * sizeof *t->chunks) : NULL;
   for (uint32_t c = 0; c < t->nchunks; c++) {
     uint32_t n = CCP_MIN(CCP_TCHUNK, used - c * CCP_TCHUNK);
-    t->chunks[c] = ccp_calloc_big(CCP_TCHUNK, sizeof(ccp_ticket_t)); /* the unused tail zero */
+    t->chunks[c] = chunk_alloc(c); /* the unused tail zero */
     memcpy(t->chunks[c], recs + (size_t)c * CCP_TCHUNK * sizeof(ccp_ticket_t),
            (size_t)n * sizeof(ccp_ticket_t));
   }

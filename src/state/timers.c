@@ -3,26 +3,33 @@
  * record number and life, so equal inputs give equal firing orders.
  *
  * Invariants:
- *   - every timer with fire_at < loaded is in the near heap; the others are
- *     in the ring (loaded <= fire_at < loaded + the ring's span, below
- *     FAR_LIMIT) or in the far heap;
- *   - whenever any timer is pending the near heap is not empty and its top
- *     fires before loaded, or nothing else is pending (settle()): so the
- *     near heap's top is the earliest timer of all;
+ *   - every timer with fire_at < loaded is near: in the run (run_pos..run_n,
+ *     sorted) or the near heap; the others are in the ring (loaded <=
+ *     fire_at < loaded + the ring's span, below FAR_LIMIT) or in the far
+ *     heap;
+ *   - whenever any timer is pending the earliest near timer fires before
+ *     loaded, or nothing else is pending (settle()): so it is the earliest
+ *     timer of all;
  *   - loaded is a multiple of the bucket width, below FAR_LIMIT + width.
  * Heap entries are packed into two words (ccp_timer_key_t) so that the
  * order is one two-word unsigned comparison; the top is kept unpacked for
  * readers. A heap array is placed so that entry 1 starts a cache line: the
  * children of entry i (4i+1 .. 4i+4, 16 bytes each) fill exactly one line.
- * A ring bucket's segments are freed when the bucket moves into the near
- * heap, so memory follows the timers pending.
+ * A bucket is loaded into the run only when the run is used up; its
+ * entries keep their packing (offset in the bucket << 50 | kind << 48 |
+ * ticket << 16 | life), in which one unsigned comparison orders by fire_at,
+ * kind, ticket and life within a bucket, and are sorted once by an LSD
+ * radix sort over the bytes that differ. A ring bucket's segments are freed
+ * when the bucket is loaded, so memory follows the timers pending.
  */
 #include "state/timers.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "ccpulse/common.h"
 #include "util/ser.h"
+#include "util/sort.h"
 
 #define W ((int64_t)1 << CCP_TM_BUCKET_BITS)
 #define SPAN ((uint64_t)CCP_TM_RING << CCP_TM_BUCKET_BITS)
@@ -68,6 +75,7 @@ static void bucket_free(ccp_tm_bucket_t *b) {
 static inline size_t bucket_segs(uint32_t n) { return (n + CCP_TM_SEG - 1) / CCP_TM_SEG; }
 
 void ccp_timers_release(ccp_timers_t *t) {
+  ccp_free(t->run);
   ccp_free(t->near.raw);
   ccp_free(t->far.raw);
   if (t->ring) {
@@ -152,8 +160,32 @@ static void ring_push(ccp_timers_t *t, int64_t fire_at, uint64_t lo) {
   t->nring++;
 }
 
-/* Moves the bucket starting at loaded into the near heap, and the far
- * timers before its end; then loaded moves to the next bucket. */
+/* Makes bucket b (starting at loaded, not empty) the run: its entries
+ * copied out of the segments as they are, then sorted. The array shrinks
+ * when a bucket fills under a quarter of it, so a burst does not pin memory. */
+static void run_load(ccp_timers_t *t, const ccp_tm_bucket_t *b) {
+  CCP_ASSERT(t->run_pos == t->run_n);
+  if (b->n > t->run_cap || (t->run_cap > 4096 && b->n < t->run_cap / 4)) {
+    ccp_free(t->run);
+    t->run_cap = CCP_MAX((size_t)b->n, 1024);
+    t->run = ccp_malloc(t->run_cap * sizeof *t->run);
+  }
+  uint32_t i = 0;
+  for (const ccp_tm_seg_t *sg = b->head; sg; sg = sg->next) {
+    uint32_t k = CCP_MIN(b->n - i, CCP_TM_SEG);
+    memcpy(t->run + i, sg->e, k * sizeof *sg->e);
+    i += k;
+  }
+  uint64_t *tmp = b->n >= 64 ? ccp_malloc(b->n * sizeof *tmp) : NULL;
+  ccp_sort_u64(t->run, tmp, b->n, 0);
+  ccp_free(tmp);
+  t->run_pos = 0;
+  t->run_n = b->n;
+  t->run_base = t->loaded;
+}
+
+/* Moves the bucket starting at loaded into the run, and the far timers
+ * before its end into the near heap; then loaded moves to the next bucket. */
 static void load_next(ccp_timers_t *t) {
   if (!t->nring) { /* only far timers: jump to the first of them */
     int64_t f = fire_of(&t->far.h[0]);
@@ -169,14 +201,8 @@ static void load_next(ccp_timers_t *t) {
       t->loaded = start;
   }
   ccp_tm_bucket_t *b = &t->ring[bucket_of(t->loaded)];
-  uint32_t i = 0;
-  for (const ccp_tm_seg_t *sg = b->head; sg; sg = sg->next)
-    for (uint32_t k = 0; k < CCP_TM_SEG && i < b->n; k++, i++) {
-      uint64_t e = sg->e[k];
-      ccp_timer_key_t key = {hi_of(t->loaded + (int64_t)(e >> LO_BITS)),
-                             e & ((1ULL << LO_BITS) - 1)};
-      heap_push(&t->near, key);
-    }
+  if (b->n) /* settle() loads only when nothing near is left: the run is used up */
+    run_load(t, b);
   t->nring -= b->n;
   bucket_free(b);
   t->loaded += W;
@@ -186,17 +212,47 @@ static void load_next(ccp_timers_t *t) {
   }
 }
 
+/* The run's front as a heap entry (the run is not used up). */
+static inline ccp_timer_key_t run_front(const ccp_timers_t *t) {
+  uint64_t e = t->run[t->run_pos];
+  ccp_timer_key_t k = {hi_of(t->run_base + (int64_t)(e >> LO_BITS)), e & ((1ULL << LO_BITS) - 1)};
+  return k;
+}
+
+/* The earliest near timer into *k, and whether it is the run's front; 0 when
+ * nothing is near. */
+static inline int near_front(const ccp_timers_t *t, ccp_timer_key_t *k, int *from_run) {
+  int has_run = t->run_pos < t->run_n;
+  if (!has_run && !t->near.n)
+    return 0;
+  if (has_run) {
+    *k = run_front(t);
+    *from_run = !t->near.n || !less(&t->near.h[0], k);
+    if (!*from_run)
+      *k = t->near.h[0];
+  } else {
+    *k = t->near.h[0];
+    *from_run = 0;
+  }
+  return 1;
+}
+
 /* Restores the second invariant and the unpacked top. */
 static void settle(ccp_timers_t *t) {
-  while ((t->nring || t->far.n) && (!t->near.n || fire_of(&t->near.h[0]) >= t->loaded))
+  ccp_timer_key_t k;
+  int from_run = 0, any;
+  while (!(any = near_front(t, &k, &from_run)) || fire_of(&k) >= t->loaded) {
+    if (!t->nring && !t->far.n)
+      break;
     load_next(t);
-  if (t->near.n) {
-    const ccp_timer_key_t *k = &t->near.h[0];
+  }
+  if (any) {
     memset(&t->top, 0, sizeof t->top);
-    t->top.fire_at = fire_of(k);
-    t->top.kind = (uint8_t)(k->lo >> 48);
-    t->top.ticket = (uint32_t)(k->lo >> 16);
-    t->top.life = (uint16_t)k->lo;
+    t->top.fire_at = fire_of(&k);
+    t->top.kind = (uint8_t)(k.lo >> 48);
+    t->top.ticket = (uint32_t)(k.lo >> 16);
+    t->top.life = (uint16_t)k.lo;
+    t->top_run = from_run;
   }
 }
 
@@ -222,12 +278,15 @@ void ccp_timers_push(ccp_timers_t *t, int64_t fire_at, uint8_t kind, uint32_t ti
 
 void ccp_timers_pop(ccp_timers_t *t, ccp_timer_t *out) {
   *out = t->top;
-  heap_pop(&t->near);
+  if (t->top_run)
+    t->run_pos++;
+  else
+    heap_pop(&t->near);
   settle(t);
 }
 
 size_t ccp_timers_bytes(const ccp_timers_t *t) {
-  size_t b = (t->near.cap + t->far.cap) * sizeof(ccp_timer_key_t);
+  size_t b = (t->near.cap + t->far.cap) * sizeof(ccp_timer_key_t) + t->run_cap * sizeof *t->run;
   if (t->ring) {
     b += CCP_TM_RING * sizeof *t->ring;
     for (size_t j = 0; j < CCP_TM_RING; j++)
@@ -244,9 +303,34 @@ static void heap_save(const ccp_tm_heap_t *q, ccp_buf_t *out) {
   ccp_ser_put(out, q->h, q->n * sizeof *q->h);
 }
 
+static int key_cmp(const void *pa, const void *pb) {
+  const ccp_timer_key_t *a = pa, *b = pb;
+  return less(a, b) ? -1 : less(b, a);
+}
+
+/* The near timers (the run's rest and the near heap) as one heap: sorted (a
+ * sorted array is a heap), with a capacity that depends on their count only,
+ * so a loaded queue saves the same bytes. */
+static void near_save(const ccp_timers_t *t, ccp_buf_t *out) {
+  size_t nr = t->run_n - t->run_pos, n = nr + t->near.n;
+  ccp_timer_key_t *a = ccp_malloc((n ? n : 1) * sizeof *a);
+  for (size_t i = 0; i < nr; i++) {
+    uint64_t e = t->run[t->run_pos + i];
+    a[i].hi = hi_of(t->run_base + (int64_t)(e >> LO_BITS));
+    a[i].lo = e & ((1ULL << LO_BITS) - 1);
+  }
+  if (t->near.n)
+    memcpy(a + nr, t->near.h, t->near.n * sizeof *a);
+  qsort(a, n, sizeof *a, key_cmp);
+  ccp_ser_put_u64(out, n);
+  ccp_ser_put_u64(out, n ? CCP_MAX(n, 1024) : 0); /* a heap's first size, at least */
+  ccp_ser_put(out, a, n * sizeof *a);
+  ccp_free(a);
+}
+
 void ccp_timers_save(const ccp_timers_t *t, ccp_buf_t *out) {
   ccp_ser_put_i64(out, t->loaded);
-  heap_save(&t->near, out);
+  near_save(t, out);
   heap_save(&t->far, out);
   uint32_t nb = 0;
   if (t->ring)

@@ -6,14 +6,16 @@
  * threshold, up to a day or more ahead).
  *
  * Two tiers (a calendar queue in front of a heap): timers due within the
- * current bucket of CCP_TM_BUCKET_MS (or earlier) sit in a small 4-ary
- * min-heap of 16-byte entries; later ones wait unsorted in 8-byte entries,
- * one chain of fixed-size segments per bucket of a ring that covers
- * CCP_TM_RING buckets (~37 h);
- * the rare ones beyond the ring sit in a second heap. A bucket moves into
- * the near heap when the near heap's earliest timer is not before the
- * bucket's start, so pops and pushes work on a few cache-hot lines instead
- * of sifting through a million-entry heap, and the ring takes half the
+ * current bucket of CCP_TM_BUCKET_MS (or earlier) are near: the bucket's
+ * timers sorted once into an array read from its front (the run), and the
+ * timers pushed after it was loaded with a time before its end in a small
+ * 4-ary min-heap of 16-byte entries; the earlier of the two fronts pops.
+ * Later ones wait unsorted in 8-byte entries, one chain of fixed-size
+ * segments per bucket of a ring that covers CCP_TM_RING buckets (~37 h);
+ * the rare ones beyond the ring sit in a second heap. A bucket is loaded
+ * when nothing near is left before its start, so pops work on a few
+ * cache-hot lines instead of sifting through a million-entry heap (and a
+ * pop from the run costs no sifting at all), and the ring takes half the
  * bytes. The order of pops is exactly that of one heap.
  *
  * A timer fires when stream time reaches fire_at (now >= fire_at); "strictly
@@ -80,7 +82,13 @@ typedef struct ccp_tm_heap {
 } ccp_tm_heap_t;
 
 typedef struct ccp_timers {
-  ccp_tm_heap_t near;    /**< every timer with fire_at < loaded */
+  ccp_tm_heap_t near;    /**< the timers with fire_at < loaded not in the run */
+  uint64_t *run;         /**< the last loaded bucket's timers, packed as in a bucket and
+                              sorted (so in pop order), popped from run_pos */
+  size_t run_pos, run_n; /**< next to pop; entries */
+  size_t run_cap;        /**< allocated */
+  int64_t run_base;      /**< start of that bucket (the entries' offsets are from it) */
+  int top_run;           /**< the top comes from the run (else the near heap) */
   ccp_tm_heap_t far;     /**< timers at or beyond loaded + the ring's span */
   ccp_tm_bucket_t *ring; /**< CCP_TM_RING buckets (NULL until the first push);
                               bucket b holds [b * width, (b + 1) * width) */
@@ -98,18 +106,25 @@ void ccp_timers_push(ccp_timers_t *t, int64_t fire_at, uint8_t kind, uint32_t ti
                      uint16_t life);
 /** Timers pending. */
 static inline size_t ccp_timers_count(const ccp_timers_t *t) {
-  return t->near.n + t->nring + t->far.n;
+  return t->near.n + (t->run_n - t->run_pos) + t->nring + t->far.n;
 }
 /** The earliest timer, or NULL. */
 static inline const ccp_timer_t *ccp_timers_top(const ccp_timers_t *t) {
-  return t->near.n ? &t->top : NULL;
+  return t->near.n || t->run_pos < t->run_n ? &t->top : NULL;
+}
+/** Ticket record number of a timer that pops soon after the top (the k-th
+ * of the run after its front, k >= 1), or UINT32_MAX: for prefetching only
+ * (timers pushed meanwhile may pop before it). */
+static inline uint32_t ccp_timers_ahead(const ccp_timers_t *t, size_t k) {
+  return t->run_pos + k < t->run_n ? (uint32_t)(t->run[t->run_pos + k] >> 16) : UINT32_MAX;
 }
 /** Removes the earliest timer (there must be one) into *out. */
 void ccp_timers_pop(ccp_timers_t *t, ccp_timer_t *out);
 struct ccp_ser_rd;
 struct ccp_buf;
-/** Appends the queue as it is (both heaps in array order, the ring's
- * non-empty buckets, their capacities) to out. */
+/** Appends the queue to out: the near timers (the run's and the near heap's)
+ * as one heap array, sorted, then the far heap in array order and the
+ * ring's non-empty buckets with their capacities. */
 void ccp_timers_save(const ccp_timers_t *t, struct ccp_buf *out);
 /**
  * Reads a queue of ccp_timers_save() into t (initialised, empty), checking

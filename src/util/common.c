@@ -159,6 +159,8 @@ static void *calloc_big(size_t nmemb, size_t n, int huge) {
 
 void *ccp_calloc_big(size_t nmemb, size_t n) { return calloc_big(nmemb, n, 0); }
 
+void *ccp_calloc_big_huge(size_t nmemb, size_t n) { return calloc_big(nmemb, n, 1); }
+
 void *ccp_calloc_big_filled(size_t nmemb, size_t n) {
   if (n && nmemb > SIZE_MAX / n)
     ccp__fatal(__FILE__, __LINE__, "allocation size overflow");

@@ -176,27 +176,50 @@ static int range_fault(const ccp_event_t *ev, const char **what, int64_t *val) {
   return 0;
 }
 
+/* 1 when none of w's eight bytes is zero or >= 0x80 (the classic
+ * has-zero-byte test, exact for "any"). */
+static inline int text_word_fine(uint64_t w) {
+  return !((w | ((w - 0x0101010101010101ULL) & ~w)) & 0x8080808080808080ULL);
+}
+
 /* The hot path of ccp_event_check() for one text field: 1 when it is fine.
- * Eight bytes at a time while they are ASCII without NUL (the usual id);
- * anything else is left to text_fault(). */
+ * Eight bytes at a time while they are ASCII without NUL (the usual id; a
+ * shorter one or the tail of a longer one read as one word too); anything
+ * else is left to text_fault(). */
 static inline int text_fine(const ccp_str_t *v, int nullable) {
   if (!v->ptr)
     return nullable;
   if (v->len == 0 || v->len > CCP_EVENT_TEXT_MAX)
     return 0;
   const unsigned char *p = (const unsigned char *)v->ptr;
-  size_t i = 0;
-  for (; i + 8 <= v->len; i += 8) {
-    uint64_t w;
-    memcpy(&w, p + i, 8);
-    /* a byte >= 0x80, or a zero byte (the classic has-zero-byte test) */
-    if ((w | ((w - 0x0101010101010101ULL) & ~w)) & 0x8080808080808080ULL)
-      goto slow;
+  size_t n = v->len;
+  uint64_t w;
+  if (n >= 8) { /* whole words, the last one overlapping the one before */
+    for (size_t i = 0;; i += 8) {
+      memcpy(&w, p + (i + 8 <= n ? i : n - 8), 8);
+      if (!text_word_fine(w))
+        goto slow;
+      if (i + 8 >= n)
+        return 1;
+    }
   }
-  for (; i < v->len; i++)
-    if (p[i] == 0 || p[i] >= 0x80)
-      goto slow;
-  return 1;
+  /* shorter: the bytes gathered into one word by two overlapping loads,
+   * the rest of it filled with 0x01 (a fine byte) */
+  if (n >= 4) {
+    uint32_t a, b;
+    memcpy(&a, p, 4);
+    memcpy(&b, p + n - 4, 4);
+    w = a | (uint64_t)b << 32;
+  } else if (n >= 2) {
+    uint16_t a, b;
+    memcpy(&a, p, 2);
+    memcpy(&b, p + n - 2, 2);
+    w = a | (uint64_t)b << 16 | 0x0101010100000000ULL;
+  } else {
+    w = p[0] | 0x0101010101010100ULL;
+  }
+  if (text_word_fine(w))
+    return 1;
 slow:;
   size_t at;
   return text_fault(v, nullable, &at) == 0;
