@@ -967,9 +967,14 @@ static int dedup_keep(void *opaque, uint64_t key, uint64_t val) {
 }
 
 /* Returns 1 when ev's id was accepted within the lateness horizon. */
+/* 1 when an id last seen at stream time *v is still a duplicate now. */
+static inline int dedup_fresh(const ccp_engine_t *e, const uint64_t *v) {
+  return (int64_t)*v >= e->ev_now - e->cfg->lateness_ms;
+}
+
 static int dedup_seen(ccp_engine_t *e, uint64_t k) {
   uint64_t *v = ccp_u64map_get(&e->dedup, k);
-  return v && (int64_t)*v >= e->ev_now - e->cfg->lateness_ms;
+  return v && dedup_fresh(e, v);
 }
 
 static void dedup_remember(ccp_engine_t *e, uint64_t k) {
@@ -1188,25 +1193,25 @@ static ccp_verdict_t process(ccp_engine_t *e, const ccp_event_t *ev, const evkey
     return CCP_LATE;
   }
   uint64_t k = keys->event;
+  uint64_t *v = NULL; /* the id's slot, taken already (dedup_room) */
+  int dup;
   if (dedup_room(e)) { /* one probe finds the id or takes its slot */
     int isnew;
-    uint64_t *v = ccp_u64map_put(&e->dedup, k, &isnew);
-    if (!isnew && e->ev_now != INT64_MIN && (int64_t)*v >= e->ev_now - e->cfg->lateness_ms) {
-      e->diag.duplicate++;
-      return CCP_DUPLICATE;
-    }
-    if (ev->ts > e->ev_now)
-      e->ev_now = ev->ts;
-    *v = (uint64_t)e->ev_now;
+    v = ccp_u64map_put(&e->dedup, k, &isnew);
+    dup = !isnew && e->ev_now != INT64_MIN && dedup_fresh(e, v);
   } else {
-    if (e->ev_now != INT64_MIN && dedup_seen(e, k)) {
-      e->diag.duplicate++;
-      return CCP_DUPLICATE;
-    }
-    if (ev->ts > e->ev_now)
-      e->ev_now = ev->ts;
-    dedup_remember(e, k);
+    dup = e->ev_now != INT64_MIN && dedup_seen(e, k);
   }
+  if (dup) {
+    e->diag.duplicate++;
+    return CCP_DUPLICATE;
+  }
+  if (ev->ts > e->ev_now)
+    e->ev_now = ev->ts;
+  if (v)
+    *v = (uint64_t)e->ev_now;
+  else
+    dedup_remember(e, k);
   advance_to(e, ev->ts); /* both times: this engine's own events move its deadlines */
   apply(e, ev, keys);
   ccp__engine_run_due(e); /* timers armed by this event and already due */

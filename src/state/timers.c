@@ -212,12 +212,15 @@ static void load_next(ccp_timers_t *t) {
   }
 }
 
-/* The run's front as a heap entry (the run is not used up). */
-static inline ccp_timer_key_t run_front(const ccp_timers_t *t) {
-  uint64_t e = t->run[t->run_pos];
+/* The run's entry i as a heap entry. */
+static inline ccp_timer_key_t run_key(const ccp_timers_t *t, size_t i) {
+  uint64_t e = t->run[i];
   ccp_timer_key_t k = {hi_of(t->run_base + (int64_t)(e >> LO_BITS)), e & ((1ULL << LO_BITS) - 1)};
   return k;
 }
+
+/* The run's front as a heap entry (the run is not used up). */
+static inline ccp_timer_key_t run_front(const ccp_timers_t *t) { return run_key(t, t->run_pos); }
 
 /* The earliest near timer into *k, and whether it is the run's front; 0 when
  * nothing is near. */
@@ -314,11 +317,8 @@ static int key_cmp(const void *pa, const void *pb) {
 static void near_save(const ccp_timers_t *t, ccp_buf_t *out) {
   size_t nr = t->run_n - t->run_pos, n = nr + t->near.n;
   ccp_timer_key_t *a = ccp_malloc((n ? n : 1) * sizeof *a);
-  for (size_t i = 0; i < nr; i++) {
-    uint64_t e = t->run[t->run_pos + i];
-    a[i].hi = hi_of(t->run_base + (int64_t)(e >> LO_BITS));
-    a[i].lo = e & ((1ULL << LO_BITS) - 1);
-  }
+  for (size_t i = 0; i < nr; i++)
+    a[i] = run_key(t, t->run_pos + i);
   if (t->near.n)
     memcpy(a + nr, t->near.h, t->near.n * sizeof *a);
   qsort(a, n, sizeof *a, key_cmp);
