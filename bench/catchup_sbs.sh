@@ -30,22 +30,13 @@ done
 [ $# -ge 1 ] || { echo "catchup_sbs: give at least one VARIANT (--help)" >&2; exit 2; }
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-work=$(mktemp -d "${TMPDIR:-/tmp}/ccpulse-sbs.XXXXXX")
-kdir=$work/kafka rdir=$work/redis
-cleanup() {
-  bash scripts/kafka.sh stop --dir "$kdir" >/dev/null 2>&1 || true
-  bash scripts/redis.sh stop --dir "$rdir" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-out=$(bash scripts/kafka.sh start --dir "$kdir") || { echo "kafka.sh: $out" >&2; exit 1; }
-B=$(sed -n 's/^BOOTSTRAP=//p' <<<"$out")
-out=$(bash scripts/redis.sh start --dir "$rdir") || { echo "redis.sh: $out" >&2; exit 1; }
-URL=$(sed -n 's/^REDIS=//p' <<<"$out")
-bash scripts/kafka.sh topic create cu --partitions 8 --bootstrap "$B" --dir "$kdir" >/dev/null
+# shellcheck source=bench/sbs_lib.sh
+. bench/sbs_lib.sh
+sbs_start sbs
+bash scripts/kafka.sh topic create cu --partitions 8 --bootstrap "$B" --dir "$work/kafka" >/dev/null
 # its dead-letter topic: `gen` writes some out-of-range events (docs/kpis.md §7), and
 # without the topic (the broker creates none) a cycle could not commit
-bash scripts/kafka.sh topic create cu.dlq --partitions 1 --bootstrap "$B" --dir "$kdir" >/dev/null
+bash scripts/kafka.sh topic create cu.dlq --partitions 1 --bootstrap "$B" --dir "$work/kafka" >/dev/null
 bin1=${1%%:*}
 "$bin1" gen --events "$N" --seed 1 --brokers "$B" --topic cu >/dev/null
 echo "catchup_sbs: $N events, 8 partitions, $R round(s); seconds start -> all counted, VmHWM, CPU seconds and minor faults of run"
@@ -53,11 +44,7 @@ for r in $(seq "$R"); do
   k=0
   for v in "$@"; do
     k=$((k + 1))
-    bin=${v%%:*} sets=()
-    if [ "$bin" != "$v" ]; then
-      IFS=, read -ra kvs <<<"${v#*:}"
-      for kv in "${kvs[@]}"; do sets+=(--set "$kv"); done
-    fi
+    sbs_variant "$v"
     redis-cli -u "$URL" FLUSHALL >/dev/null
     t0=$(date +%s%3N)
     "$bin" run --brokers "$B" --topic cu --group "g$r-$k" --redis "$URL" --workers 2 "${sets[@]}" \

@@ -39,22 +39,9 @@ done
 [ $# -ge 1 ] || { echo "live_sbs: give at least one VARIANT (--help)" >&2; exit 2; }
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-work=$(mktemp -d "${TMPDIR:-/tmp}/ccpulse-live-sbs.XXXXXX")
-kdir=$work/kafka rdir=$work/redis
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  bash scripts/kafka.sh stop --dir "$kdir" >/dev/null 2>&1 || true
-  bash scripts/redis.sh stop --dir "$rdir" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-out=$(bash scripts/kafka.sh start --dir "$kdir") || { echo "kafka.sh: $out" >&2; exit 1; }
-B=$(sed -n 's/^BOOTSTRAP=//p' <<<"$out")
-out=$(bash scripts/redis.sh start --dir "$rdir") || { echo "redis.sh: $out" >&2; exit 1; }
-URL=$(sed -n 's/^REDIS=//p' <<<"$out")
+# shellcheck source=bench/sbs_lib.sh
+. bench/sbs_lib.sh
+sbs_start live-sbs
 rcli() { redis-cli -u "$URL" "$@"; }
 ne=$((R * S))
 echo "live_sbs: $shape, $P pre-loaded, then $ne events at $R/s; $ROUNDS round(s); CPU of run and Redis written over the steady window"
@@ -62,15 +49,11 @@ for r in $(seq "$ROUNDS"); do
   k=0
   for v in "$@"; do
     k=$((k + 1))
-    bin=${v%%:*} sets=()
-    if [ "$bin" != "$v" ]; then
-      IFS=, read -ra kvs <<<"${v#*:}"
-      for kv in "${kvs[@]}"; do sets+=(--set "$kv"); done
-    fi
+    sbs_variant "$v"
     T=live-$r-$k
-    bash scripts/kafka.sh topic create "$T" --partitions 8 --bootstrap "$B" --dir "$kdir" >/dev/null
+    bash scripts/kafka.sh topic create "$T" --partitions 8 --bootstrap "$B" --dir "$work/kafka" >/dev/null
     # its dead-letter topic: `gen` plants invalid events, and the broker creates no topic
-    bash scripts/kafka.sh topic create "$T.dlq" --partitions 1 --bootstrap "$B" --dir "$kdir" >/dev/null
+    bash scripts/kafka.sh topic create "$T.dlq" --partitions 1 --bootstrap "$B" --dir "$work/kafka" >/dev/null
     rcli FLUSHALL >/dev/null
     "$bin" run --set http.listen=127.0.0.1:0 --brokers "$B" --topic "$T" --group "g-$T" --redis "$URL" \
       "${sets[@]}" >"$work/run.log" 2>&1 &

@@ -1,0 +1,34 @@
+# Shared by the side-by-side scripts (bench/catchup_sbs.sh, bench/live_sbs.sh);
+# sourced from the repository root, with `set -euo pipefail`.
+#
+# sbs_start NAME: a work directory, a broker (scripts/kafka.sh) and Redis
+# (scripts/redis.sh) on loopback, stopped and removed on exit (with every pid
+# in `pids`); sets work, B (bootstrap) and URL (redis://...).
+# sbs_variant V: splits a variant `BIN` or `BIN:key=value[,key=value...]`
+# into bin and sets (the --set flags).
+pids=()
+sbs_cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  bash scripts/kafka.sh stop --dir "$work/kafka" >/dev/null 2>&1 || true
+  bash scripts/redis.sh stop --dir "$work/redis" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+sbs_start() {
+  work=$(mktemp -d "${TMPDIR:-/tmp}/ccpulse-$1.XXXXXX")
+  trap sbs_cleanup EXIT
+  trap 'exit 130' INT TERM
+  local out
+  out=$(bash scripts/kafka.sh start --dir "$work/kafka") || { echo "kafka.sh: $out" >&2; exit 1; }
+  B=$(sed -n 's/^BOOTSTRAP=//p' <<<"$out")
+  out=$(bash scripts/redis.sh start --dir "$work/redis") || { echo "redis.sh: $out" >&2; exit 1; }
+  URL=$(sed -n 's/^REDIS=//p' <<<"$out")
+}
+sbs_variant() {
+  bin=${1%%:*} sets=()
+  if [ "$bin" != "$1" ]; then
+    local kvs kv
+    IFS=, read -ra kvs <<<"${1#*:}"
+    for kv in "${kvs[@]}"; do sets+=(--set "$kv"); done
+  fi
+}
