@@ -554,14 +554,42 @@ static void vhist_add(ccp_view_t *v, vhist_t *dst, const ccp_shist_t *src) {
   vhist_take(v, dst, n);
 }
 
+/* The index of the first bin of h at or after index i that is >= b (h->n:
+ * none): a gallop from i, then a binary search. A merged histogram holds
+ * hundreds of bins where a cycle moves a few: looking each up is cheaper
+ * than walking them all. */
+static inline uint32_t vhist_seek(const vhist_t *h, uint32_t i, uint16_t b) {
+  if (i >= h->n || h->bin[i] >= b)
+    return i;
+  uint32_t lo = i, step = 1; /* h->bin[lo] < b */
+  while (lo + step < h->n && h->bin[lo + step] < b) {
+    lo += step;
+    step *= 2;
+  }
+  uint32_t hi = lo + step < h->n ? lo + step : h->n; /* h->bin[hi] >= b, or hi == n */
+  while (hi - lo > 1) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (h->bin[mid] < b)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  return hi;
+}
+
 /* Moves dst's counts by sign x (add - sub) in place, bin by bin in one walk
- * of the three lists, for the bins below `stop`; returns the first bin at
- * which that cannot be done in place (a new bin, or one that empties; left
- * as it was), UINT32_MAX when every bin was moved. */
+ * of sub and add (skipping the bins whose count both give alike) with each
+ * moved bin looked up in dst, for the bins below `stop`; returns the first
+ * bin at which that cannot be done in place (a new bin, or one that
+ * empties; left as it was), UINT32_MAX when every bin was moved. */
 static uint32_t vhist_shift(vhist_t *dst, const ccp_shist_t *sub, const ccp_shist_t *add, int sign,
                             uint32_t stop) {
   uint32_t i = 0, j = 0, k = 0;
-  while (j < sub->n || k < add->n) {
+  for (;;) {
+    while (j < sub->n && k < add->n && sub->bin[j] == add->bin[k] && sub->count[j] == add->count[k])
+      j++, k++;
+    if (j == sub->n && k == add->n)
+      break;
     uint16_t b =
         k == add->n || (j < sub->n && sub->bin[j] < add->bin[k]) ? sub->bin[j] : add->bin[k];
     if (b >= stop)
@@ -574,8 +602,7 @@ static uint32_t vhist_shift(vhist_t *dst, const ccp_shist_t *sub, const ccp_shis
     if (!d)
       continue;
     d *= sign;
-    while (i < dst->n && dst->bin[i] < b)
-      i++;
+    i = vhist_seek(dst, i, b);
     if (i == dst->n || dst->bin[i] != b || (int64_t)dst->count[i] + d <= 0)
       return b;
     dst->count[i] = (uint32_t)((int64_t)dst->count[i] + d);
@@ -588,15 +615,28 @@ static uint32_t vhist_shift(vhist_t *dst, const ccp_shist_t *sub, const ccp_shis
  * before, its bins all in dst) to add: one walk of the three lists. */
 static void vhist_move(ccp_view_t *v, vhist_t *dst, const ccp_shist_t *sub,
                        const ccp_shist_t *add) {
-  if (sub->n == add->n &&
-      (sub->n == 0 || (!memcmp(sub->bin, add->bin, sub->n * sizeof *sub->bin) &&
-                       !memcmp(sub->count, add->count, sub->n * sizeof *sub->count))))
-    return; /* the same histogram (often: a window's FRT or resolution bins not touched) */
+  if (sub->n == add->n && (sub->n == 0 || !memcmp(sub->bin, add->bin, sub->n * sizeof *sub->bin))) {
+    /* the usual case: the same bins, some counts moved (often none: a
+     * window's FRT or resolution bins not touched). Every bin of sub is in
+     * dst, and a count stays positive: dst's less sub's, plus add's > 0 */
+    if (sub->n == 0 || !memcmp(sub->count, add->count, sub->n * sizeof *sub->count))
+      return;
+    for (uint32_t j = 0, i = 0; j < sub->n; j++) {
+      if (sub->count[j] == add->count[j])
+        continue;
+      int64_t d = (int64_t)add->count[j] - (int64_t)sub->count[j];
+      i = vhist_seek(dst, i, sub->bin[j]);
+      CCP_ASSERT(i < dst->n && dst->bin[i] == sub->bin[j]);
+      dst->count[i] = (uint32_t)((int64_t)dst->count[i] + d);
+      dst->total = (uint64_t)((int64_t)dst->total + d);
+    }
+    return;
+  }
   if (!sub->n) {
     vhist_add(v, dst, add);
     return;
   }
-  /* the usual case: counts move, bins stay; else the bins moved go back */
+  /* counts move, bins mostly stay; else the bins moved go back */
   uint32_t at = vhist_shift(dst, sub, add, 1, UINT32_MAX);
   if (at == UINT32_MAX)
     return;
