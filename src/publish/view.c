@@ -671,28 +671,43 @@ static int vhist_move(ccp_view_t *v, vhist_t *dst, const ccp_shist_t *sub, const
 }
 
 /* Nearest-rank percentiles of a sparse histogram, as ccp_hist_percentiles()
- * gives them for the dense one (the empty bins it walks add nothing). */
+ * gives them for the dense one (the empty bins it walks add nothing); pct
+ * ascending. A rank in the lower half is found walking up from the first
+ * bin, one in the upper half (p90, p99) walking down from the last: bin b
+ * holds rank r when fewer than r values lie below it, that is when more
+ * than total - r lie at or above it. */
 static void vhist_percentiles(const vhist_t *h, const int *pct, int npct, double *out) {
   if (!h->total) {
     for (int i = 0; i < npct; i++)
       out[i] = NAN;
     return;
   }
+  uint64_t rank[CCP_K__WINDOWED];
+  int split = 0; /* ranks [0, split) are in the lower half */
+  for (int j = 0; j < npct; j++) {
+    rank[j] = ((uint64_t)pct[j] * h->total + 99) / 100; /* ceil(p n) */
+    if (rank[j] < 1)
+      rank[j] = 1;
+    split += rank[j] <= h->total / 2;
+  }
   uint64_t cum = 0;
   int j = 0;
-  for (uint32_t b = 0; b < h->n && j < npct; b++) {
+  for (uint32_t b = 0; b < h->n && j < split; b++) {
     cum += h->count[b];
-    while (j < npct) {
-      uint64_t rank = ((uint64_t)pct[j] * h->total + 99) / 100; /* ceil(p n) */
-      if (rank < 1)
-        rank = 1;
-      if (cum < rank)
-        break;
+    while (j < split && cum >= rank[j])
       out[j++] = ccp_sketch_value(h->bin[b]);
-    }
   }
-  while (j < npct)
+  while (j < split)
     out[j++] = ccp_sketch_value(CCP_SKETCH_BINS - 1);
+  uint64_t above = 0; /* values at or above bin b */
+  int k = npct - 1;
+  for (uint32_t b = h->n; b-- > 0 && k >= split;) {
+    above += h->count[b];
+    while (k >= split && above > h->total - rank[k])
+      out[k--] = ccp_sketch_value(h->bin[b]);
+  }
+  while (k >= split)
+    out[k--] = ccp_sketch_value(CCP_SKETCH_BINS - 1);
 }
 
 /* Subtracts the fields a partial window carries from dst. */
