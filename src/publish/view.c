@@ -555,22 +555,22 @@ static void vhist_add(ccp_view_t *v, vhist_t *dst, const ccp_shist_t *src) {
   vhist_take(v, dst, n);
 }
 
-/* The index of the first bin of h at or after index i that is >= b (h->n:
- * none): a gallop from i, then a binary search. A merged histogram holds
- * hundreds of bins where a cycle moves a few: looking each up is cheaper
- * than walking them all. */
-static inline uint32_t vhist_seek(const vhist_t *h, uint32_t i, uint16_t b) {
-  if (i >= h->n || h->bin[i] >= b)
+/* The index of the first of the n ascending bins at or after index i that
+ * is >= b (n: none): a gallop from i, then a binary search. A merged
+ * histogram holds hundreds of bins where a cycle moves a few: looking each
+ * up is cheaper than walking them all. */
+static inline uint32_t bins_seek(const uint16_t *bin, uint32_t n, uint32_t i, uint16_t b) {
+  if (i >= n || bin[i] >= b)
     return i;
-  uint32_t lo = i, step = 1; /* h->bin[lo] < b */
-  while (lo + step < h->n && h->bin[lo + step] < b) {
+  uint32_t lo = i, step = 1; /* bin[lo] < b */
+  while (lo + step < n && bin[lo + step] < b) {
     lo += step;
     step *= 2;
   }
-  uint32_t hi = lo + step < h->n ? lo + step : h->n; /* h->bin[hi] >= b, or hi == n */
+  uint32_t hi = lo + step < n ? lo + step : n; /* bin[hi] >= b, or hi == n */
   while (hi - lo > 1) {
     uint32_t mid = lo + (hi - lo) / 2;
-    if (h->bin[mid] < b)
+    if (bin[mid] < b)
       lo = mid;
     else
       hi = mid;
@@ -578,13 +578,16 @@ static inline uint32_t vhist_seek(const vhist_t *h, uint32_t i, uint16_t b) {
   return hi;
 }
 
-/* Moves dst's counts by sign x (add - sub) in place, bin by bin in one walk
- * of sub and add (skipping the bins whose count both give alike) with each
- * moved bin looked up in dst, for the bins below `stop`; returns the first
- * bin at which that cannot be done in place (a new bin, or one that
- * empties; left as it was), UINT32_MAX when every bin was moved. */
-static uint32_t vhist_shift(vhist_t *dst, const ccp_shist_t *sub, const ccp_shist_t *add, int sign,
-                            uint32_t stop) {
+static inline uint32_t vhist_seek(const vhist_t *h, uint32_t i, uint16_t b) {
+  return bins_seek(h->bin, h->n, i, b);
+}
+
+/* Moves dst's counts by add - sub in place, bin by bin in one walk of sub
+ * and add (skipping the bins whose count both give alike) with each moved
+ * bin looked up in dst; returns the first bin at which that cannot be done
+ * in place (a new bin, or one that empties; it and the bins above are left
+ * as they were), UINT32_MAX when every bin was moved. */
+static uint32_t vhist_shift(vhist_t *dst, const ccp_shist_t *sub, const ccp_shist_t *add) {
   uint32_t i = 0, j = 0, k = 0;
   for (;;) {
     while (j < sub->n && k < add->n && sub->bin[j] == add->bin[k] && sub->count[j] == add->count[k])
@@ -593,8 +596,6 @@ static uint32_t vhist_shift(vhist_t *dst, const ccp_shist_t *sub, const ccp_shis
       break;
     uint16_t b =
         k == add->n || (j < sub->n && sub->bin[j] < add->bin[k]) ? sub->bin[j] : add->bin[k];
-    if (b >= stop)
-      break;
     int64_t d = 0;
     if (j < sub->n && sub->bin[j] == b)
       d -= sub->count[j++];
@@ -602,7 +603,6 @@ static uint32_t vhist_shift(vhist_t *dst, const ccp_shist_t *sub, const ccp_shis
       d += add->count[k++];
     if (!d)
       continue;
-    d *= sign;
     i = vhist_seek(dst, i, b);
     if (i == dst->n || dst->bin[i] != b || (int64_t)dst->count[i] + d <= 0)
       return b;
@@ -637,14 +637,22 @@ static int vhist_move(ccp_view_t *v, vhist_t *dst, const ccp_shist_t *sub, const
     vhist_add(v, dst, add);
     return 1;
   }
-  /* counts move, bins mostly stay; else the bins moved go back */
-  uint32_t at = vhist_shift(dst, sub, add, 1, UINT32_MAX);
+  /* counts move, bins mostly stay; else, from the first bin that comes or
+   * goes on, the lists are merged anew into the buffer after a copy of the
+   * bins below it (moved in place already) */
+  uint32_t at = vhist_shift(dst, sub, add);
   if (at == UINT32_MAX)
     return 1;
-  vhist_shift(dst, sub, add, -1, at);
   vhist_t *m = &v->scratch;
   vhist_reserve(m, dst->n + add->n);
-  uint32_t i = 0, j = 0, k = 0, n = 0;
+  uint32_t i = vhist_seek(dst, 0, (uint16_t)at), j = bins_seek(sub->bin, sub->n, 0, (uint16_t)at),
+           k = bins_seek(add->bin, add->n, 0, (uint16_t)at), n = i;
+  memcpy(m->bin, dst->bin, i * sizeof *m->bin);
+  memcpy(m->count, dst->count, i * sizeof *m->count);
+  for (uint32_t x = k; x < add->n; x++)
+    dst->total += add->count[x];
+  for (uint32_t x = j; x < sub->n; x++)
+    dst->total -= sub->count[x];
   while (i < dst->n || k < add->n) {
     uint16_t b =
         k == add->n || (i < dst->n && dst->bin[i] < add->bin[k]) ? dst->bin[i] : add->bin[k];
@@ -662,10 +670,6 @@ static int vhist_move(ccp_view_t *v, vhist_t *dst, const ccp_shist_t *sub, const
     }
   }
   CCP_ASSERT(j == sub->n);
-  for (uint32_t x = 0; x < add->n; x++)
-    dst->total += add->count[x];
-  for (uint32_t x = 0; x < sub->n; x++)
-    dst->total -= sub->count[x];
   vhist_take(v, dst, n);
   return 1;
 }
