@@ -111,7 +111,8 @@ typedef struct vhist {
 typedef struct vwin {
   ccp_counters_t total;
   vhist_t hist[CCP_H__COUNT];
-  int dirty;        /* total (but customers_handled) or hist moved since kpis were computed */
+  unsigned dirty;   /* moved since kpis were computed: bit 0 total (but customers_handled),
+                       bit 1 + h hist[h] (whose percentiles are computed again) */
   int64_t in_cust;  /* customers_handled kpis were computed from (it moves without dirty) */
   uint64_t in_hash; /* `all`: hash of the channels' opened counts they were computed from */
   double *kpis;     /* CCP_K__WINDOWED computed KPIs, NULL until first read */
@@ -338,7 +339,7 @@ static void vscope_zero_figures(vscope_t *s, int nwindows) {
     vw->cust_over = 0;
     for (int h = 0; h < CCP_H__COUNT; h++)
       vw->hist[h].n = 0, vw->hist[h].total = 0;
-    vw->dirty = 1;
+    vw->dirty = ~0u;
   }
 }
 
@@ -736,15 +737,15 @@ static void figures_move(ccp_view_t *v, vscope_t *dst, const ccp_partial_win_t *
   for (int w = 0; w < nwin; w++) {
     vwin_t *vw = &dst->win[w];
     vwin_cust_restore(vw);
-    int moved = old && src ? !win_same_values(&old[w], &src[w])
-                           : (old && old[w].fields) || (src && src[w].fields);
+    unsigned moved = old && src ? !win_same_values(&old[w], &src[w])
+                                : (old && old[w].fields) || (src && src[w].fields);
     if (moved && old)
       partial_win_sub(&vw->total, &old[w]);
     if (moved && src)
       ccp_partial_win_add(&vw->total, &src[w]);
     for (int h = 0; h < CCP_H__COUNT; h++)
-      moved |=
-          vhist_move(v, &vw->hist[h], old ? &old[w].hist[h] : &none, src ? &src[w].hist[h] : &none);
+      if (vhist_move(v, &vw->hist[h], old ? &old[w].hist[h] : &none, src ? &src[w].hist[h] : &none))
+        moved |= 2u << h;
     vw->dirty |= moved;
   }
 }
@@ -1285,8 +1286,10 @@ static double cost(const ccp_view_t *v, const int64_t *c) {
   return sum / 3600000.0 / (double)c[CCP_F_RESOLVED];
 }
 
-/* Computes every windowed KPI of one scope window by the table (NaN = null). */
-static void compute(const ccp_view_t *v, const vwin_t *w, double *k) {
+/* Computes every windowed KPI of one scope window by the table (NaN = null);
+ * the percentiles only of the histograms h with bit h of hists set (the
+ * others' stand in k from the last computation). */
+static void compute(const ccp_view_t *v, const vwin_t *w, double *k, unsigned hists) {
   const int64_t *c = w->total.v;
   for (int i = 0; i < CCP_K__WINDOWED; i++) {
     const ccp_kpi_def_t *d = &ccp_kpi_defs[i];
@@ -1311,6 +1314,8 @@ static void compute(const ccp_view_t *v, const vwin_t *w, double *k) {
   }
   /* the ranks of each histogram in one walk (table order is ascending) */
   for (int h = 0; h < CCP_H__COUNT; h++) {
+    if (!(hists >> h & 1))
+      continue;
     int pct[CCP_K__WINDOWED], at[CCP_K__WINDOWED], n = 0;
     for (int i = 0; i < CCP_K__WINDOWED; i++)
       if (ccp_kpi_defs[i].kind == CCP_KPI_PERCENTILE && ccp_kpi_defs[i].hist == h) {
@@ -1353,9 +1358,12 @@ static const double *kpis_of(const ccp_view_t *v, const vscope_t *s, int wi) {
   uint64_t oh = others_hash(v, s, wi);
   int64_t cust = w->total.v[CCP_F_CUST];
   if (!w->kpis || w->dirty || cust != w->in_cust || oh != w->in_hash) {
-    if (!w->kpis)
+    unsigned hists = w->dirty >> 1; /* the histograms that moved */
+    if (!w->kpis) {
       w->kpis = ccp_malloc(CCP_K__WINDOWED * sizeof *w->kpis);
-    compute(v, w, w->kpis);
+      hists = ~0u;
+    }
+    compute(v, w, w->kpis, hists);
     w->dirty = 0;
     w->in_cust = cust;
     w->in_hash = oh;
@@ -1436,7 +1444,7 @@ static void vscope_fold(ccp_view_t *v, vscope_t *dst, vscope_t *src) {
       ccp_shist_t as = {sh->n, sh->bin, sh->count};
       vhist_add(v, &dst->win[w].hist[h], &as);
     }
-    dst->win[w].dirty = 1;
+    dst->win[w].dirty = ~0u;
   }
   /* its customer entries go along: the overflow scope unites them
    * (customers_finish), so a customer of two folded scopes counts once */
