@@ -570,6 +570,153 @@ static void test_persistent_view_equals_fresh(void) {
     ccp_engine_free(part[p]);
 }
 
+/* Kept histograms against a fresh merge: hand-made `all` blocks of HP
+ * partitions whose FRT and resolution bins, at random each cycle, stay as
+ * they were (the same block handed again, or a new block with the same
+ * figures), move counts on the same bins, or gain and lose bins anywhere
+ * (the in-place move, and the merge from the first bin that comes or goes);
+ * a partition is left out at times. The kept view's KPIs, percentiles
+ * included, equal the fresh view's every cycle, and a window whose figures
+ * did not change keeps its rendering. */
+#define HP 4   /* partitions */
+#define HB 160 /* bins drawn from */
+typedef struct hpart {
+  uint32_t cnt[CCP_H__COUNT][HB]; /* per histogram: count per bin (0: absent) */
+  ccp_words_t *blk;               /* the last block built from them (a reference) */
+} hpart_t;
+
+static uint64_t hrand(uint64_t *x) {
+  *x = *x * 6364136223846793005ULL + 1442695040888963407ULL;
+  return *x >> 33;
+}
+
+/* A block in scope_block()'s layout (windows, name, values, bins) with the
+ * same histograms and one count (opened: their FRT total) in every window. */
+static ccp_words_t *hblock(const hpart_t *hp) {
+  int nw = cfg.nwindows;
+  uint32_t nb[CCP_H__COUNT] = {0}, tot = 0;
+  for (int h = 0; h < CCP_H__COUNT; h++)
+    for (int b = 0; b < HB; b++)
+      nb[h] += hp->cnt[h][b] != 0;
+  for (int b = 0; b < HB; b++)
+    tot += hp->cnt[CCP_H_FRT][b];
+  size_t nbins = (size_t)nw * (nb[0] + nb[1]);
+  size_t bytes = (size_t)nw * (sizeof(ccp_partial_win_t) + sizeof(int64_t)) + 8 +
+                 nbins * (sizeof(uint32_t) + sizeof(uint16_t));
+  ccp_words_t *blk = ccp_words_new((bytes + 7) / 8, 1);
+  memset(blk->w, 0, (bytes + 7) / 8 * 8);
+  ccp_partial_win_t *win = (ccp_partial_win_t *)blk->w;
+  char *name = (char *)(win + nw);
+  memcpy(name, "all", 4);
+  int64_t *val = (int64_t *)(name + 8);
+  uint32_t *count = (uint32_t *)(val + nw);
+  uint16_t *bin = (uint16_t *)(count + nbins);
+  for (int w = 0; w < nw; w++) {
+    if (tot) {
+      win[w].fields = 1u << CCP_F_OPENED;
+      val[w] = tot;
+      win[w].val = &val[w];
+    }
+    for (int h = 0; h < CCP_H__COUNT; h++) {
+      win[w].hist[h] = (ccp_shist_t){nb[h], nb[h] ? bin : NULL, nb[h] ? count : NULL};
+      for (int b = 0; b < HB; b++)
+        if (hp->cnt[h][b]) {
+          *bin++ = (uint16_t)(b * 5); /* spread: exact and log bins */
+          *count++ = hp->cnt[h][b];
+        }
+    }
+  }
+  return blk;
+}
+
+/* A partial of one `all` scope holding a reference to blk. */
+static ccp_partial_t *hpartial(ccp_words_t *blk, int64_t now) {
+  ccp_partial_t *p = ccp_calloc(1, sizeof *p);
+  p->now = now;
+  p->nwindows = cfg.nwindows;
+  p->rs_c = INT64_MIN;
+  p->scopes = ccp_calloc(1, sizeof *p->scopes);
+  p->nscopes = 1;
+  ccp_partial_scope_t *s = &p->scopes[0];
+  s->blk = ccp_words_ref(blk);
+  s->win = (ccp_partial_win_t *)blk->w;
+  s->name = (char *)(s->win + cfg.nwindows);
+  s->name_len = 3;
+  s->kind = CCP_SC_ALL;
+  s->oldest_open = INT64_MAX;
+  return p;
+}
+
+static void test_kept_histograms_equal_fresh(void) {
+  static hpart_t hp[HP];
+  memset(hp, 0, sizeof hp);
+  uint64_t x = 42;
+  ccp_view_t *kept = ccp_view_new(&cfg);
+  ccp_buf_t a, b;
+  ccp_buf_init(&a);
+  ccp_buf_init(&b);
+  int kinds[4] = {0}, prev_out = 0, kept_seen = 0;
+  uint64_t prev_h = 0;
+  for (int cycle = 0; cycle < 300; cycle++) {
+    ccp_partial_t *pp[HP];
+    int still = 1; /* every partition hands the same figures as the cycle before */
+    for (int q = 0; q < HP; q++) {
+      int kind = cycle == 0 ? 3 : (int)(hrand(&x) % 4);
+      kinds[kind]++;
+      still &= kind <= 1;
+      for (int h = 0; h < CCP_H__COUNT && kind >= 2; h++) {
+        uint32_t *c = hp[q].cnt[h];
+        for (int k = 0; k < 6; k++) {
+          int bn = (int)(hrand(&x) % HB);
+          if (kind == 2 && c[bn]) /* the same bins: a count moves, none empties */
+            c[bn] += 1 + (uint32_t)(hrand(&x) % 3);
+          else if (kind == 3) /* bins come and go */
+            c[bn] = hrand(&x) % 3 ? (uint32_t)(hrand(&x) % 4) : 0;
+        }
+      }
+      if (kind != 0 || !hp[q].blk) { /* kind 1: a new block with the same figures */
+        ccp_words_free(hp[q].blk);
+        hp[q].blk = hblock(&hp[q]);
+      }
+      pp[q] = hpartial(hp[q].blk, T0 + cycle * 1000);
+    }
+    int out = cycle % 9 == 8 ? (cycle / 9) % HP : -1; /* a partition left out */
+    ccp_view_t *fresh = ccp_view_new(&cfg);
+    ccp_view_reset(kept);
+    for (int q = 0; q < HP; q++)
+      if (q != out) {
+        ccp_view_merge(kept, pp[q]);
+        ccp_view_merge(fresh, pp[q]);
+      }
+    ccp_buf_clear(&a);
+    ccp_buf_clear(&b);
+    ccp_view_snapshot_json(fresh, &a);
+    ccp_view_snapshot_json(kept, &b);
+    T_EQ_STR(b.data, a.data);
+    for (int w = 0; w < cfg.nwindows; w++)
+      T_TRUE(ccp_view_window_hash(kept, 0, w) == ccp_view_window_hash(fresh, 0, w));
+    uint64_t h0 = ccp_view_window_hash(kept, 0, 0);
+    if (still && out < 0 && prev_out < 0) { /* nothing moved: the same tile */
+      T_TRUE(h0 == prev_h);
+      kept_seen++;
+    }
+    prev_h = h0;
+    prev_out = out;
+    ccp_view_free(fresh);
+    for (int q = 0; q < HP; q++)
+      ccp_partial_free(pp[q]);
+  }
+  for (int k = 0; k < 4; k++)
+    T_TRUE(kinds[k] > 100);
+  T_TRUE(kept_seen > 3);
+  T_TRUE(strstr(b.data, "\"frt_p99_ms\":") != NULL);
+  for (int q = 0; q < HP; q++)
+    ccp_words_free(hp[q].blk);
+  ccp_view_free(kept);
+  ccp_buf_release(&a);
+  ccp_buf_release(&b);
+}
+
 /* The customer union a kept view carries from cycle to cycle (cust_sync):
  * hand-made partials of an `all` scope whose entries change at random
  * (latest units move on and back, customers come and go, a partition's
@@ -1481,6 +1628,7 @@ int main(void) {
   T_RUN(test_retention_sample);
   T_RUN(test_empty_view);
   T_RUN(test_persistent_view_equals_fresh);
+  T_RUN(test_kept_histograms_equal_fresh);
   T_RUN(test_customer_union_kept);
   T_RUN(test_retention_union_kept);
   T_RUN(test_zeros_left_out);

@@ -199,10 +199,34 @@ static size_t sort_unique(uint64_t *a, size_t n, int lo) {
   return m;
 }
 
+/* The index of the first of the n entries of `stride` words at w (keys
+ * ascending, compared from bit lo) from index i on whose key is >= k (n:
+ * none): a gallop from i, then a binary search. */
+static size_t words_seek(const uint64_t *w, size_t n, size_t stride, int lo, size_t i, uint64_t k) {
+  if (i >= n || w[i * stride] >> lo >= k)
+    return i;
+  size_t a = i, step = 1; /* key of a < k */
+  while (a + step < n && w[(a + step) * stride] >> lo < k) {
+    a += step;
+    step *= 2;
+  }
+  size_t b = a + step < n ? a + step : n; /* key of b >= k, or b == n */
+  while (b - a > 1) {
+    size_t mid = a + (b - a) / 2;
+    if (w[mid * stride] >> lo < k)
+      a = mid;
+    else
+      b = mid;
+  }
+  return b;
+}
+
 /* The block o of entries of `stride` words (key first, ascending) with the
  * m entries of c (same layout, keys ascending and distinct) merged in, an
- * entry of c replacing the one of o with its key: one walk that copies the
- * unchanged runs. Keys are compared from bit lo. */
+ * entry of c replacing the one of o with its key: the unchanged runs
+ * between them are found by a search and copied whole (a scope's block
+ * holds thousands of customers where an export merges a few dozen). Keys
+ * are compared from bit lo. */
 static ccp_words_t *merge_block(const ccp_words_t *o, const uint64_t *c, size_t m, size_t stride,
                                 int lo) {
   ccp_words_t *b = ccp_words_new(o->n + m, stride);
@@ -211,9 +235,7 @@ static ccp_words_t *merge_block(const ccp_words_t *o, const uint64_t *c, size_t 
   size_t i = 0, n = 0, on = o->n;
   for (size_t j = 0; j < m; j++) {
     uint64_t k = c[j * stride] >> lo;
-    size_t run = i;
-    while (run < on && ow[run * stride] >> lo < k)
-      run++;
+    size_t run = words_seek(ow, on, stride, lo, i, k);
     memcpy(bw + n * stride, ow + i * stride, (run - i) * stride * sizeof *bw);
     n += run - i;
     i = run;

@@ -12,13 +12,15 @@
  * Publishing follows change (docs/redis.md): the publisher keeps one view
  * for its whole life and resets it every cycle. A reset keeps the scopes
  * merged in the cycle before (their names, allocations and rendered JSON)
- * and frees those that were absent; at the first read of a scope's window
- * after a merge its inputs (counters, sparse histograms, and for `all` the
- * channels' opened counts behind channel_share_pct) are hashed, and when the
- * hash equals the one of the cached KPIs and JSON those are kept: a window
- * whose figures did not change costs a hash, not a computation and a
- * rendering. ccp_view_window_hash() gives the hash of the rendered bytes, so
- * the publisher can skip tiles it already wrote.
+ * and frees those that were absent. A window's KPIs and JSON are kept
+ * until its inputs change: its counters and sparse histograms (a window is
+ * marked dirty where a merge moves them; replacing a block by one with the
+ * same figures does not), its customers_handled (compared, as it is put
+ * back after every reset) and for `all` the channels' opened counts behind
+ * channel_share_pct (a hash of those, compared): a window whose figures did
+ * not change costs a comparison, not a computation and a rendering.
+ * ccp_view_window_hash() gives the hash of the rendered bytes, so the
+ * publisher can skip tiles it already wrote.
  *
  * The window figures are kept from cycle to cycle as well: a scope's totals
  * and histograms are the sums of the partials' scope blocks it holds, by
@@ -109,8 +111,10 @@ typedef struct vhist {
 typedef struct vwin {
   ccp_counters_t total;
   vhist_t hist[CCP_H__COUNT];
-  int fresh;        /* kpis (and json, when set) belong to the current merge */
-  uint64_t in_hash; /* hash of the inputs kpis and json were computed from */
+  unsigned dirty;   /* moved since kpis were computed: bit 0 total (but customers_handled),
+                       bit 1 + h hist[h] (whose percentiles are computed again) */
+  int64_t in_cust;  /* customers_handled kpis were computed from (it moves without dirty) */
+  uint64_t in_hash; /* `all`: hash of the channels' opened counts they were computed from */
   double *kpis;     /* CCP_K__WINDOWED computed KPIs, NULL until first read */
   char *json;       /* the window's KPI object (json_len bytes when json_ok), NULL until rendered */
   size_t json_len;
@@ -335,7 +339,7 @@ static void vscope_zero_figures(vscope_t *s, int nwindows) {
     vw->cust_over = 0;
     for (int h = 0; h < CCP_H__COUNT; h++)
       vw->hist[h].n = 0, vw->hist[h].total = 0;
-    vw->fresh = 0;
+    vw->dirty = ~0u;
   }
 }
 
@@ -350,10 +354,8 @@ static void vscope_clear(vscope_t *s, int nwindows) {
     vscope_zero_figures(s, nwindows);
     return;
   }
-  for (int w = 0; w < nwindows; w++) {
+  for (int w = 0; w < nwindows; w++)
     vwin_cust_restore(&s->win[w]);
-    s->win[w].fresh = 0;
-  }
 }
 
 /* ----------------------------------------------------------------- merge */
@@ -554,18 +556,47 @@ static void vhist_add(ccp_view_t *v, vhist_t *dst, const ccp_shist_t *src) {
   vhist_take(v, dst, n);
 }
 
-/* Moves dst's counts by sign x (add - sub) in place, bin by bin in one walk
- * of the three lists, for the bins below `stop`; returns the first bin at
- * which that cannot be done in place (a new bin, or one that empties; left
- * as it was), UINT32_MAX when every bin was moved. */
-static uint32_t vhist_shift(vhist_t *dst, const ccp_shist_t *sub, const ccp_shist_t *add, int sign,
-                            uint32_t stop) {
+/* The index of the first of the n ascending bins at or after index i that
+ * is >= b (n: none): a gallop from i, then a binary search. A merged
+ * histogram holds hundreds of bins where a cycle moves a few: looking each
+ * up is cheaper than walking them all. */
+static inline uint32_t bins_seek(const uint16_t *bin, uint32_t n, uint32_t i, uint16_t b) {
+  if (i >= n || bin[i] >= b)
+    return i;
+  uint32_t lo = i, step = 1; /* bin[lo] < b */
+  while (lo + step < n && bin[lo + step] < b) {
+    lo += step;
+    step *= 2;
+  }
+  uint32_t hi = lo + step < n ? lo + step : n; /* bin[hi] >= b, or hi == n */
+  while (hi - lo > 1) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (bin[mid] < b)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  return hi;
+}
+
+static inline uint32_t vhist_seek(const vhist_t *h, uint32_t i, uint16_t b) {
+  return bins_seek(h->bin, h->n, i, b);
+}
+
+/* Moves dst's counts by add - sub in place, bin by bin in one walk of sub
+ * and add (skipping the bins whose count both give alike) with each moved
+ * bin looked up in dst; returns the first bin at which that cannot be done
+ * in place (a new bin, or one that empties; it and the bins above are left
+ * as they were), UINT32_MAX when every bin was moved. */
+static uint32_t vhist_shift(vhist_t *dst, const ccp_shist_t *sub, const ccp_shist_t *add) {
   uint32_t i = 0, j = 0, k = 0;
-  while (j < sub->n || k < add->n) {
+  for (;;) {
+    while (j < sub->n && k < add->n && sub->bin[j] == add->bin[k] && sub->count[j] == add->count[k])
+      j++, k++;
+    if (j == sub->n && k == add->n)
+      break;
     uint16_t b =
         k == add->n || (j < sub->n && sub->bin[j] < add->bin[k]) ? sub->bin[j] : add->bin[k];
-    if (b >= stop)
-      break;
     int64_t d = 0;
     if (j < sub->n && sub->bin[j] == b)
       d -= sub->count[j++];
@@ -573,9 +604,7 @@ static uint32_t vhist_shift(vhist_t *dst, const ccp_shist_t *sub, const ccp_shis
       d += add->count[k++];
     if (!d)
       continue;
-    d *= sign;
-    while (i < dst->n && dst->bin[i] < b)
-      i++;
+    i = vhist_seek(dst, i, b);
     if (i == dst->n || dst->bin[i] != b || (int64_t)dst->count[i] + d <= 0)
       return b;
     dst->count[i] = (uint32_t)((int64_t)dst->count[i] + d);
@@ -585,25 +614,46 @@ static uint32_t vhist_shift(vhist_t *dst, const ccp_shist_t *sub, const ccp_shis
 }
 
 /* Moves a partition's histogram in a merged one from sub (the one added
- * before, its bins all in dst) to add: one walk of the three lists. */
-static void vhist_move(ccp_view_t *v, vhist_t *dst, const ccp_shist_t *sub,
-                       const ccp_shist_t *add) {
-  if (sub->n == add->n &&
-      (sub->n == 0 || (!memcmp(sub->bin, add->bin, sub->n * sizeof *sub->bin) &&
-                       !memcmp(sub->count, add->count, sub->n * sizeof *sub->count))))
-    return; /* the same histogram (often: a window's FRT or resolution bins not touched) */
+ * before, its bins all in dst) to add; returns 0 when the two are the same
+ * (dst did not change), else 1. */
+static int vhist_move(ccp_view_t *v, vhist_t *dst, const ccp_shist_t *sub, const ccp_shist_t *add) {
+  if (sub->n == add->n && (sub->n == 0 || !memcmp(sub->bin, add->bin, sub->n * sizeof *sub->bin))) {
+    /* the usual case: the same bins, some counts moved (often none: a
+     * window's FRT or resolution bins not touched). Every bin of sub is in
+     * dst, and a count stays positive: dst's less sub's, plus add's > 0 */
+    if (sub->n == 0 || !memcmp(sub->count, add->count, sub->n * sizeof *sub->count))
+      return 0;
+    for (uint32_t j = 0, i = 0; j < sub->n; j++) {
+      if (sub->count[j] == add->count[j])
+        continue;
+      int64_t d = (int64_t)add->count[j] - (int64_t)sub->count[j];
+      i = vhist_seek(dst, i, sub->bin[j]);
+      CCP_ASSERT(i < dst->n && dst->bin[i] == sub->bin[j]);
+      dst->count[i] = (uint32_t)((int64_t)dst->count[i] + d);
+      dst->total = (uint64_t)((int64_t)dst->total + d);
+    }
+    return 1;
+  }
   if (!sub->n) {
     vhist_add(v, dst, add);
-    return;
+    return 1;
   }
-  /* the usual case: counts move, bins stay; else the bins moved go back */
-  uint32_t at = vhist_shift(dst, sub, add, 1, UINT32_MAX);
+  /* counts move, bins mostly stay; else, from the first bin that comes or
+   * goes on, the lists are merged anew into the buffer after a copy of the
+   * bins below it (moved in place already) */
+  uint32_t at = vhist_shift(dst, sub, add);
   if (at == UINT32_MAX)
-    return;
-  vhist_shift(dst, sub, add, -1, at);
+    return 1;
   vhist_t *m = &v->scratch;
   vhist_reserve(m, dst->n + add->n);
-  uint32_t i = 0, j = 0, k = 0, n = 0;
+  uint32_t i = vhist_seek(dst, 0, (uint16_t)at), j = bins_seek(sub->bin, sub->n, 0, (uint16_t)at),
+           k = bins_seek(add->bin, add->n, 0, (uint16_t)at), n = i;
+  memcpy(m->bin, dst->bin, i * sizeof *m->bin);
+  memcpy(m->count, dst->count, i * sizeof *m->count);
+  for (uint32_t x = k; x < add->n; x++)
+    dst->total += add->count[x];
+  for (uint32_t x = j; x < sub->n; x++)
+    dst->total -= sub->count[x];
   while (i < dst->n || k < add->n) {
     uint16_t b =
         k == add->n || (i < dst->n && dst->bin[i] < add->bin[k]) ? dst->bin[i] : add->bin[k];
@@ -621,36 +671,48 @@ static void vhist_move(ccp_view_t *v, vhist_t *dst, const ccp_shist_t *sub,
     }
   }
   CCP_ASSERT(j == sub->n);
-  for (uint32_t x = 0; x < add->n; x++)
-    dst->total += add->count[x];
-  for (uint32_t x = 0; x < sub->n; x++)
-    dst->total -= sub->count[x];
   vhist_take(v, dst, n);
+  return 1;
 }
 
 /* Nearest-rank percentiles of a sparse histogram, as ccp_hist_percentiles()
- * gives them for the dense one (the empty bins it walks add nothing). */
+ * gives them for the dense one (the empty bins it walks add nothing); pct
+ * ascending. A rank in the lower half is found walking up from the first
+ * bin, one in the upper half (p90, p99) walking down from the last: bin b
+ * holds rank r when fewer than r values lie below it, that is when more
+ * than total - r lie at or above it. */
 static void vhist_percentiles(const vhist_t *h, const int *pct, int npct, double *out) {
   if (!h->total) {
     for (int i = 0; i < npct; i++)
       out[i] = NAN;
     return;
   }
+  uint64_t rank[CCP_K__WINDOWED];
+  int split = 0; /* ranks [0, split) are in the lower half */
+  for (int j = 0; j < npct; j++) {
+    rank[j] = ((uint64_t)pct[j] * h->total + 99) / 100; /* ceil(p n) */
+    if (rank[j] < 1)
+      rank[j] = 1;
+    split += rank[j] <= h->total / 2;
+  }
   uint64_t cum = 0;
   int j = 0;
-  for (uint32_t b = 0; b < h->n && j < npct; b++) {
+  for (uint32_t b = 0; b < h->n && j < split; b++) {
     cum += h->count[b];
-    while (j < npct) {
-      uint64_t rank = ((uint64_t)pct[j] * h->total + 99) / 100; /* ceil(p n) */
-      if (rank < 1)
-        rank = 1;
-      if (cum < rank)
-        break;
+    while (j < split && cum >= rank[j])
       out[j++] = ccp_sketch_value(h->bin[b]);
-    }
   }
-  while (j < npct)
+  while (j < split)
     out[j++] = ccp_sketch_value(CCP_SKETCH_BINS - 1);
+  uint64_t above = 0; /* values at or above bin b */
+  int k = npct - 1;
+  for (uint32_t b = h->n; b-- > 0 && k >= split;) {
+    above += h->count[b];
+    while (k >= split && above > h->total - rank[k])
+      out[k--] = ccp_sketch_value(h->bin[b]);
+  }
+  while (k >= split)
+    out[k--] = ccp_sketch_value(CCP_SKETCH_BINS - 1);
 }
 
 /* Subtracts the fields a partial window carries from dst. */
@@ -660,21 +722,31 @@ static inline void partial_win_sub(ccp_counters_t *dst, const ccp_partial_win_t 
     dst->v[__builtin_ctz(m)] -= *x++;
 }
 
+/* Whether two partial windows carry the same counters (histograms aside). */
+static int win_same_values(const ccp_partial_win_t *a, const ccp_partial_win_t *b) {
+  return a->fields == b->fields &&
+         !memcmp(a->val, b->val, (size_t)__builtin_popcount(a->fields) * sizeof *a->val);
+}
+
 /* Moves a scope's window figures from the windows old (a block merged
- * before from the same merge index; NULL: none) to src's. */
+ * before from the same merge index; NULL: none) to src's. A window whose
+ * figures moved is dirty: its KPIs are computed again on the next read. */
 static void figures_move(ccp_view_t *v, vscope_t *dst, const ccp_partial_win_t *old,
                          const ccp_partial_win_t *src, int nwin) {
   static const ccp_shist_t none = {0, NULL, NULL};
   for (int w = 0; w < nwin; w++) {
     vwin_t *vw = &dst->win[w];
     vwin_cust_restore(vw);
-    if (old)
+    unsigned moved = old && src ? !win_same_values(&old[w], &src[w])
+                                : (old && old[w].fields) || (src && src[w].fields);
+    if (moved && old)
       partial_win_sub(&vw->total, &old[w]);
-    if (src)
+    if (moved && src)
       ccp_partial_win_add(&vw->total, &src[w]);
     for (int h = 0; h < CCP_H__COUNT; h++)
-      vhist_move(v, &vw->hist[h], old ? &old[w].hist[h] : &none, src ? &src[w].hist[h] : &none);
-    vw->fresh = 0; /* checked against its inputs on the next read */
+      if (vhist_move(v, &vw->hist[h], old ? &old[w].hist[h] : &none, src ? &src[w].hist[h] : &none))
+        moved |= 2u << h;
+    vw->dirty |= moved;
   }
 }
 
@@ -851,7 +923,6 @@ static void cust_union(ccp_view_t *v, vscope_t *s) {
   for (int w = 0; w < nw; w++) {
     vwin_cust_keep(&s->win[w]);
     s->win[w].total.v[CCP_F_CUST] = count[w];
-    s->win[w].fresh = 0;
   }
 }
 
@@ -1031,7 +1102,6 @@ static void cust_sync(ccp_view_t *v, vscope_t *s) {
   for (int w = 0; w < nw; w++) {
     vwin_cust_keep(&s->win[w]);
     s->win[w].total.v[CCP_F_CUST] = s->ucount[w];
-    s->win[w].fresh = 0;
   }
 }
 
@@ -1216,8 +1286,10 @@ static double cost(const ccp_view_t *v, const int64_t *c) {
   return sum / 3600000.0 / (double)c[CCP_F_RESOLVED];
 }
 
-/* Computes every windowed KPI of one scope window by the table (NaN = null). */
-static void compute(const ccp_view_t *v, const vwin_t *w, double *k) {
+/* Computes every windowed KPI of one scope window by the table (NaN = null);
+ * the percentiles only of the histograms h with bit h of hists set (the
+ * others' stand in k from the last computation). */
+static void compute(const ccp_view_t *v, const vwin_t *w, double *k, unsigned hists) {
   const int64_t *c = w->total.v;
   for (int i = 0; i < CCP_K__WINDOWED; i++) {
     const ccp_kpi_def_t *d = &ccp_kpi_defs[i];
@@ -1242,6 +1314,8 @@ static void compute(const ccp_view_t *v, const vwin_t *w, double *k) {
   }
   /* the ranks of each histogram in one walk (table order is ascending) */
   for (int h = 0; h < CCP_H__COUNT; h++) {
+    if (!(hists >> h & 1))
+      continue;
     int pct[CCP_K__WINDOWED], at[CCP_K__WINDOWED], n = 0;
     for (int i = 0; i < CCP_K__WINDOWED; i++)
       if (ccp_kpi_defs[i].kind == CCP_KPI_PERCENTILE && ccp_kpi_defs[i].hist == h) {
@@ -1258,44 +1332,43 @@ static void compute(const ccp_view_t *v, const vwin_t *w, double *k) {
 
 static const vscope_t *channel_scope(const ccp_view_t *v, int ch);
 
-/* Hash of everything a window's KPIs and JSON are computed from. */
-static uint64_t inputs_hash(const ccp_view_t *v, const vscope_t *s, const vwin_t *w, int wi) {
-  uint64_t h = ccp_hash64(w->total.v, sizeof w->total.v, 0x6b7069);
-  for (int k = 0; k < CCP_H__COUNT; k++) {
-    const vhist_t *x = &w->hist[k];
-    h = ccp_hash64(&x->n, sizeof x->n, h);
-    if (x->n) {
-      h = ccp_hash64(x->bin, x->n * sizeof *x->bin, h);
-      h = ccp_hash64(x->count, x->n * sizeof *x->count, h);
-    }
+/* What a window's KPIs and JSON are computed from besides its figures
+ * (tracked by dirty): for `all`, the channels' opened counts behind
+ * channel_share_pct, hashed; 0 for the other scopes. */
+static uint64_t others_hash(const ccp_view_t *v, const vscope_t *s, int wi) {
+  if (s->kind != CCP_SC_ALL)
+    return 0;
+  int64_t opened[CCP_CH__COUNT];
+  for (int c = 0; c < CCP_CH__COUNT; c++) {
+    const vscope_t *cs = channel_scope(v, c);
+    opened[c] = cs ? cs->win[wi].total.v[CCP_F_OPENED] : 0;
   }
-  if (s->kind == CCP_SC_ALL) { /* channel_share_pct reads the channel scopes */
-    int64_t opened[CCP_CH__COUNT];
-    for (int c = 0; c < CCP_CH__COUNT; c++) {
-      const vscope_t *cs = channel_scope(v, c);
-      opened[c] = cs ? cs->win[wi].total.v[CCP_F_OPENED] : 0;
-    }
-    h = ccp_hash64(opened, sizeof opened, h);
-  }
-  return h;
+  return ccp_hash64(opened, sizeof opened, 0x6b7069);
 }
 
-/* The KPIs of a view's scope window, computed once per merge (the snapshot,
- * the tiles and the rules all read them), and only when the inputs changed
- * since they were last computed; a change drops the rendered JSON. */
+/* The KPIs of a view's scope window (the snapshot, the tiles and the rules
+ * all read them), computed only when its inputs changed since they were
+ * last computed: its figures moved (dirty, set where they move: a window
+ * whose blocks were replaced by the same figures is not), its
+ * customers_handled (the union's count, put in after the blocks' sum is
+ * restored every reset) or, for `all`, a channel's opened count differs. A
+ * change drops the rendered JSON. */
 static const double *kpis_of(const ccp_view_t *v, const vscope_t *s, int wi) {
   vwin_t *w = (vwin_t *)&s->win[wi]; /* a cache: the view is logically const */
-  if (w->fresh)
-    return w->kpis;
-  uint64_t h = inputs_hash(v, s, w, wi);
-  if (!w->kpis || h != w->in_hash) {
-    if (!w->kpis)
+  uint64_t oh = others_hash(v, s, wi);
+  int64_t cust = w->total.v[CCP_F_CUST];
+  if (!w->kpis || w->dirty || cust != w->in_cust || oh != w->in_hash) {
+    unsigned hists = w->dirty >> 1; /* the histograms that moved */
+    if (!w->kpis) {
       w->kpis = ccp_malloc(CCP_K__WINDOWED * sizeof *w->kpis);
-    compute(v, w, w->kpis);
-    w->in_hash = h;
+      hists = ~0u;
+    }
+    compute(v, w, w->kpis, hists);
+    w->dirty = 0;
+    w->in_cust = cust;
+    w->in_hash = oh;
     w->json_ok = 0; /* its bytes are rendered again over the same allocation */
   }
-  w->fresh = 1;
   return w->kpis;
 }
 
@@ -1371,7 +1444,7 @@ static void vscope_fold(ccp_view_t *v, vscope_t *dst, vscope_t *src) {
       ccp_shist_t as = {sh->n, sh->bin, sh->count};
       vhist_add(v, &dst->win[w].hist[h], &as);
     }
-    dst->win[w].fresh = 0;
+    dst->win[w].dirty = ~0u;
   }
   /* its customer entries go along: the overflow scope unites them
    * (customers_finish), so a customer of two folded scopes counts once */
