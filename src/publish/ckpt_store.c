@@ -38,10 +38,10 @@
  * after settle() (ccp__ckpt_results(), ccp__ckpt_drop(), a new batch).
  *
  * What Redis holds: the writer (ccp__ckpt_writer_t, owned by the Redis
- * publisher) keeps each partition's base as stored (compressed; it is
- * decompressed into a scratch prefix while a delta is made) and its
- * epoch. It writes a partition whole when it knows nothing (first write, a
- * new epoch: a takeover), after the partition's write was not stored, when
+ * publisher) keeps each partition's base state (uncompressed, the prefix of
+ * its deltas: decompressing it every interval was a fifth of the writer's
+ * time), the size of its compressed bytes and its epoch. It writes a partition whole when it knows
+ * nothing (first write, a new epoch: a takeover), after the partition's write was not stored, when
  * the delta would exceed half the base's compressed size (zstd stops at
  * the block that overflows it), or is expected to (delta_doomed(): the
  * deltas stored against the base so far grew towards it), and after every
@@ -145,8 +145,8 @@ typedef struct ckw_part {
   int64_t epoch;    /* the epoch of the writes it describes */
   int valid;        /* Redis holds base_id's base whole (as far as the writer knows) */
   uint64_t base_id; /* ccp_hash64 of the base state */
-  ccp_buf_t base;   /* the base as stored (compressed): decompressed, a delta's prefix */
-  size_t base_len;  /* the base state's length (uncompressed) */
+  ccp_buf_t base;   /* the base state (uncompressed): a delta's prefix */
+  size_t base_zlen; /* its compressed size, as stored */
   int seen;         /* has a checkpoint in the batch being planned */
   /* the checkpoint stored last (with valid): what a kept one is checked against */
   int64_t offset;
@@ -186,11 +186,9 @@ struct ccp__ckpt_writer {
   int lost; /* checkpoints of the last results whose base was gone */
   /* the preparation's (one at a time: publisher thread inline, or the thread) */
   ZSTD_CCtx *cctx;
-  ZSTD_DCtx *dctx;
-  ccp_buf_t prefix; /* a decompressed base (released after each batch) */
   /* the thread: `job` and `quit` under mu. While the job is QUEUED or
-   * RUNNING the thread owns plan[].zb/full/id/sum/prep_us, cctx, dctx and
-   * prefix, and reads jc, plan[].part/try_delta and parts[].base/base_len;
+   * RUNNING the thread owns plan[].zb/full/id/sum/prep_us and cctx, and
+   * reads jc, plan[].part/try_delta and parts[].base/base_zlen;
    * the publisher thread touches none of them (only parts[].valid and
    * epoch, which the thread never reads) until it sees DONE under mu. */
   pthread_t th;
@@ -203,10 +201,7 @@ struct ccp__ckpt_writer {
 ccp__ckpt_writer_t *ccp__ckpt_writer_new(void) {
   ccp__ckpt_writer_t *w = ccp_calloc(1, sizeof *w);
   w->cctx = ZSTD_createCCtx();
-  w->dctx = ZSTD_createDCtx();
-  CCP_ASSERT(w->cctx && w->dctx);
-  ZSTD_DCtx_setParameter(w->dctx, ZSTD_d_windowLogMax, CCP_CKPT_WINDOWLOG_MAX);
-  ccp_buf_init(&w->prefix);
+  CCP_ASSERT(w->cctx);
   pthread_mutex_init(&w->mu, NULL);
   pthread_cond_init(&w->cv, NULL);
   return w;
@@ -261,8 +256,6 @@ void ccp__ckpt_writer_free(ccp__ckpt_writer_t *w) {
     ccp_buf_release(&w->plan[i].zb);
   ccp_free(w->plan);
   ZSTD_freeCCtx(w->cctx);
-  ZSTD_freeDCtx(w->dctx);
-  ccp_buf_release(&w->prefix);
   ccp_free(w);
 }
 
@@ -276,7 +269,7 @@ static void part_trim(ckw_part_t *e) {
   if (!e->valid && e->base.cap) {
     ccp_buf_release(&e->base);
     ccp_buf_init(&e->base);
-    e->base_len = 0;
+    e->base_zlen = 0;
   }
 }
 
@@ -313,7 +306,7 @@ static int part_of(ccp__ckpt_writer_t *w, const char *topic, int32_t partition) 
 
 /* The largest delta written against part e's base: a larger one makes a new base. */
 static size_t delta_limit(const ckw_part_t *e) {
-  return CCP_MIN((size_t)CCP_CKPT_CHUNK, e->base.len / CCP_CKPT_DELTA_DIV);
+  return CCP_MIN((size_t)CCP_CKPT_CHUNK, e->base_zlen / CCP_CKPT_DELTA_DIV);
 }
 
 /* Whether the next delta against e's base is expected to exceed the limit:
@@ -360,20 +353,6 @@ static int compress(ccp__ckpt_writer_t *w, ccp_buf_t *dst, const void *src, size
   return 0;
 }
 
-/* Decompresses part e's base into w->prefix; 0, or -1 (cannot happen with
- * bytes this writer compressed; the checkpoint is then written whole). */
-static int base_state(ccp__ckpt_writer_t *w, const ckw_part_t *e) {
-  ccp_buf_clear(&w->prefix);
-  ccp_buf_reserve(&w->prefix, e->base_len ? e->base_len : 1);
-  ZSTD_DCtx_reset(w->dctx, ZSTD_reset_session_only);
-  size_t got = ZSTD_decompressDCtx(w->dctx, w->prefix.data, e->base_len,
-                                   e->base.data ? e->base.data : "", e->base.len);
-  if (ZSTD_isError(got) || got != e->base_len)
-    return -1;
-  w->prefix.len = got;
-  return 0;
-}
-
 /* Prepares the checkpoints of the planned batch c (any one thread at a
  * time): per checkpoint its sum, and a delta against its base when planned
  * and small enough, else the whole state compressed (a new base). */
@@ -386,9 +365,9 @@ static void prepare(ccp__ckpt_writer_t *w, const ccp_checkpoint_t *c) {
     const ckw_part_t *e = &w->parts[pl->part];
     pl->sum = ccp_hash64(c[i].state, c[i].len, CCP_CKPT_SUM_SEED);
     pl->full = 1;
-    if (pl->try_delta && base_state(w, e) == 0) {
+    if (pl->try_delta) {
       size_t limit = delta_limit(e);
-      pl->full = !limit || compress(w, &pl->zb, c[i].state, c[i].len, &w->prefix, limit) != 0;
+      pl->full = !limit || compress(w, &pl->zb, c[i].state, c[i].len, &e->base, limit) != 0;
     }
     if (pl->full) {
       pl->id = ccp_hash64(c[i].state, c[i].len, CCP_CKPT_SUM_SEED ^ 1);
@@ -396,8 +375,6 @@ static void prepare(ccp__ckpt_writer_t *w, const ccp_checkpoint_t *c) {
     }
     pl->prep_us = (ccp_clock_mono_ns() - t0) / 1000;
   }
-  ccp_buf_release(&w->prefix); /* a state's size, needed again only next interval */
-  ccp_buf_init(&w->prefix);
 }
 
 static void *prepare_main(void *arg) {
@@ -698,17 +675,15 @@ int ccp__ckpt_results(const redisReply *exec, int base, ccp__ckpt_writer_t *w, c
       e->offset = c[i].offset;
       e->sum = pl->sum;
       e->has_delta = !pl->full;
-      if (pl->full) { /* the state is the new base: keep its compressed bytes */
-        ccp_buf_t old = e->base;
-        e->base = pl->zb;
-        pl->zb = old;
-        ccp_buf_clear(&pl->zb);
-        e->base_len = c[i].len;
+      if (pl->full) { /* the state is the new base: keep it, the next deltas' prefix */
+        ccp_buf_clear(&e->base);
+        ccp_buf_append(&e->base, c[i].state, c[i].len);
+        e->base_zlen = pl->zb.len;
         e->base_id = pl->id;
         e->valid = 1;
         e->d_last = e->d_prev = 0;
         w->st.full++;
-        w->st.full_bytes += e->base.len;
+        w->st.full_bytes += pl->zb.len;
       } else {
         w->st.delta++;
         w->st.delta_bytes += pl->zb.len;
