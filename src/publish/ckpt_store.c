@@ -38,9 +38,11 @@
  * after settle() (ccp__ckpt_results(), ccp__ckpt_drop(), a new batch).
  *
  * What Redis holds: the writer (ccp__ckpt_writer_t, owned by the Redis
- * publisher) keeps each partition's base state (uncompressed, the prefix of
- * its deltas: decompressing it every interval was a fifth of the writer's
- * time), the size of its compressed bytes and its epoch. It writes a partition whole when it knows
+ * publisher) keeps each partition's base as stored (compressed) and its
+ * epoch, and while the partition writes deltas also the base state itself,
+ * their prefix (decompressing it for every delta was a fifth of the
+ * writer's time); an idle partition's (kept) drops that copy, and its next
+ * delta decompresses the base again. It writes a partition whole when it knows
  * nothing (first write, a new epoch: a takeover), after the partition's write was not stored, when
  * the delta would exceed half the base's compressed size (zstd stops at
  * the block that overflows it), or is expected to (delta_doomed(): the
@@ -145,8 +147,8 @@ typedef struct ckw_part {
   int64_t epoch;    /* the epoch of the writes it describes */
   int valid;        /* Redis holds base_id's base whole (as far as the writer knows) */
   uint64_t base_id; /* ccp_hash64 of the base state */
-  ccp_buf_t base;   /* the base state (uncompressed): a delta's prefix */
-  size_t base_zlen; /* its compressed size, as stored */
+  ccp_buf_t zbase;  /* the base as stored (compressed) */
+  ccp_buf_t base;   /* the base state, a delta's prefix; empty: decompress zbase */
   int seen;         /* has a checkpoint in the batch being planned */
   /* the checkpoint stored last (with valid): what a kept one is checked against */
   int64_t offset;
@@ -186,9 +188,10 @@ struct ccp__ckpt_writer {
   int lost; /* checkpoints of the last results whose base was gone */
   /* the preparation's (one at a time: publisher thread inline, or the thread) */
   ZSTD_CCtx *cctx;
+  ZSTD_DCtx *dctx;
   /* the thread: `job` and `quit` under mu. While the job is QUEUED or
-   * RUNNING the thread owns plan[].zb/full/id/sum/prep_us and cctx, and
-   * reads jc, plan[].part/try_delta and parts[].base/base_zlen;
+   * RUNNING the thread owns plan[].zb/full/id/sum/prep_us, cctx and dctx, and
+   * reads jc, plan[].part/try_delta and parts[].zbase, and fills parts[].base;
    * the publisher thread touches none of them (only parts[].valid and
    * epoch, which the thread never reads) until it sees DONE under mu. */
   pthread_t th;
@@ -201,7 +204,9 @@ struct ccp__ckpt_writer {
 ccp__ckpt_writer_t *ccp__ckpt_writer_new(void) {
   ccp__ckpt_writer_t *w = ccp_calloc(1, sizeof *w);
   w->cctx = ZSTD_createCCtx();
-  CCP_ASSERT(w->cctx);
+  w->dctx = ZSTD_createDCtx();
+  CCP_ASSERT(w->cctx && w->dctx);
+  ZSTD_DCtx_setParameter(w->dctx, ZSTD_d_windowLogMax, CCP_CKPT_WINDOWLOG_MAX);
   pthread_mutex_init(&w->mu, NULL);
   pthread_cond_init(&w->cv, NULL);
   return w;
@@ -250,12 +255,14 @@ void ccp__ckpt_writer_free(ccp__ckpt_writer_t *w) {
   for (int i = 0; i < w->nparts; i++) {
     ccp_free(w->parts[i].topic);
     ccp_buf_release(&w->parts[i].base);
+    ccp_buf_release(&w->parts[i].zbase);
   }
   ccp_free(w->parts);
   for (int i = 0; i < w->plan_cap; i++)
     ccp_buf_release(&w->plan[i].zb);
   ccp_free(w->plan);
   ZSTD_freeCCtx(w->cctx);
+  ZSTD_freeDCtx(w->dctx);
   ccp_free(w);
 }
 
@@ -266,10 +273,11 @@ static void part_forget(ckw_part_t *e) { e->valid = 0; }
 
 /* Releases the base bytes of a partition that has none (no preparation runs). */
 static void part_trim(ckw_part_t *e) {
-  if (!e->valid && e->base.cap) {
+  if (!e->valid && (e->base.cap || e->zbase.cap)) {
     ccp_buf_release(&e->base);
     ccp_buf_init(&e->base);
-    e->base_zlen = 0;
+    ccp_buf_release(&e->zbase);
+    ccp_buf_init(&e->zbase);
   }
 }
 
@@ -301,12 +309,13 @@ static int part_of(ccp__ckpt_writer_t *w, const char *topic, int32_t partition) 
   e->topic = ccp_strdup(topic);
   e->partition = partition;
   ccp_buf_init(&e->base);
+  ccp_buf_init(&e->zbase);
   return w->nparts++;
 }
 
 /* The largest delta written against part e's base: a larger one makes a new base. */
 static size_t delta_limit(const ckw_part_t *e) {
-  return CCP_MIN((size_t)CCP_CKPT_CHUNK, e->base_zlen / CCP_CKPT_DELTA_DIV);
+  return CCP_MIN((size_t)CCP_CKPT_CHUNK, e->zbase.len / CCP_CKPT_DELTA_DIV);
 }
 
 /* Whether the next delta against e's base is expected to exceed the limit:
@@ -353,6 +362,25 @@ static int compress(ccp__ckpt_writer_t *w, ccp_buf_t *dst, const void *src, size
   return 0;
 }
 
+/* Part e's base state in e->base, decompressed from the stored bytes when
+ * not kept; 0, or -1 (cannot happen with bytes this writer compressed; the
+ * checkpoint is then written whole). */
+static int base_state(ccp__ckpt_writer_t *w, ckw_part_t *e) {
+  if (e->base.len)
+    return 0;
+  unsigned long long n = ZSTD_getFrameContentSize(e->zbase.data, e->zbase.len);
+  if (n == ZSTD_CONTENTSIZE_UNKNOWN || n == ZSTD_CONTENTSIZE_ERROR || n == 0 ||
+      n > CCP_CKPT_MAX_BYTES)
+    return -1;
+  ccp_buf_reserve(&e->base, (size_t)n);
+  ZSTD_DCtx_reset(w->dctx, ZSTD_reset_session_only);
+  size_t got = ZSTD_decompressDCtx(w->dctx, e->base.data, (size_t)n, e->zbase.data, e->zbase.len);
+  if (ZSTD_isError(got) || got != n)
+    return -1;
+  e->base.len = got;
+  return 0;
+}
+
 /* Prepares the checkpoints of the planned batch c (any one thread at a
  * time): per checkpoint its sum, and a delta against its base when planned
  * and small enough, else the whole state compressed (a new base). */
@@ -362,10 +390,10 @@ static void prepare(ccp__ckpt_writer_t *w, const ccp_checkpoint_t *c) {
     if (pl->part < 0 || pl->keep)
       continue;
     int64_t t0 = ccp_clock_mono_ns();
-    const ckw_part_t *e = &w->parts[pl->part];
+    ckw_part_t *e = &w->parts[pl->part];
     pl->sum = ccp_hash64(c[i].state, c[i].len, CCP_CKPT_SUM_SEED);
     pl->full = 1;
-    if (pl->try_delta) {
+    if (pl->try_delta && base_state(w, e) == 0) {
       size_t limit = delta_limit(e);
       pl->full = !limit || compress(w, &pl->zb, c[i].state, c[i].len, &e->base, limit) != 0;
     }
@@ -668,6 +696,8 @@ int ccp__ckpt_results(const redisReply *exec, int base, ccp__ckpt_writer_t *w, c
     if (pl->code == 1 && pl->keep) { /* still stored as written: nothing to note */
       c[i].stored = 1;
       w->st.kept++;
+      ccp_buf_release(&e->base); /* idle: no delta soon; decompressed again if one comes */
+      ccp_buf_init(&e->base);
       continue;
     }
     if (pl->code == 1) {
@@ -675,15 +705,18 @@ int ccp__ckpt_results(const redisReply *exec, int base, ccp__ckpt_writer_t *w, c
       e->offset = c[i].offset;
       e->sum = pl->sum;
       e->has_delta = !pl->full;
-      if (pl->full) { /* the state is the new base: keep it, the next deltas' prefix */
+      if (pl->full) { /* the new base: its stored bytes, and the state as the deltas' prefix */
+        ccp_buf_t old = e->zbase;
+        e->zbase = pl->zb;
+        pl->zb = old;
+        ccp_buf_clear(&pl->zb);
         ccp_buf_clear(&e->base);
         ccp_buf_append(&e->base, c[i].state, c[i].len);
-        e->base_zlen = pl->zb.len;
         e->base_id = pl->id;
         e->valid = 1;
         e->d_last = e->d_prev = 0;
         w->st.full++;
-        w->st.full_bytes += pl->zb.len;
+        w->st.full_bytes += e->zbase.len;
       } else {
         w->st.delta++;
         w->st.delta_bytes += pl->zb.len;
