@@ -42,9 +42,10 @@
  * epoch, and while the partition writes deltas also the base state itself,
  * their prefix (decompressing it for every delta was a fifth of the
  * writer's time); an idle partition's (kept) drops that copy, and its next
- * delta decompresses the base again. It writes a partition whole when it knows
- * nothing (first write, a new epoch: a takeover), after the partition's write was not stored, when
- * the delta would exceed half the base's compressed size (zstd stops at
+ * delta decompresses the base again. It writes a partition whole when it
+ * knows nothing (first write, a new epoch: a takeover), after the
+ * partition's write was not stored, when the delta would exceed half the
+ * base's compressed size (zstd stops at
  * the block that overflows it), or is expected to (delta_doomed(): the
  * deltas stored against the base so far grew towards it), and after every
  * failed or unanswered cycle and every reconnect (the publisher calls
@@ -322,8 +323,8 @@ static size_t delta_limit(const ckw_part_t *e) {
  * what changed since the base accumulates, so deltas grow about linearly
  * with the intervals since it; the next is estimated as the last plus its
  * growth (half of it after the first delta). Trying one that comes out too
- * large cost the base's decompression and a compression with long matching
- * over base and state (most of the writer's time) for nothing. */
+ * large cost a compression with long matching over base and state (most of
+ * the writer's time) for nothing. */
 static int delta_doomed(const ckw_part_t *e) {
   if (!e->d_last)
     return 0;
