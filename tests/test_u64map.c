@@ -578,6 +578,13 @@ static void test_save_by_val_again(void) {
   T_TRUE(ccp_u64map_del(&m, gone));
   *ccp_u64map_put(&m, ccp_u64map_key(t_rand(&rng)), NULL) = old_val; /* same count */
   T_EQ_INT(save_both(&m, &o, t), 0);
+  /* every id of the last save swept, new ones since: those sorted, none to take */
+  T_TRUE(save_both(&m, &o, t) > 0);
+  ccp_u64map_filter(&m, keep_from, &(uint64_t){t + 1});
+  *ccp_u64map_put(&m, ccp_u64map_key(t_rand(&rng)), NULL) = t + 5;
+  T_EQ_INT(save_both(&m, &o, t + 5), 0);
+  T_EQ_INT(o.valid, 1);
+  T_EQ_INT(o.n, 1);
   ccp_u64map_filter(&m, keep_from, &(uint64_t){UINT64_MAX}); /* emptied */
   T_EQ_INT(save_both(&m, &o, t), 0);
   ccp_u64map_order_release(&o);

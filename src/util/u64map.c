@@ -345,7 +345,7 @@ static ccp_u64map_entry_t *sorted_again(const ccp_u64map_t *m, ccp_u64map_order_
       nnew++;
     }
   }
-  size_t from = nold ? first_at(o->ents, o->n, lo) : 0, to = first_at(o->ents, o->n, o->upto);
+  size_t to = first_at(o->ents, o->n, o->upto), from = nold ? first_at(o->ents, o->n, lo) : to;
   uint64_t was = 0;
   for (size_t i = from; i < to && to - from == nold; i++)
     was += ent_hash(&o->ents[i]);
@@ -353,7 +353,8 @@ static ccp_u64map_entry_t *sorted_again(const ccp_u64map_t *m, ccp_u64map_order_
     ccp_free(a);
     return NULL;
   }
-  memcpy(a, o->ents + from, nold * sizeof *a); /* the new ones are a[nold..count) already */
+  if (nold) /* the new ones are a[nold..count) already */
+    memcpy(a, o->ents + from, nold * sizeof *a);
   o->reused = nold;
   ccp_u64map_entry_t *tmp = ccp_malloc((nnew + 1) * sizeof *tmp);
   sort_by_val(fresh, tmp, nnew);
