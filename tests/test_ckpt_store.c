@@ -660,6 +660,39 @@ static void test_keep(void) {
   ccp_redis_pub_free(p);
 }
 
+/* A delta after a kept checkpoint: the writer dropped its copy of the base
+ * state while the partition was idle, decompresses the stored base again,
+ * and the delta made against it reads back as the very state. */
+static void test_keep_then_delta(void) {
+  ccp_redis_pub_t *p = new_pub();
+  char st[6000];
+  for (size_t i = 0; i < sizeof st; i++)
+    st[i] = (char)(i % 83);
+  int64_t ep = claim_epoch("kd", 0);
+  int stored;
+  T_EQ_INT(write1(p, "kd", 0, ep, 1, st, sizeof st, &stored), 0); /* whole */
+  T_EQ_INT(stored, 1);
+  st[10] ^= 1;
+  T_EQ_INT(write1(p, "kd", 0, ep, 2, st, sizeof st, &stored), 0); /* a delta */
+  T_EQ_INT(stored, 1);
+  T_EQ_INT(keep1(p, "kd", 0, ep, 2, INT64_MIN, &stored), 0); /* idle: kept */
+  T_EQ_INT(stored, 1);
+  st[4000] ^= 1;
+  ccp_redis_pub_stats_t s0, s1;
+  ccp_redis_pub_stats(p, &s0);
+  T_EQ_INT(write1(p, "kd", 0, ep, 3, st, sizeof st, &stored), 0); /* a delta again */
+  T_EQ_INT(stored, 1);
+  ccp_redis_pub_stats(p, &s1);
+  T_EQ_U64(s1.ckpts_written, s0.ckpts_written + 1);
+  T_EQ_INT(hexists("ck:ckpt:kd:0", "delta"), 1);
+  ccp_ckpt_found_t f;
+  T_EQ_INT(claim("kd", 0, &f), 0);
+  T_EQ_INT(f.offset, 3);
+  T_TRUE(f.state.len == sizeof st && memcmp(f.state.data, st, sizeof st) == 0);
+  ccp_ckpt_found_release(&f);
+  ccp_redis_pub_free(p);
+}
+
 /* Redis loses the base (a part of it deleted, the whole database flushed)
  * while the writer believes it stored: the next checkpoint cycle finds it
  * gone, stores nothing and fails; the one after writes the state whole. */
@@ -899,6 +932,7 @@ int main(void) {
   T_RUN(test_async);
   T_RUN(test_lost_base);
   T_RUN(test_keep);
+  T_RUN(test_keep_then_delta);
   T_RUN(test_corrupt_v2);
   T_RUN(test_unreachable);
   T_RUN(test_several_instances);

@@ -511,6 +511,86 @@ static void test_save_by_val(void) {
   ccp_u64map_release(&m);
 }
 
+/* Saves m both ways: ccp_u64map_save_by_val_again() must write the very bytes of
+ * ccp_u64map_save_by_val(). Returns the entries it took from the order before. */
+static size_t save_both(const ccp_u64map_t *m, ccp_u64map_order_t *o, uint64_t upto) {
+  ccp_buf_t a, b;
+  ccp_buf_init(&a);
+  ccp_buf_init(&b);
+  ccp_u64map_save_by_val(m, &a);
+  ccp_u64map_save_by_val_again(m, &b, o, upto);
+  T_TRUE(a.len == b.len && memcmp(a.data, b.data, a.len) == 0);
+  ccp_buf_release(&a);
+  ccp_buf_release(&b);
+  return o->reused;
+}
+
+static int keep_from(void *opaque, uint64_t key, uint64_t val) {
+  (void)key;
+  return val >= *(const uint64_t *)opaque;
+}
+
+/* ccp_u64map_save_by_val_again on a map used as the duplicate filter is:
+ * ids remembered at a clock that never goes back (many in one tick), stale
+ * ones remembered again, sweeps of the oldest, saves in between; each save
+ * writes the bytes of ccp_u64map_save_by_val and, after the first, takes the
+ * ids below the last save's clock from its order. A map changed against the
+ * promise (an entry deleted or put below the bound) is still saved exactly:
+ * the check sees it and everything is sorted. */
+static void test_save_by_val_again(void) {
+  ccp_u64map_t m;
+  ccp_u64map_init(&m);
+  ccp_u64map_order_t o;
+  ccp_u64map_order_init(&o);
+  T_EQ_INT(save_both(&m, &o, 0), 0); /* empty */
+  uint64_t rng = 99, t = 5000, horizon = 3000;
+  enum { NK = 4096 };
+  static uint64_t keys[NK];
+  size_t nk = 0, reused = 0;
+  for (int interval = 0; interval < 60; interval++) {
+    for (int op = 0; op < 700; op++) {
+      uint64_t r = t_rand(&rng);
+      t += r % 7 == 0 ? 1 + r % 3 : 0; /* most ids share their tick with others */
+      if (r % 10 < 8 || nk == 0) {
+        uint64_t k = ccp_u64map_key(t_rand(&rng));
+        *ccp_u64map_put(&m, k, NULL) = t;
+        keys[nk++ % NK] = k;
+      } else { /* an id seen before: remembered again only when stale */
+        uint64_t *v = ccp_u64map_get(&m, keys[t_rand(&rng) % (nk < NK ? nk : NK)]);
+        if (v && *v + horizon < t)
+          *v = t;
+      }
+    }
+    if (interval % 7 == 3) { /* a sweep drops the oldest */
+      uint64_t from = t - horizon;
+      ccp_u64map_filter(&m, keep_from, &from);
+    }
+    size_t took = save_both(&m, &o, t);
+    T_TRUE(interval == 0 ? took == 0 : took > 0 && took < m.count);
+    reused += took;
+  }
+  T_TRUE(reused > 20 * 700);
+  /* against the promise: a deleted old entry, then an old value put back */
+  T_TRUE(ccp_u64map_del(&m, o.ents[o.n / 2].key));
+  T_EQ_INT(save_both(&m, &o, t), 0);
+  T_TRUE(save_both(&m, &o, t) > 0);
+  uint64_t gone = o.ents[1].key, old_val = o.ents[1].val;
+  T_TRUE(ccp_u64map_del(&m, gone));
+  *ccp_u64map_put(&m, ccp_u64map_key(t_rand(&rng)), NULL) = old_val; /* same count */
+  T_EQ_INT(save_both(&m, &o, t), 0);
+  /* every id of the last save swept, new ones since: those sorted, none to take */
+  T_TRUE(save_both(&m, &o, t) > 0);
+  ccp_u64map_filter(&m, keep_from, &(uint64_t){t + 1});
+  *ccp_u64map_put(&m, ccp_u64map_key(t_rand(&rng)), NULL) = t + 5;
+  T_EQ_INT(save_both(&m, &o, t + 5), 0);
+  T_EQ_INT(o.valid, 1);
+  T_EQ_INT(o.n, 1);
+  ccp_u64map_filter(&m, keep_from, &(uint64_t){UINT64_MAX}); /* emptied */
+  T_EQ_INT(save_both(&m, &o, t), 0);
+  ccp_u64map_order_release(&o);
+  ccp_u64map_release(&m);
+}
+
 /* A table of more than 1 MiB (its own mapping outside AddressSanitizer) is
  * zeroed, counted in ccp_mem_used while held and uncounted when replaced or
  * released, like any other. */
@@ -556,6 +636,7 @@ int main(void) {
   T_RUN(test_randomized_fine_sparse);
   T_RUN(test_fine_save_load);
   T_RUN(test_save_by_val);
+  T_RUN(test_save_by_val_again);
   T_RUN(test_big_slots_counted);
   return T_DONE();
 }

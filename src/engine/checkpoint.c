@@ -262,10 +262,17 @@ static void save_combos(const ccp_engine_t *e, ccp_buf_t *out) {
  * table holds the same entries in the same capacity, in another layout:
  * only membership and the count can show, and a save sorts again. */
 static void save_dedup(const ccp_engine_t *e, ccp_buf_t *out) {
-  if (e->ckpt_version >= 6)
-    ccp_u64map_save_by_val(&e->dedup, out);
-  else
+  if (e->ckpt_version < 6) {
     ccp_u64map_save(&e->dedup, out);
+  } else if (e->ev_now >= 0) {
+    /* an id is remembered at ev_now, which never goes back: the ids of
+     * the last save below it are still in its order, so only those
+     * remembered since are sorted (the bytes are the same) */
+    ccp_engine_t *me = (ccp_engine_t *)e; /* the order is a cache, not state */
+    ccp_u64map_save_by_val_again(&e->dedup, out, &me->dedup_order, (uint64_t)e->ev_now);
+  } else {
+    ccp_u64map_save_by_val(&e->dedup, out);
+  }
 }
 
 static void save_acts(const ccp_engine_t *e, ccp_buf_t *out) { ccp_u64map_save(&e->acts, out); }

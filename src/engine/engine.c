@@ -1398,6 +1398,7 @@ ccp_engine_t *ccp__engine_alloc(const ccp_config_t *cfg, char *errbuf, size_t er
   ccp_tickets_init(&e->tickets);
   ccp_timers_init(&e->timers);
   ccp_u64map_init(&e->dedup);
+  ccp_u64map_order_init(&e->dedup_order);
   e->dedup_sweep_at = 65536;
   ccp_u64map_init(&e->scope_index);
   ccp_u64map_init(&e->combo_index);
@@ -1449,6 +1450,7 @@ void ccp_engine_free(ccp_engine_t *e) {
   ccp_u64map_release(&e->combo_index);
   ccp_u64map_release(&e->scope_index);
   ccp_u64map_release(&e->dedup);
+  ccp_u64map_order_release(&e->dedup_order);
   ccp_timers_release(&e->timers);
   ccp_tickets_release(&e->tickets);
   ccp_free(e);

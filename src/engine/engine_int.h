@@ -228,6 +228,9 @@ struct ccp_engine {
     int64_t due;     /**< the earliest timer or expiry then (ccp__engine_next_due) */
   } last_save;
   uint32_t ckpt_version; /**< checkpoint.c: format version being loaded or written */
+  /** checkpoint.c: the duplicate filter as the last save wrote it, so the next sorts only the
+   * ids remembered since (not state: a loaded engine starts without it) */
+  ccp_u64map_order_t dedup_order;
 };
 
 /** Bytes of a checkpoint's header (magic 8, version 4, layout 4, body length 8,

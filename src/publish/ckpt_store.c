@@ -38,11 +38,14 @@
  * after settle() (ccp__ckpt_results(), ccp__ckpt_drop(), a new batch).
  *
  * What Redis holds: the writer (ccp__ckpt_writer_t, owned by the Redis
- * publisher) keeps each partition's base as stored (compressed; it is
- * decompressed into a scratch prefix while a delta is made) and its
- * epoch. It writes a partition whole when it knows nothing (first write, a
- * new epoch: a takeover), after the partition's write was not stored, when
- * the delta would exceed half the base's compressed size (zstd stops at
+ * publisher) keeps each partition's base as stored (compressed) and its
+ * epoch, and while the partition writes deltas also the base state itself,
+ * their prefix (decompressing it for every delta was a fifth of the
+ * writer's time); an idle partition's (kept) drops that copy, and its next
+ * delta decompresses the base again. It writes a partition whole when it
+ * knows nothing (first write, a new epoch: a takeover), after the
+ * partition's write was not stored, when the delta would exceed half the
+ * base's compressed size (zstd stops at
  * the block that overflows it), or is expected to (delta_doomed(): the
  * deltas stored against the base so far grew towards it), and after every
  * failed or unanswered cycle and every reconnect (the publisher calls
@@ -145,8 +148,8 @@ typedef struct ckw_part {
   int64_t epoch;    /* the epoch of the writes it describes */
   int valid;        /* Redis holds base_id's base whole (as far as the writer knows) */
   uint64_t base_id; /* ccp_hash64 of the base state */
-  ccp_buf_t base;   /* the base as stored (compressed): decompressed, a delta's prefix */
-  size_t base_len;  /* the base state's length (uncompressed) */
+  ccp_buf_t zbase;  /* the base as stored (compressed) */
+  ccp_buf_t base;   /* the base state, a delta's prefix; empty: decompress zbase */
   int seen;         /* has a checkpoint in the batch being planned */
   /* the checkpoint stored last (with valid): what a kept one is checked against */
   int64_t offset;
@@ -187,10 +190,9 @@ struct ccp__ckpt_writer {
   /* the preparation's (one at a time: publisher thread inline, or the thread) */
   ZSTD_CCtx *cctx;
   ZSTD_DCtx *dctx;
-  ccp_buf_t prefix; /* a decompressed base (released after each batch) */
   /* the thread: `job` and `quit` under mu. While the job is QUEUED or
-   * RUNNING the thread owns plan[].zb/full/id/sum/prep_us, cctx, dctx and
-   * prefix, and reads jc, plan[].part/try_delta and parts[].base/base_len;
+   * RUNNING the thread owns plan[].zb/full/id/sum/prep_us, cctx and dctx, and
+   * reads jc, plan[].part/try_delta and parts[].zbase, and fills parts[].base;
    * the publisher thread touches none of them (only parts[].valid and
    * epoch, which the thread never reads) until it sees DONE under mu. */
   pthread_t th;
@@ -206,7 +208,6 @@ ccp__ckpt_writer_t *ccp__ckpt_writer_new(void) {
   w->dctx = ZSTD_createDCtx();
   CCP_ASSERT(w->cctx && w->dctx);
   ZSTD_DCtx_setParameter(w->dctx, ZSTD_d_windowLogMax, CCP_CKPT_WINDOWLOG_MAX);
-  ccp_buf_init(&w->prefix);
   pthread_mutex_init(&w->mu, NULL);
   pthread_cond_init(&w->cv, NULL);
   return w;
@@ -255,6 +256,7 @@ void ccp__ckpt_writer_free(ccp__ckpt_writer_t *w) {
   for (int i = 0; i < w->nparts; i++) {
     ccp_free(w->parts[i].topic);
     ccp_buf_release(&w->parts[i].base);
+    ccp_buf_release(&w->parts[i].zbase);
   }
   ccp_free(w->parts);
   for (int i = 0; i < w->plan_cap; i++)
@@ -262,7 +264,6 @@ void ccp__ckpt_writer_free(ccp__ckpt_writer_t *w) {
   ccp_free(w->plan);
   ZSTD_freeCCtx(w->cctx);
   ZSTD_freeDCtx(w->dctx);
-  ccp_buf_release(&w->prefix);
   ccp_free(w);
 }
 
@@ -273,10 +274,11 @@ static void part_forget(ckw_part_t *e) { e->valid = 0; }
 
 /* Releases the base bytes of a partition that has none (no preparation runs). */
 static void part_trim(ckw_part_t *e) {
-  if (!e->valid && e->base.cap) {
+  if (!e->valid && (e->base.cap || e->zbase.cap)) {
     ccp_buf_release(&e->base);
     ccp_buf_init(&e->base);
-    e->base_len = 0;
+    ccp_buf_release(&e->zbase);
+    ccp_buf_init(&e->zbase);
   }
 }
 
@@ -308,20 +310,21 @@ static int part_of(ccp__ckpt_writer_t *w, const char *topic, int32_t partition) 
   e->topic = ccp_strdup(topic);
   e->partition = partition;
   ccp_buf_init(&e->base);
+  ccp_buf_init(&e->zbase);
   return w->nparts++;
 }
 
 /* The largest delta written against part e's base: a larger one makes a new base. */
 static size_t delta_limit(const ckw_part_t *e) {
-  return CCP_MIN((size_t)CCP_CKPT_CHUNK, e->base.len / CCP_CKPT_DELTA_DIV);
+  return CCP_MIN((size_t)CCP_CKPT_CHUNK, e->zbase.len / CCP_CKPT_DELTA_DIV);
 }
 
 /* Whether the next delta against e's base is expected to exceed the limit:
  * what changed since the base accumulates, so deltas grow about linearly
  * with the intervals since it; the next is estimated as the last plus its
  * growth (half of it after the first delta). Trying one that comes out too
- * large cost the base's decompression and a compression with long matching
- * over base and state (most of the writer's time) for nothing. */
+ * large cost a compression with long matching over base and state (most of
+ * the writer's time) for nothing. */
 static int delta_doomed(const ckw_part_t *e) {
   if (!e->d_last)
     return 0;
@@ -360,17 +363,22 @@ static int compress(ccp__ckpt_writer_t *w, ccp_buf_t *dst, const void *src, size
   return 0;
 }
 
-/* Decompresses part e's base into w->prefix; 0, or -1 (cannot happen with
- * bytes this writer compressed; the checkpoint is then written whole). */
-static int base_state(ccp__ckpt_writer_t *w, const ckw_part_t *e) {
-  ccp_buf_clear(&w->prefix);
-  ccp_buf_reserve(&w->prefix, e->base_len ? e->base_len : 1);
-  ZSTD_DCtx_reset(w->dctx, ZSTD_reset_session_only);
-  size_t got = ZSTD_decompressDCtx(w->dctx, w->prefix.data, e->base_len,
-                                   e->base.data ? e->base.data : "", e->base.len);
-  if (ZSTD_isError(got) || got != e->base_len)
+/* Part e's base state in e->base, decompressed from the stored bytes when
+ * not kept; 0, or -1 (cannot happen with bytes this writer compressed; the
+ * checkpoint is then written whole). */
+static int base_state(ccp__ckpt_writer_t *w, ckw_part_t *e) {
+  if (e->base.len)
+    return 0;
+  unsigned long long n = ZSTD_getFrameContentSize(e->zbase.data, e->zbase.len);
+  if (n == ZSTD_CONTENTSIZE_UNKNOWN || n == ZSTD_CONTENTSIZE_ERROR || n == 0 ||
+      n > CCP_CKPT_MAX_BYTES)
     return -1;
-  w->prefix.len = got;
+  ccp_buf_reserve(&e->base, (size_t)n);
+  ZSTD_DCtx_reset(w->dctx, ZSTD_reset_session_only);
+  size_t got = ZSTD_decompressDCtx(w->dctx, e->base.data, (size_t)n, e->zbase.data, e->zbase.len);
+  if (ZSTD_isError(got) || got != n)
+    return -1;
+  e->base.len = got;
   return 0;
 }
 
@@ -383,12 +391,12 @@ static void prepare(ccp__ckpt_writer_t *w, const ccp_checkpoint_t *c) {
     if (pl->part < 0 || pl->keep)
       continue;
     int64_t t0 = ccp_clock_mono_ns();
-    const ckw_part_t *e = &w->parts[pl->part];
+    ckw_part_t *e = &w->parts[pl->part];
     pl->sum = ccp_hash64(c[i].state, c[i].len, CCP_CKPT_SUM_SEED);
     pl->full = 1;
     if (pl->try_delta && base_state(w, e) == 0) {
       size_t limit = delta_limit(e);
-      pl->full = !limit || compress(w, &pl->zb, c[i].state, c[i].len, &w->prefix, limit) != 0;
+      pl->full = !limit || compress(w, &pl->zb, c[i].state, c[i].len, &e->base, limit) != 0;
     }
     if (pl->full) {
       pl->id = ccp_hash64(c[i].state, c[i].len, CCP_CKPT_SUM_SEED ^ 1);
@@ -396,8 +404,6 @@ static void prepare(ccp__ckpt_writer_t *w, const ccp_checkpoint_t *c) {
     }
     pl->prep_us = (ccp_clock_mono_ns() - t0) / 1000;
   }
-  ccp_buf_release(&w->prefix); /* a state's size, needed again only next interval */
-  ccp_buf_init(&w->prefix);
 }
 
 static void *prepare_main(void *arg) {
@@ -691,6 +697,8 @@ int ccp__ckpt_results(const redisReply *exec, int base, ccp__ckpt_writer_t *w, c
     if (pl->code == 1 && pl->keep) { /* still stored as written: nothing to note */
       c[i].stored = 1;
       w->st.kept++;
+      ccp_buf_release(&e->base); /* idle: no delta soon; decompressed again if one comes */
+      ccp_buf_init(&e->base);
       continue;
     }
     if (pl->code == 1) {
@@ -698,17 +706,18 @@ int ccp__ckpt_results(const redisReply *exec, int base, ccp__ckpt_writer_t *w, c
       e->offset = c[i].offset;
       e->sum = pl->sum;
       e->has_delta = !pl->full;
-      if (pl->full) { /* the state is the new base: keep its compressed bytes */
-        ccp_buf_t old = e->base;
-        e->base = pl->zb;
+      if (pl->full) { /* the new base: its stored bytes, and the state as the deltas' prefix */
+        ccp_buf_t old = e->zbase;
+        e->zbase = pl->zb;
         pl->zb = old;
         ccp_buf_clear(&pl->zb);
-        e->base_len = c[i].len;
+        ccp_buf_clear(&e->base);
+        ccp_buf_append(&e->base, c[i].state, c[i].len);
         e->base_id = pl->id;
         e->valid = 1;
         e->d_last = e->d_prev = 0;
         w->st.full++;
-        w->st.full_bytes += e->base.len;
+        w->st.full_bytes += e->zbase.len;
       } else {
         w->st.delta++;
         w->st.delta_bytes += pl->zb.len;

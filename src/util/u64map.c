@@ -274,19 +274,109 @@ static void sort_by_val(ccp_u64map_entry_t *a, ccp_u64map_entry_t *tmp, size_t n
   }
 }
 
+/* m's entries sorted by value, then key, in a new array of m->count (+ 1) entries. */
+static ccp_u64map_entry_t *sorted_by_val(const ccp_u64map_t *m) {
+  size_t n = 0;
+  ccp_u64map_entry_t *a = ccp_malloc((m->count + 1) * sizeof *a);
+  ccp_u64map_entry_t *tmp = ccp_malloc((m->count + 1) * sizeof *tmp);
+  for (size_t i = 0; i < m->cap; i++)
+    if (m->slots[i].key)
+      a[n++] = m->slots[i];
+  sort_by_val(a, tmp, n);
+  ccp_free(tmp);
+  return a;
+}
+
 void ccp_u64map_save_by_val(const ccp_u64map_t *m, ccp_buf_t *out) {
   ccp_ser_put_u64(out, m->cap);
   ccp_ser_put_u64(out, m->count);
   if (!m->count)
     return;
-  ccp_u64map_entry_t *a = ccp_malloc(2 * m->count * sizeof *a);
-  size_t n = 0;
-  for (size_t i = 0; i < m->cap; i++)
-    if (m->slots[i].key)
-      a[n++] = m->slots[i];
-  sort_by_val(a, a + n, n);
-  ccp_ser_put(out, a, n * sizeof *a);
+  ccp_u64map_entry_t *a = sorted_by_val(m);
+  ccp_ser_put(out, a, m->count * sizeof *a);
   ccp_free(a);
+}
+
+void ccp_u64map_order_init(ccp_u64map_order_t *o) { memset(o, 0, sizeof *o); }
+
+void ccp_u64map_order_release(ccp_u64map_order_t *o) {
+  ccp_free(o->ents);
+  memset(o, 0, sizeof *o);
+}
+
+/* A hash of an entry, summed over a set of entries (the order does not matter). */
+static inline uint64_t ent_hash(const ccp_u64map_entry_t *e) {
+  unsigned __int128 x = (unsigned __int128)(e->key ^ 0x9e3779b97f4a7c15ULL) * (e->val | 1);
+  return (uint64_t)x ^ (uint64_t)(x >> 64) ^ e->key;
+}
+
+/* The first of a[0..n) (sorted by value) whose value is >= v. */
+static size_t first_at(const ccp_u64map_entry_t *a, size_t n, uint64_t v) {
+  size_t lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (a[mid].val < v)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+/* m's entries sorted by value, then key, from the last save's order o (valid): the entries
+ * below o->upto must be a run of o's (entries never get a value below upto again, so those
+ * of m are ones o held, unchanged; sweeps remove the lowest values), which their count and
+ * hash sum check; then only the entries at or above it are sorted. NULL when the check fails. */
+static ccp_u64map_entry_t *sorted_again(const ccp_u64map_t *m, ccp_u64map_order_t *o) {
+  ccp_u64map_entry_t *a = ccp_malloc((m->count + 1) * sizeof *a);
+  size_t nold = 0, nnew = 0;
+  uint64_t sum = 0, lo = UINT64_MAX;
+  ccp_u64map_entry_t *fresh = a + m->count; /* the new ones fill a from its end, backwards */
+  for (size_t i = 0; i < m->cap; i++) {
+    const ccp_u64map_entry_t *e = &m->slots[i];
+    if (!e->key)
+      continue;
+    if (e->val < o->upto) {
+      nold++;
+      sum += ent_hash(e);
+      lo = e->val < lo ? e->val : lo;
+    } else {
+      *--fresh = *e;
+      nnew++;
+    }
+  }
+  size_t to = first_at(o->ents, o->n, o->upto), from = nold ? first_at(o->ents, o->n, lo) : to;
+  uint64_t was = 0;
+  for (size_t i = from; i < to && to - from == nold; i++)
+    was += ent_hash(&o->ents[i]);
+  if (to - from != nold || was != sum) {
+    ccp_free(a);
+    return NULL;
+  }
+  if (nold) /* the new ones are a[nold..count) already */
+    memcpy(a, o->ents + from, nold * sizeof *a);
+  o->reused = nold;
+  ccp_u64map_entry_t *tmp = ccp_malloc((nnew + 1) * sizeof *tmp);
+  sort_by_val(fresh, tmp, nnew);
+  ccp_free(tmp);
+  return a;
+}
+
+void ccp_u64map_save_by_val_again(const ccp_u64map_t *m, ccp_buf_t *out, ccp_u64map_order_t *o,
+                                  uint64_t upto) {
+  ccp_ser_put_u64(out, m->cap);
+  ccp_ser_put_u64(out, m->count);
+  o->reused = 0;
+  ccp_u64map_entry_t *a = o->valid && m->count ? sorted_again(m, o) : NULL;
+  if (!a && m->count)
+    a = sorted_by_val(m);
+  if (m->count)
+    ccp_ser_put(out, a, m->count * sizeof *a);
+  ccp_free(o->ents);
+  o->ents = a;
+  o->n = m->count;
+  o->upto = upto;
+  o->valid = 1;
 }
 
 int ccp_u64map_load(ccp_u64map_t *m, ccp_ser_rd_t *r, uint64_t max_cap) {

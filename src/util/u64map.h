@@ -105,6 +105,34 @@ void ccp_u64map_save(const ccp_u64map_t *m, struct ccp_buf *out);
  * long runs of bytes). Loading it rebuilds a table of the same entries and capacity, whose
  * layout may differ from m's. */
 void ccp_u64map_save_by_val(const ccp_u64map_t *m, struct ccp_buf *out);
+/**
+ * What ccp_u64map_save_by_val_again() keeps between saves of one map: the entries as the last
+ * save wrote them (sorted by value, then key) and the bound below which no entry has been written
+ * since. Not state: a cache that makes the next save sort only what was written since (an empty
+ * one, as after ccp_u64map_order_init(), makes it sort everything).
+ */
+typedef struct ccp_u64map_order {
+  ccp_u64map_entry_t *ents; /**< the last save's entries, in its order */
+  size_t n;
+  uint64_t upto; /**< every entry put or changed after that save has a value >= upto */
+  int valid;     /**< 0: none kept */
+  size_t reused; /**< entries the last save took in the order before it, unsorted */
+} ccp_u64map_order_t;
+/** Initialises an empty order (no allocation). */
+void ccp_u64map_order_init(ccp_u64map_order_t *o);
+/** Frees what o keeps and empties it. */
+void ccp_u64map_order_release(ccp_u64map_order_t *o);
+/**
+ * Appends the very bytes of ccp_u64map_save_by_val(), and keeps its order in o for the next save
+ * of the same map. The caller promises that every entry put into m or changed from now on gets a
+ * value >= upto (a map of times written with a clock that never goes back: upto is the clock now).
+ * Then the entries below the last save's bound are the last save's entries of that range, less a
+ * prefix that sweeps removed and the entries changed since: when their count and a sum of their
+ * hashes say so, they are copied in the last save's order and only the entries at or above the
+ * bound are sorted; otherwise everything is sorted, as ccp_u64map_save_by_val() does.
+ */
+void ccp_u64map_save_by_val_again(const ccp_u64map_t *m, struct ccp_buf *out, ccp_u64map_order_t *o,
+                                  uint64_t upto);
 /** Reads a map of ccp_u64map_save() or ccp_u64map_save_by_val() into m (initialised, empty; its
  * dense and fine flags are kept); marks r bad on a malformed map or one of more than max_cap slots
  * (the caller's bound on what the map can have grown to: maps never shrink). Returns 0 or -1. */
