@@ -461,15 +461,16 @@ static ccp_scope_t *log_room(ccp_engine_t *e, uint32_t id, int64_t base, uint32_
  * else in a new entry. Summing in place is what flush_scope would do with
  * the two entries: the windows add every field of a bucket alike. */
 static inline void log_add(ccp_scope_t *s, int32_t dbase, int f, int64_t amt) {
-  uint8_t *at = &s->log_at[(uint32_t)dbase % CCP_DELTA_WAYS][f];
-  if (*at < s->nlog) {
-    ccp_wdelta_t *d = &s->log[*at];
+  uint16_t *at = &s->log_at[(uint32_t)dbase % CCP_DELTA_WAYS][f];
+  uint32_t i = *at & 0xffu;
+  if (*at == CCP_LOG_HINT(i, dbase) && i < s->nlog) {
+    ccp_wdelta_t *d = &s->log[i];
     if (d->kind == CCP_WD_FIELD && d->f == f && d->dbase == dbase) {
       d->amt += amt;
       return;
     }
   }
-  *at = (uint8_t)s->nlog;
+  *at = CCP_LOG_HINT(s->nlog, dbase);
   s->log[s->nlog++] =
       (ccp_wdelta_t){.amt = amt, .dbase = dbase, .f = (uint8_t)f, .kind = CCP_WD_FIELD};
 }
@@ -480,15 +481,16 @@ static inline void log_add(ccp_scope_t *s, int32_t dbase, int f, int64_t amt) {
  * flush_scope would do with two entries: a bin's samples of one unit are one
  * record and one count per window. */
 static inline void log_sample(ccp_scope_t *s, int32_t dbase, uint8_t kind, int bin) {
-  uint8_t *at = &s->log_bin[((uint32_t)dbase * 7u + (uint32_t)bin * 2u + kind) % CCP_DELTA_BINS];
-  if (*at < s->nlog) {
-    ccp_wdelta_t *d = &s->log[*at];
+  uint16_t *at = &s->log_bin[((uint32_t)dbase * 7u + (uint32_t)bin * 2u + kind) % CCP_DELTA_BINS];
+  uint32_t i = *at & 0xffu;
+  if (*at == CCP_LOG_HINT(i, dbase) && i < s->nlog) {
+    ccp_wdelta_t *d = &s->log[i];
     if (d->kind == kind && d->dbase == dbase && CCP_WD_BIN(d->amt) == bin) {
       d->amt += CCP_WD_ONE;
       return;
     }
   }
-  *at = (uint8_t)s->nlog;
+  *at = CCP_LOG_HINT(s->nlog, dbase);
   s->log[s->nlog++] = (ccp_wdelta_t){.amt = bin, .dbase = dbase, .kind = kind};
 }
 

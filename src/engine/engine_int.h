@@ -27,6 +27,16 @@
 #define CCP_DELTA_WAYS 8
 _Static_assert(CCP_DELTA_CAP <= 256, "log_at holds log indices in a byte");
 
+/** A delta-log hint (ccp_scope_t.log_at, .log_bin): the index of the entry it
+ * names, and above it the low byte of that entry's dbase. The entry is read
+ * only when that byte is the one sought: a quiet scope's hints name old
+ * entries of other buckets (an agent's events seldom share a base bucket),
+ * whose reads missed the cache on most events for nothing. Exact: a hint set
+ * when its entry was made carries that entry's byte, so an entry that matches
+ * is never skipped; zeroed hints (a new or loaded scope) name entry 0, whose
+ * dbase is 0 (log_room starts each log at the base of its first delta). */
+#define CCP_LOG_HINT(idx, dbase) ((uint16_t)((uint32_t)(idx) | ((uint32_t)(dbase)&0xffu) << 8))
+
 /** Delta kinds. */
 enum { CCP_WD_FIELD = 0, CCP_WD_FRT = 1, CCP_WD_RES = 2 };
 
@@ -81,17 +91,19 @@ typedef struct ccp_scope {
                                           block is still right; CCP__X_NODATA: its windows
                                           are still all zero; 0: stale */
   uint8_t x_wdata;                   /**< export.c: its windows held data at that export */
-  /* Where the log may already hold a field delta of base bucket dbase (its
-   * index, by dbase mod CCP_DELTA_WAYS and field): a later delta of the same
-   * bucket and field adds to that entry (log_add) instead of taking one, so a
-   * busy scope's log holds about one entry per bucket and field instead of
-   * one per event. A hint, checked against the entry it names, never saved. */
-  uint8_t log_at[CCP_DELTA_WAYS][CCP_F__COUNT];
+  /* Where the log may already hold a field delta of base bucket dbase (a
+   * CCP_LOG_HINT of its index, by dbase mod CCP_DELTA_WAYS and field): a later
+   * delta of the same bucket and field adds to that entry (log_add) instead of
+   * taking one, so a busy scope's log holds about one entry per bucket and
+   * field instead of one per event. A hint, checked against the entry it
+   * names, never saved. */
+  uint16_t log_at[CCP_DELTA_WAYS][CCP_F__COUNT];
   /* Where the log may already hold samples of a base bucket, histogram and
-   * bin (its index, by a hash of the three): a later sample of the same adds
-   * one to its count (log_sample), so a busy scope's log holds one entry per
-   * bucket and bin in use, not one per sample. A hint like log_at. */
-  uint8_t log_bin[CCP_DELTA_BINS];
+   * bin (a CCP_LOG_HINT of its index, by a hash of the three): a later sample
+   * of the same adds one to its count (log_sample), so a busy scope's log
+   * holds one entry per bucket and bin in use, not one per sample. A hint
+   * like log_at. */
+  uint16_t log_bin[CCP_DELTA_BINS];
   char name[]; /**< "all", "queue:billing", ... (NUL-terminated) */
 } ccp_scope_t;
 
