@@ -192,12 +192,7 @@ static inline uint32_t windows_of(const ccp_wset_t *s, const ccp_wgeom_t *g, uin
 static int one_entry(const ccp_wgeom_t *g, uint32_t in, int64_t a, int64_t b) {
   for (uint32_t m = in; m; m &= m - 1) {
     int w = __builtin_ctz(m);
-    /* units a granularity or more apart lie in two buckets: most tests end
-     * here, without the two divisions (a 1-unit granularity never needs them;
-     * the callers pass a <= b) */
-    if (a <= b && (uint64_t)b - (uint64_t)a >= (uint64_t)g->gu[w])
-      return 0;
-    if (g->gu[w] > 1 && ccp_floordiv(a, g->gu[w]) != ccp_floordiv(b, g->gu[w]))
+    if (ccp_floordiv(a, g->gu[w]) != ccp_floordiv(b, g->gu[w]))
       return 0;
   }
   return in != 0;
