@@ -1037,7 +1037,6 @@ static uint32_t ticket_get(ccp_engine_t *e, uint64_t key, int *created) {
 typedef struct evkeys {
   uint64_t event, ticket, cust;
   uint64_t queue, agent; /**< scope_key() of its queue and agent scopes (agent: 0 when none) */
-  int64_t base;          /**< base bucket of its ts (a batch's look-ahead only) */
 } evkeys_t;
 
 static inline void keys_of(const ccp_event_t *ev, evkeys_t *k) {
@@ -1250,7 +1249,7 @@ ccp_verdict_t ccp_engine_process(ccp_engine_t *e, const ccp_event_t *ev) {
  * Prefetches are hints: whatever the events in between change (tables
  * growing, tickets created or dropped, neighbours moving, scopes created),
  * the lookups themselves stay exact. */
-enum { AHEAD_SLOT = 8, AHEAD_REC = 4, AHEAD_LINK = 2, AHEAD_SCOPE = 2, AHEAD_HINT = 1 };
+enum { AHEAD_SLOT = 8, AHEAD_REC = 4, AHEAD_LINK = 2, AHEAD_SCOPE = 2 };
 
 /* Scope id of (kind, name) if it exists, else CCP_NIL (creates nothing); k
  * is scope_key(kind, name). */
@@ -1289,32 +1288,17 @@ static inline void prefetch_slots(const ccp_engine_t *e, const ccp_event_t *ev, 
 
 /* The scope of scope_key k, when it exists and has that first key; stage 0
  * prefetches its place in the scope table, stage 1 its first cache line
- * and its name (what scope_intern() and the delta log read), stage 2 (its
- * first line in cache by then) the hints and the log entry that an event of
- * base bucket `base` will use in its delta log (log_add). */
-static inline void prefetch_scope(const ccp_engine_t *e, uint64_t k, int stage, int64_t base) {
+ * and its name (what scope_intern() and the delta log read). */
+static inline void prefetch_scope(const ccp_engine_t *e, uint64_t k, int stage) {
   const uint64_t *v = k ? ccp_u64map_get(&e->scope_index, k) : NULL;
   if (!v || *v >= e->nscopes)
     return;
-  const ccp_scope_t *s;
-  switch (stage) {
-  case 0:
+  if (stage == 0) {
     ccp_prefetch(&e->scopes[*v]);
-    break;
-  case 1:
-    s = e->scopes[*v];
+  } else {
+    const ccp_scope_t *s = e->scopes[*v];
     ccp_prefetch(s);
     ccp_prefetch(s->name);
-    break;
-  default:
-    s = e->scopes[*v];
-    if (s->nlog && s->nlog < s->logcap) {
-      const uint16_t *row = s->log_at[(uint64_t)(base - s->log_base) % CCP_DELTA_WAYS];
-      ccp_prefetch(row);
-      ccp_prefetch(row + CCP_F__COUNT - 1);
-      ccp_prefetch(&s->log[s->nlog]);
-    }
-    break;
   }
 }
 
@@ -1325,7 +1309,6 @@ void ccp_engine_process_batch(ccp_engine_t *e, const ccp_event_t *evs, size_t n,
     size_t m = n < CCP_ENGINE_BATCH ? n : CCP_ENGINE_BATCH;
     for (size_t i = 0; i < m; i++) {
       keys_of(&evs[i], &k[i]);
-      k[i].base = ccp_floordiv(evs[i].ts, e->cust_unit);
       if (i < AHEAD_SLOT)
         prefetch_slots(e, &evs[i], &k[i]);
     }
@@ -1334,17 +1317,15 @@ void ccp_engine_process_batch(ccp_engine_t *e, const ccp_event_t *evs, size_t n,
         prefetch_slots(e, &evs[i + AHEAD_SLOT], &k[i + AHEAD_SLOT]);
       if (i + AHEAD_REC < m) {
         ccp_tickets_prefetch_rec(&e->tickets, k[i + AHEAD_REC].ticket);
-        prefetch_scope(e, k[i + AHEAD_REC].queue, 0, 0);
-        prefetch_scope(e, k[i + AHEAD_REC].agent, 0, 0);
+        prefetch_scope(e, k[i + AHEAD_REC].queue, 0);
+        prefetch_scope(e, k[i + AHEAD_REC].agent, 0);
       }
       if (i + AHEAD_LINK < m)
         ccp_tickets_prefetch_links(&e->tickets, k[i + AHEAD_LINK].ticket);
       if (i + AHEAD_SCOPE < m) {
-        prefetch_scope(e, k[i + AHEAD_SCOPE].queue, 1, 0);
-        prefetch_scope(e, k[i + AHEAD_SCOPE].agent, 1, 0);
+        prefetch_scope(e, k[i + AHEAD_SCOPE].queue, 1);
+        prefetch_scope(e, k[i + AHEAD_SCOPE].agent, 1);
       }
-      if (i + AHEAD_HINT < m)
-        prefetch_scope(e, k[i + AHEAD_HINT].agent, 2, k[i + AHEAD_HINT].base);
       ccp_verdict_t v = process(e, &evs[i], &k[i]);
       if (verdicts)
         verdicts[i] = v;
