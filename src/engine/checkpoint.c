@@ -568,6 +568,7 @@ int ccp_engine_save(ccp_engine_t *e, ccp_buf_t *out) {
 
 int ccp__engine_save_version(ccp_engine_t *e, ccp_buf_t *out, uint32_t version) {
   CCP_ASSERT(version >= CKPT_VERSION_OLDEST && version <= CKPT_VERSION);
+  ccp__engine_fit_logs(e); /* a saved log holds at most CCP_DELTA_CAP entries */
   e->ckpt_version = version;
   size_t base = out->len;
   /* one reservation for the bulk (the records, heaps and maps), so the

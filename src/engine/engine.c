@@ -397,8 +397,8 @@ static void flush_scope(ccp_engine_t *e, ccp_scope_t *s) {
    * the store in one ccp_wset_add_run; the histogram samples in between
    * touch other arrays than the fields, so taking them first keeps the
    * result of applying the log in order. */
-  uint8_t f[CCP_DELTA_CAP];
-  int64_t amt[CCP_DELTA_CAP];
+  uint8_t f[CCP_DELTA_MAX];
+  int64_t amt[CCP_DELTA_MAX];
   for (uint32_t i = 0, j; i < s->nlog; i = j) {
     int32_t dbase = s->log[i].dbase;
     int64_t at = s->log_base + dbase;
@@ -431,18 +431,30 @@ void ccp__engine_flush(ccp_engine_t *e) {
   e->ndirty = 0;
 }
 
+void ccp__engine_fit_logs(ccp_engine_t *e) {
+  for (uint32_t i = 0; i < e->ndirty; i++) {
+    ccp_scope_t *s = e->scopes[e->dirty[i]];
+    if (s->logcap <= CCP_DELTA_CAP)
+      continue;
+    flush_scope(e, s); /* stays in the dirty list: the next export reads it anew */
+    ccp_free(s->log);
+    s->log = NULL;
+    s->logcap = 0;
+  }
+}
+
 /* Scope id, its log ready for `need` more deltas of base bucket `base`: a
  * full log (or one whose base is too far) is applied first, the log grows,
  * and the scope is in the dirty list. */
 static ccp_scope_t *log_room(ccp_engine_t *e, uint32_t id, int64_t base, uint32_t need) {
   ccp_scope_t *s = e->scopes[id];
-  if (s->nlog && (s->nlog + need > CCP_DELTA_CAP || base - s->log_base > INT32_MAX / 2 ||
+  if (s->nlog && (s->nlog + need > CCP_DELTA_MAX || base - s->log_base > INT32_MAX / 2 ||
                   s->log_base - base > INT32_MAX / 2))
     flush_scope(e, s); /* stays in the dirty list */
   if (!s->nlog)
     s->log_base = base;
   while (s->nlog + need > s->logcap) {
-    s->logcap = s->logcap ? CCP_MIN(2 * s->logcap, CCP_DELTA_CAP) : CCP_DELTA_MIN;
+    s->logcap = s->logcap ? CCP_MIN(2 * s->logcap, CCP_DELTA_MAX) : CCP_DELTA_MIN;
     s->log = ccp_realloc(s->log, s->logcap * sizeof *s->log);
   }
   if (!s->in_dirty) {
@@ -461,15 +473,16 @@ static ccp_scope_t *log_room(ccp_engine_t *e, uint32_t id, int64_t base, uint32_
  * else in a new entry. Summing in place is what flush_scope would do with
  * the two entries: the windows add every field of a bucket alike. */
 static inline void log_add(ccp_scope_t *s, int32_t dbase, int f, int64_t amt) {
-  uint8_t *at = &s->log_at[(uint32_t)dbase % CCP_DELTA_WAYS][f];
-  if (*at < s->nlog) {
-    ccp_wdelta_t *d = &s->log[*at];
+  uint16_t *at = &s->log_at[(uint32_t)dbase % CCP_DELTA_WAYS][f];
+  uint32_t i = CCP_LOG_HINT_IDX(*at);
+  if (*at == CCP_LOG_HINT(i, dbase) && i < s->nlog) {
+    ccp_wdelta_t *d = &s->log[i];
     if (d->kind == CCP_WD_FIELD && d->f == f && d->dbase == dbase) {
       d->amt += amt;
       return;
     }
   }
-  *at = (uint8_t)s->nlog;
+  *at = CCP_LOG_HINT(s->nlog, dbase);
   s->log[s->nlog++] =
       (ccp_wdelta_t){.amt = amt, .dbase = dbase, .f = (uint8_t)f, .kind = CCP_WD_FIELD};
 }
@@ -480,15 +493,16 @@ static inline void log_add(ccp_scope_t *s, int32_t dbase, int f, int64_t amt) {
  * flush_scope would do with two entries: a bin's samples of one unit are one
  * record and one count per window. */
 static inline void log_sample(ccp_scope_t *s, int32_t dbase, uint8_t kind, int bin) {
-  uint8_t *at = &s->log_bin[((uint32_t)dbase * 7u + (uint32_t)bin * 2u + kind) % CCP_DELTA_BINS];
-  if (*at < s->nlog) {
-    ccp_wdelta_t *d = &s->log[*at];
+  uint16_t *at = &s->log_bin[((uint32_t)dbase * 7u + (uint32_t)bin * 2u + kind) % CCP_DELTA_BINS];
+  uint32_t i = CCP_LOG_HINT_IDX(*at);
+  if (*at == CCP_LOG_HINT(i, dbase) && i < s->nlog) {
+    ccp_wdelta_t *d = &s->log[i];
     if (d->kind == kind && d->dbase == dbase && CCP_WD_BIN(d->amt) == bin) {
       d->amt += CCP_WD_ONE;
       return;
     }
   }
-  *at = (uint8_t)s->nlog;
+  *at = CCP_LOG_HINT(s->nlog, dbase);
   s->log[s->nlog++] = (ccp_wdelta_t){.amt = bin, .dbase = dbase, .kind = kind};
 }
 

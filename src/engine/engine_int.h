@@ -18,14 +18,37 @@
 #include "windows/window.h"
 
 /** Entries of a scope's delta log at most (it starts at CCP_DELTA_MIN and
- * doubles; it is allocated only while it holds deltas). */
-#define CCP_DELTA_CAP 256
+ * doubles; it is allocated only while it holds deltas). A fuller log is
+ * applied less often: an agent's windows, out of cache by its next events,
+ * are advanced and walked once per CCP_DELTA_MAX entries, and deltas that
+ * have left the short windows by then are never added to them. */
+#define CCP_DELTA_MAX 1024
 #define CCP_DELTA_MIN 8
+/** Entries of a saved delta log at most (checkpoint layout): a save first
+ * applies the logs that grew beyond it (ccp__engine_fit_logs), so checkpoints
+ * read the same in builds of either CCP_DELTA_MAX. */
+#define CCP_DELTA_CAP 256
+_Static_assert(CCP_DELTA_CAP <= CCP_DELTA_MAX, "a saved log fits in memory");
 
 /** Base buckets of one log whose field deltas can be summed in place at once
  * (ccp_scope_t.log_at): events land within a few base buckets of the newest. */
 #define CCP_DELTA_WAYS 8
-_Static_assert(CCP_DELTA_CAP <= 256, "log_at holds log indices in a byte");
+/** Bits of a log index in a hint (CCP_LOG_HINT). */
+#define CCP_LOG_IDX_BITS 10
+_Static_assert(CCP_DELTA_MAX <= 1u << CCP_LOG_IDX_BITS, "hints hold log indices in 10 bits");
+
+/** A delta-log hint (ccp_scope_t.log_at, .log_bin): the index of the entry it
+ * names, and above it the low bits of that entry's dbase. The entry is read
+ * only when those bits are the ones sought: a quiet scope's hints name old
+ * entries of other buckets (an agent's events seldom share a base bucket),
+ * whose reads missed the cache on most events for nothing. Exact: a hint set
+ * when its entry was made carries that entry's bits, so an entry that matches
+ * is never skipped; zeroed hints (a new or loaded scope) name entry 0, whose
+ * dbase is 0 (log_room starts each log at the base of its first delta). */
+#define CCP_LOG_HINT(idx, dbase)                                                                   \
+  ((uint16_t)((uint32_t)(idx) | (uint32_t)(dbase) << CCP_LOG_IDX_BITS))
+/** The log index a hint names. */
+#define CCP_LOG_HINT_IDX(h) ((uint32_t)(h) & ((1u << CCP_LOG_IDX_BITS) - 1))
 
 /** Delta kinds. */
 enum { CCP_WD_FIELD = 0, CCP_WD_FRT = 1, CCP_WD_RES = 2 };
@@ -81,17 +104,19 @@ typedef struct ccp_scope {
                                           block is still right; CCP__X_NODATA: its windows
                                           are still all zero; 0: stale */
   uint8_t x_wdata;                   /**< export.c: its windows held data at that export */
-  /* Where the log may already hold a field delta of base bucket dbase (its
-   * index, by dbase mod CCP_DELTA_WAYS and field): a later delta of the same
-   * bucket and field adds to that entry (log_add) instead of taking one, so a
-   * busy scope's log holds about one entry per bucket and field instead of
-   * one per event. A hint, checked against the entry it names, never saved. */
-  uint8_t log_at[CCP_DELTA_WAYS][CCP_F__COUNT];
+  /* Where the log may already hold a field delta of base bucket dbase (a
+   * CCP_LOG_HINT of its index, by dbase mod CCP_DELTA_WAYS and field): a later
+   * delta of the same bucket and field adds to that entry (log_add) instead of
+   * taking one, so a busy scope's log holds about one entry per bucket and
+   * field instead of one per event. A hint, checked against the entry it
+   * names, never saved. */
+  uint16_t log_at[CCP_DELTA_WAYS][CCP_F__COUNT];
   /* Where the log may already hold samples of a base bucket, histogram and
-   * bin (its index, by a hash of the three): a later sample of the same adds
-   * one to its count (log_sample), so a busy scope's log holds one entry per
-   * bucket and bin in use, not one per sample. A hint like log_at. */
-  uint8_t log_bin[CCP_DELTA_BINS];
+   * bin (a CCP_LOG_HINT of its index, by a hash of the three): a later sample
+   * of the same adds one to its count (log_sample), so a busy scope's log
+   * holds one entry per bucket and bin in use, not one per sample. A hint
+   * like log_at. */
+  uint16_t log_bin[CCP_DELTA_BINS];
   char name[]; /**< "all", "queue:billing", ... (NUL-terminated) */
 } ccp_scope_t;
 
@@ -261,6 +286,9 @@ ccp_engine_t *ccp__engine_alloc(const ccp_config_t *cfg, char *errbuf, size_t er
 int ccp__engine_save_version(ccp_engine_t *e, ccp_buf_t *out, uint32_t version);
 /** Applies every scope's delta log to its windows (before any read). */
 void ccp__engine_flush(ccp_engine_t *e);
+/** Applies the delta logs that grew beyond CCP_DELTA_CAP entries, which a
+ * checkpoint cannot hold (before a save); the scopes stay in the dirty list. */
+void ccp__engine_fit_logs(ccp_engine_t *e);
 /** Moves every window of a scope to the engine's current buckets. */
 void ccp__scope_advance(ccp_engine_t *e, ccp_scope_t *s);
 /** Moves the view time to t when later (the windows' buckets follow); fires nothing. */
