@@ -980,12 +980,12 @@ static int dedup_keep(void *opaque, uint64_t key, uint64_t val) {
   return (int64_t)val >= *(const int64_t *)opaque;
 }
 
-/* Returns 1 when ev's id was accepted within the lateness horizon. */
 /* 1 when an id last seen at stream time *v is still a duplicate now. */
 static inline int dedup_fresh(const ccp_engine_t *e, const uint64_t *v) {
   return (int64_t)*v >= e->ev_now - e->cfg->lateness_ms;
 }
 
+/* Returns 1 when ev's id was accepted within the lateness horizon. */
 static int dedup_seen(ccp_engine_t *e, uint64_t k) {
   uint64_t *v = ccp_u64map_get(&e->dedup, k);
   return v && dedup_fresh(e, v);
