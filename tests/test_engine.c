@@ -5,7 +5,8 @@
  */
 #include "ccpulse/alerts.h"
 #include "ccpulse/view.h"
-#include "counters/partial.h" /* the partial's time header and diagnostics */
+#include "counters/partial.h"  /* the partial's time header and diagnostics */
+#include "engine/engine_int.h" /* the scopes' delta-log hints (test_hints_off_same_sums) */
 #include "engine_testutil.h"
 #include "gen/gen.h"
 
@@ -579,6 +580,51 @@ static void test_batch_equals_single(void) {
   ccp_buf_release(&snap[1]);
 }
 
+/* Scopes (by kind, bit CCP_SC_*) whose next delta logs take no hints. */
+static unsigned hints_off_kinds(const ccp_engine_t *e) {
+  unsigned m = 0;
+  for (uint32_t i = 0; i < e->nscopes; i++)
+    if (e->scopes[i]->hint_skip)
+      m |= 1u << e->scopes[i]->kind;
+  return m;
+}
+
+/* A scope whose delta-log hints seldom sum anything (an agent's events
+ * seldom share a base bucket) fills its next logs without them
+ * (CCP_HINT_SKIP): the log holds more entries, the windows the same sums.
+ * The same stream with hints kept on everywhere gives the same snapshots,
+ * at exports in the middle too; the agents' hints go off, the busiest
+ * scope's stay on. */
+static void test_hints_off_same_sums(void) {
+  ccp_buf_t snap[2];
+  unsigned off[2] = {0, 0};
+  for (int round = 0; round < 2; round++) {
+    setup();
+    ccp_buf_init(&snap[round]);
+    ccp_gen_opts_t go = {.events = 120000, .seed = 3, .agents = 40};
+    ccp_gen_t *g = ccp_gen_new(&go);
+    T_TRUE(g != NULL);
+    ccp_event_t ev;
+    for (int n = 1; ccp_gen_next(g, &ev) == 0; n++) {
+      ccp_engine_process(eng, &ev);
+      off[round] |= hints_off_kinds(eng);
+      if (round == 0) /* hints on for every log */
+        for (uint32_t i = 0; i < eng->nscopes; i++)
+          eng->scopes[i]->hint_skip = 0;
+      if (n % 20000 == 0)
+        ccp_engine_snapshot_json(eng, &snap[round]);
+    }
+    ccp_gen_free(g);
+    ccp_engine_snapshot_json(eng, &snap[round]);
+    teardown();
+  }
+  T_EQ_STR(snap[0].data, snap[1].data);
+  T_TRUE(off[1] >> CCP_SC_AGENT & 1);  /* an agent's events: ~1 per 30 s of stream time */
+  T_TRUE(!(off[1] >> CCP_SC_ALL & 1)); /* `all`: ~7 events per 5 s base bucket */
+  ccp_buf_release(&snap[0]);
+  ccp_buf_release(&snap[1]);
+}
+
 /* Alert ids of one run, in the order raised. */
 typedef struct idlist {
   char **id;
@@ -896,6 +942,7 @@ int main(void) {
   T_RUN(test_deterministic_bytes);
   T_RUN(test_zone_must_be_set_first);
   T_RUN(test_batch_equals_single);
+  T_RUN(test_hints_off_same_sums);
   T_RUN(test_event_batch_arena);
   T_RUN(test_alert_ids_stable_and_distinct);
   return T_DONE();

@@ -379,6 +379,17 @@ static void gauges_move(ccp_engine_t *e, uint32_t ti, ccp_ticket_t *r, const gsn
 
 /* -------------------------------------------------------------- counters */
 
+/* Whether the next log of s takes hints (CCP_HINT_SKIP), from what they
+ * summed in the log being emptied: a short log (an export's) leaves it as
+ * it was. */
+static inline void hints_judge(ccp_scope_t *s) {
+  if (s->hint_skip)
+    s->hint_skip--;
+  else if (s->nlog >= CCP_HINT_JUDGE && (uint32_t)s->log_hits * CCP_HINT_MIN_RATE < s->nlog)
+    s->hint_skip = CCP_HINT_SKIP;
+  s->log_hits = 0;
+}
+
 /* Applies a scope's delta log to its windows and empties it. The windows
  * are first moved to now (expiring what left them); a delta whose bucket is
  * no longer covered is dropped, exactly as if it had been added when it
@@ -416,6 +427,7 @@ static void flush_scope(ccp_engine_t *e, ccp_scope_t *s) {
     if (n)
       ccp_wset_add_run(&s->ws, g, at, f, amt, n);
   }
+  hints_judge(s);
   s->nlog = 0;
 }
 
@@ -473,16 +485,19 @@ static ccp_scope_t *log_room(ccp_engine_t *e, uint32_t id, int64_t base, uint32_
  * else in a new entry. Summing in place is what flush_scope would do with
  * the two entries: the windows add every field of a bucket alike. */
 static inline void log_add(ccp_scope_t *s, int32_t dbase, int f, int64_t amt) {
-  uint16_t *at = &s->log_at[(uint32_t)dbase % CCP_DELTA_WAYS][f];
-  uint32_t i = CCP_LOG_HINT_IDX(*at);
-  if (*at == CCP_LOG_HINT(i, dbase) && i < s->nlog) {
-    ccp_wdelta_t *d = &s->log[i];
-    if (d->kind == CCP_WD_FIELD && d->f == f && d->dbase == dbase) {
-      d->amt += amt;
-      return;
+  if (!s->hint_skip) {
+    uint16_t *at = &s->log_at[(uint32_t)dbase % CCP_DELTA_WAYS][f];
+    uint32_t i = CCP_LOG_HINT_IDX(*at);
+    if (*at == CCP_LOG_HINT(i, dbase) && i < s->nlog) {
+      ccp_wdelta_t *d = &s->log[i];
+      if (d->kind == CCP_WD_FIELD && d->f == f && d->dbase == dbase) {
+        d->amt += amt;
+        s->log_hits += s->log_hits < UINT8_MAX;
+        return;
+      }
     }
+    *at = CCP_LOG_HINT(s->nlog, dbase);
   }
-  *at = CCP_LOG_HINT(s->nlog, dbase);
   s->log[s->nlog++] =
       (ccp_wdelta_t){.amt = amt, .dbase = dbase, .f = (uint8_t)f, .kind = CCP_WD_FIELD};
 }
@@ -493,16 +508,19 @@ static inline void log_add(ccp_scope_t *s, int32_t dbase, int f, int64_t amt) {
  * flush_scope would do with two entries: a bin's samples of one unit are one
  * record and one count per window. */
 static inline void log_sample(ccp_scope_t *s, int32_t dbase, uint8_t kind, int bin) {
-  uint16_t *at = &s->log_bin[((uint32_t)dbase * 7u + (uint32_t)bin * 2u + kind) % CCP_DELTA_BINS];
-  uint32_t i = CCP_LOG_HINT_IDX(*at);
-  if (*at == CCP_LOG_HINT(i, dbase) && i < s->nlog) {
-    ccp_wdelta_t *d = &s->log[i];
-    if (d->kind == kind && d->dbase == dbase && CCP_WD_BIN(d->amt) == bin) {
-      d->amt += CCP_WD_ONE;
-      return;
+  if (!s->hint_skip) {
+    uint16_t *at = &s->log_bin[((uint32_t)dbase * 7u + (uint32_t)bin * 2u + kind) % CCP_DELTA_BINS];
+    uint32_t i = CCP_LOG_HINT_IDX(*at);
+    if (*at == CCP_LOG_HINT(i, dbase) && i < s->nlog) {
+      ccp_wdelta_t *d = &s->log[i];
+      if (d->kind == kind && d->dbase == dbase && CCP_WD_BIN(d->amt) == bin) {
+        d->amt += CCP_WD_ONE;
+        s->log_hits += s->log_hits < UINT8_MAX;
+        return;
+      }
     }
+    *at = CCP_LOG_HINT(s->nlog, dbase);
   }
-  *at = CCP_LOG_HINT(s->nlog, dbase);
   s->log[s->nlog++] = (ccp_wdelta_t){.amt = bin, .dbase = dbase, .kind = kind};
 }
 
