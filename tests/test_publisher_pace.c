@@ -5,7 +5,8 @@
  * test sets: the bundles' backlog, the records read so far and the stream
  * time (old data, or the wall clock: live). publish.interval is 10 ms,
  * publish.catchup_interval 1.5 s; the bounds below leave a loaded machine
- * an order of magnitude of room.
+ * an order of magnitude of room. Last, the finish request ends the wait
+ * between cycles (an hour apart there).
  */
 #include <stdatomic.h>
 
@@ -72,12 +73,12 @@ static int64_t cycles_in(const ccp_publisher_t *p, int64_t ms) {
   return cycles(p) - c0;
 }
 
-/* A publisher every 10 ms, publish.catchup_interval as given, on old data a
- * million records behind of which none is read yet. */
-static ccp_publisher_t *start(ccp_config_t *c, const char *catchup) {
+/* A publisher every `every`, publish.catchup_interval as given, on old data
+ * a million records behind of which none is read yet. */
+static ccp_publisher_t *start_every(ccp_config_t *c, const char *every, const char *catchup) {
   char err[CCP_ERRBUF_SIZE];
   ccp_config_init(c);
-  T_EQ_INT(ccp_config_set(c, "publish.interval", "10ms", "test", err, sizeof err), 0);
+  T_EQ_INT(ccp_config_set(c, "publish.interval", every, "test", err, sizeof err), 0);
   T_EQ_INT(ccp_config_set(c, "publish.catchup_interval", catchup, "test", err, sizeof err), 0);
   T_EQ_INT(ccp_config_finish(c, err, sizeof err), 0);
   atomic_store(&stream_live, 0);
@@ -93,6 +94,10 @@ static ccp_publisher_t *start(ccp_config_t *c, const char *catchup) {
   ccp_publisher_t *p = ccp_publisher_new(&o);
   T_EQ_INT(ccp_publisher_start(p), 0);
   return p;
+}
+
+static ccp_publisher_t *start(ccp_config_t *c, const char *catchup) {
+  return start_every(c, "10ms", catchup);
 }
 
 static void test_paced_while_catching_up(void) {
@@ -136,8 +141,24 @@ static void test_catchup_off(void) {
   ccp_config_release(&c);
 }
 
+/* The wait for the next cycle ends when the owner asks for the final one:
+ * with an hour between cycles, finish returns at once, after that cycle. */
+static void test_finish_ends_the_wait(void) {
+  ccp_config_t c;
+  ccp_publisher_t *p = start_every(&c, "1h", "off");
+  ccp_clock_sleep_ms(50); /* the thread is in its wait by now */
+  T_EQ_INT(cycles(p), 0);
+  int64_t t0 = ccp_clock_mono_ms();
+  T_EQ_INT(ccp_publisher_finish(p), 0);
+  T_LE_INT(ccp_clock_mono_ms() - t0, 3000); /* not an hour */
+  T_EQ_INT(cycles(p), 1);                   /* the final cycle */
+  ccp_publisher_free(p);
+  ccp_config_release(&c);
+}
+
 int main(void) {
   T_RUN(test_paced_while_catching_up);
   T_RUN(test_catchup_off);
+  T_RUN(test_finish_ends_the_wait);
   return T_DONE();
 }

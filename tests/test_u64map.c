@@ -5,7 +5,8 @@
  * Covers put/get/del on an empty and a small map, growth (capacity, load
  * bound, ccp_u64map_would_grow), clusters of colliding keys that wrap around
  * the end of the table with deletes at the head, middle and tail (every
- * remaining key must still be found and sit where a lookup finds it), filter,
+ * remaining key must still be found and sit where a lookup finds it), filter
+ * (rebuilt and in place: keep() once per entry),
  * and a randomized sequence of operations (fixed seed) against a plain
  * reference array, in every mode (sparse, dense, and fine: grows by 1/4,
  * any capacity, home by multiplication), a fine map's save and load, and
@@ -299,10 +300,28 @@ static int keep_even(void *opaque, uint64_t key, uint64_t val) {
   return val % 2 == 0;
 }
 
-static void test_filter(void) {
+typedef size_t (*filter_fn)(ccp_u64map_t *, int (*)(void *, uint64_t, uint64_t), void *);
+
+/* keep_even, counting its calls and summing the keys it was called with */
+typedef struct seen {
+  size_t calls;
+  uint64_t sum;
+} seen_t;
+
+static int keep_even_seen(void *opaque, uint64_t key, uint64_t val) {
+  seen_t *x = opaque;
+  x->calls++;
+  x->sum += key;
+  return val % 2 == 0;
+}
+
+/* A filter over clusters that wrap around the end of the table, among
+ * 30,000 other keys: keep() is called once for every entry, the odd values
+ * go, the even stay where a lookup finds them, the capacity stays. */
+static void filter_case(filter_fn filter) {
   ccp_u64map_t m;
   ccp_u64map_init(&m);
-  T_EQ_INT(ccp_u64map_filter(&m, keep_even, &(int){0}), 0); /* empty: no call */
+  T_EQ_INT(filter(&m, keep_even, &(int){0}), 0); /* empty: no call */
   T_TRUE(build_cluster_keys());
   for (int i = 0; i < NCL; i++)
     *ccp_u64map_put(&m, cl_keys[i], NULL) = (uint64_t)i;
@@ -310,9 +329,13 @@ static void test_filter(void) {
     if (!ccp_u64map_get(&m, k * 7919))
       *ccp_u64map_put(&m, k * 7919, NULL) = k + NCL;
   size_t before = m.count, cap = m.cap;
-  int calls = 0;
-  size_t removed = ccp_u64map_filter(&m, keep_even, &calls);
-  T_EQ_INT(calls, before);
+  uint64_t want_sum = 0;
+  for (size_t i = 0; i < m.cap; i++)
+    want_sum += m.slots[i].key;
+  seen_t seen = {0, 0};
+  size_t removed = filter(&m, keep_even_seen, &seen);
+  T_EQ_INT(seen.calls, before);
+  T_TRUE(seen.sum == want_sum); /* every key once */
   T_EQ_INT(removed + m.count, before);
   T_EQ_INT(m.cap, cap); /* the capacity stays */
   for (int i = 0; i < NCL; i++) {
@@ -326,6 +349,9 @@ static void test_filter(void) {
   T_TRUE(map_consistent(&m));
   ccp_u64map_release(&m);
 }
+
+static void test_filter(void) { filter_case(ccp_u64map_filter); }
+static void test_filter_in_place(void) { filter_case(ccp_u64map_filter_in_place); }
 
 /* A randomized sequence of put/get/del/filter against a reference: a plain
  * array over a fixed universe of keys. Half the universe collides on purpose
@@ -379,7 +405,8 @@ static void randomized(int mode, uint64_t seed) {
         errors++;
       }
     } else if (t_rand_below(&rng, 20) == 0) { /* now and then: drop the values with bit 0 set */
-      size_t removed = ccp_u64map_filter(&m, keep_even, &(int){0});
+      filter_fn filter = t_rand_below(&rng, 2) ? ccp_u64map_filter_in_place : ccp_u64map_filter;
+      size_t removed = filter(&m, keep_even, &(int){0});
       size_t want = 0;
       for (int k = 0; k < U; k++)
         if (present[k] && val[k] % 2) {
@@ -630,6 +657,7 @@ int main(void) {
   T_RUN(test_growth_fine_sparse);
   T_RUN(test_wrapping_cluster);
   T_RUN(test_filter);
+  T_RUN(test_filter_in_place);
   T_RUN(test_randomized);
   T_RUN(test_randomized_dense);
   T_RUN(test_randomized_fine);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "ccpulse/common.h"
+#include "util/prefetch.h"
 #include "util/ser.h"
 
 #define GAMMA 1.02
@@ -211,6 +212,16 @@ void ccp_hist_clear(ccp_hist_t *h) {
 void ccp_hist_release(ccp_hist_t *h) {
   ccp_free(h->p);
   memset(h, 0, sizeof *h);
+}
+
+void ccp_hist_prefetch(const ccp_hist_t *h) {
+  if (!h->n)
+    return;
+  /* sparse: every line of its words (at most CCP_HIST_SPARSE_MAX, 8 lines);
+   * dense: the bitmap (its bins follow only from the bits) */
+  size_t bytes = h->dense ? NZW * sizeof *h->p : (size_t)h->ns * sizeof *h->p;
+  for (size_t off = 0; off < bytes; off += 64)
+    ccp_prefetch((const char *)h->p + off);
 }
 
 uint32_t ccp_shist_fill(ccp_shist_t *dst, const ccp_hist_t *src, uint32_t *count, uint16_t *bin) {

@@ -55,6 +55,8 @@ void ccp_hist_each(const ccp_hist_t *h, void (*fn)(void *opaque, uint16_t bin, u
                    void *opaque);
 /** Number of non-zero bins. */
 int ccp_hist_nonzero(const ccp_hist_t *h);
+/** Asks for the cache lines ccp_shist_fill() will read of h (a hint: no value changes). */
+void ccp_hist_prefetch(const ccp_hist_t *h);
 /** Empties the histogram (a dense one keeps its block). */
 void ccp_hist_clear(ccp_hist_t *h);
 /** Frees the bins. */

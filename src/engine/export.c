@@ -442,15 +442,23 @@ static ccp_words_t *scope_block(ccp_engine_t *e, const ccp_scope_t *s, int *data
   size_t nw = (size_t)cfg->nwindows, nbins = 0;
   for (int k = 0; k < cfg->nwindows * CCP_H__COUNT; k++) {
     const ccp_hist_t *src = ccp_wset_hist(&s->ws, k / CCP_H__COUNT, k % CCP_H__COUNT);
-    nbins += src ? (size_t)ccp_hist_nonzero(src) : 0;
+    if (!src)
+      continue;
+    /* each histogram's bins are a block of their own, cold since the last
+     * export: asked for all at once, their misses overlap (the fill below
+     * stalled on them one after another) */
+    ccp_hist_prefetch(src);
+    nbins += (size_t)ccp_hist_nonzero(src);
   }
   size_t name8 = (s->name_len + 8) / 8 * 8;
   size_t bytes = nw * sizeof(ccp_partial_win_t) + name8 + nw * s->ws.nc * sizeof(int64_t) +
                  nbins * (sizeof(uint32_t) + sizeof(uint16_t));
   ccp_words_t *b = ccp_words_new((bytes + 7) / 8, 1);
-  memset(b->w, 0, (bytes + 7) / 8 * sizeof(uint64_t));
   ccp_partial_win_t *win = (ccp_partial_win_t *)b->w;
   char *name = (char *)(win + nw);
+  /* zeroed: the windows (fields, absent histograms) and the name's padding;
+   * the values, counts and bins after them are all written below */
+  memset(b->w, 0, nw * sizeof(ccp_partial_win_t) + name8);
   memcpy(name, s->name, s->name_len + 1);
   int64_t *v = (int64_t *)(name + name8);
   uint32_t *count = (uint32_t *)(v + nw * s->ws.nc);

@@ -55,6 +55,7 @@
 #endif
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 
 #include "ccpulse/clock.h"
 #include "ccpulse/log.h"
@@ -129,6 +130,8 @@ struct ccp_publisher {
   int pacing;            /* the cycles are paced now (for the log) */
 
   atomic_int final_req;              /* the owner asks for the final cycle */
+  pthread_mutex_t wake_mu;           /* with wake_cv: the wait between cycles ends at */
+  pthread_cond_t wake_cv;            /* the cycle's time or at final_req, no polling */
   _Atomic int64_t final_deadline_ms; /* monotonic: no final attempt starts after it */
   atomic_int final_rc;               /* result of the final cycle; 1 = pending */
   _Atomic int64_t cycles, failed_cycles, now_ms, last_ok_ms;
@@ -740,6 +743,18 @@ static int cycle(ccp_publisher_t *p, int final) {
   return rc;
 }
 
+/* Sleeps until the wall clock reaches next_ms or the owner asks for the
+ * final cycle, whichever comes first (one wake-up a cycle: a sleep of at
+ * most 20 ms in a loop woke the thread ~50 times a second at the default
+ * interval). */
+static void wait_until(ccp_publisher_t *p, int64_t next_ms) {
+  struct timespec at = {(time_t)(next_ms / 1000), (long)(next_ms % 1000) * 1000000L};
+  pthread_mutex_lock(&p->wake_mu);
+  if (!atomic_load(&p->final_req)) /* set under the mutex: not missed between here and the wait */
+    pthread_cond_timedwait(&p->wake_cv, &p->wake_mu, &at); /* CLOCK_REALTIME, as next_ms */
+  pthread_mutex_unlock(&p->wake_mu);
+}
+
 static void *publisher_main(void *arg) {
   ccp_publisher_t *p = arg;
   const ccp_config_t *cfg = p->o.cfg;
@@ -747,7 +762,7 @@ static void *publisher_main(void *arg) {
   while (!atomic_load(&p->final_req)) {
     int64_t now = ccp_clock_wall_ms();
     if (now < next) {
-      ccp_clock_sleep_ms(CCP_MIN(next - now, 20));
+      wait_until(p, next);
       continue;
     }
     if (pace_wait(p, now)) { /* catching up: looked at again an interval later */
@@ -788,6 +803,8 @@ ccp_publisher_t *ccp_publisher_new(const ccp_publisher_opts_t *opts) {
   p->bundles =
       ccp_calloc((size_t)(opts->src.nbundles ? opts->src.nbundles : 1), sizeof *p->bundles);
   atomic_store(&p->final_rc, 1);
+  pthread_mutex_init(&p->wake_mu, NULL);
+  pthread_cond_init(&p->wake_cv, NULL);
   return p;
 }
 
@@ -803,7 +820,10 @@ int ccp_publisher_finish(ccp_publisher_t *p) {
     return -CCP_EIO;
   atomic_store(&p->final_deadline_ms,
                ccp_clock_mono_ms() + (p->o.final_timeout_ms > 0 ? p->o.final_timeout_ms : 10000));
-  atomic_store(&p->final_req, 1); /* seq_cst: the deadline is seen with the request */
+  pthread_mutex_lock(&p->wake_mu);
+  atomic_store(&p->final_req, 1);   /* seq_cst: the deadline is seen with the request */
+  pthread_cond_signal(&p->wake_cv); /* out of its wait between cycles */
+  pthread_mutex_unlock(&p->wake_mu);
   pthread_join(p->thread, NULL);
   p->started = 0;
   return atomic_load(&p->final_rc) == 0 ? 0 : -CCP_EIO;
@@ -833,6 +853,8 @@ void ccp_publisher_free(ccp_publisher_t *p) {
   ccp_free(p->pending);
   ccp_free(p->pending_part);
   ccp_view_free(p->view);
+  pthread_cond_destroy(&p->wake_cv);
+  pthread_mutex_destroy(&p->wake_mu);
   ccp_free(p);
 }
 

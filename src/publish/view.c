@@ -96,6 +96,7 @@
 
 #include "counters/partial.h"
 #include "kpi/kpi.h"
+#include "util/prefetch.h"
 #include "util/u64map.h"
 
 /* ------------------------------------------------------------ structures */
@@ -728,12 +729,32 @@ static int win_same_values(const ccp_partial_win_t *a, const ccp_partial_win_t *
          !memcmp(a->val, b->val, (size_t)__builtin_popcount(a->fields) * sizeof *a->val);
 }
 
+/* Asks for the first lines of the histograms figures_move() reads: the
+ * merged ones are blocks of their own, cold since the last cycle, and each
+ * move stalled on its misses in turn; asked for all at once they overlap. */
+static void figures_prefetch(const vscope_t *dst, const ccp_partial_win_t *old,
+                             const ccp_partial_win_t *src, int nwin) {
+  for (int w = 0; w < nwin; w++)
+    for (int h = 0; h < CCP_H__COUNT; h++) {
+      const vhist_t *d = &dst->win[w].hist[h];
+      if (d->n) {
+        ccp_prefetch(d->bin);
+        ccp_prefetch(d->count);
+      }
+      if (old && old[w].hist[h].n)
+        ccp_prefetch(old[w].hist[h].count);
+      if (src && src[w].hist[h].n)
+        ccp_prefetch(src[w].hist[h].count);
+    }
+}
+
 /* Moves a scope's window figures from the windows old (a block merged
  * before from the same merge index; NULL: none) to src's. A window whose
  * figures moved is dirty: its KPIs are computed again on the next read. */
 static void figures_move(ccp_view_t *v, vscope_t *dst, const ccp_partial_win_t *old,
                          const ccp_partial_win_t *src, int nwin) {
   static const ccp_shist_t none = {0, NULL, NULL};
+  figures_prefetch(dst, old, src, nwin);
   for (int w = 0; w < nwin; w++) {
     vwin_t *vw = &dst->win[w];
     vwin_cust_restore(vw);
@@ -1017,7 +1038,7 @@ static void union_apply(vscope_t *s, int nw, const ccp_words_t *o, const ccp_wor
   }
 }
 
-/* ccp_u64map_filter() callback of a recount: drops the entries below the
+/* ccp_u64map_filter_in_place() callback of a recount: drops the entries below the
  * floor, counts the others per window. */
 static int union_recount(void *opaque, uint64_t key, uint64_t val) {
   vscope_t *s = opaque;
@@ -1062,7 +1083,7 @@ static void cust_sync(ccp_view_t *v, vscope_t *s) {
     s->ufloor = floor;
     memcpy(s->uedge, edge, sizeof edge);
     memset(s->ucount, 0, sizeof s->ucount);
-    ccp_u64map_filter(&s->umap, union_recount, s);
+    ccp_u64map_filter_in_place(&s->umap, union_recount, s); /* few leave: no new table */
   }
   /* the current entries by merge index */
   int n = CCP_MAX(v->nmerged, s->nprev);
@@ -1291,6 +1312,17 @@ static double cost(const ccp_view_t *v, const int64_t *c) {
  * others' stand in k from the last computation). */
 static void compute(const ccp_view_t *v, const vwin_t *w, double *k, unsigned hists) {
   const int64_t *c = w->total.v;
+  /* the percentile walks start at both ends of the histograms' arrays
+   * (blocks of their own, mostly cold): asked for before the other KPIs */
+  for (int h = 0; h < CCP_H__COUNT; h++) {
+    const vhist_t *x = &w->hist[h];
+    if (hists >> h & 1 && x->n) {
+      ccp_prefetch(x->count);
+      ccp_prefetch(x->bin);
+      ccp_prefetch(x->count + x->n - 1);
+      ccp_prefetch(x->bin + x->n - 1);
+    }
+  }
   for (int i = 0; i < CCP_K__WINDOWED; i++) {
     const ccp_kpi_def_t *d = &ccp_kpi_defs[i];
     switch (d->kind) {

@@ -134,6 +134,28 @@ size_t ccp_u64map_filter(ccp_u64map_t *m, int (*keep)(void *, uint64_t, uint64_t
   return removed;
 }
 
+size_t ccp_u64map_filter_in_place(ccp_u64map_t *m,
+                                  int (*keep)(void *opaque, uint64_t key, uint64_t val),
+                                  void *opaque) {
+  if (!m->count)
+    return 0;
+  /* from an empty slot on, once around: a deletion shifts back only entries
+   * after it in its cluster, which ends before that slot, so an entry moved
+   * into the slot being looked at has not been looked at yet (it is looked
+   * at next), and one looked at never moves */
+  size_t start = 0, removed = 0;
+  while (m->slots[start].key) /* load < 1: an empty slot exists */
+    start++;
+  for (size_t k = 1, i = start; k < m->cap; k++) {
+    i = ccp_u64map_next(m, i);
+    while (m->slots[i].key && !keep(opaque, m->slots[i].key, m->slots[i].val)) {
+      del_at(m, i);
+      removed++;
+    }
+  }
+  return removed;
+}
+
 /* -------------------------------------------------------- checkpoints */
 
 size_t ccp_u64map_each_ordered(const ccp_u64map_t *m,

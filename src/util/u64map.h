@@ -72,6 +72,17 @@ int ccp_u64map_del(ccp_u64map_t *m, uint64_t key);
  */
 size_t ccp_u64map_filter(ccp_u64map_t *m, int (*keep)(void *opaque, uint64_t key, uint64_t val),
                          void *opaque);
+/**
+ * The same removals in place: keep() is called once for every entry, and
+ * those it refuses are deleted where they are (the entries after them in
+ * their cluster shift back), so no table is allocated and the kept ones
+ * mostly stay in their slots. For a large table that loses few entries; the
+ * slot order then differs from ccp_u64map_filter()'s rebuild, so a map saved
+ * in slot order (checkpoints) keeps that one.
+ */
+size_t ccp_u64map_filter_in_place(ccp_u64map_t *m,
+                                  int (*keep)(void *opaque, uint64_t key, uint64_t val),
+                                  void *opaque);
 /** 1 when the next insert of a new key would grow the table. */
 static inline int ccp_u64map_would_grow(const ccp_u64map_t *m) {
   return m->dense ? (m->count + 1) * 4 > m->cap * 3 : (m->count + 1) * 2 > m->cap;
