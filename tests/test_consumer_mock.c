@@ -202,6 +202,14 @@ typedef struct member {
   int lag_cycles;  /* views at the final now that still miss events (uneven test) */
   atomic_int fail; /* publish fails while set */
   int rc;
+  /* alert cap test (publish_ckpt): the opts' alert_cap, and what the calls got */
+  size_t alert_cap;
+  int workers;
+  int64_t alerts;  /* alerts handed over (every member) */
+  int64_t dropped; /* alert cap test: dropped before them (x->alerts_dropped) */
+  int over;        /* calls that broke the cap's bounds */
+  int disorder;    /* alerts older than one handed before them, on their partition */
+  int64_t last_fire[NPARTS];
 } member_t;
 
 /* Uneven test: the final now and the number of events (else INT64_MIN, 0). */
@@ -228,6 +236,7 @@ static int on_publish(void *opaque, const ccp_view_t *v, const ccp_alert_t *al, 
   ccp_free(m->json);
   m->json = ccp_strdup(b.data);
   m->events = json_events(m->json);
+  m->alerts += n;
   for (int i = 0; i < n; i++) {
     if (al[i].kind != CCP_ALERT_SLA_BREACH)
       continue;
@@ -245,19 +254,54 @@ static int on_publish(void *opaque, const ccp_view_t *v, const ccp_alert_t *al, 
   return 0;
 }
 
+/* The firing time of a deadline alert (a breach is due a ms before its timer). */
+static int64_t fire_time(const ccp_alert_t *a) {
+  return a->at_ms + (a->kind == CCP_ALERT_SLA_BREACH);
+}
+
+/* publish_ckpt of the alert cap test: on_publish, then the cap's bounds (a
+ * worker hands at most alert_cap per cycle, and drops only once it holds
+ * that many) and each partition's alerts in firing order across calls. */
+static int on_publish_x(void *opaque, const ccp_view_t *v, const ccp_alert_t *al, int n,
+                        ccp_publish_extra_t *x) {
+  member_t *m = opaque;
+  int rc = on_publish(opaque, v, al, n);
+  if (rc)
+    return rc;
+  pthread_mutex_lock(&m->mu);
+  m->dropped += x->alerts_dropped;
+  if (m->alert_cap && ((size_t)n > m->alert_cap * (size_t)m->workers ||
+                       (x->alerts_dropped > 0 && (size_t)n < m->alert_cap)))
+    m->over++;
+  for (int i = 0; i < n; i++) {
+    int p = partition_of(al[i].ticket_id, NPARTS);
+    m->disorder += fire_time(&al[i]) < m->last_fire[p];
+    m->last_fire[p] = fire_time(&al[i]);
+  }
+  pthread_mutex_unlock(&m->mu);
+  return 0;
+}
+
 static void *member_main(void *arg) {
   member_t *m = arg;
   m->rc = ccp_consumer_run(m->c);
   return NULL;
 }
 
-static void member_start(member_t *m, const ccp_config_t *cfg, int workers) {
+/* alert_cap > 0: through publish_ckpt (on_publish_x) with that cap. */
+static void member_start_cap(member_t *m, const ccp_config_t *cfg, int workers, size_t alert_cap) {
   memset(m, 0, sizeof *m);
   pthread_mutex_init(&m->mu, NULL);
+  m->alert_cap = alert_cap;
+  m->workers = workers;
+  for (int p = 0; p < NPARTS; p++)
+    m->last_fire[p] = INT64_MIN;
   ccp_consumer_opts_t o = {.cfg = cfg,
                            .brokers = brokers,
                            .workers = workers,
-                           .publish = on_publish,
+                           .publish = alert_cap ? NULL : on_publish,
+                           .publish_ckpt = alert_cap ? on_publish_x : NULL,
+                           .alert_cap = alert_cap,
                            .opaque = m,
                            .final_timeout_ms = 300};
   char err[512];
@@ -266,6 +310,10 @@ static void member_start(member_t *m, const ccp_config_t *cfg, int workers) {
     fprintf(stderr, "consumer: %s\n", err);
   CCP_ASSERT(m->c);
   CCP_ASSERT(pthread_create(&m->th, NULL, member_main, m) == 0);
+}
+
+static void member_start(member_t *m, const ccp_config_t *cfg, int workers) {
+  member_start_cap(m, cfg, workers, 0);
 }
 
 static int64_t member_events(member_t *m) {
@@ -395,6 +443,42 @@ static void test_no_commit_without_publish(void) {
   T_EQ_INT(m.rc, 0);
   T_TRUE(m.json == NULL || json_events(m.json) == 0);
   ccp_free(m.json);
+  ccp_config_release(&cfg);
+}
+
+/* More deadline alerts in a cycle than the publish function keeps
+ * (ccp_consumer_opts_t.alert_cap, `run`'s alert queue): each worker hands
+ * over only its newest alert_cap and counts the older ones, so handed +
+ * dropped is every alert the engines fired (as counted by a member without
+ * a cap), each partition's alerts still come in firing order, and the
+ * view is the same. */
+static void test_alert_cap(void) {
+  ccp_config_t cfg;
+  config(&cfg, "g5a");
+  char err[256];
+  CCP_ASSERT(ccp_config_set(&cfg, "checkpoint.interval", "off", NULL, err, sizeof err) == 0);
+  member_t all, cap;
+  member_start(&all, &cfg, 2);
+  T_TRUE(wait_events(&all, NEVENTS + 1));
+  member_stop(&all);
+  T_EQ_INT(all.rc, 0);
+  ccp_config_release(&cfg);
+
+  config(&cfg, "g5b");
+  CCP_ASSERT(ccp_config_set(&cfg, "checkpoint.interval", "off", NULL, err, sizeof err) == 0);
+  member_start_cap(&cap, &cfg, 2, 4);
+  T_TRUE(wait_events(&cap, NEVENTS + 1));
+  member_stop(&cap);
+  T_EQ_INT(cap.rc, 0);
+  fprintf(stderr, "alert cap: %lld alerts without a cap; with 4: %lld handed, %lld dropped\n",
+          (long long)all.alerts, (long long)cap.alerts, (long long)cap.dropped);
+  T_TRUE(cap.dropped > 0); /* the cap acted */
+  T_EQ_INT(cap.over, 0);
+  T_EQ_INT(cap.disorder, 0);
+  T_EQ_INT(cap.alerts + cap.dropped, all.alerts);
+  T_TRUE(all.json && cap.json && strcmp(all.json, cap.json) == 0);
+  ccp_free(all.json);
+  ccp_free(cap.json);
   ccp_config_release(&cfg);
 }
 
@@ -691,6 +775,7 @@ int main(void) {
   T_RUN(test_merge_and_dlq);
   T_RUN(test_full_queue);
   T_RUN(test_no_commit_without_publish);
+  T_RUN(test_alert_cap);
   T_RUN(test_rebalance);
   T_RUN(test_uneven_speed);
   ccp_mock_free(mock);

@@ -75,6 +75,10 @@ typedef struct ccp_publish_extra {
   const int32_t *alert_partitions; /**< per alert of the call, the Kafka partition whose engine
                                         fired it when checkpoints are on (its id is then kept
                                         per partition, docs/redis.md), else -1 */
+  int64_t alerts_dropped; /**< deadline alerts fired before those of the call and never handed
+                               over: older than the alert_cap newest of a worker's cycle
+                               (ccp_consumer_opts_t.alert_cap); the function counts them as
+                               dropped from its queue, as it would have */
 } ccp_publish_extra_t;
 
 /**
@@ -114,6 +118,11 @@ typedef struct ccp_consumer_opts {
   int64_t (*clock_ms)(void);        /**< wall clock for the time rule; NULL = CLOCK_REALTIME */
   int64_t final_timeout_ms;         /**< the final cycle is retried until this long after the
                                          shutdown began (not after the cycle in flight); 0 = 10 s */
+  size_t alert_cap; /**< with publish_ckpt: the most deadline alerts publish_ckpt's queue holds,
+                         dropping the oldest beyond (ccp_redis_pub_alert_cap()); each worker
+                         then keeps only the newest alert_cap alerts of a cycle and counts the
+                         older ones in ccp_publish_extra_t.alerts_dropped (a catch-up fires
+                         hundreds of thousands); 0: every alert is handed over */
 } ccp_consumer_opts_t;
 
 typedef struct ccp_consumer ccp_consumer_t;

@@ -183,7 +183,8 @@ static int live_publish(void *opaque, const ccp_view_t *view, const ccp_alert_t 
   ccp_buf_clear(&l->ids);
   /* more deadline alerts than the publisher's queue holds (a catch-up): the
    * oldest would be dropped on arrival, so they are not rendered, only
-   * counted (rc_.alerts_skipped) */
+   * counted (rc_.alerts_skipped), with those older still that the workers
+   * dropped already (co.alert_cap) */
   size_t cap = ccp_redis_pub_alert_cap(l->pub);
   int skip = (size_t)nalerts > cap ? nalerts - (int)cap : 0;
   alerts += skip;
@@ -228,7 +229,7 @@ static int live_publish(void *opaque, const ccp_view_t *view, const ccp_alert_t 
                            .no_meta = view == NULL,
                            .alerts = l->ptrs,
                            .nalerts = k,
-                           .alerts_skipped = (size_t)skip,
+                           .alerts_skipped = (size_t)skip + (size_t)x->alerts_dropped,
                            .alert_partitions = l->parts,
                            .alert_ids = l->idp,
                            .alert_due = l->due,
@@ -330,6 +331,7 @@ int ccp_cli_live(const ccp_config_t *cfg, const ccp_cli_live_opts_t *o) {
   co.publish_ckpt = live_publish;
   co.fetch = live_fetch;
   co.final_timeout_ms = FINAL_MS;
+  co.alert_cap = ccp_redis_pub_alert_cap(l.pub); /* the older ones would be dropped on arrival */
   co.opaque = &l;
   if (!(c = ccp_consumer_new(&co, err, sizeof err))) {
     ccp_log(CCP_LOG_ERROR, "run", "%s", err);

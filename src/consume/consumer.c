@@ -42,6 +42,7 @@
  * retries it (waiting_*), then assigns it at the checkpoint's offset.
  */
 #include <jansson.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -901,6 +902,8 @@ ccp_consumer_t *ccp_consumer_new(const ccp_consumer_opts_t *opts, char *errbuf, 
     snprintf(c->dlq_topic, sizeof c->dlq_topic, "%s.dlq", cfg->kafka_topic);
 
   c->ckpt_on = cfg->checkpoint_interval_ms > 0 && opts->publish_ckpt != NULL;
+  /* only publish_ckpt is told of the alerts a worker dropped (ccp_publish_extra_t) */
+  c->alert_cap = opts->publish_ckpt ? (int)CCP_MIN(opts->alert_cap, (size_t)INT_MAX / 2) : 0;
   int w = opts->workers > 0 ? opts->workers : (int)cfg->workers;
   if (w <= 0) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);

@@ -71,9 +71,11 @@ typedef struct ccp__worker {
   ccp__part_t **by_id; /* indexed by partition number */
   int by_id_cap;
   int nparts;
-  ccp_alert_t *alerts;  /* alerts fired since the last export */
+  ccp_alert_t *alerts;  /* alerts fired since the last export; with c->alert_cap, a ring of the
+                           newest alert_cap once full (the oldest at alerts_head) */
   int32_t *alert_parts; /* their partitions (-1 with checkpoints off) */
-  int nalerts, alerts_cap;
+  int nalerts, alerts_cap, alerts_head;
+  int64_t alerts_dropped; /* older alerts of this cycle overwritten in the ring */
   uint64_t seen_epoch;
   struct {
     uint32_t id;
@@ -179,6 +181,7 @@ struct ccp_consumer {
   int64_t stats_ms;       /* monotonic ms of the last statistics; 0 none */
   int64_t next_probe_ms;  /* main thread: next reachability probe while Kafka is down */
   int queued_min;         /* immutable: librdkafka's queued.min.messages of the consumer */
+  int alert_cap;          /* immutable: alerts a worker keeps per cycle (opts alert_cap); 0: all */
   int64_t nudged_ms;      /* main thread: monotonic ms of the last fetch nudge (0: none) */
   _Atomic int64_t nudges; /* fetch nudges sent (nudge_fetchers), for tests and the log */
 

@@ -65,17 +65,51 @@
 /* @locality worker thread (engine alert callback of partition p): copy it
  * for the next bundle, with its partition when checkpoints are on (its id
  * is then kept per partition until a checkpoint rules it out of any
- * restore: docs/redis.md, "Alerts once"). */
+ * restore: docs/redis.md, "Alerts once"). With c->alert_cap, once the
+ * bundle holds that many the new alert takes the oldest one's place: the
+ * publish function's queue keeps only the newest alert_cap of a cycle, so
+ * the oldest could not outlive this cycle's newer ones anyway; it is
+ * freed here, on the thread that allocated it, and counted (a catch-up
+ * fires hundreds of thousands: docs/live.md, "Catching up"). */
 static void on_alert(void *opaque, const ccp_alert_t *a) {
   const ccp__part_t *p = opaque;
   ccp__worker_t *w = p->owner;
+  int32_t part = w->c->ckpt_on ? p->partition : -1;
+  if (w->c->alert_cap && w->nalerts == w->c->alert_cap) {
+    int at = w->alerts_head;
+    ccp_publisher_alerts_free(&w->alerts[at], 1);
+    ccp_publisher_alert_copy(&w->alerts[at], a);
+    w->alert_parts[at] = part;
+    w->alerts_head = at + 1 == w->nalerts ? 0 : at + 1;
+    w->alerts_dropped++;
+    return;
+  }
   if (w->nalerts == w->alerts_cap) {
     w->alerts_cap = w->alerts_cap ? 2 * w->alerts_cap : 64;
     w->alerts = ccp_realloc(w->alerts, (size_t)w->alerts_cap * sizeof *w->alerts);
     w->alert_parts = ccp_realloc(w->alert_parts, (size_t)w->alerts_cap * sizeof *w->alert_parts);
   }
-  w->alert_parts[w->nalerts] = w->c->ckpt_on ? p->partition : -1;
+  w->alert_parts[w->nalerts] = part;
   ccp_publisher_alert_copy(&w->alerts[w->nalerts++], a);
+}
+
+/* @locality worker thread: the ring of on_alert() in firing order (the
+ * oldest first), as the bundle hands them over. */
+static void alerts_in_order(ccp__worker_t *w) {
+  int h = w->alerts_head, n = w->nalerts;
+  if (!h)
+    return;
+  ccp_alert_t *a = ccp_malloc((size_t)n * sizeof *a);
+  int32_t *pt = ccp_malloc((size_t)n * sizeof *pt);
+  memcpy(a, w->alerts + h, (size_t)(n - h) * sizeof *a);
+  memcpy(a + (n - h), w->alerts, (size_t)h * sizeof *a);
+  memcpy(pt, w->alert_parts + h, (size_t)(n - h) * sizeof *pt);
+  memcpy(pt + (n - h), w->alert_parts, (size_t)h * sizeof *pt);
+  ccp_free(w->alerts);
+  ccp_free(w->alert_parts);
+  w->alerts = a;
+  w->alert_parts = pt;
+  w->alerts_head = 0;
 }
 
 /* @locality main thread. Blocks until the worker executed the command. */
@@ -288,12 +322,15 @@ static void export_epoch(ccp__worker_t *w, uint64_t e) {
   atomic_store_explicit(&w->open, open, memory_order_relaxed); /* a gauge for scrapes */
   if (target != INT64_MIN)
     atomic_store_explicit(&w->now, CCP_MAX(mine, target), memory_order_relaxed);
+  alerts_in_order(w);
   b->alerts = w->alerts;
   b->alert_partitions = w->alert_parts;
   b->nalerts = w->nalerts;
+  b->alerts_dropped = w->alerts_dropped;
   w->alerts = NULL;
   w->alert_parts = NULL;
   w->nalerts = w->alerts_cap = 0;
+  w->alerts_dropped = 0;
   /* acq_rel: release publishes the bundle's contents; acquire because an
    * old bundle the publisher did not take is freed here */
   ccp_publisher_bundle_t *old = atomic_exchange_explicit(&w->out, b, memory_order_acq_rel);

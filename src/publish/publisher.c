@@ -69,8 +69,9 @@ struct ccp_publisher {
 
   /* publisher thread only */
   ccp_view_t *view;
-  ccp_alert_t *pending;  /* alerts not yet handed to the publish function */
-  int32_t *pending_part; /* their partitions (bundle->alert_partitions) */
+  ccp_alert_t *pending;    /* alerts not yet handed to the publish function */
+  int64_t pending_dropped; /* alerts the workers dropped before them (bundle alerts_dropped) */
+  int32_t *pending_part;   /* their partitions (bundle->alert_partitions) */
   int npending, pending_cap;
   int64_t g;                        /* global stream time */
   ccp_publisher_bundle_t **bundles; /* the cycle's, one per source bundle */
@@ -199,6 +200,8 @@ static void take_alerts(ccp_publisher_t *p, ccp_publisher_bundle_t *b) {
     p->pending[p->npending++] = b->alerts[j];
   }
   b->nalerts = 0;
+  p->pending_dropped += b->alerts_dropped;
+  b->alerts_dropped = 0;
 }
 
 /* Whether the cycle's exports are, in order, the partitions, generations and
@@ -399,6 +402,7 @@ static int publish(ccp_publisher_t *p, const ccp_view_t *view, ccp_publish_extra
   x->ckpt_pending = 0;
   x->shared_time = INT64_MIN;
   x->alert_partitions = p->pending_part;
+  x->alerts_dropped = p->pending_dropped;
   return p->o.publish_ckpt(p->o.opaque, view, p->pending, p->npending, x);
 }
 
@@ -710,6 +714,7 @@ static int cycle(ccp_publisher_t *p, int final) {
   /* the publish function took the alerts (it queues them until a cycle succeeds) */
   ccp_publisher_alerts_free(p->pending, p->npending);
   p->npending = 0;
+  p->pending_dropped = 0;
   if (rc == 0) {
     atomic_store(&p->now_ms, g);
     atomic_fetch_add(&p->cycles, 1);

@@ -99,8 +99,10 @@ typedef struct ccp_publisher_bundle {
   int32_t *alert_partitions;     /**< owned, per alert: its partition when checkpoints are on
                                       (the ids are then kept per partition), else -1 */
   int nalerts;
-  int64_t backlog; /**< records of its partitions not read yet at the export (each one's high
-                        watermark of its latest fetch - next offset, summed; 0 where unknown) */
+  int64_t alerts_dropped; /**< alerts fired before these and dropped by the worker unseen (more
+                               than ccp_consumer_opts_t.alert_cap since the last bundle) */
+  int64_t backlog;        /**< records of its partitions not read yet at the export (each one's high
+                               watermark of its latest fetch - next offset, summed; 0 where unknown) */
 } ccp_publisher_bundle_t;
 
 /** Frees a bundle and what it owns (partials, alerts); NULL is fine. */
