@@ -1,9 +1,11 @@
-# Shared by the side-by-side scripts (bench/catchup_sbs.sh, bench/live_sbs.sh);
+# Shared by the side-by-side scripts (bench/catchup_sbs.sh, bench/live_sbs.sh,
+# bench/idle_sbs.sh);
 # sourced from the repository root, with `set -euo pipefail`.
 #
 # sbs_start NAME: a work directory, a broker (scripts/kafka.sh) and Redis
 # (scripts/redis.sh) on loopback, stopped and removed on exit (with every pid
 # in `pids`); sets work, B (bootstrap) and URL (redis://...).
+# sbs_medians OUT FIELD FORMAT VARIANT...: the median of a column per variant.
 # sbs_variant V: splits a variant `BIN` or `BIN:key=value[,key=value...]`
 # into bin and sets (the --set flags).
 pids=()
@@ -31,4 +33,16 @@ sbs_variant() {
     IFS=, read -ra kvs <<<"${1#*:}"
     for kv in "${kvs[@]}"; do sets+=(--set "$kv"); done
   fi
+}
+# sbs_medians OUT FIELD FORMAT VARIANT...: per variant, the median of column
+# FIELD over OUT's lines "round R VARIANT ..." (column 3 the variant),
+# printed with the printf FORMAT (e.g. "%.4f core").
+sbs_medians() {
+  local out=$1 field=$2 fmt=$3 v
+  shift 3
+  for v in "$@"; do
+    awk -v v="$v" -v f="$field" '$3 == v { print $f }' "$out" | sort -g |
+      awk -v v="$v" -v fmt="$fmt" '{ a[NR] = $1 } END {
+        printf "  %-60s " fmt "\n", v, (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+  done
 }

@@ -4,7 +4,8 @@
  *
  * Covers: init/append/puts/putc/printf (short and longer than the internal
  * 256-byte scratch), growth across many doublings with the data always
- * NUL-terminated, clear keeping the capacity, reserve; put_i64 at the int64
+ * NUL-terminated, clear keeping the capacity, reserve; shrink releasing a
+ * scratch buffer only when it is over 1 MiB and over 8 times its last use; put_i64 at the int64
  * limits; put_double: integers as integers, "-0" as "0", NaN and infinities
  * as null, the shortest text that reads back (checked against strtod and
  * against every shorter %.*g) on fixed and random doubles, and byte for
@@ -71,6 +72,31 @@ static void test_append_and_growth(void) {
   ccp_buf_release(&b);
   T_TRUE(b.data == NULL);
   T_EQ_INT(b.cap, 0);
+}
+
+static void test_shrink(void) {
+  ccp_buf_t b;
+  ccp_buf_init(&b);
+  ccp_buf_shrink(&b, 0); /* an empty buffer stays empty */
+  T_TRUE(b.data == NULL && b.cap == 0);
+  ccp_buf_reserve(&b, CCP_BUF_SHRINK_MIN / 2); /* small: kept whatever its use */
+  ccp_buf_puts(&b, "x");
+  size_t cap = b.cap;
+  ccp_buf_shrink(&b, 0);
+  T_EQ_INT(b.cap, cap);
+  T_EQ_STR(b.data, "x");
+  ccp_buf_reserve(&b, 4 * CCP_BUF_SHRINK_MIN); /* large */
+  cap = b.cap;
+  ccp_buf_shrink(&b, cap / 8); /* used an eighth: kept */
+  T_EQ_INT(b.cap, cap);
+  T_EQ_STR(b.data, "x");
+  ccp_buf_shrink(&b, cap / 8 - 1); /* used less: released */
+  T_TRUE(b.data == NULL);
+  T_EQ_INT(b.len, 0);
+  T_EQ_INT(b.cap, 0);
+  ccp_buf_puts(&b, "again"); /* usable again */
+  T_EQ_STR(b.data, "again");
+  ccp_buf_release(&b);
 }
 
 static void test_printf(void) {
@@ -391,6 +417,7 @@ static void test_json_str(void) {
 
 int main(void) {
   T_RUN(test_append_and_growth);
+  T_RUN(test_shrink);
   T_RUN(test_printf);
   T_RUN(test_i64);
   T_RUN(test_double);

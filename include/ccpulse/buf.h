@@ -30,6 +30,12 @@ static inline void ccp_buf_clear(ccp_buf_t *b) {
   if (b->data)
     b->data[0] = 0;
 }
+/** A scratch buffer kept between uses: frees its bytes (and empties it) when
+ *  a burst grew it far past what the last use held (`used`): over
+ *  CCP_BUF_SHRINK_MIN bytes and over 8 times `used`. Else nothing changes. */
+void ccp_buf_shrink(ccp_buf_t *b, size_t used);
+/** The capacity below which ccp_buf_shrink keeps a buffer (1 MiB). */
+#define CCP_BUF_SHRINK_MIN ((size_t)1 << 20)
 /** Makes room for n more bytes. */
 void ccp_buf_reserve(ccp_buf_t *b, size_t n);
 /** Appends n bytes. */

@@ -167,6 +167,26 @@ static void write_wall_settings(live_t *l) {
   l->wall_settings_conn = st.reconnects;
 }
 
+/* @locality publisher thread. The cycle's alert scratch, once the alerts
+ * are queued: a catch-up renders thousands of deadline alerts in a cycle
+ * (tens of MB), which kept would stay resident through an idle or steady
+ * stream (ccp_buf_shrink's rule: over 1 MiB and over 8 times this use). */
+static void shrink_alerts(live_t *l, size_t n) {
+  ccp_buf_shrink(&l->alerts, l->alerts.len);
+  ccp_buf_shrink(&l->ids, l->ids.len);
+  if (l->ptrs_cap * sizeof *l->ptrs > CCP_BUF_SHRINK_MIN && l->ptrs_cap / 8 > n) {
+    ccp_free(l->ptrs);
+    ccp_free(l->parts);
+    ccp_free(l->idp);
+    ccp_free(l->due);
+    l->ptrs = NULL;
+    l->parts = NULL;
+    l->idp = NULL;
+    l->due = NULL;
+    l->ptrs_cap = 0;
+  }
+}
+
 /* @locality publisher thread. In a checkpoint cycle x's checkpoints are
  * written in the same transaction (docs/checkpoints.md), with several
  * instances its partials and stream time (docs/live.md); without a view
@@ -241,6 +261,7 @@ static int live_publish(void *opaque, const ccp_view_t *view, const ccp_alert_t 
                            .npartials = x->npartials,
                            .stream_time = x->stream_time};
   int rc = ccp_redis_pub_cycle_x(l->pub, &rc_);
+  shrink_alerts(l, k); /* queued (copied): a catch-up's burst need not stay */
   x->shared_time = rc_.shared_time;
   x->ckpt_pending = rc_.ckpt_pending;
   if (rc == 0 && view)

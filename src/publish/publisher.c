@@ -78,6 +78,7 @@ struct ccp_publisher {
   ccp_publisher_export_t *last;     /* the exports merged into the view, partials referenced */
   int nlast, last_cap;
   int trimmed;          /* free heap looked at since the view last changed */
+  int trim_batches;     /* written batches still to look at free heap after (trim_after_batch) */
   int64_t ckpt_next_ms; /* wall clock: the next checkpoint cycle is due (0: at once) */
   /* the checkpoints being written (docs/checkpoints.md, "Off the view
    * cycle"): saved in one cycle, handed to publish_ckpt every cycle until
@@ -202,6 +203,20 @@ static void take_alerts(ccp_publisher_t *p, ccp_publisher_bundle_t *b) {
   b->nalerts = 0;
   p->pending_dropped += b->alerts_dropped;
   b->alerts_dropped = 0;
+}
+
+/* Once the publish function took the pending alerts: a catch-up's burst
+ * grew the queue to MBs that an idle or steady stream never fills again
+ * (ccp_buf_shrink's rule: over 1 MiB and over 8 times this cycle's). */
+static void shrink_pending(ccp_publisher_t *p) {
+  if ((size_t)p->pending_cap * sizeof *p->pending > CCP_BUF_SHRINK_MIN &&
+      p->pending_cap / 8 > p->npending) {
+    ccp_free(p->pending);
+    ccp_free(p->pending_part);
+    p->pending = NULL;
+    p->pending_part = NULL;
+    p->pending_cap = 0;
+  }
 }
 
 /* Whether the cycle's exports are, in order, the partitions, generations and
@@ -363,6 +378,23 @@ static void batch_mark(ccp_publisher_t *p, ccp_publisher_bundle_t *const *bundle
         p->ckpt_all = 1;
       }
     }
+}
+
+/* A written batch (not yet freed): the quiet cycle after it looks at the
+ * free heap again (merge_own) when it held states, which are freed now,
+ * and after the batch that follows such a one: the checkpoint writer drops
+ * its copies of a partition's base state when the partition's checkpoint
+ * is kept (ckpt_store.c), that is in the batch after its last state. An
+ * idle stream's later batches (all kept) free nothing: malloc_trim, ~5 ms
+ * with 32 partitions, then does not run every checkpoint interval. */
+static void trim_after_batch(ccp_publisher_t *p) {
+  for (int i = 0; i < p->batch.n; i++)
+    if (!p->batch.c[i].same)
+      p->trim_batches = 2;
+  if (p->trim_batches > 0) {
+    p->trim_batches--;
+    p->trimmed = 0;
+  }
 }
 
 /* Keeps the saving cycle's bundles in the batch, for its commit: only the
@@ -592,9 +624,11 @@ static void merge_own(ccp_publisher_t *p) {
     keep_last(p);
   p->trimmed &= same;
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
-  /* The first cycle of a quiet period: a catch-up leaves free pages in
-   * every thread's arena; give them back when there are many (a live
-   * stream's bucket edges end quiet periods: little is free by then). */
+  /* The first cycle of a quiet period, and the first after each of the
+   * checkpoint batches that free memory in it (trim_after_batch): a
+   * catch-up leaves free pages in every thread's arena; give them back
+   * when there are many (a live stream's bucket edges end quiet periods:
+   * little is free by then). */
   if (same && !p->trimmed) {
     if (mallinfo2().fordblks >= (size_t)32 << 20)
       malloc_trim(0);
@@ -707,12 +741,15 @@ static int cycle(ccp_publisher_t *p, int final) {
   int rc = publish(p, view, &x);
   batch_free(p, &old); /* the publish function dropped it */
   int written = p->batch.active && !x.ckpt_pending;
-  if (written) /* stored or not: the commit may take the offsets of the stored ones */
+  if (written) { /* stored or not: the commit may take the offsets of the stored ones */
     batch_mark(p, fresh ? p->bundles : p->batch.held);
+    trim_after_batch(p);
+  }
   if (rc == 0 && x.shared_time != INT64_MIN)
     p->shared_g = CCP_MAX(p->shared_g, x.shared_time);
   /* the publish function took the alerts (it queues them until a cycle succeeds) */
   ccp_publisher_alerts_free(p->pending, p->npending);
+  shrink_pending(p);
   p->npending = 0;
   p->pending_dropped = 0;
   if (rc == 0) {

@@ -1504,6 +1504,7 @@ int ccp_redis_pub_cycle_x(ccp_redis_pub_t *p, ccp_redis_cycle_t *c) {
   int keep = nckpts > 0 || c->npartials > 0 || time_at >= 0;
   int rc = read_replies(p, nckpts > 0, keep, ncmds, what, sizeof what, &exec);
   sigpipe_unblock(&g);
+  ccp_buf_shrink(&p->out, p->out.len); /* sent: a catch-up's burst need not stay */
   alerts_account(p, rc == 0);
   if (exec) { /* what landed (also when another command failed) */
     int refused =

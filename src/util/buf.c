@@ -27,6 +27,16 @@ void ccp_buf_release(ccp_buf_t *b) {
   memset(b, 0, sizeof *b);
 }
 
+/* A catch-up's burst (thousands of deadline alerts in one cycle) grows the
+ * publisher's scratch buffers to tens of MB that an idle or steady stream
+ * never needs again; kept, they stay resident. The factor 8 leaves a buffer
+ * whose uses vary a few times in size alone (no release and regrowth each
+ * cycle). */
+void ccp_buf_shrink(ccp_buf_t *b, size_t used) {
+  if (b->cap > CCP_BUF_SHRINK_MIN && b->cap / 8 > used)
+    ccp_buf_release(b);
+}
+
 void ccp_buf_reserve(ccp_buf_t *b, size_t n) {
   if (b->len + n + 1 <= b->cap)
     return;
