@@ -30,12 +30,19 @@ static inline void ccp_buf_clear(ccp_buf_t *b) {
   if (b->data)
     b->data[0] = 0;
 }
-/** A scratch buffer kept between uses: frees its bytes (and empties it) when
- *  a burst grew it far past what the last use held (`used`): over
- *  CCP_BUF_SHRINK_MIN bytes and over 8 times `used`. Else nothing changes. */
-void ccp_buf_shrink(ccp_buf_t *b, size_t used);
 /** The capacity below which ccp_buf_shrink keeps a buffer (1 MiB). */
 #define CCP_BUF_SHRINK_MIN ((size_t)1 << 20)
+/** Whether a scratch array of cap elements of `size` bytes, whose last use
+ *  held `used` of them, is one a burst grew far past its need: over
+ *  CCP_BUF_SHRINK_MIN bytes and over 8 times `used` (ccp_buf_shrink's rule,
+ *  for the arrays kept beside the buffers). */
+static inline int ccp_scratch_oversized(size_t cap, size_t used, size_t size) {
+  return cap * size > CCP_BUF_SHRINK_MIN && cap / 8 > used;
+}
+/** A scratch buffer kept between uses: frees its bytes (and empties it) when
+ *  a burst grew it far past what the last use held (`used`):
+ *  ccp_scratch_oversized(). Else nothing changes. */
+void ccp_buf_shrink(ccp_buf_t *b, size_t used);
 /** Makes room for n more bytes. */
 void ccp_buf_reserve(ccp_buf_t *b, size_t n);
 /** Appends n bytes. */

@@ -170,11 +170,11 @@ static void write_wall_settings(live_t *l) {
 /* @locality publisher thread. The cycle's alert scratch, once the alerts
  * are queued: a catch-up renders thousands of deadline alerts in a cycle
  * (tens of MB), which kept would stay resident through an idle or steady
- * stream (ccp_buf_shrink's rule: over 1 MiB and over 8 times this use). */
+ * stream (ccp_scratch_oversized: over 1 MiB and over 8 times this use). */
 static void shrink_alerts(live_t *l, size_t n) {
   ccp_buf_shrink(&l->alerts, l->alerts.len);
   ccp_buf_shrink(&l->ids, l->ids.len);
-  if (l->ptrs_cap * sizeof *l->ptrs > CCP_BUF_SHRINK_MIN && l->ptrs_cap / 8 > n) {
+  if (ccp_scratch_oversized(l->ptrs_cap, n, sizeof *l->ptrs)) {
     ccp_free(l->ptrs);
     ccp_free(l->parts);
     ccp_free(l->idp);

@@ -207,10 +207,9 @@ static void take_alerts(ccp_publisher_t *p, ccp_publisher_bundle_t *b) {
 
 /* Once the publish function took the pending alerts: a catch-up's burst
  * grew the queue to MBs that an idle or steady stream never fills again
- * (ccp_buf_shrink's rule: over 1 MiB and over 8 times this cycle's). */
+ * (ccp_scratch_oversized: over 1 MiB and over 8 times this cycle's). */
 static void shrink_pending(ccp_publisher_t *p) {
-  if ((size_t)p->pending_cap * sizeof *p->pending > CCP_BUF_SHRINK_MIN &&
-      p->pending_cap / 8 > p->npending) {
+  if (ccp_scratch_oversized((size_t)p->pending_cap, (size_t)p->npending, sizeof *p->pending)) {
     ccp_free(p->pending);
     ccp_free(p->pending_part);
     p->pending = NULL;

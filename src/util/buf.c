@@ -33,7 +33,7 @@ void ccp_buf_release(ccp_buf_t *b) {
  * whose uses vary a few times in size alone (no release and regrowth each
  * cycle). */
 void ccp_buf_shrink(ccp_buf_t *b, size_t used) {
-  if (b->cap > CCP_BUF_SHRINK_MIN && b->cap / 8 > used)
+  if (ccp_scratch_oversized(b->cap, used, 1))
     ccp_buf_release(b);
 }
 
