@@ -34,6 +34,7 @@
 #include "ccpulse/tz.h"
 #include "ccpulse/view.h"
 #include "config_testutil.h"
+#include "publish/ckpt_int.h"
 #include "redis_testutil.h"
 
 #define MIN 60000LL
@@ -884,8 +885,13 @@ static void hung_server(const char *prefix, int n, int pad) {
   int64_t t = ccp_clock_mono_ms();
   T_EQ_INT(ccp_redis_pub_cycle(p, NULL, (const char *const *)al, (size_t)n), -CCP_EIO);
   int64_t took = ccp_clock_mono_ms() - t;
-  if (took > 1500)
-    T_FAIL_("a cycle against a hung server took %lld ms", (long long)took);
+  /* the send and the reply may each take the cycle's time-out, which grows
+   * with its size (~2 x n x pad bytes of RESP) */
+  int64_t bound =
+      2 * (int64_t)ccp__redis_cycle_timeout_ms(200, (size_t)n, 2 * (size_t)n * (size_t)pad) + 1100;
+  if (took > bound)
+    T_FAIL_("a cycle against a hung server took %lld ms (bound %lld)", (long long)took,
+            (long long)bound);
   ccp_redis_pub_stats_t st;
   ccp_redis_pub_stats(p, &st);
   T_TRUE(strstr(st.last_error, "timed out") != NULL);
@@ -910,6 +916,21 @@ static void test_hung_server(void) { hung_server("t7:", 1, 0); }
 /* Hung while a cycle bigger than the socket buffers is being sent (the
  * publisher writes it to the socket itself): ~2 x 16 MB of RESP. */
 static void test_hung_server_big_cycle(void) { hung_server("t7b:", 1000, 16000); }
+
+/* The wait for a cycle's replies grows with the cycle's work: a big
+ * catch-up cycle (100,000 alerts through the de-duplicating script, MBs of
+ * checkpoints) is not taken for a dead server, a small one keeps the plain
+ * time-out. */
+static void test_cycle_timeout(void) {
+  T_EQ_INT(ccp__redis_cycle_timeout_ms(2000, 0, 0), 2000);
+  T_EQ_INT(ccp__redis_cycle_timeout_ms(2000, 10, 4096), 2000);
+  T_EQ_INT(ccp__redis_cycle_timeout_ms(2000, 100000, 0), 6000);
+  T_EQ_INT(ccp__redis_cycle_timeout_ms(2000, 0, (size_t)30 << 20), 2600);
+  T_EQ_INT(ccp__redis_cycle_timeout_ms(800, 100000, (size_t)30 << 20), 5400);
+  T_TRUE(ccp__redis_cycle_timeout_ms(2000, 50000, 0) <
+         ccp__redis_cycle_timeout_ms(2000, 50001 * 2, 0));
+  T_TRUE(ccp__redis_cycle_timeout_ms(2000, (size_t)-1, (size_t)-1) > 0); /* no overflow */
+}
 
 /* Redis killed: cycles fail fast, alerts wait; restarted: delivered once. */
 static void test_outage(void) {
@@ -1464,6 +1485,7 @@ int main(void) {
   T_RUN(test_alert_known_ids);
   T_RUN(test_queue_bound);
   T_RUN(test_queue_skipped);
+  T_RUN(test_cycle_timeout);
   T_RUN(test_hung_server);
   T_RUN(test_hung_server_big_cycle);
   T_RUN(test_outage);

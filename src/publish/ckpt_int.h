@@ -19,6 +19,9 @@
  */
 redisContext *ccp__redis_connect(const char *url, int connect_timeout_ms, int command_timeout_ms,
                                  char *addr, size_t addrlen, char *what, size_t wlen);
+/** How long a cycle's replies may take: command_timeout_ms plus Redis's
+ * work for nalerts alerts and bytes of commands (redis_pub.c). */
+int ccp__redis_cycle_timeout_ms(int command_timeout_ms, size_t nalerts, size_t bytes);
 /** Appends one command (argc arguments of lens[i] bytes) as RESP to o. */
 void ccp__resp_argv(ccp_buf_t *o, int argc, const char *const *argv, const size_t *lens);
 

@@ -125,6 +125,7 @@ struct ccp_redis_pub {
   char *prefix;
   redisContext *ctx;
   int ever_connected;
+  int timeout_fixed; /* ccp_redis_pub_set_timeouts() was called: no stretching */
 
   /* backoff */
   int64_t next_attempt_ms; /* monotonic; connect allowed from then on */
@@ -319,11 +320,15 @@ int ccp_redis_url_check(const char *url, char *errbuf, size_t errlen) {
 
 /* Records the error for the stats and logs "<problem> '<addr>': <what><tail>"
  * (problem e.g. "cannot connect to"). */
-static void pub_error(ccp_redis_pub_t *p, const char *problem, const char *what, const char *tail) {
+static void record_error(ccp_redis_pub_t *p, const char *what) {
   /* truncation is fine: last_error is a summary for stats */
   size_t n = strnlen(what, sizeof p->st.last_error - 1);
   memcpy(p->st.last_error, what, n);
   p->st.last_error[n] = '\0';
+}
+
+static void pub_error(ccp_redis_pub_t *p, const char *problem, const char *what, const char *tail) {
+  record_error(p, what);
   if (!p->o.quiet)
     ccp_log(CCP_LOG_WARN, "redis", "%s '%s': %s%s", problem, p->addr, what, tail);
 }
@@ -336,6 +341,27 @@ static void ctx_errstr(const redisContext *c, char *out, size_t outlen) {
   snprintf(out, outlen, "%s", e);
   if (out[0])
     out[0] = (char)tolower((unsigned char)out[0]);
+}
+
+/* The time a cycle's replies may take: the command time-out plus what
+ * Redis needs for the cycle's own work, so that a server busy with a big
+ * cycle is not taken for a dead one. A catch-up cycle runs up to 100,000
+ * alerts through the de-duplicating script (~10 us each on an idle 2-core
+ * machine, several times that beside a broker and two workers) and may carry
+ * tens of MB of checkpoints; with the plain 2 s such an EXEC timed out under
+ * load, the connection was dropped and the whole cycle sent again, Redis
+ * running it twice. 40 us per alert and 20 ms per MiB sent: 100,000 alerts
+ * add 4 s. */
+int ccp__redis_cycle_timeout_ms(int command_timeout_ms, size_t nalerts, size_t bytes) {
+  int64_t extra = (int64_t)(nalerts / 25) + (int64_t)(bytes >> 20) * 20;
+  return (int)CCP_MIN((int64_t)command_timeout_ms + extra, (int64_t)INT32_MAX / 2);
+}
+
+static void set_read_timeout(redisContext *c, int ms) {
+  if (!c)
+    return;
+  struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+  redisSetTimeout(c, tv);
 }
 
 /* Sends the RESP commands data[0..len) on c, whose replies the caller then
@@ -627,7 +653,12 @@ static void ring_room(ccp_redis_pub_t *p) {
       char what[128];
       snprintf(what, sizeof what, "alert queue full (%zu); dropped %llu oldest alerts so far",
                p->ring_cap, (unsigned long long)p->st.alerts_dropped);
-      pub_error(p, "cannot publish to", what, "");
+      /* a log line of its own: a catch-up writes thousands of these, which
+       * must not use up the rate limit of pub_error's lines (a cycle that
+       * failed would go unlogged) */
+      record_error(p, what);
+      if (!p->o.quiet)
+        ccp_log(CCP_LOG_WARN, "redis", "cannot publish to '%s': %s", p->addr, what);
     }
   }
 }
@@ -1394,6 +1425,7 @@ void ccp_redis_pub_set_timeouts(ccp_redis_pub_t *p, int connect_timeout_ms,
   if (connect_timeout_ms > 0)
     p->o.connect_timeout_ms = connect_timeout_ms;
   if (command_timeout_ms > 0) {
+    p->timeout_fixed = 1;
     p->o.command_timeout_ms = command_timeout_ms;
     struct timeval tv = {command_timeout_ms / 1000, (command_timeout_ms % 1000) * 1000};
     if (p->ctx)
@@ -1499,10 +1531,16 @@ int ccp_redis_pub_cycle_x(ccp_redis_pub_t *p, ccp_redis_cycle_t *c) {
   char what[300];
   sigpipe_guard_t g;
   sigpipe_block(&g);
+  int wait_ms = p->timeout_fixed
+                    ? p->o.command_timeout_ms
+                    : ccp__redis_cycle_timeout_ms(p->o.command_timeout_ms, p->ring_n, p->out.len);
+  set_read_timeout(p->ctx, wait_ms);
   send_cmds(p->ctx, p->out.data, p->out.len);
   redisReply *exec = NULL;
   int keep = nckpts > 0 || c->npartials > 0 || time_at >= 0;
   int rc = read_replies(p, nckpts > 0, keep, ncmds, what, sizeof what, &exec);
+  if (p->ctx && wait_ms != p->o.command_timeout_ms)
+    set_read_timeout(p->ctx, p->o.command_timeout_ms);
   sigpipe_unblock(&g);
   ccp_buf_shrink(&p->out, p->out.len); /* sent: a catch-up's burst need not stay */
   alerts_account(p, rc == 0);
