@@ -7,7 +7,10 @@
 # `ccpulse run --workers 2` in a fresh group, time from its start until
 # `ccpulse:v1:meta` counts all N events (bench/redis_watch.py), VmHWM, and
 # the CPU seconds (user + system) and minor page faults of `run` up to that
-# point (/proc/PID/stat: less sensitive to a noisy machine than seconds).
+# point (/proc/PID/stat: less sensitive to a noisy machine than seconds),
+# and the CPU seconds the broker's JVM and redis-server used meanwhile (they
+# share the 2 cores with run: the alerts and checkpoints a catch-up writes
+# cost Redis CPU too).
 #
 #   bench/catchup_sbs.sh [--events N] [--rounds R] VARIANT...
 #
@@ -33,19 +36,18 @@ cd "$root"
 # shellcheck source=bench/sbs_lib.sh
 . bench/sbs_lib.sh
 sbs_start sbs
-bash scripts/kafka.sh topic create cu --partitions 8 --bootstrap "$B" --dir "$work/kafka" >/dev/null
-# its dead-letter topic: `gen` writes some out-of-range events (docs/kpis.md §7), and
-# without the topic (the broker creates none) a cycle could not commit
-bash scripts/kafka.sh topic create cu.dlq --partitions 1 --bootstrap "$B" --dir "$work/kafka" >/dev/null
-bin1=${1%%:*}
-"$bin1" gen --events "$N" --seed 1 --brokers "$B" --topic cu >/dev/null
-echo "catchup_sbs: $N events, 8 partitions, $R round(s); seconds start -> all counted, VmHWM, CPU seconds and minor faults of run"
+sbs_catchup_topic "$N" "${1%%:*}"
+echo "catchup_sbs: $N events, 8 partitions, $R round(s); seconds start -> all counted, VmHWM, CPU seconds and minor faults of run, CPU seconds of the broker and Redis"
+# CPU ticks (user + system) of a process other than run
+ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
+jvm=$(cat "$work/kafka/kafka.pid") rds=$(cat "$work/redis/redis.pid")
 for r in $(seq "$R"); do
   k=0
   for v in "$@"; do
     k=$((k + 1))
     sbs_variant "$v"
     redis-cli -u "$URL" FLUSHALL >/dev/null
+    j0=$(ticks "$jvm") r0=$(ticks "$rds")
     t0=$(date +%s%3N)
     "$bin" run --brokers "$B" --topic cu --group "g$r-$k" --redis "$URL" --workers 2 "${sets[@]}" \
       >"$work/run.log" 2>&1 &
@@ -55,10 +57,12 @@ for r in $(seq "$R"); do
     hwm=$(awk '/^VmHWM/ {print int($2 / 1024)}' /proc/$pid/status)
     # fields 10, 14, 15 of stat (the name in field 2 has no blank: "(ccpulse)")
     read -r flt ut st < <(awk '{print $10, $14, $15}' /proc/$pid/stat)
+    j1=$(ticks "$jvm") r1=$(ticks "$rds")
     kill -TERM "$pid" && wait "$pid" || true
     done_ms=$(python3 -c 'import json,sys;print(int(json.load(open(sys.argv[1]))["done_wall_ms"]))' "$work/w.json")
     awk -v r="$r" -v v="$v" -v ms="$((done_ms - t0))" -v h="$hwm" -v f="$flt" -v c="$((ut + st))" \
-      -v tk="$(getconf CLK_TCK)" \
-      'BEGIN { printf "round %d  %-60s %6.2f s  %5d MB  %6.2f cpu-s  %7d minflt\n", r, v, ms / 1000, h, c / tk, f }'
+      -v tk="$(getconf CLK_TCK)" -v j="$((j1 - j0))" -v rd="$((r1 - r0))" \
+      'BEGIN { printf "round %d  %-60s %6.2f s  %5d MB  %6.2f cpu-s  %7d minflt  %5.2f broker  %5.2f redis\n",
+               r, v, ms / 1000, h, c / tk, f, j / tk, rd / tk }'
   done
 done

@@ -8,6 +8,8 @@
 # sbs_medians OUT FIELD FORMAT VARIANT...: the median of a column per variant.
 # sbs_variant V: splits a variant `BIN` or `BIN:key=value[,key=value...]`
 # into bin and sets (the --set flags).
+# sbs_catchup_topic N BIN: the topic `cu` of a catch-up, 8 partitions with N
+# events of `BIN gen --seed 1`, and its dead-letter topic.
 pids=()
 sbs_cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -25,6 +27,13 @@ sbs_start() {
   B=$(sed -n 's/^BOOTSTRAP=//p' <<<"$out")
   out=$(bash scripts/redis.sh start --dir "$work/redis") || { echo "redis.sh: $out" >&2; exit 1; }
   URL=$(sed -n 's/^REDIS=//p' <<<"$out")
+}
+sbs_catchup_topic() {
+  bash scripts/kafka.sh topic create cu --partitions 8 --bootstrap "$B" --dir "$work/kafka" >/dev/null
+  # its dead-letter topic: `gen` writes some out-of-range events (docs/kpis.md §7), and
+  # without the topic (the broker creates none) a cycle could not commit
+  bash scripts/kafka.sh topic create cu.dlq --partitions 1 --bootstrap "$B" --dir "$work/kafka" >/dev/null
+  "$2" gen --events "$1" --seed 1 --brokers "$B" --topic cu >/dev/null
 }
 sbs_variant() {
   bin=${1%%:*} sets=()

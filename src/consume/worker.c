@@ -561,6 +561,9 @@ void *ccp__worker_main(void *arg) {
   ccp__worker_t *w = arg;
   struct ccp_consumer *c = w->c;
   pending_t *pd = ccp_calloc(1, sizeof *pd); /* ~24 KB: not on the stack */
+  char name[16]; /* per-thread CPU in top -H, perf and /proc/PID/task/T/comm */
+  snprintf(name, sizeof name, "ccp-worker%d", w->idx);
+  pthread_setname_np(pthread_self(), name);
   while (!atomic_load_explicit(&c->workers_stop, memory_order_acquire)) {
     if (atomic_load_explicit(&w->has_cmd, memory_order_relaxed))
       run_command(w);

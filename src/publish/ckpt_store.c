@@ -408,6 +408,7 @@ static void prepare(ccp__ckpt_writer_t *w, const ccp_checkpoint_t *c) {
 
 static void *prepare_main(void *arg) {
   ccp__ckpt_writer_t *w = arg;
+  pthread_setname_np(pthread_self(), "ccp-ckpt"); /* for top -H, perf, /proc */
   pthread_mutex_lock(&w->mu);
   for (;;) {
     while (w->job != JOB_QUEUED && !w->quit)

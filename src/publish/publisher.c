@@ -799,6 +799,7 @@ static void wait_until(ccp_publisher_t *p, int64_t next_ms) {
 static void *publisher_main(void *arg) {
   ccp_publisher_t *p = arg;
   const ccp_config_t *cfg = p->o.cfg;
+  pthread_setname_np(pthread_self(), "ccp-publish"); /* for top -H, perf, /proc */
   int64_t next = ccp_clock_wall_ms() + cfg->publish_interval_ms;
   while (!atomic_load(&p->final_req)) {
     int64_t now = ccp_clock_wall_ms();
