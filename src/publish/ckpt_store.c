@@ -87,6 +87,11 @@
 #include <string.h>
 #include <zstd.h>
 #include <zstd_errors.h>
+#ifdef __linux__
+#include <sys/resource.h> /* setpriority */
+#include <sys/syscall.h>  /* SYS_gettid */
+#include <unistd.h>
+#endif
 
 #include "ccpulse/clock.h"
 #include "ccpulse/common.h"
@@ -406,8 +411,23 @@ static void prepare(ccp__ckpt_writer_t *w, const ccp_checkpoint_t *c) {
   }
 }
 
+/* The writer's thread runs at a lower priority (nice CKW_NICE, Linux: a
+ * thread's own nice value): its compression is not on any cycle's path,
+ * while the workers, the publisher, and on a small machine the broker and
+ * the producers beside it, are; it still gets every idle moment, and a
+ * share of a busy CPU (docs/checkpoints.md, "Spread over cycles"). */
+#define CKW_NICE 10
+
+static void lower_priority(void) {
+#ifdef __linux__
+  /* errors ignored: the thread then compresses at the process's priority */
+  (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), CKW_NICE);
+#endif
+}
+
 static void *prepare_main(void *arg) {
   ccp__ckpt_writer_t *w = arg;
+  lower_priority();
   pthread_mutex_lock(&w->mu);
   for (;;) {
     while (w->job != JOB_QUEUED && !w->quit)
