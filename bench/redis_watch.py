@@ -5,14 +5,17 @@ measuring itself: it reads a small key, not the snapshot document.
 Preferred (the "meta" mode): polls HMGET <prefix>v1:meta events now_ms cycle
 published_ms every --poll ms (default 5); each new cycle is one sample,
 taken at the wall clock when the poll saw it, so a sample is at most one poll
-interval late. Fallback (the "snapshot" mode, when meta has no `events`
+interval late; "cycles" then holds each sample's cycle number and
+published_ms (the wall clock of its write), to line samples up with the
+cycles of a log. Fallback (the "snapshot" mode, when meta has no `events`
 field): XREAD BLOCK on <prefix>snapshots one entry at a time, reading only
 `diagnostics.events` and `now_ms` out of the document with a byte search
 (no JSON parse of the whole document). The mode is chosen once meta exists.
 
 Stops once events >= --events (or at --timeout). Prints one JSON document:
 {"done": bool, "done_wall_ms": ..., "mode": "meta"|"snapshot",
- "samples": [[wall_ms, events, now_ms], ...]}. A tiny RESP client: no
+ "samples": [[wall_ms, events, now_ms], ...],
+ "cycles": [[cycle, published_ms], ...] (meta mode; one per sample)}. A tiny RESP client: no
 Python package needed.
 
   redis_watch.py --url redis://127.0.0.1:P [--prefix ccpulse:] --events N
@@ -90,6 +93,7 @@ def main():
     meta = a.prefix + "v1:meta"
     stream = a.prefix + "snapshots"
     samples = []
+    cycles = []
     done = False
     done_wall = None
     t_end = time.time() + a.timeout
@@ -103,7 +107,7 @@ def main():
     last = "0-0"
     while time.time() < t_end and not done and mode:
         if mode == "meta":
-            ev, now, cycle = r.cmd("HMGET", meta, "events", "now_ms", "cycle")
+            ev, now, cycle, pub = r.cmd("HMGET", meta, "events", "now_ms", "cycle", "published_ms")
             wall = time.time() * 1000.0
             if cycle == last_cycle or ev is None:
                 time.sleep(a.poll / 1000.0)
@@ -111,6 +115,7 @@ def main():
             last_cycle = cycle
             ev = int(ev)
             now = int(now) if now is not None else None
+            cycles.append([int(cycle), int(pub) if pub is not None else None])
         else:
             rep = r.cmd("XREAD", "COUNT", "1", "BLOCK", "1000", "STREAMS", stream, last)
             wall = time.time() * 1000.0
@@ -128,6 +133,8 @@ def main():
             done = True
             done_wall = wall
     res = {"done": done, "done_wall_ms": done_wall, "mode": mode, "samples": samples}
+    if cycles:
+        res["cycles"] = cycles
     s = json.dumps(res)
     if a.out:
         with open(a.out, "w") as f:

@@ -6,6 +6,7 @@
 # (scripts/redis.sh) on loopback, stopped and removed on exit (with every pid
 # in `pids`); sets work, B (bootstrap) and URL (redis://...).
 # sbs_medians OUT FIELD FORMAT VARIANT...: the median of a column per variant.
+# sbs_ratios OUT FIELD VARIANT...: per variant, the median ratio to the first.
 # sbs_variant V: splits a variant `BIN` or `BIN:key=value[,key=value...]`
 # into bin and sets (the --set flags).
 # sbs_catchup_topic N BIN: the topic `cu` of a catch-up, 8 partitions with N
@@ -53,5 +54,18 @@ sbs_medians() {
     awk -v v="$v" -v f="$field" '$3 == v { print $f }' "$out" | sort -g |
       awk -v v="$v" -v fmt="$fmt" '{ a[NR] = $1 } END {
         printf "  %-60s " fmt "\n", v, (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+  done
+}
+# sbs_ratios OUT FIELD VARIANT...: per variant after the first, the median
+# over rounds of column FIELD divided by the first variant's in the same
+# round (OUT's lines "round R VARIANT ...", column 2 the round).
+sbs_ratios() {
+  local out=$1 field=$2 first=$3 v
+  shift 2
+  for v in "${@:2}"; do
+    awk -v a="$first" -v v="$v" -v f="$field" '$3 == a { x[$2] = $f } $3 == v { y[$2] = $f }
+      END { for (r in y) if ((r in x) && x[r] > 0) print y[r] / x[r] }' "$out" | sort -g |
+      awk -v v="$v" '{ a[NR] = $1; s = s sprintf(" %.3f", $1) } END {
+        if (NR) printf "  %-60s %.3f  (%s )\n", v, (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2, s }'
   done
 }

@@ -693,6 +693,43 @@ static void test_keep_then_delta(void) {
   ccp_redis_pub_free(p);
 }
 
+/* Batches of one partition each, as a spread round writes them
+ * (docs/checkpoints.md, "Spread over cycles"): a partition absent from a
+ * batch keeps its base, so its next checkpoint is a delta, and a kept one
+ * is still accepted. */
+static void test_batches_of_some(void) {
+  ccp_redis_pub_t *p = new_pub();
+  char st[2][5000];
+  for (int q = 0; q < 2; q++)
+    for (size_t i = 0; i < sizeof st[q]; i++)
+      st[q][i] = (char)(i % (71 + q));
+  int64_t ep[2] = {claim_epoch("sr", 0), claim_epoch("sr", 1)};
+  int stored;
+  for (int q = 0; q < 2; q++) { /* whole, one batch each */
+    T_EQ_INT(write1(p, "sr", q, ep[q], 1, st[q], sizeof st[q], &stored), 0);
+    T_EQ_INT(stored, 1);
+  }
+  for (int round = 2; round <= 3; round++) /* deltas, the other partition absent */
+    for (int q = 0; q < 2; q++) {
+      st[q][100 * round] ^= 1;
+      T_EQ_INT(write1(p, "sr", q, ep[q], round, st[q], sizeof st[q], &stored), 0);
+      T_EQ_INT(stored, 1);
+      T_EQ_INT(hexists(q ? "ck:ckpt:sr:1" : "ck:ckpt:sr:0", "delta"), 1);
+    }
+  T_EQ_INT(keep1(p, "sr", 0, ep[0], 3, INT64_MIN, &stored), 0); /* idle: kept */
+  T_EQ_INT(stored, 1);
+  T_EQ_INT(keep1(p, "sr", 1, ep[1], 3, INT64_MIN, &stored), 0);
+  T_EQ_INT(stored, 1);
+  for (int q = 0; q < 2; q++) {
+    ccp_ckpt_found_t f;
+    T_EQ_INT(claim("sr", q, &f), 0);
+    T_EQ_INT(f.offset, 3);
+    T_TRUE(f.state.len == sizeof st[q] && memcmp(f.state.data, st[q], sizeof st[q]) == 0);
+    ccp_ckpt_found_release(&f);
+  }
+  ccp_redis_pub_free(p);
+}
+
 /* Redis loses the base (a part of it deleted, the whole database flushed)
  * while the writer believes it stored: the next checkpoint cycle finds it
  * gone, stores nothing and fails; the one after writes the state whole. */
@@ -933,6 +970,7 @@ int main(void) {
   T_RUN(test_lost_base);
   T_RUN(test_keep);
   T_RUN(test_keep_then_delta);
+  T_RUN(test_batches_of_some);
   T_RUN(test_corrupt_v2);
   T_RUN(test_unreachable);
   T_RUN(test_several_instances);

@@ -1447,7 +1447,11 @@ static int64_t ic_report(void *opaque) {
   return T0;
 }
 
-static void ic_checkpoint(void *opaque, int on) { ((idle_rig_t *)opaque)->cur_mode = on; }
+static void ic_checkpoint(void *opaque, int on, uint64_t round, int spread) {
+  (void)round;
+  (void)spread;
+  ((idle_rig_t *)opaque)->cur_mode = on;
+}
 
 static void ic_collect(void *opaque, int64_t now, int64_t live, ccp_publisher_bundle_t **bundles) {
   idle_rig_t *r = opaque;
@@ -1555,6 +1559,183 @@ static void test_publisher_idle_checkpoints(void) {
   ccp_partial_free(r.part);
 }
 
+/* ---- checkpoint rounds spread over cycles (docs/checkpoints.md) -------- */
+
+/* One worker with three partitions, saving as the workers do in a round:
+ * each partition once per round; in a spread round one per cycle, the
+ * others counted in ckpt_todo. Each cycle's offsets move on, so a
+ * checkpoint's offset tells which cycle saved it. The publish function
+ * stores every batch at once. */
+#define SR_NP 3
+#define SR_BATCHES 8
+typedef struct spread_rig {
+  ccp_partial_t *part;
+  int live;              /* the stream is live (spread rounds) */
+  int cycle;             /* collects so far */
+  uint64_t saved[SR_NP]; /* the round each partition was saved in */
+  int mode, spread;      /* what the publisher told for the coming collect */
+  uint64_t round;
+  int nb;                  /* batches seen */
+  int batch_n[SR_BATCHES]; /* per batch: its checkpoints */
+  int batch_part[SR_BATCHES][SR_NP];
+  int64_t batch_off[SR_BATCHES][SR_NP];
+  uint64_t batch_round[SR_BATCHES];
+  int64_t save_off[SR_NP][SR_BATCHES]; /* per partition: the offset of each save */
+  int nsaves[SR_NP];
+  int64_t committed[SR_NP]; /* the last offset committed as stored */
+  int bad;
+  _Atomic int done;
+} spread_rig_t;
+
+static int64_t sr_report(void *opaque) {
+  (void)opaque;
+  return T0;
+}
+
+static void sr_checkpoint(void *opaque, int on, uint64_t round, int spread) {
+  spread_rig_t *r = opaque;
+  r->mode = on;
+  r->round = round;
+  r->spread = spread;
+}
+
+static void sr_collect(void *opaque, int64_t now, int64_t live, ccp_publisher_bundle_t **bundles) {
+  spread_rig_t *r = opaque;
+  (void)now;
+  r->bad += r->spread && (live == INT64_MIN || !r->live); /* spread only while live */
+  ccp_publisher_bundle_t *b = bundles[0] = ccp_calloc(1, sizeof *b);
+  b->items = ccp_calloc(SR_NP, sizeof *b->items);
+  int saved = 0;
+  r->cycle++;
+  for (int q = 0; q < SR_NP; q++) {
+    ccp_publisher_export_t *x = &b->items[b->n++];
+    x->partition = q;
+    x->gen = 1;
+    x->next_offset = 100 * r->cycle + q;
+    x->epoch = 1;
+    x->partial = ccp_partial_ref(r->part);
+    if (!r->mode || r->saved[q] == r->round)
+      continue;
+    if (r->spread && saved) {
+      b->ckpt_todo++;
+      continue;
+    }
+    saved++;
+    r->saved[q] = r->round;
+    x->has_ckpt = 1;
+    x->ckpt_id = (uint64_t)r->cycle;
+    ccp_buf_init(&x->ckpt);
+    ccp_buf_append(&x->ckpt, "state", 5);
+    if (r->nsaves[q] < SR_BATCHES)
+      r->save_off[q][r->nsaves[q]++] = x->next_offset;
+  }
+}
+
+static void sr_commit(void *opaque, ccp_publisher_bundle_t *const *bundles) {
+  spread_rig_t *r = opaque;
+  for (int j = 0; j < bundles[0]->n; j++) {
+    const ccp_publisher_export_t *x = &bundles[0]->items[j];
+    if (x->ckpt_stored) {
+      r->bad += x->next_offset < r->committed[x->partition]; /* never backwards */
+      r->committed[x->partition] = x->next_offset;
+    }
+  }
+}
+
+static int sr_publish(void *opaque, const ccp_view_t *v, const ccp_alert_t *alerts, int n,
+                      ccp_publish_extra_t *x) {
+  spread_rig_t *r = opaque;
+  (void)v;
+  (void)alerts;
+  (void)n;
+  x->ckpt_pending = 0; /* written at once */
+  if (!x->nckpts)
+    return 0;
+  int k = r->nb++;
+  if (k >= SR_BATCHES) {
+    atomic_store(&r->done, 1);
+    return 0;
+  }
+  r->batch_n[k] = x->nckpts;
+  r->batch_round[k] = r->round;
+  for (int i = 0; i < x->nckpts && i < SR_NP; i++) {
+    x->ckpts[i].stored = 1;
+    r->batch_part[k][i] = x->ckpts[i].partition;
+    r->batch_off[k][i] = x->ckpts[i].offset;
+  }
+  if (k == SR_NP) /* the final cycle's, after the first round */
+    atomic_store(&r->done, 1);
+  return 0;
+}
+
+/* Runs a publisher on the rig until its first round is written, then the
+ * final cycle. */
+static void sr_run(spread_rig_t *r) {
+  char err[CCP_ERRBUF_SIZE];
+  ccp_engine_t *e = ccp_engine_new(&cfg, err, sizeof err);
+  r->part = ccp_engine_export(e, T0);
+  ccp_engine_free(e);
+  ccp_config_t c = cfg;
+  c.publish_interval_ms = 1;
+  c.checkpoint_interval_ms = 3600000; /* one round, then only the final cycle's */
+  ccp_publisher_opts_t o = {.cfg = &c,
+                            .publish_ckpt = sr_publish,
+                            .opaque = r,
+                            .clock_ms = rig_clock,
+                            .src = {.opaque = r,
+                                    .nbundles = 1,
+                                    .report = sr_report,
+                                    .checkpoint = sr_checkpoint,
+                                    .collect = sr_collect,
+                                    .commit = sr_commit}};
+  rig_wall = r->live ? T0 : T0 + 86400000; /* a day behind: catching up, not live */
+  ccp_publisher_t *pub = ccp_publisher_new(&o);
+  T_EQ_INT(ccp_publisher_start(pub), 0);
+  int64_t until = ccp_clock_mono_ms() + 200;
+  while (!atomic_load(&r->done) && ccp_clock_mono_ms() < until)
+    ccp_clock_sleep_ms(2);
+  T_EQ_INT(ccp_publisher_finish(pub), 0);
+  ccp_publisher_free(pub);
+  ccp_partial_free(r->part);
+}
+
+/* While live a round saves one partition per cycle (as a worker whose budget
+ * one state fills): three batches, one after the other, each checkpoint at
+ * the offset of the cycle that saved it, committed once stored; the next
+ * round waits for the interval (here only the final cycle's comes, which
+ * saves every partition in one batch). Catching up, the round is one cycle. */
+static void test_publisher_spread_rounds(void) {
+  static spread_rig_t r;
+  memset(&r, 0, sizeof r);
+  r.live = 1;
+  sr_run(&r);
+  T_EQ_INT(r.bad, 0);
+  T_EQ_INT(r.nb, SR_NP + 1); /* the round's three batches, then the final cycle's */
+  for (int k = 0; k < SR_NP; k++) {
+    T_EQ_INT(r.batch_n[k], 1);
+    T_EQ_INT(r.batch_part[k][0], k);
+    T_EQ_INT(r.batch_round[k], 1);
+    T_EQ_INT(r.batch_off[k][0], r.save_off[k][0]);
+    if (k > 0 && r.batch_off[k][0] / 100 <= r.batch_off[k - 1][0] / 100)
+      T_FAIL_("batch %d saved in cycle %lld, not after the one before", k,
+              (long long)(r.batch_off[k][0] / 100));
+  }
+  T_EQ_INT(r.batch_n[SR_NP], SR_NP); /* final: every partition at once, a round of its own */
+  T_EQ_INT(r.batch_round[SR_NP], 2);
+  for (int q = 0; q < SR_NP; q++) {
+    T_EQ_INT(r.nsaves[q], 2);
+    T_EQ_INT(r.committed[q], r.save_off[q][1]); /* the final one's, committed last */
+  }
+
+  memset(&r, 0, sizeof r);
+  r.live = 0;
+  sr_run(&r);
+  T_EQ_INT(r.bad, 0);
+  T_EQ_INT(r.nb, 2); /* one batch of the round, then the final cycle's */
+  T_EQ_INT(r.batch_n[0], SR_NP);
+  T_EQ_INT(r.batch_n[1], SR_NP);
+}
+
 /* An engine without events is unchanged until a timer fires or a bucket edge
  * passes: a breach due inside a 5 s bucket is a change when the deadline
  * time passes it (ccp_engine_advance), never when only the view time does
@@ -1622,6 +1803,7 @@ int main(void) {
     return 2;
   T_RUN(test_merge_equals_single_engine);
   T_RUN(test_publisher_idle_checkpoints);
+  T_RUN(test_publisher_spread_rounds);
   T_RUN(test_customers_across_partitions);
   T_RUN(test_customers_kept_across_cycles);
   T_RUN(test_kept_histogram_counts_move);

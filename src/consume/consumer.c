@@ -772,11 +772,14 @@ static void pub_collect(void *opaque, int64_t now_ms, int64_t live_ms,
 }
 
 /* Before collect: tells the workers whether this cycle saves checkpoints,
- * of every partition or of those that changed (relaxed: pub_collect's
+ * of every partition or of those that changed, not saved yet in the round,
+ * and whether the round is spread over cycles (relaxed: pub_collect's
  * release store of target_epoch publishes it). */
-static void pub_checkpoint(void *opaque, int on) {
+static void pub_checkpoint(void *opaque, int on, uint64_t round, int spread) {
   ccp_consumer_t *c = opaque;
   atomic_store_explicit(&c->target_ckpt, c->ckpt_on ? on : 0, memory_order_relaxed);
+  atomic_store_explicit(&c->target_ckpt_round, round, memory_order_relaxed);
+  atomic_store_explicit(&c->target_ckpt_spread, spread, memory_order_relaxed);
 }
 
 /* Whether an export's offset may be committed: with checkpoints, only the

@@ -47,6 +47,8 @@ typedef struct ccp__part {
   size_t ckpt_len;           /* the owning worker only: bytes of its last checkpoint (0: none) */
   uint64_t ckpt_id;          /* the owning worker only: id of its last save (0: none) */
   int64_t ckpt_offset;       /* the owning worker only: the next offset of that save */
+  uint64_t ckpt_round;       /* the owning worker only: the checkpoint round it was last saved
+                                (or kept) in; 0: none */
   int at_end;                /* the owning worker only: its end was reported (PARTITION_EOF) at
                                 end_offset, no record since */
   int64_t end_offset;        /* the owning worker only: the offset of that end */
@@ -152,6 +154,8 @@ struct ccp_consumer {
   ccp_publisher_t *pub;   /* the publisher thread (src/publish/publisher.c) */
   int ckpt_on;            /* immutable: checkpoints stored and restored (docs/checkpoints.md) */
   atomic_int target_ckpt; /* publisher writes before target_epoch: a checkpoint cycle */
+  _Atomic uint64_t target_ckpt_round; /* with target_ckpt: its checkpoint round */
+  atomic_int target_ckpt_spread;      /* with target_ckpt: the round is spread over cycles */
 
   /* publish barrier (publisher writes, workers read) */
   _Atomic uint64_t epoch;        /* a new value asks workers to report */

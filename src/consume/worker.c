@@ -18,7 +18,10 @@
  *      each engine right after its export, but for one that read no record
  *      and saw only time move since its last save (ccp_engine_saved_unchanged()),
  *      unless the cycle asks for every partition: that one names its last
- *      save instead (docs/checkpoints.md, "Idle partitions"); hand the
+ *      save instead (docs/checkpoints.md, "Idle partitions"); only engines
+ *      not saved yet in the cycle's checkpoint round, and in a spread round
+ *      only about a quarter of the worker's state per cycle, the rest
+ *      counted in the bundle's ckpt_todo ("Spread over cycles"); hand the
  *      bundle over with one atomic exchange; a partition whose engine
  *      evicted tickets at the tickets.max cap since the last cycle gets one
  *      WARN line here (once per cycle, never on the per-event path); the
@@ -53,6 +56,7 @@
  * a revoke) is dropped, as is one below the partition's next offset; the
  * published bundle is never written after the exchange.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -177,15 +181,15 @@ static void run_command(ccp__worker_t *w) {
  * only time move since its last save is not saved again: the export says
  * which save still holds (ckpt_same, ckpt_id), and the publisher keeps that
  * one if it is the one stored ("Idle partitions"). */
-static void save_checkpoint(ccp__part_t *p, ccp_publisher_export_t *x, int mode) {
+static size_t save_checkpoint(ccp__part_t *p, ccp_publisher_export_t *x, int mode) {
   if (p->epoch <= 0 || p->next_offset < 0)
-    return;
+    return 0;
   if (mode == CCP_CKPT_CHANGED && p->ckpt_id && p->ckpt_offset == p->next_offset &&
       ccp_engine_saved_unchanged(p->engine)) {
     x->ckpt_same = 1;
     x->ckpt_id = p->ckpt_id;
     x->alert_floor = ccp_engine_alert_floor(p->engine);
-    return;
+    return 0;
   }
   int64_t t0 = ccp_clock_mono_ms();
   /* room for the size of the last one and some growth at once: the save's
@@ -197,7 +201,7 @@ static void save_checkpoint(ccp__part_t *p, ccp_publisher_export_t *x, int mode)
             "cannot save the state of partition %d; its offsets are not committed this cycle",
             (int)p->partition);
     ccp_buf_release(&x->ckpt);
-    return;
+    return 0;
   }
   x->has_ckpt = 1;
   p->ckpt_len = x->ckpt.len;
@@ -210,6 +214,40 @@ static void save_checkpoint(ccp__part_t *p, ccp_publisher_export_t *x, int mode)
   ccp_log(CCP_LOG_DEBUG, "checkpoint", "partition %d: %zu bytes at offset %lld saved in %lld ms",
           (int)p->partition, x->ckpt.len, (long long)p->next_offset,
           (long long)(ccp_clock_mono_ms() - t0));
+  return x->ckpt.len;
+}
+
+/* A spread checkpoint round saves at most about this share of a worker's
+ * state per cycle (1/CKPT_SPREAD_CYCLES of its partitions' last checkpoint
+ * bytes, at least CKPT_SPREAD_MIN_BYTES), so no one cycle's barrier waits
+ * for every save, and no one batch is compressed and written whole
+ * (docs/checkpoints.md, "Spread over cycles"). */
+#define CKPT_SPREAD_CYCLES 4
+#define CKPT_SPREAD_MIN_BYTES ((size_t)4 << 20)
+
+/* @locality worker thread: the bytes a spread round saves per cycle (see above). */
+static size_t spread_budget(const ccp__worker_t *w) {
+  size_t all = 0;
+  for (int i = 0; i < w->by_id_cap; i++)
+    if (w->by_id[i])
+      all += w->by_id[i]->ckpt_len;
+  return CCP_MAX(all / CKPT_SPREAD_CYCLES, CKPT_SPREAD_MIN_BYTES);
+}
+
+/* @locality worker thread, in a checkpoint cycle of round `round`: saves p
+ * (or names its kept save) unless it was saved in that round already or
+ * the cycle's budget is spent: the first partition saved in a cycle always
+ * is, a later one only when its last checkpoint's size still fits. Returns
+ * whether p is left for a later cycle of the round. */
+static int round_save(ccp__part_t *p, ccp_publisher_export_t *x, int mode, uint64_t round,
+                      size_t budget, size_t *spent) {
+  if (p->ckpt_round == round)
+    return 0;
+  if (*spent > 0 && *spent + p->ckpt_len > budget)
+    return 1;
+  *spent += save_checkpoint(p, x, mode);
+  p->ckpt_round = round;
+  return 0;
 }
 
 /* @locality worker thread. Whether p has read everything there is (its
@@ -277,6 +315,11 @@ static void export_epoch(ccp__worker_t *w, uint64_t e) {
   int64_t live = atomic_load_explicit(&c->target_live, memory_order_relaxed);
   /* relaxed: written before the release store of target_epoch acquired above */
   int ckpt = atomic_load_explicit(&c->target_ckpt, memory_order_relaxed);
+  uint64_t round = atomic_load_explicit(&c->target_ckpt_round, memory_order_relaxed);
+  size_t budget = atomic_load_explicit(&c->target_ckpt_spread, memory_order_relaxed)
+                      ? spread_budget(w)
+                      : SIZE_MAX;
+  size_t spent = 0;
   ccp_publisher_bundle_t *b = ccp_calloc(1, sizeof *b);
   b->epoch = e;
   b->items = ccp_calloc((size_t)(w->nparts ? w->nparts : 1), sizeof *b->items);
@@ -308,7 +351,7 @@ static void export_epoch(ccp__worker_t *w, uint64_t e) {
     x->epoch = p->epoch;
     b->backlog += backlog_of(w, p);
     if (ckpt)
-      save_checkpoint(p, x, ckpt);
+      b->ckpt_todo += round_save(p, x, ckpt, round, budget, &spent);
     int64_t evicted = ccp_engine_evicted(p->engine);
     if (evicted > p->evicted) {
       ccp_log(CCP_LOG_WARN, "worker",

@@ -87,6 +87,11 @@
 #include <string.h>
 #include <zstd.h>
 #include <zstd_errors.h>
+#ifdef __linux__
+#include <sys/resource.h> /* setpriority */
+#include <sys/syscall.h>  /* SYS_gettid */
+#include <unistd.h>
+#endif
 
 #include "ccpulse/clock.h"
 #include "ccpulse/common.h"
@@ -151,6 +156,7 @@ typedef struct ckw_part {
   ccp_buf_t zbase;  /* the base as stored (compressed) */
   ccp_buf_t base;   /* the base state, a delta's prefix; empty: decompress zbase */
   int seen;         /* has a checkpoint in the batch being planned */
+  int unseen;       /* batches planned in a row without a checkpoint of it */
   /* the checkpoint stored last (with valid): what a kept one is checked against */
   int64_t offset;
   uint64_t sum;
@@ -406,9 +412,24 @@ static void prepare(ccp__ckpt_writer_t *w, const ccp_checkpoint_t *c) {
   }
 }
 
+/* The writer's thread runs at a lower priority (nice CKW_NICE, Linux: a
+ * thread's own nice value): its compression is not on any cycle's path,
+ * while the workers, the publisher, and on a small machine the broker and
+ * the producers beside it, are; it still gets every idle moment, and a
+ * share of a busy CPU (docs/checkpoints.md, "Spread over cycles"). */
+#define CKW_NICE 10
+
+static void lower_priority(void) {
+#ifdef __linux__
+  /* errors ignored: the thread then compresses at the process's priority */
+  (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), CKW_NICE);
+#endif
+}
+
 static void *prepare_main(void *arg) {
   ccp__ckpt_writer_t *w = arg;
   pthread_setname_np(pthread_self(), "ccp-ckpt"); /* for top -H, perf, /proc */
+  lower_priority();
   pthread_mutex_lock(&w->mu);
   for (;;) {
     while (w->job != JOB_QUEUED && !w->quit)
@@ -428,9 +449,17 @@ static void *prepare_main(void *arg) {
 
 static int writable(const ccp_checkpoint_t *c) { return c->epoch > 0 && c->offset >= 0; }
 
+/* A partition is forgotten (its base copies freed) once this many batches
+ * in a row had no checkpoint of it: no longer this instance's. Not at the
+ * first: a spread round (docs/checkpoints.md, "Spread over cycles") writes
+ * each partition in one of its few batches, and forgetting the others
+ * would write their next checkpoint whole, and refuse a kept one. A
+ * partition assigned again has a new epoch, which forgets it anyway. */
+#define CKW_UNSEEN_MAX 64
+
 /* Plans batch c[0..n) (no preparation runs): which partition each one is,
  * whether a delta is tried and against which base; forgets the bases of a
- * new epoch and of partitions no longer in a batch. */
+ * new epoch and of partitions long absent from the batches (CKW_UNSEEN_MAX). */
 static void plan(ccp__ckpt_writer_t *w, const ccp_checkpoint_t *c, int n) {
   if (n > w->plan_cap) {
     w->plan = ccp_realloc(w->plan, (size_t)n * sizeof *w->plan);
@@ -462,9 +491,11 @@ static void plan(ccp__ckpt_writer_t *w, const ccp_checkpoint_t *c, int n) {
     pl->against = e->base_id;
   }
   for (int i = 0; i < w->nparts; i++) { /* no longer this instance's: keep no copy of its base */
-    if (!w->parts[i].seen)
-      part_forget(&w->parts[i]);
-    part_trim(&w->parts[i]);
+    ckw_part_t *e = &w->parts[i];
+    e->unseen = e->seen ? 0 : e->unseen + 1;
+    if (e->unseen > CKW_UNSEEN_MAX)
+      part_forget(e);
+    part_trim(e);
   }
   w->jc = c;
 }

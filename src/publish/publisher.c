@@ -7,11 +7,15 @@
  * starts, finishes and frees it. The counters are atomics any thread reads.
  *
  * Checkpoints (publish_ckpt and checkpoint.interval > 0; docs/checkpoints.md):
- * a cycle is a checkpoint cycle when the interval has passed since the
- * saving cycle of the last batch written and no batch is being written, and
- * the final cycle always is; the source is told before collect, so every
- * worker saves its engines right after that cycle's export (state and next
- * offset match exactly). The states go into a batch that the publish
+ * a checkpoint round saves every partition once; it starts when the
+ * interval has passed since the first cycle of the last round and no batch
+ * is being written, and the final cycle always is one. The source is told
+ * before collect, so every worker saves its engines right after that
+ * cycle's export (state and next offset match exactly) — while the stream
+ * is live only about a quarter of its state per cycle: the round's next
+ * checkpoint cycle comes as soon as that cycle's batch is written, until
+ * no worker has a partition left (bundle ckpt_todo; "Spread over cycles").
+ * Each checkpoint cycle's states go into a batch that the publish
  * function gets every cycle until it is written (it compresses it on its
  * own thread meanwhile: "Off the view cycle"); the saving cycle's bundles
  * are kept (offsets only) and, once the batch is written, their exports
@@ -80,6 +84,12 @@ struct ccp_publisher {
   int trimmed;          /* free heap looked at since the view last changed */
   int trim_batches;     /* written batches still to look at free heap after (trim_after_batch) */
   int64_t ckpt_next_ms; /* wall clock: the next checkpoint cycle is due (0: at once) */
+  /* the checkpoint round (docs/checkpoints.md, "Spread over cycles"): its
+   * cycles save every partition once; spread while the stream is live */
+  uint64_t ckpt_round;   /* the round in progress or the last one (0: none yet) */
+  int ckpt_round_mode;   /* its mode (CCP_CKPT_CHANGED or CCP_CKPT_ALL) */
+  int64_t ckpt_round_ms; /* wall clock of its first cycle */
+  int ckpt_todo;         /* partitions its last cycle left to later cycles of the round */
   /* the checkpoints being written (docs/checkpoints.md, "Off the view
    * cycle"): saved in one cycle, handed to publish_ckpt every cycle until
    * written (compressed meanwhile on the checkpoint writer's thread), then
@@ -257,18 +267,52 @@ static void keep_last(ccp_publisher_t *p) {
 }
 
 /* Whether this cycle is a checkpoint cycle: checkpoints on, and the final
- * cycle, or the interval passed since the last checkpoint written and none
- * is being written. Then CCP_CKPT_ALL (the final cycle, and the first after
- * a checkpoint or a cycle that was not stored) or CCP_CKPT_CHANGED. */
-static int checkpoint_due(const ccp_publisher_t *p, int final) {
+ * cycle, or none is being written and either the round in progress left
+ * partitions to save (at once) or the interval passed since the first
+ * cycle of the last round. Then CCP_CKPT_ALL (the final cycle, and the
+ * first round after a checkpoint or a cycle that was not stored) or
+ * CCP_CKPT_CHANGED; *fresh says whether it starts a new round (anything not
+ * stored since the round began starts it again, asking for every
+ * partition). */
+static int checkpoint_due(const ccp_publisher_t *p, int final, int *fresh) {
   int64_t every = p->o.cfg->checkpoint_interval_ms;
+  *fresh = 1;
   if (!p->o.publish_ckpt || every <= 0)
     return 0;
   if (final)
     return CCP_CKPT_ALL;
   if (p->batch.active || ccp_clock_wall_ms() < p->ckpt_next_ms)
     return 0;
+  if (p->ckpt_todo && !p->ckpt_all) {
+    *fresh = 0;
+    return p->ckpt_round_mode;
+  }
   return p->ckpt_all ? CCP_CKPT_ALL : CCP_CKPT_CHANGED;
+}
+
+/* Tells the source whether the cycle saves checkpoints, in which round, and
+ * whether spread over cycles: only while the stream is live (a catch-up
+ * saves every partition in one cycle, as fast as it can; the final cycle
+ * too). */
+static void checkpoint_tell(ccp_publisher_t *p, int ckpt, int fresh, int final, int live) {
+  const ccp_publisher_source_t *src = &p->o.src;
+  if (ckpt && fresh) {
+    p->ckpt_round++;
+    p->ckpt_round_mode = ckpt;
+    p->ckpt_round_ms = ccp_clock_wall_ms();
+    if (ckpt == CCP_CKPT_ALL)
+      p->ckpt_all = 0; /* set again by anything of this round not stored */
+  }
+  if (src->checkpoint)
+    src->checkpoint(src->opaque, ckpt, p->ckpt_round, ckpt && live && !final);
+}
+
+/* After collect in a checkpoint cycle: the partitions left to later cycles
+ * of its round. */
+static void checkpoint_todo(ccp_publisher_t *p) {
+  p->ckpt_todo = 0;
+  for (int i = 0; i < p->o.src.nbundles; i++)
+    p->ckpt_todo += p->bundles[i]->ckpt_todo;
 }
 
 /* The save of partition q whose checkpoint was stored last (NULL: none known). */
@@ -700,17 +744,16 @@ static int cycle(ccp_publisher_t *p, int final) {
     }
   }
   p->g = g;
-  int ckpt = checkpoint_due(p, final);
-  if (src->checkpoint)
-    src->checkpoint(src->opaque, ckpt);
+  int round_fresh;
+  int ckpt = checkpoint_due(p, final, &round_fresh);
+  checkpoint_tell(p, ckpt, round_fresh, final, live != INT64_MIN);
   src->collect(src->opaque, g, live, p->bundles);
   pace_note(p, live != INT64_MIN);
   struct batch old = {0};
   int fresh = 0; /* the batch was saved in this cycle */
   if (ckpt) {
-    if (ckpt == CCP_CKPT_ALL)
-      p->ckpt_all = 0; /* set again by anything of this batch not stored */
-    old = p->batch;    /* the final cycle's replaces one still being written */
+    checkpoint_todo(p);
+    old = p->batch; /* the final cycle's replaces one still being written */
     memset(&p->batch, 0, sizeof p->batch);
     batch_new(p, final);
     fresh = p->batch.active;
@@ -757,9 +800,9 @@ static int cycle(ccp_publisher_t *p, int final) {
     src->commit(src->opaque, p->bundles); /* only now: the view is durable */
     if (written && !fresh)                /* the offsets of checkpoints saved in an earlier cycle */
       src->commit(src->opaque, p->batch.held);
-    if (written || (ckpt && !p->batch.active)) /* (none to write: no partition has one) */
-      p->ckpt_next_ms =
-          (written ? p->batch.saved_ms : ccp_clock_wall_ms()) + cfg->checkpoint_interval_ms;
+    /* (none to write: no partition has one); the round's next cycle at once */
+    if (written || (ckpt && !p->batch.active))
+      p->ckpt_next_ms = p->ckpt_todo ? 0 : p->ckpt_round_ms + cfg->checkpoint_interval_ms;
   } else {
     p->pace_backlog = 0; /* retried at the normal cadence */
     atomic_fetch_add(&p->failed_cycles, 1);
