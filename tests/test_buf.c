@@ -12,7 +12,8 @@
  * byte the rendering by search (%.15g..%.17g, the first strtod reads back)
  * on a million doubles of the families where the exact integer path
  * differs from it most easily (ties, powers of two and ten, subnormals,
- * KPI-like ratios); put_json_str:
+ * KPI-like ratios), each of its three precisions served; written in place
+ * at every length around a growth; put_json_str:
  * quotes, backslash, the short escapes, every other control byte as
  * \u00XX, DEL and bytes >= 0x80 passed through unchanged, embedded NULs,
  * and a round trip through jansson.
@@ -307,6 +308,27 @@ static double double_family(uint64_t *rng, int i) {
   }
 }
 
+/* put_double writes in place past the buffer's end: appended at every
+ * length around a growth (the capacity doubles from 256), the text is
+ * whole and NUL-terminated and what was there stays. */
+static void test_double_in_place(void) {
+  const double v = -2.2250738585072014e-300; /* the longest: 24 bytes, by search */
+  const double w = 33333333333333.332;       /* the fast path's */
+  for (size_t pre = 200; pre < 300; pre++) {
+    ccp_buf_t b;
+    ccp_buf_init(&b);
+    for (size_t i = 0; i < pre; i++)
+      ccp_buf_putc(&b, (char)('a' + i % 26));
+    ccp_buf_put_double(&b, v);
+    ccp_buf_put_double(&b, w);
+    T_EQ_INT(b.len, pre + 24 + 18);
+    T_TRUE(b.cap > b.len && b.data[b.len] == 0);
+    T_EQ_STR(b.data + pre, "-2.2250738585072014e-30033333333333333.332");
+    T_TRUE(b.data[pre - 1] == (char)('a' + (pre - 1) % 26));
+    ccp_buf_release(&b);
+  }
+}
+
 static void test_double_same_as_search(void) {
   ccp_buf_t b;
   ccp_buf_init(&b);
@@ -321,6 +343,11 @@ static void test_double_same_as_search(void) {
                          4503599627370495.5,
                          0.1 + 0.2,
                          2.0 / 3,
+                         0.3 - 0.2, /* 15 digits round up to 0.1, a digit more: not read back */
+                         nextafter(0.001, 0),
+                         nextafter(1e-5, 1),
+                         1e14 / 3, /* 17 digits, 14 of them before the point */
+                         0.07,     /* 15 digits read back, 17 would not be shortest */
                          DBL_MIN,
                          nextafter(DBL_MIN, 0),
                          DBL_MAX,
@@ -334,13 +361,23 @@ static void test_double_same_as_search(void) {
       fprintf(stderr, "%a: %s, by search %s\n", edge[i], b.data, want);
   }
   uint64_t rng = 2024;
+  int at_prec[18] = {0}; /* how many fast-path renderings of each precision */
   for (int i = 0; i < 1000000; i++) {
     double v = double_family(&rng, i);
     double_by_search(want, sizeof want, v);
     if (strcmp(dbl(&b, v), want) != 0 && bad++ < 5)
       fprintf(stderr, "%a: %s, by search %s\n", v, b.data, want);
+    double a = fabs(v);
+    if (a >= 1e-5 && a < 1e15 && a != (double)(int64_t)a) {
+      int d = sig_digits(b.data);
+      at_prec[d < 15 ? 15 : d]++; /* %.15g drops trailing zeros */
+    }
   }
   T_EQ_INT(bad, 0);
+  /* the fast path's three precisions (15 from the 17 digits' quotient by
+   * 100, 16 by 10, 17 as they are) each served many */
+  for (int d = 15; d <= 17; d++)
+    T_TRUE(at_prec[d] > 10000);
   ccp_buf_release(&b);
 }
 
@@ -422,6 +459,7 @@ int main(void) {
   T_RUN(test_i64);
   T_RUN(test_double);
   T_RUN(test_double_same_as_search);
+  T_RUN(test_double_in_place);
   T_RUN(test_json_str);
   return T_DONE();
 }

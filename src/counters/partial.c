@@ -48,7 +48,137 @@ ccp_words_t *ccp_words_new(size_t n, size_t stride) {
   ccp_words_t *b = ccp_malloc(sizeof *b + n * stride * sizeof(uint64_t));
   atomic_init(&b->refs, 0);
   b->n = (uint32_t)n;
+  b->pool = NULL;
+  b->cap = n * stride;
   return b;
+}
+
+/* ------------------------------------------------------------ pool */
+
+/* Size classes: 8 words, then four a doubling (a block at most a quarter
+ * larger than asked), up to POOL_MAX_WORDS; larger blocks are not pooled. */
+#define POOL_MAX_WORDS 8192u
+#define POOL_CLASSES 41
+
+struct ccp_words_pool {
+  /* given back by any thread since the owner's last cycle, by class,
+   * linked through w[0]; the owner takes a whole stack at once (no ABA),
+   * without reading the blocks (cold: the giver's thread released them) */
+  _Atomic(ccp_words_t *) back[POOL_CLASSES];
+  _Atomic int refs;                /* the owner's and one per block out, less one */
+  ccp_words_t *kept[POOL_CLASSES]; /* the owner's: given back, by class, linked */
+};
+
+/* The class of a block of `words` words and its room (<= POOL_MAX_WORDS). */
+static int pool_class(size_t words, size_t *cap) {
+  if (words <= 8) {
+    *cap = 8;
+    return 0;
+  }
+  int b = 63 - __builtin_clzll((unsigned long long)(words - 1)); /* 2^b < words <= 2^(b+1) */
+  size_t step = (size_t)1 << (b - 2);
+  size_t j = (words - ((size_t)1 << b) + step - 1) / step; /* 1..4 */
+  *cap = ((size_t)1 << b) + j * step;
+  return 1 + 4 * (b - 3) + (int)(j - 1);
+}
+
+static ccp_words_t *link_of(const ccp_words_t *b) {
+  ccp_words_t *next;
+  memcpy(&next, b->w, sizeof next);
+  return next;
+}
+
+static void set_link(ccp_words_t *b, ccp_words_t *next) { memcpy(b->w, &next, sizeof next); }
+
+static void free_list(ccp_words_t *b) {
+  while (b) {
+    ccp_words_t *next = link_of(b);
+    ccp_free(b);
+    b = next;
+  }
+}
+
+static void pool_free_kept(ccp_words_pool_t *p) {
+  for (int c = 0; c < POOL_CLASSES; c++) {
+    free_list(p->kept[c]);
+    p->kept[c] = NULL;
+  }
+}
+
+/* Drops a reference; the last frees the pool with what was given back. */
+static void pool_unref(ccp_words_pool_t *p) {
+  /* acq_rel: the last sees every give (push) before its release */
+  if (atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) > 0)
+    return;
+  for (int c = 0; c < POOL_CLASSES; c++)
+    free_list(atomic_load_explicit(&p->back[c], memory_order_acquire));
+  pool_free_kept(p);
+  ccp_free(p);
+}
+
+static void pool_give(ccp_words_t *b) {
+  ccp_words_pool_t *p = b->pool;
+  size_t cap;
+  _Atomic(ccp_words_t *) *back = &p->back[pool_class(b->cap, &cap)];
+  ccp_words_t *head = atomic_load_explicit(back, memory_order_relaxed);
+  do
+    set_link(b, head);
+  while (!atomic_compare_exchange_weak_explicit(back, &head, b, memory_order_release,
+                                                memory_order_relaxed));
+  pool_unref(p);
+}
+
+ccp_words_pool_t *ccp_words_pool_new(void) {
+  ccp_words_pool_t *p = ccp_calloc(1, sizeof *p);
+  for (int c = 0; c < POOL_CLASSES; c++)
+    atomic_init(&p->back[c], NULL);
+  atomic_init(&p->refs, 0);
+  return p;
+}
+
+ccp_words_t *ccp_words_pool_take(ccp_words_pool_t *p, size_t n, size_t stride) {
+  size_t words = n * stride, cap;
+  if (!p || words > POOL_MAX_WORDS)
+    return ccp_words_new(n, stride);
+  int c = pool_class(words, &cap);
+  ccp_words_t *b = p->kept[c];
+  if (b) {
+    p->kept[c] = link_of(b);
+  } else {
+    b = ccp_malloc(sizeof *b + cap * sizeof(uint64_t));
+    b->cap = cap;
+  }
+  atomic_init(&b->refs, 0);
+  b->n = (uint32_t)n;
+  b->pool = p;
+  atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
+  return b;
+}
+
+void ccp_words_pool_cycle(ccp_words_pool_t *p) {
+  if (!p)
+    return;
+  for (int c = 0; c < POOL_CLASSES; c++) {
+    free_list(p->kept[c]); /* not taken again for a whole cycle: not needed */
+    p->kept[c] = atomic_load_explicit(&p->back[c], memory_order_relaxed)
+                     ? atomic_exchange_explicit(&p->back[c], NULL, memory_order_acquire)
+                     : NULL;
+  }
+}
+
+void ccp_words_pool_trim(ccp_words_pool_t *p) {
+  if (!p)
+    return;
+  pool_free_kept(p);
+  for (int c = 0; c < POOL_CLASSES; c++)
+    free_list(atomic_exchange_explicit(&p->back[c], NULL, memory_order_acquire));
+}
+
+void ccp_words_pool_close(ccp_words_pool_t *p) {
+  if (!p)
+    return;
+  ccp_words_pool_trim(p);
+  pool_unref(p);
 }
 
 ccp_words_t *ccp_words_ref(ccp_words_t *b) {
@@ -59,8 +189,12 @@ ccp_words_t *ccp_words_ref(ccp_words_t *b) {
 
 void ccp_words_free(ccp_words_t *b) {
   /* acq_rel: the last holder sees every other holder's reads done */
-  if (b && atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 0)
-    ccp_free(b);
+  if (b && atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 0) {
+    if (b->pool)
+      pool_give(b);
+    else
+      ccp_free(b);
+  }
 }
 
 uint32_t ccp_words_find(const ccp_words_t *b, size_t stride, int lo, uint64_t key) {

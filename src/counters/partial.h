@@ -54,15 +54,36 @@ typedef struct ccp_diag {
 
 /** An immutable array of 64-bit words shared by reference: the engine's
  * export cache and every partial holding it (any thread; the last release
- * frees it). */
+ * frees it, or gives it back to the pool it was taken from). */
 typedef struct ccp_words {
-  _Atomic int refs; /**< references less one */
-  uint32_t n;       /**< entries (an entry is one or two words, by its user) */
+  _Atomic int refs;            /**< references less one */
+  uint32_t n;                  /**< entries (an entry is one or two words, by its user) */
+  struct ccp_words_pool *pool; /**< where the last release gives it back; NULL: freed */
+  uint64_t cap;                /**< words the block has room for */
   uint64_t w[];
 } ccp_words_t;
 
 /** A block for n entries of `stride` words, one reference (the caller's). */
 ccp_words_t *ccp_words_new(size_t n, size_t stride);
+
+/** Blocks one thread takes (an engine's export, every cycle) and any thread
+ * releases (the publisher, dropping the partial before): a block's last
+ * release gives it back to its pool instead of freeing it, and the owner
+ * takes it again for the next block of its size class, so the cycle's
+ * blocks are neither allocated nor freed across threads (an arena's lock
+ * and bins, fresh pages) in the steady state. */
+typedef struct ccp_words_pool ccp_words_pool_t;
+/** A pool with its owner's reference. */
+ccp_words_pool_t *ccp_words_pool_new(void);
+/** Like ccp_words_new(), from the pool (the owner's thread only; NULL pool: ccp_words_new). */
+ccp_words_t *ccp_words_pool_take(ccp_words_pool_t *p, size_t n, size_t stride);
+/** Owner, once a cycle before its takes: frees the blocks given back before the last cycle
+ * that it did not take again, and keeps those given back since. */
+void ccp_words_pool_cycle(ccp_words_pool_t *p);
+/** Owner: frees every block held back (no take expected soon). */
+void ccp_words_pool_trim(ccp_words_pool_t *p);
+/** Owner's release: the pool is freed with the last block out given back (NULL is fine). */
+void ccp_words_pool_close(ccp_words_pool_t *p);
 /** Takes another reference (NULL stays NULL). */
 ccp_words_t *ccp_words_ref(ccp_words_t *b);
 /** Releases a reference, freeing the block with the last (NULL is fine). */

@@ -243,6 +243,8 @@ struct ccp_engine {
   int rs_x_l;        /**< its L */
   uint64_t *xs;      /**< export.c: sort scratch */
   size_t xs_cap;
+  ccp_words_pool_t *xpool; /**< export.c: the scopes' blocks, given back by their last holder
+                                (created at the first export) */
 
   ccp_u64map_t ids;     /**< ticket key -> id string in idpool (alerts only) */
   ccp_strpool_t idpool; /**< the id strings: no malloc per OPENED */

@@ -111,8 +111,10 @@ int ccp_engine_export_unchanged(ccp_engine_t *e, int64_t now_ms) {
   export_advance(e, now_ms);
   if (ret_slot(e) != k->slot)
     return 0;
-  if (!edges_moved(e))
+  if (!edges_moved(e)) {
+    ccp_words_pool_trim(e->xpool); /* no blocks taken while nothing changes */
     return 1;
+  }
   /* an edge moved: nothing changes when no scope's windows held data and
    * no scope carried customer entries (the windows stay all zero) */
   for (uint32_t i = 0; i < e->nscopes; i++) {
@@ -126,6 +128,7 @@ int ccp_engine_export_unchanged(ccp_engine_t *e, int64_t now_ms) {
   k->hi = e->geom.hi;
   memcpy(k->cur_b, e->cur_b, sizeof k->cur_b);
   memcpy(k->start_b, e->start_b, sizeof k->start_b);
+  ccp_words_pool_trim(e->xpool);
   return 1;
 }
 
@@ -227,9 +230,9 @@ static size_t words_seek(const uint64_t *w, size_t n, size_t stride, int lo, siz
  * between them are found by a search and copied whole (a scope's block
  * holds thousands of customers where an export merges a few dozen). Keys
  * are compared from bit lo. */
-static ccp_words_t *merge_block(const ccp_words_t *o, const uint64_t *c, size_t m, size_t stride,
-                                int lo) {
-  ccp_words_t *b = ccp_words_new(o->n + m, stride);
+static ccp_words_t *merge_block(ccp_words_pool_t *pool, const ccp_words_t *o, const uint64_t *c,
+                                size_t m, size_t stride, int lo) {
+  ccp_words_t *b = ccp_words_pool_take(pool, o->n + m, stride);
   const uint64_t *ow = o->w;
   uint64_t *bw = b->w;
   size_t i = 0, n = 0, on = o->n;
@@ -277,7 +280,7 @@ static void cust_entries(ccp_engine_t *e, ccp_scope_t *s, int64_t horizon, ccp_p
       a[n++] = w;
     }
     ccp_sort_u64(a, a + n, n, 32);
-    s->cust_x = ccp_words_new(n, 1);
+    s->cust_x = ccp_words_pool_take(e->xpool, n, 1);
     memcpy(s->cust_x->w, a, n * sizeof *a);
     s->cust_x_min = lo;
   } else if (s->cust_nchg) {
@@ -295,10 +298,10 @@ static void cust_entries(ccp_engine_t *e, ccp_scope_t *s, int64_t horizon, ccp_p
       s->cust_x_min = CCP_MIN(s->cust_x_min, tu);
       a[m++] = (uint64_t)key << 32 | u;
     }
-    ccp_words_t *b = merge_block(s->cust_x, a, m, 1, 32);
+    ccp_words_t *b = merge_block(e->xpool, s->cust_x, a, m, 1, 32);
     if (s->cust_x->n && b->n) { /* the hint for the view (partial.h) */
       d->cust_from = ccp_words_ref(s->cust_x);
-      d->cust_chg = ccp_words_new(m, 1);
+      d->cust_chg = ccp_words_pool_take(e->xpool, m, 1);
       memcpy(d->cust_chg->w, a, m * sizeof *a);
     }
     ccp_words_free(s->cust_x);
@@ -379,10 +382,10 @@ static int rs_merge(ccp_engine_t *e, int64_t c, ccp_partial_t *p) {
     if (!val || !(ent[2 * i + 1] = ccp__act_at(*val, c)))
       return 0;
   }
-  ccp_words_t *b = merge_block(e->rs_x, ent, nk, 2, 0);
+  ccp_words_t *b = merge_block(e->xpool, e->rs_x, ent, nk, 2, 0);
   if (e->rs_x->n) { /* the hint for the view (partial.h) */
     p->rs_from = ccp_words_ref(e->rs_x);
-    p->rs_chg = ccp_words_new(nk, 2);
+    p->rs_chg = ccp_words_pool_take(e->xpool, nk, 2);
     memcpy(p->rs_chg->w, ent, 2 * nk * sizeof *ent);
   }
   ccp_words_free(e->rs_x);
@@ -409,7 +412,7 @@ static void export_sample(ccp_engine_t *e, ccp_partial_t *p) {
       if (e->rs.slots[j].key && ccp__act_at(e->rs.slots[j].val, c))
         a[n++] = e->rs.slots[j].key;
     ccp_sort_u64(a, a + n, n, 0);
-    e->rs_x = ccp_words_new(n, 2);
+    e->rs_x = ccp_words_pool_take(e->xpool, n, 2);
     for (size_t i = 0; i < n; i++) {
       e->rs_x->w[2 * i] = a[i];
       e->rs_x->w[2 * i + 1] = ccp__act_at(*ccp_u64map_get(&e->rs, a[i]), c);
@@ -429,6 +432,7 @@ void ccp__export_release(ccp_engine_t *e) {
   ccp_free(e->rs_chg);
   ccp_u64map_release(&e->rs);
   ccp_free(e->xs);
+  ccp_words_pool_close(e->xpool); /* freed with the last block a partial still holds */
 }
 
 /* ---------------------------------------------------------------- export */
@@ -453,7 +457,7 @@ static ccp_words_t *scope_block(ccp_engine_t *e, const ccp_scope_t *s, int *data
   size_t name8 = (s->name_len + 8) / 8 * 8;
   size_t bytes = nw * sizeof(ccp_partial_win_t) + name8 + nw * s->ws.nc * sizeof(int64_t) +
                  nbins * (sizeof(uint32_t) + sizeof(uint16_t));
-  ccp_words_t *b = ccp_words_new((bytes + 7) / 8, 1);
+  ccp_words_t *b = ccp_words_pool_take(e->xpool, (bytes + 7) / 8, 1);
   ccp_partial_win_t *win = (ccp_partial_win_t *)b->w;
   char *name = (char *)(win + nw);
   /* zeroed: the windows (fields, absent histograms) and the name's padding;
@@ -517,6 +521,9 @@ static int blocks_invalidate(ccp_engine_t *e, const ccp_partial_t *prev) {
 static ccp_partial_t *export(ccp_engine_t *e, int64_t now_ms, int customers,
                              const ccp_partial_t *prev) {
   export_advance(e, now_ms);
+  if (!e->xpool)
+    e->xpool = ccp_words_pool_new();
+  ccp_words_pool_cycle(e->xpool); /* the blocks of the scopes changed since: given back */
   ccp_partial_t *p = ccp_engine_export_header(e); /* then the scopes */
   int moved = blocks_invalidate(e, prev);
   if (e->now != INT64_MIN)

@@ -8,7 +8,9 @@
  * cost ~1 us a number, a quarter of `ccpulse run`'s CPU; for magnitudes in
  * [1e-5, 1e15) (every KPI in practice) the rounding and the read-back test
  * are done exactly in 128-bit integers instead (~17x faster), with the same
- * bytes: tests/test_buf.c compares the two on a million doubles.
+ * bytes: tests/test_buf.c compares the two on a million doubles. The 17
+ * digits are computed once (the 15 and 16 are their quotient by 100 and
+ * 10) and written two at a time from a table, in place in the buffer.
  */
 #include "ccpulse/buf.h"
 
@@ -139,10 +141,28 @@ static u128 pow10_128(int k) {
 /* Writes the %.{prec}g rendering of D * 10^(x - prec + 1), D having exactly
  * prec digits: exponent form when x < -4 or x >= prec, trailing zeros of
  * the fraction dropped (glibc's %g, without '#'). Returns the length. */
+/* The 8 decimal digits of v < 10^8 at o, two at a time from a table: four
+ * independent products where a loop of divisions by 10 is a chain of 8. */
+static inline void digits8(char *o, uint32_t v) {
+  static const char pairs[201] = "00010203040506070809101112131415161718192021222324"
+                                 "25262728293031323334353637383940414243444546474849"
+                                 "50515253545556575859606162636465666768697071727374"
+                                 "75767778798081828384858687888990919293949596979899";
+  uint32_t hi = v / 10000, lo = v % 10000;
+  memcpy(o, pairs + 2 * (hi / 100), 2);
+  memcpy(o + 2, pairs + 2 * (hi % 100), 2);
+  memcpy(o + 4, pairs + 2 * (lo / 100), 2);
+  memcpy(o + 6, pairs + 2 * (lo % 100), 2);
+}
+
 static int g_render(char *out, uint64_t d, int prec, int x) {
-  char dig[20];
-  for (int i = prec - 1; i >= 0; i--, d /= 10)
-    dig[i] = (char)('0' + d % 10);
+  char all[18]; /* d < 10^17: its 18 digits, leading zeros included */
+  uint64_t top = d / 100000000;
+  digits8(all + 10, (uint32_t)(d % 100000000));
+  digits8(all + 2, (uint32_t)(top % 100000000));
+  all[0] = '0';
+  all[1] = (char)('0' + top / 100000000);
+  const char *dig = all + 18 - prec;
   int nd = prec; /* significant digits left after dropping trailing zeros */
   while (nd > 1 && dig[nd - 1] == '0')
     nd--;
@@ -182,54 +202,74 @@ static int g_render(char *out, uint64_t d, int prec, int x) {
   return n;
 }
 
+/* One precision of double_fast(): a 10^k = (q + r17 / S) with q of 17
+ * digits (x the decimal exponent of its first) and m the mantissa; p =
+ * 10^(17 - prec). Writes the rendering and returns its length when the
+ * correct rounding to prec digits reads back, else returns 0. */
+static inline int prec_fast(char *out, uint64_t q, u128 r17, u128 S, uint64_t m, int k, int x,
+                            int prec, uint64_t p) {
+  uint64_t qp = q / p;
+  u128 r = (u128)(q % p) * S + r17; /* a 10^k - qp p, in units of 2^-s */
+  u128 half = (u128)p * (S >> 1);
+  int up = r > half || (r == half && (qp & 1));
+  u128 dist = up ? (u128)p * S - r : r; /* |rounded - a 10^k| in units of 2^-s */
+  u128 gap = pow10_128(k); /* the spacing of doubles at a, times 10^k, in the same units */
+  int lower_narrow = !up && m == (1ULL << 52); /* the double below a is only half as far */
+  u128 twice = lower_narrow ? dist << 2 : dist << 1;
+  int reads_back = twice < gap || (twice == gap && !(m & 1));
+  if (!reads_back)
+    return 0;
+  uint64_t d = qp + (uint64_t)up;
+  if (d == 100000000000000000ULL / p) /* rounded up to 10^prec */
+    return g_render(out, d / 10, prec, x + 1);
+  return g_render(out, d, prec, x);
+}
+
 /* The rendering of double_by_search() for a positive a in [1e-5, 1e15),
  * exactly, without printf or strtod: a = m 2^-s with 3 <= s <= 69, so
- * a 10^k for the k of 17 digits is a 128-bit fraction N / 2^s; its correct
- * rounding to prec digits (half to even, as glibc's printf) and whether that
- * reads back (within half the gap to the neighbouring double, a tie going to
- * the even mantissa, as glibc's strtod) are integer comparisons. Returns the
- * length, or 0 when no precision up to 17 reads back (does not happen). */
+ * a 10^k for the k of 17 digits is a 128-bit fraction N / 2^s, computed
+ * once; its 15 and 16 digits are its 17 with the last two or one dropped
+ * (floor of the quotient by 100 or 10, the dropped digits joining the
+ * fraction), so each precision's correct rounding (half to even, as
+ * glibc's printf) and whether that reads back (within half the gap to the
+ * neighbouring double, a tie going to the even mantissa, as glibc's
+ * strtod) are integer comparisons at the scale of the 17 digits. Returns
+ * the length, or 0 when no precision up to 17 reads back (does not
+ * happen). */
 static int double_fast(char *out, double a) {
   uint64_t bits;
   memcpy(&bits, &a, sizeof bits);
   int e = (int)(bits >> 52) & 0x7ff;
   uint64_t m = (bits & ((1ULL << 52) - 1)) | (1ULL << 52);
   int s = 1075 - e; /* a = m 2^-s */
-  u128 S = (u128)1 << s, half = S >> 1;
+  u128 S = (u128)1 << s;
   /* floor(log10(2^(e-1023))): the decimal exponent, or one less */
   int x = (int)(((int64_t)(e - 1023) * 78913) >> 18);
-  for (int prec = 15; prec <= 17; prec++) {
-    u128 lo = pow10_128(prec - 1), hi = lo * 10, n, q;
-    int k;
-    for (;;) { /* x such that 10^(prec-1) <= a 10^k < 10^prec, k = prec-1-x */
-      k = prec - 1 - x;
-      n = (u128)m * pow10_128(k);
-      q = n >> s;
-      if (q >= hi)
-        x++;
-      else if (q < lo)
-        x--;
-      else
-        break;
+  const uint64_t lo17 = 10000000000000000ULL, hi17 = 10 * lo17;
+  u128 n;
+  uint64_t q;
+  int k;
+  for (;;) { /* x such that 10^16 <= a 10^k < 10^17, k = 16 - x */
+    k = 16 - x;
+    n = (u128)m * pow10_128(k);
+    u128 q128 = n >> s;
+    if (q128 >= hi17) {
+      x++;
+    } else if (q128 < lo17) {
+      x--;
+    } else {
+      q = (uint64_t)q128;
+      break;
     }
-    u128 r = n & (S - 1);
-    int up = r > half || (r == half && (q & 1));
-    u128 dist = up ? S - r : r; /* |rounded - a 10^k| in units of 2^-s */
-    u128 gap = pow10_128(k);    /* the spacing of doubles at a, times 10^k, in the same units */
-    int lower_narrow = !up && m == (1ULL << 52); /* the double below a is only half as far */
-    u128 twice = lower_narrow ? dist << 2 : dist << 1;
-    int reads_back = twice < gap || (twice == gap && !(m & 1));
-    if (!reads_back)
-      continue;
-    uint64_t d = (uint64_t)(q + (u128)up);
-    int xr = x;
-    if (d == (uint64_t)hi) { /* rounded up to 10^prec */
-      d = (uint64_t)lo;
-      xr++;
-    }
-    return g_render(out, d, prec, xr);
   }
-  return 0;
+  u128 r17 = n & (S - 1);
+  /* the divisors constant in each (inlined): no division instruction */
+  int len = prec_fast(out, q, r17, S, m, k, x, 15, 100);
+  if (!len)
+    len = prec_fast(out, q, r17, S, m, k, x, 16, 10);
+  if (!len)
+    len = prec_fast(out, q, r17, S, m, k, x, 17, 1);
+  return len;
 }
 #endif
 
@@ -247,7 +287,9 @@ void ccp_buf_put_double(ccp_buf_t *b, double v) {
   /* The shortest of 15 to 17 digits that reads back: for a normal double,
    * the correctly rounded %.15g is its shortest form whenever that has <= 15
    * digits. */
-  char tmp[40];
+  enum { ROOM = 40 }; /* written in place: "-d.dddddddddddddddde-308" and its NUL fit */
+  ccp_buf_reserve(b, ROOM);
+  char *tmp = b->data + b->len;
   int n = 0;
 #ifdef __SIZEOF_INT128__
   double a = fabs(v);
@@ -260,8 +302,9 @@ void ccp_buf_put_double(ccp_buf_t *b, double v) {
   }
 #endif
   if (!n)
-    n = double_by_search(tmp, sizeof tmp, v);
-  ccp_buf_append(b, tmp, (size_t)n);
+    n = double_by_search(tmp, ROOM, v);
+  b->len += (size_t)n;
+  b->data[b->len] = 0;
 }
 
 void ccp_buf_put_json_str(ccp_buf_t *b, const char *s, size_t len) {
