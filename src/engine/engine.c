@@ -242,7 +242,8 @@ static void gauges_add(ccp_engine_t *e, const gsnap_t *g, int sign) {
   }
 }
 
-static uint32_t combo_of(ccp_engine_t *e, uint32_t queue, uint8_t channel, uint32_t agent) {
+/* combo_of through the index. */
+static uint32_t combo_find(ccp_engine_t *e, uint32_t queue, uint8_t channel, uint32_t agent) {
   uint64_t raw[2] = {((uint64_t)queue << 8) | channel, agent};
   uint64_t k = ccp_u64map_key(ccp_hash64(raw, sizeof raw, 0xc0b0));
   for (;;) {
@@ -266,6 +267,34 @@ static uint32_t combo_of(ccp_engine_t *e, uint32_t queue, uint8_t channel, uint3
       return (uint32_t)*v;
     k = ccp_u64map_key(k * 0x9e3779b97f4a7c15ULL + 1); /* collision: probe on */
   }
+}
+
+/* The cache of (queue, channel, agent)'s combo id in the scope that owns it
+ * (ccp_scope_t.wl_combo), NULL when it has none for that channel. */
+static uint32_t *combo_slot(ccp_engine_t *e, uint32_t queue, uint8_t channel, uint32_t agent) {
+  if (channel >= CCP_CH__COUNT)
+    return NULL;
+  if (agent == CCP_NIL)
+    return &e->scopes[queue]->wl_combo[channel];
+  ccp_scope_t *s = e->scopes[agent];
+  if (s->wl_queue != queue + 1) { /* the agent serves another queue now: start afresh */
+    s->wl_queue = queue + 1;
+    memset(s->wl_combo, 0, sizeof s->wl_combo);
+  }
+  return &s->wl_combo[channel];
+}
+
+/* The combo id of (queue, channel, agent), created on first sight: from the
+ * owning scope's cache when it knows it (no hash, no probe), else from the
+ * index. */
+static uint32_t combo_of(ccp_engine_t *e, uint32_t queue, uint8_t channel, uint32_t agent) {
+  uint32_t *slot = combo_slot(e, queue, channel, agent);
+  if (slot && *slot)
+    return *slot - 1;
+  uint32_t id = combo_find(e, queue, channel, agent);
+  if (slot)
+    *slot = id + 1;
+  return id;
 }
 
 /* Unlinks r from the part of its waiting list that g says it is in. */

@@ -103,21 +103,28 @@ typedef struct ccp_scope {
   uint8_t in_dirty;                  /**< listed in the engine's dirty list */
   uint8_t log_hits;                  /**< deltas the hints summed into the log (saturates) */
   uint8_t hint_skip;                 /**< logs left that take no hints (CCP_HINT_SKIP) */
-  ccp_wset_t ws;                     /**< its windows (src/windows/window.h) */
-  ccp_u32map_t cust;                 /**< 32-bit customer hash -> latest HANDLED (cust_unit);
-                                          allocated on the first HANDLED */
-  int64_t oldest_open;               /**< scratch for the snapshot */
-  int64_t cust_gc_at;                /**< stream time of the last sweep of cust */
-  ccp_words_t *cust_x;               /**< export.c: cust's entries as last exported (a
-                                          reference), NULL: none or stale */
-  int64_t cust_x_min;                /**< the oldest unit in cust_x (a sweep drops it) */
-  uint32_t *cust_chg;                /**< export.c: keys set in cust since cust_x was built
-                                          (ccp__cust_note(); repeats possible) */
-  uint32_t cust_nchg, cust_chg_cap;  /**< keys in cust_chg; allocated */
-  uint32_t x_at;                     /**< export.c: 1 + its entry in the last export, whose
-                                          block is still right; CCP__X_NODATA: its windows
-                                          are still all zero; 0: stale */
-  uint8_t x_wdata;                   /**< export.c: its windows held data at that export */
+  /* The waiting-list combos this scope owns, by channel (combo_of): an agent
+   * scope's own, all of the queue in wl_queue; a queue scope's those with no
+   * agent. A cache of combo_index next to the gauges the same change moves:
+   * the id + 1, 0 when not known. Never saved: combos are never removed or
+   * renumbered, so a cached id stays right. */
+  uint32_t wl_queue;                /**< agent scope: the queue scope id + 1 its entries are of */
+  uint32_t wl_combo[CCP_CH__COUNT]; /**< combo id + 1 of each channel, 0: not known */
+  ccp_wset_t ws;                    /**< its windows (src/windows/window.h) */
+  ccp_u32map_t cust;                /**< 32-bit customer hash -> latest HANDLED (cust_unit);
+                                         allocated on the first HANDLED */
+  int64_t oldest_open;              /**< scratch for the snapshot */
+  int64_t cust_gc_at;               /**< stream time of the last sweep of cust */
+  ccp_words_t *cust_x;              /**< export.c: cust's entries as last exported (a
+                                         reference), NULL: none or stale */
+  int64_t cust_x_min;               /**< the oldest unit in cust_x (a sweep drops it) */
+  uint32_t *cust_chg;               /**< export.c: keys set in cust since cust_x was built
+                                         (ccp__cust_note(); repeats possible) */
+  uint32_t cust_nchg, cust_chg_cap; /**< keys in cust_chg; allocated */
+  uint32_t x_at;                    /**< export.c: 1 + its entry in the last export, whose
+                                         block is still right; CCP__X_NODATA: its windows
+                                         are still all zero; 0: stale */
+  uint8_t x_wdata;                  /**< export.c: its windows held data at that export */
   /* Where the log may already hold a field delta of base bucket dbase (a
    * CCP_LOG_HINT of its index, by dbase mod CCP_DELTA_WAYS and field): a later
    * delta of the same bucket and field adds to that entry (log_add) instead of
