@@ -1563,7 +1563,7 @@ static void test_publisher_idle_checkpoints(void) {
 
 /* One worker with three partitions, saving as the workers do in a round:
  * each partition once per round; in a spread round one per cycle, the
- * others counted in ckpt_todo. Each cycle's offsets move on, so a
+ * others counted in ckpt_left. Each cycle's offsets move on, so a
  * checkpoint's offset tells which cycle saved it. The publish function
  * stores every batch at once. */
 #define SR_NP 3
@@ -1617,7 +1617,7 @@ static void sr_collect(void *opaque, int64_t now, int64_t live, ccp_publisher_bu
     if (!r->mode || r->saved[q] == r->round)
       continue;
     if (r->spread && saved) {
-      b->ckpt_todo++;
+      b->ckpt_left++;
       continue;
     }
     saved++;

@@ -21,7 +21,7 @@
  *      save instead (docs/checkpoints.md, "Idle partitions"); only engines
  *      not saved yet in the cycle's checkpoint round, and in a spread round
  *      only about a quarter of the worker's state per cycle, the rest
- *      counted in the bundle's ckpt_todo ("Spread over cycles"); hand the
+ *      counted in the bundle's ckpt_left ("Spread over cycles"); hand the
  *      bundle over with one atomic exchange; a partition whose engine
  *      evicted tickets at the tickets.max cap since the last cycle gets one
  *      WARN line here (once per cycle, never on the per-event path); the
@@ -351,7 +351,7 @@ static void export_epoch(ccp__worker_t *w, uint64_t e) {
     x->epoch = p->epoch;
     b->backlog += backlog_of(w, p);
     if (ckpt)
-      b->ckpt_todo += round_save(p, x, ckpt, round, budget, &spent);
+      b->ckpt_left += round_save(p, x, ckpt, round, budget, &spent);
     int64_t evicted = ccp_engine_evicted(p->engine);
     if (evicted > p->evicted) {
       ccp_log(CCP_LOG_WARN, "worker",

@@ -14,7 +14,7 @@
  * cycle's export (state and next offset match exactly) — while the stream
  * is live only about a quarter of its state per cycle: the round's next
  * checkpoint cycle comes as soon as that cycle's batch is written, until
- * no worker has a partition left (bundle ckpt_todo; "Spread over cycles").
+ * no worker has a partition left (bundle ckpt_left; "Spread over cycles").
  * Each checkpoint cycle's states go into a batch that the publish
  * function gets every cycle until it is written (it compresses it on its
  * own thread meanwhile: "Off the view cycle"); the saving cycle's bundles
@@ -89,7 +89,7 @@ struct ccp_publisher {
   uint64_t ckpt_round;   /* the round in progress or the last one (0: none yet) */
   int ckpt_round_mode;   /* its mode (CCP_CKPT_CHANGED or CCP_CKPT_ALL) */
   int64_t ckpt_round_ms; /* wall clock of its first cycle */
-  int ckpt_todo;         /* partitions its last cycle left to later cycles of the round */
+  int ckpt_left;         /* partitions its last cycle left to later cycles of the round */
   /* the checkpoints being written (docs/checkpoints.md, "Off the view
    * cycle"): saved in one cycle, handed to publish_ckpt every cycle until
    * written (compressed meanwhile on the checkpoint writer's thread), then
@@ -283,7 +283,7 @@ static int checkpoint_due(const ccp_publisher_t *p, int final, int *fresh) {
     return CCP_CKPT_ALL;
   if (p->batch.active || ccp_clock_wall_ms() < p->ckpt_next_ms)
     return 0;
-  if (p->ckpt_todo && !p->ckpt_all) {
+  if (p->ckpt_left && !p->ckpt_all) {
     *fresh = 0;
     return p->ckpt_round_mode;
   }
@@ -309,10 +309,10 @@ static void checkpoint_tell(ccp_publisher_t *p, int ckpt, int fresh, int final, 
 
 /* After collect in a checkpoint cycle: the partitions left to later cycles
  * of its round. */
-static void checkpoint_todo(ccp_publisher_t *p) {
-  p->ckpt_todo = 0;
+static void checkpoint_left(ccp_publisher_t *p) {
+  p->ckpt_left = 0;
   for (int i = 0; i < p->o.src.nbundles; i++)
-    p->ckpt_todo += p->bundles[i]->ckpt_todo;
+    p->ckpt_left += p->bundles[i]->ckpt_left;
 }
 
 /* The save of partition q whose checkpoint was stored last (NULL: none known). */
@@ -752,7 +752,7 @@ static int cycle(ccp_publisher_t *p, int final) {
   struct batch old = {0};
   int fresh = 0; /* the batch was saved in this cycle */
   if (ckpt) {
-    checkpoint_todo(p);
+    checkpoint_left(p);
     old = p->batch; /* the final cycle's replaces one still being written */
     memset(&p->batch, 0, sizeof p->batch);
     batch_new(p, final);
@@ -802,7 +802,7 @@ static int cycle(ccp_publisher_t *p, int final) {
       src->commit(src->opaque, p->batch.held);
     /* (none to write: no partition has one); the round's next cycle at once */
     if (written || (ckpt && !p->batch.active))
-      p->ckpt_next_ms = p->ckpt_todo ? 0 : p->ckpt_round_ms + cfg->checkpoint_interval_ms;
+      p->ckpt_next_ms = p->ckpt_left ? 0 : p->ckpt_round_ms + cfg->checkpoint_interval_ms;
   } else {
     p->pace_backlog = 0; /* retried at the normal cadence */
     atomic_fetch_add(&p->failed_cycles, 1);

@@ -103,7 +103,7 @@ typedef struct ccp_publisher_bundle {
                                than ccp_consumer_opts_t.alert_cap since the last bundle) */
   int64_t backlog;        /**< records of its partitions not read yet at the export (each one's high
                                watermark of its latest fetch - next offset, summed; 0 where unknown) */
-  int ckpt_todo;          /**< a checkpoint cycle: its partitions not saved (nor kept) yet in the
+  int ckpt_left;          /**< a checkpoint cycle: its partitions not saved (nor kept) yet in the
                                checkpoint round (a spread round leaves some to later cycles) */
 } ccp_publisher_bundle_t;
 
@@ -126,7 +126,7 @@ typedef struct ccp_publisher_source {
    * CCP_CKPT_ALL every partition is; only those not saved yet in checkpoint round `round`
    * (a number that grows). With `spread`, each worker saves only about a quarter of its
    * partitions' state per cycle (at least one partition) and counts the others in the
-   * bundle's ckpt_todo: the round goes on in the next checkpoint cycles (docs/checkpoints.md,
+   * bundle's ckpt_left: the round goes on in the next checkpoint cycles (docs/checkpoints.md,
    * "Spread over cycles"). */
   void (*checkpoint)(void *opaque, int on, uint64_t round, int spread);
   /** Barrier, second half: every partition is exported at now_ms (G); a

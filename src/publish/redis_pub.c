@@ -357,6 +357,7 @@ int ccp__redis_cycle_timeout_ms(int command_timeout_ms, size_t nalerts, size_t b
   return (int)CCP_MIN((int64_t)command_timeout_ms + extra, (int64_t)INT32_MAX / 2);
 }
 
+/* The command time-out of c (reads and writes; NULL: none open). */
 static void set_read_timeout(redisContext *c, int ms) {
   if (!c)
     return;
@@ -1427,9 +1428,7 @@ void ccp_redis_pub_set_timeouts(ccp_redis_pub_t *p, int connect_timeout_ms,
   if (command_timeout_ms > 0) {
     p->timeout_fixed = 1;
     p->o.command_timeout_ms = command_timeout_ms;
-    struct timeval tv = {command_timeout_ms / 1000, (command_timeout_ms % 1000) * 1000};
-    if (p->ctx)
-      redisSetTimeout(p->ctx, tv);
+    set_read_timeout(p->ctx, command_timeout_ms); /* the open connection at once */
   }
 }
 
@@ -1539,7 +1538,7 @@ int ccp_redis_pub_cycle_x(ccp_redis_pub_t *p, ccp_redis_cycle_t *c) {
   redisReply *exec = NULL;
   int keep = nckpts > 0 || c->npartials > 0 || time_at >= 0;
   int rc = read_replies(p, nckpts > 0, keep, ncmds, what, sizeof what, &exec);
-  if (p->ctx && wait_ms != p->o.command_timeout_ms)
+  if (wait_ms != p->o.command_timeout_ms)
     set_read_timeout(p->ctx, p->o.command_timeout_ms);
   sigpipe_unblock(&g);
   ccp_buf_shrink(&p->out, p->out.len); /* sent: a catch-up's burst need not stay */

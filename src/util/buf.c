@@ -138,9 +138,6 @@ static u128 pow10_128(int k) {
   return k < 20 ? (u128)p[k] : (u128)p[19] * p[k - 19];
 }
 
-/* Writes the %.{prec}g rendering of D * 10^(x - prec + 1), D having exactly
- * prec digits: exponent form when x < -4 or x >= prec, trailing zeros of
- * the fraction dropped (glibc's %g, without '#'). Returns the length. */
 /* The 8 decimal digits of v < 10^8 at o, two at a time from a table: four
  * independent products where a loop of divisions by 10 is a chain of 8. */
 static inline void digits8(char *o, uint32_t v) {
@@ -155,6 +152,9 @@ static inline void digits8(char *o, uint32_t v) {
   memcpy(o + 6, pairs + 2 * (lo % 100), 2);
 }
 
+/* Writes the %.{prec}g rendering of D * 10^(x - prec + 1), D having exactly
+ * prec digits: exponent form when x < -4 or x >= prec, trailing zeros of
+ * the fraction dropped (glibc's %g, without '#'). Returns the length. */
 static int g_render(char *out, uint64_t d, int prec, int x) {
   char all[18]; /* d < 10^17: its 18 digits, leading zeros included */
   uint64_t top = d / 100000000;
