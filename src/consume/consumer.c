@@ -718,15 +718,58 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 /* ---- the publisher's source (publisher thread) ------------------------- */
 
-/* One round of the publisher's wait for a worker: a few yields, then short
- * sleeps. A worker's export of a wide center takes tens of ms, and yielding
- * all that time burned a fifth of the process's CPU on a 2-core machine;
- * a sleep of 100 us adds at most that to the cycle. */
-static void barrier_pause(int *rounds) {
-  if ((*rounds)++ < 32)
+/* Yields before the publisher sleeps at the barrier: a worker's report
+ * usually comes within microseconds. */
+#define BARRIER_YIELDS 32
+/* The longest sleep there: a bound, not a poll (a worker wakes it). */
+#define BARRIER_SLEEP_NS 2000000L
+
+/* @locality publisher thread: whether worker w reached epoch e's barrier
+ * (report) or has its bundle ready (collect). */
+static int barrier_ready(ccp__worker_t *w, uint64_t e, int collect) {
+  if (collect) /* the exchange that takes it acquires */
+    return atomic_load_explicit(&w->out, memory_order_relaxed) != NULL;
+  return atomic_load_explicit(&w->reported, memory_order_acquire) >= e;
+}
+
+/* @locality publisher thread: waits until barrier_ready(). A few yields,
+ * then a sleep on bar_cv that the worker ends (ccp__barrier_poke). A
+ * worker's export takes milliseconds, tens of ms for a wide center: yielding
+ * all that time burned a fifth of the process's CPU on a 2-core machine,
+ * and sleeping 100 us at a time woke the publisher ~30 times a second at
+ * 10,000 events/s for nothing (bench/README.md, session 13). */
+static void barrier_wait(ccp_consumer_t *c, ccp__worker_t *w, uint64_t e, int collect) {
+  for (int i = 0; i < BARRIER_YIELDS; i++) {
+    if (barrier_ready(w, e, collect))
+      return;
     sched_yield();
-  else
-    ccp_clock_sleep_us(100);
+  }
+  pthread_mutex_lock(&c->bar_mu);
+  atomic_store_explicit(&c->pub_waiting, 1, memory_order_relaxed);
+  /* the flag before the look below; ccp__barrier_poke's fence orders the
+   * worker's store before its look at the flag: one of the two sees the other */
+  atomic_thread_fence(memory_order_seq_cst);
+  while (!barrier_ready(w, e, collect)) {
+    struct timespec at;
+    clock_gettime(CLOCK_MONOTONIC, &at);
+    at.tv_nsec += BARRIER_SLEEP_NS;
+    if (at.tv_nsec >= 1000000000L) {
+      at.tv_sec++;
+      at.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&c->bar_cv, &c->bar_mu, &at);
+  }
+  atomic_store_explicit(&c->pub_waiting, 0, memory_order_relaxed);
+  pthread_mutex_unlock(&c->bar_mu);
+}
+
+void ccp__barrier_poke(ccp_consumer_t *c) {
+  atomic_thread_fence(memory_order_seq_cst); /* pairs with barrier_wait's fence */
+  if (!atomic_load_explicit(&c->pub_waiting, memory_order_relaxed))
+    return;
+  pthread_mutex_lock(&c->bar_mu);
+  pthread_cond_signal(&c->bar_cv);
+  pthread_mutex_unlock(&c->bar_mu);
 }
 
 /* Barrier, first half: a new epoch makes every worker report its stream
@@ -741,9 +784,7 @@ static int64_t pub_report(void *opaque) {
   int64_t g = INT64_MIN;
   for (int i = 0; i < c->nworkers; i++) {
     ccp__worker_t *w = &c->workers[i];
-    int rounds = 0;
-    while (atomic_load_explicit(&w->reported, memory_order_acquire) < e)
-      barrier_pause(&rounds);
+    barrier_wait(c, w, e, 0);
     int64_t now = atomic_load_explicit(&w->now, memory_order_relaxed);
     g = CCP_MAX(g, now);
   }
@@ -761,11 +802,10 @@ static void pub_collect(void *opaque, int64_t now_ms, int64_t live_ms,
   /* release: the target above is visible to a worker that sees the epoch */
   atomic_store_explicit(&c->target_epoch, e, memory_order_release);
   for (int i = 0; i < c->nworkers; i++) {
-    ccp_publisher_bundle_t *b;
-    int rounds = 0;
+    barrier_wait(c, &c->workers[i], e, 1);
     /* acquire: pairs with the worker's exchange; the bundle is complete */
-    while (!(b = atomic_exchange_explicit(&c->workers[i].out, NULL, memory_order_acq_rel)))
-      barrier_pause(&rounds);
+    ccp_publisher_bundle_t *b =
+        atomic_exchange_explicit(&c->workers[i].out, NULL, memory_order_acq_rel);
     CCP_ASSERT(b->epoch == e);
     bundles[i] = b;
   }
@@ -898,6 +938,12 @@ ccp_consumer_t *ccp_consumer_new(const ccp_consumer_opts_t *opts, char *errbuf, 
   c->cfg = cfg;
   pthread_mutex_init(&c->assign_mu, NULL);
   pthread_mutex_init(&c->stats_mu, NULL);
+  pthread_mutex_init(&c->bar_mu, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* barrier_wait's bound */
+  pthread_cond_init(&c->bar_cv, &ca);
+  pthread_condattr_destroy(&ca);
   snprintf(c->topic, sizeof c->topic, "%s", cfg->kafka_topic);
   if (cfg->dlq_topic[0])
     snprintf(c->dlq_topic, sizeof c->dlq_topic, "%s", cfg->dlq_topic);
@@ -1359,5 +1405,7 @@ void ccp_consumer_free(ccp_consumer_t *c) {
   ccp_free(c->lag);
   ccp_free(c->brokers);
   pthread_mutex_destroy(&c->stats_mu);
+  pthread_mutex_destroy(&c->bar_mu);
+  pthread_cond_destroy(&c->bar_cv);
   ccp_free(c);
 }

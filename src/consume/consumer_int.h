@@ -164,6 +164,12 @@ struct ccp_consumer {
   _Atomic int64_t target_live;   /* wall - live.idle_advance while live, else INT64_MIN:
                                     the deadline time of a settled partition at its end */
   uint64_t pub_epoch;            /* publisher thread only: the cycle's epoch */
+  /* the publisher's sleep at the barrier (consumer.c, barrier_wait): a
+   * worker that reports or hands its bundle over while pub_waiting is set
+   * signals bar_cv (ccp__barrier_poke); bar_cv runs on CLOCK_MONOTONIC */
+  pthread_mutex_t bar_mu;
+  pthread_cond_t bar_cv;
+  atomic_int pub_waiting;
 
   /* publisher thread only (pub_commit): last committed next offset by partition */
   int64_t *committed;
@@ -199,5 +205,10 @@ void *ccp__worker_main(void *arg);
 void ccp__worker_command(ccp__worker_t *w, int cmd, ccp__part_t *part, int32_t partition);
 /* Logs the error a consumed message carries (none for PARTITION_EOF); any thread. */
 void ccp__log_consume_error(const rd_kafka_message_t *m);
+
+/* consumer.c */
+/* Wakes the publisher if it sleeps at the barrier; a worker calls it right
+ * after storing its report or handing its bundle over. */
+void ccp__barrier_poke(struct ccp_consumer *c);
 
 #endif

@@ -301,6 +301,7 @@ static void export_epoch(ccp__worker_t *w, uint64_t e) {
   atomic_store_explicit(&w->now, mine, memory_order_relaxed);
   /* release: the publisher's acquire on `reported` sees `now` above */
   atomic_store_explicit(&w->reported, e, memory_order_release);
+  ccp__barrier_poke(c);
   /* The publisher sets the target as soon as every worker reported: a wait
    * of microseconds, during which this worker processes nothing so that
    * every partial of the cycle is exported at the same stream time. */
@@ -378,6 +379,7 @@ static void export_epoch(ccp__worker_t *w, uint64_t e) {
    * old bundle the publisher did not take is freed here */
   ccp_publisher_bundle_t *old = atomic_exchange_explicit(&w->out, b, memory_order_acq_rel);
   CCP_ASSERT(old == NULL); /* the publisher takes each bundle before the next epoch */
+  ccp__barrier_poke(c);
 }
 
 void ccp__log_consume_error(const rd_kafka_message_t *m) {
