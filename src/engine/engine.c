@@ -103,6 +103,32 @@ static void scope_free(ccp_engine_t *e, ccp_scope_t *s) {
   ccp_free(s);
 }
 
+/* Length of ccp__scope_prefix[kind] (scope_intern() runs twice an event:
+ * no strlen there). */
+static inline size_t prefix_len(uint8_t kind) {
+  static const uint8_t len[] = {0, sizeof "queue:" - 1, sizeof "channel:" - 1, sizeof "agent:" - 1};
+  return len[kind];
+}
+
+/* 1 when scope s is (kind, name): its name is the kind's prefix, then name.
+ * Names are short (queue and agent ids): up to 8 bytes they are compared
+ * as two overlapping loads, not by a call to memcmp. */
+static inline int scope_is(const ccp_scope_t *s, uint8_t kind, ccp_str_t name) {
+  size_t plen = prefix_len(kind), n = name.len;
+  if (s->kind != kind || s->name_len != plen + n)
+    return 0;
+  const char *a = s->name + plen, *b = name.ptr;
+  if (n >= 4 && n <= 8) {
+    uint32_t a0, a1, b0, b1;
+    memcpy(&a0, a, 4);
+    memcpy(&a1, a + n - 4, 4);
+    memcpy(&b0, b, 4);
+    memcpy(&b1, b + n - 4, 4);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+  }
+  return memcmp(a, b, n) == 0;
+}
+
 /* The first key scope_intern() tries for (kind, name). */
 static inline uint64_t scope_key(uint8_t kind, ccp_str_t name) {
   return ccp_u64map_key(ccp_hash64(name.ptr, name.len, SEED_SCOPE + kind));
@@ -122,7 +148,6 @@ static uint32_t scope_overflow(ccp_engine_t *e, uint8_t kind);
  * `<kind>:~other` stands for it and *over is set (docs/limits.md). A scope
  * named ~other by the producer is that overflow scope. */
 static uint32_t scope_intern(ccp_engine_t *e, uint8_t kind, ccp_str_t name, uint64_t k, int *over) {
-  size_t plen = strlen(ccp__scope_prefix[kind]);
   for (uint64_t seed = SEED_SCOPE + kind;; seed += 0x100) {
     if (seed != SEED_SCOPE + kind)
       k = ccp_u64map_key(ccp_hash64(name.ptr, name.len, seed));
@@ -142,9 +167,7 @@ static uint32_t scope_intern(ccp_engine_t *e, uint8_t kind, ccp_str_t name, uint
       *v = id;
       return id;
     }
-    ccp_scope_t *s = e->scopes[*v];
-    if (s->kind == kind && s->name_len == plen + name.len &&
-        memcmp(s->name + plen, name.ptr, name.len) == 0)
+    if (scope_is(e->scopes[*v], kind, name))
       return (uint32_t)*v;
   }
 }
@@ -1301,16 +1324,13 @@ enum { AHEAD_SLOT = 8, AHEAD_REC = 4, AHEAD_LINK = 2, AHEAD_SCOPE = 2 };
 /* Scope id of (kind, name) if it exists, else CCP_NIL (creates nothing); k
  * is scope_key(kind, name). */
 static uint32_t scope_find(const ccp_engine_t *e, uint8_t kind, ccp_str_t name, uint64_t k) {
-  size_t plen = strlen(ccp__scope_prefix[kind]);
   for (uint64_t seed = SEED_SCOPE + kind;; seed += 0x100) {
     if (seed != SEED_SCOPE + kind)
       k = ccp_u64map_key(ccp_hash64(name.ptr, name.len, seed));
     const uint64_t *v = ccp_u64map_get(&e->scope_index, k);
     if (!v)
       return CCP_NIL;
-    const ccp_scope_t *s = e->scopes[*v];
-    if (s->kind == kind && s->name_len == plen + name.len &&
-        memcmp(s->name + plen, name.ptr, name.len) == 0)
+    if (scope_is(e->scopes[*v], kind, name))
       return (uint32_t)*v;
   }
 }
