@@ -136,14 +136,8 @@ static void dense_add(ccp_hist_t *h, uint16_t b, int64_t delta) {
     dnz(h)[b >> 6] &= ~bit;
 }
 
-void ccp_hist_add(ccp_hist_t *h, uint16_t b, int64_t delta) {
-  if (!delta)
-    return;
+void ccp__hist_add_sparse_bin(ccp_hist_t *h, uint16_t b, int64_t delta) {
   h->n += (uint64_t)delta;
-  if (h->dense) {
-    dense_add(h, b, delta);
-    return;
-  }
   uint32_t i = sp_find(h, b);
   if (i < h->ns && SP_BIN(h->p[i]) == b) {
     uint64_t c = SP_CNT(h->p[i]) + (uint64_t)delta;
