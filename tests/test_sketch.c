@@ -104,6 +104,46 @@ static void test_bound_log_spaced_and_random(void) {
       T_FAIL_("value of bin %d not above bin %d", b, b - 1);
 }
 
+/* The bin as ccp_sketch_bin() computed it before its table of bounds: the
+ * ceiling of log_G(v), corrected by one step with pow(). Bins are saved in
+ * checkpoints and decide every percentile, so the two must agree. */
+static int bin_by_pow(int64_t v) {
+  if (v < EXACT)
+    return v < 0 ? 0 : (int)v;
+  double inv = 1.0 / log(1.02);
+  int k0 = (int)ceil(log((double)(EXACT - 1)) * inv);
+  int k = (int)ceil(log((double)v) * inv);
+  if (pow(1.02, k - 1) >= (double)v)
+    k--;
+  else if (pow(1.02, k) < (double)v)
+    k++;
+  int i = k - k0 - 1 + EXACT;
+  return i < EXACT ? EXACT : i >= CCP_SKETCH_BINS ? CCP_SKETCH_BINS - 1 : i;
+}
+
+/* Every integer up to 2^22, +-4 around every bin's bound (where rounding
+ * could differ), and random values of every magnitude up to the clamp and
+ * beyond. */
+static void test_bin_same_as_pow(void) {
+  int bad = 0;
+  for (int64_t v = -3; v < (1 << 22); v++)
+    bad += ccp_sketch_bin(v) != bin_by_pow(v);
+  double inv = 1.0 / log(1.02);
+  int k0 = (int)ceil(log((double)(EXACT - 1)) * inv);
+  for (int k = k0 - 2; k < k0 + CCP_SKETCH_BINS - EXACT + 4; k++) {
+    int64_t top = (int64_t)pow(1.02, k);
+    for (int64_t v = top - 4; v <= top + 4; v++)
+      bad += ccp_sketch_bin(v) != bin_by_pow(v);
+  }
+  uint64_t rng = 4242;
+  for (int i = 0; i < 2000000; i++) {
+    int64_t v = (int64_t)(t_rand(&rng) >> (1 + t_rand_below(&rng, 62)));
+    bad += ccp_sketch_bin(v) != bin_by_pow(v);
+  }
+  bad += ccp_sketch_bin(INT64_MAX) != bin_by_pow(INT64_MAX);
+  T_EQ_INT(bad, 0);
+}
+
 static void test_clamp(void) {
   T_EQ_INT(ccp_sketch_bin(INT64_MAX), CCP_SKETCH_BINS - 1);
   T_EQ_INT(ccp_sketch_bin((int64_t)1e12), CCP_SKETCH_BINS - 1);
@@ -314,6 +354,7 @@ int main(void) {
   T_RUN(test_bound_every_integer);
   T_RUN(test_bound_log_spaced_and_random);
   T_RUN(test_clamp);
+  T_RUN(test_bin_same_as_pow);
   T_RUN(test_percentiles_vs_exact);
   T_RUN(test_hist_ops);
   T_RUN(test_hist_each);

@@ -30,10 +30,17 @@
 static double ln_gamma_inv; /* 1 / ln(GAMMA) */
 static int k0;              /* k of the first log bin: ceil(log_G(128)) + 1 */
 static double values[CCP_SKETCH_BINS];
+/* Log bins: NLOG of them; bound[j] = pow(G, k0 + 1 + j), the top of bin
+ * EXACT + j, as pow() gives it (the bin of v > 127 is the first whose bound
+ * is >= v, the last one beyond). */
+#define NLOG (CCP_SKETCH_BINS - EXACT)
+static double bound[NLOG];
+static double log2_gamma_inv; /* 1 / log2(GAMMA) */
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
 static void init_tables(void) {
   ln_gamma_inv = 1.0 / log(GAMMA);
+  log2_gamma_inv = 1.0 / log2(GAMMA);
   k0 = (int)ceil(log((double)(EXACT - 1)) * ln_gamma_inv);
   for (int i = 0; i < CCP_SKETCH_BINS; i++) {
     if (i < EXACT) {
@@ -41,26 +48,42 @@ static void init_tables(void) {
     } else {
       int k = i - EXACT + k0 + 1;
       values[i] = 2.0 * pow(GAMMA, k) / (GAMMA + 1.0);
+      bound[i - EXACT] = pow(GAMMA, k);
     }
   }
 }
 
+/* log2(d) for d >= 1 within ~0.005: the exponent, plus a quadratic in the
+ * mantissa. Only a first guess of the bin: the bounds decide. */
+static inline double log2_rough(double d) {
+  uint64_t bits;
+  memcpy(&bits, &d, sizeof bits);
+  int ex = (int)(bits >> 52) - 1023;
+  bits = (bits & ((1ULL << 52) - 1)) | (1023ULL << 52);
+  double m;
+  memcpy(&m, &bits, sizeof m);
+  return ex + (-0.34484843 * m + 2.02466578) * m - 1.67981735;
+}
+
+/* The bin is the first j with bound[j] >= v: the same k as the smallest
+ * with pow(G, k) >= v, which the earlier ceil(log(v) / log(G)) with a
+ * one-step correction by pow() gave (test_sketch compares both over every
+ * bound and a range of values). A guess from log2_rough() is at most one
+ * bin off, and the two walks make it exact whatever the guess; the
+ * event path calls this for every first reply and resolution, and log()
+ * with two pow() cost ~380 instructions. */
 uint16_t ccp_sketch_bin(int64_t v) {
   pthread_once(&tables_once, init_tables);
   if (v < EXACT)
     return (uint16_t)(v < 0 ? 0 : v);
-  int k = (int)ceil(log((double)v) * ln_gamma_inv);
-  /* guard against rounding at exact powers */
-  if (pow(GAMMA, k - 1) >= (double)v)
-    k--;
-  else if (pow(GAMMA, k) < (double)v)
-    k++;
-  int i = k - k0 - 1 + EXACT;
-  if (i < EXACT)
-    i = EXACT;
-  if (i >= CCP_SKETCH_BINS)
-    i = CCP_SKETCH_BINS - 1;
-  return (uint16_t)i;
+  double d = (double)v;
+  double guess = log2_rough(d) * log2_gamma_inv - (double)(k0 + 1);
+  int j = guess <= 0 ? 0 : guess >= NLOG - 1 ? NLOG - 1 : (int)guess;
+  while (j > 0 && bound[j - 1] >= d)
+    j--;
+  while (j < NLOG - 1 && bound[j] < d)
+    j++;
+  return (uint16_t)(EXACT + j);
 }
 
 double ccp_sketch_value(uint16_t bin) {
@@ -113,14 +136,8 @@ static void dense_add(ccp_hist_t *h, uint16_t b, int64_t delta) {
     dnz(h)[b >> 6] &= ~bit;
 }
 
-void ccp_hist_add(ccp_hist_t *h, uint16_t b, int64_t delta) {
-  if (!delta)
-    return;
+void ccp__hist_add_sparse_bin(ccp_hist_t *h, uint16_t b, int64_t delta) {
   h->n += (uint64_t)delta;
-  if (h->dense) {
-    dense_add(h, b, delta);
-    return;
-  }
   uint32_t i = sp_find(h, b);
   if (i < h->ns && SP_BIN(h->p[i]) == b) {
     uint64_t c = SP_CNT(h->p[i]) + (uint64_t)delta;

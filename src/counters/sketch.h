@@ -46,8 +46,29 @@ uint32_t ccp_hist_get(const ccp_hist_t *h, uint16_t b);
 /** Bytes allocated by the histogram (without its struct). */
 size_t ccp_hist_bytes(const ccp_hist_t *h);
 
-/** Adds delta values of bin b (negative: removes values added before). */
-void ccp_hist_add(ccp_hist_t *h, uint16_t b, int64_t delta);
+/** ccp_hist_add() of a sparse histogram (and the first add that turns it dense). */
+void ccp__hist_add_sparse_bin(ccp_hist_t *h, uint16_t b, int64_t delta);
+/** Adds delta values of bin b (negative: removes values added before). A dense
+ * histogram's add is here, inline: the windows make several per event (one per
+ * window a sample is in, and as many when it leaves them), and a call cost
+ * about as much as the add. */
+static inline void ccp_hist_add(ccp_hist_t *h, uint16_t b, int64_t delta) {
+  if (!delta)
+    return;
+  if (!h->dense) {
+    ccp__hist_add_sparse_bin(h, b, delta);
+    return;
+  }
+  h->n += (uint64_t)delta;
+  /* the dense block: CCP_SKETCH_BINS / 64 bitmap words of the non-zero bins, then the counts */
+  uint32_t *bins = (uint32_t *)(h->p + CCP_SKETCH_BINS / 64);
+  bins[b] += (uint32_t)delta;
+  uint64_t bit = 1ULL << (b & 63);
+  if (bins[b])
+    h->p[b >> 6] |= bit;
+  else
+    h->p[b >> 6] &= ~bit;
+}
 /** Adds every count of src into dst. */
 void ccp_hist_merge(ccp_hist_t *dst, const ccp_hist_t *src);
 /** Calls fn(opaque, bin, count) for each non-zero bin, in bin order. */

@@ -103,6 +103,32 @@ static void scope_free(ccp_engine_t *e, ccp_scope_t *s) {
   ccp_free(s);
 }
 
+/* Length of ccp__scope_prefix[kind] (scope_intern() runs twice an event:
+ * no strlen there). */
+static inline size_t prefix_len(uint8_t kind) {
+  static const uint8_t len[] = {0, sizeof "queue:" - 1, sizeof "channel:" - 1, sizeof "agent:" - 1};
+  return len[kind];
+}
+
+/* 1 when scope s is (kind, name): its name is the kind's prefix, then name.
+ * Names are short (queue and agent ids): up to 8 bytes they are compared
+ * as two overlapping loads, not by a call to memcmp. */
+static inline int scope_is(const ccp_scope_t *s, uint8_t kind, ccp_str_t name) {
+  size_t plen = prefix_len(kind), n = name.len;
+  if (s->kind != kind || s->name_len != plen + n)
+    return 0;
+  const char *a = s->name + plen, *b = name.ptr;
+  if (n >= 4 && n <= 8) {
+    uint32_t a0, a1, b0, b1;
+    memcpy(&a0, a, 4);
+    memcpy(&a1, a + n - 4, 4);
+    memcpy(&b0, b, 4);
+    memcpy(&b1, b + n - 4, 4);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+  }
+  return memcmp(a, b, n) == 0;
+}
+
 /* The first key scope_intern() tries for (kind, name). */
 static inline uint64_t scope_key(uint8_t kind, ccp_str_t name) {
   return ccp_u64map_key(ccp_hash64(name.ptr, name.len, SEED_SCOPE + kind));
@@ -122,7 +148,6 @@ static uint32_t scope_overflow(ccp_engine_t *e, uint8_t kind);
  * `<kind>:~other` stands for it and *over is set (docs/limits.md). A scope
  * named ~other by the producer is that overflow scope. */
 static uint32_t scope_intern(ccp_engine_t *e, uint8_t kind, ccp_str_t name, uint64_t k, int *over) {
-  size_t plen = strlen(ccp__scope_prefix[kind]);
   for (uint64_t seed = SEED_SCOPE + kind;; seed += 0x100) {
     if (seed != SEED_SCOPE + kind)
       k = ccp_u64map_key(ccp_hash64(name.ptr, name.len, seed));
@@ -142,9 +167,7 @@ static uint32_t scope_intern(ccp_engine_t *e, uint8_t kind, ccp_str_t name, uint
       *v = id;
       return id;
     }
-    ccp_scope_t *s = e->scopes[*v];
-    if (s->kind == kind && s->name_len == plen + name.len &&
-        memcmp(s->name + plen, name.ptr, name.len) == 0)
+    if (scope_is(e->scopes[*v], kind, name))
       return (uint32_t)*v;
   }
 }
@@ -487,7 +510,7 @@ void ccp__engine_fit_logs(ccp_engine_t *e) {
 /* Scope id, its log ready for `need` more deltas of base bucket `base`: a
  * full log (or one whose base is too far) is applied first, the log grows,
  * and the scope is in the dirty list. */
-static ccp_scope_t *log_room(ccp_engine_t *e, uint32_t id, int64_t base, uint32_t need) {
+static ccp_scope_t *log_room_slow(ccp_engine_t *e, uint32_t id, int64_t base, uint32_t need) {
   ccp_scope_t *s = e->scopes[id];
   if (s->nlog && (s->nlog + need > CCP_DELTA_MAX || base - s->log_base > INT32_MAX / 2 ||
                   s->log_base - base > INT32_MAX / 2))
@@ -507,6 +530,17 @@ static ccp_scope_t *log_room(ccp_engine_t *e, uint32_t id, int64_t base, uint32_
     e->dirty[e->ndirty++] = id;
   }
   return s;
+}
+
+/* log_room_slow(), inline when there is nothing to do (nearly every call:
+ * four an event): a log holding entries, with room and a base near enough,
+ * is in the dirty list already. */
+static inline ccp_scope_t *log_room(ccp_engine_t *e, uint32_t id, int64_t base, uint32_t need) {
+  ccp_scope_t *s = e->scopes[id];
+  if (s->nlog && s->nlog + need <= s->logcap && s->in_dirty &&
+      base - s->log_base <= INT32_MAX / 2 && s->log_base - base <= INT32_MAX / 2)
+    return s;
+  return log_room_slow(e, id, base, need);
 }
 
 /* Adds amt to field f of base bucket dbase in s's log (room for one more
@@ -1084,6 +1118,7 @@ static uint32_t ticket_get(ccp_engine_t *e, uint64_t key, int *created) {
 typedef struct evkeys {
   uint64_t event, ticket, cust;
   uint64_t queue, agent; /**< scope_key() of its queue and agent scopes (agent: 0 when none) */
+  uint32_t qhint, ahint; /**< scope ids the batch's look-ahead found for them, or CCP_NIL */
 } evkeys_t;
 
 static inline void keys_of(const ccp_event_t *ev, evkeys_t *k) {
@@ -1092,14 +1127,27 @@ static inline void keys_of(const ccp_event_t *ev, evkeys_t *k) {
   k->cust = ccp_u64map_key(ccp_hash64(ev->customer_id.ptr, ev->customer_id.len, SEED_CUST));
   k->queue = scope_key(CCP_SC_QUEUE, ev->queue);
   k->agent = ev->agent_id.ptr ? scope_key(CCP_SC_AGENT, ev->agent_id) : 0;
+  k->qhint = k->ahint = CCP_NIL;
+}
+
+/* scope_intern(), or the scope the batch's look-ahead found for the same
+ * name (hint): a scope is the only one of its kind and name, and ids are
+ * never reused, so a hint that names it is the id scope_intern() returns
+ * (which then needs no probe of the scope index). */
+static inline uint32_t scope_hinted(ccp_engine_t *e, uint8_t kind, ccp_str_t name, uint64_t k,
+                                    uint32_t hint, int *over) {
+  if (hint < e->nscopes && scope_is(e->scopes[hint], kind, name))
+    return hint;
+  return scope_intern(e, kind, name, k, over);
 }
 
 static void apply(ccp_engine_t *e, const ccp_event_t *ev, const evkeys_t *keys) {
   const ccp_config_t *cfg = e->cfg;
   int over = 0;
-  uint32_t qid = scope_intern(e, CCP_SC_QUEUE, ev->queue, keys->queue, &over);
-  uint32_t aid =
-      ev->agent_id.ptr ? scope_intern(e, CCP_SC_AGENT, ev->agent_id, keys->agent, &over) : CCP_NIL;
+  uint32_t qid = scope_hinted(e, CCP_SC_QUEUE, ev->queue, keys->queue, keys->qhint, &over);
+  uint32_t aid = ev->agent_id.ptr
+                     ? scope_hinted(e, CCP_SC_AGENT, ev->agent_id, keys->agent, keys->ahint, &over)
+                     : CCP_NIL;
   if (over)
     e->diag.overflow++; /* once per event, whether its queue, its agent or both overflowed */
   uint64_t tkey = keys->ticket;
@@ -1301,16 +1349,13 @@ enum { AHEAD_SLOT = 8, AHEAD_REC = 4, AHEAD_LINK = 2, AHEAD_SCOPE = 2 };
 /* Scope id of (kind, name) if it exists, else CCP_NIL (creates nothing); k
  * is scope_key(kind, name). */
 static uint32_t scope_find(const ccp_engine_t *e, uint8_t kind, ccp_str_t name, uint64_t k) {
-  size_t plen = strlen(ccp__scope_prefix[kind]);
   for (uint64_t seed = SEED_SCOPE + kind;; seed += 0x100) {
     if (seed != SEED_SCOPE + kind)
       k = ccp_u64map_key(ccp_hash64(name.ptr, name.len, seed));
     const uint64_t *v = ccp_u64map_get(&e->scope_index, k);
     if (!v)
       return CCP_NIL;
-    const ccp_scope_t *s = e->scopes[*v];
-    if (s->kind == kind && s->name_len == plen + name.len &&
-        memcmp(s->name + plen, name.ptr, name.len) == 0)
+    if (scope_is(e->scopes[*v], kind, name))
       return (uint32_t)*v;
   }
 }
@@ -1333,20 +1378,25 @@ static inline void prefetch_slots(const ccp_engine_t *e, const ccp_event_t *ev, 
   }
 }
 
-/* The scope of scope_key k, when it exists and has that first key; stage 0
- * prefetches its place in the scope table, stage 1 its first cache line
- * and its name (what scope_intern() and the delta log read). */
-static inline void prefetch_scope(const ccp_engine_t *e, uint64_t k, int stage) {
+/* The scope of scope_key k, when it exists and has that first key: its
+ * place in the scope table is prefetched, and its id kept in *hint (for
+ * prefetch_scope() and scope_hinted()). */
+static inline void find_scope(const ccp_engine_t *e, uint64_t k, uint32_t *hint) {
   const uint64_t *v = k ? ccp_u64map_get(&e->scope_index, k) : NULL;
   if (!v || *v >= e->nscopes)
     return;
-  if (stage == 0) {
-    ccp_prefetch(&e->scopes[*v]);
-  } else {
-    const ccp_scope_t *s = e->scopes[*v];
-    ccp_prefetch(s);
-    ccp_prefetch(s->name);
-  }
+  *hint = (uint32_t)*v;
+  ccp_prefetch(&e->scopes[*v]);
+}
+
+/* The first cache line and the name of the scope find_scope() found (what
+ * scope_is() and the delta log read). */
+static inline void prefetch_scope(const ccp_engine_t *e, uint32_t hint) {
+  if (hint >= e->nscopes)
+    return;
+  const ccp_scope_t *s = e->scopes[hint];
+  ccp_prefetch(s);
+  ccp_prefetch(s->name);
 }
 
 void ccp_engine_process_batch(ccp_engine_t *e, const ccp_event_t *evs, size_t n,
@@ -1364,14 +1414,14 @@ void ccp_engine_process_batch(ccp_engine_t *e, const ccp_event_t *evs, size_t n,
         prefetch_slots(e, &evs[i + AHEAD_SLOT], &k[i + AHEAD_SLOT]);
       if (i + AHEAD_REC < m) {
         ccp_tickets_prefetch_rec(&e->tickets, k[i + AHEAD_REC].ticket);
-        prefetch_scope(e, k[i + AHEAD_REC].queue, 0);
-        prefetch_scope(e, k[i + AHEAD_REC].agent, 0);
+        find_scope(e, k[i + AHEAD_REC].queue, &k[i + AHEAD_REC].qhint);
+        find_scope(e, k[i + AHEAD_REC].agent, &k[i + AHEAD_REC].ahint);
       }
       if (i + AHEAD_LINK < m)
         ccp_tickets_prefetch_links(&e->tickets, k[i + AHEAD_LINK].ticket);
       if (i + AHEAD_SCOPE < m) {
-        prefetch_scope(e, k[i + AHEAD_SCOPE].queue, 1);
-        prefetch_scope(e, k[i + AHEAD_SCOPE].agent, 1);
+        prefetch_scope(e, k[i + AHEAD_SCOPE].qhint);
+        prefetch_scope(e, k[i + AHEAD_SCOPE].ahint);
       }
       ccp_verdict_t v = process(e, &evs[i], &k[i]);
       if (verdicts)
