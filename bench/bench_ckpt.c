@@ -20,6 +20,13 @@
  * same deltas and bases.
  *
  *   bench_ckpt [--pre N] [--intervals K] [--rate R] [--seed S] [--agents A] [--queues Q]
+ *              [--catchup]
+ *
+ * --catchup marks every checkpoint as saved while catching up (written
+ * whole, no delta tried, no base state kept: docs/checkpoints.md, "While
+ * catching up"); with a high --rate (e.g. --pre 0 --rate 300000, 1.5M
+ * events between checkpoints, as a one-partition catch-up reads them) it
+ * compares that rule with the live one in one build.
  *
  * Defaults: --pre 37500 --intervals 40 --rate 1250 --seed 1, 400 agents x 8
  * queues (1/8 of `bench/live_sbs.sh`: 300,000 pre-loaded, 10,000/s over 8
@@ -73,6 +80,7 @@ static int store_all(ccp__ckpt_writer_t *w, ccp_checkpoint_t *c, uint64_t *bytes
 
 int main(int argc, char **argv) {
   long long pre = 37500, intervals = 40, rate = 1250, seed = 1, agents = 400, queues = 8;
+  int catchup = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--pre"))
       pre = arg_ll(argc, argv, &i);
@@ -86,9 +94,11 @@ int main(int argc, char **argv) {
       agents = arg_ll(argc, argv, &i);
     else if (!strcmp(argv[i], "--queues"))
       queues = arg_ll(argc, argv, &i);
+    else if (!strcmp(argv[i], "--catchup"))
+      catchup = 1;
     else {
       fprintf(stderr, "usage: bench_ckpt [--pre N] [--intervals K] [--rate R] [--seed S] "
-                      "[--agents A] [--queues Q]\n");
+                      "[--agents A] [--queues Q] [--catchup]\n");
       return 2;
     }
   }
@@ -145,7 +155,8 @@ int main(int argc, char **argv) {
                               .saved_ms = next_export,
                               .state = state.data,
                               .len = state.len,
-                              .alert_floor = INT64_MIN};
+                              .alert_floor = INT64_MIN,
+                              .whole = catchup};
         uint64_t bytes = 0;
         double c2 = thread_cpu_s();
         ccp__ckpt_prepare(w, &c, 1, 0);

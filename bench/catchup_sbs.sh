@@ -12,7 +12,12 @@
 # share the 2 cores with run: the alerts and checkpoints a catch-up writes
 # cost Redis CPU too).
 #
-#   bench/catchup_sbs.sh [--events N] [--rounds R] VARIANT...
+#   bench/catchup_sbs.sh [--events N] [--rounds R] [--one] VARIANT...
+#
+# --one: the shape of bench/run's recovery step instead (issue 9's
+# "throughput cost of checkpointing"): one partition holding N events
+# (default then 3,600,000) of `ccpulse gen --seed 3 --open 0.8` (about 1M
+# tickets left open), `ccpulse run --workers 1`.
 #
 # A VARIANT is `BIN` or `BIN:key=value[,key=value...]` (extra --set flags),
 # e.g. to cost checkpoints and compare with an older build:
@@ -20,10 +25,11 @@
 #   bench/catchup_sbs.sh /tmp/old/ccpulse build-bench/ccpulse:checkpoint.interval=off \
 #                        build-bench/ccpulse:checkpoint.interval=5s
 set -euo pipefail
-N=3000000 R=3
+N= R=3 one=0
 while [ $# -gt 0 ]; do
   case $1 in
   --events) N=$2; shift ;;
+  --one) one=1 ;;
   --rounds) R=$2; shift ;;
   -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
   *) break ;;
@@ -36,8 +42,16 @@ cd "$root"
 # shellcheck source=bench/sbs_lib.sh
 . bench/sbs_lib.sh
 sbs_start sbs
-sbs_catchup_topic "$N" "${1%%:*}"
-echo "catchup_sbs: $N events, 8 partitions, $R round(s); seconds start -> all counted, VmHWM, CPU seconds and minor faults of run, CPU seconds of the broker and Redis"
+if [ $one = 1 ]; then
+  N=${N:-3600000} W=1
+  bash scripts/kafka.sh topic create cu --partitions 1 --bootstrap "$B" --dir "$work/kafka" >/dev/null
+  bash scripts/kafka.sh topic create cu.dlq --partitions 1 --bootstrap "$B" --dir "$work/kafka" >/dev/null
+  "${1%%:*}" gen --events "$N" --seed 3 --open 0.8 --brokers "$B" --topic cu >/dev/null
+else
+  N=${N:-3000000} W=2
+  sbs_catchup_topic "$N" "${1%%:*}"
+fi
+echo "catchup_sbs: $N events, $([ $one = 1 ] && echo "1 partition (--open 0.8), --workers 1" || echo "8 partitions"), $R round(s); seconds start -> all counted, VmHWM, CPU seconds and minor faults of run, CPU seconds of the broker and Redis"
 # CPU ticks (user + system) of a process other than run
 ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
 jvm=$(cat "$work/kafka/kafka.pid") rds=$(cat "$work/redis/redis.pid")
@@ -49,7 +63,7 @@ for r in $(seq "$R"); do
     redis-cli -u "$URL" FLUSHALL >/dev/null
     j0=$(ticks "$jvm") r0=$(ticks "$rds")
     t0=$(date +%s%3N)
-    "$bin" run --brokers "$B" --topic cu --group "g$r-$k" --redis "$URL" --workers 2 "${sets[@]}" \
+    "$bin" run --brokers "$B" --topic cu --group "g$r-$k" --redis "$URL" --workers "$W" "${sets[@]}" \
       >"$work/run.log" 2>&1 &
     pid=$!
     python3 bench/redis_watch.py --url "$URL" --events "$N" --timeout 300 --out "$work/w.json" >/dev/null ||

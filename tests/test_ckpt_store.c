@@ -693,6 +693,82 @@ static void test_keep_then_delta(void) {
   ccp_redis_pub_free(p);
 }
 
+/* Writes st as partition 0 of "cw" saved while catching up; the cycle's rc, *stored. */
+static int write_catchup(ccp_redis_pub_t *p, int64_t epoch, int64_t offset, const ccp_buf_t *st,
+                         int *stored) {
+  return cycle1(p,
+                (ccp_checkpoint_t){.topic = "cw",
+                                   .partition = 0,
+                                   .offset = offset,
+                                   .epoch = epoch,
+                                   .state = st->data,
+                                   .len = st->len,
+                                   .alert_floor = INT64_MIN,
+                                   .whole = 1},
+                stored);
+}
+
+/* While catching up (docs/checkpoints.md, "While catching up") a
+ * checkpoint is written whole, even one a small delta would cover, and
+ * reads back as the very state; the writer keeps no copy of its state, so
+ * the first live checkpoint after it decompresses that base and is a
+ * delta against it, which reads back as the very state too. */
+static void test_catchup_whole(void) {
+  ccp_redis_pub_t *p = new_pub();
+  char err[CCP_ERRBUF_SIZE];
+  ccp_engine_t *e = ccp_engine_new(&cfg, err, sizeof err);
+  T_TRUE(e != NULL);
+  ccp_gen_opts_t go = {.events = 30000, .seed = 3};
+  ccp_gen_t *g = ccp_gen_new(&go);
+  T_TRUE(g != NULL);
+  ccp_buf_t st;
+  ccp_buf_init(&st);
+  int64_t ep = claim_epoch("cw", 0);
+  int stored;
+  ccp_redis_pub_stats_t s0, s1;
+  char base_id[24] = "";
+  for (int k = 1; k <= 3; k++) {
+    engine_state(e, g, k == 1 ? 20000 : 300, &st);
+    ccp_redis_pub_stats(p, &s0);
+    T_EQ_INT(write_catchup(p, ep, 20000 + 300 * k, &st, &stored), 0);
+    T_EQ_INT(stored, 1);
+    ccp_redis_pub_stats(p, &s1);
+    T_TRUE(s1.ckpt_bytes - s0.ckpt_bytes > st.len / 10); /* whole, not a delta */
+    T_EQ_INT(hexists("ck:ckpt:cw:0", "delta"), 0);
+    redisReply *r = cmd("HGET ck:ckpt:cw:0 base_id"); /* a new base each time */
+    T_TRUE(strcmp(r->str, base_id) != 0);
+    snprintf(base_id, sizeof base_id, "%s", r->str);
+    freeReplyObject(r);
+  }
+  ccp_ckpt_found_t f;
+  T_EQ_INT(claim("cw", 0, &f), 0);
+  T_TRUE(f.state.len == st.len && memcmp(f.state.data, st.data, st.len) == 0);
+  ep = f.epoch; /* the claim took a new epoch: written whole under it first */
+  ccp_ckpt_found_release(&f);
+  engine_state(e, g, 300, &st);
+  T_EQ_INT(write1(p, "cw", 0, ep, 21500, st.data, st.len, &stored), 0);
+  T_EQ_INT(stored, 1);
+  engine_state(e, g, 300, &st);
+  T_EQ_INT(write_catchup(p, ep, 21800, &st, &stored), 0); /* whole, no state kept */
+  T_EQ_INT(stored, 1);
+  T_EQ_INT(hexists("ck:ckpt:cw:0", "delta"), 0);
+  engine_state(e, g, 300, &st);
+  ccp_redis_pub_stats(p, &s0);
+  T_EQ_INT(write1(p, "cw", 0, ep, 22100, st.data, st.len, &stored), 0); /* live: a delta */
+  T_EQ_INT(stored, 1);
+  ccp_redis_pub_stats(p, &s1);
+  T_LE_INT((int64_t)(s1.ckpt_bytes - s0.ckpt_bytes), (int64_t)st.len / 10);
+  T_EQ_INT(hexists("ck:ckpt:cw:0", "delta"), 1);
+  T_EQ_INT(claim("cw", 0, &f), 0);
+  T_EQ_INT(f.offset, 22100);
+  T_TRUE(f.state.len == st.len && memcmp(f.state.data, st.data, st.len) == 0);
+  ccp_ckpt_found_release(&f);
+  ccp_gen_free(g);
+  ccp_engine_free(e);
+  ccp_buf_release(&st);
+  ccp_redis_pub_free(p);
+}
+
 /* Batches of one partition each, as a spread round writes them
  * (docs/checkpoints.md, "Spread over cycles"): a partition absent from a
  * batch keeps its base, so its next checkpoint is a delta, and a kept one
@@ -970,6 +1046,7 @@ int main(void) {
   T_RUN(test_lost_base);
   T_RUN(test_keep);
   T_RUN(test_keep_then_delta);
+  T_RUN(test_catchup_whole);
   T_RUN(test_batches_of_some);
   T_RUN(test_corrupt_v2);
   T_RUN(test_unreachable);

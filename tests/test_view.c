@@ -1660,6 +1660,7 @@ static int sr_publish(void *opaque, const ccp_view_t *v, const ccp_alert_t *aler
   r->batch_round[k] = r->round;
   for (int i = 0; i < x->nckpts && i < SR_NP; i++) {
     x->ckpts[i].stored = 1;
+    r->bad += x->ckpts[i].whole != !r->live; /* whole exactly while catching up */
     r->batch_part[k][i] = x->ckpts[i].partition;
     r->batch_off[k][i] = x->ckpts[i].offset;
   }
@@ -1703,7 +1704,9 @@ static void sr_run(spread_rig_t *r) {
  * one state fills): three batches, one after the other, each checkpoint at
  * the offset of the cycle that saved it, committed once stored; the next
  * round waits for the interval (here only the final cycle's comes, which
- * saves every partition in one batch). Catching up, the round is one cycle. */
+ * saves every partition in one batch). Catching up, the round is one cycle.
+ * Checkpoints saved while catching up are marked to be written whole
+ * (docs/checkpoints.md, "While catching up"), those saved live are not. */
 static void test_publisher_spread_rounds(void) {
   static spread_rig_t r;
   memset(&r, 0, sizeof r);

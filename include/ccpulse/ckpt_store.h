@@ -62,6 +62,9 @@ typedef struct ccp_checkpoint {
                             stored last is still exact for it (only time moved); the cycle
                             checks that Redis still holds it, unchanged, under the epoch
                             (docs/checkpoints.md, "Idle partitions") */
+  int whole;           /**< 1: saved while the stream was catching up: written whole (a new
+                            base) without trying a delta, and its state is not kept as the
+                            deltas' prefix (docs/checkpoints.md, "While catching up") */
 } ccp_checkpoint_t;
 
 /**

@@ -44,7 +44,10 @@
  * writer's time); an idle partition's (kept) drops that copy, and its next
  * delta decompresses the base again. It writes a partition whole when it
  * knows nothing (first write, a new epoch: a takeover), after the
- * partition's write was not stored, when the delta would exceed half the
+ * partition's write was not stored, when the checkpoint was saved while
+ * catching up (c->whole: the state moved too far for a delta, and trying
+ * one cost the indexing of the whole base; no copy of its state is kept
+ * then either), when the delta would exceed half the
  * base's compressed size (zstd stops at
  * the block that overflows it), or is expected to (delta_doomed(): the
  * deltas stored against the base so far grew towards it), and after every
@@ -487,7 +490,7 @@ static void plan(ccp__ckpt_writer_t *w, const ccp_checkpoint_t *c, int n) {
       e->epoch = c[i].epoch;
     }
     pl->keep = c[i].same;
-    pl->try_delta = e->valid && !delta_doomed(e);
+    pl->try_delta = e->valid && !delta_doomed(e) && !c[i].whole;
     pl->against = e->base_id;
   }
   for (int i = 0; i < w->nparts; i++) { /* no longer this instance's: keep no copy of its base */
@@ -744,7 +747,12 @@ int ccp__ckpt_results(const redisReply *exec, int base, ccp__ckpt_writer_t *w, c
         pl->zb = old;
         ccp_buf_clear(&pl->zb);
         ccp_buf_clear(&e->base);
-        ccp_buf_append(&e->base, c[i].state, c[i].len);
+        if (c[i].whole) { /* catching up: the next one is whole too; a delta decompresses it */
+          ccp_buf_release(&e->base);
+          ccp_buf_init(&e->base);
+        } else {
+          ccp_buf_append(&e->base, c[i].state, c[i].len);
+        }
         e->base_id = pl->id;
         e->valid = 1;
         e->d_last = e->d_prev = 0;

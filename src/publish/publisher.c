@@ -395,7 +395,9 @@ static void batch_new(ccp_publisher_t *p, int final) {
                                    .state = b->states[k].data,
                                    .len = b->states[k].len,
                                    .alert_floor = e->alert_floor,
-                                   .same = !e->has_ckpt};
+                                   .same = !e->has_ckpt,
+                                   /* catching up: too far from its base for a delta */
+                                   .whole = !p->pace_live};
       k++;
     }
 }
