@@ -362,10 +362,25 @@ static void test_several_instances(void) {
 }
 
 /* Sends alerts (JSON) of the given partitions (-1: none) in one cycle. */
-static void send_alerts(ccp_redis_pub_t *p, const char *const *json, const int32_t *parts, int n) {
+/* One cycle of the alerts json[0..n) of partitions parts (n = 0: none new,
+ * the queue only); returns the cycle's rc. */
+static int cycle_alerts(ccp_redis_pub_t *p, const char *const *json, const int32_t *parts, int n) {
   ccp_redis_cycle_t c = {
       .alerts = json, .nalerts = (size_t)n, .alert_partitions = parts, .stream_time = INT64_MIN};
-  T_EQ_INT(ccp_redis_pub_cycle_x(p, &c), 0);
+  return ccp_redis_pub_cycle_x(p, &c);
+}
+
+static void send_alerts(ccp_redis_pub_t *p, const char *const *json, const int32_t *parts, int n) {
+  T_EQ_INT(cycle_alerts(p, json, parts, n), 0);
+}
+
+/* The ids keys of partitions 0 and 1 into k0 and k1 (300 bytes each), those
+ * and the alerts and global ids deleted; a new publisher. */
+static ccp_redis_pub_t *alert_keys_fresh(char *k0, char *k1) {
+  snprintf(k0, 300, "ck:v1:alert_ids:%s:0", cfg.kafka_topic);
+  snprintf(k1, 300, "ck:v1:alert_ids:%s:1", cfg.kafka_topic);
+  freeReplyObject(cmd("DEL ck:alerts ck:v1:alert_ids %s %s", k0, k1));
+  return new_pub();
 }
 
 /* Stores a checkpoint of topic/partition with an alert floor; returns stored. */
@@ -408,10 +423,7 @@ static int64_t xlen(const char *key) {
 static void test_alert_ids_per_partition(void) {
   const char *topic = cfg.kafka_topic;
   char k0[300], k1[300];
-  snprintf(k0, sizeof k0, "ck:v1:alert_ids:%s:0", topic);
-  snprintf(k1, sizeof k1, "ck:v1:alert_ids:%s:1", topic);
-  freeReplyObject(cmd("DEL ck:alerts ck:v1:alert_ids %s %s", k0, k1));
-  ccp_redis_pub_t *p = new_pub();
+  ccp_redis_pub_t *p = alert_keys_fresh(k0, k1);
   const int64_t t = 1795000000000LL;
   char js[6][80];
   const char *al[6];
@@ -471,6 +483,75 @@ static void test_alert_ids_per_partition(void) {
   T_EQ_INT(st.alerts_published, 8);
   T_EQ_INT(st.alerts_repeated, 5);
   ccp_redis_pub_free(p);
+}
+
+/* The alert script's two paths (redis_pub.c, alerts_lua). Every key of its
+ * type: the global set is looked in only while it holds an id, yet a
+ * legacy id alone there still holds back a deadline alert, and so does an
+ * id a threshold alert added earlier in the same call. A key of another
+ * type: the checked path fails at the first alert that meets it, after
+ * writing (with their ids) the alerts before it and nothing after, even
+ * where that alert's id is in the global set; with the stream of another
+ * type a call whose alerts are all known still succeeds. */
+static void test_alert_script_paths(void) {
+  char k0[300], k1[300];
+  ccp_redis_pub_t *p = alert_keys_fresh(k0, k1);
+  /* the global set holds a legacy id only */
+  freeReplyObject(cmd("ZADD ck:v1:alert_ids 1795000000000 legacy"));
+  const char *a1[] = {"{\"id\":\"legacy\",\"at_ms\":1795000000000}",
+                      "{\"id\":\"n0\",\"at_ms\":1795000000000}"};
+  const int32_t p1[] = {0, 0};
+  send_alerts(p, a1, p1, 2);
+  T_EQ_INT(xlen("ck:alerts"), 1);
+  T_EQ_INT(zcard(k0), 1);
+  redisReply *r = cmd("ZSCORE %s legacy", k0);
+  T_TRUE(r->type == REDIS_REPLY_NIL);
+  freeReplyObject(r);
+
+  /* the global set empty when the call starts: a threshold alert's id */
+  freeReplyObject(cmd("DEL ck:v1:alert_ids"));
+  const char *a2[] = {"{\"id\":\"same\",\"now_ms\":1795000000000}",
+                      "{\"id\":\"same\",\"at_ms\":1795000000000}",
+                      "{\"id\":\"n1\",\"at_ms\":1795000000000}"};
+  const int32_t p2[] = {-1, 1, 1};
+  send_alerts(p, a2, p2, 3);
+  T_EQ_INT(xlen("ck:alerts"), 3);
+  T_EQ_INT(zcard(k1), 1);
+  T_EQ_INT(zcard("ck:v1:alert_ids"), 1);
+
+  /* partition 1's set of another type; "same" is in the global set */
+  freeReplyObject(cmd("DEL %s", k1));
+  freeReplyObject(cmd("SET %s %s", k1, "not a zset"));
+  const char *a3[] = {"{\"id\":\"c0\",\"at_ms\":1795000000000}",
+                      "{\"id\":\"same\",\"at_ms\":1795000000000}",
+                      "{\"id\":\"c2\",\"at_ms\":1795000000000}"};
+  const int32_t p3[] = {0, 1, 0};
+  T_TRUE(cycle_alerts(p, a3, p3, 3) != 0);
+  T_EQ_INT(xlen("ck:alerts"), 4); /* c0 */
+  T_EQ_INT(zcard(k0), 2);         /* n0, c0 */
+  r = cmd("ZSCORE %s c2", k0);
+  T_TRUE(r->type == REDIS_REPLY_NIL);
+  freeReplyObject(r);
+  freeReplyObject(cmd("DEL %s", k1));
+  T_EQ_INT(cycle_alerts(p, NULL, NULL, 0), 0); /* sent again: c2 only is new */
+  T_EQ_INT(xlen("ck:alerts"), 5);
+  T_EQ_INT(zcard(k0), 3);
+  T_EQ_INT(zcard(k1), 0);
+
+  /* the stream of another type: known alerts only succeed, a new one fails */
+  freeReplyObject(cmd("RENAME ck:alerts ck:alerts:kept"));
+  freeReplyObject(cmd("SET ck:alerts %s", "not a stream"));
+  T_EQ_INT(cycle_alerts(p, a3, p3, 1), 0);
+  const char *a4[] = {"{\"id\":\"c4\",\"at_ms\":1795000000000}"};
+  T_TRUE(cycle_alerts(p, a4, p3, 1) != 0);
+  T_EQ_INT(zcard(k0), 3);
+  freeReplyObject(cmd("DEL ck:alerts"));
+  freeReplyObject(cmd("RENAME ck:alerts:kept ck:alerts"));
+  T_EQ_INT(cycle_alerts(p, NULL, NULL, 0), 0);
+  T_EQ_INT(xlen("ck:alerts"), 6);
+  T_EQ_INT(zcard(k0), 4);
+  ccp_redis_pub_free(p);
+  freeReplyObject(cmd("DEL ck:alerts ck:v1:alert_ids %s %s", k0, k1));
 }
 
 /* The engine after n events of the generator (seed 3), saved into out. */
@@ -1052,6 +1133,7 @@ int main(void) {
   T_RUN(test_unreachable);
   T_RUN(test_several_instances);
   T_RUN(test_alert_ids_per_partition);
+  T_RUN(test_alert_script_paths);
   redisFree(rc);
   ccp_config_release(&cfg);
   return T_DONE();

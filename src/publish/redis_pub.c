@@ -1160,22 +1160,44 @@ static void commit_written(ccp_redis_pub_t *p) {
  * stream's MAXLEN ~; then per alert its id ('' = always written), due time,
  * JSON and set (0: the global one, k: KEYS[2 + k]). An alert is written when
  * its id is in neither its set nor the global one (where ids of deadline
- * alerts were kept before there were sets per partition), and its id added
- * to its set after its XADD: a command that fails on a key of the wrong type
- * (the script then stops, keeping what it did) fails before the alert's
- * first write, so no id is ever kept without its entry. Returns the number
- * of alerts written. */
+ * alerts were kept before there were sets per partition). Returns the number
+ * of alerts written.
+ *
+ * No id is ever kept without its entry. When every key holds its type (or
+ * is absent), no later command can fail on one (a script runs alone), so
+ * one ZADD NX both looks the id up and adds it, before the alert's XADD;
+ * and the global set is looked in only while it holds an id (in a catch-up
+ * it is empty: it gets threshold alerts and legacy ids only). That is 3
+ * commands a new deadline alert instead of 5. Otherwise (another program
+ * changed a key's type) the checked path runs as before: two ZSCOREs, the
+ * writes, then the ZADD, so the first command on the wrong key fails before
+ * that alert's first write, and what lands is what always landed. */
 static const char alerts_lua[] =
-    "if ARGV[1] ~= '' then redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1]) end\n"
-    "local n = 0\n"
+    "local g, s, m, n = KEYS[1], KEYS[2], ARGV[2], 0\n"
+    "if ARGV[1] ~= '' then redis.call('ZREMRANGEBYSCORE', g, '-inf', '(' .. ARGV[1]) end\n"
+    "local function bad(r) return type(r) == 'table' and r.err ~= nil end\n"
+    "local any = redis.pcall('ZCARD', g)\n"
+    "local fast = not bad(any) and not bad(redis.pcall('XLEN', s))\n"
+    "for i = 3, #KEYS do fast = fast and not bad(redis.pcall('ZCARD', KEYS[i])) end\n"
+    "any = not fast or any > 0\n"
     "for i = 3, #ARGV, 4 do\n"
-    "  local id, k = ARGV[i], KEYS[1]\n"
-    "  if ARGV[i + 3] ~= '0' then k = KEYS[2 + tonumber(ARGV[i + 3])] end\n"
-    "  if id == '' or not (redis.call('ZSCORE', k, id) or\n"
-    "                      (k ~= KEYS[1] and redis.call('ZSCORE', KEYS[1], id))) then\n"
-    "    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'json', ARGV[i + 2])\n"
-    "    redis.call('PUBLISH', KEYS[2], ARGV[i + 2])\n"
-    "    if id ~= '' then redis.call('ZADD', k, ARGV[i + 1], id) end\n"
+    "  local id, k, j = ARGV[i], g, ARGV[i + 3]\n"
+    "  if j ~= '0' then k = KEYS[2 + tonumber(j)] end\n"
+    "  local new = id == ''\n"
+    "  if new then\n"
+    "    -- no id: always written\n"
+    "  elseif fast then\n"
+    "    new = not (any and k ~= g and redis.call('ZSCORE', g, id)) and\n"
+    "          redis.call('ZADD', k, 'NX', ARGV[i + 1], id) == 1\n"
+    "    any = any or (new and k == g)\n"
+    "  else\n"
+    "    new = not (redis.call('ZSCORE', k, id) or (k ~= g and redis.call('ZSCORE', g, id)))\n"
+    "  end\n"
+    "  if new then\n"
+    "    local json = ARGV[i + 2]\n"
+    "    redis.call('XADD', s, 'MAXLEN', '~', m, '*', 'json', json)\n"
+    "    redis.call('PUBLISH', s, json)\n"
+    "    if id ~= '' and not fast then redis.call('ZADD', k, ARGV[i + 1], id) end\n"
     "    n = n + 1\n"
     "  end\n"
     "end\n"
