@@ -146,21 +146,27 @@ def ms(stamp):
     t = datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ")
     return int(t.replace(tzinfo=datetime.timezone.utc).timestamp() * 1000)
 # per instance: when it starts writing the view, and its holdings over time
-starts, holds = [], {}
+starts, holds, stops = [], {}, {}
 for n in names:
-    holds[n] = []
+    holds[n], stops[n] = [], []
     for line in open("%s/%s.err" % (work, n)):
         m = re.match(r"(\S+Z) ", line)
         if not m:
             continue
         if "this instance writes the view" in line:
             starts.append((ms(m.group(1)), n))
+        if "this instance no longer writes the view" in line:
+            stops[n].append(ms(m.group(1)))
         h = re.search(r"consumer: (assigned|revoked) .*; ([0-9]+) held", line)
         if h:
             holds[n].append((ms(m.group(1)), h.group(1), int(h.group(2))))
 starts.sort()
 def owned_all_before_revoke(n, t):
-    """Whether n held every partition until the last revoke before t."""
+    """Whether n held every partition until the revoke that took partition 0
+    from it: the last revoke before n stopped writing the view (a rebalance
+    may revoke in two steps, partition 0 in the first), or, when n was killed
+    and never said so, the last revoke before t."""
+    t = max([s for s in stops[n] if s <= t] or [t])
     prev, before = 0, None
     for when, kind, count in holds[n]:
         if when > t:
