@@ -736,10 +736,17 @@ static inline void partial_win_sub(ccp_counters_t *dst, const ccp_partial_win_t 
     dst->v[__builtin_ctz(m)] -= *x++;
 }
 
-/* Whether two partial windows carry the same counters (histograms aside). */
+/* Whether two partial windows carry the same counters (histograms aside):
+ * the same fields, then the same values one by one (a few; no library
+ * popcount and memcmp for each of a cycle's thousands of windows). */
 static int win_same_values(const ccp_partial_win_t *a, const ccp_partial_win_t *b) {
-  return a->fields == b->fields &&
-         !memcmp(a->val, b->val, (size_t)__builtin_popcount(a->fields) * sizeof *a->val);
+  if (a->fields != b->fields)
+    return 0;
+  const int64_t *x = a->val, *y = b->val;
+  for (uint32_t m = a->fields; m; m &= m - 1)
+    if (*x++ != *y++)
+      return 0;
+  return 1;
 }
 
 /* Asks for the first lines of the histograms figures_move() reads: the
