@@ -94,6 +94,10 @@ int64_t ccp_view_events(const ccp_view_t *v);
 void ccp_view_set_final(ccp_view_t *v);
 /** 1 when ccp_view_set_final() was called since the last reset. */
 int ccp_view_final(const ccp_view_t *v);
+
+/** KPI entries a re-rendered window object copied from its last rendering
+ * (their values had not moved) instead of formatting them again; for tests. */
+long ccp__view_entries_kept(const ccp_view_t *v);
 /**
  * Value of a KPI of the KPI table: a windowed KPI or gauge ("opened",
  * "service_level_pct", "waiting", "longest_wait_ms"...) or an agent scope's

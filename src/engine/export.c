@@ -470,11 +470,13 @@ static ccp_words_t *scope_block(ccp_engine_t *e, const ccp_scope_t *s, int *data
   *data = 0;
   for (int w = 0; w < cfg->nwindows; w++) {
     win[w].val = v; /* the non-zero totals, in field order */
-    for (uint32_t m = s->ws.cols; m; m &= m - 1) {
-      int f = __builtin_ctz(m);
-      int64_t x = ccp_wset_get(&s->ws, w, f);
+    /* window w's row of totals holds the columns in field order: walked
+     * along, not looked up field by field (ccp_wset_get()'s popcount) */
+    const int64_t *row = s->ws.nc ? s->ws.tot + (size_t)w * s->ws.nc : NULL;
+    for (uint32_t m = s->ws.cols, c = 0; m; m &= m - 1, c++) {
+      int64_t x = row[c];
       if (x) {
-        win[w].fields |= 1u << f;
+        win[w].fields |= 1u << __builtin_ctz(m);
         *v++ = x;
       }
     }

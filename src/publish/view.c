@@ -101,6 +101,9 @@
 
 /* ------------------------------------------------------------ structures */
 
+/* The entries of a window object whose lengths are kept (the table's, then the score). */
+#define KLEN_N (CCP_K_SCORE + 1)
+
 /* A merged histogram in sparse form: ascending bins with their counts. */
 typedef struct vhist {
   uint32_t n, cap;
@@ -116,12 +119,15 @@ typedef struct vwin {
                        bit 1 + h hist[h] (whose percentiles are computed again) */
   int64_t in_cust;  /* customers_handled kpis were computed from (it moves without dirty) */
   uint64_t in_hash; /* `all`: hash of the channels' opened counts they were computed from */
-  double *kpis;     /* CCP_K__WINDOWED computed KPIs, NULL until first read */
+  double *kpis;     /* CCP_K__WINDOWED computed KPIs, NULL until first read, then KLEN_N
+                       bytes: the length of each one's entry in json (0: not there), the
+                       score's at CCP_K_SCORE */
   char *json;       /* the window's KPI object (json_len bytes when json_ok), NULL until rendered */
   size_t json_len;
   size_t json_cap;    /* bytes allocated at json: kept for the next rendering */
   int json_ok;        /* json belongs to kpis */
   uint64_t json_hash; /* hash of json's bytes */
+  uint32_t kmoved;    /* bit i: kpis[i] moved since json was rendered (all set: never rendered) */
   int cust_over;      /* total's customers_handled is the union's, not the blocks' sum */
   int64_t cust_sum;   /* the blocks' sum meanwhile */
 } vwin_t;
@@ -186,6 +192,7 @@ struct ccp_view {
   const ccp_config_t *cfg;
   int has_cost;
   int score_ki[CCP_MAX_SCORE_TERMS]; /* the KPI index of each scorecard term (ccp_kpi_index) */
+  uint32_t score_in;                 /* bits of the windowed KPIs the score reads */
   /* merged values */
   int64_t now; /* INT64_MIN when empty */
   int64_t cur_b[CCP_MAX_WINDOWS], start_b[CCP_MAX_WINDOWS];
@@ -221,6 +228,8 @@ struct ccp_view {
   int fpending; /* blocks may have left since figures_finish() */
   ucur_t *ucur; /* cust_sync() scratch: a scope's entries by merge index */
   int ucur_cap;
+  ccp_buf_t wjson; /* window_rendered() scratch: a window object rendered beside its last bytes */
+  long kept;       /* entries copied from a window's last rendering (ccp__view_entries_kept) */
 };
 
 static void vhist_release(vhist_t *h) {
@@ -369,6 +378,9 @@ ccp_view_t *ccp_view_new(const ccp_config_t *cfg) {
       v->has_cost = 1;
   for (int i = 0; i < cfg->nscore_terms; i++)
     v->score_ki[i] = ccp_kpi_index(cfg->score_terms[i].kpi, strlen(cfg->score_terms[i].kpi));
+  for (int i = 0; i < cfg->nscore_terms; i++)
+    if (v->score_ki[i] >= 0 && v->score_ki[i] < CCP_K__WINDOWED)
+      v->score_in |= 1u << v->score_ki[i];
   ccp_u64map_init(&v->index);
   v->now = INT64_MIN;
   return v;
@@ -438,6 +450,7 @@ void ccp_view_free(ccp_view_t *v) {
   ccp_free(v->runs);
   ccp_free(v->heap);
   ccp_free(v->ucur);
+  ccp_buf_release(&v->wjson);
   rs_drop(v);
   ccp_free(v->rcur);
   ccp_free(v);
@@ -723,10 +736,17 @@ static inline void partial_win_sub(ccp_counters_t *dst, const ccp_partial_win_t 
     dst->v[__builtin_ctz(m)] -= *x++;
 }
 
-/* Whether two partial windows carry the same counters (histograms aside). */
+/* Whether two partial windows carry the same counters (histograms aside):
+ * the same fields, then the same values one by one (a few; no library
+ * popcount and memcmp for each of a cycle's thousands of windows). */
 static int win_same_values(const ccp_partial_win_t *a, const ccp_partial_win_t *b) {
-  return a->fields == b->fields &&
-         !memcmp(a->val, b->val, (size_t)__builtin_popcount(a->fields) * sizeof *a->val);
+  if (a->fields != b->fields)
+    return 0;
+  const int64_t *x = a->val, *y = b->val;
+  for (uint32_t m = a->fields; m; m &= m - 1)
+    if (*x++ != *y++)
+      return 0;
+  return 1;
 }
 
 /* Asks for the first lines of the histograms figures_move() reads: the
@@ -1307,6 +1327,14 @@ static double cost(const ccp_view_t *v, const int64_t *c) {
   return sum / 3600000.0 / (double)c[CCP_F_RESOLVED];
 }
 
+/* Whether two doubles are the same bits (a NaN is the same as itself). */
+static inline int same_bits(double a, double b) {
+  uint64_t x, y;
+  memcpy(&x, &a, sizeof x);
+  memcpy(&y, &b, sizeof y);
+  return x == y;
+}
+
 /* Computes every windowed KPI of one scope window by the table (NaN = null);
  * the percentiles only of the histograms h with bit h of hists set (the
  * others' stand in k from the last computation). */
@@ -1391,11 +1419,19 @@ static const double *kpis_of(const ccp_view_t *v, const vscope_t *s, int wi) {
   int64_t cust = w->total.v[CCP_F_CUST];
   if (!w->kpis || w->dirty || cust != w->in_cust || oh != w->in_hash) {
     unsigned hists = w->dirty >> 1; /* the histograms that moved */
+    double was[CCP_K__WINDOWED];
     if (!w->kpis) {
-      w->kpis = ccp_malloc(CCP_K__WINDOWED * sizeof *w->kpis);
+      w->kpis = ccp_malloc(CCP_K__WINDOWED * sizeof *w->kpis + KLEN_N);
       hists = ~0u;
+      w->kmoved = ~0u;
+    } else {
+      memcpy(was, w->kpis, sizeof was);
     }
     compute(v, w, w->kpis, hists);
+    if (w->kmoved != ~0u) /* which values moved: the others keep their rendered bytes */
+      for (int i = 0; i < CCP_K__WINDOWED; i++)
+        if (!same_bits(was[i], w->kpis[i]))
+          w->kmoved |= 1u << i;
     w->dirty = 0;
     w->in_cust = cust;
     w->in_hash = oh;
@@ -1403,6 +1439,9 @@ static const double *kpis_of(const ccp_view_t *v, const vscope_t *s, int wi) {
   }
   return w->kpis;
 }
+
+/* The lengths of a window's entries in its json (klen of KLEN_N), after its KPIs. */
+static inline uint8_t *kpi_lens(const vwin_t *w) { return (uint8_t *)(w->kpis + CCP_K__WINDOWED); }
 
 /* Agent scorecard (semantics.md §8) over the window's KPIs k. */
 static double score(const ccp_view_t *v, const double *k) {
@@ -1621,22 +1660,46 @@ static const vscope_t *channel_scope(const ccp_view_t *v, int ch) {
   return scope_by_name(v, name, (size_t)len);
 }
 
-static void window_kpis_render(const ccp_view_t *v, const vscope_t *s, int w, ccp_buf_t *out) {
+/* Renders a window's KPI object into out; old (NULL: none) is its last
+ * rendering, whose entries' lengths kpi_lens() holds: the entries of the
+ * values that did not move since (not in kmoved) are copied from it, not
+ * formatted again (number formatting is most of a rendering's cost, and a
+ * cycle moves a few of a window's values). */
+static void window_kpis_render(const ccp_view_t *v, const vscope_t *s, int w, ccp_buf_t *out,
+                               const char *old) {
   const double *k = kpis_of(v, s, w);
+  vwin_t *vw = (vwin_t *)&s->win[w]; /* a cache: the view is logically const */
+  uint8_t *klen = kpi_lens(vw);
+  const char *op = old ? old + 1 : NULL; /* the next entry of old */
   ccp_buf_putc(out, '{');
   int first = 1; /* zero counts and null values are left out (KPIS.md §5) */
   for (int i = 0; i < CCP_K__WINDOWED; i++) {
     int is_count = ccp_kpi_defs[i].kind == CCP_KPI_COUNT;
+    const char *oe = NULL;
+    size_t olen = old ? klen[i] : 0;
+    if (olen) { /* its entry in old */
+      oe = op;
+      op += olen + 1;
+    }
+    klen[i] = 0;
     if (is_count ? k[i] == 0 : isnan(k[i]))
       continue;
     if (!first)
       ccp_buf_putc(out, ',');
     first = 0;
+    size_t at = out->len;
+    if (oe && !(vw->kmoved >> i & 1)) { /* the same value: the same bytes */
+      ccp_buf_append(out, oe, olen);
+      klen[i] = (uint8_t)olen;
+      ((ccp_view_t *)v)->kept++;
+      continue;
+    }
     put_name(out, ccp_kpi_defs[i].name);
     if (is_count)
       ccp_buf_put_i64(out, (int64_t)k[i]);
     else
       ccp_buf_put_double(out, k[i]);
+    klen[i] = (uint8_t)(out->len - at); /* a name and a number: < 64 bytes */
   }
   if (s->kind == CCP_SC_ALL) { /* not in the KPI table: an object, `all` only */
     int64_t opened = s->win[w].total.v[CCP_F_OPENED];
@@ -1659,14 +1722,27 @@ static void window_kpis_render(const ccp_view_t *v, const vscope_t *s, int w, cc
       ccp_buf_putc(out, '}');
     }
   }
-  double sc = s->kind == CCP_SC_AGENT ? score(v, k) : NAN;
-  if (!isnan(sc)) { /* agents only; null: left out */
+  size_t olen = old ? klen[CCP_K_SCORE] : 0; /* agents': after the table's KPIs */
+  klen[CCP_K_SCORE] = 0;
+  if (olen && !(vw->kmoved & v->score_in)) { /* the score of the same values */
     if (!first)
       ccp_buf_putc(out, ',');
-    put_name(out, ccp_kpi_defs[CCP_K_SCORE].name);
-    ccp_buf_put_double(out, sc);
+    ccp_buf_append(out, op, olen);
+    klen[CCP_K_SCORE] = (uint8_t)olen;
+    ((ccp_view_t *)v)->kept++;
+  } else {
+    double sc = s->kind == CCP_SC_AGENT ? score(v, k) : NAN;
+    if (!isnan(sc)) { /* agents only; null: left out */
+      if (!first)
+        ccp_buf_putc(out, ',');
+      size_t at = out->len;
+      put_name(out, ccp_kpi_defs[CCP_K_SCORE].name);
+      ccp_buf_put_double(out, sc);
+      klen[CCP_K_SCORE] = (uint8_t)(out->len - at);
+    }
   }
   ccp_buf_putc(out, '}');
+  vw->kmoved = 0;
 }
 
 /* The window's rendered KPI object, cached: the snapshot, the tiles and the
@@ -1678,7 +1754,14 @@ static const vwin_t *window_rendered(const ccp_view_t *v, const vscope_t *s, int
   kpis_of(v, s, w);                  /* json stale when the inputs changed */
   if (!pw->json_ok) {
     ccp_buf_t b = {pw->json, 0, pw->json_cap}; /* the last rendering's room */
-    window_kpis_render(v, s, w, &b);
+    if (pw->json && ~pw->kmoved) {             /* beside the last bytes, then over them */
+      ccp_buf_t *x = &((ccp_view_t *)v)->wjson;
+      ccp_buf_clear(x);
+      window_kpis_render(v, s, w, x, pw->json);
+      ccp_buf_append(&b, x->data, x->len);
+    } else {
+      window_kpis_render(v, s, w, &b, NULL);
+    }
     pw->json = b.data; /* ownership moves from the buffer */
     pw->json_len = b.len;
     pw->json_cap = b.cap;
@@ -1904,3 +1987,5 @@ int64_t ccp_view_events(const ccp_view_t *v) { return v->diag.events; }
 void ccp_view_set_final(ccp_view_t *v) { v->final = 1; }
 
 int ccp_view_final(const ccp_view_t *v) { return v->final; }
+
+long ccp__view_entries_kept(const ccp_view_t *v) { return v->kept; }
