@@ -31,9 +31,8 @@
  *      queued.min.messages (the main thread then wakes librdkafka's fetchers
  *      once it is below: consumer.c, nudge_fetchers); take the messages
  *      waiting in its queue, up to DRAIN_MAX: one
- *      rd_kafka_consume_callback_queue with a timeout, whose callback yields
- *      at the DRAIN_MAX-th (one queue lock and poll-time update per drain,
- *      not per message; never consume_batch: see docs/live.md); decode each with the writer
+ *      rd_kafka_consume_queue with a timeout, then more with timeout 0
+ *      (never consume_batch: see docs/live.md); decode each with the writer
  *      schema or its Confluent schema id (a local file, else the schema
  *      registry: the first record of a new id waits here for its fetch,
  *      bounded by schema.registry.timeout; docs/schemas.md) into a batch of
@@ -124,7 +123,7 @@ void ccp__worker_command(ccp__worker_t *w, int cmd, ccp__part_t *part, int32_t p
   w->cmd_part = part;
   w->cmd_partition = partition;
   atomic_store_explicit(&w->has_cmd, 1, memory_order_relaxed);
-  rd_kafka_queue_yield(w->q); /* wake it from rd_kafka_consume_callback_queue */
+  rd_kafka_queue_yield(w->q); /* wake it from rd_kafka_consume_queue */
   while (w->cmd != CCP__CMD_NONE)
     pthread_cond_wait(&w->cv, &w->mu);
   pthread_mutex_unlock(&w->mu);
@@ -479,7 +478,6 @@ typedef struct pending {
   ccp_event_batch_t b;
   ccp__part_t *part; /**< whose events b holds; NULL while empty */
   int64_t max_ts;    /**< latest valid ts of this drain: wall clock + live.max_future */
-  int64_t records;   /**< records of this drain, added to the worker's count at its end */
 } pending_t;
 
 /* The latest ts a drain accepts (docs/kpis.md §7): the wall clock (the
@@ -560,7 +558,7 @@ static void handle(ccp__worker_t *w, pending_t *pd, rd_kafka_message_t *m) {
   p->at_end = 0;
   p->fresh = 1;
   p->fetched = 1;
-  pd->records++;
+  atomic_fetch_add_explicit(&w->messages, 1, memory_order_relaxed);
   char reason[CCP_ERRBUF_SIZE];
   ccp_event_t ev;
   int rc;
@@ -604,26 +602,6 @@ static void handle(ccp__worker_t *w, pending_t *pd, rd_kafka_message_t *m) {
   }
 }
 
-/* One drain of rd_kafka_consume_callback_queue (worker thread). */
-typedef struct drain {
-  ccp__worker_t *w;
-  pending_t *pd;
-  int taken;
-} drain_t;
-
-/* @locality worker thread, inside rd_kafka_consume_callback_queue: one
- * message of the drain (librdkafka destroys it after the return). After
- * DRAIN_MAX messages rd_kafka_yield() ends the drain: librdkafka puts what
- * it had taken and not served back at the head of the queue, in order. */
-static void drain_one(rd_kafka_message_t *m, void *opaque) {
-  drain_t *d = opaque;
-  if (d->taken == 0) /* once per drain, once a message came: it moves little in one */
-    d->pd->max_ts = wall_limit(d->w->c);
-  handle(d->w, d->pd, m);
-  if (++d->taken >= DRAIN_MAX)
-    rd_kafka_yield(d->w->c->rk);
-}
-
 void *ccp__worker_main(void *arg) {
   ccp__worker_t *w = arg;
   struct ccp_consumer *c = w->c;
@@ -652,13 +630,15 @@ void *ccp__worker_main(void *arg) {
         (int64_t)rd_kafka_queue_length(w->q) >=
             c->queued_min - CCP_MIN(DRAIN_MAX, c->queued_min / 2))
       atomic_store_explicit(&w->near_full, 1, memory_order_relaxed);
-    drain_t d = {.w = w, .pd = pd, .taken = 0};
-    rd_kafka_consume_callback_queue(w->q, 100, drain_one, &d);
-    flush(w, pd);
-    if (pd->records) { /* relaxed: a counter read by scrapes, once per drain */
-      atomic_fetch_add_explicit(&w->messages, pd->records, memory_order_relaxed);
-      pd->records = 0;
+    rd_kafka_message_t *m = rd_kafka_consume_queue(w->q, 100);
+    pd->max_ts = wall_limit(c); /* once per drain: it moves little in one */
+    int taken = 0;
+    while (m) { /* drain what is waiting, without blocking */
+      handle(w, pd, m);
+      rd_kafka_message_destroy(m);
+      m = ++taken < DRAIN_MAX ? rd_kafka_consume_queue(w->q, 0) : NULL;
     }
+    flush(w, pd);
   }
   ccp_free(pd);
   return NULL;
