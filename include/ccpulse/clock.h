@@ -9,6 +9,7 @@
 #define CCPULSE_CLOCK_H
 
 #include <stdint.h>
+#include <time.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -26,6 +27,10 @@ double ccp_clock_mono_s(void);
 void ccp_clock_sleep_ms(int64_t ms);
 /** Sleeps about us microseconds (short waits in spin loops); us <= 0 returns at once. */
 void ccp_clock_sleep_us(int64_t us);
+/** The time ms milliseconds (< 0: 0) from now on clock `clk`, as
+ * pthread_cond_timedwait() takes it (CLOCK_MONOTONIC for a condition
+ * variable set to that clock, else CLOCK_REALTIME). */
+struct timespec ccp_clock_deadline(clockid_t clk, int64_t ms);
 
 #ifdef __cplusplus
 }

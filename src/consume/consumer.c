@@ -722,7 +722,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
  * usually comes within microseconds. */
 #define BARRIER_YIELDS 32
 /* The longest sleep there: a bound, not a poll (a worker wakes it). */
-#define BARRIER_SLEEP_NS 2000000L
+#define BARRIER_SLEEP_MS 2
 
 /* @locality publisher thread: whether worker w reached epoch e's barrier
  * (report) or has its bundle ready (collect). */
@@ -750,13 +750,7 @@ static void barrier_wait(ccp_consumer_t *c, ccp__worker_t *w, uint64_t e, int co
    * worker's store before its look at the flag: one of the two sees the other */
   atomic_thread_fence(memory_order_seq_cst);
   while (!barrier_ready(w, e, collect)) {
-    struct timespec at;
-    clock_gettime(CLOCK_MONOTONIC, &at);
-    at.tv_nsec += BARRIER_SLEEP_NS;
-    if (at.tv_nsec >= 1000000000L) {
-      at.tv_sec++;
-      at.tv_nsec -= 1000000000L;
-    }
+    struct timespec at = ccp_clock_deadline(CLOCK_MONOTONIC, BARRIER_SLEEP_MS);
     pthread_cond_timedwait(&c->bar_cv, &c->bar_mu, &at);
   }
   atomic_store_explicit(&c->pub_waiting, 0, memory_order_relaxed);
@@ -1333,14 +1327,7 @@ static void destroy_bounded(rd_kafka_t *rk, int flags) {
     rd_kafka_destroy_flags(rk, flags);
     return;
   }
-  struct timespec until;
-  clock_gettime(CLOCK_REALTIME, &until);
-  until.tv_sec += SHUTDOWN_DESTROY_MS / 1000;
-  until.tv_nsec += (long)(SHUTDOWN_DESTROY_MS % 1000) * 1000000L;
-  if (until.tv_nsec >= 1000000000L) {
-    until.tv_sec++;
-    until.tv_nsec -= 1000000000L;
-  }
+  struct timespec until = ccp_clock_deadline(CLOCK_REALTIME, SHUTDOWN_DESTROY_MS);
   pthread_mutex_lock(&j->mu);
   while (!j->done && pthread_cond_timedwait(&j->cv, &j->mu, &until) == 0)
     ;

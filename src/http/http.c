@@ -50,6 +50,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 
+#include "ccpulse/clock.h"
 #include "ccpulse/common.h"
 #include "ccpulse/log.h"
 
@@ -525,22 +526,8 @@ void ccp_http_free(ccp_http_t *h) {
 
 /* ---- waiting: feeds and sleeps ---- */
 
-static struct timespec deadline_after(int64_t ms) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  if (ms < 0)
-    ms = 0;
-  ts.tv_sec += (time_t)(ms / 1000);
-  ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-  if (ts.tv_nsec >= 1000000000L) {
-    ts.tv_sec++;
-    ts.tv_nsec -= 1000000000L;
-  }
-  return ts;
-}
-
 int ccp_http_sleep(ccp_http_t *h, int64_t ms) {
-  struct timespec until = deadline_after(ms);
+  struct timespec until = ccp_clock_deadline(CLOCK_MONOTONIC, ms);
   int rc = 0;
   pthread_mutex_lock(&h->mu);
   for (;;) {
@@ -578,7 +565,7 @@ void ccp_http_feed_post(ccp_http_feed_t *f, const void *data, size_t len) {
 
 int ccp_http_feed_wait(ccp_http_feed_t *f, uint64_t *seq, ccp_buf_t *out, int64_t timeout_ms) {
   ccp_http_t *h = f->h;
-  struct timespec until = deadline_after(timeout_ms);
+  struct timespec until = ccp_clock_deadline(CLOCK_MONOTONIC, timeout_ms);
   int rc = 0, timed_out = 0; /* after a time-out the feed is looked at once more */
   pthread_mutex_lock(&h->mu);
   for (;;) {

@@ -31,3 +31,17 @@ void ccp_clock_sleep_ms(int64_t ms) {
   if (ms > 0)
     ccp_clock_sleep_us(ms * 1000);
 }
+
+struct timespec ccp_clock_deadline(clockid_t clk, int64_t ms) {
+  struct timespec ts;
+  clock_gettime(clk, &ts);
+  if (ms < 0)
+    ms = 0;
+  ts.tv_sec += (time_t)(ms / 1000);
+  ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+  if (ts.tv_nsec >= 1000000000L) {
+    ts.tv_sec++;
+    ts.tv_nsec -= 1000000000L;
+  }
+  return ts;
+}
