@@ -25,6 +25,8 @@ static ccp_metrics_snapshot_t sample_snapshot(void) {
   s.st.cycles = 40;
   s.st.failed_cycles = 2;
   s.st.commits = 38;
+  s.st.commits_held = 5;
+  s.st.assignments_lost = 1;
   s.st.partitions = 2;
   s.st.open_tickets = 17;
   s.st.publish_buckets[0] = 10;                       /* <= 1 ms */
@@ -115,6 +117,8 @@ static void test_write(void) {
   T_TRUE(has_line(t, "ccpulse_publish_cycles_total 40"));
   T_TRUE(has_line(t, "ccpulse_publish_failures_total 2"));
   T_TRUE(has_line(t, "ccpulse_commits_total 38"));
+  T_TRUE(has_line(t, "ccpulse_commits_held_total 5"));
+  T_TRUE(has_line(t, "ccpulse_kafka_assignments_lost_total 1"));
   T_TRUE(has_line(t, "ccpulse_open_tickets 17"));
   T_TRUE(has_line(t, "ccpulse_memory_bytes 123456"));
   T_TRUE(strstr(t, "process_resident_memory_bytes") == NULL); /* unknown: not shown */

@@ -134,19 +134,21 @@ extern const double ccp_publish_bucket_s[CCP_PUBLISH_NBUCKETS - 1];
 
 /** Counters of a consumer (read with ccp_consumer_stats, any thread). */
 typedef struct ccp_consumer_stats {
-  int64_t messages;        /**< records consumed */
-  int64_t dead_letters;    /**< records sent to the dead-letter topic */
-  int64_t late;            /**< events dropped as late (by this process's engines) */
-  int64_t duplicate;       /**< events dropped as duplicates */
-  int64_t invalid;         /**< events dropped with a field out of range */
-  int64_t open_tickets;    /**< open tickets in this process's engines at the last export */
-  int64_t cycles;          /**< successful publish cycles */
-  int64_t failed_cycles;   /**< publish attempts that failed */
-  int64_t commits;         /**< successful offset commits */
-  int64_t fetch_nudges;    /**< fetchers woken after a full queue (docs/live.md, Catching up) */
-  int64_t partitions;      /**< partitions currently assigned */
-  int64_t now_ms;          /**< global stream time of the last cycle */
-  int64_t last_publish_ms; /**< monotonic ms of the last successful cycle; 0 none */
+  int64_t messages;         /**< records consumed */
+  int64_t dead_letters;     /**< records sent to the dead-letter topic */
+  int64_t late;             /**< events dropped as late (by this process's engines) */
+  int64_t duplicate;        /**< events dropped as duplicates */
+  int64_t invalid;          /**< events dropped with a field out of range */
+  int64_t open_tickets;     /**< open tickets in this process's engines at the last export */
+  int64_t cycles;           /**< successful publish cycles */
+  int64_t failed_cycles;    /**< publish attempts that failed */
+  int64_t commits;          /**< successful offset commits */
+  int64_t commits_held;     /**< cycles whose commit waited for a rebalance (docs/live.md) */
+  int64_t assignments_lost; /**< revocations librdkafka made as "assignment lost" */
+  int64_t fetch_nudges;     /**< fetchers woken after a full queue (docs/live.md, Catching up) */
+  int64_t partitions;       /**< partitions currently assigned */
+  int64_t now_ms;           /**< global stream time of the last cycle */
+  int64_t last_publish_ms;  /**< monotonic ms of the last successful cycle; 0 none */
   int64_t publish_buckets[CCP_PUBLISH_NBUCKETS]; /**< cycles by duration (not cumulative) */
   int64_t publish_us;                            /**< their summed duration */
   int stopping; /**< ccp_consumer_stop() was called: shutting down */

@@ -632,6 +632,41 @@ static void waiting_retry(ccp_consumer_t *c) {
   }
 }
 
+/* ---- commits during a rebalance (librdkafka 2.0.2, #4059) ------------- */
+
+/* A commit sent while this member's JoinGroup waits at the coordinator is
+ * answered after the join, for the old generation: ILLEGAL_GENERATION, on
+ * which librdkafka 2.0.2 declares the whole assignment lost, drops it and
+ * joins again (librdkafka #4059, fixed upstream by #4908). That join is a new
+ * rebalance, during which the next commit does the same: with a commit
+ * every cycle two members could pass partitions back and forth for tens of
+ * seconds. So commits wait while this member is known to be in a
+ * rebalance: from a revocation (a join follows it) or a commit the group
+ * refused for its generation, until the next assign callback (the member
+ * has its new generation), at most session.timeout.ms. A waiting cycle's
+ * offsets are not lost: the next commit takes the offsets of its own cycle
+ * (docs/live.md, "Commits during a rebalance"). */
+
+/* Any thread: commits wait for the next assign callback. */
+static void hold_commits(ccp_consumer_t *c) {
+  atomic_store(&c->hold_since_ms, ccp_clock_mono_ms());
+  atomic_store(&c->hold_until_assigns, atomic_load(&c->assigns) + 1);
+}
+
+/* @locality publisher thread: whether this cycle's commit waits. */
+static int commit_held(ccp_consumer_t *c) {
+  if (atomic_load(&c->assigns) >= atomic_load(&c->hold_until_assigns))
+    return 0;
+  return ccp_clock_mono_ms() - atomic_load(&c->hold_since_ms) < c->hold_max_ms;
+}
+
+/* A commit error that says the group moved to another generation or is
+ * rebalancing (the member joins again). */
+static int commit_err_rebalance(rd_kafka_resp_err_t e) {
+  return e == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ||
+         e == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION || e == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID;
+}
+
 /* @locality main thread, inside rd_kafka_consumer_poll / consumer_close. */
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque) {
@@ -642,6 +677,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     n += strcmp(parts->elems[i].topic, c->topic) == 0;
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     c->ever_assigned = 1;
+    /* this member has its new generation: commits may go on (commit_held) */
+    atomic_fetch_add(&c->assigns, 1);
     if (c->opts.fetch && !c->closing)
       refresh_partitions(c);
     char rerr[CCP_ERRBUF_SIZE];
@@ -684,12 +721,18 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     }
     rd_kafka_topic_partition_list_destroy(now);
   } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+    /* a join follows a revocation: commits wait for its assignment */
+    hold_commits(c);
+    int lost = rd_kafka_assignment_lost(rk);
+    if (lost)
+      atomic_fetch_add(&c->lost, 1);
     rd_kafka_topic_partition_list_t *held = waiting_drop(c, parts);
     for (int i = 0; i < held->cnt; i++)
       if (strcmp(held->elems[i].topic, c->topic) == 0)
         remove_partition(c, held->elems[i].partition, c->closing);
-    ccp_log_state(CCP_LOG_INFO, "consumer", "revoked %d partition(s) of '%s'; %lld held", n,
-                  c->topic, (long long)atomic_load(&c->nassigned));
+    ccp_log_state(CCP_LOG_INFO, "consumer", "revoked %d partition(s) of '%s'%s; %lld held", n,
+                  c->topic, lost ? " (assignment lost)" : "",
+                  (long long)atomic_load(&c->nassigned));
     if (cooperative) {
       rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, held);
       if (e) {
@@ -704,6 +747,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
   } else {
     ccp_log(CCP_LOG_ERROR, "consumer", "rebalance failed: %s; every partition dropped",
             rd_kafka_err2str(err));
+    hold_commits(c);
     for (int i = 0; i < c->parts_cap; i++)
       if (c->parts[i])
         remove_partition(c, i, c->closing);
@@ -870,9 +914,21 @@ static void pub_commit(void *opaque, ccp_publisher_bundle_t *const *bundles) {
    * without checkpoints starts there with what was published. Only this
    * thread touches `committed`. */
   pthread_mutex_unlock(&c->assign_mu);
-  if (l->cnt > 0) {
+  int held = l->cnt > 0 && commit_held(c);
+  if (held) {
+    atomic_fetch_add(&c->held, 1);
+    if (!c->holding)
+      ccp_log(CCP_LOG_INFO, "publish",
+              "offsets not committed while this member rebalances; committed after it");
+  }
+  c->holding = held;
+  if (l->cnt > 0 && !held) {
     rd_kafka_resp_err_t ce = rd_kafka_commit(c->rk, l, 0);
-    if (ce && ce != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+    if (ce && commit_err_rebalance(ce)) {
+      hold_commits(c);
+      ccp_log(CCP_LOG_WARN, "publish", "cannot commit offsets: %s; committed after the rebalance",
+              rd_kafka_err2str(ce));
+    } else if (ce && ce != RD_KAFKA_RESP_ERR__NO_OFFSET) {
       ccp_log(CCP_LOG_ERROR, "publish", "cannot commit offsets: %s", rd_kafka_err2str(ce));
     } else {
       atomic_fetch_add(&c->commits, 1);
@@ -1042,6 +1098,13 @@ ccp_consumer_t *ccp_consumer_new(const ccp_consumer_opts_t *opts, char *errbuf, 
   if (rd_kafka_conf_get(rd_kafka_conf(c->rk), "queued.min.messages", qmin, &qmin_len) ==
       RD_KAFKA_CONF_OK)
     c->queued_min = atoi(qmin);
+  char sto[32];
+  size_t sto_len = sizeof sto;
+  c->hold_max_ms = 45000; /* librdkafka's default */
+  if (rd_kafka_conf_get(rd_kafka_conf(c->rk), "session.timeout.ms", sto, &sto_len) ==
+          RD_KAFKA_CONF_OK &&
+      atoi(sto) > 0)
+    c->hold_max_ms = atoi(sto);
 
   /* the dead-letter producer */
   if (!(conf = ccp_kafka_conf_new(cfg, opts->brokers, errbuf, errlen)))
@@ -1242,6 +1305,8 @@ void ccp_consumer_stats(const ccp_consumer_t *c, ccp_consumer_stats_t *out) {
   out->cycles = ps.cycles;
   out->failed_cycles = ps.failed_cycles;
   out->commits = atomic_load(&m->commits);
+  out->commits_held = atomic_load(&m->held);
+  out->assignments_lost = atomic_load(&m->lost);
   out->fetch_nudges = atomic_load_explicit(&m->nudges, memory_order_relaxed);
   out->partitions = atomic_load(&m->nassigned);
   out->now_ms = ps.now_ms;

@@ -196,6 +196,17 @@ struct ccp_consumer {
   _Atomic int64_t nudges; /* fetch nudges sent (nudge_fetchers), for tests and the log */
 
   _Atomic int64_t commits, nassigned;
+  /* Commits wait while this member is in a rebalance (pub_commit,
+   * commit_held): the main thread counts assign callbacks (assigns); a
+   * revoke callback (main) or a commit refused for the group's generation
+   * (publisher) asks commits to wait for the next one (hold_until_assigns)
+   * and notes when (hold_since_ms, monotonic); at most hold_max_ms. */
+  _Atomic uint64_t assigns, hold_until_assigns;
+  _Atomic int64_t hold_since_ms;
+  int64_t hold_max_ms;    /* immutable: the member's session.timeout.ms */
+  int holding;            /* publisher thread only: the last cycle's commit waited */
+  _Atomic int64_t lost;   /* assignments librdkafka declared lost (revoked as lost) */
+  _Atomic int64_t held;   /* cycles whose commit waited for a rebalance */
   atomic_int npartitions; /* partitions of the topic (metadata, main thread writes); 0 unknown */
 };
 

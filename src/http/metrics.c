@@ -106,6 +106,12 @@ void ccp_metrics_write(const ccp_metrics_snapshot_t *s, ccp_buf_t *out) {
   ccp_buf_printf(out, "ccpulse_publish_duration_seconds_count %lld\n", (long long)cum);
   scalar(out, "ccpulse_commits_total", "counter", "Offset commits to Kafka that succeeded.",
          st->commits);
+  scalar(out, "ccpulse_commits_held_total", "counter",
+         "Publish cycles whose offset commit waited for a rebalance of this member.",
+         st->commits_held);
+  scalar(out, "ccpulse_kafka_assignments_lost_total", "counter",
+         "Assignments librdkafka declared lost (revoked without a clean hand-over).",
+         st->assignments_lost);
 
   scalar(out, "ccpulse_open_tickets", "gauge",
          "Open tickets held by this process's engines at the last publish cycle.",
