@@ -126,16 +126,6 @@ static void make_dense(ccp_hist_t *h) {
   h->ns = h->cap = 0;
 }
 
-static void dense_add(ccp_hist_t *h, uint16_t b, int64_t delta) {
-  uint32_t *bins = dbins(h);
-  bins[b] += (uint32_t)delta;
-  uint64_t bit = 1ULL << (b & 63);
-  if (bins[b])
-    dnz(h)[b >> 6] |= bit;
-  else
-    dnz(h)[b >> 6] &= ~bit;
-}
-
 void ccp__hist_add_sparse_bin(ccp_hist_t *h, uint16_t b, int64_t delta) {
   h->n += (uint64_t)delta;
   uint32_t i = sp_find(h, b);
@@ -152,7 +142,7 @@ void ccp__hist_add_sparse_bin(ccp_hist_t *h, uint16_t b, int64_t delta) {
   }
   if (h->ns == CCP_HIST_SPARSE_MAX) {
     make_dense(h);
-    dense_add(h, b, delta);
+    ccp__hist_dense_add(h, b, delta);
     return;
   }
   if (h->ns == h->cap) {
@@ -381,7 +371,7 @@ int ccp_hist_load(ccp_hist_t *h, ccp_ser_rd_t *r) {
       return ccp_ser_fail(r, "bad histogram bin %u", b), -1;
     prev = b;
     if (dense)
-      dense_add(h, b, (int64_t)c);
+      ccp__hist_dense_add(h, b, (int64_t)c);
     else
       h->p[h->ns++] = wd;
   }

@@ -48,6 +48,18 @@ size_t ccp_hist_bytes(const ccp_hist_t *h);
 
 /** ccp_hist_add() of a sparse histogram (and the first add that turns it dense). */
 void ccp__hist_add_sparse_bin(ccp_hist_t *h, uint16_t b, int64_t delta);
+/** Adds delta to bin b of a dense histogram's block (CCP_SKETCH_BINS / 64
+ * bitmap words of the non-zero bins, then the counts as uint32), without
+ * touching its total n: ccp_hist_add() and sketch.c's loads. */
+static inline void ccp__hist_dense_add(ccp_hist_t *h, uint16_t b, int64_t delta) {
+  uint32_t *bins = (uint32_t *)(h->p + CCP_SKETCH_BINS / 64);
+  bins[b] += (uint32_t)delta;
+  uint64_t bit = 1ULL << (b & 63);
+  if (bins[b])
+    h->p[b >> 6] |= bit;
+  else
+    h->p[b >> 6] &= ~bit;
+}
 /** Adds delta values of bin b (negative: removes values added before). A dense
  * histogram's add is here, inline: the windows make several per event (one per
  * window a sample is in, and as many when it leaves them), and a call cost
@@ -60,14 +72,7 @@ static inline void ccp_hist_add(ccp_hist_t *h, uint16_t b, int64_t delta) {
     return;
   }
   h->n += (uint64_t)delta;
-  /* the dense block: CCP_SKETCH_BINS / 64 bitmap words of the non-zero bins, then the counts */
-  uint32_t *bins = (uint32_t *)(h->p + CCP_SKETCH_BINS / 64);
-  bins[b] += (uint32_t)delta;
-  uint64_t bit = 1ULL << (b & 63);
-  if (bins[b])
-    h->p[b >> 6] |= bit;
-  else
-    h->p[b >> 6] &= ~bit;
+  ccp__hist_dense_add(h, b, delta);
 }
 /** Adds every count of src into dst. */
 void ccp_hist_merge(ccp_hist_t *dst, const ccp_hist_t *src);
