@@ -974,6 +974,17 @@ static void pub_end(void *opaque) {
 
 /* ---- public API -------------------------------------------------------- */
 
+/* An integer property of the handle's configuration as librdkafka holds it
+ * (the user's kafka.* or librdkafka's default); dflt when it cannot be read
+ * or is not positive. */
+static int conf_int(rd_kafka_t *rk, const char *name, int dflt) {
+  char v[32];
+  size_t len = sizeof v;
+  if (rd_kafka_conf_get(rd_kafka_conf(rk), name, v, &len) != RD_KAFKA_CONF_OK || atoi(v) <= 0)
+    return dflt;
+  return atoi(v);
+}
+
 ccp_consumer_t *ccp_consumer_new(const ccp_consumer_opts_t *opts, char *errbuf, size_t errlen) {
   const ccp_config_t *cfg = opts->cfg;
   /* engines are created during rebalances, with workers running */
@@ -1093,18 +1104,8 @@ ccp_consumer_t *ccp_consumer_new(const ccp_consumer_opts_t *opts, char *errbuf, 
     rd_kafka_conf_destroy(conf);
     goto fail;
   }
-  char qmin[32];
-  size_t qmin_len = sizeof qmin;
-  if (rd_kafka_conf_get(rd_kafka_conf(c->rk), "queued.min.messages", qmin, &qmin_len) ==
-      RD_KAFKA_CONF_OK)
-    c->queued_min = atoi(qmin);
-  char sto[32];
-  size_t sto_len = sizeof sto;
-  c->hold_max_ms = 45000; /* librdkafka's default */
-  if (rd_kafka_conf_get(rd_kafka_conf(c->rk), "session.timeout.ms", sto, &sto_len) ==
-          RD_KAFKA_CONF_OK &&
-      atoi(sto) > 0)
-    c->hold_max_ms = atoi(sto);
+  c->queued_min = conf_int(c->rk, "queued.min.messages", 0);
+  c->hold_max_ms = conf_int(c->rk, "session.timeout.ms", 45000); /* librdkafka's default */
 
   /* the dead-letter producer */
   if (!(conf = ccp_kafka_conf_new(cfg, opts->brokers, errbuf, errlen)))
