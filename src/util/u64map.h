@@ -73,12 +73,14 @@ int ccp_u64map_del(ccp_u64map_t *m, uint64_t key);
 size_t ccp_u64map_filter(ccp_u64map_t *m, int (*keep)(void *opaque, uint64_t key, uint64_t val),
                          void *opaque);
 /**
- * The same removals in place: keep() is called once for every entry, and
- * those it refuses are deleted where they are (the entries after them in
- * their cluster shift back), so no table is allocated and the kept ones
- * mostly stay in their slots. For a large table that loses few entries; the
- * slot order then differs from ccp_u64map_filter()'s rebuild, so a map saved
- * in slot order (checkpoints) keeps that one.
+ * The same removals in place, in one walk over the slots: keep() is called
+ * once for every entry, a refused one is emptied and a kept one moves back
+ * to the first empty slot from its home on, so no table is allocated (no
+ * new pages to fault in and zero) and the kept ones mostly stay in their
+ * slots. The layout is that of inserting the kept entries anew in
+ * ccp_u64map_each_ordered()'s order; it differs from ccp_u64map_filter()'s
+ * rebuild (slot order from slot 0) where a cluster wraps around the end, so
+ * a map saved in slot order (checkpoints) keeps the rebuild.
  */
 size_t ccp_u64map_filter_in_place(ccp_u64map_t *m,
                                   int (*keep)(void *opaque, uint64_t key, uint64_t val),
