@@ -225,6 +225,29 @@ static void test_invalid_late_duplicate(void) {
   teardown();
 }
 
+/* dedup.max bounds the ids remembered at once, not the ids ever seen: ids
+ * older than the lateness horizon leave the filter and make room, so a
+ * re-delivery within the horizon is caught however many ids came before
+ * (docs/limits.md). One event each 10 s keeps 30 ids within the default 5
+ * minutes, under the cap of 100, over 1,000 events. */
+static void test_dedup_cap_forgets_old_ids(void) {
+  static const char *const kv[] = {"dedup.max", "100", NULL};
+  setup_with(kv);
+  evb_t b;
+  ccp_event_t *ev = NULL;
+  for (int i = 0; i < 1000; i++) {
+    ev = mk(&b, CCP_EV_OPENED, T0 + i * 10000LL, "t");
+    T_EQ_INT(ccp_engine_process(eng, ev), CCP_ACCEPTED);
+    if (i % 97 == 0) /* a re-delivery within the horizon, now and then */
+      T_EQ_INT(ccp_engine_process(eng, ev), CCP_DUPLICATE);
+  }
+  T_EQ_INT(ccp_engine_process(eng, ev), CCP_DUPLICATE);
+  json_t *j = snap();
+  T_EQ_INT(diag(j, "duplicate_events"), 12);
+  json_decref(j);
+  teardown();
+}
+
 static void test_ttl_forgets_ticket(void) {
   const char *kv[] = {"tickets.ttl", "1h", NULL};
   setup_with(kv);
@@ -930,6 +953,7 @@ int main(void) {
   T_RUN(test_reopen_and_fcr);
   T_RUN(test_transfer_removes_fcr);
   T_RUN(test_invalid_late_duplicate);
+  T_RUN(test_dedup_cap_forgets_old_ids);
   T_RUN(test_ttl_forgets_ticket);
   T_RUN(test_today_across_dst);
   T_RUN(test_windows_slide);

@@ -1072,6 +1072,12 @@ static int dedup_seen(ccp_engine_t *e, uint64_t k) {
   return v && dedup_fresh(e, v);
 }
 
+/* The least count a sweep waits for: 65,536 ids, or dedup.max when smaller
+ * (else a small filter would fill long before its first sweep). */
+static size_t dedup_sweep_floor(const ccp_config_t *cfg) {
+  return (size_t)CCP_MIN(cfg->max_dedup, 65536);
+}
+
 static void dedup_remember(ccp_engine_t *e, uint64_t k) {
   if (e->dedup.count >= e->dedup_sweep_at) {
     int64_t horizon = e->ev_now - e->cfg->lateness_ms;
@@ -1080,12 +1086,19 @@ static void dedup_remember(ccp_engine_t *e, uint64_t k) {
      * id); from format 6 the filter is saved by value (save_dedup): its
      * layout never shows */
     ccp_u64map_filter_in_place(&e->dedup, dedup_keep, &horizon);
-    e->dedup_sweep_at = CCP_MAX(2 * e->dedup.count, 65536);
+    e->dedup_sweep_at = CCP_MAX(2 * e->dedup.count, dedup_sweep_floor(e->cfg));
   }
   uint64_t *v = ccp_u64map_get(&e->dedup, k);
   if (!v) {
     if ((int64_t)e->dedup.count >= e->cfg->max_dedup) {
       e->diag.dedup_full++;
+      /* a refused id counts towards the next sweep as a remembered one
+       * would: without this a filter whose sweep point lay above the cap
+       * (more than half of dedup.max fresh at the last sweep) was never
+       * swept again and stayed full for good; now stale ids go after at
+       * most as many refusals as a sweep lets new ids in, so the sweeps
+       * cost a few slots an event at the cap too */
+      e->dedup_sweep_at--;
       return;
     }
     v = ccp_u64map_put(&e->dedup, k, NULL);
@@ -1514,7 +1527,7 @@ ccp_engine_t *ccp__engine_alloc(const ccp_config_t *cfg, char *errbuf, size_t er
   ccp_timers_init(&e->timers);
   ccp_u64map_init(&e->dedup);
   ccp_u64map_order_init(&e->dedup_order);
-  e->dedup_sweep_at = 65536;
+  e->dedup_sweep_at = dedup_sweep_floor(cfg);
   ccp_u64map_init(&e->scope_index);
   ccp_u64map_init(&e->combo_index);
   ccp_u64map_init(&e->acts);

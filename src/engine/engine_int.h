@@ -205,7 +205,8 @@ struct ccp_engine {
   int nthr;                               /**< entries of thr_ms */
   ccp_timers_t timers;
   ccp_u64map_t dedup;    /**< event id hash -> stream time accepted */
-  size_t dedup_sweep_at; /**< sweep stale ids when count reaches this */
+  size_t dedup_sweep_at; /**< sweep stale ids when count reaches this (less one per id refused at
+                            the cap) */
 
   ccp_scope_t **scopes; /**< id -> scope; 0 = all, 1..4 = channels */
   uint32_t nscopes, scopes_cap;
