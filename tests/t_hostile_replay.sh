@@ -14,7 +14,9 @@
 #      name is longer than 256 bytes, the documents stay small;
 #   3. 30,000 distinct tickets against tickets.max=5000: evicted_tickets =
 #      25,000, tickets held = 5,000, and the peak RSS stays below that of
-#      the same replay without the cap.
+#      the same replay without the cap;
+#   4. the same 30,000 event ids against dedup.max=1000: replay warns once
+#      that 29,000 new ids were not remembered, and not without the cap.
 #
 #   bash tests/t_hostile_replay.sh <ccpulse-binary> <build-dir>
 set -uo pipefail
@@ -89,6 +91,7 @@ echo "ok: 12 events with 1 MiB strings: all invalid, the documents stay small ($
 # 3. tickets past tickets.max
 python3 "$ROOT/bench/flood_gen.py" tickets 30000 >"$work/tickets.jsonl"
 cp "$work/tickets.jsonl" "$work/tickets_nocap.jsonl"
+cp "$work/tickets.jsonl" "$work/dedup.jsonl"
 replay_case tickets 75s --set tickets.max=5000
 replay_case tickets_nocap 75s
 expect tickets "invalid documents" "c['invalid']" 0
@@ -98,6 +101,17 @@ expect tickets_nocap "tickets held without the cap" "d['tickets']" 30000
 rss=$(cat "$work/tickets.rss") rss0=$(cat "$work/tickets_nocap.rss")
 [ "$rss" -le "$rss0" ] || fail "tickets: peak RSS $rss KB with the cap, $rss0 KB without"
 echo "ok: 30,000 tickets against tickets.max=5000: 25,000 evicted, 5,000 held (peak RSS $rss KB; $rss0 KB uncapped)"
+
+# 4. event ids past dedup.max: the same 30,000 events, all within the
+# 5-minute lateness of each other, so 29,000 ids find the filter full of
+# fresh ones; replay says so once, at the end (docs/limits.md)
+replay_case dedup 75s --set dedup.max=1000
+expect dedup "invalid documents" "c['invalid']" 0
+expect dedup "events" "d['events']" 30000
+grep -q 'duplicate filter full (dedup.max=1000): 29000 new event id(s) not remembered' "$work/dedup.err" ||
+  fail "dedup: no warning of 29,000 refused ids: $(tail -2 "$work/dedup.err")"
+! grep -q 'duplicate filter full' "$work/tickets_nocap.err" || fail "dedup: a warning without the cap"
+echo "ok: 30,000 event ids within the lateness against dedup.max=1000: 29,000 refused, told once"
 
 [ $failures -eq 0 ] || {
   echo "t_hostile_replay: $failures failure(s); work files: $work"

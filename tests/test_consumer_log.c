@@ -232,7 +232,8 @@ static int produce_opened(const char *brokers, const char *topic) {
 }
 
 /* The consumer's own moments, on the mock cluster: started, assigned,
- * eviction at the ticket cap (once per cycle, counted), revoked, shutdown. */
+ * eviction at the ticket cap and event ids refused at the duplicate filter's
+ * (once per cycle each, counted), revoked, shutdown. */
 static void test_consumer_lines(void) {
   char err[512];
   ccp_mock_t *mock = ccp_mock_new(err, sizeof err);
@@ -245,6 +246,7 @@ static void test_consumer_lines(void) {
   ccp_config_t cfg;
   ccp_config_init(&cfg);
   T_EQ_INT(ccp_config_set(&cfg, "tickets.max", "10", NULL, err, sizeof err), 0);
+  T_EQ_INT(ccp_config_set(&cfg, "dedup.max", "12", NULL, err, sizeof err), 0);
   T_EQ_INT(ccp_config_set(&cfg, "publish.interval", "50ms", NULL, err, sizeof err), 0);
   T_EQ_INT(ccp_config_set(&cfg, "kafka.fetch.wait.max.ms", "5", NULL, err, sizeof err), 0);
   capture();
@@ -282,6 +284,9 @@ static void test_consumer_lines(void) {
          NULL);
   /* 40 tickets, 10 kept: 30 evicted in all, reported by the last such line */
   T_TRUE(strstr(s, ", 30 in all\n") != NULL);
+  /* 40 ids 1 s apart, all within the lateness: 12 remembered, 28 refused */
+  T_TRUE(strstr(s, " WARN  worker: duplicate filter full (dedup.max=12) on partition 0: ") != NULL);
+  T_TRUE(strstr(s, ", 28 in all (their duplicates are not caught)\n") != NULL);
   T_TRUE(strstr(s, " INFO  consumer: revoked 1 partition(s) of 'tickets'; 0 held\n") != NULL);
   T_TRUE(strstr(s, " INFO  consumer: shutdown done: 40 record(s) consumed, 0 dead-lettered") !=
          NULL);

@@ -242,6 +242,9 @@ int64_t ccp_engine_ticket_count(const ccp_engine_t *e);
 int64_t ccp_engine_open_count(const ccp_engine_t *e);
 /** Tickets evicted at the tickets.max cap so far (diagnostics.evicted_tickets). */
 int64_t ccp_engine_evicted(const ccp_engine_t *e);
+/** New event ids the duplicate filter refused at the dedup.max cap so far (their duplicates are
+ * not caught; not in the snapshot: docs/limits.md). */
+int64_t ccp_engine_dedup_refused(const ccp_engine_t *e);
 
 #ifdef __cplusplus
 }

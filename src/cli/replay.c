@@ -297,6 +297,14 @@ int ccp_cli_replay(int argc, char **argv) {
             "ticket cap tickets.max=%lld reached: %lld least recently active tickets evicted "
             "(diagnostics.evicted_tickets)",
             (long long)cfg.max_tickets, (long long)evicted);
+  int64_t refused = 0;
+  for (int k = 0; k < r.n; k++)
+    refused += ccp_engine_dedup_refused(r.engines[k]);
+  if (refused > 0)
+    ccp_log(CCP_LOG_WARN, "replay",
+            "duplicate filter full (dedup.max=%lld): %lld new event id(s) not remembered "
+            "(their duplicates are not caught)",
+            (long long)cfg.max_dedup, (long long)refused);
   rc = CCP_EXIT_OK;
 
 done:

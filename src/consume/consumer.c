@@ -425,6 +425,7 @@ static ccp_engine_t *restore(ccp_consumer_t *c, ccp_ckpt_reader_t *r, ccp__part_
     p->epoch = f.epoch;
     p->next_offset = *offset = f.offset;
     p->evicted = ccp_engine_evicted(e);
+    p->dedup_refused = ccp_engine_dedup_refused(e);
     ccp_log_state(
         CCP_LOG_INFO, "checkpoint",
         "partition %d of '%s': restored %zu bytes at offset %lld in %lld ms (saved %lld ms "

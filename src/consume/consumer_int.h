@@ -43,6 +43,7 @@ typedef struct ccp__part {
   int64_t next_offset;       /* the owning worker only: last processed + 1; -1 none */
   int64_t epoch;             /* immutable: checkpoint fencing epoch taken at assignment; 0 none */
   int64_t evicted;           /* the owning worker only: evictions already reported */
+  int64_t dedup_refused;     /* the owning worker only: refused event ids already reported */
   ccp_partial_t *last;       /* the owning worker only: a reference to its last export */
   size_t ckpt_len;           /* the owning worker only: bytes of its last checkpoint (0: none) */
   uint64_t ckpt_id;          /* the owning worker only: id of its last save (0: none) */

@@ -23,8 +23,9 @@
  *      only about a quarter of the worker's state per cycle, the rest
  *      counted in the bundle's ckpt_left ("Spread over cycles"); hand the
  *      bundle over with one atomic exchange; a partition whose engine
- *      evicted tickets at the tickets.max cap since the last cycle gets one
- *      WARN line here (once per cycle, never on the per-event path); the
+ *      evicted tickets at the tickets.max cap, or refused event ids at the
+ *      dedup.max cap, since the last cycle gets one WARN line for each here
+ *      (once per cycle, never on the per-event path); the
  *      bundle also carries its partitions' backlog (records not read yet),
  *      by which the publisher paces its cycles while catching up;
  *   3. mark its queue near full when it is within a drain of
@@ -361,6 +362,15 @@ static void export_epoch(ccp__worker_t *w, uint64_t e) {
               (long long)c->cfg->max_tickets, (int)p->partition, (long long)(evicted - p->evicted),
               (long long)evicted);
       p->evicted = evicted;
+    }
+    int64_t refused = ccp_engine_dedup_refused(p->engine);
+    if (refused > p->dedup_refused) {
+      ccp_log(CCP_LOG_WARN, "worker",
+              "duplicate filter full (dedup.max=%lld) on partition %d: %lld new event id(s) not "
+              "remembered since the last cycle, %lld in all (their duplicates are not caught)",
+              (long long)c->cfg->max_dedup, (int)p->partition,
+              (long long)(refused - p->dedup_refused), (long long)refused);
+      p->dedup_refused = refused;
     }
   }
   atomic_store_explicit(&w->open, open, memory_order_relaxed); /* a gauge for scrapes */

@@ -1611,3 +1611,5 @@ int64_t ccp_engine_ticket_count(const ccp_engine_t *e) { return (int64_t)e->tick
 int64_t ccp_engine_open_count(const ccp_engine_t *e) { return e->scopes[0]->g_open; }
 
 int64_t ccp_engine_evicted(const ccp_engine_t *e) { return e->diag.evicted; }
+
+int64_t ccp_engine_dedup_refused(const ccp_engine_t *e) { return e->diag.dedup_full; }
