@@ -289,17 +289,16 @@ int ccp_cli_replay(int argc, char **argv) {
     ccp_log(CCP_LOG_ERROR, "replay", "cannot write the snapshots: %s", strerror(errno));
     goto done;
   }
-  int64_t evicted = 0;
-  for (int k = 0; k < r.n; k++)
+  int64_t evicted = 0, refused = 0; /* the engines count; the driver tells */
+  for (int k = 0; k < r.n; k++) {
     evicted += ccp_engine_evicted(r.engines[k]);
-  if (evicted > 0) /* the engines count; the driver tells */
+    refused += ccp_engine_dedup_refused(r.engines[k]);
+  }
+  if (evicted > 0)
     ccp_log(CCP_LOG_WARN, "replay",
             "ticket cap tickets.max=%lld reached: %lld least recently active tickets evicted "
             "(diagnostics.evicted_tickets)",
             (long long)cfg.max_tickets, (long long)evicted);
-  int64_t refused = 0;
-  for (int k = 0; k < r.n; k++)
-    refused += ccp_engine_dedup_refused(r.engines[k]);
   if (refused > 0)
     ccp_log(CCP_LOG_WARN, "replay",
             "duplicate filter full (dedup.max=%lld): %lld new event id(s) not remembered "

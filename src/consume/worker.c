@@ -292,6 +292,16 @@ static int64_t backlog_of(ccp__worker_t *w, const ccp__part_t *p) {
   return hi > p->next_offset ? hi - p->next_offset : 0;
 }
 
+/* What a count gained since *told, the part already logged (then *told
+ * takes it), or 0: the per-cycle warnings of the caps. */
+static int64_t since_told(int64_t count, int64_t *told) {
+  int64_t d = count - *told;
+  if (d <= 0)
+    return 0;
+  *told = count;
+  return d;
+}
+
 /* @locality worker thread: the publish barrier of epoch e. */
 static void export_epoch(ccp__worker_t *w, uint64_t e) {
   struct ccp_consumer *c = w->c;
@@ -354,24 +364,18 @@ static void export_epoch(ccp__worker_t *w, uint64_t e) {
     b->backlog += backlog_of(w, p);
     if (ckpt)
       b->ckpt_left += round_save(p, x, ckpt, round, budget, &spent);
-    int64_t evicted = ccp_engine_evicted(p->engine);
-    if (evicted > p->evicted) {
+    int64_t evicted = ccp_engine_evicted(p->engine), d;
+    if ((d = since_told(evicted, &p->evicted)))
       ccp_log(CCP_LOG_WARN, "worker",
               "ticket cap tickets.max=%lld reached on partition %d: evicted %lld least recently "
               "active ticket(s) since the last cycle, %lld in all",
-              (long long)c->cfg->max_tickets, (int)p->partition, (long long)(evicted - p->evicted),
-              (long long)evicted);
-      p->evicted = evicted;
-    }
+              (long long)c->cfg->max_tickets, (int)p->partition, (long long)d, (long long)evicted);
     int64_t refused = ccp_engine_dedup_refused(p->engine);
-    if (refused > p->dedup_refused) {
+    if ((d = since_told(refused, &p->dedup_refused)))
       ccp_log(CCP_LOG_WARN, "worker",
               "duplicate filter full (dedup.max=%lld) on partition %d: %lld new event id(s) not "
               "remembered since the last cycle, %lld in all (their duplicates are not caught)",
-              (long long)c->cfg->max_dedup, (int)p->partition,
-              (long long)(refused - p->dedup_refused), (long long)refused);
-      p->dedup_refused = refused;
-    }
+              (long long)c->cfg->max_dedup, (int)p->partition, (long long)d, (long long)refused);
   }
   atomic_store_explicit(&w->open, open, memory_order_relaxed); /* a gauge for scrapes */
   if (target != INT64_MIN)
