@@ -1081,11 +1081,9 @@ static size_t dedup_sweep_floor(const ccp_config_t *cfg) {
 static void dedup_remember(ccp_engine_t *e, uint64_t k) {
   if (e->dedup.count >= e->dedup_sweep_at) {
     int64_t horizon = e->ev_now - e->cfg->lateness_ms;
-    /* in place: a rebuild wrote every kept id into a fresh table of the
-     * same size (page faults and zeroing for all of it, a random store per
-     * id); from format 6 the filter is saved by value (save_dedup): its
-     * layout never shows */
-    ccp_u64map_filter_in_place(&e->dedup, dedup_keep, &horizon);
+    /* in place (no fresh table to fault in and zero); from format 6 the
+     * filter is saved by value (save_dedup): its layout never shows */
+    ccp_u64map_filter(&e->dedup, dedup_keep, &horizon);
     e->dedup_sweep_at = CCP_MAX(2 * e->dedup.count, dedup_sweep_floor(e->cfg));
   }
   uint64_t *v = ccp_u64map_get(&e->dedup, k);

@@ -1058,7 +1058,7 @@ static void union_apply(vscope_t *s, int nw, const ccp_words_t *o, const ccp_wor
   }
 }
 
-/* ccp_u64map_filter_in_place() callback of a recount: drops the entries below the
+/* ccp_u64map_filter() callback of a recount: drops the entries below the
  * floor, counts the others per window. */
 static int union_recount(void *opaque, uint64_t key, uint64_t val) {
   vscope_t *s = opaque;
@@ -1103,7 +1103,7 @@ static void cust_sync(ccp_view_t *v, vscope_t *s) {
     s->ufloor = floor;
     memcpy(s->uedge, edge, sizeof edge);
     memset(s->ucount, 0, sizeof s->ucount);
-    ccp_u64map_filter_in_place(&s->umap, union_recount, s); /* few leave: no new table */
+    ccp_u64map_filter(&s->umap, union_recount, s); /* few leave */
   }
   /* the current entries by merge index */
   int n = CCP_MAX(v->nmerged, s->nprev);

@@ -1,8 +1,9 @@
 /*
  * Open-addressing u64 -> u64 map; see u64map.h. Linear probing keeps probes
  * in one or two cache lines; deletion shifts the following cluster back so
- * no tombstones accumulate. Slot arrays are ccp_calloc_big_filled blocks: a large
- * table replaced by its growth or a filter goes back to the system at once.
+ * no tombstones accumulate, and a filter works in place. Slot arrays are
+ * ccp_calloc_big_filled blocks: a large table replaced by its growth goes
+ * back to the system at once.
  */
 #include "util/u64map.h"
 
@@ -108,35 +109,8 @@ int ccp_u64map_del(ccp_u64map_t *m, uint64_t key) {
   }
 }
 
-size_t ccp_u64map_filter(ccp_u64map_t *m, int (*keep)(void *, uint64_t, uint64_t), void *opaque) {
-  if (!m->cap)
-    return 0;
-  /* Rebuild: simplest way to stay correct with backward-shift semantics. */
-  size_t removed = 0;
-  ccp_u64map_entry_t *old = m->slots;
-  size_t ocap = m->cap;
-  m->slots = ccp_calloc_big_filled(ocap, sizeof *m->slots);
-  m->count = 0;
-  for (size_t j = 0; j < ocap; j++) {
-    if (!old[j].key)
-      continue;
-    if (!keep(opaque, old[j].key, old[j].val)) {
-      removed++;
-      continue;
-    }
-    size_t i = home(m, old[j].key);
-    while (m->slots[i].key)
-      i = ccp_u64map_next(m, i);
-    m->slots[i] = old[j];
-    m->count++;
-  }
-  ccp_free_big(old);
-  return removed;
-}
-
-size_t ccp_u64map_filter_in_place(ccp_u64map_t *m,
-                                  int (*keep)(void *opaque, uint64_t key, uint64_t val),
-                                  void *opaque) {
+size_t ccp_u64map_filter(ccp_u64map_t *m, int (*keep)(void *opaque, uint64_t key, uint64_t val),
+                         void *opaque) {
   if (!m->count)
     return 0;
   /* One walk once around from an empty slot: a refused entry is emptied,

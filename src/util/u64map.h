@@ -67,24 +67,16 @@ uint64_t *ccp_u64map_put(ccp_u64map_t *m, uint64_t key, int *isnew);
 /** Removes key; returns 1 if it was there. */
 int ccp_u64map_del(ccp_u64map_t *m, uint64_t key);
 /**
- * Removes every entry for which keep(opaque, key, val) returns 0.
- * Returns the number removed.
+ * Removes every entry for which keep(opaque, key, val) returns 0, in place,
+ * in one walk over the slots: keep() is called once for every entry, a
+ * refused one is emptied and a kept one moves back to the first empty slot
+ * from its home on, so no table is allocated (no new pages to fault in and
+ * zero), the capacity stays and the kept ones mostly stay in their slots.
+ * The layout is that of inserting the kept entries anew in
+ * ccp_u64map_each_ordered()'s order. Returns the number removed.
  */
 size_t ccp_u64map_filter(ccp_u64map_t *m, int (*keep)(void *opaque, uint64_t key, uint64_t val),
                          void *opaque);
-/**
- * The same removals in place, in one walk over the slots: keep() is called
- * once for every entry, a refused one is emptied and a kept one moves back
- * to the first empty slot from its home on, so no table is allocated (no
- * new pages to fault in and zero) and the kept ones mostly stay in their
- * slots. The layout is that of inserting the kept entries anew in
- * ccp_u64map_each_ordered()'s order; it differs from ccp_u64map_filter()'s
- * rebuild (slot order from slot 0) where a cluster wraps around the end, so
- * a map saved in slot order (checkpoints) keeps the rebuild.
- */
-size_t ccp_u64map_filter_in_place(ccp_u64map_t *m,
-                                  int (*keep)(void *opaque, uint64_t key, uint64_t val),
-                                  void *opaque);
 /** 1 when the next insert of a new key would grow the table. */
 static inline int ccp_u64map_would_grow(const ccp_u64map_t *m) {
   return m->dense ? (m->count + 1) * 4 > m->cap * 3 : (m->count + 1) * 2 > m->cap;
