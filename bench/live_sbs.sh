@@ -158,9 +158,10 @@ if sys.argv[6] == "1":
         sys.argv[4], sys.argv[5], f("e2r_p50_ms"), f("e2r_p99_ms"), f("e2r_max_ms"),
         f("producer_lag_p99_ms"), w.get("cpu_cores", nan), L["cycles"], eps))
 else:
-    print("round %s  %-60s %.4f core  %6.2f MB/s Redis  (%.1f s window, produced at %.0f/s)" % (
+    print("round %s  %-60s %.4f core  %6.2f MB/s Redis  %7.0f faults/s  (%.1f s window, produced at %.0f/s)" % (
         sys.argv[4], sys.argv[5], w.get("cpu_cores", float("nan")),
-        w.get("redis_in_bytes_per_s", float("nan")) / 1e6, w.get("seconds", 0), eps))
+        w.get("redis_in_bytes_per_s", float("nan")) / 1e6, w.get("minor_faults_per_s", float("nan")),
+        w.get("seconds", 0), eps))
 EOF
   done
 done | tee "$work/out.txt"
@@ -179,5 +180,7 @@ if [ $lat = 1 ]; then
 else
   echo "medians:"
   sbs_medians "$work/out.txt" 4 "%.4f core" "$@"
+  echo "medians: minor page faults of run"
+  sbs_medians "$work/out.txt" 9 "%.0f /s" "$@"
   [ $# -lt 2 ] || { echo "median ratio of CPU to the first variant's, per round:"; sbs_ratios "$work/out.txt" 4 "$@"; }
 fi

@@ -35,15 +35,18 @@ def load_jsonl(path):
 def window(samples, t0, t1):
     """CPU cores and Redis input bytes/s between the first sample at or after
     t0 and the last at or before t1 (sample_proc.py rows: wall_ms, cpu_s,
-    rss, redis_in_bytes, redis_used_memory)."""
+    rss, redis_in_bytes, redis_used_memory, and minor faults in newer ones)."""
     inside = [x for x in samples if t0 <= x[0] <= t1]
     if len(inside) < 2:
         return {}
     a, b = inside[0], inside[-1]
     secs = (b[0] - a[0]) / 1000.0
-    return {"seconds": secs, "cpu_cores": (b[1] - a[1]) / secs,
-            "redis_in_bytes_per_s": (b[3] - a[3]) / secs, "rss_bytes_end": b[2],
-            "rss_bytes_max": max(x[2] or 0 for x in inside), "redis_used_memory_end": b[4]}
+    w = {"seconds": secs, "cpu_cores": (b[1] - a[1]) / secs,
+         "redis_in_bytes_per_s": (b[3] - a[3]) / secs, "rss_bytes_end": b[2],
+         "rss_bytes_max": max(x[2] or 0 for x in inside), "redis_used_memory_end": b[4]}
+    if len(a) > 5 and len(b) > 5:
+        w["minor_faults_per_s"] = (b[5] - a[5]) / secs
+    return w
 
 
 def produced_at(gen, k):

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Samples a process and Redis at a fixed period for bench/run: the CPU time
-(user + system, /proc/PID/stat) and RSS (/proc/PID/status VmRSS) of the
-process, and Redis' INFO counters total_net_input_bytes (bytes clients wrote
-to Redis) and used_memory. One JSON array per line:
-[wall_ms, cpu_seconds, rss_bytes, redis_net_input_bytes, redis_used_memory].
+(user + system, /proc/PID/stat), RSS (/proc/PID/status VmRSS) and minor
+page faults (/proc/PID/stat) of the process, and Redis' INFO counters
+total_net_input_bytes (bytes clients wrote to Redis) and used_memory. One
+JSON array per line: [wall_ms, cpu_seconds, rss_bytes,
+redis_net_input_bytes, redis_used_memory, minor_faults].
 Stops when the process is gone or on SIGTERM/SIGINT. bench/report.py turns
 two samples into CPU cores (cpu delta / wall delta) and Redis bytes/s.
 
@@ -21,10 +22,11 @@ from redis_watch import Resp  # noqa: E402
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(pid):
+def cpu_and_faults(pid):
+    """CPU seconds (utime + stime, fields 14 and 15) and minor faults (field 10)."""
     with open("/proc/%d/stat" % pid) as f:
         rest = f.read().rsplit(")", 1)[1].split()  # after "(comm)": field 3 onwards
-    return (int(rest[11]) + int(rest[12])) / float(TICK)  # utime, stime (fields 14, 15)
+    return (int(rest[11]) + int(rest[12])) / float(TICK), int(rest[7])
 
 
 def rss_bytes(pid):
@@ -62,12 +64,13 @@ def main():
         while not stop:
             try:
                 wall = time.time() * 1000.0
-                cpu = cpu_seconds(a.pid)
+                cpu, minflt = cpu_and_faults(a.pid)
                 rss = rss_bytes(a.pid)
             except (OSError, IndexError, ValueError):
                 break
             nin, mem = redis_info(r)
-            out.write("[%.1f,%.3f,%s,%d,%d]\n" % (wall, cpu, rss if rss is not None else "null", nin, mem))
+            out.write("[%.1f,%.3f,%s,%d,%d,%d]\n" % (wall, cpu, rss if rss is not None else "null", nin, mem,
+                                                     minflt))
             time.sleep(a.every)
     return 0
 
