@@ -10,9 +10,10 @@
 # CPU (the default; bench/run's live step): PRE events of the shape
 # pre-loaded as fast as possible (`gen --now`) until Redis counts them all,
 # 2 s, then RATE events/s for SECS s (`gen --seed 2 --rate RATE --now`);
-# CPU of run (user + system, /proc/PID/stat) and Redis input bytes over the
-# steady window (2 s after the producer started to 0.5 s before it
-# finished), as bench/report.py computes them.
+# CPU of run (user + system, /proc/PID/stat), its minor page faults per
+# second (the same file) and Redis input bytes over the steady window (2 s
+# after the producer started to 0.5 s before it finished), as
+# bench/report.py computes them.
 #
 # Latency (--latency; bench/run's latency step): no pre-load; run publishes
 # once, 3 s to join, then RATE events/s for SECS s (`gen --seed 2 --rate

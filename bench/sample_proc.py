@@ -6,7 +6,8 @@ total_net_input_bytes (bytes clients wrote to Redis) and used_memory. One
 JSON array per line: [wall_ms, cpu_seconds, rss_bytes,
 redis_net_input_bytes, redis_used_memory, minor_faults].
 Stops when the process is gone or on SIGTERM/SIGINT. bench/report.py turns
-two samples into CPU cores (cpu delta / wall delta) and Redis bytes/s.
+two samples into CPU cores (cpu delta / wall delta), minor page faults
+per second and Redis bytes/s.
 
   sample_proc.py --pid PID --url redis://127.0.0.1:P [--every S] --out FILE
 """
