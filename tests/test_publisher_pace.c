@@ -107,6 +107,13 @@ static void test_paced_while_catching_up(void) {
   T_TRUE(next_cycle(p, 5000));
   T_TRUE(next_cycle(p, 5000)); /* the first one saw the backlog */
   T_LE_INT(cycles_in(p, 1000), 1);
+  /* the first records read: the cycle after them comes at once (the first
+   * figures within an interval, not a catchup interval later), the next
+   * one is paced again */
+  T_TRUE(next_cycle(p, 5000)); /* just after a cycle: the next is paced */
+  atomic_fetch_add(&consumed, 1000);
+  T_TRUE(next_cycle(p, 700)); /* nominally 10 ms */
+  T_LE_INT(cycles_in(p, 1000), 1);
   /* reading, but far from the end at this pace: still paced */
   for (int i = 0; i < 50; i++) {
     atomic_fetch_add(&consumed, 1000);

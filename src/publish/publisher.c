@@ -704,7 +704,10 @@ static void pace_note(ccp_publisher_t *p, int live) {
  * publish intervals at the pace measured since (read so far per
  * interval). So a consumer that reaches the end of its backlog publishes
  * within about an interval, and a live one, whose backlog is a fetch or
- * two, never waits. */
+ * two, never waits. Nor does the first cycle after the first records were
+ * read, when the last one came before any (a start: the workers joined
+ * the barrier before their first fetch): the first figures are shown
+ * within an interval, not a catchup interval later. */
 static int pace_wait(ccp_publisher_t *p, int64_t now) {
   const ccp_config_t *cfg = p->o.cfg;
   const ccp_publisher_source_t *src = &p->o.src;
@@ -715,7 +718,7 @@ static int pace_wait(ccp_publisher_t *p, int64_t now) {
     int64_t read = src->consumed(src->opaque) - p->pace_consumed;
     int64_t left = p->pace_backlog - read;
     /* left > 2 x (read / since) x interval, without the division */
-    wait = left > 0 &&
+    wait = left > 0 && (p->pace_consumed > 0 || read == 0) &&
            (double)left * (double)since > 2.0 * (double)read * (double)cfg->publish_interval_ms;
   }
   if (wait != p->pacing) {
