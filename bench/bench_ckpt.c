@@ -20,13 +20,17 @@
  * same deltas and bases.
  *
  *   bench_ckpt [--pre N] [--intervals K] [--rate R] [--seed S] [--agents A] [--queues Q]
- *              [--catchup]
+ *              [--catchup] [--dump DIR]
  *
  * --catchup marks every checkpoint as saved while catching up (written
  * whole, no delta tried, no base state kept: docs/checkpoints.md, "While
  * catching up"); with a high --rate (e.g. --pre 0 --rate 300000, 1.5M
  * events between checkpoints, as a one-partition catch-up reads them) it
  * compares that rule with the live one in one build.
+ *
+ * --dump DIR writes each checkpoint's state (the bytes ccp_engine_save()
+ * wrote) to DIR/state-NNN.bin, NNN counting from 000, for tools that look
+ * at what changes between two checkpoints (bench/ckpt_sections.py).
  *
  * Defaults: --pre 37500 --intervals 40 --rate 1250 --seed 1, 400 agents x 8
  * queues (1/8 of `bench/live_sbs.sh`: 300,000 pre-loaded, 10,000/s over 8
@@ -78,9 +82,23 @@ static int store_all(ccp__ckpt_writer_t *w, ccp_checkpoint_t *c, uint64_t *bytes
   return c->stored;
 }
 
+/* --dump: the k-th checkpoint's state to dir/state-NNN.bin; 0, or -1 with a message. */
+static int dump_state(const char *dir, int k, const ccp_buf_t *state) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/state-%03d.bin", dir, k);
+  FILE *f = fopen(path, "wb");
+  int ok = f && fwrite(state->data, 1, state->len, f) == state->len;
+  if (f && fclose(f) != 0)
+    ok = 0;
+  if (!ok)
+    fprintf(stderr, "bench_ckpt: cannot write %s\n", path);
+  return ok ? 0 : -1;
+}
+
 int main(int argc, char **argv) {
   long long pre = 37500, intervals = 40, rate = 1250, seed = 1, agents = 400, queues = 8;
   int catchup = 0;
+  const char *dump = NULL;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--pre"))
       pre = arg_ll(argc, argv, &i);
@@ -96,9 +114,11 @@ int main(int argc, char **argv) {
       queues = arg_ll(argc, argv, &i);
     else if (!strcmp(argv[i], "--catchup"))
       catchup = 1;
+    else if (!strcmp(argv[i], "--dump") && i + 1 < argc)
+      dump = argv[++i];
     else {
       fprintf(stderr, "usage: bench_ckpt [--pre N] [--intervals K] [--rate R] [--seed S] "
-                      "[--agents A] [--queues Q] [--catchup]\n");
+                      "[--agents A] [--queues Q] [--catchup] [--dump DIR]\n");
       return 2;
     }
   }
@@ -148,6 +168,8 @@ int main(int argc, char **argv) {
         ccp_engine_save(e, &state);
         double c1 = thread_cpu_s();
         last_len = state.len;
+        if (dump && dump_state(dump, n, &state) != 0)
+          return 1;
         ccp_checkpoint_t c = {.topic = "bench",
                               .partition = 0,
                               .offset = (int64_t)i,
