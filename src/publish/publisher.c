@@ -705,9 +705,9 @@ static void pace_note(ccp_publisher_t *p, int live) {
  * interval). So a consumer that reaches the end of its backlog publishes
  * within about an interval, and a live one, whose backlog is a fetch or
  * two, never waits. Nor does the first cycle after the first records were
- * read, when the last one came before any (a start: the workers joined
- * the barrier before their first fetch): the first figures are shown
- * within an interval, not a catchup interval later. */
+ * read, when the last one came before any (at a start a cycle can see the
+ * backlog of the first fetch before its records are read): the first
+ * figures are shown within an interval, not a catchup interval later. */
 static int pace_wait(ccp_publisher_t *p, int64_t now) {
   const ccp_config_t *cfg = p->o.cfg;
   const ccp_publisher_source_t *src = &p->o.src;
