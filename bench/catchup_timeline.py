@@ -28,8 +28,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from redis_watch import Resp  # noqa: E402
-
-TICK = os.sysconf("SC_CLK_TCK")
+from sample_proc import cpu_and_faults  # noqa: E402
 
 
 def threads(pid):
@@ -46,12 +45,6 @@ def threads(pid):
             continue
         out[tid] = (name, run, wait)
     return out
-
-
-def proc_seconds(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        rest = f.read().rsplit(")", 1)[1].split()  # after "(comm)": field 3 onwards
-    return (int(rest[11]) + int(rest[12])) / float(TICK)  # utime, stime
 
 
 def machine_idle():
@@ -141,7 +134,7 @@ def main():
         except OSError:
             break
         idle, allt = machine_idle()
-        samples.append([round(wall, 1), th, proc_seconds(a.jvm), proc_seconds(a.redis_pid), idle, allt])
+        samples.append([round(wall, 1), th, cpu_and_faults(a.jvm)[0], cpu_and_faults(a.redis_pid)[0], idle, allt])
         if cycles.seen and cycles.seen[-1][1][1] >= a.events:
             break
         time.sleep(a.every / 1000.0)

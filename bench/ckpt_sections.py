@@ -34,17 +34,6 @@ def sections(b):
     return out
 
 
-def common_prefix(x, y):
-    lo, hi = 0, min(len(x), len(y))
-    while lo < hi:  # binary search on equal prefixes (bytes compare fast)
-        mid = (lo + hi + 1) // 2
-        if x[:mid] == y[:mid]:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
-
-
 def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__.strip().splitlines()[-1].strip())
@@ -57,14 +46,14 @@ def main():
         bo, bn = bs.get(tag, (0, 0))
         y = base[bo:bo + bn]
         m = min(n, bn)
-        lines = sum(1 for k in range(0, m - m % 64, 64) if x[k:k + 64] != y[k:k + 64])
-        nbytes = sum(1 for k in range(m) if x[k] != y[k]) if m <= 1 << 16 else None
-        if nbytes is None:  # large: count bytes only in the lines that differ
-            nbytes = sum(sum(1 for a, c in zip(x[k:k + 64], y[k:k + 64]) if a != c)
-                         for k in range(0, m - m % 64, 64) if x[k:k + 64] != y[k:k + 64])
+        # the 64-byte lines (the last one may be shorter) that differ; bytes are
+        # counted in those alone, and the common prefix ends in the first of them
+        diff = [k for k in range(0, m, 64) if x[k:k + 64] != y[k:k + 64]]
+        nbytes = sum(a != c for k in diff for a, c in zip(x[k:k + 64], y[k:k + 64]))
+        prefix = m if not diff else next(k for k in range(diff[0], m) if x[k] != y[k])
+        full = [k for k in diff if k + 64 <= m]  # lines % over the whole lines, as before
         print("%-5s %10d %10d %10d %8.1f%% %8.1f%%" % (
-            tag, n, bn, common_prefix(x, y), 100.0 * lines / max(m // 64, 1),
-            100.0 * nbytes / max(m, 1)))
+            tag, n, bn, prefix, 100.0 * len(full) / max(m // 64, 1), 100.0 * nbytes / max(m, 1)))
 
 
 if __name__ == "__main__":
