@@ -10,7 +10,6 @@ import platform
 import re
 
 
-
 def null_budget_note(null_secs, null, run):
     """What the goal run / null consumer >= 0.90 leaves `ccpulse run` on this
     machine: it must finish within null_secs / 0.90, in which the machine's
@@ -32,6 +31,8 @@ def null_budget_note(null_secs, null, run):
     if run.get("broker_cpu_seconds") is not None and run.get("redis_cpu_seconds") is not None:
         note += ", broker %.2f, Redis %.2f" % (run["broker_cpu_seconds"], run["redis_cpu_seconds"])
     return note
+
+
 def load(path):
     try:
         with open(path) as f:
